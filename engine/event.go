@@ -1,0 +1,111 @@
+package engine
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Event kinds the engine knows by name. Any other name matching
+// [a-z][a-z0-9_.-]{0,63} is accepted as a custom kind.
+const (
+	KindLogin         = "login"
+	KindRegistration  = "registration"
+	KindPasswordReset = "password_reset"
+	KindMFA           = "mfa"
+)
+
+// Event is one thing an app asks the engine about: usually a sign-in attempt.
+type Event struct {
+	// Kind is login, registration, password_reset, mfa or a custom name.
+	Kind string
+	// UserID is the app's stable user id, when the user is known.
+	UserID string
+	// Identifier is what the user typed (email, username), when there is no
+	// UserID yet. Velocity keys and profiles use UserID when set, else the
+	// normalised identifier.
+	Identifier string
+	// IP is the client address; the zero value means unknown.
+	IP netip.Addr
+	// UserAgent is the client's User-Agent header.
+	UserAgent string
+	// Device is what a browser collector or mobile SDK reported; may be nil.
+	Device *DeviceDescriptor
+	// JA4 is an optional TLS client fingerprint hint from the edge.
+	JA4 string
+	// Password, when present, is only handed to signals that need it (the
+	// breached-password check) and is never stored, logged or recorded.
+	Password string
+	// Attributes are free-form strings from the caller, visible to rules as attr.
+	Attributes map[string]string
+	// Time is when the event happened; the engine's clock fills it when zero.
+	Time time.Time
+}
+
+// DeviceDescriptor is the raw device description a client collector sends.
+// Every field is optional; see signals/device for which fields feed the id.
+type DeviceDescriptor struct {
+	// CookieID is a random id the client keeps in a first-party cookie or
+	// app storage; when present it dominates the device id.
+	CookieID            string   `json:"cookie_id,omitempty"`
+	Platform            string   `json:"platform,omitempty"`
+	Languages           []string `json:"languages,omitempty"`
+	Timezone            string   `json:"timezone,omitempty"`
+	ScreenWidth         int      `json:"screen_width,omitempty"`
+	ScreenHeight        int      `json:"screen_height,omitempty"`
+	ColorDepth          int      `json:"color_depth,omitempty"`
+	PixelRatio          float64  `json:"pixel_ratio,omitempty"`
+	HardwareConcurrency int      `json:"hardware_concurrency,omitempty"`
+	DeviceMemory        float64  `json:"device_memory,omitempty"`
+	CanvasHash          string   `json:"canvas_hash,omitempty"`
+	WebGLHash           string   `json:"webgl_hash,omitempty"`
+	WebGLRenderer       string   `json:"webgl_renderer,omitempty"`
+	TouchPoints         int      `json:"touch_points,omitempty"`
+}
+
+// DeviceInfo is the normalised view of a device.
+type DeviceInfo struct {
+	// ID is stable across browser version upgrades of the same machine and
+	// differs between machines; empty when nothing identifying was sent.
+	ID string
+	// HasCookie reports whether the id came from a client-held cookie id.
+	HasCookie bool
+	// Headless reports a headless browser, HTTP library or automation tool.
+	Headless bool
+	// Browser, OS and Type are coarse, human-readable labels ("Chrome",
+	// "Windows", "desktop"); empty when unknown.
+	Browser, OS, Type string
+}
+
+// DeviceIdentifier turns a device descriptor and user agent into a
+// DeviceInfo. It runs inline on every evaluation, so it must be cheap and
+// must never fail: unusable input yields a DeviceInfo with an empty ID.
+type DeviceIdentifier interface {
+	Identify(d *DeviceDescriptor, userAgent string) DeviceInfo
+}
+
+// Outcome is what happened after a decision.
+type Outcome string
+
+// Outcomes reported by apps (success, failure, step-up result) and by
+// analysts or users (fraud, legit).
+const (
+	OutcomeSuccess      Outcome = "success"
+	OutcomeFailure      Outcome = "failure"
+	OutcomeStepUpPassed Outcome = "step_up_passed"
+	OutcomeStepUpFailed Outcome = "step_up_failed"
+	OutcomeFraud        Outcome = "fraud"
+	OutcomeLegit        Outcome = "legit"
+)
+
+// Valid reports whether o is one of the known outcomes.
+func (o Outcome) Valid() bool {
+	switch o {
+	case OutcomeSuccess, OutcomeFailure, OutcomeStepUpPassed, OutcomeStepUpFailed, OutcomeFraud, OutcomeLegit:
+		return true
+	}
+	return false
+}
+
+// Label reports whether o is an analyst/user label rather than a flow result.
+// Labels may arrive any number of times; flow results count once.
+func (o Outcome) Label() bool { return o == OutcomeFraud || o == OutcomeLegit }

@@ -1,0 +1,161 @@
+package engine
+
+import (
+	"slices"
+	"strconv"
+	"time"
+)
+
+// Profile is a user's risk history: what their successful sign-ins looked
+// like. It is bounded (see ProfileLimits) so that one user cannot grow it
+// without end, and it holds no secret.
+type Profile struct {
+	Logins     int       `json:"n,omitempty"`
+	FirstLogin time.Time `json:"first,omitzero"`
+	// Last is the last successful sign-in; nil before the first.
+	Last      *LastLogin   `json:"last,omitempty"`
+	Countries []Seen       `json:"cc,omitempty"`
+	ASNs      []Seen       `json:"asn,omitempty"`
+	Devices   []DeviceSeen `json:"dev,omitempty"`
+}
+
+// LastLogin is the time and place of a successful sign-in.
+type LastLogin struct {
+	At     time.Time `json:"at"`
+	Subnet string    `json:"sn,omitempty"`
+	Place
+}
+
+// Seen is a value the user was seen with, with a count and the last time.
+type Seen struct {
+	Value string    `json:"v"`
+	Count int       `json:"c"`
+	Last  time.Time `json:"t"`
+}
+
+// DeviceSeen is a device the user signed in from.
+type DeviceSeen struct {
+	ID      string    `json:"id"`
+	First   time.Time `json:"f"`
+	Last    time.Time `json:"l"`
+	Trusted bool      `json:"tr,omitempty"`
+}
+
+// ProfileLimits bound a profile's lists; the least recently seen entry goes first.
+type ProfileLimits struct {
+	Countries, ASNs, Devices int
+}
+
+// DefaultProfileLimits keep a profile under about 4 KiB encoded.
+var DefaultProfileLimits = ProfileLimits{Countries: 16, ASNs: 32, Devices: 16}
+
+// Device returns the profile's entry for a device id, or nil.
+func (p *Profile) Device(id string) *DeviceSeen {
+	if id == "" {
+		return nil
+	}
+	for i := range p.Devices {
+		if p.Devices[i].ID == id {
+			return &p.Devices[i]
+		}
+	}
+	return nil
+}
+
+// HasCountry reports whether the user signed in from this country before.
+func (p *Profile) HasCountry(cc string) bool { return hasSeen(p.Countries, cc) }
+
+// HasASN reports whether the user signed in from this network before.
+func (p *Profile) HasASN(asn int) bool { return hasSeen(p.ASNs, strconv.Itoa(asn)) }
+
+func hasSeen(list []Seen, v string) bool {
+	for _, s := range list {
+		if s.Value == v {
+			return true
+		}
+	}
+	return false
+}
+
+// ApplyOutcome updates a profile for an outcome of the pending evaluation.
+// Both state store backends call it inside their read-modify-write, so the
+// profile means the same thing everywhere. It reports whether p changed.
+func ApplyOutcome(p *Profile, pe *Pending, o Outcome, lim ProfileLimits) bool {
+	switch o {
+	case OutcomeSuccess, OutcomeStepUpPassed:
+	default:
+		return false
+	}
+	// A passed step-up ends the flow as a successful sign-in that also
+	// vouches for the device.
+	at := pe.At
+	{
+		p.Logins++
+		if p.FirstLogin.IsZero() || at.Before(p.FirstLogin) {
+			p.FirstLogin = at
+		}
+		if p.Last == nil || !at.Before(p.Last.At) {
+			p.Last = &LastLogin{At: at, Subnet: pe.Keys.Subnet, Place: pe.Place}
+		}
+		if pe.Place.Country != "" {
+			p.Countries = bumpSeen(p.Countries, pe.Place.Country, at, lim.Countries)
+		}
+		if pe.Place.ASN != 0 {
+			p.ASNs = bumpSeen(p.ASNs, strconv.Itoa(pe.Place.ASN), at, lim.ASNs)
+		}
+	}
+	if id := pe.Keys.Device; id != "" {
+		d := p.Device(id)
+		if d == nil {
+			p.Devices = append(p.Devices, DeviceSeen{ID: id, First: at, Last: at})
+			d = &p.Devices[len(p.Devices)-1]
+		}
+		if at.After(d.Last) {
+			d.Last = at
+		}
+		if o == OutcomeStepUpPassed {
+			d.Trusted = true
+		}
+		p.Devices = evictDevices(p.Devices, lim.Devices)
+	}
+	return true
+}
+
+func bumpSeen(list []Seen, v string, at time.Time, limit int) []Seen {
+	for i := range list {
+		if list[i].Value == v {
+			list[i].Count++
+			if at.After(list[i].Last) {
+				list[i].Last = at
+			}
+			return list
+		}
+	}
+	list = append(list, Seen{Value: v, Count: 1, Last: at})
+	if limit > 0 && len(list) > limit {
+		oldest := 0
+		for i := range list {
+			if list[i].Last.Before(list[oldest].Last) {
+				oldest = i
+			}
+		}
+		list = slices.Delete(list, oldest, oldest+1)
+	}
+	return list
+}
+
+// evictDevices drops the least recently seen untrusted device first, then
+// the least recently seen trusted one, until the list fits.
+func evictDevices(list []DeviceSeen, limit int) []DeviceSeen {
+	for limit > 0 && len(list) > limit {
+		victim := -1
+		for i := range list {
+			if victim < 0 || (list[i].Trusted == list[victim].Trusted && list[i].Last.Before(list[victim].Last)) ||
+				(!list[i].Trusted && list[victim].Trusted) {
+				victim = i
+			}
+		}
+		list = slices.Delete(list, victim, victim+1)
+	}
+	return list
+}

@@ -1,0 +1,196 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+)
+
+// CountOn says which moment of a flow a counter counts.
+type CountOn string
+
+// Moments a counter can count. Attempts are counted when the engine
+// evaluates an event (so blocked attempts count too); successes and failures
+// when the app reports the outcome.
+const (
+	CountAttempt CountOn = "attempt"
+	CountSuccess CountOn = "success"
+	CountFailure CountOn = "failure"
+)
+
+// KeyKind names the part of an event a counter is keyed by or counts
+// distinct values of.
+type KeyKind string
+
+// Key kinds. Subnet is the /24 of an IPv4 address or the /64 of an IPv6 one.
+const (
+	KeyUser   KeyKind = "user"
+	KeyIP     KeyKind = "ip"
+	KeySubnet KeyKind = "subnet"
+	KeyDevice KeyKind = "device"
+)
+
+// CounterSpec declares one sliding-window counter. Rules read it as
+// velocity.<Name>.
+type CounterSpec struct {
+	Name string `yaml:"name" json:"name"`
+	// On is attempt, success or failure.
+	On CountOn `yaml:"on" json:"on"`
+	// Kinds restricts the counter to these event kinds; empty counts all.
+	Kinds []string `yaml:"kinds,omitempty" json:"kinds,omitempty"`
+	// Key is what the window is per: user, ip, subnet or device.
+	Key KeyKind `yaml:"key" json:"key"`
+	// Distinct, when set, makes the counter count distinct values of this
+	// kind (e.g. distinct users per ip) instead of events.
+	Distinct KeyKind `yaml:"distinct,omitempty" json:"distinct,omitempty"`
+	// Window is the sliding window length.
+	Window time.Duration `yaml:"window" json:"window"`
+}
+
+var counterName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
+
+// Validate reports what is wrong with the spec.
+func (c CounterSpec) Validate() error {
+	var errs []error
+	if !counterName.MatchString(c.Name) || c.Name == "available" {
+		errs = append(errs, fmt.Errorf("name %q: want [a-z][a-z0-9_]*, not \"available\"", c.Name))
+	}
+	switch c.On {
+	case CountAttempt, CountSuccess, CountFailure:
+	default:
+		errs = append(errs, fmt.Errorf("on %q: want attempt, success or failure", c.On))
+	}
+	switch c.Key {
+	case KeyUser, KeyIP, KeySubnet, KeyDevice:
+	default:
+		errs = append(errs, fmt.Errorf("key %q: want user, ip, subnet or device", c.Key))
+	}
+	switch c.Distinct {
+	case "", KeyUser, KeyIP, KeySubnet, KeyDevice:
+		if c.Distinct != "" && c.Distinct == c.Key {
+			errs = append(errs, fmt.Errorf("distinct %q: same as key", c.Distinct))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("distinct %q: want user, ip, subnet or device", c.Distinct))
+	}
+	if c.Window < time.Second || c.Window > 90*24*time.Hour {
+		errs = append(errs, fmt.Errorf("window %s: want between 1s and 90 days", c.Window))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("counter %q: %w", c.Name, err)
+	}
+	return nil
+}
+
+// Counts reports whether the counter counts an event of this kind at this moment.
+func (c CounterSpec) Counts(on CountOn, kind string) bool {
+	if c.On != on {
+		return false
+	}
+	if len(c.Kinds) == 0 {
+		return true
+	}
+	for _, k := range c.Kinds {
+		if k == kind {
+			return true
+		}
+	}
+	return false
+}
+
+// Keys are the values an event contributes to counter keys; empty means
+// absent, and a counter whose key (or distinct value) is absent is neither
+// read (it reads 0) nor bumped.
+type Keys struct {
+	User   string `json:"user,omitempty"`
+	IP     string `json:"ip,omitempty"`
+	Subnet string `json:"subnet,omitempty"`
+	Device string `json:"device,omitempty"`
+}
+
+// Get returns the value of one key kind.
+func (k Keys) Get(kind KeyKind) string {
+	switch kind {
+	case KeyUser:
+		return k.User
+	case KeyIP:
+		return k.IP
+	case KeySubnet:
+		return k.Subnet
+	case KeyDevice:
+		return k.Device
+	}
+	return ""
+}
+
+// Pending is what the engine keeps about an evaluation so that a later
+// outcome can be recorded without the caller resending the event. It holds
+// no secret: never the password.
+type Pending struct {
+	EvaluationID   string    `json:"id"`
+	Kind           string    `json:"kind"`
+	Keys           Keys      `json:"keys"`
+	At             time.Time `json:"at"`
+	Place          Place     `json:"place"`
+	Decision       string    `json:"decision"`
+	RuleSetVersion string    `json:"ruleset"`
+	// Matched are the ids of the enforced rules that matched, for
+	// per-rule precision accounting when a label arrives.
+	Matched []string `json:"matched,omitempty"`
+}
+
+// Place is where a sign-in came from, as far as the geo signal knew.
+type Place struct {
+	IP         string  `json:"ip,omitempty"`
+	Country    string  `json:"cc,omitempty"`
+	City       string  `json:"city,omitempty"`
+	Lat        float64 `json:"lat,omitempty"`
+	Lon        float64 `json:"lon,omitempty"`
+	AccuracyKm float64 `json:"acc,omitempty"`
+	ASN        int     `json:"asn,omitempty"`
+	// Located reports whether Lat/Lon are meaningful.
+	Located bool `json:"loc,omitempty"`
+}
+
+// LoadRequest asks a StateStore for everything one evaluation needs.
+type LoadRequest struct {
+	Kind string
+	Keys Keys
+	At   time.Time
+	// Pending is kept by the store (with a TTL) for RecordOutcome.
+	Pending *Pending
+}
+
+// Snapshot is the state one evaluation reads.
+type Snapshot struct {
+	// Counters are indexed like the store's counter specs; each value
+	// excludes the event being evaluated.
+	Counters []int
+	// Profile is the user's risk profile; zero when the user has none or the
+	// request named no user.
+	Profile Profile
+}
+
+// StateStore keeps velocity windows, user risk profiles and pending
+// evaluations. Implementations read everything Load needs in one round trip
+// to their backend, and record the attempt (attempt counters, the pending
+// evaluation) in that same trip.
+type StateStore interface {
+	Load(ctx context.Context, req *LoadRequest) (*Snapshot, error)
+	// RecordOutcome applies an outcome to the pending evaluation it names and
+	// returns it. Flow outcomes (success, failure, step-up) apply once:
+	// a second report returns ErrOutcomeRecorded. Labels may repeat.
+	// An unknown or expired id returns ErrUnknownEvaluation.
+	RecordOutcome(ctx context.Context, evaluationID string, o Outcome, at time.Time) (*Pending, error)
+	// Ping reports whether the backend is reachable.
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Errors a StateStore returns for RecordOutcome; callers branch on them.
+var (
+	ErrUnknownEvaluation = errors.New("unknown or expired evaluation id")
+	ErrOutcomeRecorded   = errors.New("an outcome was already recorded for this evaluation")
+)

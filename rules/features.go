@@ -1,0 +1,115 @@
+package rules
+
+import (
+	"encoding/json"
+)
+
+// Features is everything a rule can read about one event. Each namespace is
+// filled by one signal; the `expr` tag is the name rules use, the `doc` tag is
+// the catalogue entry (see Fields). Namespaces whose signal failed or was late
+// have Available == false and zero values otherwise, so a rule can tell "no
+// data" apart from "nothing suspicious".
+type Features struct {
+	Event    EventFeatures    `expr:"event" json:"event"`
+	User     UserFeatures     `expr:"user" json:"user"`
+	Device   DeviceFeatures   `expr:"device" json:"device"`
+	Geo      GeoFeatures      `expr:"geo" json:"geo"`
+	Breached BreachedFeatures `expr:"breached" json:"breached"`
+	Velocity VelocityFeatures `expr:"velocity" json:"velocity"`
+	// Attr holds the caller's free-form attributes, as strings.
+	Attr map[string]string `expr:"attr" json:"attr,omitempty"`
+}
+
+// EventFeatures describe the event itself.
+type EventFeatures struct {
+	Kind       string `expr:"kind" json:"kind" doc:"event kind: login, registration, password_reset, mfa or a custom name"`
+	IP         string `expr:"ip" json:"ip,omitempty" doc:"client IP address in canonical form, empty when unknown"`
+	HasUser    bool   `expr:"has_user" json:"has_user" doc:"the event names a user id or identifier"`
+	HourUTC    int    `expr:"hour_utc" json:"hour_utc" doc:"hour of day of the event, UTC (0-23)"`
+	Headless   bool   `expr:"headless" json:"headless" doc:"the user agent is a headless browser, an HTTP library or a known automation tool"`
+	EmptyAgent bool   `expr:"empty_user_agent" json:"empty_user_agent" doc:"no user agent was sent"`
+}
+
+// UserFeatures come from the user's risk profile: what earlier successful
+// sign-ins looked like.
+type UserFeatures struct {
+	Available       bool    `expr:"available" json:"available" doc:"the profile store answered in time"`
+	Known           bool    `expr:"known" json:"known" doc:"the user has at least one recorded successful sign-in"`
+	Logins          int     `expr:"logins" json:"logins" doc:"successful sign-ins recorded for the user"`
+	DaysSinceLogin  float64 `expr:"days_since_last_login" json:"days_since_last_login" doc:"days since the last successful sign-in, -1 when there was none"`
+	Countries       int     `expr:"countries" json:"countries" doc:"distinct countries of the user's successful sign-ins (bounded history)"`
+	Devices         int     `expr:"devices" json:"devices" doc:"known devices of the user (bounded history)"`
+	TrustedDevices  int     `expr:"trusted_devices" json:"trusted_devices" doc:"devices trusted after a passed step-up"`
+	LastIP          string  `expr:"last_ip" json:"last_ip,omitempty" doc:"client IP of the last successful sign-in"`
+	SameIPAsLast    bool    `expr:"same_ip_as_last" json:"same_ip_as_last" doc:"this event comes from the IP of the last successful sign-in"`
+	SameSubnetAsLast bool   `expr:"same_subnet_as_last" json:"same_subnet_as_last" doc:"this event comes from the /24 (IPv4) or /64 (IPv6) of the last successful sign-in"`
+}
+
+// DeviceFeatures describe the device the event comes from.
+type DeviceFeatures struct {
+	Present   bool    `expr:"present" json:"present" doc:"the client sent a device descriptor or a user agent"`
+	ID        string  `expr:"id" json:"id,omitempty" doc:"stable device id derived from the descriptor"`
+	HasCookie bool    `expr:"has_cookie" json:"has_cookie" doc:"the descriptor carried a client-held device cookie id"`
+	Known     bool    `expr:"known_for_user" json:"known_for_user" doc:"the user signed in successfully from this device before"`
+	Trusted   bool    `expr:"trusted" json:"trusted" doc:"the device passed a step-up for this user"`
+	AgeDays   float64 `expr:"age_days" json:"age_days" doc:"days since the device was first seen for the user, -1 when unknown"`
+	Users     int     `expr:"users" json:"users" doc:"distinct users seen on this device (all time, bounded)"`
+}
+
+// GeoFeatures locate the client IP.
+type GeoFeatures struct {
+	Available        bool    `expr:"available" json:"available" doc:"the geo signal answered"`
+	Private          bool    `expr:"private" json:"private" doc:"the IP is private, loopback, link-local, CGNAT or documentation space: no location"`
+	Country          string  `expr:"country" json:"country,omitempty" doc:"ISO 3166-1 alpha-2 country code"`
+	City             string  `expr:"city" json:"city,omitempty" doc:"city name (English)"`
+	Latitude         float64 `expr:"lat" json:"lat,omitempty" doc:"latitude"`
+	Longitude        float64 `expr:"lon" json:"lon,omitempty" doc:"longitude"`
+	AccuracyKm       float64 `expr:"accuracy_km" json:"accuracy_km,omitempty" doc:"accuracy radius of the location in km"`
+	ASN              int     `expr:"asn" json:"asn,omitempty" doc:"autonomous system number"`
+	Org              string  `expr:"org" json:"org,omitempty" doc:"autonomous system organisation"`
+	Anonymous        bool    `expr:"anonymous" json:"anonymous" doc:"any anonymising network: VPN, Tor, public or residential proxy, hosting"`
+	VPN              bool    `expr:"vpn" json:"vpn" doc:"known VPN exit"`
+	Tor              bool    `expr:"tor" json:"tor" doc:"Tor exit node"`
+	Hosting          bool    `expr:"hosting" json:"hosting" doc:"hosting or cloud provider network"`
+	Proxy            bool    `expr:"proxy" json:"proxy" doc:"public proxy"`
+	ResidentialProxy bool    `expr:"residential_proxy" json:"residential_proxy" doc:"residential proxy network"`
+	NewCountry       bool    `expr:"new_country" json:"new_country" doc:"the user never signed in successfully from this country before"`
+	NewASN           bool    `expr:"new_asn" json:"new_asn" doc:"the user never signed in successfully from this network before"`
+	DistanceKm       float64 `expr:"distance_km" json:"distance_km" doc:"distance from the last successful sign-in in km, -1 when unknown"`
+	TravelKmh        float64 `expr:"travel_kmh" json:"travel_kmh" doc:"speed implied by the distance and the time since the last successful sign-in"`
+	ImpossibleTravel bool    `expr:"impossible_travel" json:"impossible_travel" doc:"unreachable since the last successful sign-in, allowing for location uncertainty"`
+}
+
+// BreachedFeatures tell whether the presented password is in a breach corpus.
+type BreachedFeatures struct {
+	Available bool `expr:"available" json:"available" doc:"the breached-password checker answered"`
+	Checked   bool `expr:"checked" json:"checked" doc:"a password was presented and checked"`
+	Password  bool `expr:"password" json:"password" doc:"the password is in the breach corpus"`
+	Count     int  `expr:"count" json:"count" doc:"how often the password was seen in breaches, 0 when unknown"`
+}
+
+// VelocityFeatures hold the sliding-window counters declared in the
+// configuration. Rules read a counter by its name (velocity.ip_failures_10m);
+// the names are only known once the counter catalogue is, so the typed
+// environment for them is built per Schema.
+type VelocityFeatures struct {
+	Available bool
+	// Values are indexed like Schema.Counters.
+	Values []int
+	names  []string
+}
+
+// MarshalJSON renders the counters by name, as rules see them.
+func (v VelocityFeatures) MarshalJSON() ([]byte, error) {
+	m := make(map[string]any, len(v.Values)+1)
+	m["available"] = v.Available
+	for i, n := range v.names {
+		if i < len(v.Values) {
+			m[n] = v.Values[i]
+		}
+	}
+	return json.Marshal(m)
+}
+
+// Names returns the counter names, indexed like Values.
+func (v VelocityFeatures) Names() []string { return v.names }
