@@ -30,8 +30,6 @@ type Result interface {
 	// unavailable) and the event time, so a signal can compare the event
 	// with the user's history (new country, travel speed).
 	Apply(f *rules.Features, p *Profile, at time.Time)
-	// Unavailable marks the signal's namespace as unavailable in f; the
-	// engine calls it (on a zero Result) when Collect failed or was late.
 }
 
 // Unavailabler is implemented by signals that can mark their features as

@@ -33,16 +33,16 @@ type EventFeatures struct {
 // UserFeatures come from the user's risk profile: what earlier successful
 // sign-ins looked like.
 type UserFeatures struct {
-	Available       bool    `expr:"available" json:"available" doc:"the profile store answered in time"`
-	Known           bool    `expr:"known" json:"known" doc:"the user has at least one recorded successful sign-in"`
-	Logins          int     `expr:"logins" json:"logins" doc:"successful sign-ins recorded for the user"`
-	DaysSinceLogin  float64 `expr:"days_since_last_login" json:"days_since_last_login" doc:"days since the last successful sign-in, -1 when there was none"`
-	Countries       int     `expr:"countries" json:"countries" doc:"distinct countries of the user's successful sign-ins (bounded history)"`
-	Devices         int     `expr:"devices" json:"devices" doc:"known devices of the user (bounded history)"`
-	TrustedDevices  int     `expr:"trusted_devices" json:"trusted_devices" doc:"devices trusted after a passed step-up"`
-	LastIP          string  `expr:"last_ip" json:"last_ip,omitempty" doc:"client IP of the last successful sign-in"`
-	SameIPAsLast    bool    `expr:"same_ip_as_last" json:"same_ip_as_last" doc:"this event comes from the IP of the last successful sign-in"`
-	SameSubnetAsLast bool   `expr:"same_subnet_as_last" json:"same_subnet_as_last" doc:"this event comes from the /24 (IPv4) or /64 (IPv6) of the last successful sign-in"`
+	Available        bool    `expr:"available" json:"available" doc:"the profile store answered in time"`
+	Known            bool    `expr:"known" json:"known" doc:"the user has at least one recorded successful sign-in"`
+	Logins           int     `expr:"logins" json:"logins" doc:"successful sign-ins recorded for the user"`
+	DaysSinceLogin   float64 `expr:"days_since_last_login" json:"days_since_last_login" doc:"days since the last successful sign-in, -1 when there was none"`
+	Countries        int     `expr:"countries" json:"countries" doc:"distinct countries of the user's successful sign-ins (bounded history)"`
+	Devices          int     `expr:"devices" json:"devices" doc:"known devices of the user (bounded history)"`
+	TrustedDevices   int     `expr:"trusted_devices" json:"trusted_devices" doc:"devices trusted after a passed step-up"`
+	LastIP           string  `expr:"last_ip" json:"last_ip,omitempty" doc:"client IP of the last successful sign-in"`
+	SameIPAsLast     bool    `expr:"same_ip_as_last" json:"same_ip_as_last" doc:"this event comes from the IP of the last successful sign-in"`
+	SameSubnetAsLast bool    `expr:"same_subnet_as_last" json:"same_subnet_as_last" doc:"this event comes from the /24 (IPv4) or /64 (IPv6) of the last successful sign-in"`
 }
 
 // DeviceFeatures describe the device the event comes from.
@@ -75,6 +75,10 @@ type GeoFeatures struct {
 	ResidentialProxy bool    `expr:"residential_proxy" json:"residential_proxy" doc:"residential proxy network"`
 	NewCountry       bool    `expr:"new_country" json:"new_country" doc:"the user never signed in successfully from this country before"`
 	NewASN           bool    `expr:"new_asn" json:"new_asn" doc:"the user never signed in successfully from this network before"`
+	LastCountry      string  `expr:"last_country" json:"last_country,omitempty" doc:"country of the user's last successful sign-in"`
+	LastCity         string  `expr:"last_city" json:"last_city,omitempty" doc:"city of the user's last successful sign-in"`
+	LastAccuracyKm   float64 `expr:"last_accuracy_km" json:"last_accuracy_km,omitempty" doc:"accuracy radius of the last sign-in's location in km"`
+	ElapsedHours     float64 `expr:"elapsed_hours" json:"elapsed_hours" doc:"hours since the user's last successful sign-in, -1 when none"`
 	DistanceKm       float64 `expr:"distance_km" json:"distance_km" doc:"distance from the last successful sign-in in km, -1 when unknown"`
 	TravelKmh        float64 `expr:"travel_kmh" json:"travel_kmh" doc:"speed implied by the distance and the time since the last successful sign-in"`
 	ImpossibleTravel bool    `expr:"impossible_travel" json:"impossible_travel" doc:"unreachable since the last successful sign-in, allowing for location uncertainty"`

@@ -1,0 +1,72 @@
+package engine
+
+import (
+	"time"
+
+	"github.com/riskauth/riskauth/rules"
+)
+
+// Decision is the engine's answer for one event, with everything needed to
+// explain it.
+type Decision struct {
+	EvaluationID string       `json:"evaluation_id"`
+	Action       rules.Action `json:"decision"`
+	Score        float64      `json:"score"`
+	// Reasons are the enforced rules that matched, most decisive first.
+	Reasons []Reason `json:"reasons"`
+	// Shadow are shadow rules that matched, and the decision they would
+	// have led to; never applied.
+	Shadow       []Reason     `json:"shadow_reasons,omitempty"`
+	ShadowAction rules.Action `json:"shadow_decision"`
+	// Alert is the highest alert severity among the enforced matches.
+	Alert rules.Severity `json:"alert"`
+	// Features is every signal's output, as the rules saw it.
+	Features *rules.Features `json:"signals"`
+	// Signals tells, per signal, whether it answered and how fast.
+	Signals map[string]SignalStatus `json:"signal_status"`
+	// Floored is set when an unavailable signal raised the decision to
+	// the configured floor.
+	Floored        bool          `json:"floored,omitempty"`
+	RuleSetVersion string        `json:"ruleset_version"`
+	Time           time.Time     `json:"time"`
+	Latency        time.Duration `json:"-"`
+	// Event is the evaluated event (the password is cleared).
+	Event *Event `json:"-"`
+	// Keys are the derived keys (user, ip, subnet, device).
+	Keys Keys `json:"-"`
+}
+
+// Reason is one matching rule, with the values it read.
+type Reason struct {
+	Rule        string           `json:"rule"`
+	Description string           `json:"description"`
+	Score       float64          `json:"score"`
+	Action      string           `json:"action,omitempty"`
+	Alert       string           `json:"alert,omitempty"`
+	Evidence    []rules.Evidence `json:"evidence,omitempty"`
+}
+
+// SignalStatus is how one signal fared in an evaluation.
+type SignalStatus struct {
+	Available bool    `json:"available"`
+	Millis    float64 `json:"ms"`
+	Error     string  `json:"error,omitempty"`
+}
+
+func reasonsOf(ms []rules.Match) []Reason {
+	if len(ms) == 0 {
+		return nil
+	}
+	out := make([]Reason, len(ms))
+	for i, m := range ms {
+		r := Reason{Rule: m.Rule.ID, Description: m.Rule.Description, Score: m.Rule.Score, Evidence: m.Evidence}
+		if m.Rule.HasAction {
+			r.Action = m.Rule.Action.String()
+		}
+		if m.Rule.Alert != rules.SeverityNone {
+			r.Alert = m.Rule.Alert.String()
+		}
+		out[i] = r
+	}
+	return out
+}

@@ -1,0 +1,521 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/riskauth/riskauth/rules"
+)
+
+// Config tunes the engine. The zero value means the defaults.
+type Config struct {
+	// Deadline bounds a whole evaluation's wait for signals (default 50ms).
+	Deadline time.Duration `yaml:"deadline"`
+	// StateBudget bounds the velocity/profile read (default: Deadline).
+	StateBudget time.Duration `yaml:"state_budget"`
+	// SignalBudgets bound individual signals by name (default: Deadline).
+	SignalBudgets map[string]time.Duration `yaml:"signal_budgets"`
+	// UnavailableFloor is the least decision while any configured signal
+	// is unavailable (default step_up: never passwordless on partial data).
+	UnavailableFloor *rules.Action `yaml:"unavailable_floor"`
+	// DeviceUsersCounter names the distinct counter that feeds device.users
+	// (default device_users_30d; empty string in the file keeps the default).
+	DeviceUsersCounter string `yaml:"device_users_counter"`
+}
+
+func (c *Config) defaults() {
+	if c.Deadline <= 0 {
+		c.Deadline = 50 * time.Millisecond
+	}
+	if c.StateBudget <= 0 || c.StateBudget > c.Deadline {
+		c.StateBudget = c.Deadline
+	}
+	if c.UnavailableFloor == nil {
+		f := rules.StepUp
+		c.UnavailableFloor = &f
+	}
+	if c.DeviceUsersCounter == "" {
+		c.DeviceUsersCounter = "device_users_30d"
+	}
+}
+
+// Deps are the engine's collaborators.
+type Deps struct {
+	Clock   Clock
+	Rules   *rules.Source
+	State   StateStore
+	Devices DeviceIdentifier
+	// Counters is the catalogue State was built with; the rules' schema
+	// must have been built from the same names.
+	Counters []CounterSpec
+	Signals  []Signal
+	Sink     DecisionSink
+	Metrics  *Metrics
+	Logger   *slog.Logger
+}
+
+// DecisionSink receives every decision after it was made, off the
+// request's critical path (engine/alert implements it with a bounded
+// queue); Publish must not block.
+type DecisionSink interface {
+	Publish(d *Decision)
+}
+
+// Engine evaluates events. It is safe for concurrent use.
+type Engine struct {
+	cfg         Config
+	clock       Clock
+	rules       *rules.Source
+	state       StateStore
+	stateInline bool
+	devices     DeviceIdentifier
+	counters    []CounterSpec
+	deviceUsers int // index of DeviceUsersCounter, -1 when absent
+	inline      []Signal
+	async       []Signal
+	sink        DecisionSink
+	m           *Metrics
+	log         *slog.Logger
+}
+
+// New builds an engine.
+func New(cfg Config, d Deps) (*Engine, error) {
+	cfg.defaults()
+	if d.Rules == nil || d.State == nil || d.Devices == nil {
+		return nil, errors.New("engine: Rules, State and Devices are required")
+	}
+	if d.Clock == nil {
+		d.Clock = SystemClock{}
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if err := ValidateCounters(d.Counters); err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	schemaNames := d.Rules.Current().Schema().Counters()
+	if strings.Join(schemaNames, ",") != strings.Join(CounterNames(d.Counters), ",") {
+		return nil, errors.New("engine: the rule schema was built for a different counter catalogue")
+	}
+	e := &Engine{cfg: cfg, clock: d.Clock, rules: d.Rules, state: d.State, devices: d.Devices,
+		counters: d.Counters, sink: d.Sink, m: d.Metrics, log: d.Logger, deviceUsers: -1}
+	if in, ok := d.State.(interface{ Inline() bool }); ok {
+		e.stateInline = in.Inline()
+	}
+	for i, c := range d.Counters {
+		if c.Name == cfg.DeviceUsersCounter {
+			e.deviceUsers = i
+		}
+	}
+	seen := map[string]bool{"velocity": true, "user": true, "device": true}
+	for _, s := range d.Signals {
+		if seen[s.Name()] {
+			return nil, fmt.Errorf("engine: signal name %q used twice", s.Name())
+		}
+		seen[s.Name()] = true
+		if s.Inline() {
+			e.inline = append(e.inline, s)
+		} else {
+			e.async = append(e.async, s)
+		}
+	}
+	if e.m != nil {
+		e.m.setRuleSet(d.Rules.Current())
+	}
+	return e, nil
+}
+
+// Rules returns the rule source, for the admin API and reload hooks.
+func (e *Engine) Rules() *rules.Source { return e.rules }
+
+// FieldError is one invalid field of an event.
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// ValidationError lists every invalid field of an event.
+type ValidationError struct{ Fields []FieldError }
+
+func (v *ValidationError) Error() string {
+	parts := make([]string, len(v.Fields))
+	for i, f := range v.Fields {
+		parts[i] = f.Field + ": " + f.Message
+	}
+	return "invalid event: " + strings.Join(parts, "; ")
+}
+
+var kindRe = regexp.MustCompile(`^[a-z][a-z0-9_.-]{0,63}$`)
+
+// Limits on event fields; longer values are refused, never truncated
+// silently, so that keys stay unambiguous.
+const (
+	MaxIDLen         = 256
+	MaxUserAgentLen  = 1024
+	MaxAttributes    = 32
+	MaxAttrKeyLen    = 64
+	MaxAttrValueLen  = 256
+	maxJA4Len        = 64
+	maxPasswordBytes = 4096
+)
+
+// Validate checks an event and reports every problem at once.
+func (ev *Event) Validate() error {
+	var fs []FieldError
+	add := func(f, m string) { fs = append(fs, FieldError{Field: f, Message: m}) }
+	if !kindRe.MatchString(ev.Kind) {
+		add("event", "want login, registration, password_reset, mfa or a custom name matching [a-z][a-z0-9_.-]{0,63}")
+	}
+	if len(ev.UserID) > MaxIDLen {
+		add("user_id", fmt.Sprintf("longer than %d bytes", MaxIDLen))
+	}
+	if len(ev.Identifier) > MaxIDLen {
+		add("identifier", fmt.Sprintf("longer than %d bytes", MaxIDLen))
+	}
+	if len(ev.UserAgent) > MaxUserAgentLen {
+		add("user_agent", fmt.Sprintf("longer than %d bytes", MaxUserAgentLen))
+	}
+	if len(ev.JA4) > maxJA4Len {
+		add("ja4", fmt.Sprintf("longer than %d bytes", maxJA4Len))
+	}
+	if len(ev.Password) > maxPasswordBytes {
+		add("password", fmt.Sprintf("longer than %d bytes", maxPasswordBytes))
+	}
+	if len(ev.Attributes) > MaxAttributes {
+		add("attributes", fmt.Sprintf("more than %d attributes", MaxAttributes))
+	}
+	for k, v := range ev.Attributes {
+		if len(k) == 0 || len(k) > MaxAttrKeyLen || len(v) > MaxAttrValueLen {
+			add("attributes."+truncate(k, MaxAttrKeyLen), fmt.Sprintf("keys 1-%d bytes, values up to %d bytes", MaxAttrKeyLen, MaxAttrValueLen))
+		}
+	}
+	if len(fs) > 0 {
+		return &ValidationError{Fields: fs}
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// UserKey is the key velocity counters and profiles use for the event's
+// user: the user id when given, else "id:" + the identifier in lower case
+// and trimmed, so "Alice@Example.com " and "alice@example.com" are one user.
+func UserKey(userID, identifier string) string {
+	if userID != "" {
+		return userID
+	}
+	if id := strings.ToLower(strings.TrimSpace(identifier)); id != "" {
+		return "id:" + id
+	}
+	return ""
+}
+
+// Subnet returns the /24 of an IPv4 address or the /64 of an IPv6 one.
+func Subnet(ip netip.Addr) string {
+	if !ip.IsValid() {
+		return ""
+	}
+	bits := 64
+	if ip.Is4() {
+		bits = 24
+	}
+	p, err := ip.Prefix(bits)
+	if err != nil {
+		return ""
+	}
+	return p.String()
+}
+
+type signalOut struct {
+	idx int
+	res Result
+	err error
+	dur time.Duration
+}
+
+type stateOut struct {
+	snap *Snapshot
+	err  error
+	dur  time.Duration
+}
+
+// Evaluate decides about one event. It fails only for an invalid event or
+// a cancelled context; failing signals make their features unavailable
+// and the configured floor applies.
+func (e *Engine) Evaluate(ctx context.Context, ev Event) (*Decision, error) {
+	start := e.clock.Now()
+	ev.IP = ev.IP.Unmap()
+	if err := ev.Validate(); err != nil {
+		return nil, err
+	}
+	if ev.Time.IsZero() {
+		ev.Time = start
+	}
+	at := ev.Time
+	rs := e.rules.Current()
+	f := rs.Schema().NewFeatures()
+	d := &Decision{
+		EvaluationID:   uuid.Must(uuid.NewV7()).String(),
+		Features:       f,
+		Signals:        make(map[string]SignalStatus, 3+len(e.inline)+len(e.async)),
+		RuleSetVersion: rs.Version,
+		Time:           at,
+	}
+
+	dev := e.devices.Identify(ev.Device, ev.UserAgent)
+	keys := Keys{User: UserKey(ev.UserID, ev.Identifier), Device: dev.ID}
+	if ev.IP.IsValid() {
+		keys.IP = ev.IP.String()
+		keys.Subnet = Subnet(ev.IP)
+	}
+	d.Keys = keys
+	e.eventFeatures(f, &ev, dev, keys)
+
+	// Inline signals first: they are cheap and the pending evaluation
+	// wants the client's place.
+	results := make([]Result, len(e.inline)+len(e.async))
+	var place Place
+	place.IP = keys.IP
+	for i, s := range e.inline {
+		t0 := e.clock.Now()
+		res, err := s.Collect(ctx, &ev)
+		e.finishSignal(d, s.Name(), err, e.clock.Now().Sub(t0))
+		if err == nil {
+			results[i] = res
+			if p, ok := res.(Placer); ok {
+				place = p.Place()
+			}
+		}
+	}
+	pending := &Pending{EvaluationID: d.EvaluationID, Kind: ev.Kind, Keys: keys, At: at, Place: place, RuleSetVersion: rs.Version}
+	req := &LoadRequest{Kind: ev.Kind, Keys: keys, At: at, Pending: pending}
+
+	// I/O-bound work concurrently, each under its budget, all under the
+	// deadline; whatever is late is dropped.
+	deadline, cancel := context.WithTimeout(ctx, e.cfg.Deadline)
+	defer cancel()
+	var sigCh chan signalOut
+	if len(e.async) > 0 {
+		sigCh = make(chan signalOut, len(e.async))
+		for i, s := range e.async {
+			go e.runSignal(deadline, i, s, &ev, sigCh)
+		}
+	}
+	var st stateOut
+	if e.stateInline {
+		st = e.loadState(deadline, req)
+	} else {
+		stCh := make(chan stateOut, 1)
+		go func() { stCh <- e.loadState(deadline, req) }()
+		select {
+		case st = <-stCh:
+		case <-deadline.Done():
+			st = stateOut{err: context.DeadlineExceeded, dur: e.cfg.Deadline}
+		}
+	}
+	for range len(e.async) {
+		select {
+		case o := <-sigCh:
+			e.finishSignal(d, e.async[o.idx].Name(), o.err, o.dur)
+			if o.err == nil {
+				results[len(e.inline)+o.idx] = o.res
+			}
+		case <-deadline.Done():
+		}
+	}
+	unavailable := false
+	for i, s := range e.async {
+		if _, done := d.Signals[s.Name()]; !done {
+			e.finishSignal(d, s.Name(), context.DeadlineExceeded, e.cfg.Deadline)
+		}
+		if results[len(e.inline)+i] == nil {
+			unavailable = true
+		}
+	}
+	for i, s := range e.inline {
+		if results[i] == nil {
+			unavailable = true
+			if u, ok := s.(Unavailabler); ok {
+				u.MarkUnavailable(f)
+			}
+		}
+	}
+	for i, s := range e.async {
+		if results[len(e.inline)+i] == nil {
+			if u, ok := s.(Unavailabler); ok {
+				u.MarkUnavailable(f)
+			}
+		}
+	}
+
+	var profile Profile
+	e.finishSignal(d, "velocity", st.err, st.dur)
+	if st.err == nil {
+		profile = st.snap.Profile
+		e.stateFeatures(f, st.snap, keys, at)
+	} else {
+		unavailable = true
+	}
+	for _, r := range results {
+		if r != nil {
+			r.Apply(f, &profile, at)
+		}
+	}
+
+	res := rs.Evaluate(f, at)
+	d.Score = res.Score
+	d.Action = res.Action
+	d.Reasons = reasonsOf(res.Matches)
+	d.Shadow = reasonsOf(res.Shadow)
+	d.ShadowAction = res.ShadowAction
+	for _, m := range res.Matches {
+		d.Alert = max(d.Alert, m.Rule.Alert)
+	}
+	if unavailable && d.Action < *e.cfg.UnavailableFloor {
+		d.Action = *e.cfg.UnavailableFloor
+		d.ShadowAction = max(d.ShadowAction, d.Action)
+		d.Floored = true
+	}
+	ev.Password = ""
+	d.Event = &ev
+	d.Latency = e.clock.Now().Sub(start)
+	if e.m != nil {
+		e.m.observe(d, &res)
+	}
+	for _, re := range res.Errors {
+		e.log.Warn("rule failed at evaluation", "rule", re.Rule.ID, "ruleset", rs.Version, "err", re.Err)
+	}
+	if e.sink != nil {
+		e.sink.Publish(d)
+	}
+	return d, nil
+}
+
+func (e *Engine) runSignal(ctx context.Context, i int, s Signal, ev *Event, out chan<- signalOut) {
+	budget := e.cfg.Deadline
+	if b, ok := e.cfg.SignalBudgets[s.Name()]; ok && b > 0 && b < budget {
+		budget = b
+	}
+	ctx, cancel := context.WithTimeout(ctx, budget)
+	defer cancel()
+	t0 := e.clock.Now()
+	res, err := s.Collect(ctx, ev)
+	if err == nil && ctx.Err() != nil {
+		err = ctx.Err()
+	}
+	out <- signalOut{idx: i, res: res, err: err, dur: e.clock.Now().Sub(t0)}
+}
+
+func (e *Engine) loadState(ctx context.Context, req *LoadRequest) stateOut {
+	ctx, cancel := context.WithTimeout(ctx, e.cfg.StateBudget)
+	defer cancel()
+	t0 := e.clock.Now()
+	snap, err := e.state.Load(ctx, req)
+	if err == nil && (snap == nil || len(snap.Counters) != len(e.counters)) {
+		err = errors.New("state store returned a malformed snapshot")
+	}
+	return stateOut{snap: snap, err: err, dur: e.clock.Now().Sub(t0)}
+}
+
+func (e *Engine) finishSignal(d *Decision, name string, err error, dur time.Duration) {
+	st := SignalStatus{Available: err == nil, Millis: float64(dur.Microseconds()) / 1000}
+	if err != nil {
+		st.Error = "error"
+		if errors.Is(err, context.DeadlineExceeded) {
+			st.Error = "timeout"
+		}
+		e.log.Warn("signal unavailable", "signal", name, "err", err)
+	}
+	d.Signals[name] = st
+	if e.m != nil {
+		e.m.signal(name, dur, st.Error)
+	}
+}
+
+func (e *Engine) eventFeatures(f *rules.Features, ev *Event, dev DeviceInfo, keys Keys) {
+	f.Event.Kind = ev.Kind
+	f.Event.IP = keys.IP
+	f.Event.HasUser = keys.User != ""
+	f.Event.HourUTC = ev.Time.UTC().Hour()
+	f.Event.Headless = dev.Headless
+	f.Event.EmptyAgent = strings.TrimSpace(ev.UserAgent) == ""
+	f.Device.Present = ev.Device != nil || ev.UserAgent != ""
+	f.Device.ID = dev.ID
+	f.Device.HasCookie = dev.HasCookie
+	if len(ev.Attributes) > 0 {
+		f.Attr = ev.Attributes
+	}
+}
+
+// stateFeatures turns the velocity and profile snapshot into features.
+func (e *Engine) stateFeatures(f *rules.Features, s *Snapshot, keys Keys, at time.Time) {
+	f.Velocity.Available = true
+	copy(f.Velocity.Values, s.Counters)
+	f.User.Available = true
+	if e.deviceUsers >= 0 {
+		f.Device.Users = s.Counters[e.deviceUsers]
+	}
+	p := &s.Profile
+	f.User.Logins = p.Logins
+	f.User.Known = p.Logins > 0
+	f.User.Countries = len(p.Countries)
+	f.User.Devices = len(p.Devices)
+	for _, d := range p.Devices {
+		if d.Trusted {
+			f.User.TrustedDevices++
+		}
+	}
+	if p.Last != nil {
+		f.User.DaysSinceLogin = at.Sub(p.Last.At).Hours() / 24
+		f.User.LastIP = p.Last.IP
+		f.User.SameIPAsLast = keys.IP != "" && keys.IP == p.Last.IP
+		f.User.SameSubnetAsLast = keys.Subnet != "" && keys.Subnet == p.Last.Subnet
+	}
+	if d := p.Device(keys.Device); d != nil {
+		f.Device.Known = true
+		f.Device.Trusted = d.Trusted
+		f.Device.AgeDays = at.Sub(d.First).Hours() / 24
+	}
+}
+
+// RecordOutcome reports what happened after a decision, so that counters
+// and the user's profile learn. See StateStore.RecordOutcome for errors.
+func (e *Engine) RecordOutcome(ctx context.Context, evaluationID string, o Outcome) (*Pending, error) {
+	if !o.Valid() {
+		return nil, &ValidationError{Fields: []FieldError{{Field: "outcome", Message: "want success, failure, step_up_passed, step_up_failed, fraud or legit"}}}
+	}
+	if _, err := uuid.Parse(evaluationID); err != nil {
+		return nil, ErrUnknownEvaluation
+	}
+	p, err := e.state.RecordOutcome(ctx, evaluationID, o, e.clock.Now())
+	if e.m != nil {
+		e.m.outcome(o, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if e.m != nil && o.Label() {
+		e.m.label(o, p)
+	}
+	return p, nil
+}
+
+// Ready reports whether the engine's backends answer.
+func (e *Engine) Ready(ctx context.Context) error {
+	if err := e.state.Ping(ctx); err != nil {
+		return fmt.Errorf("state store: %w", err)
+	}
+	return nil
+}

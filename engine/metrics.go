@@ -1,0 +1,139 @@
+package engine
+
+import (
+	"errors"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riskauth/riskauth/rules"
+)
+
+// Metrics are the engine's Prometheus series. Labels are bounded: decision
+// names, signal names, rule ids (bounded by the rule file), never users or IPs.
+type Metrics struct {
+	decisions   *prometheus.CounterVec
+	duration    prometheus.Histogram
+	signalDur   *prometheus.HistogramVec
+	signalErrs  *prometheus.CounterVec
+	ruleHits    *prometheus.CounterVec
+	ruleErrs    *prometheus.CounterVec
+	floored     prometheus.Counter
+	shadowDiv   *prometheus.CounterVec
+	outcomes    *prometheus.CounterVec
+	labels      *prometheus.CounterVec
+	ruleSetInfo *prometheus.GaugeVec
+	reloads     *prometheus.CounterVec
+}
+
+// NewMetrics registers the engine's metrics on reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "riskauth_decisions_total", Help: "Decisions made, by decision.",
+		}, []string{"decision"}),
+		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "riskauth_evaluation_duration_seconds", Help: "Time to evaluate one event, signals included.",
+			Buckets: []float64{.00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1},
+		}),
+		signalDur: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "riskauth_signal_duration_seconds", Help: "Time each signal took.",
+			Buckets: []float64{.00001, .00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05},
+		}, []string{"signal"}),
+		signalErrs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "riskauth_signal_errors_total", Help: "Signals that failed or were late, by signal and reason (error|timeout).",
+		}, []string{"signal", "reason"}),
+		ruleHits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "riskauth_rule_hits_total", Help: "Rule matches, by rule id and mode.",
+		}, []string{"rule", "mode"}),
+		ruleErrs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "riskauth_rule_errors_total", Help: "Rules that failed at evaluation time (counted as not matched).",
+		}, []string{"rule"}),
+		floored: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "riskauth_unavailable_floor_total", Help: "Decisions raised to the floor because a signal was unavailable.",
+		}),
+		shadowDiv: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "riskauth_shadow_divergence_total", Help: "Decisions that shadow rules would have changed, by enforced (from) and shadow (to) decision.",
+		}, []string{"from", "to"}),
+		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "riskauth_outcomes_total", Help: "Outcomes reported, by outcome and result (recorded|duplicate|unknown|error).",
+		}, []string{"outcome", "result"}),
+		labels: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "riskauth_rule_labels_total", Help: "Fraud/legit labels on evaluations a rule matched, for per-rule precision.",
+		}, []string{"rule", "label"}),
+		ruleSetInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "riskauth_ruleset_info", Help: "The active rule set (value 1), by version and rule count.",
+		}, []string{"version", "name"}),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "riskauth_ruleset_reloads_total", Help: "Rule file reload attempts, by result (activated|rejected).",
+		}, []string{"result"}),
+	}
+	reg.MustRegister(m.decisions, m.duration, m.signalDur, m.signalErrs, m.ruleHits, m.ruleErrs,
+		m.floored, m.shadowDiv, m.outcomes, m.labels, m.ruleSetInfo, m.reloads)
+	for _, a := range []rules.Action{rules.Passwordless, rules.StepUp, rules.Block} {
+		m.decisions.WithLabelValues(a.String())
+	}
+	return m
+}
+
+func (m *Metrics) observe(d *Decision, res *rules.Result) {
+	m.decisions.WithLabelValues(d.Action.String()).Inc()
+	m.duration.Observe(d.Latency.Seconds())
+	for _, mt := range res.Matches {
+		m.ruleHits.WithLabelValues(mt.Rule.ID, "enforce").Inc()
+	}
+	for _, mt := range res.Shadow {
+		m.ruleHits.WithLabelValues(mt.Rule.ID, "shadow").Inc()
+	}
+	for _, e := range res.Errors {
+		m.ruleErrs.WithLabelValues(e.Rule.ID).Inc()
+	}
+	if d.Floored {
+		m.floored.Inc()
+	}
+	if d.ShadowAction != d.Action {
+		m.shadowDiv.WithLabelValues(d.Action.String(), d.ShadowAction.String()).Inc()
+	}
+}
+
+func (m *Metrics) signal(name string, dur time.Duration, reason string) {
+	m.signalDur.WithLabelValues(name).Observe(dur.Seconds())
+	if reason != "" {
+		m.signalErrs.WithLabelValues(name, reason).Inc()
+	}
+}
+
+func (m *Metrics) outcome(o Outcome, err error) {
+	result := "recorded"
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrOutcomeRecorded):
+		result = "duplicate"
+	case errors.Is(err, ErrUnknownEvaluation):
+		result = "unknown"
+	default:
+		result = "error"
+	}
+	m.outcomes.WithLabelValues(string(o), result).Inc()
+}
+
+func (m *Metrics) label(o Outcome, p *Pending) {
+	for _, id := range p.Matched {
+		m.labels.WithLabelValues(id, string(o)).Inc()
+	}
+}
+
+func (m *Metrics) setRuleSet(rs *rules.RuleSet) {
+	m.ruleSetInfo.Reset()
+	m.ruleSetInfo.WithLabelValues(rs.Version, rs.Name).Set(1)
+}
+
+// RuleSetChanged is the rules.Source OnChange hook: it records the reload
+// and exports the active version.
+func (m *Metrics) RuleSetChanged(old, cur *rules.RuleSet, err error) {
+	if err != nil {
+		m.reloads.WithLabelValues("rejected").Inc()
+		return
+	}
+	m.reloads.WithLabelValues("activated").Inc()
+	m.setRuleSet(cur)
+}

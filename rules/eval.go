@@ -1,0 +1,140 @@
+package rules
+
+import (
+	"cmp"
+	"fmt"
+	"reflect"
+	"slices"
+	"time"
+
+	"github.com/expr-lang/expr/vm"
+)
+
+// Match is a rule that matched an event, with the values it read.
+type Match struct {
+	Rule     *Rule
+	Evidence []Evidence
+}
+
+// Evidence is one feature value a matching rule read.
+type Evidence struct {
+	Field string `json:"field"`
+	Value any    `json:"value"`
+}
+
+// RuleError is a rule that failed at evaluation time (it counts as not
+// matched; evaluation goes on).
+type RuleError struct {
+	Rule *Rule
+	Err  error
+}
+
+// Result is what a rule set concludes about one feature set.
+type Result struct {
+	// Score is the sum of the scores of the matching enforced rules.
+	Score float64
+	// Action is max(forced actions, thresholds(Score)) over enforced rules.
+	Action Action
+	// Matches are the enforced rules that matched, most decisive first:
+	// forced actions (block before step_up), then by score, then file order.
+	Matches []Match
+	// Shadow are the shadow rules that matched, in the same order.
+	Shadow []Match
+	// ShadowScore and ShadowAction are what Score and Action would be if
+	// the shadow rules were enforced too.
+	ShadowScore  float64
+	ShadowAction Action
+	Errors       []RuleError
+}
+
+// Evaluate runs every rule against the features. It never panics: a rule
+// that fails at run time is reported in Result.Errors and counts as not
+// matched. now stamps the rules' last-hit time.
+func (rs *RuleSet) Evaluate(f *Features, now time.Time) Result {
+	env := rs.schema.envOf(f)
+	envIface := env.Interface()
+	machine, _ := rs.vms.Get().(*vm.VM)
+	if machine == nil {
+		machine = &vm.VM{}
+	}
+	defer rs.vms.Put(machine)
+
+	var res Result
+	forced, shadowForced := Passwordless, Passwordless
+	for _, r := range rs.Rules {
+		out, err := machine.Run(r.program, envIface)
+		if err != nil {
+			res.Errors = append(res.Errors, RuleError{Rule: r, Err: fmt.Errorf("rule %s: %w", r.ID, err)})
+			continue
+		}
+		if ok, _ := out.(bool); !ok {
+			continue
+		}
+		r.hits.Add(1)
+		r.lastHit.Store(now.UnixNano())
+		m := Match{Rule: r, Evidence: evidence(env.Elem(), r.fields)}
+		res.ShadowScore += r.Score
+		if r.HasAction {
+			shadowForced = max(shadowForced, r.Action)
+		}
+		if r.Mode == Shadow {
+			res.Shadow = append(res.Shadow, m)
+			continue
+		}
+		res.Score += r.Score
+		if r.HasAction {
+			forced = max(forced, r.Action)
+		}
+		res.Matches = append(res.Matches, m)
+	}
+	res.Action = max(forced, rs.Thresholds.Decide(res.Score))
+	res.ShadowAction = max(shadowForced, rs.Thresholds.Decide(res.ShadowScore))
+	sortMatches(res.Matches)
+	sortMatches(res.Shadow)
+	return res
+}
+
+func sortMatches(ms []Match) {
+	if len(ms) < 2 {
+		return
+	}
+	slices.SortStableFunc(ms, func(a, b Match) int {
+		ra, rb := a.Rule, b.Rule
+		fa, fb := forcedRank(ra), forcedRank(rb)
+		if c := cmp.Compare(fb, fa); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(rb.Score, ra.Score); c != 0 {
+			return c
+		}
+		return cmp.Compare(ra.index, rb.index)
+	})
+}
+
+func forcedRank(r *Rule) int {
+	if !r.HasAction {
+		return -1
+	}
+	return int(r.Action)
+}
+
+func evidence(env reflect.Value, fields []Field) []Evidence {
+	if len(fields) == 0 {
+		return nil
+	}
+	out := make([]Evidence, len(fields))
+	for i, f := range fields {
+		v := env.FieldByIndex(f.index)
+		if f.key != "" {
+			out[i] = Evidence{Field: f.Path, Value: v.Interface().(map[string]string)[f.key]}
+			continue
+		}
+		out[i] = Evidence{Field: f.Path, Value: v.Interface()}
+	}
+	return out
+}
+
+func runOne(r *Rule, env any) (any, error) {
+	var machine vm.VM
+	return machine.Run(r.program, env)
+}
