@@ -46,20 +46,20 @@ type Event struct {
 type DeviceDescriptor struct {
 	// CookieID is a random id the client keeps in a first-party cookie or
 	// app storage; when present it dominates the device id.
-	CookieID            string   `json:"cookie_id,omitempty"`
-	Platform            string   `json:"platform,omitempty"`
-	Languages           []string `json:"languages,omitempty"`
-	Timezone            string   `json:"timezone,omitempty"`
-	ScreenWidth         int      `json:"screen_width,omitempty"`
-	ScreenHeight        int      `json:"screen_height,omitempty"`
-	ColorDepth          int      `json:"color_depth,omitempty"`
-	PixelRatio          float64  `json:"pixel_ratio,omitempty"`
-	HardwareConcurrency int      `json:"hardware_concurrency,omitempty"`
-	DeviceMemory        float64  `json:"device_memory,omitempty"`
-	CanvasHash          string   `json:"canvas_hash,omitempty"`
-	WebGLHash           string   `json:"webgl_hash,omitempty"`
-	WebGLRenderer       string   `json:"webgl_renderer,omitempty"`
-	TouchPoints         int      `json:"touch_points,omitempty"`
+	CookieID            string   `json:"cookie_id,omitempty" yaml:"cookie_id,omitempty"`
+	Platform            string   `json:"platform,omitempty" yaml:"platform,omitempty"`
+	Languages           []string `json:"languages,omitempty" yaml:"languages,omitempty"`
+	Timezone            string   `json:"timezone,omitempty" yaml:"timezone,omitempty"`
+	ScreenWidth         int      `json:"screen_width,omitempty" yaml:"screen_width,omitempty"`
+	ScreenHeight        int      `json:"screen_height,omitempty" yaml:"screen_height,omitempty"`
+	ColorDepth          int      `json:"color_depth,omitempty" yaml:"color_depth,omitempty"`
+	PixelRatio          float64  `json:"pixel_ratio,omitempty" yaml:"pixel_ratio,omitempty"`
+	HardwareConcurrency int      `json:"hardware_concurrency,omitempty" yaml:"hardware_concurrency,omitempty"`
+	DeviceMemory        float64  `json:"device_memory,omitempty" yaml:"device_memory,omitempty"`
+	CanvasHash          string   `json:"canvas_hash,omitempty" yaml:"canvas_hash,omitempty"`
+	WebGLHash           string   `json:"webgl_hash,omitempty" yaml:"webgl_hash,omitempty"`
+	WebGLRenderer       string   `json:"webgl_renderer,omitempty" yaml:"webgl_renderer,omitempty"`
+	TouchPoints         int      `json:"touch_points,omitempty" yaml:"touch_points,omitempty"`
 }
 
 // DeviceInfo is the normalised view of a device.

@@ -115,6 +115,16 @@ func typeName(t reflect.Type) string {
 	return t.String()
 }
 
+// DescribeCounters replaces the generic doc of velocity fields with what
+// each counter counts (engine.CounterDocs); call it before use.
+func (s *Schema) DescribeCounters(docs map[string]string) {
+	for i, f := range s.fields {
+		if name, ok := strings.CutPrefix(f.Path, "velocity."); ok && docs[name] != "" {
+			s.fields[i].Doc = docs[name]
+		}
+	}
+}
+
 // Counters returns the counter names, in catalogue order.
 func (s *Schema) Counters() []string { return s.counters }
 

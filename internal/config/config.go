@@ -1,0 +1,237 @@
+// Package config reads riskauthd's configuration: a YAML file (optional,
+// RISKAUTH_CONFIG) overlaid by RISKAUTH_* environment variables, with
+// defaults that start the service on embedded state (in-memory velocity,
+// SQLite profiles in the data dir, the bundled rules). It is shared by
+// riskauthd and riskctl so both read counters and rules the same way; it
+// builds nothing.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/riskauth/riskauth/engine"
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the whole service configuration.
+type Config struct {
+	// Addr is the listen address (RISKAUTH_ADDR, default 127.0.0.1:8080).
+	Addr string `yaml:"addr"`
+	// DataDir holds embedded state: profiles, generated keys, spools
+	// (RISKAUTH_DATA_DIR, default ./data).
+	DataDir string `yaml:"data_dir"`
+	// APIKeys authorise server-to-server calls (RISKAUTH_API_KEYS,
+	// comma-separated). When none is configured, riskauthd generates one
+	// into DataDir/api-key on first start.
+	APIKeys []string `yaml:"api_keys"`
+	// TrustedProxies are CIDRs whose X-Forwarded-For is believed
+	// (RISKAUTH_TRUSTED_PROXIES, comma-separated).
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// BodyLimit is the largest accepted request body in bytes (default 64 KiB).
+	BodyLimit int `yaml:"body_limit"`
+	// LogLevel is debug, info, warn or error (RISKAUTH_LOG_LEVEL, default info).
+	LogLevel string `yaml:"log_level"`
+	// ShutdownGrace bounds graceful shutdown (default 10s).
+	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
+
+	Rules    RulesConfig    `yaml:"rules"`
+	Engine   engine.Config  `yaml:"engine"`
+	Velocity VelocityConfig `yaml:"velocity"`
+	Redis    RedisConfig    `yaml:"redis"`
+	Device   DeviceConfig   `yaml:"device"`
+}
+
+// RulesConfig says where the rule file is.
+type RulesConfig struct {
+	// File is the rule file (RISKAUTH_RULES_FILE); empty means the embedded
+	// default rules.
+	File string `yaml:"file"`
+	// Poll is how often the file is re-checked besides file events (default 5s).
+	Poll time.Duration `yaml:"poll"`
+}
+
+// VelocityConfig declares the counters and bounds the in-memory store.
+type VelocityConfig struct {
+	// Counters is the counter catalogue; empty means engine.DefaultCounters.
+	Counters []engine.CounterSpec `yaml:"counters"`
+	// MaxKeys caps tracked counter keys in memory (default 1,000,000).
+	MaxKeys int `yaml:"max_keys"`
+	// PendingTTL is how long an evaluation waits for its outcome (default 1h).
+	PendingTTL time.Duration `yaml:"pending_ttl"`
+}
+
+// RedisConfig switches velocity and profiles to Redis.
+type RedisConfig struct {
+	// URL is redis://[user:pass@]host:port/db or rediss:// for TLS
+	// (RISKAUTH_REDIS_URL). Several comma-separated host:port addresses,
+	// or Cluster true, select Redis Cluster.
+	URL string `yaml:"url"`
+	// Cluster forces a cluster client.
+	Cluster bool `yaml:"cluster"`
+	// Prefix namespaces every key (default "ra:").
+	Prefix string `yaml:"prefix"`
+}
+
+// DeviceConfig configures device ids.
+type DeviceConfig struct {
+	// Secret keys device-id hashing (RISKAUTH_DEVICE_SECRET). When empty,
+	// riskauthd generates one into DataDir/device.key on first start:
+	// every instance of a deployment must share it.
+	Secret string `yaml:"secret"`
+}
+
+// Load reads the file at path (may be empty), applies the environment and
+// defaults, and validates the result, reporting every problem at once.
+func Load(path string, env func(string) string) (*Config, error) {
+	c := &Config{}
+	if path != "" {
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(src))
+		dec.KnownFields(true)
+		if err := dec.Decode(c); err != nil && err.Error() != "EOF" {
+			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	if err := c.applyEnv(env); err != nil {
+		return nil, err
+	}
+	c.defaults()
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("config %s: %w", orEnv(path), err)
+	}
+	return c, nil
+}
+
+func orEnv(path string) string {
+	if path == "" {
+		return "(environment)"
+	}
+	return path
+}
+
+func (c *Config) applyEnv(env func(string) string) error {
+	set := func(name string, dst *string) {
+		if v := strings.TrimSpace(env(name)); v != "" {
+			*dst = v
+		}
+	}
+	set("RISKAUTH_ADDR", &c.Addr)
+	set("RISKAUTH_DATA_DIR", &c.DataDir)
+	set("RISKAUTH_REDIS_URL", &c.Redis.URL)
+	set("RISKAUTH_RULES_FILE", &c.Rules.File)
+	set("RISKAUTH_LOG_LEVEL", &c.LogLevel)
+	set("RISKAUTH_DEVICE_SECRET", &c.Device.Secret)
+	if v := env("RISKAUTH_API_KEYS"); strings.TrimSpace(v) != "" {
+		c.APIKeys = splitList(v)
+	}
+	if v := env("RISKAUTH_TRUSTED_PROXIES"); strings.TrimSpace(v) != "" {
+		c.TrustedProxies = splitList(v)
+	}
+	if v := strings.TrimSpace(env("RISKAUTH_BODY_LIMIT")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("RISKAUTH_BODY_LIMIT %q: %w", v, err)
+		}
+		c.BodyLimit = n
+	}
+	return nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (c *Config) defaults() {
+	if c.Addr == "" {
+		c.Addr = "127.0.0.1:8080"
+	}
+	if c.DataDir == "" {
+		c.DataDir = "data"
+	}
+	if c.BodyLimit == 0 {
+		c.BodyLimit = 64 << 10
+	}
+	if c.LogLevel == "" {
+		c.LogLevel = "info"
+	}
+	if c.ShutdownGrace == 0 {
+		c.ShutdownGrace = 10 * time.Second
+	}
+	if c.Rules.Poll == 0 {
+		c.Rules.Poll = 5 * time.Second
+	}
+	if len(c.Velocity.Counters) == 0 {
+		c.Velocity.Counters = engine.DefaultCounters()
+	}
+	if c.Velocity.MaxKeys == 0 {
+		c.Velocity.MaxKeys = 1_000_000
+	}
+	if c.Velocity.PendingTTL == 0 {
+		c.Velocity.PendingTTL = time.Hour
+	}
+	if c.Redis.Prefix == "" {
+		c.Redis.Prefix = "ra:"
+	}
+}
+
+// Validate reports every problem in the configuration.
+func (c *Config) Validate() error {
+	var errs []error
+	if _, err := c.Proxies(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.BodyLimit < 1024 || c.BodyLimit > 16<<20 {
+		errs = append(errs, fmt.Errorf("body_limit %d: want 1 KiB to 16 MiB", c.BodyLimit))
+	}
+	for i, k := range c.APIKeys {
+		if len(k) < 16 {
+			errs = append(errs, fmt.Errorf("api key #%d: shorter than 16 characters", i+1))
+		}
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log_level %q: want debug, info, warn or error", c.LogLevel))
+	}
+	if err := engine.ValidateCounters(c.Velocity.Counters); err != nil {
+		errs = append(errs, fmt.Errorf("velocity: %w", err))
+	}
+	if c.Velocity.MaxKeys < 1000 {
+		errs = append(errs, fmt.Errorf("velocity.max_keys %d: want at least 1000", c.Velocity.MaxKeys))
+	}
+	return errors.Join(errs...)
+}
+
+// Proxies parses TrustedProxies; a bare address means a single host.
+func (c *Config) Proxies() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range c.TrustedProxies {
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("trusted proxy %q: want a CIDR or an address", s)
+		}
+		a = a.Unmap()
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
+}
