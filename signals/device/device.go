@@ -1,0 +1,246 @@
+package device
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"strings"
+	"sync"
+
+	useragent "github.com/medama-io/go-useragent"
+	"github.com/medama-io/go-useragent/agents"
+
+	"github.com/riskauth/riskauth/engine"
+)
+
+// MinKeyLen is the shortest secret key New accepts, in bytes. 32 random
+// bytes are recommended.
+const MinKeyLen = 16
+
+// MaxUserAgentLen is how many bytes of a user agent are looked at; the rest
+// is ignored so that parsing cost is bounded whatever a client sends.
+const MaxUserAgentLen = 512
+
+// IDPrefix starts every device id: "d_" followed by 32 lower-case hex digits
+// (128 bits of a keyed SHA-256).
+const IDPrefix = "d_"
+
+// IDLen is the length of every non-empty device id.
+const IDLen = len(IDPrefix) + 32
+
+// ErrKeyTooShort is returned by New when Config.Key is shorter than MinKeyLen.
+var ErrKeyTooShort = errors.New("device: key too short")
+
+// Config configures an Identifier.
+type Config struct {
+	// Key is the secret HMAC-SHA256 key device ids are derived with. Each
+	// deployment has its own, so ids cannot be linked across deployments
+	// or recomputed by someone who only sees descriptors. Changing it
+	// changes every id (every device becomes "new"). At least MinKeyLen
+	// bytes; New keeps a copy.
+	Key []byte
+}
+
+// Identifier turns device descriptors and user agents into engine.DeviceInfo.
+// It is immutable after New and safe for concurrent use.
+type Identifier struct {
+	// scratch pools HMAC-SHA256 instances keyed with Config.Key (crypto/hmac
+	// keeps the key-block states, so Reset costs no key hashing) with a
+	// message buffer: what is written through the hash.Hash interface
+	// escapes, so it must not live on the stack.
+	scratch sync.Pool
+	parser *useragent.Parser
+}
+
+var _ engine.DeviceIdentifier = (*Identifier)(nil)
+
+// New returns an Identifier keyed with cfg.Key. The UA parser's trie is
+// built from data embedded in the library on first use (once per process,
+// by the library itself) and is read-only afterwards.
+func New(cfg Config) (*Identifier, error) {
+	if len(cfg.Key) < MinKeyLen {
+		return nil, fmt.Errorf("%w: %d bytes, need at least %d", ErrKeyTooShort, len(cfg.Key), MinKeyLen)
+	}
+	key := bytes.Clone(cfg.Key)
+	x := &Identifier{parser: useragent.NewParser()}
+	x.scratch.New = func() any { return &scratch{mac: hmac.New(sha256.New, key)} }
+	return x, nil
+}
+
+// Identify normalises d (which may be nil) and userAgent into a DeviceInfo.
+// It never fails and never panics: unusable input yields an empty ID.
+func (x *Identifier) Identify(d *engine.DeviceDescriptor, userAgent string) engine.DeviceInfo {
+	var info engine.DeviceInfo
+
+	ua := userAgent
+	if len(ua) > MaxUserAgentLen {
+		ua = ua[:MaxUserAgentLen]
+	}
+	var osVersion string
+	if strings.TrimSpace(ua) == "" {
+		info.Headless = true
+	} else {
+		parsed := x.parser.Parse(ua)
+		info.Browser = browserLabel(parsed.Browser())
+		info.OS = osLabel(parsed.OS())
+		info.Type = typeLabel(parsed.Device())
+		if info.OS == "Android" && info.Type == "mobile" && !strings.Contains(ua, "Mobile") {
+			// Android tablets send the same UA as phones minus "Mobile"
+			// (always spelt so; the parser matches it case-sensitively too).
+			info.Type = "tablet"
+		}
+		if info.OS == "Windows" {
+			osVersion = windowsVersion(ua)
+		}
+		if info.Type == "bot" || hasHeadlessMarker(ua) {
+			info.Headless = true
+			info.Type = "bot"
+		}
+	}
+	if d != nil && info.OS == "macOS" && d.TouchPoints > 1 && info.Type != "bot" {
+		// iPadOS Safari asks for desktop sites by default and then sends a
+		// Mac UA; real Macs report no touch points.
+		info.OS, info.Type = "iOS", "tablet"
+	}
+	if d == nil {
+		return info
+	}
+
+	sc := x.scratch.Get().(*scratch)
+	defer x.scratch.Put(sc)
+	msg := sc.buf[:0]
+	// "c1" and "f1" separate the two id domains (and version the encoding),
+	// so a cookie id can never produce the same id as some feature set.
+	if cookie, ok := validCookie(d.CookieID); ok {
+		msg = append(msg, "c1"...)
+		msg = append(msg, cookie...)
+		info.HasCookie = true
+	} else {
+		var weight int
+		msg = append(msg, "f1"...)
+		msg, weight = appendFeatures(msg, d, info.OS, osVersion, info.Browser)
+		if weight < minIdentifyingWeight {
+			return info
+		}
+	}
+	info.ID = sc.id(msg)
+	return info
+}
+
+type scratch struct {
+	mac hash.Hash
+	buf [featureBufLen]byte
+	sum [sha256.Size]byte
+}
+
+// id computes HMAC-SHA256 of msg and formats its first 128 bits.
+func (sc *scratch) id(msg []byte) string {
+	sc.mac.Reset()
+	sc.mac.Write(msg)
+	sum := sc.mac.Sum(sc.sum[:0])
+	var out [IDLen]byte
+	copy(out[:], IDPrefix)
+	hex.Encode(out[len(IDPrefix):], sum[:16])
+	return string(out[:])
+}
+
+// browserLabel maps the parser's browser names onto the labels riskauth
+// exposes (and hashes), so a renamed constant in a parser upgrade is caught
+// here rather than silently changing ids.
+func browserLabel(b agents.Browser) string {
+	switch b {
+	case agents.BrowserChrome:
+		return "Chrome"
+	case agents.BrowserEdge:
+		return "Edge"
+	case agents.BrowserFirefox:
+		return "Firefox"
+	case agents.BrowserSafari:
+		return "Safari"
+	case agents.BrowserOpera:
+		return "Opera"
+	case agents.BrowserOperaMini:
+		return "Opera Mini"
+	case agents.BrowserIE:
+		return "IE"
+	case agents.BrowserVivaldi:
+		return "Vivaldi"
+	case agents.BrowserSamsung:
+		return "Samsung Internet"
+	case agents.BrowserSilk:
+		return "Silk"
+	case agents.BrowserYandex:
+		return "Yandex"
+	case agents.BrowserAndroid:
+		return "Android Browser"
+	case agents.BrowserHuawei:
+		return "Huawei Browser"
+	case agents.BrowserFalkon:
+		return "Falkon"
+	case agents.BrowserNintendo:
+		return "Nintendo Browser"
+	}
+	return string(b)
+}
+
+// osLabel maps the parser's OS names onto riskauth's labels.
+func osLabel(o agents.OS) string {
+	switch o {
+	case agents.OSWindows:
+		return "Windows"
+	case agents.OSMacOS:
+		return "macOS"
+	case agents.OSIOS:
+		return "iOS"
+	case agents.OSAndroid:
+		return "Android"
+	case agents.OSLinux:
+		return "Linux"
+	case agents.OSChromeOS:
+		return "ChromeOS"
+	case agents.OSFreeBSD:
+		return "FreeBSD"
+	case agents.OSOpenBSD:
+		return "OpenBSD"
+	}
+	return string(o)
+}
+
+// typeLabel maps the parser's device types onto riskauth's labels:
+// desktop, mobile, tablet, tv, bot or "".
+func typeLabel(t agents.Device) string {
+	switch t {
+	case agents.DeviceDesktop:
+		return "desktop"
+	case agents.DeviceMobile:
+		return "mobile"
+	case agents.DeviceTablet:
+		return "tablet"
+	case agents.DeviceTV:
+		return "tv"
+	case agents.DeviceBot:
+		return "bot"
+	}
+	return ""
+}
+
+// windowsVersion returns the "Windows NT x.y" version token of ua, or "".
+// It is frozen at 10.0 for Windows 10 and 11 (and by reduced user agents),
+// so it only changes on a move from Windows 7/8 — effectively a new machine.
+func windowsVersion(ua string) string {
+	const tok = "Windows NT "
+	i := strings.Index(ua, tok)
+	if i < 0 {
+		return ""
+	}
+	v := ua[i+len(tok):]
+	n := 0
+	for n < len(v) && n < 5 && (v[n] == '.' || (v[n] >= '0' && v[n] <= '9')) {
+		n++
+	}
+	return v[:n]
+}
