@@ -1,0 +1,117 @@
+package engine_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"runtime"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/riskauth/riskauth/engine"
+	"github.com/riskauth/riskauth/internal/testenv"
+	"github.com/riskauth/riskauth/signals/velocity"
+	"github.com/stretchr/testify/require"
+)
+
+// benchEvents is a fixed, varied event mix: 10k users, 2k IPs, devices with
+// and without descriptors, a few automation clients.
+func benchEvents(n int) []engine.Event {
+	rng := rand.New(rand.NewPCG(1, 2))
+	uas := []string{
+		chrome,
+		"Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15",
+		"Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+		"Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+		"python-requests/2.32.3",
+	}
+	evs := make([]engine.Event, n)
+	for i := range evs {
+		u := rng.IntN(10_000)
+		ip := netip.AddrFrom4([4]byte{198, 51, byte(rng.IntN(8)), byte(rng.IntN(250) + 1)})
+		ev := engine.Event{Kind: engine.KindLogin, UserID: fmt.Sprintf("user-%d", u), IP: ip, UserAgent: uas[rng.IntN(len(uas))]}
+		if rng.IntN(4) > 0 {
+			ev.Device = &engine.DeviceDescriptor{CookieID: fmt.Sprintf("dev-%08d", u*3+rng.IntN(3)), Platform: "Win32",
+				Timezone: "Europe/London", ScreenWidth: 1920, ScreenHeight: 1080, Languages: []string{"en-GB"}}
+		}
+		evs[i] = ev
+	}
+	return evs
+}
+
+// BenchmarkEvaluate measures a whole evaluation with the 50-rule file:
+// device identification, velocity and profile read (with the attempt
+// recorded), rules, decision. The redis case needs RISKAUTH_TEST_REDIS_ADDR
+// and runs 64 concurrent callers, reporting p50/p99 latency.
+func BenchmarkEvaluate(b *testing.B) {
+	evs := benchEvents(4096)
+	b.Run("embedded", func(b *testing.B) {
+		f := newEngine(b, options{rulesFile: "../testdata/rules/bench50.good.yaml"})
+		ctx := context.Background()
+		lat := make([]time.Duration, 0, b.N)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := range b.N {
+			t0 := time.Now()
+			if _, err := f.engine.Evaluate(ctx, evs[i%len(evs)]); err != nil {
+				b.Fatal(err)
+			}
+			lat = append(lat, time.Since(t0))
+		}
+		b.StopTimer()
+		reportPercentiles(b, lat)
+	})
+	b.Run("redis", func(b *testing.B) {
+		if testenv.CI() {
+			// Benchmarks are not run by the test command; keep CI honest
+			// when someone does.
+			_ = testenv.RedisAddr(b)
+		}
+		addr := testenv.RedisAddr(b)
+		client := redis.NewClient(&redis.Options{Addr: addr, PoolSize: 128})
+		defer client.Close()
+		st, err := velocity.NewRedis(client, velocity.Config{Counters: engine.DefaultCounters(), KeyPrefix: fmt.Sprintf("bench%d:", time.Now().UnixNano())}, nil)
+		require.NoError(b, err)
+		f := newEngine(b, options{rulesFile: "../testdata/rules/bench50.good.yaml", state: st})
+		ctx := context.Background()
+		var mu sync.Mutex
+		var all []time.Duration
+		b.ReportAllocs()
+		b.SetParallelism(64 / max(1, runtimeProcs()))
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			var lat []time.Duration
+			i := rand.IntN(len(evs))
+			for pb.Next() {
+				t0 := time.Now()
+				if _, err := f.engine.Evaluate(ctx, evs[i%len(evs)]); err != nil {
+					b.Error(err)
+					return
+				}
+				lat = append(lat, time.Since(t0))
+				i++
+			}
+			mu.Lock()
+			all = append(all, lat...)
+			mu.Unlock()
+		})
+		b.StopTimer()
+		reportPercentiles(b, all)
+	})
+}
+
+func reportPercentiles(b *testing.B, lat []time.Duration) {
+	if len(lat) == 0 {
+		return
+	}
+	slices.Sort(lat)
+	p := func(q float64) float64 { return float64(lat[int(q*float64(len(lat)-1))].Nanoseconds()) / 1e3 }
+	b.ReportMetric(p(0.50), "p50-µs")
+	b.ReportMetric(p(0.99), "p99-µs")
+}
+
+func runtimeProcs() int { return runtime.GOMAXPROCS(0) }

@@ -1,0 +1,106 @@
+package velocity
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/riskauth/riskauth/engine"
+)
+
+// Defaults applied by the constructors to zero Config fields.
+const (
+	DefaultMaxKeys     = 1_000_000
+	DefaultMaxPending  = 200_000
+	DefaultMaxDistinct = 4096
+	DefaultPendingTTL  = time.Hour
+	DefaultProfileTTL  = 400 * 24 * time.Hour
+	DefaultKeyPrefix   = "ra:"
+)
+
+// Config configures both backends. Zero fields take the defaults above.
+type Config struct {
+	// Counters are the sliding-window counters; Snapshot.Counters is indexed
+	// like this slice. Names must be unique.
+	Counters []engine.CounterSpec
+	// MaxKeys caps the counter keys (counter × key value) the memory backend
+	// tracks; beyond it a key not used recently is evicted (CLOCK).
+	MaxKeys int
+	// MaxDistinct caps the distinct values the memory backend keeps per
+	// distinct-counter key; the count saturates there.
+	MaxDistinct int
+	// MaxPending caps the pending evaluations the memory backend keeps; the
+	// oldest is dropped beyond it.
+	MaxPending int
+	// PendingTTL is how long an evaluation can receive its outcome.
+	PendingTTL time.Duration
+	// ProfileTTL is how long Redis keeps a profile after its last update.
+	ProfileTTL time.Duration
+	// ProfileLimits bound the profiles' lists; zero means
+	// engine.DefaultProfileLimits.
+	ProfileLimits engine.ProfileLimits
+	// KeyPrefix starts every Redis key.
+	KeyPrefix string
+}
+
+// withDefaults validates the config and fills its zero fields.
+func (c Config) withDefaults() (Config, error) {
+	var errs []error
+	seen := make(map[string]bool, len(c.Counters))
+	for i, s := range c.Counters {
+		if err := s.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("counters[%d]: %w", i, err))
+		}
+		if seen[s.Name] {
+			errs = append(errs, fmt.Errorf("counters[%d]: duplicate counter name %q", i, s.Name))
+		}
+		seen[s.Name] = true
+	}
+	for _, n := range []struct {
+		name string
+		v    int64
+	}{
+		{"max keys", int64(c.MaxKeys)},
+		{"max distinct", int64(c.MaxDistinct)},
+		{"max pending", int64(c.MaxPending)},
+		{"pending ttl", int64(c.PendingTTL)},
+		{"profile ttl", int64(c.ProfileTTL)},
+		{"profile limits", int64(min(c.ProfileLimits.Countries, c.ProfileLimits.ASNs, c.ProfileLimits.Devices))},
+	} {
+		if n.v < 0 {
+			errs = append(errs, fmt.Errorf("%s: must not be negative", n.name))
+		}
+	}
+	if c.PendingTTL > 0 && c.PendingTTL < time.Second {
+		errs = append(errs, fmt.Errorf("pending ttl %s: want at least 1s", c.PendingTTL))
+	}
+	if c.ProfileTTL > 0 && c.ProfileTTL < time.Second {
+		errs = append(errs, fmt.Errorf("profile ttl %s: want at least 1s", c.ProfileTTL))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return c, fmt.Errorf("velocity config: %w", err)
+	}
+	c.Counters = append([]engine.CounterSpec(nil), c.Counters...)
+	if c.MaxKeys == 0 {
+		c.MaxKeys = DefaultMaxKeys
+	}
+	if c.MaxDistinct == 0 {
+		c.MaxDistinct = DefaultMaxDistinct
+	}
+	if c.MaxPending == 0 {
+		c.MaxPending = DefaultMaxPending
+	}
+	if c.PendingTTL == 0 {
+		c.PendingTTL = DefaultPendingTTL
+	}
+	if c.ProfileTTL == 0 {
+		c.ProfileTTL = DefaultProfileTTL
+	}
+	if c.ProfileLimits == (engine.ProfileLimits{}) {
+		c.ProfileLimits = engine.DefaultProfileLimits
+	}
+	if c.KeyPrefix == "" {
+		c.KeyPrefix = DefaultKeyPrefix
+	}
+	return c, nil
+}

@@ -1,0 +1,68 @@
+// Package velocity keeps the state the risk engine reads on every
+// evaluation: sliding-window counters (failures per user, distinct users per
+// IP, ...), user risk profiles and pending evaluations. It provides the two
+// implementations of [engine.StateStore]:
+//
+//   - [Memory], the embedded default for a single process. Counters and
+//     pending evaluations live in bounded memory and are lost on restart
+//     (windows start empty again); profiles go to a [ProfileStore]:
+//     [SQLiteProfiles] keeps them across restarts, [MemProfiles] does not.
+//   - [Redis], for many instances sharing one Redis or Redis Cluster. Load is
+//     one pipelined round trip and every command touches one hash slot.
+//
+// It is not a general rate limiter, not a store of users, credentials or
+// sessions (authn/store is), and not where the meaning of a profile is
+// defined: both backends call [engine.ApplyOutcome] for that.
+//
+// # Sliding windows
+//
+// A counter's window is split into 10 buckets of window/10, aligned on the
+// unix epoch. A read at time t sums the 10 buckets whose start lies within
+// (t-window, t]; the newest is the bucket holding t. So the granularity is
+// window/10: events older than the window are never counted, but an event
+// up to window/10 younger than the window may already have dropped out (the
+// effective window is between 9/10 and 10/10 of the configured one). Counts
+// returned by Load exclude the event being evaluated, which Load then
+// records (attempt counters) in the same step. Success and failure counters
+// are bumped by RecordOutcome in the bucket of the evaluated event, not of
+// the outcome; a bucket already out of every window is not bumped.
+//
+// Distinct counters (CounterSpec.Distinct) count distinct values over the
+// window. The Redis backend keeps one HyperLogLog per bucket and counts
+// their union with PFCOUNT: a standard error of about 0.81%, and close to
+// exact for small sets. The memory backend counts exactly: it keeps each
+// value as a 64-bit xxhash with the newest bucket it was seen in, up to
+// [Config.MaxDistinct] values per counter key (default 4096). When that many
+// values are live in the window, new values are not added: the count
+// saturates at the cap until old values leave the window.
+//
+// # Memory backend bounds
+//
+// At most [Config.MaxKeys] counter keys (one per counter and key value,
+// default 1,000,000) are tracked, in up to 64 shards of MaxKeys/64 each. A
+// full shard evicts with CLOCK, an approximation of LRU in which keys seen
+// only once (a flood of fresh IPs) go before keys used again; an evicted key
+// reads 0 again. A tracked key costs about 120 bytes (measured: 1,000,000
+// keys, 113 MiB; see TestMemoryPerMillionKeys); a key of a distinct counter
+// about 90 bytes more for its set, plus 16 bytes per further value (about
+// 40 once a set outgrows 16 values and becomes a map). Keys are identified by a 64-bit hash of (counter,
+// value); two colliding values would share a window, with odds of about 1
+// in 10^7 per million keys. A key's ring keeps two buckets beyond the
+// window, so reads up to two buckets older than its newest event (events
+// arriving slightly out of order) stay exact; older reads see only what the
+// ring still holds, and a distinct value counts only in the newest bucket it
+// was seen in.
+//
+// Pending evaluations are bounded by [Config.MaxPending] (the oldest goes
+// first) and expire [Config.PendingTTL] after the Load that stored them, on
+// the time axis of the requests: the memory backend never reads a clock.
+//
+// # Redis keys and expiry
+//
+// Counter buckets expire at bucket end + window, set as a TTL relative to
+// the event time, so that virtual-time replays and clock skew between
+// instances neither shorten nor lengthen them by more than a bucket.
+// Pending evaluations expire after PendingTTL on the Redis server's clock;
+// profiles after [Config.ProfileTTL] (default 400 days) without a
+// successful sign-in. See [Redis] for the key layout.
+package velocity

@@ -1,0 +1,110 @@
+package velocity
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/riskauth/riskauth/engine"
+	"github.com/riskauth/riskauth/internal/testenv"
+	"github.com/stretchr/testify/require"
+)
+
+// backend opens fresh stores of one kind for the conformance suite.
+type backend struct {
+	name string
+	// open returns a store for cfg whose state no other test sees.
+	open func(t *testing.T, cfg Config) engine.StateStore
+	// exact reports whether distinct counts are exact (else HLL estimates).
+	exact bool
+	// redis is the client of a Redis backend, nil for memory.
+	redis func(engine.StateStore) redis.UniversalClient
+}
+
+// testPrefix is a Redis key prefix unique to this test and run, so tests
+// can share one server in parallel.
+func testPrefix(t testing.TB) string {
+	name := strings.NewReplacer("{", "_", "}", "_", " ", "_").Replace(t.Name())
+	return fmt.Sprintf("rvt:%s:%x:", name, rand.Uint32())
+}
+
+func redisStandalone(t testing.TB) *redis.Client {
+	c := redis.NewClient(&redis.Options{Addr: testenv.RedisAddr(t)})
+	t.Cleanup(func() { _ = c.Close() })
+	require.NoError(t, c.Ping(context.Background()).Err())
+	return c
+}
+
+func redisCluster(t testing.TB) *redis.ClusterClient {
+	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: testenv.RedisCluster(t)})
+	t.Cleanup(func() { _ = c.Close() })
+	require.NoError(t, c.Ping(context.Background()).Err())
+	return c
+}
+
+func openRedis(t testing.TB, c redis.UniversalClient, cfg Config) *Redis {
+	cfg.KeyPrefix = testPrefix(t)
+	s, err := NewRedis(c, cfg, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func openMemory(t testing.TB, cfg Config) *Memory {
+	s, err := NewMemory(cfg, nil, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func redisOf(s engine.StateStore) redis.UniversalClient { return s.(*Redis).c }
+
+func backends() []backend {
+	return []backend{
+		{name: "memory", exact: true, open: func(t *testing.T, cfg Config) engine.StateStore { return openMemory(t, cfg) }},
+		{name: "memory_sqlite", exact: true, open: func(t *testing.T, cfg Config) engine.StateStore {
+			p, err := NewSQLiteProfiles(filepath.Join(t.TempDir(), "profiles.db"))
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = p.Close() })
+			s, err := NewMemory(cfg, p, nil)
+			require.NoError(t, err)
+			return s
+		}},
+		{name: "redis", redis: redisOf, open: func(t *testing.T, cfg Config) engine.StateStore {
+			return openRedis(t, redisStandalone(t), cfg)
+		}},
+		{name: "redis_cluster", redis: redisOf, open: func(t *testing.T, cfg Config) engine.StateStore {
+			return openRedis(t, redisCluster(t), cfg)
+		}},
+	}
+}
+
+// base is the start of the virtual time axis: "now-ish", aligned on the
+// hour so that bucket boundaries of minute-multiple windows are easy to
+// reason about.
+func base() time.Time { return time.Now().UTC().Truncate(time.Hour) }
+
+var evalSeq atomic.Uint64
+
+// load runs a Load that stores a pending evaluation and returns the snapshot
+// and the evaluation id.
+func load(t testing.TB, s engine.StateStore, kind string, keys engine.Keys, at time.Time, place engine.Place) (*engine.Snapshot, string) {
+	t.Helper()
+	id := fmt.Sprintf("ev-%d-%x", evalSeq.Add(1), rand.Uint32())
+	snap, err := s.Load(context.Background(), &engine.LoadRequest{
+		Kind: kind, Keys: keys, At: at,
+		Pending: &engine.Pending{EvaluationID: id, Kind: kind, Keys: keys, At: at, Place: place, Decision: "passwordless", RuleSetVersion: "v1", Matched: []string{"r1"}},
+	})
+	require.NoError(t, err)
+	return snap, id
+}
+
+func counter(name string, on engine.CountOn, key engine.KeyKind, distinct engine.KeyKind, w time.Duration, kinds ...string) engine.CounterSpec {
+	return engine.CounterSpec{Name: name, On: on, Key: key, Distinct: distinct, Window: w, Kinds: kinds}
+}

@@ -1,0 +1,91 @@
+package velocity
+
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Label values of the metrics; label sets are bounded.
+const (
+	backendMemory = "memory"
+	backendRedis  = "redis"
+
+	opLoad    = "load"
+	opOutcome = "outcome"
+	opPing    = "ping"
+
+	evictCounterKey = "counter_key"
+	evictPending    = "pending"
+)
+
+// Metrics are the velocity store's Prometheus metrics. One Metrics may be
+// shared by several stores; a nil *Metrics records nothing.
+type Metrics struct {
+	errors           *prometheus.CounterVec
+	trackedKeys      prometheus.Gauge
+	evictions        *prometheus.CounterVec
+	evictedKeys      prometheus.Counter
+	evictedPending   prometheus.Counter
+	profileConflicts prometheus.Counter
+}
+
+// NewMetrics creates the metrics and registers them on reg (not on the
+// global registry): riskauth_velocity_backend_errors_total{backend,op},
+// riskauth_velocity_tracked_keys (memory backend),
+// riskauth_velocity_evictions_total{what} (memory backend: counter_key or
+// pending) and riskauth_velocity_profile_conflicts_total (Redis optimistic
+// transaction retries).
+func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
+	m := &Metrics{
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "riskauth", Subsystem: "velocity", Name: "backend_errors_total",
+			Help: "Velocity state store operations that failed, by backend and operation.",
+		}, []string{"backend", "op"}),
+		trackedKeys: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "riskauth", Subsystem: "velocity", Name: "tracked_keys",
+			Help: "Counter keys (counter x key value) tracked by the memory backend.",
+		}),
+		evictions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "riskauth", Subsystem: "velocity", Name: "evictions_total",
+			Help: "Entries the memory backend evicted to stay within its caps, by what was evicted.",
+		}, []string{"what"}),
+		profileConflicts: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "riskauth", Subsystem: "velocity", Name: "profile_conflicts_total",
+			Help: "Profile updates the Redis backend retried because a concurrent update won.",
+		}),
+	}
+	m.evictedKeys = m.evictions.WithLabelValues(evictCounterKey)
+	m.evictedPending = m.evictions.WithLabelValues(evictPending)
+	if reg != nil {
+		for _, c := range []prometheus.Collector{m.errors, m.trackedKeys, m.evictions, m.profileConflicts} {
+			if err := reg.Register(c); err != nil {
+				return nil, fmt.Errorf("velocity metrics: %w", err)
+			}
+		}
+	}
+	return m, nil
+}
+
+func (m *Metrics) backendError(backend, op string) {
+	if m != nil {
+		m.errors.WithLabelValues(backend, op).Inc()
+	}
+}
+
+func (m *Metrics) evicted(what string) {
+	if m == nil {
+		return
+	}
+	if what == evictCounterKey {
+		m.evictedKeys.Inc()
+	} else {
+		m.evictedPending.Inc()
+	}
+}
+
+func (m *Metrics) conflict() {
+	if m != nil {
+		m.profileConflicts.Inc()
+	}
+}

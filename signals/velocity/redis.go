@@ -1,0 +1,343 @@
+package velocity
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/riskauth/riskauth/engine"
+)
+
+// Redis is the StateStore for many instances sharing a Redis or a Redis
+// Cluster. Every command touches keys of one hash slot:
+//
+//	<prefix>{c:<counter>:<value>}:<window ms>:<bucket>   a counter bucket (string or HyperLogLog)
+//	<prefix>{u:<user>}                                    a profile (JSON string)
+//	<prefix>{e:<evaluation id>}                           a pending evaluation (JSON string)
+//	<prefix>{e:<evaluation id>}:flow                      marks its flow outcome as recorded
+//
+// Load is one pipelined round trip. RecordOutcome takes several: an atomic
+// script that reads the pending evaluation and claims its flow outcome (so
+// that concurrent reports cannot both win), a pipeline of counter bumps,
+// and for a successful sign-in an optimistic WATCH/GET/MULTI/SET/EXEC
+// profile update, retried with jittered backoff when a concurrent update
+// wins. A failure after the claim leaves the outcome claimed: outcomes are
+// applied at most once.
+type Redis struct {
+	c       redis.UniversalClient
+	cfg     Config
+	windows []window
+	// keyHead and keyTail frame a counter key: head + value + tail + bucket.
+	keyHead, keyTail []string
+	metrics          *Metrics
+}
+
+var _ engine.StateStore = (*Redis)(nil)
+
+// maxProfileTxRetries bounds the optimistic profile update attempts.
+const maxProfileTxRetries = 100
+
+// NewRedis returns a Redis StateStore on client (a *redis.Client or a
+// *redis.ClusterClient). The caller keeps ownership of client: Close does
+// not close it. metrics may be nil.
+func NewRedis(client redis.UniversalClient, cfg Config, metrics *Metrics) (*Redis, error) {
+	if client == nil {
+		return nil, errors.New("velocity redis: nil client")
+	}
+	if strings.ContainsAny(cfg.KeyPrefix, "{}") {
+		return nil, fmt.Errorf("velocity config: key prefix %q must not contain { or }", cfg.KeyPrefix)
+	}
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	r := &Redis{c: client, cfg: cfg, metrics: metrics}
+	for _, s := range cfg.Counters {
+		r.windows = append(r.windows, newWindow(s.Window))
+		r.keyHead = append(r.keyHead, cfg.KeyPrefix+"{c:"+s.Name+":")
+		r.keyTail = append(r.keyTail, "}:"+strconv.FormatInt(s.Window.Milliseconds(), 10)+":")
+	}
+	return r, nil
+}
+
+func (r *Redis) counterKey(buf []byte, i int, value string, bucket int64) ([]byte, string) {
+	buf = append(buf[:0], r.keyHead[i]...)
+	buf = append(buf, value...)
+	buf = append(buf, r.keyTail[i]...)
+	buf = strconv.AppendInt(buf, bucket, 10)
+	return buf, string(buf)
+}
+
+func (r *Redis) profileKey(user string) string { return r.cfg.KeyPrefix + "{u:" + user + "}" }
+func (r *Redis) pendingKey(id string) string   { return r.cfg.KeyPrefix + "{e:" + id + "}" }
+
+func (r *Redis) fail(op string, err error) error {
+	r.metrics.backendError(backendRedis, op)
+	return fmt.Errorf("velocity redis: %s: %w", op, err)
+}
+
+// Load implements engine.StateStore in one pipelined round trip: the
+// counter reads, then the attempt writes, the pending evaluation and the
+// profile read.
+func (r *Redis) Load(ctx context.Context, req *engine.LoadRequest) (*engine.Snapshot, error) {
+	if err := validateLoad(req); err != nil {
+		return nil, err
+	}
+	var pendingJSON []byte
+	if req.Pending != nil {
+		var err error
+		if pendingJSON, err = json.Marshal(req.Pending); err != nil {
+			return nil, fmt.Errorf("velocity redis: encode pending evaluation: %w", err)
+		}
+	}
+	n := len(r.cfg.Counters)
+	snap := &engine.Snapshot{Counters: make([]int, n)}
+	pipe := r.c.Pipeline()
+	reads := make([]redis.Cmder, n)
+	var buf []byte
+	var keys [numBuckets]string
+	for i := range r.cfg.Counters {
+		spec := &r.cfg.Counters[i]
+		v := req.Keys.Get(spec.Key)
+		if v == "" {
+			continue
+		}
+		c := r.windows[i].index(req.At)
+		for k := range keys {
+			buf, keys[k] = r.counterKey(buf, i, v, oldest(c)+int64(k))
+		}
+		if spec.Distinct != "" {
+			reads[i] = pipe.PFCount(ctx, keys[:]...)
+		} else {
+			reads[i] = pipe.MGet(ctx, keys[:]...)
+		}
+	}
+	for i := range r.cfg.Counters {
+		spec := &r.cfg.Counters[i]
+		if reads[i] == nil || !spec.Counts(engine.CountAttempt, req.Kind) {
+			continue
+		}
+		var member string
+		if spec.Distinct != "" {
+			if member = req.Keys.Get(spec.Distinct); member == "" {
+				continue
+			}
+		}
+		w := r.windows[i]
+		c := w.index(req.At)
+		_, key := r.counterKey(buf, i, req.Keys.Get(spec.Key), c)
+		r.queueBump(ctx, pipe, key, member, w.ttl(c, req.At))
+	}
+	if pendingJSON != nil {
+		pipe.Set(ctx, r.pendingKey(req.Pending.EvaluationID), pendingJSON, r.cfg.PendingTTL)
+	}
+	var profile *redis.StringCmd
+	if req.Keys.User != "" {
+		profile = pipe.Get(ctx, r.profileKey(req.Keys.User))
+	}
+	cmds, err := pipe.Exec(ctx)
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, r.fail(opLoad, err)
+	}
+	for _, cmd := range cmds {
+		if err := cmd.Err(); err != nil && !errors.Is(err, redis.Nil) {
+			return nil, r.fail(opLoad, err)
+		}
+	}
+	for i, cmd := range reads {
+		switch cmd := cmd.(type) {
+		case *redis.IntCmd:
+			snap.Counters[i] = int(cmd.Val())
+		case *redis.SliceCmd:
+			for _, v := range cmd.Val() {
+				if s, ok := v.(string); ok {
+					x, err := strconv.Atoi(s)
+					if err != nil {
+						return nil, r.fail(opLoad, fmt.Errorf("counter %q: bad bucket value: %w", r.cfg.Counters[i].Name, err))
+					}
+					snap.Counters[i] += x
+				}
+			}
+		}
+	}
+	if profile != nil {
+		data, err := profile.Bytes()
+		if err == nil {
+			if err := json.Unmarshal(data, &snap.Profile); err != nil {
+				return nil, r.fail(opLoad, fmt.Errorf("%w: %w", errCorruptProfile, err))
+			}
+		}
+	}
+	return snap, nil
+}
+
+// queueBump adds one event (member == "") or one distinct member to a
+// bucket key and sets its expiry.
+func (r *Redis) queueBump(ctx context.Context, pipe redis.Pipeliner, key, member string, ttl time.Duration) {
+	if member != "" {
+		pipe.PFAdd(ctx, key, member)
+	} else {
+		pipe.Incr(ctx, key)
+	}
+	pipe.PExpire(ctx, key, max(ttl, time.Millisecond))
+}
+
+// claimScript reads a pending evaluation and, when ARGV[1] is "1", claims
+// its flow outcome by setting a marker that lives as long as the pending
+// evaluation. It returns 0 for an unknown id, else {pending, claimed}.
+var claimScript = redis.NewScript(`
+local p = redis.call('GET', KEYS[1])
+if not p then return 0 end
+if ARGV[1] == '1' then
+  local ttl = redis.call('PTTL', KEYS[1])
+  if ttl <= 0 then ttl = tonumber(ARGV[2]) end
+  if not redis.call('SET', KEYS[2], '1', 'NX', 'PX', ttl) then return {p, 0} end
+end
+return {p, 1}
+`)
+
+// RecordOutcome implements engine.StateStore. Expiry of pending
+// evaluations follows the Redis server's clock; at only decides whether a
+// counter bucket is still worth bumping and for how long.
+func (r *Redis) RecordOutcome(ctx context.Context, id string, o engine.Outcome, at time.Time) (*engine.Pending, error) {
+	if !o.Valid() {
+		return nil, fmt.Errorf("velocity: unknown outcome %q", o)
+	}
+	flow := "0"
+	if !o.Label() {
+		flow = "1"
+	}
+	pk := r.pendingKey(id)
+	res, err := claimScript.Run(ctx, r.c, []string{pk, pk + ":flow"}, flow, r.cfg.PendingTTL.Milliseconds()).Result()
+	if err != nil {
+		return nil, r.fail(opOutcome, fmt.Errorf("claim evaluation: %w", err))
+	}
+	arr, ok := res.([]interface{})
+	if !ok {
+		return nil, fmt.Errorf("velocity redis: %w", engine.ErrUnknownEvaluation)
+	}
+	if len(arr) != 2 {
+		return nil, r.fail(opOutcome, fmt.Errorf("claim evaluation: unexpected reply %T", res))
+	}
+	data, _ := arr[0].(string)
+	pe := new(engine.Pending)
+	if err := json.Unmarshal([]byte(data), pe); err != nil {
+		return nil, r.fail(opOutcome, fmt.Errorf("decode pending evaluation: %w", err))
+	}
+	if claimed, _ := arr[1].(int64); claimed != 1 {
+		return nil, fmt.Errorf("velocity redis: %w", engine.ErrOutcomeRecorded)
+	}
+	if o.Label() {
+		return pe, nil
+	}
+	on := outcomeOn(o)
+	if at.IsZero() {
+		at = pe.At
+	}
+	pipe := r.c.Pipeline()
+	var buf []byte
+	for i := range r.cfg.Counters {
+		spec := &r.cfg.Counters[i]
+		if !spec.Counts(on, pe.Kind) {
+			continue
+		}
+		v := pe.Keys.Get(spec.Key)
+		if v == "" {
+			continue
+		}
+		var member string
+		if spec.Distinct != "" {
+			if member = pe.Keys.Get(spec.Distinct); member == "" {
+				continue
+			}
+		}
+		w := r.windows[i]
+		idx := w.index(pe.At)
+		ttl := w.ttl(idx, at)
+		if ttl <= 0 {
+			continue // already out of every window from now on
+		}
+		var key string
+		buf, key = r.counterKey(buf, i, v, idx)
+		r.queueBump(ctx, pipe, key, member, ttl)
+	}
+	if pipe.Len() > 0 {
+		if _, err := pipe.Exec(ctx); err != nil {
+			return nil, r.fail(opOutcome, fmt.Errorf("bump counters: %w", err))
+		}
+	}
+	if on == engine.CountSuccess && pe.Keys.User != "" {
+		if err := r.updateProfile(ctx, pe, o); err != nil {
+			return nil, r.fail(opOutcome, err)
+		}
+	}
+	return pe, nil
+}
+
+// updateProfile applies the outcome to the stored profile in an optimistic
+// transaction, retried with jittered backoff when another update wins.
+func (r *Redis) updateProfile(ctx context.Context, pe *engine.Pending, o engine.Outcome) error {
+	key := r.profileKey(pe.Keys.User)
+	apply := func(tx *redis.Tx) error {
+		var p engine.Profile
+		data, err := tx.Get(ctx, key).Bytes()
+		switch {
+		case errors.Is(err, redis.Nil):
+		case err != nil:
+			return err
+		default:
+			if err := json.Unmarshal(data, &p); err != nil {
+				p = engine.Profile{} // a corrupt profile is replaced
+			}
+		}
+		if !engine.ApplyOutcome(&p, pe, o, r.cfg.ProfileLimits) {
+			return nil
+		}
+		enc, err := json.Marshal(p)
+		if err != nil {
+			return err
+		}
+		_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+			pipe.Set(ctx, key, enc, r.cfg.ProfileTTL)
+			return nil
+		})
+		return err
+	}
+	for attempt := 0; attempt < maxProfileTxRetries; attempt++ {
+		err := r.c.Watch(ctx, apply, key)
+		if !errors.Is(err, redis.TxFailedErr) {
+			if err != nil {
+				return fmt.Errorf("update profile: %w", err)
+			}
+			return nil
+		}
+		r.metrics.conflict()
+		backoff := time.Duration(rand.Int64N(int64(min(time.Duration(attempt+1)*time.Millisecond, 20*time.Millisecond)) + 1))
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("update profile: %w", ctx.Err())
+		case <-t.C:
+		}
+	}
+	return fmt.Errorf("update profile: gave up after %d conflicting updates", maxProfileTxRetries)
+}
+
+// Ping implements engine.StateStore.
+func (r *Redis) Ping(ctx context.Context) error {
+	if err := r.c.Ping(ctx).Err(); err != nil {
+		return r.fail(opPing, err)
+	}
+	return nil
+}
+
+// Close implements engine.StateStore. The client stays open: its owner
+// closes it.
+func (r *Redis) Close() error { return nil }

@@ -1,0 +1,188 @@
+package velocity
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/riskauth/riskauth/engine"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// countingHook counts what a go-redis client sends: single commands,
+// pipelines (with their command names) and dials.
+type countingHook struct {
+	mu        sync.Mutex
+	dials     int
+	singles   []string
+	pipelines [][]string
+}
+
+func (h *countingHook) DialHook(next redis.DialHook) redis.DialHook {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		h.mu.Lock()
+		h.dials++
+		h.mu.Unlock()
+		return next(ctx, network, addr)
+	}
+}
+
+func (h *countingHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		h.mu.Lock()
+		h.singles = append(h.singles, cmd.Name())
+		h.mu.Unlock()
+		return next(ctx, cmd)
+	}
+}
+
+func (h *countingHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		names := make([]string, len(cmds))
+		for i, c := range cmds {
+			names[i] = c.Name()
+		}
+		h.mu.Lock()
+		h.pipelines = append(h.pipelines, names)
+		h.mu.Unlock()
+		return next(ctx, cmds)
+	}
+}
+
+func (h *countingHook) reset() {
+	h.mu.Lock()
+	h.dials, h.singles, h.pipelines = 0, nil, nil
+	h.mu.Unlock()
+}
+
+var eightCounters = []engine.CounterSpec{
+	counter("fails_user_10m", engine.CountFailure, engine.KeyUser, "", 10*time.Minute),
+	counter("fails_ip_10m", engine.CountFailure, engine.KeyIP, "", 10*time.Minute),
+	counter("fails_device_1h", engine.CountFailure, engine.KeyDevice, "", time.Hour),
+	counter("fails_subnet_10m", engine.CountFailure, engine.KeySubnet, "", 10*time.Minute),
+	counter("attempts_ip_1m", engine.CountAttempt, engine.KeyIP, "", time.Minute),
+	counter("ip_distinct_users_10m", engine.CountAttempt, engine.KeyIP, engine.KeyUser, 10*time.Minute),
+	counter("user_distinct_ips_1h", engine.CountAttempt, engine.KeyUser, engine.KeyIP, time.Hour),
+	counter("logins_user_24h", engine.CountSuccess, engine.KeyUser, "", 24*time.Hour),
+}
+
+// TestRedisLoadIsOneRoundTrip proves that Load sends exactly one pipeline
+// and no single command, on a standalone server and on a cluster (where
+// the pipeline fans out to the nodes in parallel inside go-redis).
+func TestRedisLoadIsOneRoundTrip(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		client func(testing.TB) redis.UniversalClient
+	}{
+		{"standalone", func(t testing.TB) redis.UniversalClient { return redisStandalone(t) }},
+		{"cluster", func(t testing.TB) redis.UniversalClient { return redisCluster(t) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := tc.client(t)
+			hook := &countingHook{}
+			c.AddHook(hook)
+			s := openRedis(t, c, Config{Counters: eightCounters})
+			t0 := base()
+			// Warm up: connections and (cluster) slot map.
+			load(t, s, "login", engine.Keys{User: "warm", IP: "192.0.2.1"}, t0, engine.Place{})
+			hook.reset()
+			const n = 20
+			for i := range n {
+				snap, _ := load(t, s, "login", engine.Keys{
+					User: fmt.Sprintf("user-%d", i), IP: fmt.Sprintf("192.0.2.%d", i%3),
+					Subnet: "192.0.2.0/24", Device: fmt.Sprintf("dev-%d", i),
+				}, t0.Add(time.Duration(i)*time.Second), engine.Place{})
+				want := i / 3 // earlier users on the same IP
+				if i%3 == 1 {
+					want++ // and the warm-up user
+				}
+				assertNear(t, false, want, snap.Counters[5], "distinct users of 192.0.2.%d", i%3)
+			}
+			hook.mu.Lock()
+			defer hook.mu.Unlock()
+			assert.Empty(t, hook.singles, "single commands")
+			require.Len(t, hook.pipelines, n, "pipelines")
+			// Reads first, then the attempt writes, the pending evaluation
+			// and the profile read.
+			want := strings.Fields("mget mget mget mget mget pfcount pfcount mget " +
+				"incr pexpire pfadd pexpire pfadd pexpire set get")
+			assert.Equal(t, want, hook.pipelines[0])
+		})
+	}
+}
+
+// TestRedisKeyExpiry checks the expiries: counter buckets live until their
+// end plus the window (measured from the event time), pending evaluations
+// for the pending TTL, profiles for the profile TTL.
+func TestRedisKeyExpiry(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := redisStandalone(t)
+	s := openRedis(t, c, Config{
+		Counters: []engine.CounterSpec{
+			counter("attempts_user", engine.CountAttempt, engine.KeyUser, "", 10*time.Minute),
+			counter("ips_user", engine.CountAttempt, engine.KeyUser, engine.KeyIP, 10*time.Minute),
+		},
+		ProfileTTL: 48 * time.Hour,
+	})
+	// 15s into a 1m bucket: the bucket ends in 45s, plus the 10m window.
+	at := base().Add(15 * time.Second)
+	_, id := load(t, s, "login", engine.Keys{User: "pat", IP: "192.0.2.4"}, at, engine.Place{})
+	for i := range 2 {
+		_, key := s.counterKey(nil, i, "pat", s.windows[i].index(at))
+		ttl, err := c.PTTL(ctx, key).Result()
+		require.NoError(t, err)
+		assert.InDelta(t, (10*time.Minute + 45*time.Second).Seconds(), ttl.Seconds(), 5, key)
+	}
+	typ, err := c.Type(ctx, func() string { _, k := s.counterKey(nil, 1, "pat", s.windows[1].index(at)); return k }()).Result()
+	require.NoError(t, err)
+	assert.Equal(t, "string", typ, "a HyperLogLog is a string")
+	_, err = s.RecordOutcome(ctx, id, engine.OutcomeSuccess, at)
+	require.NoError(t, err)
+	ttl, err := c.TTL(ctx, s.profileKey("pat")).Result()
+	require.NoError(t, err)
+	assert.InDelta(t, (48 * time.Hour).Seconds(), ttl.Seconds(), 5)
+	ttl, err = c.PTTL(ctx, s.pendingKey(id)+":flow").Result()
+	require.NoError(t, err)
+	assert.InDelta(t, DefaultPendingTTL.Seconds(), ttl.Seconds(), 5)
+}
+
+func TestRedisErrorsAreWrapped(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	// Nothing listens on this port: every call fails fast.
+	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialerRetries: 1, DialTimeout: 200 * time.Millisecond})
+	defer c.Close()
+	reg := newTestRegistry(t)
+	s, err := NewRedis(c, Config{Counters: eightCounters}, reg.metrics)
+	require.NoError(t, err)
+	_, err = s.Load(ctx, &engine.LoadRequest{Kind: "login", At: base(), Keys: engine.Keys{User: "secret-user@example.com"}})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "velocity redis: load")
+	assert.NotContains(t, err.Error(), "secret-user")
+	_, err = s.RecordOutcome(ctx, "id", engine.OutcomeSuccess, base())
+	require.Error(t, err)
+	assert.NotErrorIs(t, err, engine.ErrUnknownEvaluation)
+	require.Error(t, s.Ping(ctx))
+	assert.Equal(t, 1.0, reg.value(t, "riskauth_velocity_backend_errors_total", map[string]string{"backend": "redis", "op": "load"}))
+	assert.Equal(t, 1.0, reg.value(t, "riskauth_velocity_backend_errors_total", map[string]string{"backend": "redis", "op": "outcome"}))
+}
+
+func TestRedisConfig(t *testing.T) {
+	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+	defer c.Close()
+	_, err := NewRedis(c, Config{KeyPrefix: "ra{x}:"}, nil)
+	assert.ErrorContains(t, err, "key prefix")
+	_, err = NewRedis(nil, Config{}, nil)
+	assert.Error(t, err)
+	_, err = NewRedis(c, Config{Counters: []engine.CounterSpec{{Name: "Bad"}}}, nil)
+	assert.Error(t, err)
+}
