@@ -66,7 +66,16 @@ func (p *Profile) Device(id string) *DeviceSeen {
 func (p *Profile) HasCountry(cc string) bool { return hasSeen(p.Countries, cc) }
 
 // HasASN reports whether the user signed in from this network before.
-func (p *Profile) HasASN(asn int) bool { return hasSeen(p.ASNs, strconv.Itoa(asn)) }
+func (p *Profile) HasASN(asn int) bool {
+	var buf [20]byte
+	v := strconv.AppendInt(buf[:0], int64(asn), 10)
+	for _, s := range p.ASNs {
+		if s.Value == string(v) { // compared without allocating
+			return true
+		}
+	}
+	return false
+}
 
 func hasSeen(list []Seen, v string) bool {
 	for _, s := range list {
@@ -97,7 +106,10 @@ func ApplyOutcome(p *Profile, pe *Pending, o Outcome, lim ProfileLimits) bool {
 		if p.Last == nil || !at.Before(p.Last.At) {
 			p.Last = &LastLogin{At: at, Subnet: pe.Keys.Subnet, Place: pe.Place}
 		}
-		if pe.Place.Country != "" {
+		// A place the geo signal could not locate reliably (a VPN or
+		// hosting exit) says nothing about where the user is: its country
+		// must not become familiar.
+		if pe.Place.Country != "" && pe.Place.Located {
 			p.Countries = bumpSeen(p.Countries, pe.Place.Country, at, lim.Countries)
 		}
 		if pe.Place.ASN != 0 {

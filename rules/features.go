@@ -80,7 +80,7 @@ type GeoFeatures struct {
 	LastAccuracyKm   float64 `expr:"last_accuracy_km" json:"last_accuracy_km,omitempty" doc:"accuracy radius of the last sign-in's location in km"`
 	ElapsedHours     float64 `expr:"elapsed_hours" json:"elapsed_hours" doc:"hours since the user's last successful sign-in, -1 when none"`
 	DistanceKm       float64 `expr:"distance_km" json:"distance_km" doc:"distance from the last successful sign-in in km, -1 when unknown"`
-	TravelKmh        float64 `expr:"travel_kmh" json:"travel_kmh" doc:"speed implied by the distance and the time since the last successful sign-in"`
+	TravelKmh        float64 `expr:"travel_kmh" json:"travel_kmh" doc:"speed implied by the uncertainty-adjusted distance (distance minus both accuracy radii) and the time since the last successful sign-in; 0 when not judged"`
 	ImpossibleTravel bool    `expr:"impossible_travel" json:"impossible_travel" doc:"unreachable since the last successful sign-in, allowing for location uncertainty"`
 }
 

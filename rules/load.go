@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -27,6 +28,9 @@ type fileSpec struct {
 	Thresholds  thresholdSpec  `yaml:"thresholds"`
 	Rules       []ruleSpec     `yaml:"rules"`
 	Tests       []fileCaseSpec `yaml:"tests"`
+	// Lists name value files (one value per line) that rules read with
+	// in_list("name", value); paths are relative to the rule file.
+	Lists map[string]string `yaml:"lists"`
 }
 
 type thresholdSpec struct {
@@ -112,7 +116,7 @@ func LoadFile(path string, schema *Schema, opts ...Option) (*RuleSet, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load rules %s: %w", path, err)
 	}
-	return Compile(path, src, schema, opts...)
+	return Compile(path, src, schema, append([]Option{WithBaseDir(filepath.Dir(path))}, opts...)...)
 }
 
 var ruleIDRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
@@ -176,7 +180,12 @@ func Compile(name string, src []byte, schema *Schema, opts ...Option) (*RuleSet,
 		errs = append(errs, Error{File: name, Line: extra.Line, Msg: "more than one YAML document; a rule file is one document"})
 	}
 
-	sum := sha256.Sum256(src)
+	// The version covers the lists too: changing a list is a new version.
+	h := sha256.New()
+	h.Write(src)
+	listErrs := cfg.loadLists(name, spec.Lists, h)
+	errs = append(errs, listErrs...)
+	sum := h.Sum(nil)
 	rs := &RuleSet{
 		Name:        name,
 		Version:     hex.EncodeToString(sum[:8]),

@@ -303,3 +303,26 @@ func FuzzCompile(f *testing.F) {
 		rs.RunCases()
 	})
 }
+
+func TestListFilesChangeTheVersion(t *testing.T) {
+	dir := t.TempDir()
+	src, err := os.ReadFile("../testdata/rules/lists.good.yaml")
+	require.NoError(t, err)
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "lists"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "rules.yaml"), src, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "lists/deny-countries.txt"), []byte("KP\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "lists/satellite-asns.txt"), []byte("14593\n"), 0o644))
+	s := schema(t)
+	source, err := rules.NewSource(rules.SourceConfig{Path: filepath.Join(dir, "rules.yaml"), Schema: s})
+	require.NoError(t, err)
+	v1 := source.Current().Version
+	f, _ := s.FeaturesFromMap(map[string]any{"geo": map[string]any{"country": "IR"}})
+	assert.Equal(t, rules.Passwordless, source.Current().Evaluate(f, time.Time{}).Action)
+
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "lists/deny-countries.txt"), []byte("KP\nIR\n"), 0o644))
+	changed, err := source.Reload()
+	require.NoError(t, err)
+	assert.True(t, changed, "a changed list is a new rule set version")
+	assert.NotEqual(t, v1, source.Current().Version)
+	assert.Equal(t, rules.Block, source.Current().Evaluate(f, time.Time{}).Action)
+}

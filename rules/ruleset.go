@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"strconv"
 	"slices"
 	"strings"
 	"sync"
@@ -120,18 +121,25 @@ func (rs *RuleSet) Rule(id string) *Rule {
 type Option func(*options)
 
 type options struct {
-	lists map[string]map[string]struct{}
+	lists   map[string]map[string]struct{}
+	baseDir string
 }
+
+// WithBaseDir sets the directory list files are relative to (LoadFile and
+// Source set it to the rule file's directory).
+func WithBaseDir(dir string) Option { return func(o *options) { o.baseDir = dir } }
 
 // WithLists makes named value lists (countries, ASNs, ...) available to
 // rules through in_list("name", value).
 func WithLists(lists map[string][]string) Option {
 	return func(o *options) {
-		o.lists = make(map[string]map[string]struct{}, len(lists))
+		if o.lists == nil {
+			o.lists = make(map[string]map[string]struct{}, len(lists))
+		}
 		for name, vals := range lists {
 			set := make(map[string]struct{}, len(vals))
 			for _, v := range vals {
-				set[v] = struct{}{}
+				set[normaliseListValue(v)] = struct{}{}
 			}
 			o.lists[name] = set
 		}
@@ -162,9 +170,9 @@ func (o *options) helpers() []expr.Option {
 			var key string
 			switch v := p[1].(type) {
 			case string:
-				key = v
+				key = normaliseListValue(v)
 			case int:
-				key = fmt.Sprint(v)
+				key = strconv.Itoa(v)
 			}
 			_, hit := set[key]
 			return hit, nil

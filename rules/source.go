@@ -1,7 +1,6 @@
 package rules
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -82,12 +81,12 @@ func (s *Source) Reload() (bool, error) {
 	defer s.mu.Unlock()
 	old := s.cur.Load()
 	src, err := os.ReadFile(s.path)
-	if err == nil && bytes.Equal(src, old.source) {
-		return false, nil
-	}
 	var rs *RuleSet
 	if err == nil {
-		rs, err = Compile(s.path, src, s.schema, s.opts...)
+		rs, err = Compile(s.path, src, s.schema, append([]Option{WithBaseDir(filepath.Dir(s.path))}, s.opts...)...)
+	}
+	if err == nil && rs.Version == old.Version {
+		return false, nil // same content, same lists
 	}
 	if err != nil {
 		err = fmt.Errorf("reload rules %s: keeping version %s: %w", s.path, old.Version, err)

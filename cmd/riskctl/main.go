@@ -16,6 +16,7 @@ import (
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/internal/config"
 	"github.com/riskauth/riskauth/rules"
+	"github.com/riskauth/riskauth/signals/breached/importcli"
 )
 
 func main() {
@@ -28,12 +29,17 @@ usage:
   riskctl rules lint [-config FILE] RULES.yaml...   validate rule files
   riskctl rules test [-config FILE] [-v] RULES.yaml... run their inline test cases
   riskctl rules fields [-config FILE]                 every field a rule can read (Markdown)
+  riskctl breached import [flags] FILE|DIR|-          build a breached-password corpus from
+                                                      Have I Been Pwned's SHA-1 download
 
 -config reads the counter catalogue from a riskauthd configuration file
 (default: the built-in catalogue, or RISKAUTH_CONFIG when set).
 `
 
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) >= 2 && args[0] == "breached" && args[1] == "import" {
+		return importcli.ImportCommand(args[2:], os.Stdin, stdout, stderr)
+	}
 	if len(args) < 2 || args[0] != "rules" {
 		fmt.Fprint(stderr, usage)
 		return 2

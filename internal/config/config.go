@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/riskauth/riskauth/engine"
+	"github.com/riskauth/riskauth/signals/geo"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -46,6 +47,40 @@ type Config struct {
 	Velocity VelocityConfig `yaml:"velocity"`
 	Redis    RedisConfig    `yaml:"redis"`
 	Device   DeviceConfig   `yaml:"device"`
+	Breached BreachedConfig `yaml:"breached"`
+	// Geo names the MaxMind-format databases (GeoIP2/GeoLite2 or the
+	// flat @ip-location-db files); with none, the bundled fixture is used.
+	Geo geo.Config `yaml:"geo"`
+}
+
+// BreachedConfig configures the breached-password signal. The embedded
+// list of the ~49k most common breached passwords is always on.
+type BreachedConfig struct {
+	// Corpus is a file built by `riskctl breached import`
+	// (RISKAUTH_BREACHED_CORPUS), memory-mapped at start-up.
+	Corpus string `yaml:"corpus"`
+	// CaseSensitive checks the embedded list only as typed.
+	CaseSensitive bool `yaml:"case_sensitive"`
+	// FailurePolicy is open (default: an unavailable checker says nothing)
+	// or closed (an unavailable checker counts as breached).
+	FailurePolicy string `yaml:"failure_policy"`
+	// ServeRange answers GET /v1/breached/range/{prefix} from Corpus (which
+	// must be a table-format corpus).
+	ServeRange bool `yaml:"serve_range"`
+	// Remote asks a Pwned Passwords range API (k-anonymity: only the first
+	// five hex digits of the SHA-1 leave the host).
+	Remote RemoteBreachedConfig `yaml:"remote"`
+}
+
+// RemoteBreachedConfig configures the k-anonymity range client.
+type RemoteBreachedConfig struct {
+	Enabled bool   `yaml:"enabled"`
+	BaseURL string `yaml:"base_url"`
+	// Timeout bounds one range request (default 2s; the engine's signal
+	// budget bounds it further).
+	Timeout   time.Duration `yaml:"timeout"`
+	CacheSize int           `yaml:"cache_size"`
+	CacheTTL  time.Duration `yaml:"cache_ttl"`
 }
 
 // RulesConfig says where the rule file is.
@@ -131,6 +166,14 @@ func (c *Config) applyEnv(env func(string) string) error {
 	set("RISKAUTH_RULES_FILE", &c.Rules.File)
 	set("RISKAUTH_LOG_LEVEL", &c.LogLevel)
 	set("RISKAUTH_DEVICE_SECRET", &c.Device.Secret)
+	set("RISKAUTH_BREACHED_CORPUS", &c.Breached.Corpus)
+	for name, dst := range map[string]*[]string{
+		"RISKAUTH_GEO_CITY": &c.Geo.City, "RISKAUTH_GEO_ASN": &c.Geo.ASN, "RISKAUTH_GEO_ANONYMOUS_IP": &c.Geo.AnonymousIP,
+	} {
+		if v := env(name); strings.TrimSpace(v) != "" {
+			*dst = splitList(v)
+		}
+	}
 	if v := env("RISKAUTH_API_KEYS"); strings.TrimSpace(v) != "" {
 		c.APIKeys = splitList(v)
 	}
@@ -211,6 +254,14 @@ func (c *Config) Validate() error {
 	}
 	if err := engine.ValidateCounters(c.Velocity.Counters); err != nil {
 		errs = append(errs, fmt.Errorf("velocity: %w", err))
+	}
+	switch c.Breached.FailurePolicy {
+	case "", "open", "closed":
+	default:
+		errs = append(errs, fmt.Errorf("breached.failure_policy %q: want open or closed", c.Breached.FailurePolicy))
+	}
+	if c.Breached.ServeRange && c.Breached.Corpus == "" {
+		errs = append(errs, errors.New("breached.serve_range needs breached.corpus (a table-format corpus)"))
 	}
 	if c.Velocity.MaxKeys < 1000 {
 		errs = append(errs, fmt.Errorf("velocity.max_keys %d: want at least 1000", c.Velocity.MaxKeys))

@@ -1,0 +1,3 @@
+package breached
+
+//go:generate go run ./internal/gen
