@@ -17,6 +17,7 @@ import (
 	"github.com/riskauth/riskauth/engine/scenario"
 	"github.com/riskauth/riskauth/rules"
 	"github.com/riskauth/riskauth/signals/device"
+	"github.com/riskauth/riskauth/signals/geo"
 	"github.com/riskauth/riskauth/signals/velocity"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -77,6 +78,17 @@ func TestScenarios(t *testing.T) {
 			s, err := scenario.Load(filepath.Join(dir, "scenario.yaml"))
 			require.NoError(t, err)
 			var o options
+			for _, name := range s.Signals {
+				switch name {
+				case "geo":
+					g, err := geo.Open(geo.Config{}, nil, nil, nil) // the bundled fixture
+					require.NoError(t, err)
+					t.Cleanup(func() { g.Close() })
+					o.signals = append(o.signals, g)
+				default:
+					t.Fatalf("scenario needs unknown signal %q", name)
+				}
+			}
 			if _, err := os.Stat(filepath.Join(dir, "rules.yaml")); err == nil {
 				o.rulesFile = filepath.Join(dir, "rules.yaml")
 			}

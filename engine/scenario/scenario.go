@@ -37,9 +37,12 @@ import (
 
 // Scenario is a decoded scenario file.
 type Scenario struct {
-	Description string    `yaml:"description"`
-	Start       time.Time `yaml:"start"`
-	Steps       []Step    `yaml:"steps"`
+	Description string `yaml:"description"`
+	// Signals names the optional signals the scenario needs ("geo"); the
+	// harness that builds the engine provides them.
+	Signals []string  `yaml:"signals"`
+	Start   time.Time `yaml:"start"`
+	Steps   []Step    `yaml:"steps"`
 }
 
 // Step is one event, possibly repeated.
