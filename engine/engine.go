@@ -303,9 +303,14 @@ func (e *Engine) Evaluate(ctx context.Context, ev Event) (*Decision, error) {
 	req := &LoadRequest{Kind: ev.Kind, Keys: keys, At: at, Pending: pending}
 
 	// I/O-bound work concurrently, each under its budget, all under the
-	// deadline; whatever is late is dropped.
-	deadline, cancel := context.WithTimeout(ctx, e.cfg.Deadline)
-	defer cancel()
+	// deadline; whatever is late is dropped. Fully in-process setups need
+	// no deadline (and its timer) at all.
+	deadline := ctx
+	if len(e.async) > 0 || !e.stateInline {
+		var cancel context.CancelFunc
+		deadline, cancel = context.WithTimeout(ctx, e.cfg.Deadline)
+		defer cancel()
+	}
 	var sigCh chan signalOut
 	if len(e.async) > 0 {
 		sigCh = make(chan signalOut, len(e.async))
@@ -315,7 +320,10 @@ func (e *Engine) Evaluate(ctx context.Context, ev Event) (*Decision, error) {
 	}
 	var st stateOut
 	if e.stateInline {
-		st = e.loadState(deadline, req)
+		t0 := e.clock.Now()
+		st.snap, st.err = e.state.Load(ctx, req)
+		st.dur = e.clock.Now().Sub(t0)
+		st.err = e.checkSnapshot(st.snap, st.err)
 	} else {
 		stCh := make(chan stateOut, 1)
 		go func() { stCh <- e.loadState(deadline, req) }()
@@ -423,10 +431,14 @@ func (e *Engine) loadState(ctx context.Context, req *LoadRequest) stateOut {
 	defer cancel()
 	t0 := e.clock.Now()
 	snap, err := e.state.Load(ctx, req)
+	return stateOut{snap: snap, err: e.checkSnapshot(snap, err), dur: e.clock.Now().Sub(t0)}
+}
+
+func (e *Engine) checkSnapshot(snap *Snapshot, err error) error {
 	if err == nil && (snap == nil || len(snap.Counters) != len(e.counters)) {
 		err = errors.New("state store returned a malformed snapshot")
 	}
-	return stateOut{snap: snap, err: err, dur: e.clock.Now().Sub(t0)}
+	return err
 }
 
 func (e *Engine) finishSignal(d *Decision, name string, err error, dur time.Duration) {

@@ -204,7 +204,12 @@ func (r *Rule) compile(schema *Schema, cfg *options) error {
 	return nil
 }
 
-func reflectZero(s *Schema) any { return s.envOf(s.NewFeatures()).Interface() }
+// reflectZero is the environment value rules compile against. It is the
+// struct, not a pointer to it: expr then resolves every field access to a
+// fixed index path at compile time (OpLoadField) instead of a lookup by
+// name at run time. Programs still run against a pointer (FetchField
+// dereferences it), which saves copying the environment per evaluation.
+func reflectZero(s *Schema) any { return s.envOf(s.NewFeatures()).Elem().Interface() }
 
 // referencedFields walks the expression for namespace.field accesses.
 func referencedFields(root ast.Node) []string {
