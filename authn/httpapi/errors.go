@@ -1,0 +1,188 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/riskauth/riskauth/engine"
+)
+
+// Code is the stable, machine-readable "code" of an error body. Clients
+// branch on it; the message is for humans and may change.
+type Code string
+
+// The error codes. statusOf maps each to its HTTP status.
+const (
+	CodeMalformedJSON        Code = "malformed_json"           // 400: not JSON, invalid UTF-8, trailing data
+	CodeBadRequest           Code = "bad_request"              // 400: an HTTP request the server could not parse
+	CodeUnauthorized         Code = "unauthorized"             // 401: missing or wrong API key
+	CodeNotFound             Code = "not_found"                // 404: no such route
+	CodeUnknownEvaluation    Code = "unknown_evaluation"       // 404: evaluation id unknown or expired
+	CodeMethodNotAllowed     Code = "method_not_allowed"       // 405: route exists, method does not
+	CodeRequestTimeout       Code = "request_timeout"          // 408: the request was not read in time
+	CodeOutcomeRecorded      Code = "outcome_already_recorded" // 409: a flow outcome was already recorded
+	CodeBodyTooLarge         Code = "body_too_large"           // 413: body over the configured limit
+	CodeUnsupportedMediaType Code = "unsupported_media_type"   // 415: a Content-Encoding other than identity
+	CodeInvalidRequest       Code = "invalid_request"          // 422: wrong types, missing or invalid fields
+	CodeHeadersTooLarge      Code = "headers_too_large"        // 431: request headers over the read buffer
+	CodeInternal             Code = "internal"                 // 500: a bug; details are logged, never sent
+	CodeUnavailable          Code = "unavailable"              // 503: a backend failed while serving the request
+	CodeNotReady             Code = "not_ready"                // 503: readiness probe: a backend is unreachable
+)
+
+// codeStatus is the one table from error codes to HTTP statuses.
+var codeStatus = map[Code]int{
+	CodeMalformedJSON:        http.StatusBadRequest,
+	CodeBadRequest:           http.StatusBadRequest,
+	CodeUnauthorized:         http.StatusUnauthorized,
+	CodeNotFound:             http.StatusNotFound,
+	CodeUnknownEvaluation:    http.StatusNotFound,
+	CodeMethodNotAllowed:     http.StatusMethodNotAllowed,
+	CodeRequestTimeout:       http.StatusRequestTimeout,
+	CodeOutcomeRecorded:      http.StatusConflict,
+	CodeBodyTooLarge:         http.StatusRequestEntityTooLarge,
+	CodeUnsupportedMediaType: http.StatusUnsupportedMediaType,
+	CodeInvalidRequest:       http.StatusUnprocessableEntity,
+	CodeHeadersTooLarge:      http.StatusRequestHeaderFieldsTooLarge,
+	CodeInternal:             http.StatusInternalServerError,
+	CodeUnavailable:          http.StatusServiceUnavailable,
+	CodeNotReady:             http.StatusServiceUnavailable,
+}
+
+// Status returns the HTTP status of the code (500 for an unknown code).
+func (c Code) Status() int {
+	if s, ok := codeStatus[c]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+// Error is an API error: what handlers return and what the error handler
+// renders as the stable error body.
+type Error struct {
+	Code    Code
+	Message string
+	// Fields lists the invalid fields of a 422.
+	Fields []engine.FieldError
+}
+
+func (e *Error) Error() string {
+	if len(e.Fields) == 0 {
+		return string(e.Code) + ": " + e.Message
+	}
+	parts := make([]string, len(e.Fields))
+	for i, f := range e.Fields {
+		parts[i] = f.Field + ": " + f.Message
+	}
+	return string(e.Code) + ": " + e.Message + " (" + strings.Join(parts, "; ") + ")"
+}
+
+func apiErr(code Code, msg string) *Error { return &Error{Code: code, Message: msg} }
+
+func invalid(fields []engine.FieldError) *Error {
+	return &Error{Code: CodeInvalidRequest, Message: "the request has missing or invalid fields", Fields: fields}
+}
+
+// Errors that do not depend on the request.
+var (
+	errUnauthorized = apiErr(CodeUnauthorized, "a valid API key is required: Authorization: Bearer <key>")
+	errInternal     = apiErr(CodeInternal, "internal error")
+)
+
+// errorBody is the wire shape of every error response.
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    Code         `json:"code"`
+	Message string       `json:"message"`
+	Fields  []fieldError `json:"fields,omitempty"`
+}
+
+type fieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// toAPIError turns whatever a handler or fiber returned into an *Error.
+// The second result reports an unexpected error (a bug or a failing
+// backend) that the caller should log.
+func toAPIError(err error) (*Error, bool) {
+	var ae *Error
+	if errors.As(err, &ae) {
+		return ae, ae.Code == CodeInternal
+	}
+	var ve *engine.ValidationError
+	if errors.As(err, &ve) {
+		return invalid(ve.Fields), false
+	}
+	var fe *fiber.Error
+	if errors.As(err, &fe) {
+		switch fe.Code {
+		case http.StatusNotFound:
+			return apiErr(CodeNotFound, "no such route"), false
+		case http.StatusMethodNotAllowed:
+			return apiErr(CodeMethodNotAllowed, "method not allowed on this route"), false
+		case http.StatusRequestEntityTooLarge:
+			return apiErr(CodeBodyTooLarge, "the request body is larger than the configured limit"), false
+		case http.StatusRequestTimeout:
+			return apiErr(CodeRequestTimeout, "the request was not received in time"), false
+		case http.StatusRequestHeaderFieldsTooLarge:
+			return apiErr(CodeHeadersTooLarge, "the request headers are too large"), false
+		}
+		if fe.Code >= 400 && fe.Code < 500 {
+			return apiErr(CodeBadRequest, "malformed HTTP request"), false
+		}
+	}
+	return errInternal, true
+}
+
+// body renders the error; field names are made safe to echo (valid UTF-8,
+// no control characters, bounded length).
+func (e *Error) body() []byte {
+	b := errorBody{Error: errorDetail{Code: e.Code, Message: e.Message}}
+	if len(e.Fields) > 0 {
+		b.Error.Fields = make([]fieldError, len(e.Fields))
+		for i, f := range e.Fields {
+			b.Error.Fields[i] = fieldError{Field: safeText(f.Field, 128), Message: safeText(f.Message, 512)}
+		}
+	}
+	out, err := json.Marshal(b)
+	if err != nil { // cannot happen: only strings
+		return []byte(`{"error":{"code":"internal","message":"internal error"}}`)
+	}
+	return out
+}
+
+// safeText truncates s to at most n bytes on a rune boundary and replaces
+// invalid UTF-8 and control characters with U+FFFD.
+func safeText(s string, n int) string {
+	clean := true
+	for i, r := range s {
+		if i >= n || r == utf8.RuneError || r < 0x20 || r == 0x7f {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i, r := range s {
+		if i >= n {
+			b.WriteString("…")
+			break
+		}
+		if r == utf8.RuneError || r < 0x20 || r == 0x7f {
+			r = utf8.RuneError
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}

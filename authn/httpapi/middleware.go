@@ -1,0 +1,200 @@
+package httpapi
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
+)
+
+const headerRequestID = "X-Request-ID"
+
+// setCommonHeaders sets what every response carries.
+func setCommonHeaders(h *fasthttp.ResponseHeader, req *fasthttp.RequestHeader) {
+	h.Set(fiber.HeaderCacheControl, "no-store")
+	h.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+	if id := req.Peek(headerRequestID); validRequestID(id) {
+		h.SetBytesV(headerRequestID, id)
+	}
+}
+
+// validRequestID accepts 1-128 visible ASCII characters: anything else is
+// not echoed (no header injection, no unbounded reflection).
+func validRequestID(id []byte) bool {
+	if len(id) == 0 || len(id) > 128 {
+		return false
+	}
+	for _, b := range id {
+		if b <= ' ' || b >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// writeJSON renders v with the given status.
+func writeJSON(c *fiber.Ctx, status int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode response: %w", err)
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.Status(status).Send(b)
+}
+
+// observe is the outermost middleware: it sets the common headers, renders
+// errors returned by the rest of the chain, and records the HTTP metrics.
+func (s *Server) observe(c *fiber.Ctx) error {
+	start := time.Now()
+	setCommonHeaders(&c.Response().Header, &c.Request().Header)
+	if err := c.Next(); err != nil {
+		s.renderError(c, err)
+	}
+	label := s.m.label(c.Route().Path)
+	s.m.observe(label, c.Response().StatusCode(), time.Since(start))
+	return nil
+}
+
+// renderError writes the stable error body for err, logging unexpected ones.
+func (s *Server) renderError(c *fiber.Ctx, err error) {
+	ae, unexpected := toAPIError(err)
+	if unexpected {
+		s.log.Error("request failed", "method", c.Method(), "route", c.Route().Path, "err", err)
+	}
+	resp := c.Response()
+	resp.ResetBody()
+	setCommonHeaders(&resp.Header, &c.Request().Header)
+	resp.Header.SetContentType(fiber.MIMEApplicationJSON)
+	switch ae.Code {
+	case CodeUnauthorized:
+		resp.Header.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="riskauth"`)
+	case CodeMethodNotAllowed:
+		if allow := s.allowed(c.Path()); allow != "" {
+			resp.Header.Set(fiber.HeaderAllow, allow)
+		}
+	}
+	resp.SetStatusCode(ae.Code.Status())
+	resp.SetBodyRaw(ae.body())
+}
+
+// serverError is fiber's ErrorHandler. Errors raised inside the middleware
+// chain are rendered by observe; this one sees the rest: requests fasthttp
+// refused before routing (body over the limit, unparsable HTTP, headers too
+// large, read timeout).
+func (s *Server) serverError(c *fiber.Ctx, err error) error {
+	s.renderError(c, err)
+	s.m.observe(s.m.label(c.Path()), c.Response().StatusCode(), 0)
+	if c.Response().StatusCode() == http.StatusRequestEntityTooLarge {
+		lingerClose(c.Context())
+	}
+	return nil
+}
+
+// Bounds of the drain after a 413.
+const (
+	lingerTimeout = 2 * time.Second
+	lingerBytes   = 8 << 20
+)
+
+// lingerClose sends the response prepared in ctx right away, half-closes
+// the connection and drains what the client is still sending, within
+// bounds. fasthttp refuses an oversized body as soon as it sees it and
+// closes the connection with the rest unread, which makes the kernel reset
+// it: a client that writes its whole body before reading (most do) would
+// then see "connection reset" instead of the 413. fasthttp's own copy of
+// the response, written afterwards, goes nowhere.
+func lingerClose(ctx *fasthttp.RequestCtx) {
+	tc, ok := ctx.Conn().(*net.TCPConn)
+	if !ok {
+		return
+	}
+	ctx.Response.SetConnectionClose()
+	if err := tc.SetWriteDeadline(time.Now().Add(lingerTimeout)); err != nil {
+		return
+	}
+	w := bufio.NewWriter(tc)
+	if ctx.Response.Write(w) != nil || w.Flush() != nil || tc.CloseWrite() != nil {
+		return
+	}
+	if tc.SetReadDeadline(time.Now().Add(lingerTimeout)) == nil {
+		_, _ = io.CopyN(io.Discard, tc, lingerBytes)
+	}
+}
+
+// allowed returns the Allow header for a request path ("" when unknown),
+// matching like the router: case-insensitive, trailing slash ignored.
+func (s *Server) allowed(path string) string {
+	p := []byte(path)
+	if len(p) > 1 {
+		p = bytes.TrimRight(p, "/")
+	}
+	return s.allow[string(bytes.ToLower(p))]
+}
+
+// knownMethod reports whether fiber's router handles the method.
+func knownMethod(m []byte) bool {
+	switch string(m) {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodDelete,
+		http.MethodConnect, http.MethodOptions, http.MethodTrace, http.MethodPatch:
+		return true
+	}
+	return false
+}
+
+// rejectMethod answers a method fiber does not know, in the stable shape.
+func (s *Server) rejectMethod(ctx *fasthttp.RequestCtx) {
+	start := time.Now()
+	ae := apiErr(CodeMethodNotAllowed, "method not allowed on this route")
+	setCommonHeaders(&ctx.Response.Header, &ctx.Request.Header)
+	ctx.Response.Header.SetContentType(fiber.MIMEApplicationJSON)
+	if allow := s.allowed(string(ctx.Path())); allow != "" {
+		ctx.Response.Header.Set(fiber.HeaderAllow, allow)
+	}
+	ctx.Response.SetStatusCode(ae.Code.Status())
+	ctx.Response.SetBodyRaw(ae.body())
+	s.m.observe(s.m.label(""), ae.Code.Status(), time.Since(start))
+}
+
+// recoverPanic turns a panic into a 500 "internal" answer: the panic and
+// its stack go to the log, never to the client.
+func (s *Server) recoverPanic(c *fiber.Ctx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("panic serving request", "method", c.Method(), "route", c.Route().Path,
+				"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			err = errInternal
+		}
+	}()
+	return c.Next()
+}
+
+// authenticate checks the bearer API key. The presented key is hashed and
+// compared with every configured key's digest in constant time, so neither
+// the length nor the position of a match leaks through timing; every
+// failure gets the same answer.
+func (s *Server) authenticate(c *fiber.Ctx) error {
+	h := c.Request().Header.Peek(fiber.HeaderAuthorization)
+	const scheme = "bearer "
+	if len(h) <= len(scheme) || !bytes.EqualFold(h[:len(scheme)], []byte(scheme)) {
+		return errUnauthorized
+	}
+	sum := sha256.Sum256(bytes.TrimSpace(h[len(scheme):]))
+	ok := 0
+	for i := range s.keys {
+		ok |= subtle.ConstantTimeCompare(sum[:], s.keys[i][:])
+	}
+	if ok != 1 {
+		return errUnauthorized
+	}
+	return c.Next()
+}

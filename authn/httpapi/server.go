@@ -1,0 +1,303 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fastjson"
+
+	"github.com/riskauth/riskauth/engine"
+)
+
+// Engine is what the handlers need from the risk engine; *engine.Engine
+// implements it.
+type Engine interface {
+	Evaluate(ctx context.Context, ev engine.Event) (*engine.Decision, error)
+	RecordOutcome(ctx context.Context, evaluationID string, o engine.Outcome) (*engine.Pending, error)
+	Ready(ctx context.Context) error
+}
+
+var _ Engine = (*engine.Engine)(nil)
+
+// Defaults applied by New to zero Config fields.
+const (
+	DefaultBodyLimit    = 64 << 10
+	DefaultReadTimeout  = 10 * time.Second
+	DefaultWriteTimeout = 10 * time.Second
+	DefaultIdleTimeout  = 60 * time.Second
+	DefaultReadyTimeout = 2 * time.Second
+)
+
+// Proxy headers the client IP can be taken from (Config.ProxyHeader).
+const (
+	HeaderXForwardedFor = "X-Forwarded-For"
+	HeaderForwarded     = "Forwarded"
+)
+
+// Config configures the HTTP API. Zero fields take the defaults above.
+type Config struct {
+	// APIKeys are the bearer keys server-to-server callers present on
+	// /v1/risk/*. At least one is required. They are kept only as SHA-256
+	// digests and compared in constant time; they are never logged.
+	APIKeys []string
+	// BodyLimit caps request bodies in bytes (default 64 KiB); a larger body
+	// is refused with 413 before it is decoded.
+	BodyLimit int
+	// TrustedProxies are the networks whose forwarding header is believed.
+	// When the TCP peer is in one of them, the client IP is the first
+	// address, walking ProxyHeader's hops from right to left, that is not
+	// itself trusted; otherwise the client IP is the TCP peer. The "ip"
+	// field of an evaluate body, when present, takes precedence over both:
+	// the caller is a backend telling the engine who its client is.
+	TrustedProxies []netip.Prefix
+	// ProxyHeader names the one forwarding header trusted proxies set:
+	// HeaderXForwardedFor (default) or HeaderForwarded (RFC 7239). Only
+	// one is believed, so that a client cannot smuggle an address in the
+	// header the proxies do not manage.
+	ProxyHeader string
+	// ReadTimeout, WriteTimeout and IdleTimeout bound a connection's
+	// request read, response write and keep-alive idle time (defaults 10s,
+	// 10s, 60s).
+	ReadTimeout  time.Duration
+	WriteTimeout time.Duration
+	IdleTimeout  time.Duration
+	// ReadyTimeout bounds the engine's Ready call behind /readyz (default 2s).
+	ReadyTimeout time.Duration
+	// OpenAPI is the document served at /openapi.json; nil means the
+	// embedded openapi.json (see OpenAPIDocument).
+	OpenAPI []byte
+}
+
+// Deps are the server's collaborators.
+type Deps struct {
+	// Engine answers the risk-check API. Required.
+	Engine Engine
+	// Registry is where the HTTP metrics are registered and what /metrics
+	// serves (the engine's and signals' metrics belong on it too); nil
+	// means a fresh registry holding only the HTTP metrics.
+	Registry *prometheus.Registry
+	// Logger receives errors and panics (nil discards). Nothing secret is
+	// ever logged: no API key, password or request body.
+	Logger *slog.Logger
+}
+
+// Server is the HTTP API. Build it with New, serve it with Serve (or hand
+// App to something that serves fiber apps) and stop it with Shutdown.
+type Server struct {
+	app          *fiber.App
+	eng          Engine
+	keys         [][sha256.Size]byte
+	trusted      []netip.Prefix
+	forwarded    bool // ProxyHeader is Forwarded
+	readyTimeout time.Duration
+	openapi      []byte
+	log          *slog.Logger
+	m            *httpMetrics
+	allow        map[string]string // route path -> Allow header value
+
+	parsers fastjson.ParserPool
+	enc     *featureEncoder
+
+	mu      sync.Mutex
+	ln      net.Listener
+	stopped bool
+}
+
+// route is one entry of the route table: the only place routes are declared.
+type route struct {
+	method, path string
+	auth         bool
+	handler      fiber.Handler
+}
+
+// New validates cfg and builds the server and its routes.
+func New(cfg Config, deps Deps) (*Server, error) {
+	if deps.Engine == nil {
+		return nil, errors.New("httpapi: Deps.Engine is required")
+	}
+	if len(cfg.APIKeys) == 0 {
+		return nil, errors.New("httpapi: at least one API key is required")
+	}
+	s := &Server{eng: deps.Engine, log: deps.Logger, allow: map[string]string{}, enc: newFeatureEncoder()}
+	for i, k := range cfg.APIKeys {
+		if k == "" || strings.ContainsFunc(k, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+			return nil, fmt.Errorf("httpapi: API key #%d is empty or contains spaces or control characters", i+1)
+		}
+		s.keys = append(s.keys, sha256.Sum256([]byte(k)))
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	switch {
+	case cfg.ProxyHeader == "" || strings.EqualFold(cfg.ProxyHeader, HeaderXForwardedFor):
+	case strings.EqualFold(cfg.ProxyHeader, HeaderForwarded):
+		s.forwarded = true
+	default:
+		return nil, fmt.Errorf("httpapi: proxy header %q: want %s or %s", cfg.ProxyHeader, HeaderXForwardedFor, HeaderForwarded)
+	}
+	for _, p := range cfg.TrustedProxies {
+		if !p.IsValid() {
+			return nil, errors.New("httpapi: invalid trusted proxy prefix")
+		}
+		s.trusted = append(s.trusted, p.Masked())
+	}
+	if cfg.BodyLimit < 0 {
+		return nil, errors.New("httpapi: body limit must not be negative")
+	}
+	if cfg.BodyLimit == 0 {
+		cfg.BodyLimit = DefaultBodyLimit
+	}
+	s.readyTimeout = orDefault(cfg.ReadyTimeout, DefaultReadyTimeout)
+	s.openapi = cfg.OpenAPI
+	if s.openapi == nil {
+		s.openapi = OpenAPIDocument()
+	}
+	reg := deps.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	m, err := newHTTPMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	s.m = m
+
+	s.app = fiber.New(fiber.Config{
+		BodyLimit:             cfg.BodyLimit,
+		ReadTimeout:           orDefault(cfg.ReadTimeout, DefaultReadTimeout),
+		WriteTimeout:          orDefault(cfg.WriteTimeout, DefaultWriteTimeout),
+		IdleTimeout:           orDefault(cfg.IdleTimeout, DefaultIdleTimeout),
+		ErrorHandler:          s.serverError,
+		DisableStartupMessage: true,
+		Network:               fiber.NetworkTCP, // IPv4 and IPv6 listen addresses
+		AppName:               "riskauth",
+	})
+	// Methods fiber does not know never reach its router, which would
+	// answer them in plain text.
+	next := s.app.Server().Handler
+	s.app.Server().Handler = func(ctx *fasthttp.RequestCtx) {
+		if !knownMethod(ctx.Method()) {
+			s.rejectMethod(ctx)
+			return
+		}
+		next(ctx)
+	}
+
+	s.app.Use(s.observe, s.recoverPanic)
+	metrics := adaptor.HTTPHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelError),
+		ErrorHandling:     promhttp.ContinueOnError,
+		Registry:          reg,
+		EnableOpenMetrics: false,
+	}))
+	for _, r := range []route{
+		{http.MethodPost, "/v1/risk/evaluate", true, s.evaluate},
+		{http.MethodPost, "/v1/risk/outcome", true, s.outcome},
+		{http.MethodGet, "/healthz", false, s.healthz},
+		{http.MethodGet, "/readyz", false, s.readyz},
+		{http.MethodGet, "/metrics", false, metrics},
+		{http.MethodGet, "/openapi.json", false, s.openAPI},
+	} {
+		hs := []fiber.Handler{r.handler}
+		if r.auth {
+			hs = []fiber.Handler{s.authenticate, r.handler}
+		}
+		s.app.Add(r.method, r.path, hs...)
+		allow := r.method
+		if r.method == http.MethodGet {
+			s.app.Add(http.MethodHead, r.path, hs...) // as fiber's app.Get does
+			allow += ", " + http.MethodHead
+		}
+		if prev := s.allow[r.path]; prev != "" {
+			allow = prev + ", " + allow
+		}
+		s.allow[r.path] = allow
+		s.m.addRoute(r.path)
+	}
+	return s, nil
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+// App returns the fiber application, for tests and for callers that serve
+// it themselves.
+func (s *Server) App() *fiber.App { return s.app }
+
+// Serve serves HTTP on ln until Shutdown; it returns nil after a Shutdown,
+// also when Shutdown came first.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		_ = ln.Close()
+		return nil
+	}
+	s.ln = ln
+	s.mu.Unlock()
+	err := s.app.Listener(ln)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting connections and waits for in-flight requests
+// until ctx ends. It is safe before, during or without Serve.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.stopped = true
+	ln := s.ln
+	s.mu.Unlock()
+	err := s.app.ShutdownWithContext(ctx)
+	if ln != nil {
+		// When Serve had not reached fasthttp's accept loop yet, fasthttp
+		// did not know the listener: close it here so that Serve returns.
+		_ = ln.Close()
+	}
+	return err
+}
+
+func (s *Server) healthz(c *fiber.Ctx) error {
+	return writeJSON(c, http.StatusOK, statusBody{Status: "ok"})
+}
+
+func (s *Server) readyz(c *fiber.Ctx) error {
+	ctx, cancel := context.WithTimeout(c.UserContext(), s.readyTimeout)
+	defer cancel()
+	if err := s.eng.Ready(ctx); err != nil {
+		s.log.Warn("not ready", "err", err)
+		return apiErr(CodeNotReady, "a backend is unreachable")
+	}
+	return writeJSON(c, http.StatusOK, statusBody{Status: "ready"})
+}
+
+// statusBody is the body of /healthz and /readyz.
+type statusBody struct {
+	Status string `json:"status"`
+}
+
+func (s *Server) openAPI(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.Status(http.StatusOK).Send(s.openapi)
+}

@@ -1,0 +1,273 @@
+// Command riskauthd is the riskauth server: it reads the configuration,
+// builds every component, serves HTTP and shuts down gracefully. It holds
+// no logic of its own.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+	"github.com/riskauth/riskauth/authn/httpapi"
+	"github.com/riskauth/riskauth/engine"
+	"github.com/riskauth/riskauth/internal/config"
+	"github.com/riskauth/riskauth/rules"
+	"github.com/riskauth/riskauth/signals/breached"
+	"github.com/riskauth/riskauth/signals/device"
+	"github.com/riskauth/riskauth/signals/geo"
+	"github.com/riskauth/riskauth/signals/velocity"
+)
+
+func main() {
+	cfgPath := flag.String("config", os.Getenv("RISKAUTH_CONFIG"), "YAML configuration file (RISKAUTH_CONFIG)")
+	flag.Parse()
+	if err := run(*cfgPath); err != nil {
+		fmt.Fprintln(os.Stderr, "riskauthd:", err)
+		os.Exit(1)
+	}
+}
+
+func run(cfgPath string) error {
+	cfg, err := config.Load(cfgPath, os.Getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.LogLevel)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	srv, err := build(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer srv.close()
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.api.App().Listen(cfg.Addr) }()
+	log.Info("riskauthd listening", "addr", cfg.Addr, "ruleset", srv.engine.Rules().Current().Version,
+		"state", srv.stateKind, "data_dir", cfg.DataDir)
+	select {
+	case err := <-errc:
+		return fmt.Errorf("listen %s: %w", cfg.Addr, err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "grace", cfg.ShutdownGrace)
+	if err := srv.api.App().ShutdownWithTimeout(cfg.ShutdownGrace); err != nil {
+		log.Warn("shutdown", "err", err)
+	}
+	return nil
+}
+
+type server struct {
+	engine    *engine.Engine
+	api       *httpapi.Server
+	state     engine.StateStore
+	stateKind string
+	// breachedTable is the imported corpus when it is a table, which can
+	// serve the range API.
+	breachedTable *breached.Table
+	closers       []func() error
+}
+
+func (s *server) close() {
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		_ = s.closers[i]()
+	}
+}
+
+// build wires every component. On error it closes what it already opened.
+func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *server, err error) {
+	s := &server{}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	schema, err := rules.NewSchema(engine.CounterNames(cfg.Velocity.Counters))
+	if err != nil {
+		return nil, err
+	}
+	em := engine.NewMetrics(reg)
+	src, err := rules.NewSource(rules.SourceConfig{Path: cfg.Rules.File, Schema: schema, OnChange: em.RuleSetChanged, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	go func() { _ = src.Watch(ctx, cfg.Rules.Poll) }()
+
+	vm, err := velocity.NewMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	vcfg := velocity.Config{Counters: cfg.Velocity.Counters, MaxKeys: cfg.Velocity.MaxKeys,
+		PendingTTL: cfg.Velocity.PendingTTL, KeyPrefix: cfg.Redis.Prefix}
+	if cfg.Redis.URL != "" {
+		client, err := redisClient(cfg.Redis)
+		if err != nil {
+			return nil, err
+		}
+		s.closers = append(s.closers, client.Close)
+		st, err := velocity.NewRedis(client, vcfg, vm)
+		if err != nil {
+			return nil, err
+		}
+		s.state, s.stateKind = st, "redis"
+	} else {
+		profiles, err := velocity.NewSQLiteProfiles(filepath.Join(cfg.DataDir, "profiles.db"))
+		if err != nil {
+			return nil, err
+		}
+		s.closers = append(s.closers, profiles.Close)
+		st, err := velocity.NewMemory(vcfg, profiles, vm)
+		if err != nil {
+			return nil, err
+		}
+		s.state, s.stateKind = st, "memory"
+	}
+	s.closers = append(s.closers, s.state.Close)
+
+	deviceKey, err := secret(cfg.Device.Secret, filepath.Join(cfg.DataDir, "device.key"), log)
+	if err != nil {
+		return nil, err
+	}
+	devices, err := device.New(device.Config{Key: []byte(deviceKey)})
+	if err != nil {
+		return nil, err
+	}
+	apiKeys := cfg.APIKeys
+	if len(apiKeys) == 0 {
+		k, err := secret("", filepath.Join(cfg.DataDir, "api-key"), log)
+		if err != nil {
+			return nil, err
+		}
+		apiKeys = []string{k}
+		log.Warn("no RISKAUTH_API_KEYS configured: using the generated key in the data dir", "file", filepath.Join(cfg.DataDir, "api-key"))
+	}
+	g, err := geo.Open(cfg.Geo, engine.SystemClock{}, log, geo.NewMetrics(reg))
+	if err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, g.Close)
+	go g.Run(ctx)
+	signals := []engine.Signal{g}
+	bsig, err := s.breachedSignal(cfg.Breached, reg, log)
+	if err != nil {
+		return nil, err
+	}
+	signals = append(signals, bsig)
+	s.engine, err = engine.New(cfg.Engine, engine.Deps{
+		Rules: src, State: s.state, Devices: devices, Counters: cfg.Velocity.Counters, Signals: signals, Metrics: em, Logger: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	proxies, err := cfg.Proxies()
+	if err != nil {
+		return nil, err
+	}
+	s.api, err = httpapi.New(httpapi.Config{APIKeys: apiKeys, BodyLimit: cfg.BodyLimit, TrustedProxies: proxies},
+		httpapi.Deps{Engine: s.engine, Registry: reg, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// breachedSignal chains the embedded list, an imported corpus and the
+// remote range API, in that order, as configured.
+func (s *server) breachedSignal(c config.BreachedConfig, reg prometheus.Registerer, log *slog.Logger) (*breached.Signal, error) {
+	m := breached.NewMetrics(reg)
+	chain := breached.Multi{breached.NewEmbedded(breached.EmbeddedOptions{CaseSensitive: c.CaseSensitive})}
+	if c.Corpus != "" {
+		corpus, err := breached.Open(c.Corpus)
+		if err != nil {
+			return nil, err
+		}
+		s.closers = append(s.closers, corpus.Close)
+		chain = append(chain, corpus)
+		if tbl, ok := corpus.(*breached.Table); ok {
+			s.breachedTable = tbl
+		}
+	}
+	if c.Remote.Enabled {
+		rc, err := breached.NewRangeClient(breached.RangeClientConfig{BaseURL: c.Remote.BaseURL, Timeout: c.Remote.Timeout,
+			CacheSize: c.Remote.CacheSize, CacheTTL: c.Remote.CacheTTL, Logger: log, Metrics: m})
+		if err != nil {
+			return nil, err
+		}
+		chain = append(chain, rc)
+	}
+	return breached.NewSignal(chain, breached.SignalConfig{FailurePolicy: breached.FailurePolicy(c.FailurePolicy), Metrics: m})
+}
+
+func redisClient(c config.RedisConfig) (redis.UniversalClient, error) {
+	if strings.Contains(c.URL, ",") || c.Cluster {
+		var addrs []string
+		for _, a := range strings.Split(c.URL, ",") {
+			a = strings.TrimPrefix(strings.TrimSpace(a), "redis://")
+			addrs = append(addrs, a)
+		}
+		if len(addrs) == 1 && strings.Contains(c.URL, "://") {
+			opts, err := redis.ParseClusterURL(c.URL)
+			if err != nil {
+				return nil, fmt.Errorf("redis url: %w", err)
+			}
+			return redis.NewClusterClient(opts), nil
+		}
+		return redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs}), nil
+	}
+	opts, err := redis.ParseURL(c.URL)
+	if err != nil {
+		return nil, fmt.Errorf("redis url: %w", err)
+	}
+	return redis.NewClient(opts), nil
+}
+
+// secret returns configured when set; otherwise the secret kept in file,
+// generating a random one (256 bits) there on first use.
+func secret(configured, file string, log *slog.Logger) (string, error) {
+	if configured != "" {
+		return configured, nil
+	}
+	b, err := os.ReadFile(file)
+	if err == nil {
+		if s := strings.TrimSpace(string(b)); len(s) >= 32 {
+			return s, nil
+		}
+		return "", fmt.Errorf("%s: secret is too short, delete the file to regenerate it", file)
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	raw := make([]byte, 32)
+	_, _ = rand.Read(raw)
+	s := base64.RawURLEncoding.EncodeToString(raw)
+	if err := os.WriteFile(file, []byte(s+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write %s: %w", file, err)
+	}
+	log.Info("generated a secret", "file", file)
+	return s, nil
+}
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/riskauth/riskauth/internal/config"
+	"github.com/riskauth/riskauth/internal/testenv"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// start builds the whole server from the environment map, serves it on a
+// loopback port and returns its base URL.
+func start(t *testing.T, envs map[string]string) (string, *server) {
+	t.Helper()
+	cfg, err := config.Load("", func(k string) string { return envs[k] })
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := build(ctx, cfg, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	go func() { _ = srv.api.Serve(ln) }()
+	t.Cleanup(func() {
+		_ = srv.api.App().ShutdownWithTimeout(2 * time.Second)
+		cancel()
+		srv.close()
+	})
+	return "http://" + ln.Addr().String(), srv
+}
+
+func post(t *testing.T, url, key, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestEmbeddedDefaults(t *testing.T) {
+	dir := t.TempDir()
+	base, _ := start(t, map[string]string{"RISKAUTH_DATA_DIR": dir})
+
+	keyBytes, err := os.ReadFile(filepath.Join(dir, "api-key"))
+	require.NoError(t, err, "a key is generated when none is configured")
+	key := strings.TrimSpace(string(keyBytes))
+	fi, err := os.Stat(filepath.Join(dir, "api-key"))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+
+	code, body := post(t, base+"/v1/risk/evaluate", key,
+		`{"event":"login","user_id":"alice","ip":"192.0.2.1","user_agent":"Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0","password":"password1"}`)
+	require.Equal(t, http.StatusOK, code, body)
+	assert.Contains(t, body, `"decision":"step_up"`, "the embedded breached list knows password1")
+	assert.Contains(t, body, `"rule":"breached-password"`)
+	assert.Contains(t, body, `"city":"London"`, "the bundled geo fixture places 192.0.2.1 in London")
+	assert.NotContains(t, body, "password1")
+
+	code, _ = post(t, base+"/v1/risk/evaluate", "wrong-key-0123456789", `{"event":"login"}`)
+	assert.Equal(t, http.StatusUnauthorized, code)
+
+	resp, err := http.Get(base + "/readyz")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.FileExists(t, filepath.Join(dir, "profiles.db"))
+}
+
+func TestRedisReadiness(t *testing.T) {
+	addr := testenv.RedisAddr(t)
+	t.Run("reachable", func(t *testing.T) {
+		base, _ := start(t, map[string]string{"RISKAUTH_DATA_DIR": t.TempDir(), "RISKAUTH_REDIS_URL": "redis://" + addr + "/0",
+			"RISKAUTH_API_KEYS": "test-key-0123456789"})
+		code, body := post(t, base+"/v1/risk/evaluate", "test-key-0123456789", `{"event":"login","user_id":"bob","ip":"198.51.100.7"}`)
+		require.Equal(t, http.StatusOK, code, body)
+		assert.Contains(t, body, `"velocity":{"available":true`)
+		resp, err := http.Get(base + "/readyz")
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusOK, resp.StatusCode)
+	})
+	t.Run("unreachable", func(t *testing.T) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		dead := ln.Addr().String()
+		ln.Close() // nothing listens there any more
+		base, _ := start(t, map[string]string{"RISKAUTH_DATA_DIR": t.TempDir(), "RISKAUTH_REDIS_URL": "redis://" + dead + "/0",
+			"RISKAUTH_API_KEYS": "test-key-0123456789"})
+		resp, err := http.Get(base + "/readyz")
+		require.NoError(t, err)
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+		assert.Contains(t, string(b), `"error"`)
+		code, body := post(t, base+"/v1/risk/evaluate", "test-key-0123456789", `{"event":"login","user_id":"bob","ip":"198.51.100.7"}`)
+		require.Equal(t, http.StatusOK, code, "evaluations go on in degraded mode")
+		assert.Contains(t, body, `"velocity":{"available":false`)
+		assert.NotContains(t, body, `"decision":"passwordless"`, "never passwordless while a signal is unavailable")
+	})
+}

@@ -1,0 +1,79 @@
+package config_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/riskauth/riskauth/engine"
+	"github.com/riskauth/riskauth/internal/config"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestDefaults(t *testing.T) {
+	c, err := config.Load("", env(nil))
+	require.NoError(t, err)
+	assert.Equal(t, "127.0.0.1:8080", c.Addr)
+	assert.Equal(t, "data", c.DataDir)
+	assert.Equal(t, 64<<10, c.BodyLimit)
+	assert.Equal(t, engine.DefaultCounters(), c.Velocity.Counters)
+	assert.Equal(t, time.Hour, c.Velocity.PendingTTL)
+	assert.Empty(t, c.APIKeys)
+}
+
+func TestFileAndEnvironment(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "riskauth.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(`
+addr: 0.0.0.0:9000
+trusted_proxies: [10.0.0.0/8, 192.0.2.1]
+engine: { deadline: 20ms, unavailable_floor: block }
+velocity:
+  counters:
+    - { name: ip_failures_10m, on: failure, key: ip, window: 10m }
+geo: { city: [/srv/geo/city.mmdb] }
+`), 0o644))
+	c, err := config.Load(path, env(map[string]string{
+		"RISKAUTH_ADDR":     "127.0.0.1:9100",
+		"RISKAUTH_API_KEYS": "key-one-0123456789, key-two-0123456789",
+		"RISKAUTH_GEO_ASN":  "/srv/geo/asn.mmdb",
+	}))
+	require.NoError(t, err)
+	assert.Equal(t, "127.0.0.1:9100", c.Addr, "the environment wins over the file")
+	assert.Equal(t, []string{"key-one-0123456789", "key-two-0123456789"}, c.APIKeys)
+	assert.Equal(t, 20*time.Millisecond, c.Engine.Deadline)
+	require.NotNil(t, c.Engine.UnavailableFloor)
+	assert.Equal(t, "block", c.Engine.UnavailableFloor.String())
+	assert.Len(t, c.Velocity.Counters, 1)
+	assert.Equal(t, []string{"/srv/geo/city.mmdb"}, c.Geo.City)
+	assert.Equal(t, []string{"/srv/geo/asn.mmdb"}, c.Geo.ASN)
+	proxies, err := c.Proxies()
+	require.NoError(t, err)
+	assert.Equal(t, "10.0.0.0/8", proxies[0].String())
+	assert.Equal(t, "192.0.2.1/32", proxies[1].String())
+}
+
+func TestInvalid(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bad.yaml")
+	require.NoError(t, os.WriteFile(path, []byte("addr: x\ncolour: red\n"), 0o644))
+	_, err := config.Load(path, env(nil))
+	require.ErrorContains(t, err, "field colour not found")
+
+	_, err = config.Load("", env(map[string]string{
+		"RISKAUTH_API_KEYS":        "short",
+		"RISKAUTH_TRUSTED_PROXIES": "not-a-cidr",
+		"RISKAUTH_LOG_LEVEL":       "loud",
+		"RISKAUTH_BODY_LIMIT":      "10",
+	}))
+	require.Error(t, err)
+	for _, want := range []string{"api key #1", "trusted proxy \"not-a-cidr\"", "log_level \"loud\"", "body_limit 10"} {
+		assert.ErrorContains(t, err, want, "every problem is reported at once")
+	}
+	_, err = config.Load("", env(map[string]string{"RISKAUTH_BODY_LIMIT": "lots"}))
+	require.ErrorContains(t, err, "RISKAUTH_BODY_LIMIT")
+	_, err = config.Load("/does/not/exist.yaml", env(nil))
+	require.ErrorContains(t, err, "/does/not/exist.yaml")
+}
