@@ -53,7 +53,7 @@ type Identifier struct {
 	// message buffer: what is written through the hash.Hash interface
 	// escapes, so it must not live on the stack.
 	scratch sync.Pool
-	parser *useragent.Parser
+	parser  *useragent.Parser
 }
 
 var _ engine.DeviceIdentifier = (*Identifier)(nil)

@@ -325,4 +325,3 @@ func TestZeroResult(t *testing.T) {
 	r.Apply(&f, p, t0.Add(time.Hour))
 	assert.True(t, f.Geo.ImpossibleTravel)
 }
-
