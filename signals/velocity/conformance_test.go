@@ -412,7 +412,7 @@ var conformanceCases = []conformanceCase{
 			ids := make([]string, n)
 			for i := range n {
 				_, ids[i] = load(t, s, "login", engine.Keys{User: "nina", Device: fmt.Sprintf("dev-%d", i%4)}, t0.Add(time.Duration(i)*time.Second),
-					engine.Place{Country: []string{"NL", "BE", "DE"}[i%3], ASN: 1000 + i%5})
+					engine.Place{Country: []string{"NL", "BE", "DE"}[i%3], ASN: 1000 + i%5, Located: true})
 			}
 			var wg sync.WaitGroup
 			errs := make(chan error, n)
