@@ -47,7 +47,10 @@ type ruleSpec struct {
 	Alert       string         `yaml:"alert"`
 	Mode        string         `yaml:"mode"`
 	Tags        []string       `yaml:"tags"`
-	Tests       []ruleCaseSpec `yaml:"tests"`
+	// Evidence names extra fields reported when the rule matches, besides
+	// those its condition reads (for example both places of a travel rule).
+	Evidence []string       `yaml:"evidence"`
+	Tests    []ruleCaseSpec `yaml:"tests"`
 }
 
 type ruleCaseSpec struct {
@@ -321,6 +324,11 @@ func compileRule(file string, src []byte, s *ruleSpec, schema *Schema, cfg *opti
 		errs = append(errs, Error{File: file, Line: s.When.Line, Col: s.When.Column, Msg: fmt.Sprintf("rule %q: when: want an expression string", r.ID)})
 	} else if err := r.compile(schema, cfg); err != nil {
 		errs = append(errs, exprError(file, src, r.ID, &s.When, err, schema))
+	}
+	for _, p := range s.Evidence {
+		if err := r.addEvidence(schema, p); err != nil {
+			at("evidence: %v", err)
+		}
 	}
 	for i, c := range s.Tests {
 		name := c.Name

@@ -326,3 +326,27 @@ func TestListFilesChangeTheVersion(t *testing.T) {
 	assert.NotEqual(t, v1, source.Current().Version)
 	assert.Equal(t, rules.Block, source.Current().Evaluate(f, time.Time{}).Action)
 }
+
+func TestExtraEvidence(t *testing.T) {
+	s := schema(t)
+	rs, err := rules.Compile("e.yaml", []byte(`version: 1
+thresholds: { step_up: 40, block: 80 }
+rules:
+  - id: travel
+    description: impossible travel
+    when: geo.impossible_travel
+    score: 50
+    evidence: [geo.last_city, geo.city, geo.impossible_travel, attr.app]
+`), s)
+	require.NoError(t, err)
+	f, _ := s.FeaturesFromMap(map[string]any{"geo": map[string]any{"impossible_travel": true, "city": "Sydney", "last_city": "London"},
+		"attr": map[string]any{"app": "web"}})
+	res := rs.Evaluate(f, time.Time{})
+	require.Len(t, res.Matches, 1)
+	assert.Equal(t, []rules.Evidence{
+		{Field: "geo.impossible_travel", Value: true},
+		{Field: "geo.last_city", Value: "London"},
+		{Field: "geo.city", Value: "Sydney"},
+		{Field: "attr.app", Value: "web"},
+	}, res.Matches[0].Evidence, "the condition's fields first, then the extra ones, each once")
+}

@@ -191,16 +191,28 @@ func (r *Rule) compile(schema *Schema, cfg *options) error {
 		return err.Bind(prog.Source())
 	}
 	r.program = prog
-	r.Fields = referencedFields(prog.Node())
-	for _, p := range r.Fields {
-		if f, ok := schema.Field(p); ok {
-			r.fields = append(r.fields, f)
-		} else if key, ok := strings.CutPrefix(p, "attr."); ok {
-			attr, _ := schema.Field("attr")
-			attr.Path, attr.key = p, key
-			r.fields = append(r.fields, attr)
-		}
+	for _, p := range referencedFields(prog.Node()) {
+		_ = r.addEvidence(schema, p) // compiled, so every path is known
 	}
+	return nil
+}
+
+// addEvidence adds a field to the values reported when the rule matches.
+func (r *Rule) addEvidence(schema *Schema, path string) error {
+	if slices.Contains(r.Fields, path) {
+		return nil
+	}
+	f, ok := schema.Field(path)
+	switch {
+	case ok:
+	case strings.HasPrefix(path, "attr."):
+		f, _ = schema.Field("attr")
+		f.Path, f.key = path, strings.TrimPrefix(path, "attr.")
+	default:
+		return unknownField(schema, path)
+	}
+	r.Fields = append(r.Fields, path)
+	r.fields = append(r.fields, f)
 	return nil
 }
 
