@@ -93,6 +93,9 @@ type Deps struct {
 	// Logger receives errors and panics (nil discards). Nothing secret is
 	// ever logged: no API key, password or request body.
 	Logger *slog.Logger
+	// BreachedRange answers GET /v1/breached/range/{prefix} (the Pwned
+	// Passwords range API from a local corpus table); nil answers 503.
+	BreachedRange http.Handler
 }
 
 // Server is the HTTP API. Build it with New, serve it with Serve (or hand
@@ -204,8 +207,15 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		Registry:          reg,
 		EnableOpenMetrics: false,
 	}))
+	breachedRange := func(c *fiber.Ctx) error {
+		return apiErr(CodeUnavailable, "no breached-password corpus table is configured on this server")
+	}
+	if deps.BreachedRange != nil {
+		breachedRange = adaptor.HTTPHandler(deps.BreachedRange)
+	}
 	for _, r := range []route{
 		{http.MethodPost, "/v1/risk/evaluate", true, s.evaluate},
+		{http.MethodGet, "/v1/breached/range/:prefix", true, breachedRange},
 		{http.MethodPost, "/v1/risk/outcome", true, s.outcome},
 		{http.MethodGet, "/healthz", false, s.healthz},
 		{http.MethodGet, "/readyz", false, s.readyz},

@@ -182,8 +182,14 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *server
 	if err != nil {
 		return nil, err
 	}
-	s.api, err = httpapi.New(httpapi.Config{APIKeys: apiKeys, BodyLimit: cfg.BodyLimit, TrustedProxies: proxies},
-		httpapi.Deps{Engine: s.engine, Registry: reg, Logger: log})
+	deps := httpapi.Deps{Engine: s.engine, Registry: reg, Logger: log}
+	if cfg.Breached.ServeRange {
+		if s.breachedTable == nil {
+			return nil, fmt.Errorf("breached.serve_range: %s is not a table-format corpus (import it with -format table)", cfg.Breached.Corpus)
+		}
+		deps.BreachedRange = breached.NewRangeHandler(s.breachedTable)
+	}
+	s.api, err = httpapi.New(httpapi.Config{APIKeys: apiKeys, BodyLimit: cfg.BodyLimit, TrustedProxies: proxies}, deps)
 	if err != nil {
 		return nil, err
 	}
