@@ -39,14 +39,14 @@ type thresholdSpec struct {
 }
 
 type ruleSpec struct {
-	ID          yaml.Node      `yaml:"id"`
-	Description string         `yaml:"description"`
-	When        yaml.Node      `yaml:"when"`
-	Score       float64        `yaml:"score"`
-	Action      string         `yaml:"action"`
-	Alert       string         `yaml:"alert"`
-	Mode        string         `yaml:"mode"`
-	Tags        []string       `yaml:"tags"`
+	ID          yaml.Node `yaml:"id"`
+	Description string    `yaml:"description"`
+	When        yaml.Node `yaml:"when"`
+	Score       float64   `yaml:"score"`
+	Action      string    `yaml:"action"`
+	Alert       string    `yaml:"alert"`
+	Mode        string    `yaml:"mode"`
+	Tags        []string  `yaml:"tags"`
 	// Evidence names extra fields reported when the rule matches, besides
 	// those its condition reads (for example both places of a travel rule).
 	Evidence []string       `yaml:"evidence"`
