@@ -518,9 +518,6 @@ func (e *Engine) RecordOutcome(ctx context.Context, evaluationID string, o Outco
 	if err != nil {
 		return nil, err
 	}
-	if e.m != nil && o.Label() {
-		e.m.label(o, p)
-	}
 	return p, nil
 }
 

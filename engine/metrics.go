@@ -20,7 +20,6 @@ type Metrics struct {
 	floored     prometheus.Counter
 	shadowDiv   *prometheus.CounterVec
 	outcomes    *prometheus.CounterVec
-	labels      *prometheus.CounterVec
 	ruleSetInfo *prometheus.GaugeVec
 	reloads     *prometheus.CounterVec
 }
@@ -57,9 +56,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "riskauth_outcomes_total", Help: "Outcomes reported, by outcome and result (recorded|duplicate|unknown|error).",
 		}, []string{"outcome", "result"}),
-		labels: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "riskauth_rule_labels_total", Help: "Fraud/legit labels on evaluations a rule matched, for per-rule precision.",
-		}, []string{"rule", "label"}),
 		ruleSetInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "riskauth_ruleset_info", Help: "The active rule set (value 1), by version and rule count.",
 		}, []string{"version", "name"}),
@@ -68,7 +64,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"result"}),
 	}
 	reg.MustRegister(m.decisions, m.duration, m.signalDur, m.signalErrs, m.ruleHits, m.ruleErrs,
-		m.floored, m.shadowDiv, m.outcomes, m.labels, m.ruleSetInfo, m.reloads)
+		m.floored, m.shadowDiv, m.outcomes, m.ruleSetInfo, m.reloads)
 	for _, a := range []rules.Action{rules.Passwordless, rules.StepUp, rules.Block} {
 		m.decisions.WithLabelValues(a.String())
 	}
@@ -114,12 +110,6 @@ func (m *Metrics) outcome(o Outcome, err error) {
 		result = "error"
 	}
 	m.outcomes.WithLabelValues(string(o), result).Inc()
-}
-
-func (m *Metrics) label(o Outcome, p *Pending) {
-	for _, id := range p.Matched {
-		m.labels.WithLabelValues(id, string(o)).Inc()
-	}
 }
 
 func (m *Metrics) setRuleSet(rs *rules.RuleSet) {

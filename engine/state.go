@@ -134,11 +134,7 @@ type Pending struct {
 	Keys           Keys      `json:"keys"`
 	At             time.Time `json:"at"`
 	Place          Place     `json:"place"`
-	Decision       string    `json:"decision"`
 	RuleSetVersion string    `json:"ruleset"`
-	// Matched are the ids of the enforced rules that matched, for
-	// per-rule precision accounting when a label arrives.
-	Matched []string `json:"matched,omitempty"`
 }
 
 // Place is where a sign-in came from, as far as the geo signal knew.

@@ -99,7 +99,7 @@ func load(t testing.TB, s engine.StateStore, kind string, keys engine.Keys, at t
 	id := fmt.Sprintf("ev-%d-%x", evalSeq.Add(1), rand.Uint32())
 	snap, err := s.Load(context.Background(), &engine.LoadRequest{
 		Kind: kind, Keys: keys, At: at,
-		Pending: &engine.Pending{EvaluationID: id, Kind: kind, Keys: keys, At: at, Place: place, Decision: "passwordless", RuleSetVersion: "v1", Matched: []string{"r1"}},
+		Pending: &engine.Pending{EvaluationID: id, Kind: kind, Keys: keys, At: at, Place: place, RuleSetVersion: "v1"},
 	})
 	require.NoError(t, err)
 	return snap, id

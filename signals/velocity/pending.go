@@ -2,7 +2,6 @@ package velocity
 
 import (
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
@@ -53,16 +52,10 @@ func (t *pendingTable) shard(h uint64) *pendingShard {
 	return &t.shards[(h>>32)%uint64(len(t.shards))]
 }
 
-func clonePending(p *engine.Pending) engine.Pending {
-	c := *p
-	c.Matched = slices.Clone(p.Matched)
-	return c
-}
-
 // put stores a copy of p, received at time at.
 func (t *pendingTable) put(p *engine.Pending, at time.Time) {
 	h := xxhash.Sum64String(p.EvaluationID)
-	e := &pendingEntry{p: clonePending(p), hash: h, expires: at.UnixNano() + int64(t.ttl)}
+	e := &pendingEntry{p: *p, hash: h, expires: at.UnixNano() + int64(t.ttl)}
 	s := t.shard(h)
 	now := at.UnixNano()
 	s.mu.Lock()
@@ -110,6 +103,6 @@ func (t *pendingTable) take(id string, flow bool, at time.Time) (*engine.Pending
 		}
 		e.flowDone = true
 	}
-	p := clonePending(&e.p)
+	p := e.p
 	return &p, nil
 }
