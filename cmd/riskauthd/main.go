@@ -45,6 +45,9 @@ func run(cfgPath string) error {
 		return err
 	}
 	log := newLogger(cfg.LogLevel)
+	// go-redis logs through a process-wide logger of its own; route it into
+	// ours so its lines are structured like every other.
+	redis.SetLogger(redisLogger{log})
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
@@ -270,6 +273,12 @@ func secret(configured, file string, log *slog.Logger) (string, error) {
 	}
 	log.Info("generated a secret", "file", file)
 	return s, nil
+}
+
+type redisLogger struct{ log *slog.Logger }
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.WarnContext(ctx, "redis client", "detail", fmt.Sprintf(format, v...))
 }
 
 func newLogger(level string) *slog.Logger {
