@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/riskauth/riskauth/engine"
+
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -35,38 +37,22 @@ var timezones = []string{"Europe/Berlin", "Europe/Paris", "America/New_York", "A
 var languages = [][]string{{"en-US", "en"}, {"de-DE", "de", "en"}, {"fr-FR", "fr"}, {"pt-BR", "pt"}, {"ja-JP", "ja"}, {"hi-IN", "en"}}
 var screens = [][2]int{{1920, 1080}, {2560, 1440}, {1440, 900}, {1366, 768}, {390, 844}, {412, 915}, {393, 873}}
 
-type deviceJSON struct {
-	CookieID            string   `json:"cookie_id,omitempty"`
-	Platform            string   `json:"platform,omitempty"`
-	Languages           []string `json:"languages,omitempty"`
-	Timezone            string   `json:"timezone,omitempty"`
-	ScreenWidth         int      `json:"screen_width,omitempty"`
-	ScreenHeight        int      `json:"screen_height,omitempty"`
-	ColorDepth          int      `json:"color_depth,omitempty"`
-	PixelRatio          float64  `json:"pixel_ratio,omitempty"`
-	HardwareConcurrency int      `json:"hardware_concurrency,omitempty"`
-	DeviceMemory        float64  `json:"device_memory,omitempty"`
-	CanvasHash          string   `json:"canvas_hash,omitempty"`
-	WebGLRenderer       string   `json:"webgl_renderer,omitempty"`
-	TouchPoints         int      `json:"touch_points,omitempty"`
-}
-
 type evaluateJSON struct {
-	Event      string            `json:"event"`
-	UserID     string            `json:"user_id,omitempty"`
-	Identifier string            `json:"identifier,omitempty"`
-	IP         string            `json:"ip"`
-	UserAgent  string            `json:"user_agent"`
-	Device     *deviceJSON       `json:"device,omitempty"`
-	Attributes map[string]string `json:"attributes,omitempty"`
-	Password   string            `json:"password,omitempty"`
+	Event      string                   `json:"event"`
+	UserID     string                   `json:"user_id,omitempty"`
+	Identifier string                   `json:"identifier,omitempty"`
+	IP         string                   `json:"ip"`
+	UserAgent  string                   `json:"user_agent"`
+	Device     *engine.DeviceDescriptor `json:"device,omitempty"`
+	Attributes map[string]string        `json:"attributes,omitempty"`
+	Password   string                   `json:"password,omitempty"`
 }
 
 type user struct {
 	id, email string
 	ips       []string
 	ua        int
-	device    deviceJSON
+	device    engine.DeviceDescriptor
 }
 
 // genBodies returns cfg.Bodies evaluate bodies drawn from a seeded RNG: the
@@ -109,7 +95,7 @@ func genBodies(cfg bodyConfig) [][]byte {
 		}
 		u.ua = rng.IntN(len(userAgents))
 		s := screens[rng.IntN(len(screens))]
-		u.device = deviceJSON{
+		u.device = engine.DeviceDescriptor{
 			Platform: userAgents[u.ua].platform, Languages: languages[rng.IntN(len(languages))],
 			Timezone: timezones[rng.IntN(len(timezones))], ScreenWidth: s[0], ScreenHeight: s[1], ColorDepth: 24,
 			PixelRatio: []float64{1, 1.25, 2, 3}[rng.IntN(4)], HardwareConcurrency: []int{4, 8, 12, 16}[rng.IntN(4)],
