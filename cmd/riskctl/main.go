@@ -1,15 +1,19 @@
-// Command riskctl is the analyst and operator CLI: it lints and tests rule
-// files against the same counter catalogue the server uses.
+// Command riskctl is the analyst and operator CLI: it lints, tests and
+// documents rule files against the same counter catalogue the server uses,
+// imports breached-password corpora and looks addresses up in the geo
+// databases.
 //
 //	riskctl rules lint [-config FILE] RULES.yaml...
 //	riskctl rules test [-config FILE] [-v] RULES.yaml...
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"strings"
 
@@ -17,6 +21,7 @@ import (
 	"github.com/riskauth/riskauth/internal/config"
 	"github.com/riskauth/riskauth/rules"
 	"github.com/riskauth/riskauth/signals/breached/importcli"
+	"github.com/riskauth/riskauth/signals/geo"
 )
 
 func main() {
@@ -31,6 +36,7 @@ usage:
   riskctl rules fields [-config FILE]                 every field a rule can read (Markdown)
   riskctl breached import [flags] FILE|DIR|-          build a breached-password corpus from
                                                       Have I Been Pwned's SHA-1 download
+  riskctl geo lookup [-config FILE] [-databases] IP... what the geo databases say about addresses
 
 -config reads the counter catalogue from a riskauthd configuration file
 (default: the built-in catalogue, or RISKAUTH_CONFIG when set).
@@ -39,6 +45,9 @@ usage:
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) >= 2 && args[0] == "breached" && args[1] == "import" {
 		return importcli.ImportCommand(args[2:], os.Stdin, stdout, stderr)
+	}
+	if len(args) >= 2 && args[0] == "geo" && args[1] == "lookup" {
+		return geoLookup(args[2:], stdout, stderr)
 	}
 	if len(args) < 2 || args[0] != "rules" {
 		fmt.Fprint(stderr, usage)
@@ -186,4 +195,54 @@ func fieldsMarkdown(s *rules.Schema) string {
 		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", path, f.Type, f.Doc)
 	}
 	return b.String()
+}
+
+// geoLookup prints, as JSON lines, what the configured geo databases (or
+// the bundled fixture) say about each address.
+func geoLookup(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("geo lookup", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", os.Getenv("RISKAUTH_CONFIG"), "riskauthd configuration file (for the geo databases)")
+	dbs := fs.Bool("databases", false, "print the loaded databases first")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() == 0 && !*dbs {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cfg, err := config.Load(*cfgPath, os.Getenv)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	g, err := geo.Open(cfg.Geo, nil, nil, nil)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	defer g.Close()
+	enc := json.NewEncoder(stdout)
+	if *dbs {
+		for _, st := range g.Status() {
+			_ = enc.Encode(st)
+		}
+	}
+	code := 0
+	for _, a := range fs.Args() {
+		ip, err := netip.ParseAddr(a)
+		if err != nil {
+			fmt.Fprintf(stderr, "%s: not an IP address\n", a)
+			code = 1
+			continue
+		}
+		rec, err := g.Lookup(ip)
+		if err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", a, err)
+			code = 1
+			continue
+		}
+		_ = enc.Encode(rec)
+	}
+	return code
 }

@@ -27,6 +27,7 @@ func TestCommands(t *testing.T) {
 		{"test-default", []string{"rules", "test", "-v", "../../rules/default.yaml"}, 0},
 		{"test-failing", []string{"rules", "test", "testdata/failing.yaml"}, 1},
 		{"usage", []string{"nope"}, 2},
+		{"geo-lookup", []string{"geo", "lookup", "-config", "", "192.0.2.1", "2001:db8:6::1", "::ffff:198.51.100.17", "10.0.0.1", "not-an-ip"}, 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
