@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/riskauth/riskauth/internal/testenv"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,24 +29,6 @@ const (
 	testPassword = "correct horse battery staple"
 )
 
-// syncBuffer is a log sink tests can read while the server writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // env is a real riskauth HTTP API on a loopback port: the engine with the
 // embedded default rules, the in-memory velocity store and the device
 // identifier. Nothing is mocked.
@@ -56,7 +38,7 @@ type env struct {
 	url   string
 	reg   *prometheus.Registry
 	store *velocity.Memory
-	logs  *syncBuffer
+	logs  *testenv.LogBuffer
 	http  *http.Client
 }
 
@@ -89,7 +71,7 @@ func newEnv(t *testing.T, cfg httpapi.Config, opts ...envOption) *env {
 	if cfg.APIKeys == nil {
 		cfg.APIKeys = []string{"another-key-xxxxxxxxxxxx", testKey}
 	}
-	logs := &syncBuffer{}
+	logs := &testenv.LogBuffer{}
 	srv, err := httpapi.New(cfg, httpapi.Deps{
 		Engine: eng, Registry: reg,
 		Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),

@@ -2,11 +2,11 @@ package geo
 
 import (
 	"context"
+	"github.com/riskauth/riskauth/internal/testenv"
 	"log/slog"
 	"net/netip"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -246,7 +246,7 @@ func TestReloadFailureIsLogged(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "city.mmdb")
 	replaceFile(t, path, variantCity(t, "London", 1764288000), time.Unix(1_700_000_000, 0))
-	var logs syncBuffer
+	var logs testenv.LogBuffer
 	g, err := Open(Config{City: []string{path}, AllowDocumentationRanges: true}, nil, slog.New(slog.NewJSONHandler(&logs, nil)), nil)
 	require.NoError(t, err)
 	defer g.Close()
@@ -258,21 +258,4 @@ func TestReloadFailureIsLogged(t *testing.T) {
 	assert.Contains(t, out, `"msg":"geo database reload failed; keeping the loaded one"`)
 	assert.Contains(t, out, `"db":"city.mmdb"`)
 	assert.Contains(t, out, `"path":"`+path+`"`)
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
