@@ -104,18 +104,6 @@ func (s *Source) Reload() (bool, error) {
 	return true, nil
 }
 
-// Swap activates a rule set compiled elsewhere (the admin API's promote and
-// roll back) and returns the one it replaced.
-func (s *Source) Swap(rs *RuleSet) *RuleSet {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	old := s.cur.Swap(rs)
-	if s.hook != nil {
-		s.hook(old, rs, nil)
-	}
-	return old
-}
-
 // Watch reloads the file when it changes until ctx ends. It watches the
 // file's directory (editors and config managers replace files by rename)
 // and also polls every poll interval, so it works where file events do not
