@@ -82,6 +82,7 @@ type Engine struct {
 	async       []Signal
 	sink        DecisionSink
 	m           *Metrics
+	series      map[string]signalSeries // by signal name, when m is set
 	log         *slog.Logger
 }
 
@@ -128,6 +129,10 @@ func New(cfg Config, d Deps) (*Engine, error) {
 	}
 	if e.m != nil {
 		e.m.setRuleSet(d.Rules.Current())
+		e.series = map[string]signalSeries{"velocity": e.m.signalSeries("velocity")}
+		for _, s := range d.Signals {
+			e.series[s.Name()] = e.m.signalSeries(s.Name())
+		}
 	}
 	return e, nil
 }
@@ -452,7 +457,7 @@ func (e *Engine) finishSignal(d *Decision, name string, err error, dur time.Dura
 	}
 	d.Signals[name] = st
 	if e.m != nil {
-		e.m.signal(name, dur, st.Error)
+		e.series[name].observe(dur, st.Error)
 	}
 }
 

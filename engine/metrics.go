@@ -91,10 +91,29 @@ func (m *Metrics) observe(d *Decision, res *rules.Result) {
 	}
 }
 
-func (m *Metrics) signal(name string, dur time.Duration, reason string) {
-	m.signalDur.WithLabelValues(name).Observe(dur.Seconds())
-	if reason != "" {
-		m.signalErrs.WithLabelValues(name, reason).Inc()
+// signalSeries are one signal's series, resolved once so that the hot
+// path skips the label lookup.
+type signalSeries struct {
+	dur     prometheus.Observer
+	errors  prometheus.Counter
+	timeout prometheus.Counter
+}
+
+func (m *Metrics) signalSeries(name string) signalSeries {
+	return signalSeries{
+		dur:     m.signalDur.WithLabelValues(name),
+		errors:  m.signalErrs.WithLabelValues(name, "error"),
+		timeout: m.signalErrs.WithLabelValues(name, "timeout"),
+	}
+}
+
+func (s signalSeries) observe(dur time.Duration, reason string) {
+	s.dur.Observe(dur.Seconds())
+	switch reason {
+	case "error":
+		s.errors.Inc()
+	case "timeout":
+		s.timeout.Inc()
 	}
 }
 
