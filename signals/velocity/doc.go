@@ -28,9 +28,11 @@
 // the outcome; a bucket already out of every window is not bumped.
 //
 // Distinct counters (CounterSpec.Distinct) count distinct values over the
-// window. The Redis backend keeps one HyperLogLog per bucket and counts
-// their union with PFCOUNT: a standard error of about 0.81%, and close to
-// exact for small sets. The memory backend counts exactly: it keeps each
+// window, exactly in both backends. The Redis backend keeps, per counter
+// key, a sorted set of member hashes scored by when each was last seen, and
+// counts the members seen since the window's first bucket (ZCOUNT); it
+// keeps the newest [Config.MaxDistinct] members, so the count saturates at
+// the cap like the memory backend's. The memory backend keeps each
 // value as a 64-bit xxhash with the newest bucket it was seen in, up to
 // [Config.MaxDistinct] values per counter key (default 4096). When that many
 // values are live in the window, new values are not added: the count

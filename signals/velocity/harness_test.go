@@ -21,8 +21,6 @@ type backend struct {
 	name string
 	// open returns a store for cfg whose state no other test sees.
 	open func(t *testing.T, cfg Config) engine.StateStore
-	// exact reports whether distinct counts are exact (else HLL estimates).
-	exact bool
 	// redis is the client of a Redis backend, nil for memory.
 	redis func(engine.StateStore) redis.UniversalClient
 }
@@ -67,8 +65,8 @@ func redisOf(s engine.StateStore) redis.UniversalClient { return s.(*Redis).c }
 
 func backends() []backend {
 	return []backend{
-		{name: "memory", exact: true, open: func(t *testing.T, cfg Config) engine.StateStore { return openMemory(t, cfg) }},
-		{name: "memory_sqlite", exact: true, open: func(t *testing.T, cfg Config) engine.StateStore {
+		{name: "memory", open: func(t *testing.T, cfg Config) engine.StateStore { return openMemory(t, cfg) }},
+		{name: "memory_sqlite", open: func(t *testing.T, cfg Config) engine.StateStore {
 			p, err := NewSQLiteProfiles(filepath.Join(t.TempDir(), "profiles.db"))
 			require.NoError(t, err)
 			t.Cleanup(func() { _ = p.Close() })

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/redis/go-redis/v9"
 	"github.com/riskauth/riskauth/engine"
 )
@@ -17,10 +18,20 @@ import (
 // Redis is the StateStore for many instances sharing a Redis or a Redis
 // Cluster. Every command touches keys of one hash slot:
 //
-//	<prefix>{c:<counter>:<value>}:<window ms>:<bucket>   a counter bucket (string or HyperLogLog)
+//	<prefix>{c:<counter>:<value>}:<window ms>   a counter: a hash of bucket -> count,
+//	                                             or for a distinct counter a sorted set of
+//	                                             member hash -> last seen (unix ms)
 //	<prefix>{u:<user>}                                    a profile (JSON string)
 //	<prefix>{e:<evaluation id>}                           a pending evaluation (JSON string)
 //	<prefix>{e:<evaluation id>}:flow                      marks its flow outcome as recorded
+//
+// One key per counter and key value keeps a Load at one cheap command per
+// counter (HMGET of the window's buckets, or ZCOUNT of the members seen
+// since the window's first bucket) and a bump at a few cheap commands on
+// that key only (see queueBump), so it is Cluster-safe. Distinct counts are exact,
+// up to Config.MaxDistinct members per key (the newest are kept, so the
+// count saturates there, as in Memory). Members are stored as 64-bit
+// hashes: no user id or address is kept in a counter.
 //
 // Load is one pipelined round trip. RecordOutcome takes several: an atomic
 // script that reads the pending evaluation and claims its flow outcome (so
@@ -33,7 +44,7 @@ type Redis struct {
 	c       redis.UniversalClient
 	cfg     Config
 	windows []window
-	// keyHead and keyTail frame a counter key: head + value + tail + bucket.
+	// keyHead and keyTail frame a counter key: head + value + tail.
 	keyHead, keyTail []string
 	metrics          *Metrics
 }
@@ -61,18 +72,18 @@ func NewRedis(client redis.UniversalClient, cfg Config, metrics *Metrics) (*Redi
 	for _, s := range cfg.Counters {
 		r.windows = append(r.windows, newWindow(s.Window))
 		r.keyHead = append(r.keyHead, cfg.KeyPrefix+"{c:"+s.Name+":")
-		r.keyTail = append(r.keyTail, "}:"+strconv.FormatInt(s.Window.Milliseconds(), 10)+":")
+		r.keyTail = append(r.keyTail, "}:"+strconv.FormatInt(s.Window.Milliseconds(), 10))
 	}
 	return r, nil
 }
 
-func (r *Redis) counterKey(buf []byte, i int, value string, bucket int64) ([]byte, string) {
-	buf = append(buf[:0], r.keyHead[i]...)
-	buf = append(buf, value...)
-	buf = append(buf, r.keyTail[i]...)
-	buf = strconv.AppendInt(buf, bucket, 10)
-	return buf, string(buf)
+func (r *Redis) counterKey(i int, value string) string {
+	return r.keyHead[i] + value + r.keyTail[i]
 }
+
+// windowStartMs is the start, in unix ms, of the oldest bucket of the
+// window that ends in bucket c.
+func (w window) startMs(c int64) int64 { return oldest(c) * w.bucket / int64(time.Millisecond) }
 
 func (r *Redis) profileKey(user string) string { return r.cfg.KeyPrefix + "{u:" + user + "}" }
 func (r *Redis) pendingKey(id string) string   { return r.cfg.KeyPrefix + "{e:" + id + "}" }
@@ -100,23 +111,24 @@ func (r *Redis) Load(ctx context.Context, req *engine.LoadRequest) (*engine.Snap
 	snap := &engine.Snapshot{Counters: make([]int, n)}
 	pipe := r.c.Pipeline()
 	reads := make([]redis.Cmder, n)
-	var buf []byte
-	var keys [numBuckets]string
+	var fields [numBuckets]any
 	for i := range r.cfg.Counters {
 		spec := &r.cfg.Counters[i]
 		v := req.Keys.Get(spec.Key)
 		if v == "" {
 			continue
 		}
-		c := r.windows[i].index(req.At)
-		for k := range keys {
-			buf, keys[k] = r.counterKey(buf, i, v, oldest(c)+int64(k))
-		}
+		w := r.windows[i]
+		c := w.index(req.At)
+		key := r.counterKey(i, v)
 		if spec.Distinct != "" {
-			reads[i] = pipe.PFCount(ctx, keys[:]...)
-		} else {
-			reads[i] = pipe.MGet(ctx, keys[:]...)
+			reads[i] = pipe.ZCount(ctx, key, strconv.FormatInt(w.startMs(c), 10), "+inf")
+			continue
 		}
+		for k := range fields {
+			fields[k] = oldest(c) + int64(k)
+		}
+		reads[i] = pipe.Do(ctx, append([]any{"hmget", key}, fields[:]...)...)
 	}
 	for i := range r.cfg.Counters {
 		spec := &r.cfg.Counters[i]
@@ -131,8 +143,7 @@ func (r *Redis) Load(ctx context.Context, req *engine.LoadRequest) (*engine.Snap
 		}
 		w := r.windows[i]
 		c := w.index(req.At)
-		_, key := r.counterKey(buf, i, req.Keys.Get(spec.Key), c)
-		r.queueBump(ctx, pipe, key, member, w.ttl(c, req.At))
+		r.queueBump(ctx, pipe, i, req.Keys.Get(spec.Key), member, c, req.At, w.ttl(c, req.At))
 	}
 	if pendingJSON != nil {
 		pipe.Set(ctx, r.pendingKey(req.Pending.EvaluationID), pendingJSON, r.cfg.PendingTTL)
@@ -154,8 +165,12 @@ func (r *Redis) Load(ctx context.Context, req *engine.LoadRequest) (*engine.Snap
 		switch cmd := cmd.(type) {
 		case *redis.IntCmd:
 			snap.Counters[i] = int(cmd.Val())
-		case *redis.SliceCmd:
-			for _, v := range cmd.Val() {
+		case *redis.Cmd:
+			vals, err := cmd.Slice()
+			if err != nil {
+				return nil, r.fail(opLoad, fmt.Errorf("counter %q: %w", r.cfg.Counters[i].Name, err))
+			}
+			for _, v := range vals {
 				if s, ok := v.(string); ok {
 					x, err := strconv.Atoi(s)
 					if err != nil {
@@ -177,15 +192,32 @@ func (r *Redis) Load(ctx context.Context, req *engine.LoadRequest) (*engine.Snap
 	return snap, nil
 }
 
-// queueBump adds one event (member == "") or one distinct member to a
-// bucket key and sets its expiry.
-func (r *Redis) queueBump(ctx context.Context, pipe redis.Pipeliner, key, member string, ttl time.Duration) {
-	if member != "" {
-		pipe.PFAdd(ctx, key, member)
+// queueBump adds one event (member == "") or one distinct member seen at
+// at to counter i's key for value, in bucket c, and keeps the key for at
+// least ttl. Plain commands on one key each (no script), all cheap:
+//
+//   - events: HINCRBY the bucket; HDEL two buckets that have left the window
+//     (like Memory's ring, two buckets beyond it are kept, so that reads up
+//     to two buckets in the past stay exact; a bucket skipped by a gap in
+//     traffic may linger until the key expires, and reads never look at it);
+//   - distinct members: ZADD GT the member's hash with its time; forget
+//     members last seen before the window; keep the newest MaxDistinct;
+//   - PEXPIRE NX then PEXPIRE GT: set the expiry on a new key, only ever
+//     extend it on an old one (an out-of-order event must not shorten it).
+func (r *Redis) queueBump(ctx context.Context, pipe redis.Pipeliner, i int, value, member string, c int64, at time.Time, ttl time.Duration) {
+	key := r.counterKey(i, value)
+	if member == "" {
+		pipe.HIncrBy(ctx, key, strconv.FormatInt(c, 10), 1)
+		pipe.HDel(ctx, key, strconv.FormatInt(c-numBuckets-2, 10), strconv.FormatInt(c-numBuckets-3, 10))
 	} else {
-		pipe.Incr(ctx, key)
+		h := strconv.FormatUint(xxhash.Sum64String(member), 36)
+		pipe.ZAddGT(ctx, key, redis.Z{Score: float64(at.UnixMilli()), Member: h})
+		pipe.ZRemRangeByScore(ctx, key, "-inf", "("+strconv.FormatInt(r.windows[i].startMs(c), 10))
+		pipe.ZRemRangeByRank(ctx, key, 0, -int64(r.cfg.MaxDistinct)-1)
 	}
-	pipe.PExpire(ctx, key, max(ttl, time.Millisecond))
+	ttlMs := max(ttl.Milliseconds(), 1)
+	pipe.Do(ctx, "pexpire", key, ttlMs, "nx")
+	pipe.Do(ctx, "pexpire", key, ttlMs, "gt")
 }
 
 // claimScript reads a pending evaluation and, when ARGV[1] is "1", claims
@@ -241,7 +273,6 @@ func (r *Redis) RecordOutcome(ctx context.Context, id string, o engine.Outcome, 
 		at = pe.At
 	}
 	pipe := r.c.Pipeline()
-	var buf []byte
 	for i := range r.cfg.Counters {
 		spec := &r.cfg.Counters[i]
 		if !spec.Counts(on, pe.Kind) {
@@ -263,9 +294,7 @@ func (r *Redis) RecordOutcome(ctx context.Context, id string, o engine.Outcome, 
 		if ttl <= 0 {
 			continue // already out of every window from now on
 		}
-		var key string
-		buf, key = r.counterKey(buf, i, v, idx)
-		r.queueBump(ctx, pipe, key, member, ttl)
+		r.queueBump(ctx, pipe, i, v, member, idx, pe.At, ttl)
 	}
 	if pipe.Len() > 0 {
 		if _, err := pipe.Exec(ctx); err != nil {

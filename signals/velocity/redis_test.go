@@ -104,7 +104,7 @@ func TestRedisLoadIsOneRoundTrip(t *testing.T) {
 				if i%3 == 1 {
 					want++ // and the warm-up user
 				}
-				assertNear(t, false, want, snap.Counters[5], "distinct users of 192.0.2.%d", i%3)
+				assert.Equal(t, want, snap.Counters[5], "distinct users of 192.0.2.%d", i%3)
 			}
 			hook.mu.Lock()
 			defer hook.mu.Unlock()
@@ -112,16 +112,18 @@ func TestRedisLoadIsOneRoundTrip(t *testing.T) {
 			require.Len(t, hook.pipelines, n, "pipelines")
 			// Reads first, then the attempt writes, the pending evaluation
 			// and the profile read.
-			want := strings.Fields("mget mget mget mget mget pfcount pfcount mget " +
-				"incr pexpire pfadd pexpire pfadd pexpire set get")
+			want := strings.Fields("hmget hmget hmget hmget hmget zcount zcount hmget " +
+				"hincrby hdel pexpire pexpire zadd zremrangebyscore zremrangebyrank pexpire pexpire " +
+				"zadd zremrangebyscore zremrangebyrank pexpire pexpire set get")
 			assert.Equal(t, want, hook.pipelines[0])
 		})
 	}
 }
 
-// TestRedisKeyExpiry checks the expiries: counter buckets live until their
-// end plus the window (measured from the event time), pending evaluations
-// for the pending TTL, profiles for the profile TTL.
+// TestRedisKeyExpiry checks the layout and the expiries: a counter key
+// lives until the end of its newest bucket plus the window (measured from
+// the event time), pending evaluations for the pending TTL, profiles for the
+// profile TTL.
 func TestRedisKeyExpiry(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -136,15 +138,19 @@ func TestRedisKeyExpiry(t *testing.T) {
 	// 15s into a 1m bucket: the bucket ends in 45s, plus the 10m window.
 	at := base().Add(15 * time.Second)
 	_, id := load(t, s, "login", engine.Keys{User: "pat", IP: "192.0.2.4"}, at, engine.Place{})
-	for i := range 2 {
-		_, key := s.counterKey(nil, i, "pat", s.windows[i].index(at))
+	for i, want := range []string{"hash", "zset"} {
+		key := s.counterKey(i, "pat")
 		ttl, err := c.PTTL(ctx, key).Result()
 		require.NoError(t, err)
 		assert.InDelta(t, (10*time.Minute + 45*time.Second).Seconds(), ttl.Seconds(), 5, key)
+		typ, err := c.Type(ctx, key).Result()
+		require.NoError(t, err)
+		assert.Equal(t, want, typ, key)
 	}
-	typ, err := c.Type(ctx, func() string { _, k := s.counterKey(nil, 1, "pat", s.windows[1].index(at)); return k }()).Result()
+	members, err := c.ZRange(ctx, s.counterKey(1, "pat"), 0, -1).Result()
 	require.NoError(t, err)
-	assert.Equal(t, "string", typ, "a HyperLogLog is a string")
+	require.Len(t, members, 1)
+	assert.NotContains(t, members[0], "192.0.2.4", "distinct members are stored hashed")
 	_, err = s.RecordOutcome(ctx, id, engine.OutcomeSuccess, at)
 	require.NoError(t, err)
 	ttl, err := c.TTL(ctx, s.profileKey("pat")).Result()
