@@ -14,6 +14,7 @@ import (
 
 	"github.com/riskauth/riskauth/internal/config"
 	"github.com/riskauth/riskauth/internal/testenv"
+	"github.com/riskauth/riskauth/signals/breached"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -111,4 +112,46 @@ func TestRedisReadiness(t *testing.T) {
 		assert.Contains(t, body, `"velocity":{"available":false`)
 		assert.NotContains(t, body, `"decision":"passwordless"`, "never passwordless while a signal is unavailable")
 	})
+}
+
+// TestServeBreachedRange starts the server on a table-format corpus with
+// the range API on, through a configuration file as an operator would.
+func TestServeBreachedRange(t *testing.T) {
+	dir := t.TempDir()
+	corpus := filepath.Join(dir, "pwned.bin")
+	// SHA-1("password1") = E38AD214943DAAD1D64C102FAEC29DE4AFE9DA3D; counts below 32768
+	// are kept exactly by the table format.
+	_, err := breached.Import(context.Background(), strings.NewReader("E38AD214943DAAD1D64C102FAEC29DE4AFE9DA3D:12345\n"),
+		corpus, breached.ImportOptions{Format: breached.FormatTable})
+	require.NoError(t, err)
+	cfgFile := filepath.Join(dir, "riskauth.yaml")
+	require.NoError(t, os.WriteFile(cfgFile, []byte("breached:\n  corpus: "+corpus+"\n  serve_range: true\n"), 0o644))
+	cfg, err := config.Load(cfgFile, func(k string) string {
+		return map[string]string{"RISKAUTH_DATA_DIR": dir, "RISKAUTH_API_KEYS": "test-key-0123456789"}[k]
+	})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := build(ctx, cfg, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	go func() { _ = srv.api.Serve(ln) }()
+	t.Cleanup(func() {
+		_ = srv.api.App().ShutdownWithTimeout(2 * time.Second)
+		cancel()
+		srv.close()
+	})
+	req, _ := http.NewRequest(http.MethodGet, "http://"+ln.Addr().String()+"/v1/breached/range/e38ad", nil)
+	req.Header.Set("Authorization", "Bearer test-key-0123456789")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+	assert.Contains(t, strings.ToUpper(string(body)), "214943DAAD:12345")
+
+	code, out := post(t, "http://"+ln.Addr().String()+"/v1/risk/evaluate", "test-key-0123456789",
+		`{"event":"login","user_id":"carl","password":"password1"}`)
+	require.Equal(t, http.StatusOK, code, out)
+	assert.Contains(t, out, `"count":12345`, "the imported corpus knows the count")
 }
