@@ -401,8 +401,11 @@ func (e *Engine) Evaluate(ctx context.Context, ev Event) (*Decision, error) {
 		d.ShadowAction = max(d.ShadowAction, d.Action)
 		d.Floored = true
 	}
-	ev.Password = ""
-	d.Event = &ev
+	// A copy without the password: late signal goroutines may still be
+	// reading ev.
+	pub := ev
+	pub.Password = ""
+	d.Event = &pub
 	d.Latency = e.clock.Now().Sub(start)
 	if e.m != nil {
 		e.m.observe(d, &res)
