@@ -288,27 +288,3 @@ func metricValue(t testing.TB, reg *prometheus.Registry, name, label string) flo
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
-
-// passwordReader is a late remote signal that reads the password after the
-// engine has answered; run with -race, it proves the engine does not write
-// to the event such a goroutine still reads.
-type passwordReader struct{ release chan struct{} }
-
-func (p *passwordReader) Name() string { return "remote" }
-func (p *passwordReader) Inline() bool { return false }
-func (p *passwordReader) Collect(ctx context.Context, ev *engine.Event) (engine.Result, error) {
-	<-ctx.Done()
-	<-p.release
-	_ = len(ev.Password)
-	return nil, ctx.Err()
-}
-
-func TestLateSignalKeepsItsEvent(t *testing.T) {
-	sig := &passwordReader{release: make(chan struct{})}
-	f := newEngine(t, options{signals: []engine.Signal{sig}, cfg: engine.Config{Deadline: 5 * time.Millisecond}})
-	d, err := f.engine.Evaluate(context.Background(), engine.Event{Kind: engine.KindLogin, UserID: "x", Password: "s3cret-pass"})
-	require.NoError(t, err)
-	assert.Empty(t, d.Event.Password)
-	close(sig.release)
-	time.Sleep(10 * time.Millisecond) // let the late goroutine read
-}
