@@ -12,7 +12,9 @@
 #      PostgreSQL server         RISKAUTH_TEST_POSTGRES_URL   database riskauth_test
 #    (internal/testenv reads them: a test whose server is missing skips, or
 #    fails under CI=true);
-# 4. go test -count=1 -timeout 20m ARGS, and exits with its status.
+# 4. go test -count=1 -timeout 20m ARGS;
+# 5. with CI=true, go test -race -short over the concurrent packages;
+# and exits with the first failing status.
 # Every server is stopped and the temp dir removed on exit, also when a step
 # fails or on Ctrl-C / SIGTERM / SIGHUP; if this script is killed outright
 # (SIGKILL), a watchdog process does it within about 3 seconds.
@@ -601,5 +603,19 @@ if ((rc == 0)); then
 	log "go test ok ($(since "$t0"))"
 else
 	log "go test FAILED with status $rc ($(since "$t0"))"
+fi
+
+# 5. under CI, the concurrent packages once more with the race detector
+#    (-short: the bounded flood and size tests shrink so this stays quick).
+if $ci && ((rc == 0)); then
+	race_pkgs=(./engine/... ./rules/... ./authn/... ./signals/velocity/... ./signals/geo/... ./signals/breached/...)
+	t0=$(now_ms)
+	log "go test -race -short ${race_pkgs[*]}"
+	run go test -race -short -count=1 -timeout 15m "${race_pkgs[@]}" || rc=$?
+	if ((rc == 0)); then
+		log "go test -race ok ($(since "$t0"))"
+	else
+		log "go test -race FAILED with status $rc ($(since "$t0"))"
+	fi
 fi
 exit "$rc"
