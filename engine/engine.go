@@ -80,6 +80,7 @@ type Engine struct {
 	deviceUsers int // index of DeviceUsersCounter, -1 when absent
 	inline      []Signal
 	async       []Signal
+	signals     []Signal // inline then async: the order of the results slice
 	sink        DecisionSink
 	m           *Metrics
 	series      map[string]signalSeries // by signal name, when m is set
@@ -127,6 +128,7 @@ func New(cfg Config, d Deps) (*Engine, error) {
 			e.async = append(e.async, s)
 		}
 	}
+	e.signals = append(append([]Signal(nil), e.inline...), e.async...)
 	if e.m != nil {
 		e.m.setRuleSet(d.Rules.Current())
 		e.series = map[string]signalSeries{"velocity": e.m.signalSeries("velocity")}
@@ -290,7 +292,7 @@ func (e *Engine) Evaluate(ctx context.Context, ev Event) (*Decision, error) {
 
 	// Inline signals first: they are cheap and the pending evaluation
 	// wants the client's place.
-	results := make([]Result, len(e.inline)+len(e.async))
+	results := make([]Result, len(e.signals))
 	var place Place
 	place.IP = keys.IP
 	for i, s := range e.inline {
@@ -348,28 +350,19 @@ func (e *Engine) Evaluate(ctx context.Context, ev Event) (*Decision, error) {
 		case <-deadline.Done():
 		}
 	}
-	unavailable := false
-	for i, s := range e.async {
+	for _, s := range e.async {
 		if _, done := d.Signals[s.Name()]; !done {
 			e.finishSignal(d, s.Name(), context.DeadlineExceeded, e.cfg.Deadline)
 		}
-		if results[len(e.inline)+i] == nil {
-			unavailable = true
-		}
 	}
-	for i, s := range e.inline {
-		if results[i] == nil {
-			unavailable = true
-			if u, ok := s.(Unavailabler); ok {
-				u.MarkUnavailable(f)
-			}
+	unavailable := false
+	for i, s := range e.signals {
+		if results[i] != nil {
+			continue
 		}
-	}
-	for i, s := range e.async {
-		if results[len(e.inline)+i] == nil {
-			if u, ok := s.(Unavailabler); ok {
-				u.MarkUnavailable(f)
-			}
+		unavailable = true
+		if u, ok := s.(Unavailabler); ok {
+			u.MarkUnavailable(f)
 		}
 	}
 

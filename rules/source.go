@@ -68,9 +68,6 @@ func NewSource(cfg SourceConfig) (*Source, error) {
 // Current returns the active rule set.
 func (s *Source) Current() *RuleSet { return s.cur.Load() }
 
-// Path returns the watched file, empty for the embedded default.
-func (s *Source) Path() string { return s.path }
-
 // Reload re-reads the file and activates it when it is valid and differs
 // from the active set. It reports whether the set changed.
 func (s *Source) Reload() (bool, error) {

@@ -19,11 +19,12 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// start builds the whole server from the environment map, serves it on a
-// loopback port and returns its base URL.
-func start(t *testing.T, envs map[string]string) (string, *server) {
+// start builds the whole server from a configuration file (may be empty)
+// and the environment map, serves it on a loopback port and returns its
+// base URL.
+func start(t *testing.T, cfgFile string, envs map[string]string) (string, *server) {
 	t.Helper()
-	cfg, err := config.Load("", func(k string) string { return envs[k] })
+	cfg, err := config.Load(cfgFile, func(k string) string { return envs[k] })
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := build(ctx, cfg, slog.New(slog.DiscardHandler))
@@ -54,7 +55,7 @@ func post(t *testing.T, url, key, body string) (int, string) {
 
 func TestEmbeddedDefaults(t *testing.T) {
 	dir := t.TempDir()
-	base, _ := start(t, map[string]string{"RISKAUTH_DATA_DIR": dir})
+	base, _ := start(t, "", map[string]string{"RISKAUTH_DATA_DIR": dir})
 
 	keyBytes, err := os.ReadFile(filepath.Join(dir, "api-key"))
 	require.NoError(t, err, "a key is generated when none is configured")
@@ -84,7 +85,7 @@ func TestEmbeddedDefaults(t *testing.T) {
 func TestRedisReadiness(t *testing.T) {
 	addr := testenv.RedisAddr(t)
 	t.Run("reachable", func(t *testing.T) {
-		base, _ := start(t, map[string]string{"RISKAUTH_DATA_DIR": t.TempDir(), "RISKAUTH_REDIS_URL": "redis://" + addr + "/0",
+		base, _ := start(t, "", map[string]string{"RISKAUTH_DATA_DIR": t.TempDir(), "RISKAUTH_REDIS_URL": "redis://" + addr + "/0",
 			"RISKAUTH_API_KEYS": "test-key-0123456789"})
 		code, body := post(t, base+"/v1/risk/evaluate", "test-key-0123456789", `{"event":"login","user_id":"bob","ip":"198.51.100.7"}`)
 		require.Equal(t, http.StatusOK, code, body)
@@ -99,7 +100,7 @@ func TestRedisReadiness(t *testing.T) {
 		require.NoError(t, err)
 		dead := ln.Addr().String()
 		ln.Close() // nothing listens there any more
-		base, _ := start(t, map[string]string{"RISKAUTH_DATA_DIR": t.TempDir(), "RISKAUTH_REDIS_URL": "redis://" + dead + "/0",
+		base, _ := start(t, "", map[string]string{"RISKAUTH_DATA_DIR": t.TempDir(), "RISKAUTH_REDIS_URL": "redis://" + dead + "/0",
 			"RISKAUTH_API_KEYS": "test-key-0123456789"})
 		resp, err := http.Get(base + "/readyz")
 		require.NoError(t, err)
@@ -126,22 +127,8 @@ func TestServeBreachedRange(t *testing.T) {
 	require.NoError(t, err)
 	cfgFile := filepath.Join(dir, "riskauth.yaml")
 	require.NoError(t, os.WriteFile(cfgFile, []byte("breached:\n  corpus: "+corpus+"\n  serve_range: true\n"), 0o644))
-	cfg, err := config.Load(cfgFile, func(k string) string {
-		return map[string]string{"RISKAUTH_DATA_DIR": dir, "RISKAUTH_API_KEYS": "test-key-0123456789"}[k]
-	})
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := build(ctx, cfg, slog.New(slog.DiscardHandler))
-	require.NoError(t, err)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	go func() { _ = srv.api.Serve(ln) }()
-	t.Cleanup(func() {
-		_ = srv.api.App().ShutdownWithTimeout(2 * time.Second)
-		cancel()
-		srv.close()
-	})
-	req, _ := http.NewRequest(http.MethodGet, "http://"+ln.Addr().String()+"/v1/breached/range/e38ad", nil)
+	base, _ := start(t, cfgFile, map[string]string{"RISKAUTH_DATA_DIR": dir, "RISKAUTH_API_KEYS": "test-key-0123456789"})
+	req, _ := http.NewRequest(http.MethodGet, base+"/v1/breached/range/e38ad", nil)
 	req.Header.Set("Authorization", "Bearer test-key-0123456789")
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
@@ -150,7 +137,7 @@ func TestServeBreachedRange(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
 	assert.Contains(t, strings.ToUpper(string(body)), "214943DAAD:12345")
 
-	code, out := post(t, "http://"+ln.Addr().String()+"/v1/risk/evaluate", "test-key-0123456789",
+	code, out := post(t, base+"/v1/risk/evaluate", "test-key-0123456789",
 		`{"event":"login","user_id":"carl","password":"password1"}`)
 	require.Equal(t, http.StatusOK, code, out)
 	assert.Contains(t, out, `"count":12345`, "the imported corpus knows the count")
