@@ -6,6 +6,7 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"fmt"
+	"github.com/riskauth/riskauth/engine/scenario"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -17,24 +18,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 )
-
-// fakeClock is a settable engine.Clock.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
 
 // recorder counts requests and remembers the last path and headers.
 type recorder struct {
@@ -83,7 +66,7 @@ func TestRangeClientAgainstRangeHandler(t *testing.T) {
 	t.Parallel()
 	tb, entries := openTestTable(t, 100_000)
 	srv, rec := rangeServer(t, tb, nil)
-	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+	clock := scenario.NewClock(time.Unix(1_700_000_000, 0))
 	c, err := NewRangeClient(RangeClientConfig{BaseURL: srv.URL + "/v1/breached/", Clock: clock, UserAgent: "riskauth-test"})
 	require.NoError(t, err)
 	require.False(t, IsLocal(c))
@@ -334,7 +317,7 @@ func TestRangeClientBadResponses(t *testing.T) {
 
 func TestPrefixCacheLRU(t *testing.T) {
 	t.Parallel()
-	clock := &fakeClock{now: time.Unix(0, 0)}
+	clock := scenario.NewClock(time.Unix(0, 0))
 	c := newPrefixCache(2, time.Minute, clock)
 	c.put(1, nil)
 	c.put(2, nil)
