@@ -1,0 +1,82 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riskauth/riskauth/authn"
+)
+
+const pgFlowCols = `id, user_id, identifier, evaluation_id, decision, methods, state,
+	created_at, updated_at, expires_at, password_verified`
+
+func scanPgFlow(r rowScanner) (authn.LoginFlow, error) {
+	var (
+		f    authn.LoginFlow
+		user *string
+	)
+	if err := r.Scan(&f.ID, &user, &f.Identifier, &f.EvaluationID, &f.Decision, &f.Methods, &f.State,
+		&f.CreatedAt, &f.UpdatedAt, &f.ExpiresAt, &f.PasswordVerified); err != nil {
+		return authn.LoginFlow{}, err
+	}
+	if user != nil {
+		f.UserID = *user
+	}
+	f.CreatedAt, f.UpdatedAt, f.ExpiresAt = f.CreatedAt.UTC(), f.UpdatedAt.UTC(), f.ExpiresAt.UTC()
+	return f, nil
+}
+
+// CreateFlow implements authn.FlowStore.
+func (s *Postgres) CreateFlow(ctx context.Context, f authn.LoginFlow) error {
+	methods := f.Methods
+	if methods == nil {
+		methods = []string{}
+	}
+	updated := f.UpdatedAt
+	if updated.IsZero() {
+		updated = f.CreatedAt
+	}
+	_, err := s.db.Exec(ctx, `INSERT INTO login_flows (`+pgFlowCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		f.ID, nullStr(f.UserID), f.Identifier, f.EvaluationID, f.Decision, methods, f.State,
+		f.CreatedAt, updated, f.ExpiresAt, f.PasswordVerified)
+	if err != nil {
+		return fmt.Errorf("store: create flow: %w", mapInsertError(err))
+	}
+	return nil
+}
+
+// FlowByID implements authn.FlowStore.
+func (s *Postgres) FlowByID(ctx context.Context, id string, now time.Time) (authn.LoginFlow, error) {
+	f, err := scanPgFlow(s.db.QueryRow(ctx, `SELECT `+pgFlowCols+` FROM login_flows WHERE id = $1 AND expires_at > $2`, id, now))
+	if err != nil {
+		return authn.LoginFlow{}, fmt.Errorf("store: flow by id: %w", pgNotFound(err))
+	}
+	return f, nil
+}
+
+// AdvanceFlow implements authn.FlowStore.
+func (s *Postgres) AdvanceFlow(ctx context.Context, id string, tr authn.FlowTransition, now time.Time) (authn.LoginFlow, error) {
+	f, err := scanPgFlow(s.db.QueryRow(ctx, `UPDATE login_flows
+		SET state = $1, password_verified = password_verified OR $2, updated_at = $3
+		WHERE id = $4 AND state = $5 AND expires_at > $3
+		RETURNING `+pgFlowCols, tr.To, tr.PasswordVerified, now, id, tr.From))
+	if errors.Is(err, pgx.ErrNoRows) {
+		// Tell a lost race (the flow exists, in another state) from a
+		// flow that is gone.
+		var exists bool
+		if err = s.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM login_flows WHERE id = $1 AND expires_at > $2)`,
+			id, now).Scan(&exists); err == nil {
+			err = authn.ErrNotFound
+			if exists {
+				err = authn.ErrConflict
+			}
+		}
+	}
+	if err != nil {
+		return authn.LoginFlow{}, fmt.Errorf("store: advance flow: %w", err)
+	}
+	return f, nil
+}

@@ -1,0 +1,83 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/riskauth/riskauth/authn"
+)
+
+const pgUserCols = `id, email, email_verified_at, password_hash, password_changed_at, created_at, updated_at, disabled`
+
+func scanPgUser(r rowScanner) (authn.User, error) {
+	var (
+		u                 authn.User
+		verified, changed *time.Time
+	)
+	if err := r.Scan(&u.ID, &u.Email, &verified, &u.PasswordHash, &changed, &u.CreatedAt, &u.UpdatedAt, &u.Disabled); err != nil {
+		return authn.User{}, err
+	}
+	u.EmailVerifiedAt, u.PasswordChangedAt = pgTime(verified), pgTime(changed)
+	u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
+	return u, nil
+}
+
+// CreateUser implements authn.UserWriter.
+func (s *Postgres) CreateUser(ctx context.Context, u authn.User) error {
+	_, err := s.db.Exec(ctx, `INSERT INTO users (`+pgUserCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		u.ID, u.Email, pgNullTime(u.EmailVerifiedAt), u.PasswordHash, pgNullTime(u.PasswordChangedAt),
+		u.CreatedAt, u.UpdatedAt, u.Disabled)
+	if err != nil {
+		return fmt.Errorf("store: create user: %w", mapInsertError(err))
+	}
+	return nil
+}
+
+// UserByID implements authn.UserReader.
+func (s *Postgres) UserByID(ctx context.Context, id string) (authn.User, error) {
+	u, err := scanPgUser(s.db.QueryRow(ctx, `SELECT `+pgUserCols+` FROM users WHERE id = $1`, id))
+	if err != nil {
+		return authn.User{}, fmt.Errorf("store: user by id: %w", pgNotFound(err))
+	}
+	return u, nil
+}
+
+// UserByEmail implements authn.UserReader; lower(email) matches the unique
+// index, so the lookup is case-insensitive and indexed.
+func (s *Postgres) UserByEmail(ctx context.Context, email string) (authn.User, error) {
+	u, err := scanPgUser(s.db.QueryRow(ctx, `SELECT `+pgUserCols+` FROM users WHERE lower(email) = lower($1)`, email))
+	if err != nil {
+		return authn.User{}, fmt.Errorf("store: user by email: %w", pgNotFound(err))
+	}
+	return u, nil
+}
+
+// SetPassword implements authn.UserWriter.
+func (s *Postgres) SetPassword(ctx context.Context, userID, hash string, at time.Time) error {
+	err := pgAffected(s.db.Exec(ctx, `UPDATE users SET password_hash = $1, password_changed_at = $2, updated_at = $2 WHERE id = $3`,
+		hash, at, userID))
+	if err != nil {
+		return fmt.Errorf("store: set password: %w", err)
+	}
+	return nil
+}
+
+// MarkEmailVerified implements authn.UserWriter.
+func (s *Postgres) MarkEmailVerified(ctx context.Context, userID string, at time.Time) error {
+	err := pgAffected(s.db.Exec(ctx, `UPDATE users SET email_verified_at = COALESCE(email_verified_at, $1), updated_at = $1 WHERE id = $2`,
+		at, userID))
+	if err != nil {
+		return fmt.Errorf("store: mark email verified: %w", err)
+	}
+	return nil
+}
+
+// SetDisabled implements authn.UserWriter.
+func (s *Postgres) SetDisabled(ctx context.Context, userID string, disabled bool, at time.Time) error {
+	err := pgAffected(s.db.Exec(ctx, `UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3`, disabled, at, userID))
+	if err != nil {
+		return fmt.Errorf("store: set disabled: %w", err)
+	}
+	return nil
+}

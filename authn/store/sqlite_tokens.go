@@ -1,0 +1,117 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/riskauth/riskauth/authn"
+)
+
+const sqliteTokenCols = `id, kind, hash, user_id, flow_id, created_at, expires_at, attempts, max_attempts, used_at`
+
+// sqliteLiveToken is the liveness condition; the parameter is now.
+const sqliteLiveToken = `used_at IS NULL AND revoked_at IS NULL AND expires_at > ?`
+
+func scanSQLiteToken(r rowScanner) (authn.OneTimeToken, error) {
+	var (
+		t                authn.OneTimeToken
+		kind             string
+		user, flow       sql.NullString
+		created, expires int64
+		used             sql.NullInt64
+	)
+	if err := r.Scan(&t.ID, &kind, &t.Hash, &user, &flow, &created, &expires, &t.Attempts, &t.MaxAttempts, &used); err != nil {
+		return authn.OneTimeToken{}, err
+	}
+	t.Kind, t.UserID, t.FlowID = authn.TokenKind(kind), user.String, flow.String
+	t.CreatedAt, t.ExpiresAt, t.UsedAt = fromMs(created), fromMs(expires), fromNullMs(used)
+	return t, nil
+}
+
+// IssueToken implements authn.TokenStore.
+func (s *SQLite) IssueToken(ctx context.Context, t authn.OneTimeToken) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		// "user_id = NULL" is never true, so an empty user or flow
+		// supersedes nothing.
+		if _, err := tx.ExecContext(ctx, `UPDATE one_time_tokens SET revoked_at = ?
+			WHERE kind = ? AND used_at IS NULL AND revoked_at IS NULL AND (user_id = ? OR flow_id = ?)`,
+			ms(t.CreatedAt), string(t.Kind), nullStr(t.UserID), nullStr(t.FlowID)); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO one_time_tokens (`+sqliteTokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, NULL)`,
+			t.ID, string(t.Kind), t.Hash, nullStr(t.UserID), nullStr(t.FlowID), ms(t.CreatedAt), ms(t.ExpiresAt), t.MaxAttempts)
+		return mapInsertError(err)
+	})
+	if err != nil {
+		return fmt.Errorf("store: issue token: %w", err)
+	}
+	return nil
+}
+
+// ConsumeToken implements authn.TokenStore.
+func (s *SQLite) ConsumeToken(ctx context.Context, kind authn.TokenKind, hash []byte, now time.Time) (authn.OneTimeToken, error) {
+	t, err := scanSQLiteToken(s.write.QueryRowContext(ctx, `UPDATE one_time_tokens SET used_at = ?
+		WHERE id = (SELECT id FROM one_time_tokens WHERE kind = ? AND hash = ? AND `+sqliteLiveToken+`
+		            ORDER BY created_at DESC LIMIT 1)
+		RETURNING `+sqliteTokenCols, ms(now), string(kind), hash, ms(now)))
+	if errors.Is(err, sql.ErrNoRows) {
+		err = authn.ErrTokenInvalid
+	}
+	if err != nil {
+		return authn.OneTimeToken{}, fmt.Errorf("store: consume token: %w", err)
+	}
+	return t, nil
+}
+
+// VerifyCode implements authn.TokenStore. Both steps run in one write
+// transaction, so a right and a wrong guess cannot interleave; a wrong guess
+// is committed (the transaction succeeds) and reported through verdict.
+func (s *SQLite) VerifyCode(ctx context.Context, kind authn.TokenKind, flowID string, hash []byte, now time.Time) (authn.OneTimeToken, error) {
+	var (
+		t       authn.OneTimeToken
+		verdict error
+	)
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		t, err = scanSQLiteToken(tx.QueryRowContext(ctx, `UPDATE one_time_tokens SET used_at = ?
+			WHERE kind = ? AND flow_id = ? AND hash = ? AND `+sqliteLiveToken+`
+			RETURNING `+sqliteTokenCols, ms(now), string(kind), flowID, hash, ms(now)))
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		var dead int
+		err = tx.QueryRowContext(ctx, `UPDATE one_time_tokens SET attempts = attempts + 1,
+			revoked_at = CASE WHEN max_attempts > 0 AND attempts + 1 >= max_attempts THEN ? ELSE revoked_at END
+			WHERE kind = ? AND flow_id = ? AND `+sqliteLiveToken+`
+			RETURNING revoked_at IS NOT NULL`, ms(now), string(kind), flowID, ms(now)).Scan(&dead)
+		switch {
+		case errors.Is(err, sql.ErrNoRows), err == nil && dead == 0:
+			verdict = authn.ErrTokenInvalid
+		case err == nil:
+			verdict = authn.ErrTooManyAttempts
+		default:
+			return err
+		}
+		return nil
+	})
+	if err == nil {
+		err = verdict
+	}
+	if err != nil {
+		return authn.OneTimeToken{}, fmt.Errorf("store: verify code: %w", err)
+	}
+	return t, nil
+}
+
+// CountTokensSince implements authn.TokenStore.
+func (s *SQLite) CountTokensSince(ctx context.Context, userID string, kind authn.TokenKind, since time.Time) (int, error) {
+	var n int
+	if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM one_time_tokens WHERE user_id = ? AND kind = ? AND created_at >= ?`,
+		userID, string(kind), ms(since)).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: count tokens: %w", err)
+	}
+	return n, nil
+}

@@ -1,0 +1,119 @@
+package store_test
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"path/filepath"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riskauth/riskauth/authn/store"
+	"github.com/riskauth/riskauth/authn/store/storetest"
+	"github.com/riskauth/riskauth/internal/testenv"
+	"github.com/stretchr/testify/require"
+)
+
+func TestSQLite(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, newSQLiteDB)
+}
+
+func TestPostgres(t *testing.T) {
+	t.Parallel()
+	testenv.Require(t, testenv.EnvPostgresURL)
+	storetest.Run(t, newPostgresDB)
+}
+
+func BenchmarkSignIn(b *testing.B) {
+	b.Run("sqlite", func(b *testing.B) {
+		s, err := newSQLiteDB(b).Open(b.Context())
+		require.NoError(b, err)
+		defer s.Close()
+		storetest.BenchSignIn(b, s)
+	})
+	b.Run("postgres", func(b *testing.B) {
+		testenv.Require(b, testenv.EnvPostgresURL)
+		s, err := newPostgresDB(b).Open(b.Context())
+		require.NoError(b, err)
+		defer s.Close()
+		storetest.BenchSignIn(b, s)
+	})
+}
+
+// newSQLiteDB is a database file in the test's temporary directory.
+func newSQLiteDB(tb testing.TB) storetest.Database {
+	path := filepath.Join(tb.TempDir(), "authn.db")
+	raw := func(ctx context.Context) *sql.DB {
+		db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(5000)")
+		require.NoError(tb, err)
+		return db
+	}
+	return storetest.Database{
+		Open: func(ctx context.Context) (storetest.Store, error) {
+			return store.OpenSQLite(ctx, path, store.SQLiteOptions{})
+		},
+		Exec: func(ctx context.Context, query string) error {
+			db := raw(ctx)
+			defer db.Close()
+			_, err := db.ExecContext(ctx, query)
+			return err
+		},
+		QueryInt: func(ctx context.Context, query string) (int64, error) {
+			db := raw(ctx)
+			defer db.Close()
+			var n int64
+			err := db.QueryRowContext(ctx, query).Scan(&n)
+			return n, err
+		},
+	}
+}
+
+// newPostgresDB is a schema of its own on the test server, dropped when
+// the test ends, so tests run in parallel without seeing each other.
+func newPostgresDB(tb testing.TB) storetest.Database {
+	url := testenv.Require(tb, testenv.EnvPostgresURL)
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	schema := "t_" + hex.EncodeToString(b[:])
+	admin := func(ctx context.Context, searchPath string) *pgx.Conn {
+		cfg, err := pgx.ParseConfig(url)
+		require.NoError(tb, err)
+		if searchPath != "" {
+			cfg.RuntimeParams["search_path"] = searchPath
+		}
+		c, err := pgx.ConnectConfig(ctx, cfg)
+		require.NoError(tb, err)
+		return c
+	}
+	c := admin(tb.Context(), "")
+	_, err := c.Exec(tb.Context(), `CREATE SCHEMA `+schema)
+	require.NoError(tb, err)
+	_ = c.Close(tb.Context())
+	tb.Cleanup(func() {
+		ctx := context.Background()
+		c := admin(ctx, "")
+		defer c.Close(ctx)
+		_, err := c.Exec(ctx, `DROP SCHEMA `+schema+` CASCADE`)
+		require.NoError(tb, err)
+	})
+	return storetest.Database{
+		Open: func(ctx context.Context) (storetest.Store, error) {
+			return store.OpenPostgres(ctx, url, store.PostgresOptions{SearchPath: schema, MaxConns: 16})
+		},
+		Exec: func(ctx context.Context, query string) error {
+			c := admin(ctx, schema)
+			defer c.Close(ctx)
+			_, err := c.Exec(ctx, query)
+			return err
+		},
+		QueryInt: func(ctx context.Context, query string) (int64, error) {
+			c := admin(ctx, schema)
+			defer c.Close(ctx)
+			var n int64
+			err := c.QueryRow(ctx, query).Scan(&n)
+			return n, err
+		},
+	}
+}

@@ -1,0 +1,51 @@
+package storetest
+
+import (
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/riskauth/riskauth/authn"
+)
+
+// BenchSignIn measures the store work of one password sign-in (look the
+// account up, record the attempt, issue the session) with concurrent
+// callers, as a server sees it, and reports ops/s.
+func BenchSignIn(b *testing.B, s Store) {
+	ctx := b.Context()
+	const nUsers = 256
+	users := make([]authn.User, nUsers)
+	for i := range users {
+		users[i] = authn.User{ID: uuid.NewString(), Email: fmt.Sprintf("bench-%d@example.com", i), CreatedAt: t0, UpdatedAt: t0}
+		if err := s.CreateUser(ctx, users[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var n atomic.Int64
+	b.SetParallelism(4)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			u, err := s.UserByEmail(ctx, users[i%nUsers].Email)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			if err := s.RecordAttempt(ctx, authn.Attempt{UserID: u.ID, Factor: authn.FactorPassword, Success: true,
+				IP: "192.0.2.1", DeviceID: "dev", At: t0}); err != nil {
+				b.Error(err)
+				return
+			}
+			x := authn.Session{ID: uuid.NewString(), TokenHash: hash(uuid.NewString()), UserID: u.ID, CreatedAt: t0,
+				LastSeenAt: t0, IdleExpiresAt: t0.Add(30 * time.Minute), AbsoluteExpiresAt: t0.Add(12 * time.Hour), AAL: authn.AAL1}
+			if err := s.CreateSession(ctx, x); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+}
