@@ -1,0 +1,41 @@
+package ocsf_test
+
+import (
+	"testing"
+
+	"github.com/riskauth/riskauth/engine/alert/ocsf"
+	"github.com/riskauth/riskauth/rules"
+)
+
+// FuzzParseDecision feeds arbitrary bytes to the parser of recorded
+// decision events (spool files and topics are untrusted input): it must
+// never panic, and whatever it accepts must be usable by a backtest.
+func FuzzParseDecision(f *testing.F) {
+	enc := newEncoder()
+	for _, a := range []rules.Action{rules.Passwordless, rules.StepUp, rules.Block} {
+		msg, err := enc.Authentication(nil, handDecision(f, a, true, "u-42"), "m")
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(msg)
+	}
+	f.Add([]byte(`{"class_uid":3002,"metadata":{"uid":"m"},"unmapped":{"riskauth":{"decision":"block","features":{"velocity":{"x":1e400}}}}}`))
+	f.Add([]byte(`{"class_uid":3002,"time":-9223372036854775808,"metadata":{"uid":"m"},"unmapped":{"riskauth":{"decision":"step_up","reasons":[null,{}]}}}`))
+	f.Add([]byte(`null`))
+	s := schema(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rec, err := ocsf.ParseDecision(data)
+		if err != nil {
+			return
+		}
+		if rec.ID == "" {
+			t.Fatal("accepted a message without an id")
+		}
+		if rec.Decision < rules.Passwordless || rec.Decision > rules.Block {
+			t.Fatalf("decision %d out of range", rec.Decision)
+		}
+		// A backtest hands the map straight to FeaturesFromMap: errors are
+		// fine, panics are not.
+		_, _ = s.FeaturesFromMap(rec.Features)
+	})
+}

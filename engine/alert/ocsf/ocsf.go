@@ -1,0 +1,238 @@
+package ocsf
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/riskauth/riskauth/engine"
+	"github.com/riskauth/riskauth/rules"
+)
+
+// SchemaVersion is the OCSF schema version the messages claim in
+// metadata.version; consumers pick their parser by it.
+const SchemaVersion = "1.3.0"
+
+// Product is metadata.product.name and vendor_name: one fixed name, so a
+// SIEM can route every riskauth message with one filter.
+const Product = "riskauth"
+
+// Errors the encoder returns; the sink counts them and drops the message
+// rather than retrying, since the same input fails the same way.
+var (
+	// ErrNoID: every message needs a uid, or consumers cannot de-duplicate
+	// the at-least-once stream.
+	ErrNoID = errors.New("ocsf: message id is empty")
+	// ErrNilInput: a nil decision or event, or an Authentication for a
+	// decision without features (the engine always sets them; a decision
+	// event without its snapshot could not be replayed).
+	ErrNilInput = errors.New("ocsf: nil decision, event or features")
+	// ErrUnknownEventType: a SecurityEventType this package has no class for.
+	ErrUnknownEventType = errors.New("ocsf: unknown security event type")
+	// ErrNotDecision: ParseDecision was given something that is not a
+	// riskauth Authentication message.
+	ErrNotDecision = errors.New("ocsf: not a riskauth decision event")
+)
+
+// Meta describes the producer, for metadata.product and friends.
+type Meta struct {
+	// Product version (the binary's version string); Host the instance name.
+	Version string
+	Host    string
+	// Service names what users sign in to, for the Authentication class's
+	// service.name (OCSF wants a service or a dst_endpoint); default
+	// "riskauth".
+	Service string
+	// Clock stamps metadata.logged_time; default the wall clock. Injected
+	// so that golden files are reproducible.
+	Clock engine.Clock
+}
+
+// Encoder renders messages; it is safe for concurrent use.
+type Encoder struct{ meta Meta }
+
+// NewEncoder returns an encoder stamping every message with meta.
+func NewEncoder(meta Meta) *Encoder {
+	if meta.Service == "" {
+		meta.Service = Product
+	}
+	if meta.Clock == nil {
+		meta.Clock = engine.SystemClock{}
+	}
+	return &Encoder{meta: meta}
+}
+
+// Authentication appends to dst the decision as an OCSF Authentication
+// event (class 3002) with uid id, carrying in its riskauth extension the
+// decision, score, reasons with evidence, device id, rule-set version and
+// the full feature snapshot the rules saw (so a backtest can replay it).
+// On error dst is returned unchanged.
+func (e *Encoder) Authentication(dst []byte, d *engine.Decision, id string) ([]byte, error) {
+	if d == nil || d.Features == nil {
+		return dst, ErrNilInput
+	}
+	if id == "" {
+		return dst, ErrNoID
+	}
+	w := writer{b: dst}
+	e.authentication(&w, d, id)
+	return w.b, nil
+}
+
+// Finding appends to dst the decision as an OCSF Detection Finding
+// (class 2004, is_alert true) with uid id: sent for blocks and for
+// decisions whose matched rules carry an alert severity (see IsAlert).
+// On error dst is returned unchanged.
+func (e *Encoder) Finding(dst []byte, d *engine.Decision, id string) ([]byte, error) {
+	if d == nil {
+		return dst, ErrNilInput
+	}
+	if id == "" {
+		return dst, ErrNoID
+	}
+	w := writer{b: dst}
+	e.finding(&w, d, id)
+	return w.b, nil
+}
+
+// IsAlert reports whether a decision deserves a Detection Finding on the
+// alerts topic: a block, or any enforced rule match with an alert severity.
+// It lives here so the sink and the docs cannot disagree.
+func IsAlert(d *engine.Decision) bool {
+	return d != nil && (d.Action == rules.Block || d.Alert != rules.SeverityNone)
+}
+
+// Key returns the Kafka message key for a decision: the user key (user id,
+// else the normalised identifier), else the client IP. Keying by user keeps
+// one user's messages in one partition, so consumers see them in order.
+func Key(d *engine.Decision) string {
+	if d == nil {
+		return ""
+	}
+	if d.Keys.User != "" {
+		return d.Keys.User
+	}
+	if ev := d.Event; ev != nil {
+		if k := engine.UserKey(ev.UserID, ev.Identifier); k != "" {
+			return k
+		}
+		if ev.IP.IsValid() {
+			return ev.IP.Unmap().String()
+		}
+	}
+	if d.Keys.IP != "" {
+		return d.Keys.IP
+	}
+	if d.Features != nil {
+		return d.Features.Event.IP
+	}
+	return ""
+}
+
+// SecurityEventType names what happened to an account.
+type SecurityEventType string
+
+// Security event types that authn emits.
+const (
+	EventMFAEnrolled     SecurityEventType = "mfa_enrolled"
+	EventMFARemoved      SecurityEventType = "mfa_removed"
+	EventPasswordChanged SecurityEventType = "password_changed"
+	EventPasswordReset   SecurityEventType = "password_reset"
+	EventLockout         SecurityEventType = "lockout"
+	EventStepUpFailed    SecurityEventType = "step_up_failed"
+	EventNewDevice       SecurityEventType = "new_device"
+	EventSessionsRevoked SecurityEventType = "sessions_revoked"
+)
+
+// IsFinding reports whether the event type is rendered as a Detection
+// Finding (and so belongs on the alerts topic) rather than an Account Change.
+func (t SecurityEventType) IsFinding() bool {
+	switch t {
+	case EventLockout, EventStepUpFailed, EventNewDevice:
+		return true
+	}
+	return false
+}
+
+// SecurityEvent is an account security event that is not a risk decision.
+type SecurityEvent struct {
+	Type      SecurityEventType
+	UserID    string
+	Email     string
+	IP        netip.Addr
+	UserAgent string
+	SessionID string
+	// Time is when it happened; the encoder's clock fills it when zero.
+	Time time.Time
+	// Severity overrides the per-type default (see docs/alerts.md).
+	Severity rules.Severity
+	// Message is the human-readable line; a per-type default when empty.
+	Message string
+	// Details are free-form strings (factor type, device id, ...); the
+	// key "evaluation_id" also becomes metadata.correlation_uid.
+	Details map[string]string
+}
+
+// SecurityKey returns the Kafka message key for a security event, by the
+// same rule as Key: user id, else normalised email, else IP.
+func SecurityKey(ev *SecurityEvent) string {
+	if ev == nil {
+		return ""
+	}
+	if k := engine.UserKey(ev.UserID, ev.Email); k != "" {
+		return k
+	}
+	if ev.IP.IsValid() {
+		return ev.IP.Unmap().String()
+	}
+	return ""
+}
+
+// Security appends to dst the event with uid id: OCSF Account Change
+// (class 3001) for factor, password and session changes, Detection Finding
+// (2004) for lockouts, failed step-ups and new devices.
+// On error dst is returned unchanged.
+func (e *Encoder) Security(dst []byte, ev *SecurityEvent, id string) ([]byte, error) {
+	if ev == nil {
+		return dst, ErrNilInput
+	}
+	if id == "" {
+		return dst, ErrNoID
+	}
+	if _, ok := securityTypes[ev.Type]; !ok {
+		return dst, fmt.Errorf("%w %q", ErrUnknownEventType, ev.Type)
+	}
+	w := writer{b: dst}
+	if ev.Type.IsFinding() {
+		e.securityFinding(&w, ev, id)
+	} else {
+		e.accountChange(&w, ev, id)
+	}
+	return w.b, nil
+}
+
+// DecisionRecord is what a backtest needs from a recorded decision event.
+type DecisionRecord struct {
+	ID             string
+	EvaluationID   string
+	Time           time.Time // millisecond precision, as OCSF time is
+	UserID         string
+	Decision       rules.Action
+	Score          float64
+	Rules          []string // matched enforced rule ids, in order
+	RuleSetVersion string
+	// Features is the snapshot the rules saw, in the shape
+	// rules.Schema.FeaturesFromMap accepts.
+	Features map[string]any
+
+	// Kind is the event kind (login, registration, ...).
+	Kind string
+	// Identifier and IP help a backtest report say whose decision changed.
+	Identifier string
+	IP         string
+	// Floored is set when Decision was raised to the unavailable-signal
+	// floor: replaying the rules alone cannot reproduce it, so a backtest
+	// compares against the rules' own verdict for such records.
+	Floored bool
+}

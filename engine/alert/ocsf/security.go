@@ -1,0 +1,138 @@
+package ocsf
+
+import (
+	"github.com/riskauth/riskauth/rules"
+)
+
+// securityType is how one SecurityEventType renders.
+type securityType struct {
+	// activity is the Account Change activity_id (Finding types use Create).
+	activity     int
+	activityName string
+	// severity is the default when the event carries none.
+	severity rules.Severity
+	title    string
+}
+
+// Account Change activity ids are OCSF 1.3's (class 3001,
+// https://schema.ocsf.io/1.3.0/classes/account_change): 3 Password Change,
+// 4 Password Reset, 10 MFA Factor Enable, 11 MFA Factor Disable. Revoking
+// every session of an account has no activity of its own there, so it is
+// 99 Other with activity_name naming it, as OCSF asks for Other.
+//
+// The finding types default to Medium for a lockout and a failed step-up
+// (someone holding the password failed the second factor, or hammered the
+// account) and Low for a new device (usually the owner's new phone).
+var securityTypes = map[SecurityEventType]securityType{
+	EventPasswordChanged: {activity: 3, activityName: "Password Change", title: "password changed"},
+	EventPasswordReset:   {activity: 4, activityName: "Password Reset", title: "password reset"},
+	EventMFAEnrolled:     {activity: 10, activityName: "MFA Factor Enable", title: "second factor enrolled"},
+	EventMFARemoved:      {activity: 11, activityName: "MFA Factor Disable", title: "second factor removed"},
+	EventSessionsRevoked: {activity: activityOther, activityName: "Sessions Revoked", title: "all sessions revoked"},
+
+	EventLockout:      {activity: activityCreate, activityName: "Create", severity: rules.SeverityMedium, title: "account locked out after repeated failures"},
+	EventStepUpFailed: {activity: activityCreate, activityName: "Create", severity: rules.SeverityMedium, title: "second-factor challenge failed"},
+	EventNewDevice:    {activity: activityCreate, activityName: "Create", severity: rules.SeverityLow, title: "sign-in from a new device"},
+}
+
+func (e *Encoder) securityCommon(w *writer, ev *SecurityEvent, t securityType) (title string) {
+	at := ev.Time
+	if at.IsZero() {
+		at = e.meta.Clock.Now()
+	}
+	w.intField("time", at.UnixMilli())
+	sev := int(t.severity)
+	if ev.Severity != rules.SeverityNone {
+		sev = int(ev.Severity)
+	}
+	if sev == 0 {
+		sev = severityInformational
+	}
+	w.severity(sev)
+	title = ev.Message
+	if title == "" {
+		title = t.title
+	}
+	w.strField("message", title)
+	return title
+}
+
+func (e *Encoder) securityExtension(w *writer, ev *SecurityEvent) {
+	w.obj("unmapped")
+	w.obj("riskauth")
+	w.strField("event_type", string(ev.Type))
+	w.optStr("session_id", ev.SessionID)
+	if len(ev.Details) > 0 {
+		w.key("details")
+		w.stringMap(ev.Details)
+	}
+	w.optStr("host", e.meta.Host)
+	w.close()
+	w.close()
+}
+
+func ipString(ev *SecurityEvent) string {
+	if !ev.IP.IsValid() {
+		return ""
+	}
+	return ev.IP.Unmap().String()
+}
+
+// accountChange renders class 3001. The change has happened when authn
+// emits it, so status is Success.
+func (e *Encoder) accountChange(w *writer, ev *SecurityEvent, id string) {
+	t := securityTypes[ev.Type]
+	w.open()
+	w.header(categoryIAM, "Identity & Access Management", classAccountChange, "Account Change", t.activity, t.activityName)
+	e.securityCommon(w, ev, t)
+	w.intField("status_id", 1)
+	w.strField("status", "Success")
+	w.user(ev.UserID, ev.Email, ev.Email)
+	w.srcEndpoint(ipString(ev), nil)
+	w.httpRequest(ev.UserAgent)
+	if ev.SessionID != "" {
+		// The session the change was made from, when there was one.
+		w.obj("actor")
+		w.obj("session")
+		w.strField("uid", ev.SessionID)
+		w.close()
+		w.close()
+	}
+	e.metadata(w, id, ev.Details["evaluation_id"])
+	e.securityExtension(w, ev)
+	w.close()
+}
+
+// securityFinding renders lockouts, failed step-ups and new devices as
+// class 2004: they are things a SOC triages, not account changes.
+func (e *Encoder) securityFinding(w *writer, ev *SecurityEvent, id string) {
+	t := securityTypes[ev.Type]
+	w.open()
+	w.header(categoryFindings, "Findings", classDetectionFinding, "Detection Finding", activityCreate, "Create")
+	title := e.securityCommon(w, ev, t)
+	w.intField("status_id", findingStatusNew)
+	w.strField("status", "New")
+	w.boolField("is_alert", true)
+	w.obj("finding_info")
+	w.strField("uid", id)
+	w.strField("title", title)
+	w.analytic("analytic", "riskauth:"+string(ev.Type), string(ev.Type), t.title, "")
+	w.arr("types")
+	w.str(string(ev.Type))
+	w.closeArr()
+	if eid := ev.Details["evaluation_id"]; eid != "" {
+		w.arr("related_events")
+		w.open()
+		w.strField("uid", eid)
+		w.close()
+		w.closeArr()
+	}
+	w.close()
+	ip := ipString(ev)
+	deviceID := ev.Details["device_id"]
+	w.evidence(ev.UserID, ev.Email, ev.Email, ip, nil, deviceID, ev.UserAgent)
+	w.device("device", deviceID)
+	e.metadata(w, id, ev.Details["evaluation_id"])
+	e.securityExtension(w, ev)
+	w.close()
+}
