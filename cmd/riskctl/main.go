@@ -5,6 +5,7 @@
 //
 //	riskctl rules lint [-config FILE] RULES.yaml...
 //	riskctl rules test [-config FILE] [-v] RULES.yaml...
+//	riskctl alerts tail [-brokers HOSTS] [-json] [-from-beginning] [-n N]
 package main
 
 import (
@@ -37,6 +38,8 @@ usage:
   riskctl breached import [flags] FILE|DIR|-          build a breached-password corpus from
                                                       Have I Been Pwned's SHA-1 download
   riskctl geo lookup [-config FILE] [-databases] IP... what the geo databases say about addresses
+  riskctl alerts tail [flags]                         follow the SOC alerts topic on Kafka
+                                                      (-json, -from-beginning, -n N, -brokers)
 
 -config reads the counter catalogue from a riskauthd configuration file
 (default: the built-in catalogue, or RISKAUTH_CONFIG when set).
@@ -48,6 +51,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if len(args) >= 2 && args[0] == "geo" && args[1] == "lookup" {
 		return geoLookup(args[2:], stdout, stderr)
+	}
+	if len(args) >= 2 && args[0] == "alerts" && args[1] == "tail" {
+		return alertsTail(args[2:], stdout, stderr)
 	}
 	if len(args) < 2 || args[0] != "rules" {
 		fmt.Fprint(stderr, usage)
