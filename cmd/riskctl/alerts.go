@@ -155,7 +155,7 @@ type tailMessage struct {
 	tailSubject
 	// Evidences is where a Detection Finding names the user and source.
 	Evidences []tailSubject `json:"evidences"`
-	Finding struct {
+	Finding   struct {
 		Title string `json:"title"`
 	} `json:"finding_info"`
 	Metadata struct {
