@@ -1,0 +1,409 @@
+package mail
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	htmltemplate "html/template"
+	"net"
+	"net/url"
+	"strings"
+	texttemplate "text/template"
+	"time"
+	"unicode"
+)
+
+//go:embed templates/*.tmpl
+var templateFS embed.FS
+
+// Paths are the public paths the links in mail point to, joined to the
+// public origin. Zero fields take the defaults shown.
+type Paths struct {
+	// VerifyEmail receives ?token= ("/verify-email").
+	VerifyEmail string
+	// MagicLink receives ?token= ("/login/magic").
+	MagicLink string
+	// PasswordReset receives ?token= ("/password/reset"); without a token
+	// it is where a reset starts.
+	PasswordReset string
+	// SignIn is the sign-in page ("/login").
+	SignIn string
+	// Security is the account security page ("/account/security").
+	Security string
+}
+
+func (p *Paths) fill() {
+	def := func(s *string, d string) {
+		if *s == "" {
+			*s = d
+		}
+	}
+	def(&p.VerifyEmail, "/verify-email")
+	def(&p.MagicLink, "/login/magic")
+	def(&p.PasswordReset, "/password/reset")
+	def(&p.SignIn, "/login")
+	def(&p.Security, "/account/security")
+}
+
+// RendererConfig configures a Renderer.
+type RendererConfig struct {
+	// PublicOrigin is where users reach the service, "https://host[:port]"
+	// with no path. It is configuration, never taken from a request.
+	// http:// is accepted only for loopback hosts (development).
+	PublicOrigin string
+	// ServiceName is the product name used in subjects and bodies.
+	ServiceName string
+	// SupportAddress, optional, is shown in security notifications.
+	SupportAddress string
+	// Paths are the link targets.
+	Paths Paths
+}
+
+// Renderer turns typed data into Messages using the embedded templates.
+// It is safe for concurrent use.
+type Renderer struct {
+	origin  *url.URL
+	cfg     RendererConfig
+	subject map[Kind]*texttemplate.Template
+	text    map[Kind]*texttemplate.Template
+	html    map[Kind]*htmltemplate.Template
+}
+
+// NewRenderer checks cfg and parses every template, so a broken template
+// fails at startup rather than on the first password reset.
+func NewRenderer(cfg RendererConfig) (*Renderer, error) {
+	origin, err := parseOrigin(cfg.PublicOrigin)
+	if err != nil {
+		return nil, fmt.Errorf("mail renderer: %w", err)
+	}
+	if strings.TrimSpace(cfg.ServiceName) == "" || strings.ContainsAny(cfg.ServiceName, "\r\n") {
+		return nil, errors.New("mail renderer: service name must be a non-empty single line")
+	}
+	cfg.Paths.fill()
+	for _, p := range []string{cfg.Paths.VerifyEmail, cfg.Paths.MagicLink, cfg.Paths.PasswordReset, cfg.Paths.SignIn, cfg.Paths.Security} {
+		if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.ContainsAny(p, "?#\\ ") {
+			return nil, fmt.Errorf("mail renderer: path %q must be absolute, without query or fragment", p)
+		}
+	}
+	r := &Renderer{
+		origin:  origin,
+		cfg:     cfg,
+		subject: map[Kind]*texttemplate.Template{},
+		text:    map[Kind]*texttemplate.Template{},
+		html:    map[Kind]*htmltemplate.Template{},
+	}
+	funcs := map[string]any{"duration": humanDuration, "when": formatTime}
+	layout, err := htmltemplate.New("layout.html.tmpl").Funcs(funcs).Option("missingkey=error").
+		ParseFS(templateFS, "templates/layout.html.tmpl")
+	if err != nil {
+		return nil, fmt.Errorf("mail renderer: %w", err)
+	}
+	for _, k := range Kinds() {
+		txt, err := texttemplate.New(string(k)+".txt.tmpl").Funcs(funcs).Option("missingkey=error").
+			ParseFS(templateFS, "templates/"+string(k)+".txt.tmpl", "templates/footer.txt.tmpl")
+		if err != nil {
+			return nil, fmt.Errorf("mail renderer: %s: %w", k, err)
+		}
+		if txt.Lookup("subject") == nil || txt.Lookup("body") == nil {
+			return nil, fmt.Errorf("mail renderer: %s: text template must define \"subject\" and \"body\"", k)
+		}
+		html, err := cloneLayout(layout).ParseFS(templateFS, "templates/"+string(k)+".html.tmpl")
+		if err != nil {
+			return nil, fmt.Errorf("mail renderer: %s: %w", k, err)
+		}
+		r.subject[k], r.text[k], r.html[k] = txt.Lookup("subject"), txt.Lookup("body"), html
+	}
+	return r, nil
+}
+
+// cloneLayout gives each kind its own copy of the layout to fill with
+// its "content" block.
+func cloneLayout(layout *htmltemplate.Template) *htmltemplate.Template {
+	return htmltemplate.Must(layout.Clone())
+}
+
+func parseOrigin(s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || u.Opaque != "" || u.User != nil {
+		return nil, fmt.Errorf("public origin %q: want scheme://host[:port]", s)
+	}
+	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("public origin %q: must not have a path, query or fragment", s)
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		host := u.Hostname()
+		ip := net.ParseIP(host)
+		if host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return nil, fmt.Errorf("public origin %q: http is allowed only for loopback hosts", s)
+		}
+	default:
+		return nil, fmt.Errorf("public origin %q: scheme must be https", s)
+	}
+	return &url.URL{Scheme: u.Scheme, Host: u.Host}, nil
+}
+
+// link joins a configured path to the origin, with the token (if any) as
+// a query parameter. The landing page should answer with
+// Referrer-Policy: no-referrer and ask for a click before consuming the
+// token, so that mail scanners that fetch links do not use it up.
+func (r *Renderer) link(path, token string) string {
+	u := *r.origin
+	u.Path = path
+	if token != "" {
+		u.RawQuery = url.Values{"token": {token}}.Encode()
+	}
+	return u.String()
+}
+
+// common is the data every template sees.
+type common struct {
+	Service string
+	Origin  string
+	Support string
+}
+
+func (r *Renderer) common() common {
+	return common{Service: r.cfg.ServiceName, Origin: r.origin.String(), Support: r.cfg.SupportAddress}
+}
+
+func (r *Renderer) render(kind Kind, to string, data any) (Message, error) {
+	var subj, text, html bytes.Buffer
+	if err := r.subject[kind].Execute(&subj, data); err != nil {
+		return Message{}, fmt.Errorf("render %s subject: %w", kind, err)
+	}
+	if err := r.text[kind].Execute(&text, data); err != nil {
+		return Message{}, fmt.Errorf("render %s text: %w", kind, err)
+	}
+	if err := r.html[kind].ExecuteTemplate(&html, "layout", data); err != nil {
+		return Message{}, fmt.Errorf("render %s html: %w", kind, err)
+	}
+	msg := Message{
+		To:      to,
+		Subject: strings.Join(strings.Fields(subj.String()), " "),
+		Text:    strings.TrimSpace(text.String()) + "\n",
+		HTML:    html.String(),
+		Kind:    kind,
+	}
+	if err := msg.Validate(); err != nil {
+		return Message{}, fmt.Errorf("render %s: %w", kind, err)
+	}
+	return msg, nil
+}
+
+// LinkData is for mails that carry one single-use link.
+type LinkData struct {
+	// Token is the opaque token the link carries.
+	Token string
+	// ExpiresIn is how long the link works.
+	ExpiresIn time.Duration
+}
+
+// VerifyEmail renders the address-verification mail.
+func (r *Renderer) VerifyEmail(to string, d LinkData) (Message, error) {
+	if d.Token == "" || d.ExpiresIn <= 0 {
+		return Message{}, errors.New("render verify_email: token and expiry are required")
+	}
+	return r.render(KindVerifyEmail, to, struct {
+		common
+		Link      string
+		ExpiresIn time.Duration
+	}{r.common(), r.link(r.cfg.Paths.VerifyEmail, d.Token), d.ExpiresIn})
+}
+
+// AccountExists renders the mail sent when someone registers an address
+// that already has an account. Registration answers the same way for new
+// and existing addresses (no account enumeration, ASVS V6.3.x); this mail
+// tells the real owner and offers sign-in and reset instead.
+func (r *Renderer) AccountExists(to string) (Message, error) {
+	return r.render(KindAccountExists, to, struct {
+		common
+		SignInLink string
+		ResetLink  string
+	}{r.common(), r.link(r.cfg.Paths.SignIn, ""), r.link(r.cfg.Paths.PasswordReset, "")})
+}
+
+// LoginCodeData is the email one-time code and its magic link.
+type LoginCodeData struct {
+	// Code is the numeric code to type.
+	Code string
+	// Token is the magic-link token; empty sends the code alone.
+	Token string
+	// ExpiresIn is how long both work.
+	ExpiresIn time.Duration
+	// Context describes the request (place, device), optional.
+	Context RequestContext
+}
+
+// LoginCode renders the sign-in code / magic-link mail. The code is never
+// in the subject, which lock screens and notification previews show.
+func (r *Renderer) LoginCode(to string, d LoginCodeData) (Message, error) {
+	if d.Code == "" || d.ExpiresIn <= 0 {
+		return Message{}, errors.New("render login_code: code and expiry are required")
+	}
+	link := ""
+	if d.Token != "" {
+		link = r.link(r.cfg.Paths.MagicLink, d.Token)
+	}
+	return r.render(KindLoginCode, to, struct {
+		common
+		Code      string
+		Link      string
+		ExpiresIn time.Duration
+		Context   RequestContext
+	}{r.common(), d.Code, link, d.ExpiresIn, d.Context.clean()})
+}
+
+// PasswordReset renders the password-reset mail.
+func (r *Renderer) PasswordReset(to string, d LinkData, rc RequestContext) (Message, error) {
+	if d.Token == "" || d.ExpiresIn <= 0 {
+		return Message{}, errors.New("render password_reset: token and expiry are required")
+	}
+	return r.render(KindPasswordReset, to, struct {
+		common
+		Link      string
+		ExpiresIn time.Duration
+		Context   RequestContext
+	}{r.common(), r.link(r.cfg.Paths.PasswordReset, d.Token), d.ExpiresIn, rc.clean()})
+}
+
+// RequestContext describes where an event came from, for security
+// notifications. Fields are optional, shown as given after cleaning: they
+// may come from attacker-controlled input (a User-Agent), so control and
+// bidirectional-override characters are removed and each field is cut to
+// 80 characters.
+type RequestContext struct {
+	// When the event happened.
+	When time.Time
+	// IP is the client address.
+	IP string
+	// Location is a place name from geolocation ("Lyon, France").
+	Location string
+	// Device is a short device description ("Firefox on Linux").
+	Device string
+}
+
+func (c RequestContext) clean() RequestContext {
+	return RequestContext{When: c.When, IP: cleanField(c.IP), Location: cleanField(c.Location), Device: cleanField(c.Device)}
+}
+
+const maxFieldRunes = 80
+
+func cleanField(s string) string {
+	var b strings.Builder
+	n := 0
+	space := false
+	for _, r := range s {
+		switch {
+		case unicode.IsSpace(r):
+			space = b.Len() > 0
+			continue
+		case unicode.IsControl(r), unicode.Is(unicode.Bidi_Control, r), r == '\u200b', r == '\ufeff':
+			continue
+		}
+		if n >= maxFieldRunes {
+			b.WriteString("…")
+			break
+		}
+		if space {
+			b.WriteByte(' ')
+			space = false
+			n++
+		}
+		b.WriteRune(r)
+		n++
+	}
+	return b.String()
+}
+
+// SecurityEvent renders the notification kinds that only report an event:
+// KindPasswordChanged, KindNewDeviceSignIn and KindStepUpFailed (a correct
+// password followed by a failed second factor: someone may know the
+// password).
+func (r *Renderer) SecurityEvent(kind Kind, to string, rc RequestContext) (Message, error) {
+	switch kind {
+	case KindPasswordChanged, KindNewDeviceSignIn, KindStepUpFailed:
+	default:
+		return Message{}, fmt.Errorf("render security event: kind %q is not a security event", kind)
+	}
+	if rc.When.IsZero() {
+		return Message{}, fmt.Errorf("render %s: event time is required", kind)
+	}
+	return r.render(kind, to, r.securityData(rc, ""))
+}
+
+// MFAChange says what changed about a user's second factors.
+type MFAChange string
+
+// MFA changes, each with its own sentence in the template.
+const (
+	MFAAdded             MFAChange = "added"
+	MFARemoved           MFAChange = "removed"
+	MFARecoveryRenewed   MFAChange = "recovery_codes_renewed"
+	MFARecoveryCodeUsed  MFAChange = "recovery_code_used"
+	MFAAllFactorsRemoved MFAChange = "all_removed"
+)
+
+// MFAChanged renders the notification of a change to second factors;
+// factor names the factor ("authenticator app", "passkey").
+func (r *Renderer) MFAChanged(to string, change MFAChange, factor string, rc RequestContext) (Message, error) {
+	switch change {
+	case MFAAdded, MFARemoved, MFARecoveryRenewed, MFARecoveryCodeUsed, MFAAllFactorsRemoved:
+	default:
+		return Message{}, fmt.Errorf("render mfa_changed: unknown change %q", change)
+	}
+	if rc.When.IsZero() {
+		return Message{}, errors.New("render mfa_changed: event time is required")
+	}
+	d := r.securityData(rc, change)
+	d.Factor = cleanField(factor)
+	return r.render(KindMFAChanged, to, d)
+}
+
+type securityData struct {
+	common
+	Context      RequestContext
+	Change       MFAChange
+	Factor       string
+	SecurityLink string
+	ResetLink    string
+	SignInLink   string
+}
+
+func (r *Renderer) securityData(rc RequestContext, change MFAChange) securityData {
+	return securityData{
+		common:       r.common(),
+		Context:      rc.clean(),
+		Change:       change,
+		SecurityLink: r.link(r.cfg.Paths.Security, ""),
+		ResetLink:    r.link(r.cfg.Paths.PasswordReset, ""),
+		SignInLink:   r.link(r.cfg.Paths.SignIn, ""),
+	}
+}
+
+// humanDuration writes an expiry the way people say it.
+func humanDuration(d time.Duration) string {
+	plural := func(n int64, unit string) string {
+		if n == 1 {
+			return "1 " + unit
+		}
+		return fmt.Sprintf("%d %ss", n, unit)
+	}
+	switch {
+	case d < time.Minute:
+		return plural(int64(d/time.Second), "second")
+	case d < 2*time.Hour:
+		return plural(int64(d/time.Minute), "minute")
+	case d < 48*time.Hour:
+		return plural(int64(d/time.Hour), "hour")
+	}
+	return plural(int64(d/(24*time.Hour)), "day")
+}
+
+// formatTime shows event times in UTC: the server does not know the
+// reader's time zone, and a stated zone is better than a wrong one.
+func formatTime(t time.Time) string {
+	return t.UTC().Format("Monday 2 January 2006, 15:04 UTC")
+}
