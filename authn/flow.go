@@ -43,6 +43,15 @@ type FlowTransition struct {
 	To   string
 	// PasswordVerified, when true, sets the flag (it is never cleared).
 	PasswordVerified bool
+	// EvaluationID and Decision, when non-empty, replace the flow's: every
+	// factor a flow checks is judged by its own risk evaluation (the engine
+	// takes one outcome per evaluation), and the next step must report its
+	// outcome against the latest one.
+	EvaluationID string
+	Decision     string
+	// Methods, when non-nil, replace the methods offered: after the first
+	// factor the flow offers second factors instead.
+	Methods []string
 }
 
 // FlowStore keeps login flows.

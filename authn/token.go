@@ -57,6 +57,11 @@ type TokenStore interface {
 	// code is then dead) when that attempt reaches MaxAttempts. No live code
 	// for the flow: ErrTokenInvalid.
 	VerifyCode(ctx context.Context, kind TokenKind, flowID string, hash []byte, now time.Time) (OneTimeToken, error)
+	// LiveToken returns the live (unused, unexpired, not superseded) link
+	// token of that kind and hash without consuming it, so a flow can check
+	// everything else (the new password's policy) before it spends the
+	// token; unknown or dead tokens get ErrTokenInvalid.
+	LiveToken(ctx context.Context, kind TokenKind, hash []byte, now time.Time) (OneTimeToken, error)
 	// CountTokensSince counts tokens of kind issued to userID at or after
 	// since (used or not), for per-account throttling of email sends.
 	CountTokensSince(ctx context.Context, userID string, kind TokenKind, since time.Time) (int, error)

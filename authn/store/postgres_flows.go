@@ -60,9 +60,12 @@ func (s *Postgres) FlowByID(ctx context.Context, id string, now time.Time) (auth
 // AdvanceFlow implements authn.FlowStore.
 func (s *Postgres) AdvanceFlow(ctx context.Context, id string, tr authn.FlowTransition, now time.Time) (authn.LoginFlow, error) {
 	f, err := scanPgFlow(s.db.QueryRow(ctx, `UPDATE login_flows
-		SET state = $1, password_verified = password_verified OR $2, updated_at = $3
+		SET state = $1, password_verified = password_verified OR $2, updated_at = $3,
+			evaluation_id = COALESCE(NULLIF($6, ''), evaluation_id),
+			decision = COALESCE(NULLIF($7, ''), decision),
+			methods = COALESCE($8, methods)
 		WHERE id = $4 AND state = $5 AND expires_at > $3
-		RETURNING `+pgFlowCols, tr.To, tr.PasswordVerified, now, id, tr.From))
+		RETURNING `+pgFlowCols, tr.To, tr.PasswordVerified, now, id, tr.From, tr.EvaluationID, tr.Decision, tr.Methods))
 	if errors.Is(err, pgx.ErrNoRows) {
 		// Tell a lost race (the flow exists, in another state) from a
 		// flow that is gone.

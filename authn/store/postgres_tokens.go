@@ -53,6 +53,20 @@ func (s *Postgres) IssueToken(ctx context.Context, t authn.OneTimeToken) error {
 	return nil
 }
 
+// LiveToken implements authn.TokenStore.
+func (s *Postgres) LiveToken(ctx context.Context, kind authn.TokenKind, hash []byte, now time.Time) (authn.OneTimeToken, error) {
+	t, err := scanPgToken(s.db.QueryRow(ctx, `SELECT `+pgTokenCols+` FROM one_time_tokens
+		WHERE kind = $2 AND hash = $3 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $1
+		ORDER BY created_at DESC LIMIT 1`, now, string(kind), hash))
+	if errors.Is(err, pgx.ErrNoRows) {
+		err = authn.ErrTokenInvalid
+	}
+	if err != nil {
+		return authn.OneTimeToken{}, fmt.Errorf("store: live token: %w", err)
+	}
+	return t, nil
+}
+
 // ConsumeToken implements authn.TokenStore. The liveness test is repeated
 // outside the subquery: a consumer that lost the row lock re-checks it
 // against the winner's version and updates nothing.

@@ -71,10 +71,22 @@ func (s *SQLite) AdvanceFlow(ctx context.Context, id string, tr authn.FlowTransi
 	var f authn.LoginFlow
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
+		var methods any // NULL keeps the current methods
+		if tr.Methods != nil {
+			b, err := json.Marshal(tr.Methods)
+			if err != nil {
+				return err
+			}
+			methods = string(b)
+		}
 		f, err = scanSQLiteFlow(tx.QueryRowContext(ctx, `UPDATE login_flows
-			SET state = ?, password_verified = MAX(password_verified, ?), updated_at = ?
+			SET state = ?, password_verified = MAX(password_verified, ?), updated_at = ?,
+				evaluation_id = COALESCE(NULLIF(?, ''), evaluation_id),
+				decision = COALESCE(NULLIF(?, ''), decision),
+				methods = COALESCE(?, methods)
 			WHERE id = ? AND state = ? AND expires_at > ?
-			RETURNING `+sqliteFlowCols, tr.To, boolInt(tr.PasswordVerified), ms(now), id, tr.From, ms(now)))
+			RETURNING `+sqliteFlowCols, tr.To, boolInt(tr.PasswordVerified), ms(now),
+			tr.EvaluationID, tr.Decision, methods, id, tr.From, ms(now)))
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}

@@ -66,6 +66,19 @@ func (s *SQLite) ConsumeToken(ctx context.Context, kind authn.TokenKind, hash []
 	return t, nil
 }
 
+// LiveToken implements authn.TokenStore.
+func (s *SQLite) LiveToken(ctx context.Context, kind authn.TokenKind, hash []byte, now time.Time) (authn.OneTimeToken, error) {
+	t, err := scanSQLiteToken(s.read.QueryRowContext(ctx, `SELECT `+sqliteTokenCols+` FROM one_time_tokens
+		WHERE kind = ? AND hash = ? AND `+sqliteLiveToken+` ORDER BY created_at DESC LIMIT 1`, string(kind), hash, ms(now)))
+	if errors.Is(err, sql.ErrNoRows) {
+		err = authn.ErrTokenInvalid
+	}
+	if err != nil {
+		return authn.OneTimeToken{}, fmt.Errorf("store: live token: %w", err)
+	}
+	return t, nil
+}
+
 // VerifyCode implements authn.TokenStore. Both steps run in one write
 // transaction, so a right and a wrong guess cannot interleave; a wrong guess
 // is committed (the transaction succeeds) and reported through verdict.

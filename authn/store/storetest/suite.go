@@ -454,6 +454,22 @@ func testTokens(t *testing.T, newDB NewDatabase) {
 		_, err = s.ConsumeToken(ctx, authn.TokenPasswordReset, tok.Hash, t0.Add(time.Minute))
 		assert.ErrorIs(t, err, authn.ErrTokenInvalid, "second use")
 	})
+	t.Run("live token is a peek", func(t *testing.T) {
+		tok := mkToken(t, s, authn.TokenPasswordReset, u.ID, "", "reset-peek", t0, 0)
+		_, err := s.LiveToken(ctx, authn.TokenMagicLink, tok.Hash, t0)
+		assert.ErrorIs(t, err, authn.ErrTokenInvalid, "wrong kind")
+		_, err = s.LiveToken(ctx, authn.TokenPasswordReset, tok.Hash, tok.ExpiresAt)
+		assert.ErrorIs(t, err, authn.ErrTokenInvalid, "expired")
+		for range 2 {
+			got, err := s.LiveToken(ctx, authn.TokenPasswordReset, tok.Hash, t0)
+			require.NoError(t, err)
+			assert.Equal(t, tok, got, "peeking does not consume")
+		}
+		_, err = s.ConsumeToken(ctx, authn.TokenPasswordReset, tok.Hash, t0)
+		require.NoError(t, err)
+		_, err = s.LiveToken(ctx, authn.TokenPasswordReset, tok.Hash, t0)
+		assert.ErrorIs(t, err, authn.ErrTokenInvalid, "used")
+	})
 	t.Run("expiry", func(t *testing.T) {
 		tok := mkToken(t, s, authn.TokenEmailVerification, u.ID, "", "verify-1", t0, 0)
 		_, err := s.ConsumeToken(ctx, authn.TokenEmailVerification, tok.Hash, tok.ExpiresAt)
@@ -598,8 +614,22 @@ func testFlows(t *testing.T, newDB NewDatabase) {
 		assert.True(t, got.PasswordVerified)
 		assert.Equal(t, now, got.UpdatedAt)
 
+		assert.Equal(t, "ev-1", got.EvaluationID, "empty keeps")
+		assert.Equal(t, "step_up", got.Decision)
+		assert.Equal(t, []string{"password", "totp"}, got.Methods, "nil keeps")
+
 		_, err = s.AdvanceFlow(ctx, f.ID, authn.FlowTransition{From: "identified", To: "done"}, now)
 		assert.ErrorIs(t, err, authn.ErrConflict, "state moved on")
+		got, err = s.AdvanceFlow(ctx, f.ID, authn.FlowTransition{From: "second_factor", To: "second_factor",
+			EvaluationID: "ev-2", Decision: "block", Methods: []string{"totp"}}, now)
+		require.NoError(t, err)
+		assert.Equal(t, "ev-2", got.EvaluationID)
+		assert.Equal(t, "block", got.Decision)
+		assert.Equal(t, []string{"totp"}, got.Methods)
+		got, err = s.FlowByID(ctx, f.ID, now)
+		require.NoError(t, err)
+		assert.Equal(t, "ev-2", got.EvaluationID, "persisted")
+		assert.Equal(t, []string{"totp"}, got.Methods)
 		got, err = s.AdvanceFlow(ctx, f.ID, authn.FlowTransition{From: "second_factor", To: "done"}, now)
 		require.NoError(t, err)
 		assert.True(t, got.PasswordVerified, "never cleared")

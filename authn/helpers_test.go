@@ -1,0 +1,259 @@
+package authn_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/netip"
+	"os"
+	"regexp"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riskauth/riskauth/authn"
+	"github.com/riskauth/riskauth/authn/mail"
+	"github.com/riskauth/riskauth/authn/password"
+	"github.com/riskauth/riskauth/authn/seal"
+	"github.com/riskauth/riskauth/authn/store"
+	"github.com/riskauth/riskauth/authn/totp"
+	"github.com/riskauth/riskauth/engine"
+	"github.com/riskauth/riskauth/engine/alert/ocsf"
+	"github.com/riskauth/riskauth/engine/scenario"
+	"github.com/riskauth/riskauth/rules"
+	"github.com/riskauth/riskauth/signals/device"
+	"github.com/riskauth/riskauth/signals/velocity"
+	"github.com/stretchr/testify/require"
+)
+
+const browserUA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+
+// goodPassword passes the default policy (15+ code points, not breached).
+const goodPassword = "correct horse battery staple"
+
+// breachedPassword is in the test's breach corpus.
+const breachedPassword = "password1234567890"
+
+// events collects security events: the real consumer interface.
+type events struct {
+	mu  sync.Mutex
+	all []*ocsf.SecurityEvent
+}
+
+func (e *events) Emit(ev *ocsf.SecurityEvent) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.all = append(e.all, ev)
+}
+
+func (e *events) count(t ocsf.SecurityEventType, userID string) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n := 0
+	for _, ev := range e.all {
+		if ev.Type == t && (userID == "" || ev.UserID == userID) {
+			n++
+		}
+	}
+	return n
+}
+
+type fixture struct {
+	svc    *authn.Service
+	clock  *scenario.Clock
+	store  *store.SQLite
+	outbox string
+	events *events
+	reg    *prometheus.Registry
+}
+
+type fixtureOpts struct {
+	params password.Params
+	cfg    func(*authn.Config)
+}
+
+func newFixture(tb testing.TB, o fixtureOpts) *fixture {
+	tb.Helper()
+	ctx := context.Background()
+	dir := tb.TempDir()
+	st, err := store.OpenSQLite(ctx, dir+"/authn.db", store.SQLiteOptions{})
+	require.NoError(tb, err)
+	tb.Cleanup(func() { st.Close() })
+
+	clock := scenario.NewClock(time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC))
+	counters := engine.DefaultCounters()
+	schema, err := rules.NewSchema(engine.CounterNames(counters))
+	require.NoError(tb, err)
+	src, err := rules.NewSource(rules.SourceConfig{Schema: schema})
+	require.NoError(tb, err)
+	mem, err := velocity.NewMemory(velocity.Config{Counters: counters}, velocity.NewMemProfiles(0), nil)
+	require.NoError(tb, err)
+	tb.Cleanup(func() { mem.Close() })
+	devices, err := device.New(device.Config{Key: []byte("0123456789abcdef0123456789abcdef")})
+	require.NoError(tb, err)
+	eng, err := engine.New(engine.Config{}, engine.Deps{Clock: clock, Rules: src, State: mem, Devices: devices, Counters: counters})
+	require.NoError(tb, err)
+
+	reg := prometheus.NewRegistry()
+	params := o.params
+	if params == (password.Params{}) {
+		params = password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+	}
+	hasher, err := password.NewHasher(password.HasherConfig{Params: params, Concurrency: 2, Metrics: password.NewMetrics(reg)})
+	require.NoError(tb, err)
+	corpus := map[string]bool{breachedPassword: true}
+	checker, err := password.NewChecker(password.Policy{ServiceName: "Riskauth Test"},
+		password.BreachCheckerFunc(func(_ context.Context, pw string) (bool, error) { return corpus[pw], nil }))
+	require.NoError(tb, err)
+	sealer, err := seal.New(map[string][]byte{"k1": []byte("0123456789abcdef0123456789abcdef")}, "k1")
+	require.NoError(tb, err)
+	rh, err := totp.NewRecoveryHasher([]byte("recovery-key-0123456789abcdef-0123"))
+	require.NoError(tb, err)
+	outbox, err := mail.NewOutbox(dir, clock, nil)
+	require.NoError(tb, err)
+	tb.Cleanup(func() { outbox.Close() })
+	renderer, err := mail.NewRenderer(mail.RendererConfig{PublicOrigin: "https://auth.example.com", ServiceName: "Riskauth Test"})
+	require.NoError(tb, err)
+	ev := &events{}
+	cfg := authn.Config{ServiceName: "Riskauth Test"}
+	if o.cfg != nil {
+		o.cfg(&cfg)
+	}
+	svc, err := authn.New(cfg, authn.Deps{
+		Users: st, Flows: st, Tokens: st, Sessions: st, Attempts: st, TOTP: st, Recovery: st,
+		Risk: eng, Hasher: hasher, Policy: checker, Sealer: sealer, RecoveryHasher: rh,
+		CodeKey: []byte("code-key-0123456789abcdef-0123456789"), Mailer: outbox, Renderer: renderer,
+		Events: ev, Clock: clock, Metrics: authn.NewMetrics(reg), Logger: testLogger(),
+	})
+	require.NoError(tb, err)
+	tb.Cleanup(func() { svc.Close(context.Background()) })
+	return &fixture{svc: svc, clock: clock, store: st, outbox: outbox.Path(), events: ev, reg: reg}
+}
+
+// client is a browser on its own device (cookie id) at ip.
+func client(ip, cookie string) authn.Client {
+	return authn.Client{IP: netip.MustParseAddr(ip), UserAgent: browserUA,
+		Device: &engine.DeviceDescriptor{CookieID: cookie, Platform: "Win32", Timezone: "Europe/Paris"}}
+}
+
+var home = client("198.51.100.10", "home-laptop-cookie-0001")
+
+// mails returns the outbox records for to (all when empty) of kind (all
+// when empty), after the mail queue drained.
+func (f *fixture) mails(tb testing.TB, to string, kind mail.Kind) []mail.OutboxRecord {
+	tb.Helper()
+	require.NoError(tb, f.svc.Flush(context.Background()))
+	fh, err := os.Open(f.outbox)
+	require.NoError(tb, err)
+	defer fh.Close()
+	var out []mail.OutboxRecord
+	sc := bufio.NewScanner(fh)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var r mail.OutboxRecord
+		require.NoError(tb, json.Unmarshal(sc.Bytes(), &r))
+		if (to == "" || r.To == to) && (kind == "" || r.Kind == kind) {
+			out = append(out, r)
+		}
+	}
+	require.NoError(tb, sc.Err())
+	return out
+}
+
+var (
+	tokenRe = regexp.MustCompile(`token=([A-Za-z0-9_-]+)`)
+	codeRe  = regexp.MustCompile(`(?m)^\s+(\d{6,10})\s*$`)
+)
+
+// lastToken is the link token in the newest mail of kind to to.
+func (f *fixture) lastToken(tb testing.TB, to string, kind mail.Kind) string {
+	tb.Helper()
+	ms := f.mails(tb, to, kind)
+	require.NotEmpty(tb, ms, "no %s mail to %s", kind, to)
+	m := tokenRe.FindStringSubmatch(ms[len(ms)-1].Text)
+	require.NotNil(tb, m, "no link in %s mail", kind)
+	return m[1]
+}
+
+// lastCode is the numeric code in the newest login_code mail to to.
+func (f *fixture) lastCode(tb testing.TB, to string) string {
+	tb.Helper()
+	ms := f.mails(tb, to, mail.KindLoginCode)
+	require.NotEmpty(tb, ms, "no login code mail to %s", to)
+	m := codeRe.FindStringSubmatch(ms[len(ms)-1].Text)
+	require.NotNil(tb, m)
+	return m[1]
+}
+
+// hashes counts argon2id computations (hash, verify, dummy) so far.
+func (f *fixture) hashes(tb testing.TB) uint64 {
+	tb.Helper()
+	mfs, err := f.reg.Gather()
+	require.NoError(tb, err)
+	var n uint64
+	for _, mf := range mfs {
+		if mf.GetName() != "riskauth_password_hash_duration_seconds" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			n += m.GetHistogram().GetSampleCount()
+		}
+	}
+	return n
+}
+
+// register creates and verifies an account with goodPassword.
+func (f *fixture) register(tb testing.TB, email string) {
+	tb.Helper()
+	ctx := context.Background()
+	_, err := f.svc.Register(ctx, authn.RegisterRequest{Email: email, Password: goodPassword, Client: home})
+	require.NoError(tb, err)
+	require.NoError(tb, f.svc.VerifyEmail(ctx, authn.VerifyEmailRequest{Token: f.lastToken(tb, email, mail.KindVerifyEmail)}))
+}
+
+// login signs in with goodPassword from c.
+func (f *fixture) login(tb testing.TB, email string, c authn.Client) *authn.LoginResult {
+	tb.Helper()
+	res, err := f.svc.Login(context.Background(), authn.LoginRequest{Identifier: email, Password: goodPassword, Client: c})
+	require.NoError(tb, err)
+	return res
+}
+
+// totpCode computes the current code for secret at the clock's time.
+func totpCode(tb testing.TB, secret string, at time.Time) string {
+	tb.Helper()
+	code, err := hotpAt(secret, at)
+	require.NoError(tb, err)
+	return code
+}
+
+// enrolTOTP sets up an authenticator app for a fresh session and returns
+// its secret and recovery codes.
+func (f *fixture) enrolTOTP(tb testing.TB, sessionToken string) (string, []string) {
+	tb.Helper()
+	ctx := context.Background()
+	en, err := f.svc.BeginTOTP(ctx, sessionToken)
+	require.NoError(tb, err)
+	require.NotEmpty(tb, en.QRPNG)
+	require.Contains(tb, en.URI, "otpauth://totp/")
+	rc, err := f.svc.ConfirmTOTP(ctx, authn.ConfirmTOTPRequest{SessionToken: sessionToken, FactorID: en.FactorID,
+		Code: totpCode(tb, en.Secret, f.clock.Now()), Client: home})
+	require.NoError(tb, err)
+	require.Len(tb, rc.Codes, 10)
+	return en.Secret, rc.Codes
+}
+
+func requireCode(tb testing.TB, err error, code authn.Code) {
+	tb.Helper()
+	require.Error(tb, err)
+	require.Equal(tb, code, authn.CodeOf(err), "error: %v", err)
+}
+
+func testLogger() *slog.Logger {
+	if os.Getenv("AUTHN_TEST_DEBUG") == "" {
+		return nil
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}

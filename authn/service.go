@@ -1,0 +1,311 @@
+package authn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/riskauth/riskauth/authn/mail"
+	"github.com/riskauth/riskauth/authn/password"
+	"github.com/riskauth/riskauth/authn/seal"
+	"github.com/riskauth/riskauth/authn/token"
+	"github.com/riskauth/riskauth/authn/totp"
+	"github.com/riskauth/riskauth/engine"
+	"github.com/riskauth/riskauth/engine/alert/ocsf"
+)
+
+// Risk is the part of the risk engine the flows use; *engine.Engine
+// implements it. Every factor a flow checks is judged by its own
+// evaluation, and each evaluation gets exactly one flow outcome.
+type Risk interface {
+	Evaluate(ctx context.Context, ev engine.Event) (*engine.Decision, error)
+	RecordOutcome(ctx context.Context, evaluationID string, o engine.Outcome) (*engine.Pending, error)
+}
+
+// SecurityEvents receives account security events for the SOC;
+// engine/alert's Sink implements it. Emit must not block.
+type SecurityEvents interface {
+	Emit(ev *ocsf.SecurityEvent)
+}
+
+// Clock tells the time. Flows never call time.Now, so tests replay them on
+// a virtual clock (engine/scenario.Clock satisfies it).
+type Clock interface {
+	Now() time.Time
+}
+
+// SessionBackend is the session hot path plus self-service.
+type SessionBackend interface {
+	SessionStore
+	SessionManager
+}
+
+// SessionTimeouts are the idle and absolute lifetimes of a session per
+// assurance level. An AAL2 session is the one that may change security
+// settings, so it lives shorter (NIST SP 800-63B rev 4 §2.2.3, ASVS V7.3).
+type SessionTimeouts struct {
+	// AAL1Idle (default 7 days) and AAL1Absolute (default 30 days, the NIST
+	// AAL1 reauthentication bound).
+	AAL1Idle, AAL1Absolute time.Duration
+	// AAL2Idle (default 30 minutes) and AAL2Absolute (default 12 hours).
+	AAL2Idle, AAL2Absolute time.Duration
+}
+
+// Lockout configures throttling without lockout: thresholds never lock an
+// account, they demand a second factor or slow one source down (see
+// docs/authn.md).
+type Lockout struct {
+	// AccountStepUpAfter password failures of an account since its last
+	// successful password (within AccountWindow) make every further
+	// password sign-in require a second factor. Default 5.
+	AccountStepUpAfter int
+	// AccountWindow bounds that count. Default 24 hours.
+	AccountWindow time.Duration
+	// SourceDelayAfter failures of an account from one IP address or
+	// device (since its last success from there, within SourceWindow)
+	// start a progressive delay for that source only. Default 5.
+	SourceDelayAfter int
+	// SourceWindow bounds that count. Default 1 hour.
+	SourceWindow time.Duration
+	// OTPDelayAfter TOTP failures of an account (since its last TOTP
+	// success, within OTPWindow) start a progressive delay on TOTP checks
+	// for the account. Default 5.
+	OTPDelayAfter int
+	// OTPWindow bounds that count. Default 24 hours.
+	OTPWindow time.Duration
+	// BaseDelay is the first delay; each further failure doubles it, up to
+	// MaxDelay. Defaults 1 second and 15 minutes.
+	BaseDelay, MaxDelay time.Duration
+}
+
+// Config tunes the flows. Zero fields take the defaults documented on each.
+// Password lengths are not here: they belong to the password.Policy of the
+// Checker in Deps, so registration, change and reset cannot disagree.
+type Config struct {
+	// ServiceName is the TOTP issuer shown in authenticator apps.
+	// Required; must not contain ':'.
+	ServiceName string
+	// FlowTTL is how long a sign-in flow lives. Default 15 minutes.
+	FlowTTL time.Duration
+	// CodeTTL is the lifetime of email codes and magic links, at most 10
+	// minutes (the default).
+	CodeTTL time.Duration
+	// CodeDigits is the length of email codes, at least 6 (the default).
+	CodeDigits int
+	// CodeMaxAttempts is how many wrong guesses kill an email code.
+	// Default 5.
+	CodeMaxAttempts int
+	// CodeResendInterval is the least time between two code requests in
+	// one flow. Default 30 seconds.
+	CodeResendInterval time.Duration
+	// EmailSendLimit mails of one kind (login code, reset) per account per
+	// EmailSendWindow; beyond it requests are answered as usual but
+	// nothing is sent. Defaults 5 per 15 minutes.
+	EmailSendLimit  int
+	EmailSendWindow time.Duration
+	// VerificationTTL is the lifetime of email verification links.
+	// Default 24 hours.
+	VerificationTTL time.Duration
+	// ResetTTL is the lifetime of password reset links. Default 30 minutes.
+	ResetTTL time.Duration
+	// Sessions are the session lifetimes.
+	Sessions SessionTimeouts
+	// ReauthWindow is how recent a session's authentication must be for
+	// security changes (factor enrolment and removal). Default 10 minutes.
+	ReauthWindow time.Duration
+	// TouchInterval is the least time between two writes of a session's
+	// idle deadline, so a busy client does not write on every request.
+	// Default 1 minute.
+	TouchInterval time.Duration
+	// StepUpMailInterval: at most one "failed second factor" mail per
+	// account and factor per interval. Default 1 hour.
+	StepUpMailInterval time.Duration
+	// Lockout are the throttling thresholds.
+	Lockout Lockout
+	// MailQueue and MailWorkers size the asynchronous mail queue (defaults
+	// 1024 and 2). Mail leaves the request path so that sending or not
+	// sending a mail cannot be told apart by timing.
+	MailQueue, MailWorkers int
+}
+
+// MaxCodeTTL is the longest accepted Config.CodeTTL.
+const MaxCodeTTL = 10 * time.Minute
+
+func (c *Config) defaults() error {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	defInt := func(n *int, v int) {
+		if *n == 0 {
+			*n = v
+		}
+	}
+	def(&c.FlowTTL, 15*time.Minute)
+	def(&c.CodeTTL, MaxCodeTTL)
+	defInt(&c.CodeDigits, 6)
+	defInt(&c.CodeMaxAttempts, 5)
+	def(&c.CodeResendInterval, 30*time.Second)
+	defInt(&c.EmailSendLimit, 5)
+	def(&c.EmailSendWindow, 15*time.Minute)
+	def(&c.VerificationTTL, 24*time.Hour)
+	def(&c.ResetTTL, 30*time.Minute)
+	def(&c.Sessions.AAL1Idle, 7*24*time.Hour)
+	def(&c.Sessions.AAL1Absolute, 30*24*time.Hour)
+	def(&c.Sessions.AAL2Idle, 30*time.Minute)
+	def(&c.Sessions.AAL2Absolute, 12*time.Hour)
+	def(&c.ReauthWindow, 10*time.Minute)
+	def(&c.TouchInterval, time.Minute)
+	def(&c.StepUpMailInterval, time.Hour)
+	l := &c.Lockout
+	defInt(&l.AccountStepUpAfter, 5)
+	def(&l.AccountWindow, 24*time.Hour)
+	defInt(&l.SourceDelayAfter, 5)
+	def(&l.SourceWindow, time.Hour)
+	defInt(&l.OTPDelayAfter, 5)
+	def(&l.OTPWindow, 24*time.Hour)
+	def(&l.BaseDelay, time.Second)
+	def(&l.MaxDelay, 15*time.Minute)
+	defInt(&c.MailQueue, 1024)
+	defInt(&c.MailWorkers, 2)
+
+	switch {
+	case c.ServiceName == "" || len(c.ServiceName) > 64:
+		return errors.New("service name must be 1-64 bytes")
+	case c.CodeTTL < 0 || c.CodeTTL > MaxCodeTTL:
+		return fmt.Errorf("code TTL %s outside (0, %s]", c.CodeTTL, MaxCodeTTL)
+	case c.CodeDigits < 6 || c.CodeDigits > 10:
+		return fmt.Errorf("code digits %d outside [6, 10]", c.CodeDigits)
+	case c.CodeMaxAttempts < 1 || c.CodeMaxAttempts > 10:
+		return fmt.Errorf("code max attempts %d outside [1, 10]", c.CodeMaxAttempts)
+	case c.Sessions.AAL1Idle > c.Sessions.AAL1Absolute || c.Sessions.AAL2Idle > c.Sessions.AAL2Absolute:
+		return errors.New("session idle timeout longer than the absolute one")
+	case l.AccountStepUpAfter < 1 || l.SourceDelayAfter < 1 || l.OTPDelayAfter < 1:
+		return errors.New("lockout thresholds must be positive")
+	case l.BaseDelay <= 0 || l.MaxDelay < l.BaseDelay:
+		return errors.New("lockout delays must be positive, max at least base")
+	case c.MailQueue < 1 || c.MailWorkers < 1:
+		return errors.New("mail queue and workers must be positive")
+	}
+	for _, d := range []time.Duration{c.FlowTTL, c.CodeResendInterval, c.EmailSendWindow, c.VerificationTTL,
+		c.ResetTTL, c.ReauthWindow, c.TouchInterval, c.StepUpMailInterval, l.AccountWindow, l.SourceWindow, l.OTPWindow} {
+		if d < 0 {
+			return fmt.Errorf("negative duration %s", d)
+		}
+	}
+	return nil
+}
+
+// Deps are the Service's collaborators. One *store.SQLite or
+// *store.Postgres satisfies every store field; they are separate so each
+// flow's needs stay visible and a test can see what is touched.
+type Deps struct {
+	Users    UserStore
+	Flows    FlowStore
+	Tokens   TokenStore
+	Sessions SessionBackend
+	Attempts AttemptStore
+	TOTP     TOTPStore
+	Recovery RecoveryCodeStore
+
+	Risk Risk
+	// Hasher bounds concurrent argon2id work; Policy enforces NIST password
+	// rules (lengths, breach corpus, context words).
+	Hasher *password.Hasher
+	Policy *password.Checker
+	// Sealer encrypts TOTP secrets at rest.
+	Sealer *seal.Sealer
+	// RecoveryHasher keys recovery-code hashes; CodeKey (≥ 32 random bytes,
+	// the same on every instance) keys email-code hashes.
+	RecoveryHasher *totp.RecoveryHasher
+	CodeKey        []byte
+
+	Mailer   mail.Mailer
+	Renderer *mail.Renderer
+	// Events receives security events; nil drops them.
+	Events SecurityEvents
+	// Clock defaults to the system clock.
+	Clock Clock
+	// Logger defaults to discarding.
+	Logger *slog.Logger
+	// Metrics is optional.
+	Metrics *Metrics
+}
+
+// Service runs the sign-in, registration and self-service flows. It is
+// safe for concurrent use and keeps no per-user state in memory: every
+// step may run on a different instance. Lifecycle: New, use, Close.
+type Service struct {
+	cfg      Config
+	users    UserStore
+	flows    FlowStore
+	tokens   TokenStore
+	sessions SessionBackend
+	attempts AttemptStore
+	totps    TOTPStore
+	recovery RecoveryCodeStore
+	risk     Risk
+	hasher   *password.Hasher
+	policy   *password.Checker
+	sealer   *seal.Sealer
+	rhash    *totp.RecoveryHasher
+	codeKey  []byte
+	render   *mail.Renderer
+	events   SecurityEvents
+	clock    Clock
+	log      *slog.Logger
+	metrics  *Metrics
+	mail     *mailQueue
+}
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+
+// New checks cfg and deps and starts the mail workers.
+func New(cfg Config, d Deps) (*Service, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, fmt.Errorf("authn: config: %w", err)
+	}
+	switch {
+	case d.Users == nil || d.Flows == nil || d.Tokens == nil || d.Sessions == nil || d.Attempts == nil || d.TOTP == nil || d.Recovery == nil:
+		return nil, errors.New("authn: every store is required")
+	case d.Risk == nil:
+		return nil, errors.New("authn: Risk is required")
+	case d.Hasher == nil || d.Policy == nil:
+		return nil, errors.New("authn: Hasher and Policy are required")
+	case d.Sealer == nil || d.RecoveryHasher == nil:
+		return nil, errors.New("authn: Sealer and RecoveryHasher are required")
+	case len(d.CodeKey) < token.MinCodeKeyLen:
+		return nil, fmt.Errorf("authn: CodeKey must be at least %d bytes", token.MinCodeKeyLen)
+	case d.Mailer == nil || d.Renderer == nil:
+		return nil, errors.New("authn: Mailer and Renderer are required")
+	}
+	if d.Clock == nil {
+		d.Clock = systemClock{}
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Service{
+		cfg: cfg, users: d.Users, flows: d.Flows, tokens: d.Tokens, sessions: d.Sessions,
+		attempts: d.Attempts, totps: d.TOTP, recovery: d.Recovery, risk: d.Risk,
+		hasher: d.Hasher, policy: d.Policy, sealer: d.Sealer, rhash: d.RecoveryHasher,
+		codeKey: append([]byte(nil), d.CodeKey...), render: d.Renderer, events: d.Events,
+		clock: d.Clock, log: d.Logger, metrics: d.Metrics,
+	}
+	s.mail = newMailQueue(d.Mailer, cfg.MailQueue, cfg.MailWorkers, d.Logger, d.Metrics)
+	return s, nil
+}
+
+// Flush waits until every mail queued so far has been handed to the
+// Mailer (or ctx ends). Graceful shutdown and tests use it.
+func (s *Service) Flush(ctx context.Context) error { return s.mail.flush(ctx) }
+
+// Close stops accepting mail, waits for the queue to drain (bounded by
+// ctx) and stops the workers. Flows called after Close still work but drop
+// their mail. It is safe to call more than once.
+func (s *Service) Close(ctx context.Context) error { return s.mail.close(ctx) }
