@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"net/netip"
 	"runtime"
 	"slices"
@@ -11,8 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"github.com/riskauth/riskauth/engine"
+	"github.com/riskauth/riskauth/engine/alert"
 	"github.com/riskauth/riskauth/internal/testenv"
 	"github.com/riskauth/riskauth/signals/velocity"
 	"github.com/stretchr/testify/require"
@@ -52,6 +55,13 @@ func BenchmarkEvaluate(b *testing.B) {
 	evs := benchEvents(4096)
 	b.Run("embedded", func(b *testing.B) {
 		benchSerial(b, newEngine(b, options{rulesFile: "../testdata/rules/bench50.good.yaml"}), evs)
+	})
+	b.Run("embedded-kafka-down", func(b *testing.B) {
+		// The same, with the alert sink attached (decisions topic on) and
+		// Kafka unreachable: every decision is encoded and spooled on the
+		// sink's goroutine. Compare with "embedded" in the same run.
+		sink := kafkaDownSink(b)
+		benchSerial(b, newEngine(b, options{rulesFile: "../testdata/rules/bench50.good.yaml", sink: sink}), evs)
 	})
 	redisEngine := func(b *testing.B) *fixture {
 		addr := testenv.RedisAddr(b)
@@ -135,4 +145,27 @@ func reportPercentiles(b *testing.B, lat []time.Duration) {
 	p := func(q float64) float64 { return float64(lat[int(q*float64(len(lat)-1))].Nanoseconds()) / 1e3 }
 	b.ReportMetric(p(0.50), "p50-µs")
 	b.ReportMetric(p(0.99), "p99-µs")
+}
+
+// kafkaDownSink is an alert sink whose only broker address refuses
+// connections.
+func kafkaDownSink(b *testing.B) *alert.Sink {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(b, err)
+	addr := ln.Addr().String()
+	ln.Close()
+	reg := prometheus.NewRegistry()
+	sink, err := alert.New(alert.Config{Brokers: []string{addr}, DecisionsTopic: "riskauth.decisions",
+		SpoolDir: b.TempDir(), SpoolMaxBytes: 512 << 20}, alert.Deps{Metrics: alert.NewMetrics(reg)})
+	require.NoError(b, err)
+	b.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		require.NoError(b, sink.Close(ctx))
+		st := sink.Status()
+		for _, t := range st.Topics {
+			b.Logf("%s: %s, %d spooled messages (%d bytes)", t.Topic, t.Mode, t.SpoolRecords, t.SpoolBytes)
+		}
+	})
+	return sink
 }

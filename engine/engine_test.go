@@ -37,6 +37,7 @@ type options struct {
 	state     engine.StateStore
 	signals   []engine.Signal
 	cfg       engine.Config
+	sink      engine.DecisionSink
 }
 
 // newEngine builds an engine on the embedded backends: in-memory velocity,
@@ -61,7 +62,7 @@ func newEngine(t testing.TB, o options) *fixture {
 	reg := prometheus.NewRegistry()
 	m := engine.NewMetrics(reg)
 	e, err := engine.New(o.cfg, engine.Deps{Clock: clock, Rules: src, State: state, Devices: devices,
-		Counters: counters, Signals: o.signals, Metrics: m})
+		Counters: counters, Signals: o.signals, Metrics: m, Sink: o.sink})
 	require.NoError(t, err)
 	return &fixture{engine: e, clock: clock, reg: reg, metrics: m}
 }

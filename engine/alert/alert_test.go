@@ -1,0 +1,412 @@
+package alert_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/riskauth/riskauth/engine"
+	"github.com/riskauth/riskauth/engine/alert"
+	"github.com/riskauth/riskauth/engine/alert/ocsf"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kfake"
+)
+
+func TestKafkaDelivery(t *testing.T) {
+	t.Parallel()
+	c := cluster(t)
+	sink, reg, _ := testSink(t, kafkaConfig(t, c.ListenAddrs()))
+	e := newEngine(t, sink)
+	p := newPublished()
+	p.evaluate(t, e, 0, 300, 30)
+	sink.Emit(&ocsf.SecurityEvent{Type: ocsf.EventMFAEnrolled, UserID: "user-1", IP: netip.MustParseAddr("192.0.2.1")})
+	p.alert["mfa"] = true // one more message on the alerts topic
+	require.NoError(t, sink.Close(context.Background()))
+	require.Positive(t, p.alerts())
+
+	got := consume(t, c.ListenAddrs(), 10*time.Second, func(c *consumed) bool {
+		return c.distinct(decisionsTopic) >= p.n && c.distinct(alertsTopic) >= p.alerts()
+	})
+	checkDelivery(t, p, got)
+	assert.Len(t, got.recs[decisionsTopic], p.n, "no duplicates when Kafka is healthy")
+	var mfa int
+	for _, r := range got.recs[alertsTopic] {
+		if strings.Contains(string(r.Value), "mfa") && string(r.Key) == "user-1" {
+			mfa++
+		}
+	}
+	assert.Equal(t, 1, mfa, "the security event is on the alerts topic, keyed by user")
+	assert.Equal(t, float64(p.n), metric(t, reg, "riskauth_alert_messages_produced_total", "topic", decisionsTopic))
+	assert.Equal(t, float64(p.alerts()), metric(t, reg, "riskauth_alert_messages_produced_total", "topic", alertsTopic))
+	assert.Zero(t, metric(t, reg, "riskauth_alert_messages_spooled_total"))
+	assert.Zero(t, metric(t, reg, "riskauth_alert_messages_dropped_total"))
+}
+
+// TestBrokerOutage stops the cluster mid-stream, keeps publishing, and
+// brings it back on the same ports with the same data: every decision
+// arrives, in per-user order, through the spool.
+func TestBrokerOutage(t *testing.T) {
+	t.Parallel()
+	dataDir := t.TempDir()
+	c1 := cluster(t, kfake.DataDir(dataDir))
+	addrs := c1.ListenAddrs()
+	cfg := kafkaConfig(t, addrs)
+	sink, reg, logs := testSink(t, cfg)
+	e := newEngine(t, sink)
+	p := newPublished()
+
+	p.evaluate(t, e, 0, 200, 25)
+	c1.Close()
+	p.evaluate(t, e, 200, 300, 25)
+	eventually(t, 10*time.Second, "spooling", func() bool {
+		return metric(t, reg, "riskauth_alert_messages_spooled_total", "topic", decisionsTopic) > 0
+	})
+	for _, ts := range sink.Status().Topics {
+		assert.Equal(t, "spooling", ts.Mode, ts.Topic)
+	}
+	p.evaluate(t, e, 500, 100, 25)
+
+	c2 := cluster(t, kfake.DataDir(dataDir), kfake.Ports(ports(t, addrs)...))
+	p.evaluate(t, e, 600, 200, 25)
+	eventually(t, 15*time.Second, "the spools to drain", func() bool {
+		for _, ts := range sink.Status().Topics {
+			if ts.Mode != "direct" || ts.SpoolRecords > 0 {
+				return false
+			}
+		}
+		return true
+	})
+	require.NoError(t, sink.Close(context.Background()))
+
+	got := consume(t, c2.ListenAddrs(), 15*time.Second, func(c *consumed) bool {
+		return c.distinct(decisionsTopic) >= p.n && c.distinct(alertsTopic) >= p.alerts()
+	})
+	checkDelivery(t, p, got)
+	for _, topic := range []string{alertsTopic, decisionsTopic} {
+		spooled := metric(t, reg, "riskauth_alert_messages_spooled_total", "topic", topic)
+		assert.Positive(t, spooled, topic)
+		assert.Equal(t, spooled, metric(t, reg, "riskauth_alert_messages_drained_total", "topic", topic), topic)
+		assert.Zero(t, metric(t, reg, "riskauth_alert_spool_bytes", "topic", topic))
+	}
+	assert.Zero(t, metric(t, reg, "riskauth_alert_messages_dropped_total"))
+	assert.Positive(t, metric(t, reg, "riskauth_alert_kafka_errors_total"))
+	assert.Contains(t, logs.String(), "spooling to disk")
+	assert.Contains(t, logs.String(), "spool drained")
+}
+
+// TestRestartWithSpool closes the sink while Kafka is down and starts a
+// new one on the same spool once Kafka is back.
+func TestRestartWithSpool(t *testing.T) {
+	t.Parallel()
+	c1 := cluster(t)
+	addrs := c1.ListenAddrs()
+	c1.Close()
+	cfg := kafkaConfig(t, addrs)
+	sink, _, _ := testSink(t, cfg)
+	e := newEngine(t, sink)
+	p := newPublished()
+	p.evaluate(t, e, 0, 60, 10)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	require.NoError(t, sink.Close(ctx))
+	require.NoError(t, sink.Close(ctx), "Close is idempotent")
+	sink.Publish(&engine.Decision{}) // after Close: counted, not a panic
+
+	c2 := cluster(t, kfake.Ports(ports(t, addrs)...))
+	sink2, reg2, logs := testSink(t, cfg)
+	eventually(t, 10*time.Second, "the previous run's spool to drain", func() bool {
+		return metric(t, reg2, "riskauth_alert_messages_drained_total", "topic", decisionsTopic) >= float64(p.n)
+	})
+	require.NoError(t, sink2.Close(context.Background()))
+	assert.Contains(t, logs.String(), "spooled by a previous run")
+	got := consume(t, c2.ListenAddrs(), 10*time.Second, func(c *consumed) bool {
+		return c.distinct(decisionsTopic) >= p.n && c.distinct(alertsTopic) >= p.alerts()
+	})
+	checkDelivery(t, p, got)
+}
+
+// downBrokers returns an address where nothing listens: produce calls fail
+// at once.
+func downBrokers(t testing.TB) []string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	ln.Close()
+	return []string{addr}
+}
+
+// blackhole accepts connections and never answers: produce calls hang
+// until their timeout, like a broker behind a dead network path.
+func blackhole(t testing.TB) []string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var conns []net.Conn
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns = append(conns, c)
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		<-done
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return []string{ln.Addr().String()}
+}
+
+func TestSpoolFull(t *testing.T) {
+	t.Parallel()
+	cfg := kafkaConfig(t, downBrokers(t))
+	cfg.SpoolMaxBytes = 1 << 20
+	sink, reg, logs := testSink(t, cfg)
+	e := newEngine(t, nil)
+	var ds []*engine.Decision
+	for i := range 20 {
+		d, err := e.Evaluate(context.Background(), event(i, 20))
+		require.NoError(t, err)
+		ds = append(ds, d)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 2000 {
+			sink.Publish(ds[i%len(ds)])
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Publish blocked")
+	}
+	eventually(t, 10*time.Second, "drops", func() bool {
+		return metric(t, reg, "riskauth_alert_messages_dropped_total", "topic", decisionsTopic, "reason", "spool_full") > 0
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	require.NoError(t, sink.Close(ctx))
+	assert.Contains(t, logs.String(), "SPOOL FULL")
+	var full int
+	for _, l := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(l, "SPOOL FULL") && strings.Contains(l, "topic="+decisionsTopic) {
+			full++
+		}
+	}
+	assert.Equal(t, 1, full, "rate-limited, per topic")
+	spooled := metric(t, reg, "riskauth_alert_messages_spooled_total", "topic", decisionsTopic)
+	dropped := metric(t, reg, "riskauth_alert_messages_dropped_total", "topic", decisionsTopic)
+	assert.Equal(t, 2000.0, spooled+dropped, "every decision is either spooled or counted as dropped")
+	assert.LessOrEqual(t, metric(t, reg, "riskauth_alert_spool_bytes", "topic", decisionsTopic), float64(1<<20))
+}
+
+// TestPublishNeverBlocks fills a tiny queue while every produce call
+// hangs on a dead network path: Publish must stay fast and lose nothing.
+func TestPublishNeverBlocks(t *testing.T) {
+	t.Parallel()
+	cfg := kafkaConfig(t, blackhole(t))
+	cfg.QueueSize = 4
+	cfg.BatchSize = 8
+	cfg.WriteTimeout = 30 * time.Second // longer than the test: it must not matter
+	sink, reg, _ := testSink(t, cfg)
+	e := newEngine(t, nil)
+	d, err := e.Evaluate(context.Background(), event(0, 1))
+	require.NoError(t, err)
+	require.True(t, ocsf.IsAlert(d))
+	const n = 3000
+	var worst time.Duration
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range n {
+			t0 := time.Now()
+			sink.Publish(d)
+			worst = max(worst, time.Since(t0))
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Publish blocked")
+	}
+	assert.Less(t, worst, 2*time.Second, "a Publish waited for Kafka")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	t0 := time.Now()
+	require.NoError(t, sink.Close(ctx))
+	assert.Less(t, time.Since(t0), 5*time.Second, "Close honours its context")
+	for _, topic := range []string{alertsTopic, decisionsTopic} {
+		assert.Equal(t, float64(n), metric(t, reg, "riskauth_alert_messages_spooled_total", "topic", topic), topic)
+		assert.Positive(t, metric(t, reg, "riskauth_alert_messages_spooled_total", "topic", topic, "reason", "kafka_slow")+
+			metric(t, reg, "riskauth_alert_messages_spooled_total", "topic", topic, "reason", "shutdown"), topic)
+	}
+	assert.Zero(t, metric(t, reg, "riskauth_alert_messages_dropped_total"))
+	assert.Zero(t, metric(t, reg, "riskauth_alert_messages_produced_total"))
+}
+
+func TestJSONL(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	sink, reg, _ := testSink(t, alert.Config{DataDir: dir, DecisionsTopic: decisionsTopic})
+	e := newEngine(t, sink)
+	p := newPublished()
+	p.evaluate(t, e, 0, 100, 10)
+	sink.Emit(&ocsf.SecurityEvent{Type: ocsf.EventLockout, UserID: "user-3"})
+	require.NoError(t, sink.Close(context.Background()))
+	assert.Equal(t, "jsonl", sink.Status().Transport)
+
+	lines := func(name string) [][]byte {
+		f, err := os.Open(filepath.Join(dir, name))
+		require.NoError(t, err)
+		defer f.Close()
+		var out [][]byte
+		sc := bufio.NewScanner(f)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			out = append(out, append([]byte(nil), sc.Bytes()...))
+		}
+		require.NoError(t, sc.Err())
+		return out
+	}
+	uids := map[string]bool{}
+	for _, l := range lines("decisions.jsonl") {
+		rec, err := ocsf.ParseDecision(l)
+		require.NoError(t, err)
+		_, ok := p.order[rec.EvaluationID]
+		require.True(t, ok)
+		uids[rec.ID] = true
+	}
+	assert.Len(t, uids, p.n)
+	al := lines("alerts.jsonl")
+	assert.Len(t, al, p.alerts()+1)
+	for _, l := range al {
+		var v struct {
+			Metadata struct{ UID string } `json:"metadata"`
+		}
+		require.NoError(t, json.Unmarshal(l, &v))
+		require.NotEmpty(t, v.Metadata.UID)
+		require.False(t, uids[v.Metadata.UID], "unique ids")
+		uids[v.Metadata.UID] = true
+	}
+	assert.Equal(t, float64(p.n), metric(t, reg, "riskauth_alert_messages_produced_total", "topic", decisionsTopic))
+	assert.Zero(t, metric(t, reg, "riskauth_alert_messages_dropped_total"))
+	_, err := os.Stat(filepath.Join(dir, "spool"))
+	assert.True(t, os.IsNotExist(err), "nothing is spooled in the embedded mode")
+}
+
+func TestJSONLDecisionsOffByDefault(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	sink, _, _ := testSink(t, alert.Config{DataDir: dir})
+	e := newEngine(t, sink)
+	newPublished().evaluate(t, e, 0, 10, 10)
+	require.NoError(t, sink.Close(context.Background()))
+	_, err := os.Stat(filepath.Join(dir, "decisions.jsonl"))
+	assert.True(t, os.IsNotExist(err))
+	b, err := os.ReadFile(filepath.Join(dir, "alerts.jsonl"))
+	require.NoError(t, err)
+	assert.NotEmpty(t, b)
+}
+
+func TestSASL(t *testing.T) {
+	t.Parallel()
+	for _, mech := range []string{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"} {
+		t.Run(mech, func(t *testing.T) {
+			t.Parallel()
+			c := cluster(t, kfake.EnableSASL(), kfake.Superuser(mech, "riskauth", "s3cret,=x"))
+			cfg := kafkaConfig(t, c.ListenAddrs())
+			cfg.SASL = &alert.SASLConfig{Mechanism: strings.ToLower(mech), Username: "riskauth", Password: "s3cret,=x"}
+			sink, reg, _ := testSink(t, cfg)
+			e := newEngine(t, sink)
+			newPublished().evaluate(t, e, 0, 5, 5)
+			require.NoError(t, sink.Close(context.Background()))
+			assert.Equal(t, 5.0, metric(t, reg, "riskauth_alert_messages_produced_total", "topic", decisionsTopic))
+			assert.Zero(t, metric(t, reg, "riskauth_alert_messages_spooled_total"))
+		})
+	}
+	t.Run("wrong password", func(t *testing.T) {
+		t.Parallel()
+		c := cluster(t, kfake.EnableSASL(), kfake.Superuser("SCRAM-SHA-256", "riskauth", "right"))
+		cfg := kafkaConfig(t, c.ListenAddrs())
+		cfg.SASL = &alert.SASLConfig{Mechanism: "scram-sha-256", Username: "riskauth", Password: "wrong"}
+		sink, reg, _ := testSink(t, cfg)
+		e := newEngine(t, sink)
+		newPublished().evaluate(t, e, 0, 5, 5)
+		eventually(t, 10*time.Second, "spooling", func() bool {
+			return metric(t, reg, "riskauth_alert_messages_spooled_total", "topic", decisionsTopic) == 5
+		})
+		assert.Zero(t, metric(t, reg, "riskauth_alert_messages_produced_total"))
+	})
+}
+
+func TestConfigValidate(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		cfg  alert.Config
+		want []string // substrings of the error; none means valid
+	}{
+		{"embedded", alert.Config{DataDir: "/tmp/x"}, nil},
+		{"kafka", alert.Config{Brokers: []string{"k1:9092", "k2:9092"}, DataDir: "/tmp/x", DecisionsTopic: "d"}, nil},
+		{"embedded without data dir", alert.Config{}, []string{"data_dir is required"}},
+		{"kafka without spool", alert.Config{Brokers: []string{"k1:9092"}}, []string{"spool_dir (or data_dir) is required"}},
+		{"bad broker", alert.Config{Brokers: []string{"k1"}, DataDir: "/x"}, []string{`brokers[0] "k1": want host:port`}},
+		{"bad topic", alert.Config{DataDir: "/x", AlertsTopic: "a b"}, []string{`alerts_topic "a b"`}},
+		{"same topics", alert.Config{DataDir: "/x", DecisionsTopic: alert.DefaultAlertsTopic}, []string{"must differ from alerts_topic"}},
+		{"compression", alert.Config{DataDir: "/x", Compression: "brotli"}, []string{`compression "brotli": want none, gzip, snappy, lz4 or zstd`}},
+		{"numbers", alert.Config{DataDir: "/x", QueueSize: -1, BatchSize: -2, MaxAttempts: -1, SpoolMaxBytes: 10},
+			[]string{"queue_size -1", "batch_size -2", "max_attempts -1", "spool_max_bytes 10: want at least 1 MiB"}},
+		{"backoff", alert.Config{DataDir: "/x", RetryBackoffMin: time.Second, RetryBackoffMax: time.Millisecond},
+			[]string{"retry_backoff_max 1ms: want at least retry_backoff_min (1s)"}},
+		{"sync", alert.Config{DataDir: "/x", SpoolSync: "sometimes"}, []string{`spool_sync "sometimes"`}},
+		{"sasl mechanism", alert.Config{DataDir: "/x", SASL: &alert.SASLConfig{Mechanism: "gssapi", Username: "u", Password: "p"}},
+			[]string{`mechanism "gssapi": want plain, scram-sha-256 or scram-sha-512`}},
+		{"sasl credentials", alert.Config{DataDir: "/x", SASL: &alert.SASLConfig{Mechanism: "plain", Username: "u"}},
+			[]string{"username and password are required"}},
+		{"tls key without cert", alert.Config{DataDir: "/x", TLS: &alert.TLSConfig{KeyFile: "k.pem"}},
+			[]string{"cert_file and key_file go together"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.cfg.Validate()
+			if tc.want == nil {
+				require.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			for _, w := range tc.want {
+				assert.Contains(t, err.Error(), w)
+			}
+			if tc.cfg.SASL != nil {
+				assert.NotContains(t, err.Error(), "p\"", "no password in errors")
+			}
+		})
+	}
+}
+
+func TestNewFailsCleanly(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "file")
+	require.NoError(t, os.WriteFile(file, nil, 0o600))
+	_, err := alert.New(alert.Config{DataDir: file}, alert.Deps{})
+	require.Error(t, err)
+	_, err = alert.New(alert.Config{Brokers: []string{"127.0.0.1:1"}, SpoolDir: file}, alert.Deps{})
+	require.Error(t, err)
+	_, err = alert.New(alert.Config{Brokers: []string{"127.0.0.1:1"}, DataDir: t.TempDir(),
+		TLS: &alert.TLSConfig{CAFile: file}}, alert.Deps{})
+	require.ErrorContains(t, err, "no PEM certificates")
+}

@@ -1,0 +1,478 @@
+package alert
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riskauth/riskauth/engine"
+	"github.com/riskauth/riskauth/engine/alert/ocsf"
+	"github.com/riskauth/riskauth/engine/alert/spool"
+	"github.com/segmentio/kafka-go"
+)
+
+// Deps are the sink's collaborators; all are optional.
+type Deps struct {
+	Logger *slog.Logger
+	// Metrics default to a private registry (nothing exported).
+	Metrics *Metrics
+	// Encoder stamps the product metadata (default: an empty Meta).
+	Encoder *ocsf.Encoder
+}
+
+// Sink delivers decisions and security events to Kafka, or to JSONL files
+// in the embedded mode. It is safe for concurrent use.
+type Sink struct {
+	cfg Config
+	log *slog.Logger
+	m   *Metrics
+	enc *ocsf.Encoder
+
+	// mu orders Publish against Close: Publish holds it shared so that
+	// nothing is put on the queue after the worker's last look at it.
+	mu     sync.RWMutex
+	closed bool
+	queue  chan item
+
+	alerts, decisions destination // decisions is nil when off
+
+	writer *kafka.Writer
+	lanes  []*lane
+	files  []*jsonlFile
+
+	stop       chan struct{}
+	workerDone chan struct{}
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var _ engine.DecisionSink = (*Sink)(nil)
+
+// item is one thing to deliver: a decision or a security event.
+type item struct {
+	d  *engine.Decision
+	ev *ocsf.SecurityEvent
+}
+
+// message is one encoded message, ready for Kafka or a file.
+type message struct {
+	key, value []byte
+	// rec, when set, is the spool record: the envelope header, then value.
+	rec  []byte
+	id   string
+	time time.Time
+}
+
+func (m *message) size() int64 { return int64(len(m.key) + len(m.value) + len(m.id) + 64) }
+
+// destination takes encoded messages for one topic. reason is empty on
+// the worker's normal path.
+type destination interface {
+	route(msgs []message, reason string)
+	status() TopicStatus
+}
+
+// New validates cfg, opens the spools (Kafka mode) or the JSONL files
+// (embedded mode) and starts the worker. The returned sink must be
+// closed.
+func New(cfg Config, deps Deps) (*Sink, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	if deps.Metrics == nil {
+		deps.Metrics = NewMetrics(prometheus.NewRegistry())
+	}
+	if deps.Encoder == nil {
+		deps.Encoder = ocsf.NewEncoder(ocsf.Meta{})
+	}
+	s := &Sink{cfg: cfg, log: deps.Logger.With("component", "alert"), m: deps.Metrics, enc: deps.Encoder,
+		queue: make(chan item, cfg.QueueSize), stop: make(chan struct{}), workerDone: make(chan struct{})}
+	var err error
+	if cfg.Embedded() {
+		err = s.openFiles()
+	} else {
+		err = s.openKafka()
+	}
+	if err != nil {
+		// Nothing was started: release what was opened.
+		if cerr := s.release(context.Background(), false); cerr != nil {
+			s.log.Warn("alert: cleanup after a failed start", "err", cerr)
+		}
+		return nil, err
+	}
+	for _, l := range s.lanes {
+		go l.run()
+	}
+	go s.run()
+	return s, nil
+}
+
+func (s *Sink) openFiles() error {
+	if err := os.MkdirAll(s.cfg.DataDir, 0o750); err != nil {
+		return fmt.Errorf("alert: data dir: %w", err)
+	}
+	open := func(name, topic string) (*jsonlFile, error) {
+		f, err := openJSONL(filepath.Join(s.cfg.DataDir, name), s.m.topic(topic), s.log)
+		if err != nil {
+			return nil, err
+		}
+		s.files = append(s.files, f)
+		return f, nil
+	}
+	f, err := open("alerts.jsonl", s.cfg.AlertsTopic)
+	if err != nil {
+		return err
+	}
+	s.alerts = f
+	if s.cfg.DecisionsTopic != "" {
+		if f, err = open("decisions.jsonl", s.cfg.DecisionsTopic); err != nil {
+			return err
+		}
+		s.decisions = f
+	}
+	return nil
+}
+
+func (s *Sink) openKafka() error {
+	codec, _ := compression(s.cfg.Compression) // checked by Validate
+	tr := &kafka.Transport{ClientID: s.cfg.ClientID, DialTimeout: min(5*time.Second, s.cfg.WriteTimeout)}
+	if s.cfg.TLS != nil {
+		tc, err := s.cfg.TLS.tlsConfig()
+		if err != nil {
+			return fmt.Errorf("alert: %w", err)
+		}
+		tr.TLS = tc
+	}
+	if s.cfg.SASL != nil {
+		mech, err := s.cfg.SASL.mechanism()
+		if err != nil {
+			return fmt.Errorf("alert: %w", err)
+		}
+		tr.SASL = mech
+	}
+	kafkaLog := s.log.With("component", "kafka-go")
+	s.writer = &kafka.Writer{
+		Addr: kafka.TCP(s.cfg.Brokers...),
+		// Murmur2 on the key, like Java clients: a user's messages land on
+		// the partition every other producer would pick.
+		Balancer:        &kafka.Murmur2Balancer{},
+		MaxAttempts:     s.cfg.MaxAttempts,
+		WriteBackoffMin: min(100*time.Millisecond, s.cfg.RetryBackoffMin),
+		WriteBackoffMax: s.cfg.RetryBackoffMax,
+		// One produce call per topic carries at most BatchSize messages
+		// and BatchBytes bytes (the lane cuts its batches that way), so
+		// each partition's share is one record batch: it lands whole or
+		// not at all, and a retry cannot reorder a key's messages.
+		BatchSize:    s.cfg.BatchSize,
+		BatchBytes:   s.cfg.BatchBytes,
+		BatchTimeout: s.cfg.BatchTimeout,
+		WriteTimeout: s.cfg.WriteTimeout,
+		ReadTimeout:  s.cfg.WriteTimeout,
+		RequiredAcks: kafka.RequireAll,
+		Async:        false,
+		Compression:  codec,
+		Transport:    tr,
+		ErrorLogger: kafka.LoggerFunc(func(format string, args ...any) {
+			kafkaLog.Debug(fmt.Sprintf(format, args...))
+		}),
+	}
+	sync, _ := syncPolicy(s.cfg.SpoolSync)
+	open := func(dir, topic string) (*lane, error) {
+		sp, err := spool.Open(spool.Options{Dir: filepath.Join(s.cfg.SpoolDir, dir), MaxBytes: s.cfg.SpoolMaxBytes,
+			Sync: sync, Logger: s.log.With("spool", dir)})
+		if err != nil {
+			return nil, fmt.Errorf("alert: spool %s: %w", dir, err)
+		}
+		l := newLane(topic, &s.cfg, s.writer, sp, s.m, s.log)
+		s.lanes = append(s.lanes, l)
+		return l, nil
+	}
+	l, err := open("alerts", s.cfg.AlertsTopic)
+	if err != nil {
+		return err
+	}
+	s.alerts = l
+	if s.cfg.DecisionsTopic != "" {
+		if l, err = open("decisions", s.cfg.DecisionsTopic); err != nil {
+			return err
+		}
+		s.decisions = l
+	}
+	return nil
+}
+
+// Publish queues a decision for delivery; it never waits for Kafka or
+// the disk in the common case. The decision must not be modified
+// afterwards. When the queue is full the caller encodes and hands the
+// messages on itself (see the package documentation).
+func (s *Sink) Publish(d *engine.Decision) {
+	if d != nil {
+		s.enqueue(item{d: d})
+	}
+}
+
+// Emit queues an account security event for the alerts topic, with the
+// same guarantees as Publish. The event must not be modified afterwards.
+func (s *Sink) Emit(ev *ocsf.SecurityEvent) {
+	if ev != nil {
+		s.enqueue(item{ev: ev})
+	}
+}
+
+func (s *Sink) enqueue(it item) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		s.alertsSeries().dropped(reasonClosed, 1)
+		return
+	}
+	select {
+	case s.queue <- it:
+		return
+	default:
+	}
+	// The worker is behind (CPU or disk, never Kafka: it does not wait
+	// for Kafka). Run its job here rather than block or drop.
+	s.m.overflow.Inc()
+	s.process([]item{it}, reasonQueueFull)
+}
+
+func (s *Sink) alertsSeries() *topicSeries {
+	switch a := s.alerts.(type) {
+	case *lane:
+		return a.ts
+	case *jsonlFile:
+		return a.ts
+	}
+	return s.m.topic(s.cfg.AlertsTopic)
+}
+
+// run is the worker: it takes what is queued, encodes it and routes it.
+func (s *Sink) run() {
+	defer close(s.workerDone)
+	batch := make([]item, 0, s.cfg.BatchSize)
+	for {
+		select {
+		case it := <-s.queue:
+			batch = append(batch, it)
+		case <-s.stop:
+			// Publish can no longer add (Close holds mu): empty the queue.
+			for {
+				select {
+				case it := <-s.queue:
+					batch = append(batch, it)
+					if len(batch) < s.cfg.BatchSize {
+						continue
+					}
+				default:
+				}
+				s.process(batch, "")
+				if len(batch) < s.cfg.BatchSize {
+					return
+				}
+				clear(batch)
+				batch = batch[:0]
+			}
+		}
+	fill:
+		for len(batch) < s.cfg.BatchSize {
+			select {
+			case it := <-s.queue:
+				batch = append(batch, it)
+			default:
+				break fill
+			}
+		}
+		s.m.queueLen.Set(float64(len(s.queue)))
+		s.process(batch, "")
+		clear(batch)
+		batch = batch[:0]
+	}
+}
+
+// process encodes items and routes them to their topics, in order.
+func (s *Sink) process(items []item, reason string) {
+	if len(items) == 0 {
+		return
+	}
+	var alerts, decisions []message
+	for _, it := range items {
+		if it.d != nil {
+			if s.decisions != nil {
+				if m, ok := s.encode(it.d.Time, ocsf.Key(it.d), s.decisions, func(dst []byte, id string) ([]byte, error) {
+					return s.enc.Authentication(dst, it.d, id)
+				}); ok {
+					decisions = append(decisions, m)
+				}
+			}
+			if ocsf.IsAlert(it.d) {
+				if m, ok := s.encode(it.d.Time, ocsf.Key(it.d), s.alerts, func(dst []byte, id string) ([]byte, error) {
+					return s.enc.Finding(dst, it.d, id)
+				}); ok {
+					alerts = append(alerts, m)
+				}
+			}
+			continue
+		}
+		ev := it.ev
+		if m, ok := s.encode(ev.Time, ocsf.SecurityKey(ev), s.alerts, func(dst []byte, id string) ([]byte, error) {
+			return s.enc.Security(dst, ev, id)
+		}); ok {
+			alerts = append(alerts, m)
+		}
+	}
+	if len(alerts) > 0 {
+		s.alerts.route(alerts, reason)
+	}
+	if len(decisions) > 0 {
+		s.decisions.route(decisions, reason)
+	}
+}
+
+func (s *Sink) encode(at time.Time, key string, dst destination, fn func([]byte, string) ([]byte, error)) (message, bool) {
+	// UUIDv7: unique for de-duplication, and time-ordered so that
+	// consumers' indexes stay compact.
+	id := uuid.Must(uuid.NewV7()).String()
+	// Encode behind the spool envelope's header: should the message go
+	// to the spool, the record is ready without another copy.
+	hdr := envelopeHeader(make([]byte, 0, 4096), key, id, at)
+	rec, err := fn(hdr, id)
+	ts := seriesOf(dst)
+	if err != nil {
+		ts.dropped(reasonEncode, 1)
+		s.log.Error("alert: cannot encode a message; dropped", "topic", ts.topic, "id", id, "err", err)
+		return message{}, false
+	}
+	m := message{key: []byte(key), value: rec[len(hdr):], rec: rec, id: id, time: at}
+	if m.size() > s.cfg.BatchBytes {
+		ts.dropped(reasonTooLarge, 1)
+		s.log.Error("alert: message larger than batch_bytes; Kafka would refuse it; dropped",
+			"topic", ts.topic, "id", id, "bytes", m.size(), "batch_bytes", s.cfg.BatchBytes)
+		return message{}, false
+	}
+	return m, true
+}
+
+func seriesOf(d destination) *topicSeries {
+	switch d := d.(type) {
+	case *lane:
+		return d.ts
+	case *jsonlFile:
+		return d.ts
+	}
+	panic("alert: unknown destination")
+}
+
+// Close stops taking messages, delivers what is queued to Kafka within
+// ctx and spools the rest, then closes the producer and the spools. It
+// is idempotent; later calls return the first call's result.
+func (s *Sink) Close(ctx context.Context) error {
+	s.closeOnce.Do(func() { s.closeErr = s.close(ctx) })
+	return s.closeErr
+}
+
+func (s *Sink) close(ctx context.Context) error {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	close(s.stop)
+	<-s.workerDone // quick: the worker only encodes and hands on
+
+	for _, l := range s.lanes {
+		l.beginStop()
+	}
+	for _, l := range s.lanes {
+		select {
+		case <-l.done:
+		case <-ctx.Done():
+			l.abort()
+			<-l.done
+		}
+		if n, b := l.sp.Len(), l.sp.Bytes(); n > 0 {
+			// Not an error: delivered after the next start.
+			s.log.Info("alert: messages left in the spool for the next start", "topic", l.topic, "messages", n, "bytes", b)
+		}
+	}
+	return s.release(ctx, true)
+}
+
+// release closes the producer (when wait is set, for at most ctx: a
+// producer that never connected has nothing to wait for), the spools and
+// the files.
+func (s *Sink) release(ctx context.Context, wait bool) error {
+	var errs []error
+	if s.writer != nil && wait {
+		// kafka-go's Close waits for background retries; never longer
+		// than the caller allows.
+		done := make(chan error, 1)
+		go func() { done <- s.writer.Close() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				errs = append(errs, fmt.Errorf("alert: close producer: %w", err))
+			}
+		case <-ctx.Done():
+			s.log.Warn("alert: Kafka producer still busy at shutdown; abandoned")
+		}
+	}
+	for _, l := range s.lanes {
+		if err := l.sp.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("alert: close spool %s: %w", l.topic, err))
+		}
+	}
+	for _, f := range s.files {
+		if err := f.close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Status is the sink's state, for /readyz and operators. A topic in
+// spooling mode is degraded, not down: nothing is lost while its spool
+// has room.
+type Status struct {
+	// Transport is kafka or jsonl.
+	Transport   string        `json:"transport"`
+	QueueLength int           `json:"queue_length"`
+	Topics      []TopicStatus `json:"topics"`
+}
+
+// TopicStatus is one topic's delivery state.
+type TopicStatus struct {
+	Topic string `json:"topic"`
+	// Mode is direct (Kafka healthy), spooling (Kafka down or behind:
+	// messages go to the spool and are drained in order) or file (JSONL).
+	Mode string `json:"mode"`
+	// Pending messages are handed to the producer and not yet acknowledged.
+	Pending      int   `json:"pending"`
+	SpoolRecords int   `json:"spool_records"`
+	SpoolBytes   int64 `json:"spool_bytes"`
+	// LastError is when a produce last failed (zero if never).
+	LastError time.Time `json:"last_error,omitzero"`
+}
+
+// Status reports the delivery state of every topic.
+func (s *Sink) Status() Status {
+	st := Status{Transport: "kafka", QueueLength: len(s.queue)}
+	if s.cfg.Embedded() {
+		st.Transport = "jsonl"
+	}
+	for _, d := range []destination{s.alerts, s.decisions} {
+		if d != nil {
+			st.Topics = append(st.Topics, d.status())
+		}
+	}
+	return st
+}
