@@ -1,4 +1,4 @@
-// Package httpapi is riskauth's HTTP surface for server-to-server calls: the
+// Package httpapi is riskauth's HTTP surface. For server-to-server calls: the
 // risk-check API (POST /v1/risk/evaluate, POST /v1/risk/outcome), health and
 // readiness probes, Prometheus metrics and the OpenAPI document, served by
 // gofiber/fiber v2.
@@ -17,7 +17,16 @@
 // served at /openapi.json) and tests check the routes and real responses
 // against it.
 //
-// It is not the place for risk logic (package engine is), for end-user login
-// and registration flows (package authn), nor for process wiring, listeners
-// and graceful shutdown policy (cmd/riskauthd).
+// It also carries the sign-in and self-service API of package authn
+// (/v1/register, /v1/login..., sessions, TOTP, password change and reset,
+// access tokens and their JWKS) and the small HTML pages that links in mail
+// land on. There it adds what HTTP needs and the flows do not know about:
+// the session transport (a __Host- cookie for browsers, a bearer token for
+// apps), CSRF defences, the client context (connection address, or what a
+// backend with an API key says), body limits before decoding, and one table
+// from authn's error codes to statuses.
+//
+// It is not the place for risk logic (package engine is), for the sign-in
+// flows themselves (package authn), nor for process wiring, listeners and
+// graceful shutdown policy (cmd/riskauthd).
 package httpapi

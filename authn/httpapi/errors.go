@@ -5,10 +5,12 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/riskauth/riskauth/authn"
 	"github.com/riskauth/riskauth/engine"
 )
 
@@ -33,6 +35,30 @@ const (
 	CodeInternal             Code = "internal"                 // 500: a bug; details are logged, never sent
 	CodeUnavailable          Code = "unavailable"              // 503: a backend failed while serving the request
 	CodeNotReady             Code = "not_ready"                // 503: readiness probe: a backend is unreachable
+	CodeForbiddenOrigin      Code = "forbidden_origin"         // 403: a browser request from another site (CSRF defence)
+)
+
+// The codes of the sign-in and self-service API are authn's own, so that a
+// code means the same thing in the service and on the wire.
+const (
+	CodeInvalidEmail             = Code(authn.CodeInvalidEmail)             // 422
+	CodeLoginFailed              = Code(authn.CodeLoginFailed)              // 401: one answer for every refusal
+	CodeRequestRefused           = Code(authn.CodeRequestRefused)           // 403: registration refused by the risk engine
+	CodeFlowExpired              = Code(authn.CodeFlowExpired)              // 410: start the sign-in again
+	CodeInvalidStep              = Code(authn.CodeInvalidStep)              // 409: method not offered at this step
+	CodeInvalidCode              = Code(authn.CodeInvalidCode)              // 401: wrong, expired or used one-time code
+	CodeTooManyAttempts          = Code(authn.CodeTooManyAttempts)          // 410: the code is dead; request a new one
+	CodeInvalidToken             = Code(authn.CodeInvalidToken)             // 410: link unknown, expired or used
+	CodeRateLimited              = Code(authn.CodeRateLimited)              // 429 with Retry-After
+	CodeInvalidPassword          = Code(authn.CodeInvalidPassword)          // 403: wrong current password
+	CodeReauthenticationRequired = Code(authn.CodeReauthenticationRequired) // 403: step up first
+	CodeSessionInvalid           = Code(authn.CodeSessionInvalid)           // 401: no live session
+	CodeBusy                     = Code(authn.CodeBusy)                     // 503 with Retry-After: hasher queue full
+	CodePasswordTooShort         = Code(authn.CodePasswordTooShort)         // 422
+	CodePasswordTooLong          = Code(authn.CodePasswordTooLong)          // 422
+	CodePasswordBreached         = Code(authn.CodePasswordBreached)         // 422
+	CodePasswordContext          = Code(authn.CodePasswordContext)          // 422
+	CodePasswordInvalidChars     = Code(authn.CodePasswordInvalidChars)     // 422
 )
 
 // codeStatus is the one table from error codes to HTTP statuses.
@@ -52,6 +78,26 @@ var codeStatus = map[Code]int{
 	CodeInternal:             http.StatusInternalServerError,
 	CodeUnavailable:          http.StatusServiceUnavailable,
 	CodeNotReady:             http.StatusServiceUnavailable,
+	CodeForbiddenOrigin:      http.StatusForbidden,
+
+	CodeInvalidEmail:             http.StatusUnprocessableEntity,
+	CodeLoginFailed:              http.StatusUnauthorized,
+	CodeRequestRefused:           http.StatusForbidden,
+	CodeFlowExpired:              http.StatusGone,
+	CodeInvalidStep:              http.StatusConflict,
+	CodeInvalidCode:              http.StatusUnauthorized,
+	CodeTooManyAttempts:          http.StatusGone,
+	CodeInvalidToken:             http.StatusGone,
+	CodeRateLimited:              http.StatusTooManyRequests,
+	CodeInvalidPassword:          http.StatusForbidden,
+	CodeReauthenticationRequired: http.StatusForbidden,
+	CodeSessionInvalid:           http.StatusUnauthorized,
+	CodeBusy:                     http.StatusServiceUnavailable,
+	CodePasswordTooShort:         http.StatusUnprocessableEntity,
+	CodePasswordTooLong:          http.StatusUnprocessableEntity,
+	CodePasswordBreached:         http.StatusUnprocessableEntity,
+	CodePasswordContext:          http.StatusUnprocessableEntity,
+	CodePasswordInvalidChars:     http.StatusUnprocessableEntity,
 }
 
 // Status returns the HTTP status of the code (500 for an unknown code).
@@ -69,6 +115,9 @@ type Error struct {
 	Message string
 	// Fields lists the invalid fields of a 422.
 	Fields []engine.FieldError
+	// RetryAfter, when positive, is sent as the Retry-After header (whole
+	// seconds, rounded up).
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -118,6 +167,10 @@ func toAPIError(err error) (*Error, bool) {
 	if errors.As(err, &ae) {
 		return ae, ae.Code == CodeInternal
 	}
+	var ne *authn.Error
+	if errors.As(err, &ne) {
+		return fromAuthn(ne), false
+	}
 	var ve *engine.ValidationError
 	if errors.As(err, &ve) {
 		return invalid(ve.Fields), false
@@ -141,6 +194,32 @@ func toAPIError(err error) (*Error, bool) {
 		}
 	}
 	return errInternal, true
+}
+
+// loginFailedMessage is the one text of every sign-in refusal: unknown
+// account, wrong password, disabled account and risk block must not be
+// told apart, so the HTTP layer does not even trust authn's message to stay
+// the same for all of them.
+const loginFailedMessage = "the sign-in details are not correct"
+
+// fromAuthn maps a service error to the wire. An authn code missing from
+// codeStatus would render as a 500: TestAuthnCodesMapped reads authn's
+// source so that cannot go unnoticed.
+func fromAuthn(e *authn.Error) *Error {
+	out := &Error{Code: Code(e.Code), Message: e.Message, RetryAfter: e.RetryAfter}
+	switch out.Code {
+	case CodeLoginFailed:
+		out.Message = loginFailedMessage
+		out.RetryAfter = 0
+	case CodeRateLimited, CodeBusy, CodeUnavailable:
+		if out.RetryAfter <= 0 {
+			out.RetryAfter = time.Second
+		}
+	}
+	if out.Message == "" {
+		out.Message = string(out.Code)
+	}
+	return out
 }
 
 // body renders the error; field names are made safe to echo (valid UTF-8,

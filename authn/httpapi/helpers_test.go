@@ -40,16 +40,23 @@ type env struct {
 	store *velocity.Memory
 	logs  *testenv.LogBuffer
 	http  *http.Client
+	// auth is the sign-in service behind the server (see authnEnv).
+	auth *authnEnv
 }
 
 type envOption func(*fiber.App)
 
 func newEngine(t testing.TB, reg *prometheus.Registry) (*engine.Engine, *velocity.Memory) {
 	t.Helper()
+	return newEngineRules(t, reg, "")
+}
+
+func newEngineRules(t testing.TB, reg *prometheus.Registry, rulesPath string) (*engine.Engine, *velocity.Memory) {
+	t.Helper()
 	counters := engine.DefaultCounters()
 	schema, err := rules.NewSchema(engine.CounterNames(counters))
 	require.NoError(t, err)
-	src, err := rules.NewSource(rules.SourceConfig{Schema: schema})
+	src, err := rules.NewSource(rules.SourceConfig{Schema: schema, Path: rulesPath})
 	require.NoError(t, err)
 	vm, err := velocity.NewMetrics(reg)
 	require.NoError(t, err)
@@ -66,26 +73,39 @@ func newEngine(t testing.TB, reg *prometheus.Registry) (*engine.Engine, *velocit
 
 func newEnv(t *testing.T, cfg httpapi.Config, opts ...envOption) *env {
 	t.Helper()
+	return newEnvRules(t, cfg, "", opts...)
+}
+
+// newEnvRules is newEnv with the rule file at rulesPath ("" for the
+// embedded default rules). The server always runs the real sign-in
+// service too (SQLite store, outbox, the same engine).
+func newEnvRules(t *testing.T, cfg httpapi.Config, rulesPath string, opts ...envOption) *env {
+	t.Helper()
 	reg := prometheus.NewRegistry()
-	eng, store := newEngine(t, reg)
+	eng, store := newEngineRules(t, reg, rulesPath)
 	if cfg.APIKeys == nil {
 		cfg.APIKeys = []string{"another-key-xxxxxxxxxxxx", testKey}
 	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	url := "http://" + ln.Addr().String()
+	if cfg.PublicOrigin == "" {
+		cfg.PublicOrigin = url
+	}
 	logs := &testenv.LogBuffer{}
+	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ae := newAuthnEnv(t, eng, reg, cfg.PublicOrigin, logger)
 	srv, err := httpapi.New(cfg, httpapi.Deps{
-		Engine: eng, Registry: reg,
-		Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Engine: eng, Registry: reg, Logger: logger, Authn: ae.svc,
 	})
 	require.NoError(t, err)
 	for _, o := range opts {
 		o(srv.App())
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
-	e := &env{t: t, srv: srv, url: "http://" + ln.Addr().String(), reg: reg, store: store, logs: logs,
-		http: &http.Client{Timeout: 10 * time.Second}}
+	e := &env{t: t, srv: srv, url: url, reg: reg, store: store, logs: logs,
+		http: &http.Client{Timeout: 10 * time.Second}, auth: ae}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -95,6 +115,9 @@ func newEnv(t *testing.T, cfg httpapi.Config, opts ...envOption) *env {
 		// Secrets never reach the log, whatever the test did.
 		require.NotContains(t, logs.String(), testKey)
 		require.NotContains(t, logs.String(), testPassword)
+		for _, secret := range ae.secrets() {
+			require.NotContains(t, logs.String(), secret, "a token or code reached the log")
+		}
 	})
 	return e
 }

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -82,6 +83,9 @@ func (s *Server) renderError(c *fiber.Ctx, err error) {
 		if allow := s.allowed(c.Path()); allow != "" {
 			resp.Header.Set(fiber.HeaderAllow, allow)
 		}
+	}
+	if ae.RetryAfter > 0 {
+		resp.Header.Set(fiber.HeaderRetryAfter, strconv.FormatInt(int64((ae.RetryAfter+time.Second-1)/time.Second), 10))
 	}
 	resp.SetStatusCode(ae.Code.Status())
 	resp.SetBodyRaw(ae.body())
@@ -188,13 +192,19 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 	if len(h) <= len(scheme) || !bytes.EqualFold(h[:len(scheme)], []byte(scheme)) {
 		return errUnauthorized
 	}
-	sum := sha256.Sum256(bytes.TrimSpace(h[len(scheme):]))
+	if !s.validKey(bytes.TrimSpace(h[len(scheme):])) {
+		return errUnauthorized
+	}
+	return c.Next()
+}
+
+// validKey reports whether key is one of the configured API keys, in time
+// independent of which one matched and of their lengths.
+func (s *Server) validKey(key []byte) bool {
+	sum := sha256.Sum256(key)
 	ok := 0
 	for i := range s.keys {
 		ok |= subtle.ConstantTimeCompare(sum[:], s.keys[i][:])
 	}
-	if ok != 1 {
-		return errUnauthorized
-	}
-	return c.Next()
+	return ok == 1
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -80,6 +81,18 @@ type Config struct {
 	// OpenAPI is the document served at /openapi.json; nil means the
 	// embedded openapi.json (see OpenAPIDocument).
 	OpenAPI []byte
+	// PublicOrigin is where browsers reach the service
+	// ("https://auth.example.com"); required with Deps.Authn. A browser
+	// request to the sign-in API whose Origin header names another origin
+	// is refused (CSRF defence), as are those in AllowedOrigins' absence.
+	PublicOrigin string
+	// AllowedOrigins are further origins whose pages may call the sign-in
+	// API with the session cookie (an app front end on a sibling origin).
+	AllowedOrigins []string
+	// AccessTokens, when set, enables POST /v1/token and publishes its
+	// keys at /.well-known/jwks.json (an empty set otherwise). An empty
+	// Issuer defaults to PublicOrigin.
+	AccessTokens *AccessTokenConfig
 }
 
 // Deps are the server's collaborators.
@@ -96,6 +109,9 @@ type Deps struct {
 	// BreachedRange answers GET /v1/breached/range/{prefix} (the Pwned
 	// Passwords range API from a local corpus table); nil answers 503.
 	BreachedRange http.Handler
+	// Authn runs the sign-in and self-service API (/v1/register,
+	// /v1/login, ...); nil answers those routes 503.
+	Authn Authn
 }
 
 // Server is the HTTP API. Build it with New, serve it with Serve (or hand
@@ -115,6 +131,11 @@ type Server struct {
 	parsers fastjson.ParserPool
 	enc     *featureEncoder
 
+	authn   Authn
+	tokens  *accessTokens
+	pages   *pages
+	origins map[string]bool
+
 	mu      sync.Mutex
 	ln      net.Listener
 	stopped bool
@@ -124,7 +145,10 @@ type Server struct {
 type route struct {
 	method, path string
 	auth         bool
-	handler      fiber.Handler
+	// guard: a state-changing sign-in route (optional API key, JSON
+	// content type, CSRF checks; see guard).
+	guard   bool
+	handler fiber.Handler
 }
 
 // New validates cfg and builds the server and its routes.
@@ -163,6 +187,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	if cfg.BodyLimit == 0 {
 		cfg.BodyLimit = DefaultBodyLimit
+	}
+	if err := s.setupAuthn(cfg, deps); err != nil {
+		return nil, err
 	}
 	s.readyTimeout = orDefault(cfg.ReadyTimeout, DefaultReadyTimeout)
 	s.openapi = cfg.OpenAPI
@@ -213,18 +240,24 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if deps.BreachedRange != nil {
 		breachedRange = adaptor.HTTPHandler(deps.BreachedRange)
 	}
-	for _, r := range []route{
-		{http.MethodPost, "/v1/risk/evaluate", true, s.evaluate},
-		{http.MethodGet, "/v1/breached/range/:prefix", true, breachedRange},
-		{http.MethodPost, "/v1/risk/outcome", true, s.outcome},
-		{http.MethodGet, "/healthz", false, s.healthz},
-		{http.MethodGet, "/readyz", false, s.readyz},
-		{http.MethodGet, "/metrics", false, metrics},
-		{http.MethodGet, "/openapi.json", false, s.openAPI},
-	} {
+	for _, r := range append([]route{
+		{method: http.MethodPost, path: "/v1/risk/evaluate", auth: true, handler: s.evaluate},
+		{method: http.MethodGet, path: "/v1/breached/range/:prefix", auth: true, handler: breachedRange},
+		{method: http.MethodPost, path: "/v1/risk/outcome", auth: true, handler: s.outcome},
+		{method: http.MethodGet, path: "/healthz", handler: s.healthz},
+		{method: http.MethodGet, path: "/readyz", handler: s.readyz},
+		{method: http.MethodGet, path: "/metrics", handler: metrics},
+		{method: http.MethodGet, path: "/openapi.json", handler: s.openAPI},
+	}, s.authRoutes()...) {
+		if s.authn == nil && isAuthnPath(r.path) {
+			r.handler = authnDisabled
+		}
 		hs := []fiber.Handler{r.handler}
-		if r.auth {
+		switch {
+		case r.auth:
 			hs = []fiber.Handler{s.authenticate, r.handler}
+		case r.guard:
+			hs = []fiber.Handler{s.optionalAPIKey, s.guard, r.handler}
 		}
 		s.app.Add(r.method, r.path, hs...)
 		allow := r.method
@@ -239,6 +272,47 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		s.m.addRoute(r.path)
 	}
 	return s, nil
+}
+
+// setupAuthn checks the sign-in part of the configuration.
+func (s *Server) setupAuthn(cfg Config, deps Deps) error {
+	s.authn = deps.Authn
+	p, err := newPages()
+	if err != nil {
+		return fmt.Errorf("httpapi: %w", err)
+	}
+	s.pages = p
+	s.origins = map[string]bool{}
+	for _, o := range append([]string{cfg.PublicOrigin}, cfg.AllowedOrigins...) {
+		if o == "" {
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+			return fmt.Errorf("httpapi: origin %q: want scheme://host[:port]", o)
+		}
+		s.origins[u.Scheme+"://"+u.Host] = true
+	}
+	if deps.Authn != nil && cfg.PublicOrigin == "" {
+		return errors.New("httpapi: PublicOrigin is required with Deps.Authn")
+	}
+	if cfg.AccessTokens != nil {
+		at := *cfg.AccessTokens
+		if at.Issuer == "" {
+			at.Issuer = cfg.PublicOrigin
+		}
+		if s.tokens, err = newAccessTokens(&at); err != nil {
+			return fmt.Errorf("httpapi: %w", err)
+		}
+	}
+	return nil
+}
+
+// isAuthnPath reports whether a route belongs to the sign-in API (and so
+// needs Deps.Authn).
+func isAuthnPath(p string) bool {
+	return !strings.HasPrefix(p, "/v1/risk/") && !strings.HasPrefix(p, "/v1/breached/") && strings.HasPrefix(p, "/v1/") ||
+		p == "/login/magic" || p == "/verify-email" || p == "/password/reset"
 }
 
 func orDefault(d, def time.Duration) time.Duration {

@@ -14,14 +14,18 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
+	"github.com/riskauth/riskauth/authn"
 	"github.com/riskauth/riskauth/authn/httpapi"
 	"github.com/riskauth/riskauth/engine"
+	"github.com/riskauth/riskauth/engine/alert"
+	"github.com/riskauth/riskauth/engine/alert/ocsf"
 	"github.com/riskauth/riskauth/internal/config"
 	"github.com/riskauth/riskauth/rules"
 	"github.com/riskauth/riskauth/signals/breached"
@@ -60,7 +64,7 @@ func run(cfgPath string) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.api.App().Listen(cfg.Addr) }()
 	log.Info("riskauthd listening", "addr", cfg.Addr, "ruleset", srv.engine.Rules().Current().Version,
-		"state", srv.stateKind, "data_dir", cfg.DataDir)
+		"state", srv.stateKind, "alerts", srv.sink.Status().Transport, "data_dir", cfg.DataDir)
 	select {
 	case err := <-errc:
 		return fmt.Errorf("listen %s: %w", cfg.Addr, err)
@@ -78,9 +82,14 @@ type server struct {
 	api       *httpapi.Server
 	state     engine.StateStore
 	stateKind string
+	sink      *alert.Sink
 	// breachedTable is the imported corpus when it is a table, which can
 	// serve the range API.
 	breachedTable *breached.Table
+	// breachedChain is the breach corpus chain, shared by the engine's
+	// signal and the password policy; authn is the sign-in service.
+	breachedChain breached.Checker
+	authn         *authn.Service
 	closers       []func() error
 }
 
@@ -175,8 +184,22 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *server
 		return nil, err
 	}
 	signals = append(signals, bsig)
+	host, _ := os.Hostname()
+	s.sink, err = alert.New(cfg.Alerts, alert.Deps{Logger: log, Metrics: alert.NewMetrics(reg),
+		Encoder: ocsf.NewEncoder(ocsf.Meta{Version: version(), Host: host})})
+	if err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, func() error {
+		// Deliver what is queued within the grace period; the rest waits
+		// in the spool for the next start.
+		ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
+		defer cancel()
+		return s.sink.Close(ctx)
+	})
 	s.engine, err = engine.New(cfg.Engine, engine.Deps{
-		Rules: src, State: s.state, Devices: devices, Counters: cfg.Velocity.Counters, Signals: signals, Metrics: em, Logger: log,
+		Rules: src, State: s.state, Devices: devices, Counters: cfg.Velocity.Counters, Signals: signals,
+		Sink: s.sink, Metrics: em, Logger: log,
 	})
 	if err != nil {
 		return nil, err
@@ -192,7 +215,11 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *server
 		}
 		deps.BreachedRange = breached.NewRangeHandler(s.breachedTable)
 	}
-	s.api, err = httpapi.New(httpapi.Config{APIKeys: apiKeys, BodyLimit: cfg.BodyLimit, TrustedProxies: proxies}, deps)
+	apiCfg := httpapi.Config{APIKeys: apiKeys, BodyLimit: cfg.BodyLimit, TrustedProxies: proxies}
+	if err := s.buildAuthn(ctx, cfg, reg, log, &apiCfg, &deps); err != nil {
+		return nil, err
+	}
+	s.api, err = httpapi.New(apiCfg, deps)
 	if err != nil {
 		return nil, err
 	}
@@ -223,6 +250,7 @@ func (s *server) breachedSignal(c config.BreachedConfig, reg prometheus.Register
 		}
 		chain = append(chain, rc)
 	}
+	s.breachedChain = chain
 	return breached.NewSignal(chain, breached.SignalConfig{FailurePolicy: breached.FailurePolicy(c.FailurePolicy), Metrics: m})
 }
 
@@ -285,4 +313,13 @@ func newLogger(level string) *slog.Logger {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(level))
 	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
+
+// version is the module version the binary was built from ("devel" for a
+// source build), stamped into every SOC message's metadata.product.
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/riskauth/riskauth/engine"
+	"github.com/riskauth/riskauth/engine/alert"
 	"github.com/riskauth/riskauth/signals/geo"
 	"go.yaml.in/yaml/v3"
 )
@@ -51,6 +52,20 @@ type Config struct {
 	// Geo names the MaxMind-format databases (GeoIP2/GeoLite2 or the
 	// flat @ip-location-db files); with none, the bundled fixture is used.
 	Geo geo.Config `yaml:"geo"`
+	// Alerts sends alerts (and optionally every decision) to Kafka, with a
+	// disk spool while Kafka is unreachable; with no brokers they are
+	// appended to alerts.jsonl in the data dir. Environment:
+	// RISKAUTH_KAFKA_BROKERS, RISKAUTH_KAFKA_ALERTS_TOPIC,
+	// RISKAUTH_KAFKA_DECISIONS_TOPIC, RISKAUTH_KAFKA_COMPRESSION,
+	// RISKAUTH_KAFKA_TLS (true: TLS with the system CAs),
+	// RISKAUTH_KAFKA_TLS_CA, RISKAUTH_KAFKA_SASL_MECHANISM,
+	// RISKAUTH_KAFKA_SASL_USERNAME, RISKAUTH_KAFKA_SASL_PASSWORD.
+	Alerts alert.Config `yaml:"alerts"`
+	// Env is development (default) or production (RISKAUTH_ENV); production
+	// refuses generated secrets and local mail (see AuthnConfig).
+	Env string `yaml:"env"`
+	// Authn configures sign-in, registration and self-service.
+	Authn AuthnConfig `yaml:"authn"`
 }
 
 // BreachedConfig configures the breached-password signal. The embedded
@@ -174,11 +189,52 @@ func (c *Config) applyEnv(env func(string) string) error {
 			*dst = splitList(v)
 		}
 	}
+	if v := env("RISKAUTH_KAFKA_BROKERS"); strings.TrimSpace(v) != "" {
+		c.Alerts.Brokers = splitList(v)
+	}
+	set("RISKAUTH_KAFKA_ALERTS_TOPIC", &c.Alerts.AlertsTopic)
+	set("RISKAUTH_KAFKA_DECISIONS_TOPIC", &c.Alerts.DecisionsTopic)
+	set("RISKAUTH_KAFKA_COMPRESSION", &c.Alerts.Compression)
+	if v := strings.TrimSpace(env("RISKAUTH_KAFKA_TLS")); v != "" {
+		on, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("RISKAUTH_KAFKA_TLS %q: want true or false", v)
+		}
+		if on && c.Alerts.TLS == nil {
+			c.Alerts.TLS = &alert.TLSConfig{}
+		}
+		if !on {
+			c.Alerts.TLS = nil
+		}
+	}
+	if v := strings.TrimSpace(env("RISKAUTH_KAFKA_TLS_CA")); v != "" {
+		if c.Alerts.TLS == nil {
+			c.Alerts.TLS = &alert.TLSConfig{}
+		}
+		c.Alerts.TLS.CAFile = v
+	}
+	if v := strings.TrimSpace(env("RISKAUTH_KAFKA_SASL_MECHANISM")); v != "" {
+		if c.Alerts.SASL == nil {
+			c.Alerts.SASL = &alert.SASLConfig{}
+		}
+		c.Alerts.SASL.Mechanism = v
+	}
+	if c.Alerts.SASL != nil {
+		set("RISKAUTH_KAFKA_SASL_USERNAME", &c.Alerts.SASL.Username)
+		// The password belongs in the environment (or a secret store
+		// rendering it there), not in the YAML file.
+		if v := env("RISKAUTH_KAFKA_SASL_PASSWORD"); v != "" {
+			c.Alerts.SASL.Password = v
+		}
+	}
 	if v := env("RISKAUTH_API_KEYS"); strings.TrimSpace(v) != "" {
 		c.APIKeys = splitList(v)
 	}
 	if v := env("RISKAUTH_TRUSTED_PROXIES"); strings.TrimSpace(v) != "" {
 		c.TrustedProxies = splitList(v)
+	}
+	if err := c.applyAuthnEnv(env); err != nil {
+		return err
 	}
 	if v := strings.TrimSpace(env("RISKAUTH_BODY_LIMIT")); v != "" {
 		n, err := strconv.Atoi(v)
@@ -231,6 +287,10 @@ func (c *Config) defaults() {
 	if c.Redis.Prefix == "" {
 		c.Redis.Prefix = "ra:"
 	}
+	if c.Alerts.DataDir == "" {
+		c.Alerts.DataDir = c.DataDir
+	}
+	c.authnDefaults()
 }
 
 // Validate reports every problem in the configuration.
@@ -263,6 +323,10 @@ func (c *Config) Validate() error {
 	if c.Breached.ServeRange && c.Breached.Corpus == "" {
 		errs = append(errs, errors.New("breached.serve_range needs breached.corpus (a table-format corpus)"))
 	}
+	if err := c.Alerts.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	errs = append(errs, c.validateAuthn()...)
 	if c.Velocity.MaxKeys < 1000 {
 		errs = append(errs, fmt.Errorf("velocity.max_keys %d: want at least 1000", c.Velocity.MaxKeys))
 	}

@@ -77,3 +77,48 @@ func TestInvalid(t *testing.T) {
 	_, err = config.Load("/does/not/exist.yaml", env(nil))
 	require.ErrorContains(t, err, "/does/not/exist.yaml")
 }
+
+func TestAlertsConfig(t *testing.T) {
+	t.Run("embedded by default", func(t *testing.T) {
+		c, err := config.Load("", env(map[string]string{"RISKAUTH_DATA_DIR": "/var/lib/riskauth"}))
+		require.NoError(t, err)
+		assert.True(t, c.Alerts.Embedded())
+		assert.Equal(t, "/var/lib/riskauth", c.Alerts.DataDir, "JSONL files and the spool live in the data dir")
+		assert.Equal(t, "riskauth.alerts", c.Alerts.AlertsTopic)
+		assert.Empty(t, c.Alerts.DecisionsTopic, "decision events are opt-in")
+	})
+	t.Run("kafka from the environment", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "riskauth.yaml")
+		require.NoError(t, os.WriteFile(path, []byte("alerts: { compression: zstd, sasl: { mechanism: plain, username: file-user } }\n"), 0o644))
+		c, err := config.Load(path, env(map[string]string{
+			"RISKAUTH_KAFKA_BROKERS":         "k1:9092, k2:9092",
+			"RISKAUTH_KAFKA_DECISIONS_TOPIC": "riskauth.decisions",
+			"RISKAUTH_KAFKA_TLS":             "true",
+			"RISKAUTH_KAFKA_SASL_USERNAME":   "svc-riskauth",
+			"RISKAUTH_KAFKA_SASL_PASSWORD":   "s3cret-from-env",
+		}))
+		require.NoError(t, err)
+		assert.Equal(t, []string{"k1:9092", "k2:9092"}, c.Alerts.Brokers)
+		assert.Equal(t, "riskauth.decisions", c.Alerts.DecisionsTopic)
+		assert.Equal(t, "zstd", c.Alerts.Compression)
+		require.NotNil(t, c.Alerts.TLS)
+		require.NotNil(t, c.Alerts.SASL)
+		assert.Equal(t, "svc-riskauth", c.Alerts.SASL.Username)
+		assert.Equal(t, "s3cret-from-env", c.Alerts.SASL.Password)
+	})
+	t.Run("invalid", func(t *testing.T) {
+		_, err := config.Load("", env(map[string]string{
+			"RISKAUTH_KAFKA_BROKERS":        "no-port",
+			"RISKAUTH_KAFKA_COMPRESSION":    "rar",
+			"RISKAUTH_KAFKA_SASL_MECHANISM": "gssapi",
+			"RISKAUTH_KAFKA_SASL_PASSWORD":  "s3cret-from-env",
+		}))
+		require.Error(t, err)
+		for _, want := range []string{`brokers[0] "no-port"`, `compression "rar"`, "sasl"} {
+			assert.ErrorContains(t, err, want)
+		}
+		assert.NotContains(t, err.Error(), "s3cret-from-env", "credentials never appear in errors")
+		_, err = config.Load("", env(map[string]string{"RISKAUTH_KAFKA_TLS": "maybe"}))
+		require.ErrorContains(t, err, "RISKAUTH_KAFKA_TLS")
+	})
+}

@@ -44,3 +44,21 @@ func RedisAddr(t testing.TB) string { return Require(t, EnvRedisAddr) }
 func RedisCluster(t testing.TB) []string {
 	return strings.Split(Require(t, EnvRedisCluster), ",")
 }
+
+// ChromiumPath is where Debian's chromium package installs the browser.
+const ChromiumPath = "/usr/bin/chromium"
+
+// Chromium returns the path of the browser that browser tests drive; when
+// it is missing the test is skipped, or fails under CI (.ci/run installs
+// the chromium package).
+func Chromium(t testing.TB) string {
+	t.Helper()
+	if fi, err := os.Stat(ChromiumPath); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
+		return ChromiumPath
+	}
+	if CI() {
+		t.Fatalf("%s is missing under CI: install the chromium package", ChromiumPath)
+	}
+	t.Skipf("%s not installed: browser tests skipped", ChromiumPath)
+	return ""
+}

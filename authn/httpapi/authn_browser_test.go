@@ -1,0 +1,151 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/riskauth/riskauth/authn"
+	"github.com/riskauth/riskauth/authn/httpapi"
+	"github.com/riskauth/riskauth/authn/mail"
+	"github.com/riskauth/riskauth/authn/token"
+	"github.com/riskauth/riskauth/internal/testenv"
+)
+
+// newChromium starts a headless Chromium for the test and returns a tab
+// context bounded in time (the browser itself is started without a
+// deadline, as chromedp requires).
+func newChromium(t *testing.T) context.Context {
+	t.Helper()
+	path := testenv.Chromium(t)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.NoSandbox, // tests run as root in containers
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	bctx, cancelBrowser := chromedp.NewContext(actx)
+	require.NoError(t, chromedp.Do(bctx), "start chromium")
+	ctx, cancelTimeout := context.WithTimeout(bctx, 60*time.Second)
+	t.Cleanup(func() { cancelTimeout(); cancelBrowser(); cancelAlloc() })
+	return ctx
+}
+
+// cookies returns the browser's cookies for its current page.
+func cookies(t *testing.T, ctx context.Context) []*network.Cookie {
+	t.Helper()
+	res, err := chromedp.Call(ctx, network.GetCookies, network.GetCookiesParams{})
+	require.NoError(t, err)
+	return res.Cookies
+}
+
+// text is the text of the element sel.
+func text(t *testing.T, ctx context.Context, sel string) string {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+	require.NoError(t, err)
+	return s
+}
+
+// liveToken reports whether a link token is still unused.
+func liveToken(t *testing.T, e *env, kind authn.TokenKind, tok string) bool {
+	t.Helper()
+	h, err := hex.DecodeString(token.Hash(tok))
+	require.NoError(t, err)
+	_, err = e.auth.store.LiveToken(context.Background(), kind, h, time.Now())
+	return err == nil
+}
+
+// TestMagicLinkInBrowser opens the links of real mails in a real browser:
+// loading a page never spends its token, the click does, and the click on
+// the magic link leaves the browser signed in with the session cookie.
+func TestMagicLinkInBrowser(t *testing.T) {
+	t.Parallel()
+	testenv.Chromium(t)
+	e := newEnv(t, httpapi.Config{})
+	// After the server: cleanups run in reverse, so the browser and its
+	// keep-alive connections are gone before the server shuts down.
+	ctx := newChromium(t)
+	b := e.browser()
+	const email = "lena@example.com"
+	r := b.post("/v1/register", map[string]any{"email": email, "password": userPassword})
+	require.Equal(t, http.StatusAccepted, r.status)
+
+	state := func(want string) chromedp.Action[chromedp.Void] {
+		return chromedp.WaitVisible(chromedp.CSS(`body[data-state="` + want + `"]`))
+	}
+	click := chromedp.Click(chromedp.CSS("#submit"))
+
+	// The verification link: loaded twice (a scanner, then the user), the
+	// token survives; the click spends it.
+	verify := e.auth.link(t, email, mail.KindVerifyEmail)
+	require.True(t, strings.HasPrefix(verify, e.url+"/verify-email?token="), verify)
+	_, vtok, _ := strings.Cut(verify, "token=")
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(verify), state("ready"), chromedp.Navigate(verify), state("ready")))
+	assert.True(t, liveToken(t, e, authn.TokenEmailVerification, vtok), "loading the page did not use the token")
+	loc, err := chromedp.Run(ctx, chromedp.Location())
+	require.NoError(t, err)
+	assert.NotContains(t, loc, "token=", "the token is dropped from the address bar")
+	require.NoError(t, chromedp.Do(ctx, click, state("verified")))
+	assert.Contains(t, text(t, ctx, "#status"), "confirmed")
+	assert.False(t, liveToken(t, e, authn.TokenEmailVerification, vtok))
+
+	// The magic link, from an identifier-first flow.
+	r = b.post("/v1/login", map[string]any{"identifier": email})
+	require.Equal(t, http.StatusOK, r.status)
+	r = b.post("/v1/login/email-code", map[string]any{"flow_id": r.json(t)["flow_id"]})
+	require.Equal(t, http.StatusOK, r.status, "body: %s", r.body)
+	link := e.auth.link(t, email, mail.KindLoginCode)
+	require.True(t, strings.HasPrefix(link, e.url+"/login/magic?token="), link)
+	_, mtok, _ := strings.Cut(link, "token=")
+
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(link), state("ready")))
+	require.True(t, liveToken(t, e, authn.TokenMagicLink, mtok), "loading the page did not use the token")
+	for _, c := range cookies(t, ctx) {
+		require.NotEqual(t, httpapi.SessionCookie, c.Name, "not signed in before the click")
+	}
+
+	require.NoError(t, chromedp.Do(ctx, click, state("signed-in")))
+	assert.Contains(t, text(t, ctx, "#status"), "signed in")
+	assert.False(t, liveToken(t, e, authn.TokenMagicLink, mtok), "the click used the token")
+
+	var session *network.Cookie
+	for _, c := range cookies(t, ctx) {
+		if c.Name == httpapi.SessionCookie {
+			session = c
+		}
+	}
+	require.NotNil(t, session, "the browser holds the session cookie")
+	e.auth.track(session.Value)
+	assert.True(t, session.HTTPOnly)
+	assert.True(t, session.Secure)
+	assert.Equal(t, network.CookieSameSiteLax, session.SameSite)
+	assert.Equal(t, "/", session.Path)
+
+	// whoami from the browser itself, with its cookie.
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(e.url+"/v1/session")))
+	body := text(t, ctx, "body")
+	var me struct {
+		UserID  string `json:"user_id"`
+		Current bool   `json:"current"`
+		AAL     int    `json:"aal"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(body), &me), body)
+	assert.Equal(t, mustUserID(t, e, email), me.UserID)
+	assert.True(t, me.Current)
+	assert.Equal(t, 1, me.AAL)
+
+	// The spent link, opened again, says so on the click.
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(link), state("ready"), click, state("error")))
+	assert.Contains(t, text(t, ctx, "#status"), "not valid")
+}

@@ -1,0 +1,274 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/riskauth/riskauth/authn"
+	"github.com/riskauth/riskauth/authn/httpapi"
+	"github.com/riskauth/riskauth/authn/mail"
+	"github.com/riskauth/riskauth/authn/password"
+	"github.com/riskauth/riskauth/authn/seal"
+	"github.com/riskauth/riskauth/authn/store"
+	"github.com/riskauth/riskauth/authn/totp"
+	"github.com/riskauth/riskauth/internal/config"
+)
+
+// Files in the data dir that hold generated secrets (embedded mode only).
+const (
+	sealKeysFile    = "seal.keys"
+	authnSecretFile = "authn.key"
+	accessKeysFile  = "access-token.keys"
+	authnDBFile     = "authn.db"
+)
+
+// authnStore is what both account stores provide.
+type authnStore interface {
+	authn.UserStore
+	authn.FlowStore
+	authn.TokenStore
+	authn.SessionBackend
+	authn.AttemptStore
+	authn.TOTPStore
+	authn.RecoveryCodeStore
+	authn.Sweeper
+	Close() error
+}
+
+var (
+	_ authnStore = (*store.SQLite)(nil)
+	_ authnStore = (*store.Postgres)(nil)
+)
+
+// buildAuthn wires the sign-in service (store, mail, keys, hasher, policy,
+// risk engine, security events) and adds it, with its origin and access
+// tokens, to the HTTP configuration. It runs after the engine and the
+// alert sink exist; what it opens goes on s.closers, the service last so
+// that it drains its mail before the store and the mailer close.
+func (s *server) buildAuthn(ctx context.Context, cfg *config.Config, reg *prometheus.Registry, log *slog.Logger,
+	apiCfg *httpapi.Config, deps *httpapi.Deps) error {
+	a := cfg.Authn
+	var st authnStore
+	if a.DatabaseURL != "" {
+		pg, err := store.OpenPostgres(ctx, a.DatabaseURL, store.PostgresOptions{})
+		if err != nil {
+			return fmt.Errorf("authn store: %w", err)
+		}
+		st = pg
+	} else {
+		lite, err := store.OpenSQLite(ctx, filepath.Join(cfg.DataDir, authnDBFile), store.SQLiteOptions{})
+		if err != nil {
+			return fmt.Errorf("authn store: %w", err)
+		}
+		st = lite
+	}
+	s.closers = append(s.closers, st.Close)
+
+	var mailer mail.Mailer
+	if a.SMTPURL != "" {
+		sc, err := mail.ParseSMTPURL(a.SMTPURL)
+		if err != nil {
+			return err
+		}
+		if mailer, err = mail.NewSMTP(sc, nil, log); err != nil {
+			return err
+		}
+	} else {
+		ob, err := mail.NewOutbox(cfg.DataDir, nil, log)
+		if err != nil {
+			return err
+		}
+		s.closers = append(s.closers, ob.Close)
+		mailer = ob
+		log.Warn("no RISKAUTH_SMTP_URL configured: mail goes to the outbox in the data dir", "file", ob.Path())
+	}
+	renderer, err := mail.NewRenderer(mail.RendererConfig{PublicOrigin: a.PublicOrigin, ServiceName: a.ServiceName, SupportAddress: a.SupportAddress})
+	if err != nil {
+		return fmt.Errorf("%w (set RISKAUTH_PUBLIC_ORIGIN)", err)
+	}
+
+	sealer, err := sealerFor(a.SealKeys, filepath.Join(cfg.DataDir, sealKeysFile), log)
+	if err != nil {
+		return err
+	}
+	master, err := secret(a.Secret, filepath.Join(cfg.DataDir, authnSecretFile), log)
+	if err != nil {
+		return err
+	}
+	// Two keys from one secret, so an operator manages one value; HKDF
+	// keeps them independent.
+	codeKey, err := hkdf.Key(sha256.New, []byte(master), nil, "riskauth/authn email codes", 32)
+	if err != nil {
+		return err
+	}
+	recoveryKey, err := hkdf.Key(sha256.New, []byte(master), nil, "riskauth/authn recovery codes", 32)
+	if err != nil {
+		return err
+	}
+	rh, err := totp.NewRecoveryHasher(recoveryKey)
+	if err != nil {
+		return err
+	}
+
+	h := a.Hasher
+	concurrency := h.Concurrency
+	if concurrency == 0 {
+		concurrency = runtime.GOMAXPROCS(0)
+	}
+	params := password.DefaultParams()
+	params.Memory, params.Time, params.Threads = h.MemoryKiB, h.Time, h.Threads
+	hasher, err := password.NewHasher(password.HasherConfig{Params: params, Concurrency: concurrency, MaxWait: h.MaxWait,
+		Metrics: password.NewMetrics(reg)})
+	if err != nil {
+		return err
+	}
+	// The policy asks the same breach corpus as the engine's signal: the
+	// embedded common-password list, the imported corpus, the range API.
+	chain := s.breachedChain
+	policy, err := password.NewChecker(password.Policy{MinLength: a.Password.MinLength, MinLengthWithMFA: a.Password.MinLengthWithMFA,
+		MaxLength: a.Password.MaxLength, ServiceName: a.ServiceName},
+		password.BreachCheckerFunc(func(ctx context.Context, pw string) (bool, error) {
+			r, err := chain.Check(ctx, pw)
+			return r.Breached, err
+		}))
+	if err != nil {
+		return err
+	}
+
+	svc, err := authn.New(authn.Config{ServiceName: a.ServiceName}, authn.Deps{
+		Users: st, Flows: st, Tokens: st, Sessions: st, Attempts: st, TOTP: st, Recovery: st,
+		Risk: s.engine, Hasher: hasher, Policy: policy, Sealer: sealer, RecoveryHasher: rh, CodeKey: codeKey,
+		Mailer: mailer, Renderer: renderer, Events: s.sink, Logger: log, Metrics: authn.NewMetrics(reg),
+	})
+	if err != nil {
+		return err
+	}
+	s.authn = svc
+	s.closers = append(s.closers, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
+		defer cancel()
+		return svc.Close(ctx)
+	})
+	go sweep(ctx, st, log)
+
+	apiCfg.PublicOrigin = a.PublicOrigin
+	apiCfg.AllowedOrigins = a.AllowedOrigins
+	if at, err := accessTokens(cfg, log); err != nil {
+		return err
+	} else if at != nil {
+		apiCfg.AccessTokens = at
+	}
+	deps.Authn = svc
+	return nil
+}
+
+// sealerFor uses the configured keys, else the key file in the data dir,
+// generating one key there on first start.
+func sealerFor(configured, file string, log *slog.Logger) (*seal.Sealer, error) {
+	spec, err := keyFile(configured, file, seal.KeySize, log)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := config.ParseNamedKeys(spec, seal.KeySize)
+	if err != nil {
+		return nil, fmt.Errorf("seal keys: %w", err)
+	}
+	m := make(map[string][]byte, len(keys))
+	for _, k := range keys {
+		m[k.ID] = k.Key
+	}
+	return seal.New(m, keys[0].ID)
+}
+
+// accessTokens returns the access-token configuration, nil when they are
+// off: disabled, or production without configured keys (generated keys
+// would differ per instance).
+func accessTokens(cfg *config.Config, log *slog.Logger) (*httpapi.AccessTokenConfig, error) {
+	at := cfg.Authn.AccessTokens
+	if at.Disabled || (at.Keys == "" && cfg.Production()) {
+		return nil, nil
+	}
+	spec, err := keyFile(at.Keys, filepath.Join(cfg.DataDir, accessKeysFile), ed25519.SeedSize, log)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := config.ParseNamedKeys(spec, ed25519.SeedSize)
+	if err != nil {
+		return nil, fmt.Errorf("access token keys: %w", err)
+	}
+	out := &httpapi.AccessTokenConfig{Issuer: cfg.Authn.PublicOrigin, Audience: at.Audience, TTL: at.TTL}
+	for _, k := range keys {
+		out.Keys = append(out.Keys, httpapi.AccessTokenKey{ID: k.ID, Key: ed25519.NewKeyFromSeed(k.Key)})
+	}
+	return out, nil
+}
+
+// keyFile returns configured when set; otherwise the "id:base64" key list
+// kept in file, generating one random key of size bytes there (0600) on
+// first start. The id carries the creation date, so a rotated-in key
+// sorts after the one it replaces.
+func keyFile(configured, file string, size int, log *slog.Logger) (string, error) {
+	if configured != "" {
+		return configured, nil
+	}
+	b, err := os.ReadFile(file)
+	if err == nil {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	raw := make([]byte, size)
+	_, _ = rand.Read(raw)
+	spec := "k" + time.Now().UTC().Format("20060102") + ":" + base64.RawURLEncoding.EncodeToString(raw)
+	if err := os.WriteFile(file, []byte(spec+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write %s: %w", file, err)
+	}
+	log.Info("generated keys", "file", file)
+	return spec, nil
+}
+
+// sweepEvery is how often expired sessions, tokens and flows are deleted;
+// lookups check deadlines themselves, this only bounds table growth.
+const sweepEvery = time.Hour
+
+// attemptRetention is how long sign-in attempts are kept: well beyond the
+// lockout windows (24 h), for the user's recent-activity view.
+const attemptRetention = 30 * 24 * time.Hour
+
+func sweep(ctx context.Context, st authn.Sweeper, log *slog.Logger) {
+	t := time.NewTicker(sweepEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := time.Now()
+		// keep: tokens of the last 15 minutes still count towards the
+		// per-account mail limit.
+		if n, err := st.DeleteExpired(ctx, now, 15*time.Minute); err != nil {
+			log.Warn("authn sweep", "err", err)
+		} else if n > 0 {
+			log.Info("authn sweep", "deleted", n)
+		}
+		if _, err := st.DeleteAttemptsBefore(ctx, now.Add(-attemptRetention)); err != nil {
+			log.Warn("authn attempt retention", "err", err)
+		}
+	}
+}

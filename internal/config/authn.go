@@ -1,0 +1,279 @@
+package config
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/riskauth/riskauth/authn/mail"
+	"github.com/riskauth/riskauth/authn/password"
+	"github.com/riskauth/riskauth/authn/seal"
+)
+
+// EnvProduction is the RISKAUTH_ENV value under which riskauthd refuses to
+// start on generated secrets and local mail: every instance of a
+// production deployment must share its keys, and users must get their
+// mail.
+const EnvProduction = "production"
+
+// AuthnConfig configures sign-in, registration and self-service.
+type AuthnConfig struct {
+	// DatabaseURL switches the account store from SQLite (authn.db in the
+	// data dir) to PostgreSQL: a postgres:// URL (RISKAUTH_DATABASE_URL).
+	// It may hold a password and is never logged.
+	DatabaseURL string `yaml:"database_url"`
+	// PublicOrigin is where users reach the service, used for links in
+	// mail and the CSRF origin check (RISKAUTH_PUBLIC_ORIGIN). Default:
+	// http:// and the listen address, 0.0.0.0 and :: read as 127.0.0.1.
+	PublicOrigin string `yaml:"public_origin"`
+	// AllowedOrigins are further origins whose pages may call the sign-in
+	// API with the session cookie (RISKAUTH_ALLOWED_ORIGINS).
+	AllowedOrigins []string `yaml:"allowed_origins"`
+	// SMTPURL sends mail through an SMTP server (RISKAUTH_SMTP_URL, see
+	// mail.ParseSMTPURL); without it mail is appended to outbox.jsonl in
+	// the data dir.
+	SMTPURL string `yaml:"smtp_url"`
+	// SealKeys encrypt TOTP secrets at rest: "id:base64key,..." with
+	// 32-byte keys, the first one sealing (RISKAUTH_SEAL_KEYS). Without
+	// them riskauthd generates one into seal.keys in the data dir, except
+	// in production, where they are required.
+	SealKeys string `yaml:"seal_keys"`
+	// Secret (32+ characters, the same on every instance) keys the hashes
+	// of email codes and recovery codes (RISKAUTH_AUTHN_SECRET). Generated
+	// into authn.key in the data dir when absent, except in production.
+	Secret string `yaml:"secret"`
+	// ServiceName is shown in mail and authenticator apps
+	// (RISKAUTH_SERVICE_NAME, default "riskauth").
+	ServiceName string `yaml:"service_name"`
+	// SupportAddress, optional, is shown in security notifications.
+	SupportAddress string `yaml:"support_address"`
+	// Hasher bounds argon2id.
+	Hasher HasherConfig `yaml:"hasher"`
+	// Password is the password policy (NIST SP 800-63B rev 4 defaults).
+	Password PasswordPolicyConfig `yaml:"password"`
+	// AccessTokens configures the optional short-lived JWTs.
+	AccessTokens AccessTokenConfig `yaml:"access_tokens"`
+
+	// explicitOrigin is PublicOrigin as configured, before the default.
+	explicitOrigin string
+}
+
+// HasherConfig sizes argon2id. Defaults: 19 MiB, 2 passes, 1 lane (OWASP's
+// argon2id minimum), at most GOMAXPROCS hashes at a time.
+type HasherConfig struct {
+	MemoryKiB   uint32 `yaml:"memory_kib"`
+	Time        uint32 `yaml:"time"`
+	Threads     uint8  `yaml:"threads"`
+	Concurrency int    `yaml:"concurrency"`
+	// MaxWait bounds the queueing for a hashing slot (default 2s); past it
+	// the answer is 503 busy with Retry-After.
+	MaxWait time.Duration `yaml:"max_wait"`
+}
+
+// PasswordPolicyConfig overrides the policy's lengths (code points); zero
+// keeps the NIST defaults (15, 8 with MFA, 256).
+type PasswordPolicyConfig struct {
+	MinLength        int `yaml:"min_length"`
+	MinLengthWithMFA int `yaml:"min_length_with_mfa"`
+	MaxLength        int `yaml:"max_length"`
+}
+
+// AccessTokenConfig configures the EdDSA access tokens of POST /v1/token.
+type AccessTokenConfig struct {
+	// Keys are Ed25519 private keys as "kid:base64seed,..." (32-byte
+	// seeds), the first one signing (RISKAUTH_ACCESS_TOKEN_KEYS). Without
+	// them riskauthd generates one into access-token.keys in the data dir,
+	// except in production, where access tokens are then off.
+	Keys string `yaml:"keys"`
+	// Disabled turns access tokens off (RISKAUTH_ACCESS_TOKENS=false).
+	Disabled bool `yaml:"disabled"`
+	// TTL is the token lifetime (RISKAUTH_ACCESS_TOKEN_TTL, default 5m,
+	// at most 1h).
+	TTL time.Duration `yaml:"ttl"`
+	// Audience, optional, is the "aud" claim
+	// (RISKAUTH_ACCESS_TOKEN_AUDIENCE).
+	Audience string `yaml:"audience"`
+}
+
+// NamedKey is one parsed "id:base64" key entry.
+type NamedKey struct {
+	ID  string
+	Key []byte
+}
+
+// Production reports whether RISKAUTH_ENV is production.
+func (c *Config) Production() bool { return c.Env == EnvProduction }
+
+// applyAuthnEnv overlays the RISKAUTH_* variables of sign-in.
+func (c *Config) applyAuthnEnv(env func(string) string) error {
+	a := &c.Authn
+	for name, dst := range map[string]*string{
+		"RISKAUTH_ENV": &c.Env, "RISKAUTH_DATABASE_URL": &a.DatabaseURL, "RISKAUTH_PUBLIC_ORIGIN": &a.PublicOrigin,
+		"RISKAUTH_SMTP_URL": &a.SMTPURL, "RISKAUTH_SEAL_KEYS": &a.SealKeys, "RISKAUTH_AUTHN_SECRET": &a.Secret,
+		"RISKAUTH_SERVICE_NAME": &a.ServiceName, "RISKAUTH_ACCESS_TOKEN_KEYS": &a.AccessTokens.Keys,
+		"RISKAUTH_ACCESS_TOKEN_AUDIENCE": &a.AccessTokens.Audience,
+	} {
+		if v := strings.TrimSpace(env(name)); v != "" {
+			*dst = v
+		}
+	}
+	if v := env("RISKAUTH_ALLOWED_ORIGINS"); strings.TrimSpace(v) != "" {
+		a.AllowedOrigins = splitList(v)
+	}
+	if v := strings.TrimSpace(env("RISKAUTH_ACCESS_TOKENS")); v != "" {
+		on, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("RISKAUTH_ACCESS_TOKENS %q: want true or false", v)
+		}
+		a.AccessTokens.Disabled = !on
+	}
+	if v := strings.TrimSpace(env("RISKAUTH_ACCESS_TOKEN_TTL")); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("RISKAUTH_ACCESS_TOKEN_TTL %q: %w", v, err)
+		}
+		a.AccessTokens.TTL = d
+	}
+	return nil
+}
+
+// authnDefaults fills what is derived from the rest of the configuration.
+func (c *Config) authnDefaults() {
+	a := &c.Authn
+	if a.ServiceName == "" {
+		a.ServiceName = "riskauth"
+	}
+	a.explicitOrigin = a.PublicOrigin
+	if a.PublicOrigin == "" {
+		a.PublicOrigin = originOf(c.Addr)
+	}
+	h := &a.Hasher
+	if h.MemoryKiB == 0 {
+		h.MemoryKiB = password.DefaultParams().Memory
+	}
+	if h.Time == 0 {
+		h.Time = password.DefaultParams().Time
+	}
+	if h.Threads == 0 {
+		h.Threads = password.DefaultParams().Threads
+	}
+	if a.AccessTokens.TTL == 0 {
+		a.AccessTokens.TTL = 5 * time.Minute
+	}
+}
+
+// originOf derives the embedded-mode origin from the listen address: a
+// wildcard host reads as the loopback address a local browser would use.
+func originOf(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://127.0.0.1:8080"
+	}
+	switch host {
+	case "", "0.0.0.0", "::":
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// validateAuthn reports every problem of the sign-in configuration.
+func (c *Config) validateAuthn() []error {
+	a := &c.Authn
+	var errs []error
+	switch c.Env {
+	case "", "development", EnvProduction:
+	default:
+		errs = append(errs, fmt.Errorf("env %q: want development or production", c.Env))
+	}
+	if c.Production() {
+		for _, m := range []struct{ v, name string }{
+			{a.SealKeys, "RISKAUTH_SEAL_KEYS (authn.seal_keys): TOTP secrets must be sealed with keys every instance shares"},
+			{a.Secret, "RISKAUTH_AUTHN_SECRET (authn.secret): email and recovery codes must be keyed alike on every instance"},
+			{a.SMTPURL, "RISKAUTH_SMTP_URL (authn.smtp_url): production mail cannot go to a local outbox"},
+			{a.explicitOrigin, "RISKAUTH_PUBLIC_ORIGIN (authn.public_origin): links in mail must point at the public address"},
+		} {
+			if m.v == "" {
+				errs = append(errs, fmt.Errorf("production requires %s", m.name))
+			}
+		}
+		if strings.HasPrefix(a.PublicOrigin, "http://") {
+			errs = append(errs, errors.New("production requires an https public origin"))
+		}
+	}
+	for _, o := range append([]string{a.PublicOrigin}, a.AllowedOrigins...) {
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+			errs = append(errs, fmt.Errorf("origin %q: want https://host[:port]", o))
+		}
+	}
+	if a.DatabaseURL != "" && !strings.HasPrefix(a.DatabaseURL, "postgres://") && !strings.HasPrefix(a.DatabaseURL, "postgresql://") {
+		// Not echoed: the URL may hold a password.
+		errs = append(errs, errors.New("RISKAUTH_DATABASE_URL: want a postgres:// or postgresql:// URL"))
+	}
+	if a.SMTPURL != "" {
+		if _, err := mail.ParseSMTPURL(a.SMTPURL); err != nil {
+			errs = append(errs, err) // ParseSMTPURL never repeats the URL
+		}
+	}
+	if a.SealKeys != "" {
+		if _, err := ParseNamedKeys(a.SealKeys, seal.KeySize); err != nil {
+			errs = append(errs, fmt.Errorf("RISKAUTH_SEAL_KEYS: %w", err))
+		}
+	}
+	if a.Secret != "" && len(a.Secret) < 32 {
+		errs = append(errs, errors.New("RISKAUTH_AUTHN_SECRET: shorter than 32 characters"))
+	}
+	if a.AccessTokens.Keys != "" {
+		if _, err := ParseNamedKeys(a.AccessTokens.Keys, 32); err != nil {
+			errs = append(errs, fmt.Errorf("RISKAUTH_ACCESS_TOKEN_KEYS: %w", err))
+		}
+	}
+	if t := a.AccessTokens.TTL; t < 0 || t > time.Hour {
+		errs = append(errs, fmt.Errorf("access token TTL %s: want (0, 1h]", t))
+	}
+	p := password.DefaultParams()
+	p.Memory, p.Time, p.Threads = a.Hasher.MemoryKiB, a.Hasher.Time, a.Hasher.Threads
+	if err := p.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("authn.hasher: %w", err))
+	}
+	if a.Hasher.Concurrency < 0 || a.Hasher.MaxWait < 0 {
+		errs = append(errs, errors.New("authn.hasher: concurrency and max_wait must not be negative"))
+	}
+	if strings.TrimSpace(a.ServiceName) == "" || len(a.ServiceName) > 64 || strings.ContainsAny(a.ServiceName, ":\r\n") {
+		errs = append(errs, errors.New("authn.service_name: 1-64 characters, no ':' or line break"))
+	}
+	return errs
+}
+
+// ParseNamedKeys parses "id:base64,id:base64" (standard or URL base64,
+// padded or not), keeping the order: the first key is the active one.
+// Errors name the entry, never the key material.
+func ParseNamedKeys(spec string, size int) ([]NamedKey, error) {
+	var out []NamedKey
+	seen := map[string]bool{}
+	for i, entry := range strings.Split(spec, ",") {
+		id, b64, ok := strings.Cut(strings.TrimSpace(entry), ":")
+		if !ok || id == "" || len(id) > 32 || strings.Trim(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") != "" {
+			return nil, fmt.Errorf("entry %d: want <id>:<base64 key>, id of [A-Za-z0-9_.-]{1,32}", i+1)
+		}
+		if seen[id] {
+			return nil, fmt.Errorf("entry %d: duplicate key id %q", i+1, id)
+		}
+		seen[id] = true
+		raw := strings.TrimRight(b64, "=")
+		enc := base64.RawStdEncoding
+		if strings.ContainsAny(raw, "-_") {
+			enc = base64.RawURLEncoding
+		}
+		key, err := enc.Strict().DecodeString(raw)
+		if err != nil || len(key) != size {
+			return nil, fmt.Errorf("entry %d (key %q): want %d bytes of base64", i+1, id, size)
+		}
+		out = append(out, NamedKey{ID: id, Key: key})
+	}
+	return out, nil
+}
