@@ -3,6 +3,7 @@ package config_test
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -121,4 +122,20 @@ func TestAlertsConfig(t *testing.T) {
 		_, err = config.Load("", env(map[string]string{"RISKAUTH_KAFKA_TLS": "maybe"}))
 		require.ErrorContains(t, err, "RISKAUTH_KAFKA_TLS")
 	})
+}
+
+// TestDocumentedExample keeps the example in docs/configuration.md valid:
+// an operator copying it gets a configuration that loads.
+func TestDocumentedExample(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/configuration.md")
+	require.NoError(t, err)
+	_, rest, ok := strings.Cut(string(doc), "```yaml\n")
+	require.True(t, ok, "docs/configuration.md has a yaml example")
+	example, _, ok := strings.Cut(rest, "```")
+	require.True(t, ok)
+	path := filepath.Join(t.TempDir(), "riskauth.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(example), 0o644))
+	c, err := config.Load(path, env(map[string]string{"RISKAUTH_KAFKA_SASL_PASSWORD": "from-the-environment"}))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"kafka-1:9093", "kafka-2:9093"}, c.Alerts.Brokers)
 }

@@ -181,6 +181,15 @@ const (
 	safeHi = ^uint64(0) &^ (1 << ('\\' - 64))
 )
 
+// plain[c] reports a byte copied as is: safe ASCII. Bytes of multi-byte
+// UTF-8 sequences are not plain, so the slow path validates them.
+var plain = func() (t [256]bool) {
+	for c := range utf8.RuneSelf {
+		t[c] = safeASCII(byte(c))
+	}
+	return t
+}()
+
 func safeASCII(c byte) bool {
 	if c < 64 {
 		return safeLo>>c&1 != 0
@@ -192,8 +201,18 @@ func safeASCII(c byte) bool {
 // (its default), for the same byte-identity reason as appendFloat.
 func appendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
+	// Fast path: most strings (every key, ids, rule names) need no
+	// escaping; one table lookup per byte finds out, then one copy.
+	i := 0
+	for i < len(s) && plain[s[i]] {
+		i++
+	}
+	if i == len(s) {
+		dst = append(dst, s...)
+		return append(dst, '"')
+	}
 	start := 0
-	for i := 0; i < len(s); {
+	for i < len(s) {
 		if c := s[i]; c < utf8.RuneSelf {
 			if safeASCII(c) {
 				i++
