@@ -1,9 +1,10 @@
 package httpapi
 
 import (
-	"github.com/valyala/fastjson"
 	"testing"
 	"time"
+
+	"github.com/valyala/fastjson"
 
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/rules"

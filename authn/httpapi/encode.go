@@ -2,15 +2,14 @@ package httpapi
 
 import (
 	"encoding/json"
-	"math"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
+	"github.com/riskauth/riskauth/internal/jsonw"
 	"github.com/riskauth/riskauth/rules"
 )
 
@@ -139,9 +138,9 @@ func (fe *featureEncoder) appendFeatures(b []byte, f *rules.Features) []byte {
 				case reflect.Int:
 					b = strconv.AppendInt(b, fv.Int(), 10)
 				case reflect.Float64:
-					b = appendFloat(b, fv.Float())
+					b = jsonw.AppendFloat(b, fv.Float())
 				case reflect.String:
-					b = appendString(b, fv.String())
+					b = jsonw.AppendString(b, fv.String())
 				}
 			}
 			b = append(b, '}')
@@ -155,7 +154,7 @@ func (fe *featureEncoder) appendFeatures(b []byte, f *rules.Features) []byte {
 					break
 				}
 				b = append(b, ',')
-				b = appendString(b, name)
+				b = jsonw.AppendString(b, name)
 				b = append(b, ':')
 				b = strconv.AppendInt(b, int64(f.Velocity.Values[i]), 10)
 			}
@@ -186,9 +185,9 @@ func appendStringMap(b []byte, m map[string]string) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, k)
+		b = jsonw.AppendString(b, k)
 		b = append(b, ':')
-		b = appendString(b, m[k])
+		b = jsonw.AppendString(b, m[k])
 	}
 	return append(b, '}')
 }
@@ -196,23 +195,23 @@ func appendStringMap(b []byte, m map[string]string) []byte {
 // appendEvaluateResponse renders r as encoding/json would.
 func (fe *featureEncoder) appendEvaluateResponse(b []byte, r *evaluateResponse) []byte {
 	b = append(b, `{"evaluation_id":`...)
-	b = appendString(b, r.EvaluationID)
+	b = jsonw.AppendString(b, r.EvaluationID)
 	b = append(b, `,"decision":`...)
-	b = appendString(b, r.Decision)
+	b = jsonw.AppendString(b, r.Decision)
 	b = append(b, `,"score":`...)
-	b = appendFloat(b, r.Score)
+	b = jsonw.AppendFloat(b, r.Score)
 	b = append(b, `,"reasons":`...)
 	b = appendReasons(b, r.Reasons)
 	if r.ShadowDecision != "" {
 		b = append(b, `,"shadow_decision":`...)
-		b = appendString(b, r.ShadowDecision)
+		b = jsonw.AppendString(b, r.ShadowDecision)
 	}
 	if len(r.ShadowReasons) > 0 {
 		b = append(b, `,"shadow_reasons":`...)
 		b = appendReasons(b, r.ShadowReasons)
 	}
 	b = append(b, `,"alert":`...)
-	b = appendString(b, r.Alert)
+	b = jsonw.AppendString(b, r.Alert)
 	b = append(b, `,"floored":`...)
 	b = strconv.AppendBool(b, r.Floored)
 	b = append(b, `,"signals":`...)
@@ -232,21 +231,21 @@ func (fe *featureEncoder) appendEvaluateResponse(b []byte, r *evaluateResponse) 
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, n)
+			b = jsonw.AppendString(b, n)
 			b = append(b, `:{"available":`...)
 			b = strconv.AppendBool(b, st.Available)
 			b = append(b, `,"ms":`...)
-			b = appendFloat(b, st.Millis)
+			b = jsonw.AppendFloat(b, st.Millis)
 			if st.Error != "" {
 				b = append(b, `,"error":`...)
-				b = appendString(b, st.Error)
+				b = jsonw.AppendString(b, st.Error)
 			}
 			b = append(b, '}')
 		}
 		b = append(b, '}')
 	}
 	b = append(b, `,"ruleset_version":`...)
-	b = appendString(b, r.RuleSetVersion)
+	b = jsonw.AppendString(b, r.RuleSetVersion)
 	b = append(b, `,"time":"`...)
 	b = r.Time.AppendFormat(b, time.RFC3339Nano)
 	return append(b, `"}`...)
@@ -262,18 +261,18 @@ func appendReasons(b []byte, rs []reason) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, `{"rule":`...)
-		b = appendString(b, r.Rule)
+		b = jsonw.AppendString(b, r.Rule)
 		b = append(b, `,"description":`...)
-		b = appendString(b, r.Description)
+		b = jsonw.AppendString(b, r.Description)
 		b = append(b, `,"score":`...)
-		b = appendFloat(b, r.Score)
+		b = jsonw.AppendFloat(b, r.Score)
 		if r.Action != "" {
 			b = append(b, `,"action":`...)
-			b = appendString(b, r.Action)
+			b = jsonw.AppendString(b, r.Action)
 		}
 		if r.Alert != "" {
 			b = append(b, `,"alert":`...)
-			b = appendString(b, r.Alert)
+			b = jsonw.AppendString(b, r.Alert)
 		}
 		if len(r.Evidence) > 0 {
 			b = append(b, `,"evidence":[`...)
@@ -282,7 +281,7 @@ func appendReasons(b []byte, rs []reason) []byte {
 					b = append(b, ',')
 				}
 				b = append(b, `{"field":`...)
-				b = appendString(b, e.Field)
+				b = jsonw.AppendString(b, e.Field)
 				b = append(b, `,"value":`...)
 				b = appendAny(b, e.Value)
 				b = append(b, '}')
@@ -301,7 +300,7 @@ func appendAny(b []byte, v any) []byte {
 	case nil:
 		return append(b, "null"...)
 	case string:
-		return appendString(b, x)
+		return jsonw.AppendString(b, x)
 	case bool:
 		return strconv.AppendBool(b, x)
 	case int:
@@ -309,86 +308,11 @@ func appendAny(b []byte, v any) []byte {
 	case int64:
 		return strconv.AppendInt(b, x, 10)
 	case float64:
-		return appendFloat(b, x)
+		return jsonw.AppendFloat(b, x)
 	}
 	out, err := json.Marshal(v)
 	if err != nil {
 		return append(b, "null"...)
 	}
 	return append(b, out...)
-}
-
-// appendFloat formats like encoding/json; NaN and infinities become null.
-func appendFloat(b []byte, f float64) []byte {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return append(b, "null"...)
-	}
-	abs := math.Abs(f)
-	format := byte('f')
-	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
-	}
-	b = strconv.AppendFloat(b, f, format, -1, 64)
-	if format == 'e' {
-		// clean up e-09 to e-9
-		n := len(b)
-		if n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
-			b[n-2] = b[n-1]
-			b = b[:n-1]
-		}
-	}
-	return b
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString quotes s as a JSON string: quotes, backslashes and control
-// characters escaped, invalid UTF-8 replaced by U+FFFD, U+2028 and U+2029
-// escaped (as encoding/json does, for JavaScript consumers).
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

@@ -2,11 +2,8 @@ package httpapi
 
 import (
 	"encoding/json"
-	"math"
-	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -71,39 +68,4 @@ func TestEncoderMatchesEncodingJSON(t *testing.T) {
 			assert.Equal(t, w, g)
 		})
 	}
-}
-
-func TestAppendFloatMatchesEncodingJSON(t *testing.T) {
-	t.Parallel()
-	for _, f := range []float64{0, 1, -1, 0.1, 1e-6, 1e-7, 123456789.125, 1e20, 1e21, 1e22, -3.5e-9, math.MaxFloat64, math.SmallestNonzeroFloat64} {
-		want, err := json.Marshal(f)
-		require.NoError(t, err)
-		assert.Equal(t, string(want), string(appendFloat(nil, f)), "%v", f)
-	}
-	assert.Equal(t, "null", string(appendFloat(nil, math.Inf(1))))
-	assert.Equal(t, "null", string(appendFloat(nil, math.NaN())))
-}
-
-func FuzzAppendString(f *testing.F) {
-	for _, s := range []string{"", "plain", "quote\"back\\slash", "\x00\x1f\x7f", "\xff\xfe", "\u2028\u2029", "é漢字🙂", "<>&"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		got := appendString(nil, s)
-		if !json.Valid(got) || !utf8.Valid(got) {
-			t.Fatalf("appendString(%q) = %s: not valid JSON", s, got)
-		}
-		var back string
-		if err := json.Unmarshal(got, &back); err != nil {
-			t.Fatal(err)
-		}
-		want := strings.ToValidUTF8(s, "\uFFFD")
-		// encoding/json replaces each invalid byte, ToValidUTF8 each run.
-		var wantJSON string
-		b, _ := json.Marshal(s)
-		_ = json.Unmarshal(b, &wantJSON)
-		if back != wantJSON {
-			t.Fatalf("appendString(%q) decodes to %q, encoding/json to %q (%q)", s, back, wantJSON, want)
-		}
-	})
 }
