@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/riskauth/riskauth/internal/latency"
 	"github.com/valyala/fasthttp"
 )
 
@@ -129,7 +130,7 @@ type result struct {
 	errs      int64 // transport errors
 	blocks    int64 // answers deciding "block"
 	elapsed   time.Duration
-	lat       hist
+	lat       latency.Hist
 	firstErr  string
 	firstBody string
 }
@@ -261,7 +262,7 @@ func load(ctx context.Context, cfg config, name string, srv *server, bodies [][]
 	var wg sync.WaitGroup
 	for w := range cfg.concurrency {
 		wg.Go(func() {
-			var lat hist
+			var lat latency.Hist
 			var ok, bad, errs, blocks int64
 			var firstErr, firstBody string
 			req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
@@ -305,14 +306,14 @@ func load(ctx context.Context, cfg config, name string, srv *server, bodies [][]
 						firstBody = fmt.Sprintf("%d %s", resp.StatusCode(), resp.Body())
 					}
 				}
-				lat.record(t1.Sub(t0))
+				lat.Record(t1.Sub(t0))
 				if cfg.requests > 0 && answered.Add(1) >= cfg.requests {
 					stop.Store(true)
 				}
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			res.lat.merge(&lat)
+			res.lat.Merge(&lat)
 			res.ok += ok
 			res.bad += bad
 			res.errs += errs
@@ -337,7 +338,7 @@ func report(out io.Writer, cfg config, rs []*result) {
 	fmt.Fprintf(out, "%-6s %10s %8s %8s %8s %11s %10s %10s %10s\n", "server", "answers", "non-2xx", "errors", "blocks", "req/s", "p50", "p99", "max")
 	for _, r := range rs {
 		fmt.Fprintf(out, "%-6s %10d %8d %8d %8d %11.0f %10s %10s %10s\n", r.name, r.ok+r.bad, r.bad, r.errs, r.blocks,
-			r.rps(), fmtDur(r.lat.quantile(0.5)), fmtDur(r.lat.quantile(0.99)), fmtDur(r.lat.max))
+			r.rps(), fmtDur(r.lat.Quantile(0.5)), fmtDur(r.lat.Quantile(0.99)), fmtDur(r.lat.Max()))
 		if r.firstErr != "" {
 			fmt.Fprintf(out, "       first error: %s\n", r.firstErr)
 		}
@@ -354,7 +355,7 @@ func report(out io.Writer, cfg config, rs []*result) {
 	fmt.Fprintln(out, "|---|---|---|---|---|---|---|---|---|---|")
 	fmt.Fprintf(out, "| %s | %s, %d CPUs, %s | %s | `%s` | %.0f | %s | %.0f | %s | %s | %.2f |\n",
 		time.Now().UTC().Format("2006-01-02"), host, runtime.NumCPU(), runtime.Version(), setup, commandLine(),
-		echo.rps(), fmtDur(echo.lat.quantile(0.99)), risk.rps(), fmtDur(risk.lat.quantile(0.5)), fmtDur(risk.lat.quantile(0.99)), ratio)
+		echo.rps(), fmtDur(echo.lat.Quantile(0.99)), risk.rps(), fmtDur(risk.lat.Quantile(0.5)), fmtDur(risk.lat.Quantile(0.99)), ratio)
 }
 
 func commandLine() string {

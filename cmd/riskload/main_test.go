@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
@@ -16,25 +15,6 @@ import (
 
 	"github.com/riskauth/riskauth/engine"
 )
-
-func TestHistQuantiles(t *testing.T) {
-	t.Parallel()
-	var h hist
-	for i := 1; i <= 10000; i++ {
-		h.record(time.Duration(i) * time.Microsecond)
-	}
-	for _, c := range []struct {
-		q    float64
-		want time.Duration
-	}{{0.5, 5000 * time.Microsecond}, {0.99, 9900 * time.Microsecond}, {1, 10000 * time.Microsecond}} {
-		got := h.quantile(c.q)
-		assert.InEpsilon(t, float64(c.want), float64(got), 1.0/64, "q%v: %v", c.q, got)
-	}
-	for _, v := range []uint64{0, 1, 127, 128, 129, 1000, 1 << 20, 123456789, 1 << 39} {
-		i := histIndex(v)
-		assert.InEpsilon(t, float64(v)+1, float64(histValue(i))+1, 1.0/64, "value %d bucket %d", v, i)
-	}
-}
 
 func TestBodiesAreDeterministicAndVaried(t *testing.T) {
 	t.Parallel()

@@ -1,15 +1,19 @@
-package main
+// Package latency records request latencies for the load commands in a
+// fixed-size histogram, so a long run costs no memory per request and
+// quantiles stay accurate to about 1.6%.
+package latency
 
 import (
 	"math/bits"
 	"time"
 )
 
-// hist is a log-linear latency histogram: exact below 128ns, then 64
+// Hist is a log-linear latency histogram: exact below 128ns, then 64
 // sub-buckets per power of two, so any recorded value is reported within
 // 1/64 (about 1.6%). It holds durations up to about 2^40 ns (18 minutes)
-// in a fixed 18 KiB, whatever the request count.
-type hist struct {
+// in a fixed 18 KiB, whatever the request count. The zero value is empty
+// and ready; it is not safe for concurrent use (merge per-worker ones).
+type Hist struct {
 	counts [histBuckets]uint64
 	total  uint64
 	max    time.Duration
@@ -40,7 +44,8 @@ func histValue(i int) uint64 {
 	return mant<<shift + (uint64(1)<<shift)/2
 }
 
-func (h *hist) record(d time.Duration) {
+// Record adds one latency; negative ones count as zero.
+func (h *Hist) Record(d time.Duration) {
 	if d < 0 {
 		d = 0
 	}
@@ -49,7 +54,8 @@ func (h *hist) record(d time.Duration) {
 	h.max = max(h.max, d)
 }
 
-func (h *hist) merge(o *hist) {
+// Merge adds o's values to h.
+func (h *Hist) Merge(o *Hist) {
 	for i, c := range o.counts {
 		h.counts[i] += c
 	}
@@ -57,8 +63,8 @@ func (h *hist) merge(o *hist) {
 	h.max = max(h.max, o.max)
 }
 
-// quantile returns the q-quantile (0 < q <= 1) of the recorded values.
-func (h *hist) quantile(q float64) time.Duration {
+// Quantile returns the q-quantile (0 < q <= 1) of the recorded values.
+func (h *Hist) Quantile(q float64) time.Duration {
 	if h.total == 0 {
 		return 0
 	}
@@ -73,3 +79,9 @@ func (h *hist) quantile(q float64) time.Duration {
 	}
 	return h.max
 }
+
+// Max returns the largest recorded latency.
+func (h *Hist) Max() time.Duration { return h.max }
+
+// Count returns how many latencies were recorded.
+func (h *Hist) Count() uint64 { return h.total }
