@@ -57,10 +57,17 @@ func BenchmarkEvaluate(b *testing.B) {
 		benchSerial(b, newEngine(b, options{rulesFile: "../testdata/rules/bench50.good.yaml"}), evs)
 	})
 	b.Run("embedded-kafka-down", func(b *testing.B) {
-		// The same, with the alert sink attached (decisions topic on) and
-		// Kafka unreachable: every decision is encoded and spooled on the
-		// sink's goroutine. Compare with "embedded" in the same run.
-		sink := kafkaDownSink(b)
+		// The same, with the alert sink attached as configured by default
+		// (alerts topic only) and Kafka unreachable: alerting decisions
+		// are encoded and spooled on the sink's goroutine. Compare with
+		// "embedded" in the same run.
+		sink := kafkaDownSink(b, "")
+		benchSerial(b, newEngine(b, options{rulesFile: "../testdata/rules/bench50.good.yaml", sink: sink}), evs)
+	})
+	b.Run("embedded-kafka-down-decisions", func(b *testing.B) {
+		// The worst case: the decisions topic on too, so every decision
+		// is also a ~3 KB Authentication event to encode and spool.
+		sink := kafkaDownSink(b, "riskauth.decisions")
 		benchSerial(b, newEngine(b, options{rulesFile: "../testdata/rules/bench50.good.yaml", sink: sink}), evs)
 	})
 	redisEngine := func(b *testing.B) *fixture {
@@ -148,14 +155,14 @@ func reportPercentiles(b *testing.B, lat []time.Duration) {
 }
 
 // kafkaDownSink is an alert sink whose only broker address refuses
-// connections.
-func kafkaDownSink(b *testing.B) *alert.Sink {
+// connections; decisions names the decisions topic ("" for none).
+func kafkaDownSink(b *testing.B, decisions string) *alert.Sink {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(b, err)
 	addr := ln.Addr().String()
 	ln.Close()
 	reg := prometheus.NewRegistry()
-	sink, err := alert.New(alert.Config{Brokers: []string{addr}, DecisionsTopic: "riskauth.decisions",
+	sink, err := alert.New(alert.Config{Brokers: []string{addr}, DecisionsTopic: decisions,
 		SpoolDir: b.TempDir(), SpoolMaxBytes: 512 << 20}, alert.Deps{Metrics: alert.NewMetrics(reg)})
 	require.NoError(b, err)
 	b.Cleanup(func() {

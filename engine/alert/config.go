@@ -25,7 +25,7 @@ const (
 	DefaultBatchSize       = 1000
 	DefaultBatchBytes      = 1_000_000 // under the broker's default message.max.bytes (1048588)
 	DefaultBatchTimeout    = 5 * time.Millisecond
-	DefaultCompression     = "snappy"
+	DefaultCompression     = "lz4"
 	DefaultWriteTimeout    = 10 * time.Second
 	DefaultMaxAttempts     = 3
 	DefaultClientID        = "riskauth"
@@ -62,7 +62,9 @@ type Config struct {
 	// BatchTimeout is the linger: how long a partial batch waits for
 	// more messages (default 5ms).
 	BatchTimeout time.Duration `yaml:"batch_timeout"`
-	// Compression is none, gzip, snappy, lz4 or zstd (default snappy).
+	// Compression is none, gzip, snappy, lz4 or zstd (default lz4: it
+	// costs less CPU here than kafka-go's snappy, which runs s2 in its
+	// slower "better" mode; see docs/benchmarks.md).
 	Compression string `yaml:"compression"`
 	// WriteTimeout bounds one produce attempt (default 10s); MaxAttempts
 	// the attempts of one write before the batch goes to the spool
