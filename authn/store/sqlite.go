@@ -17,8 +17,8 @@ import (
 // Writes are funnelled through a single connection, reads use a pool (see
 // the package documentation for why). Safe for concurrent use.
 type SQLite struct {
-	write *sql.DB
-	read  *sql.DB
+	write *cachedDB
+	read  *cachedDB
 }
 
 // Interface guards: the SQLite store serves every authn store interface.
@@ -79,7 +79,7 @@ func OpenSQLite(ctx context.Context, path string, opts SQLiteOptions) (*SQLite, 
 	}
 	read.SetMaxOpenConns(opts.ReadConns)
 	read.SetMaxIdleConns(opts.ReadConns)
-	s := &SQLite{write: write, read: read}
+	s := &SQLite{write: newCachedDB(write), read: newCachedDB(read)}
 	if err := s.migrate(ctx); err != nil {
 		_ = s.Close()
 		return nil, err

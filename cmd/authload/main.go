@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -61,6 +62,12 @@ type config struct {
 }
 
 func main() {
+	// riskauthd's default garbage-collector setting (see gcPercent in
+	// cmd/riskauthd), for the server and the raw argon2id baseline alike;
+	// GOGC overrides it for both.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
 	if len(os.Args) == 2 && os.Args[1] == "-serve-child" {
 		os.Exit(serveChild())
 	}
