@@ -47,6 +47,7 @@ func (j *jsonlFile) route(msgs []message, _ string) {
 		b = append(b, msgs[i].value...)
 		b = append(b, '\n')
 	}
+	release(msgs) // copied into b
 	t0 := time.Now()
 	n, err := j.f.Write(b)
 	j.ts.m.produce.Observe(time.Since(t0).Seconds())

@@ -94,6 +94,8 @@ func (l *lane) route(msgs []message, reason string) {
 		reason = reasonBacklog
 	}
 	l.appendSpool(msgs, reason)
+	// New messages, never handed to the producer: the spool has its copy.
+	release(msgs)
 	l.signal()
 }
 
@@ -180,12 +182,15 @@ func (l *lane) run() {
 			switch {
 			case l.spooling:
 				// Switched while in flight: the batch is in the spool
-				// too, and goes again from there.
+				// too, and goes again from there. The switch moved it out
+				// of l.pending; batch still names the messages.
 				if err == nil {
 					l.ts.produced.Add(float64(len(batch)))
+					release(batch)
 				}
 			case err == nil:
 				l.ts.produced.Add(float64(len(batch)))
+				release(batch)
 				n := copy(l.pending, l.pending[len(batch):])
 				clear(l.pending[n:])
 				l.pending = l.pending[:n]
