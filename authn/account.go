@@ -442,3 +442,58 @@ func (s *Service) RemoveTOTP(ctx context.Context, r RemoveTOTPRequest) (err erro
 	s.notifyMFA(u.Email, mail.MFARemoved, "authenticator app", r.Client)
 	return nil
 }
+
+// RegenerateRecoveryCodesRequest replaces the recovery codes.
+type RegenerateRecoveryCodesRequest struct {
+	SessionToken string
+	Client       Client
+}
+
+// RegenerateRecoveryCodes replaces every recovery code of the account with
+// a fresh set, returned once (only hashes are stored): for a user who used
+// or lost some, or fears they were seen. Like the other security changes
+// it needs a fresh AAL2 session (Reauthenticate with the second factor),
+// since whoever holds the codes can pass the second factor. The old codes
+// stop working at once; the user and the SOC are told.
+func (s *Service) RegenerateRecoveryCodes(ctx context.Context, r RegenerateRecoveryCodesRequest) (rc *RecoveryCodes, err error) {
+	defer func() { s.metrics.result("recovery_codes_regenerate", err) }()
+	sess, u, err := s.sessionUser(ctx, r.SessionToken)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.requireFresh(ctx, sess); err != nil {
+		return nil, err
+	}
+	mfa, err := s.hasTOTP(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	if !mfa {
+		// Recovery codes stand in for the authenticator app; without one
+		// they would be a second factor of their own.
+		return nil, newErr(CodeNotFound, "no authenticator app is set up")
+	}
+	if sess.AAL < AAL2 {
+		return nil, newErr(CodeReauthenticationRequired, "confirm it is you with your second factor first")
+	}
+	codes, err := totp.GenerateRecoveryCodes(totp.DefaultRecoveryCodes)
+	if err != nil {
+		return nil, err
+	}
+	hashes := make([][]byte, len(codes))
+	for i, c := range codes {
+		h, err := s.rhash.Hash(c)
+		if err != nil {
+			return nil, err
+		}
+		hashes[i] = hashHex(h)
+	}
+	if err := s.recovery.ReplaceRecoveryCodes(ctx, u.ID, hashes, s.clock.Now()); err != nil {
+		return nil, err
+	}
+	// There is no event type of its own for renewed codes: it is an
+	// enrolment of a new recovery-code set, told apart by the details.
+	s.emit(ocsf.EventMFAEnrolled, u, r.Client, sess.ID, map[string]string{"factor": "recovery_codes", "change": string(mail.MFARecoveryRenewed)})
+	s.notifyMFA(u.Email, mail.MFARecoveryRenewed, "recovery codes", r.Client)
+	return &RecoveryCodes{Codes: codes}, nil
+}

@@ -72,6 +72,8 @@ type fixture struct {
 type fixtureOpts struct {
 	params password.Params
 	cfg    func(*authn.Config)
+	// users wraps the user store the service sees (to inject failures).
+	users func(authn.UserStore) authn.UserStore
 }
 
 func newFixture(tb testing.TB, o fixtureOpts) *fixture {
@@ -121,8 +123,12 @@ func newFixture(tb testing.TB, o fixtureOpts) *fixture {
 	if o.cfg != nil {
 		o.cfg(&cfg)
 	}
+	var users authn.UserStore = st
+	if o.users != nil {
+		users = o.users(st)
+	}
 	svc, err := authn.New(cfg, authn.Deps{
-		Users: st, Flows: st, Tokens: st, Sessions: st, Attempts: st, TOTP: st, Recovery: st,
+		Users: users, Flows: st, Tokens: st, Sessions: st, Attempts: st, TOTP: st, Recovery: st,
 		Risk: eng, Hasher: hasher, Policy: checker, Sealer: sealer, RecoveryHasher: rh,
 		CodeKey: []byte("code-key-0123456789abcdef-0123456789"), Mailer: outbox, Renderer: renderer,
 		Events: ev, Clock: clock, Metrics: authn.NewMetrics(reg), Logger: testLogger(),

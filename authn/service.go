@@ -133,6 +133,39 @@ type Config struct {
 // MaxCodeTTL is the longest accepted Config.CodeTTL.
 const MaxCodeTTL = 10 * time.Minute
 
+// DefaultConfig returns the documented defaults of every tunable field
+// (ServiceName, which has none, stays empty). New fills zero fields from
+// it, and riskauthd's configuration takes its defaults from here, so the
+// numbers live in one place.
+func DefaultConfig() Config {
+	return Config{
+		FlowTTL:            15 * time.Minute,
+		CodeTTL:            MaxCodeTTL,
+		CodeDigits:         6,
+		CodeMaxAttempts:    5,
+		CodeResendInterval: 30 * time.Second,
+		EmailSendLimit:     5,
+		EmailSendWindow:    15 * time.Minute,
+		VerificationTTL:    24 * time.Hour,
+		ResetTTL:           30 * time.Minute,
+		Sessions: SessionTimeouts{
+			AAL1Idle: 7 * 24 * time.Hour, AAL1Absolute: 30 * 24 * time.Hour,
+			AAL2Idle: 30 * time.Minute, AAL2Absolute: 12 * time.Hour,
+		},
+		ReauthWindow:       10 * time.Minute,
+		TouchInterval:      time.Minute,
+		StepUpMailInterval: time.Hour,
+		Lockout: Lockout{
+			AccountStepUpAfter: 5, AccountWindow: 24 * time.Hour,
+			SourceDelayAfter: 5, SourceWindow: time.Hour,
+			OTPDelayAfter: 5, OTPWindow: 24 * time.Hour,
+			BaseDelay: time.Second, MaxDelay: 15 * time.Minute,
+		},
+		MailQueue:   1024,
+		MailWorkers: 2,
+	}
+}
+
 func (c *Config) defaults() error {
 	def := func(d *time.Duration, v time.Duration) {
 		if *d == 0 {
@@ -144,33 +177,34 @@ func (c *Config) defaults() error {
 			*n = v
 		}
 	}
-	def(&c.FlowTTL, 15*time.Minute)
-	def(&c.CodeTTL, MaxCodeTTL)
-	defInt(&c.CodeDigits, 6)
-	defInt(&c.CodeMaxAttempts, 5)
-	def(&c.CodeResendInterval, 30*time.Second)
-	defInt(&c.EmailSendLimit, 5)
-	def(&c.EmailSendWindow, 15*time.Minute)
-	def(&c.VerificationTTL, 24*time.Hour)
-	def(&c.ResetTTL, 30*time.Minute)
-	def(&c.Sessions.AAL1Idle, 7*24*time.Hour)
-	def(&c.Sessions.AAL1Absolute, 30*24*time.Hour)
-	def(&c.Sessions.AAL2Idle, 30*time.Minute)
-	def(&c.Sessions.AAL2Absolute, 12*time.Hour)
-	def(&c.ReauthWindow, 10*time.Minute)
-	def(&c.TouchInterval, time.Minute)
-	def(&c.StepUpMailInterval, time.Hour)
-	l := &c.Lockout
-	defInt(&l.AccountStepUpAfter, 5)
-	def(&l.AccountWindow, 24*time.Hour)
-	defInt(&l.SourceDelayAfter, 5)
-	def(&l.SourceWindow, time.Hour)
-	defInt(&l.OTPDelayAfter, 5)
-	def(&l.OTPWindow, 24*time.Hour)
-	def(&l.BaseDelay, time.Second)
-	def(&l.MaxDelay, 15*time.Minute)
-	defInt(&c.MailQueue, 1024)
-	defInt(&c.MailWorkers, 2)
+	d := DefaultConfig()
+	def(&c.FlowTTL, d.FlowTTL)
+	def(&c.CodeTTL, d.CodeTTL)
+	defInt(&c.CodeDigits, d.CodeDigits)
+	defInt(&c.CodeMaxAttempts, d.CodeMaxAttempts)
+	def(&c.CodeResendInterval, d.CodeResendInterval)
+	defInt(&c.EmailSendLimit, d.EmailSendLimit)
+	def(&c.EmailSendWindow, d.EmailSendWindow)
+	def(&c.VerificationTTL, d.VerificationTTL)
+	def(&c.ResetTTL, d.ResetTTL)
+	def(&c.Sessions.AAL1Idle, d.Sessions.AAL1Idle)
+	def(&c.Sessions.AAL1Absolute, d.Sessions.AAL1Absolute)
+	def(&c.Sessions.AAL2Idle, d.Sessions.AAL2Idle)
+	def(&c.Sessions.AAL2Absolute, d.Sessions.AAL2Absolute)
+	def(&c.ReauthWindow, d.ReauthWindow)
+	def(&c.TouchInterval, d.TouchInterval)
+	def(&c.StepUpMailInterval, d.StepUpMailInterval)
+	l, dl := &c.Lockout, d.Lockout
+	defInt(&l.AccountStepUpAfter, dl.AccountStepUpAfter)
+	def(&l.AccountWindow, dl.AccountWindow)
+	defInt(&l.SourceDelayAfter, dl.SourceDelayAfter)
+	def(&l.SourceWindow, dl.SourceWindow)
+	defInt(&l.OTPDelayAfter, dl.OTPDelayAfter)
+	def(&l.OTPWindow, dl.OTPWindow)
+	def(&l.BaseDelay, dl.BaseDelay)
+	def(&l.MaxDelay, dl.MaxDelay)
+	defInt(&c.MailQueue, d.MailQueue)
+	defInt(&c.MailWorkers, d.MailWorkers)
 
 	switch {
 	case c.ServiceName == "" || len(c.ServiceName) > 64:

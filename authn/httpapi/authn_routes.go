@@ -53,6 +53,7 @@ type Security interface {
 	BeginTOTP(ctx context.Context, sessionToken string) (*authn.TOTPEnrollment, error)
 	ConfirmTOTP(ctx context.Context, r authn.ConfirmTOTPRequest) (*authn.RecoveryCodes, error)
 	RemoveTOTP(ctx context.Context, r authn.RemoveTOTPRequest) error
+	RegenerateRecoveryCodes(ctx context.Context, r authn.RegenerateRecoveryCodesRequest) (*authn.RecoveryCodes, error)
 }
 
 // Authn is the sign-in and self-service service.
@@ -150,14 +151,21 @@ func (s *Server) authRoutes() []route {
 	post := func(path string, spec *bodySpec, h authHandler) route {
 		return route{method: http.MethodPost, path: path, guard: true, handler: s.withBody(spec, h)}
 	}
+	// limited are the routes anyone can call without a session: the ones
+	// a flood from one address would aim at.
+	limited := func(path string, spec *bodySpec, h authHandler) route {
+		r := post(path, spec, h)
+		r.limit = true
+		return r
+	}
 	return []route{
-		post("/v1/register", specRegister, s.register),
-		post("/v1/verify-email", specVerifyEmail, s.verifyEmail),
-		post("/v1/login", specLogin, s.login),
+		limited("/v1/register", specRegister, s.register),
+		limited("/v1/verify-email", specVerifyEmail, s.verifyEmail),
+		limited("/v1/login", specLogin, s.login),
 		post("/v1/login/password", specFlowPassword, s.loginPassword),
 		post("/v1/login/totp", specFlowCode, s.loginTOTP),
 		post("/v1/login/recovery-code", specFlowCode, s.loginRecoveryCode),
-		post("/v1/login/email-code", specFlow, s.requestEmailCode),
+		limited("/v1/login/email-code", specFlow, s.requestEmailCode),
 		post("/v1/login/email-code/verify", specFlowCode, s.loginEmailCode),
 		post("/v1/login/magic-link", specMagicLink, s.loginMagicLink),
 		{method: http.MethodGet, path: "/v1/session", handler: s.whoami},
@@ -169,8 +177,9 @@ func (s *Server) authRoutes() []route {
 		post("/v1/totp", specEmpty, s.beginTOTP),
 		post("/v1/totp/confirm", specConfirmTOTP, s.confirmTOTP),
 		post("/v1/totp/remove", specRemoveTOTP, s.removeTOTP),
+		post("/v1/recovery-codes", specEmpty, s.regenerateRecoveryCodes),
 		post("/v1/password/change", specChangePassword, s.changePassword),
-		post("/v1/password/reset/request", specResetRequest, s.requestReset),
+		limited("/v1/password/reset/request", specResetRequest, s.requestReset),
 		post("/v1/password/reset", specReset, s.resetPassword),
 		post("/v1/token", specEmpty, s.accessToken),
 		{method: http.MethodGet, path: "/.well-known/jwks.json", handler: s.jwksHandler},
@@ -372,6 +381,16 @@ func (s *Server) removeTOTP(c *fiber.Ctx, b *authBody, cl authn.Client) error {
 		return sessionError(c, err)
 	}
 	return writeJSON(c, http.StatusOK, okBody{OK: true})
+}
+
+// regenerateRecoveryCodes answers the new codes once; only their hashes
+// are kept.
+func (s *Server) regenerateRecoveryCodes(c *fiber.Ctx, _ *authBody, cl authn.Client) error {
+	rc, err := s.authn.RegenerateRecoveryCodes(c.UserContext(), authn.RegenerateRecoveryCodesRequest{SessionToken: sessionToken(c), Client: cl})
+	if err != nil {
+		return sessionError(c, err)
+	}
+	return writeJSON(c, http.StatusOK, recoveryCodesBody{RecoveryCodes: rc.Codes})
 }
 
 func (s *Server) changePassword(c *fiber.Ctx, b *authBody, cl authn.Client) error {

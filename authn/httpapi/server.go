@@ -93,6 +93,9 @@ type Config struct {
 	// keys at /.well-known/jwks.json (an empty set otherwise). An empty
 	// Issuer defaults to PublicOrigin.
 	AccessTokens *AccessTokenConfig
+	// RateLimit limits the unauthenticated sign-in routes per client IP;
+	// the zero value turns it off.
+	RateLimit RateLimitConfig
 }
 
 // Deps are the server's collaborators.
@@ -112,6 +115,8 @@ type Deps struct {
 	// Authn runs the sign-in and self-service API (/v1/register,
 	// /v1/login, ...); nil answers those routes 503.
 	Authn Authn
+	// Clock drives the rate limiter's buckets; nil means the system clock.
+	Clock Clock
 }
 
 // Server is the HTTP API. Build it with New, serve it with Serve (or hand
@@ -135,6 +140,7 @@ type Server struct {
 	tokens  *accessTokens
 	pages   *pages
 	origins map[string]bool
+	limiter *rateLimiter // nil: no rate limit
 
 	mu      sync.Mutex
 	ln      net.Listener
@@ -147,7 +153,10 @@ type route struct {
 	auth         bool
 	// guard: a state-changing sign-in route (optional API key, JSON
 	// content type, CSRF checks; see guard).
-	guard   bool
+	guard bool
+	// limit: an unauthenticated sign-in route behind the per-IP rate
+	// limit (guard routes only).
+	limit   bool
 	handler fiber.Handler
 }
 
@@ -256,6 +265,10 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		switch {
 		case r.auth:
 			hs = []fiber.Handler{s.authenticate, r.handler}
+		case r.guard && r.limit && s.authn != nil:
+			// The limit comes before the CSRF checks so refused requests
+			// count too, and after the API key so backends are recognised.
+			hs = []fiber.Handler{s.optionalAPIKey, s.rateLimit, s.guard, r.handler}
 		case r.guard:
 			hs = []fiber.Handler{s.optionalAPIKey, s.guard, r.handler}
 		}
@@ -295,6 +308,12 @@ func (s *Server) setupAuthn(cfg Config, deps Deps) error {
 	}
 	if deps.Authn != nil && cfg.PublicOrigin == "" {
 		return errors.New("httpapi: PublicOrigin is required with Deps.Authn")
+	}
+	if cfg.RateLimit.PerMinute < 0 || cfg.RateLimit.Burst < 0 || cfg.RateLimit.MaxClients < 0 {
+		return errors.New("httpapi: rate limit settings must not be negative")
+	}
+	if s.limiter, err = newRateLimiter(cfg.RateLimit, deps.Clock); err != nil {
+		return fmt.Errorf("httpapi: rate limit: %w", err)
 	}
 	if cfg.AccessTokens != nil {
 		at := *cfg.AccessTokens

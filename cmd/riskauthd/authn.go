@@ -149,7 +149,7 @@ func (s *server) buildAuthn(ctx context.Context, cfg *config.Config, reg *promet
 		return err
 	}
 
-	svc, err := authn.New(authn.Config{ServiceName: a.ServiceName}, authn.Deps{
+	svc, err := authn.New(a.Flows(), authn.Deps{
 		Users: st, Flows: st, Tokens: st, Sessions: st, Attempts: st, TOTP: st, Recovery: st,
 		Risk: s.engine, Hasher: hasher, Policy: policy, Sealer: sealer, RecoveryHasher: rh, CodeKey: codeKey,
 		Mailer: mailer, Renderer: renderer, Events: s.sink, Logger: log, Metrics: authn.NewMetrics(reg),
@@ -167,6 +167,9 @@ func (s *server) buildAuthn(ctx context.Context, cfg *config.Config, reg *promet
 
 	apiCfg.PublicOrigin = a.PublicOrigin
 	apiCfg.AllowedOrigins = a.AllowedOrigins
+	if rl := a.RateLimit; rl.PerIPPerMinute != nil {
+		apiCfg.RateLimit = httpapi.RateLimitConfig{PerMinute: *rl.PerIPPerMinute, Burst: rl.Burst, MaxClients: rl.MaxClients}
+	}
 	if at, err := accessTokens(cfg, log); err != nil {
 		return err
 	} else if at != nil {

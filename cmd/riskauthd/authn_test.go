@@ -229,3 +229,37 @@ func TestProductionRefusesDefaults(t *testing.T) {
 		assert.ErrorContains(t, err, want)
 	}
 }
+
+// TestAuthnFlowConfig: flow settings and the rate limit of the YAML file
+// reach the running service.
+func TestAuthnFlowConfig(t *testing.T) {
+	dir := t.TempDir()
+	cfgFile := filepath.Join(dir, "riskauth.yaml")
+	require.NoError(t, os.WriteFile(cfgFile, []byte(`
+authn:
+  sessions: { aal1_idle: 1h, aal1_absolute: 2h }
+  rate_limit: { per_ip_per_minute: 1, burst: 4 }
+`), 0o600))
+	base, srv := start(t, cfgFile, map[string]string{"RISKAUTH_DATA_DIR": dir})
+	a := &app{t: t, base: base}
+	const email = "quinn@example.com"
+	code, m := a.call(http.MethodPost, "/v1/register", map[string]any{"email": email, "password": userPassword})
+	require.Equal(t, http.StatusAccepted, code, "%v", m)
+	code, m = a.call(http.MethodPost, "/v1/verify-email", map[string]any{"token": verifyToken(t, srv, filepath.Join(dir, mail.OutboxFile), email)})
+	require.Equal(t, http.StatusOK, code, "%v", m)
+	code, m = a.call(http.MethodPost, "/v1/login", map[string]any{"identifier": email, "password": userPassword})
+	require.Equal(t, http.StatusOK, code, "%v", m)
+	s := m["session"].(map[string]any)
+	idle, err := time.Parse(time.RFC3339Nano, s["idle_expires_at"].(string))
+	require.NoError(t, err)
+	abs, err := time.Parse(time.RFC3339Nano, s["absolute_expires_at"].(string))
+	require.NoError(t, err)
+	assert.Equal(t, time.Hour, abs.Sub(idle), "idle 1h, absolute 2h")
+	assert.WithinDuration(t, time.Now().Add(time.Hour), idle, time.Minute)
+
+	code, m = a.call(http.MethodPost, "/v1/login", map[string]any{"identifier": email})
+	require.Equal(t, http.StatusOK, code, "%v", m)
+	code, m = a.call(http.MethodPost, "/v1/login", map[string]any{"identifier": email})
+	require.Equal(t, http.StatusTooManyRequests, code, "the fifth unauthenticated request in a minute: %v", m)
+	assert.Equal(t, "rate_limited", m["error"].(map[string]any)["code"])
+}

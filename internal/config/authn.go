@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/riskauth/riskauth/authn"
 	"github.com/riskauth/riskauth/authn/mail"
 	"github.com/riskauth/riskauth/authn/password"
 	"github.com/riskauth/riskauth/authn/seal"
@@ -59,6 +60,49 @@ type AuthnConfig struct {
 	// AccessTokens configures the optional short-lived JWTs.
 	AccessTokens AccessTokenConfig `yaml:"access_tokens"`
 
+	// The flow tuning below is authn.Config; zero fields take
+	// authn.DefaultConfig()'s values (see docs/configuration.md).
+
+	// FlowTTL is how long a sign-in flow lives (15m).
+	FlowTTL time.Duration `yaml:"flow_ttl"`
+	// CodeTTL is the lifetime of email codes and magic links (10m, at
+	// most authn.MaxCodeTTL).
+	CodeTTL time.Duration `yaml:"code_ttl"`
+	// CodeDigits is the length of email codes (6, at most 10).
+	CodeDigits int `yaml:"code_digits"`
+	// CodeMaxAttempts wrong guesses kill an email code (5, at most 10).
+	CodeMaxAttempts int `yaml:"code_max_attempts"`
+	// CodeResendInterval is the least time between two code requests in
+	// one flow (30s).
+	CodeResendInterval time.Duration `yaml:"code_resend_interval"`
+	// EmailSendLimit mails of one kind per account per EmailSendWindow
+	// (5 per 15m); beyond it nothing is sent, silently.
+	EmailSendLimit  int           `yaml:"email_send_limit"`
+	EmailSendWindow time.Duration `yaml:"email_send_window"`
+	// VerificationTTL and ResetTTL are the lifetimes of verification
+	// (24h) and password reset (30m) links.
+	VerificationTTL time.Duration `yaml:"verification_ttl"`
+	ResetTTL        time.Duration `yaml:"reset_ttl"`
+	// ReauthWindow is how recent a session's authentication must be for
+	// security changes (10m).
+	ReauthWindow time.Duration `yaml:"reauth_window"`
+	// TouchInterval is the least time between two writes of a session's
+	// idle deadline (1m).
+	TouchInterval time.Duration `yaml:"touch_interval"`
+	// StepUpMailInterval: at most one "failed second factor" mail per
+	// account and factor per interval (1h).
+	StepUpMailInterval time.Duration `yaml:"step_up_mail_interval"`
+	// Sessions are the session lifetimes per assurance level.
+	Sessions SessionConfig `yaml:"sessions"`
+	// Lockout are the throttling thresholds (never a hard lock).
+	Lockout LockoutConfig `yaml:"lockout"`
+	// MailQueue and MailWorkers size the asynchronous mail queue (1024, 2).
+	MailQueue   int `yaml:"mail_queue"`
+	MailWorkers int `yaml:"mail_workers"`
+	// RateLimit is the per-client-IP limit on the unauthenticated sign-in
+	// routes, enforced in each instance's memory.
+	RateLimit RateLimitConfig `yaml:"rate_limit"`
+
 	// explicitOrigin is PublicOrigin as configured, before the default.
 	explicitOrigin string
 }
@@ -98,6 +142,186 @@ type AccessTokenConfig struct {
 	// Audience, optional, is the "aud" claim
 	// (RISKAUTH_ACCESS_TOKEN_AUDIENCE).
 	Audience string `yaml:"audience"`
+}
+
+// SessionConfig is authn.SessionTimeouts: idle and absolute lifetimes per
+// assurance level (AAL1 7 days / 30 days, AAL2 30m / 12h).
+type SessionConfig struct {
+	AAL1Idle     time.Duration `yaml:"aal1_idle"`
+	AAL1Absolute time.Duration `yaml:"aal1_absolute"`
+	AAL2Idle     time.Duration `yaml:"aal2_idle"`
+	AAL2Absolute time.Duration `yaml:"aal2_absolute"`
+}
+
+// LockoutConfig is authn.Lockout (see docs/authn.md, "Lockout without
+// denial of service").
+type LockoutConfig struct {
+	AccountStepUpAfter int           `yaml:"account_step_up_after"`
+	AccountWindow      time.Duration `yaml:"account_window"`
+	SourceDelayAfter   int           `yaml:"source_delay_after"`
+	SourceWindow       time.Duration `yaml:"source_window"`
+	OTPDelayAfter      int           `yaml:"otp_delay_after"`
+	OTPWindow          time.Duration `yaml:"otp_window"`
+	BaseDelay          time.Duration `yaml:"base_delay"`
+	MaxDelay           time.Duration `yaml:"max_delay"`
+}
+
+// Defaults of RateLimitConfig. They only cut off floods from one address:
+// a whole office or carrier NAT shares an address, and the engine's
+// velocity rules judge finer-grained abuse across instances.
+const (
+	DefaultRateLimitPerMinute  = 60
+	DefaultRateLimitBurst      = 20
+	DefaultRateLimitMaxClients = 100_000
+)
+
+// RateLimitConfig is the token bucket per client IP in front of the
+// unauthenticated sign-in routes. It lives in each instance's memory, so
+// with N instances behind a balancer an address gets up to N times the
+// limit; the engine's velocity rules are the shared defence.
+type RateLimitConfig struct {
+	// PerIPPerMinute refills each address's bucket (default 60); 0
+	// disables the limit. A pointer, so that an explicit 0 is told from
+	// an absent key.
+	PerIPPerMinute *int `yaml:"per_ip_per_minute"`
+	// Burst is the bucket size (default 20).
+	Burst int `yaml:"burst"`
+	// MaxClients bounds the addresses tracked (default 100000); the least
+	// recently seen are forgotten first.
+	MaxClients int `yaml:"max_clients"`
+}
+
+// Flows returns the authn.Config of this configuration; defaults have
+// been applied by Load.
+func (a *AuthnConfig) Flows() authn.Config {
+	s, l := a.Sessions, a.Lockout
+	return authn.Config{
+		ServiceName: a.ServiceName, FlowTTL: a.FlowTTL, CodeTTL: a.CodeTTL, CodeDigits: a.CodeDigits,
+		CodeMaxAttempts: a.CodeMaxAttempts, CodeResendInterval: a.CodeResendInterval,
+		EmailSendLimit: a.EmailSendLimit, EmailSendWindow: a.EmailSendWindow,
+		VerificationTTL: a.VerificationTTL, ResetTTL: a.ResetTTL,
+		Sessions: authn.SessionTimeouts{AAL1Idle: s.AAL1Idle, AAL1Absolute: s.AAL1Absolute,
+			AAL2Idle: s.AAL2Idle, AAL2Absolute: s.AAL2Absolute},
+		ReauthWindow: a.ReauthWindow, TouchInterval: a.TouchInterval, StepUpMailInterval: a.StepUpMailInterval,
+		Lockout: authn.Lockout{AccountStepUpAfter: l.AccountStepUpAfter, AccountWindow: l.AccountWindow,
+			SourceDelayAfter: l.SourceDelayAfter, SourceWindow: l.SourceWindow,
+			OTPDelayAfter: l.OTPDelayAfter, OTPWindow: l.OTPWindow, BaseDelay: l.BaseDelay, MaxDelay: l.MaxDelay},
+		MailQueue: a.MailQueue, MailWorkers: a.MailWorkers,
+	}
+}
+
+// flowDefaults fills the zero flow settings from authn.DefaultConfig, so
+// the numbers are not repeated here.
+func (a *AuthnConfig) flowDefaults() {
+	d := authn.DefaultConfig()
+	dur := func(p *time.Duration, v time.Duration) {
+		if *p == 0 {
+			*p = v
+		}
+	}
+	num := func(p *int, v int) {
+		if *p == 0 {
+			*p = v
+		}
+	}
+	dur(&a.FlowTTL, d.FlowTTL)
+	dur(&a.CodeTTL, d.CodeTTL)
+	num(&a.CodeDigits, d.CodeDigits)
+	num(&a.CodeMaxAttempts, d.CodeMaxAttempts)
+	dur(&a.CodeResendInterval, d.CodeResendInterval)
+	num(&a.EmailSendLimit, d.EmailSendLimit)
+	dur(&a.EmailSendWindow, d.EmailSendWindow)
+	dur(&a.VerificationTTL, d.VerificationTTL)
+	dur(&a.ResetTTL, d.ResetTTL)
+	dur(&a.ReauthWindow, d.ReauthWindow)
+	dur(&a.TouchInterval, d.TouchInterval)
+	dur(&a.StepUpMailInterval, d.StepUpMailInterval)
+	s, ds := &a.Sessions, d.Sessions
+	dur(&s.AAL1Idle, ds.AAL1Idle)
+	dur(&s.AAL1Absolute, ds.AAL1Absolute)
+	dur(&s.AAL2Idle, ds.AAL2Idle)
+	dur(&s.AAL2Absolute, ds.AAL2Absolute)
+	l, dl := &a.Lockout, d.Lockout
+	num(&l.AccountStepUpAfter, dl.AccountStepUpAfter)
+	dur(&l.AccountWindow, dl.AccountWindow)
+	num(&l.SourceDelayAfter, dl.SourceDelayAfter)
+	dur(&l.SourceWindow, dl.SourceWindow)
+	num(&l.OTPDelayAfter, dl.OTPDelayAfter)
+	dur(&l.OTPWindow, dl.OTPWindow)
+	dur(&l.BaseDelay, dl.BaseDelay)
+	dur(&l.MaxDelay, dl.MaxDelay)
+	num(&a.MailQueue, d.MailQueue)
+	num(&a.MailWorkers, d.MailWorkers)
+	r := &a.RateLimit
+	if r.PerIPPerMinute == nil {
+		n := DefaultRateLimitPerMinute
+		r.PerIPPerMinute = &n
+	}
+	num(&r.Burst, DefaultRateLimitBurst)
+	num(&r.MaxClients, DefaultRateLimitMaxClients)
+}
+
+// validateFlows reports every problem of the flow tuning, naming the key.
+func (a *AuthnConfig) validateFlows() []error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	s, l := a.Sessions, a.Lockout
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{
+		{"flow_ttl", a.FlowTTL}, {"code_ttl", a.CodeTTL}, {"code_resend_interval", a.CodeResendInterval},
+		{"email_send_window", a.EmailSendWindow}, {"verification_ttl", a.VerificationTTL}, {"reset_ttl", a.ResetTTL},
+		{"reauth_window", a.ReauthWindow}, {"touch_interval", a.TouchInterval}, {"step_up_mail_interval", a.StepUpMailInterval},
+		{"sessions.aal1_idle", s.AAL1Idle}, {"sessions.aal1_absolute", s.AAL1Absolute},
+		{"sessions.aal2_idle", s.AAL2Idle}, {"sessions.aal2_absolute", s.AAL2Absolute},
+		{"lockout.account_window", l.AccountWindow}, {"lockout.source_window", l.SourceWindow},
+		{"lockout.otp_window", l.OTPWindow}, {"lockout.base_delay", l.BaseDelay}, {"lockout.max_delay", l.MaxDelay},
+	} {
+		if d.v < 0 {
+			bad("authn.%s %s: must be positive", d.key, d.v)
+		}
+	}
+	if a.CodeTTL > authn.MaxCodeTTL {
+		bad("authn.code_ttl %s: at most %s (codes and magic links are short-lived secrets)", a.CodeTTL, authn.MaxCodeTTL)
+	}
+	if a.CodeDigits < 6 || a.CodeDigits > 10 {
+		bad("authn.code_digits %d: want 6-10", a.CodeDigits)
+	}
+	if a.CodeMaxAttempts < 1 || a.CodeMaxAttempts > 10 {
+		bad("authn.code_max_attempts %d: want 1-10", a.CodeMaxAttempts)
+	}
+	if a.EmailSendLimit < 1 {
+		bad("authn.email_send_limit %d: must be positive", a.EmailSendLimit)
+	}
+	if s.AAL1Idle > s.AAL1Absolute {
+		bad("authn.sessions.aal1_idle %s longer than aal1_absolute %s", s.AAL1Idle, s.AAL1Absolute)
+	}
+	if s.AAL2Idle > s.AAL2Absolute {
+		bad("authn.sessions.aal2_idle %s longer than aal2_absolute %s", s.AAL2Idle, s.AAL2Absolute)
+	}
+	for _, n := range []struct {
+		key string
+		v   int
+	}{
+		{"lockout.account_step_up_after", l.AccountStepUpAfter}, {"lockout.source_delay_after", l.SourceDelayAfter},
+		{"lockout.otp_delay_after", l.OTPDelayAfter}, {"mail_queue", a.MailQueue}, {"mail_workers", a.MailWorkers},
+	} {
+		if n.v < 1 {
+			bad("authn.%s %d: must be positive", n.key, n.v)
+		}
+	}
+	if l.MaxDelay < l.BaseDelay {
+		bad("authn.lockout.max_delay %s shorter than base_delay %s", l.MaxDelay, l.BaseDelay)
+	}
+	r := a.RateLimit
+	if r.PerIPPerMinute != nil && *r.PerIPPerMinute < 0 {
+		bad("authn.rate_limit.per_ip_per_minute %d: want 0 (off) or more", *r.PerIPPerMinute)
+	}
+	if r.Burst < 0 || r.MaxClients < 0 {
+		bad("authn.rate_limit: burst and max_clients must not be negative")
+	}
+	return errs
 }
 
 // NamedKey is one parsed "id:base64" key entry.
@@ -165,6 +389,7 @@ func (c *Config) authnDefaults() {
 	if a.AccessTokens.TTL == 0 {
 		a.AccessTokens.TTL = 5 * time.Minute
 	}
+	a.flowDefaults()
 }
 
 // originOf derives the embedded-mode origin from the listen address: a
@@ -246,7 +471,7 @@ func (c *Config) validateAuthn() []error {
 	if strings.TrimSpace(a.ServiceName) == "" || len(a.ServiceName) > 64 || strings.ContainsAny(a.ServiceName, ":\r\n") {
 		errs = append(errs, errors.New("authn.service_name: 1-64 characters, no ':' or line break"))
 	}
-	return errs
+	return append(errs, a.validateFlows()...)
 }
 
 // ParseNamedKeys parses "id:base64,id:base64" (standard or URL base64,

@@ -1,0 +1,126 @@
+package httpapi_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/riskauth/riskauth/authn/httpapi"
+)
+
+// TestRegenerateRecoveryCodesRoute: POST /v1/recovery-codes needs a
+// session stepped up with the second factor, answers 10 new codes once;
+// the old ones stop working and each new one works once.
+func TestRegenerateRecoveryCodesRoute(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, httpapi.Config{})
+	b := e.browser()
+	const email = "rita@example.com"
+	b.register(email)
+
+	r := b.post("/v1/recovery-codes", nil)
+	require.Equal(t, http.StatusUnauthorized, r.status, "a session is required: %s", r.body)
+	assert.Equal(t, "session_invalid", r.errorCode(t))
+	b.signIn(email)
+	r = b.post("/v1/recovery-codes", nil)
+	require.Equal(t, http.StatusNotFound, r.status, "no app set up: %s", r.body)
+
+	r = b.post("/v1/totp", nil)
+	require.Equal(t, http.StatusOK, r.status, "body: %s", r.body)
+	var en struct {
+		FactorID string `json:"factor_id"`
+		Secret   string `json:"secret"`
+	}
+	require.NoError(t, json.Unmarshal(r.body, &en))
+	e.auth.track(en.Secret)
+	r = b.post("/v1/totp/confirm", map[string]any{"factor_id": en.FactorID, "code": totpAt(t, en.Secret, time.Now())})
+	require.Equal(t, http.StatusOK, r.status, "body: %s", r.body)
+	var old, fresh struct {
+		RecoveryCodes []string `json:"recovery_codes"`
+	}
+	require.NoError(t, json.Unmarshal(r.body, &old))
+	for _, c := range old.RecoveryCodes {
+		e.auth.track(c)
+	}
+
+	r = b.post("/v1/recovery-codes", nil)
+	require.Equal(t, http.StatusForbidden, r.status, "an AAL1 session: %s", r.body)
+	assert.Equal(t, "reauthentication_required", r.errorCode(t))
+	r = b.post("/v1/reauthenticate", map[string]any{"password": userPassword, "recovery_code": old.RecoveryCodes[0]})
+	require.Equal(t, http.StatusOK, r.status, "body: %s", r.body)
+	r = b.post("/v1/recovery-codes", nil)
+	require.Equal(t, http.StatusOK, r.status, "body: %s", r.body)
+	assert.Equal(t, "no-store", r.header.Get("Cache-Control"))
+	require.NoError(t, json.Unmarshal(r.body, &fresh))
+	require.Len(t, fresh.RecoveryCodes, 10)
+	for _, c := range fresh.RecoveryCodes {
+		e.auth.track(c)
+	}
+
+	useCode := func(code string) response {
+		t.Helper()
+		other := e.browser()
+		r := other.post("/v1/login", map[string]any{"identifier": email, "password": userPassword})
+		require.Equal(t, http.StatusOK, r.status, "body: %s", r.body)
+		m := r.json(t)
+		require.Equal(t, "second_factor_required", m["status"])
+		return other.post("/v1/login/recovery-code", map[string]any{"flow_id": m["flow_id"], "code": code})
+	}
+	r = useCode(old.RecoveryCodes[1])
+	assert.Equal(t, http.StatusUnauthorized, r.status, "old codes are void: %s", r.body)
+	r = useCode(fresh.RecoveryCodes[0])
+	require.Equal(t, http.StatusOK, r.status, "body: %s", r.body)
+	r = useCode(fresh.RecoveryCodes[0])
+	assert.Equal(t, http.StatusUnauthorized, r.status, "single use: %s", r.body)
+}
+
+// TestRateLimitPerIP: the unauthenticated sign-in routes share a token
+// bucket per resolved client IP (behind a trusted proxy, the forwarded
+// address); beyond it every account, existing or not, gets the same 429.
+func TestRateLimitPerIP(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, httpapi.Config{
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
+		RateLimit:      httpapi.RateLimitConfig{PerMinute: 1, Burst: 3},
+	})
+	b := e.browser()
+	from := func(ip string) reqOpt { return withHeader("X-Forwarded-For", ip) }
+	const attacker = "203.0.113.7"
+	b.register("sam@example.com") // from the proxy's own address: a bucket of its own
+
+	r := b.post("/v1/login", map[string]any{"identifier": "sam@example.com"}, from(attacker))
+	require.Equal(t, http.StatusOK, r.status, "body: %s", r.body)
+	r = b.post("/v1/password/reset/request", map[string]any{"email": "sam@example.com"}, from(attacker))
+	require.Equal(t, http.StatusAccepted, r.status, "body: %s", r.body)
+	r = b.post("/v1/login", map[string]any{"identifier": "nobody@example.com"}, from(attacker))
+	require.Equal(t, http.StatusOK, r.status, "body: %s", r.body)
+
+	var first response
+	for i, body := range []map[string]any{{"identifier": "sam@example.com"}, {"identifier": "nobody@example.com"}} {
+		r := b.post("/v1/login", body, from(attacker))
+		require.Equal(t, http.StatusTooManyRequests, r.status, "body: %s", r.body)
+		assert.Equal(t, "rate_limited", r.errorCode(t))
+		secs, err := strconv.Atoi(r.header.Get("Retry-After"))
+		require.NoError(t, err)
+		assert.InDelta(t, 60, secs, 2)
+		if i == 0 {
+			first = r
+			continue
+		}
+		assert.Equal(t, string(first.body), string(r.body), "the same answer for existing and unknown accounts")
+	}
+	r = b.post("/v1/register", map[string]any{"email": "new@example.com", "password": userPassword}, from(attacker))
+	assert.Equal(t, http.StatusTooManyRequests, r.status, "one bucket for every limited route")
+	r = b.post("/v1/login", map[string]any{"identifier": "sam@example.com"}, from("203.0.113.8"))
+	assert.Equal(t, http.StatusOK, r.status, "another address is not affected: %s", r.body)
+	r = b.post("/v1/login", map[string]any{"identifier": "sam@example.com"}, from(attacker), withHeader(httpapi.HeaderAPIKey, testKey))
+	assert.Equal(t, http.StatusOK, r.status, "a backend with an API key is not limited: %s", r.body)
+	r = b.get("/v1/session", from(attacker))
+	assert.Equal(t, http.StatusUnauthorized, r.status, "session routes are not limited")
+}
