@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -77,5 +79,38 @@ func produce(t *testing.T, addrs []string, topic string, values []string) {
 	defer cancel()
 	for _, v := range values {
 		require.NoError(t, cl.ProduceSync(ctx, &kgo.Record{Key: []byte("k"), Value: []byte(v)}).FirstErr())
+	}
+}
+
+// TestAlertsTailReadsRealMessages tails the ocsf package's golden messages
+// (its tests keep them equal to what the encoder writes), so the readable
+// line follows the real field layout of every message kind.
+func TestAlertsTailReadsRealMessages(t *testing.T) {
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(3), kfake.SeedTopics(1, "riskauth.alerts"))
+	require.NoError(t, err)
+	t.Cleanup(cluster.Close)
+	var msgs []string
+	for _, name := range []string{"detection-finding", "account-change", "security-finding", "authentication"} {
+		raw, err := os.ReadFile("../../engine/alert/ocsf/testdata/" + name + ".golden.json")
+		require.NoError(t, err)
+		var compact bytes.Buffer
+		require.NoError(t, json.Compact(&compact, raw))
+		msgs = append(msgs, compact.String())
+	}
+	produce(t, cluster.ListenAddrs(), "riskauth.alerts", msgs)
+	var out, errOut bytes.Buffer
+	code := run([]string{"alerts", "tail", "-brokers", strings.Join(cluster.ListenAddrs(), ","), "-group", "real",
+		"-from-beginning", "-n", "4", "-idle", "20s"}, &out, &errOut)
+	require.Equal(t, 0, code, errOut.String())
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	require.Len(t, lines, 4)
+	assert.Contains(t, lines[0], "HIGH")
+	assert.Contains(t, lines[0], "block")
+	assert.Contains(t, lines[0], "user=u-42 ip=192.0.2.1 (GB, London, AS64496)")
+	assert.Contains(t, lines[0], "rules=credential-stuffing-ip,new-country,automation-client")
+	assert.Contains(t, lines[1], "user=u-42 ip=2001:db8:1::5")
+	assert.Contains(t, lines[1], "second factor enrolled")
+	for _, l := range lines {
+		assert.NotContains(t, l, "(not JSON", l)
 	}
 }
