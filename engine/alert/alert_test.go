@@ -2,8 +2,10 @@ package alert_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -12,9 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/engine/alert"
 	"github.com/riskauth/riskauth/engine/alert/ocsf"
+	"github.com/riskauth/riskauth/rules"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -409,4 +413,90 @@ func TestNewFailsCleanly(t *testing.T) {
 	_, err = alert.New(alert.Config{Brokers: []string{"127.0.0.1:1"}, DataDir: t.TempDir(),
 		TLS: &alert.TLSConfig{CAFile: file}}, alert.Deps{})
 	require.ErrorContains(t, err, "no PEM certificates")
+}
+
+// block is an alerting decision of rule from ip at t, as the engine makes
+// it (the sink reads Time, Reasons, Keys and Event).
+func block(rule, user, ip string, t time.Time) *engine.Decision {
+	return &engine.Decision{EvaluationID: uuid.Must(uuid.NewV7()).String(), Action: rules.Block, Score: 100, Time: t,
+		Reasons: []engine.Reason{{Rule: rule, Description: rule, Action: "block", Alert: "high"}},
+		Alert:   rules.SeverityHigh, Keys: engine.Keys{User: user, IP: ip},
+		Event: &engine.Event{Kind: engine.KindLogin, UserID: user, IP: netip.MustParseAddr(ip), Time: t}}
+}
+
+// TestAggregation: a wave of alerts from one rule and source becomes its
+// first finding, sent at once, and one finding with a count; other sources
+// and later windows stay apart; shutdown reports what was folded.
+func TestAggregation(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	sink, reg, _ := testSink(t, alert.Config{DataDir: dir, AggregateWindow: time.Hour})
+	t0 := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	for i := range 50 { // one address, fifty accounts, within the window
+		sink.Publish(block("credential-stuffing-ip", fmt.Sprintf("victim-%d", i), "203.0.113.9", t0.Add(time.Duration(i)*time.Second)))
+	}
+	sink.Publish(block("credential-stuffing-ip", "victim-x", "198.51.100.1", t0.Add(10*time.Second))) // another source
+	sink.Publish(block("impossible-travel", "victim-0", "203.0.113.9", t0.Add(20*time.Second)))       // another rule
+	sink.Publish(block("credential-stuffing-ip", "victim-late", "203.0.113.9", t0.Add(2*time.Hour)))  // next window
+	sink.Emit(&ocsf.SecurityEvent{Type: ocsf.EventLockout, UserID: "victim-1", Time: t0})             // never folded
+	require.NoError(t, sink.Close(context.Background()))
+
+	f, err := os.Open(filepath.Join(dir, "alerts.jsonl"))
+	require.NoError(t, err)
+	defer f.Close()
+	type finding struct {
+		ClassUID  int   `json:"class_uid"`
+		Count     int   `json:"count"`
+		StartTime int64 `json:"start_time"`
+		EndTime   int64 `json:"end_time"`
+		Info      struct {
+			Analytic struct {
+				UID string `json:"uid"`
+			} `json:"analytic"`
+		} `json:"finding_info"`
+		Evidences []struct {
+			Src struct {
+				IP string `json:"ip"`
+			} `json:"src_endpoint"`
+		} `json:"evidences"`
+	}
+	var got []string
+	for sc := bufio.NewScanner(f); sc.Scan(); {
+		var m finding
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &m))
+		require.Equal(t, 2004, m.ClassUID)
+		require.NotEmpty(t, m.Evidences)
+		line := m.Info.Analytic.UID + " " + m.Evidences[0].Src.IP
+		if m.Count > 0 {
+			line += fmt.Sprintf(" x%d %s..%s", m.Count, time.UnixMilli(m.StartTime).UTC().Format("15:04:05"),
+				time.UnixMilli(m.EndTime).UTC().Format("15:04:05"))
+		}
+		got = append(got, line)
+	}
+	assert.ElementsMatch(t, []string{
+		"credential-stuffing-ip 203.0.113.9",                        // the first, at once
+		"credential-stuffing-ip 198.51.100.1",                       // another source
+		"impossible-travel 203.0.113.9",                             // another rule
+		"credential-stuffing-ip 203.0.113.9 x49 12:00:01..12:00:49", // the rest of the wave, when the next window opened
+		"credential-stuffing-ip 203.0.113.9",                        // the next window's first
+		"riskauth:lockout ",                                         // security events are never folded
+	}, got)
+	assert.Equal(t, 49.0, metric(t, reg, "riskauth_alert_aggregated_total"))
+	assert.Zero(t, metric(t, reg, "riskauth_alert_messages_dropped_total"))
+}
+
+// TestAggregationSweep: a folded wave is reported when its window has
+// passed on the wall clock, without waiting for another alert or Close.
+func TestAggregationSweep(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	sink, _, _ := testSink(t, alert.Config{DataDir: dir, AggregateWindow: 50 * time.Millisecond})
+	now := time.Now()
+	for i := range 5 {
+		sink.Publish(block("credential-stuffing-ip", fmt.Sprintf("v%d", i), "203.0.113.9", now))
+	}
+	eventually(t, 5*time.Second, "the summary finding", func() bool {
+		b, err := os.ReadFile(filepath.Join(dir, "alerts.jsonl"))
+		return err == nil && bytes.Contains(b, []byte(`"count":4`))
+	})
 }

@@ -32,6 +32,8 @@ const (
 	DefaultSpoolMaxBytes   = 1 << 30
 	DefaultRetryBackoffMin = 200 * time.Millisecond
 	DefaultRetryBackoffMax = 10 * time.Second
+	DefaultAggregateWindow = time.Minute
+	DefaultAggregateGroups = 10_000
 )
 
 // Config configures the sink. The zero value plus a DataDir is the
@@ -92,6 +94,14 @@ type Config struct {
 	// between attempts to drain a spool into Kafka (defaults 200ms, 10s).
 	RetryBackoffMin time.Duration `yaml:"retry_backoff_min"`
 	RetryBackoffMax time.Duration `yaml:"retry_backoff_max"`
+	// AggregateWindow folds alerts of the same rule and source: the first
+	// goes out at once, the rest within the window become one finding
+	// with a count when it closes (default 1m; a negative value sends
+	// every alert on its own).
+	AggregateWindow time.Duration `yaml:"aggregate_window"`
+	// AggregateGroups bounds the groups tracked at once (default 10,000);
+	// beyond it, groups are closed early rather than memory grown.
+	AggregateGroups int `yaml:"aggregate_groups"`
 }
 
 // TLSConfig secures broker connections. Config, when set, is used as is
@@ -165,6 +175,12 @@ func (c *Config) defaults() {
 	if c.RetryBackoffMax == 0 {
 		c.RetryBackoffMax = DefaultRetryBackoffMax
 	}
+	if c.AggregateWindow == 0 {
+		c.AggregateWindow = DefaultAggregateWindow
+	}
+	if c.AggregateGroups == 0 {
+		c.AggregateGroups = DefaultAggregateGroups
+	}
 }
 
 // Validate fills in the defaults and reports every problem at once.
@@ -223,6 +239,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RetryBackoffMax < c.RetryBackoffMin {
 		add("alert: retry_backoff_max %s: want at least retry_backoff_min (%s)", c.RetryBackoffMax, c.RetryBackoffMin)
+	}
+	if c.AggregateGroups < 1 {
+		add("alert: aggregate_groups %d: want at least 1", c.AggregateGroups)
 	}
 	if c.TLS != nil {
 		if c.TLS.Config != nil && (c.TLS.CAFile != "" || c.TLS.CertFile != "" || c.TLS.KeyFile != "") {

@@ -83,6 +83,15 @@
 // to protect the alerts spool's disk. Alert on any increase of the dropped
 // counter.
 //
+// # Aggregation
+//
+// Alerts of the same decisive rule and source (client address, else user)
+// within AggregateWindow (default 1m) are folded: the first finding goes
+// out at once, the rest become one finding with OCSF count, start_time and
+// end_time when the window closes (next alert of the group, a sweep every
+// quarter window, or Close). Security events are never folded; the
+// decisions topic still carries every decision.
+//
 // # Shutdown
 //
 // Close stops taking messages, produces what the queue and the lanes hold
@@ -118,7 +127,7 @@
 // written to the file, drains included), _spooled_total{topic,reason},
 // _drained_total{topic}, _dropped_total{topic,reason} (should stay 0),
 // riskauth_alert_spool_bytes{topic}, riskauth_alert_queue_length,
-// riskauth_alert_queue_overflow_total,
+// riskauth_alert_queue_overflow_total, riskauth_alert_aggregated_total,
 // riskauth_alert_produce_duration_seconds and
 // riskauth_alert_kafka_errors_total{topic}. Status reports each topic's
 // mode and backlog for /readyz: spooling is a degraded mode, not a

@@ -229,6 +229,11 @@ func testSink(t testing.TB, cfg alert.Config) (*alert.Sink, *prometheus.Registry
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	logs := &syncBuffer{}
+	if cfg.AggregateWindow == 0 {
+		// The delivery tests count one finding per alerting decision;
+		// TestAggregation covers folding.
+		cfg.AggregateWindow = -1
+	}
 	s, err := alert.New(cfg, alert.Deps{Metrics: alert.NewMetrics(reg),
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))})
 	require.NoError(t, err)

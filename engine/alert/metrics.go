@@ -14,8 +14,10 @@ type Metrics struct {
 	spoolB   *prometheus.GaugeVec
 	queueLen prometheus.Gauge
 	overflow prometheus.Counter
-	produce  prometheus.Histogram
-	kafkaErr *prometheus.CounterVec
+	// aggregated counts alerts folded into a summary finding.
+	aggregated prometheus.Counter
+	produce    prometheus.Histogram
+	kafkaErr   *prometheus.CounterVec
 }
 
 // Spool and drop reasons, the values of the reason label.
@@ -57,6 +59,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "riskauth_alert_spool_bytes",
 			Help: "Bytes on disk in the spool not yet delivered to Kafka, by topic.",
 		}, []string{"topic"}),
+		aggregated: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "riskauth_alert_aggregated_total",
+			Help: "Alerting decisions folded into a summary finding (same rule and source within alerts.aggregate_window) instead of a finding of their own.",
+		}),
 		queueLen: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "riskauth_alert_queue_length",
 			Help: "Decisions and events waiting in the in-memory queue, sampled by the worker.",
@@ -75,7 +81,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Failed produce calls to Kafka, by topic.",
 		}, []string{"topic"}),
 	}
-	reg.MustRegister(m.produced, m.spooled, m.drained, m.dropped, m.spoolB, m.queueLen, m.overflow, m.produce, m.kafkaErr)
+	reg.MustRegister(m.produced, m.spooled, m.drained, m.dropped, m.spoolB, m.queueLen, m.overflow, m.aggregated, m.produce, m.kafkaErr)
 	return m
 }
 

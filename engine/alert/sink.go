@@ -50,6 +50,8 @@ type Sink struct {
 	stop       chan struct{}
 	workerDone chan struct{}
 
+	agg *aggregator // nil when aggregation is off
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -134,6 +136,9 @@ func New(cfg Config, deps Deps) (*Sink, error) {
 			s.log.Warn("alert: cleanup after a failed start", "err", cerr)
 		}
 		return nil, err
+	}
+	if cfg.AggregateWindow > 0 {
+		s.agg = newAggregator(cfg.AggregateWindow, cfg.AggregateGroups)
 	}
 	for _, l := range s.lanes {
 		go l.run()
@@ -286,8 +291,17 @@ func (s *Sink) alertsSeries() *topicSeries {
 func (s *Sink) run() {
 	defer close(s.workerDone)
 	batch := make([]item, 0, s.cfg.BatchSize)
+	var sweep <-chan time.Time
+	if s.agg != nil {
+		t := time.NewTicker(max(s.cfg.AggregateWindow/4, 10*time.Millisecond))
+		defer t.Stop()
+		sweep = t.C
+	}
 	for {
 		select {
+		case now := <-sweep:
+			s.summaries(s.agg.sweep(now), "")
+			continue
 		case it := <-s.queue:
 			batch = append(batch, it)
 		case <-s.stop:
@@ -341,10 +355,21 @@ func (s *Sink) process(items []item, reason string) {
 				}
 			}
 			if ocsf.IsAlert(it.d) {
-				if m, ok := s.encode(it.d.Time, ocsf.Key(it.d), s.alerts, func(dst []byte, id string) ([]byte, error) {
-					return s.enc.Finding(dst, it.d, id)
-				}); ok {
-					alerts = append(alerts, m)
+				send := true
+				if s.agg != nil {
+					var closed []summary
+					send, closed = s.agg.admit(it.d, time.Now())
+					alerts = s.encodeSummaries(alerts, closed)
+					if !send {
+						s.m.aggregated.Inc()
+					}
+				}
+				if send {
+					if m, ok := s.encode(it.d.Time, ocsf.Key(it.d), s.alerts, func(dst []byte, id string) ([]byte, error) {
+						return s.enc.Finding(dst, it.d, id)
+					}); ok {
+						alerts = append(alerts, m)
+					}
 				}
 			}
 			continue
@@ -361,6 +386,26 @@ func (s *Sink) process(items []item, reason string) {
 	}
 	if len(decisions) > 0 {
 		s.decisions.route(decisions, reason)
+	}
+}
+
+// encodeSummaries appends the findings that stand for closed groups.
+func (s *Sink) encodeSummaries(alerts []message, closed []summary) []message {
+	for _, c := range closed {
+		agg := ocsf.Aggregate{Count: c.n, Start: c.first, End: c.last}
+		if m, ok := s.encode(c.last, ocsf.Key(c.d), s.alerts, func(dst []byte, id string) ([]byte, error) {
+			return s.enc.FindingAggregate(dst, c.d, id, agg)
+		}); ok {
+			alerts = append(alerts, m)
+		}
+	}
+	return alerts
+}
+
+// summaries sends the findings of closed groups.
+func (s *Sink) summaries(closed []summary, reason string) {
+	if alerts := s.encodeSummaries(nil, closed); len(alerts) > 0 {
+		s.alerts.route(alerts, reason)
 	}
 }
 
@@ -413,6 +458,11 @@ func (s *Sink) close(ctx context.Context) error {
 	s.mu.Unlock()
 	close(s.stop)
 	<-s.workerDone // quick: the worker only encodes and hands on
+	if s.agg != nil {
+		// Folded alerts are reported before the lanes stop, like the
+		// queue's contents.
+		s.summaries(s.agg.closeAll(), reasonShutdown)
+	}
 
 	for _, l := range s.lanes {
 		l.beginStop()

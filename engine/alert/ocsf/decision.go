@@ -445,7 +445,7 @@ func (w *writer) evidence(userID, userName, email, ip string, g *rules.GeoFeatur
 	w.closeArr()
 }
 
-func (e *Encoder) finding(w *writer, d *engine.Decision, id string) {
+func (e *Encoder) finding(w *writer, d *engine.Decision, id string, agg *Aggregate) {
 	v := e.view(d)
 	w.open()
 	w.header(categoryFindings, "Findings", classDetectionFinding, "Detection Finding", activityCreate, "Create")
@@ -457,6 +457,11 @@ func (e *Encoder) finding(w *writer, d *engine.Decision, id string) {
 	title := findingTitle(d)
 	w.strField("message", title)
 	w.intField("risk_score", int64(math.Round(d.Score)))
+	if agg != nil {
+		w.intField("count", int64(agg.Count))
+		w.intField("start_time", agg.Start.UnixMilli())
+		w.intField("end_time", agg.End.UnixMilli())
+	}
 
 	w.obj("finding_info")
 	// One finding per evaluation: a re-sent message keeps its finding uid

@@ -92,7 +92,37 @@ func (e *Encoder) Finding(dst []byte, d *engine.Decision, id string) ([]byte, er
 		return dst, ErrNoID
 	}
 	w := writer{b: dst}
-	e.finding(&w, d, id)
+	e.finding(&w, d, id, nil)
+	return w.b, nil
+}
+
+// Aggregate says that a finding stands for several alerting decisions of
+// the same rule and source: the sink folds a wave (a stuffing run from
+// one address raises thousands of identical alerts) into one finding per
+// window, so the SOC sees the incident and its size, not a flood. Every
+// decision still goes to the decisions topic when that is on.
+type Aggregate struct {
+	// Count is how many alerting decisions the finding stands for.
+	Count int
+	// Start and End are the times of the first and last of them.
+	Start, End time.Time
+}
+
+// FindingAggregate is Finding for d, the latest of agg.Count alerting
+// decisions between agg.Start and agg.End: it adds OCSF's count,
+// start_time and end_time.
+func (e *Encoder) FindingAggregate(dst []byte, d *engine.Decision, id string, agg Aggregate) ([]byte, error) {
+	if d == nil {
+		return dst, ErrNilInput
+	}
+	if id == "" {
+		return dst, ErrNoID
+	}
+	if agg.Count < 1 {
+		return dst, fmt.Errorf("ocsf: aggregate count %d: want at least 1", agg.Count)
+	}
+	w := writer{b: dst}
+	e.finding(&w, d, id, &agg)
 	return w.b, nil
 }
 

@@ -589,3 +589,30 @@ func TestMappings(t *testing.T) {
 		})
 	}
 }
+
+// TestFindingAggregate: an aggregated finding carries OCSF's count and
+// time range, stays valid against the schema, and refuses a zero count.
+func TestFindingAggregate(t *testing.T) {
+	schemas := compileSchemas(t)
+	d := handDecision(t, rules.Block, true, "u-42")
+	start := d.Time.Add(-time.Minute)
+	msg, err := newEncoder().FindingAggregate(nil, d, "0193a6f2-7c1e-7000-8000-0000000000f1",
+		ocsf.Aggregate{Count: 42, Start: start, End: d.Time})
+	require.NoError(t, err)
+	require.NoError(t, validate(t, schemas["detection-finding"], msg), "%s", msg)
+	var m struct {
+		Count     int   `json:"count"`
+		StartTime int64 `json:"start_time"`
+		EndTime   int64 `json:"end_time"`
+	}
+	require.NoError(t, json.Unmarshal(msg, &m))
+	require.Equal(t, 42, m.Count)
+	require.Equal(t, start.UnixMilli(), m.StartTime)
+	require.Equal(t, d.Time.UnixMilli(), m.EndTime)
+
+	plain, err := newEncoder().Finding(nil, d, "0193a6f2-7c1e-7000-8000-0000000000f1")
+	require.NoError(t, err)
+	require.NotContains(t, string(plain), `"count"`, "a single alert has no count")
+	_, err = newEncoder().FindingAggregate(nil, d, "x", ocsf.Aggregate{})
+	require.Error(t, err)
+}
