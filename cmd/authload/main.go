@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,6 +24,7 @@ import (
 
 	"github.com/riskauth/riskauth/authn/password"
 	"github.com/riskauth/riskauth/internal/latency"
+	"github.com/riskauth/riskauth/internal/loadgen"
 )
 
 // Bounds on the flags: a run always ends by itself, and small.
@@ -521,7 +521,7 @@ func run(ctx context.Context, cfg config, out io.Writer) (*results, error) {
 	if cfg.phase != phaseStuffing {
 		stopProfile := func() {}
 		if cfg.cpuProfile != "" {
-			if stopProfile, err = startCPUProfile(cfg.cpuProfile + ".sign-in"); err != nil {
+			if stopProfile, err = loadgen.StartCPUProfile(cfg.cpuProfile + ".sign-in"); err != nil {
 				return nil, err
 			}
 		}
@@ -660,7 +660,7 @@ func stuffing(ctx context.Context, cfg config, out io.Writer, srv *server, legit
 	}
 	stopProfile := func() {}
 	if cfg.cpuProfile != "" {
-		if stopProfile, err = startCPUProfile(cfg.cpuProfile + ".blocked"); err != nil {
+		if stopProfile, err = loadgen.StartCPUProfile(cfg.cpuProfile + ".blocked"); err != nil {
 			return err
 		}
 	}
@@ -729,21 +729,6 @@ func stuffing(ctx context.Context, cfg config, out io.Writer, srv *server, legit
 		fmtDur(res.cpuPerBlocked), fmtDur(over), fmtDur(res.cpuPerBlockedSat), res.blockedHashes+res.saturatedHashes,
 		verdict(over <= 100*time.Microsecond && noHash), verdict(res.cpuPerBlockedSat <= 100*time.Microsecond && noHash))
 	return nil
-}
-
-func startCPUProfile(path string) (func(), error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, err
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return func() {
-		pprof.StopCPUProfile()
-		_ = f.Close()
-	}, nil
 }
 
 // childProfile is where a -spawn child writes its CPU profile.

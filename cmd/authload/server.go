@@ -12,10 +12,8 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -33,6 +31,7 @@ import (
 	"github.com/riskauth/riskauth/engine/alert"
 	"github.com/riskauth/riskauth/engine/alert/ocsf"
 	rconfig "github.com/riskauth/riskauth/internal/config"
+	"github.com/riskauth/riskauth/internal/loadgen"
 	"github.com/riskauth/riskauth/rules"
 	"github.com/riskauth/riskauth/signals/breached"
 	"github.com/riskauth/riskauth/signals/device"
@@ -306,45 +305,19 @@ func startServer(ctx context.Context, spawn bool, sc serverConfig) (*server, err
 	if !spawn {
 		return serve(ctx, sc)
 	}
-	exe, err := os.Executable()
+	child, err := loadgen.Spawn([]string{"-serve-child"}, nil, 15*time.Second)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(exe, "-serve-child")
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
+	if err := json.NewEncoder(child.Stdin()).Encode(sc); err != nil {
+		child.Stop()
+		return nil, err
+	}
+	parts, err := child.Ready(2)
 	if err != nil {
 		return nil, err
 	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	stopChild := func() {
-		_ = stdin.Close()
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	}
-	if err := json.NewEncoder(stdin).Encode(sc); err != nil {
-		stopChild()
-		return nil, err
-	}
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	parts := strings.Fields(line)
-	if err != nil || len(parts) != 2 {
-		stopChild()
-		return nil, fmt.Errorf("spawned server: %q, %v", line, err)
-	}
-	return &server{addr: parts[0], phc: parts[1], pid: cmd.Process.Pid, close: stopChild}, nil
+	return &server{addr: parts[0], phc: parts[1], pid: child.Pid(), close: child.Stop}, nil
 }
 
 // serveChild is the -spawn child.
@@ -358,7 +331,7 @@ func serveChild() int {
 	stopProfile := func() {}
 	if sc.CPUProfile != "" {
 		var err error
-		if stopProfile, err = startCPUProfile(sc.CPUProfile); err != nil {
+		if stopProfile, err = loadgen.StartCPUProfile(sc.CPUProfile); err != nil {
 			fmt.Fprintln(os.Stderr, "authload child:", err)
 			return 1
 		}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -11,10 +10,8 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"os/exec"
 	"os/signal"
 	"runtime"
-	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,6 +20,7 @@ import (
 	"time"
 
 	"github.com/riskauth/riskauth/internal/latency"
+	"github.com/riskauth/riskauth/internal/loadgen"
 	"github.com/valyala/fasthttp"
 )
 
@@ -171,7 +169,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	}{{"echo", echo}, {"risk", risk}} {
 		stopProfile := func() {}
 		if s.name == "risk" && cfg.cpuProfile != "" {
-			if stopProfile, err = startCPUProfile(cfg.cpuProfile); err != nil {
+			if stopProfile, err = loadgen.StartCPUProfile(cfg.cpuProfile); err != nil {
 				return err
 			}
 		}
@@ -192,21 +190,6 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		}
 	}
 	return nil
-}
-
-func startCPUProfile(path string) (func(), error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, err
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return func() {
-		pprof.StopCPUProfile()
-		_ = f.Close()
-	}, nil
 }
 
 // setupText says where the servers ran, long for the header or short for
@@ -382,47 +365,21 @@ func startServer(cfg config, kind string) (*server, error) {
 		}
 		return startRisk()
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(exe, "-serve-child", kind)
-	cmd.Env = os.Environ()
+	var env []string
 	if cfg.serverProcs > 0 {
-		cmd.Env = append(cmd.Env, "GOMAXPROCS="+strconv.Itoa(cfg.serverProcs))
+		env = append(env, "GOMAXPROCS="+strconv.Itoa(cfg.serverProcs))
 	}
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
+	child, err := loadgen.Spawn([]string{"-serve-child", kind}, env, 10*time.Second)
 	if err != nil {
 		return nil, err
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	stopChild := func() {
-		_ = stdin.Close() // the child exits when its stdin closes
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
 	}
 	// The child prints "ADDR PATH [KEY]" once it listens; the key travels
 	// over the pipe, never on a command line.
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	parts := strings.Fields(line)
-	if err != nil || len(parts) < 2 {
-		stopChild()
-		return nil, fmt.Errorf("spawned %s server: %q, %v", kind, line, err)
+	parts, err := child.Ready(2)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", kind, err)
 	}
-	s := &server{addr: parts[0], path: parts[1], close: stopChild}
+	s := &server{addr: parts[0], path: parts[1], close: child.Stop}
 	if len(parts) > 2 {
 		s.key = parts[2]
 	}
