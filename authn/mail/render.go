@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	htmltemplate "html/template"
-	"net"
 	"net/url"
 	"strings"
 	texttemplate "text/template"
@@ -108,19 +107,14 @@ func NewRenderer(cfg RendererConfig) (*Renderer, error) {
 		if txt.Lookup("subject") == nil || txt.Lookup("body") == nil {
 			return nil, fmt.Errorf("mail renderer: %s: text template must define \"subject\" and \"body\"", k)
 		}
-		html, err := cloneLayout(layout).ParseFS(templateFS, "templates/"+string(k)+".html.tmpl")
+		// Each kind fills its own copy of the layout's "content" block.
+		html, err := htmltemplate.Must(layout.Clone()).ParseFS(templateFS, "templates/"+string(k)+".html.tmpl")
 		if err != nil {
 			return nil, fmt.Errorf("mail renderer: %s: %w", k, err)
 		}
 		r.subject[k], r.text[k], r.html[k] = txt.Lookup("subject"), txt.Lookup("body"), html
 	}
 	return r, nil
-}
-
-// cloneLayout gives each kind its own copy of the layout to fill with
-// its "content" block.
-func cloneLayout(layout *htmltemplate.Template) *htmltemplate.Template {
-	return htmltemplate.Must(layout.Clone())
 }
 
 func parseOrigin(s string) (*url.URL, error) {
@@ -134,9 +128,7 @@ func parseOrigin(s string) (*url.URL, error) {
 	switch u.Scheme {
 	case "https":
 	case "http":
-		host := u.Hostname()
-		ip := net.ParseIP(host)
-		if host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		if !isLoopback(u.Hostname()) {
 			return nil, fmt.Errorf("public origin %q: http is allowed only for loopback hosts", s)
 		}
 	default:

@@ -264,8 +264,12 @@ func (c SMTPConfig) LogValue() slog.Value {
 // per message (transactional mail is rare enough that pooling is not
 // worth a stale connection). It is safe for concurrent use.
 type SMTP struct {
-	cfg    SMTPConfig
-	from   *mail.Address
+	cfg SMTPConfig
+	// opts configure each message's client; built once, since cfg does
+	// not change and go-mail neither mutates them nor the tls.Config.
+	opts []gomail.Option
+	// domain is the sender's domain, the right-hand side of Message-IDs.
+	domain string
 	clock  Clock
 	logger *slog.Logger
 }
@@ -296,7 +300,13 @@ func NewSMTP(cfg SMTPConfig, clock Clock, logger *slog.Logger) (*SMTP, error) {
 	if clock == nil {
 		clock = systemClock{}
 	}
-	return &SMTP{cfg: cfg, from: from, clock: clock, logger: discardLogger(logger)}, nil
+	return &SMTP{
+		cfg:    cfg,
+		opts:   clientOptions(cfg),
+		domain: from.Address[strings.LastIndexByte(from.Address, '@')+1:],
+		clock:  clock,
+		logger: discardLogger(logger),
+	}, nil
 }
 
 // Send delivers msg. The error says which step failed (dial, auth, a
@@ -313,7 +323,7 @@ func (s *SMTP) Send(ctx context.Context, msg Message) error {
 	if err != nil {
 		return err
 	}
-	client, err := gomail.NewClient(s.cfg.Host, s.options()...)
+	client, err := gomail.NewClient(s.cfg.Host, s.opts...)
 	if err != nil {
 		return fmt.Errorf("smtp: client: %w", err)
 	}
@@ -338,8 +348,7 @@ func (s *SMTP) build(id string, msg Message) (*gomail.Msg, error) {
 	}
 	m.Subject(msg.Subject)
 	m.SetDateWithValue(s.clock.Now())
-	domain := s.from.Address[strings.LastIndexByte(s.from.Address, '@')+1:]
-	m.SetMessageIDWithValue(id + "@" + domain)
+	m.SetMessageIDWithValue(id + "@" + s.domain)
 	m.SetGenHeader(gomail.Header("X-Riskauth-Kind"), string(msg.Kind))
 	if msg.Tag != "" {
 		m.SetGenHeader(gomail.Header("X-Riskauth-Tag"), msg.Tag)
@@ -353,22 +362,22 @@ func (s *SMTP) build(id string, msg Message) (*gomail.Msg, error) {
 	return m, nil
 }
 
-func (s *SMTP) options() []gomail.Option {
+func clientOptions(cfg SMTPConfig) []gomail.Option {
 	tlsCfg := &tls.Config{}
-	if s.cfg.TLSConfig != nil {
-		tlsCfg = s.cfg.TLSConfig.Clone()
+	if cfg.TLSConfig != nil {
+		tlsCfg = cfg.TLSConfig.Clone()
 	}
 	if tlsCfg.ServerName == "" {
-		tlsCfg.ServerName = s.cfg.Host
+		tlsCfg.ServerName = cfg.Host
 	}
 	tlsCfg.MinVersion = max(tlsCfg.MinVersion, tls.VersionTLS12)
 
 	opts := []gomail.Option{
-		gomail.WithPort(s.cfg.Port),
-		gomail.WithTimeout(s.cfg.Timeout),
+		gomail.WithPort(cfg.Port),
+		gomail.WithTimeout(cfg.Timeout),
 		gomail.WithTLSConfig(tlsCfg),
 	}
-	switch s.cfg.TLS {
+	switch cfg.TLS {
 	case TLSStartTLS:
 		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
 	case TLSImplicit:
@@ -376,14 +385,14 @@ func (s *SMTP) options() []gomail.Option {
 	case TLSNone:
 		opts = append(opts, gomail.WithTLSPolicy(gomail.NoTLS))
 	}
-	if s.cfg.HELO != "" {
-		opts = append(opts, gomail.WithHELO(s.cfg.HELO))
+	if cfg.HELO != "" {
+		opts = append(opts, gomail.WithHELO(cfg.HELO))
 	}
-	if s.cfg.Username != "" {
+	if cfg.Username != "" {
 		opts = append(opts,
-			gomail.WithSMTPAuth(s.cfg.Auth),
-			gomail.WithUsername(s.cfg.Username),
-			gomail.WithPassword(string(s.cfg.Password)))
+			gomail.WithSMTPAuth(cfg.Auth),
+			gomail.WithUsername(cfg.Username),
+			gomail.WithPassword(string(cfg.Password)))
 	}
 	return opts
 }

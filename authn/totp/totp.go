@@ -15,6 +15,8 @@ import (
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/hotp"
 	"github.com/pquerna/otp/totp"
+
+	"github.com/riskauth/riskauth/authn/token"
 )
 
 // Fixed TOTP parameters (see the package doc).
@@ -104,15 +106,7 @@ func Step(t time.Time) int64 {
 // six ASCII digits, nothing else (no spaces, no Unicode digits). Callers
 // that want to tolerate "123 456" strip spaces first.
 func ValidCode(code string) bool {
-	if len(code) != Digits {
-		return false
-	}
-	for i := 0; i < len(code); i++ {
-		if code[i] < '0' || code[i] > '9' {
-			return false
-		}
-	}
-	return true
+	return token.ValidCode(code, Digits)
 }
 
 // CheckSecret reports whether secret is a usable base32 TOTP secret of at
@@ -168,7 +162,7 @@ func Validate(secret, code string, now time.Time) (step int64, ok bool) {
 	if !ValidCode(code) {
 		return 0, false
 	}
-	if _, err := decodeSecret(secret); err != nil {
+	if CheckSecret(secret) != nil {
 		return 0, false
 	}
 	current := Step(now)
