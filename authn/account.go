@@ -123,13 +123,11 @@ func (s *Service) ChangePassword(ctx context.Context, r ChangePasswordRequest) (
 	if err != nil {
 		return err
 	}
-	ok, err := s.checkPassword(ctx, u, r.CurrentPassword)
-	if err != nil {
+	if err := s.confirmPassword(ctx, sess, u, r.CurrentPassword, r.Client); err != nil {
 		return err
 	}
-	if !ok {
-		s.recordAttempt(ctx, u, FactorPassword, false, r.Client, sess.DeviceID)
-		return newErr(CodeInvalidPassword, "the current password is not correct")
+	if err := s.checkNewPassword(ctx, u, r.NewPassword); err != nil {
+		return err
 	}
 	if err := s.setPassword(ctx, u, r.NewPassword, sess.ID, r.Client); err != nil {
 		return err
@@ -138,9 +136,23 @@ func (s *Service) ChangePassword(ctx context.Context, r ChangePasswordRequest) (
 	return nil
 }
 
-// setPassword checks and stores a new password, revokes every session but
-// keep (all when empty) and sends the notification.
-func (s *Service) setPassword(ctx context.Context, u *User, pw, keep string, c Client) error {
+// confirmPassword checks the current password of a signed-in user before
+// a security change; a wrong one is recorded as a failed attempt.
+func (s *Service) confirmPassword(ctx context.Context, sess Session, u *User, pw string, c Client) error {
+	ok, err := s.checkPassword(ctx, u, pw)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		s.recordAttempt(ctx, u, FactorPassword, false, c, sess.DeviceID)
+		return newErr(CodeInvalidPassword, "the current password is not correct")
+	}
+	return nil
+}
+
+// checkNewPassword applies the policy to a new password of u: the shorter
+// MFA minimum when the account has a second factor.
+func (s *Service) checkNewPassword(ctx context.Context, u *User, pw string) error {
 	mfa, err := s.hasTOTP(ctx, u.ID)
 	if err != nil {
 		return err
@@ -148,6 +160,12 @@ func (s *Service) setPassword(ctx context.Context, u *User, pw, keep string, c C
 	if err := s.policy.Check(ctx, pw, password.PolicyInput{Email: u.Email, HasMFA: mfa}); err != nil {
 		return policyErr(err)
 	}
+	return nil
+}
+
+// setPassword stores a new password that passed checkNewPassword, revokes
+// every session but keep (all when empty) and sends the notification.
+func (s *Service) setPassword(ctx context.Context, u *User, pw, keep string, c Client) error {
 	phc, err := s.hasher.Hash(ctx, pw)
 	if err != nil {
 		return hashErr(err)
@@ -179,11 +197,7 @@ type PasswordResetRequest struct {
 // nothing.
 func (s *Service) RequestPasswordReset(ctx context.Context, r PasswordResetRequest) (err error) {
 	defer func() { s.metrics.result("request_reset", err) }()
-	email, err := NormalizeEmail(r.Email)
-	if err != nil {
-		return err
-	}
-	u, err := s.userByEmail(ctx, email)
+	email, u, err := s.lookup(ctx, r.Email)
 	if err != nil {
 		return err
 	}
@@ -257,12 +271,8 @@ func (s *Service) ResetPassword(ctx context.Context, r ResetPasswordRequest) (er
 	if err != nil {
 		return err
 	}
-	mfa, err := s.hasTOTP(ctx, u.ID)
-	if err != nil {
+	if err := s.checkNewPassword(ctx, &u, r.NewPassword); err != nil {
 		return err
-	}
-	if err := s.policy.Check(ctx, r.NewPassword, password.PolicyInput{Email: u.Email, HasMFA: mfa}); err != nil {
-		return policyErr(err)
 	}
 	// Spend the token only now, after the policy passed; of concurrent
 	// resets with one link exactly one gets here.
@@ -303,7 +313,7 @@ func (s *Service) BeginTOTP(ctx context.Context, sessionToken string) (e *TOTPEn
 	if err != nil {
 		return nil, err
 	}
-	if err := s.requireFresh(ctx, sess); err != nil {
+	if _, err := s.requireFresh(ctx, sess); err != nil {
 		return nil, err
 	}
 	en, err := totp.Enroll(s.cfg.ServiceName, u.Email)
@@ -343,7 +353,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, r ConfirmTOTPRequest) (rc *Re
 	if err != nil {
 		return nil, err
 	}
-	if err := s.requireFresh(ctx, sess); err != nil {
+	if _, err := s.requireFresh(ctx, sess); err != nil {
 		return nil, err
 	}
 	f, err := s.totps.PendingTOTP(ctx, u.ID)
@@ -362,17 +372,9 @@ func (s *Service) ConfirmTOTP(ctx context.Context, r ConfirmTOTPRequest) (rc *Re
 	if !ok {
 		return nil, errInvalidCode()
 	}
-	codes, err := totp.GenerateRecoveryCodes(totp.DefaultRecoveryCodes)
+	codes, hashes, err := s.newRecoveryCodes()
 	if err != nil {
 		return nil, err
-	}
-	hashes := make([][]byte, len(codes))
-	for i, c := range codes {
-		h, err := s.rhash.Hash(c)
-		if err != nil {
-			return nil, err
-		}
-		hashes[i] = hashHex(h)
 	}
 	if err := s.totps.ConfirmTOTP(ctx, u.ID, f.ID, step, s.clock.Now()); err != nil {
 		if errors.Is(err, ErrNotFound) {
@@ -407,16 +409,11 @@ func (s *Service) RemoveTOTP(ctx context.Context, r RemoveTOTPRequest) (err erro
 	if err != nil {
 		return err
 	}
-	if err := s.requireFresh(ctx, sess); err != nil {
+	if _, err := s.requireFresh(ctx, sess); err != nil {
 		return err
 	}
-	ok, err := s.checkPassword(ctx, u, r.Password)
-	if err != nil {
+	if err := s.confirmPassword(ctx, sess, u, r.Password, r.Client); err != nil {
 		return err
-	}
-	if !ok {
-		s.recordAttempt(ctx, u, FactorPassword, false, r.Client, sess.DeviceID)
-		return newErr(CodeInvalidPassword, "the current password is not correct")
 	}
 	if err := s.policy.Check(ctx, r.Password, password.PolicyInput{Email: u.Email}); err != nil {
 		if e, ok := policyErr(err).(*Error); ok {
@@ -461,10 +458,8 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, r RegenerateRecov
 	if err != nil {
 		return nil, err
 	}
-	if err := s.requireFresh(ctx, sess); err != nil {
-		return nil, err
-	}
-	mfa, err := s.hasTOTP(ctx, u.ID)
+	// With an app, requireFresh has also demanded an AAL2 session.
+	mfa, err := s.requireFresh(ctx, sess)
 	if err != nil {
 		return nil, err
 	}
@@ -473,20 +468,9 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, r RegenerateRecov
 		// they would be a second factor of their own.
 		return nil, newErr(CodeNotFound, "no authenticator app is set up")
 	}
-	if sess.AAL < AAL2 {
-		return nil, newErr(CodeReauthenticationRequired, "confirm it is you with your second factor first")
-	}
-	codes, err := totp.GenerateRecoveryCodes(totp.DefaultRecoveryCodes)
+	codes, hashes, err := s.newRecoveryCodes()
 	if err != nil {
 		return nil, err
-	}
-	hashes := make([][]byte, len(codes))
-	for i, c := range codes {
-		h, err := s.rhash.Hash(c)
-		if err != nil {
-			return nil, err
-		}
-		hashes[i] = hashHex(h)
 	}
 	if err := s.recovery.ReplaceRecoveryCodes(ctx, u.ID, hashes, s.clock.Now()); err != nil {
 		return nil, err
@@ -496,4 +480,22 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, r RegenerateRecov
 	s.emit(ocsf.EventMFAEnrolled, u, r.Client, sess.ID, map[string]string{"factor": "recovery_codes", "change": string(mail.MFARecoveryRenewed)})
 	s.notifyMFA(u.Email, mail.MFARecoveryRenewed, "recovery codes", r.Client)
 	return &RecoveryCodes{Codes: codes}, nil
+}
+
+// newRecoveryCodes generates a fresh set of recovery codes and the hashes
+// the store keeps of them.
+func (s *Service) newRecoveryCodes() (codes []string, hashes [][]byte, err error) {
+	codes, err = totp.GenerateRecoveryCodes(totp.DefaultRecoveryCodes)
+	if err != nil {
+		return nil, nil, err
+	}
+	hashes = make([][]byte, len(codes))
+	for i, c := range codes {
+		h, err := s.rhash.Hash(c)
+		if err != nil {
+			return nil, nil, err
+		}
+		hashes[i] = hashHex(h)
+	}
+	return codes, hashes, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/riskauth/riskauth/authn/token"
 	"github.com/riskauth/riskauth/engine"
+	"github.com/riskauth/riskauth/rules"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -139,6 +140,34 @@ func truncUA(ua string) string {
 		return ua[:engine.MaxUserAgentLen]
 	}
 	return ua
+}
+
+// evaluateLogin evaluates a sign-in step; a block is the flow's failure
+// outcome and the generic refusal, before any factor is checked.
+func (s *Service) evaluateLogin(ctx context.Context, ev engine.Event) (*engine.Decision, error) {
+	d, err := s.evaluate(ctx, ev)
+	if err != nil {
+		return nil, err
+	}
+	if d.Action == rules.Block {
+		s.outcome(ctx, d.EvaluationID, engine.OutcomeFailure)
+		return nil, errLoginFailed()
+	}
+	return d, nil
+}
+
+// lookup normalizes an identifier and finds its account, nil when there
+// is none.
+func (s *Service) lookup(ctx context.Context, identifier string) (string, *User, error) {
+	email, err := NormalizeEmail(identifier)
+	if err != nil {
+		return "", nil, err
+	}
+	u, err := s.userByEmail(ctx, email)
+	if err != nil {
+		return "", nil, err
+	}
+	return email, u, nil
 }
 
 // userByEmail returns nil, nil for an unknown address.

@@ -141,13 +141,9 @@ func (s *Service) RequestEmailCode(ctx context.Context, r FlowRequest) (res *Log
 	}
 	evalID, decision, nd := fl.EvaluationID, fl.Decision, isND(fl.State)
 	if !second {
-		d, err := s.evaluate(ctx, s.event(engine.KindLogin, u, fl.Identifier, r.Client))
+		d, err := s.evaluateLogin(ctx, s.event(engine.KindLogin, u, fl.Identifier, r.Client))
 		if err != nil {
 			return nil, err
-		}
-		if d.Action == rules.Block {
-			s.outcome(ctx, d.EvaluationID, engine.OutcomeFailure)
-			return nil, errLoginFailed()
 		}
 		evalID, decision, nd = d.EvaluationID, d.Action.String(), newDevice(d)
 	}

@@ -148,11 +148,7 @@ func newDevice(d *engine.Decision) bool {
 // the risk decision is taken when a factor is presented.
 func (s *Service) StartLogin(ctx context.Context, r StartLoginRequest) (res *LoginResult, err error) {
 	defer func() { s.metrics.result("start_login", err) }()
-	email, err := NormalizeEmail(r.Identifier)
-	if err != nil {
-		return nil, err
-	}
-	u, err := s.userByEmail(ctx, email)
+	email, u, err := s.lookup(ctx, r.Identifier)
 	if err != nil {
 		return nil, err
 	}
@@ -176,11 +172,7 @@ func (s *Service) StartLogin(ctx context.Context, r StartLoginRequest) (res *Log
 // a session or a second-factor flow.
 func (s *Service) Login(ctx context.Context, r LoginRequest) (res *LoginResult, err error) {
 	defer func() { s.metrics.result("login", err) }()
-	email, err := NormalizeEmail(r.Identifier)
-	if err != nil {
-		return nil, err
-	}
-	u, err := s.userByEmail(ctx, email)
+	email, u, err := s.lookup(ctx, r.Identifier)
 	if err != nil {
 		return nil, err
 	}
@@ -226,13 +218,9 @@ func (s *Service) SubmitPassword(ctx context.Context, r PasswordRequest) (res *L
 func (s *Service) passwordFirst(ctx context.Context, fl *LoginFlow, handle, email string, u *User, pw string, c Client) (*LoginResult, error) {
 	ev := s.event(engine.KindLogin, u, email, c)
 	ev.Password = pw
-	d, err := s.evaluate(ctx, ev)
+	d, err := s.evaluateLogin(ctx, ev)
 	if err != nil {
 		return nil, err
-	}
-	if d.Action == rules.Block {
-		s.outcome(ctx, d.EvaluationID, engine.OutcomeFailure)
-		return nil, errLoginFailed()
 	}
 	dev := d.Keys.Device
 	uid := ""
@@ -268,7 +256,7 @@ func (s *Service) passwordFirst(ctx context.Context, fl *LoginFlow, handle, emai
 		return nil, errLoginFailed()
 	}
 	s.rehash(ctx, u, pw)
-	failures, err := s.attempts.CountFailures(ctx, u.ID, FactorPassword, s.clock.Now().Add(-s.cfg.Lockout.AccountWindow))
+	failures, err := s.passwordFailures(ctx, u)
 	if err != nil {
 		return nil, err
 	}
@@ -343,7 +331,7 @@ func (s *Service) rehash(ctx context.Context, u *User, pw string) {
 // afterPasswordFailure tells the SOC when an account crosses the step-up
 // threshold (once per crossing, not on every later failure).
 func (s *Service) afterPasswordFailure(ctx context.Context, u *User, c Client) {
-	n, err := s.attempts.CountFailures(ctx, u.ID, FactorPassword, s.clock.Now().Add(-s.cfg.Lockout.AccountWindow))
+	n, err := s.passwordFailures(ctx, u)
 	if err != nil {
 		s.log.Warn("failure count", "user_id", u.ID, "err", err)
 		return
@@ -351,6 +339,12 @@ func (s *Service) afterPasswordFailure(ctx context.Context, u *User, c Client) {
 	if n == s.cfg.Lockout.AccountStepUpAfter {
 		s.emit(ocsf.EventLockout, u, c, "", map[string]string{"factor": string(FactorPassword), "effect": "step_up_required"})
 	}
+}
+
+// passwordFailures counts u's password failures since its last correct
+// password, within Lockout.AccountWindow.
+func (s *Service) passwordFailures(ctx context.Context, u *User) (int, error) {
+	return s.attempts.CountFailures(ctx, u.ID, FactorPassword, s.clock.Now().Add(-s.cfg.Lockout.AccountWindow))
 }
 
 // complete ends a flow with a session. The flow's compare-and-set comes

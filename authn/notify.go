@@ -73,14 +73,7 @@ func (q *mailQueue) enqueue(msg mail.Message) {
 }
 
 func (q *mailQueue) flush(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() { q.pending.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return waitGroup(ctx, &q.pending)
 }
 
 func (q *mailQueue) close(ctx context.Context) error {
@@ -92,8 +85,13 @@ func (q *mailQueue) close(ctx context.Context) error {
 	q.closed = true
 	close(q.ch)
 	q.mu.Unlock()
+	return waitGroup(ctx, &q.workers)
+}
+
+// waitGroup waits for wg, or until ctx ends.
+func waitGroup(ctx context.Context, wg *sync.WaitGroup) error {
 	done := make(chan struct{})
-	go func() { q.workers.Wait(); close(done) }()
+	go func() { wg.Wait(); close(done) }()
 	select {
 	case <-done:
 		return nil

@@ -166,24 +166,22 @@ func DefaultConfig() Config {
 	}
 }
 
+// def sets *p to v when it is zero.
+func def[T comparable](p *T, v T) {
+	var zero T
+	if *p == zero {
+		*p = v
+	}
+}
+
 func (c *Config) defaults() error {
-	def := func(d *time.Duration, v time.Duration) {
-		if *d == 0 {
-			*d = v
-		}
-	}
-	defInt := func(n *int, v int) {
-		if *n == 0 {
-			*n = v
-		}
-	}
 	d := DefaultConfig()
 	def(&c.FlowTTL, d.FlowTTL)
 	def(&c.CodeTTL, d.CodeTTL)
-	defInt(&c.CodeDigits, d.CodeDigits)
-	defInt(&c.CodeMaxAttempts, d.CodeMaxAttempts)
+	def(&c.CodeDigits, d.CodeDigits)
+	def(&c.CodeMaxAttempts, d.CodeMaxAttempts)
 	def(&c.CodeResendInterval, d.CodeResendInterval)
-	defInt(&c.EmailSendLimit, d.EmailSendLimit)
+	def(&c.EmailSendLimit, d.EmailSendLimit)
 	def(&c.EmailSendWindow, d.EmailSendWindow)
 	def(&c.VerificationTTL, d.VerificationTTL)
 	def(&c.ResetTTL, d.ResetTTL)
@@ -195,16 +193,16 @@ func (c *Config) defaults() error {
 	def(&c.TouchInterval, d.TouchInterval)
 	def(&c.StepUpMailInterval, d.StepUpMailInterval)
 	l, dl := &c.Lockout, d.Lockout
-	defInt(&l.AccountStepUpAfter, dl.AccountStepUpAfter)
+	def(&l.AccountStepUpAfter, dl.AccountStepUpAfter)
 	def(&l.AccountWindow, dl.AccountWindow)
-	defInt(&l.SourceDelayAfter, dl.SourceDelayAfter)
+	def(&l.SourceDelayAfter, dl.SourceDelayAfter)
 	def(&l.SourceWindow, dl.SourceWindow)
-	defInt(&l.OTPDelayAfter, dl.OTPDelayAfter)
+	def(&l.OTPDelayAfter, dl.OTPDelayAfter)
 	def(&l.OTPWindow, dl.OTPWindow)
 	def(&l.BaseDelay, dl.BaseDelay)
 	def(&l.MaxDelay, dl.MaxDelay)
-	defInt(&c.MailQueue, d.MailQueue)
-	defInt(&c.MailWorkers, d.MailWorkers)
+	def(&c.MailQueue, d.MailQueue)
+	def(&c.MailWorkers, d.MailWorkers)
 
 	switch {
 	case c.ServiceName == "" || len(c.ServiceName) > 64:

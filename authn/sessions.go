@@ -8,7 +8,6 @@ import (
 	"github.com/riskauth/riskauth/authn/token"
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/engine/alert/ocsf"
-	"github.com/riskauth/riskauth/rules"
 )
 
 // IssuedSession is a new session. Token is shown once: the HTTP layer puts
@@ -224,13 +223,9 @@ func (s *Service) Reauthenticate(ctx context.Context, r ReauthRequest) (is *Issu
 	}
 	ev := s.event(engine.KindLogin, u, "", r.Client)
 	ev.Password = r.Password
-	d, err := s.evaluate(ctx, ev)
+	d, err := s.evaluateLogin(ctx, ev)
 	if err != nil {
 		return nil, err
-	}
-	if d.Action == rules.Block {
-		s.outcome(ctx, d.EvaluationID, engine.OutcomeFailure)
-		return nil, errLoginFailed()
 	}
 	ok, err := s.checkPassword(ctx, u, r.Password)
 	if err != nil {
@@ -282,17 +277,17 @@ func (s *Service) Reauthenticate(ctx context.Context, r ReauthRequest) (is *Issu
 
 // requireFresh enforces re-authentication for security changes: the
 // session must have been issued within ReauthWindow, at AAL2 when the
-// account has a second factor.
-func (s *Service) requireFresh(ctx context.Context, sess Session) error {
+// account has a second factor. It reports whether the account has one.
+func (s *Service) requireFresh(ctx context.Context, sess Session) (mfa bool, err error) {
 	if s.clock.Now().Sub(sess.CreatedAt) > s.cfg.ReauthWindow {
-		return newErr(CodeReauthenticationRequired, "confirm it is you first")
+		return false, newErr(CodeReauthenticationRequired, "confirm it is you first")
 	}
-	mfa, err := s.hasTOTP(ctx, sess.UserID)
+	mfa, err = s.hasTOTP(ctx, sess.UserID)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if mfa && sess.AAL < AAL2 {
-		return newErr(CodeReauthenticationRequired, "confirm it is you with your second factor first")
+		return true, newErr(CodeReauthenticationRequired, "confirm it is you with your second factor first")
 	}
-	return nil
+	return mfa, nil
 }

@@ -10,9 +10,6 @@ import (
 	"github.com/riskauth/riskauth/authn"
 )
 
-const pgFlowCols = `id, user_id, identifier, evaluation_id, decision, methods, state,
-	created_at, updated_at, expires_at, password_verified`
-
 func scanPgFlow(r rowScanner) (authn.LoginFlow, error) {
 	var (
 		f    authn.LoginFlow
@@ -39,7 +36,7 @@ func (s *Postgres) CreateFlow(ctx context.Context, f authn.LoginFlow) error {
 	if updated.IsZero() {
 		updated = f.CreatedAt
 	}
-	_, err := s.db.Exec(ctx, `INSERT INTO login_flows (`+pgFlowCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+	_, err := s.db.Exec(ctx, `INSERT INTO login_flows (`+flowCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 		f.ID, nullStr(f.UserID), f.Identifier, f.EvaluationID, f.Decision, methods, f.State,
 		f.CreatedAt, updated, f.ExpiresAt, f.PasswordVerified)
 	if err != nil {
@@ -50,7 +47,7 @@ func (s *Postgres) CreateFlow(ctx context.Context, f authn.LoginFlow) error {
 
 // FlowByID implements authn.FlowStore.
 func (s *Postgres) FlowByID(ctx context.Context, id string, now time.Time) (authn.LoginFlow, error) {
-	f, err := scanPgFlow(s.db.QueryRow(ctx, `SELECT `+pgFlowCols+` FROM login_flows WHERE id = $1 AND expires_at > $2`, id, now))
+	f, err := scanPgFlow(s.db.QueryRow(ctx, `SELECT `+flowCols+` FROM login_flows WHERE id = $1 AND expires_at > $2`, id, now))
 	if err != nil {
 		return authn.LoginFlow{}, fmt.Errorf("store: flow by id: %w", pgNotFound(err))
 	}
@@ -65,7 +62,7 @@ func (s *Postgres) AdvanceFlow(ctx context.Context, id string, tr authn.FlowTran
 			decision = COALESCE(NULLIF($7, ''), decision),
 			methods = COALESCE($8, methods)
 		WHERE id = $4 AND state = $5 AND expires_at > $3
-		RETURNING `+pgFlowCols, tr.To, tr.PasswordVerified, now, id, tr.From, tr.EvaluationID, tr.Decision, tr.Methods))
+		RETURNING `+flowCols, tr.To, tr.PasswordVerified, now, id, tr.From, tr.EvaluationID, tr.Decision, tr.Methods))
 	if errors.Is(err, pgx.ErrNoRows) {
 		// Tell a lost race (the flow exists, in another state) from a
 		// flow that is gone.

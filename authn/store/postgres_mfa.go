@@ -10,8 +10,6 @@ import (
 	"github.com/riskauth/riskauth/authn"
 )
 
-const pgTOTPCols = `id, user_id, sealed_secret, created_at, confirmed_at, last_used_step`
-
 func scanPgTOTP(r rowScanner) (authn.TOTPFactor, error) {
 	var (
 		f         authn.TOTPFactor
@@ -30,7 +28,7 @@ func (s *Postgres) BeginTOTP(ctx context.Context, f authn.TOTPFactor) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM totp_factors WHERE user_id = $1 AND confirmed_at IS NULL`, f.UserID); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO totp_factors (`+pgTOTPCols+`) VALUES ($1, $2, $3, $4, NULL, 0)`,
+		_, err := tx.Exec(ctx, `INSERT INTO totp_factors (`+totpCols+`) VALUES ($1, $2, $3, $4, NULL, 0)`,
 			f.ID, f.UserID, f.SealedSecret, f.CreatedAt)
 		return mapInsertError(err)
 	})
@@ -43,7 +41,7 @@ func (s *Postgres) BeginTOTP(ctx context.Context, f authn.TOTPFactor) error {
 // PendingTOTP implements authn.TOTPEnroller.
 func (s *Postgres) PendingTOTP(ctx context.Context, userID string) (authn.TOTPFactor, error) {
 	f, err := scanPgTOTP(s.db.QueryRow(ctx,
-		`SELECT `+pgTOTPCols+` FROM totp_factors WHERE user_id = $1 AND confirmed_at IS NULL`, userID))
+		`SELECT `+totpCols+` FROM totp_factors WHERE user_id = $1 AND confirmed_at IS NULL`, userID))
 	if err != nil {
 		return authn.TOTPFactor{}, fmt.Errorf("store: pending totp: %w", pgNotFound(err))
 	}
@@ -69,7 +67,7 @@ func (s *Postgres) ConfirmTOTP(ctx context.Context, userID, factorID string, ste
 // ActiveTOTP implements authn.TOTPVerifier.
 func (s *Postgres) ActiveTOTP(ctx context.Context, userID string) (authn.TOTPFactor, error) {
 	f, err := scanPgTOTP(s.db.QueryRow(ctx,
-		`SELECT `+pgTOTPCols+` FROM totp_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL`, userID))
+		`SELECT `+totpCols+` FROM totp_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL`, userID))
 	if err != nil {
 		return authn.TOTPFactor{}, fmt.Errorf("store: active totp: %w", pgNotFound(err))
 	}

@@ -9,9 +9,6 @@ import (
 	"github.com/riskauth/riskauth/authn"
 )
 
-const pgSessionCols = `id, token_hash, user_id, created_at, last_seen_at, idle_expires_at, absolute_expires_at,
-	aal, device_id, ip, user_agent, revoked_at`
-
 func scanPgSession(r rowScanner) (authn.Session, error) {
 	var (
 		x       authn.Session
@@ -30,7 +27,7 @@ func scanPgSession(r rowScanner) (authn.Session, error) {
 
 // CreateSession implements authn.SessionStore.
 func (s *Postgres) CreateSession(ctx context.Context, x authn.Session) error {
-	_, err := s.db.Exec(ctx, `INSERT INTO sessions (`+pgSessionCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+	_, err := s.db.Exec(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		x.ID, x.TokenHash, x.UserID, x.CreatedAt, x.LastSeenAt, x.IdleExpiresAt, x.AbsoluteExpiresAt,
 		int16(x.AAL), x.DeviceID, x.IP, x.UserAgent, pgNullTime(x.RevokedAt))
 	if err != nil {
@@ -41,7 +38,7 @@ func (s *Postgres) CreateSession(ctx context.Context, x authn.Session) error {
 
 // SessionByTokenHash implements authn.SessionStore.
 func (s *Postgres) SessionByTokenHash(ctx context.Context, tokenHash []byte, now time.Time) (authn.Session, error) {
-	x, err := scanPgSession(s.db.QueryRow(ctx, `SELECT `+pgSessionCols+` FROM sessions
+	x, err := scanPgSession(s.db.QueryRow(ctx, `SELECT `+sessionCols+` FROM sessions
 		WHERE token_hash = $1 AND revoked_at IS NULL AND idle_expires_at > $2 AND absolute_expires_at > $2`, tokenHash, now))
 	if err != nil {
 		return authn.Session{}, fmt.Errorf("store: session by token: %w", pgNotFound(err))
@@ -74,7 +71,7 @@ func (s *Postgres) RevokeSession(ctx context.Context, userID, id string, at time
 
 // ListSessions implements authn.SessionManager.
 func (s *Postgres) ListSessions(ctx context.Context, userID string, now time.Time) ([]authn.Session, error) {
-	rows, err := s.db.Query(ctx, `SELECT `+pgSessionCols+` FROM sessions
+	rows, err := s.db.Query(ctx, `SELECT `+sessionCols+` FROM sessions
 		WHERE user_id = $1 AND revoked_at IS NULL AND idle_expires_at > $2 AND absolute_expires_at > $2
 		ORDER BY last_seen_at DESC, id`, userID, now)
 	if err != nil {

@@ -10,8 +10,6 @@ import (
 	"github.com/riskauth/riskauth/authn"
 )
 
-const pgTokenCols = `id, kind, hash, user_id, flow_id, created_at, expires_at, attempts, max_attempts, used_at`
-
 func scanPgToken(r rowScanner) (authn.OneTimeToken, error) {
 	var (
 		t          authn.OneTimeToken
@@ -43,7 +41,7 @@ func (s *Postgres) IssueToken(ctx context.Context, t authn.OneTimeToken) error {
 			t.CreatedAt, string(t.Kind), nullStr(t.UserID), nullStr(t.FlowID)); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO one_time_tokens (`+pgTokenCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, NULL)`,
+		_, err := tx.Exec(ctx, `INSERT INTO one_time_tokens (`+tokenCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, NULL)`,
 			t.ID, string(t.Kind), t.Hash, nullStr(t.UserID), nullStr(t.FlowID), t.CreatedAt, t.ExpiresAt, t.MaxAttempts)
 		return mapInsertError(err)
 	})
@@ -55,7 +53,7 @@ func (s *Postgres) IssueToken(ctx context.Context, t authn.OneTimeToken) error {
 
 // LiveToken implements authn.TokenStore.
 func (s *Postgres) LiveToken(ctx context.Context, kind authn.TokenKind, hash []byte, now time.Time) (authn.OneTimeToken, error) {
-	t, err := scanPgToken(s.db.QueryRow(ctx, `SELECT `+pgTokenCols+` FROM one_time_tokens
+	t, err := scanPgToken(s.db.QueryRow(ctx, `SELECT `+tokenCols+` FROM one_time_tokens
 		WHERE kind = $2 AND hash = $3 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $1
 		ORDER BY created_at DESC LIMIT 1`, now, string(kind), hash))
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -76,7 +74,7 @@ func (s *Postgres) ConsumeToken(ctx context.Context, kind authn.TokenKind, hash 
 		            WHERE kind = $2 AND hash = $3 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $1
 		            ORDER BY created_at DESC LIMIT 1)
 		  AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $1
-		RETURNING `+pgTokenCols, now, string(kind), hash))
+		RETURNING `+tokenCols, now, string(kind), hash))
 	if errors.Is(err, pgx.ErrNoRows) {
 		err = authn.ErrTokenInvalid
 	}
@@ -92,7 +90,7 @@ func (s *Postgres) ConsumeToken(ctx context.Context, kind authn.TokenKind, hash 
 func (s *Postgres) VerifyCode(ctx context.Context, kind authn.TokenKind, flowID string, hash []byte, now time.Time) (authn.OneTimeToken, error) {
 	t, err := scanPgToken(s.db.QueryRow(ctx, `UPDATE one_time_tokens SET used_at = $1
 		WHERE kind = $2 AND flow_id = $3 AND hash = $4 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $1
-		RETURNING `+pgTokenCols, now, string(kind), flowID, hash))
+		RETURNING `+tokenCols, now, string(kind), flowID, hash))
 	if err == nil {
 		return t, nil
 	}

@@ -8,8 +8,6 @@ import (
 	"github.com/riskauth/riskauth/authn"
 )
 
-const pgUserCols = `id, email, email_verified_at, password_hash, password_changed_at, created_at, updated_at, disabled`
-
 func scanPgUser(r rowScanner) (authn.User, error) {
 	var (
 		u                 authn.User
@@ -25,7 +23,7 @@ func scanPgUser(r rowScanner) (authn.User, error) {
 
 // CreateUser implements authn.UserWriter.
 func (s *Postgres) CreateUser(ctx context.Context, u authn.User) error {
-	_, err := s.db.Exec(ctx, `INSERT INTO users (`+pgUserCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+	_, err := s.db.Exec(ctx, `INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		u.ID, u.Email, pgNullTime(u.EmailVerifiedAt), u.PasswordHash, pgNullTime(u.PasswordChangedAt),
 		u.CreatedAt, u.UpdatedAt, u.Disabled)
 	if err != nil {
@@ -36,7 +34,7 @@ func (s *Postgres) CreateUser(ctx context.Context, u authn.User) error {
 
 // UserByID implements authn.UserReader.
 func (s *Postgres) UserByID(ctx context.Context, id string) (authn.User, error) {
-	u, err := scanPgUser(s.db.QueryRow(ctx, `SELECT `+pgUserCols+` FROM users WHERE id = $1`, id))
+	u, err := scanPgUser(s.db.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE id = $1`, id))
 	if err != nil {
 		return authn.User{}, fmt.Errorf("store: user by id: %w", pgNotFound(err))
 	}
@@ -46,7 +44,7 @@ func (s *Postgres) UserByID(ctx context.Context, id string) (authn.User, error) 
 // UserByEmail implements authn.UserReader; lower(email) matches the unique
 // index, so the lookup is case-insensitive and indexed.
 func (s *Postgres) UserByEmail(ctx context.Context, email string) (authn.User, error) {
-	u, err := scanPgUser(s.db.QueryRow(ctx, `SELECT `+pgUserCols+` FROM users WHERE lower(email) = lower($1)`, email))
+	u, err := scanPgUser(s.db.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE lower(email) = lower($1)`, email))
 	if err != nil {
 		return authn.User{}, fmt.Errorf("store: user by email: %w", pgNotFound(err))
 	}

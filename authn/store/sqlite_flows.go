@@ -11,9 +11,6 @@ import (
 	"github.com/riskauth/riskauth/authn"
 )
 
-const sqliteFlowCols = `id, user_id, identifier, evaluation_id, decision, methods, state,
-	created_at, updated_at, expires_at, password_verified`
-
 func scanSQLiteFlow(r rowScanner) (authn.LoginFlow, error) {
 	var (
 		f                         authn.LoginFlow
@@ -47,7 +44,7 @@ func (s *SQLite) CreateFlow(ctx context.Context, f authn.LoginFlow) error {
 	if updated.IsZero() {
 		updated = f.CreatedAt
 	}
-	_, err = s.write.ExecContext(ctx, `INSERT INTO login_flows (`+sqliteFlowCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err = s.write.ExecContext(ctx, `INSERT INTO login_flows (`+flowCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		f.ID, nullStr(f.UserID), f.Identifier, f.EvaluationID, f.Decision, string(methods), f.State,
 		ms(f.CreatedAt), ms(updated), ms(f.ExpiresAt), boolInt(f.PasswordVerified))
 	if err != nil {
@@ -58,7 +55,7 @@ func (s *SQLite) CreateFlow(ctx context.Context, f authn.LoginFlow) error {
 
 // FlowByID implements authn.FlowStore.
 func (s *SQLite) FlowByID(ctx context.Context, id string, now time.Time) (authn.LoginFlow, error) {
-	f, err := scanSQLiteFlow(s.read.QueryRowContext(ctx, `SELECT `+sqliteFlowCols+` FROM login_flows
+	f, err := scanSQLiteFlow(s.read.QueryRowContext(ctx, `SELECT `+flowCols+` FROM login_flows
 		WHERE id = ? AND expires_at > ?`, id, ms(now)))
 	if err != nil {
 		return authn.LoginFlow{}, fmt.Errorf("store: flow by id: %w", notFound(err))
@@ -85,7 +82,7 @@ func (s *SQLite) AdvanceFlow(ctx context.Context, id string, tr authn.FlowTransi
 				decision = COALESCE(NULLIF(?, ''), decision),
 				methods = COALESCE(?, methods)
 			WHERE id = ? AND state = ? AND expires_at > ?
-			RETURNING `+sqliteFlowCols, tr.To, boolInt(tr.PasswordVerified), ms(now),
+			RETURNING `+flowCols, tr.To, boolInt(tr.PasswordVerified), ms(now),
 			tr.EvaluationID, tr.Decision, methods, id, tr.From, ms(now)))
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err

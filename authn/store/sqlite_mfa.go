@@ -10,8 +10,6 @@ import (
 	"github.com/riskauth/riskauth/authn"
 )
 
-const sqliteTOTPCols = `id, user_id, sealed_secret, created_at, confirmed_at, last_used_step`
-
 func scanSQLiteTOTP(r rowScanner) (authn.TOTPFactor, error) {
 	var (
 		f         authn.TOTPFactor
@@ -31,7 +29,7 @@ func (s *SQLite) BeginTOTP(ctx context.Context, f authn.TOTPFactor) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM totp_factors WHERE user_id = ? AND confirmed_at IS NULL`, f.UserID); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO totp_factors (`+sqliteTOTPCols+`) VALUES (?, ?, ?, ?, NULL, 0)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO totp_factors (`+totpCols+`) VALUES (?, ?, ?, ?, NULL, 0)`,
 			f.ID, f.UserID, f.SealedSecret, ms(f.CreatedAt))
 		return mapInsertError(err)
 	})
@@ -44,7 +42,7 @@ func (s *SQLite) BeginTOTP(ctx context.Context, f authn.TOTPFactor) error {
 // PendingTOTP implements authn.TOTPEnroller.
 func (s *SQLite) PendingTOTP(ctx context.Context, userID string) (authn.TOTPFactor, error) {
 	f, err := scanSQLiteTOTP(s.read.QueryRowContext(ctx,
-		`SELECT `+sqliteTOTPCols+` FROM totp_factors WHERE user_id = ? AND confirmed_at IS NULL`, userID))
+		`SELECT `+totpCols+` FROM totp_factors WHERE user_id = ? AND confirmed_at IS NULL`, userID))
 	if err != nil {
 		return authn.TOTPFactor{}, fmt.Errorf("store: pending totp: %w", notFound(err))
 	}
@@ -70,7 +68,7 @@ func (s *SQLite) ConfirmTOTP(ctx context.Context, userID, factorID string, step 
 // ActiveTOTP implements authn.TOTPVerifier.
 func (s *SQLite) ActiveTOTP(ctx context.Context, userID string) (authn.TOTPFactor, error) {
 	f, err := scanSQLiteTOTP(s.read.QueryRowContext(ctx,
-		`SELECT `+sqliteTOTPCols+` FROM totp_factors WHERE user_id = ? AND confirmed_at IS NOT NULL`, userID))
+		`SELECT `+totpCols+` FROM totp_factors WHERE user_id = ? AND confirmed_at IS NOT NULL`, userID))
 	if err != nil {
 		return authn.TOTPFactor{}, fmt.Errorf("store: active totp: %w", notFound(err))
 	}

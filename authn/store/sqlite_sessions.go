@@ -9,9 +9,6 @@ import (
 	"github.com/riskauth/riskauth/authn"
 )
 
-const sqliteSessionCols = `id, token_hash, user_id, created_at, last_seen_at, idle_expires_at, absolute_expires_at,
-	aal, device_id, ip, user_agent, revoked_at`
-
 // sqliteLiveSession is the liveness condition; both parameters are now.
 const sqliteLiveSession = `revoked_at IS NULL AND idle_expires_at > ? AND absolute_expires_at > ?`
 
@@ -33,7 +30,7 @@ func scanSQLiteSession(r rowScanner) (authn.Session, error) {
 
 // CreateSession implements authn.SessionStore.
 func (s *SQLite) CreateSession(ctx context.Context, x authn.Session) error {
-	_, err := s.write.ExecContext(ctx, `INSERT INTO sessions (`+sqliteSessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := s.write.ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		x.ID, x.TokenHash, x.UserID, ms(x.CreatedAt), ms(x.LastSeenAt), ms(x.IdleExpiresAt), ms(x.AbsoluteExpiresAt),
 		int64(x.AAL), x.DeviceID, x.IP, x.UserAgent, nullMs(x.RevokedAt))
 	if err != nil {
@@ -44,7 +41,7 @@ func (s *SQLite) CreateSession(ctx context.Context, x authn.Session) error {
 
 // SessionByTokenHash implements authn.SessionStore.
 func (s *SQLite) SessionByTokenHash(ctx context.Context, tokenHash []byte, now time.Time) (authn.Session, error) {
-	x, err := scanSQLiteSession(s.read.QueryRowContext(ctx, `SELECT `+sqliteSessionCols+` FROM sessions
+	x, err := scanSQLiteSession(s.read.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM sessions
 		WHERE token_hash = ? AND `+sqliteLiveSession, tokenHash, ms(now), ms(now)))
 	if err != nil {
 		return authn.Session{}, fmt.Errorf("store: session by token: %w", notFound(err))
@@ -77,7 +74,7 @@ func (s *SQLite) RevokeSession(ctx context.Context, userID, id string, at time.T
 
 // ListSessions implements authn.SessionManager.
 func (s *SQLite) ListSessions(ctx context.Context, userID string, now time.Time) ([]authn.Session, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+sqliteSessionCols+` FROM sessions
+	rows, err := s.read.QueryContext(ctx, `SELECT `+sessionCols+` FROM sessions
 		WHERE user_id = ? AND `+sqliteLiveSession+` ORDER BY last_seen_at DESC, id`, userID, ms(now), ms(now))
 	if err != nil {
 		return nil, fmt.Errorf("store: list sessions: %w", err)

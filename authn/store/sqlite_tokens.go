@@ -10,8 +10,6 @@ import (
 	"github.com/riskauth/riskauth/authn"
 )
 
-const sqliteTokenCols = `id, kind, hash, user_id, flow_id, created_at, expires_at, attempts, max_attempts, used_at`
-
 // sqliteLiveToken is the liveness condition; the parameter is now.
 const sqliteLiveToken = `used_at IS NULL AND revoked_at IS NULL AND expires_at > ?`
 
@@ -41,7 +39,7 @@ func (s *SQLite) IssueToken(ctx context.Context, t authn.OneTimeToken) error {
 			ms(t.CreatedAt), string(t.Kind), nullStr(t.UserID), nullStr(t.FlowID)); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO one_time_tokens (`+sqliteTokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, NULL)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO one_time_tokens (`+tokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, NULL)`,
 			t.ID, string(t.Kind), t.Hash, nullStr(t.UserID), nullStr(t.FlowID), ms(t.CreatedAt), ms(t.ExpiresAt), t.MaxAttempts)
 		return mapInsertError(err)
 	})
@@ -56,7 +54,7 @@ func (s *SQLite) ConsumeToken(ctx context.Context, kind authn.TokenKind, hash []
 	t, err := scanSQLiteToken(s.write.QueryRowContext(ctx, `UPDATE one_time_tokens SET used_at = ?
 		WHERE id = (SELECT id FROM one_time_tokens WHERE kind = ? AND hash = ? AND `+sqliteLiveToken+`
 		            ORDER BY created_at DESC LIMIT 1)
-		RETURNING `+sqliteTokenCols, ms(now), string(kind), hash, ms(now)))
+		RETURNING `+tokenCols, ms(now), string(kind), hash, ms(now)))
 	if errors.Is(err, sql.ErrNoRows) {
 		err = authn.ErrTokenInvalid
 	}
@@ -68,7 +66,7 @@ func (s *SQLite) ConsumeToken(ctx context.Context, kind authn.TokenKind, hash []
 
 // LiveToken implements authn.TokenStore.
 func (s *SQLite) LiveToken(ctx context.Context, kind authn.TokenKind, hash []byte, now time.Time) (authn.OneTimeToken, error) {
-	t, err := scanSQLiteToken(s.read.QueryRowContext(ctx, `SELECT `+sqliteTokenCols+` FROM one_time_tokens
+	t, err := scanSQLiteToken(s.read.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM one_time_tokens
 		WHERE kind = ? AND hash = ? AND `+sqliteLiveToken+` ORDER BY created_at DESC LIMIT 1`, string(kind), hash, ms(now)))
 	if errors.Is(err, sql.ErrNoRows) {
 		err = authn.ErrTokenInvalid
@@ -91,7 +89,7 @@ func (s *SQLite) VerifyCode(ctx context.Context, kind authn.TokenKind, flowID st
 		var err error
 		t, err = scanSQLiteToken(tx.QueryRowContext(ctx, `UPDATE one_time_tokens SET used_at = ?
 			WHERE kind = ? AND flow_id = ? AND hash = ? AND `+sqliteLiveToken+`
-			RETURNING `+sqliteTokenCols, ms(now), string(kind), flowID, hash, ms(now)))
+			RETURNING `+tokenCols, ms(now), string(kind), flowID, hash, ms(now)))
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}

@@ -9,8 +9,6 @@ import (
 	"github.com/riskauth/riskauth/authn"
 )
 
-const sqliteUserCols = `id, email, email_verified_at, password_hash, password_changed_at, created_at, updated_at, disabled`
-
 func scanSQLiteUser(r rowScanner) (authn.User, error) {
 	var (
 		u                 authn.User
@@ -29,7 +27,7 @@ func scanSQLiteUser(r rowScanner) (authn.User, error) {
 
 // CreateUser implements authn.UserWriter.
 func (s *SQLite) CreateUser(ctx context.Context, u authn.User) error {
-	_, err := s.write.ExecContext(ctx, `INSERT INTO users (`+sqliteUserCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := s.write.ExecContext(ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		u.ID, u.Email, nullMs(u.EmailVerifiedAt), u.PasswordHash, nullMs(u.PasswordChangedAt),
 		ms(u.CreatedAt), ms(u.UpdatedAt), boolInt(u.Disabled))
 	if err != nil {
@@ -40,7 +38,7 @@ func (s *SQLite) CreateUser(ctx context.Context, u authn.User) error {
 
 // UserByID implements authn.UserReader.
 func (s *SQLite) UserByID(ctx context.Context, id string) (authn.User, error) {
-	u, err := scanSQLiteUser(s.read.QueryRowContext(ctx, `SELECT `+sqliteUserCols+` FROM users WHERE id = ?`, id))
+	u, err := scanSQLiteUser(s.read.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
 	if err != nil {
 		return authn.User{}, fmt.Errorf("store: user by id: %w", notFound(err))
 	}
@@ -50,7 +48,7 @@ func (s *SQLite) UserByID(ctx context.Context, id string) (authn.User, error) {
 // UserByEmail implements authn.UserReader. The column's NOCASE collation
 // makes the comparison case-insensitive and lets it use the unique index.
 func (s *SQLite) UserByEmail(ctx context.Context, email string) (authn.User, error) {
-	u, err := scanSQLiteUser(s.read.QueryRowContext(ctx, `SELECT `+sqliteUserCols+` FROM users WHERE email = ?`, email))
+	u, err := scanSQLiteUser(s.read.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE email = ?`, email))
 	if err != nil {
 		return authn.User{}, fmt.Errorf("store: user by email: %w", notFound(err))
 	}
