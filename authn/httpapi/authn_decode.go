@@ -67,6 +67,8 @@ type clientRequest struct {
 	Attributes map[string]string
 	hasIP      bool
 	hasUA      bool
+	// addr is IP parsed (by validate).
+	addr netip.Addr
 }
 
 // The bodies, one per route shape.
@@ -184,24 +186,7 @@ func (cr *clientRequest) read(o *fastjson.Object, fs *fieldErrors) {
 				}
 			}
 		case "attributes":
-			cr.Attributes = nil
-			a := fs.object("client.attributes", "want an object of strings", v)
-			if a == nil {
-				return
-			}
-			cr.Attributes = make(map[string]string, a.Len())
-			a.Visit(func(k []byte, v *fastjson.Value) {
-				key := string(k)
-				switch v.Type() {
-				case fastjson.TypeString:
-					b, _ := v.StringBytes()
-					cr.Attributes[key] = string(b)
-				case fastjson.TypeNull:
-					cr.Attributes[key] = ""
-				default:
-					fs.add("client.attributes."+key, "want a string")
-				}
-			})
+			cr.Attributes = fs.attributes("client.attributes", v)
 		}
 	})
 }
@@ -210,13 +195,7 @@ func (cr *clientRequest) read(o *fastjson.Object, fs *fieldErrors) {
 // is one 422 naming client fields rather than a service error.
 func (cr *clientRequest) validate(fs *fieldErrors) {
 	if cr.hasIP {
-		ip, err := netip.ParseAddr(cr.IP)
-		switch {
-		case err != nil:
-			fs.add("client.ip", "want an IPv4 or IPv6 address")
-		case ip.Zone() != "":
-			fs.add("client.ip", "want an IP address without a zone")
-		}
+		cr.addr = fs.ip("client.ip", cr.IP)
 	}
 	fs.checkString("client.user_agent", cr.UserAgent, maxUserAgent)
 	if len(cr.Attributes) > engine.MaxAttributes {

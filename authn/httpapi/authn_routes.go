@@ -146,7 +146,8 @@ func (s *Server) withBody(spec *bodySpec, h authHandler) fiber.Handler {
 	}
 }
 
-// authRoutes is the sign-in part of the route table.
+// authRoutes is the sign-in part of the route table. Without Deps.Authn
+// every route but the JWKS answers authnDisabled.
 func (s *Server) authRoutes() []route {
 	post := func(path string, spec *bodySpec, h authHandler) route {
 		return route{method: http.MethodPost, path: path, guard: true, handler: s.withBody(spec, h)}
@@ -158,7 +159,7 @@ func (s *Server) authRoutes() []route {
 		r.limit = true
 		return r
 	}
-	return []route{
+	rs := []route{
 		limited("/v1/register", specRegister, s.register),
 		limited("/v1/verify-email", specVerifyEmail, s.verifyEmail),
 		limited("/v1/login", specLogin, s.login),
@@ -182,11 +183,16 @@ func (s *Server) authRoutes() []route {
 		limited("/v1/password/reset/request", specResetRequest, s.requestReset),
 		post("/v1/password/reset", specReset, s.resetPassword),
 		post("/v1/token", specEmpty, s.accessToken),
-		{method: http.MethodGet, path: "/.well-known/jwks.json", handler: s.jwksHandler},
 		{method: http.MethodGet, path: "/login/magic", handler: s.linkPage(pageMagicLink)},
 		{method: http.MethodGet, path: "/verify-email", handler: s.linkPage(pageVerifyEmail)},
 		{method: http.MethodGet, path: "/password/reset", handler: s.linkPage(pageResetPassword)},
 	}
+	if s.authn == nil {
+		for i := range rs {
+			rs[i].handler = authnDisabled
+		}
+	}
+	return append(rs, route{method: http.MethodGet, path: "/.well-known/jwks.json", handler: s.jwksHandler})
 }
 
 func (s *Server) register(c *fiber.Ctx, b *authBody, cl authn.Client) error {

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"bytes"
 	"mime"
-	"net/netip"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -58,14 +57,7 @@ func hasAPIKey(c *fiber.Ctx) bool {
 }
 
 // bearerToken returns the token of an "Authorization: Bearer" header.
-func bearerToken(c *fiber.Ctx) string {
-	h := c.Request().Header.Peek(fiber.HeaderAuthorization)
-	const scheme = "bearer "
-	if len(h) <= len(scheme) || !bytes.EqualFold(h[:len(scheme)], []byte(scheme)) {
-		return ""
-	}
-	return string(bytes.TrimSpace(h[len(scheme):]))
-}
+func bearerToken(c *fiber.Ctx) string { return string(bearer(c)) }
 
 // sessionToken is the request's session: the bearer token when an
 // Authorization header is sent, else the cookie.
@@ -153,7 +145,7 @@ func (s *Server) client(c *fiber.Ctx, b *authBody) (authn.Client, error) {
 			return authn.Client{}, invalid(fs)
 		}
 		if b.client.hasIP {
-			cl.IP = netip.MustParseAddr(b.client.IP).Unmap() // validated by the decoder
+			cl.IP = b.client.addr
 		}
 		if b.client.hasUA {
 			cl.UserAgent = b.client.UserAgent

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/netip"
 	"strings"
 	"unicode/utf8"
 
@@ -154,4 +155,42 @@ func (fs *fieldErrors) checkString(field, s string, max int) {
 	case max > 0 && len(s) > max:
 		fs.add(field, fmt.Sprintf("longer than %d bytes", max))
 	}
+}
+
+// attributes reads an object of strings (null members read as ""); a
+// member of another type is an error named field.key.
+func (fs *fieldErrors) attributes(field string, v *fastjson.Value) map[string]string {
+	a := fs.object(field, "want an object of strings", v)
+	if a == nil {
+		return nil
+	}
+	m := make(map[string]string, a.Len())
+	a.Visit(func(k []byte, v *fastjson.Value) {
+		key := string(k)
+		switch v.Type() {
+		case fastjson.TypeString:
+			b, _ := v.StringBytes()
+			m[key] = string(b)
+		case fastjson.TypeNull:
+			m[key] = ""
+		default:
+			fs.add(field+"."+key, "want a string")
+		}
+	})
+	return m
+}
+
+// ip parses an IP address field (IPv4-mapped addresses unmapped); the zero
+// Addr with an error recorded when s is no address or has a zone.
+func (fs *fieldErrors) ip(field, s string) netip.Addr {
+	ip, err := netip.ParseAddr(s)
+	switch {
+	case err != nil:
+		fs.add(field, "want an IPv4 or IPv6 address")
+	case ip.Zone() != "":
+		fs.add(field, "want an IP address without a zone")
+	default:
+		return ip.Unmap()
+	}
+	return netip.Addr{}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -91,15 +90,7 @@ func decodeEvaluate(pp *fastjson.ParserPool, body []byte) (engine.Event, *Error)
 		Password:   req.Password,
 	}
 	if req.IP != "" {
-		ip, err := netip.ParseAddr(req.IP)
-		switch {
-		case err != nil:
-			fs.add("ip", "want an IPv4 or IPv6 address")
-		case ip.Zone() != "":
-			fs.add("ip", "want an IP address without a zone")
-		default:
-			ev.IP = ip.Unmap()
-		}
+		ev.IP = fs.ip("ip", req.IP)
 	}
 	if len(req.Attributes) > 0 {
 		ev.Attributes = req.Attributes
@@ -158,24 +149,7 @@ func (req *evaluateRequest) read(o *fastjson.Object, fs *fieldErrors) {
 				req.Device.read(d, fs)
 			}
 		case "attributes":
-			req.Attributes = nil
-			a := fs.object("attributes", "want an object of strings", v)
-			if a == nil {
-				return
-			}
-			req.Attributes = make(map[string]string, a.Len())
-			a.Visit(func(k []byte, v *fastjson.Value) {
-				key := string(k)
-				switch v.Type() {
-				case fastjson.TypeString:
-					b, _ := v.StringBytes()
-					req.Attributes[key] = string(b)
-				case fastjson.TypeNull:
-					req.Attributes[key] = ""
-				default:
-					fs.add("attributes."+key, "want a string")
-				}
-			})
+			req.Attributes = fs.attributes("attributes", v)
 		}
 	})
 }

@@ -187,15 +187,21 @@ func (s *Server) recoverPanic(c *fiber.Ctx) (err error) {
 // the length nor the position of a match leaks through timing; every
 // failure gets the same answer.
 func (s *Server) authenticate(c *fiber.Ctx) error {
-	h := c.Request().Header.Peek(fiber.HeaderAuthorization)
-	const scheme = "bearer "
-	if len(h) <= len(scheme) || !bytes.EqualFold(h[:len(scheme)], []byte(scheme)) {
-		return errUnauthorized
-	}
-	if !s.validKey(bytes.TrimSpace(h[len(scheme):])) {
+	if !s.validKey(bearer(c)) {
 		return errUnauthorized
 	}
 	return c.Next()
+}
+
+// bearer returns the credential of an "Authorization: Bearer" header, nil
+// without one.
+func bearer(c *fiber.Ctx) []byte {
+	h := c.Request().Header.Peek(fiber.HeaderAuthorization)
+	const scheme = "bearer "
+	if len(h) <= len(scheme) || !bytes.EqualFold(h[:len(scheme)], []byte(scheme)) {
+		return nil
+	}
+	return bytes.TrimSpace(h[len(scheme):])
 }
 
 // validKey reports whether key is one of the configured API keys, in time

@@ -258,9 +258,6 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		{method: http.MethodGet, path: "/metrics", handler: metrics},
 		{method: http.MethodGet, path: "/openapi.json", handler: s.openAPI},
 	}, s.authRoutes()...) {
-		if s.authn == nil && isAuthnPath(r.path) {
-			r.handler = authnDisabled
-		}
 		hs := []fiber.Handler{r.handler}
 		switch {
 		case r.auth:
@@ -325,13 +322,6 @@ func (s *Server) setupAuthn(cfg Config, deps Deps) error {
 		}
 	}
 	return nil
-}
-
-// isAuthnPath reports whether a route belongs to the sign-in API (and so
-// needs Deps.Authn).
-func isAuthnPath(p string) bool {
-	return !strings.HasPrefix(p, "/v1/risk/") && !strings.HasPrefix(p, "/v1/breached/") && strings.HasPrefix(p, "/v1/") ||
-		p == "/login/magic" || p == "/verify-email" || p == "/password/reset"
 }
 
 func orDefault(d, def time.Duration) time.Duration {

@@ -4,16 +4,11 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/hkdf"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
-	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -170,10 +165,8 @@ func (s *server) buildAuthn(ctx context.Context, cfg *config.Config, reg *promet
 	if rl := a.RateLimit; rl.PerIPPerMinute != nil {
 		apiCfg.RateLimit = httpapi.RateLimitConfig{PerMinute: *rl.PerIPPerMinute, Burst: rl.Burst, MaxClients: rl.MaxClients}
 	}
-	if at, err := accessTokens(cfg, log); err != nil {
+	if apiCfg.AccessTokens, err = accessTokens(cfg, log); err != nil {
 		return err
-	} else if at != nil {
-		apiCfg.AccessTokens = at
 	}
 	deps.Authn = svc
 	return nil
@@ -228,21 +221,9 @@ func keyFile(configured, file string, size int, log *slog.Logger) (string, error
 	if configured != "" {
 		return configured, nil
 	}
-	b, err := os.ReadFile(file)
-	if err == nil {
-		return strings.TrimSpace(string(b)), nil
-	}
-	if !errors.Is(err, os.ErrNotExist) {
-		return "", err
-	}
-	raw := make([]byte, size)
-	_, _ = rand.Read(raw)
-	spec := "k" + time.Now().UTC().Format("20060102") + ":" + base64.RawURLEncoding.EncodeToString(raw)
-	if err := os.WriteFile(file, []byte(spec+"\n"), 0o600); err != nil {
-		return "", fmt.Errorf("write %s: %w", file, err)
-	}
-	log.Info("generated keys", "file", file)
-	return spec, nil
+	return loadOrGenerate(file, func() string {
+		return "k" + time.Now().UTC().Format("20060102") + ":" + randomBase64(size)
+	}, log, "generated keys")
 }
 
 // sweepEvery is how often expired sessions, tokens and flows are deleted;

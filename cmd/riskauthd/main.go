@@ -286,24 +286,39 @@ func secret(configured, file string, log *slog.Logger) (string, error) {
 	if configured != "" {
 		return configured, nil
 	}
+	s, err := loadOrGenerate(file, func() string { return randomBase64(32) }, log, "generated a secret")
+	if err != nil {
+		return "", err
+	}
+	if len(s) < 32 {
+		return "", fmt.Errorf("%s: secret is too short, delete the file to regenerate it", file)
+	}
+	return s, nil
+}
+
+// loadOrGenerate returns the trimmed content of file; when there is no
+// file it writes generate()'s value there (0600) and logs msg.
+func loadOrGenerate(file string, generate func() string, log *slog.Logger, msg string) (string, error) {
 	b, err := os.ReadFile(file)
 	if err == nil {
-		if s := strings.TrimSpace(string(b)); len(s) >= 32 {
-			return s, nil
-		}
-		return "", fmt.Errorf("%s: secret is too short, delete the file to regenerate it", file)
+		return strings.TrimSpace(string(b)), nil
 	}
 	if !errors.Is(err, os.ErrNotExist) {
 		return "", err
 	}
-	raw := make([]byte, 32)
-	_, _ = rand.Read(raw)
-	s := base64.RawURLEncoding.EncodeToString(raw)
-	if err := os.WriteFile(file, []byte(s+"\n"), 0o600); err != nil {
+	v := generate()
+	if err := os.WriteFile(file, []byte(v+"\n"), 0o600); err != nil {
 		return "", fmt.Errorf("write %s: %w", file, err)
 	}
-	log.Info("generated a secret", "file", file)
-	return s, nil
+	log.Info(msg, "file", file)
+	return v, nil
+}
+
+// randomBase64 is n random bytes in unpadded URL base64.
+func randomBase64(n int) string {
+	raw := make([]byte, n)
+	_, _ = rand.Read(raw)
+	return base64.RawURLEncoding.EncodeToString(raw)
 }
 
 type redisLogger struct{ log *slog.Logger }

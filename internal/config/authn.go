@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -342,18 +341,16 @@ func (c *Config) applyAuthnEnv(env func(string) string) error {
 		"RISKAUTH_SERVICE_NAME": &a.ServiceName, "RISKAUTH_ACCESS_TOKEN_KEYS": &a.AccessTokens.Keys,
 		"RISKAUTH_ACCESS_TOKEN_AUDIENCE": &a.AccessTokens.Audience,
 	} {
-		if v := strings.TrimSpace(env(name)); v != "" {
-			*dst = v
-		}
+		setEnv(env, name, dst)
 	}
 	if v := env("RISKAUTH_ALLOWED_ORIGINS"); strings.TrimSpace(v) != "" {
 		a.AllowedOrigins = splitList(v)
 	}
-	if v := strings.TrimSpace(env("RISKAUTH_ACCESS_TOKENS")); v != "" {
-		on, err := strconv.ParseBool(v)
-		if err != nil {
-			return fmt.Errorf("RISKAUTH_ACCESS_TOKENS %q: want true or false", v)
-		}
+	on, ok, err := boolEnv(env, "RISKAUTH_ACCESS_TOKENS")
+	if err != nil {
+		return err
+	}
+	if ok {
 		a.AccessTokens.Disabled = !on
 	}
 	if v := strings.TrimSpace(env("RISKAUTH_ACCESS_TOKEN_TTL")); v != "" {

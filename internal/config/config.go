@@ -169,12 +169,28 @@ func orEnv(path string) string {
 	return path
 }
 
-func (c *Config) applyEnv(env func(string) string) error {
-	set := func(name string, dst *string) {
-		if v := strings.TrimSpace(env(name)); v != "" {
-			*dst = v
-		}
+// setEnv overlays the variable name, when set, on dst.
+func setEnv(env func(string) string, name string, dst *string) {
+	if v := strings.TrimSpace(env(name)); v != "" {
+		*dst = v
 	}
+}
+
+// boolEnv reads a true/false variable; ok is false when it is unset.
+func boolEnv(env func(string) string, name string) (value, ok bool, err error) {
+	v := strings.TrimSpace(env(name))
+	if v == "" {
+		return false, false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, false, fmt.Errorf("%s %q: want true or false", name, v)
+	}
+	return b, true, nil
+}
+
+func (c *Config) applyEnv(env func(string) string) error {
+	set := func(name string, dst *string) { setEnv(env, name, dst) }
 	set("RISKAUTH_ADDR", &c.Addr)
 	set("RISKAUTH_DATA_DIR", &c.DataDir)
 	set("RISKAUTH_REDIS_URL", &c.Redis.URL)
@@ -195,17 +211,15 @@ func (c *Config) applyEnv(env func(string) string) error {
 	set("RISKAUTH_KAFKA_ALERTS_TOPIC", &c.Alerts.AlertsTopic)
 	set("RISKAUTH_KAFKA_DECISIONS_TOPIC", &c.Alerts.DecisionsTopic)
 	set("RISKAUTH_KAFKA_COMPRESSION", &c.Alerts.Compression)
-	if v := strings.TrimSpace(env("RISKAUTH_KAFKA_TLS")); v != "" {
-		on, err := strconv.ParseBool(v)
-		if err != nil {
-			return fmt.Errorf("RISKAUTH_KAFKA_TLS %q: want true or false", v)
-		}
-		if on && c.Alerts.TLS == nil {
-			c.Alerts.TLS = &alert.TLSConfig{}
-		}
-		if !on {
-			c.Alerts.TLS = nil
-		}
+	tlsOn, tlsSet, err := boolEnv(env, "RISKAUTH_KAFKA_TLS")
+	if err != nil {
+		return err
+	}
+	switch {
+	case tlsSet && !tlsOn:
+		c.Alerts.TLS = nil
+	case tlsSet && c.Alerts.TLS == nil:
+		c.Alerts.TLS = &alert.TLSConfig{}
 	}
 	if v := strings.TrimSpace(env("RISKAUTH_KAFKA_TLS_CA")); v != "" {
 		if c.Alerts.TLS == nil {
