@@ -2,7 +2,6 @@ package ocsf
 
 import (
 	"math"
-	"slices"
 	"time"
 
 	"github.com/riskauth/riskauth/engine"
@@ -279,12 +278,7 @@ func (e *Encoder) extension(w *writer, v *decisionView, withFeatures bool) {
 	if len(d.Signals) > 0 {
 		w.obj("signal_status")
 		var stack [16]string
-		names := stack[:0]
-		for n := range d.Signals {
-			names = append(names, n)
-		}
-		slices.Sort(names)
-		for _, n := range names {
+		for _, n := range sortedKeys(stack[:0], d.Signals) {
 			s := d.Signals[n]
 			w.obj(n)
 			w.boolField("available", s.Available)
@@ -304,7 +298,7 @@ func (e *Encoder) extension(w *writer, v *decisionView, withFeatures bool) {
 	w.optStr("host", e.meta.Host)
 	if withFeatures {
 		w.key("features")
-		w.features(d.Features)
+		e.features(w, d.Features)
 	}
 	w.close()
 	w.close()
@@ -340,16 +334,23 @@ func (w *writer) decisionStatus(a rules.Action) {
 	}
 }
 
+// authActivity is the Authentication activity of an event kind: Logon
+// for a sign-in, else Other named after the kind. The Finding's
+// related_events type_uid points at the same one.
+func authActivity(kind string) (id int, name string) {
+	if kind == engine.KindLogin {
+		return activityLogon, "Logon"
+	}
+	if kind == "" {
+		return activityOther, "Other"
+	}
+	return activityOther, kind
+}
+
 func (e *Encoder) authentication(w *writer, d *engine.Decision, id string) {
 	v := e.view(d)
 	w.open()
-	activity, activityName := activityLogon, "Logon"
-	if v.kind != engine.KindLogin {
-		activity, activityName = activityOther, v.kind
-		if activityName == "" {
-			activityName = "Other"
-		}
-	}
+	activity, activityName := authActivity(v.kind)
 	w.header(categoryIAM, "Identity & Access Management", classAuthentication, "Authentication", activity, activityName)
 	w.intField("time", v.at.UnixMilli())
 	w.severity(severity(d))
@@ -494,10 +495,7 @@ func (e *Encoder) finding(w *writer, d *engine.Decision, id string, agg *Aggrega
 		w.arr("related_events")
 		w.open()
 		w.strField("uid", d.EvaluationID)
-		activity := activityLogon
-		if v.kind != engine.KindLogin {
-			activity = activityOther
-		}
+		activity, _ := authActivity(v.kind)
 		w.intField("type_uid", int64(classAuthentication*100+activity))
 		w.close()
 		w.closeArr()

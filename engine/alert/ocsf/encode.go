@@ -134,13 +134,18 @@ func (w *writer) optStr(k, v string) {
 func (w *writer) stringMap(m map[string]string) {
 	w.open()
 	var stack [16]string
-	keys := stack[:0]
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
+	for _, k := range sortedKeys(stack[:0], m) {
 		w.strField(k, m[k])
 	}
 	w.close()
+}
+
+// sortedKeys appends m's keys to dst (a stack array's slice, so small
+// maps cost no allocation) and sorts them.
+func sortedKeys[V any](dst []string, m map[string]V) []string {
+	for k := range m {
+		dst = append(dst, k)
+	}
+	slices.Sort(dst)
+	return dst
 }

@@ -1,6 +1,10 @@
 package ocsf
 
 import (
+	"slices"
+	"strings"
+
+	"github.com/riskauth/riskauth/internal/jsonw"
 	"github.com/riskauth/riskauth/rules"
 )
 
@@ -9,17 +13,17 @@ import (
 // change adds to rules.Features), without reflection and without the map
 // VelocityFeatures.MarshalJSON builds: the snapshot is most of an
 // Authentication message and this is the encoder's hot path.
-func (w *writer) features(f *rules.Features) {
+func (e *Encoder) features(w *writer, f *rules.Features) {
 	w.open()
 
 	w.obj("event")
-	e := &f.Event
-	w.strField("kind", e.Kind)
-	w.optStr("ip", e.IP)
-	w.boolField("has_user", e.HasUser)
-	w.intField("hour_utc", int64(e.HourUTC))
-	w.boolField("headless", e.Headless)
-	w.boolField("empty_user_agent", e.EmptyAgent)
+	ev := &f.Event
+	w.strField("kind", ev.Kind)
+	w.optStr("ip", ev.IP)
+	w.boolField("has_user", ev.HasUser)
+	w.intField("hour_utc", int64(ev.HourUTC))
+	w.boolField("headless", ev.Headless)
+	w.boolField("empty_user_agent", ev.EmptyAgent)
 	w.close()
 
 	w.obj("user")
@@ -86,7 +90,7 @@ func (w *writer) features(f *rules.Features) {
 	w.close()
 
 	w.key("velocity")
-	w.velocity(&f.Velocity)
+	e.velocityFeatures(w, &f.Velocity)
 
 	if len(f.Attr) > 0 {
 		w.key("attr")
@@ -101,31 +105,58 @@ func (w *writer) optFloat(k string, v float64) {
 	}
 }
 
-// velocity writes the counters by name in sorted key order ("available"
-// among them), as json.Marshal of VelocityFeatures' map does. Counter
-// catalogues are small, so an insertion sort of indices on the stack beats
-// sorting strings on the heap.
-func (w *writer) velocity(v *rules.VelocityFeatures) {
-	names := v.Names()
-	n := min(len(names), len(v.Values))
-	var stack [64]int
-	idx := stack[:0]
-	for i := range n {
-		idx = append(idx, i)
-		for j := len(idx) - 1; j > 0 && names[idx[j]] < names[idx[j-1]]; j-- {
-			idx[j], idx[j-1] = idx[j-1], idx[j]
+// velocityPlan is how one counter catalogue renders: its counters in
+// sorted key order (as json.Marshal of VelocityFeatures' map writes them),
+// each key already quoted, and where "available" falls among them. The
+// catalogue is the same slice for every decision of a rules.Schema, so the
+// plan is built once, not sorted and escaped again per message.
+type velocityPlan struct {
+	names []string // the catalogue the plan was built for
+	order []int    // indices into names, sorted by name (stable)
+	keys  []string // `"name":` for order[k]
+	avail int      // "available" goes before order[avail]
+}
+
+func sameSlice(a, b []string) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
+
+func (e *Encoder) velocityPlan(names []string) *velocityPlan {
+	if p := e.velocity.Load(); p != nil && sameSlice(p.names, names) {
+		return p
+	}
+	p := &velocityPlan{names: names, order: make([]int, len(names)), keys: make([]string, len(names))}
+	for i := range p.order {
+		p.order[i] = i
+	}
+	slices.SortStableFunc(p.order, func(a, b int) int { return strings.Compare(names[a], names[b]) })
+	p.avail = len(p.order)
+	for k, i := range p.order {
+		p.keys[k] = string(jsonw.AppendString(nil, names[i])) + ":"
+		if p.avail == len(p.order) && names[i] > "available" {
+			p.avail = k
 		}
 	}
+	e.velocity.Store(p)
+	return p
+}
+
+// velocityFeatures writes the counters by name with "available" among
+// them, as json.Marshal of VelocityFeatures' map does.
+func (e *Encoder) velocityFeatures(w *writer, v *rules.VelocityFeatures) {
+	p := e.velocityPlan(v.Names())
 	w.open()
-	wrote := false
-	for _, i := range idx {
-		if !wrote && names[i] > "available" {
+	for k, i := range p.order {
+		if k == p.avail {
 			w.boolField("available", v.Available)
-			wrote = true
 		}
-		w.intField(names[i], int64(v.Values[i]))
+		if i < len(v.Values) {
+			w.sep()
+			w.b = append(w.b, p.keys[k]...)
+			w.int(int64(v.Values[i]))
+		}
 	}
-	if !wrote {
+	if p.avail == len(p.order) {
 		w.boolField("available", v.Available)
 	}
 	w.close()

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/riskauth/riskauth/engine"
@@ -50,7 +51,11 @@ type Meta struct {
 }
 
 // Encoder renders messages; it is safe for concurrent use.
-type Encoder struct{ meta Meta }
+type Encoder struct {
+	meta Meta
+	// velocity caches the rendering plan of the last counter catalogue seen.
+	velocity atomic.Pointer[velocityPlan]
+}
 
 // NewEncoder returns an encoder stamping every message with meta.
 func NewEncoder(meta Meta) *Encoder {
