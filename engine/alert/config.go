@@ -1,6 +1,7 @@
 package alert
 
 import (
+	"cmp"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -133,54 +134,25 @@ type SASLConfig struct {
 func (c *Config) Embedded() bool { return len(c.Brokers) == 0 }
 
 func (c *Config) defaults() {
-	if c.AlertsTopic == "" {
-		c.AlertsTopic = DefaultAlertsTopic
-	}
-	if c.ClientID == "" {
-		c.ClientID = DefaultClientID
-	}
-	if c.QueueSize == 0 {
-		c.QueueSize = DefaultQueueSize
-	}
-	if c.BatchSize == 0 {
-		c.BatchSize = DefaultBatchSize
-	}
-	if c.BatchBytes == 0 {
-		c.BatchBytes = DefaultBatchBytes
-	}
-	if c.BatchTimeout == 0 {
-		c.BatchTimeout = DefaultBatchTimeout
-	}
-	if c.Compression == "" {
-		c.Compression = DefaultCompression
-	}
-	if c.WriteTimeout == 0 {
-		c.WriteTimeout = DefaultWriteTimeout
-	}
-	if c.MaxAttempts == 0 {
-		c.MaxAttempts = DefaultMaxAttempts
-	}
+	c.AlertsTopic = cmp.Or(c.AlertsTopic, DefaultAlertsTopic)
+	c.ClientID = cmp.Or(c.ClientID, DefaultClientID)
+	c.QueueSize = cmp.Or(c.QueueSize, DefaultQueueSize)
+	c.BatchSize = cmp.Or(c.BatchSize, DefaultBatchSize)
+	c.BatchBytes = cmp.Or(c.BatchBytes, DefaultBatchBytes)
+	c.BatchTimeout = cmp.Or(c.BatchTimeout, DefaultBatchTimeout)
+	c.Compression = cmp.Or(c.Compression, DefaultCompression)
+	c.WriteTimeout = cmp.Or(c.WriteTimeout, DefaultWriteTimeout)
+	c.MaxAttempts = cmp.Or(c.MaxAttempts, DefaultMaxAttempts)
 	if c.SpoolDir == "" && c.DataDir != "" {
 		c.SpoolDir = filepath.Join(c.DataDir, "spool")
 	}
-	if c.SpoolMaxBytes == 0 {
-		c.SpoolMaxBytes = DefaultSpoolMaxBytes
-	}
-	if c.SpoolSync == "" {
-		c.SpoolSync = "batch"
-	}
-	if c.RetryBackoffMin == 0 {
-		c.RetryBackoffMin = DefaultRetryBackoffMin
-	}
-	if c.RetryBackoffMax == 0 {
-		c.RetryBackoffMax = DefaultRetryBackoffMax
-	}
-	if c.AggregateWindow == 0 {
-		c.AggregateWindow = DefaultAggregateWindow
-	}
-	if c.AggregateGroups == 0 {
-		c.AggregateGroups = DefaultAggregateGroups
-	}
+	c.SpoolMaxBytes = cmp.Or(c.SpoolMaxBytes, DefaultSpoolMaxBytes)
+	c.SpoolSync = cmp.Or(c.SpoolSync, spool.SyncBatch.String())
+	c.RetryBackoffMin = cmp.Or(c.RetryBackoffMin, DefaultRetryBackoffMin)
+	c.RetryBackoffMax = cmp.Or(c.RetryBackoffMax, DefaultRetryBackoffMax)
+	// Zero only: a negative window turns aggregation off.
+	c.AggregateWindow = cmp.Or(c.AggregateWindow, DefaultAggregateWindow)
+	c.AggregateGroups = cmp.Or(c.AggregateGroups, DefaultAggregateGroups)
 }
 
 // Validate fills in the defaults and reports every problem at once.
@@ -287,14 +259,12 @@ func compression(name string) (kafka.Compression, error) {
 	return 0, fmt.Errorf("compression %q: want none, gzip, snappy, lz4 or zstd", name)
 }
 
+// syncPolicy parses the names spool.SyncPolicy.String gives.
 func syncPolicy(name string) (spool.SyncPolicy, error) {
-	switch name {
-	case "batch":
-		return spool.SyncBatch, nil
-	case "always":
-		return spool.SyncAlways, nil
-	case "never":
-		return spool.SyncNever, nil
+	for _, p := range []spool.SyncPolicy{spool.SyncBatch, spool.SyncAlways, spool.SyncNever} {
+		if name == p.String() {
+			return p, nil
+		}
 	}
 	return 0, fmt.Errorf("spool_sync %q: want batch, always or never", name)
 }

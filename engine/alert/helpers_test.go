@@ -1,7 +1,6 @@
 package alert_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -18,6 +17,7 @@ import (
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/engine/alert"
 	"github.com/riskauth/riskauth/engine/alert/ocsf"
+	"github.com/riskauth/riskauth/internal/testenv"
 	"github.com/riskauth/riskauth/rules"
 	"github.com/riskauth/riskauth/signals/device"
 	"github.com/riskauth/riskauth/signals/velocity"
@@ -206,29 +206,11 @@ func hasLabel(m *dto.Metric, k, v string) bool {
 	return false
 }
 
-// syncBuffer is a log destination safe for the sink's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // testSink builds a sink on a fresh registry, closed at cleanup.
-func testSink(t testing.TB, cfg alert.Config) (*alert.Sink, *prometheus.Registry, *syncBuffer) {
+func testSink(t testing.TB, cfg alert.Config) (*alert.Sink, *prometheus.Registry, *testenv.LogBuffer) {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	logs := &syncBuffer{}
+	logs := &testenv.LogBuffer{}
 	if cfg.AggregateWindow == 0 {
 		// The delivery tests count one finding per alerting decision;
 		// TestAggregation covers folding.

@@ -1,6 +1,7 @@
 package alert
 
 import (
+	"bytes"
 	"fmt"
 	"log/slog"
 	"os"
@@ -63,11 +64,9 @@ func (j *jsonlFile) route(msgs []message, _ string) {
 	if n > 0 {
 		j.torn = b[n-1] != '\n'
 	}
-	written := 0
-	for i, end := range lineEnds(b, wasTorn) {
-		if end < n {
-			written = i + 1
-		}
+	written := bytes.Count(b[:n], newline)
+	if wasTorn && n > 0 {
+		written-- // the newline that ends the torn line is no message's
 	}
 	j.ts.produced.Add(float64(written))
 	j.ts.dropped(reasonFileError, len(msgs)-written)
@@ -75,19 +74,9 @@ func (j *jsonlFile) route(msgs []message, _ string) {
 	j.drops.add(j.log, reasonFileError, len(msgs)-written, 0, err)
 }
 
-// lineEnds returns the index of each message's newline in b.
-func lineEnds(b []byte, skipFirst bool) []int {
-	var ends []int
-	for i, c := range b {
-		if c == '\n' {
-			if skipFirst && i == 0 {
-				continue
-			}
-			ends = append(ends, i)
-		}
-	}
-	return ends
-}
+var newline = []byte{'\n'}
+
+func (j *jsonlFile) series() *topicSeries { return j.ts }
 
 func (j *jsonlFile) status() TopicStatus {
 	j.mu.Lock()

@@ -105,8 +105,9 @@ func (l *lane) toSpool(reason string, err error) {
 	if n > 0 {
 		l.appendSpool(l.pending, reason)
 	}
-	clear(l.pending)
-	l.pending = l.pending[:0]
+	// A fresh slice, not l.pending[:0]: the run goroutine may be reading
+	// a batch cut from the old one while it is in flight.
+	l.pending = nil
 	l.spooling = true
 	l.log.Warn("alert: Kafka unavailable or slow; spooling to disk", "reason", reason, "moved", n, "err", err)
 }
@@ -180,20 +181,19 @@ func (l *lane) run() {
 			err := l.write(batch)
 			l.mu.Lock()
 			switch {
-			case l.spooling:
-				// Switched while in flight: the batch is in the spool
-				// too, and goes again from there. The switch moved it out
-				// of l.pending; batch still names the messages.
-				if err == nil {
-					l.ts.produced.Add(float64(len(batch)))
-					release(batch)
-				}
 			case err == nil:
 				l.ts.produced.Add(float64(len(batch)))
 				release(batch)
-				n := copy(l.pending, l.pending[len(batch):])
-				clear(l.pending[n:])
-				l.pending = l.pending[:n]
+				// Unless the lane switched to spooling while the batch was
+				// in flight (the switch moved it out of l.pending into the
+				// spool, whence it goes again), it leaves l.pending now.
+				if !l.spooling {
+					n := copy(l.pending, l.pending[len(batch):])
+					clear(l.pending[n:])
+					l.pending = l.pending[:n]
+				}
+			case l.spooling:
+				// Failed, but the switch already put the batch in the spool.
 			default:
 				l.ts.kafkaErr.Inc()
 				l.lastError = time.Now()
@@ -319,6 +319,8 @@ func (l *lane) write(msgs []message) error {
 	l.ts.m.produce.Observe(time.Since(t0).Seconds())
 	return err
 }
+
+func (l *lane) series() *topicSeries { return l.ts }
 
 func (l *lane) status() TopicStatus {
 	l.mu.Lock()

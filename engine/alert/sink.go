@@ -104,6 +104,8 @@ func (m *message) size() int64 { return int64(len(m.key) + len(m.value) + len(m.
 type destination interface {
 	route(msgs []message, reason string)
 	status() TopicStatus
+	// series are the topic's metrics.
+	series() *topicSeries
 }
 
 // New validates cfg, opens the spools (Kafka mode) or the JSONL files
@@ -263,7 +265,7 @@ func (s *Sink) enqueue(it item) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
-		s.alertsSeries().dropped(reasonClosed, 1)
+		s.alerts.series().dropped(reasonClosed, 1)
 		return
 	}
 	select {
@@ -275,16 +277,6 @@ func (s *Sink) enqueue(it item) {
 	// for Kafka). Run its job here rather than block or drop.
 	s.m.overflow.Inc()
 	s.process([]item{it}, reasonQueueFull)
-}
-
-func (s *Sink) alertsSeries() *topicSeries {
-	switch a := s.alerts.(type) {
-	case *lane:
-		return a.ts
-	case *jsonlFile:
-		return a.ts
-	}
-	return s.m.topic(s.cfg.AlertsTopic)
 }
 
 // run is the worker: it takes what is queued, encodes it and routes it.
@@ -307,14 +299,7 @@ func (s *Sink) run() {
 		case <-s.stop:
 			// Publish can no longer add (Close holds mu): empty the queue.
 			for {
-				select {
-				case it := <-s.queue:
-					batch = append(batch, it)
-					if len(batch) < s.cfg.BatchSize {
-						continue
-					}
-				default:
-				}
+				batch = s.fill(batch)
 				s.process(batch, "")
 				if len(batch) < s.cfg.BatchSize {
 					return
@@ -323,20 +308,26 @@ func (s *Sink) run() {
 				batch = batch[:0]
 			}
 		}
-	fill:
-		for len(batch) < s.cfg.BatchSize {
-			select {
-			case it := <-s.queue:
-				batch = append(batch, it)
-			default:
-				break fill
-			}
-		}
+		batch = s.fill(batch)
 		s.m.queueLen.Set(float64(len(s.queue)))
 		s.process(batch, "")
 		clear(batch)
 		batch = batch[:0]
 	}
+}
+
+// fill adds what is queued to batch, up to BatchSize items, without
+// waiting.
+func (s *Sink) fill(batch []item) []item {
+	for len(batch) < s.cfg.BatchSize {
+		select {
+		case it := <-s.queue:
+			batch = append(batch, it)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 // process encodes items and routes them to their topics, in order.
@@ -346,37 +337,37 @@ func (s *Sink) process(items []item, reason string) {
 	}
 	var alerts, decisions []message
 	for _, it := range items {
-		if it.d != nil {
-			if s.decisions != nil {
-				if m, ok := s.encode(it.d.Time, ocsf.Key(it.d), s.decisions, func(dst []byte, id string) ([]byte, error) {
-					return s.enc.Authentication(dst, it.d, id)
-				}); ok {
-					decisions = append(decisions, m)
-				}
-			}
-			if ocsf.IsAlert(it.d) {
-				send := true
-				if s.agg != nil {
-					var closed []summary
-					send, closed = s.agg.admit(it.d, time.Now())
-					alerts = s.encodeSummaries(alerts, closed)
-					if !send {
-						s.m.aggregated.Inc()
-					}
-				}
-				if send {
-					if m, ok := s.encode(it.d.Time, ocsf.Key(it.d), s.alerts, func(dst []byte, id string) ([]byte, error) {
-						return s.enc.Finding(dst, it.d, id)
-					}); ok {
-						alerts = append(alerts, m)
-					}
-				}
+		if it.ev != nil {
+			ev := it.ev
+			if m, ok := s.encode(ev.Time, ocsf.SecurityKey(ev), s.alerts, func(dst []byte, id string) ([]byte, error) {
+				return s.enc.Security(dst, ev, id)
+			}); ok {
+				alerts = append(alerts, m)
 			}
 			continue
 		}
-		ev := it.ev
-		if m, ok := s.encode(ev.Time, ocsf.SecurityKey(ev), s.alerts, func(dst []byte, id string) ([]byte, error) {
-			return s.enc.Security(dst, ev, id)
+		d := it.d
+		key := ocsf.Key(d)
+		if s.decisions != nil {
+			if m, ok := s.encode(d.Time, key, s.decisions, func(dst []byte, id string) ([]byte, error) {
+				return s.enc.Authentication(dst, d, id)
+			}); ok {
+				decisions = append(decisions, m)
+			}
+		}
+		if !ocsf.IsAlert(d) {
+			continue
+		}
+		if s.agg != nil {
+			send, closed := s.agg.admit(d, time.Now())
+			alerts = s.encodeSummaries(alerts, closed)
+			if !send {
+				s.m.aggregated.Inc()
+				continue
+			}
+		}
+		if m, ok := s.encode(d.Time, key, s.alerts, func(dst []byte, id string) ([]byte, error) {
+			return s.enc.Finding(dst, d, id)
 		}); ok {
 			alerts = append(alerts, m)
 		}
@@ -418,7 +409,7 @@ func (s *Sink) encode(at time.Time, key string, dst destination, fn func([]byte,
 	bp := bufPool.Get().(*[]byte)
 	hdr := envelopeHeader((*bp)[:0], key, id, at)
 	rec, err := fn(hdr, id)
-	ts := seriesOf(dst)
+	ts := dst.series()
 	if err != nil {
 		ts.dropped(reasonEncode, 1)
 		s.log.Error("alert: cannot encode a message; dropped", "topic", ts.topic, "id", id, "err", err)
@@ -432,16 +423,6 @@ func (s *Sink) encode(at time.Time, key string, dst destination, fn func([]byte,
 		return message{}, false
 	}
 	return m, true
-}
-
-func seriesOf(d destination) *topicSeries {
-	switch d := d.(type) {
-	case *lane:
-		return d.ts
-	case *jsonlFile:
-		return d.ts
-	}
-	panic("alert: unknown destination")
 }
 
 // Close stops taking messages, delivers what is queued to Kafka within

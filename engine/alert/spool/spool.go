@@ -2,6 +2,7 @@ package spool
 
 import (
 	"bufio"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -499,7 +500,7 @@ func (s *Spool) readSegment(f *os.File, sg *segment, start int64, max int, recs 
 		if _, err := io.ReadFull(br, hdr[:]); err != nil {
 			return recs, nil, fmt.Errorf("offset %d: %w", off, err)
 		}
-		n := int64(le32(hdr[0:4]))
+		n := int64(binary.LittleEndian.Uint32(hdr[0:4]))
 		if n == 0 || n > MaxRecordBytes {
 			return recs, &badRecord{off: off, kind: badLength}, nil
 		}
@@ -511,7 +512,7 @@ func (s *Spool) readSegment(f *os.File, sg *segment, start int64, max int, recs 
 		if _, err := io.ReadFull(br, data); err != nil {
 			return recs, nil, fmt.Errorf("offset %d: %w", off+recHeaderSize, err)
 		}
-		if crc32.Checksum(data, castagnoli) != le32(hdr[4:8]) {
+		if crc32.Checksum(data, castagnoli) != binary.LittleEndian.Uint32(hdr[4:8]) {
 			return recs, &badRecord{off: off, kind: badCRC, recEnd: end}, nil
 		}
 		off = end
@@ -526,10 +527,6 @@ func (s *Spool) fsync(f *os.File) error {
 		return nil
 	}
 	return f.Sync()
-}
-
-func le32(b []byte) uint32 {
-	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
 }
 
 // readerFile returns the reader's own handle on sg, reusing it while the

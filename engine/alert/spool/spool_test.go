@@ -1,41 +1,23 @@
 package spool
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/riskauth/riskauth/internal/testenv"
 	"github.com/stretchr/testify/require"
 )
 
-// logBuffer collects a spool's log lines; the sync goroutine may log while
-// the test reads, hence the lock.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func (b *logBuffer) logger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug}))
+// testLogger logs to logs at debug level; logs is safe to read while the
+// sync goroutine writes.
+func testLogger(logs *testenv.LogBuffer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 func openSpool(t testing.TB, opts Options) *Spool {
@@ -267,8 +249,8 @@ func TestReopen(t *testing.T) {
 			}
 			require.NoError(t, s.Close())
 
-			logs := &logBuffer{}
-			s2 := openSpool(t, Options{Dir: dir, SegmentBytes: tc.segSize, Logger: logs.logger()})
+			logs := &testenv.LogBuffer{}
+			s2 := openSpool(t, Options{Dir: dir, SegmentBytes: tc.segSize, Logger: testLogger(logs)})
 			require.Equal(t, len(want)-tc.ack, s2.Len())
 			require.Equal(t, diskBytes(want[tc.ack:]), s2.Bytes())
 			got := readAll(t, s2)
@@ -309,8 +291,8 @@ func TestCursorFileDamage(t *testing.T) {
 			require.NoError(t, s.Close())
 			require.NoError(t, tc.damage(filepath.Join(dir, cursorName)))
 
-			logs := &logBuffer{}
-			s2 := openSpool(t, Options{Dir: dir, Logger: logs.logger()})
+			logs := &testenv.LogBuffer{}
+			s2 := openSpool(t, Options{Dir: dir, Logger: testLogger(logs)})
 			require.Equal(t, want, dataOf(readAll(t, s2)), "redelivered from the oldest segment")
 			require.Contains(t, logs.String(), "level=WARN")
 			require.Contains(t, logs.String(), tc.wantLog)
@@ -376,8 +358,8 @@ func TestTornTail(t *testing.T) {
 			start := last.Offset - recHeaderSize - size
 			require.NoError(t, tc.damage(path, start, last.Offset))
 
-			logs := &logBuffer{}
-			s2 := openSpool(t, Options{Dir: dir, Logger: logs.logger()})
+			logs := &testenv.LogBuffer{}
+			s2 := openSpool(t, Options{Dir: dir, Logger: testLogger(logs)})
 			kept := want[:n-tc.dropped]
 			require.Equal(t, len(kept), s2.Len())
 			require.Equal(t, kept, dataOf(readAll(t, s2)))
@@ -402,8 +384,8 @@ func TestTornTail(t *testing.T) {
 			require.Equal(t, all, dataOf(readAll(t, s2)))
 			require.NoError(t, s2.Close())
 
-			logs = &logBuffer{}
-			s3 := openSpool(t, Options{Dir: dir, Logger: logs.logger()})
+			logs = &testenv.LogBuffer{}
+			s3 := openSpool(t, Options{Dir: dir, Logger: testLogger(logs)})
 			require.Equal(t, all, dataOf(readAll(t, s3)))
 			require.NotContains(t, logs.String(), "torn", "the repair is durable")
 		})
@@ -438,8 +420,8 @@ func TestForeignSegmentSetAside(t *testing.T) {
 	require.NoError(t, os.WriteFile(first, []byte("this is not a spool segment"), 0o600))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("left alone"), 0o600))
 
-	logs := &logBuffer{}
-	s2 := openSpool(t, Options{Dir: dir, SegmentBytes: 160, Logger: logs.logger()})
+	logs := &testenv.LogBuffer{}
+	s2 := openSpool(t, Options{Dir: dir, SegmentBytes: 160, Logger: testLogger(logs)})
 	require.Equal(t, want[3:], dataOf(readAll(t, s2)))
 	require.Contains(t, logs.String(), "level=ERROR")
 	require.FileExists(t, first+corruptSuffix)
@@ -494,8 +476,8 @@ func TestCorruptionInTheMiddle(t *testing.T) {
 			path := filepath.Join(dir, segName(bad.Segment))
 			require.NoError(t, flipByte(path, tc.damage.at(start)))
 
-			logs := &logBuffer{}
-			s2 := openSpool(t, Options{Dir: dir, SegmentBytes: tc.segSize, Logger: logs.logger()})
+			logs := &testenv.LogBuffer{}
+			s2 := openSpool(t, Options{Dir: dir, SegmentBytes: tc.segSize, Logger: testLogger(logs)})
 			want := make([][]byte, 0, len(tc.want))
 			for _, i := range tc.want {
 				want = append(want, all[i])
@@ -545,9 +527,9 @@ func TestCorruptionSeenByRead(t *testing.T) {
 		t.Run(fmt.Sprintf("sealed=%v", sealed), func(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
-			logs := &logBuffer{}
+			logs := &testenv.LogBuffer{}
 			const size = 40
-			s := openSpool(t, Options{Dir: dir, SegmentBytes: 200, Logger: logs.logger()})
+			s := openSpool(t, Options{Dir: dir, SegmentBytes: 200, Logger: testLogger(logs)})
 			all := payloads(0, 6, size) // segments of 4 and 2 records
 			require.NoError(t, s.Append(all...))
 			victim := 1 // in the sealed first segment
@@ -797,8 +779,8 @@ func TestCursorPlacement(t *testing.T) {
 			require.NoError(t, os.WriteFile(filepath.Join(dir, cursorName),
 				encodeCursor(Position{Segment: 1, Offset: tc.offset}), 0o600))
 
-			logs := &logBuffer{}
-			s2 := openSpool(t, Options{Dir: dir, Logger: logs.logger()})
+			logs := &testenv.LogBuffer{}
+			s2 := openSpool(t, Options{Dir: dir, Logger: testLogger(logs)})
 			require.Equal(t, all[tc.want:], dataOf(readAll(t, s2)))
 			require.Equal(t, 5-tc.want, s2.Len())
 			if tc.wantLog != "" {
