@@ -48,9 +48,11 @@ type SessionBackend interface {
 type SessionTimeouts struct {
 	// AAL1Idle (default 7 days) and AAL1Absolute (default 30 days, the NIST
 	// AAL1 reauthentication bound).
-	AAL1Idle, AAL1Absolute time.Duration
+	AAL1Idle     time.Duration `yaml:"aal1_idle"`
+	AAL1Absolute time.Duration `yaml:"aal1_absolute"`
 	// AAL2Idle (default 30 minutes) and AAL2Absolute (default 12 hours).
-	AAL2Idle, AAL2Absolute time.Duration
+	AAL2Idle     time.Duration `yaml:"aal2_idle"`
+	AAL2Absolute time.Duration `yaml:"aal2_absolute"`
 }
 
 // Lockout configures throttling without lockout: thresholds never lock an
@@ -60,74 +62,77 @@ type Lockout struct {
 	// AccountStepUpAfter password failures of an account since its last
 	// successful password (within AccountWindow) make every further
 	// password sign-in require a second factor. Default 5.
-	AccountStepUpAfter int
+	AccountStepUpAfter int `yaml:"account_step_up_after"`
 	// AccountWindow bounds that count. Default 24 hours.
-	AccountWindow time.Duration
+	AccountWindow time.Duration `yaml:"account_window"`
 	// SourceDelayAfter failures of an account from one IP address or
 	// device (since its last success from there, within SourceWindow)
 	// start a progressive delay for that source only. Default 5.
-	SourceDelayAfter int
+	SourceDelayAfter int `yaml:"source_delay_after"`
 	// SourceWindow bounds that count. Default 1 hour.
-	SourceWindow time.Duration
+	SourceWindow time.Duration `yaml:"source_window"`
 	// OTPDelayAfter TOTP failures of an account (since its last TOTP
 	// success, within OTPWindow) start a progressive delay on TOTP checks
 	// for the account. Default 5.
-	OTPDelayAfter int
+	OTPDelayAfter int `yaml:"otp_delay_after"`
 	// OTPWindow bounds that count. Default 24 hours.
-	OTPWindow time.Duration
+	OTPWindow time.Duration `yaml:"otp_window"`
 	// BaseDelay is the first delay; each further failure doubles it, up to
 	// MaxDelay. Defaults 1 second and 15 minutes.
-	BaseDelay, MaxDelay time.Duration
+	BaseDelay time.Duration `yaml:"base_delay"`
+	MaxDelay  time.Duration `yaml:"max_delay"`
 }
 
 // Config tunes the flows. Zero fields take the defaults documented on each.
+// The yaml keys are riskauthd's (authn.* in its configuration file).
 // Password lengths are not here: they belong to the password.Policy of the
 // Checker in Deps, so registration, change and reset cannot disagree.
 type Config struct {
 	// ServiceName is the TOTP issuer shown in authenticator apps.
 	// Required; must not contain ':'.
-	ServiceName string
+	ServiceName string `yaml:"service_name"`
 	// FlowTTL is how long a sign-in flow lives. Default 15 minutes.
-	FlowTTL time.Duration
+	FlowTTL time.Duration `yaml:"flow_ttl"`
 	// CodeTTL is the lifetime of email codes and magic links, at most 10
 	// minutes (the default).
-	CodeTTL time.Duration
+	CodeTTL time.Duration `yaml:"code_ttl"`
 	// CodeDigits is the length of email codes, at least 6 (the default).
-	CodeDigits int
+	CodeDigits int `yaml:"code_digits"`
 	// CodeMaxAttempts is how many wrong guesses kill an email code.
 	// Default 5.
-	CodeMaxAttempts int
+	CodeMaxAttempts int `yaml:"code_max_attempts"`
 	// CodeResendInterval is the least time between two code requests in
 	// one flow. Default 30 seconds.
-	CodeResendInterval time.Duration
+	CodeResendInterval time.Duration `yaml:"code_resend_interval"`
 	// EmailSendLimit mails of one kind (login code, reset) per account per
 	// EmailSendWindow; beyond it requests are answered as usual but
 	// nothing is sent. Defaults 5 per 15 minutes.
-	EmailSendLimit  int
-	EmailSendWindow time.Duration
+	EmailSendLimit  int           `yaml:"email_send_limit"`
+	EmailSendWindow time.Duration `yaml:"email_send_window"`
 	// VerificationTTL is the lifetime of email verification links.
 	// Default 24 hours.
-	VerificationTTL time.Duration
+	VerificationTTL time.Duration `yaml:"verification_ttl"`
 	// ResetTTL is the lifetime of password reset links. Default 30 minutes.
-	ResetTTL time.Duration
+	ResetTTL time.Duration `yaml:"reset_ttl"`
 	// Sessions are the session lifetimes.
-	Sessions SessionTimeouts
+	Sessions SessionTimeouts `yaml:"sessions"`
 	// ReauthWindow is how recent a session's authentication must be for
 	// security changes (factor enrolment and removal). Default 10 minutes.
-	ReauthWindow time.Duration
+	ReauthWindow time.Duration `yaml:"reauth_window"`
 	// TouchInterval is the least time between two writes of a session's
 	// idle deadline, so a busy client does not write on every request.
 	// Default 1 minute.
-	TouchInterval time.Duration
+	TouchInterval time.Duration `yaml:"touch_interval"`
 	// StepUpMailInterval: at most one "failed second factor" mail per
 	// account and factor per interval. Default 1 hour.
-	StepUpMailInterval time.Duration
+	StepUpMailInterval time.Duration `yaml:"step_up_mail_interval"`
 	// Lockout are the throttling thresholds.
-	Lockout Lockout
+	Lockout Lockout `yaml:"lockout"`
 	// MailQueue and MailWorkers size the asynchronous mail queue (defaults
 	// 1024 and 2). Mail leaves the request path so that sending or not
 	// sending a mail cannot be told apart by timing.
-	MailQueue, MailWorkers int
+	MailQueue   int `yaml:"mail_queue"`
+	MailWorkers int `yaml:"mail_workers"`
 }
 
 // MaxCodeTTL is the longest accepted Config.CodeTTL.
@@ -174,7 +179,8 @@ func def[T comparable](p *T, v T) {
 	}
 }
 
-func (c *Config) defaults() error {
+// SetDefaults fills the zero fields from DefaultConfig.
+func (c *Config) SetDefaults() {
 	d := DefaultConfig()
 	def(&c.FlowTTL, d.FlowTTL)
 	def(&c.CodeTTL, d.CodeTTL)
@@ -203,7 +209,11 @@ func (c *Config) defaults() error {
 	def(&l.MaxDelay, dl.MaxDelay)
 	def(&c.MailQueue, d.MailQueue)
 	def(&c.MailWorkers, d.MailWorkers)
+}
 
+func (c *Config) defaults() error {
+	c.SetDefaults()
+	l := &c.Lockout
 	switch {
 	case c.ServiceName == "" || len(c.ServiceName) > 64:
 		return errors.New("service name must be 1-64 bytes")

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -47,9 +48,6 @@ type AuthnConfig struct {
 	// of email codes and recovery codes (RISKAUTH_AUTHN_SECRET). Generated
 	// into authn.key in the data dir when absent, except in production.
 	Secret string `yaml:"secret"`
-	// ServiceName is shown in mail and authenticator apps
-	// (RISKAUTH_SERVICE_NAME, default "riskauth").
-	ServiceName string `yaml:"service_name"`
 	// SupportAddress, optional, is shown in security notifications.
 	SupportAddress string `yaml:"support_address"`
 	// Hasher bounds argon2id.
@@ -59,45 +57,11 @@ type AuthnConfig struct {
 	// AccessTokens configures the optional short-lived JWTs.
 	AccessTokens AccessTokenConfig `yaml:"access_tokens"`
 
-	// The flow tuning below is authn.Config; zero fields take
+	// Config is the flow tuning, inline under authn.: service_name
+	// (RISKAUTH_SERVICE_NAME, default "riskauth"), flow and code lifetimes,
+	// sessions, lockout, the mail queue. Zero fields take
 	// authn.DefaultConfig()'s values (see docs/configuration.md).
-
-	// FlowTTL is how long a sign-in flow lives (15m).
-	FlowTTL time.Duration `yaml:"flow_ttl"`
-	// CodeTTL is the lifetime of email codes and magic links (10m, at
-	// most authn.MaxCodeTTL).
-	CodeTTL time.Duration `yaml:"code_ttl"`
-	// CodeDigits is the length of email codes (6, at most 10).
-	CodeDigits int `yaml:"code_digits"`
-	// CodeMaxAttempts wrong guesses kill an email code (5, at most 10).
-	CodeMaxAttempts int `yaml:"code_max_attempts"`
-	// CodeResendInterval is the least time between two code requests in
-	// one flow (30s).
-	CodeResendInterval time.Duration `yaml:"code_resend_interval"`
-	// EmailSendLimit mails of one kind per account per EmailSendWindow
-	// (5 per 15m); beyond it nothing is sent, silently.
-	EmailSendLimit  int           `yaml:"email_send_limit"`
-	EmailSendWindow time.Duration `yaml:"email_send_window"`
-	// VerificationTTL and ResetTTL are the lifetimes of verification
-	// (24h) and password reset (30m) links.
-	VerificationTTL time.Duration `yaml:"verification_ttl"`
-	ResetTTL        time.Duration `yaml:"reset_ttl"`
-	// ReauthWindow is how recent a session's authentication must be for
-	// security changes (10m).
-	ReauthWindow time.Duration `yaml:"reauth_window"`
-	// TouchInterval is the least time between two writes of a session's
-	// idle deadline (1m).
-	TouchInterval time.Duration `yaml:"touch_interval"`
-	// StepUpMailInterval: at most one "failed second factor" mail per
-	// account and factor per interval (1h).
-	StepUpMailInterval time.Duration `yaml:"step_up_mail_interval"`
-	// Sessions are the session lifetimes per assurance level.
-	Sessions SessionConfig `yaml:"sessions"`
-	// Lockout are the throttling thresholds (never a hard lock).
-	Lockout LockoutConfig `yaml:"lockout"`
-	// MailQueue and MailWorkers size the asynchronous mail queue (1024, 2).
-	MailQueue   int `yaml:"mail_queue"`
-	MailWorkers int `yaml:"mail_workers"`
+	authn.Config `yaml:",inline"`
 	// RateLimit is the per-client-IP limit on the unauthenticated sign-in
 	// routes, enforced in each instance's memory.
 	RateLimit RateLimitConfig `yaml:"rate_limit"`
@@ -143,28 +107,6 @@ type AccessTokenConfig struct {
 	Audience string `yaml:"audience"`
 }
 
-// SessionConfig is authn.SessionTimeouts: idle and absolute lifetimes per
-// assurance level (AAL1 7 days / 30 days, AAL2 30m / 12h).
-type SessionConfig struct {
-	AAL1Idle     time.Duration `yaml:"aal1_idle"`
-	AAL1Absolute time.Duration `yaml:"aal1_absolute"`
-	AAL2Idle     time.Duration `yaml:"aal2_idle"`
-	AAL2Absolute time.Duration `yaml:"aal2_absolute"`
-}
-
-// LockoutConfig is authn.Lockout (see docs/authn.md, "Lockout without
-// denial of service").
-type LockoutConfig struct {
-	AccountStepUpAfter int           `yaml:"account_step_up_after"`
-	AccountWindow      time.Duration `yaml:"account_window"`
-	SourceDelayAfter   int           `yaml:"source_delay_after"`
-	SourceWindow       time.Duration `yaml:"source_window"`
-	OTPDelayAfter      int           `yaml:"otp_delay_after"`
-	OTPWindow          time.Duration `yaml:"otp_window"`
-	BaseDelay          time.Duration `yaml:"base_delay"`
-	MaxDelay           time.Duration `yaml:"max_delay"`
-}
-
 // Defaults of RateLimitConfig. They only cut off floods from one address:
 // a whole office or carrier NAT shares an address, and the engine's
 // velocity rules judge finer-grained abuse across instances.
@@ -192,72 +134,19 @@ type RateLimitConfig struct {
 
 // Flows returns the authn.Config of this configuration; defaults have
 // been applied by Load.
-func (a *AuthnConfig) Flows() authn.Config {
-	s, l := a.Sessions, a.Lockout
-	return authn.Config{
-		ServiceName: a.ServiceName, FlowTTL: a.FlowTTL, CodeTTL: a.CodeTTL, CodeDigits: a.CodeDigits,
-		CodeMaxAttempts: a.CodeMaxAttempts, CodeResendInterval: a.CodeResendInterval,
-		EmailSendLimit: a.EmailSendLimit, EmailSendWindow: a.EmailSendWindow,
-		VerificationTTL: a.VerificationTTL, ResetTTL: a.ResetTTL,
-		Sessions: authn.SessionTimeouts{AAL1Idle: s.AAL1Idle, AAL1Absolute: s.AAL1Absolute,
-			AAL2Idle: s.AAL2Idle, AAL2Absolute: s.AAL2Absolute},
-		ReauthWindow: a.ReauthWindow, TouchInterval: a.TouchInterval, StepUpMailInterval: a.StepUpMailInterval,
-		Lockout: authn.Lockout{AccountStepUpAfter: l.AccountStepUpAfter, AccountWindow: l.AccountWindow,
-			SourceDelayAfter: l.SourceDelayAfter, SourceWindow: l.SourceWindow,
-			OTPDelayAfter: l.OTPDelayAfter, OTPWindow: l.OTPWindow, BaseDelay: l.BaseDelay, MaxDelay: l.MaxDelay},
-		MailQueue: a.MailQueue, MailWorkers: a.MailWorkers,
-	}
-}
+func (a *AuthnConfig) Flows() authn.Config { return a.Config }
 
 // flowDefaults fills the zero flow settings from authn.DefaultConfig, so
 // the numbers are not repeated here.
 func (a *AuthnConfig) flowDefaults() {
-	d := authn.DefaultConfig()
-	dur := func(p *time.Duration, v time.Duration) {
-		if *p == 0 {
-			*p = v
-		}
-	}
-	num := func(p *int, v int) {
-		if *p == 0 {
-			*p = v
-		}
-	}
-	dur(&a.FlowTTL, d.FlowTTL)
-	dur(&a.CodeTTL, d.CodeTTL)
-	num(&a.CodeDigits, d.CodeDigits)
-	num(&a.CodeMaxAttempts, d.CodeMaxAttempts)
-	dur(&a.CodeResendInterval, d.CodeResendInterval)
-	num(&a.EmailSendLimit, d.EmailSendLimit)
-	dur(&a.EmailSendWindow, d.EmailSendWindow)
-	dur(&a.VerificationTTL, d.VerificationTTL)
-	dur(&a.ResetTTL, d.ResetTTL)
-	dur(&a.ReauthWindow, d.ReauthWindow)
-	dur(&a.TouchInterval, d.TouchInterval)
-	dur(&a.StepUpMailInterval, d.StepUpMailInterval)
-	s, ds := &a.Sessions, d.Sessions
-	dur(&s.AAL1Idle, ds.AAL1Idle)
-	dur(&s.AAL1Absolute, ds.AAL1Absolute)
-	dur(&s.AAL2Idle, ds.AAL2Idle)
-	dur(&s.AAL2Absolute, ds.AAL2Absolute)
-	l, dl := &a.Lockout, d.Lockout
-	num(&l.AccountStepUpAfter, dl.AccountStepUpAfter)
-	dur(&l.AccountWindow, dl.AccountWindow)
-	num(&l.SourceDelayAfter, dl.SourceDelayAfter)
-	dur(&l.SourceWindow, dl.SourceWindow)
-	num(&l.OTPDelayAfter, dl.OTPDelayAfter)
-	dur(&l.OTPWindow, dl.OTPWindow)
-	dur(&l.BaseDelay, dl.BaseDelay)
-	dur(&l.MaxDelay, dl.MaxDelay)
-	num(&a.MailQueue, d.MailQueue)
-	num(&a.MailWorkers, d.MailWorkers)
+	a.Config.SetDefaults()
 	r := &a.RateLimit
 	if r.PerIPPerMinute == nil {
 		n := DefaultRateLimitPerMinute
 		r.PerIPPerMinute = &n
 	}
-	num(&r.Burst, DefaultRateLimitBurst)
-	num(&r.MaxClients, DefaultRateLimitMaxClients)
+	r.Burst = cmp.Or(r.Burst, DefaultRateLimitBurst)
+	r.MaxClients = cmp.Or(r.MaxClients, DefaultRateLimitMaxClients)
 }
 
 // validateFlows reports every problem of the flow tuning, naming the key.
