@@ -98,8 +98,12 @@ func TestRunBothPhases(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a server for a few seconds")
 	}
-	cfg, err := parseFlags([]string{"-duration", "1s", "-raw", "300ms", "-settle", "300ms", "-blocked", "400ms",
-		"-users", "200", "-concurrency", "4", "-legit-rate", "10", "-attack-multiplier", "0.2",
+	// The attack must be long enough for every attacking address to be
+	// blocked before the attack-alone phase, also when a loaded machine
+	// measures a low raw rate (the attack rate derives from it): 0.2x for
+	// 0.3 s left one address under the rules' thresholds on a busy CI run.
+	cfg, err := parseFlags([]string{"-duration", "1s", "-raw", "300ms", "-settle", "600ms", "-blocked", "400ms",
+		"-users", "200", "-concurrency", "4", "-legit-rate", "10", "-attack-multiplier", "1",
 		"-argon-memory-kib", "1024", "-argon-time", "1"})
 	require.NoError(t, err)
 	var out bytes.Buffer
