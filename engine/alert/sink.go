@@ -62,6 +62,11 @@ var _ engine.DecisionSink = (*Sink)(nil)
 type item struct {
 	d  *engine.Decision
 	ev *ocsf.SecurityEvent
+	// finding: d's finding goes to the alerts topic (an alert the
+	// aggregator did not fold). closed: summaries of the groups that
+	// admitting d closed, sent before it.
+	finding bool
+	closed  []summary
 }
 
 // message is one encoded message, ready for Kafka or a file.
@@ -248,8 +253,31 @@ func (s *Sink) openKafka() error {
 // afterwards. When the queue is full the caller encodes and hands the
 // messages on itself (see the package documentation).
 func (s *Sink) Publish(d *engine.Decision) {
-	if d != nil {
-		s.enqueue(item{d: d})
+	if d == nil {
+		return
+	}
+	it := item{d: d, finding: ocsf.IsAlert(d)}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		if it.finding || s.decisions != nil {
+			s.alerts.series().dropped(reasonClosed, 1)
+		}
+		return
+	}
+	// Folding happens here, on the caller's goroutine, rather than in the
+	// worker: during a stuffing wave nearly every block is folded, and an
+	// alert that is only counted then costs no queue hand-off and no
+	// worker wake-up (on a quiet server, a wake-up costs more CPU than the
+	// evaluation did).
+	if it.finding && s.agg != nil {
+		it.finding, it.closed = s.agg.admit(d, time.Now())
+		if !it.finding {
+			s.m.aggregated.Inc()
+		}
+	}
+	if it.finding || len(it.closed) > 0 || s.decisions != nil {
+		s.enqueueLocked(it)
 	}
 }
 
@@ -268,6 +296,12 @@ func (s *Sink) enqueue(it item) {
 		s.alerts.series().dropped(reasonClosed, 1)
 		return
 	}
+	s.enqueueLocked(it)
+}
+
+// enqueueLocked queues it; the caller holds s.mu for reading and has
+// checked that the sink is open.
+func (s *Sink) enqueueLocked(it item) {
 	select {
 	case s.queue <- it:
 		return
@@ -355,16 +389,9 @@ func (s *Sink) process(items []item, reason string) {
 				decisions = append(decisions, m)
 			}
 		}
-		if !ocsf.IsAlert(d) {
+		alerts = s.encodeSummaries(alerts, it.closed)
+		if !it.finding {
 			continue
-		}
-		if s.agg != nil {
-			send, closed := s.agg.admit(d, time.Now())
-			alerts = s.encodeSummaries(alerts, closed)
-			if !send {
-				s.m.aggregated.Inc()
-				continue
-			}
 		}
 		if m, ok := s.encode(d.Time, key, s.alerts, func(dst []byte, id string) ([]byte, error) {
 			return s.enc.Finding(dst, d, id)

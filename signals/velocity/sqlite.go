@@ -27,6 +27,10 @@ type SQLiteProfiles struct {
 	path  string
 	write *sql.DB
 	read  *sql.DB
+	// get is prepared once: a stuffing list is mostly identifiers never
+	// seen before, each a cache miss, and parsing the query again for
+	// every one of them cost as much as running it.
+	get   *sql.Stmt
 	cache *profileCache
 	// locks serialise, per user, filling the cache from a read with a Put,
 	// so that a slow read never caches a profile older than the last Put.
@@ -96,7 +100,12 @@ func NewSQLiteProfiles(path string, opts ...SQLiteOption) (*SQLiteProfiles, erro
 	n := max(4, runtime.GOMAXPROCS(0))
 	read.SetMaxOpenConns(n)
 	read.SetMaxIdleConns(n)
-	return &SQLiteProfiles{path: path, write: write, read: read, cache: newProfileCache(o.cacheSize)}, nil
+	get, err := read.Prepare(`SELECT profile FROM velocity_profiles WHERE user_key = ?`)
+	if err != nil {
+		_ = errors.Join(read.Close(), write.Close())
+		return nil, fmt.Errorf("velocity sqlite: prepare: %w", err)
+	}
+	return &SQLiteProfiles{path: path, write: write, read: read, get: get, cache: newProfileCache(o.cacheSize)}, nil
 }
 
 func (s *SQLiteProfiles) lock(user string) *sync.Mutex {
@@ -116,7 +125,7 @@ func (s *SQLiteProfiles) Get(ctx context.Context, user string) (engine.Profile, 
 		return cloneProfile(p), nil
 	}
 	var data []byte
-	err := s.read.QueryRowContext(ctx, `SELECT profile FROM velocity_profiles WHERE user_key = ?`, user).Scan(&data)
+	err := s.get.QueryRowContext(ctx, user).Scan(&data)
 	var p engine.Profile
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
@@ -164,5 +173,5 @@ func (s *SQLiteProfiles) Ping(ctx context.Context) error {
 
 // Close closes the database.
 func (s *SQLiteProfiles) Close() error {
-	return errors.Join(s.read.Close(), s.write.Close())
+	return errors.Join(s.get.Close(), s.read.Close(), s.write.Close())
 }
