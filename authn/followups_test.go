@@ -56,11 +56,26 @@ authn:
 	requireCode(t, err, authn.CodeSessionInvalid)
 }
 
-// failingSetPassword is the real store, except that storing a hash fails.
-type failingSetPassword struct{ authn.UserStore }
+// failingRehash is the real store, except that storing an upgraded hash
+// fails.
+type failingRehash struct{ authn.UserStore }
 
-func (failingSetPassword) SetPassword(context.Context, string, string, time.Time) error {
+func (failingRehash) ReplacePasswordHash(context.Context, string, string, string, time.Time) error {
 	return errors.New("disk full")
+}
+
+// racingRehash is the real store, where the user changes the password
+// between the sign-in's check and its hash upgrade.
+type racingRehash struct {
+	authn.UserStore
+	changed string
+}
+
+func (r racingRehash) ReplacePasswordHash(ctx context.Context, userID, old, hash string, at time.Time) error {
+	if err := r.SetPassword(ctx, userID, r.changed, at); err != nil {
+		return err
+	}
+	return r.UserStore.ReplacePasswordHash(ctx, userID, old, hash, at)
 }
 
 // weakUser stores an account whose hash was made with parameters weaker
@@ -117,13 +132,24 @@ func TestRehashOnSignIn(t *testing.T) {
 	})
 	t.Run("store failure does not block", func(t *testing.T) {
 		t.Parallel()
-		f := newFixture(t, fixtureOpts{params: strong, users: func(s authn.UserStore) authn.UserStore { return failingSetPassword{s} }})
+		f := newFixture(t, fixtureOpts{params: strong, users: func(s authn.UserStore) authn.UserStore { return failingRehash{s} }})
 		old := weakUser(t, f, "kim@example.com")
 		res := f.login(t, "kim@example.com", home)
 		assert.Equal(t, authn.LoginAuthenticated, res.Status)
 		u, err := f.store.UserByID(t.Context(), old.ID)
 		require.NoError(t, err)
 		assert.Equal(t, old.PasswordHash, u.PasswordHash)
+	})
+	t.Run("a password changed meanwhile is kept", func(t *testing.T) {
+		t.Parallel()
+		const changed = "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$Y2hhbmdlZGNoYW5nZWRjaGFuZ2VkY2hhbmdlZGNoYW4"
+		f := newFixture(t, fixtureOpts{params: strong, users: func(s authn.UserStore) authn.UserStore { return racingRehash{s, changed} }})
+		old := weakUser(t, f, "lee@example.com")
+		res := f.login(t, "lee@example.com", home)
+		assert.Equal(t, authn.LoginAuthenticated, res.Status)
+		u, err := f.store.UserByID(t.Context(), old.ID)
+		require.NoError(t, err)
+		assert.Equal(t, changed, u.PasswordHash, "the upgrade must not overwrite the new password")
 	})
 }
 

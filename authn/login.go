@@ -294,10 +294,9 @@ func (s *Service) checkPassword(ctx context.Context, u *User, pw string) (bool, 
 // rehash upgrades u's stored hash to the Hasher's current argon2id
 // parameters after pw verified against it: the only moment the plaintext
 // is at hand. Best effort: a failure is logged and the sign-in goes on
-// with the old hash, which still verifies. The user is re-read first, so
-// a password changed meanwhile is not overwritten with the old one; the
-// store has no compare-and-set for hashes, so a change landing between
-// the re-read and the write can still lose (a tiny window, logged never).
+// with the old hash, which still verifies. The store swaps the hash only
+// while it is still the one pw was checked against, so a password changed
+// meanwhile is never overwritten with the old one.
 func (s *Service) rehash(ctx context.Context, u *User, pw string) {
 	if !s.hasher.NeedsRehash(u.PasswordHash) {
 		return
@@ -307,20 +306,12 @@ func (s *Service) rehash(ctx context.Context, u *User, pw string) {
 		s.log.Warn("password rehash skipped", "user_id", u.ID, "err", err)
 		return
 	}
-	cur, err := s.users.UserByID(ctx, u.ID)
-	if err != nil || cur.PasswordHash != u.PasswordHash {
-		if err != nil {
-			s.log.Warn("password rehash skipped", "user_id", u.ID, "err", err)
-		}
+	err = s.users.ReplacePasswordHash(ctx, u.ID, u.PasswordHash, phc, s.clock.Now())
+	switch {
+	case errors.Is(err, ErrConflict):
+		s.log.Info("password rehash skipped: the password changed meanwhile", "user_id", u.ID)
 		return
-	}
-	// The password itself did not change: PasswordChangedAt keeps its
-	// value, so nothing keyed on it (session cut-offs) fires.
-	at := u.PasswordChangedAt
-	if at.IsZero() {
-		at = s.clock.Now()
-	}
-	if err := s.users.SetPassword(ctx, u.ID, phc, at); err != nil {
+	case err != nil:
 		s.log.Warn("password rehash not stored", "user_id", u.ID, "err", err)
 		return
 	}

@@ -47,6 +47,11 @@ type UserWriter interface {
 	// SetPassword replaces the hash (empty removes the password) and sets
 	// PasswordChangedAt and UpdatedAt to at; ErrNotFound for unknown users.
 	SetPassword(ctx context.Context, userID, hash string, at time.Time) error
+	// ReplacePasswordHash swaps the hash for a new encoding of the same
+	// password (a parameter upgrade) only while it is still old: ErrConflict
+	// when the hash changed meanwhile, ErrNotFound for unknown users. It
+	// leaves PasswordChangedAt alone, since the password did not change.
+	ReplacePasswordHash(ctx context.Context, userID, old, hash string, at time.Time) error
 	// MarkEmailVerified sets EmailVerifiedAt (keeping an earlier value);
 	// ErrNotFound for unknown users.
 	MarkEmailVerified(ctx context.Context, userID string, at time.Time) error

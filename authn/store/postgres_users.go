@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -57,6 +58,22 @@ func (s *Postgres) SetPassword(ctx context.Context, userID, hash string, at time
 		hash, at, userID))
 	if err != nil {
 		return fmt.Errorf("store: set password: %w", err)
+	}
+	return nil
+}
+
+// ReplacePasswordHash implements authn.UserWriter.
+func (s *Postgres) ReplacePasswordHash(ctx context.Context, userID, old, hash string, at time.Time) error {
+	err := pgAffected(s.db.Exec(ctx, `UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3 AND password_hash = $4`,
+		hash, at, userID, old))
+	if errors.Is(err, authn.ErrNotFound) {
+		// Tell a lost race (the hash changed) from a user that is gone.
+		if _, uerr := s.UserByID(ctx, userID); uerr == nil {
+			err = authn.ErrConflict
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("store: replace password hash: %w", err)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -61,6 +62,22 @@ func (s *SQLite) SetPassword(ctx context.Context, userID, hash string, at time.T
 		hash, ms(at), ms(at), userID))
 	if err != nil {
 		return fmt.Errorf("store: set password: %w", err)
+	}
+	return nil
+}
+
+// ReplacePasswordHash implements authn.UserWriter.
+func (s *SQLite) ReplacePasswordHash(ctx context.Context, userID, old, hash string, at time.Time) error {
+	err := affected(s.write.ExecContext(ctx, `UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ? AND password_hash = ?`,
+		hash, ms(at), userID, old))
+	if errors.Is(err, authn.ErrNotFound) {
+		// Tell a lost race (the hash changed) from a user that is gone.
+		if _, uerr := s.UserByID(ctx, userID); uerr == nil {
+			err = authn.ErrConflict
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("store: replace password hash: %w", err)
 	}
 	return nil
 }

@@ -182,6 +182,16 @@ func testUsers(t *testing.T, newDB NewDatabase) {
 		assert.Equal(t, t1, got.EmailVerifiedAt)
 		assert.Equal(t, t2, got.UpdatedAt)
 		assert.True(t, got.Disabled)
+		// An upgrade of the hash is a compare-and-set against the old one.
+		t3 := t2.Add(time.Hour)
+		require.ErrorIs(t, s.ReplacePasswordHash(ctx, u.ID, "$argon2id$stale", "$argon2id$upgraded", t3), authn.ErrConflict)
+		require.ErrorIs(t, s.ReplacePasswordHash(ctx, "missing", "$argon2id$new", "$argon2id$upgraded", t3), authn.ErrNotFound)
+		require.NoError(t, s.ReplacePasswordHash(ctx, u.ID, "$argon2id$new", "$argon2id$upgraded", t3))
+		got, err = s.UserByID(ctx, u.ID)
+		require.NoError(t, err)
+		assert.Equal(t, "$argon2id$upgraded", got.PasswordHash)
+		assert.Equal(t, t1, got.PasswordChangedAt, "an upgrade is not a password change")
+		assert.Equal(t, t3, got.UpdatedAt)
 		require.NoError(t, s.SetPassword(ctx, u.ID, "", t2)) // passwordless-only
 		got, err = s.UserByID(ctx, u.ID)
 		require.NoError(t, err)
