@@ -340,6 +340,33 @@ func TestLockoutWithoutDoS(t *testing.T) {
 	})
 }
 
+// TestReauthenticateThrottled: re-authentication on a stolen session is
+// no password oracle; it is throttled and alerted like a sign-in.
+func TestReauthenticateThrottled(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, fixtureOpts{})
+	ctx := t.Context()
+	f.register(t, "hugo@example.com")
+	sess := f.login(t, "hugo@example.com", home).Session
+	uid := sess.UserID
+
+	for range 5 {
+		f.clock.Advance(time.Second)
+		_, err := f.svc.Reauthenticate(ctx, authn.ReauthRequest{SessionToken: sess.Token, Password: "not the password!", Client: home})
+		requireCode(t, err, authn.CodeLoginFailed)
+	}
+	assert.Equal(t, 1, f.events.count(ocsf.EventLockout, uid), "crossing the step-up threshold is reported once")
+
+	h := f.hashes(t)
+	_, err := f.svc.Reauthenticate(ctx, authn.ReauthRequest{SessionToken: sess.Token, Password: goodPassword, Client: home})
+	requireCode(t, err, authn.CodeLoginFailed)
+	assert.Equal(t, uint64(1), f.hashes(t)-h, "while delayed: the cost of a wrong password, the password unchecked")
+
+	f.clock.Advance(time.Minute)
+	_, err = f.svc.Reauthenticate(ctx, authn.ReauthRequest{SessionToken: sess.Token, Password: goodPassword, Client: home})
+	require.NoError(t, err, "after the delay the password is checked again")
+}
+
 func TestSessions(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, fixtureOpts{})

@@ -227,12 +227,26 @@ func (s *Service) Reauthenticate(ctx context.Context, r ReauthRequest) (is *Issu
 	if err != nil {
 		return nil, err
 	}
+	// A stolen session must not become a password oracle: the same silent
+	// delay per source and the same step-up alert as a sign-in.
+	wait, err := s.sourceWait(ctx, u.ID, r.Client.IP, d.Keys.Device)
+	if err != nil {
+		return nil, err
+	}
+	if wait > 0 {
+		if err := s.hasher.VerifyDummy(ctx, r.Password); err != nil {
+			return nil, hashErr(err)
+		}
+		s.outcome(ctx, d.EvaluationID, engine.OutcomeFailure)
+		return nil, errLoginFailed()
+	}
 	ok, err := s.checkPassword(ctx, u, r.Password)
 	if err != nil {
 		return nil, err
 	}
 	s.recordAttempt(ctx, u, FactorPassword, ok, r.Client, d.Keys.Device)
 	if !ok {
+		s.afterPasswordFailure(ctx, u, r.Client)
 		s.outcome(ctx, d.EvaluationID, engine.OutcomeFailure)
 		return nil, errLoginFailed()
 	}
