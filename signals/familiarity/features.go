@@ -1,0 +1,368 @@
+package familiarity
+
+import (
+	"net/netip"
+	"strconv"
+	"strings"
+
+	useragent "github.com/medama-io/go-useragent"
+	"github.com/medama-io/go-useragent/agents"
+)
+
+// Feature names one of the values of a login the model compares. The order
+// matters: features of one group are listed from the most specific level to
+// the least specific one, which is the hierarchy the smoothing walks (see
+// the package doc).
+type Feature uint8
+
+// The features, grouped as the model groups them: the network group (IP →
+// ASN → city → country), the device group (riskauth's device id alone) and
+// the client group (user agent → browser → OS → device type).
+const (
+	FeatureIP Feature = iota
+	FeatureASN
+	FeatureCity
+	FeatureCountry
+	FeatureDeviceID
+	FeatureUserAgent
+	FeatureBrowser
+	FeatureOS
+	FeatureDeviceType
+
+	// NumFeatures is the number of features; arrays indexed by Feature
+	// have this length.
+	NumFeatures = 9
+)
+
+// featureNames are the stable names used in evidence and rule fields.
+var featureNames = [NumFeatures]string{
+	"ip", "asn", "city", "country", "device_id", "user_agent", "browser", "os", "device_type",
+}
+
+// String returns the feature's stable name ("ip", "asn", "city", "country",
+// "device_id", "user_agent", "browser", "os", "device_type"), the one used
+// in the decision's evidence.
+func (f Feature) String() string {
+	if int(f) < NumFeatures {
+		return featureNames[f]
+	}
+	return "feature(" + strconv.Itoa(int(f)) + ")"
+}
+
+// group is a run of features [first, end) forming one hierarchy: the model
+// mixes the levels of a group with weights (Wiefling et al.) and multiplies
+// the groups (Freeman et al.'s independence assumption).
+type group struct {
+	name       string
+	first, end Feature
+}
+
+// groups are the model's feature groups: Wiefling et al.'s IP and
+// user-agent hierarchies (city added to the first) and riskauth's device id
+// as a factor of its own. Keeping an IP's derived values in one group,
+// rather than as four independent factors, avoids counting one change (a
+// new network) four times; the device id is separate because it is the one
+// value an attacker with the password does not get with it (see the package
+// doc for the measurement behind this choice).
+var groups = [...]group{
+	{"network", FeatureIP, FeatureDeviceID},
+	{"device", FeatureDeviceID, FeatureUserAgent},
+	{"client", FeatureUserAgent, NumFeatures},
+}
+
+// Features are the normalised values of one login that the model compares.
+// Empty strings are values like any other ("unknown"): a client that hides
+// its user agent does not escape the comparison, it is compared as "".
+type Features struct {
+	// IP is the client address in canonical form; IPv6 addresses are
+	// reduced to their /64 prefix ("2001:db8:1:2::/64") because privacy
+	// extensions give a device a new /128 every day.
+	IP string
+	// ASN is "AS" followed by the autonomous system number, "" if unknown.
+	ASN string
+	// City is "CC/City" (qualified by country: there are many
+	// Springfields), "" if unknown.
+	City string
+	// Country is the ISO 3166-1 alpha-2 code in upper case, "" if unknown.
+	Country string
+	// DeviceID is riskauth's device id (signals/device), "" if none.
+	DeviceID string
+	// UserAgent is the User-Agent header, trimmed and cut to
+	// MaxUserAgentLen bytes.
+	UserAgent string
+	// Browser is the browser name and major version, e.g. "Chrome 131".
+	Browser string
+	// OS is the OS name and version, e.g. "Windows 10.0", "iOS 17",
+	// "Android 14", "macOS 10.15"; name only when the UA carries no version.
+	OS string
+	// DeviceType is desktop, mobile, tablet, tv, bot or "".
+	DeviceType string
+}
+
+// Value returns the value of feature f ("" for an unknown f).
+func (x *Features) Value(f Feature) string {
+	switch f {
+	case FeatureIP:
+		return x.IP
+	case FeatureASN:
+		return x.ASN
+	case FeatureCity:
+		return x.City
+	case FeatureCountry:
+		return x.Country
+	case FeatureDeviceID:
+		return x.DeviceID
+	case FeatureUserAgent:
+		return x.UserAgent
+	case FeatureBrowser:
+		return x.Browser
+	case FeatureOS:
+		return x.OS
+	case FeatureDeviceType:
+		return x.DeviceType
+	}
+	return ""
+}
+
+// MaxUserAgentLen is how many bytes of a user agent are kept and parsed, as
+// in signals/device, so that cost is bounded whatever a client sends.
+const MaxUserAgentLen = 512
+
+// Input is what the engine knows about a login before the model looks at
+// it: the raw request values and what signals/geo and signals/device made
+// of them.
+type Input struct {
+	IP        string // client address as received
+	ASN       uint32 // autonomous system number, 0 if unknown
+	Country   string // ISO 3166-1 alpha-2 code
+	City      string // city name from the geo database
+	UserAgent string // User-Agent header
+	DeviceID  string // device id from signals/device
+}
+
+// Extractor turns an Input into Features. It is immutable after
+// NewExtractor and safe for concurrent use.
+type Extractor struct {
+	parser *useragent.Parser
+}
+
+// NewExtractor returns an Extractor. The UA parser's trie is built by the
+// library once per process from its embedded data.
+func NewExtractor() *Extractor {
+	return &Extractor{parser: useragent.NewParser()}
+}
+
+// Extract normalises in into Features. It never fails: unusable values
+// become "".
+func (e *Extractor) Extract(in Input) Features {
+	x := Features{
+		IP:       normaliseIP(in.IP),
+		Country:  strings.ToUpper(strings.TrimSpace(in.Country)),
+		DeviceID: strings.TrimSpace(in.DeviceID),
+	}
+	if in.ASN != 0 {
+		x.ASN = "AS" + strconv.FormatUint(uint64(in.ASN), 10)
+	}
+	if city := strings.TrimSpace(in.City); city != "" {
+		x.City = x.Country + "/" + city
+	}
+	ua := strings.TrimSpace(in.UserAgent)
+	if len(ua) > MaxUserAgentLen {
+		ua = ua[:MaxUserAgentLen]
+	}
+	x.UserAgent = ua
+	if ua == "" {
+		return x
+	}
+	p := e.parser.Parse(ua)
+	if b := browserLabel(p.Browser()); b != "" {
+		x.Browser = b
+		if v := majorVersion(p.BrowserVersion()); v != "" {
+			x.Browser += " " + v
+		}
+	}
+	os := osLabel(p.OS())
+	x.DeviceType = typeLabel(p.Device())
+	if os == "Android" && x.DeviceType == "mobile" && !strings.Contains(ua, "Mobile") {
+		// Android tablets send the phone UA minus "Mobile" (as in signals/device).
+		x.DeviceType = "tablet"
+	}
+	if os != "" {
+		if v := osVersion(os, ua); v != "" {
+			os += " " + v
+		}
+	}
+	x.OS = os
+	return x
+}
+
+// normaliseIP returns the canonical form of s, the /64 prefix for IPv6, or
+// "" when s is not an address.
+func normaliseIP(s string) string {
+	a, err := netip.ParseAddr(strings.TrimSpace(s))
+	if err != nil {
+		return ""
+	}
+	a = a.Unmap().WithZone("")
+	if a.Is4() {
+		return a.String()
+	}
+	p, err := a.Prefix(64)
+	if err != nil {
+		return ""
+	}
+	return p.String()
+}
+
+// majorVersion returns the part of v before the first dot.
+func majorVersion(v string) string {
+	if i := strings.IndexByte(v, '.'); i >= 0 {
+		return v[:i]
+	}
+	return v
+}
+
+// osVersion reads the OS version from the UA token that carries it. The UA
+// parser (medama-io/go-useragent) reports the OS family but not its version,
+// so this fills the gap with token scans, one per family, keeping only the
+// part that identifies a release: Windows' NT version (frozen at 10.0 for
+// Windows 10 and 11), the macOS major.minor (frozen at 10.15 by current
+// browsers), the iOS, Android and ChromeOS major.
+func osVersion(os, ua string) string {
+	switch os {
+	case "Windows":
+		return versionAfter(ua, "Windows NT ", 2)
+	case "macOS":
+		v := versionAfter(ua, "Mac OS X ", 2)
+		if major, _, _ := strings.Cut(v, "."); major != "10" {
+			return major
+		}
+		return v
+	case "iOS":
+		if v := versionAfter(ua, "iPhone OS ", 1); v != "" {
+			return v
+		}
+		return versionAfter(ua, "CPU OS ", 1)
+	case "Android":
+		return versionAfter(ua, "Android ", 1)
+	case "ChromeOS":
+		// "CrOS x86_64 15917.71.0": the platform version follows the arch.
+		i := strings.Index(ua, "CrOS ")
+		if i < 0 {
+			return ""
+		}
+		rest := ua[i+len("CrOS "):]
+		if j := strings.IndexByte(rest, ' '); j >= 0 {
+			return versionAfter(rest[j:], " ", 1)
+		}
+	}
+	return ""
+}
+
+// versionAfter returns the first parts components of the version that
+// follows tok in ua ("10_15_7" and "10.15.7" both give "10.15" for parts 2),
+// or "" if tok is absent or not followed by a digit.
+func versionAfter(ua, tok string, parts int) string {
+	i := strings.Index(ua, tok)
+	if i < 0 {
+		return ""
+	}
+	v := ua[i+len(tok):]
+	var b strings.Builder
+	n := 0
+	for j := 0; j < len(v) && j < 16; j++ {
+		c := v[j]
+		switch {
+		case c >= '0' && c <= '9':
+			b.WriteByte(c)
+		case (c == '.' || c == '_') && b.Len() > 0:
+			n++
+			if n == parts || j+1 >= len(v) || v[j+1] < '0' || v[j+1] > '9' {
+				return b.String()
+			}
+			b.WriteByte('.')
+		default:
+			return b.String()
+		}
+	}
+	return b.String()
+}
+
+// browserLabel maps the parser's browser names onto the labels
+// signals/device uses, so that both packages speak of "Chrome", not of the
+// parser's constants.
+func browserLabel(b agents.Browser) string {
+	switch b {
+	case agents.BrowserChrome:
+		return "Chrome"
+	case agents.BrowserEdge:
+		return "Edge"
+	case agents.BrowserFirefox:
+		return "Firefox"
+	case agents.BrowserSafari:
+		return "Safari"
+	case agents.BrowserOpera:
+		return "Opera"
+	case agents.BrowserOperaMini:
+		return "Opera Mini"
+	case agents.BrowserIE:
+		return "IE"
+	case agents.BrowserVivaldi:
+		return "Vivaldi"
+	case agents.BrowserSamsung:
+		return "Samsung Internet"
+	case agents.BrowserSilk:
+		return "Silk"
+	case agents.BrowserYandex:
+		return "Yandex"
+	case agents.BrowserAndroid:
+		return "Android Browser"
+	case agents.BrowserHuawei:
+		return "Huawei Browser"
+	case agents.BrowserFalkon:
+		return "Falkon"
+	case agents.BrowserNintendo:
+		return "Nintendo Browser"
+	}
+	return string(b)
+}
+
+// osLabel maps the parser's OS names onto signals/device's labels.
+func osLabel(o agents.OS) string {
+	switch o {
+	case agents.OSWindows:
+		return "Windows"
+	case agents.OSMacOS:
+		return "macOS"
+	case agents.OSIOS:
+		return "iOS"
+	case agents.OSAndroid:
+		return "Android"
+	case agents.OSLinux:
+		return "Linux"
+	case agents.OSChromeOS:
+		return "ChromeOS"
+	case agents.OSFreeBSD:
+		return "FreeBSD"
+	case agents.OSOpenBSD:
+		return "OpenBSD"
+	}
+	return string(o)
+}
+
+// typeLabel maps the parser's device types onto signals/device's labels.
+func typeLabel(t agents.Device) string {
+	switch t {
+	case agents.DeviceDesktop:
+		return "desktop"
+	case agents.DeviceMobile:
+		return "mobile"
+	case agents.DeviceTablet:
+		return "tablet"
+	case agents.DeviceTV:
+		return "tv"
+	case agents.DeviceBot:
+		return "bot"
+	}
+	return ""
+}
