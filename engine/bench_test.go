@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"os"
 	"runtime"
 	"slices"
 	"sync"
@@ -55,6 +56,17 @@ func BenchmarkEvaluate(b *testing.B) {
 	evs := benchEvents(4096)
 	b.Run("embedded", func(b *testing.B) {
 		benchSerial(b, newEngine(b, options{rulesFile: "../testdata/rules/bench50.good.yaml"}), evs)
+	})
+	b.Run("embedded-candidate", func(b *testing.B) {
+		// The same with a candidate rule set (the same 50 rules) running
+		// in shadow beside the active one: the cost of a shadow rollout.
+		// Compare with "embedded" in the same run.
+		f := newEngine(b, options{rulesFile: "../testdata/rules/bench50.good.yaml"})
+		src, err := os.ReadFile("../testdata/rules/bench50.good.yaml")
+		require.NoError(b, err)
+		_, err = f.engine.Rules().SetCandidate(src, "bench")
+		require.NoError(b, err)
+		benchSerial(b, f, evs)
 	})
 	b.Run("embedded-kafka-down", func(b *testing.B) {
 		// The same, with the alert sink attached as configured by default

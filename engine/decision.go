@@ -18,6 +18,10 @@ type Decision struct {
 	// have led to; never applied.
 	Shadow       []Reason     `json:"shadow_reasons,omitempty"`
 	ShadowAction rules.Action `json:"shadow_decision"`
+	// Candidate is what the candidate rule set, run in shadow beside the
+	// active one on the same features, would have decided; nil when no
+	// candidate is loaded. Never applied, never sent to the user.
+	Candidate *CandidateDecision `json:"candidate,omitempty"`
 	// Alert is the highest alert severity among the enforced matches.
 	Alert rules.Severity `json:"alert"`
 	// Features is every signal's output, as the rules saw it.
@@ -34,6 +38,19 @@ type Decision struct {
 	Event *Event `json:"-"`
 	// Keys are the derived keys (user, ip, subnet, device).
 	Keys Keys `json:"-"`
+}
+
+// CandidateDecision is the would-be decision of the candidate rule set.
+type CandidateDecision struct {
+	Version string       `json:"version"`
+	Action  rules.Action `json:"decision"`
+	Score   float64      `json:"score"`
+	// Reasons are the candidate's enforced rules that matched, most
+	// decisive first.
+	Reasons []Reason `json:"reasons"`
+	// Floored is set when an unavailable signal raised the candidate's
+	// decision to the floor, as it did the active one's.
+	Floored bool `json:"floored,omitempty"`
 }
 
 // Reason is one matching rule, with the values it read.

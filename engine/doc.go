@@ -13,6 +13,14 @@
 // unavailable, which rules can see, and the decision is raised to
 // Config.UnavailableFloor.
 //
+// A candidate rule set, when the rule source holds one, runs in shadow on
+// the same features: its would-be decision goes to Decision.Candidate, to
+// riskauth_shadow_divergence_total{source="candidate"} and to decision
+// events, never into the answer. The ids of the rules that matched are
+// attached to the pending evaluation (PendingAnnotator), so that a later
+// fraud/legit label counts against each of them
+// (riskauth_rule_feedback_total).
+//
 // The engine never reads the wall clock directly (it takes a Clock), holds no
 // globals, and never stores or logs the password an event may carry.
 //

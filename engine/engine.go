@@ -381,6 +381,15 @@ func (e *Engine) Evaluate(ctx context.Context, ev Event) (*Decision, error) {
 	}
 
 	res := rs.Evaluate(f, at)
+	// The candidate runs on the same features: no second signal run. It
+	// must have been compiled against the same schema (rules.Source
+	// guarantees it), or its programs would read the wrong fields.
+	var cres *rules.Result
+	if cs := e.rules.Candidate(); cs != nil && cs.Schema() == rs.Schema() {
+		r := cs.Evaluate(f, at)
+		cres = &r
+		d.Candidate = &CandidateDecision{Version: cs.Version, Action: r.Action, Score: r.Score, Reasons: reasonsOf(r.Matches)}
+	}
 	d.Score = res.Score
 	d.Action = res.Action
 	d.Reasons = reasonsOf(res.Matches)
@@ -394,6 +403,22 @@ func (e *Engine) Evaluate(ctx context.Context, ev Event) (*Decision, error) {
 		d.ShadowAction = max(d.ShadowAction, d.Action)
 		d.Floored = true
 	}
+	if c := d.Candidate; unavailable && c != nil && c.Action < *e.cfg.UnavailableFloor {
+		c.Action = *e.cfg.UnavailableFloor
+		c.Floored = true
+	}
+	if st.err == nil {
+		// The store is done with pending (Load returned: st.err would be
+		// set after a timeout, when it might still be reading it), so
+		// it can be filled in place.
+		pending.Rules, pending.ShadowRules = ruleIDs(res.Matches), ruleIDs(res.Shadow)
+		if cres != nil {
+			pending.CandidateVersion, pending.CandidateRules = d.Candidate.Version, ruleIDs(cres.Matches)
+		}
+		if pending.HasRules() {
+			e.annotate(ctx, pending)
+		}
+	}
 	// A copy without the password: late signal goroutines may still be
 	// reading ev.
 	pub := ev
@@ -401,15 +426,50 @@ func (e *Engine) Evaluate(ctx context.Context, ev Event) (*Decision, error) {
 	d.Event = &pub
 	d.Latency = e.clock.Now().Sub(start)
 	if e.m != nil {
-		e.m.observe(d, &res)
+		e.m.observe(d, &res, cres)
 	}
 	for _, re := range res.Errors {
 		e.log.Warn("rule failed at evaluation", "rule", re.Rule.ID, "ruleset", rs.Version, "err", re.Err)
+	}
+	if cres != nil {
+		for _, re := range cres.Errors {
+			e.log.Warn("candidate rule failed at evaluation", "rule", re.Rule.ID, "candidate", d.Candidate.Version, "err", re.Err)
+		}
 	}
 	if e.sink != nil {
 		e.sink.Publish(d)
 	}
 	return d, nil
+}
+
+// annotate attaches the matched rules to the stored pending evaluation,
+// for outcome attribution. It runs only when a rule matched, under the
+// state budget; a failure costs the attribution of this one evaluation,
+// never the decision.
+func (e *Engine) annotate(ctx context.Context, p *Pending) {
+	a, ok := e.state.(PendingAnnotator)
+	if !ok {
+		return
+	}
+	if !e.stateInline {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), e.cfg.StateBudget)
+		defer cancel()
+	}
+	if err := a.AnnotatePending(ctx, p); err != nil {
+		e.log.Warn("matched rules not attached to the pending evaluation", "evaluation_id", p.EvaluationID, "err", err)
+	}
+}
+
+func ruleIDs(ms []rules.Match) []string {
+	if len(ms) == 0 {
+		return nil
+	}
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.Rule.ID
+	}
+	return out
 }
 
 func (e *Engine) runSignal(ctx context.Context, i int, s Signal, ev *Event, out chan<- signalOut) {
@@ -515,6 +575,9 @@ func (e *Engine) RecordOutcome(ctx context.Context, evaluationID string, o Outco
 	p, err := e.state.RecordOutcome(ctx, evaluationID, o, e.clock.Now())
 	if e.m != nil {
 		e.m.outcome(o, err)
+		if err == nil && o.Label() {
+			e.m.ruleFeedback(p, o, e.rules.Current(), e.rules.Candidate())
+		}
 	}
 	if err != nil {
 		return nil, err

@@ -19,6 +19,7 @@ type Metrics struct {
 	ruleErrs    *prometheus.CounterVec
 	floored     prometheus.Counter
 	shadowDiv   *prometheus.CounterVec
+	feedback    *prometheus.CounterVec
 	outcomes    *prometheus.CounterVec
 	ruleSetInfo *prometheus.GaugeVec
 	reloads     *prometheus.CounterVec
@@ -51,8 +52,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "riskauth_unavailable_floor_total", Help: "Decisions raised to the floor because a signal was unavailable.",
 		}),
 		shadowDiv: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "riskauth_shadow_divergence_total", Help: "Decisions that shadow rules would have changed, by enforced (from) and shadow (to) decision.",
-		}, []string{"from", "to"}),
+			Name: "riskauth_shadow_divergence_total",
+			Help: "Decisions that shadow rules (source=rules) or the candidate rule set (source=candidate) would have changed, by enforced (from) and would-be (to) decision.",
+		}, []string{"from", "to", "source"}),
+		feedback: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "riskauth_rule_feedback_total",
+			Help: "Fraud/legit labels reported for evaluations a rule matched, by rule id, label and mode (enforce|shadow|candidate).",
+		}, []string{"rule", "label", "mode"}),
 		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "riskauth_outcomes_total", Help: "Outcomes reported, by outcome and result (recorded|duplicate|unknown|error).",
 		}, []string{"outcome", "result"}),
@@ -64,14 +70,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"result"}),
 	}
 	reg.MustRegister(m.decisions, m.duration, m.signalDur, m.signalErrs, m.ruleHits, m.ruleErrs,
-		m.floored, m.shadowDiv, m.outcomes, m.ruleSetInfo, m.reloads)
+		m.floored, m.shadowDiv, m.feedback, m.outcomes, m.ruleSetInfo, m.reloads)
 	for _, a := range []rules.Action{rules.Passwordless, rules.StepUp, rules.Block} {
 		m.decisions.WithLabelValues(a.String())
 	}
 	return m
 }
 
-func (m *Metrics) observe(d *Decision, res *rules.Result) {
+func (m *Metrics) observe(d *Decision, res *rules.Result, cand *rules.Result) {
 	m.decisions.WithLabelValues(d.Action.String()).Inc()
 	m.duration.Observe(d.Latency.Seconds())
 	for _, mt := range res.Matches {
@@ -87,8 +93,36 @@ func (m *Metrics) observe(d *Decision, res *rules.Result) {
 		m.floored.Inc()
 	}
 	if d.ShadowAction != d.Action {
-		m.shadowDiv.WithLabelValues(d.Action.String(), d.ShadowAction.String()).Inc()
+		m.shadowDiv.WithLabelValues(d.Action.String(), d.ShadowAction.String(), "rules").Inc()
 	}
+	if c := d.Candidate; c != nil {
+		for _, mt := range cand.Matches {
+			m.ruleHits.WithLabelValues(mt.Rule.ID, "candidate").Inc()
+		}
+		if c.Action != d.Action {
+			m.shadowDiv.WithLabelValues(d.Action.String(), c.Action.String(), "candidate").Inc()
+		}
+	}
+}
+
+// ruleFeedback counts an analyst's or user's label against every rule that
+// matched the evaluation. Only ids of the loaded active or candidate set
+// are counted, so that the label set stays bounded by the rule files
+// whatever a shared store holds.
+func (m *Metrics) ruleFeedback(p *Pending, o Outcome, active, cand *rules.RuleSet) {
+	known := func(id string) bool {
+		return active.Rule(id) != nil || (cand != nil && cand.Rule(id) != nil)
+	}
+	count := func(ids []string, mode string) {
+		for _, id := range ids {
+			if known(id) {
+				m.feedback.WithLabelValues(id, string(o), mode).Inc()
+			}
+		}
+	}
+	count(p.Rules, "enforce")
+	count(p.ShadowRules, "shadow")
+	count(p.CandidateRules, "candidate")
 }
 
 // signalSeries are one signal's series, resolved once so that the hot
@@ -146,3 +180,11 @@ func (m *Metrics) RuleSetChanged(old, cur *rules.RuleSet, err error) {
 	m.reloads.WithLabelValues("activated").Inc()
 	m.setRuleSet(cur)
 }
+
+// ShadowDivergence is riskauth_shadow_divergence_total{from,to,source},
+// exposed for tests and for callers that read it in process.
+func (m *Metrics) ShadowDivergence() *prometheus.CounterVec { return m.shadowDiv }
+
+// RuleFeedback is riskauth_rule_feedback_total{rule,label,mode}, exposed
+// for tests and for callers that read it in process.
+func (m *Metrics) RuleFeedback() *prometheus.CounterVec { return m.feedback }

@@ -135,6 +135,32 @@ type Pending struct {
 	At             time.Time `json:"at"`
 	Place          Place     `json:"place"`
 	RuleSetVersion string    `json:"ruleset"`
+	// Rules and ShadowRules are the ids of the enforced and shadow rules
+	// of the active set that matched, so that an analyst's fraud/legit
+	// label is attributed to them without the caller resending anything.
+	Rules       []string `json:"rules,omitempty"`
+	ShadowRules []string `json:"shadow_rules,omitempty"`
+	// CandidateVersion and CandidateRules are the candidate rule set that
+	// ran in shadow beside the active one, and its matched rules.
+	CandidateVersion string   `json:"cand,omitempty"`
+	CandidateRules   []string `json:"cand_rules,omitempty"`
+}
+
+// HasRules reports whether any rule (enforced, shadow or candidate)
+// matched: only then is there something to attribute an outcome to.
+func (p *Pending) HasRules() bool {
+	return len(p.Rules) > 0 || len(p.ShadowRules) > 0 || len(p.CandidateRules) > 0
+}
+
+// PendingAnnotator is implemented by state stores that can attach the
+// matched rules to a pending evaluation after the rules ran. The pending
+// evaluation is stored by Load, in the same round trip as the counter
+// reads, which is before the rules can run; the engine calls
+// AnnotatePending only when some rule matched, so that the common case
+// (nothing matched) costs no second write. An unknown or expired id is not
+// an error: there is nothing left to attribute.
+type PendingAnnotator interface {
+	AnnotatePending(ctx context.Context, p *Pending) error
 }
 
 // Place is where a sign-in came from, as far as the geo signal knew.

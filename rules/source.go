@@ -17,39 +17,107 @@ import (
 // Source holds the active rule set and replaces it when its file changes.
 // An invalid file never replaces a valid set: the old one stays active and
 // the failure is reported through the OnChange hook.
+//
+// It also holds the candidate rule set, evaluated in shadow beside the
+// active one, and the history of previously active versions: promote,
+// rollback and candidate changes go through it so that the running set,
+// the file on disk and the audit trail always agree.
 type Source struct {
-	path   string
-	schema *Schema
-	opts   []Option
-	cur    atomic.Pointer[RuleSet]
-	mu     sync.Mutex // serialises reloads
-	hook   func(old, cur *RuleSet, err error)
-	log    *slog.Logger
+	path     string
+	candPath string
+	schema   *Schema
+	opts     []Option
+	cur      atomic.Pointer[RuleSet]
+	cand     atomic.Pointer[RuleSet]
+	loadedAt atomic.Int64 // unix nanos the active set became active
+	candAt   atomic.Int64 // unix nanos the candidate was loaded
+	mu       sync.Mutex   // serialises reloads, promotes, rollbacks, candidate changes
+	hist     *history
+	hook     func(old, cur *RuleSet, err error)
+	audit    func(Change)
+	now      func() time.Time
+	log      *slog.Logger
 }
 
 // SourceConfig configures a Source.
 type SourceConfig struct {
 	// Path is the rule file; empty means the embedded default rule file,
-	// which never changes.
-	Path   string
-	Schema *Schema
+	// which changes only through Promote and Rollback (in memory).
+	Path string
+	// CandidatePath, when set, is a rule file loaded as the candidate and
+	// hot-reloaded like Path; a missing file means no candidate. Candidate
+	// changes through the Source are written there too.
+	CandidatePath string
+	Schema        *Schema
 	// Options apply to every compile (lists, ...).
 	Options []Option
 	// OnChange is called after every reload attempt: with the new set on
 	// success, with err on failure (cur is then the set still active).
 	OnChange func(old, cur *RuleSet, err error)
-	Logger   *slog.Logger
+	// OnAudit is called after every change of the active or candidate set,
+	// whoever made it (see Change).
+	OnAudit func(Change)
+	// HistorySize bounds the versions kept for rollback (default 10).
+	HistorySize int
+	// Now is the clock of change times (default time.Now).
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
+// Actions a Change reports.
+const (
+	ActionReload          = "reload"           // the active file changed on disk
+	ActionPromote         = "promote"          // a candidate or a given file became active
+	ActionRollback        = "rollback"         // the previous version became active again
+	ActionCandidateSet    = "candidate_set"    // a candidate was loaded
+	ActionCandidateClear  = "candidate_clear"  // the candidate was removed
+	ActionCandidateReload = "candidate_reload" // the candidate file changed on disk
+)
+
+// ActorFileWatcher is the actor of changes read from disk.
+const ActorFileWatcher = "file-watcher"
+
+// Change is one audited change of the active or candidate rule set.
+type Change struct {
+	Action string
+	// Actor is who made it: an admin key's name, or ActorFileWatcher.
+	Actor string
+	At    time.Time
+	// OldVersion and NewVersion are the versions before and after; empty
+	// means none (no candidate).
+	OldVersion, NewVersion string
+	// Candidate reports a change of the candidate rather than the active set.
+	Candidate bool
+}
+
+// Errors of the change operations; callers branch on them.
+var (
+	// ErrVersionMismatch: the active version is not the one the caller
+	// expected (someone else changed it meanwhile).
+	ErrVersionMismatch = errors.New("the active rule set version is not the expected one")
+	// ErrNoCandidate: Promote without a file and without a candidate.
+	ErrNoCandidate = errors.New("no candidate rule set is loaded")
+	// ErrNoHistory: Rollback with no previous version kept.
+	ErrNoHistory = errors.New("no previous rule set version to roll back to")
+)
+
 // NewSource loads the rule file once; an invalid file is an error here,
-// since there is nothing to fall back to.
+// since there is nothing to fall back to. An invalid candidate file is
+// logged and ignored: the service can run without a candidate.
 func NewSource(cfg SourceConfig) (*Source, error) {
 	if cfg.Schema == nil {
 		return nil, errors.New("rules source: schema is required")
 	}
-	s := &Source{path: cfg.Path, schema: cfg.Schema, opts: cfg.Options, hook: cfg.OnChange, log: cfg.Logger}
+	if cfg.HistorySize <= 0 {
+		cfg.HistorySize = DefaultHistorySize
+	}
+	s := &Source{path: cfg.Path, candPath: cfg.CandidatePath, schema: cfg.Schema, opts: cfg.Options,
+		hook: cfg.OnChange, audit: cfg.OnAudit, now: cfg.Now, log: cfg.Logger}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
 	}
 	var rs *RuleSet
 	var err error
@@ -62,11 +130,70 @@ func NewSource(cfg SourceConfig) (*Source, error) {
 		return nil, err
 	}
 	s.cur.Store(rs)
+	s.loadedAt.Store(s.now().UnixNano())
+	if s.hist, err = loadHistory(historyDir(cfg.Path), cfg.HistorySize); err != nil {
+		s.log.Warn("rule history unreadable, starting with none", "err", err)
+	}
+	if s.candPath != "" {
+		if _, err := s.ReloadCandidate(); err != nil {
+			s.log.Warn("candidate rule file rejected at start", "path", s.candPath, "err", err)
+		}
+	}
 	return s, nil
 }
 
 // Current returns the active rule set.
 func (s *Source) Current() *RuleSet { return s.cur.Load() }
+
+// Candidate returns the candidate rule set, nil when none is loaded.
+func (s *Source) Candidate() *RuleSet { return s.cand.Load() }
+
+// Status is a consistent snapshot of a Source, for the admin API.
+type Status struct {
+	Active *RuleSet
+	// Path is the active rule file, "" for the embedded default.
+	Path     string
+	LoadedAt time.Time
+	// Persistent reports whether promotes and rollbacks are written to
+	// disk; with the embedded default rule file they live in memory and
+	// are lost on restart.
+	Persistent bool
+	// Candidate is nil when none is loaded.
+	Candidate *RuleSet
+	// CandidatePath is "" when candidates live in memory only.
+	CandidatePath     string
+	CandidateLoadedAt time.Time
+	// History are the versions that can be rolled back to, most recent
+	// first.
+	History []HistoryEntry
+}
+
+// Status returns a consistent snapshot: no change happens half-way
+// through it.
+func (s *Source) Status() Status {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := Status{Active: s.cur.Load(), Path: s.path, LoadedAt: time.Unix(0, s.loadedAt.Load()).UTC(), Persistent: s.path != "",
+		Candidate: s.cand.Load(), CandidatePath: s.candPath, History: s.hist.list()}
+	if st.Candidate != nil {
+		st.CandidateLoadedAt = time.Unix(0, s.candAt.Load()).UTC()
+	}
+	return st
+}
+
+// Compile compiles rule file content as the active file would be (same
+// schema, options and list directory) without activating it, so that its
+// version is the one it will have once promoted. name labels errors.
+func (s *Source) Compile(name string, src []byte) (*RuleSet, error) {
+	return Compile(name, src, s.schema, s.compileOpts()...)
+}
+
+func (s *Source) compileOpts() []Option {
+	if s.path == "" {
+		return s.opts
+	}
+	return append([]Option{WithBaseDir(filepath.Dir(s.path))}, s.opts...)
+}
 
 // Reload re-reads the file and activates it when it is valid and differs
 // from the active set. It reports whether the set changed.
@@ -80,7 +207,7 @@ func (s *Source) Reload() (bool, error) {
 	src, err := os.ReadFile(s.path)
 	var rs *RuleSet
 	if err == nil {
-		rs, err = Compile(s.path, src, s.schema, append([]Option{WithBaseDir(filepath.Dir(s.path))}, s.opts...)...)
+		rs, err = Compile(s.path, src, s.schema, s.compileOpts()...)
 	}
 	if err == nil && rs.Version == old.Version {
 		return false, nil // same content, same lists
@@ -93,20 +220,216 @@ func (s *Source) Reload() (bool, error) {
 		}
 		return false, err
 	}
-	s.cur.Store(rs)
-	s.log.Info("rule file activated", "path", s.path, "version", rs.Version, "previous", old.Version, "rules", len(rs.Rules))
-	if s.hook != nil {
-		s.hook(old, rs, nil)
-	}
+	s.activate(old, rs, ActionReload, ActorFileWatcher, true)
 	return true, nil
 }
 
-// Watch reloads the file when it changes until ctx ends. It watches the
-// file's directory (editors and config managers replace files by rename)
-// and also polls every poll interval, so it works where file events do not
-// (some network and container mounts).
+// activate makes rs the active set; s.mu is held. pushHistory keeps old
+// for rollback (everything but a rollback itself).
+func (s *Source) activate(old, rs *RuleSet, action, actor string, pushHistory bool) {
+	at := s.now()
+	if pushHistory {
+		if err := s.hist.push(old, at); err != nil {
+			s.log.Warn("rule history not written; rollback still works until restart", "err", err)
+		}
+	}
+	s.cur.Store(rs)
+	s.loadedAt.Store(at.UnixNano())
+	s.log.Info("rule file activated", "path", s.path, "version", rs.Version, "previous", old.Version,
+		"rules", len(rs.Rules), "action", action, "actor", actor)
+	if s.hook != nil {
+		s.hook(old, rs, nil)
+	}
+	s.emit(Change{Action: action, Actor: actor, At: at, OldVersion: old.Version, NewVersion: rs.Version})
+}
+
+func (s *Source) emit(c Change) {
+	if s.audit != nil {
+		s.audit(c)
+	}
+}
+
+// Promote makes src (or, when src is nil, the candidate) the active rule
+// set, provided the active version is still expected. With a rule file
+// path the file is replaced atomically first, so that the disk and the
+// running set agree and the hot reloader sees the same version. A promoted
+// candidate stops being the candidate.
+func (s *Source) Promote(src []byte, expected, actor string) (*RuleSet, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.cur.Load()
+	if expected != old.Version {
+		return nil, fmt.Errorf("promote: active version is %s, expected %q: %w", old.Version, expected, ErrVersionMismatch)
+	}
+	fromCandidate := src == nil
+	if fromCandidate {
+		c := s.cand.Load()
+		if c == nil {
+			return nil, fmt.Errorf("promote: %w", ErrNoCandidate)
+		}
+		src = c.Source()
+	}
+	rs, err := s.install(src)
+	if err != nil {
+		return nil, fmt.Errorf("promote: %w", err)
+	}
+	if fromCandidate {
+		// No candidate_clear event: the promote event says it all.
+		if err := s.removeCandidateFile(); err != nil {
+			s.log.Warn("promoted candidate still on disk", "path", s.candPath, "err", err)
+		}
+		s.cand.Store(nil)
+	}
+	s.activate(old, rs, ActionPromote, actor, true)
+	return rs, nil
+}
+
+// install compiles src and, with a rule file path, writes it there; s.mu
+// is held.
+func (s *Source) install(src []byte) (*RuleSet, error) {
+	name := s.path
+	if name == "" {
+		name = "default.yaml"
+	}
+	rs, err := Compile(name, src, s.schema, s.compileOpts()...)
+	if err != nil {
+		return nil, err
+	}
+	if s.path != "" {
+		if err := writeFileAtomic(s.path, src); err != nil {
+			return nil, err
+		}
+	}
+	return rs, nil
+}
+
+// Rollback re-activates the most recently replaced version; expected, when
+// not empty, must be the active version. The version rolled back from is
+// not kept: rolling back twice goes two versions back.
+func (s *Source) Rollback(expected, actor string) (*RuleSet, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.cur.Load()
+	if expected != "" && expected != old.Version {
+		return nil, fmt.Errorf("rollback: active version is %s, expected %q: %w", old.Version, expected, ErrVersionMismatch)
+	}
+	prev, ok := s.hist.last()
+	if !ok {
+		return nil, fmt.Errorf("rollback: %w", ErrNoHistory)
+	}
+	rs, err := s.install(prev.src)
+	if err != nil {
+		return nil, fmt.Errorf("rollback to %s: %w", prev.Version, err)
+	}
+	s.hist.drop()
+	s.activate(old, rs, ActionRollback, actor, false)
+	return rs, nil
+}
+
+// SetCandidate compiles src and loads it as the candidate (written to the
+// candidate file when there is one). An invalid file changes nothing.
+func (s *Source) SetCandidate(src []byte, actor string) (*RuleSet, error) {
+	name := s.candPath
+	if name == "" {
+		name = "candidate.yaml"
+	}
+	rs, err := s.Compile(name, src)
+	if err != nil {
+		return nil, fmt.Errorf("candidate: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.candPath != "" {
+		if err := writeFileAtomic(s.candPath, src); err != nil {
+			return nil, fmt.Errorf("candidate: %w", err)
+		}
+	}
+	s.setCandidate(rs, ActionCandidateSet, actor)
+	return rs, nil
+}
+
+// setCandidate stores rs (nil: none) as the candidate; s.mu is held.
+func (s *Source) setCandidate(rs *RuleSet, action, actor string) {
+	old := s.cand.Swap(rs)
+	at := s.now()
+	s.candAt.Store(at.UnixNano())
+	c := Change{Action: action, Actor: actor, At: at, Candidate: true}
+	if old != nil {
+		c.OldVersion = old.Version
+	}
+	if rs != nil {
+		c.NewVersion = rs.Version
+	}
+	s.log.Info("candidate rule set changed", "action", action, "actor", actor, "version", c.NewVersion, "previous", c.OldVersion)
+	s.emit(c)
+}
+
+// ClearCandidate removes the candidate (and its file); it reports whether
+// there was one.
+func (s *Source) ClearCandidate(actor string) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cand.Load() == nil {
+		return false, nil
+	}
+	if err := s.removeCandidateFile(); err != nil {
+		return false, fmt.Errorf("candidate: %w", err)
+	}
+	s.setCandidate(nil, ActionCandidateClear, actor)
+	return true, nil
+}
+
+// removeCandidateFile removes the candidate file, if any; s.mu is held.
+func (s *Source) removeCandidateFile() error {
+	if s.candPath == "" {
+		return nil
+	}
+	if err := os.Remove(s.candPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// ReloadCandidate re-reads the candidate file: a missing file removes the
+// candidate, a valid new version replaces it, an invalid one is reported
+// and changes nothing. It reports whether the candidate changed.
+func (s *Source) ReloadCandidate() (bool, error) {
+	if s.candPath == "" {
+		return false, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.cand.Load()
+	src, err := os.ReadFile(s.candPath)
+	if errors.Is(err, os.ErrNotExist) {
+		if old == nil {
+			return false, nil
+		}
+		s.setCandidate(nil, ActionCandidateReload, ActorFileWatcher)
+		return true, nil
+	}
+	var rs *RuleSet
+	if err == nil {
+		rs, err = Compile(s.candPath, src, s.schema, s.compileOpts()...)
+	}
+	if err != nil {
+		err = fmt.Errorf("reload candidate rules %s: %w", s.candPath, err)
+		s.log.Error("candidate rule file rejected", "path", s.candPath, "err", err)
+		return false, err
+	}
+	if old != nil && old.Version == rs.Version {
+		return false, nil
+	}
+	s.setCandidate(rs, ActionCandidateReload, ActorFileWatcher)
+	return true, nil
+}
+
+// Watch reloads the files when they change until ctx ends. It watches the
+// files' directories (editors and config managers replace files by
+// rename) and also polls every poll interval, so it works where file
+// events do not (some network and container mounts).
 func (s *Source) Watch(ctx context.Context, poll time.Duration) error {
-	if s.path == "" {
+	if s.path == "" && s.candPath == "" {
 		<-ctx.Done()
 		return nil
 	}
@@ -118,7 +441,12 @@ func (s *Source) Watch(ctx context.Context, poll time.Duration) error {
 	w, err := fsnotify.NewWatcher()
 	if err == nil {
 		defer w.Close()
-		if err = w.Add(filepath.Dir(s.path)); err == nil {
+		for _, p := range []string{s.path, s.candPath} {
+			if p != "" && err == nil {
+				err = w.Add(filepath.Dir(p))
+			}
+		}
+		if err == nil {
 			events, errs = w.Events, w.Errors
 		}
 	}
@@ -128,22 +456,26 @@ func (s *Source) Watch(ctx context.Context, poll time.Duration) error {
 	tick := time.NewTicker(poll)
 	defer tick.Stop()
 	var debounce <-chan time.Time
-	name := filepath.Clean(s.path)
+	name, cand := filepath.Clean(s.path), filepath.Clean(s.candPath)
+	reload := func() {
+		_, _ = s.Reload()
+		_, _ = s.ReloadCandidate()
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case ev := <-events:
-			if filepath.Clean(ev.Name) == name {
+			if n := filepath.Clean(ev.Name); (s.path != "" && n == name) || (s.candPath != "" && n == cand) {
 				debounce = time.After(100 * time.Millisecond)
 			}
 		case err := <-errs:
 			s.log.Warn("rule file watch error", "path", s.path, "err", err)
 		case <-debounce:
 			debounce = nil
-			_, _ = s.Reload()
+			reload()
 		case <-tick.C:
-			_, _ = s.Reload()
+			reload()
 		}
 	}
 }

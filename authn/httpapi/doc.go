@@ -26,6 +26,12 @@
 // backend with an API key says), body limits before decoding, and one table
 // from authn's error codes to statuses.
 //
+// And the rule rollout admin API (/v1/admin/rules...: show, validate, load a
+// candidate in shadow, promote, roll back; see docs/rollout.md), behind its
+// own named admin keys, refused for ordinary API keys and off (404) without
+// any. The changes themselves, their atomicity and their audit belong to
+// rules.Source; the handlers only authenticate, decode and render.
+//
 // It is not the place for risk logic (package engine is), for the sign-in
 // flows themselves (package authn), nor for process wiring, listeners and
 // graceful shutdown policy (cmd/riskauthd).

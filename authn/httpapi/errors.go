@@ -36,6 +36,14 @@ const (
 	CodeUnavailable          Code = "unavailable"              // 503: a backend failed while serving the request
 	CodeNotReady             Code = "not_ready"                // 503: readiness probe: a backend is unreachable
 	CodeForbiddenOrigin      Code = "forbidden_origin"         // 403: a browser request from another site (CSRF defence)
+
+	// Admin API (rule rollout).
+	CodeInvalidRuleFile      Code = "invalid_rule_file"     // 422: every problem, with file:line:col as the field
+	CodeRuleCasesFailed      Code = "rule_cases_failed"     // 422: the file's own test cases fail
+	CodeVersionConflict      Code = "version_conflict"      // 409: the active version is not the expected one
+	CodeNoCandidate          Code = "no_candidate"          // 409: promote without a file and without a candidate
+	CodeNoHistory            Code = "no_history"            // 409: nothing to roll back to
+	CodePreconditionRequired Code = "precondition_required" // 428: promote without If-Match
 )
 
 // The codes of the sign-in and self-service API are authn's own, so that a
@@ -79,6 +87,12 @@ var codeStatus = map[Code]int{
 	CodeUnavailable:          http.StatusServiceUnavailable,
 	CodeNotReady:             http.StatusServiceUnavailable,
 	CodeForbiddenOrigin:      http.StatusForbidden,
+	CodeInvalidRuleFile:      http.StatusUnprocessableEntity,
+	CodeRuleCasesFailed:      http.StatusUnprocessableEntity,
+	CodeVersionConflict:      http.StatusConflict,
+	CodeNoCandidate:          http.StatusConflict,
+	CodeNoHistory:            http.StatusConflict,
+	CodePreconditionRequired: http.StatusPreconditionRequired,
 
 	CodeInvalidEmail:             http.StatusUnprocessableEntity,
 	CodeLoginFailed:              http.StatusUnauthorized,

@@ -43,6 +43,8 @@ type env struct {
 	http  *http.Client
 	// auth is the sign-in service behind the server (see authnEnv).
 	auth *authnEnv
+	// rules is the engine's rule source (the admin API's too).
+	rules *rules.Source
 }
 
 type envOption func(*fiber.App)
@@ -97,7 +99,7 @@ func newEnvRules(t *testing.T, cfg httpapi.Config, rulesPath string, opts ...env
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ae := newAuthnEnv(t, eng, reg, cfg.PublicOrigin, logger)
 	srv, err := httpapi.New(cfg, httpapi.Deps{
-		Engine: eng, Registry: reg, Logger: logger, Authn: ae.svc,
+		Engine: eng, Registry: reg, Logger: logger, Authn: ae.svc, Rules: eng.Rules(),
 	})
 	require.NoError(t, err)
 	for _, o := range opts {
@@ -106,7 +108,7 @@ func newEnvRules(t *testing.T, cfg httpapi.Config, rulesPath string, opts ...env
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	e := &env{t: t, srv: srv, url: url, reg: reg, store: store, logs: logs,
-		http: &http.Client{Timeout: 10 * time.Second}, auth: ae}
+		http: &http.Client{Timeout: 10 * time.Second}, auth: ae, rules: eng.Rules()}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

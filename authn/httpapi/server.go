@@ -96,6 +96,11 @@ type Config struct {
 	// RateLimit limits the unauthenticated sign-in routes per client IP;
 	// the zero value turns it off.
 	RateLimit RateLimitConfig
+	// AdminKeys are the named bearer keys of the rule rollout admin API
+	// (/v1/admin/*), separate from APIKeys: each is refused where the
+	// other is expected. With none (or without Deps.Rules) the admin
+	// routes answer 404. Kept as SHA-256 digests, never logged.
+	AdminKeys []AdminKey
 }
 
 // Deps are the server's collaborators.
@@ -117,6 +122,9 @@ type Deps struct {
 	Authn Authn
 	// Clock drives the rate limiter's buckets; nil means the system clock.
 	Clock Clock
+	// Rules is the rule source the admin API shows and changes
+	// (*rules.Source); nil turns the admin API off.
+	Rules RuleAdmin
 }
 
 // Server is the HTTP API. Build it with New, serve it with Serve (or hand
@@ -142,6 +150,10 @@ type Server struct {
 	origins map[string]bool
 	limiter *rateLimiter // nil: no rate limit
 
+	rules      RuleAdmin
+	adminKeys  [][sha256.Size]byte
+	adminNames []string // by the index of adminKeys
+
 	mu      sync.Mutex
 	ln      net.Listener
 	stopped bool
@@ -151,6 +163,8 @@ type Server struct {
 type route struct {
 	method, path string
 	auth         bool
+	// admin: behind the admin keys (and 404 while the admin API is off).
+	admin bool
 	// guard: a state-changing sign-in route (optional API key, JSON
 	// content type, CSRF checks; see guard).
 	guard bool
@@ -198,6 +212,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		cfg.BodyLimit = DefaultBodyLimit
 	}
 	if err := s.setupAuthn(cfg, deps); err != nil {
+		return nil, err
+	}
+	if err := s.setupAdmin(cfg, deps); err != nil {
 		return nil, err
 	}
 	s.readyTimeout = orDefault(cfg.ReadyTimeout, DefaultReadyTimeout)
@@ -257,9 +274,11 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		{method: http.MethodGet, path: "/readyz", handler: s.readyz},
 		{method: http.MethodGet, path: "/metrics", handler: metrics},
 		{method: http.MethodGet, path: "/openapi.json", handler: s.openAPI},
-	}, s.authRoutes()...) {
+	}, append(s.authRoutes(), s.adminRoutes()...)...) {
 		hs := []fiber.Handler{r.handler}
 		switch {
+		case r.admin:
+			hs = []fiber.Handler{s.authenticateAdmin, r.handler}
 		case r.auth:
 			hs = []fiber.Handler{s.authenticate, r.handler}
 		case r.guard && r.limit && s.authn != nil:

@@ -121,7 +121,23 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *server
 		return nil, err
 	}
 	em := engine.NewMetrics(reg)
-	src, err := rules.NewSource(rules.SourceConfig{Path: cfg.Rules.File, Schema: schema, OnChange: em.RuleSetChanged, Logger: log})
+	host, _ := os.Hostname()
+	// The sink comes before the rule source: every rule-set change,
+	// including the candidate file read at start, is an audit event.
+	s.sink, err = alert.New(cfg.Alerts, alert.Deps{Logger: log, Metrics: alert.NewMetrics(reg),
+		Encoder: ocsf.NewEncoder(ocsf.Meta{Version: version(), Host: host})})
+	if err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, func() error {
+		// Deliver what is queued within the grace period; the rest waits
+		// in the spool for the next start.
+		ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
+		defer cancel()
+		return s.sink.Close(ctx)
+	})
+	src, err := rules.NewSource(rules.SourceConfig{Path: cfg.Rules.File, CandidatePath: cfg.Rules.ShadowFile, Schema: schema,
+		OnChange: em.RuleSetChanged, OnAudit: auditor(log, s.sink), HistorySize: cfg.Rules.HistorySize, Logger: log})
 	if err != nil {
 		return nil, err
 	}
@@ -187,19 +203,6 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *server
 		return nil, err
 	}
 	signals = append(signals, bsig)
-	host, _ := os.Hostname()
-	s.sink, err = alert.New(cfg.Alerts, alert.Deps{Logger: log, Metrics: alert.NewMetrics(reg),
-		Encoder: ocsf.NewEncoder(ocsf.Meta{Version: version(), Host: host})})
-	if err != nil {
-		return nil, err
-	}
-	s.closers = append(s.closers, func() error {
-		// Deliver what is queued within the grace period; the rest waits
-		// in the spool for the next start.
-		ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
-		defer cancel()
-		return s.sink.Close(ctx)
-	})
 	s.engine, err = engine.New(cfg.Engine, engine.Deps{
 		Rules: src, State: s.state, Devices: devices, Counters: cfg.Velocity.Counters, Signals: signals,
 		Sink: s.sink, Metrics: em, Logger: log,
@@ -211,7 +214,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *server
 	if err != nil {
 		return nil, err
 	}
-	deps := httpapi.Deps{Engine: s.engine, Registry: reg, Logger: log}
+	deps := httpapi.Deps{Engine: s.engine, Registry: reg, Logger: log, Rules: src}
 	if cfg.Breached.ServeRange {
 		if s.breachedTable == nil {
 			return nil, fmt.Errorf("breached.serve_range: %s is not a table-format corpus (import it with -format table)", cfg.Breached.Corpus)
@@ -219,6 +222,14 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *server
 		deps.BreachedRange = breached.NewRangeHandler(s.breachedTable)
 	}
 	apiCfg := httpapi.Config{APIKeys: apiKeys, BodyLimit: cfg.BodyLimit, TrustedProxies: proxies}
+	for _, k := range cfg.Admin.APIKeys {
+		apiCfg.AdminKeys = append(apiCfg.AdminKeys, httpapi.AdminKey{Name: k.Name, Key: k.Key})
+	}
+	if len(apiCfg.AdminKeys) == 0 {
+		log.Info("admin API is off: no admin key configured (RISKAUTH_ADMIN_API_KEYS); /v1/admin/* answers 404")
+	} else {
+		log.Info("admin API is on", "admin_keys", len(apiCfg.AdminKeys), "rules_file", cfg.Rules.File, "shadow_file", cfg.Rules.ShadowFile)
+	}
 	if err := s.buildAuthn(ctx, cfg, reg, log, &apiCfg, &deps); err != nil {
 		return nil, err
 	}
@@ -227,6 +238,17 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *server
 		return nil, err
 	}
 	return s, nil
+}
+
+// auditor is the rule source's audit hook: every change of the active or
+// candidate rule set, by an admin or read from disk, becomes a structured
+// log line and an OCSF Entity Management event on the alerts topic.
+func auditor(log *slog.Logger, sink *alert.Sink) func(rules.Change) {
+	return func(c rules.Change) {
+		log.Info("rule set change audited", "action", c.Action, "actor", c.Actor, "candidate", c.Candidate,
+			"old_version", c.OldVersion, "new_version", c.NewVersion, "at", c.At)
+		sink.Audit(c)
+	}
 }
 
 // breachedSignal chains the embedded list, an imported corpus and the

@@ -21,7 +21,7 @@
 //
 // # Path of a message
 //
-// Publish and Emit put a pointer on a bounded queue (QueueSize) and
+// Publish, Emit and Audit put a pointer on a bounded queue (QueueSize) and
 // return; encoding happens on the worker goroutine. The worker hands each
 // topic's messages to that topic's lane. A lane is in one of two modes:
 //

@@ -15,6 +15,7 @@ import (
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/engine/alert/ocsf"
 	"github.com/riskauth/riskauth/engine/alert/spool"
+	"github.com/riskauth/riskauth/rules"
 	"github.com/segmentio/kafka-go"
 )
 
@@ -62,6 +63,7 @@ var _ engine.DecisionSink = (*Sink)(nil)
 type item struct {
 	d  *engine.Decision
 	ev *ocsf.SecurityEvent
+	rc *rules.Change
 	// finding: d's finding goes to the alerts topic (an alert the
 	// aggregator did not fold). closed: summaries of the groups that
 	// admitting d closed, sent before it.
@@ -289,6 +291,14 @@ func (s *Sink) Emit(ev *ocsf.SecurityEvent) {
 	}
 }
 
+// Audit queues an audited rule-set change (promote, rollback, candidate,
+// hot reload) for the alerts topic as an OCSF Entity Management event,
+// with the same guarantees as Publish. Its signature is the
+// rules.SourceConfig.OnAudit hook's.
+func (s *Sink) Audit(c rules.Change) {
+	s.enqueue(item{rc: &c})
+}
+
 func (s *Sink) enqueue(it item) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -371,6 +381,15 @@ func (s *Sink) process(items []item, reason string) {
 	}
 	var alerts, decisions []message
 	for _, it := range items {
+		if it.rc != nil {
+			rc := it.rc
+			if m, ok := s.encode(rc.At, ocsf.RuleChangeKey, s.alerts, func(dst []byte, id string) ([]byte, error) {
+				return s.enc.RuleChange(dst, rc, id)
+			}); ok {
+				alerts = append(alerts, m)
+			}
+			continue
+		}
 		if it.ev != nil {
 			ev := it.ev
 			if m, ok := s.encode(ev.Time, ocsf.SecurityKey(ev), s.alerts, func(dst []byte, id string) ([]byte, error) {

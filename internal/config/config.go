@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -66,7 +67,32 @@ type Config struct {
 	Env string `yaml:"env"`
 	// Authn configures sign-in, registration and self-service.
 	Authn AuthnConfig `yaml:"authn"`
+	// Admin configures the rule rollout admin API (/v1/admin/*).
+	Admin AdminConfig `yaml:"admin"`
 }
+
+// AdminConfig configures the admin API. With no key it is off: its
+// routes answer 404.
+type AdminConfig struct {
+	// APIKeys are the admin bearer keys, each with a name that the audit
+	// trail records as who made a change. They are separate from APIKeys:
+	// an admin key is refused on /v1/risk/* and an ordinary key on
+	// /v1/admin/*. Environment: RISKAUTH_ADMIN_API_KEYS
+	// ("name:key,name:key") or RISKAUTH_ADMIN_API_KEY (one key, named
+	// "admin"); either replaces the file's list.
+	APIKeys []AdminKey `yaml:"api_keys"`
+}
+
+// AdminKey is one named admin key.
+type AdminKey struct {
+	// Name is who the audit trail says made a change (alice, ci-deploy).
+	Name string `yaml:"name"`
+	// Key is the secret; keep it in the environment or a secret store
+	// rather than the YAML file. It is never logged.
+	Key string `yaml:"key"`
+}
+
+var adminNameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$`)
 
 // BreachedConfig configures the breached-password signal. The embedded
 // list of the ~49k most common breached passwords is always on.
@@ -105,6 +131,15 @@ type RulesConfig struct {
 	File string `yaml:"file"`
 	// Poll is how often the file is re-checked besides file events (default 5s).
 	Poll time.Duration `yaml:"poll"`
+	// ShadowFile is a candidate rule file evaluated in shadow beside the
+	// active one (RISKAUTH_RULES_SHADOW_FILE): its would-be decisions go to
+	// metrics and decision events, never to the user. Hot-reloaded like
+	// File; a missing file means no candidate, and the admin API writes
+	// and removes it.
+	ShadowFile string `yaml:"shadow_file"`
+	// HistorySize bounds the previous versions kept for rollback, in
+	// memory and in File + ".history/" (default 10).
+	HistorySize int `yaml:"history_size"`
 }
 
 // VelocityConfig declares the counters and bounds the in-memory store.
@@ -195,6 +230,10 @@ func (c *Config) applyEnv(env func(string) string) error {
 	set("RISKAUTH_DATA_DIR", &c.DataDir)
 	set("RISKAUTH_REDIS_URL", &c.Redis.URL)
 	set("RISKAUTH_RULES_FILE", &c.Rules.File)
+	set("RISKAUTH_RULES_SHADOW_FILE", &c.Rules.ShadowFile)
+	if err := c.applyAdminEnv(env); err != nil {
+		return err
+	}
 	set("RISKAUTH_LOG_LEVEL", &c.LogLevel)
 	set("RISKAUTH_DEVICE_SECRET", &c.Device.Secret)
 	set("RISKAUTH_BREACHED_CORPUS", &c.Breached.Corpus)
@@ -260,6 +299,54 @@ func (c *Config) applyEnv(env func(string) string) error {
 	return nil
 }
 
+// applyAdminEnv reads the admin keys. The variables' values are secrets:
+// errors name the entry's position, never its content.
+func (c *Config) applyAdminEnv(env func(string) string) error {
+	if v := strings.TrimSpace(env("RISKAUTH_ADMIN_API_KEYS")); v != "" {
+		c.Admin.APIKeys = nil
+		for i, p := range splitList(v) {
+			name, key, ok := strings.Cut(p, ":")
+			if !ok {
+				return fmt.Errorf("RISKAUTH_ADMIN_API_KEYS entry #%d: want name:key", i+1)
+			}
+			c.Admin.APIKeys = append(c.Admin.APIKeys, AdminKey{Name: strings.TrimSpace(name), Key: strings.TrimSpace(key)})
+		}
+	}
+	if v := strings.TrimSpace(env("RISKAUTH_ADMIN_API_KEY")); v != "" {
+		c.Admin.APIKeys = []AdminKey{{Name: "admin", Key: v}}
+	}
+	return nil
+}
+
+func (c *Config) validateAdmin() []error {
+	var errs []error
+	names := map[string]bool{}
+	for i, k := range c.Admin.APIKeys {
+		if !adminNameRe.MatchString(k.Name) {
+			errs = append(errs, fmt.Errorf("admin.api_keys #%d: name %q: want 1-64 of A-Z a-z 0-9 _ . @ -", i+1, k.Name))
+		}
+		if names[k.Name] {
+			errs = append(errs, fmt.Errorf("admin.api_keys #%d: name %q used twice", i+1, k.Name))
+		}
+		names[k.Name] = true
+		if len(k.Key) < 16 {
+			errs = append(errs, fmt.Errorf("admin.api_keys #%d (%s): key shorter than 16 characters", i+1, k.Name))
+		}
+		for _, api := range c.APIKeys {
+			if api == k.Key {
+				errs = append(errs, fmt.Errorf("admin.api_keys #%d (%s): same key as an ordinary API key; admin keys must be separate", i+1, k.Name))
+			}
+		}
+	}
+	if c.Rules.HistorySize < 0 || c.Rules.HistorySize > 1000 {
+		errs = append(errs, fmt.Errorf("rules.history_size %d: want 1 to 1000", c.Rules.HistorySize))
+	}
+	if c.Rules.ShadowFile != "" && c.Rules.ShadowFile == c.Rules.File {
+		errs = append(errs, errors.New("rules.shadow_file: must not be the active rule file"))
+	}
+	return errs
+}
+
 func splitList(s string) []string {
 	var out []string
 	for _, p := range strings.Split(s, ",") {
@@ -288,6 +375,9 @@ func (c *Config) defaults() {
 	}
 	if c.Rules.Poll == 0 {
 		c.Rules.Poll = 5 * time.Second
+	}
+	if c.Rules.HistorySize == 0 {
+		c.Rules.HistorySize = 10
 	}
 	if len(c.Velocity.Counters) == 0 {
 		c.Velocity.Counters = engine.DefaultCounters()
@@ -341,6 +431,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, err)
 	}
 	errs = append(errs, c.validateAuthn()...)
+	errs = append(errs, c.validateAdmin()...)
 	if c.Velocity.MaxKeys < 1000 {
 		errs = append(errs, fmt.Errorf("velocity.max_keys %d: want at least 1000", c.Velocity.MaxKeys))
 	}

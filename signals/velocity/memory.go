@@ -160,6 +160,22 @@ func (m *Memory) Load(ctx context.Context, req *engine.LoadRequest) (*engine.Sna
 	return snap, nil
 }
 
+var _ engine.PendingAnnotator = (*Memory)(nil)
+
+// AnnotatePending implements engine.PendingAnnotator: an in-place update
+// under the shard lock, so a concurrent RecordOutcome sees the pending
+// evaluation either before or after, never half-written.
+func (m *Memory) AnnotatePending(_ context.Context, p *engine.Pending) error {
+	if m.closed.Load() {
+		return ErrClosed
+	}
+	if p == nil || p.EvaluationID == "" {
+		return errors.New("velocity: pending evaluation without an id")
+	}
+	m.pending.annotate(p)
+	return nil
+}
+
 // outcomeOn maps a flow outcome to the counters it bumps.
 func outcomeOn(o engine.Outcome) engine.CountOn {
 	if o == engine.OutcomeSuccess || o == engine.OutcomeStepUpPassed {

@@ -14,6 +14,8 @@ const (
 	opLoad    = "load"
 	opOutcome = "outcome"
 	opPing    = "ping"
+	// opAnnotate attaches the matched rules to a pending evaluation.
+	opAnnotate = "annotate"
 
 	evictCounterKey = "counter_key"
 	evictPending    = "pending"

@@ -106,3 +106,22 @@ func (t *pendingTable) take(id string, flow bool, at time.Time) (*engine.Pending
 	p := e.p
 	return &p, nil
 }
+
+// annotate replaces the rule fields of the pending evaluation p names, if
+// it is still kept. Other fields and the flow-outcome mark stay.
+func (t *pendingTable) annotate(p *engine.Pending) {
+	h := xxhash.Sum64String(p.EvaluationID)
+	s := t.shard(h)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pos, ok := s.index.get(h)
+	if !ok {
+		return
+	}
+	e := s.ring[pos]
+	if e == nil || e.p.EvaluationID != p.EvaluationID {
+		return
+	}
+	e.p.Rules, e.p.ShadowRules = p.Rules, p.ShadowRules
+	e.p.CandidateVersion, e.p.CandidateRules = p.CandidateVersion, p.CandidateRules
+}

@@ -220,6 +220,27 @@ func (r *Redis) queueBump(ctx context.Context, pipe redis.Pipeliner, i int, valu
 	pipe.Do(ctx, "pexpire", key, ttlMs, "gt")
 }
 
+var _ engine.PendingAnnotator = (*Redis)(nil)
+
+// AnnotatePending implements engine.PendingAnnotator by rewriting the
+// pending evaluation's JSON: XX so that an expired (or never stored)
+// evaluation is not brought back, KEEPTTL so that it expires when it
+// would have. The flow-outcome claim is a key of its own and stays.
+func (r *Redis) AnnotatePending(ctx context.Context, p *engine.Pending) error {
+	if p == nil || p.EvaluationID == "" {
+		return errors.New("velocity: pending evaluation without an id")
+	}
+	data, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("velocity redis: encode pending evaluation: %w", err)
+	}
+	err = r.c.SetArgs(ctx, r.pendingKey(p.EvaluationID), data, redis.SetArgs{Mode: "XX", KeepTTL: true}).Err()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return r.fail(opAnnotate, err)
+	}
+	return nil
+}
+
 // claimScript reads a pending evaluation and, when ARGV[1] is "1", claims
 // its flow outcome by setting a marker that lives as long as the pending
 // evaluation. It returns 0 for an unknown id, else {pending, claimed}.

@@ -272,6 +272,19 @@ func (e *Encoder) extension(w *writer, v *decisionView, withFeatures bool) {
 	w.reasons("reasons", d.Reasons)
 	w.reasons("shadow_reasons", d.Shadow)
 	w.strField("shadow_decision", d.ShadowAction.String())
+	if c := d.Candidate; c != nil {
+		// The candidate rule set's would-be decision, for the analyst
+		// comparing it with the active one; never what the user got.
+		w.obj("candidate")
+		w.strField("version", c.Version)
+		w.strField("decision", c.Action.String())
+		w.floatField("score", c.Score)
+		w.reasons("reasons", c.Reasons)
+		if c.Floored {
+			w.boolField("floored", true)
+		}
+		w.close()
+	}
 	if d.Floored {
 		w.boolField("floored", true)
 	}

@@ -3,7 +3,7 @@
 // for the SOC's Kafka topics and the embedded JSONL sink, and reads decision
 // events back so that `riskctl rules backtest` can replay them.
 //
-// Three message shapes come out of it:
+// Four message shapes come out of it:
 //
 //   - Authentication (class 3002) for every decision, on riskauth.decisions.
 //     Its unmapped.riskauth extension carries the full feature snapshot the
@@ -12,6 +12,9 @@
 //     whose matched rules carry an alert severity, on riskauth.alerts; also
 //     for lockouts, failed step-ups and new devices.
 //   - Account Change (class 3001) for factor, password and session changes.
+//   - Entity Management (class 3004) for the audit trail of rule-set
+//     changes (promote, rollback, candidate, hot reload), on
+//     riskauth.alerts; docs/rollout.md says why this class.
 //
 // The encoder is append-style rather than encoding/json over structs: it
 // runs on the sink's background goroutine at tens of thousands of messages

@@ -270,4 +270,18 @@ type DecisionRecord struct {
 	// floor: replaying the rules alone cannot reproduce it, so a backtest
 	// compares against the rules' own verdict for such records.
 	Floored bool
+	// Candidate is the would-be decision of the candidate rule set that
+	// ran in shadow; nil when none ran (and in messages written before
+	// candidates existed).
+	Candidate *CandidateRecord
+}
+
+// CandidateRecord is a candidate rule set's would-be decision, as a
+// decision event carries it.
+type CandidateRecord struct {
+	Version  string
+	Decision rules.Action
+	Score    float64
+	Rules    []string // matched enforced rule ids of the candidate, in order
+	Floored  bool
 }

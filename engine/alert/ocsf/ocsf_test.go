@@ -83,6 +83,9 @@ func handDecision(t testing.TB, action rules.Action, located bool, userID string
 		d.Reasons = []engine.Reason{{Rule: "new-country", Description: "sign-in from a country the user never signed in from", Score: 50, Alert: "low",
 			Evidence: []rules.Evidence{{Field: "geo.new_country", Value: true}, {Field: "user.logins", Value: 7}}}}
 		d.Alert = rules.SeverityLow
+		d.Candidate = &engine.CandidateDecision{Version: "cand@9b1e07", Action: rules.Block, Score: 85,
+			Reasons: []engine.Reason{{Rule: "new-country-strict", Description: "new country, stricter", Score: 85,
+				Evidence: []rules.Evidence{{Field: "geo.new_country", Value: true}}}}}
 	case rules.Block:
 		d.Score = 90
 		d.Reasons = []engine.Reason{
@@ -111,7 +114,7 @@ func compileSchemas(t testing.TB) map[string]*jsonschema.Schema {
 	c.DefaultDraft(jsonschema.Draft2020)
 	c.AssertFormat()
 	out := map[string]*jsonschema.Schema{}
-	for _, name := range []string{"authentication", "detection-finding", "account-change"} {
+	for _, name := range []string{"authentication", "detection-finding", "account-change", "entity-management"} {
 		path, err := filepath.Abs(filepath.Join("..", "..", "..", "docs", "schemas", name+".schema.json"))
 		require.NoError(t, err)
 		s, err := c.Compile(path)
@@ -187,6 +190,11 @@ func TestSchemas(t *testing.T) {
 			return enc.Security(nil, &ocsf.SecurityEvent{Type: typ, Email: "bob@example.com"}, "msg-bare")
 		}})
 	}
+	for _, c := range ruleChanges() {
+		cases = append(cases, tc{"rules/" + c.Action + "/" + c.OldVersion + "-" + c.NewVersion, "entity-management", func(t *testing.T) ([]byte, error) {
+			return enc.RuleChange(nil, &c, "msg-rules")
+		}})
+	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			msg, err := c.msg(t)
@@ -208,6 +216,9 @@ func TestSchemasReject(t *testing.T) {
 	require.NoError(t, err)
 	change, err := enc.Security(nil, securityEvent(ocsf.EventPasswordChanged), "m")
 	require.NoError(t, err)
+	rc := ruleChanges()[0]
+	ruleChange, err := enc.RuleChange(nil, &rc, "m")
+	require.NoError(t, err)
 	cases := []struct {
 		name, schema string
 		msg          []byte
@@ -224,6 +235,10 @@ func TestSchemasReject(t *testing.T) {
 		{"finding not alert", "detection-finding", finding, func(m map[string]any) { m["is_alert"] = false }},
 		{"account change bad activity", "account-change", change, func(m map[string]any) { m["activity_id"] = 7 }},
 		{"account change without time", "account-change", change, func(m map[string]any) { delete(m, "time") }},
+		{"rule change without actor", "entity-management", ruleChange, func(m map[string]any) { delete(m, "actor") }},
+		{"rule change bad action", "entity-management", ruleChange, func(m map[string]any) {
+			m["unmapped"].(map[string]any)["riskauth"].(map[string]any)["action"] = "yolo"
+		}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -251,6 +266,10 @@ func TestGolden(t *testing.T) {
 		}},
 		{"detection-finding", func() ([]byte, error) {
 			return enc.Finding(nil, handDecision(t, rules.Block, true, "u-42"), "0193a6f2-7c1e-7000-8000-0000000000a2")
+		}},
+		{"rule-change", func() ([]byte, error) {
+			c := ruleChanges()[0]
+			return enc.RuleChange(nil, &c, "0193a6f2-7c1e-7000-8000-0000000000a5")
 		}},
 		{"account-change", func() ([]byte, error) {
 			return enc.Security(nil, securityEvent(ocsf.EventMFAEnrolled), "0193a6f2-7c1e-7000-8000-0000000000a3")
@@ -488,9 +507,13 @@ func TestParseDecisionRejects(t *testing.T) {
 	enc := newEncoder()
 	change, err := enc.Security(nil, securityEvent(ocsf.EventPasswordChanged), "m")
 	require.NoError(t, err)
+	rc := ruleChanges()[0]
+	ruleChange, err := enc.RuleChange(nil, &rc, "m")
+	require.NoError(t, err)
 	cases := map[string]string{
 		"not json":         `{"class_uid":`,
 		"account change":   string(change),
+		"rule change":      string(ruleChange),
 		"no extension":     `{"class_uid":3002,"metadata":{"uid":"m"}}`,
 		"bad decision":     `{"class_uid":3002,"metadata":{"uid":"m"},"unmapped":{"riskauth":{"decision":"maybe"}}}`,
 		"no id":            `{"class_uid":3002,"unmapped":{"riskauth":{"decision":"block"}}}`,
@@ -615,4 +638,37 @@ func TestFindingAggregate(t *testing.T) {
 	require.NotContains(t, string(plain), `"count"`, "a single alert has no count")
 	_, err = newEncoder().FindingAggregate(nil, d, "x", ocsf.Aggregate{})
 	require.Error(t, err)
+}
+
+// TestCandidateRoundTrip checks that the candidate's would-be decision is
+// read back by ParseDecision, and that a message without one (written
+// before candidates existed, or with none loaded) reads back as nil.
+func TestCandidateRoundTrip(t *testing.T) {
+	enc := newEncoder()
+	d := handDecision(t, rules.StepUp, true, "u-42")
+	msg, err := enc.Authentication(nil, d, "msg-c")
+	require.NoError(t, err)
+	rec, err := ocsf.ParseDecision(msg)
+	require.NoError(t, err)
+	require.Equal(t, &ocsf.CandidateRecord{Version: "cand@9b1e07", Decision: rules.Block, Score: 85, Rules: []string{"new-country-strict"}}, rec.Candidate)
+	require.Equal(t, rules.StepUp, rec.Decision, "the active decision is unchanged")
+
+	d.Candidate = nil
+	msg, err = enc.Authentication(nil, d, "msg-n")
+	require.NoError(t, err)
+	rec, err = ocsf.ParseDecision(msg)
+	require.NoError(t, err)
+	require.Nil(t, rec.Candidate)
+}
+
+// ruleChanges are audited rule-set changes of every shape: active-set
+// update, candidate create, update and delete.
+func ruleChanges() []rules.Change {
+	return []rules.Change{
+		{Action: rules.ActionPromote, Actor: "alice", At: decidedAt, OldVersion: "3f2a9c0011223344", NewVersion: "9b1e075566778899"},
+		{Action: rules.ActionReload, Actor: rules.ActorFileWatcher, At: decidedAt, OldVersion: "a", NewVersion: "b"},
+		{Action: rules.ActionCandidateSet, Actor: "bob", At: decidedAt, NewVersion: "c", Candidate: true},
+		{Action: rules.ActionCandidateReload, Actor: rules.ActorFileWatcher, At: decidedAt, OldVersion: "c", NewVersion: "d", Candidate: true},
+		{Action: rules.ActionCandidateClear, Actor: "bob", OldVersion: "d", Candidate: true},
+	}
 }

@@ -34,7 +34,16 @@ type wireDecision struct {
 			Reasons        []struct {
 				Rule string `json:"rule"`
 			} `json:"reasons"`
-			Features map[string]any `json:"features"`
+			Features  map[string]any `json:"features"`
+			Candidate *struct {
+				Version  string  `json:"version"`
+				Decision string  `json:"decision"`
+				Score    float64 `json:"score"`
+				Floored  bool    `json:"floored"`
+				Reasons  []struct {
+					Rule string `json:"rule"`
+				} `json:"reasons"`
+			} `json:"candidate"`
 		} `json:"riskauth"`
 	} `json:"unmapped"`
 }
@@ -84,6 +93,16 @@ func ParseDecision(data []byte) (*DecisionRecord, error) {
 		rec.Rules = make([]string, len(ra.Reasons))
 		for i, r := range ra.Reasons {
 			rec.Rules[i] = r.Rule
+		}
+	}
+	if c := ra.Candidate; c != nil {
+		ca, err := rules.ParseAction(c.Decision)
+		if err != nil {
+			return nil, fmt.Errorf("ocsf: decision event: candidate: %w", err)
+		}
+		rec.Candidate = &CandidateRecord{Version: c.Version, Decision: ca, Score: c.Score, Floored: c.Floored}
+		for _, r := range c.Reasons {
+			rec.Candidate.Rules = append(rec.Candidate.Rules, r.Rule)
 		}
 	}
 	return rec, nil
