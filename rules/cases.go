@@ -146,7 +146,7 @@ func (s *Schema) FeaturesFromMap(given map[string]any) (*Features, error) {
 			}
 		}
 		if idx < 0 {
-			errs = append(errs, fmt.Sprintf("unknown namespace %q", ns))
+			errs = append(errs, unknownNamespace(ns))
 			continue
 		}
 		fields, ok := raw.(map[string]any)
@@ -238,8 +238,8 @@ func (s *Schema) setField(f *Features, ns reflect.Value, nsName, name string, va
 }
 
 func unknownField(s *Schema, path string) error {
-	if sug := s.suggest(path); sug != "" {
-		return fmt.Errorf("unknown field %s (did you mean %s?)", path, sug)
+	if sug := suggestFields(s, path); len(sug) > 0 {
+		return fmt.Errorf("unknown field %s (did you mean %s?)", path, didYouMean(sug))
 	}
 	return fmt.Errorf("unknown field %s", path)
 }

@@ -195,6 +195,7 @@ func Compile(name string, src []byte, schema *Schema, opts ...Option) (*RuleSet,
 		Description: spec.Description,
 		schema:      schema,
 		source:      src,
+		helpers:     cfg.helpers(),
 	}
 	if spec.Version != 1 {
 		errs = append(errs, Error{File: name, Line: 1, Msg: fmt.Sprintf("version %d: want version: 1", spec.Version)})

@@ -99,6 +99,9 @@ type RuleSet struct {
 	schema *Schema
 	source []byte
 	vms    sync.Pool
+	// helpers are the rule author functions the set was compiled with;
+	// Explain compiles single conditions with them.
+	helpers []expr.Option
 }
 
 // Source returns the file content the set was compiled from.
@@ -301,12 +304,16 @@ func exprError(fileName string, src []byte, id string, when *yaml.Node, err erro
 	}
 	for _, m := range memberRe.FindAllStringSubmatch(when.Value, -1) {
 		p := m[0]
-		if _, ok := schema.Field(p); ok || !isNamespace(schema, m[1]) {
+		if _, ok := schema.Field(p); ok {
 			continue
 		}
 		// expr names the Go type, which means nothing to an analyst.
-		if s := schema.suggest(p); s != "" {
-			msg = fmt.Sprintf("unknown field %s: did you mean %s?", p, s)
+		s := suggestFields(schema, p)
+		if !isNamespace(schema, m[1]) && len(s) == 0 {
+			continue // not a field access (a domain in a string, ...)
+		}
+		if len(s) > 0 {
+			msg = fmt.Sprintf("unknown field %s: did you mean %s?", p, didYouMean(s))
 		} else {
 			msg = fmt.Sprintf("unknown field %s (`riskctl rules fields` lists them all)", p)
 		}

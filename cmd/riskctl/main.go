@@ -3,14 +3,14 @@
 // imports breached-password corpora and looks addresses up in the geo
 // databases.
 //
-//	riskctl rules lint [-config FILE] RULES.yaml...
-//	riskctl rules test [-config FILE] [-v] RULES.yaml...
+//	riskctl rules lint [-config FILE] [-scenarios DIR] [-strict] RULES.yaml...
+//	riskctl rules test [-config FILE] [-v] [-scenarios DIR_OR_FILE]... [-junit FILE] [-run REGEXP] RULES.yaml...
+//	riskctl rules explain [-config FILE] [-rules FILE] [-format text|json] [EVENT|-]
 //	riskctl alerts tail [-brokers HOSTS] [-json] [-from-beginning] [-n N]
 package main
 
 import (
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/riskauth/riskauth/engine"
+	"github.com/riskauth/riskauth/engine/scenario"
 	"github.com/riskauth/riskauth/internal/config"
 	"github.com/riskauth/riskauth/rules"
 	"github.com/riskauth/riskauth/signals/breached/importcli"
@@ -32,16 +33,25 @@ func main() {
 const usage = `riskctl — riskauth analyst and operator CLI
 
 usage:
-  riskctl rules lint [-config FILE] RULES.yaml...   validate rule files
-  riskctl rules test [-config FILE] [-v] RULES.yaml... run their inline test cases
+  riskctl rules lint [-config FILE] [-scenarios DIR] [-strict] RULES.yaml...
+                                                      validate rule files: errors, warnings
+                                                      (thresholds, overlaps; with -scenarios,
+                                                      rules that never or always match)
+  riskctl rules test [-config FILE] [-v] [-scenarios DIR_OR_FILE]... [-junit FILE]
+                     [-run REGEXP] RULES.yaml...      run inline cases and replay scenarios
+  riskctl rules explain [-config FILE] [-rules FILE] [-format text|json] [EVENT|-]
+                                                      why an event (API body) or a recorded
+                                                      decision event gets its decision
   riskctl rules fields [-config FILE]                 every field a rule can read (Markdown)
+  riskctl rules backtest --rules FILE --events FILE|- [-html FILE] replay recorded decisions
   riskctl breached import [flags] FILE|DIR|-          build a breached-password corpus from
                                                       Have I Been Pwned's SHA-1 download
   riskctl geo lookup [-config FILE] [-databases] IP... what the geo databases say about addresses
   riskctl alerts tail [flags]                         follow the SOC alerts topic on Kafka
                                                       (-json, -from-beginning, -n N, -brokers)
 
--config reads the counter catalogue from a riskauthd configuration file
+-config reads the counter catalogue (and, for the commands that build an
+engine, the geo databases) from a riskauthd configuration file
 (default: the built-in catalogue, or RISKAUTH_CONFIG when set).
 `
 
@@ -61,25 +71,36 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	switch args[1] {
 	case "lint":
-		return rulesCmd(args[2:], stdout, stderr, false)
+		return lintCmd(args[2:], stdout, stderr)
 	case "test":
-		return rulesCmd(args[2:], stdout, stderr, true)
+		return testCmd(args[2:], stdout, stderr)
+	case "explain":
+		return explainCmd(args[2:], os.Stdin, stdout, stderr)
 	case "fields":
 		return fieldsCmd(args[2:], stdout, stderr)
+	case "backtest":
+		return backtestCmd(args[2:], stdout, stderr)
 	}
 	fmt.Fprint(stderr, usage)
 	return 2
 }
 
-func rulesCmd(args []string, stdout, stderr io.Writer, test bool) int {
-	fs := flag.NewFlagSet("rules", flag.ContinueOnError)
+// lintCmd is `riskctl rules lint`: every load error, then warnings
+// (thresholds, overlapping rules and, with -scenarios, rules that never or
+// always match over the corpus and the inline cases). Errors fail; warnings
+// fail only with -strict.
+func lintCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("rules lint", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", os.Getenv("RISKAUTH_CONFIG"), "riskauthd configuration file (for the counter catalogue)")
-	verbose := fs.Bool("v", false, "list passing cases too")
-	if err := fs.Parse(args); err != nil {
+	var scen listFlag
+	fs.Var(&scen, "scenarios", "scenario file or directory to replay for rule coverage (repeatable)")
+	strict := fs.Bool("strict", false, "exit 1 on warnings too")
+	files, err := parseInterleaved(fs, args)
+	if err != nil {
 		return 2
 	}
-	if fs.NArg() == 0 {
+	if len(files) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
@@ -88,49 +109,59 @@ func rulesCmd(args []string, stdout, stderr io.Writer, test bool) int {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
+	scenFiles, err := scenarioFiles(scen)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	var cfg *config.Config
+	if len(scenFiles) > 0 {
+		if cfg, err = loadConfig(*cfgPath); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 2
+		}
+	}
 	code := 0
-	for _, path := range fs.Args() {
+	for _, path := range files {
 		rs, err := rules.LoadFile(path, schema)
 		if err != nil {
-			var es rules.Errors
-			if errors.As(err, &es) {
-				for _, e := range es {
-					fmt.Fprintln(stdout, e)
-				}
-				fmt.Fprintf(stdout, "%s: %d problem(s)\n", path, len(es))
-			} else {
-				fmt.Fprintln(stdout, err)
-			}
+			printLoadError(stdout, path, err)
 			code = 1
 			continue
 		}
-		if !test {
-			fmt.Fprintf(stdout, "%s: ok, %d rules, version %s\n", path, len(rs.Rules), rs.Version)
-			continue
-		}
-		passed, failed := 0, 0
-		for _, c := range rs.RunCases() {
-			name := c.Name
-			if c.Rule != "" && !strings.HasPrefix(c.Name, c.Rule) {
-				name = c.Rule + ": " + c.Name
-			}
-			if c.Passed {
-				passed++
-				if *verbose {
-					fmt.Fprintf(stdout, "PASS %s\n", name)
+		var cov *rules.Coverage
+		if len(scenFiles) > 0 {
+			cov = rules.NewCoverage(rs)
+			cov.AddCases(rs)
+			for _, sf := range scenFiles {
+				_, err := replayScenario(sf, cfg, schema, path, func(o scenario.Observation) {
+					ids := make([]string, 0, len(o.Decision.Reasons)+len(o.Decision.Shadow))
+					for _, r := range o.Decision.Reasons {
+						ids = append(ids, r.Rule)
+					}
+					for _, r := range o.Decision.Shadow {
+						ids = append(ids, r.Rule)
+					}
+					cov.Observe(ids)
+				})
+				if err != nil {
+					fmt.Fprintln(stdout, err)
+					code = 1
 				}
-				continue
-			}
-			failed++
-			fmt.Fprintf(stdout, "FAIL %s\n", name)
-			for _, d := range c.Diff {
-				fmt.Fprintf(stdout, "     %s\n", d)
 			}
 		}
-		fmt.Fprintf(stdout, "%s: %d passed, %d failed\n", path, passed, failed)
-		if failed > 0 {
-			code = 1
+		ws := rs.Lint(cov)
+		for _, w := range ws {
+			fmt.Fprintln(stdout, w)
 		}
+		msg := fmt.Sprintf("%s: ok, %d rules, version %s", path, len(rs.Rules), rs.Version)
+		if len(ws) > 0 {
+			msg += fmt.Sprintf(", %d warning(s)", len(ws))
+			if *strict {
+				code = 1
+			}
+		}
+		fmt.Fprintln(stdout, msg)
 	}
 	return code
 }

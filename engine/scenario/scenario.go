@@ -16,11 +16,17 @@
 //	  - after: 1m         # virtual time before this step
 //	    event: {...}
 //	    expect: {decision: step_up, reasons_include: [new-device]}
+//
+// Run returns the failed expectations (what the engine's scenario tests
+// need); Replay reports every expectation, passed or failed, and lets the
+// caller observe each decision (what `riskctl rules test` and rule coverage
+// in `riskctl rules lint` need). docs/rules.md is the format reference.
 package scenario
 
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -32,6 +38,7 @@ import (
 	"time"
 
 	"github.com/riskauth/riskauth/engine"
+	"github.com/riskauth/riskauth/rules"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -105,6 +112,25 @@ func Load(path string) (*Scenario, error) {
 	if len(s.Steps) == 0 {
 		return nil, fmt.Errorf("scenario %s: no steps", path)
 	}
+	// A misspelt decision would fail every check with a confusing diff;
+	// say so once, at load.
+	var errs []error
+	for i, st := range s.Steps {
+		for _, x := range []*Expect{st.Expect, st.ExpectLast} {
+			if x == nil || x.Decision == "" {
+				continue
+			}
+			if _, err := rules.ParseAction(x.Decision); err != nil {
+				errs = append(errs, fmt.Errorf("step %d: %w", i+1, err))
+			}
+		}
+		if st.Repeat < 0 || st.After < 0 || st.Every < 0 {
+			errs = append(errs, fmt.Errorf("step %d: repeat, after and every must not be negative", i+1))
+		}
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("scenario %s: %w", path, errors.Join(errs...))
+	}
 	return &s, nil
 }
 
@@ -143,49 +169,132 @@ type Failure struct {
 	Name   string
 	Repeat int
 	Diff   []string
+	// Kind is "expect" or "expect_last"; Repeats is the step's repeat
+	// count, Time the virtual time of the event.
+	Kind    string
+	Repeats int
+	Time    time.Time
+	// Event is what was evaluated (the password cleared), Decision what
+	// the engine decided.
+	Event    engine.Event
+	Decision *engine.Decision
 }
 
 func (f Failure) Error() string {
 	return fmt.Sprintf("step %d (%s) repetition %d:\n  %s", f.Step+1, f.Name, f.Repeat, strings.Join(f.Diff, "\n  "))
 }
 
+// Check is one expectation of one step (expect or expect_last) over all
+// the repetitions it applies to: the unit a test report lists.
+type Check struct {
+	Step int
+	Name string
+	Kind string
+	// Checked is how many decisions the expectation was held against.
+	Checked  int
+	Failures []Failure
+}
+
+// Observation is one decision of a replay, for callers that count more
+// than expectations (rule coverage).
+type Observation struct {
+	Step, Repeat int
+	Event        engine.Event
+	Decision     *engine.Decision
+}
+
+// Report is the outcome of a replay.
+type Report struct {
+	Checks []Check
+	// Evaluations is how many events were evaluated.
+	Evaluations int
+}
+
+// Failures returns every failed expectation, in replay order.
+func (r *Report) Failures() []Failure {
+	var out []Failure
+	for _, c := range r.Checks {
+		out = append(out, c.Failures...)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Step != out[j].Step {
+			return out[i].Step < out[j].Step
+		}
+		return out[i].Repeat < out[j].Repeat
+	})
+	return out
+}
+
 // Run replays the scenario; the engine must use clock. It returns every
 // expectation that failed, and an error when the engine itself failed.
 func Run(ctx context.Context, s *Scenario, e Evaluator, clock *Clock) ([]Failure, error) {
-	var fails []Failure
+	rep, err := Replay(ctx, s, e, clock, nil)
+	return rep.Failures(), err
+}
+
+// Replay replays the scenario like Run and reports every expectation,
+// passed or failed; observe, when not nil, sees every decision.
+func Replay(ctx context.Context, s *Scenario, e Evaluator, clock *Clock, observe func(Observation)) (*Report, error) {
+	rep := &Report{}
 	for si, st := range s.Steps {
 		clock.Advance(st.After)
 		n := max(st.Repeat, 1)
+		var checks []*Check
+		var kinds []*Expect
+		if st.Expect != nil {
+			checks = append(checks, &Check{Step: si, Name: st.Name, Kind: "expect"})
+			kinds = append(kinds, st.Expect)
+		}
+		if st.ExpectLast != nil {
+			checks = append(checks, &Check{Step: si, Name: st.Name, Kind: "expect_last"})
+			kinds = append(kinds, st.ExpectLast)
+		}
+		flush := func() {
+			for _, c := range checks {
+				rep.Checks = append(rep.Checks, *c)
+			}
+		}
 		for i := 1; i <= n; i++ {
 			if i > 1 {
 				clock.Advance(st.Every)
 			}
 			ev, err := st.Event.build(i)
 			if err != nil {
-				return fails, fmt.Errorf("step %d: %w", si+1, err)
+				flush()
+				return rep, fmt.Errorf("step %d: %w", si+1, err)
 			}
+			at := clock.Now()
 			d, err := e.Evaluate(ctx, ev)
 			if err != nil {
-				return fails, fmt.Errorf("step %d repetition %d: evaluate: %w", si+1, i, err)
+				flush()
+				return rep, fmt.Errorf("step %d repetition %d: evaluate: %w", si+1, i, err)
 			}
-			var diff []string
-			if st.Expect != nil {
-				diff = append(diff, st.Expect.check(d)...)
+			rep.Evaluations++
+			if observe != nil {
+				observe(Observation{Step: si, Repeat: i, Event: ev, Decision: d})
 			}
-			if st.ExpectLast != nil && i == n {
-				diff = append(diff, st.ExpectLast.check(d)...)
-			}
-			if len(diff) > 0 {
-				fails = append(fails, Failure{Step: si, Name: st.Name, Repeat: i, Diff: diff})
+			for k, c := range checks {
+				if c.Kind == "expect_last" && i != n {
+					continue
+				}
+				c.Checked++
+				if diff := kinds[k].check(d); len(diff) > 0 {
+					shown := ev
+					shown.Password = ""
+					c.Failures = append(c.Failures, Failure{Step: si, Name: st.Name, Repeat: i, Diff: diff,
+						Kind: c.Kind, Repeats: n, Time: at, Event: shown, Decision: d})
+				}
 			}
 			if st.Outcome != "" {
 				if _, err := e.RecordOutcome(ctx, d.EvaluationID, engine.Outcome(st.Outcome)); err != nil {
-					return fails, fmt.Errorf("step %d repetition %d: outcome: %w", si+1, i, err)
+					flush()
+					return rep, fmt.Errorf("step %d repetition %d: outcome: %w", si+1, i, err)
 				}
 			}
 		}
+		flush()
 	}
-	return fails, nil
+	return rep, nil
 }
 
 func (es EventSpec) build(i int) (engine.Event, error) {
@@ -213,27 +322,38 @@ func (es EventSpec) build(i int) (engine.Event, error) {
 
 func (x *Expect) check(d *engine.Decision) []string {
 	var diff []string
-	if x.Decision != "" && x.Decision != d.Action.String() {
-		diff = append(diff, fmt.Sprintf("decision: want %s, got %s (score %g, reasons %v)", x.Decision, d.Action, d.Score, ruleIDs(d)))
-	}
 	got := ruleIDs(d)
+	if x.Decision != "" && x.Decision != d.Action.String() {
+		diff = append(diff, fmt.Sprintf("decision: want %s, got %s (score %g, reasons %v)", x.Decision, d.Action, d.Score, got))
+	}
 	if x.Reasons != nil {
 		want := slices.Clone(*x.Reasons)
 		sort.Strings(want)
 		g := slices.Clone(got)
 		sort.Strings(g)
 		if !slices.Equal(want, g) {
-			diff = append(diff, fmt.Sprintf("reasons: want %v, got %v", want, g))
+			var missing, unexpected []string
+			for _, id := range want {
+				if !slices.Contains(g, id) {
+					missing = append(missing, id)
+				}
+			}
+			for _, id := range g {
+				if !slices.Contains(want, id) {
+					unexpected = append(unexpected, id)
+				}
+			}
+			diff = append(diff, fmt.Sprintf("reasons: want %v, got %v (missing %v, unexpected %v)", want, g, missing, unexpected))
 		}
 	}
 	for _, id := range x.ReasonsInclude {
 		if !slices.Contains(got, id) {
-			diff = append(diff, fmt.Sprintf("reasons: want %s among %v", id, got))
+			diff = append(diff, fmt.Sprintf("reasons: missing %s (got %v)", id, got))
 		}
 	}
 	for _, id := range x.ReasonsExclude {
 		if slices.Contains(got, id) {
-			diff = append(diff, fmt.Sprintf("reasons: did not want %s among %v", id, got))
+			diff = append(diff, fmt.Sprintf("reasons: unexpected %s (got %v)", id, got))
 		}
 	}
 	keys := make([]string, 0, len(x.Features))
