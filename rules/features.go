@@ -22,74 +22,74 @@ type Features struct {
 
 // EventFeatures describe the event itself.
 type EventFeatures struct {
-	Kind       string `expr:"kind" json:"kind" doc:"event kind: login, registration, password_reset, mfa or a custom name"`
-	IP         string `expr:"ip" json:"ip,omitempty" doc:"client IP address in canonical form, empty when unknown"`
-	HasUser    bool   `expr:"has_user" json:"has_user" doc:"the event names a user id or identifier"`
-	HourUTC    int    `expr:"hour_utc" json:"hour_utc" doc:"hour of day of the event, UTC (0-23)"`
-	Headless   bool   `expr:"headless" json:"headless" doc:"the user agent is a headless browser, an HTTP library or a known automation tool"`
-	EmptyAgent bool   `expr:"empty_user_agent" json:"empty_user_agent" doc:"no user agent was sent"`
+	Kind       string `expr:"kind" json:"kind" doc:"event kind: login, registration, password_reset, mfa or a custom name" example:"\"login\""`
+	IP         string `expr:"ip" json:"ip,omitempty" doc:"client IP address in canonical form, empty when unknown" example:"\"203.0.113.7\""`
+	HasUser    bool   `expr:"has_user" json:"has_user" doc:"the event names a user id or identifier" example:"true"`
+	HourUTC    int    `expr:"hour_utc" json:"hour_utc" doc:"hour of day of the event, UTC (0-23)" example:"3"`
+	Headless   bool   `expr:"headless" json:"headless" doc:"the user agent is a headless browser, an HTTP library or a known automation tool" example:"false"`
+	EmptyAgent bool   `expr:"empty_user_agent" json:"empty_user_agent" doc:"no user agent was sent" example:"false"`
 }
 
 // UserFeatures come from the user's risk profile: what earlier successful
 // sign-ins looked like.
 type UserFeatures struct {
-	Available        bool    `expr:"available" json:"available" doc:"the profile store answered in time"`
-	Known            bool    `expr:"known" json:"known" doc:"the user has at least one recorded successful sign-in"`
-	Logins           int     `expr:"logins" json:"logins" doc:"successful sign-ins recorded for the user"`
-	DaysSinceLogin   float64 `expr:"days_since_last_login" json:"days_since_last_login" doc:"days since the last successful sign-in, -1 when there was none"`
-	Countries        int     `expr:"countries" json:"countries" doc:"distinct countries of the user's successful sign-ins (bounded history)"`
-	Devices          int     `expr:"devices" json:"devices" doc:"known devices of the user (bounded history)"`
-	TrustedDevices   int     `expr:"trusted_devices" json:"trusted_devices" doc:"devices trusted after a passed step-up"`
-	LastIP           string  `expr:"last_ip" json:"last_ip,omitempty" doc:"client IP of the last successful sign-in"`
-	SameIPAsLast     bool    `expr:"same_ip_as_last" json:"same_ip_as_last" doc:"this event comes from the IP of the last successful sign-in"`
-	SameSubnetAsLast bool    `expr:"same_subnet_as_last" json:"same_subnet_as_last" doc:"this event comes from the /24 (IPv4) or /64 (IPv6) of the last successful sign-in"`
+	Available        bool    `expr:"available" json:"available" doc:"the profile store answered in time" example:"true"`
+	Known            bool    `expr:"known" json:"known" doc:"the user has at least one recorded successful sign-in" example:"true"`
+	Logins           int     `expr:"logins" json:"logins" doc:"successful sign-ins recorded for the user" example:"42"`
+	DaysSinceLogin   float64 `expr:"days_since_last_login" json:"days_since_last_login" doc:"days since the last successful sign-in, -1 when there was none" example:"1.5"`
+	Countries        int     `expr:"countries" json:"countries" doc:"distinct countries of the user's successful sign-ins (bounded history)" example:"2"`
+	Devices          int     `expr:"devices" json:"devices" doc:"known devices of the user (bounded history)" example:"3"`
+	TrustedDevices   int     `expr:"trusted_devices" json:"trusted_devices" doc:"devices trusted after a passed step-up" example:"1"`
+	LastIP           string  `expr:"last_ip" json:"last_ip,omitempty" doc:"client IP of the last successful sign-in" example:"\"198.51.100.23\""`
+	SameIPAsLast     bool    `expr:"same_ip_as_last" json:"same_ip_as_last" doc:"this event comes from the IP of the last successful sign-in" example:"false"`
+	SameSubnetAsLast bool    `expr:"same_subnet_as_last" json:"same_subnet_as_last" doc:"this event comes from the /24 (IPv4) or /64 (IPv6) of the last successful sign-in" example:"true"`
 }
 
 // DeviceFeatures describe the device the event comes from.
 type DeviceFeatures struct {
-	Present   bool    `expr:"present" json:"present" doc:"the client sent a device descriptor or a user agent"`
-	ID        string  `expr:"id" json:"id,omitempty" doc:"stable device id derived from the descriptor"`
-	HasCookie bool    `expr:"has_cookie" json:"has_cookie" doc:"the descriptor carried a client-held device cookie id"`
-	Known     bool    `expr:"known_for_user" json:"known_for_user" doc:"the user signed in successfully from this device before"`
-	Trusted   bool    `expr:"trusted" json:"trusted" doc:"the device passed a step-up for this user"`
-	AgeDays   float64 `expr:"age_days" json:"age_days" doc:"days since the device was first seen for the user, -1 when unknown"`
-	Users     int     `expr:"users" json:"users" doc:"distinct users seen on this device (all time, bounded)"`
+	Present   bool    `expr:"present" json:"present" doc:"the client sent a device descriptor or a user agent" example:"true"`
+	ID        string  `expr:"id" json:"id,omitempty" doc:"stable device id derived from the descriptor" example:"\"d_f954ed0fc6fa8040583772abe1c526ca\""`
+	HasCookie bool    `expr:"has_cookie" json:"has_cookie" doc:"the descriptor carried a client-held device cookie id" example:"true"`
+	Known     bool    `expr:"known_for_user" json:"known_for_user" doc:"the user signed in successfully from this device before" example:"true"`
+	Trusted   bool    `expr:"trusted" json:"trusted" doc:"the device passed a step-up for this user" example:"false"`
+	AgeDays   float64 `expr:"age_days" json:"age_days" doc:"days since the device was first seen for the user, -1 when unknown" example:"120"`
+	Users     int     `expr:"users" json:"users" doc:"distinct users seen on this device (all time, bounded)" example:"1"`
 }
 
 // GeoFeatures locate the client IP.
 type GeoFeatures struct {
-	Available        bool    `expr:"available" json:"available" doc:"the geo signal answered"`
-	Private          bool    `expr:"private" json:"private" doc:"the IP is private, loopback, link-local, CGNAT or documentation space: no location"`
-	Country          string  `expr:"country" json:"country,omitempty" doc:"ISO 3166-1 alpha-2 country code"`
-	City             string  `expr:"city" json:"city,omitempty" doc:"city name (English)"`
-	Latitude         float64 `expr:"lat" json:"lat,omitempty" doc:"latitude"`
-	Longitude        float64 `expr:"lon" json:"lon,omitempty" doc:"longitude"`
-	AccuracyKm       float64 `expr:"accuracy_km" json:"accuracy_km,omitempty" doc:"accuracy radius of the location in km"`
-	ASN              int     `expr:"asn" json:"asn,omitempty" doc:"autonomous system number"`
-	Org              string  `expr:"org" json:"org,omitempty" doc:"autonomous system organisation"`
-	Anonymous        bool    `expr:"anonymous" json:"anonymous" doc:"any anonymising network: VPN, Tor, public or residential proxy, hosting"`
-	VPN              bool    `expr:"vpn" json:"vpn" doc:"known VPN exit"`
-	Tor              bool    `expr:"tor" json:"tor" doc:"Tor exit node"`
-	Hosting          bool    `expr:"hosting" json:"hosting" doc:"hosting or cloud provider network"`
-	Proxy            bool    `expr:"proxy" json:"proxy" doc:"public proxy"`
-	ResidentialProxy bool    `expr:"residential_proxy" json:"residential_proxy" doc:"residential proxy network"`
-	NewCountry       bool    `expr:"new_country" json:"new_country" doc:"the user never signed in successfully from this country before"`
-	NewASN           bool    `expr:"new_asn" json:"new_asn" doc:"the user never signed in successfully from this network before"`
-	LastCountry      string  `expr:"last_country" json:"last_country,omitempty" doc:"country of the user's last successful sign-in"`
-	LastCity         string  `expr:"last_city" json:"last_city,omitempty" doc:"city of the user's last successful sign-in"`
-	LastAccuracyKm   float64 `expr:"last_accuracy_km" json:"last_accuracy_km,omitempty" doc:"accuracy radius of the last sign-in's location in km"`
-	ElapsedHours     float64 `expr:"elapsed_hours" json:"elapsed_hours" doc:"hours since the user's last successful sign-in, -1 when none"`
-	DistanceKm       float64 `expr:"distance_km" json:"distance_km" doc:"distance from the last successful sign-in in km, -1 when unknown"`
-	TravelKmh        float64 `expr:"travel_kmh" json:"travel_kmh" doc:"speed implied by the uncertainty-adjusted distance (distance minus both accuracy radii) and the time since the last successful sign-in; 0 when not judged"`
-	ImpossibleTravel bool    `expr:"impossible_travel" json:"impossible_travel" doc:"unreachable since the last successful sign-in, allowing for location uncertainty"`
+	Available        bool    `expr:"available" json:"available" doc:"the geo signal answered" example:"true"`
+	Private          bool    `expr:"private" json:"private" doc:"the IP is private, loopback, link-local, CGNAT or documentation space: no location" example:"false"`
+	Country          string  `expr:"country" json:"country,omitempty" doc:"ISO 3166-1 alpha-2 country code" example:"\"GB\""`
+	City             string  `expr:"city" json:"city,omitempty" doc:"city name (English)" example:"\"London\""`
+	Latitude         float64 `expr:"lat" json:"lat,omitempty" doc:"latitude" example:"51.5072"`
+	Longitude        float64 `expr:"lon" json:"lon,omitempty" doc:"longitude" example:"-0.1276"`
+	AccuracyKm       float64 `expr:"accuracy_km" json:"accuracy_km,omitempty" doc:"accuracy radius of the location in km" example:"10"`
+	ASN              int     `expr:"asn" json:"asn,omitempty" doc:"autonomous system number" example:"64496"`
+	Org              string  `expr:"org" json:"org,omitempty" doc:"autonomous system organisation" example:"\"Example Broadband UK\""`
+	Anonymous        bool    `expr:"anonymous" json:"anonymous" doc:"any anonymising network: VPN, Tor, public or residential proxy, hosting" example:"false"`
+	VPN              bool    `expr:"vpn" json:"vpn" doc:"known VPN exit" example:"false"`
+	Tor              bool    `expr:"tor" json:"tor" doc:"Tor exit node" example:"false"`
+	Hosting          bool    `expr:"hosting" json:"hosting" doc:"hosting or cloud provider network" example:"false"`
+	Proxy            bool    `expr:"proxy" json:"proxy" doc:"public proxy" example:"false"`
+	ResidentialProxy bool    `expr:"residential_proxy" json:"residential_proxy" doc:"residential proxy network" example:"false"`
+	NewCountry       bool    `expr:"new_country" json:"new_country" doc:"the user never signed in successfully from this country before" example:"true"`
+	NewASN           bool    `expr:"new_asn" json:"new_asn" doc:"the user never signed in successfully from this network before" example:"true"`
+	LastCountry      string  `expr:"last_country" json:"last_country,omitempty" doc:"country of the user's last successful sign-in" example:"\"FR\""`
+	LastCity         string  `expr:"last_city" json:"last_city,omitempty" doc:"city of the user's last successful sign-in" example:"\"Paris\""`
+	LastAccuracyKm   float64 `expr:"last_accuracy_km" json:"last_accuracy_km,omitempty" doc:"accuracy radius of the last sign-in's location in km" example:"20"`
+	ElapsedHours     float64 `expr:"elapsed_hours" json:"elapsed_hours" doc:"hours since the user's last successful sign-in, -1 when none" example:"2.5"`
+	DistanceKm       float64 `expr:"distance_km" json:"distance_km" doc:"distance from the last successful sign-in in km, -1 when unknown" example:"344"`
+	TravelKmh        float64 `expr:"travel_kmh" json:"travel_kmh" doc:"speed implied by the uncertainty-adjusted distance (distance minus both accuracy radii) and the time since the last successful sign-in; 0 when not judged" example:"120"`
+	ImpossibleTravel bool    `expr:"impossible_travel" json:"impossible_travel" doc:"unreachable since the last successful sign-in, allowing for location uncertainty" example:"false"`
 }
 
 // BreachedFeatures tell whether the presented password is in a breach corpus.
 type BreachedFeatures struct {
-	Available bool `expr:"available" json:"available" doc:"the breached-password checker answered"`
-	Checked   bool `expr:"checked" json:"checked" doc:"a password was presented and checked"`
-	Password  bool `expr:"password" json:"password" doc:"the password is in the breach corpus"`
-	Count     int  `expr:"count" json:"count" doc:"how often the password was seen in breaches, 0 when unknown"`
+	Available bool `expr:"available" json:"available" doc:"the breached-password checker answered" example:"true"`
+	Checked   bool `expr:"checked" json:"checked" doc:"a password was presented and checked" example:"true"`
+	Password  bool `expr:"password" json:"password" doc:"the password is in the breach corpus" example:"false"`
+	Count     int  `expr:"count" json:"count" doc:"how often the password was seen in breaches, 0 when unknown" example:"0"`
 }
 
 // VelocityFeatures hold the sliding-window counters declared in the

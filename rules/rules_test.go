@@ -3,8 +3,10 @@ package rules_test
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -182,6 +184,38 @@ func TestSchema(t *testing.T) {
 	assert.NotEmpty(t, f.Doc)
 	for _, f := range s.Fields() {
 		assert.NotEmpty(t, f.Doc, f.Path)
+	}
+}
+
+// TestFieldExamples: every field's example is a literal of the field's
+// type, so the catalogue (docs/rule-fields.md) cannot show a value a rule
+// could not compare with.
+func TestFieldExamples(t *testing.T) {
+	s := schema(t)
+	for _, f := range s.Fields() {
+		t.Run(f.Path, func(t *testing.T) {
+			require.NotEmpty(t, f.Example)
+			var err error
+			switch f.Type {
+			case "bool":
+				_, err = strconv.ParseBool(f.Example)
+			case "int":
+				_, err = strconv.Atoi(f.Example)
+			case "float":
+				_, err = strconv.ParseFloat(f.Example, 64)
+			case "string", "map":
+				_, err = strconv.Unquote(f.Example)
+			default:
+				t.Fatalf("type %s has no example check", f.Type)
+			}
+			require.NoError(t, err, "example %s of a %s", f.Example, f.Type)
+			if f.Type == "map" {
+				return
+			}
+			src := fmt.Sprintf("version: 1\nthresholds: {step_up: 40, block: 80}\nrules:\n  - id: example\n    description: example\n    when: %s == %s\n    score: 1\n", f.Path, f.Example)
+			_, err = rules.Compile("example.yaml", []byte(src), s)
+			require.NoError(t, err, "a rule comparing with the example compiles")
+		})
 	}
 }
 

@@ -26,9 +26,12 @@ type Field struct {
 	// Type is the expr type: bool, int, float, string or map.
 	Type string
 	// Doc says what the field means.
-	Doc   string
-	index []int
-	key   string // for attr.<key>: the map key
+	Doc string
+	// Example is a typical value as a rule would write it ("GB" quoted,
+	// numbers and booleans bare); a test checks it has the field's type.
+	Example string
+	index   []int
+	key     string // for attr.<key>: the map key
 }
 
 var counterRe = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
@@ -38,7 +41,7 @@ func NewSchema(counters []string) (*Schema, error) {
 	s := &Schema{counters: append([]string(nil), counters...), index: make(map[string]int, len(counters))}
 	velFields := []reflect.StructField{{
 		Name: "Available", Type: reflect.TypeFor[bool](),
-		Tag: `expr:"available" doc:"the velocity store answered in time"`,
+		Tag: `expr:"available" doc:"the velocity store answered in time" example:"true"`,
 	}}
 	for i, c := range counters {
 		if !counterRe.MatchString(c) || c == "available" {
@@ -50,7 +53,7 @@ func NewSchema(counters []string) (*Schema, error) {
 		s.index[c] = i
 		velFields = append(velFields, reflect.StructField{
 			Name: fmt.Sprintf("C%d", i), Type: reflect.TypeFor[int](),
-			Tag: reflect.StructTag(fmt.Sprintf(`expr:%q doc:"sliding-window counter declared in the configuration"`, c)),
+			Tag: reflect.StructTag(fmt.Sprintf(`expr:%q doc:"sliding-window counter declared in the configuration" example:"3"`, c)),
 		})
 	}
 	velType := reflect.StructOf(velFields)
@@ -76,7 +79,7 @@ func collectFields(env reflect.Type) []Field {
 		ns := env.Field(i)
 		name := ns.Tag.Get("expr")
 		if ns.Type.Kind() == reflect.Map {
-			out = append(out, Field{Path: name, Type: "map", Doc: "free-form attributes sent by the caller (strings)", index: []int{i}})
+			out = append(out, Field{Path: name, Type: "map", Doc: "free-form attributes sent by the caller (strings)", Example: `"free"`, index: []int{i}})
 			continue
 		}
 		src := ns.Type
@@ -86,15 +89,16 @@ func collectFields(env reflect.Type) []Field {
 		}
 		for j := range src.NumField() {
 			f := src.Field(j)
-			doc := f.Tag.Get("doc")
+			tag := f.Tag
 			if docs != nil {
-				doc = docs.Field(j).Tag.Get("doc")
+				tag = docs.Field(j).Tag
 			}
 			out = append(out, Field{
-				Path:  name + "." + f.Tag.Get("expr"),
-				Type:  typeName(f.Type),
-				Doc:   doc,
-				index: []int{i, j},
+				Path:    name + "." + f.Tag.Get("expr"),
+				Type:    typeName(f.Type),
+				Doc:     tag.Get("doc"),
+				Example: tag.Get("example"),
+				index:   []int{i, j},
 			})
 		}
 	}

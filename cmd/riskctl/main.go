@@ -223,13 +223,13 @@ func fieldsMarkdown(s *rules.Schema) string {
 		name, _, _ := strings.Cut(f.Path, ".")
 		if name != ns {
 			ns = name
-			fmt.Fprintf(&b, "\n## %s\n\nProduced by: %s.\n\n| field | type | meaning |\n|---|---|---|\n", ns, producers[ns])
+			fmt.Fprintf(&b, "\n## %s\n\nProduced by: %s.\n\n| field | type | meaning | example |\n|---|---|---|---|\n", ns, producers[ns])
 		}
 		path := f.Path
 		if f.Type == "map" {
 			path += ".<key>"
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", path, f.Type, f.Doc)
+		fmt.Fprintf(&b, "| `%s` | %s | %s | `%s` |\n", path, f.Type, f.Doc, f.Example)
 	}
 	return b.String()
 }
