@@ -1,0 +1,461 @@
+package simulate
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"github.com/riskauth/riskauth/engine"
+	"github.com/riskauth/riskauth/rules"
+	"github.com/riskauth/riskauth/signals/familiarity"
+)
+
+// Config describes one simulation. The zero value of a field means its
+// default (see Defaults).
+type Config struct {
+	// Seed makes the run reproducible: the same seed, configuration, rule
+	// file and geo data give a byte-identical report.
+	Seed uint64
+	// Users is the population size; Logins the number of legitimate
+	// sign-ins over Weeks simulated weeks.
+	Users, Logins, Weeks int
+	// Attacks is the number of account-takeover attempts per attacker
+	// model; StuffingWaves and SprayingWaves the number of guessing waves.
+	Attacks, StuffingWaves, SprayingWaves int
+	// RulesPath is the rule file (empty: the embedded default rules).
+	RulesPath string
+	// GeoDir is the real-data cache (scripts/fetch-data.sh); empty or
+	// without the databases, the bundled fixture is used.
+	GeoDir string
+	// FamiliarityThreshold is the familiarity score above which the
+	// familiarity model asks for re-authentication.
+	FamiliarityThreshold float64
+	// MaxNets bounds the networks the atlas keeps (default 200,000).
+	MaxNets int
+}
+
+// Defaults fills the zero fields of c.
+func (c Config) Defaults() Config {
+	c.Users = cmp.Or(c.Users, 10_000)
+	c.Logins = cmp.Or(c.Logins, 20*c.Users)
+	c.Weeks = cmp.Or(c.Weeks, 12)
+	c.Attacks = cmp.Or(c.Attacks, max(100, c.Logins/500))
+	c.StuffingWaves = cmp.Or(c.StuffingWaves, max(2, c.Logins/100_000))
+	c.SprayingWaves = cmp.Or(c.SprayingWaves, max(2, c.Logins/100_000))
+	c.FamiliarityThreshold = cmp.Or(c.FamiliarityThreshold, DefaultFamiliarityThreshold)
+	c.MaxNets = cmp.Or(c.MaxNets, 200_000)
+	return c
+}
+
+// DefaultFamiliarityThreshold is the familiarity score above which the
+// familiarity column counts a re-authentication: the placeholder of
+// docs/familiarity.md, before tuning.
+const DefaultFamiliarityThreshold = -2.0
+
+// SweepThresholds are the familiarity thresholds the report sweeps.
+var SweepThresholds = []float64{-5, -4, -3, -2, -1, 0, 1}
+
+type evKind uint8
+
+const (
+	evLegit evKind = iota
+	evDepart
+	evArrive
+	evATO
+	evWave
+)
+
+// event is one scheduled attempt; the attempt itself is built when it is
+// replayed, from the state at that time.
+type event struct {
+	at   int64 // unix nanoseconds
+	kind evKind
+	a, b int32 // user and trip, model, or wave and address
+}
+
+// Sim is a prepared simulation: population, attackers and schedule drawn,
+// engine built. Run replays it once.
+type Sim struct {
+	cfg    Config
+	rng    *rand.Rand
+	atlas  *Atlas
+	pop    *population
+	eng    *Engine
+	clock  *Clock
+	waves  []*wave
+	events []event
+	fam    *familiarity.Model
+	global *familiarity.Global
+	ext    *familiarity.Extractor
+}
+
+// New prepares a simulation: it builds the atlas (the slow part with real
+// data: seconds), the engine, the population and the whole schedule.
+func New(cfg Config) (*Sim, error) {
+	cfg = cfg.Defaults()
+	if cfg.Users < 1 || cfg.Logins < cfg.Users || cfg.Weeks < 1 {
+		return nil, fmt.Errorf("simulate: want users ≥ 1, logins ≥ users, weeks ≥ 1 (got %d, %d, %d)", cfg.Users, cfg.Logins, cfg.Weeks)
+	}
+	s := &Sim{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, 0x7269736b73696d)), clock: NewClock(Epoch), ext: familiarity.NewExtractor()}
+	var err error
+	if s.atlas, err = NewAtlas(cfg.GeoDir, cfg.MaxNets, s.rng); err != nil {
+		return nil, err
+	}
+	if s.fam, err = familiarity.New(familiarity.Config{}); err != nil {
+		return nil, fmt.Errorf("simulate: familiarity: %w", err)
+	}
+	if s.global, err = familiarity.NewGlobal(familiarity.GlobalConfig{}); err != nil {
+		return nil, fmt.Errorf("simulate: familiarity: %w", err)
+	}
+	period := time.Duration(cfg.Weeks) * 7 * 24 * time.Hour
+	s.pop = newPopulation(s.rng, s.atlas, cfg.Users, Epoch, period)
+	s.schedule(period)
+	if s.eng, err = NewEngine(cfg.RulesPath, cfg.GeoDir, s.clock); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close releases the engine.
+func (s *Sim) Close() error { return s.eng.Close() }
+
+// Atlas returns the address pools, for the report and tests.
+func (s *Sim) Atlas() *Atlas { return s.atlas }
+
+// Evaluations is how many attempts Run will evaluate (legitimate typos
+// come on top).
+func (s *Sim) Evaluations() int { return len(s.events) }
+
+func (s *Sim) schedule(period time.Duration) {
+	rng, p := s.rng, s.pop
+	start := Epoch.UnixNano()
+	span := int64(period)
+	var evs []event
+	// Trips: a sign-in before leaving and one after landing, the flight
+	// in between at airliner speed.
+	for ui, u := range p.users {
+		home := s.atlas.Net(u.home)
+		for ti, tr := range u.trips {
+			dep := tr.start.Add(-time.Duration(30+rng.IntN(150)) * time.Minute)
+			if dep.After(Epoch) {
+				evs = append(evs, event{at: dep.UnixNano(), kind: evDepart, a: int32(ui), b: int32(ti)})
+			}
+			km := DistanceKm(home, s.atlas.Net(tr.dest))
+			u.trips[ti].flight = time.Duration(km/planeSpeedKmh*float64(time.Hour)) + time.Hour
+			arr := tr.start.Add(u.trips[ti].flight + time.Duration(30+rng.IntN(90))*time.Minute)
+			if arr.UnixNano() < start+span && arr.Before(tr.end) {
+				evs = append(evs, event{at: arr.UnixNano(), kind: evArrive, a: int32(ui), b: int32(ti)})
+			}
+		}
+	}
+	extra := len(evs)
+	main := max(s.cfg.Logins-extra, s.cfg.Logins/2)
+	for range main {
+		ui := p.pickUser(rng)
+		at := start + rng.Int64N(span)
+		// Nobody signs in from the plane: a sign-in that falls during a
+		// flight happens after landing instead.
+		for ti := range p.users[ui].trips {
+			tr := &p.users[ui].trips[ti]
+			for _, w := range [][2]time.Time{{tr.start, tr.start.Add(tr.flight)}, {tr.end, tr.end.Add(tr.flight)}} {
+				if at >= w[0].UnixNano() && at < w[1].UnixNano() {
+					at = w[1].UnixNano() + rng.Int64N(int64(time.Hour))
+				}
+			}
+		}
+		evs = append(evs, event{at: at, kind: evLegit, a: int32(ui)})
+	}
+	// Takeover attempts once histories exist: the last three quarters.
+	for mi := range ATOModels {
+		for range s.cfg.Attacks {
+			evs = append(evs, event{at: start + span/4 + rng.Int64N(span-span/4), kind: evATO, a: int32(mi)})
+		}
+	}
+	for _, m := range WaveModels {
+		n := s.cfg.StuffingWaves
+		if m == Spraying {
+			n = s.cfg.SprayingWaves
+		}
+		for range n {
+			t0 := start + rng.Int64N(span-int64(24*time.Hour))
+			w := p.newWave(rng, m, time.Unix(0, t0))
+			wi := int32(len(s.waves))
+			s.waves = append(s.waves, w)
+			for ai := range w.addrs {
+				t := t0
+				k, gapLo, gapHi := 100+rng.IntN(200), 2, 8
+				if m == Spraying {
+					k, gapLo, gapHi = 40+rng.IntN(80), 20, 90
+				}
+				for range k {
+					t += int64(gapLo+rng.IntN(gapHi-gapLo+1)) * int64(time.Second)
+					evs = append(evs, event{at: t, kind: evWave, a: wi, b: int32(ai)})
+				}
+			}
+		}
+	}
+	slices.SortStableFunc(evs, func(x, y event) int { return cmp.Compare(x.at, y.at) })
+	s.events = evs
+}
+
+// bucketOf maps a history size to its report bucket.
+func bucketOf(logins int) int {
+	switch {
+	case logins == 0:
+		return 0
+	case logins <= 2:
+		return 1
+	case logins <= 9:
+		return 2
+	case logins <= 29:
+		return 3
+	}
+	return 4
+}
+
+// BucketNames label the history-size buckets.
+var BucketNames = []string{"0", "1-2", "3-9", "10-29", "30+"}
+
+// tally accumulates decisions of one population.
+type tally struct {
+	n, stepUp, block, fam int
+	sweep                 []int
+	scores                []float64
+}
+
+func (t *tally) add(d *engine.Decision, score float64, cfg *Config, keepScore bool) {
+	t.n++
+	switch d.Action {
+	case rules.StepUp:
+		t.stepUp++
+	case rules.Block:
+		t.block++
+	}
+	if score > cfg.FamiliarityThreshold {
+		t.fam++
+	}
+	if t.sweep == nil {
+		t.sweep = make([]int, len(SweepThresholds))
+	}
+	for i, th := range SweepThresholds {
+		if score > th {
+			t.sweep[i]++
+		}
+	}
+	if keepScore {
+		t.scores = append(t.scores, score)
+	}
+}
+
+// stats is everything Run counts.
+type stats struct {
+	legit      [5]tally
+	contexts   map[Context]*tally
+	ato        map[Model]*tally
+	waves      map[Model]*tally
+	rules      map[string]*RuleRow
+	typos      int
+	skipped    int
+	blockedLog int
+	// sweep10 counts, per user and sweep threshold, challenged logins with
+	// ≥ 10 logins of history, for the per-user medians.
+	sweep10 map[*user][]int
+}
+
+// Run replays the schedule through the engine, one attempt at a time in
+// time order, and returns the report. progress, when not nil, is called
+// every few thousand attempts with the number done and the total.
+func (s *Sim) Run(ctx context.Context, progress func(done, total int)) (*Report, error) {
+	if s.events == nil {
+		return nil, errors.New("simulate: Run called twice")
+	}
+	st := &stats{contexts: map[Context]*tally{}, ato: map[Model]*tally{}, waves: map[Model]*tally{},
+		rules: map[string]*RuleRow{}, sweep10: map[*user][]int{}}
+	var withHistory []*user
+	rng, p := s.rng, s.pop
+	for i, e := range s.events {
+		if progress != nil && i%20_000 == 0 {
+			progress(i, len(s.events))
+		}
+		if i%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		t := time.Unix(0, e.at).UTC()
+		s.clock.Set(t)
+		switch e.kind {
+		case evLegit, evDepart, evArrive:
+			u := p.users[e.a]
+			var force Context
+			if e.kind == evDepart {
+				force = CtxHome
+				if u.carrier != 0 {
+					force = CtxMobile
+				}
+			} else if e.kind == evArrive {
+				force = CtxHotel
+				if u.carrier != 0 && rng.IntN(2) == 0 {
+					force = CtxRoaming
+				}
+			}
+			l := p.legit(rng, u, t, force)
+			if rng.Float64() < shareTypo {
+				typo := l.ev
+				typo.Password += "x"
+				d, err := s.eng.Evaluate(ctx, typo)
+				if err != nil {
+					return nil, fmt.Errorf("simulate: evaluate: %w", err)
+				}
+				st.typos++
+				if d.Action != rules.Block {
+					if err := s.outcome(ctx, d, engine.OutcomeFailure); err != nil {
+						return nil, err
+					}
+				}
+			}
+			d, err := s.eng.Evaluate(ctx, l.ev)
+			if err != nil {
+				return nil, fmt.Errorf("simulate: evaluate: %w", err)
+			}
+			x := s.features(d, &l.ev)
+			res := s.fam.Score(&u.hist, s.global, x, t)
+			b := bucketOf(u.logins)
+			st.legit[b].add(d, res.Score, &s.cfg, b >= 2)
+			ct := st.contexts[l.ctx]
+			if ct == nil {
+				ct = &tally{}
+				st.contexts[l.ctx] = ct
+			}
+			ct.add(d, res.Score, &s.cfg, false)
+			s.countRules(st, d, func(r *RuleRow) {
+				r.Legit++
+				if d.Action == rules.Block {
+					r.LegitBlock++
+				}
+			})
+
+			if u.logins >= 10 {
+				u.n10++
+				sw := st.sweep10[u]
+				if sw == nil {
+					sw = make([]int, len(SweepThresholds))
+					st.sweep10[u] = sw
+				}
+				for i, th := range SweepThresholds {
+					if res.Score > th {
+						sw[i]++
+					}
+				}
+				if d.Action != rules.Passwordless {
+					u.c10++
+				}
+				if res.Score > s.cfg.FamiliarityThreshold {
+					u.f10++
+				}
+			}
+			o := engine.OutcomeSuccess
+			switch d.Action {
+			case rules.Block:
+				u.blocked = true
+				st.blockedLog++
+				continue // the user cannot sign in: nothing to learn
+			case rules.StepUp:
+				o = engine.OutcomeStepUpPassed
+			}
+			if err := s.outcome(ctx, d, o); err != nil {
+				return nil, err
+			}
+			if u.logins == 0 {
+				s.global.AddUser()
+				withHistory = append(withHistory, u)
+			}
+			s.fam.Observe(&u.hist, x, t)
+			s.global.Add(x)
+			u.logins++
+		case evATO:
+			m := ATOModels[e.a]
+			if len(withHistory) == 0 {
+				st.skipped++
+				continue
+			}
+			v := withHistory[rng.IntN(len(withHistory))]
+			l := p.takeover(rng, m, v, t)
+			d, err := s.eng.Evaluate(ctx, l.ev)
+			if err != nil {
+				return nil, fmt.Errorf("simulate: evaluate: %w", err)
+			}
+			res := s.fam.Score(&v.hist, s.global, s.features(d, &l.ev), t)
+			tl := st.ato[m]
+			if tl == nil {
+				tl = &tally{}
+				st.ato[m] = tl
+			}
+			tl.add(d, res.Score, &s.cfg, true)
+			s.countRules(st, d, func(r *RuleRow) { r.Takeover++ })
+			// A stepped-up attacker fails the second factor. A missed one
+			// would be in; its sign-in is not recorded, so every attempt
+			// is measured against the victim's own history.
+			if d.Action == rules.StepUp {
+				if err := s.outcome(ctx, d, engine.OutcomeStepUpFailed); err != nil {
+					return nil, err
+				}
+			}
+		case evWave:
+			w := s.waves[e.a]
+			l := p.waveAttempt(rng, w, int(e.b), t)
+			d, err := s.eng.Evaluate(ctx, l.ev)
+			if err != nil {
+				return nil, fmt.Errorf("simulate: evaluate: %w", err)
+			}
+			tl := st.waves[w.model]
+			if tl == nil {
+				tl = &tally{}
+				st.waves[w.model] = tl
+			}
+			tl.add(d, 0, &s.cfg, false)
+			s.countRules(st, d, func(r *RuleRow) { r.Wave++ })
+			// A blocked attempt never reaches the password check.
+			if d.Action != rules.Block {
+				if err := s.outcome(ctx, d, engine.OutcomeFailure); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	if progress != nil {
+		progress(len(s.events), len(s.events))
+	}
+	s.events = nil
+	return s.report(st), nil
+}
+
+func (s *Sim) outcome(ctx context.Context, d *engine.Decision, o engine.Outcome) error {
+	if _, err := s.eng.RecordOutcome(ctx, d.EvaluationID, o); err != nil {
+		return fmt.Errorf("simulate: outcome %s: %w", o, err)
+	}
+	return nil
+}
+
+// features are the familiarity model's view of a login: the engine's own
+// geo and device results, so both models see the same login.
+func (s *Sim) features(d *engine.Decision, ev *engine.Event) familiarity.Features {
+	g := &d.Features.Geo
+	return s.ext.Extract(familiarity.Input{IP: ev.IP.String(), ASN: uint32(max(g.ASN, 0)), Country: g.Country, City: g.City,
+		UserAgent: ev.UserAgent, DeviceID: d.Features.Device.ID})
+}
+
+func (s *Sim) countRules(st *stats, d *engine.Decision, inc func(*RuleRow)) {
+	for _, r := range d.Reasons {
+		row := st.rules[r.Rule]
+		if row == nil {
+			row = &RuleRow{Rule: r.Rule}
+			st.rules[r.Rule] = row
+		}
+		inc(row)
+	}
+}

@@ -1,0 +1,278 @@
+package simulate
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/riskauth/riskauth/signals/breached"
+	"github.com/riskauth/riskauth/signals/familiarity"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+// fixtureRun runs a seeded simulation on the bundled geo fixture (never
+// the real-data cache, so that the figures do not depend on it).
+func fixtureRun(t *testing.T, cfg Config) *Report {
+	t.Helper()
+	cfg.GeoDir = "" // the fixture, whatever the cache holds
+	s, err := New(cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	rep, err := s.Run(context.Background(), nil)
+	require.NoError(t, err)
+	return rep
+}
+
+// TestBands runs 300 users and 20,000 legitimate logins (the default
+// rules, the geo fixture) for seeds 1-5 and holds the rates to bands. The
+// bands were set from those five runs (docs/detection.md has the
+// figures): wide enough that a change of seed stays inside, narrow enough
+// that a rule set that stops catching an attacker model, or one that
+// challenges established users, fails. 300 users are few: one heavy user
+// with a breached password or a VPN habit moves a seed's legitimate
+// rates by several points (seed 2: 7.7% re-authentication at 30+ logins,
+// 0.4-1.7% for the others; seed 5: 1.0% of all logins blocked, one VPN
+// user whose exit is flagged anonymous and far from home), hence the
+// width of those bands. If a rule or model change moves a figure out of
+// its band on purpose, rerun the seeds and update the bands and the docs
+// together.
+func TestBands(t *testing.T) {
+	if testing.Short() {
+		t.Skip("five 20,000-login simulations")
+	}
+	t.Parallel()
+	for seed := uint64(1); seed <= 5; seed++ {
+		t.Run(fmt.Sprintf("seed %d", seed), func(t *testing.T) {
+			rep := fixtureRun(t, Config{Seed: seed, Users: 300, Logins: 20_000, Attacks: 100})
+			byModel := map[Model]AttackRow{}
+			for _, a := range rep.Attacks {
+				byModel[a.Model] = a
+			}
+			// Every takeover attempt comes from a new device on a new
+			// network (the fixture's IPv6 networks give every address its
+			// own /64): new-device and new-network reach the step-up
+			// threshold. (With real data the very targeted attacker often
+			// shares the victim's /24 and is missed; see docs/detection.md.)
+			for _, m := range ATOModels {
+				assert.GreaterOrEqual(t, byModel[m].TPR, 0.97, "%s TPR", m)
+				assert.Equal(t, 100, byModel[m].Attempts, "%s attempts", m)
+			}
+			// Waves: the first attempts of each address pass until the
+			// per-IP counters reach their thresholds (observed 0.976-0.993
+			// and 1.0).
+			assert.GreaterOrEqual(t, byModel[Stuffing].TPR, 0.9, "stuffing TPR")
+			assert.GreaterOrEqual(t, byModel[Spraying].TPR, 0.95, "spraying TPR")
+			// Legitimate users: established users are rarely challenged,
+			// new ones more often (observed: 1-2 logins 14.7-19.4%, 3-9
+			// 3.8-5.1%, 10-29 1.2-2.3%, 30+ 0.4-7.7%).
+			assert.InDelta(t, 0.17, rep.Legit[1].ReauthRate, 0.08, "re-auth with 1-2 logins")
+			assert.LessOrEqual(t, rep.Legit[2].ReauthRate, 0.08, "re-auth with 3-9 logins")
+			assert.LessOrEqual(t, rep.Legit[3].ReauthRate, 0.05, "re-auth with 10-29 logins")
+			assert.LessOrEqual(t, rep.Legit[4].ReauthRate, 0.10, "re-auth with 30+ logins")
+			assert.LessOrEqual(t, rep.LegitAll.ReauthRate, 0.08, "re-auth overall")
+			assert.LessOrEqual(t, rep.LegitAll.BlockRate, 0.02, "block rate overall")
+			assert.LessOrEqual(t, rep.Median.Rules, 0.05, "median per-user re-auth, history ≥ 10")
+			assert.LessOrEqual(t, rep.BlockedUsers, 20, "legitimate users blocked (observed 5-14)")
+			// The familiarity model at -2: established users below,
+			// attackers above (observed TPR ≥ 0.97 for every model).
+			assert.InDelta(t, 0.28, rep.Legit[1].FamRate, 0.1, "familiarity re-auth with 1-2 logins")
+			assert.LessOrEqual(t, rep.Legit[3].FamRate, 0.05, "familiarity re-auth with 10-29 logins")
+			assert.LessOrEqual(t, rep.Legit[4].FamRate, 0.05, "familiarity re-auth with 30+ logins")
+			for _, m := range ATOModels {
+				assert.GreaterOrEqual(t, *byModel[m].FamTPR, 0.9, "%s familiarity TPR", m)
+			}
+			assert.Equal(t, 20_000, rep.Totals.LegitLogins)
+		})
+	}
+}
+
+// TestDeterministic: the same seed gives byte-identical JSON, another seed
+// another report.
+func TestDeterministic(t *testing.T) {
+	t.Parallel()
+	run := func(seed uint64) []byte {
+		rep := fixtureRun(t, Config{Seed: seed, Users: 60, Logins: 2_000, Attacks: 20, StuffingWaves: 1, SprayingWaves: 1})
+		var b bytes.Buffer
+		require.NoError(t, rep.WriteJSON(&b))
+		return b.Bytes()
+	}
+	a, b := run(7), run(7)
+	assert.Equal(t, string(a), string(b))
+	assert.NotEqual(t, string(a), string(run(8)))
+}
+
+// realDataDir is the real-data cache, as signals/geo's tests find it.
+func realDataDir() string {
+	if d := os.Getenv("RISKAUTH_DATA_DIR"); d != "" {
+		return d
+	}
+	return filepath.Join("..", "..", ".cache", "data")
+}
+
+// TestAttackerModels checks that each model really has the properties
+// Wiefling et al. give it, as the engine's own geo signal sees them: on
+// the fixture always, on the real GeoLite2 data when the cache has it.
+func TestAttackerModels(t *testing.T) {
+	t.Parallel()
+	dirs := map[string]string{"fixture": ""}
+	if HasRealData(realDataDir()) && !testing.Short() {
+		dirs["geolite2"] = realDataDir()
+	}
+	for name, dir := range dirs {
+		t.Run(name, func(t *testing.T) { checkAttackerModels(t, dir) })
+	}
+}
+
+func checkAttackerModels(t *testing.T, geoDir string) {
+	s, err := New(Config{Seed: 3, Users: 200, Logins: 400, Attacks: 1, GeoDir: geoDir})
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	require.Equal(t, geoDir == "", s.atlas.Fixture)
+	rng := rand.New(rand.NewPCG(3, 4))
+	ext := familiarity.NewExtractor()
+	at := Epoch.Add(30 * 24 * time.Hour)
+	for i, v := range s.pop.users[:50] {
+		home, err := s.eng.Geo.Lookup(s.atlas.Net(v.home).Addr(rng))
+		require.NoError(t, err)
+		vd := v.mainDevice()
+		vx := ext.Extract(familiarity.Input{UserAgent: s.pop.userAgent(vd, at)})
+		for _, m := range ATOModels {
+			l := s.pop.takeover(rng, m, v, at)
+			ev := l.ev
+			require.Equal(t, v.id, ev.UserID)
+			require.Equal(t, v.password, ev.Password, "takeovers have the correct password")
+			require.NotEqual(t, vd.cookie, ev.Device.CookieID, "never the victim's device")
+			rec, err := s.eng.Geo.Lookup(ev.IP)
+			require.NoError(t, err)
+			ax := ext.Extract(familiarity.Input{UserAgent: ev.UserAgent})
+			switch m {
+			case VPN, Targeted:
+				assert.Equal(t, v.country, rec.Country, "user %d %s: the victim's country", i, m)
+			case VeryTargeted:
+				assert.Equal(t, home.City, rec.City, "user %d: the victim's city", i)
+				assert.Equal(t, home.ASN, rec.ASN, "user %d: the victim's ASN", i)
+				assert.Equal(t, s.pop.userAgent(vd, at), ev.UserAgent, "user %d: the exact user agent", i)
+			}
+			if m == Targeted {
+				bname := func(b string) string { return strings.Fields(b + " ")[0] }
+				assert.Equal(t, bname(vx.Browser), bname(ax.Browser), "user %d: the victim's browser", i)
+				assert.Equal(t, strings.Fields(vx.OS + " ")[0], strings.Fields(ax.OS + " ")[0], "user %d: the victim's OS", i)
+				assert.Equal(t, vx.DeviceType, ax.DeviceType, "user %d: the victim's device type", i)
+			}
+		}
+	}
+}
+
+// TestFamilies: every family's UA parses to the labels it claims, in the
+// parser the engine and the familiarity model use.
+func TestFamilies(t *testing.T) {
+	t.Parallel()
+	ext := familiarity.NewExtractor()
+	for _, f := range Families() {
+		for _, at := range []time.Time{Epoch, Epoch.Add(200 * 24 * time.Hour)} {
+			x := ext.Extract(familiarity.Input{UserAgent: f.UA(f.Version(at))})
+			assert.True(t, strings.HasPrefix(x.Browser, f.Browser+" "), "%s: browser %q", f.Name, x.Browser)
+			assert.True(t, strings.HasPrefix(x.OS, f.OS), "%s: os %q", f.Name, x.OS)
+			assert.Equal(t, f.Type, x.DeviceType, f.Name)
+		}
+	}
+	chrome := Families()[0]
+	assert.Equal(t, chrome.Base+1, chrome.Version(Epoch.Add(fourWeeks)), "one release every four weeks")
+}
+
+// TestCommonPasswordsBreached: the passwords sprayers and careless users
+// pick are in the corpus the engine checks.
+func TestCommonPasswordsBreached(t *testing.T) {
+	t.Parallel()
+	c := breached.NewEmbedded(breached.EmbeddedOptions{})
+	for _, pw := range commonPasswords {
+		r, err := c.Check(context.Background(), pw)
+		require.NoError(t, err)
+		assert.True(t, r.Breached, pw)
+	}
+	r, err := c.Check(context.Background(), "pw-"+cookieID(rand.New(rand.NewPCG(1, 1))))
+	require.NoError(t, err)
+	assert.False(t, r.Breached, "ordinary users' passwords are not")
+}
+
+// TestAddr: drawn addresses stay inside their network.
+func TestAddr(t *testing.T) {
+	t.Parallel()
+	a, err := NewAtlas("", 0, rand.New(rand.NewPCG(1, 2)))
+	require.NoError(t, err)
+	require.True(t, a.Fixture)
+	rng := rand.New(rand.NewPCG(5, 6))
+	for i := range a.nets {
+		n := a.Net(i)
+		for range 50 {
+			ip := n.Addr(rng)
+			require.True(t, n.Prefix.Contains(ip), "%s not in %s", ip, n.Prefix)
+		}
+	}
+}
+
+// goldenReport is a hand-made report: the renderers' golden files do not
+// move when the simulation does.
+func goldenReport() *Report {
+	fam := func(n int, r float64) (*int, *float64) { return &n, &r }
+	f1, r1 := fam(95, 0.95)
+	f2, r2 := fam(40, 0.4)
+	return &Report{
+		Config: ReportConfig{Seed: 1, Users: 300, Logins: 20000, Weeks: 12, Attacks: 100, StuffingWaves: 2, SprayingWaves: 2,
+			Rules: "embedded default", RuleSet: "0123456789abcdef", Geo: "bundled fixture", Fixture: true, Networks: 14, FamThreshold: -2},
+		Totals: Totals{Evaluations: 21300, LegitLogins: 20000, Typos: 600, Takeovers: 200, WaveAttempts: 500},
+		Attacks: []AttackRow{
+			{Model: Naive, Attempts: 100, StepUp: 80, Block: 20, TPR: 1, FamFlagged: f1, FamTPR: r1},
+			{Model: VeryTargeted, Attempts: 100, StepUp: 90, Block: 0, TPR: 0.9, FamFlagged: f2, FamTPR: r2},
+			{Model: Stuffing, Attempts: 500, StepUp: 10, Block: 470, TPR: 0.96},
+		},
+		Legit: []BucketRow{
+			{Name: "0", Logins: 300, StepUp: 3, StepUpRate: 0.01, ReauthRate: 0.01, FamFlagged: 300, FamRate: 1},
+			{Name: "1-2", Logins: 600, StepUp: 90, Block: 3, StepUpRate: 0.15, BlockRate: 0.005, ReauthRate: 0.155, FamFlagged: 180, FamRate: 0.3},
+			{Name: "30+", Logins: 19100, StepUp: 76, StepUpRate: 0.004, ReauthRate: 0.004, FamFlagged: 130, FamRate: 0.0068},
+		},
+		LegitAll:     BucketRow{Name: "all", Logins: 20000, StepUp: 169, Block: 3, StepUpRate: 0.0085, BlockRate: 0.0002, ReauthRate: 0.0086, FamFlagged: 610, FamRate: 0.0305},
+		Contexts:     []BucketRow{{Name: "home", Logins: 20000, StepUp: 169, StepUpRate: 0.0085, ReauthRate: 0.0085}},
+		Median:       Median{Users: 230, Rules: 0, Familiarity: 0.01},
+		BlockedUsers: 3, BlockedLogins: 3,
+		Familiarity: FamiliarityReport{Threshold: -2,
+			Sweep:     []SweepRow{{Threshold: -2, Legit10: 0.01, Median10: 0, TPR: map[string]float64{"naive": 0.95, "very_targeted": 0.4}}},
+			Quantiles: []Quantiles{{Name: "naive", N: 100, P5: -0.1, P50: 1.3, P95: 2.35}}},
+		Rules: []RuleRow{{Rule: "new-device", Legit: 400, LegitBlock: 3, Takeover: 200, Wave: 0}, {Rule: "credential-stuffing-ip", Wave: 470}},
+	}
+}
+
+func TestRenderersGolden(t *testing.T) {
+	t.Parallel()
+	r := goldenReport()
+	for _, c := range []struct {
+		file  string
+		write func(*bytes.Buffer) error
+	}{
+		{"report.txt.golden", func(b *bytes.Buffer) error { return r.WriteText(b) }},
+		{"report.json.golden", func(b *bytes.Buffer) error { return r.WriteJSON(b) }},
+		{"report.html.golden", func(b *bytes.Buffer) error { return r.WriteHTML(b) }},
+	} {
+		t.Run(c.file, func(t *testing.T) {
+			var b bytes.Buffer
+			require.NoError(t, c.write(&b))
+			path := filepath.Join("testdata", c.file)
+			if *update {
+				require.NoError(t, os.WriteFile(path, b.Bytes(), 0o644))
+			}
+			want, err := os.ReadFile(path)
+			require.NoError(t, err)
+			assert.Equal(t, string(want), b.String())
+		})
+	}
+}
