@@ -85,9 +85,9 @@ func (x *Identifier) Identify(d *engine.DeviceDescriptor, userAgent string) engi
 		info.Headless = true
 	} else {
 		parsed := x.parser.Parse(ua)
-		info.Browser = browserLabel(parsed.Browser())
-		info.OS = osLabel(parsed.OS())
-		info.Type = typeLabel(parsed.Device())
+		info.Browser = BrowserLabel(parsed.Browser())
+		info.OS = OSLabel(parsed.OS())
+		info.Type = TypeLabel(parsed.Device())
 		if info.OS == "Android" && info.Type == "mobile" && !strings.Contains(ua, "Mobile") {
 			// Android tablets send the same UA as phones minus "Mobile"
 			// (always spelt so; the parser matches it case-sensitively too).
@@ -148,10 +148,11 @@ func (sc *scratch) id(msg []byte) string {
 	return string(out[:])
 }
 
-// browserLabel maps the parser's browser names onto the labels riskauth
+// BrowserLabel maps the parser's browser names onto the labels riskauth
 // exposes (and hashes), so a renamed constant in a parser upgrade is caught
-// here rather than silently changing ids.
-func browserLabel(b agents.Browser) string {
+// here rather than silently changing ids. Every package that labels user
+// agents (the familiarity model too) uses these, so labels agree.
+func BrowserLabel(b agents.Browser) string {
 	switch b {
 	case agents.BrowserChrome:
 		return "Chrome"
@@ -187,8 +188,8 @@ func browserLabel(b agents.Browser) string {
 	return string(b)
 }
 
-// osLabel maps the parser's OS names onto riskauth's labels.
-func osLabel(o agents.OS) string {
+// OSLabel maps the parser's OS names onto riskauth's labels.
+func OSLabel(o agents.OS) string {
 	switch o {
 	case agents.OSWindows:
 		return "Windows"
@@ -210,9 +211,9 @@ func osLabel(o agents.OS) string {
 	return string(o)
 }
 
-// typeLabel maps the parser's device types onto riskauth's labels:
+// TypeLabel maps the parser's device types onto riskauth's labels:
 // desktop, mobile, tablet, tv, bot or "".
-func typeLabel(t agents.Device) string {
+func TypeLabel(t agents.Device) string {
 	switch t {
 	case agents.DeviceDesktop:
 		return "desktop"

@@ -6,7 +6,8 @@ import (
 	"strings"
 
 	useragent "github.com/medama-io/go-useragent"
-	"github.com/medama-io/go-useragent/agents"
+
+	"github.com/riskauth/riskauth/signals/device"
 )
 
 // Feature names one of the values of a login the model compares. The order
@@ -175,14 +176,14 @@ func (e *Extractor) Extract(in Input) Features {
 		return x
 	}
 	p := e.parser.Parse(ua)
-	if b := browserLabel(p.Browser()); b != "" {
+	if b := device.BrowserLabel(p.Browser()); b != "" {
 		x.Browser = b
 		if v := majorVersion(p.BrowserVersion()); v != "" {
 			x.Browser += " " + v
 		}
 	}
-	os := osLabel(p.OS())
-	x.DeviceType = typeLabel(p.Device())
+	os := device.OSLabel(p.OS())
+	x.DeviceType = device.TypeLabel(p.Device())
 	if os == "Android" && x.DeviceType == "mobile" && !strings.Contains(ua, "Mobile") {
 		// Android tablets send the phone UA minus "Mobile" (as in signals/device).
 		x.DeviceType = "tablet"
@@ -286,83 +287,4 @@ func versionAfter(ua, tok string, parts int) string {
 		}
 	}
 	return b.String()
-}
-
-// browserLabel maps the parser's browser names onto the labels
-// signals/device uses, so that both packages speak of "Chrome", not of the
-// parser's constants.
-func browserLabel(b agents.Browser) string {
-	switch b {
-	case agents.BrowserChrome:
-		return "Chrome"
-	case agents.BrowserEdge:
-		return "Edge"
-	case agents.BrowserFirefox:
-		return "Firefox"
-	case agents.BrowserSafari:
-		return "Safari"
-	case agents.BrowserOpera:
-		return "Opera"
-	case agents.BrowserOperaMini:
-		return "Opera Mini"
-	case agents.BrowserIE:
-		return "IE"
-	case agents.BrowserVivaldi:
-		return "Vivaldi"
-	case agents.BrowserSamsung:
-		return "Samsung Internet"
-	case agents.BrowserSilk:
-		return "Silk"
-	case agents.BrowserYandex:
-		return "Yandex"
-	case agents.BrowserAndroid:
-		return "Android Browser"
-	case agents.BrowserHuawei:
-		return "Huawei Browser"
-	case agents.BrowserFalkon:
-		return "Falkon"
-	case agents.BrowserNintendo:
-		return "Nintendo Browser"
-	}
-	return string(b)
-}
-
-// osLabel maps the parser's OS names onto signals/device's labels.
-func osLabel(o agents.OS) string {
-	switch o {
-	case agents.OSWindows:
-		return "Windows"
-	case agents.OSMacOS:
-		return "macOS"
-	case agents.OSIOS:
-		return "iOS"
-	case agents.OSAndroid:
-		return "Android"
-	case agents.OSLinux:
-		return "Linux"
-	case agents.OSChromeOS:
-		return "ChromeOS"
-	case agents.OSFreeBSD:
-		return "FreeBSD"
-	case agents.OSOpenBSD:
-		return "OpenBSD"
-	}
-	return string(o)
-}
-
-// typeLabel maps the parser's device types onto signals/device's labels.
-func typeLabel(t agents.Device) string {
-	switch t {
-	case agents.DeviceDesktop:
-		return "desktop"
-	case agents.DeviceMobile:
-		return "mobile"
-	case agents.DeviceTablet:
-		return "tablet"
-	case agents.DeviceTV:
-		return "tv"
-	case agents.DeviceBot:
-		return "bot"
-	}
-	return ""
 }
