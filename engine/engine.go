@@ -443,18 +443,15 @@ func (e *Engine) Evaluate(ctx context.Context, ev Event) (*Decision, error) {
 }
 
 // annotate attaches the matched rules to the stored pending evaluation,
-// for outcome attribution. It runs only when a rule matched, under the
-// state budget; a failure costs the attribution of this one evaluation,
-// never the decision.
+// for outcome attribution. It runs only when a rule matched; a failure
+// costs the attribution of this one evaluation, never the decision. No
+// timeout of its own: both stores return at once (memory updates in
+// place, Redis queues the write for a background pipeline), and a timer
+// per evaluation would cost more than the call.
 func (e *Engine) annotate(ctx context.Context, p *Pending) {
 	a, ok := e.state.(PendingAnnotator)
 	if !ok {
 		return
-	}
-	if !e.stateInline {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), e.cfg.StateBudget)
-		defer cancel()
 	}
 	if err := a.AnnotatePending(ctx, p); err != nil {
 		e.log.Warn("matched rules not attached to the pending evaluation", "evaluation_id", p.EvaluationID, "err", err)

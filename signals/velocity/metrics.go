@@ -30,14 +30,18 @@ type Metrics struct {
 	evictedKeys      prometheus.Counter
 	evictedPending   prometheus.Counter
 	profileConflicts prometheus.Counter
+	annotateDropped  prometheus.Counter
 }
 
 // NewMetrics creates the metrics and registers them on reg (not on the
 // global registry): riskauth_velocity_backend_errors_total{backend,op},
 // riskauth_velocity_tracked_keys (memory backend),
 // riskauth_velocity_evictions_total{what} (memory backend: counter_key or
-// pending) and riskauth_velocity_profile_conflicts_total (Redis optimistic
-// transaction retries).
+// pending), riskauth_velocity_profile_conflicts_total (Redis optimistic
+// transaction retries) and riskauth_velocity_annotations_dropped_total
+// (matched rules the Redis backend did not attach to a pending evaluation
+// because its write queue was full; failed writes count as backend errors
+// with op="annotate").
 func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := &Metrics{
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -56,11 +60,15 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Namespace: "riskauth", Subsystem: "velocity", Name: "profile_conflicts_total",
 			Help: "Profile updates the Redis backend retried because a concurrent update won.",
 		}),
+		annotateDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "riskauth", Subsystem: "velocity", Name: "annotations_dropped_total",
+			Help: "Matched-rule annotations of pending evaluations the Redis backend dropped because its write queue was full.",
+		}),
 	}
 	m.evictedKeys = m.evictions.WithLabelValues(evictCounterKey)
 	m.evictedPending = m.evictions.WithLabelValues(evictPending)
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.errors, m.trackedKeys, m.evictions, m.profileConflicts} {
+		for _, c := range []prometheus.Collector{m.errors, m.trackedKeys, m.evictions, m.profileConflicts, m.annotateDropped} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("velocity metrics: %w", err)
 			}
@@ -72,6 +80,20 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 func (m *Metrics) backendError(backend, op string) {
 	if m != nil {
 		m.errors.WithLabelValues(backend, op).Inc()
+	}
+}
+
+// backendErrors counts n failed operations at once: the annotation
+// writer loses a whole pipeline's worth under an outage.
+func (m *Metrics) backendErrors(backend, op string, n int) {
+	if m != nil {
+		m.errors.WithLabelValues(backend, op).Add(float64(n))
+	}
+}
+
+func (m *Metrics) annotationDropped() {
+	if m != nil {
+		m.annotateDropped.Inc()
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -40,6 +41,10 @@ import (
 // profile update, retried with jittered backoff when a concurrent update
 // wins. A failure after the claim leaves the outcome claimed: outcomes are
 // applied at most once.
+//
+// AnnotatePending (the matched rules, written after the rules ran) costs
+// the evaluation no round trip: a background writer, started by NewRedis
+// and stopped by Close, sends the annotations in batched pipelines.
 type Redis struct {
 	c       redis.UniversalClient
 	cfg     Config
@@ -47,6 +52,8 @@ type Redis struct {
 	// keyHead and keyTail frame a counter key: head + value + tail.
 	keyHead, keyTail []string
 	metrics          *Metrics
+	// ann queues AnnotatePending's writes for the writer goroutine.
+	ann *annotator
 }
 
 var _ engine.StateStore = (*Redis)(nil)
@@ -55,9 +62,16 @@ var _ engine.StateStore = (*Redis)(nil)
 const maxProfileTxRetries = 100
 
 // NewRedis returns a Redis StateStore on client (a *redis.Client or a
-// *redis.ClusterClient). The caller keeps ownership of client: Close does
-// not close it. metrics may be nil.
+// *redis.ClusterClient) and starts its annotation writer; Close stops it.
+// The caller keeps ownership of client: Close does not close it, and must
+// come before the client's Close so that queued annotations are written.
+// metrics may be nil. The writer's (rate-limited) warnings go to
+// slog.Default().
 func NewRedis(client redis.UniversalClient, cfg Config, metrics *Metrics) (*Redis, error) {
+	return newRedis(client, cfg, metrics, slog.Default())
+}
+
+func newRedis(client redis.UniversalClient, cfg Config, metrics *Metrics, log *slog.Logger) (*Redis, error) {
 	if client == nil {
 		return nil, errors.New("velocity redis: nil client")
 	}
@@ -68,12 +82,13 @@ func NewRedis(client redis.UniversalClient, cfg Config, metrics *Metrics) (*Redi
 	if err != nil {
 		return nil, err
 	}
-	r := &Redis{c: client, cfg: cfg, metrics: metrics}
+	r := &Redis{c: client, cfg: cfg, metrics: metrics, ann: newAnnotator(log)}
 	for _, s := range cfg.Counters {
 		r.windows = append(r.windows, newWindow(s.Window))
 		r.keyHead = append(r.keyHead, cfg.KeyPrefix+"{c:"+s.Name+":")
 		r.keyTail = append(r.keyTail, "}:"+strconv.FormatInt(s.Window.Milliseconds(), 10))
 	}
+	go r.writeAnnotations()
 	return r, nil
 }
 
@@ -225,8 +240,27 @@ var _ engine.PendingAnnotator = (*Redis)(nil)
 // AnnotatePending implements engine.PendingAnnotator by rewriting the
 // pending evaluation's JSON: XX so that an expired (or never stored)
 // evaluation is not brought back, KEEPTTL so that it expires when it
-// would have. The flow-outcome claim is a key of its own and stays.
-func (r *Redis) AnnotatePending(ctx context.Context, p *engine.Pending) error {
+// would have. The flow-outcome claim is a key of its own (see
+// claimScript) and stays.
+//
+// The write is asynchronous, so that an evaluation stays at one round
+// trip (Load): p is encoded here, on the caller's goroutine, and queued
+// without blocking for the writer goroutine, which sends what is queued
+// in pipelines of up to 256 SETs after waiting up to 2 ms for more. ctx
+// is not used: the write outlives the request, under its own timeout.
+// When the queue is full the annotation is dropped
+// (riskauth_velocity_annotations_dropped_total) and nil returned: a lost
+// annotation costs the attribution of one evaluation, never a decision;
+// so does a failed write (riskauth_velocity_backend_errors_total with
+// op="annotate", logged at most every 10 s).
+//
+// The trade-off: a label may be recorded before the rule ids are written.
+// A label recorded through this store first waits for the annotations
+// queued so far (see RecordOutcome); one sent to another instance within
+// milliseconds of the evaluation may find the pending evaluation without
+// its rules and count for none. Labels normally come minutes to days
+// later. After Close it returns ErrClosed.
+func (r *Redis) AnnotatePending(_ context.Context, p *engine.Pending) error {
 	if p == nil || p.EvaluationID == "" {
 		return errors.New("velocity: pending evaluation without an id")
 	}
@@ -234,9 +268,12 @@ func (r *Redis) AnnotatePending(ctx context.Context, p *engine.Pending) error {
 	if err != nil {
 		return fmt.Errorf("velocity redis: encode pending evaluation: %w", err)
 	}
-	err = r.c.SetArgs(ctx, r.pendingKey(p.EvaluationID), data, redis.SetArgs{Mode: "XX", KeepTTL: true}).Err()
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return r.fail(opAnnotate, err)
+	queued, err := r.ann.enqueue(annotation{key: r.pendingKey(p.EvaluationID), val: data})
+	if err != nil {
+		return err
+	}
+	if !queued {
+		r.metrics.annotationDropped()
 	}
 	return nil
 }
@@ -258,6 +295,11 @@ return {p, 1}
 // RecordOutcome implements engine.StateStore. Expiry of pending
 // evaluations follows the Redis server's clock; at only decides whether a
 // counter bucket is still worth bumping and for how long.
+//
+// A label (fraud, legit) first waits, within ctx, for the annotations this
+// store has queued so far, so that it reads the matched rules of an
+// evaluation made on this instance even right after it. Labels are rare;
+// flow outcomes, which do not read the rules, never wait.
 func (r *Redis) RecordOutcome(ctx context.Context, id string, o engine.Outcome, at time.Time) (*engine.Pending, error) {
 	if !o.Valid() {
 		return nil, fmt.Errorf("velocity: unknown outcome %q", o)
@@ -265,6 +307,8 @@ func (r *Redis) RecordOutcome(ctx context.Context, id string, o engine.Outcome, 
 	flow := "0"
 	if !o.Label() {
 		flow = "1"
+	} else {
+		r.ann.wait(ctx)
 	}
 	pk := r.pendingKey(id)
 	res, err := claimScript.Run(ctx, r.c, []string{pk, pk + ":flow"}, flow, r.cfg.PendingTTL.Milliseconds()).Result()
@@ -388,6 +432,9 @@ func (r *Redis) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close implements engine.StateStore. The client stays open: its owner
-// closes it.
-func (r *Redis) Close() error { return nil }
+// Close implements engine.StateStore: it stops the annotation writer once
+// it has written what was queued, waiting at most a few seconds (an
+// error says it gave up; the writer then ends when its pipeline does).
+// Later AnnotatePending calls return ErrClosed. It is safe to call more
+// than once. The client stays open: its owner closes it, after Close.
+func (r *Redis) Close() error { return r.ann.close() }
