@@ -88,6 +88,7 @@ func BenchmarkEvaluate(b *testing.B) {
 		b.Cleanup(func() { client.Close() })
 		st, err := velocity.NewRedis(client, velocity.Config{Counters: engine.DefaultCounters(), KeyPrefix: fmt.Sprintf("bench%d:", time.Now().UnixNano())}, nil)
 		require.NoError(b, err)
+		b.Cleanup(func() { st.Close() }) // before the client: it flushes queued annotations
 		return newEngine(b, options{rulesFile: "../testdata/rules/bench50.good.yaml", state: st})
 	}
 	b.Run("redis-ping", func(b *testing.B) {

@@ -61,6 +61,11 @@ type Reason struct {
 	Action      string           `json:"action,omitempty"`
 	Alert       string           `json:"alert,omitempty"`
 	Evidence    []rules.Evidence `json:"evidence,omitempty"`
+	// Familiarity lists the familiarity score's per-feature
+	// contributions, most suspicious first, when the rule read a
+	// familiarity field (familiarity.score...): why the login looked
+	// unfamiliar. Reasons of one decision share the list.
+	Familiarity []FamiliarityContribution `json:"familiarity,omitempty"`
 }
 
 // SignalStatus is how one signal fared in an evaluation.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/riskauth/riskauth/rules"
+	"github.com/riskauth/riskauth/signals/familiarity"
 )
 
 // Config tunes the engine. The zero value means the defaults.
@@ -59,6 +60,15 @@ type Deps struct {
 	Sink     DecisionSink
 	Metrics  *Metrics
 	Logger   *slog.Logger
+	// Familiarity is the familiarity model behind the familiarity rule
+	// namespace; nil leaves the namespace unavailable (and floors
+	// nothing). The state store must update histories with the same model
+	// (ProfileLimits.Familiarity).
+	Familiarity *familiarity.Model
+	// FamiliarityGlobal holds the global value frequencies the model
+	// scores against and successful sign-ins feed; nil with a model means
+	// a fresh in-process familiarity.Global of the default size.
+	FamiliarityGlobal FamiliarityGlobal
 }
 
 // DecisionSink receives every decision after it was made, off the
@@ -85,6 +95,7 @@ type Engine struct {
 	m           *Metrics
 	series      map[string]signalSeries // by signal name, when m is set
 	log         *slog.Logger
+	fam         *famScorer // nil without a familiarity model
 }
 
 // New builds an engine.
@@ -129,6 +140,13 @@ func New(cfg Config, d Deps) (*Engine, error) {
 		}
 	}
 	e.signals = append(append([]Signal(nil), e.inline...), e.async...)
+	if d.Familiarity != nil {
+		fs, err := newFamScorer(d.Familiarity, d.FamiliarityGlobal)
+		if err != nil {
+			return nil, fmt.Errorf("engine: %w", err)
+		}
+		e.fam = fs
+	}
 	if e.m != nil {
 		e.m.setRuleSet(d.Rules.Current())
 		e.series = map[string]signalSeries{"velocity": e.m.signalSeries("velocity")}
@@ -307,6 +325,11 @@ func (e *Engine) Evaluate(ctx context.Context, ev Event) (*Decision, error) {
 		}
 	}
 	pending := &Pending{EvaluationID: d.EvaluationID, Kind: ev.Kind, Keys: keys, At: at, Place: place, RuleSetVersion: rs.Version}
+	if e.fam != nil && keys.User != "" {
+		// Extracted before Load so that the pending evaluation carries
+		// the values a successful outcome will observe.
+		pending.Familiarity = e.fam.extract(&ev, keys, place)
+	}
 	req := &LoadRequest{Kind: ev.Kind, Keys: keys, At: at, Pending: pending}
 
 	// I/O-bound work concurrently, each under its budget, all under the
@@ -367,10 +390,20 @@ func (e *Engine) Evaluate(ctx context.Context, ev Event) (*Decision, error) {
 	}
 
 	var profile Profile
+	// A value, not a pointer: the result (about 800 bytes) stays on the
+	// stack.
+	var famRes familiarity.Result
+	scored := false
 	e.finishSignal(d, "velocity", st.err, st.dur)
 	if st.err == nil {
 		profile = st.snap.Profile
 		e.stateFeatures(f, st.snap, keys, at)
+		if pending.Familiarity != nil {
+			// Inline, after the load: the history came with the profile.
+			if scored = e.familiarityFeatures(f, st.snap, pending.Familiarity, at, &famRes); !scored {
+				unavailable = true
+			}
+		}
 	} else {
 		unavailable = true
 	}
@@ -394,6 +427,9 @@ func (e *Engine) Evaluate(ctx context.Context, ev Event) (*Decision, error) {
 	d.Action = res.Action
 	d.Reasons = reasonsOf(res.Matches)
 	d.Shadow = reasonsOf(res.Shadow)
+	if scored {
+		attachFamiliarity(&famRes, d)
+	}
 	d.ShadowAction = res.ShadowAction
 	for _, m := range res.Matches {
 		d.Alert = max(d.Alert, m.Rule.Alert)
@@ -570,6 +606,9 @@ func (e *Engine) RecordOutcome(ctx context.Context, evaluationID string, o Outco
 		return nil, ErrUnknownEvaluation
 	}
 	p, err := e.state.RecordOutcome(ctx, evaluationID, o, e.clock.Now())
+	if err == nil && e.fam != nil {
+		e.fam.observe(p, o)
+	}
 	if e.m != nil {
 		e.m.outcome(o, err)
 		if err == nil && o.Label() {

@@ -17,6 +17,7 @@ import (
 	"github.com/riskauth/riskauth/engine/scenario"
 	"github.com/riskauth/riskauth/rules"
 	"github.com/riskauth/riskauth/signals/device"
+	"github.com/riskauth/riskauth/signals/familiarity"
 	"github.com/riskauth/riskauth/signals/geo"
 	"github.com/riskauth/riskauth/signals/velocity"
 	"github.com/stretchr/testify/assert"
@@ -38,10 +39,14 @@ type options struct {
 	signals   []engine.Signal
 	cfg       engine.Config
 	sink      engine.DecisionSink
+	// famGlobal replaces the engine's in-process global familiarity
+	// counts; nil keeps them.
+	famGlobal engine.FamiliarityGlobal
 }
 
 // newEngine builds an engine on the embedded backends: in-memory velocity,
-// in-memory profiles, the real device identifier, on a virtual clock.
+// in-memory profiles, the real device identifier, the default familiarity
+// model, on a virtual clock.
 func newEngine(t testing.TB, o options) *fixture {
 	t.Helper()
 	counters := engine.DefaultCounters()
@@ -61,8 +66,11 @@ func newEngine(t testing.TB, o options) *fixture {
 	clock := scenario.NewClock(time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC))
 	reg := prometheus.NewRegistry()
 	m := engine.NewMetrics(reg)
+	// The state store fills in the same default model for its profiles.
+	fam, err := familiarity.New(familiarity.Config{})
+	require.NoError(t, err)
 	e, err := engine.New(o.cfg, engine.Deps{Clock: clock, Rules: src, State: state, Devices: devices,
-		Counters: counters, Signals: o.signals, Metrics: m, Sink: o.sink})
+		Counters: counters, Signals: o.signals, Metrics: m, Sink: o.sink, Familiarity: fam, FamiliarityGlobal: o.famGlobal})
 	require.NoError(t, err)
 	return &fixture{engine: e, clock: clock, reg: reg, metrics: m}
 }
@@ -111,7 +119,7 @@ func TestEvaluateDecision(t *testing.T) {
 		IP: netip.MustParseAddr("::ffff:192.0.2.1"), UserAgent: "curl/8.5.0", Password: "hunter2"})
 	require.NoError(t, err)
 	assert.Equal(t, rules.StepUp, d.Action)
-	assert.Equal(t, float64(45), d.Score)
+	assert.Equal(t, float64(40), d.Score)
 	require.Len(t, d.Reasons, 1)
 	assert.Equal(t, "automation-client", d.Reasons[0].Rule)
 	assert.Equal(t, []rules.Evidence{{Field: "event.empty_user_agent", Value: false}, {Field: "event.headless", Value: true}}, d.Reasons[0].Evidence)
@@ -213,6 +221,7 @@ func TestUnavailableSignalsFloor(t *testing.T) {
 		defer client.Close()
 		st, err := velocity.NewRedis(client, velocity.Config{Counters: engine.DefaultCounters()}, nil)
 		require.NoError(t, err)
+		defer st.Close()
 		f := newEngine(t, options{state: st})
 		d, err := f.engine.Evaluate(ctx, quiet)
 		require.NoError(t, err)

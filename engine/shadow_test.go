@@ -168,6 +168,7 @@ func TestPendingRulesRedis(t *testing.T) {
 	st, err := velocity.NewRedis(client, velocity.Config{Counters: engine.DefaultCounters(),
 		KeyPrefix: fmt.Sprintf("pendrules%d:", time.Now().UnixNano())}, nil)
 	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() }) // before the client: it flushes queued annotations
 	f := newEngine(t, options{rulesFile: writeRules(t, t.TempDir(), "rules.yaml", activeRules), state: st})
 	_, err = f.engine.Rules().SetCandidate([]byte(candidateRules), "test")
 	require.NoError(t, err)

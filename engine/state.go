@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"regexp"
 	"time"
+
+	"github.com/riskauth/riskauth/signals/familiarity"
 )
 
 // CountOn says which moment of a flow a counter counts.
@@ -144,6 +146,19 @@ type Pending struct {
 	// ran in shadow beside the active one, and its matched rules.
 	CandidateVersion string   `json:"cand,omitempty"`
 	CandidateRules   []string `json:"cand_rules,omitempty"`
+	// Familiarity are the login's values as the familiarity model saw
+	// them, kept so that a successful outcome adds exactly what was scored
+	// to the user's history (ApplyOutcome) and to the global counts
+	// (Engine.RecordOutcome). nil when the engine has no model or the
+	// event names no user. Under 200 bytes of JSON plus the user agent
+	// (at most familiarity.MaxUserAgentLen bytes): a typical pending
+	// evaluation grows from about 350 to 640 bytes.
+	Familiarity *familiarity.Features `json:"fam,omitempty"`
+	// firstObserved is set by ApplyOutcome when the sign-in was the first
+	// in the user's familiarity history, so that the engine counts one
+	// more user globally. Not stored: it describes the outcome, not the
+	// evaluation.
+	firstObserved bool
 }
 
 // HasRules reports whether any rule (enforced, shadow or candidate)
@@ -193,6 +208,12 @@ type Snapshot struct {
 	// Profile is the user's risk profile; zero when the user has none or the
 	// request named no user.
 	Profile Profile
+	// FamiliarityCounts are the global familiarity counts for the values
+	// of LoadRequest.Pending.Familiarity, for a store that keeps global
+	// frequencies itself and reads them in the same round trip (a shared
+	// Redis sketch, the planned follow-up); nil, as both stores leave it
+	// today, makes the engine read its own FamiliarityGlobal.
+	FamiliarityCounts *familiarity.Counts
 }
 
 // StateStore keeps velocity windows, user risk profiles and pending

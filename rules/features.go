@@ -16,6 +16,8 @@ type Features struct {
 	Geo      GeoFeatures      `expr:"geo" json:"geo"`
 	Breached BreachedFeatures `expr:"breached" json:"breached"`
 	Velocity VelocityFeatures `expr:"velocity" json:"velocity"`
+	// Familiarity is the familiarity score of the login (signals/familiarity).
+	Familiarity FamiliarityFeatures `expr:"familiarity" json:"familiarity"`
 	// Attr holds the caller's free-form attributes, as strings.
 	Attr map[string]string `expr:"attr" json:"attr,omitempty"`
 }
@@ -90,6 +92,22 @@ type BreachedFeatures struct {
 	Checked   bool `expr:"checked" json:"checked" doc:"a password was presented and checked" example:"true"`
 	Password  bool `expr:"password" json:"password" doc:"the password is in the breach corpus" example:"false"`
 	Count     int  `expr:"count" json:"count" doc:"how often the password was seen in breaches, 0 when unknown" example:"0"`
+}
+
+// FamiliarityFeatures are the familiarity score (Freeman et al., NDSS 2016,
+// as evaluated by Wiefling et al.): how much likelier the login's values
+// (IP, ASN, city, country, device id, user agent, browser, OS, device
+// type) are for an attacker than for this user, from the user's decayed
+// login history and the global value frequencies. The per-feature
+// contributions are in the evidence of any rule that reads a field of
+// this namespace. See docs/familiarity.md.
+type FamiliarityFeatures struct {
+	Available bool    `expr:"available" json:"available" doc:"the user's familiarity history was read (false when the state store did not answer in time, the history was unreadable, or the event names no user)" example:"true"`
+	Score     float64 `expr:"score" json:"score" doc:"log10 of how much likelier the login's values are for an attacker than for this user: higher is riskier, 0 without history, -3 a thousand times likelier the user" example:"-3.2"`
+	ColdStart bool    `expr:"cold_start" json:"cold_start" doc:"the score is weak: fewer than 3 logins of history, or fewer than 1000 logins counted globally" example:"false"`
+	Logins    float64 `expr:"logins" json:"logins" doc:"size of the user's login history, decayed (a login counts 1, halving every 90 days)" example:"12.5"`
+	Prior     float64 `expr:"prior" json:"prior" doc:"the user term of the score: positive for users who sign in less often than the average user" example:"0.4"`
+	Top       string  `expr:"top" json:"top,omitempty" doc:"the feature adding most to the score (ip, asn, city, country, device_id, user_agent, browser, os, device_type), empty when none adds" example:"\"device_id\""`
 }
 
 // VelocityFeatures hold the sliding-window counters declared in the

@@ -63,7 +63,7 @@ func TestEvaluateHappyPath(t *testing.T) {
 				require.NotEmpty(t, r)
 				first := r[0].(map[string]any)
 				assert.Equal(t, "headless browser, HTTP library or no user agent at all", first["description"])
-				assert.EqualValues(t, 45, first["score"])
+				assert.EqualValues(t, 40, first["score"])
 				assert.Equal(t, "low", first["alert"])
 				assert.NotEmpty(t, first["evidence"])
 				assert.Equal(t, "low", m["alert"])

@@ -30,6 +30,7 @@ import (
 	"github.com/riskauth/riskauth/rules"
 	"github.com/riskauth/riskauth/signals/breached"
 	"github.com/riskauth/riskauth/signals/device"
+	"github.com/riskauth/riskauth/signals/familiarity"
 	"github.com/riskauth/riskauth/signals/geo"
 	"github.com/riskauth/riskauth/signals/velocity"
 )
@@ -147,8 +148,19 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *server
 	if err != nil {
 		return nil, err
 	}
+	// One familiarity model for the engine (scores) and the state store
+	// (updates histories), so that both decay histories alike.
+	fam, err := familiarity.New(familiarity.Config{})
+	if err != nil {
+		return nil, err
+	}
+	famGlobal, saveFamGlobal, err := familiarityGlobal(cfg.DataDir, cfg.Redis.URL == "", log)
+	if err != nil {
+		return nil, err
+	}
 	vcfg := velocity.Config{Counters: cfg.Velocity.Counters, MaxKeys: cfg.Velocity.MaxKeys,
-		PendingTTL: cfg.Velocity.PendingTTL, KeyPrefix: cfg.Redis.Prefix}
+		PendingTTL: cfg.Velocity.PendingTTL, KeyPrefix: cfg.Redis.Prefix,
+		ProfileLimits: engine.ProfileLimits{Familiarity: fam}}
 	if cfg.Redis.URL != "" {
 		client, err := redisClient(cfg.Redis)
 		if err != nil {
@@ -205,11 +217,14 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *server
 	signals = append(signals, bsig)
 	s.engine, err = engine.New(cfg.Engine, engine.Deps{
 		Rules: src, State: s.state, Devices: devices, Counters: cfg.Velocity.Counters, Signals: signals,
-		Sink: s.sink, Metrics: em, Logger: log,
+		Sink: s.sink, Metrics: em, Logger: log, Familiarity: fam, FamiliarityGlobal: famGlobal,
 	})
 	if err != nil {
 		return nil, err
 	}
+	// Closers run in reverse: the snapshot is written once the HTTP server
+	// has stopped evaluating.
+	s.closers = append(s.closers, saveFamGlobal)
 	proxies, err := cfg.Proxies()
 	if err != nil {
 		return nil, err

@@ -26,7 +26,7 @@ func TestExplainStdin(t *testing.T) {
 		code  int
 		want  string
 	}{
-		{"event from stdin", []string{"-config", "", "-"}, event, 0, "decision: block"},
+		{"event from stdin", []string{"-config", "", "-"}, event, 0, "decision: step_up"},
 		{"decision without argument", []string{"-config", ""}, ocsfGolden, 0, "recorded decision: step_up"},
 		{"empty", []string{"-config", ""}, nil, 2, "want one JSON object"},
 		{"two values", []string{"-config", ""}, []byte(`{"event":"login"} {"event":"login"}`), 2, "one event or decision at a time"},

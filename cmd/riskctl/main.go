@@ -185,13 +185,14 @@ func loadSchema(cfgPath string) (*rules.Schema, error) {
 
 // producers names the signal behind each namespace, for the catalogue.
 var producers = map[string]string{
-	"event":    "the event itself",
-	"user":     "user risk profile (velocity store)",
-	"device":   "signals/device + profile",
-	"geo":      "signals/geo",
-	"breached": "signals/breached",
-	"velocity": "signals/velocity",
-	"attr":     "the caller's attributes",
+	"event":       "the event itself",
+	"user":        "user risk profile (velocity store)",
+	"device":      "signals/device + profile",
+	"geo":         "signals/geo",
+	"breached":    "signals/breached",
+	"velocity":    "signals/velocity",
+	"familiarity": "signals/familiarity, scored by the engine on the profile's history",
+	"attr":        "the caller's attributes",
 }
 
 func fieldsCmd(args []string, stdout, stderr io.Writer) int {

@@ -3,10 +3,10 @@
 // true-positive rate against the attacker models of Wiefling et al. (ACM
 // TOPS 2022) and waves of credential stuffing and password spraying, and
 // the re-authentication burden on legitimate users by login-history size.
-// Beside the engine's own decision it scores every login with the
-// Freeman/Wiefling familiarity model (signals/familiarity), which the
-// engine does not expose yet, so that both can be tuned on the same
-// traffic.
+// Beside the engine's decision it reports the engine's familiarity.score
+// (the Freeman/Wiefling model of signals/familiarity, which no default
+// rule reads yet) at a threshold, so that rules and model can be tuned on
+// the same traffic.
 //
 // It is for measuring and tuning rule sets and models (cmd/risksim, the
 // numbers in docs/detection.md), never for production traffic or load

@@ -10,6 +10,7 @@ import (
 	"github.com/riskauth/riskauth/rules"
 	"github.com/riskauth/riskauth/signals/breached"
 	devicesig "github.com/riskauth/riskauth/signals/device"
+	"github.com/riskauth/riskauth/signals/familiarity"
 	"github.com/riskauth/riskauth/signals/geo"
 	"github.com/riskauth/riskauth/signals/velocity"
 )
@@ -61,8 +62,10 @@ var simDeviceKey = []byte("risksim-device-key-0123456789abcdef")
 // catalogue, in-memory velocity state and profiles with production
 // bounds, the real device identifier, the geo signal (real databases from
 // geoDir when HasRealData, the bundled fixture otherwise), the
-// breached-password signal on the embedded corpus, the rule file at
-// rulesPath (the embedded default rules when empty), on clock. Every
+// breached-password signal on the embedded corpus, the default familiarity
+// model with an in-process global count (familiarity.score, scored by the
+// engine on the histories its profiles keep), the rule file at rulesPath
+// (the embedded default rules when empty), on clock. Every
 // signal runs inline, so an evaluation never depends on goroutine
 // scheduling and a seed gives the same decisions.
 func NewEngine(rulesPath, geoDir string, clock *Clock) (*Engine, error) {
@@ -76,7 +79,12 @@ func NewEngine(rulesPath, geoDir string, clock *Clock) (*Engine, error) {
 		return nil, fmt.Errorf("simulate: rules: %w", err)
 	}
 	e := &Engine{RuleSet: src.Current().Version}
-	mem, err := velocity.NewMemory(velocity.Config{Counters: counters}, velocity.NewMemProfiles(0), nil)
+	fam, err := familiarity.New(familiarity.Config{})
+	if err != nil {
+		return nil, fmt.Errorf("simulate: familiarity: %w", err)
+	}
+	mem, err := velocity.NewMemory(velocity.Config{Counters: counters, ProfileLimits: engine.ProfileLimits{Familiarity: fam}},
+		velocity.NewMemProfiles(0), nil)
 	if err != nil {
 		return nil, fmt.Errorf("simulate: velocity: %w", err)
 	}
@@ -106,7 +114,7 @@ func NewEngine(rulesPath, geoDir string, clock *Clock) (*Engine, error) {
 		}
 	}
 	e.Engine, err = engine.New(engine.Config{}, engine.Deps{Clock: clock, Rules: src, State: mem, Devices: devices,
-		Counters: counters, Signals: signals})
+		Counters: counters, Signals: signals, Familiarity: fam})
 	if err != nil {
 		e.Close()
 		return nil, fmt.Errorf("simulate: engine: %w", err)

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/riskauth/riskauth/engine"
-	"github.com/riskauth/riskauth/signals/familiarity"
 )
 
 // Population parameters. They are the model, not tuning knobs: each is a
@@ -87,7 +86,6 @@ type user struct {
 
 	// State while running.
 	logins  int // successful sign-ins so far
-	hist    familiarity.History
 	n10     int // logins with at least 10 logins of history
 	c10     int // ... that were stepped up or blocked
 	f10     int // ... that the familiarity model would challenge

@@ -11,7 +11,6 @@ import (
 
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/rules"
-	"github.com/riskauth/riskauth/signals/familiarity"
 )
 
 // Config describes one simulation. The zero value of a field means its
@@ -88,9 +87,6 @@ type Sim struct {
 	clock  *Clock
 	waves  []*wave
 	events []event
-	fam    *familiarity.Model
-	global *familiarity.Global
-	ext    *familiarity.Extractor
 }
 
 // New prepares a simulation: it builds the atlas (the slow part with real
@@ -100,16 +96,10 @@ func New(cfg Config) (*Sim, error) {
 	if cfg.Users < 1 || cfg.Logins < cfg.Users || cfg.Weeks < 1 {
 		return nil, fmt.Errorf("simulate: want users ≥ 1, logins ≥ users, weeks ≥ 1 (got %d, %d, %d)", cfg.Users, cfg.Logins, cfg.Weeks)
 	}
-	s := &Sim{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, 0x7269736b73696d)), clock: NewClock(Epoch), ext: familiarity.NewExtractor()}
+	s := &Sim{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, 0x7269736b73696d)), clock: NewClock(Epoch)}
 	var err error
 	if s.atlas, err = NewAtlas(cfg.GeoDir, cfg.MaxNets, s.rng); err != nil {
 		return nil, err
-	}
-	if s.fam, err = familiarity.New(familiarity.Config{}); err != nil {
-		return nil, fmt.Errorf("simulate: familiarity: %w", err)
-	}
-	if s.global, err = familiarity.NewGlobal(familiarity.GlobalConfig{}); err != nil {
-		return nil, fmt.Errorf("simulate: familiarity: %w", err)
 	}
 	period := time.Duration(cfg.Weeks) * 7 * 24 * time.Hour
 	s.pop = newPopulation(s.rng, s.atlas, cfg.Users, Epoch, period)
@@ -322,16 +312,15 @@ func (s *Sim) Run(ctx context.Context, progress func(done, total int)) (*Report,
 			if err != nil {
 				return nil, fmt.Errorf("simulate: evaluate: %w", err)
 			}
-			x := s.features(d, &l.ev)
-			res := s.fam.Score(&u.hist, s.global, x, t)
+			fam := d.Features.Familiarity.Score
 			b := bucketOf(u.logins)
-			st.legit[b].add(d, res.Score, &s.cfg, b >= 2)
+			st.legit[b].add(d, fam, &s.cfg, b >= 2)
 			ct := st.contexts[l.ctx]
 			if ct == nil {
 				ct = &tally{}
 				st.contexts[l.ctx] = ct
 			}
-			ct.add(d, res.Score, &s.cfg, false)
+			ct.add(d, fam, &s.cfg, false)
 			s.countRules(st, d, func(r *RuleRow) {
 				r.Legit++
 				if d.Action == rules.Block {
@@ -347,14 +336,14 @@ func (s *Sim) Run(ctx context.Context, progress func(done, total int)) (*Report,
 					st.sweep10[u] = sw
 				}
 				for i, th := range SweepThresholds {
-					if res.Score > th {
+					if fam > th {
 						sw[i]++
 					}
 				}
 				if d.Action != rules.Passwordless {
 					u.c10++
 				}
-				if res.Score > s.cfg.FamiliarityThreshold {
+				if fam > s.cfg.FamiliarityThreshold {
 					u.f10++
 				}
 			}
@@ -370,12 +359,11 @@ func (s *Sim) Run(ctx context.Context, progress func(done, total int)) (*Report,
 			if err := s.outcome(ctx, d, o); err != nil {
 				return nil, err
 			}
+			// The outcome added the login to the user's history and the
+			// engine's global counts.
 			if u.logins == 0 {
-				s.global.AddUser()
 				withHistory = append(withHistory, u)
 			}
-			s.fam.Observe(&u.hist, x, t)
-			s.global.Add(x)
 			u.logins++
 		case evATO:
 			m := ATOModels[e.a]
@@ -389,13 +377,14 @@ func (s *Sim) Run(ctx context.Context, progress func(done, total int)) (*Report,
 			if err != nil {
 				return nil, fmt.Errorf("simulate: evaluate: %w", err)
 			}
-			res := s.fam.Score(&v.hist, s.global, s.features(d, &l.ev), t)
+			// The engine scores the attempt against the victim's history.
+			fam := d.Features.Familiarity.Score
 			tl := st.ato[m]
 			if tl == nil {
 				tl = &tally{}
 				st.ato[m] = tl
 			}
-			tl.add(d, res.Score, &s.cfg, true)
+			tl.add(d, fam, &s.cfg, true)
 			s.countRules(st, d, func(r *RuleRow) { r.Takeover++ })
 			// A stepped-up attacker fails the second factor. A missed one
 			// would be in; its sign-in is not recorded, so every attempt
@@ -439,14 +428,6 @@ func (s *Sim) outcome(ctx context.Context, d *engine.Decision, o engine.Outcome)
 		return fmt.Errorf("simulate: outcome %s: %w", o, err)
 	}
 	return nil
-}
-
-// features are the familiarity model's view of a login: the engine's own
-// geo and device results, so both models see the same login.
-func (s *Sim) features(d *engine.Decision, ev *engine.Event) familiarity.Features {
-	g := &d.Features.Geo
-	return s.ext.Extract(familiarity.Input{IP: ev.IP.String(), ASN: uint32(max(g.ASN, 0)), Country: g.Country, City: g.City,
-		UserAgent: ev.UserAgent, DeviceID: d.Features.Device.ID})
 }
 
 func (s *Sim) countRules(st *stats, d *engine.Decision, inc func(*RuleRow)) {

@@ -35,17 +35,18 @@ func fixtureRun(t *testing.T, cfg Config) *Report {
 
 // TestBands runs 300 users and 20,000 legitimate logins (the default
 // rules, the geo fixture) for seeds 1-5 and holds the rates to bands. The
-// bands were set from those five runs (docs/detection.md has the
-// figures): wide enough that a change of seed stays inside, narrow enough
-// that a rule set that stops catching an attacker model, or one that
-// challenges established users, fails. 300 users are few: one heavy user
-// with a breached password or a VPN habit moves a seed's legitimate
-// rates by several points (seed 2: 7.7% re-authentication at 30+ logins,
-// 0.4-1.7% for the others; seed 5: 1.0% of all logins blocked, one VPN
-// user whose exit is flagged anonymous and far from home), hence the
-// width of those bands. If a rule or model change moves a figure out of
-// its band on purpose, rerun the seeds and update the bands and the docs
-// together.
+// bands were set from those five runs with the tuned default rules
+// (docs/detection.md, "After tuning", has the figures): wide enough that a
+// change of seed stays inside, narrow enough that a rule set that stops
+// catching an attacker model, or one that challenges established users,
+// fails. No legitimate user may be blocked: account novelty adds up to 55
+// at most and the fixture's VPN exit (flagged anonymous, 20) keeps a VPN
+// user with every novelty sign at 75, below block. 300 users are few: one
+// heavy user moves a seed's legitimate rates by points, hence the headroom
+// (before tuning, a heavy user with a breached password put seed 2 at 7.7%
+// re-authentication with 30+ logins). If a rule or model change moves a
+// figure out of its band on purpose, rerun the seeds and update the bands
+// and the docs together.
 func TestBands(t *testing.T) {
 	if testing.Short() {
 		t.Skip("five 20,000-login simulations")
@@ -61,30 +62,33 @@ func TestBands(t *testing.T) {
 			// Every takeover attempt comes from a new device on a new
 			// network (the fixture's IPv6 networks give every address its
 			// own /64): new-device and new-network reach the step-up
-			// threshold. (With real data the very targeted attacker often
-			// shares the victim's /24 and is missed; see docs/detection.md.)
+			// threshold. (With real data the very targeted attacker at
+			// times has the victim's own last address and is missed; see
+			// docs/detection.md.)
 			for _, m := range ATOModels {
 				assert.GreaterOrEqual(t, byModel[m].TPR, 0.97, "%s TPR", m)
 				assert.Equal(t, 100, byModel[m].Attempts, "%s attempts", m)
 			}
 			// Waves: the first attempts of each address pass until the
-			// per-IP counters reach their thresholds (observed 0.976-0.993
+			// per-IP counters reach their thresholds (observed 0.980-0.993
 			// and 1.0).
 			assert.GreaterOrEqual(t, byModel[Stuffing].TPR, 0.9, "stuffing TPR")
 			assert.GreaterOrEqual(t, byModel[Spraying].TPR, 0.95, "spraying TPR")
 			// Legitimate users: established users are rarely challenged,
-			// new ones more often (observed: 1-2 logins 14.7-19.4%, 3-9
-			// 3.8-5.1%, 10-29 1.2-2.3%, 30+ 0.4-7.7%).
-			assert.InDelta(t, 0.17, rep.Legit[1].ReauthRate, 0.08, "re-auth with 1-2 logins")
-			assert.LessOrEqual(t, rep.Legit[2].ReauthRate, 0.08, "re-auth with 3-9 logins")
-			assert.LessOrEqual(t, rep.Legit[3].ReauthRate, 0.05, "re-auth with 10-29 logins")
-			assert.LessOrEqual(t, rep.Legit[4].ReauthRate, 0.10, "re-auth with 30+ logins")
-			assert.LessOrEqual(t, rep.LegitAll.ReauthRate, 0.08, "re-auth overall")
-			assert.LessOrEqual(t, rep.LegitAll.BlockRate, 0.02, "block rate overall")
+			// new ones more often (observed: 1-2 logins 12.8-16.5%, 3-9
+			// 3.0-4.2%, 10-29 1.0-1.4%, 30+ 0.3-0.4%, overall 1.2-1.3%,
+			// nobody blocked).
+			assert.InDelta(t, 0.15, rep.Legit[1].ReauthRate, 0.06, "re-auth with 1-2 logins")
+			assert.LessOrEqual(t, rep.Legit[2].ReauthRate, 0.07, "re-auth with 3-9 logins")
+			assert.LessOrEqual(t, rep.Legit[3].ReauthRate, 0.03, "re-auth with 10-29 logins")
+			assert.LessOrEqual(t, rep.Legit[4].ReauthRate, 0.03, "re-auth with 30+ logins")
+			assert.LessOrEqual(t, rep.LegitAll.ReauthRate, 0.03, "re-auth overall")
+			assert.Zero(t, rep.LegitAll.BlockRate, "block rate overall")
 			assert.LessOrEqual(t, rep.Median.Rules, 0.05, "median per-user re-auth, history ≥ 10")
-			assert.LessOrEqual(t, rep.BlockedUsers, 20, "legitimate users blocked (observed 5-14)")
+			assert.Zero(t, rep.BlockedUsers, "legitimate users blocked")
 			// The familiarity model at -2: established users below,
-			// attackers above (observed TPR ≥ 0.97 for every model).
+			// attackers above (observed TPR ≥ 0.97 for every model; 1-2
+			// logins 24.9-28.9%, 10-29 1.8-2.6%, 30+ 0.5-0.8%).
 			assert.InDelta(t, 0.28, rep.Legit[1].FamRate, 0.1, "familiarity re-auth with 1-2 logins")
 			assert.LessOrEqual(t, rep.Legit[3].FamRate, 0.05, "familiarity re-auth with 10-29 logins")
 			assert.LessOrEqual(t, rep.Legit[4].FamRate, 0.05, "familiarity re-auth with 30+ logins")

@@ -107,6 +107,7 @@ func TestParseMatches(t *testing.T) {
 		"invalid utf8":        "{\"class_uid\":3002,\"user\":{\"uid\":\"a\xffb\"},\"metadata\":{\"uid\":\"m\"},\"unmapped\":{\"riskauth\":{\"decision\":\"block\"}}}",
 		"escapes":             `{"class_uid":3002,"user":{"uid":"\u00e9\ud83d\ude00\n\"x"},"metadata":{"uid":"m"},"unmapped":{"riskauth":{"decision":"block"}}}`,
 		"empty features":      `{"class_uid":3002,"metadata":{"uid":"m"},"unmapped":{"riskauth":{"decision":"block","features":{}}}}`,
+		"familiarity":         `{"class_uid":3002,"metadata":{"uid":"m"},"unmapped":{"riskauth":{"decision":"step_up","reasons":[{"rule":"unfamiliar","score":40,"evidence":[{"field":"familiarity.score","value":1.2}],"familiarity":[{"feature":"device_id","value":"d_1","seen":false,"user_weight":0,"global_count":1,"global_prob":1e-5,"user_prob":2.5e-6,"contribution":0.6},{"feature":"country","value":"US","seen":true,"contribution":-0.1}]}],"features":{"familiarity":{"available":true,"score":1.2,"cold_start":false,"logins":9.5,"prior":0.3,"top":"device_id"}}}}}`,
 		"feature errors":      `{"class_uid":3002,"metadata":{"uid":"m"},"unmapped":{"riskauth":{"decision":"block","features":{"zz":{},"geo":{"nope":1,"lat":"x"},"velocity":{"nope_1m":2}}}}}`,
 		"time not integral":   `{"class_uid":3002,"time":1.5,"metadata":{"uid":"m"},"unmapped":{"riskauth":{"decision":"block"}}}`,
 		"features not object": `{"class_uid":3002,"metadata":{"uid":"m"},"unmapped":{"riskauth":{"decision":"block","features":[]}}}`,

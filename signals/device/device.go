@@ -12,9 +12,9 @@ import (
 	"sync"
 
 	useragent "github.com/medama-io/go-useragent"
-	"github.com/medama-io/go-useragent/agents"
 
 	"github.com/riskauth/riskauth/engine"
+	"github.com/riskauth/riskauth/signals/device/ualabel"
 )
 
 // MinKeyLen is the shortest secret key New accepts, in bytes. 32 random
@@ -85,9 +85,9 @@ func (x *Identifier) Identify(d *engine.DeviceDescriptor, userAgent string) engi
 		info.Headless = true
 	} else {
 		parsed := x.parser.Parse(ua)
-		info.Browser = BrowserLabel(parsed.Browser())
-		info.OS = OSLabel(parsed.OS())
-		info.Type = TypeLabel(parsed.Device())
+		info.Browser = ualabel.Browser(parsed.Browser())
+		info.OS = ualabel.OS(parsed.OS())
+		info.Type = ualabel.Type(parsed.Device())
 		if info.OS == "Android" && info.Type == "mobile" && !strings.Contains(ua, "Mobile") {
 			// Android tablets send the same UA as phones minus "Mobile"
 			// (always spelt so; the parser matches it case-sensitively too).
@@ -146,87 +146,6 @@ func (sc *scratch) id(msg []byte) string {
 	copy(out[:], IDPrefix)
 	hex.Encode(out[len(IDPrefix):], sum[:16])
 	return string(out[:])
-}
-
-// BrowserLabel maps the parser's browser names onto the labels riskauth
-// exposes (and hashes), so a renamed constant in a parser upgrade is caught
-// here rather than silently changing ids. Every package that labels user
-// agents (the familiarity model too) uses these, so labels agree.
-func BrowserLabel(b agents.Browser) string {
-	switch b {
-	case agents.BrowserChrome:
-		return "Chrome"
-	case agents.BrowserEdge:
-		return "Edge"
-	case agents.BrowserFirefox:
-		return "Firefox"
-	case agents.BrowserSafari:
-		return "Safari"
-	case agents.BrowserOpera:
-		return "Opera"
-	case agents.BrowserOperaMini:
-		return "Opera Mini"
-	case agents.BrowserIE:
-		return "IE"
-	case agents.BrowserVivaldi:
-		return "Vivaldi"
-	case agents.BrowserSamsung:
-		return "Samsung Internet"
-	case agents.BrowserSilk:
-		return "Silk"
-	case agents.BrowserYandex:
-		return "Yandex"
-	case agents.BrowserAndroid:
-		return "Android Browser"
-	case agents.BrowserHuawei:
-		return "Huawei Browser"
-	case agents.BrowserFalkon:
-		return "Falkon"
-	case agents.BrowserNintendo:
-		return "Nintendo Browser"
-	}
-	return string(b)
-}
-
-// OSLabel maps the parser's OS names onto riskauth's labels.
-func OSLabel(o agents.OS) string {
-	switch o {
-	case agents.OSWindows:
-		return "Windows"
-	case agents.OSMacOS:
-		return "macOS"
-	case agents.OSIOS:
-		return "iOS"
-	case agents.OSAndroid:
-		return "Android"
-	case agents.OSLinux:
-		return "Linux"
-	case agents.OSChromeOS:
-		return "ChromeOS"
-	case agents.OSFreeBSD:
-		return "FreeBSD"
-	case agents.OSOpenBSD:
-		return "OpenBSD"
-	}
-	return string(o)
-}
-
-// TypeLabel maps the parser's device types onto riskauth's labels:
-// desktop, mobile, tablet, tv, bot or "".
-func TypeLabel(t agents.Device) string {
-	switch t {
-	case agents.DeviceDesktop:
-		return "desktop"
-	case agents.DeviceMobile:
-		return "mobile"
-	case agents.DeviceTablet:
-		return "tablet"
-	case agents.DeviceTV:
-		return "tv"
-	case agents.DeviceBot:
-		return "bot"
-	}
-	return ""
 }
 
 // windowsVersion returns the "Windows NT x.y" version token of ua, or "".

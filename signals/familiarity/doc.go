@@ -124,7 +124,7 @@
 // the user has fewer than [Config].MinLogins logins (default 3) or the
 // global counts fewer than [Config].MinGlobalLogins (default 1000): rules
 // should treat the score as weak then and lean on other signals
-// (`familiarity.cold_start` in the proposed rule fields).
+// (the `familiarity.cold_start` rule field).
 //
 // # Bounded, decayed histories
 //
@@ -186,7 +186,10 @@
 // the city qualified by country ("DE/Berlin"), the user agent trimmed and
 // cut to 512 bytes. Browser, OS family and device type come from
 // github.com/medama-io/go-useragent, the parser signals/device already uses
-// (zero-allocation trie, maintained), with the same labels. It reports the
+// (zero-allocation trie, maintained), with the same labels (both map the
+// parser's names through signals/device/ualabel, a leaf package, so that
+// this package does not depend on the engine and the engine can use it).
+// It reports the
 // browser version (the browser feature is name and major version, "Chrome
 // 131": minor versions change every few days) but not the OS version, so
 // the OS version is read with one token scan per family (Windows NT x.y,
@@ -212,22 +215,24 @@
 // realistic volumes, and a new device alone (+0.6) is a step-up for users
 // whose other features are not strongly familiar.
 //
-// # Engine integration (not done here)
+// # Engine integration
 //
-// The engine signal will, per login with a claimed user:
+// The engine (engine/familiarity.go) does this per login with a claimed
+// user:
 //
-//  1. fetch the user's encoded History with the user profile and the
-//     global Counts for the login's values in the same round trip (Redis:
-//     one pipeline; embedded: the profile row and an in-memory Global);
-//  2. Extract features, Score, and expose `familiarity.score` (float,
-//     log10 ratio, higher riskier), `familiarity.cold_start` (bool),
-//     `familiarity.prior`, and per feature `familiarity.<feature>`
-//     (contribution) so rules can test e.g. `familiarity.device_id > 0`;
-//     the decision's evidence lists Result.Ranked() (feature, value,
-//     global and user probability, contribution);
-//  3. after a successful sign-in (the outcome recording step), Observe
-//     the login, store the History with the profile, Global.Add the
-//     features and Global.AddUser on a user's first login.
+//  1. before the state load, Extract the features from the event and the
+//     inline geo result and keep them with the pending evaluation;
+//  2. after it, decode the History that came with the user profile (one
+//     round trip: the Redis Load pipeline, or the embedded profile row),
+//     Score it against its GlobalReader (an in-process Global, or Counts
+//     a store read with the profile) and expose `familiarity.available`,
+//     `.score`, `.cold_start`, `.logins`, `.prior` and `.top`; reasons of
+//     rules that read them list Result.Ranked();
+//  3. after a successful sign-in the state store Observes the login into
+//     the profile's History in its read-modify-write of the profile
+//     (engine.ApplyOutcome), and the engine adds the features to the
+//     global counts (Global.Add, and Global.AddUser on a user's first
+//     observed login).
 //
 // Benchmarks (BenchmarkScore, BenchmarkObserve, BenchmarkDecode on the
 // shared 2-core development machine, noisy): a score 1–1.7 µs with no

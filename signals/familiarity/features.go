@@ -7,7 +7,7 @@ import (
 
 	useragent "github.com/medama-io/go-useragent"
 
-	"github.com/riskauth/riskauth/signals/device"
+	"github.com/riskauth/riskauth/signals/device/ualabel"
 )
 
 // Feature names one of the values of a login the model compares. The order
@@ -74,30 +74,33 @@ var groups = [...]group{
 // Features are the normalised values of one login that the model compares.
 // Empty strings are values like any other ("unknown"): a client that hides
 // its user agent does not escape the comparison, it is compared as "".
+// The short JSON names keep the engine's pending evaluation (which carries
+// the features from the evaluation to the outcome that observes them)
+// small in Redis.
 type Features struct {
 	// IP is the client address in canonical form; IPv6 addresses are
 	// reduced to their /64 prefix ("2001:db8:1:2::/64") because privacy
 	// extensions give a device a new /128 every day.
-	IP string
+	IP string `json:"ip,omitempty"`
 	// ASN is "AS" followed by the autonomous system number, "" if unknown.
-	ASN string
+	ASN string `json:"asn,omitempty"`
 	// City is "CC/City" (qualified by country: there are many
 	// Springfields), "" if unknown.
-	City string
+	City string `json:"city,omitempty"`
 	// Country is the ISO 3166-1 alpha-2 code in upper case, "" if unknown.
-	Country string
+	Country string `json:"cc,omitempty"`
 	// DeviceID is riskauth's device id (signals/device), "" if none.
-	DeviceID string
+	DeviceID string `json:"dev,omitempty"`
 	// UserAgent is the User-Agent header, trimmed and cut to
 	// MaxUserAgentLen bytes.
-	UserAgent string
+	UserAgent string `json:"ua,omitempty"`
 	// Browser is the browser name and major version, e.g. "Chrome 131".
-	Browser string
+	Browser string `json:"br,omitempty"`
 	// OS is the OS name and version, e.g. "Windows 10.0", "iOS 17",
 	// "Android 14", "macOS 10.15"; name only when the UA carries no version.
-	OS string
+	OS string `json:"os,omitempty"`
 	// DeviceType is desktop, mobile, tablet, tv, bot or "".
-	DeviceType string
+	DeviceType string `json:"dt,omitempty"`
 }
 
 // Value returns the value of feature f ("" for an unknown f).
@@ -176,14 +179,14 @@ func (e *Extractor) Extract(in Input) Features {
 		return x
 	}
 	p := e.parser.Parse(ua)
-	if b := device.BrowserLabel(p.Browser()); b != "" {
+	if b := ualabel.Browser(p.Browser()); b != "" {
 		x.Browser = b
 		if v := majorVersion(p.BrowserVersion()); v != "" {
 			x.Browser += " " + v
 		}
 	}
-	os := device.OSLabel(p.OS())
-	x.DeviceType = device.TypeLabel(p.Device())
+	os := ualabel.OS(p.OS())
+	x.DeviceType = ualabel.Type(p.Device())
 	if os == "Android" && x.DeviceType == "mobile" && !strings.Contains(ua, "Mobile") {
 		// Android tablets send the phone UA minus "Mobile" (as in signals/device).
 		x.DeviceType = "tablet"

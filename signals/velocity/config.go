@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/riskauth/riskauth/engine"
+	"github.com/riskauth/riskauth/signals/familiarity"
 )
 
 // Defaults applied by the constructors to zero Config fields.
@@ -36,8 +37,10 @@ type Config struct {
 	PendingTTL time.Duration
 	// ProfileTTL is how long Redis keeps a profile after its last update.
 	ProfileTTL time.Duration
-	// ProfileLimits bound the profiles' lists; zero means
-	// engine.DefaultProfileLimits.
+	// ProfileLimits bound the profiles' lists; zero lists mean
+	// engine.DefaultProfileLimits. A nil ProfileLimits.Familiarity means
+	// the default familiarity model (familiarity.New with a zero Config):
+	// pass the engine's model when it is configured otherwise.
 	ProfileLimits engine.ProfileLimits
 	// KeyPrefix starts every Redis key.
 	KeyPrefix string
@@ -96,8 +99,16 @@ func (c Config) withDefaults() (Config, error) {
 	if c.ProfileTTL == 0 {
 		c.ProfileTTL = DefaultProfileTTL
 	}
-	if c.ProfileLimits == (engine.ProfileLimits{}) {
+	if l := c.ProfileLimits; l.Countries == 0 && l.ASNs == 0 && l.Devices == 0 {
 		c.ProfileLimits = engine.DefaultProfileLimits
+		c.ProfileLimits.Familiarity = l.Familiarity
+	}
+	if c.ProfileLimits.Familiarity == nil {
+		m, err := familiarity.New(familiarity.Config{})
+		if err != nil {
+			return c, fmt.Errorf("velocity config: familiarity model: %w", err)
+		}
+		c.ProfileLimits.Familiarity = m
 	}
 	if c.KeyPrefix == "" {
 		c.KeyPrefix = DefaultKeyPrefix

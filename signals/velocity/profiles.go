@@ -63,6 +63,7 @@ func cloneProfile(p engine.Profile) engine.Profile {
 	p.Countries = slices.Clone(p.Countries)
 	p.ASNs = slices.Clone(p.ASNs)
 	p.Devices = slices.Clone(p.Devices)
+	p.Familiarity = slices.Clone(p.Familiarity)
 	return p
 }
 

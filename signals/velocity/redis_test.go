@@ -170,6 +170,7 @@ func TestRedisErrorsAreWrapped(t *testing.T) {
 	reg := newTestRegistry(t)
 	s, err := NewRedis(c, Config{Counters: eightCounters}, reg.metrics)
 	require.NoError(t, err)
+	defer s.Close()
 	_, err = s.Load(ctx, &engine.LoadRequest{Kind: "login", At: base(), Keys: engine.Keys{User: "secret-user@example.com"}})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "velocity redis: load")

@@ -248,6 +248,25 @@ func (w *writer) reasons(k string, rs []engine.Reason) {
 			}
 			w.closeArr()
 		}
+		if len(r.Familiarity) > 0 {
+			// Why the login looked unfamiliar: the familiarity score's
+			// per-feature contributions, most suspicious first.
+			w.arr("familiarity")
+			for i := range r.Familiarity {
+				c := &r.Familiarity[i]
+				w.open()
+				w.strField("feature", c.Feature)
+				w.strField("value", c.Value)
+				w.boolField("seen", c.Seen)
+				w.floatField("user_weight", c.UserWeight)
+				w.intField("global_count", int64(min(c.GlobalCount, math.MaxInt64)))
+				w.floatField("global_prob", c.GlobalProb)
+				w.floatField("user_prob", c.UserProb)
+				w.floatField("contribution", c.Contribution)
+				w.close()
+			}
+			w.closeArr()
+		}
 		w.close()
 	}
 	w.closeArr()

@@ -92,6 +92,16 @@ func (e *Encoder) features(w *writer, f *rules.Features) {
 	w.key("velocity")
 	e.velocityFeatures(w, &f.Velocity)
 
+	w.obj("familiarity")
+	fm := &f.Familiarity
+	w.boolField("available", fm.Available)
+	w.floatField("score", fm.Score)
+	w.boolField("cold_start", fm.ColdStart)
+	w.floatField("logins", fm.Logins)
+	w.floatField("prior", fm.Prior)
+	w.optStr("top", fm.Top)
+	w.close()
+
 	if len(f.Attr) > 0 {
 		w.key("attr")
 		w.stringMap(f.Attr)

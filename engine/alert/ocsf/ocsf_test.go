@@ -63,6 +63,7 @@ func handDecision(t testing.TB, action rules.Action, located bool, userID string
 	for i := range f.Velocity.Values {
 		f.Velocity.Values[i] = i
 	}
+	f.Familiarity = rules.FamiliarityFeatures{Available: true, Score: 1.25, Logins: 6.4, Prior: 0.3, Top: "device_id"}
 	f.Attr = map[string]string{"app": "shop", "plan": "free"}
 	ev := &engine.Event{Kind: engine.KindLogin, UserID: userID, Identifier: "Alice@Example.com",
 		IP: netip.MustParseAddr("192.0.2.1"), UserAgent: chrome, Attributes: f.Attr, Time: decidedAt}
@@ -86,6 +87,13 @@ func handDecision(t testing.TB, action rules.Action, located bool, userID string
 		d.Candidate = &engine.CandidateDecision{Version: "cand@9b1e07", Action: rules.Block, Score: 85,
 			Reasons: []engine.Reason{{Rule: "new-country-strict", Description: "new country, stricter", Score: 85,
 				Evidence: []rules.Evidence{{Field: "geo.new_country", Value: true}}}}}
+		d.Shadow = []engine.Reason{{Rule: "unfamiliar-login", Description: "the login looks unlike this user's history", Score: 40,
+			Evidence: []rules.Evidence{{Field: "familiarity.score", Value: 1.25}},
+			Familiarity: []engine.FamiliarityContribution{
+				{Feature: "device_id", Value: "dev-7f3a", GlobalCount: 1, GlobalProb: 1e-4, UserProb: 2.5e-5, Contribution: 0.602},
+				{Feature: "country", Value: "GB", GlobalCount: 4200, GlobalProb: 0.42, UserProb: 0.0625, Contribution: 0.4},
+				{Feature: "browser", Value: "Chrome 131", Seen: true, UserWeight: 5.9, GlobalCount: 3100, GlobalProb: 0.31, UserProb: 0.52, Contribution: -0.15},
+			}}}
 	case rules.Block:
 		d.Score = 90
 		d.Reasons = []engine.Reason{

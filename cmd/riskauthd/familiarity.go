@@ -1,0 +1,78 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/riskauth/riskauth/signals/familiarity"
+)
+
+// familiaritySnapshotFile is where the embedded setup keeps the global
+// familiarity counts between runs, in the data dir.
+const familiaritySnapshotFile = "familiarity-global.bin"
+
+// familiarityGlobal returns the global familiarity counts the engine scores
+// against. With persist (the embedded setup) it loads the snapshot the last
+// shutdown left in dataDir and returns a closer that writes it back; a
+// missing or unreadable snapshot starts from zero (scores are cold_start
+// until 1000 sign-ins are counted), never stops the server.
+//
+// With Redis (persist false) the counts are per instance and in memory
+// only: each instance scores against the sign-ins it saw since it started.
+// A Redis-backed sketch read in the Load pipeline is the follow-up (see
+// engine.FamiliarityGlobal and Snapshot.FamiliarityCounts).
+func familiarityGlobal(dataDir string, persist bool, log *slog.Logger) (*familiarity.Global, func() error, error) {
+	g, err := familiarity.NewGlobal(familiarity.GlobalConfig{})
+	if err != nil {
+		return nil, nil, fmt.Errorf("familiarity global counts: %w", err)
+	}
+	if !persist {
+		return g, func() error { return nil }, nil
+	}
+	file := filepath.Join(dataDir, familiaritySnapshotFile)
+	data, err := os.ReadFile(file)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		log.Warn("familiarity global counts not loaded: starting from zero", "file", file, "err", err)
+	default:
+		loaded := new(familiarity.Global)
+		if err := loaded.UnmarshalBinary(data); err != nil {
+			log.Warn("familiarity global counts not loaded: starting from zero", "file", file, "err", err)
+		} else if err := g.Merge(loaded); err != nil {
+			log.Warn("familiarity global counts not loaded: starting from zero", "file", file, "err", err)
+		} else {
+			log.Info("familiarity global counts loaded", "file", file, "logins", g.Total(), "users", g.Users())
+		}
+	}
+	return g, func() error {
+		// Closer errors are not reported by the caller: log here.
+		if err := saveFamiliarityGlobal(g, file); err != nil {
+			log.Warn("familiarity global counts not saved", "file", file, "err", err)
+			return err
+		}
+		log.Info("familiarity global counts saved", "file", file, "logins", g.Total())
+		return nil
+	}, nil
+}
+
+// saveFamiliarityGlobal writes a snapshot of g to file through a temporary
+// file and a rename, so that a crash mid-write leaves the previous one.
+func saveFamiliarityGlobal(g *familiarity.Global, file string) error {
+	data, err := g.MarshalBinary()
+	if err != nil {
+		return fmt.Errorf("familiarity global counts: %w", err)
+	}
+	tmp := file + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return fmt.Errorf("familiarity global counts: %w", err)
+	}
+	if err := os.Rename(tmp, file); err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("familiarity global counts: %w", err)
+	}
+	return nil
+}

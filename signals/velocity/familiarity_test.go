@@ -1,0 +1,194 @@
+package velocity
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/riskauth/riskauth/engine"
+	"github.com/riskauth/riskauth/rules"
+	"github.com/riskauth/riskauth/signals/familiarity"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// signInWithFamiliarity loads an evaluation whose pending record carries
+// familiarity values and records its outcome.
+func signInWithFamiliarity(t *testing.T, s engine.StateStore, k engine.Keys, x familiarity.Features, at time.Time, o engine.Outcome) *engine.Snapshot {
+	t.Helper()
+	id := fmt.Sprintf("fam-%d-%x", evalSeq.Add(1), rand.Uint32())
+	snap, err := s.Load(context.Background(), &engine.LoadRequest{Kind: "login", Keys: k, At: at,
+		Pending: &engine.Pending{EvaluationID: id, Kind: "login", Keys: k, At: at, Familiarity: &x}})
+	require.NoError(t, err)
+	_, err = s.RecordOutcome(context.Background(), id, o, at)
+	require.NoError(t, err)
+	return snap
+}
+
+func historyOf(t *testing.T, p engine.Profile) *familiarity.History {
+	t.Helper()
+	var h familiarity.History
+	if len(p.Familiarity) > 0 {
+		require.NoError(t, h.UnmarshalBinary(p.Familiarity))
+	}
+	return &h
+}
+
+// TestFamiliarityHistoryPersists: both backends keep the familiarity
+// history with the profile, update it on successful sign-ins only, and
+// hand it back after the store is reopened (SQLite file, Redis keys).
+func TestFamiliarityHistoryPersists(t *testing.T) {
+	cfg := Config{Counters: []engine.CounterSpec{counter("fails_user", engine.CountFailure, engine.KeyUser, "", time.Minute)}}
+	x := familiarity.Features{IP: "192.0.2.8", ASN: "AS3301", City: "SE/Stockholm", Country: "SE", DeviceID: "dev-q",
+		UserAgent: "Mozilla/5.0", Browser: "Firefox 128", OS: "Linux", DeviceType: "desktop"}
+	k := engine.Keys{User: "quinn", Device: "dev-q", IP: "192.0.2.8"}
+	t0 := base()
+
+	// run signs in twice (and fails once) on the first store, then reads
+	// the profile from the second.
+	run := func(t *testing.T, first, second engine.StateStore, closeFirst func()) {
+		signInWithFamiliarity(t, first, k, x, t0, engine.OutcomeSuccess)
+		snap := signInWithFamiliarity(t, first, k, x, t0.Add(time.Hour), engine.OutcomeStepUpPassed)
+		assert.Equal(t, uint64(1), historyOf(t, snap.Profile).Logins())
+		signInWithFamiliarity(t, first, k, x, t0.Add(2*time.Hour), engine.OutcomeFailure)
+		closeFirst()
+
+		snap, _ = load(t, second, "login", k, t0.Add(3*time.Hour), engine.Place{})
+		h := historyOf(t, snap.Profile)
+		assert.Equal(t, uint64(2), h.Logins(), "two successes, the failure not observed")
+		assert.Equal(t, 1, h.Len(familiarity.FeatureDeviceID))
+		assert.Equal(t, 2, snap.Profile.Logins)
+		// The history is small: 12 bytes per kept value (one per feature
+		// here) and a 21-byte header at today's timestamps.
+		assert.Equal(t, h.EncodedLen(), len(snap.Profile.Familiarity))
+		assert.Equal(t, 21+9*12, len(snap.Profile.Familiarity))
+	}
+
+	t.Run("memory_sqlite", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "profiles.db")
+		p1, err := NewSQLiteProfiles(path)
+		require.NoError(t, err)
+		m1, err := NewMemory(cfg, p1, nil)
+		require.NoError(t, err)
+		var m2 *Memory
+		run(t, m1, lazyStore(func() engine.StateStore { return m2 }), func() {
+			require.NoError(t, m1.Close())
+			require.NoError(t, p1.Close())
+			p2, err := NewSQLiteProfiles(path)
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = p2.Close() })
+			m2, err = NewMemory(cfg, p2, nil)
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = m2.Close() })
+		})
+	})
+	t.Run("redis", func(t *testing.T) {
+		c := redisStandalone(t)
+		cfg := cfg
+		cfg.KeyPrefix = testPrefix(t)
+		r1, err := NewRedis(c, cfg, nil)
+		require.NoError(t, err)
+		r2, err := NewRedis(c, cfg, nil)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = r2.Close() })
+		run(t, r1, r2, func() { require.NoError(t, r1.Close()) })
+	})
+}
+
+// lazyStore resolves the store on each call, for a store opened mid-test.
+type lazyStore func() engine.StateStore
+
+func (l lazyStore) Load(ctx context.Context, req *engine.LoadRequest) (*engine.Snapshot, error) {
+	return l().Load(ctx, req)
+}
+func (l lazyStore) RecordOutcome(ctx context.Context, id string, o engine.Outcome, at time.Time) (*engine.Pending, error) {
+	return l().RecordOutcome(ctx, id, o, at)
+}
+func (l lazyStore) Ping(ctx context.Context) error { return l().Ping(ctx) }
+func (l lazyStore) Close() error                   { return l().Close() }
+
+// TestPendingWithFamiliaritySize: the familiarity values make the pending
+// evaluation's JSON (one Redis SET per evaluation) grow by the user agent
+// plus under 200 bytes (350 to 639 bytes for this typical login); the
+// user agent is cut to 512 bytes.
+func TestPendingWithFamiliaritySize(t *testing.T) {
+	ua := "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+	ext := familiarity.NewExtractor()
+	x := ext.Extract(familiarity.Input{IP: "198.51.100.23", ASN: 64496, Country: "GB", City: "London", UserAgent: ua,
+		DeviceID: "d_f954ed0fc6fa8040583772abe1c526ca"})
+	p := engine.Pending{EvaluationID: "0193a6f2-7c1e-7000-8000-000000000001", Kind: "login",
+		Keys: engine.Keys{User: "user-12345", IP: "198.51.100.23", Subnet: "198.51.100.0/24", Device: "d_f954ed0fc6fa8040583772abe1c526ca"},
+		At:   base(), Place: engine.Place{IP: "198.51.100.23", Country: "GB", City: "London", Lat: 51.5, Lon: -0.12, AccuracyKm: 10, ASN: 64496, Located: true},
+		RuleSetVersion: "default@3f2a9c"}
+	without, err := json.Marshal(p)
+	require.NoError(t, err)
+	p.Familiarity = &x
+	with, err := json.Marshal(p)
+	require.NoError(t, err)
+	t.Logf("pending JSON: %d bytes without familiarity values, %d with", len(without), len(with))
+	assert.LessOrEqual(t, len(with)-len(without), len(ua)+200)
+}
+
+// cookieDevices identifies a device by its cookie id alone.
+type cookieDevices struct{}
+
+func (cookieDevices) Identify(d *engine.DeviceDescriptor, _ string) engine.DeviceInfo {
+	if d == nil {
+		return engine.DeviceInfo{}
+	}
+	return engine.DeviceInfo{ID: "d_" + d.CookieID, HasCookie: true}
+}
+
+// TestRedisFamiliarityIsOneRoundTrip runs the engine with the familiarity
+// model on Redis: the history comes back with the profile, so an
+// evaluation still makes exactly one round trip (the Load pipeline) and
+// scores the history the outcomes wrote.
+func TestRedisFamiliarityIsOneRoundTrip(t *testing.T) {
+	t.Parallel()
+	c := redisStandalone(t)
+	hook := &countingHook{}
+	c.AddHook(hook)
+	counters := engine.DefaultCounters()
+	fam, err := familiarity.New(familiarity.Config{})
+	require.NoError(t, err)
+	s := openRedis(t, c, Config{Counters: counters, ProfileLimits: engine.ProfileLimits{Familiarity: fam}})
+	schema, err := rules.NewSchema(engine.CounterNames(counters))
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "rules.yaml")
+	require.NoError(t, os.WriteFile(path, []byte("version: 1\nthresholds: {step_up: 40, block: 80}\nrules:\n"+
+		"  - id: very-unfamiliar\n    description: far above any score\n    when: familiarity.score > 100\n    score: 10\n"), 0o644))
+	src, err := rules.NewSource(rules.SourceConfig{Path: path, Schema: schema})
+	require.NoError(t, err)
+	e, err := engine.New(engine.Config{Deadline: 5 * time.Second}, engine.Deps{Rules: src, State: s, Devices: cookieDevices{},
+		Counters: counters, Familiarity: fam})
+	require.NoError(t, err)
+
+	ctx := context.Background()
+	ev := engine.Event{Kind: engine.KindLogin, UserID: "ursula", IP: netip.MustParseAddr("192.0.2.10"),
+		UserAgent: "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+		Device:    &engine.DeviceDescriptor{CookieID: "ursula-laptop"}}
+	for range 3 {
+		d, err := e.Evaluate(ctx, ev)
+		require.NoError(t, err)
+		_, err = e.RecordOutcome(ctx, d.EvaluationID, engine.OutcomeSuccess)
+		require.NoError(t, err)
+	}
+	hook.reset()
+	d, err := e.Evaluate(ctx, ev)
+	require.NoError(t, err)
+	hook.mu.Lock()
+	assert.Empty(t, hook.singles, "single commands")
+	assert.Len(t, hook.pipelines, 1, "one Load pipeline")
+	hook.mu.Unlock()
+	fa := d.Features.Familiarity
+	assert.True(t, fa.Available)
+	assert.InDelta(t, 3, fa.Logins, 1e-6, "three observed sign-ins, read with the profile")
+	assert.True(t, fa.ColdStart, "3 sign-ins counted globally: the score is computed but weak")
+	assert.False(t, d.Floored)
+}
