@@ -36,7 +36,8 @@ func fixtureRun(t *testing.T, cfg Config) *Report {
 // TestBands runs 300 users and 20,000 legitimate logins (the default
 // rules, the geo fixture) for seeds 1-5 and holds the rates to bands. The
 // bands were set from those five runs with the tuned default rules
-// (docs/detection.md, "After tuning", has the figures): wide enough that a
+// (docs/detection.md, "After tuning" and "With the familiarity score",
+// has the figures): wide enough that a
 // change of seed stays inside, narrow enough that a rule set that stops
 // catching an attacker model, or one that challenges established users,
 // fails. No legitimate user may be blocked: account novelty adds up to 55
@@ -75,14 +76,17 @@ func TestBands(t *testing.T) {
 			assert.GreaterOrEqual(t, byModel[Stuffing].TPR, 0.9, "stuffing TPR")
 			assert.GreaterOrEqual(t, byModel[Spraying].TPR, 0.95, "spraying TPR")
 			// Legitimate users: established users are rarely challenged,
-			// new ones more often (observed: 1-2 logins 12.8-16.5%, 3-9
-			// 3.0-4.2%, 10-29 1.0-1.4%, 30+ 0.3-0.4%, overall 1.2-1.3%,
-			// nobody blocked).
+			// new ones more often (observed with unfamiliar-login: 1-2
+			// logins 12.8-16.5%, 3-9 9.3-10.8%, 10-29 2.0-3.0%, 30+
+			// 0.6-0.7%, overall 2.2-2.4%, median 0-0.5%, nobody blocked;
+			// without it 3-9 was 3.0-4.2%, 10-29 1.0-1.4%, overall
+			// 1.2-1.3%: a new phone of a user with a short history is
+			// unfamiliar on the fixture's dozen places).
 			assert.InDelta(t, 0.15, rep.Legit[1].ReauthRate, 0.06, "re-auth with 1-2 logins")
-			assert.LessOrEqual(t, rep.Legit[2].ReauthRate, 0.07, "re-auth with 3-9 logins")
-			assert.LessOrEqual(t, rep.Legit[3].ReauthRate, 0.03, "re-auth with 10-29 logins")
+			assert.LessOrEqual(t, rep.Legit[2].ReauthRate, 0.14, "re-auth with 3-9 logins")
+			assert.LessOrEqual(t, rep.Legit[3].ReauthRate, 0.05, "re-auth with 10-29 logins")
 			assert.LessOrEqual(t, rep.Legit[4].ReauthRate, 0.03, "re-auth with 30+ logins")
-			assert.LessOrEqual(t, rep.LegitAll.ReauthRate, 0.03, "re-auth overall")
+			assert.LessOrEqual(t, rep.LegitAll.ReauthRate, 0.04, "re-auth overall")
 			assert.Zero(t, rep.LegitAll.BlockRate, "block rate overall")
 			assert.LessOrEqual(t, rep.Median.Rules, 0.05, "median per-user re-auth, history ≥ 10")
 			assert.Zero(t, rep.BlockedUsers, "legitimate users blocked")
