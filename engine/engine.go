@@ -67,7 +67,8 @@ type Deps struct {
 	Familiarity *familiarity.Model
 	// FamiliarityGlobal holds the global value frequencies the model
 	// scores against and successful sign-ins feed; nil with a model means
-	// a fresh in-process familiarity.Global of the default size.
+	// a fresh in-process familiarity.Global of the default size. It must
+	// be nil when State keeps the counts (FamiliarityCountsKeeper).
 	FamiliarityGlobal FamiliarityGlobal
 }
 
@@ -141,7 +142,7 @@ func New(cfg Config, d Deps) (*Engine, error) {
 	}
 	e.signals = append(append([]Signal(nil), e.inline...), e.async...)
 	if d.Familiarity != nil {
-		fs, err := newFamScorer(d.Familiarity, d.FamiliarityGlobal)
+		fs, err := newFamScorer(d.Familiarity, d.FamiliarityGlobal, d.State)
 		if err != nil {
 			return nil, fmt.Errorf("engine: %w", err)
 		}

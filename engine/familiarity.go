@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -10,11 +11,9 @@ import (
 )
 
 // FamiliarityGlobal is what the engine reads global familiarity
-// frequencies from and feeds with successful sign-ins. *familiarity.Global
-// implements it in process. A store shared by instances (a Redis sketch)
-// would implement it too, or hand counts read with the profile in
-// Snapshot.FamiliarityCounts, so that every instance scores against every
-// instance's sign-ins.
+// frequencies from and feeds with successful sign-ins, when the state
+// store does not keep them itself (see FamiliarityCountsKeeper).
+// *familiarity.Global implements it in process.
 type FamiliarityGlobal interface {
 	familiarity.GlobalReader
 	// Add counts one successful sign-in with the values of x.
@@ -24,6 +23,19 @@ type FamiliarityGlobal interface {
 }
 
 var _ FamiliarityGlobal = (*familiarity.Global)(nil)
+
+// FamiliarityCountsKeeper is implemented by a StateStore that keeps the
+// global familiarity counts itself, shared by every engine on the same
+// backend (velocity.Redis): when KeepsFamiliarityCounts reports true, its
+// Load reads the counts for LoadRequest.Pending.Familiarity in the same
+// round trip and hands them back in Snapshot.FamiliarityCounts, and its
+// RecordOutcome counts a successful sign-in's values. The engine then keeps
+// no FamiliarityGlobal of its own (Deps.FamiliarityGlobal must be nil), so
+// that instances behind a load balancer score against all sign-ins, not
+// each against its own share.
+type FamiliarityCountsKeeper interface {
+	KeepsFamiliarityCounts() bool
+}
 
 // FamiliarityContribution is one feature's part of the familiarity score,
 // as a decision's reasons show it: why a login looks unfamiliar. Values
@@ -53,12 +65,19 @@ type FamiliarityContribution struct {
 // famScorer is the engine's familiarity step: extraction before the state
 // load, scoring after it, feeding the global counts after a success.
 type famScorer struct {
-	model  *familiarity.Model
-	ext    *familiarity.Extractor
+	model *familiarity.Model
+	ext   *familiarity.Extractor
+	// global is nil when the state store keeps the counts.
 	global FamiliarityGlobal
 }
 
-func newFamScorer(m *familiarity.Model, g FamiliarityGlobal) (*famScorer, error) {
+func newFamScorer(m *familiarity.Model, g FamiliarityGlobal, store StateStore) (*famScorer, error) {
+	if k, ok := store.(FamiliarityCountsKeeper); ok && k.KeepsFamiliarityCounts() {
+		if g != nil {
+			return nil, errors.New("FamiliarityGlobal given, but the state store keeps the global familiarity counts")
+		}
+		return &famScorer{model: m, ext: familiarity.NewExtractor()}, nil
+	}
 	if g == nil {
 		gl, err := familiarity.NewGlobal(familiarity.GlobalConfig{})
 		if err != nil {
@@ -94,9 +113,18 @@ func (e *Engine) familiarityFeatures(f *rules.Features, snap *Snapshot, x *famil
 			return false
 		}
 	}
-	var g familiarity.GlobalReader = e.fam.global
-	if snap.FamiliarityCounts != nil {
+	var g familiarity.GlobalReader
+	switch {
+	case snap.FamiliarityCounts != nil:
 		g = *snap.FamiliarityCounts
+	case e.fam.global != nil:
+		g = e.fam.global
+	default:
+		// The store keeps the counts but could not read them: scoring
+		// against zeros would pass for a cold start, so the namespace is
+		// unavailable and the floor applies.
+		e.log.Warn("familiarity global counts not read by the state store")
+		return false
 	}
 	*res = e.fam.model.Score(&h, g, *x, at)
 	ff := &f.Familiarity
@@ -157,9 +185,10 @@ func readsFamiliarity(ev []rules.Evidence) bool {
 }
 
 // observe feeds the global counts with a successful sign-in's values,
-// after the store added them to the user's history.
+// after the store added them to the user's history. A store that keeps
+// the counts has counted them already.
 func (s *famScorer) observe(p *Pending, o Outcome) {
-	if p == nil || p.Familiarity == nil || (o != OutcomeSuccess && o != OutcomeStepUpPassed) {
+	if s.global == nil || p == nil || p.Familiarity == nil || (o != OutcomeSuccess && o != OutcomeStepUpPassed) {
 		return
 	}
 	s.global.Add(*p.Familiarity)

@@ -270,3 +270,64 @@ func TestFamiliarityUnavailable(t *testing.T) {
 		assert.False(t, d.Floored)
 	})
 }
+
+// keeperStore is a state store that keeps the global familiarity counts
+// itself (as velocity.Redis does): Load hands back counts, or none, as if
+// its read had failed.
+type keeperStore struct {
+	*velocity.Memory
+	counts *familiarity.Counts
+}
+
+func (k keeperStore) KeepsFamiliarityCounts() bool { return true }
+
+func (k keeperStore) Load(ctx context.Context, req *engine.LoadRequest) (*engine.Snapshot, error) {
+	snap, err := k.Memory.Load(ctx, req)
+	if err == nil && req.Pending != nil && req.Pending.Familiarity != nil {
+		snap.FamiliarityCounts = k.counts
+	}
+	return snap, err
+}
+
+// TestFamiliarityCountsFromStore: with a store that keeps the counts, the
+// engine scores against the counts Load returned, and when the store read
+// none the namespace is unavailable (zeros would pass for a cold start).
+func TestFamiliarityCountsFromStore(t *testing.T) {
+	ctx := context.Background()
+	rulesFile := filepath.Join(t.TempDir(), "rules.yaml")
+	require.NoError(t, os.WriteFile(rulesFile, []byte(familiarityRules), 0o600))
+	ev := engine.Event{Kind: engine.KindLogin, UserID: "hana", IP: netip.MustParseAddr("192.0.2.9"), UserAgent: chrome,
+		Device: &engine.DeviceDescriptor{CookieID: "hana-pc-1d2e"}}
+	for _, tc := range []struct {
+		name      string
+		counts    *familiarity.Counts
+		available bool
+	}{
+		{"counts read", &familiarity.Counts{Total: 5000, Users: 100}, true},
+		{"counts not read", nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mem, err := velocity.NewMemory(velocity.Config{Counters: engine.DefaultCounters()}, velocity.NewMemProfiles(0), nil)
+			require.NoError(t, err)
+			defer mem.Close()
+			f := newEngine(t, options{rulesFile: rulesFile, state: keeperStore{Memory: mem, counts: tc.counts}})
+			for range 3 {
+				d, err := f.engine.Evaluate(ctx, ev)
+				require.NoError(t, err)
+				_, err = f.engine.RecordOutcome(ctx, d.EvaluationID, engine.OutcomeSuccess)
+				require.NoError(t, err)
+			}
+			d, err := f.engine.Evaluate(ctx, ev)
+			require.NoError(t, err)
+			fa := d.Features.Familiarity
+			assert.Equal(t, tc.available, fa.Available)
+			assert.Equal(t, !tc.available, d.Floored)
+			if tc.available {
+				// 3 sign-ins of history and 5000 logins counted (by the
+				// store): no longer a cold start, which the engine's own
+				// (empty) counts would be.
+				assert.False(t, fa.ColdStart)
+			}
+		})
+	}
+}

@@ -161,6 +161,11 @@ type Pending struct {
 	firstObserved bool
 }
 
+// FirstObserved reports whether ApplyOutcome found the user's familiarity
+// history empty before adding this sign-in: a store that keeps the global
+// familiarity counts (FamiliarityCountsKeeper) then counts one more user.
+func (p *Pending) FirstObserved() bool { return p.firstObserved }
+
 // HasRules reports whether any rule (enforced, shadow or candidate)
 // matched: only then is there something to attribute an outcome to.
 func (p *Pending) HasRules() bool {
@@ -209,10 +214,11 @@ type Snapshot struct {
 	// request named no user.
 	Profile Profile
 	// FamiliarityCounts are the global familiarity counts for the values
-	// of LoadRequest.Pending.Familiarity, for a store that keeps global
-	// frequencies itself and reads them in the same round trip (a shared
-	// Redis sketch, the planned follow-up); nil, as both stores leave it
-	// today, makes the engine read its own FamiliarityGlobal.
+	// of LoadRequest.Pending.Familiarity, from a store that keeps them
+	// itself and reads them in the same round trip (velocity.Redis, see
+	// FamiliarityCountsKeeper); nil makes the engine read its own
+	// FamiliarityGlobal, or, when the store keeps the counts, leaves the
+	// familiarity namespace unavailable.
 	FamiliarityCounts *familiarity.Counts
 }
 

@@ -14,23 +14,19 @@ import (
 // familiarity counts between runs, in the data dir.
 const familiaritySnapshotFile = "familiarity-global.bin"
 
-// familiarityGlobal returns the global familiarity counts the engine scores
-// against. With persist (the embedded setup) it loads the snapshot the last
-// shutdown left in dataDir and returns a closer that writes it back; a
-// missing or unreadable snapshot starts from zero (scores are cold_start
+// familiarityGlobal returns the in-process global familiarity counts the
+// engine scores against on embedded defaults: it loads the snapshot the
+// last shutdown left in dataDir and returns a closer that writes it back;
+// a missing or unreadable snapshot starts from zero (scores are cold_start
 // until 1000 sign-ins are counted), never stops the server.
 //
-// With Redis (persist false) the counts are per instance and in memory
-// only: each instance scores against the sign-ins it saw since it started.
-// A Redis-backed sketch read in the Load pipeline is the follow-up (see
-// engine.FamiliarityGlobal and Snapshot.FamiliarityCounts).
-func familiarityGlobal(dataDir string, persist bool, log *slog.Logger) (*familiarity.Global, func() error, error) {
+// With Redis it is not called: the Redis state store keeps the counts in
+// Redis, shared by every instance (engine.FamiliarityCountsKeeper), and
+// the engine keeps no Global of its own.
+func familiarityGlobal(dataDir string, log *slog.Logger) (*familiarity.Global, func() error, error) {
 	g, err := familiarity.NewGlobal(familiarity.GlobalConfig{})
 	if err != nil {
 		return nil, nil, fmt.Errorf("familiarity global counts: %w", err)
-	}
-	if !persist {
-		return g, func() error { return nil }, nil
 	}
 	file := filepath.Join(dataDir, familiaritySnapshotFile)
 	data, err := os.ReadFile(file)

@@ -13,13 +13,13 @@ import (
 
 // TestFamiliarityGlobalSnapshot: on embedded defaults the global counts
 // survive a restart through the data dir; an unreadable snapshot starts
-// from zero without stopping the server; with Redis nothing is written.
+// from zero without stopping the server.
 func TestFamiliarityGlobalSnapshot(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
 	dir := t.TempDir()
 	x := familiarity.Features{IP: "192.0.2.1", Country: "GB", DeviceID: "d_1"}
 
-	g, save, err := familiarityGlobal(dir, true, log)
+	g, save, err := familiarityGlobal(dir, log)
 	require.NoError(t, err)
 	assert.Zero(t, g.Total())
 	g.Add(x)
@@ -27,7 +27,7 @@ func TestFamiliarityGlobalSnapshot(t *testing.T) {
 	g.AddUser()
 	require.NoError(t, save())
 
-	g, _, err = familiarityGlobal(dir, true, log)
+	g, _, err = familiarityGlobal(dir, log)
 	require.NoError(t, err)
 	assert.EqualValues(t, 2, g.Total())
 	assert.EqualValues(t, 1, g.Users())
@@ -35,16 +35,8 @@ func TestFamiliarityGlobalSnapshot(t *testing.T) {
 
 	file := filepath.Join(dir, familiaritySnapshotFile)
 	require.NoError(t, os.WriteFile(file, []byte("garbage"), 0o600))
-	g, save, err = familiarityGlobal(dir, true, log)
+	g, save, err = familiarityGlobal(dir, log)
 	require.NoError(t, err)
 	assert.Zero(t, g.Total(), "an unreadable snapshot starts from zero")
 	require.NoError(t, save())
-
-	other := t.TempDir()
-	g, save, err = familiarityGlobal(other, false, log)
-	require.NoError(t, err)
-	g.Add(x)
-	require.NoError(t, save())
-	_, err = os.Stat(filepath.Join(other, familiaritySnapshotFile))
-	assert.ErrorIs(t, err, os.ErrNotExist, "per-instance counts with Redis are not persisted")
 }

@@ -154,9 +154,16 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *server
 	if err != nil {
 		return nil, err
 	}
-	famGlobal, saveFamGlobal, err := familiarityGlobal(cfg.DataDir, cfg.Redis.URL == "", log)
-	if err != nil {
-		return nil, err
+	// With Redis the state store keeps the global familiarity counts
+	// (shared by every instance): no Global here, nothing to snapshot.
+	var famGlobal engine.FamiliarityGlobal
+	saveFamGlobal := func() error { return nil }
+	if cfg.Redis.URL == "" {
+		g, save, err := familiarityGlobal(cfg.DataDir, log)
+		if err != nil {
+			return nil, err
+		}
+		famGlobal, saveFamGlobal = g, save
 	}
 	vcfg := velocity.Config{Counters: cfg.Velocity.Counters, MaxKeys: cfg.Velocity.MaxKeys,
 		PendingTTL: cfg.Velocity.PendingTTL, KeyPrefix: cfg.Redis.Prefix,

@@ -85,15 +85,21 @@ func TestEmbeddedDefaults(t *testing.T) {
 func TestRedisReadiness(t *testing.T) {
 	addr := testenv.RedisAddr(t)
 	t.Run("reachable", func(t *testing.T) {
-		base, _ := start(t, "", map[string]string{"RISKAUTH_DATA_DIR": t.TempDir(), "RISKAUTH_REDIS_URL": "redis://" + addr + "/0",
-			"RISKAUTH_API_KEYS": "test-key-0123456789"})
-		code, body := post(t, base+"/v1/risk/evaluate", "test-key-0123456789", `{"event":"login","user_id":"bob","ip":"198.51.100.7"}`)
-		require.Equal(t, http.StatusOK, code, body)
-		assert.Contains(t, body, `"velocity":{"available":true`)
-		resp, err := http.Get(base + "/readyz")
-		require.NoError(t, err)
-		resp.Body.Close()
-		assert.Equal(t, http.StatusOK, resp.StatusCode)
+		dir := t.TempDir()
+		t.Run("serve", func(t *testing.T) {
+			base, _ := start(t, "", map[string]string{"RISKAUTH_DATA_DIR": dir, "RISKAUTH_REDIS_URL": "redis://" + addr + "/0",
+				"RISKAUTH_API_KEYS": "test-key-0123456789"})
+			code, body := post(t, base+"/v1/risk/evaluate", "test-key-0123456789", `{"event":"login","user_id":"bob","ip":"198.51.100.7"}`)
+			require.Equal(t, http.StatusOK, code, body)
+			assert.Contains(t, body, `"velocity":{"available":true`)
+			resp, err := http.Get(base + "/readyz")
+			require.NoError(t, err)
+			resp.Body.Close()
+			assert.Equal(t, http.StatusOK, resp.StatusCode)
+		})
+		// The global familiarity counts are in Redis, shared by the
+		// instances: the server keeps none of its own to snapshot.
+		assert.NoFileExists(t, filepath.Join(dir, familiaritySnapshotFile))
 	})
 	t.Run("unreachable", func(t *testing.T) {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")

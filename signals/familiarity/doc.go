@@ -172,11 +172,14 @@
 //
 // Add takes no lock (atomic counters); Merge adds sketches of the same size
 // (count-min is linear) and MarshalBinary/UnmarshalBinary snapshot one, so
-// per-instance sketches can be combined and a Redis-backed store can
-// implement the same cells (one HINCRBY per row and feature; the same hash
-// and index scheme) later. The scorer reads global numbers only through
-// [GlobalReader]'s single Lookup per login, which a remote store answers in
-// one round trip; a [Counts] fetched ahead is itself a GlobalReader.
+// per-instance sketches can be combined. [GlobalConfig.Columns] exports
+// the index scheme, so that a sketch kept elsewhere counts the same cells:
+// the Redis state store (signals/velocity) keeps one in Redis, shared by
+// every instance, with the same size and saturating counters. The scorer
+// reads global numbers only through [GlobalReader]'s single Lookup per
+// login, which a remote store answers in one round trip; a [Counts]
+// fetched ahead (with the profile, in the same pipeline) is itself a
+// GlobalReader.
 //
 // # Features and the user-agent parser
 //
@@ -230,9 +233,10 @@
 //     rules that read them list Result.Ranked();
 //  3. after a successful sign-in the state store Observes the login into
 //     the profile's History in its read-modify-write of the profile
-//     (engine.ApplyOutcome), and the engine adds the features to the
-//     global counts (Global.Add, and Global.AddUser on a user's first
-//     observed login).
+//     (engine.ApplyOutcome), and the features are added to the global
+//     counts (Global.Add, and Global.AddUser on a user's first observed
+//     login): by the engine, or by a store that keeps the counts itself
+//     (the Redis one).
 //
 // Benchmarks (BenchmarkScore, BenchmarkObserve, BenchmarkDecode on the
 // shared 2-core development machine, noisy): a score 1–1.7 µs with no

@@ -78,19 +78,52 @@ type Global struct {
 	users        atomic.Uint64
 }
 
+// Sized returns c with its zero fields set to the defaults, or an error
+// wrapping ErrGlobalConfig when a size is unusable. A sketch kept outside
+// this package (the Redis state store) sizes itself with it, so that it
+// accepts exactly the sizes NewGlobal does.
+func (c GlobalConfig) Sized() (GlobalConfig, error) {
+	if c.Width == 0 {
+		c.Width = defaultWidth
+	}
+	if c.Depth == 0 {
+		c.Depth = defaultDepth
+	}
+	if c.Width < 1<<8 || c.Width > 1<<24 || bits.OnesCount(uint(c.Width)) != 1 {
+		return c, fmt.Errorf("%w: width %d is not a power of two in [2^8, 2^24]", ErrGlobalConfig, c.Width)
+	}
+	if c.Depth < 1 || c.Depth > 16 {
+		return c, fmt.Errorf("%w: depth %d not in [1, 16]", ErrGlobalConfig, c.Depth)
+	}
+	return c, nil
+}
+
+// Columns appends to dst the counter column (0 to Width-1) of value v in
+// each row of a sketch sized by c (which must come from Sized), row 0
+// first. It is Global's own index scheme, exported so that a sketch kept
+// elsewhere (the Redis state store) counts the same cells: its estimates,
+// and so the scores, are then those of a Global fed with the same logins.
+func (c GlobalConfig) Columns(dst []int, v string) []int {
+	h, mask := hashValue(v), uint64(c.Width-1)
+	for r := 0; r < c.Depth; r++ {
+		dst = append(dst, rowColumn(h, r, mask))
+	}
+	return dst
+}
+
+// rowColumn is the column of hash v in row r: Kirsch–Mitzenmacher double
+// hashing of one 64-bit hash (h1 + r·h2, h2 odd), which keeps the sketch's
+// guarantees with one hash computation per value.
+func rowColumn(v uint64, r int, mask uint64) int {
+	h1, h2 := v&0xffffffff, (v>>32)|1
+	return int((h1 + uint64(r)*h2) & mask)
+}
+
 // NewGlobal returns an empty Global sized by cfg.
 func NewGlobal(cfg GlobalConfig) (*Global, error) {
-	if cfg.Width == 0 {
-		cfg.Width = defaultWidth
-	}
-	if cfg.Depth == 0 {
-		cfg.Depth = defaultDepth
-	}
-	if cfg.Width < 1<<8 || cfg.Width > 1<<24 || bits.OnesCount(uint(cfg.Width)) != 1 {
-		return nil, fmt.Errorf("%w: width %d is not a power of two in [2^8, 2^24]", ErrGlobalConfig, cfg.Width)
-	}
-	if cfg.Depth < 1 || cfg.Depth > 16 {
-		return nil, fmt.Errorf("%w: depth %d not in [1, 16]", ErrGlobalConfig, cfg.Depth)
+	cfg, err := cfg.Sized()
+	if err != nil {
+		return nil, err
 	}
 	return &Global{
 		width: cfg.Width,
@@ -113,12 +146,9 @@ func (g *Global) Delta() float64 { return math.Exp(-float64(g.depth)) }
 func (g *Global) MemoryBytes() int { return len(g.cells) * 4 }
 
 // column returns the counter index of hash v in row r of feature f's
-// sketch. Rows use Kirsch–Mitzenmacher double hashing of one 64-bit hash
-// (h1 + r·h2, h2 odd), which keeps the sketch's guarantees with one hash
-// computation per value; a Redis-backed sketch must use the same scheme.
+// sketch (see rowColumn; GlobalConfig.Columns exports the scheme).
 func (g *Global) column(f Feature, r int, v uint64) int {
-	h1, h2 := v&0xffffffff, (v>>32)|1
-	return (int(f)*g.depth+r)*g.width + int((h1+uint64(r)*h2)&g.mask)
+	return (int(f)*g.depth+r)*g.width + rowColumn(v, r, g.mask)
 }
 
 // Add counts one login with the values of x. The caller adds successful

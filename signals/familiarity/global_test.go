@@ -209,3 +209,37 @@ func TestScoreWithGlobal(t *testing.T) {
 	assert.Negative(t, atHome.Score)
 	assert.InDelta(t, 0.0, atHome.Prior, 1e-9, "an average user: 10 logins of 2000 by 200 users")
 }
+
+// TestColumnsAreGlobalsCells: GlobalConfig.Columns names exactly the
+// counters Global.Add bumps, so that a sketch kept elsewhere (Redis) with
+// the same size estimates what a Global fed with the same logins does.
+func TestColumnsAreGlobalsCells(t *testing.T) {
+	t.Parallel()
+	_, err := GlobalConfig{Width: 1000}.Sized()
+	require.ErrorIs(t, err, ErrGlobalConfig)
+	cfg, err := GlobalConfig{Width: 1 << 8, Depth: 3}.Sized()
+	require.NoError(t, err)
+	def, err := GlobalConfig{}.Sized()
+	require.NoError(t, err)
+	assert.Equal(t, GlobalConfig{Width: 1 << 15, Depth: 4}, def)
+
+	g := newGlobal(t, cfg)
+	x := Features{IP: "192.0.2.1", Country: "SE", Browser: "Firefox 128"}
+	g.Add(x)
+	snap, err := g.MarshalBinary()
+	require.NoError(t, err)
+	cells := snap[globalHeader:]
+	want := map[int]bool{}
+	for f := Feature(0); f < NumFeatures; f++ {
+		cols := cfg.Columns(nil, x.Value(f))
+		require.Len(t, cols, cfg.Depth)
+		for r, c := range cols {
+			require.True(t, c >= 0 && c < cfg.Width)
+			want[(int(f)*cfg.Depth+r)*cfg.Width+c] = true
+		}
+	}
+	for i := 0; i < len(cells)/4; i++ {
+		v := binary.LittleEndian.Uint32(cells[4*i:])
+		assert.Equal(t, want[i], v == 1, "cell %d", i)
+	}
+}

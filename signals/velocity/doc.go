@@ -8,7 +8,10 @@
 //     (windows start empty again); profiles go to a [ProfileStore]:
 //     [SQLiteProfiles] keeps them across restarts, [MemProfiles] does not.
 //   - [Redis], for many instances sharing one Redis or Redis Cluster. Load is
-//     one pipelined round trip and every command touches one hash slot.
+//     one pipelined round trip and every command touches one hash slot. It
+//     also keeps the global familiarity counts, shared by the instances
+//     (engine.FamiliarityCountsKeeper; the layout is under "Redis keys and
+//     expiry"), where the memory backend leaves them to the engine.
 //
 // It is not a general rate limiter, not a store of users, credentials or
 // sessions (authn/store is), and not where the meaning of a profile is
@@ -67,4 +70,16 @@
 // Pending evaluations expire after PendingTTL on the Redis server's clock;
 // profiles after [Config.ProfileTTL] (default 400 days) without a
 // successful sign-in. See [Redis] for the key layout.
+//
+// The global familiarity counts are the count-min sketch of
+// familiarity.Global in one Redis string, <prefix>{fam}:global:4x32768,
+// without expiry: two signed 64-bit totals (logins, users), then one
+// unsigned 32-bit counter per cell at the cell index
+// familiarity.GlobalConfig.Columns gives, read with BITFIELD_RO in the
+// Load pipeline (36 counters and the totals) and incremented with BITFIELD
+// OVERFLOW SAT in the outcome's counter pipeline, so that counters saturate
+// at 2^32-1 like the in-memory ones. 4.5 MiB of counters (5.0 MiB in
+// Redis' MEMORY USAGE); ε = e/32768 of the logins counted, δ = e^-4.
+// One hash tag puts the whole sketch on one Cluster node (see famSketch
+// for the trade-off).
 package velocity

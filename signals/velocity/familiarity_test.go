@@ -8,8 +8,11 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/rules"
@@ -97,6 +100,7 @@ func TestFamiliarityHistoryPersists(t *testing.T) {
 		r2, err := NewRedis(c, cfg, nil)
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = r2.Close() })
+		dropSketch(t, r2)
 		run(t, r1, r2, func() { require.NoError(t, r1.Close()) })
 	})
 }
@@ -146,49 +150,137 @@ func (cookieDevices) Identify(d *engine.DeviceDescriptor, _ string) engine.Devic
 }
 
 // TestRedisFamiliarityIsOneRoundTrip runs the engine with the familiarity
-// model on Redis: the history comes back with the profile, so an
-// evaluation still makes exactly one round trip (the Load pipeline) and
-// scores the history the outcomes wrote.
+// model on Redis, two engines (instances) on two stores sharing one Redis
+// or Redis Cluster: the history comes back with the profile and the global
+// counts with it, so an evaluation still makes exactly one round trip (the
+// Load pipeline), and it scores against the sign-ins the other instance
+// recorded.
 func TestRedisFamiliarityIsOneRoundTrip(t *testing.T) {
 	t.Parallel()
-	c := redisStandalone(t)
-	hook := &countingHook{}
-	c.AddHook(hook)
-	counters := engine.DefaultCounters()
-	fam, err := familiarity.New(familiarity.Config{})
-	require.NoError(t, err)
-	s := openRedis(t, c, Config{Counters: counters, ProfileLimits: engine.ProfileLimits{Familiarity: fam}})
-	schema, err := rules.NewSchema(engine.CounterNames(counters))
-	require.NoError(t, err)
-	path := filepath.Join(t.TempDir(), "rules.yaml")
-	require.NoError(t, os.WriteFile(path, []byte("version: 1\nthresholds: {step_up: 40, block: 80}\nrules:\n"+
-		"  - id: very-unfamiliar\n    description: far above any score\n    when: familiarity.score > 100\n    score: 10\n"), 0o644))
-	src, err := rules.NewSource(rules.SourceConfig{Path: path, Schema: schema})
-	require.NoError(t, err)
-	e, err := engine.New(engine.Config{Deadline: 5 * time.Second}, engine.Deps{Rules: src, State: s, Devices: cookieDevices{},
-		Counters: counters, Familiarity: fam})
-	require.NoError(t, err)
+	for _, tc := range []struct {
+		name   string
+		client func(testing.TB) redis.UniversalClient
+	}{
+		{"standalone", func(t testing.TB) redis.UniversalClient { return redisStandalone(t) }},
+		{"cluster", func(t testing.TB) redis.UniversalClient { return redisCluster(t) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			counters := engine.DefaultCounters()
+			fam, err := familiarity.New(familiarity.Config{})
+			require.NoError(t, err)
+			prefix := testPrefix(t)
+			newEngine := func(c redis.UniversalClient) (*engine.Engine, *Redis) {
+				s, err := NewRedis(c, Config{Counters: counters, KeyPrefix: prefix,
+					ProfileLimits: engine.ProfileLimits{Familiarity: fam}}, nil)
+				require.NoError(t, err)
+				t.Cleanup(func() { _ = s.Close() })
+				dropSketch(t, s)
+				schema, err := rules.NewSchema(engine.CounterNames(counters))
+				require.NoError(t, err)
+				path := filepath.Join(t.TempDir(), "rules.yaml")
+				require.NoError(t, os.WriteFile(path, []byte("version: 1\nthresholds: {step_up: 40, block: 80}\nrules:\n"+
+					"  - id: scored\n    description: every scored login, to read its evidence\n    when: familiarity.available\n    score: 10\n"), 0o644))
+				src, err := rules.NewSource(rules.SourceConfig{Path: path, Schema: schema})
+				require.NoError(t, err)
+				// The store keeps the global counts: the engine must not
+				// be handed a Global of its own.
+				g, err := familiarity.NewGlobal(familiarity.GlobalConfig{})
+				require.NoError(t, err)
+				_, err = engine.New(engine.Config{Deadline: 5 * time.Second}, engine.Deps{Rules: src, State: s, Devices: cookieDevices{},
+					Counters: counters, Familiarity: fam, FamiliarityGlobal: g})
+				require.ErrorContains(t, err, "keeps the global familiarity counts")
+				e, err := engine.New(engine.Config{Deadline: 5 * time.Second}, engine.Deps{Rules: src, State: s, Devices: cookieDevices{},
+					Counters: counters, Familiarity: fam})
+				require.NoError(t, err)
+				return e, s
+			}
+			ca, cb := tc.client(t), tc.client(t)
+			hook := &markHook{}
+			cb.AddHook(hook)
+			ea, _ := newEngine(ca)
+			eb, sb := newEngine(cb)
 
-	ctx := context.Background()
-	ev := engine.Event{Kind: engine.KindLogin, UserID: "ursula", IP: netip.MustParseAddr("192.0.2.10"),
-		UserAgent: "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
-		Device:    &engine.DeviceDescriptor{CookieID: "ursula-laptop"}}
-	for range 3 {
-		d, err := e.Evaluate(ctx, ev)
-		require.NoError(t, err)
-		_, err = e.RecordOutcome(ctx, d.EvaluationID, engine.OutcomeSuccess)
-		require.NoError(t, err)
+			ctx := context.Background()
+			ev := engine.Event{Kind: engine.KindLogin, UserID: "ursula", IP: netip.MustParseAddr("192.0.2.10"),
+				UserAgent: "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+				Device:    &engine.DeviceDescriptor{CookieID: "ursula-laptop"}}
+			for range 3 { // on instance A
+				d, err := ea.Evaluate(ctx, ev)
+				require.NoError(t, err)
+				_, err = ea.RecordOutcome(ctx, d.EvaluationID, engine.OutcomeSuccess)
+				require.NoError(t, err)
+			}
+			// Warm up B: connections and (cluster) slot map.
+			_, err = eb.Evaluate(ctx, engine.Event{Kind: engine.KindLogin, UserID: "warm", IP: netip.MustParseAddr("192.0.2.1")})
+			require.NoError(t, err)
+			flushAnnotations(t, sb)
+			hook.reset()
+			const n = 5
+			mctx := context.WithValue(ctx, ctxMark{}, true)
+			var d *engine.Decision
+			for range n {
+				d, err = eb.Evaluate(mctx, ev)
+				require.NoError(t, err)
+			}
+			hook.mu.Lock()
+			assert.Equal(t, n, hook.marked, "round trips for the evaluations: one Load pipeline each")
+			hook.mu.Unlock()
+			fa := d.Features.Familiarity
+			assert.True(t, fa.Available)
+			assert.False(t, d.Floored)
+			assert.InDelta(t, 3, fa.Logins, 1e-6, "three observed sign-ins, read with the profile")
+			assert.True(t, fa.ColdStart, "3 sign-ins counted globally: the score is computed but weak")
+			require.Len(t, d.Reasons, 1)
+			var device *engine.FamiliarityContribution
+			for i, c := range d.Reasons[0].Familiarity {
+				if c.Feature == "device_id" {
+					device = &d.Reasons[0].Familiarity[i]
+				}
+			}
+			require.NotNil(t, device, "evidence: %+v", d.Reasons[0].Familiarity)
+			assert.EqualValues(t, 3, device.GlobalCount, "instance B reads the sign-ins instance A counted")
+		})
 	}
-	hook.reset()
-	d, err := e.Evaluate(ctx, ev)
-	require.NoError(t, err)
-	hook.mu.Lock()
-	assert.Empty(t, hook.singles, "single commands")
-	assert.Len(t, hook.pipelines, 1, "one Load pipeline")
-	hook.mu.Unlock()
-	fa := d.Features.Familiarity
-	assert.True(t, fa.Available)
-	assert.InDelta(t, 3, fa.Logins, 1e-6, "three observed sign-ins, read with the profile")
-	assert.True(t, fa.ColdStart, "3 sign-ins counted globally: the score is computed but weak")
-	assert.False(t, d.Floored)
+}
+
+// TestRedisLoadReadsFamiliarityCounts: the counts are one more command of
+// the Load pipeline, read only for an evaluation that carries familiarity
+// values.
+func TestRedisLoadReadsFamiliarityCounts(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		client func(testing.TB) redis.UniversalClient
+	}{
+		{"standalone", func(t testing.TB) redis.UniversalClient { return redisStandalone(t) }},
+		{"cluster", func(t testing.TB) redis.UniversalClient { return redisCluster(t) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := tc.client(t)
+			hook := &countingHook{}
+			c.AddHook(hook)
+			s := openRedis(t, c, Config{Counters: []engine.CounterSpec{
+				counter("fails_user", engine.CountFailure, engine.KeyUser, "", time.Minute)}})
+			x := famLogin(1)
+			k := engine.Keys{User: "vera", IP: x.IP}
+			signInWithFamiliarity(t, s, k, x, base(), engine.OutcomeSuccess) // warm up
+			hook.reset()
+			snap, err := s.Load(context.Background(), &engine.LoadRequest{Kind: "login", Keys: k, At: base(),
+				Pending: &engine.Pending{EvaluationID: "fam-read", Kind: "login", Keys: k, At: base(), Familiarity: &x}})
+			require.NoError(t, err)
+			require.NotNil(t, snap.FamiliarityCounts)
+			assert.EqualValues(t, 1, snap.FamiliarityCounts.Total)
+			assert.EqualValues(t, 1, snap.FamiliarityCounts.Users)
+			snap, _ = load(t, s, "login", k, base(), engine.Place{})
+			assert.Nil(t, snap.FamiliarityCounts, "no familiarity values, no read")
+			hook.mu.Lock()
+			defer hook.mu.Unlock()
+			assert.Empty(t, hook.singles, "single commands")
+			require.Len(t, hook.pipelines, 2)
+			assert.Equal(t, strings.Fields("hmget set get bitfield_ro"), hook.pipelines[0])
+			assert.Equal(t, strings.Fields("hmget set get"), hook.pipelines[1])
+		})
+	}
 }

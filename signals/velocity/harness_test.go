@@ -51,7 +51,16 @@ func openRedis(t testing.TB, c redis.UniversalClient, cfg Config) *Redis {
 	s, err := NewRedis(c, cfg, nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close() })
+	dropSketch(t, s)
 	return s
+}
+
+// dropSketch deletes s's global familiarity sketch when the test ends:
+// unlike every other key it has no expiry, and at 5 MiB a few test runs
+// would fill a shared test server. Registered after the client's cleanup,
+// so it runs before the client is closed.
+func dropSketch(t testing.TB, s *Redis) {
+	t.Cleanup(func() { _ = s.c.Del(context.Background(), s.fam.key).Err() })
 }
 
 func openMemory(t testing.TB, cfg Config) *Memory {

@@ -16,6 +16,9 @@ const (
 	opPing    = "ping"
 	// opAnnotate attaches the matched rules to a pending evaluation.
 	opAnnotate = "annotate"
+	// opFamiliarity reads or counts the global familiarity counts (Redis)
+	// and failed alone: the Load or outcome went on without it.
+	opFamiliarity = "familiarity"
 
 	evictCounterKey = "counter_key"
 	evictPending    = "pending"
@@ -41,7 +44,9 @@ type Metrics struct {
 // transaction retries) and riskauth_velocity_annotations_dropped_total
 // (matched rules the Redis backend did not attach to a pending evaluation
 // because its write queue was full; failed writes count as backend errors
-// with op="annotate").
+// with op="annotate"). op="familiarity" counts reads and writes of the
+// Redis global familiarity counts that failed alone: the Load or outcome
+// went on without them.
 func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := &Metrics{
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{

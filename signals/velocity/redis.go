@@ -25,6 +25,8 @@ import (
 //	<prefix>{u:<user>}                                    a profile (JSON string)
 //	<prefix>{e:<evaluation id>}                           a pending evaluation (JSON string)
 //	<prefix>{e:<evaluation id>}:flow                      marks its flow outcome as recorded
+//	<prefix>{fam}:global:<depth>x<width>                  the global familiarity counts (a string
+//	                                                      of saturating counters, see famSketch)
 //
 // One key per counter and key value keeps a Load at one cheap command per
 // counter (HMGET of the window's buckets, or ZCOUNT of the members seen
@@ -34,12 +36,16 @@ import (
 // count saturates there, as in Memory). Members are stored as 64-bit
 // hashes: no user id or address is kept in a counter.
 //
-// Load is one pipelined round trip. RecordOutcome takes several: an atomic
+// Load is one pipelined round trip, which also reads the global
+// familiarity counts of the login's values when the evaluation carries
+// them. RecordOutcome takes several: an atomic
 // script that reads the pending evaluation and claims its flow outcome (so
-// that concurrent reports cannot both win), a pipeline of counter bumps,
-// and for a successful sign-in an optimistic WATCH/GET/MULTI/SET/EXEC
-// profile update, retried with jittered backoff when a concurrent update
-// wins. A failure after the claim leaves the outcome claimed: outcomes are
+// that concurrent reports cannot both win), a pipeline of counter bumps
+// (and, for a successful sign-in, the familiarity counts), and for a
+// successful sign-in an optimistic WATCH/GET/MULTI/SET/EXEC profile
+// update, retried with jittered backoff when a concurrent update wins,
+// then on a user's first observed sign-in one command that counts the
+// user. A failure after the claim leaves the outcome claimed: outcomes are
 // applied at most once.
 //
 // AnnotatePending (the matched rules, written after the rules ran) costs
@@ -54,6 +60,8 @@ type Redis struct {
 	metrics          *Metrics
 	// ann queues AnnotatePending's writes for the writer goroutine.
 	ann *annotator
+	// fam is the global familiarity sketch's key and layout.
+	fam famSketch
 }
 
 var _ engine.StateStore = (*Redis)(nil)
@@ -82,7 +90,11 @@ func newRedis(client redis.UniversalClient, cfg Config, metrics *Metrics, log *s
 	if err != nil {
 		return nil, err
 	}
-	r := &Redis{c: client, cfg: cfg, metrics: metrics, ann: newAnnotator(log)}
+	fam, err := newFamSketch(cfg.KeyPrefix)
+	if err != nil {
+		return nil, err
+	}
+	r := &Redis{c: client, cfg: cfg, metrics: metrics, ann: newAnnotator(log), fam: fam}
 	for _, s := range cfg.Counters {
 		r.windows = append(r.windows, newWindow(s.Window))
 		r.keyHead = append(r.keyHead, cfg.KeyPrefix+"{c:"+s.Name+":")
@@ -109,8 +121,12 @@ func (r *Redis) fail(op string, err error) error {
 }
 
 // Load implements engine.StateStore in one pipelined round trip: the
-// counter reads, then the attempt writes, the pending evaluation and the
-// profile read.
+// counter reads, then the attempt writes, the pending evaluation, the
+// profile read and, when the pending evaluation carries familiarity
+// values, the read of their global counts (Snapshot.FamiliarityCounts). A
+// failed counts read alone (a WRONGTYPE sketch key) does not fail the Load:
+// it is counted (op="familiarity") and the counts stay nil, which leaves
+// the engine's familiarity namespace unavailable.
 func (r *Redis) Load(ctx context.Context, req *engine.LoadRequest) (*engine.Snapshot, error) {
 	if err := validateLoad(req); err != nil {
 		return nil, err
@@ -167,14 +183,15 @@ func (r *Redis) Load(ctx context.Context, req *engine.LoadRequest) (*engine.Snap
 	if req.Keys.User != "" {
 		profile = pipe.Get(ctx, r.profileKey(req.Keys.User))
 	}
-	cmds, err := pipe.Exec(ctx)
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, r.fail(opLoad, err)
+	var famRead *redis.IntSliceCmd
+	var optional redis.Cmder // famRead, as a nil interface when nil
+	if req.Pending != nil && req.Pending.Familiarity != nil {
+		famRead = r.fam.queueRead(ctx, pipe, req.Pending.Familiarity)
+		optional = famRead
 	}
-	for _, cmd := range cmds {
-		if err := cmd.Err(); err != nil && !errors.Is(err, redis.Nil) {
-			return nil, r.fail(opLoad, err)
-		}
+	cmds, err := pipe.Exec(ctx)
+	if err := pipelineErr(cmds, err, optional); err != nil {
+		return nil, r.fail(opLoad, err)
 	}
 	for i, cmd := range reads {
 		switch cmd := cmd.(type) {
@@ -204,7 +221,36 @@ func (r *Redis) Load(ctx context.Context, req *engine.LoadRequest) (*engine.Snap
 			}
 		}
 	}
+	if famRead != nil {
+		if famRead.Err() == nil {
+			snap.FamiliarityCounts, err = r.fam.counts(famRead.Val())
+		} else {
+			err = famRead.Err()
+		}
+		if err != nil {
+			r.metrics.backendError(backendRedis, opFamiliarity)
+		}
+	}
 	return snap, nil
+}
+
+// pipelineErr returns the first error (other than redis.Nil) of a
+// pipeline's commands, leaving out optional, whose failure the caller
+// handles. exec is what Exec returned: when no command carries an error
+// it is returned as it is (a pipeline that failed as a whole).
+func pipelineErr(cmds []redis.Cmder, exec error, optional redis.Cmder) error {
+	for _, cmd := range cmds {
+		if cmd == optional {
+			continue
+		}
+		if err := cmd.Err(); err != nil && !errors.Is(err, redis.Nil) {
+			return err
+		}
+	}
+	if exec != nil && !errors.Is(exec, redis.Nil) && (optional == nil || optional.Err() == nil) {
+		return exec
+	}
+	return nil
 }
 
 // queueBump adds one event (member == "") or one distinct member seen at
@@ -361,14 +407,33 @@ func (r *Redis) RecordOutcome(ctx context.Context, id string, o engine.Outcome, 
 		}
 		r.queueBump(ctx, pipe, i, v, member, idx, pe.At, ttl)
 	}
+	signIn := on == engine.CountSuccess && pe.Keys.User != ""
+	var famAdd redis.Cmder
+	if signIn && pe.Familiarity != nil {
+		// In the counter pipeline, not after the profile update: no round
+		// trip of its own. Its failure alone is counted, not returned: the
+		// counts are an estimate, and the outcome's meaning is the profile.
+		famAdd = r.fam.queueAdd(ctx, pipe, pe.Familiarity)
+	}
 	if pipe.Len() > 0 {
-		if _, err := pipe.Exec(ctx); err != nil {
+		cmds, err := pipe.Exec(ctx)
+		if err := pipelineErr(cmds, err, famAdd); err != nil {
 			return nil, r.fail(opOutcome, fmt.Errorf("bump counters: %w", err))
 		}
+		if famAdd != nil && famAdd.Err() != nil {
+			r.metrics.backendError(backendRedis, opFamiliarity)
+		}
 	}
-	if on == engine.CountSuccess && pe.Keys.User != "" {
+	if signIn {
 		if err := r.updateProfile(ctx, pe, o); err != nil {
 			return nil, r.fail(opOutcome, err)
+		}
+		if pe.Familiarity != nil && pe.FirstObserved() {
+			// Known only once the profile's history was read: one more
+			// command, on a user's first observed sign-in only.
+			if err := r.fam.addUser(ctx, r.c); err != nil {
+				r.metrics.backendError(backendRedis, opFamiliarity)
+			}
 		}
 	}
 	return pe, nil

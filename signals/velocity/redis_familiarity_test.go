@@ -1,0 +1,207 @@
+package velocity
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/riskauth/riskauth/engine"
+	"github.com/riskauth/riskauth/signals/familiarity"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// famLogin returns the familiarity values of a login of user i's device
+// on one of three networks.
+func famLogin(i int) familiarity.Features {
+	return familiarity.Features{IP: fmt.Sprintf("192.0.2.%d", i%3), ASN: fmt.Sprintf("AS%d", 64496+i%3), City: "SE/Stockholm",
+		Country: "SE", DeviceID: fmt.Sprintf("dev-%d", i), UserAgent: "Mozilla/5.0", Browser: "Firefox 128", OS: "Linux",
+		DeviceType: "desktop"}
+}
+
+// TestRedisFamiliarityCounts: two stores on one Redis (two instances)
+// count into, and read, the same global sketch; what they read equals what
+// an in-memory Global fed with the same sign-ins reads (same cells, same
+// hashing), so the scores are the same; only successful sign-ins count,
+// users once; and the counts outlive the stores.
+func TestRedisFamiliarityCounts(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		client func(testing.TB) redis.UniversalClient
+	}{
+		{"standalone", func(t testing.TB) redis.UniversalClient { return redisStandalone(t) }},
+		{"cluster", func(t testing.TB) redis.UniversalClient { return redisCluster(t) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			cfg := Config{KeyPrefix: testPrefix(t),
+				Counters: []engine.CounterSpec{counter("logins_user", engine.CountSuccess, engine.KeyUser, "", time.Hour)}}
+			open := func() *Redis {
+				s, err := NewRedis(tc.client(t), cfg, nil)
+				require.NoError(t, err)
+				t.Cleanup(func() { _ = s.Close() })
+				dropSketch(t, s)
+				return s
+			}
+			stores := []*Redis{open(), open()}
+			mem, err := familiarity.NewGlobal(familiarity.GlobalConfig{})
+			require.NoError(t, err)
+			t0 := base()
+			users := map[string]bool{}
+			for i := range 24 {
+				user := fmt.Sprintf("user-%d", i%5)
+				x := famLogin(i % 7)
+				k := engine.Keys{User: user, IP: x.IP, Device: x.DeviceID}
+				o := []engine.Outcome{engine.OutcomeSuccess, engine.OutcomeFailure, engine.OutcomeStepUpPassed,
+					engine.OutcomeStepUpFailed}[i%4]
+				at := t0.Add(time.Duration(i) * time.Minute)
+				signInWithFamiliarity(t, stores[i%2], k, x, at, o)
+				if o == engine.OutcomeSuccess || o == engine.OutcomeStepUpPassed {
+					mem.Add(x)
+					if !users[user] {
+						users[user] = true
+						mem.AddUser()
+					}
+				}
+			}
+			// A label on a failed sign-in is no sign-in either.
+			x := famLogin(0)
+			k := engine.Keys{User: "user-0", IP: x.IP}
+			_, id := load(t, stores[0], "login", k, t0, engine.Place{})
+			_, err = stores[0].RecordOutcome(ctx, id, engine.OutcomeFailure, t0)
+			require.NoError(t, err)
+			_, err = stores[1].RecordOutcome(ctx, id, engine.OutcomeLegit, t0)
+			require.NoError(t, err)
+			require.EqualValues(t, 12, mem.Total())
+			require.EqualValues(t, 5, mem.Users())
+
+			model, err := familiarity.New(familiarity.Config{})
+			require.NoError(t, err)
+			var h familiarity.History
+			model.Observe(&h, famLogin(1), t0)
+			stores = append(stores, open()) // a new instance: the counts are in Redis
+			for _, s := range stores {
+				for i := range 9 { // 7 seen values and 2 never seen
+					x := famLogin(i)
+					snap, err := s.Load(ctx, &engine.LoadRequest{Kind: "login", Keys: engine.Keys{User: "reader"}, At: t0,
+						Pending: &engine.Pending{EvaluationID: fmt.Sprintf("read-%d", i), Kind: "login", At: t0, Familiarity: &x}})
+					require.NoError(t, err)
+					require.NotNil(t, snap.FamiliarityCounts)
+					assert.Equal(t, mem.Lookup(x), *snap.FamiliarityCounts, "login %d", i)
+					assert.Equal(t, model.Score(&h, mem, x, t0.Add(time.Hour)), model.Score(&h, *snap.FamiliarityCounts, x, t0.Add(time.Hour)))
+				}
+			}
+			c := stores[0].c
+			n, err := c.MemoryUsage(ctx, stores[0].fam.key).Result()
+			require.NoError(t, err)
+			t.Logf("global familiarity sketch: %d bytes in Redis (%.2f MiB)", n, float64(n)/(1<<20))
+			assert.Less(t, n, int64(6<<20), "the 4.5 MiB of counters, plus Redis' overhead")
+		})
+	}
+}
+
+// TestRedisFamiliaritySaturates: a counter stops at 2^32-1, as
+// familiarity.Global's do, instead of wrapping or failing the sign-in.
+func TestRedisFamiliaritySaturates(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := redisStandalone(t)
+	s := openRedis(t, c, Config{})
+	x := famLogin(1)
+	var args []any
+	for _, a := range s.fam.cells(nil, "", &x) {
+		args = append(args, a)
+		if len(args)%3 == 2 { // after "u32", "#n"
+			args = append(args, uint64(math.MaxUint32))
+		}
+	}
+	set := []any{}
+	for i := 0; i < len(args); i += 3 {
+		set = append(set, "SET", args[i], args[i+1], args[i+2])
+	}
+	require.NoError(t, c.BitField(ctx, s.fam.key, set...).Err())
+	signInWithFamiliarity(t, s, engine.Keys{User: "sat", IP: x.IP}, x, base(), engine.OutcomeSuccess)
+	snap, err := s.Load(ctx, &engine.LoadRequest{Kind: "login", At: base(),
+		Pending: &engine.Pending{EvaluationID: "sat", Kind: "login", At: base(), Familiarity: &x}})
+	require.NoError(t, err)
+	require.NotNil(t, snap.FamiliarityCounts)
+	for f, v := range snap.FamiliarityCounts.Freq {
+		assert.EqualValues(t, uint64(math.MaxUint32), v, familiarity.Feature(f).String())
+	}
+	assert.EqualValues(t, 1, snap.FamiliarityCounts.Total, "the one sign-in")
+}
+
+// TestRedisFamiliarityOutage: when the sketch cannot be read or written
+// (here a key of the wrong type; a Redis outage fails the Load and the
+// profile update anyway), the failure is counted and neither the Load nor
+// the outcome fails for it: the history is still updated, and the engine
+// sees no counts (its familiarity namespace is then unavailable).
+func TestRedisFamiliarityOutage(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := redisStandalone(t)
+	reg := newTestRegistry(t)
+	s, err := NewRedis(c, Config{KeyPrefix: testPrefix(t),
+		Counters: []engine.CounterSpec{counter("logins_user", engine.CountSuccess, engine.KeyUser, "", time.Hour)}}, reg.metrics)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	dropSketch(t, s)
+	require.NoError(t, c.LPush(ctx, s.fam.key, "not a sketch").Err())
+
+	x := famLogin(2)
+	k := engine.Keys{User: "olga", IP: x.IP}
+	snap := signInWithFamiliarity(t, s, k, x, base(), engine.OutcomeSuccess)
+	assert.Nil(t, snap.FamiliarityCounts, "no counts read")
+	snap, _ = load(t, s, "login", k, base().Add(time.Minute), engine.Place{})
+	assert.EqualValues(t, 1, historyOf(t, snap.Profile).Logins(), "the history was updated")
+	assert.Equal(t, 1, snap.Counters[0], "the counters were bumped")
+	// One failed read (Load), the failed add and the failed user count.
+	assert.Equal(t, 3.0, reg.value(t, "riskauth_velocity_backend_errors_total", map[string]string{"backend": "redis", "op": "familiarity"}))
+	assert.Equal(t, 0.0, reg.value(t, "riskauth_velocity_backend_errors_total", map[string]string{"backend": "redis", "op": "outcome"}))
+}
+
+// BenchmarkLoadFamiliarity measures what reading the global familiarity
+// counts adds to a Load (8 counters, a profile with a history, a sketch
+// of 5 MiB): "without" is the same Load for an evaluation that carries no
+// familiarity values, in the same run.
+func BenchmarkLoadFamiliarity(b *testing.B) {
+	s := openRedis(b, redisStandalone(b), Config{Counters: eightCounters})
+	t0 := base()
+	ctx := context.Background()
+	for i := range 50 {
+		x := famLogin(i)
+		_, id := load(b, s, "login", engine.Keys{User: "bench", IP: x.IP}, t0, engine.Place{})
+		sn, err := s.Load(ctx, &engine.LoadRequest{Kind: "login", Keys: engine.Keys{User: "bench", IP: x.IP}, At: t0,
+			Pending: &engine.Pending{EvaluationID: id + "f", Kind: "login", At: t0, Keys: engine.Keys{User: "bench", IP: x.IP}, Familiarity: &x}})
+		require.NoError(b, err)
+		require.NotNil(b, sn.FamiliarityCounts)
+		_, err = s.RecordOutcome(ctx, id+"f", engine.OutcomeSuccess, t0)
+		require.NoError(b, err)
+	}
+	for _, with := range []bool{false, true} {
+		name := "without"
+		if with {
+			name = "with"
+		}
+		b.Run(name, func(b *testing.B) {
+			x := famLogin(3)
+			keys := engine.Keys{User: "bench", IP: x.IP, Subnet: "192.0.2.0/24", Device: x.DeviceID}
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				p := &engine.Pending{EvaluationID: "bench-" + strconv.Itoa(i), Kind: "login", Keys: keys, At: t0}
+				if with {
+					p.Familiarity = &x
+				}
+				if _, err := s.Load(ctx, &engine.LoadRequest{Kind: "login", Keys: keys, At: t0, Pending: p}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
