@@ -21,6 +21,7 @@ import (
 	"github.com/riskauth/riskauth/rules"
 	"github.com/riskauth/riskauth/signals/breached"
 	"github.com/riskauth/riskauth/signals/device"
+	"github.com/riskauth/riskauth/signals/familiarity"
 	"github.com/riskauth/riskauth/signals/geo"
 	"github.com/riskauth/riskauth/signals/velocity"
 )
@@ -74,7 +75,15 @@ func newHarness(hc harnessConfig) (_ *harness, err error) {
 		return nil, err
 	}
 	counters := hc.Config.Velocity.Counters
-	mem, err := velocity.NewMemory(velocity.Config{Counters: counters}, velocity.NewMemProfiles(0), nil)
+	// The same familiarity model as riskauthd, so familiarity.* rules
+	// behave here as they do in production (the store and the engine
+	// share it: one observes sign-ins into histories, the other scores).
+	fam, err := familiarity.New(familiarity.Config{})
+	if err != nil {
+		return nil, fmt.Errorf("familiarity: %w", err)
+	}
+	mem, err := velocity.NewMemory(velocity.Config{Counters: counters, ProfileLimits: engine.ProfileLimits{Familiarity: fam}},
+		velocity.NewMemProfiles(0), nil)
 	if err != nil {
 		return nil, fmt.Errorf("velocity: %w", err)
 	}
@@ -109,7 +118,7 @@ func newHarness(hc harnessConfig) (_ *harness, err error) {
 	ecfg := hc.Config.Engine
 	ecfg.Deadline, ecfg.StateBudget, ecfg.SignalBudgets = harnessDeadline, harnessDeadline, nil
 	h.engine, err = engine.New(ecfg, engine.Deps{Clock: h.clock, Rules: h.source, State: mem, Devices: devices,
-		Counters: counters, Signals: signals})
+		Counters: counters, Signals: signals, Familiarity: fam})
 	if err != nil {
 		return nil, err
 	}
