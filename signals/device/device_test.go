@@ -655,6 +655,9 @@ func TestHostileInput(t *testing.T) {
 }
 
 func TestAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are meaningless under the race detector")
+	}
 	x := newIdentifier(t, testKey)
 	d := windowsDesk()
 	c := &engine.DeviceDescriptor{CookieID: "3f9a1c7e-2b4d-4e8f-9a0b-1c2d3e4f5a6b"}
