@@ -17,6 +17,9 @@ const (
 	DefaultPendingTTL  = time.Hour
 	DefaultProfileTTL  = 400 * 24 * time.Hour
 	DefaultKeyPrefix   = "ra:"
+	// DefaultFamiliarityRefresh is how often the Redis backend re-reads
+	// the global familiarity sketch into its in-process mirror.
+	DefaultFamiliarityRefresh = 30 * time.Second
 )
 
 // Config configures both backends. Zero fields take the defaults above.
@@ -44,6 +47,12 @@ type Config struct {
 	ProfileLimits engine.ProfileLimits
 	// KeyPrefix starts every Redis key.
 	KeyPrefix string
+	// FamiliarityRefresh is how often the Redis backend replaces its
+	// in-process mirror of the global familiarity sketch with the one in
+	// Redis (one GET of 4.5 MiB per instance, jittered by ±10 %), so how
+	// far behind other instances' sign-ins a score may be; default 30s,
+	// at least 1s. The memory backend ignores it.
+	FamiliarityRefresh time.Duration
 }
 
 // withDefaults validates the config and fills its zero fields.
@@ -68,6 +77,7 @@ func (c Config) withDefaults() (Config, error) {
 		{"max pending", int64(c.MaxPending)},
 		{"pending ttl", int64(c.PendingTTL)},
 		{"profile ttl", int64(c.ProfileTTL)},
+		{"familiarity refresh", int64(c.FamiliarityRefresh)},
 		{"profile limits", int64(min(c.ProfileLimits.Countries, c.ProfileLimits.ASNs, c.ProfileLimits.Devices))},
 	} {
 		if n.v < 0 {
@@ -79,6 +89,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.ProfileTTL > 0 && c.ProfileTTL < time.Second {
 		errs = append(errs, fmt.Errorf("profile ttl %s: want at least 1s", c.ProfileTTL))
+	}
+	if c.FamiliarityRefresh > 0 && c.FamiliarityRefresh < time.Second {
+		errs = append(errs, fmt.Errorf("familiarity refresh %s: want at least 1s", c.FamiliarityRefresh))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return c, fmt.Errorf("velocity config: %w", err)
@@ -112,6 +125,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.KeyPrefix == "" {
 		c.KeyPrefix = DefaultKeyPrefix
+	}
+	if c.FamiliarityRefresh == 0 {
+		c.FamiliarityRefresh = DefaultFamiliarityRefresh
 	}
 	return c, nil
 }

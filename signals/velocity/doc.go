@@ -75,11 +75,14 @@
 // familiarity.Global in one Redis string, <prefix>{fam}:global:4x32768,
 // without expiry: two signed 64-bit totals (logins, users), then one
 // unsigned 32-bit counter per cell at the cell index
-// familiarity.GlobalConfig.Columns gives, read with BITFIELD_RO in the
-// Load pipeline (36 counters and the totals) and incremented with BITFIELD
+// familiarity.GlobalConfig.Columns gives, incremented with BITFIELD
 // OVERFLOW SAT in the outcome's counter pipeline, so that counters saturate
 // at 2^32-1 like the in-memory ones. 4.5 MiB of counters (5.0 MiB in
 // Redis' MEMORY USAGE); ε = e/32768 of the logins counted, δ = e^-4.
-// One hash tag puts the whole sketch on one Cluster node (see famSketch
-// for the trade-off).
+// Load does not read it from Redis: each store keeps an in-process mirror,
+// replaced with one GET of the whole key every [Config.FamiliarityRefresh]
+// (default 30s) by a goroutine that NewRedis starts and Close stops, and
+// bumped with the store's own successful sign-ins in between; scores are
+// at most about one interval behind other instances' sign-ins. One hash
+// tag puts the whole sketch on one Cluster node (see famSketch).
 package velocity

@@ -52,7 +52,20 @@ func openRedis(t testing.TB, c redis.UniversalClient, cfg Config) *Redis {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close() })
 	dropSketch(t, s)
+	waitFirstRefresh(t, s)
 	return s
+}
+
+// waitFirstRefresh waits until s's familiarity refresher has made its
+// first read, so that its GET is not among the commands a test counts.
+func waitFirstRefresh(t testing.TB, s *Redis) {
+	t.Helper()
+	select {
+	case <-s.refresher.first:
+	case <-s.refresher.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the familiarity refresher made no first read")
+	}
 }
 
 // dropSketch deletes s's global familiarity sketch when the test ends:

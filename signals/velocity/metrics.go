@@ -2,6 +2,7 @@ package velocity
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -19,6 +20,9 @@ const (
 	// opFamiliarity reads or counts the global familiarity counts (Redis)
 	// and failed alone: the Load or outcome went on without it.
 	opFamiliarity = "familiarity"
+	// opFamiliarityRefresh re-reads the Redis familiarity sketch into the
+	// in-process mirror; on failure the previous mirror stays in use.
+	opFamiliarityRefresh = "familiarity_refresh"
 
 	evictCounterKey = "counter_key"
 	evictPending    = "pending"
@@ -34,6 +38,7 @@ type Metrics struct {
 	evictedPending   prometheus.Counter
 	profileConflicts prometheus.Counter
 	annotateDropped  prometheus.Counter
+	famMirrorAge     prometheus.Gauge
 }
 
 // NewMetrics creates the metrics and registers them on reg (not on the
@@ -46,7 +51,11 @@ type Metrics struct {
 // because its write queue was full; failed writes count as backend errors
 // with op="annotate"). op="familiarity" counts reads and writes of the
 // Redis global familiarity counts that failed alone: the Load or outcome
-// went on without them.
+// went on without them; op="familiarity_refresh" counts failed re-reads of
+// the whole sketch into the in-process mirror, and
+// riskauth_velocity_familiarity_mirror_age_seconds is how old that mirror
+// was at the last refresh attempt (about 0 while refreshes succeed; while
+// they fail it grows by one refresh interval per attempt).
 func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := &Metrics{
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -69,11 +78,15 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Namespace: "riskauth", Subsystem: "velocity", Name: "annotations_dropped_total",
 			Help: "Matched-rule annotations of pending evaluations the Redis backend dropped because its write queue was full.",
 		}),
+		famMirrorAge: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "riskauth", Subsystem: "velocity", Name: "familiarity_mirror_age_seconds",
+			Help: "Age of the Redis backend's in-process copy of the global familiarity sketch, as of its last refresh attempt.",
+		}),
 	}
 	m.evictedKeys = m.evictions.WithLabelValues(evictCounterKey)
 	m.evictedPending = m.evictions.WithLabelValues(evictPending)
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.errors, m.trackedKeys, m.evictions, m.profileConflicts, m.annotateDropped} {
+		for _, c := range []prometheus.Collector{m.errors, m.trackedKeys, m.evictions, m.profileConflicts, m.annotateDropped, m.famMirrorAge} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("velocity metrics: %w", err)
 			}
@@ -93,6 +106,12 @@ func (m *Metrics) backendError(backend, op string) {
 func (m *Metrics) backendErrors(backend, op string, n int) {
 	if m != nil {
 		m.errors.WithLabelValues(backend, op).Add(float64(n))
+	}
+}
+
+func (m *Metrics) familiarityMirrorAge(d time.Duration) {
+	if m != nil {
+		m.famMirrorAge.Set(d.Seconds())
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/cespare/xxhash/v2"
@@ -36,11 +37,12 @@ import (
 // count saturates there, as in Memory). Members are stored as 64-bit
 // hashes: no user id or address is kept in a counter.
 //
-// Load is one pipelined round trip, which also reads the global
-// familiarity counts of the login's values when the evaluation carries
-// them. RecordOutcome takes several: an atomic
-// script that reads the pending evaluation and claims its flow outcome (so
-// that concurrent reports cannot both win), a pipeline of counter bumps
+// Load is one pipelined round trip; the global familiarity counts of the
+// login's values, when the evaluation carries them, come from the
+// in-process mirror of the sketch (see famMirror), not from Redis.
+// RecordOutcome takes several: an atomic script that reads the pending
+// evaluation and claims its flow outcome (so that concurrent reports
+// cannot both win), a pipeline of counter bumps
 // (and, for a successful sign-in, the familiarity counts), and for a
 // successful sign-in an optimistic WATCH/GET/MULTI/SET/EXEC profile
 // update, retried with jittered backoff when a concurrent update wins,
@@ -62,6 +64,10 @@ type Redis struct {
 	ann *annotator
 	// fam is the global familiarity sketch's key and layout.
 	fam famSketch
+	// mirror is the in-process copy of the sketch that Load reads,
+	// replaced whole by the refresher (see famMirror).
+	mirror    atomic.Pointer[famMirror]
+	refresher *famRefresher
 }
 
 var _ engine.StateStore = (*Redis)(nil)
@@ -95,12 +101,20 @@ func newRedis(client redis.UniversalClient, cfg Config, metrics *Metrics, log *s
 		return nil, err
 	}
 	r := &Redis{c: client, cfg: cfg, metrics: metrics, ann: newAnnotator(log), fam: fam}
+	// Empty until the first refresh, which the refresher starts at once
+	// (no I/O here: a Redis briefly down must not fail the start).
+	empty := newFamMirror(fam.cfg)
+	empty.fetched = time.Now() // for the age gauge: nothing newer known
+	r.mirror.Store(empty)
 	for _, s := range cfg.Counters {
 		r.windows = append(r.windows, newWindow(s.Window))
 		r.keyHead = append(r.keyHead, cfg.KeyPrefix+"{c:"+s.Name+":")
 		r.keyTail = append(r.keyTail, "}:"+strconv.FormatInt(s.Window.Milliseconds(), 10))
 	}
 	go r.writeAnnotations()
+	// Familiarity is always on in this backend (Config.ProfileLimits
+	// defaults to the default model), so the refresher always runs.
+	r.startFamRefresher(log)
 	return r, nil
 }
 
@@ -121,12 +135,12 @@ func (r *Redis) fail(op string, err error) error {
 }
 
 // Load implements engine.StateStore in one pipelined round trip: the
-// counter reads, then the attempt writes, the pending evaluation, the
-// profile read and, when the pending evaluation carries familiarity
-// values, the read of their global counts (Snapshot.FamiliarityCounts). A
-// failed counts read alone (a WRONGTYPE sketch key) does not fail the Load:
-// it is counted (op="familiarity") and the counts stay nil, which leaves
-// the engine's familiarity namespace unavailable.
+// counter reads, then the attempt writes, the pending evaluation and the
+// profile read. When the pending evaluation carries familiarity values,
+// their global counts (Snapshot.FamiliarityCounts) are looked up in the
+// in-process mirror of the Redis sketch, at most one refresh interval
+// (Config.FamiliarityRefresh) behind other instances' sign-ins; a failed
+// refresh leaves the previous mirror in use.
 func (r *Redis) Load(ctx context.Context, req *engine.LoadRequest) (*engine.Snapshot, error) {
 	if err := validateLoad(req); err != nil {
 		return nil, err
@@ -183,14 +197,8 @@ func (r *Redis) Load(ctx context.Context, req *engine.LoadRequest) (*engine.Snap
 	if req.Keys.User != "" {
 		profile = pipe.Get(ctx, r.profileKey(req.Keys.User))
 	}
-	var famRead *redis.IntSliceCmd
-	var optional redis.Cmder // famRead, as a nil interface when nil
-	if req.Pending != nil && req.Pending.Familiarity != nil {
-		famRead = r.fam.queueRead(ctx, pipe, req.Pending.Familiarity)
-		optional = famRead
-	}
 	cmds, err := pipe.Exec(ctx)
-	if err := pipelineErr(cmds, err, optional); err != nil {
+	if err := pipelineErr(cmds, err, nil); err != nil {
 		return nil, r.fail(opLoad, err)
 	}
 	for i, cmd := range reads {
@@ -221,15 +229,8 @@ func (r *Redis) Load(ctx context.Context, req *engine.LoadRequest) (*engine.Snap
 			}
 		}
 	}
-	if famRead != nil {
-		if famRead.Err() == nil {
-			snap.FamiliarityCounts, err = r.fam.counts(famRead.Val())
-		} else {
-			err = famRead.Err()
-		}
-		if err != nil {
-			r.metrics.backendError(backendRedis, opFamiliarity)
-		}
+	if req.Pending != nil && req.Pending.Familiarity != nil {
+		snap.FamiliarityCounts = r.mirror.Load().lookup(req.Pending.Familiarity)
 	}
 	return snap, nil
 }
@@ -420,8 +421,16 @@ func (r *Redis) RecordOutcome(ctx context.Context, id string, o engine.Outcome, 
 		if err := pipelineErr(cmds, err, famAdd); err != nil {
 			return nil, r.fail(opOutcome, fmt.Errorf("bump counters: %w", err))
 		}
-		if famAdd != nil && famAdd.Err() != nil {
-			r.metrics.backendError(backendRedis, opFamiliarity)
+		if famAdd != nil {
+			if famAdd.Err() != nil {
+				r.metrics.backendError(backendRedis, opFamiliarity)
+			} else {
+				// So that this instance's sign-ins count here before the
+				// next refresh. A refresh whose GET ran before this write
+				// may replace the mirror after it: the bump is then lost
+				// here for one interval, never counted twice.
+				r.mirror.Load().add(pe.Familiarity)
+			}
 		}
 	}
 	if signIn {
@@ -433,6 +442,8 @@ func (r *Redis) RecordOutcome(ctx context.Context, id string, o engine.Outcome, 
 			// command, on a user's first observed sign-in only.
 			if err := r.fam.addUser(ctx, r.c); err != nil {
 				r.metrics.backendError(backendRedis, opFamiliarity)
+			} else {
+				r.mirror.Load().users.Add(1)
 			}
 		}
 	}
@@ -497,9 +508,17 @@ func (r *Redis) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close implements engine.StateStore: it stops the annotation writer once
-// it has written what was queued, waiting at most a few seconds (an
-// error says it gave up; the writer then ends when its pipeline does).
-// Later AnnotatePending calls return ErrClosed. It is safe to call more
-// than once. The client stays open: its owner closes it, after Close.
-func (r *Redis) Close() error { return r.ann.close() }
+// Close implements engine.StateStore: it stops the familiarity refresher
+// (cancelling a read in flight) and the annotation writer once it has
+// written what was queued, waiting at most a few seconds (an error says
+// it gave up; the writer then ends when its pipeline does). Later
+// AnnotatePending calls return ErrClosed; Load keeps scoring against the
+// last mirror. It is safe to call more than once. The client stays open:
+// its owner closes it, after Close.
+func (r *Redis) Close() error {
+	// Cancel the refresher first, so that its read in flight ends while
+	// the annotation writer drains instead of after it: Close waits for
+	// the longer of the two, not their sum.
+	r.refresher.cancel()
+	return errors.Join(r.ann.close(), r.refresher.close())
+}

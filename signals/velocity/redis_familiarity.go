@@ -3,7 +3,6 @@ package velocity
 import (
 	"context"
 	"fmt"
-	"math"
 	"strconv"
 
 	"github.com/redis/go-redis/v9"
@@ -32,15 +31,15 @@ import (
 // size starts a sketch of its own instead of misreading this one. The key
 // has no expiry (the counts are the service's memory of all sign-ins).
 //
-// One hash tag for the whole sketch puts it on one Redis Cluster node:
-// every evaluation reads it (one BITFIELD_RO of 38 fields, 116 arguments:
-// about 35 µs of that node's time on the shared development machine, most
-// of it argument parsing) and every successful sign-in writes it
-// (one BITFIELD). The alternative, a key and a tag per feature, would
-// spread that load over up to 9 nodes at the cost of 9 commands per
-// evaluation; the Load pipeline already spans several nodes (go-redis sends
-// one sub-pipeline per node, in parallel), so either is one round trip.
-// One key is enough until a single node's throughput is the limit.
+// Evaluations do not read Redis for it: each store scores against an
+// in-process mirror (famMirror) that a background goroutine replaces with
+// the whole key (one GET) every Config.FamiliarityRefresh. Reading the 36
+// cells of every evaluation with BITFIELD_RO (116 arguments) cost about
+// 35 µs of the one node's time per evaluation and +140 µs of p50, for
+// aggregate counts over months of sign-ins that a few seconds of staleness
+// does not change. One hash tag for the whole sketch puts it on one Redis
+// Cluster node, which now serves one write per successful sign-in (one
+// BITFIELD) and one 4.5 MiB GET per instance and refresh interval.
 type famSketch struct {
 	cfg familiarity.GlobalConfig
 	key string
@@ -59,8 +58,8 @@ func newFamSketch(prefix string) (famSketch, error) {
 }
 
 // cells appends to args, for every feature of x and every row, op then
-// the type and field of the counter the value maps to (op "" appends no op,
-// for BitFieldRO, which adds GET itself).
+// the type and field of the counter the value maps to (op "" appends no op:
+// the tests set cells with it).
 func (s *famSketch) cells(args []any, op string, x *familiarity.Features) []any {
 	var cols [16]int
 	for f := familiarity.Feature(0); f < familiarity.NumFeatures; f++ {
@@ -78,32 +77,6 @@ func (s *famSketch) cells(args []any, op string, x *familiarity.Features) []any 
 		}
 	}
 	return args
-}
-
-// queueRead adds to pipe the read of the totals and of the cells x's
-// values map to: one BITFIELD_RO (read-only, so a replica could serve it).
-func (s *famSketch) queueRead(ctx context.Context, pipe redis.Pipeliner, x *familiarity.Features) *redis.IntSliceCmd {
-	args := make([]any, 0, 4+2*familiarity.NumFeatures*s.cfg.Depth)
-	args = append(args, "i64", "#0", "i64", "#1")
-	return pipe.BitFieldRO(ctx, s.key, s.cells(args, "", x)...)
-}
-
-// counts turns queueRead's reply into the scorer's counts: per feature the
-// smallest of its rows' counters, as Global.Lookup.
-func (s *famSketch) counts(vals []int64) (*familiarity.Counts, error) {
-	if want := 2 + familiarity.NumFeatures*s.cfg.Depth; len(vals) != want {
-		return nil, fmt.Errorf("familiarity sketch: %d fields read, want %d", len(vals), want)
-	}
-	c := &familiarity.Counts{Total: uint64(max(vals[0], 0)), Users: uint64(max(vals[1], 0))}
-	cells := vals[2:]
-	for f := range familiarity.NumFeatures {
-		m := int64(math.MaxUint32)
-		for r := range s.cfg.Depth {
-			m = min(m, cells[f*s.cfg.Depth+r])
-		}
-		c.Freq[f] = uint64(max(m, 0))
-	}
-	return c, nil
 }
 
 // queueAdd adds to pipe the count of one login with x's values: one
@@ -125,8 +98,9 @@ var _ engine.FamiliarityCountsKeeper = (*Redis)(nil)
 
 // KeepsFamiliarityCounts implements engine.FamiliarityCountsKeeper: the
 // Redis backend keeps the global familiarity counts in Redis, shared by
-// every instance (see famSketch for the layout): Load reads the cells of
-// the login's values in its pipeline, and RecordOutcome counts a
-// successful sign-in in its counter pipeline (no extra round trip), plus
-// one command on a user's first observed sign-in to count the user.
+// every instance (see famSketch for the layout): Load looks the login's
+// values up in the in-process mirror of the sketch (no command; see
+// famMirror), and RecordOutcome counts a successful sign-in in its counter
+// pipeline (no extra round trip), plus one command on a user's first
+// observed sign-in to count the user.
 func (r *Redis) KeepsFamiliarityCounts() bool { return true }

@@ -24,10 +24,11 @@ func famLogin(i int) familiarity.Features {
 }
 
 // TestRedisFamiliarityCounts: two stores on one Redis (two instances)
-// count into, and read, the same global sketch; what they read equals what
-// an in-memory Global fed with the same sign-ins reads (same cells, same
-// hashing), so the scores are the same; only successful sign-ins count,
-// users once; and the counts outlive the stores.
+// count into the same global sketch, and read it through their mirrors
+// once refreshed; what they read equals what an in-memory Global fed with
+// the same sign-ins reads (same cells, same hashing, and the mirror decodes
+// Redis's layout), so the scores are the same; only successful sign-ins
+// count, users once; and the counts outlive the stores.
 func TestRedisFamiliarityCounts(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -47,6 +48,7 @@ func TestRedisFamiliarityCounts(t *testing.T) {
 				require.NoError(t, err)
 				t.Cleanup(func() { _ = s.Close() })
 				dropSketch(t, s)
+				waitFirstRefresh(t, s)
 				return s
 			}
 			stores := []*Redis{open(), open()}
@@ -87,6 +89,7 @@ func TestRedisFamiliarityCounts(t *testing.T) {
 			model.Observe(&h, famLogin(1), t0)
 			stores = append(stores, open()) // a new instance: the counts are in Redis
 			for _, s := range stores {
+				require.NoError(t, s.refreshFamiliarity(ctx))
 				for i := range 9 { // 7 seen values and 2 never seen
 					x := famLogin(i)
 					snap, err := s.Load(ctx, &engine.LoadRequest{Kind: "login", Keys: engine.Keys{User: "reader"}, At: t0,
@@ -107,7 +110,8 @@ func TestRedisFamiliarityCounts(t *testing.T) {
 }
 
 // TestRedisFamiliaritySaturates: a counter stops at 2^32-1, as
-// familiarity.Global's do, instead of wrapping or failing the sign-in.
+// familiarity.Global's do, instead of wrapping or failing the sign-in, in
+// Redis and in the mirror's local bump.
 func TestRedisFamiliaritySaturates(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -126,6 +130,8 @@ func TestRedisFamiliaritySaturates(t *testing.T) {
 		set = append(set, "SET", args[i], args[i+1], args[i+2])
 	}
 	require.NoError(t, c.BitField(ctx, s.fam.key, set...).Err())
+	require.NoError(t, s.refreshFamiliarity(ctx))
+	// Redis saturates the counters, and so does the local bump.
 	signInWithFamiliarity(t, s, engine.Keys{User: "sat", IP: x.IP}, x, base(), engine.OutcomeSuccess)
 	snap, err := s.Load(ctx, &engine.LoadRequest{Kind: "login", At: base(),
 		Pending: &engine.Pending{EvaluationID: "sat", Kind: "login", At: base(), Familiarity: &x}})
@@ -135,13 +141,19 @@ func TestRedisFamiliaritySaturates(t *testing.T) {
 		assert.EqualValues(t, uint64(math.MaxUint32), v, familiarity.Feature(f).String())
 	}
 	assert.EqualValues(t, 1, snap.FamiliarityCounts.Total, "the one sign-in")
+	require.NoError(t, s.refreshFamiliarity(ctx))
+	snap, err = s.Load(ctx, &engine.LoadRequest{Kind: "login", At: base(),
+		Pending: &engine.Pending{EvaluationID: "sat2", Kind: "login", At: base(), Familiarity: &x}})
+	require.NoError(t, err)
+	assert.Equal(t, uint64(math.MaxUint32), snap.FamiliarityCounts.Freq[0], "in Redis")
 }
 
 // TestRedisFamiliarityOutage: when the sketch cannot be read or written
 // (here a key of the wrong type; a Redis outage fails the Load and the
-// profile update anyway), the failure is counted and neither the Load nor
-// the outcome fails for it: the history is still updated, and the engine
-// sees no counts (its familiarity namespace is then unavailable).
+// profile update anyway), the failures are counted and neither the Load
+// nor the outcome fails for them: a failed refresh keeps the previous
+// mirror, which Load goes on scoring against, and the history is still
+// updated.
 func TestRedisFamiliarityOutage(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -152,24 +164,42 @@ func TestRedisFamiliarityOutage(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close() })
 	dropSketch(t, s)
-	require.NoError(t, c.LPush(ctx, s.fam.key, "not a sketch").Err())
+	waitFirstRefresh(t, s)
+	errs := func(op string) float64 {
+		return reg.value(t, "riskauth_velocity_backend_errors_total", map[string]string{"backend": "redis", "op": op})
+	}
+	age := func() float64 { return reg.value(t, "riskauth_velocity_familiarity_mirror_age_seconds", nil) }
 
 	x := famLogin(2)
+	signInWithFamiliarity(t, s, engine.Keys{User: "pia", IP: x.IP}, x, base(), engine.OutcomeSuccess)
+	require.NoError(t, s.refreshFamiliarity(ctx))
+	require.Equal(t, 0.0, errs(opFamiliarityRefresh))
+	require.Equal(t, 0.0, age())
+	require.NoError(t, c.Del(ctx, s.fam.key).Err())
+	require.NoError(t, c.LPush(ctx, s.fam.key, "not a sketch").Err())
+
+	require.ErrorContains(t, s.refreshFamiliarity(ctx), "WRONGTYPE")
+	assert.Equal(t, 1.0, errs(opFamiliarityRefresh))
+	assert.Greater(t, age(), 0.0, "the mirror is older than the failed refresh")
 	k := engine.Keys{User: "olga", IP: x.IP}
 	snap := signInWithFamiliarity(t, s, k, x, base(), engine.OutcomeSuccess)
-	assert.Nil(t, snap.FamiliarityCounts, "no counts read")
+	require.NotNil(t, snap.FamiliarityCounts, "the previous mirror")
+	assert.EqualValues(t, 1, snap.FamiliarityCounts.Total, "pia's sign-in, from the previous mirror")
 	snap, _ = load(t, s, "login", k, base().Add(time.Minute), engine.Place{})
 	assert.EqualValues(t, 1, historyOf(t, snap.Profile).Logins(), "the history was updated")
 	assert.Equal(t, 1, snap.Counters[0], "the counters were bumped")
-	// One failed read (Load), the failed add and the failed user count.
-	assert.Equal(t, 3.0, reg.value(t, "riskauth_velocity_backend_errors_total", map[string]string{"backend": "redis", "op": "familiarity"}))
-	assert.Equal(t, 0.0, reg.value(t, "riskauth_velocity_backend_errors_total", map[string]string{"backend": "redis", "op": "outcome"}))
+	// The failed add and the failed user count; the local mirror counts
+	// neither (Redis does not have them).
+	assert.Equal(t, 2.0, errs(opFamiliarity))
+	assert.Equal(t, 0.0, errs(opOutcome))
+	assert.EqualValues(t, 1, s.mirror.Load().lookup(&x).Total)
+	assert.EqualValues(t, 1, s.mirror.Load().lookup(&x).Users)
 }
 
-// BenchmarkLoadFamiliarity measures what reading the global familiarity
-// counts adds to a Load (8 counters, a profile with a history, a sketch
-// of 5 MiB): "without" is the same Load for an evaluation that carries no
-// familiarity values, in the same run.
+// BenchmarkLoadFamiliarity measures what looking the global familiarity
+// counts up in the mirror adds to a Load (8 counters, a profile with a
+// history, a populated sketch of 5 MiB): "without" is the same Load for an
+// evaluation that carries no familiarity values, in the same run.
 func BenchmarkLoadFamiliarity(b *testing.B) {
 	s := openRedis(b, redisStandalone(b), Config{Counters: eightCounters})
 	t0 := base()
@@ -184,6 +214,7 @@ func BenchmarkLoadFamiliarity(b *testing.B) {
 		_, err = s.RecordOutcome(ctx, id+"f", engine.OutcomeSuccess, t0)
 		require.NoError(b, err)
 	}
+	require.NoError(b, s.refreshFamiliarity(ctx))
 	for _, with := range []bool{false, true} {
 		name := "without"
 		if with {
@@ -203,5 +234,24 @@ func BenchmarkLoadFamiliarity(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkFamiliarityRefresh measures one refresh of the mirror: a GET of
+// the whole populated sketch (4.5 MiB) and its decode into a fresh mirror,
+// what each instance pays every Config.FamiliarityRefresh.
+func BenchmarkFamiliarityRefresh(b *testing.B) {
+	s := openRedis(b, redisStandalone(b), Config{})
+	ctx := context.Background()
+	// The highest cell, so that the string has its full length.
+	require.NoError(b, s.c.BitField(ctx, s.fam.key, "SET", "u32", "#"+strconv.Itoa(famCellBase+len(s.mirror.Load().cells)-1), 1).Err())
+	n, err := s.c.StrLen(ctx, s.fam.key).Result()
+	require.NoError(b, err)
+	b.SetBytes(n)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := s.refreshFamiliarity(ctx); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
