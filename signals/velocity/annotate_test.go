@@ -385,13 +385,7 @@ func (h *markHook) reset() {
 // them back.
 func TestRedisEvaluateIsOneRoundTrip(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct {
-		name   string
-		client func(testing.TB) redis.UniversalClient
-	}{
-		{"standalone", func(t testing.TB) redis.UniversalClient { return redisStandalone(t) }},
-		{"cluster", func(t testing.TB) redis.UniversalClient { return redisCluster(t) }},
-	} {
+	for _, tc := range redisTopologies {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			c := tc.client(t)

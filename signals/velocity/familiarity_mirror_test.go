@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/signals/familiarity"
 	"github.com/stretchr/testify/assert"
@@ -137,13 +136,7 @@ func TestFamiliarityMirrorMatchesGlobal(t *testing.T) {
 // FamiliarityRefresh); a deleted key reads as an empty sketch.
 func TestRedisFamiliarityMirror(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct {
-		name   string
-		client func(testing.TB) redis.UniversalClient
-	}{
-		{"standalone", func(t testing.TB) redis.UniversalClient { return redisStandalone(t) }},
-		{"cluster", func(t testing.TB) redis.UniversalClient { return redisCluster(t) }},
-	} {
+	for _, tc := range redisTopologies {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()

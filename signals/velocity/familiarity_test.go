@@ -157,13 +157,7 @@ func (cookieDevices) Identify(d *engine.DeviceDescriptor, _ string) engine.Devic
 // refreshed its mirror it scores against the sign-ins A recorded.
 func TestRedisFamiliarityIsOneRoundTrip(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct {
-		name   string
-		client func(testing.TB) redis.UniversalClient
-	}{
-		{"standalone", func(t testing.TB) redis.UniversalClient { return redisStandalone(t) }},
-		{"cluster", func(t testing.TB) redis.UniversalClient { return redisCluster(t) }},
-	} {
+	for _, tc := range redisTopologies {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			counters := engine.DefaultCounters()
@@ -253,13 +247,7 @@ func TestRedisFamiliarityIsOneRoundTrip(t *testing.T) {
 // evaluation that carries familiarity values.
 func TestRedisLoadReadsFamiliarityCounts(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct {
-		name   string
-		client func(testing.TB) redis.UniversalClient
-	}{
-		{"standalone", func(t testing.TB) redis.UniversalClient { return redisStandalone(t) }},
-		{"cluster", func(t testing.TB) redis.UniversalClient { return redisCluster(t) }},
-	} {
+	for _, tc := range redisTopologies {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			c := tc.client(t)

@@ -46,6 +46,16 @@ func redisCluster(t testing.TB) *redis.ClusterClient {
 	return c
 }
 
+// redisTopologies are the deployments every Redis test runs on: the
+// same code must hold its one-round-trip and slot promises on both.
+var redisTopologies = []struct {
+	name   string
+	client func(testing.TB) redis.UniversalClient
+}{
+	{"standalone", func(t testing.TB) redis.UniversalClient { return redisStandalone(t) }},
+	{"cluster", func(t testing.TB) redis.UniversalClient { return redisCluster(t) }},
+}
+
 func openRedis(t testing.TB, c redis.UniversalClient, cfg Config) *Redis {
 	cfg.KeyPrefix = testPrefix(t)
 	s, err := NewRedis(c, cfg, nil)

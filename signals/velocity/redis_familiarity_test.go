@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/signals/familiarity"
 	"github.com/stretchr/testify/assert"
@@ -31,13 +30,7 @@ func famLogin(i int) familiarity.Features {
 // count, users once; and the counts outlive the stores.
 func TestRedisFamiliarityCounts(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct {
-		name   string
-		client func(testing.TB) redis.UniversalClient
-	}{
-		{"standalone", func(t testing.TB) redis.UniversalClient { return redisStandalone(t) }},
-		{"cluster", func(t testing.TB) redis.UniversalClient { return redisCluster(t) }},
-	} {
+	for _, tc := range redisTopologies {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()

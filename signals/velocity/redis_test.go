@@ -77,13 +77,7 @@ var eightCounters = []engine.CounterSpec{
 // the pipeline fans out to the nodes in parallel inside go-redis).
 func TestRedisLoadIsOneRoundTrip(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct {
-		name   string
-		client func(testing.TB) redis.UniversalClient
-	}{
-		{"standalone", func(t testing.TB) redis.UniversalClient { return redisStandalone(t) }},
-		{"cluster", func(t testing.TB) redis.UniversalClient { return redisCluster(t) }},
-	} {
+	for _, tc := range redisTopologies {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			c := tc.client(t)
