@@ -191,12 +191,7 @@ func explainCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "explain: %v\n", err)
 		return 2
 	}
-	cfg, err := loadConfig(*cfgPath)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 2
-	}
-	schema, err := loadSchema(*cfgPath)
+	cfg, schema, err := loadSetup(*cfgPath)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2

@@ -104,7 +104,7 @@ func lintCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
-	schema, err := loadSchema(*cfgPath)
+	cfg, schema, err := loadSetup(*cfgPath)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
@@ -113,13 +113,6 @@ func lintCmd(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
-	}
-	var cfg *config.Config
-	if len(scenFiles) > 0 {
-		if cfg, err = loadConfig(*cfgPath); err != nil {
-			fmt.Fprintln(stderr, err)
-			return 2
-		}
 	}
 	code := 0
 	for _, path := range files {
@@ -166,21 +159,26 @@ func lintCmd(args []string, stdout, stderr io.Writer) int {
 	return code
 }
 
-func loadSchema(cfgPath string) (*rules.Schema, error) {
-	counters := engine.DefaultCounters()
-	if cfgPath != "" {
-		cfg, err := config.Load(cfgPath, func(string) string { return "" })
-		if err != nil {
-			return nil, err
-		}
-		counters = cfg.Velocity.Counters
+// loadSetup reads the configuration once and builds the rule schema its
+// counter catalogue defines (the default catalogue without a file).
+func loadSetup(cfgPath string) (*config.Config, *rules.Schema, error) {
+	cfg, err := loadConfig(cfgPath)
+	if err != nil {
+		return nil, nil, err
 	}
+	counters := cfg.Velocity.Counters
 	s, err := rules.NewSchema(engine.CounterNames(counters))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	s.DescribeCounters(engine.CounterDocs(counters))
-	return s, nil
+	return cfg, s, nil
+}
+
+// loadSchema is loadSetup for commands that need only the schema.
+func loadSchema(cfgPath string) (*rules.Schema, error) {
+	_, s, err := loadSetup(cfgPath)
+	return s, err
 }
 
 // producers names the signal behind each namespace, for the catalogue.

@@ -322,12 +322,7 @@ func testCmd(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
-	cfg, err := loadConfig(*cfgPath)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 2
-	}
-	schema, err := loadSchema(*cfgPath)
+	cfg, schema, err := loadSetup(*cfgPath)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
