@@ -429,17 +429,6 @@ func openLoop(ctx context.Context, s *sender, rate float64, n int, limit int, pi
 	return skipped
 }
 
-func fmtDur(d time.Duration) string {
-	switch {
-	case d >= time.Second:
-		return fmt.Sprintf("%.2fs", d.Seconds())
-	case d >= time.Millisecond:
-		return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond))
-	default:
-		return fmt.Sprintf("%.0fµs", float64(d)/float64(time.Microsecond))
-	}
-}
-
 func verdict(ok bool) string {
 	if ok {
 		return "MET"
@@ -537,10 +526,10 @@ func run(ctx context.Context, cfg config, out io.Writer) (*results, error) {
 		res.signInRate = float64(t.n[outAuthenticated]) / el.Seconds()
 		fmt.Fprintf(out, "%-28s %.1f successful sign-ins/s over %s, %d workers (each user %.1f sign-ins/min); p50 %s p99 %s; answers: %s; decisions: %s; argon2id ops %.0f\n",
 			"sign-in", res.signInRate, el.Round(time.Millisecond), cfg.concurrency, float64(t.total())/el.Minutes()/float64(cfg.users),
-			fmtDur(t.okLat.Quantile(0.5)), fmtDur(t.okLat.Quantile(0.99)), t.mix(), m2.minus(m1).decisionMix(), m2.minus(m1).hashes)
+			latency.Format(t.okLat.Quantile(0.5)), latency.Format(t.okLat.Quantile(0.99)), t.mix(), m2.minus(m1).decisionMix(), m2.minus(m1).hashes)
 		if n := t.total(); n > 0 {
-			fmt.Fprintf(out, "%-28s CPU %s = %s per sign-in (%s), %.2f cores\n", "sign-in: CPU", fmtDur(cpu),
-				fmtDur(cpu/time.Duration(n)), cpuWhose(srv.pid), cpu.Seconds()/el.Seconds())
+			fmt.Fprintf(out, "%-28s CPU %s = %s per sign-in (%s), %.2f cores\n", "sign-in: CPU", latency.Format(cpu),
+				latency.Format(cpu/time.Duration(n)), cpuWhose(srv.pid), cpu.Seconds()/el.Seconds())
 		}
 		res.rawAfter, _, err = rawPhase(ctx, out, "raw argon2id (after)", srv.phc, cfg.raw)
 		if err != nil {
@@ -567,7 +556,7 @@ func rawPhase(ctx context.Context, out io.Writer, name, phc string, d time.Durat
 		return 0, 0, err
 	}
 	fmt.Fprintf(out, "%-28s %.1f verifications/s with %d goroutines over %s; %s CPU each\n",
-		name, rate, runtime.GOMAXPROCS(0), d, fmtDur(cpu))
+		name, rate, runtime.GOMAXPROCS(0), d, latency.Format(cpu))
 	return rate, cpu, nil
 }
 
@@ -591,8 +580,8 @@ func stuffing(ctx context.Context, cfg config, out io.Writer, srv *server, legit
 	}
 	a := res.legitAlone
 	fmt.Fprintf(out, "%-28s %d sign-ins at %.1f/s: p50 %s p99 %s max %s; answers: %s; decisions: %s\n",
-		"A: legitimate alone", a.total(), cfg.legitRate, fmtDur(a.lat.Quantile(0.5)), fmtDur(a.lat.Quantile(0.99)),
-		fmtDur(a.lat.Max()), a.mix(), ma1.minus(ma0).decisionMix())
+		"A: legitimate alone", a.total(), cfg.legitRate, latency.Format(a.lat.Quantile(0.5)), latency.Format(a.lat.Quantile(0.99)),
+		latency.Format(a.lat.Max()), a.mix(), ma1.minus(ma0).decisionMix())
 
 	// Phase B: the attack starts, settles, and the legitimate client is
 	// measured while it goes on.
@@ -633,14 +622,14 @@ func stuffing(ctx context.Context, cfg config, out io.Writer, srv *server, legit
 	windowHashes := mb2.minus(mb1).hashes - float64(b.total())
 	res.attackHashes = settleHashes + windowHashes
 	fmt.Fprintf(out, "%-28s %d sign-ins at %.1f/s: p50 %s p99 %s max %s; answers: %s\n",
-		"B: legitimate under attack", b.total(), cfg.legitRate, fmtDur(b.lat.Quantile(0.5)), fmtDur(b.lat.Quantile(0.99)),
-		fmtDur(b.lat.Max()), b.mix())
+		"B: legitimate under attack", b.total(), cfg.legitRate, latency.Format(b.lat.Quantile(0.5)), latency.Format(b.lat.Quantile(0.99)),
+		latency.Format(b.lat.Max()), b.mix())
 	at := res.attack
 	fmt.Fprintf(out, "%-28s %d attempts at %.0f/s (%g x raw %.1f/s) from %d IPs over %s (%s settle + %s), %d not sent (generator at %d in flight); answers: %s; p50 %s p99 %s\n",
 		"B: attacker", at.total(), res.attackRate, cfg.attackMultiplier, capacity, cfg.attackIPs, cfg.settle+cfg.duration, cfg.settle,
-		cfg.duration, skipped, maxInFlight, at.mix(), fmtDur(at.lat.Quantile(0.5)), fmtDur(at.lat.Quantile(0.99)))
+		cfg.duration, skipped, maxInFlight, at.mix(), latency.Format(at.lat.Quantile(0.5)), latency.Format(at.lat.Quantile(0.99)))
 	fmt.Fprintf(out, "%-28s attacker attempts hashed: %.0f during the settle, %.0f during the measured window (argon2id ops minus legitimate sign-ins); all decisions: %s; %s CPU over phase B\n",
-		"B: server", settleHashes, windowHashes, mb2.minus(ma1).decisionMix(), fmtDur(cpuB))
+		"B: server", settleHashes, windowHashes, mb2.minus(ma1).decisionMix(), latency.Format(cpuB))
 
 	// The server idle, then the attack alone, now that its addresses are
 	// blocked: CPU per blocked attempt, net of what the server spends
@@ -679,7 +668,7 @@ func stuffing(ctx context.Context, cfg config, out io.Writer, srv *server, legit
 	whose := cpuWhose(srv.pid)
 	fmt.Fprintf(out, "%-28s %d attempts in %s; answers: %s; decisions: %s; argon2id ops %.0f; CPU %s minus %s idle = %s per attempt (%s)\n",
 		"C: attack alone (blocked)", c.total(), cfg.blocked, c.mix(), mc1.minus(mc0).decisionMix(), res.blockedHashes,
-		fmtDur(cpuC), fmtDur(idle), fmtDur(res.cpuPerBlocked), whose)
+		latency.Format(cpuC), latency.Format(idle), latency.Format(res.cpuPerBlocked), whose)
 
 	// The baseline at the same rate: GET /healthz, a request that does
 	// nothing, so the wake-up cost of a lone request can be told apart
@@ -693,7 +682,7 @@ func stuffing(ctx context.Context, cfg config, out io.Writer, srv *server, legit
 		res.cpuPerProbe = max(cpuP-idle, 0) / time.Duration(pt.total())
 	}
 	fmt.Fprintf(out, "%-28s %d requests in %s; CPU %s minus %s idle = %s per request (%s)\n",
-		"C: GET /healthz, same rate", pt.total(), cfg.blocked, fmtDur(cpuP), fmtDur(idle), fmtDur(res.cpuPerProbe), whose)
+		"C: GET /healthz, same rate", pt.total(), cfg.blocked, latency.Format(cpuP), latency.Format(idle), latency.Format(res.cpuPerProbe), whose)
 
 	// The attack alone again, closed loop with as many connections as the
 	// sign-in phase has workers times two: the server saturated with
@@ -717,16 +706,16 @@ func stuffing(ctx context.Context, cfg config, out io.Writer, srv *server, legit
 	}
 	fmt.Fprintf(out, "%-28s %d attempts in %s = %.0f/s, %d connections; p50 %s p99 %s; answers: %s; decisions: %s; argon2id ops %.0f; CPU %s minus %s idle = %s per attempt (%s)\n",
 		"C: attack alone, saturating", sat.total(), satEl.Round(time.Millisecond), float64(sat.total())/satEl.Seconds(), 2*cfg.concurrency,
-		fmtDur(sat.lat.Quantile(0.5)), fmtDur(sat.lat.Quantile(0.99)), sat.mix(), ms1.minus(ms0).decisionMix(), res.saturatedHashes,
-		fmtDur(cpuS), fmtDur(idle), fmtDur(res.cpuPerBlockedSat), whose)
+		latency.Format(sat.lat.Quantile(0.5)), latency.Format(sat.lat.Quantile(0.99)), sat.mix(), ms1.minus(ms0).decisionMix(), res.saturatedHashes,
+		latency.Format(cpuS), latency.Format(idle), latency.Format(res.cpuPerBlockedSat), whose)
 
 	pa, pb := a.lat.Quantile(0.99), b.lat.Quantile(0.99)
 	ratio := float64(pb) / float64(pa)
-	fmt.Fprintf(out, "\nlegitimate p99 under attack / alone: %s / %s = %.2f; target <= 2: %s\n", fmtDur(pb), fmtDur(pa), ratio, verdict(ratio <= 2))
+	fmt.Fprintf(out, "\nlegitimate p99 under attack / alone: %s / %s = %.2f; target <= 2: %s\n", latency.Format(pb), latency.Format(pa), ratio, verdict(ratio <= 2))
 	noHash := res.blockedHashes == 0 && res.saturatedHashes == 0
 	over := max(res.cpuPerBlocked-res.cpuPerProbe, 0)
 	fmt.Fprintf(out, "CPU per blocked attempt: %s at the attack rate (%s over a GET /healthz at that rate), %s saturated; argon2id ops %.0f; target <= 100µs and no hash: %s over the baseline, %s saturated\n",
-		fmtDur(res.cpuPerBlocked), fmtDur(over), fmtDur(res.cpuPerBlockedSat), res.blockedHashes+res.saturatedHashes,
+		latency.Format(res.cpuPerBlocked), latency.Format(over), latency.Format(res.cpuPerBlockedSat), res.blockedHashes+res.saturatedHashes,
 		verdict(over <= 100*time.Microsecond && noHash), verdict(res.cpuPerBlockedSat <= 100*time.Microsecond && noHash))
 	return nil
 }

@@ -321,7 +321,7 @@ func report(out io.Writer, cfg config, rs []*result) {
 	fmt.Fprintf(out, "%-6s %10s %8s %8s %8s %11s %10s %10s %10s\n", "server", "answers", "non-2xx", "errors", "blocks", "req/s", "p50", "p99", "max")
 	for _, r := range rs {
 		fmt.Fprintf(out, "%-6s %10d %8d %8d %8d %11.0f %10s %10s %10s\n", r.name, r.ok+r.bad, r.bad, r.errs, r.blocks,
-			r.rps(), fmtDur(r.lat.Quantile(0.5)), fmtDur(r.lat.Quantile(0.99)), fmtDur(r.lat.Max()))
+			r.rps(), latency.Format(r.lat.Quantile(0.5)), latency.Format(r.lat.Quantile(0.99)), latency.Format(r.lat.Max()))
 		if r.firstErr != "" {
 			fmt.Fprintf(out, "       first error: %s\n", r.firstErr)
 		}
@@ -338,22 +338,11 @@ func report(out io.Writer, cfg config, rs []*result) {
 	fmt.Fprintln(out, "|---|---|---|---|---|---|---|---|---|---|")
 	fmt.Fprintf(out, "| %s | %s, %d CPUs, %s | %s | `%s` | %.0f | %s | %.0f | %s | %s | %.2f |\n",
 		time.Now().UTC().Format("2006-01-02"), host, runtime.NumCPU(), runtime.Version(), setup, commandLine(),
-		echo.rps(), fmtDur(echo.lat.Quantile(0.99)), risk.rps(), fmtDur(risk.lat.Quantile(0.5)), fmtDur(risk.lat.Quantile(0.99)), ratio)
+		echo.rps(), latency.Format(echo.lat.Quantile(0.99)), risk.rps(), latency.Format(risk.lat.Quantile(0.5)), latency.Format(risk.lat.Quantile(0.99)), ratio)
 }
 
 func commandLine() string {
 	return strings.TrimSpace("go run ./cmd/riskload " + strings.Join(os.Args[1:], " "))
-}
-
-func fmtDur(d time.Duration) string {
-	switch {
-	case d >= time.Second:
-		return fmt.Sprintf("%.2fs", d.Seconds())
-	case d >= time.Millisecond:
-		return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond))
-	default:
-		return fmt.Sprintf("%.0fµs", float64(d)/float64(time.Microsecond))
-	}
 }
 
 // startServer starts the named server in this process or, with -spawn, in

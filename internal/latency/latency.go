@@ -4,6 +4,7 @@
 package latency
 
 import (
+	"fmt"
 	"math/bits"
 	"time"
 )
@@ -85,3 +86,17 @@ func (h *Hist) Max() time.Duration { return h.max }
 
 // Count returns how many latencies were recorded.
 func (h *Hist) Count() uint64 { return h.total }
+
+// Format prints d the way the load commands report latencies: seconds,
+// milliseconds with two decimals, or whole microseconds, so that a column
+// of figures of very different sizes stays readable.
+func Format(d time.Duration) string {
+	switch {
+	case d >= time.Second:
+		return fmt.Sprintf("%.2fs", d.Seconds())
+	case d >= time.Millisecond:
+		return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond))
+	default:
+		return fmt.Sprintf("%.0fµs", float64(d)/float64(time.Microsecond))
+	}
+}
