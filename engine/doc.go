@@ -25,5 +25,5 @@
 // globals, and never stores or logs the password an event may carry.
 //
 // It is not an HTTP server, a rule compiler (package rules) or a store: those
-// are wired together in cmd/riskauthd.
+// are wired together in internal/daemon.
 package engine

@@ -34,5 +34,5 @@
 //
 // It is not the place for risk logic (package engine is), for the sign-in
 // flows themselves (package authn), nor for process wiring, listeners and
-// graceful shutdown policy (cmd/riskauthd).
+// graceful shutdown policy (internal/daemon, cmd/riskauthd).
 package httpapi

@@ -11,16 +11,17 @@
 //
 // # The server
 //
-// The server is built as cmd/riskauthd builds it on embedded defaults
-// (a minimal copy of its wiring, since package main cannot be imported):
-// configuration from internal/config with no file, default rules, the
-// in-memory velocity store with SQLite profiles, the geo signal on its
-// fixture, the embedded breached list, the alert sink on its JSONL spool,
-// the SQLite account store, the mail outbox and the argon2id hasher at the
-// default parameters (m=19 MiB, t=2, p=1; concurrency GOMAXPROCS, 2 s
-// maximum wait). The only setting that differs is trusted_proxies =
-// 127.0.0.1, so the load generator can give every client its own address
-// in X-Forwarded-For. -argon-memory-kib and -argon-time shrink the hash
+// The server is riskauthd itself, built by internal/daemon on embedded
+// defaults: configuration from internal/config with no file, default
+// rules, the in-memory velocity store with SQLite profiles, the familiarity
+// score, the geo signal on its fixture, the embedded breached list, the
+// alert sink on its JSONL spool, the SQLite account store, the mail outbox
+// and the argon2id hasher at the default parameters (m=19 MiB, t=2, p=1;
+// concurrency GOMAXPROCS, 2 s maximum wait). Two settings differ:
+// trusted_proxies = 127.0.0.1, so the load generator can give every client
+// its own address in X-Forwarded-For, and the per-IP sign-in rate limit is
+// off, so that the attack phases measure the risk engine's defence rather
+// than the limiter's 429s. -argon-memory-kib and -argon-time shrink the hash
 // (for tests); the data lives in a temporary directory removed afterwards.
 //
 // By default the server runs in this process, sharing the Go runtime and

@@ -23,6 +23,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/riskauth/riskauth/authn/password"
+	"github.com/riskauth/riskauth/internal/daemon"
 	"github.com/riskauth/riskauth/internal/latency"
 	"github.com/riskauth/riskauth/internal/loadgen"
 )
@@ -62,11 +63,11 @@ type config struct {
 }
 
 func main() {
-	// riskauthd's default garbage-collector setting (see gcPercent in
-	// cmd/riskauthd), for the server and the raw argon2id baseline alike;
-	// GOGC overrides it for both.
+	// riskauthd's default garbage-collector setting (daemon.GCPercent),
+	// for the server and the raw argon2id baseline alike; GOGC overrides
+	// it for both.
 	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
+		debug.SetGCPercent(daemon.GCPercent)
 	}
 	if len(os.Args) == 2 && os.Args[1] == "-serve-child" {
 		os.Exit(serveChild())

@@ -3,40 +3,21 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/hkdf"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
-	"runtime"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/riskauth/riskauth/authn"
-	"github.com/riskauth/riskauth/authn/httpapi"
-	"github.com/riskauth/riskauth/authn/mail"
-	"github.com/riskauth/riskauth/authn/password"
-	"github.com/riskauth/riskauth/authn/seal"
-	"github.com/riskauth/riskauth/authn/store"
-	"github.com/riskauth/riskauth/authn/totp"
-	"github.com/riskauth/riskauth/engine"
-	"github.com/riskauth/riskauth/engine/alert"
-	"github.com/riskauth/riskauth/engine/alert/ocsf"
 	rconfig "github.com/riskauth/riskauth/internal/config"
+	"github.com/riskauth/riskauth/internal/daemon"
 	"github.com/riskauth/riskauth/internal/loadgen"
-	"github.com/riskauth/riskauth/rules"
-	"github.com/riskauth/riskauth/signals/breached"
-	"github.com/riskauth/riskauth/signals/device"
-	"github.com/riskauth/riskauth/signals/geo"
-	"github.com/riskauth/riskauth/signals/velocity"
 )
 
 // serverConfig is what a server (in-process or child) needs: where to keep
@@ -62,37 +43,30 @@ type server struct {
 	close func()
 }
 
-// built is the in-process server and what to close after it, in reverse.
+// built is riskauthd as internal/daemon builds it, and how to stop the
+// goroutines Build started.
 type built struct {
-	api     *httpapi.Server
-	hasher  *password.Hasher
-	st      *store.SQLite
-	closers []func() error
+	*daemon.Server
+	cancel context.CancelFunc
 }
 
 func (b *built) close() {
-	for i := len(b.closers) - 1; i >= 0; i-- {
-		_ = b.closers[i]()
-	}
+	b.cancel()
+	b.Close()
 }
 
-// buildServer wires the server as cmd/riskauthd's build and buildAuthn do
-// on embedded defaults (a minimal copy: that code lives in package main):
-// configuration from internal/config with no file and the environment
-// below, the embedded default rules, the in-memory velocity store with
-// SQLite profiles, the device identifier, the geo signal on its embedded
-// fixture, the breached check on its embedded list, the alert sink on its
-// JSONL spool, the SQLite account store, the mail outbox, the argon2id
-// hasher (concurrency GOMAXPROCS, max wait 2 s) and the password policy.
-// Trusted proxies are 127.0.0.1, so X-Forwarded-For from the load
-// generator names each client. Generated secrets are random per run.
+// buildServer builds riskauthd with internal/daemon, exactly as it runs on
+// embedded defaults with no configuration file (default rules, in-memory
+// velocity with SQLite profiles, device identifier, familiarity score, geo
+// fixture, embedded breached list, alert sink on its JSONL file, SQLite
+// account store, mail outbox, argon2id hasher, password policy), in sc.Dir
+// with secrets generated there, and two changes for the measurement:
+// trusted proxies are 127.0.0.1, so X-Forwarded-For from the load
+// generator names each client, and the per-IP sign-in rate limit is off,
+// so that the attack phases measure the risk engine's defence rather than
+// the limiter's 429s (both are in front of the password hash; the limiter
+// only cuts floods from one address).
 func buildServer(ctx context.Context, sc serverConfig) (_ *built, err error) {
-	b := &built{}
-	defer func() {
-		if err != nil {
-			b.close()
-		}
-	}()
 	env := map[string]string{
 		"RISKAUTH_DATA_DIR":        sc.Dir,
 		"RISKAUTH_ADDR":            "127.0.0.1:8080",
@@ -108,148 +82,22 @@ func buildServer(ctx context.Context, sc serverConfig) (_ *built, err error) {
 	if sc.Time != 0 {
 		cfg.Authn.Hasher.Time = sc.Time
 	}
-	log := slog.New(slog.DiscardHandler)
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-
-	schema, err := rules.NewSchema(engine.CounterNames(cfg.Velocity.Counters))
+	off := 0
+	cfg.Authn.RateLimit.PerIPPerMinute = &off
+	ctx, cancel := context.WithCancel(ctx)
+	srv, err := daemon.Build(ctx, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
+		cancel()
 		return nil, err
 	}
-	em := engine.NewMetrics(reg)
-	src, err := rules.NewSource(rules.SourceConfig{Path: cfg.Rules.File, Schema: schema, OnChange: em.RuleSetChanged, Logger: log})
-	if err != nil {
-		return nil, err
-	}
-	vm, err := velocity.NewMetrics(reg)
-	if err != nil {
-		return nil, err
-	}
-	profiles, err := velocity.NewSQLiteProfiles(filepath.Join(cfg.DataDir, "profiles.db"))
-	if err != nil {
-		return nil, err
-	}
-	b.closers = append(b.closers, profiles.Close)
-	state, err := velocity.NewMemory(velocity.Config{Counters: cfg.Velocity.Counters, MaxKeys: cfg.Velocity.MaxKeys,
-		PendingTTL: cfg.Velocity.PendingTTL}, profiles, vm)
-	if err != nil {
-		return nil, err
-	}
-	b.closers = append(b.closers, state.Close)
-	devices, err := device.New(device.Config{Key: randomBytes(32)})
-	if err != nil {
-		return nil, err
-	}
-	g, err := geo.Open(cfg.Geo, engine.SystemClock{}, log, geo.NewMetrics(reg))
-	if err != nil {
-		return nil, err
-	}
-	b.closers = append(b.closers, g.Close)
-	chain := breached.Multi{breached.NewEmbedded(breached.EmbeddedOptions{CaseSensitive: cfg.Breached.CaseSensitive})}
-	bsig, err := breached.NewSignal(chain, breached.SignalConfig{FailurePolicy: breached.FailurePolicy(cfg.Breached.FailurePolicy),
-		Metrics: breached.NewMetrics(reg)})
-	if err != nil {
-		return nil, err
-	}
-	sink, err := alert.New(cfg.Alerts, alert.Deps{Logger: log, Metrics: alert.NewMetrics(reg),
-		Encoder: ocsf.NewEncoder(ocsf.Meta{Version: "authload", Host: "authload"})})
-	if err != nil {
-		return nil, err
-	}
-	b.closers = append(b.closers, func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		return sink.Close(ctx)
-	})
-	eng, err := engine.New(cfg.Engine, engine.Deps{Rules: src, State: state, Devices: devices, Counters: cfg.Velocity.Counters,
-		Signals: []engine.Signal{g, bsig}, Sink: sink, Metrics: em, Logger: log})
-	if err != nil {
-		return nil, err
-	}
-	proxies, err := cfg.Proxies()
-	if err != nil {
-		return nil, err
-	}
-
-	// buildAuthn on embedded defaults.
-	a := cfg.Authn
-	b.st, err = store.OpenSQLite(ctx, filepath.Join(cfg.DataDir, "authn.db"), store.SQLiteOptions{})
-	if err != nil {
-		return nil, err
-	}
-	b.closers = append(b.closers, b.st.Close)
-	outbox, err := mail.NewOutbox(cfg.DataDir, nil, log)
-	if err != nil {
-		return nil, err
-	}
-	b.closers = append(b.closers, outbox.Close)
-	renderer, err := mail.NewRenderer(mail.RendererConfig{PublicOrigin: a.PublicOrigin, ServiceName: a.ServiceName})
-	if err != nil {
-		return nil, err
-	}
-	sealer, err := seal.New(map[string][]byte{"k1": randomBytes(seal.KeySize)}, "k1")
-	if err != nil {
-		return nil, err
-	}
-	master := randomBytes(32)
-	codeKey, err := hkdf.Key(sha256.New, master, nil, "riskauth/authn email codes", 32)
-	if err != nil {
-		return nil, err
-	}
-	recoveryKey, err := hkdf.Key(sha256.New, master, nil, "riskauth/authn recovery codes", 32)
-	if err != nil {
-		return nil, err
-	}
-	rh, err := totp.NewRecoveryHasher(recoveryKey)
-	if err != nil {
-		return nil, err
-	}
-	params := password.DefaultParams()
-	params.Memory, params.Time, params.Threads = a.Hasher.MemoryKiB, a.Hasher.Time, a.Hasher.Threads
-	concurrency := a.Hasher.Concurrency
-	if concurrency == 0 {
-		concurrency = runtime.GOMAXPROCS(0)
-	}
-	b.hasher, err = password.NewHasher(password.HasherConfig{Params: params, Concurrency: concurrency, MaxWait: a.Hasher.MaxWait,
-		Metrics: password.NewMetrics(reg)})
-	if err != nil {
-		return nil, err
-	}
-	policy, err := password.NewChecker(password.Policy{ServiceName: a.ServiceName},
-		password.BreachCheckerFunc(func(ctx context.Context, pw string) (bool, error) {
-			r, err := chain.Check(ctx, pw)
-			return r.Breached, err
-		}))
-	if err != nil {
-		return nil, err
-	}
-	svc, err := authn.New(authn.Config{ServiceName: a.ServiceName}, authn.Deps{
-		Users: b.st, Flows: b.st, Tokens: b.st, Sessions: b.st, Attempts: b.st, TOTP: b.st, Recovery: b.st,
-		Risk: eng, Hasher: b.hasher, Policy: policy, Sealer: sealer, RecoveryHasher: rh, CodeKey: codeKey,
-		Mailer: outbox, Renderer: renderer, Events: sink, Logger: log, Metrics: authn.NewMetrics(reg),
-	})
-	if err != nil {
-		return nil, err
-	}
-	b.closers = append(b.closers, func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		return svc.Close(ctx)
-	})
-	b.api, err = httpapi.New(httpapi.Config{APIKeys: []string{fmt.Sprintf("%x", randomBytes(32))}, BodyLimit: cfg.BodyLimit,
-		TrustedProxies: proxies, PublicOrigin: a.PublicOrigin, AllowedOrigins: a.AllowedOrigins},
-		httpapi.Deps{Engine: eng, Registry: reg, Logger: log, Authn: svc})
-	if err != nil {
-		return nil, err
-	}
-	return b, nil
+	return &built{Server: srv, cancel: cancel}, nil
 }
 
 // register creates the accounts directly in the store (verified address,
 // one shared argon2id hash of the synthetic password), so that
 // registration costs nothing in any measured phase. It returns the hash.
 func (b *built) register(ctx context.Context, emails []string, pw string) (string, error) {
-	phc, err := b.hasher.Hash(ctx, pw)
+	phc, err := b.Hasher.Hash(ctx, pw)
 	if err != nil {
 		return "", err
 	}
@@ -257,7 +105,7 @@ func (b *built) register(ctx context.Context, emails []string, pw string) (strin
 	for _, e := range emails {
 		u := authn.User{ID: uuid.Must(uuid.NewV7()).String(), Email: e, EmailVerifiedAt: now, PasswordHash: phc,
 			PasswordChangedAt: now, CreatedAt: now, UpdatedAt: now}
-		if err := b.st.CreateUser(ctx, u); err != nil {
+		if err := b.Accounts.CreateUser(ctx, u); err != nil {
 			return "", fmt.Errorf("create %s: %w", e, err)
 		}
 	}
@@ -284,12 +132,12 @@ func serve(ctx context.Context, sc serverConfig) (*server, error) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_ = b.api.App().Listener(ln)
+		_ = b.API.App().Listener(ln)
 	}()
 	stop := func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		_ = b.api.Shutdown(ctx)
+		_ = b.API.Shutdown(ctx)
 		_ = ln.Close()
 		<-done
 		b.close()

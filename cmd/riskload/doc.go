@@ -7,11 +7,13 @@
 // It drives two servers one after the other with the same load: first a
 // bare fiber app on 127.0.0.1 that echoes each request body back as JSON
 // (no decoding: the cheapest JSON endpoint fiber can serve), then
-// POST /v1/risk/evaluate of the real riskauth HTTP API on embedded
-// defaults, built as riskauthd builds them (default rule file, in-memory
-// velocity store with SQLite profiles in a temporary directory, device
-// identifier, geo signal on its embedded fixture, breached check on its
-// embedded list), or of an already running riskauthd given with -target
+// POST /v1/risk/evaluate of riskauthd itself, built by internal/daemon on
+// embedded defaults in a temporary data directory (default rule file,
+// in-memory velocity store with SQLite profiles, device identifier,
+// familiarity score, geo signal on its embedded fixture, breached check on
+// its embedded list, alert sink on its JSONL file, sign-in service, every
+// metric; riskauthd's GOGC of 400 for both servers unless GOGC is set),
+// or of an already running riskauthd given with -target
 // (loopback only; its API key comes from the
 // RISKLOAD_API_KEY environment variable, never from a flag, so that it
 // stays out of shell history and process lists). Each server gets

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/riskauth/riskauth/internal/daemon"
 	"github.com/riskauth/riskauth/internal/latency"
 	"github.com/riskauth/riskauth/internal/loadgen"
 	"github.com/valyala/fasthttp"
@@ -46,6 +48,12 @@ type config struct {
 }
 
 func main() {
+	// riskauthd's garbage-collector setting (daemon.GCPercent), for the
+	// echo and the risk server alike, in-process or spawned; GOGC
+	// overrides it for both.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(daemon.GCPercent)
+	}
 	if len(os.Args) == 3 && os.Args[1] == "-serve-child" {
 		os.Exit(serveChild(os.Args[2]))
 	}

@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -76,10 +75,10 @@ func TestRunInProcess(t *testing.T) {
 // BenchmarkEngineOnly runs the riskload traffic through the engine alone,
 // without HTTP, to split the risk API's cost into engine and HTTP layer.
 func BenchmarkEngineOnly(b *testing.B) {
-	re, err := newEngine(prometheus.NewRegistry())
+	rd, err := newDaemon()
 	require.NoError(b, err)
-	defer re.close()
-	eng := re.eng
+	defer rd.close()
+	eng := rd.Engine
 	bodies := genBodies(bodyConfig{Seed: 1, Users: 50_000, Bodies: 32768, Attackers: 20})
 	events := make([]engine.Event, len(bodies))
 	for i, body := range bodies {

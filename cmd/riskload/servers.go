@@ -8,20 +8,12 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"github.com/riskauth/riskauth/authn/httpapi"
-	"github.com/riskauth/riskauth/engine"
-	"github.com/riskauth/riskauth/rules"
-	"github.com/riskauth/riskauth/signals/breached"
-	"github.com/riskauth/riskauth/signals/device"
-	"github.com/riskauth/riskauth/signals/geo"
-	"github.com/riskauth/riskauth/signals/velocity"
+	rconfig "github.com/riskauth/riskauth/internal/config"
+	"github.com/riskauth/riskauth/internal/daemon"
 )
 
 // server is an HTTP server riskload started on 127.0.0.1.
@@ -68,108 +60,66 @@ func startEcho() (*server, error) {
 	return &server{addr: addr, path: "/echo", close: stop}, nil
 }
 
-// riskEngine is the engine on embedded defaults and what to close after.
-type riskEngine struct {
-	eng     *engine.Engine
-	closers []func() error
+// riskDaemon is riskauthd built by internal/daemon on embedded defaults
+// in a temporary data directory, and how to remove it after.
+type riskDaemon struct {
+	*daemon.Server
+	key    string
+	cancel context.CancelFunc
+	dir    string
 }
 
-func (r *riskEngine) close() {
-	for i := len(r.closers) - 1; i >= 0; i-- {
-		_ = r.closers[i]()
-	}
+func (r *riskDaemon) close() {
+	r.cancel()
+	r.Close()
+	_ = os.RemoveAll(r.dir)
 }
 
-// newEngine builds the engine the way riskauthd does on embedded defaults:
-// the default rule file and counter catalogue, the in-memory velocity store
-// with SQLite profiles (in a temporary directory), the device identifier
-// (random key), the geo signal on its embedded fixture and the breached
-// check on its embedded list, all metrics on reg.
-func newEngine(reg *prometheus.Registry) (_ *riskEngine, err error) {
-	r := &riskEngine{}
-	defer func() {
-		if err != nil {
-			r.close()
-		}
-	}()
-	log := slog.New(slog.DiscardHandler)
-	counters := engine.DefaultCounters()
-	schema, err := rules.NewSchema(engine.CounterNames(counters))
-	if err != nil {
-		return nil, err
-	}
-	em := engine.NewMetrics(reg)
-	src, err := rules.NewSource(rules.SourceConfig{Schema: schema, OnChange: em.RuleSetChanged})
-	if err != nil {
-		return nil, err
-	}
-	vm, err := velocity.NewMetrics(reg)
-	if err != nil {
-		return nil, err
-	}
+// newDaemon builds riskauthd exactly as it runs with no configuration
+// file: internal/daemon on embedded defaults (default rule file and
+// counters, in-memory velocity with SQLite profiles, device identifier,
+// familiarity score, geo fixture, embedded breached list, alert sink on
+// its JSONL file, sign-in service on SQLite, every metric), in a fresh
+// temporary data directory, with a random API key and a discarding logger.
+func newDaemon() (_ *riskDaemon, err error) {
 	dir, err := os.MkdirTemp("", "riskload-")
 	if err != nil {
 		return nil, err
 	}
-	r.closers = append(r.closers, func() error { return os.RemoveAll(dir) })
-	profiles, err := velocity.NewSQLiteProfiles(filepath.Join(dir, "profiles.db"))
+	defer func() {
+		if err != nil {
+			_ = os.RemoveAll(dir)
+		}
+	}()
+	key := randomHex(32)
+	env := map[string]string{"RISKAUTH_DATA_DIR": dir, "RISKAUTH_API_KEYS": key}
+	cfg, err := rconfig.Load("", func(k string) string { return env[k] })
 	if err != nil {
 		return nil, err
 	}
-	r.closers = append(r.closers, profiles.Close)
-	store, err := velocity.NewMemory(velocity.Config{Counters: counters}, profiles, vm)
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := daemon.Build(ctx, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
+		cancel()
 		return nil, err
 	}
-	r.closers = append(r.closers, store.Close)
-	dev, err := device.New(device.Config{Key: []byte(randomHex(32))})
-	if err != nil {
-		return nil, err
-	}
-	g, err := geo.Open(geo.Config{}, engine.SystemClock{}, log, geo.NewMetrics(reg))
-	if err != nil {
-		return nil, err
-	}
-	r.closers = append(r.closers, g.Close)
-	bm := breached.NewMetrics(reg)
-	bsig, err := breached.NewSignal(breached.Multi{breached.NewEmbedded(breached.EmbeddedOptions{})}, breached.SignalConfig{Metrics: bm})
-	if err != nil {
-		return nil, err
-	}
-	r.eng, err = engine.New(engine.Config{}, engine.Deps{
-		Rules: src, State: store, Devices: dev, Counters: counters, Signals: []engine.Signal{g, bsig},
-		Metrics: em, Logger: log,
-	})
-	if err != nil {
-		return nil, err
-	}
-	return r, nil
+	return &riskDaemon{Server: srv, key: key, cancel: cancel, dir: dir}, nil
 }
 
-// startRisk starts the riskauth HTTP API on embedded defaults (newEngine),
-// with the HTTP, Go and process metrics on the same registry, as riskauthd
-// has them, and a random API key.
+// startRisk serves newDaemon's HTTP API on a loopback port.
 func startRisk() (*server, error) {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	re, err := newEngine(reg)
+	rd, err := newDaemon()
 	if err != nil {
 		return nil, err
 	}
-	key := randomHex(32)
-	srv, err := httpapi.New(httpapi.Config{APIKeys: []string{key}}, httpapi.Deps{Engine: re.eng, Registry: reg})
+	addr, stop, err := serve(rd.API.App(), rd.API.Shutdown)
 	if err != nil {
-		re.close()
+		rd.close()
 		return nil, err
 	}
-	addr, stop, err := serve(srv.App(), srv.Shutdown)
-	if err != nil {
-		re.close()
-		return nil, err
-	}
-	return &server{addr: addr, path: "/v1/risk/evaluate", key: key, close: func() {
+	return &server{addr: addr, path: "/v1/risk/evaluate", key: rd.key, close: func() {
 		stop()
-		re.close()
+		rd.close()
 	}}, nil
 }
 

@@ -58,7 +58,7 @@ func (e *Engine) Close() error {
 var simDeviceKey = []byte("risksim-device-key-0123456789abcdef")
 
 // NewEngine builds the engine the simulation replays traffic through, the
-// way cmd/riskauthd builds its embedded default: the default counter
+// way internal/daemon builds riskauthd's embedded default: the default counter
 // catalogue, in-memory velocity state and profiles with production
 // bounds, the real device identifier, the geo signal (real databases from
 // geoDir when HasRealData, the bundled fixture otherwise), the

@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"context"
@@ -22,20 +22,20 @@ import (
 // start builds the whole server from a configuration file (may be empty)
 // and the environment map, serves it on a loopback port and returns its
 // base URL.
-func start(t *testing.T, cfgFile string, envs map[string]string) (string, *server) {
+func start(t *testing.T, cfgFile string, envs map[string]string) (string, *Server) {
 	t.Helper()
 	cfg, err := config.Load(cfgFile, func(k string) string { return envs[k] })
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := build(ctx, cfg, slog.New(slog.DiscardHandler))
+	srv, err := Build(ctx, cfg, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	go func() { _ = srv.api.Serve(ln) }()
+	go func() { _ = srv.API.Serve(ln) }()
 	t.Cleanup(func() {
-		_ = srv.api.App().ShutdownWithTimeout(2 * time.Second)
+		_ = srv.API.App().ShutdownWithTimeout(2 * time.Second)
 		cancel()
-		srv.close()
+		srv.Close()
 	})
 	return "http://" + ln.Addr().String(), srv
 }

@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"bufio"
@@ -34,7 +34,7 @@ func TestAlertsEmbedded(t *testing.T) {
 	dir := t.TempDir()
 	base, srv := start(t, "", map[string]string{"RISKAUTH_DATA_DIR": dir, "RISKAUTH_API_KEYS": "test-key-0123456789"})
 	stuff(t, base, "test-key-0123456789")
-	require.NoError(t, srv.sink.Close(context.Background()))
+	require.NoError(t, srv.Sink.Close(context.Background()))
 
 	f, err := os.Open(filepath.Join(dir, "alerts.jsonl"))
 	require.NoError(t, err)
@@ -66,7 +66,7 @@ func TestAlertsKafka(t *testing.T) {
 		"RISKAUTH_KAFKA_BROKERS": addrs[0] + "," + addrs[1], "RISKAUTH_KAFKA_DECISIONS_TOPIC": "riskauth.decisions",
 	})
 	stuff(t, base, "test-key-0123456789")
-	require.NoError(t, srv.sink.Close(context.Background()))
+	require.NoError(t, srv.Sink.Close(context.Background()))
 
 	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.ConsumeTopics("riskauth.alerts", "riskauth.decisions"),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))

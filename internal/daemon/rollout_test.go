@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"bufio"
@@ -60,7 +60,7 @@ func TestRuleRollout(t *testing.T) {
 		"RISKAUTH_ADMIN_API_KEYS":        "alice:" + rolloutAdminKey,
 		"RISKAUTH_KAFKA_DECISIONS_TOPIC": "riskauth.decisions",
 	})
-	v1 := srv.engine.Rules().Current().Version
+	v1 := srv.Engine.Rules().Current().Version
 
 	// A stricter candidate: trial accounts are blocked.
 	candidate := strings.Replace(string(rules.DefaultFile), "\nrules:\n", `
@@ -88,20 +88,20 @@ rules:
 	require.Equal(t, `"`+v1+`"`, hdr.Get("ETag"))
 	code, _, body = adminCall(t, "POST", base+"/v1/admin/rules/promote", "", map[string]string{"If-Match": hdr.Get("ETag")})
 	require.Equal(t, 200, code, body)
-	v2 := srv.engine.Rules().Current().Version
+	v2 := srv.Engine.Rules().Current().Version
 	require.NotEqual(t, v1, v2)
 	assert.NoFileExists(t, shadowPath, "a promoted candidate leaves the shadow file")
 
 	// Hot reload from disk still works after a promote.
 	edited := strings.Replace(candidate, "trial accounts are blocked", "trial accounts are blocked outright", 1)
 	require.NoError(t, os.WriteFile(rulesPath, []byte(edited), 0o644))
-	require.Eventually(t, func() bool { return srv.engine.Rules().Current().Version != v2 }, 10*time.Second, 20*time.Millisecond)
+	require.Eventually(t, func() bool { return srv.Engine.Rules().Current().Version != v2 }, 10*time.Second, 20*time.Millisecond)
 
 	code, _, body = adminCall(t, "POST", base+"/v1/admin/rules/rollback", "", nil)
 	require.Equal(t, 200, code, body)
-	assert.Equal(t, v2, srv.engine.Rules().Current().Version)
+	assert.Equal(t, v2, srv.Engine.Rules().Current().Version)
 
-	require.NoError(t, srv.sink.Close(context.Background()))
+	require.NoError(t, srv.Sink.Close(context.Background()))
 	type auditLine struct {
 		ClassUID int `json:"class_uid"`
 		Actor    struct {

@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"context"
@@ -54,7 +54,7 @@ var (
 // tokens, to the HTTP configuration. It runs after the engine and the
 // alert sink exist; what it opens goes on s.closers, the service last so
 // that it drains its mail before the store and the mailer close.
-func (s *server) buildAuthn(ctx context.Context, cfg *config.Config, reg *prometheus.Registry, log *slog.Logger,
+func (s *Server) buildAuthn(ctx context.Context, cfg *config.Config, reg *prometheus.Registry, log *slog.Logger,
 	apiCfg *httpapi.Config, deps *httpapi.Deps) error {
 	a := cfg.Authn
 	var st authnStore
@@ -146,13 +146,13 @@ func (s *server) buildAuthn(ctx context.Context, cfg *config.Config, reg *promet
 
 	svc, err := authn.New(a.Flows(), authn.Deps{
 		Users: st, Flows: st, Tokens: st, Sessions: st, Attempts: st, TOTP: st, Recovery: st,
-		Risk: s.engine, Hasher: hasher, Policy: policy, Sealer: sealer, RecoveryHasher: rh, CodeKey: codeKey,
-		Mailer: mailer, Renderer: renderer, Events: s.sink, Logger: log, Metrics: authn.NewMetrics(reg),
+		Risk: s.Engine, Hasher: hasher, Policy: policy, Sealer: sealer, RecoveryHasher: rh, CodeKey: codeKey,
+		Mailer: mailer, Renderer: renderer, Events: s.Sink, Logger: log, Metrics: authn.NewMetrics(reg),
 	})
 	if err != nil {
 		return err
 	}
-	s.authn = svc
+	s.Authn, s.Accounts, s.Hasher = svc, st, hasher
 	s.closers = append(s.closers, func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
 		defer cancel()

@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"bufio"
@@ -71,9 +71,9 @@ func (a *app) call(method, path string, body any) (int, map[string]any) {
 var linkToken = regexp.MustCompile(`token=([A-Za-z0-9_-]+)`)
 
 // verifyToken is the token of the newest verification mail to to.
-func verifyToken(t *testing.T, srv *server, outbox, to string) string {
+func verifyToken(t *testing.T, srv *Server, outbox, to string) string {
 	t.Helper()
-	require.NoError(t, srv.authn.Flush(context.Background()))
+	require.NoError(t, srv.Authn.Flush(context.Background()))
 	f, err := os.Open(outbox)
 	require.NoError(t, err)
 	defer f.Close()
@@ -101,7 +101,7 @@ func totpCode(t *testing.T, secret string, at time.Time) string {
 // signInJourney: register, verify through the outbox, sign in, enrol TOTP,
 // sign out, sign in again with the step-up the app now demands, and trade
 // the session for an access token.
-func signInJourney(t *testing.T, base string, srv *server, outbox, email string) {
+func signInJourney(t *testing.T, base string, srv *Server, outbox, email string) {
 	t.Helper()
 	a := &app{t: t, base: base}
 	code, m := a.call(http.MethodPost, "/v1/register", map[string]any{"email": email, "password": userPassword})
@@ -173,8 +173,8 @@ func TestAuthnEmbeddedDefaults(t *testing.T) {
 	assert.Equal(t, "EdDSA", set.Keys[0].Alg)
 
 	// The security events of the journey reached the alert sink.
-	require.NoError(t, srv.authn.Flush(context.Background()))
-	require.NoError(t, srv.sink.Close(context.Background()))
+	require.NoError(t, srv.Authn.Flush(context.Background()))
+	require.NoError(t, srv.Sink.Close(context.Background()))
 	alerts, err := os.ReadFile(filepath.Join(dir, "alerts.jsonl"))
 	require.NoError(t, err)
 	assert.Contains(t, string(alerts), "mfa_enrolled")
