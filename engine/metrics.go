@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,7 +24,16 @@ type Metrics struct {
 	outcomes    *prometheus.CounterVec
 	ruleSetInfo *prometheus.GaugeVec
 	reloads     *prometheus.CounterVec
+
+	// byAction holds riskauth_decisions_total's three series and hits the
+	// rule-hit series already resolved, so that the hot path hashes no
+	// label values (a label lookup costs about as much as a short rule).
+	byAction [rules.Block + 1]prometheus.Counter
+	hits     sync.Map // ruleHit -> prometheus.Counter
 }
+
+// ruleHit names one riskauth_rule_hits_total series.
+type ruleHit struct{ rule, mode string }
 
 // NewMetrics registers the engine's metrics on reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
@@ -72,19 +82,35 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	reg.MustRegister(m.decisions, m.duration, m.signalDur, m.signalErrs, m.ruleHits, m.ruleErrs,
 		m.floored, m.shadowDiv, m.feedback, m.outcomes, m.ruleSetInfo, m.reloads)
 	for _, a := range []rules.Action{rules.Passwordless, rules.StepUp, rules.Block} {
-		m.decisions.WithLabelValues(a.String())
+		m.byAction[a] = m.decisions.WithLabelValues(a.String())
 	}
 	return m
 }
 
+// ruleHit counts one match of rule id in mode. The series are resolved
+// once per (rule, mode) and kept: their number is bounded by the rule
+// files, like the label values themselves.
+func (m *Metrics) ruleHit(id, mode string) {
+	k := ruleHit{id, mode}
+	c, ok := m.hits.Load(k)
+	if !ok {
+		c, _ = m.hits.LoadOrStore(k, m.ruleHits.WithLabelValues(id, mode))
+	}
+	c.(prometheus.Counter).Inc()
+}
+
 func (m *Metrics) observe(d *Decision, res *rules.Result, cand *rules.Result) {
-	m.decisions.WithLabelValues(d.Action.String()).Inc()
+	if a := d.Action; a >= 0 && int(a) < len(m.byAction) {
+		m.byAction[d.Action].Inc()
+	} else {
+		m.decisions.WithLabelValues(d.Action.String()).Inc()
+	}
 	m.duration.Observe(d.Latency.Seconds())
 	for _, mt := range res.Matches {
-		m.ruleHits.WithLabelValues(mt.Rule.ID, "enforce").Inc()
+		m.ruleHit(mt.Rule.ID, "enforce")
 	}
 	for _, mt := range res.Shadow {
-		m.ruleHits.WithLabelValues(mt.Rule.ID, "shadow").Inc()
+		m.ruleHit(mt.Rule.ID, "shadow")
 	}
 	for _, e := range res.Errors {
 		m.ruleErrs.WithLabelValues(e.Rule.ID).Inc()
@@ -97,7 +123,7 @@ func (m *Metrics) observe(d *Decision, res *rules.Result, cand *rules.Result) {
 	}
 	if c := d.Candidate; c != nil {
 		for _, mt := range cand.Matches {
-			m.ruleHits.WithLabelValues(mt.Rule.ID, "candidate").Inc()
+			m.ruleHit(mt.Rule.ID, "candidate")
 		}
 		if c.Action != d.Action {
 			m.shadowDiv.WithLabelValues(d.Action.String(), c.Action.String(), "candidate").Inc()
