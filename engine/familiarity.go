@@ -89,7 +89,10 @@ func newFamScorer(m *familiarity.Model, g FamiliarityGlobal, store StateStore) (
 }
 
 // extract returns the login's familiarity values from the event and what
-// the inline signals made of it.
+// the inline signals made of it. The user agent's browser, OS and device
+// type come from ualabel's cache, which the device identifier filled
+// moments before for the same user agent: an evaluation parses it at most
+// once (signals/device/ualabel).
 func (s *famScorer) extract(ev *Event, keys Keys, place Place) *familiarity.Features {
 	in := familiarity.Input{IP: keys.IP, Country: place.Country, City: place.City,
 		UserAgent: ev.UserAgent, DeviceID: keys.Device}

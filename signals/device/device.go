@@ -11,8 +11,6 @@ import (
 	"strings"
 	"sync"
 
-	useragent "github.com/medama-io/go-useragent"
-
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/signals/device/ualabel"
 )
@@ -53,20 +51,19 @@ type Identifier struct {
 	// message buffer: what is written through the hash.Hash interface
 	// escapes, so it must not live on the stack.
 	scratch sync.Pool
-	parser  *useragent.Parser
 }
 
 var _ engine.DeviceIdentifier = (*Identifier)(nil)
 
-// New returns an Identifier keyed with cfg.Key. The UA parser's trie is
-// built from data embedded in the library on first use (once per process,
-// by the library itself) and is read-only afterwards.
+// New returns an Identifier keyed with cfg.Key. User agents are labelled
+// through ualabel's process-wide cache (see ualabel.Parse), shared with the
+// familiarity extractor.
 func New(cfg Config) (*Identifier, error) {
 	if len(cfg.Key) < MinKeyLen {
 		return nil, fmt.Errorf("%w: %d bytes, need at least %d", ErrKeyTooShort, len(cfg.Key), MinKeyLen)
 	}
 	key := bytes.Clone(cfg.Key)
-	x := &Identifier{parser: useragent.NewParser()}
+	x := &Identifier{}
 	x.scratch.New = func() any { return &scratch{mac: hmac.New(sha256.New, key)} }
 	return x, nil
 }
@@ -84,19 +81,12 @@ func (x *Identifier) Identify(d *engine.DeviceDescriptor, userAgent string) engi
 	if strings.TrimSpace(ua) == "" {
 		info.Headless = true
 	} else {
-		parsed := x.parser.Parse(ua)
-		info.Browser = ualabel.Browser(parsed.Browser())
-		info.OS = ualabel.OS(parsed.OS())
-		info.Type = ualabel.Type(parsed.Device())
-		if info.OS == "Android" && info.Type == "mobile" && !strings.Contains(ua, "Mobile") {
-			// Android tablets send the same UA as phones minus "Mobile"
-			// (always spelt so; the parser matches it case-sensitively too).
-			info.Type = "tablet"
-		}
+		l := ualabel.Parse(ua)
+		info.Browser, info.OS, info.Type = l.Browser, l.OS, l.Type
 		if info.OS == "Windows" {
 			osVersion = windowsVersion(ua)
 		}
-		if info.Type == "bot" || hasHeadlessMarker(ua) {
+		if info.Type == "bot" || l.Automation {
 			info.Headless = true
 			info.Type = "bot"
 		}

@@ -5,8 +5,10 @@
 // implements [engine.DeviceIdentifier].
 //
 // It is for cheap, inline normalisation on every evaluation: no I/O, no
-// clock, no state after [New], one allocation per call, and it never fails
-// or panics (see MaxUserAgentLen and the bounds in features.go). It is not
+// clock, no state after [New] but ualabel's bounded cache of user-agent
+// labels (which changes no result), one allocation per call when the user
+// agent is cached, and it never fails or panics (see MaxUserAgentLen and the
+// bounds in features.go). It is not
 // for remembering devices: whether an id is known for a user, when it was
 // first seen and how many users share it (the device history of DESIGN.md)
 // are kept elsewhere, keyed by the id made here; nor for TLS (JA4) hints. It
@@ -86,23 +88,27 @@
 // # Labels
 //
 // Browser, OS and Type come from github.com/medama-io/go-useragent (v1.2.5,
-// MIT): a trie built once from embedded data that parses a user agent in
-// well under a microsecond with zero allocations (BenchmarkParseUA); its
-// published benchmarks put it 3–4 times ahead of uap-go and
-// mileusna/useragent, which allocate 8–16 times per parse. It is actively
-// maintained as part of the Medama analytics project. Labels are mapped onto
-// this package's own strings so a renamed constant upstream is caught in one
-// place. Type is
-// desktop, mobile, tablet, tv, bot or "". Two corrections on top of the
-// parser: Android without "Mobile" in the UA is a tablet, and "macOS" with
-// more than one touch point is an iPad asking for desktop sites (iOS/tablet).
+// MIT) through signals/device/ualabel: a trie built once from embedded data
+// that parses a user agent in under a microsecond with zero allocations
+// (BenchmarkParseUA); its published benchmarks put it 3–4 times ahead of
+// uap-go and mileusna/useragent, which allocate 8–16 times per parse. It is
+// actively maintained as part of the Medama analytics project. Labels are
+// mapped onto ualabel's own strings so a renamed constant upstream is caught
+// in one place. Parsing was still most of Identify's cost, so ualabel keeps
+// the labels of recently seen user agents in a bounded cache (4096 entries,
+// shared with the familiarity extractor; see its package doc): repeated user
+// agents, nearly all of real traffic, are not parsed again. Type is desktop,
+// mobile, tablet, tv, bot or "". Two corrections on top of the parser:
+// Android without "Mobile" in the UA is a tablet, and "macOS" with more than
+// one touch point is an iPad asking for desktop sites (iOS/tablet).
 //
 // Headless is set for an empty user agent (Type stays ""). Headless is set
-// and Type becomes "bot" for what the parser calls a bot (crawlers, HeadlessChrome,
-// curl, ...) and for a short explicit list of markers at the start of a word
-// (headless.go): headless browsers and automation (HeadlessChrome, PhantomJS,
-// SlimerJS, Puppeteer, Playwright, Selenium, WebDriver, Lighthouse) and HTTP
-// libraries and tools (curl, Wget, python-requests, urllib, aiohttp, httpx,
+// and Type becomes "bot" for what the parser calls a bot (crawlers,
+// HeadlessChrome, curl, ...) and for a short explicit list of markers at the
+// start of a word (ualabel's automation.go, cached with the labels):
+// headless browsers and automation (HeadlessChrome, PhantomJS, SlimerJS,
+// Puppeteer, Playwright, Selenium, WebDriver, Lighthouse) and HTTP libraries
+// and tools (curl, Wget, python-requests, urllib, aiohttp, httpx,
 // Go-http-client, okhttp, Java, Apache HttpClient, libwww-perl, axios,
 // node-fetch, undici, got, Scrapy, HTTPie, Postman, Guzzle, Ruby, reqwest,
 // PowerShell, sqlmap, Nikto, Nuclei, zgrab). It does not catch headless

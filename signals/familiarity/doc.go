@@ -185,18 +185,20 @@
 //
 // [Extractor] normalises raw inputs: the IP in canonical form (IPv4-mapped
 // addresses unmapped, IPv6 reduced to its /64, since privacy extensions
-// change the interface id daily), "AS<number>", the country upper-cased,
-// the city qualified by country ("DE/Berlin"), the user agent trimmed and
-// cut to 512 bytes. Browser, OS family and device type come from
+// change the interface id daily), "AS<number>", the country upper-cased, the
+// city qualified by country ("DE/Berlin"), the user agent trimmed and cut to
+// 512 bytes. Browser, OS family and device type come from
 // github.com/medama-io/go-useragent, the parser signals/device already uses
-// (zero-allocation trie, maintained), with the same labels (both map the
-// parser's names through signals/device/ualabel, a leaf package, so that
-// this package does not depend on the engine and the engine can use it).
-// It reports the
+// (zero-allocation trie, maintained), with the same labels: both read them
+// through signals/device/ualabel, a leaf package (so that this package does
+// not depend on the engine and the engine can use it), which also caches
+// them: in an evaluation the device identifier has just parsed the same user
+// agent, so extraction is a cache lookup (ualabel.ParseAgain, which does not
+// count as a second use for the cache's eviction). The parser reports the
 // browser version (the browser feature is name and major version, "Chrome
 // 131": minor versions change every few days) but not the OS version, so
-// the OS version is read with one token scan per family (Windows NT x.y,
-// macOS major.minor, iOS, Android and ChromeOS major); a parser with OS
+// ualabel reads the OS version with one token scan per family (Windows NT
+// x.y, macOS major.minor, iOS, Android and ChromeOS major); a parser with OS
 // versions (e.g. ua-parser/uap-go) would need a new module.
 //
 // # Choosing the device id as its own group

@@ -5,8 +5,6 @@ import (
 	"strconv"
 	"strings"
 
-	useragent "github.com/medama-io/go-useragent"
-
 	"github.com/riskauth/riskauth/signals/device/ualabel"
 )
 
@@ -146,14 +144,12 @@ type Input struct {
 
 // Extractor turns an Input into Features. It is immutable after
 // NewExtractor and safe for concurrent use.
-type Extractor struct {
-	parser *useragent.Parser
-}
+type Extractor struct{}
 
-// NewExtractor returns an Extractor. The UA parser's trie is built by the
-// library once per process from its embedded data.
+// NewExtractor returns an Extractor. User agents are labelled through
+// ualabel's process-wide cache, shared with signals/device.
 func NewExtractor() *Extractor {
-	return &Extractor{parser: useragent.NewParser()}
+	return &Extractor{}
 }
 
 // Extract normalises in into Features. It never fails: unusable values
@@ -178,25 +174,11 @@ func (e *Extractor) Extract(in Input) Features {
 	if ua == "" {
 		return x
 	}
-	p := e.parser.Parse(ua)
-	if b := ualabel.Browser(p.Browser()); b != "" {
-		x.Browser = b
-		if v := majorVersion(p.BrowserVersion()); v != "" {
-			x.Browser += " " + v
-		}
-	}
-	os := ualabel.OS(p.OS())
-	x.DeviceType = ualabel.Type(p.Device())
-	if os == "Android" && x.DeviceType == "mobile" && !strings.Contains(ua, "Mobile") {
-		// Android tablets send the phone UA minus "Mobile" (as in signals/device).
-		x.DeviceType = "tablet"
-	}
-	if os != "" {
-		if v := osVersion(os, ua); v != "" {
-			os += " " + v
-		}
-	}
-	x.OS = os
+	// ParseAgain: in an evaluation signals/device has looked the user
+	// agent up already, usually with the same string, so this is a cache
+	// hit that must not count as a second use (see ualabel).
+	l := ualabel.ParseAgain(ua)
+	x.Browser, x.OS, x.DeviceType = l.BrowserRelease, l.OSRelease, l.Type
 	return x
 }
 
@@ -216,78 +198,4 @@ func normaliseIP(s string) string {
 		return ""
 	}
 	return p.String()
-}
-
-// majorVersion returns the part of v before the first dot.
-func majorVersion(v string) string {
-	if i := strings.IndexByte(v, '.'); i >= 0 {
-		return v[:i]
-	}
-	return v
-}
-
-// osVersion reads the OS version from the UA token that carries it. The UA
-// parser (medama-io/go-useragent) reports the OS family but not its version,
-// so this fills the gap with token scans, one per family, keeping only the
-// part that identifies a release: Windows' NT version (frozen at 10.0 for
-// Windows 10 and 11), the macOS major.minor (frozen at 10.15 by current
-// browsers), the iOS, Android and ChromeOS major.
-func osVersion(os, ua string) string {
-	switch os {
-	case "Windows":
-		return versionAfter(ua, "Windows NT ", 2)
-	case "macOS":
-		v := versionAfter(ua, "Mac OS X ", 2)
-		if major, _, _ := strings.Cut(v, "."); major != "10" {
-			return major
-		}
-		return v
-	case "iOS":
-		if v := versionAfter(ua, "iPhone OS ", 1); v != "" {
-			return v
-		}
-		return versionAfter(ua, "CPU OS ", 1)
-	case "Android":
-		return versionAfter(ua, "Android ", 1)
-	case "ChromeOS":
-		// "CrOS x86_64 15917.71.0": the platform version follows the arch.
-		i := strings.Index(ua, "CrOS ")
-		if i < 0 {
-			return ""
-		}
-		rest := ua[i+len("CrOS "):]
-		if j := strings.IndexByte(rest, ' '); j >= 0 {
-			return versionAfter(rest[j:], " ", 1)
-		}
-	}
-	return ""
-}
-
-// versionAfter returns the first parts components of the version that
-// follows tok in ua ("10_15_7" and "10.15.7" both give "10.15" for parts 2),
-// or "" if tok is absent or not followed by a digit.
-func versionAfter(ua, tok string, parts int) string {
-	i := strings.Index(ua, tok)
-	if i < 0 {
-		return ""
-	}
-	v := ua[i+len(tok):]
-	var b strings.Builder
-	n := 0
-	for j := 0; j < len(v) && j < 16; j++ {
-		c := v[j]
-		switch {
-		case c >= '0' && c <= '9':
-			b.WriteByte(c)
-		case (c == '.' || c == '_') && b.Len() > 0:
-			n++
-			if n == parts || j+1 >= len(v) || v[j+1] < '0' || v[j+1] > '9' {
-				return b.String()
-			}
-			b.WriteByte('.')
-		default:
-			return b.String()
-		}
-	}
-	return b.String()
 }

@@ -83,30 +83,31 @@ func TestExtract(t *testing.T) {
 	})
 }
 
-// TestVersionAfter checks the OS version token scan on edge cases.
-func TestVersionAfter(t *testing.T) {
+// TestFeatureString checks the features' stable names.
+func TestFeatureString(t *testing.T) {
 	t.Parallel()
-	cases := []struct {
-		ua, tok string
-		parts   int
-		want    string
-	}{
-		{"Mac OS X 10_15_7)", "Mac OS X ", 2, "10.15"},
-		{"Mac OS X 14.5;", "Mac OS X ", 2, "14.5"},
-		{"Windows NT 6.1;", "Windows NT ", 2, "6.1"},
-		{"Android 14", "Android ", 1, "14"},
-		{"Android 14.0.1", "Android ", 1, "14"},
-		{"Android ;", "Android ", 1, ""},
-		{"Android 9.", "Android ", 2, "9"},
-		{"no token", "Android ", 1, ""},
-		{"CrOS x86_64 15917.71.0)", " ", 1, ""}, // first token after " " is not a digit
-	}
-	for _, c := range cases {
-		assert.Equal(t, c.want, versionAfter(c.ua, c.tok, c.parts), c.ua)
-	}
-	assert.Equal(t, "15917", osVersion("ChromeOS", "Mozilla/5.0 (X11; CrOS x86_64 15917.71.0) Chrome/131"))
-	assert.Equal(t, "", osVersion("Linux", "X11; Linux x86_64"))
-	assert.Equal(t, "17", osVersion("iOS", "(iPad; CPU OS 17_4 like Mac OS X)"))
 	assert.Equal(t, "ip", FeatureIP.String())
 	assert.Equal(t, "feature(200)", Feature(200).String())
+}
+
+// TestExtractAllocations checks that the user agent costs Extract no
+// allocation once ualabel has cached its labels (before the cache: three,
+// for the version strings), whatever the other inputs cost.
+func TestExtractAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are meaningless under the race detector")
+	}
+	e := NewExtractor()
+	ua := "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+	for _, in := range []Input{
+		{},
+		{IP: "198.51.100.7", ASN: 3320, Country: "DE", City: "Berlin", DeviceID: "d_1"},
+	} {
+		without := testing.AllocsPerRun(100, func() { e.Extract(in) })
+		in.UserAgent = ua
+		e.Extract(in)
+		if with := testing.AllocsPerRun(100, func() { e.Extract(in) }); with != without {
+			t.Errorf("Extract(%+v): %v allocations, %v without the user agent", in, with, without)
+		}
+	}
 }

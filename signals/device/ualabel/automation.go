@@ -1,16 +1,16 @@
-package device
+package ualabel
 
 import "strings"
 
-// hasHeadlessMarker reports whether the user agent ua names a headless
+// hasAutomationMarker reports whether the user agent ua names a headless
 // browser, an automation framework or an HTTP library / tool, ignoring
-// ASCII case.
+// ASCII case. signals/device flags such clients Headless (type "bot").
 //
 // Markers start a word: the user agent itself or a space-separated word,
 // after any opening punctuation ("(", "[", "+", ...). Only those positions
 // are checked, jumping from space to space, with a switch on the first
 // letter: a browser user agent has about a dozen words.
-func hasHeadlessMarker(ua string) bool {
+func hasAutomationMarker(ua string) bool {
 	for {
 		j := 0
 		for j < len(ua) && isWordPunct(ua[j]) {
@@ -38,8 +38,8 @@ func isWordPunct(c byte) bool {
 }
 
 // markerAt reports whether s starts with a known marker, ignoring ASCII
-// case. The list is short and explicit on purpose; see doc.go for what it
-// does not catch.
+// case. The list is short and explicit on purpose; signals/device's
+// package doc says what it does not catch.
 func markerAt(s string) bool {
 	switch lower(s[0]) {
 	case 'a':
@@ -78,7 +78,7 @@ func markerAt(s string) bool {
 
 // hasPrefix reports whether s starts with the lower-case prefix p,
 // ignoring ASCII case in s.
-func hasPrefix[S ~string | ~[]byte](s S, p string) bool {
+func hasPrefix(s, p string) bool {
 	if len(s) < len(p) {
 		return false
 	}
@@ -95,21 +95,4 @@ func lower(c byte) byte {
 		return c + 'a' - 'A'
 	}
 	return c
-}
-
-// isAlnum reports whether c is an ASCII letter or digit (unsigned
-// wrap-around turns each range test into one comparison).
-func isAlnum(c byte) bool {
-	return (c|0x20)-'a' < 26 || c-'0' < 10
-}
-
-// contains reports whether hay contains the lower-case needle, ignoring
-// ASCII case in hay, without allocating.
-func contains[S ~string | ~[]byte](hay S, needle string) bool {
-	for i := 0; i+len(needle) <= len(hay); i++ {
-		if hasPrefix(hay[i:], needle) {
-			return true
-		}
-	}
-	return false
 }

@@ -1,0 +1,5 @@
+//go:build !race
+
+package ualabel
+
+const raceEnabled = false

@@ -1,0 +1,5 @@
+//go:build !race
+
+package familiarity
+
+const raceEnabled = false
