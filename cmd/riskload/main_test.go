@@ -105,3 +105,21 @@ func BenchmarkEngineOnly(b *testing.B) {
 		}
 	})
 }
+
+func TestIsBlock(t *testing.T) {
+	pad := strings.Repeat(`"x":1,`, 100)
+	for _, tc := range []struct {
+		name, body string
+		want       bool
+	}{
+		{"block first", `{"evaluation_id":"a","decision":"block","score":9}`, true},
+		{"step_up", `{"evaluation_id":"a","decision":"step_up","shadow_decision":"block"}`, false},
+		{"decision late", `{` + pad + `"decision":"block"}`, true},
+		{"no decision", `{"a":1}`, false},
+		{"empty", ``, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, isBlock([]byte(tc.body)))
+		})
+	}
+}
