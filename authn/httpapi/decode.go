@@ -28,6 +28,9 @@ import (
 // Field names are matched exactly (case-sensitively); unknown fields are
 // ignored; a duplicated field takes its last value; null is the same as an
 // absent field.
+//
+// The evaluate body, the hot one, first tries a one-pass fast path
+// (decode_scan.go) that falls back on these steps for anything unusual.
 
 // malformed checks step 1.
 func malformed(body []byte) *Error {

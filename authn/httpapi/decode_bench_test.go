@@ -39,7 +39,21 @@ func BenchmarkEncodeEvaluate(b *testing.B) {
 	var buf []byte
 	b.ReportAllocs()
 	for b.Loop() {
-		buf = fe.appendEvaluateResponse(buf[:0], newEvaluateResponse(d))
+		buf = fe.appendDecision(buf[:0], d)
 	}
 	b.SetBytes(int64(len(buf)))
+}
+
+// BenchmarkDecodeEvaluateGeneral measures the general path alone (what
+// every evaluate body took before the fast path), for comparison.
+func BenchmarkDecodeEvaluateGeneral(b *testing.B) {
+	var pp fastjson.ParserPool
+	body := []byte(benchBody)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, fs, err := parseEvaluate(&pp, body); err != nil || len(fs) > 0 {
+			b.Fatal(err, fs)
+		}
+	}
 }

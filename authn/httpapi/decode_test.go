@@ -3,6 +3,7 @@ package httpapi
 import (
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"net/http"
 	"reflect"
 	"strings"
@@ -205,4 +206,232 @@ func FuzzValidatorsAgree(f *testing.F) {
 			t.Fatalf("%q: fastjson valid %v, encoding/json valid %v", b, got, want)
 		}
 	})
+}
+
+// FuzzScanMatchesParse checks the evaluate decoder's fast path against the
+// general one: whatever scanEvaluate accepts, parseEvaluate accepts too,
+// without field errors, and reads into the same request.
+func FuzzScanMatchesParse(f *testing.F) {
+	for _, s := range []string{
+		benchBody,
+		`{"event":"login","user_id":"x","user_id":"u","device":{"languages":["de"],"languages":[],"screen_width":3},"attributes":{"a":"b","a":null}}`,
+		`{"event":"login","device":{"cookie_id":"c"},"device":{"platform":"p","languages":null},"attributes":{},"attributes":null}`,
+		`{"event":"login","device":{"pixel_ratio":1e2,"device_memory":0.5e-1,"screen_width":-0,"touch_points":12345678901234567890}}`,
+		`{"event":"login","device":{"screen_width":1.0}}`,
+		`{"event":"login","device":{"color_depth":1.0,"color_depth":0}}`,
+		`{"event":"login","device":{"pixel_ratio":1e400}}`,
+		`{"ev\u0065nt":"login"}`, `{"event":"lo\"gin"}`, `{"event":"Zürich ✓"}`,
+		"{\"event\":\"login\",\"x\":\"\xff\"}", "{\"event\":\"login\",\"x\":\"\x01\"}",
+		`{"event":"login","x":{"y":[1,-2.5e+3,true,false,null,"\u00e9\n",{}],"z":[]}}`,
+		` {"event":"login"} `, `{"event":"login"}x`, `{"event":"login",}`, `{"event" "login"}`,
+		`{"event":"login","device":{"languages":["a",null,"b"]}}`, `{"event":01}`, `{"event":-}`,
+		`{"event":"login","ip":"203.0.113.7","password":"p\u0000w"}`, `{}`, `[]`, `null`, ``,
+		`{"event":"login","x":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var (
+			sc      evaluateSpans
+			fast    evaluateRequest
+			fastDev deviceRequest
+		)
+		if !scanEvaluate(body, &sc) {
+			return
+		}
+		sc.fill(body, &fast, &fastDev)
+		if sc.device.present {
+			fast.Device = &fastDev
+		}
+		slow, fs, perr := parseEvaluate(&testParsers, body)
+		if perr != nil || len(fs) > 0 {
+			t.Fatalf("%q: fast path accepted what the general path refuses: %v %v", body, perr, fs)
+		}
+		if !reflect.DeepEqual(fast, slow) {
+			t.Fatalf("%q: paths disagree:\nfast %#v\nslow %#v", body, fast, slow)
+		}
+		if !json.Valid(body) || !utf8.Valid(body) {
+			t.Fatalf("%q: fast path accepted invalid JSON", body)
+		}
+	})
+}
+
+// A typical body takes the fast path (else it would only be slower).
+func TestScanTakesTypicalBody(t *testing.T) {
+	t.Parallel()
+	var (
+		sc  evaluateSpans
+		req evaluateRequest
+		dev deviceRequest
+	)
+	body := []byte(benchBody)
+	require.True(t, scanEvaluate(body, &sc))
+	sc.fill(body, &req, &dev)
+	assert.Equal(t, "login", req.Event)
+	assert.Equal(t, []string{"en-US", "en"}, dev.Languages)
+	assert.Equal(t, 1.25, dev.PixelRatio)
+}
+
+// Bodies near the fast path's edges decode as the general path decodes
+// them: each falls back where it must, with the same errors.
+func TestDecodeEvaluateEdges(t *testing.T) {
+	t.Parallel()
+	many := func(n int, item func(i int) string) string {
+		parts := make([]string, n)
+		for i := range parts {
+			parts[i] = item(i)
+		}
+		return strings.Join(parts, ",")
+	}
+	for _, tc := range []struct {
+		body  string
+		code  Code   // "" for success
+		field string // the 422's first field
+		check func(t *testing.T, ev engine.Event)
+	}{
+		{body: `{"event":"login"} x`, code: CodeMalformedJSON},
+		{body: "{\"event\":\"login\",\"x\":\"\xc3\"}", code: CodeMalformedJSON},
+		{body: "{\"event\":\"lo\x00gin\"}", code: CodeMalformedJSON},
+		{body: `{"event":"login",}`, code: CodeMalformedJSON},
+		{body: `{"event":"lo\u0000gin"}`, code: CodeInvalidRequest, field: "event"},
+		{body: `{"event":"login","user_id":7,"user_id":"u"}`, code: CodeInvalidRequest, field: "user_id"},
+		{body: `{"event":"login","device":{"screen_width":1.5}}`, code: CodeInvalidRequest, field: "device.screen_width"},
+		{body: `{"event":"login","device":{"pixel_ratio":1e999}}`, code: CodeInvalidRequest, field: "device.pixel_ratio"},
+		// A bad value counts even when a duplicate member replaces it.
+		{body: `{"event":"login","device":{"color_depth":1.0,"color_depth":24}}`, code: CodeInvalidRequest, field: "device.color_depth"},
+		{body: `{"event":"login","device":{"screen_width":-1e400},"device":null}`, code: CodeInvalidRequest, field: "device.screen_width"},
+		{body: `{"event":"login","device":{"pixel_ratio":1e999},"device":{}}`, code: CodeInvalidRequest, field: "device.pixel_ratio"},
+		{body: `{"event":1,"event":"login"}`, code: CodeInvalidRequest, field: "event"},
+		{body: `{"event":"login","ip":"fe80::1%eth0"}`, code: CodeInvalidRequest, field: "ip"},
+		{body: `[]`, code: CodeInvalidRequest, field: "(body)"},
+		{body: `null`, code: CodeInvalidRequest, field: "event"},
+		{body: `{"ev\u0065nt":"lo\u0067in","x":{"y":["\ud800"]}}`, check: func(t *testing.T, ev engine.Event) {
+			assert.Equal(t, "login", ev.Kind)
+		}},
+		{body: ` {"event":"login","device":{"languages":[` + many(20, func(i int) string { return `"l` + string(rune('a'+i)) + `"` }) + `]}} `,
+			check: func(t *testing.T, ev engine.Event) { assert.Len(t, ev.Device.Languages, 20) }},
+		{body: `{"event":"login","attributes":{` + many(20, func(i int) string { return `"k` + string(rune('a'+i)) + `":"v"` }) + `}}`,
+			check: func(t *testing.T, ev engine.Event) { assert.Len(t, ev.Attributes, 20) }},
+		{body: `{"event":"login","device":{"languages":[]},"attributes":{}}`, check: func(t *testing.T, ev engine.Event) {
+			assert.Equal(t, []string{}, ev.Device.Languages)
+			assert.Nil(t, ev.Attributes)
+		}},
+		{body: `{"event":"Zürich","device":{"screen_width":-0,"device_memory":0.5e1}}`, check: func(t *testing.T, ev engine.Event) {
+			assert.Equal(t, "Zürich", ev.Kind)
+			assert.Equal(t, 5.0, ev.Device.DeviceMemory)
+		}},
+	} {
+		ev, err := decodeEvaluate(&testParsers, []byte(tc.body))
+		if tc.code == "" {
+			require.Nil(t, err, "%s", tc.body)
+			tc.check(t, ev)
+			continue
+		}
+		require.NotNil(t, err, "%s", tc.body)
+		assert.Equal(t, tc.code, err.Code, "%s", tc.body)
+		if tc.field != "" && assert.NotEmpty(t, err.Fields, "%s", tc.body) {
+			assert.Equal(t, tc.field, err.Fields[0].Field, "%s", tc.body)
+		}
+	}
+}
+
+// randomBody builds an evaluate body of known and unknown members, with
+// duplicates, nulls, odd numbers, escapes, non-ASCII text and white space:
+// the inputs the fast path must agree on, which mutation-based fuzzing
+// rarely reaches.
+func randomBody(r *rand.Rand) []byte {
+	pick := func(xs ...string) string { return xs[r.IntN(len(xs))] }
+	ws := func() string { return pick("", "", "", " ", "\n\t", "\r\n  ") }
+	str := func() string {
+		return pick(`""`, `"login"`, `"Zürich ✓"`, `"a\"b"`, `"\u00e9"`, `"tab\there"`, `"x/y"`, `"\/"`,
+			`"0123456789abcdefghij"`, `"203.0.113.7"`, `"::ffff:10.0.0.1"`, `"\ud83d\ude00"`, `null`)
+	}
+	num := func() string {
+		return pick("0", "-0", "1", "1920", "1.25", "-3", "1e2", "2E-3", "0.1", "12345678901234567890", "1.0", "null", "1048577")
+	}
+	var value func(depth int) string
+	value = func(depth int) string {
+		switch n := r.IntN(7); {
+		case n == 0 && depth < 3:
+			return "[" + ws() + value(depth+1) + ws() + "," + value(depth+1) + "]"
+		case n == 1 && depth < 3:
+			return "{" + ws() + `"k"` + ws() + ":" + value(depth+1) + "}"
+		case n == 2:
+			return num()
+		case n == 3:
+			return pick("true", "false", "null", "[]", "{}")
+		default:
+			return str()
+		}
+	}
+	member := func(key, v string) string { return ws() + `"` + key + `"` + ws() + ":" + ws() + v + ws() }
+	list := func(n int, item func() string) string {
+		parts := make([]string, n)
+		for i := range parts {
+			parts[i] = item()
+		}
+		return strings.Join(parts, ",")
+	}
+	device := func() string {
+		if r.IntN(5) == 0 {
+			return "null"
+		}
+		return "{" + list(r.IntN(6), func() string {
+			switch k := pick("cookie_id", "platform", "timezone", "canvas_hash", "webgl_hash", "webgl_renderer", "languages",
+				"screen_width", "screen_height", "color_depth", "pixel_ratio", "hardware_concurrency", "device_memory", "touch_points", "other"); k {
+			case "languages":
+				return member(k, pick("null", "[]", "["+list(1+r.IntN(3), str)+"]"))
+			case "cookie_id", "platform", "timezone", "canvas_hash", "webgl_hash", "webgl_renderer":
+				return member(k, str())
+			case "other":
+				return member(k, value(0))
+			default:
+				return member(k, num())
+			}
+		}) + "}"
+	}
+	members := list(r.IntN(9), func() string {
+		switch k := pick("event", "user_id", "identifier", "ip", "user_agent", "ja4", "password", "device", "attributes", "x", "Event"); k {
+		case "device":
+			return member(k, device())
+		case "attributes":
+			return member(k, pick("null", "{}", "{"+list(1+r.IntN(3), func() string { return member(pick("a", "b", "é"), str()) })+"}"))
+		case "x", "Event":
+			return member(k, value(0))
+		default:
+			return member(k, str())
+		}
+	})
+	return []byte(ws() + "{" + members + "}" + ws())
+}
+
+// TestScanMatchesParseRandom runs the fast path and the general one on
+// random well-formed bodies: where the fast path takes a body, both read
+// it alike.
+func TestScanMatchesParseRandom(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(1, 2))
+	taken := 0
+	for range 20000 {
+		body := randomBody(r)
+		require.True(t, json.Valid(body), "%s", body)
+		var (
+			sc   evaluateSpans
+			fast evaluateRequest
+			dev  deviceRequest
+		)
+		if !scanEvaluate(body, &sc) {
+			continue
+		}
+		sc.fill(body, &fast, &dev)
+		taken++
+		if sc.device.present {
+			fast.Device = &dev
+		}
+		slow, fs, perr := parseEvaluate(&testParsers, body)
+		require.Nil(t, perr, "%s", body)
+		require.Empty(t, fs, "%s", body)
+		require.Equal(t, slow, fast, "%s", body)
+	}
+	assert.Greater(t, taken, 2000, "too few bodies took the fast path to tell")
 }

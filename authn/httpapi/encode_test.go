@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"math"
 	"testing"
 	"time"
 
@@ -30,42 +31,79 @@ func sampleFeatures(t *testing.T) *rules.Features {
 	return f
 }
 
-// The hand-written encoder renders what encoding/json would: the same JSON
-// value (key order and HTML escaping aside).
-func TestEncoderMatchesEncodingJSON(t *testing.T) {
-	t.Parallel()
-	fe := newFeatureEncoder()
-	f := sampleFeatures(t)
-	withShadow := &evaluateResponse{
-		EvaluationID: "0190d7a4-0000-7000-8000-000000000000", Decision: "step_up", Score: 45.5,
-		Reasons: []reason{
-			{Rule: "automation-client", Description: "headless", Score: 45, Alert: "low", Evidence: []evidence{
+// sampleDecisions are decisions that exercise every part of the answer.
+func sampleDecisions(t *testing.T) map[string]*engine.Decision {
+	t.Helper()
+	withShadow := &engine.Decision{
+		EvaluationID: "0190d7a4-0000-7000-8000-000000000000", Action: rules.StepUp, Score: 45.5,
+		Reasons: []engine.Reason{
+			{Rule: "automation-client", Description: "headless", Score: 45, Alert: "low", Evidence: []rules.Evidence{
 				{Field: "event.headless", Value: true}, {Field: "event.kind", Value: "login"},
 				{Field: "velocity.x", Value: 3}, {Field: "geo.lat", Value: 47.5}, {Field: "n", Value: nil},
 				{Field: "i64", Value: int64(-9)}, {Field: "list", Value: []string{"a", "b"}},
+				{Field: "nan", Value: math.NaN()}, {Field: "inf32", Value: float32(math.Inf(1))}, {Field: "f32", Value: float32(1.5)},
 			}},
 			{Rule: "r2", Description: "", Score: -20, Action: "block"},
+			{Rule: "r3", Description: "<b>&", Score: math.Inf(1)},
 		},
-		ShadowDecision: "block",
-		ShadowReasons:  []reason{{Rule: "s", Description: "shadow", Score: 80}},
-		Alert:          "low", Floored: true, Signals: f,
-		SignalStatus:   map[string]signalStatus{"velocity": {Available: true, Millis: 0.012}, "geo": {Millis: 50, Error: "timeout"}},
+		ShadowAction: rules.Block,
+		Shadow:       []engine.Reason{{Rule: "s", Description: "shadow", Score: 80}},
+		Alert:        rules.SeverityLow, Floored: true, Features: sampleFeatures(t),
+		Signals: map[string]engine.SignalStatus{"velocity": {Available: true, Millis: 0.012}, "geo": {Millis: 50, Error: "timeout"},
+			"nan": {Millis: math.NaN()}},
 		RuleSetVersion: "d508cf26cfd814fe",
-		Time:           time.Date(2026, 11, 28, 13, 4, 5, 123456789, time.UTC),
+		Time:           time.Date(2026, 11, 28, 13, 4, 5, 123456789, time.FixedZone("CET", 3600)),
 	}
-	plain := &evaluateResponse{EvaluationID: "x", Decision: "passwordless", Reasons: []reason{}, Alert: "none",
-		Signals: sampleFeatures(t), SignalStatus: map[string]signalStatus{}, Time: time.Unix(0, 0).UTC()}
-	plain.Signals.Attr = nil
-	for name, r := range map[string]*evaluateResponse{"full": withShadow, "plain": plain} {
+	plain := &engine.Decision{EvaluationID: "x", Action: rules.Passwordless, Features: sampleFeatures(t), Time: time.Unix(0, 0)}
+	plain.Features.Attr = nil
+	shadowAction := &engine.Decision{EvaluationID: "y", Action: rules.Block, ShadowAction: rules.StepUp, Score: math.NaN(),
+		Features: sampleFeatures(t), Signals: map[string]engine.SignalStatus{}, Time: time.Unix(1, 5)}
+	shadowReasons := &engine.Decision{EvaluationID: "z", Action: rules.StepUp, ShadowAction: rules.StepUp,
+		Shadow: []engine.Reason{{Rule: "s", Score: 1}}, Time: time.Unix(2, 0)}
+	return map[string]*engine.Decision{"full": withShadow, "plain": plain, "shadow action": shadowAction,
+		"shadow reasons": shadowReasons}
+}
+
+// The hand-written encoder renders what encoding/json would for the wire
+// form of a decision: the same JSON value (key order and HTML escaping
+// aside).
+func TestEncoderMatchesEncodingJSON(t *testing.T) {
+	t.Parallel()
+	fe := newFeatureEncoder()
+	for name, d := range sampleDecisions(t) {
 		t.Run(name, func(t *testing.T) {
-			got := fe.appendEvaluateResponse(nil, r)
+			got := fe.appendDecision(nil, d)
 			require.True(t, json.Valid(got), "%s", got)
-			want, err := json.Marshal(r)
+			want, err := json.Marshal(newEvaluateResponse(d))
 			require.NoError(t, err)
 			var g, w any
 			require.NoError(t, json.Unmarshal(got, &g))
 			require.NoError(t, json.Unmarshal(want, &w))
 			assert.Equal(t, w, g)
 		})
+	}
+}
+
+// A feature set of another schema (other counters) is rendered with its
+// own counter names, not the cached ones of the last.
+func TestEncoderVelocityKeysFollowSchema(t *testing.T) {
+	t.Parallel()
+	fe := newFeatureEncoder()
+	for _, names := range [][]string{{"a_1m", "b_1h"}, {"c_1d"}, {"a_1m", "b_1h"}, {}} {
+		schema, err := rules.NewSchema(names)
+		require.NoError(t, err)
+		f := schema.NewFeatures()
+		for i := range f.Velocity.Values {
+			f.Velocity.Values[i] = i + 1
+		}
+		var got struct {
+			Velocity map[string]any `json:"velocity"`
+		}
+		require.NoError(t, json.Unmarshal(fe.appendFeatures(nil, f), &got))
+		want := map[string]any{"available": false}
+		for i, n := range names {
+			want[n] = float64(i + 1)
+		}
+		assert.Equal(t, want, got.Velocity)
 	}
 }

@@ -63,14 +63,28 @@ const (
 // reporting every problem at once. The IP is left zero when the body has
 // none.
 func decodeEvaluate(pp *fastjson.ParserPool, body []byte) (engine.Event, *Error) {
-	var req evaluateRequest
-	fs, perr := parseObject(pp, body, func(o *fastjson.Object, fs *fieldErrors) {
-		if o != nil {
-			req.read(o, fs)
+	var (
+		req evaluateRequest
+		fs  fieldErrors
+		sc  evaluateSpans
+		dev deviceRequest
+		// device is req.Device, kept apart so that the fast path's dev can
+		// stay on the stack (escape analysis follows req as a whole).
+		device *deviceRequest
+	)
+	if scanEvaluate(body, &sc) {
+		sc.fill(body, &req, &dev)
+		if sc.device.present {
+			device = &dev
 		}
-	})
-	if perr != nil {
-		return engine.Event{}, perr
+	} else {
+		// The general path: it decides every body the fast path does not,
+		// and gives every error.
+		var perr *Error
+		if req, fs, perr = parseEvaluate(pp, body); perr != nil {
+			return engine.Event{}, perr
+		}
+		device = req.Device
 	}
 	if req.Event == "" && !fs.has("event") {
 		fs.add("event", "required")
@@ -107,8 +121,8 @@ func decodeEvaluate(pp *fastjson.ParserPool, body []byte) (engine.Event, *Error)
 			}
 		}
 	}
-	if req.Device != nil {
-		ev.Device = req.Device.descriptor(&fs)
+	if device != nil {
+		ev.Device = device.descriptor(&fs)
 	}
 	if len(fs) == 0 {
 		// The engine validates the event too and its errors become a 422:
@@ -122,6 +136,17 @@ func decodeEvaluate(pp *fastjson.ParserPool, body []byte) (engine.Event, *Error)
 		}
 	}
 	return engine.Event{}, invalid(fs)
+}
+
+// parseEvaluate reads body with the general decoder (parseObject).
+func parseEvaluate(pp *fastjson.ParserPool, body []byte) (evaluateRequest, fieldErrors, *Error) {
+	var req evaluateRequest
+	fs, perr := parseObject(pp, body, func(o *fastjson.Object, fs *fieldErrors) {
+		if o != nil {
+			req.read(o, fs)
+		}
+	})
+	return req, fs, perr
 }
 
 // read fills the request from the parsed body, collecting type errors.
@@ -301,6 +326,10 @@ type signalStatus struct {
 	Error     string  `json:"error,omitempty"`
 }
 
+// newEvaluateResponse maps a decision to its wire form. The handler does
+// not call it: appendDecision renders a decision directly, to the JSON
+// encoding/json would write for this value, which
+// TestEncoderMatchesEncodingJSON holds it to.
 func newEvaluateResponse(d *engine.Decision) *evaluateResponse {
 	r := &evaluateResponse{
 		EvaluationID:   d.EvaluationID,
@@ -383,7 +412,7 @@ func (s *Server) evaluate(c *fiber.Ctx) error {
 		return s.engineError(err)
 	}
 	bp := bufPool.Get().(*[]byte)
-	*bp = s.enc.appendEvaluateResponse((*bp)[:0], newEvaluateResponse(d))
+	*bp = s.enc.appendDecision((*bp)[:0], d)
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 	c.Status(http.StatusOK).Response().SetBody(*bp)
 	if cap(*bp) <= 64<<10 {

@@ -21,13 +21,30 @@ func TestAppendStringMatchesEncodingJSON(t *testing.T) {
 }
 
 func TestAppendFloatMatchesEncodingJSON(t *testing.T) {
-	for _, f := range []float64{0, 1, -1.5, 0.1, 1e-7, 123456789, 1e21, 1.2345e-9, -3e30, math.MaxFloat64, math.SmallestNonzeroFloat64} {
+	for _, f := range []float64{0, math.Copysign(0, -1), -1, 42, 1 << 53, 1<<53 + 2, 1, -1.5, 0.1, 1e-7, 123456789, 1e21, 1.2345e-9, -3e30, math.MaxFloat64, math.SmallestNonzeroFloat64} {
 		want, err := json.Marshal(f)
 		require.NoError(t, err)
 		assert.Equal(t, string(want), string(AppendFloat(nil, f)), "%v", f)
 	}
 	assert.Equal(t, "null", string(AppendFloat(nil, math.NaN())))
 	assert.Equal(t, "null", string(AppendFloat(nil, math.Inf(-1))))
+}
+
+// FuzzAppendFloat: whatever the number, the output is the JSON
+// encoding/json would write (null where it refuses).
+func FuzzAppendFloat(f *testing.F) {
+	for _, x := range []float64{0, math.Copysign(0, -1), 1, -1, 1 << 53, 1<<53 - 1, -(1<<53 + 2), 1e15, 123456789012345, 0.5, -2.5e-8, 1e21, 1e300} {
+		f.Add(x)
+	}
+	f.Fuzz(func(t *testing.T, x float64) {
+		want, err := json.Marshal(x)
+		if err != nil {
+			want = []byte("null")
+		}
+		if got := AppendFloat(nil, x); string(got) != string(want) {
+			t.Fatalf("AppendFloat(%v) = %s, encoding/json %s", x, got, want)
+		}
+	})
 }
 
 // FuzzAppendString: whatever the input, the output is the JSON

@@ -1,0 +1,601 @@
+package httpapi
+
+import (
+	"encoding/binary"
+	"math"
+	"math/bits"
+	"strings"
+	"unicode/utf8"
+	"unsafe"
+
+	"github.com/valyala/fastjson/fastfloat"
+)
+
+// The evaluate body has a fast path. Validating (UTF-8, then strict JSON),
+// parsing into fastjson values and reading them back field by field cost
+// three passes over the body and some twenty allocations per request,
+// the largest part of the decoding time under load. scanEvaluate makes
+// one strict pass instead: it checks the grammar and UTF-8 as it goes and
+// records where each field's value lies in the body, then copies those
+// values out, most of them into one allocation (fill).
+//
+// It is only a fast path. It gives up, and decodeEvaluate takes the
+// general path (parseObject, read), on anything it does not decide
+// cheaply and exactly as that path would: malformed or deeply nested
+// JSON, a body that is no object, a value of the wrong type, an escape
+// sequence in a key or a value it keeps, a number the general path would
+// refuse (even one a duplicate member replaces), a list longer than it
+// holds. So every error, and its message, still comes from one place;
+// FuzzScanMatchesParse checks that whatever the fast path accepts, the
+// general path accepts too and decodes to the same event.
+
+// scanLists is how many languages and attributes the fast path holds;
+// longer lists, rare, take the general path. The lists are arrays, not
+// slices, so that a scan allocates nothing.
+const scanLists = 16
+
+// maxScanDepth bounds the nesting the fast path follows inside ignored
+// members; deeper bodies take the general path, which applies fastjson's
+// limit.
+const maxScanDepth = 32
+
+// span is where a value lies in the body: [off, end). The zero span is
+// the empty string, which is also how an absent or null value reads.
+type span struct{ off, end int }
+
+func (s span) len() int { return s.end - s.off }
+
+// attrSpan is one attributes member.
+type attrSpan struct{ key, val span }
+
+// deviceSpans is the scanned device descriptor; its numbers are parsed as
+// they are scanned (see scanner.integer).
+type deviceSpans struct {
+	present                                                    bool
+	cookieID, platform, timezone, canvas, webglHash, webglRend span
+	width, height, depth, concurrency, touch                   int
+	ratio, memory                                              float64
+	// hasLanguages tells an (even empty) languages array from an absent
+	// or null one, as the general path does (nil versus empty slice).
+	hasLanguages bool
+	nLangs       int
+	langs        [scanLists]span
+}
+
+// evaluateSpans is a scanned evaluate body.
+type evaluateSpans struct {
+	event, userID, identifier, ip, userAgent, ja4, password span
+	device                                                  deviceSpans
+	hasAttributes                                           bool
+	nAttrs                                                  int
+	attrs                                                   [scanLists]attrSpan
+}
+
+// scanner walks a body; every method reports false when the fast path
+// must give up.
+type scanner struct {
+	b     []byte
+	i     int
+	depth int
+}
+
+func (s *scanner) ws() {
+	b, i := s.b, s.i
+	if i < len(b) && b[i] > ' ' { // the usual case: no white space
+		return
+	}
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	s.i = i
+}
+
+// peek returns the next byte after white space, 0 at the end.
+func (s *scanner) peek() byte {
+	s.ws()
+	if s.i < len(s.b) {
+		return s.b[s.i]
+	}
+	return 0
+}
+
+// expect consumes c after white space.
+func (s *scanner) expect(c byte) bool {
+	if s.peek() != c {
+		return false
+	}
+	s.i++
+	return true
+}
+
+// str reads a string without escapes (the opening quote is next) and
+// returns its contents; invalid UTF-8 and control characters end the fast
+// path, as does an escape: unescaping is the general path's business.
+func (s *scanner) str() (span, bool) {
+	b := s.b
+	start := s.i + 1
+	ascii := true
+	for j := start; j < len(b); {
+		j = skipPlain(b, j)
+		if j == len(b) {
+			break
+		}
+		switch c := b[j]; {
+		case c == '"':
+			if !ascii && !utf8.Valid(b[start:j]) {
+				return span{}, false
+			}
+			s.i = j + 1
+			return span{start, j}, true
+		case c < 0x20 || c == '\\':
+			return span{}, false
+		case c >= utf8.RuneSelf:
+			ascii = false
+		}
+		j++
+	}
+	return span{}, false
+}
+
+// skipStr checks a string that is not kept, escapes included.
+func (s *scanner) skipStr() bool {
+	b := s.b
+	start := s.i + 1
+	ascii := true
+	for j := start; j < len(b); {
+		j = skipPlain(b, j)
+		if j == len(b) {
+			break
+		}
+		switch c := b[j]; {
+		case c == '"':
+			if !ascii && !utf8.Valid(b[start:j]) {
+				return false
+			}
+			s.i = j + 1
+			return true
+		case c == '\\':
+			if j+1 >= len(b) {
+				return false
+			}
+			switch b[j+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				j += 2
+			case 'u':
+				if j+6 > len(b) {
+					return false
+				}
+				for _, h := range b[j+2 : j+6] {
+					if !isHex(h) {
+						return false
+					}
+				}
+				j += 6
+			default:
+				return false
+			}
+			continue
+		case c < 0x20:
+			return false
+		case c >= utf8.RuneSelf:
+			ascii = false
+		}
+		j++
+	}
+	return false
+}
+
+// skipPlain returns the index of the first byte from i on that is not
+// plain printable ASCII other than '"' and '\\' (len(b) if none is).
+// Most of a body's bytes are such bytes inside strings, so it skips them
+// eight at a time.
+func skipPlain(b []byte, i int) int {
+	for ; i+8 <= len(b); i += 8 {
+		if m := specialBytes(binary.LittleEndian.Uint64(b[i : i+8])); m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+	}
+	for ; i < len(b); i++ {
+		if c := b[i]; c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
+			return i
+		}
+	}
+	return i
+}
+
+// specialBytes marks with its high bit each byte of w (little-endian, so
+// the first byte is the lowest) that skipPlain stops at: a control
+// character, '"', '\\' or a byte of a multi-byte sequence. These are the
+// classic "has a byte less than n" and "has a zero byte" bit tricks: a
+// byte after a marked one may be marked wrongly (a borrow), but the lowest
+// mark is always right, and that is the only one used.
+func specialBytes(w uint64) uint64 {
+	const (
+		ones  = 0x0101010101010101
+		highs = 0x8080808080808080
+	)
+	quote, backslash := w^(ones*'"'), w^(ones*'\\')
+	return ((w-ones*0x20)&^w | (quote-ones)&^quote | (backslash-ones)&^backslash | w) & highs
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// number reads a number in JSON's grammar:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func (s *scanner) number() (span, bool) {
+	b, start := s.b, s.i
+	j := start
+	if j < len(b) && b[j] == '-' {
+		j++
+	}
+	switch {
+	case j < len(b) && b[j] == '0':
+		j++
+	case j < len(b) && isDigit(b[j]):
+		for j < len(b) && isDigit(b[j]) {
+			j++
+		}
+	default:
+		return span{}, false
+	}
+	if j < len(b) && b[j] == '.' {
+		j++
+		if j >= len(b) || !isDigit(b[j]) {
+			return span{}, false
+		}
+		for j < len(b) && isDigit(b[j]) {
+			j++
+		}
+	}
+	if j < len(b) && (b[j] == 'e' || b[j] == 'E') {
+		j++
+		if j < len(b) && (b[j] == '+' || b[j] == '-') {
+			j++
+		}
+		if j >= len(b) || !isDigit(b[j]) {
+			return span{}, false
+		}
+		for j < len(b) && isDigit(b[j]) {
+			j++
+		}
+	}
+	s.i = j
+	return span{start, j}, true
+}
+
+// literal consumes lit (true, false or null).
+func (s *scanner) literal(lit string) bool {
+	if len(s.b)-s.i < len(lit) || string(s.b[s.i:s.i+len(lit)]) != lit {
+		return false
+	}
+	s.i += len(lit)
+	return true
+}
+
+// null consumes a null if one is next.
+func (s *scanner) null() bool {
+	return s.peek() == 'n' && s.literal("null")
+}
+
+// skipValue checks a value that is not kept.
+func (s *scanner) skipValue() bool {
+	switch s.peek() {
+	case '"':
+		return s.skipStr()
+	case 't':
+		return s.literal("true")
+	case 'f':
+		return s.literal("false")
+	case 'n':
+		return s.literal("null")
+	case '{':
+		return s.object(func(span) bool { return s.skipValue() })
+	case '[':
+		if s.depth++; s.depth > maxScanDepth {
+			return false
+		}
+		s.i++
+		if s.peek() == ']' {
+			s.i++
+			s.depth--
+			return true
+		}
+		for {
+			if !s.skipValue() {
+				return false
+			}
+			switch s.peek() {
+			case ',':
+				s.i++
+			case ']':
+				s.i++
+				s.depth--
+				return true
+			default:
+				return false
+			}
+		}
+	}
+	_, ok := s.number()
+	return ok
+}
+
+// object reads an object (the '{' is next after white space), handing
+// each member's key to member, which consumes the value.
+func (s *scanner) object(member func(key span) bool) bool {
+	if !s.expect('{') {
+		return false
+	}
+	if s.depth++; s.depth > maxScanDepth {
+		return false
+	}
+	if s.peek() == '}' {
+		s.i++
+		s.depth--
+		return true
+	}
+	for {
+		if s.peek() != '"' {
+			return false
+		}
+		k, ok := s.str()
+		if !ok || !s.expect(':') || !member(k) {
+			return false
+		}
+		switch s.peek() {
+		case ',':
+			s.i++
+		case '}':
+			s.i++
+			s.depth--
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+// text reads a string member into dst; null reads as "".
+func (s *scanner) text(dst *span) bool {
+	switch s.peek() {
+	case '"':
+		v, ok := s.str()
+		*dst = v
+		return ok
+	case 'n':
+		*dst = span{}
+		return s.literal("null")
+	}
+	return false
+}
+
+// integer reads an integer member as fastjson's Value.Int does; null
+// reads as 0.
+//
+// Numbers are parsed here, each occurrence of a member, not once the body
+// is scanned: the general path reports a bad value even when a duplicate
+// member replaces it, so a bad one must end the fast path wherever it is.
+func (s *scanner) integer(dst *int) bool {
+	if s.peek() == 'n' {
+		*dst = 0
+		return s.literal("null")
+	}
+	sp, ok := s.number()
+	if !ok {
+		return false
+	}
+	n, err := fastfloat.ParseInt64(s.view(sp))
+	if err != nil || int64(int(n)) != n {
+		return false
+	}
+	*dst = int(n)
+	return true
+}
+
+// float reads a finite number member as fastjson's Value.Float64 does;
+// null reads as 0.
+func (s *scanner) float(dst *float64) bool {
+	if s.peek() == 'n' {
+		*dst = 0
+		return s.literal("null")
+	}
+	sp, ok := s.number()
+	if !ok {
+		return false
+	}
+	f, err := fastfloat.Parse(s.view(sp))
+	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+		return false
+	}
+	*dst = f
+	return true
+}
+
+// view returns the text of a (non-empty) span without copying it, for
+// parsing numbers: a copy would escape to the heap, as fastfloat may put
+// its input into an error. The string must not outlive the call, and
+// does not: the errors are dropped at once (and strconv's copy what they
+// quote).
+func (s *scanner) view(sp span) string {
+	return unsafe.String(&s.b[sp.off], sp.len())
+}
+
+// scanEvaluate scans body into r; false: take the general path.
+func scanEvaluate(body []byte, r *evaluateSpans) bool {
+	s := scanner{b: body}
+	ok := s.object(func(k span) bool {
+		switch string(body[k.off:k.end]) {
+		case "event":
+			return s.text(&r.event)
+		case "user_id":
+			return s.text(&r.userID)
+		case "identifier":
+			return s.text(&r.identifier)
+		case "ip":
+			return s.text(&r.ip)
+		case "user_agent":
+			return s.text(&r.userAgent)
+		case "ja4":
+			return s.text(&r.ja4)
+		case "password":
+			return s.text(&r.password)
+		case "device":
+			// A repeated member replaces the earlier one entirely.
+			r.device = deviceSpans{}
+			if s.null() {
+				return true
+			}
+			r.device.present = true
+			return s.device(&r.device)
+		case "attributes":
+			r.hasAttributes, r.nAttrs = false, 0
+			if s.null() {
+				return true
+			}
+			r.hasAttributes = true
+			return s.object(func(k span) bool {
+				if r.nAttrs == len(r.attrs) {
+					return false
+				}
+				a := &r.attrs[r.nAttrs]
+				r.nAttrs++
+				a.key = k
+				return s.text(&a.val)
+			})
+		}
+		return s.skipValue()
+	})
+	s.ws()
+	return ok && s.i == len(body)
+}
+
+// device scans a device descriptor object.
+func (s *scanner) device(d *deviceSpans) bool {
+	return s.object(func(k span) bool {
+		switch string(s.b[k.off:k.end]) {
+		case "cookie_id":
+			return s.text(&d.cookieID)
+		case "platform":
+			return s.text(&d.platform)
+		case "timezone":
+			return s.text(&d.timezone)
+		case "canvas_hash":
+			return s.text(&d.canvas)
+		case "webgl_hash":
+			return s.text(&d.webglHash)
+		case "webgl_renderer":
+			return s.text(&d.webglRend)
+		case "screen_width":
+			return s.integer(&d.width)
+		case "screen_height":
+			return s.integer(&d.height)
+		case "color_depth":
+			return s.integer(&d.depth)
+		case "pixel_ratio":
+			return s.float(&d.ratio)
+		case "hardware_concurrency":
+			return s.integer(&d.concurrency)
+		case "device_memory":
+			return s.float(&d.memory)
+		case "touch_points":
+			return s.integer(&d.touch)
+		case "languages":
+			d.hasLanguages, d.nLangs = false, 0
+			if s.null() {
+				return true
+			}
+			if !s.expect('[') {
+				return false
+			}
+			d.hasLanguages = true
+			if s.peek() == ']' {
+				s.i++
+				return true
+			}
+			for {
+				if d.nLangs == len(d.langs) || !s.text(&d.langs[d.nLangs]) {
+					return false
+				}
+				d.nLangs++
+				switch s.peek() {
+				case ',':
+					s.i++
+				case ']':
+					s.i++
+					return true
+				default:
+					return false
+				}
+			}
+		}
+		return s.skipValue()
+	})
+}
+
+// fill sets req and dev (the device, which the caller links when
+// r.device.present, so that dev can stay on its stack) from the scanned
+// body. The strings share one allocation, in the order they are taken
+// here, but for two: the user id, which the engine keeps as a cache key
+// (the profile cache) long after the request, and which would keep the
+// whole shared buffer alive with it; and the password, which no string
+// that outlives the request may hold in memory.
+func (r *evaluateSpans) fill(body []byte, req *evaluateRequest, dev *deviceRequest) {
+	d := &r.device
+	langs, attrs := d.langs[:d.nLangs], r.attrs[:r.nAttrs]
+	strs := [...]*span{&r.event, &r.identifier, &r.ip, &r.userAgent, &r.ja4,
+		&d.cookieID, &d.platform, &d.timezone, &d.canvas, &d.webglHash, &d.webglRend}
+	n := 0
+	for _, sp := range strs {
+		n += sp.len()
+	}
+	for _, l := range langs {
+		n += l.len()
+	}
+	for _, a := range attrs {
+		n += a.key.len() + a.val.len()
+	}
+	var sb strings.Builder
+	sb.Grow(n)
+	for _, sp := range strs {
+		sb.Write(body[sp.off:sp.end])
+	}
+	for _, l := range langs {
+		sb.Write(body[l.off:l.end])
+	}
+	for _, a := range attrs {
+		sb.Write(body[a.key.off:a.key.end])
+		sb.Write(body[a.val.off:a.val.end])
+	}
+	all, at := sb.String(), 0
+	next := func(sp span) string {
+		v := all[at : at+sp.len()]
+		at += sp.len()
+		return v
+	}
+	req.Event, req.Identifier = next(r.event), next(r.identifier)
+	req.IP, req.UserAgent, req.JA4 = next(r.ip), next(r.userAgent), next(r.ja4)
+	req.UserID = string(body[r.userID.off:r.userID.end])
+	req.Password = string(body[r.password.off:r.password.end])
+	dev.CookieID, dev.Platform, dev.Timezone = next(d.cookieID), next(d.platform), next(d.timezone)
+	dev.CanvasHash, dev.WebGLHash, dev.WebGLRenderer = next(d.canvas), next(d.webglHash), next(d.webglRend)
+	dev.ScreenWidth, dev.ScreenHeight, dev.ColorDepth = d.width, d.height, d.depth
+	dev.PixelRatio, dev.HardwareConcurrency = d.ratio, d.concurrency
+	dev.DeviceMemory, dev.TouchPoints = d.memory, d.touch
+	if d.hasLanguages {
+		dev.Languages = make([]string, len(langs))
+		for i, l := range langs {
+			dev.Languages[i] = next(l)
+		}
+	}
+	if r.hasAttributes {
+		req.Attributes = make(map[string]string, len(attrs))
+		for _, a := range attrs {
+			k := next(a.key)
+			req.Attributes[k] = next(a.val)
+		}
+	}
+}
