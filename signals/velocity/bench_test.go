@@ -43,6 +43,7 @@ func benchLoad(b *testing.B, s engine.StateStore, parallel bool) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer reportCPU(b)()
 	if parallel {
 		b.RunParallel(func(pb *testing.PB) {
 			var p engine.Pending

@@ -31,6 +31,9 @@ type counterShard struct {
 	// sets holds the distinct values of distinct-counter slots, by slot;
 	// an evicted slot's set is reset and reused.
 	sets []*memberSet
+	// refs are the slots' referenced bits (CLOCK), one per slot, kept
+	// apart so that a slot is exactly one cache line.
+	refs []uint64
 	hand int // the clock hand: next slot to consider for eviction
 	cap  int
 	_    [64]byte // keep shards' locks on separate cache lines
@@ -57,11 +60,14 @@ func newCounterTable(maxKeys, maxDistinct int, m *Metrics) *counterTable {
 	return t
 }
 
-func (t *counterTable) shard(h uint64) *counterShard {
+// shard returns the shard of the keys whose value hashes to g: every
+// counter on one key value lives in one shard, so that a Load takes one
+// lock per key value, not one per counter.
+func (t *counterTable) shard(g uint64) *counterShard {
 	if t.shift >= 64 {
 		return &t.shards[0]
 	}
-	return &t.shards[h>>t.shift]
+	return &t.shards[g>>t.shift]
 }
 
 // len reports the tracked keys.
@@ -86,19 +92,26 @@ type op struct {
 	member   uint64
 }
 
-// apply runs o on key h under the shard lock, the read before the write,
-// and returns the count read.
-func (t *counterTable) apply(h uint64, o op) int {
-	s := t.shard(h)
+// apply runs o on key k under its shard's lock, the read before the write,
+// and returns the count read. g is the hash of the key's value, which
+// picks the shard (see shard).
+func (t *counterTable) apply(g, k uint64, o op) int {
+	s := t.shard(g)
 	s.mu.Lock()
-	i, ok := s.index.get(h)
+	n := s.apply(t, k, o)
+	s.mu.Unlock()
+	return n
+}
+
+// apply runs o on key k; the caller holds s.mu.
+func (s *counterShard) apply(t *counterTable, k uint64, o op) int {
+	i, ok := s.index.get(k)
 	if !ok {
 		if !o.add {
-			s.mu.Unlock()
 			return 0
 		}
 		var evicted bool
-		i, evicted = s.insert(h, o.addAt)
+		i, evicted = s.insert(k, o.addAt)
 		if t.metrics != nil {
 			if evicted {
 				t.metrics.evicted(evictCounterKey)
@@ -106,14 +119,13 @@ func (t *counterTable) apply(h uint64, o op) int {
 				t.metrics.trackedKeys.Inc()
 			}
 		}
+	} else {
+		s.touch(i)
 	}
 	sl := &s.slots[i]
 	n := 0
 	if o.read {
 		n = sl.sum(o.readAt)
-	}
-	if ok && !sl.ref {
-		sl.ref = true
 	}
 	if o.add {
 		if o.distinct {
@@ -131,8 +143,15 @@ func (t *counterTable) apply(h uint64, o op) int {
 			sl.add(o.addAt)
 		}
 	}
-	s.mu.Unlock()
 	return n
+}
+
+// touch sets slot i's referenced bit.
+func (s *counterShard) touch(i int32) {
+	w, b := &s.refs[i>>6], uint64(1)<<(i&63)
+	if *w&b == 0 {
+		*w |= b
+	}
 }
 
 // insert takes a slot for key h, evicting one when the shard is full.
@@ -149,6 +168,9 @@ func (s *counterShard) insert(h uint64, at int64) (int32, bool) {
 		s.slots = append(s.slots, slot{})
 		s.sets = append(s.sets, nil)
 		i = int32(len(s.slots) - 1)
+		if int(i)>>6 == len(s.refs) {
+			s.refs = append(s.refs, 0)
+		}
 	} else {
 		i = s.victim()
 		s.index.del(s.slots[i].key)
@@ -159,6 +181,7 @@ func (s *counterShard) insert(h uint64, at int64) (int32, bool) {
 	}
 	// A fresh slot starts unreferenced, with every bucket stale.
 	s.slots[i] = slot{key: h, last: at - ringSlots}
+	s.refs[i>>6] &^= 1 << (i & 63)
 	s.index.put(h, i)
 	return i, evicted
 }
@@ -172,10 +195,11 @@ func (s *counterShard) victim() int32 {
 		if s.hand == len(s.slots) {
 			s.hand = 0
 		}
-		if !s.slots[i].ref {
+		w, b := &s.refs[i>>6], uint64(1)<<(i&63)
+		if *w&b == 0 {
 			return int32(i)
 		}
-		s.slots[i].ref = false
+		*w &^= b
 	}
 }
 
@@ -185,12 +209,12 @@ func (s *counterShard) victim() int32 {
 const ringSlots = numBuckets + 2
 
 // slot is one counter key's window: a ring of counts whose newest bucket is
-// last; bucket k lives in n[k mod ringSlots].
+// last; bucket k lives in n[k mod ringSlots]. It is 64 bytes: one cache
+// line (the slots' backing arrays are 64-byte aligned size classes).
 type slot struct {
 	key  uint64
 	last int64
 	n    [ringSlots]uint32
-	ref  bool // used since the clock hand last passed
 }
 
 // add counts one event in bucket j. An event older than every bucket the

@@ -47,8 +47,8 @@
 // default 1,000,000) are tracked, in up to 64 shards of MaxKeys/64 each. A
 // full shard evicts with CLOCK, an approximation of LRU in which keys seen
 // only once (a flood of fresh IPs) go before keys used again; an evicted key
-// reads 0 again. A tracked key costs about 120 bytes (measured: 1,000,000
-// keys, 113 MiB; see TestMemoryPerMillionKeys); a key of a distinct counter
+// reads 0 again. A tracked key costs about 110 bytes (measured: 1,000,000
+// keys, 105 MiB; see TestMemoryPerMillionKeys); a key of a distinct counter
 // about 90 bytes more for its set, plus 16 bytes per further value (about
 // 40 once a set outgrows 16 values and becomes a map). Keys are identified by a 64-bit hash of (counter,
 // value); two colliding values would share a window, with odds of about 1

@@ -43,9 +43,14 @@ func (x *keyIndex) get(k uint64) (int32, bool) {
 	}
 }
 
-// put inserts or replaces k.
+// put inserts or replaces k. The table is kept at most half full: a key
+// value's counters have adjacent home cells (Memory.counterKey), which
+// form clusters, and linear probing through clusters gets long quickly
+// above half load, above all for the misses a flood of new keys makes.
+// At the default MaxKeys the table is under half full either way, so this
+// costs no memory there.
 func (x *keyIndex) put(k uint64, v int32) {
-	if (x.n+1)*4 > len(x.cells)*3 {
+	if (x.n+1)*2 > len(x.cells) {
 		x.grow()
 	}
 	k = fixKey(k)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,9 +24,18 @@ var errCorruptProfile = errors.New("corrupt stored profile")
 // evaluations in bounded memory (lost on restart), profiles in a
 // ProfileStore. It is safe for concurrent use.
 type Memory struct {
-	cfg      Config
-	windows  []window
-	salts    []uint64
+	cfg     Config
+	windows []window
+	salts   []uint64
+	// near[i] is counter i's group salt and position in its group: see
+	// counterKey.
+	near []nearKey
+	// groups are the counters by key kind, each kind's in config order: a
+	// key value's counters share a shard and are applied under one lock.
+	groups []counterGroup
+	// kinds are the key kinds the counters use as key or distinct value,
+	// hashed before any lock is taken.
+	kinds    []engine.KeyKind
 	counters *counterTable
 	pending  *pendingTable
 	profiles ProfileStore
@@ -58,8 +68,45 @@ func NewMemory(cfg Config, profiles ProfileStore, metrics *Metrics) (*Memory, er
 	for i, s := range cfg.Counters {
 		m.windows = append(m.windows, newWindow(s.Window))
 		m.salts = append(m.salts, mix64(uint64(i+1)*0x9e3779b97f4a7c15))
+		g := slices.IndexFunc(m.groups, func(g counterGroup) bool { return g.key == s.Key })
+		if g < 0 {
+			g = len(m.groups)
+			m.groups = append(m.groups, counterGroup{key: s.Key})
+		}
+		m.near = append(m.near, nearKey{salt: mix64(uint64(g+1) * 0xc2b2ae3d27d4eb4f), pos: uint32(len(m.groups[g].counters))})
+		m.groups[g].counters = append(m.groups[g].counters, i)
+		for _, k := range []engine.KeyKind{s.Key, s.Distinct} {
+			if k != "" && !slices.Contains(m.kinds, k) {
+				m.kinds = append(m.kinds, k)
+			}
+		}
 	}
 	return m, nil
+}
+
+// nearKey places the keys of one key value's counters next to each other
+// in their shard's index.
+type nearKey struct {
+	salt uint64
+	pos  uint32
+}
+
+// counterKey returns the key of counter i for the key value hashed to h.
+// Its high 32 bits are a hash of (counter, value); its low 32 bits, which
+// pick the key's home cell in the shard's index, are a hash of (key kind,
+// value) plus the counter's position among the counters on that key kind:
+// the counters of one key value have adjacent home cells, so that a Load
+// finds them in one or two cache lines of the index instead of one each.
+// Two keys collide only when both halves do.
+func (m *Memory) counterKey(i int, h uint64) uint64 {
+	nk := m.near[i]
+	return mix64(h^m.salts[i])&^0xffffffff | uint64(uint32(mix64(h^nk.salt))+nk.pos)
+}
+
+// counterGroup is the counters on one key kind.
+type counterGroup struct {
+	key      engine.KeyKind
+	counters []int // indices into Config.Counters
 }
 
 // mix64 is the splitmix64 finaliser: a bijection that spreads bits.
@@ -128,23 +175,32 @@ func (m *Memory) Load(ctx context.Context, req *engine.LoadRequest) (*engine.Sna
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	snap := &engine.Snapshot{Counters: make([]int, len(m.cfg.Counters))}
+	snap := newSnapshot(len(m.cfg.Counters))
 	kh := keyHashes{keys: req.Keys}
-	for i := range m.cfg.Counters {
-		spec := &m.cfg.Counters[i]
-		v, h := kh.get(spec.Key)
+	for _, k := range m.kinds {
+		kh.get(k)
+	}
+	for gi := range m.groups {
+		g := &m.groups[gi]
+		v, h := kh.get(g.key)
 		if v == "" {
 			continue
 		}
-		c := m.windows[i].index(req.At)
-		o := op{read: true, readAt: c, add: spec.Counts(engine.CountAttempt, req.Kind), addAt: c}
-		if spec.Distinct != "" {
-			o.distinct = true
-			mv, mh := kh.get(spec.Distinct)
-			o.add = o.add && mv != ""
-			o.member = mh
+		s := m.counters.shard(h)
+		s.mu.Lock()
+		for _, i := range g.counters {
+			spec := &m.cfg.Counters[i]
+			c := m.windows[i].index(req.At)
+			o := op{read: true, readAt: c, add: spec.Counts(engine.CountAttempt, req.Kind), addAt: c}
+			if spec.Distinct != "" {
+				o.distinct = true
+				mv, mh := kh.get(spec.Distinct)
+				o.add = o.add && mv != ""
+				o.member = mh
+			}
+			snap.Counters[i] = s.apply(m.counters, m.counterKey(i, h), o)
 		}
-		snap.Counters[i] = m.counters.apply(mix64(h^m.salts[i]), o)
+		s.mu.Unlock()
 	}
 	if req.Pending != nil {
 		m.pending.put(req.Pending, req.At)
@@ -158,6 +214,42 @@ func (m *Memory) Load(ctx context.Context, req *engine.LoadRequest) (*engine.Sna
 		snap.Profile = p
 	}
 	return snap, nil
+}
+
+// newSnapshot returns a snapshot of n counters, allocated with them in one
+// object when n is small.
+func newSnapshot(n int) *engine.Snapshot {
+	switch {
+	case n <= 8:
+		b := new(struct {
+			s engine.Snapshot
+			c [8]int
+		})
+		b.s.Counters = b.c[:n:n]
+		return &b.s
+	case n <= 16:
+		b := new(struct {
+			s engine.Snapshot
+			c [16]int
+		})
+		b.s.Counters = b.c[:n:n]
+		return &b.s
+	case n <= 24:
+		b := new(struct {
+			s engine.Snapshot
+			c [24]int
+		})
+		b.s.Counters = b.c[:n:n]
+		return &b.s
+	case n <= 32:
+		b := new(struct {
+			s engine.Snapshot
+			c [32]int
+		})
+		b.s.Counters = b.c[:n:n]
+		return &b.s
+	}
+	return &engine.Snapshot{Counters: make([]int, n)}
 }
 
 var _ engine.PendingAnnotator = (*Memory)(nil)
@@ -223,7 +315,7 @@ func (m *Memory) RecordOutcome(ctx context.Context, id string, o engine.Outcome,
 			}
 			o.distinct, o.member = true, mh
 		}
-		m.counters.apply(mix64(h^m.salts[i]), o)
+		m.counters.apply(h, m.counterKey(i, h), o)
 	}
 	if on == engine.CountSuccess && pe.Keys.User != "" {
 		if err := m.updateProfile(ctx, pe, o); err != nil {

@@ -52,20 +52,26 @@ func (t *pendingTable) shard(h uint64) *pendingShard {
 	return &t.shards[(h>>32)%uint64(len(t.shards))]
 }
 
-// put stores a copy of p, received at time at.
+// put stores a copy of p, received at time at. The entry of an expired or
+// evicted evaluation is reused: nothing outside the shard lock points to
+// an entry (take and annotate copy in and out under it).
 func (t *pendingTable) put(p *engine.Pending, at time.Time) {
 	h := xxhash.Sum64String(p.EvaluationID)
-	e := &pendingEntry{p: *p, hash: h, expires: at.UnixNano() + int64(t.ttl)}
 	s := t.shard(h)
 	now := at.UnixNano()
 	s.mu.Lock()
+	var e *pendingEntry
 	for s.n > 0 && s.ring[s.head].expires <= now {
-		s.popFront()
+		e = s.popFront()
 	}
 	if s.n == len(s.ring) {
-		s.popFront()
+		e = s.popFront()
 		t.metrics.evicted(evictPending)
 	}
+	if e == nil {
+		e = new(pendingEntry)
+	}
+	*e = pendingEntry{p: *p, hash: h, expires: now + int64(t.ttl)}
 	pos := (s.head + s.n) % len(s.ring)
 	s.ring[pos] = e
 	s.n++
@@ -73,7 +79,8 @@ func (t *pendingTable) put(p *engine.Pending, at time.Time) {
 	s.mu.Unlock()
 }
 
-func (s *pendingShard) popFront() {
+// popFront drops the oldest entry and returns it for reuse.
+func (s *pendingShard) popFront() *pendingEntry {
 	e := s.ring[s.head]
 	if pos, ok := s.index.get(e.hash); ok && int(pos) == s.head {
 		s.index.del(e.hash)
@@ -81,6 +88,7 @@ func (s *pendingShard) popFront() {
 	s.ring[s.head] = nil
 	s.head = (s.head + 1) % len(s.ring)
 	s.n--
+	return e
 }
 
 // take returns a copy of the pending evaluation id as of time at (zero: no
