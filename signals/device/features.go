@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/riskauth/riskauth/engine"
+	"github.com/riskauth/riskauth/internal/asciifold"
 )
 
 // Bounds on what is read from a descriptor. Every string is scanned for at
@@ -143,7 +144,7 @@ func appendStrN(b []byte, tag byte, s string, limit int) ([]byte, int) {
 		if c <= ' ' || c >= 0x7f || c == '"' {
 			continue
 		}
-		out[n] = lower(c)
+		out[n] = asciifold.Lower(c)
 		n++
 	}
 	b[lenAt] = byte(n)
@@ -193,23 +194,23 @@ func appendPlatform(b []byte, s, osName string) []byte {
 	lenAt := start + 1
 	v := b[lenAt+1:]
 	switch {
-	case hasPrefix(v, "win"):
+	case asciifold.HasPrefix(v, "win"):
 		b = setValue(b, lenAt, "windows")
-	case hasPrefix(v, "mac") && osName == "iOS":
+	case asciifold.HasPrefix(v, "mac") && osName == "iOS":
 		b = setValue(b, lenAt, "ipad")
-	case hasPrefix(v, "mac"):
+	case asciifold.HasPrefix(v, "mac"):
 		b = setValue(b, lenAt, "mac")
-	case contains(v, "iphone"):
+	case asciifold.Contains(v, "iphone"):
 		b = setValue(b, lenAt, "iphone")
-	case contains(v, "ipad"):
+	case asciifold.Contains(v, "ipad"):
 		b = setValue(b, lenAt, "ipad")
-	case contains(v, "ipod"):
+	case asciifold.Contains(v, "ipod"):
 		b = setValue(b, lenAt, "ipod")
-	case hasPrefix(v, "linux"), contains(v, "android"):
+	case asciifold.HasPrefix(v, "linux"), asciifold.Contains(v, "android"):
 		// navigator.platform on Android is "Linux <arch>"; the OS label
 		// from the user agent already tells Android from desktop Linux.
 		b = setValue(b, lenAt, "linux")
-	case hasPrefix(v, "cros"), hasPrefix(v, "chromeos"):
+	case asciifold.HasPrefix(v, "cros"), asciifold.HasPrefix(v, "chromeos"):
 		b = setValue(b, lenAt, "chromeos")
 	}
 	return b

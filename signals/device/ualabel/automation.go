@@ -1,6 +1,10 @@
 package ualabel
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/riskauth/riskauth/internal/asciifold"
+)
 
 // hasAutomationMarker reports whether the user agent ua names a headless
 // browser, an automation framework or an HTTP library / tool, ignoring
@@ -41,58 +45,37 @@ func isWordPunct(c byte) bool {
 // case. The list is short and explicit on purpose; signals/device's
 // package doc says what it does not catch.
 func markerAt(s string) bool {
-	switch lower(s[0]) {
+	switch asciifold.Lower(s[0]) {
 	case 'a':
-		return hasPrefix(s, "axios/") || hasPrefix(s, "aiohttp/") || hasPrefix(s, "apache-httpclient/")
+		return asciifold.HasPrefix(s, "axios/") || asciifold.HasPrefix(s, "aiohttp/") || asciifold.HasPrefix(s, "apache-httpclient/")
 	case 'c':
-		return hasPrefix(s, "curl/") || hasPrefix(s, "chrome-lighthouse")
+		return asciifold.HasPrefix(s, "curl/") || asciifold.HasPrefix(s, "chrome-lighthouse")
 	case 'g':
-		return hasPrefix(s, "go-http-client/") || hasPrefix(s, "guzzlehttp/") || hasPrefix(s, "got (")
+		return asciifold.HasPrefix(s, "go-http-client/") || asciifold.HasPrefix(s, "guzzlehttp/") || asciifold.HasPrefix(s, "got (")
 	case 'h':
-		return hasPrefix(s, "headless") || hasPrefix(s, "httpie/") || hasPrefix(s, "httpx/")
+		return asciifold.HasPrefix(s, "headless") || asciifold.HasPrefix(s, "httpie/") || asciifold.HasPrefix(s, "httpx/")
 	case 'j':
-		return hasPrefix(s, "java/") || hasPrefix(s, "jakarta commons-httpclient")
+		return asciifold.HasPrefix(s, "java/") || asciifold.HasPrefix(s, "jakarta commons-httpclient")
 	case 'l':
-		return hasPrefix(s, "libwww-perl/") || hasPrefix(s, "lwp::") || hasPrefix(s, "libcurl")
+		return asciifold.HasPrefix(s, "libwww-perl/") || asciifold.HasPrefix(s, "lwp::") || asciifold.HasPrefix(s, "libcurl")
 	case 'n':
-		return hasPrefix(s, "node-fetch") || hasPrefix(s, "node/") || hasPrefix(s, "nmap scripting") || hasPrefix(s, "nikto") || hasPrefix(s, "nuclei")
+		return asciifold.HasPrefix(s, "node-fetch") || asciifold.HasPrefix(s, "node/") || asciifold.HasPrefix(s, "nmap scripting") || asciifold.HasPrefix(s, "nikto") || asciifold.HasPrefix(s, "nuclei")
 	case 'o':
-		return hasPrefix(s, "okhttp/")
+		return asciifold.HasPrefix(s, "okhttp/")
 	case 'p':
-		return hasPrefix(s, "phantomjs") || hasPrefix(s, "puppeteer") || hasPrefix(s, "playwright") ||
-			hasPrefix(s, "python-requests/") || hasPrefix(s, "python-urllib/") || hasPrefix(s, "python-httpx/") ||
-			hasPrefix(s, "python/") || hasPrefix(s, "postmanruntime/") || hasPrefix(s, "powershell/")
+		return asciifold.HasPrefix(s, "phantomjs") || asciifold.HasPrefix(s, "puppeteer") || asciifold.HasPrefix(s, "playwright") ||
+			asciifold.HasPrefix(s, "python-requests/") || asciifold.HasPrefix(s, "python-urllib/") || asciifold.HasPrefix(s, "python-httpx/") ||
+			asciifold.HasPrefix(s, "python/") || asciifold.HasPrefix(s, "postmanruntime/") || asciifold.HasPrefix(s, "powershell/")
 	case 'r':
-		return hasPrefix(s, "ruby") || hasPrefix(s, "rest-client/") || hasPrefix(s, "reqwest/")
+		return asciifold.HasPrefix(s, "ruby") || asciifold.HasPrefix(s, "rest-client/") || asciifold.HasPrefix(s, "reqwest/")
 	case 's':
-		return hasPrefix(s, "scrapy/") || hasPrefix(s, "selenium") || hasPrefix(s, "slimerjs") || hasPrefix(s, "sqlmap/")
+		return asciifold.HasPrefix(s, "scrapy/") || asciifold.HasPrefix(s, "selenium") || asciifold.HasPrefix(s, "slimerjs") || asciifold.HasPrefix(s, "sqlmap/")
 	case 'u':
-		return hasPrefix(s, "undici")
+		return asciifold.HasPrefix(s, "undici")
 	case 'w':
-		return hasPrefix(s, "wget/") || hasPrefix(s, "webdriver") || hasPrefix(s, "windowspowershell/")
+		return asciifold.HasPrefix(s, "wget/") || asciifold.HasPrefix(s, "webdriver") || asciifold.HasPrefix(s, "windowspowershell/")
 	case 'z':
-		return hasPrefix(s, "zgrab/")
+		return asciifold.HasPrefix(s, "zgrab/")
 	}
 	return false
-}
-
-// hasPrefix reports whether s starts with the lower-case prefix p,
-// ignoring ASCII case in s.
-func hasPrefix(s, p string) bool {
-	if len(s) < len(p) {
-		return false
-	}
-	for i := 0; i < len(p); i++ {
-		if lower(s[i]) != p[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func lower(c byte) byte {
-	if c >= 'A' && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
 }
