@@ -99,6 +99,10 @@ var (
 	ErrNoCandidate = errors.New("no candidate rule set is loaded")
 	// ErrNoHistory: Rollback with no previous version kept.
 	ErrNoHistory = errors.New("no previous rule set version to roll back to")
+	// ErrNotPersisted: the rule or candidate file could not be written (a
+	// read-only mount, a full disk, a removed directory). Nothing changed:
+	// the running sets stay as they were, so disk and memory agree.
+	ErrNotPersisted = errors.New("the rule file could not be written")
 )
 
 // NewSource loads the rule file once; an invalid file is an error here,
@@ -297,7 +301,7 @@ func (s *Source) install(src []byte) (*RuleSet, error) {
 	}
 	if s.path != "" {
 		if err := writeFileAtomic(s.path, src); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w: %w", ErrNotPersisted, err)
 		}
 	}
 	return rs, nil
@@ -341,7 +345,7 @@ func (s *Source) SetCandidate(src []byte, actor string) (*RuleSet, error) {
 	defer s.mu.Unlock()
 	if s.candPath != "" {
 		if err := writeFileAtomic(s.candPath, src); err != nil {
-			return nil, fmt.Errorf("candidate: %w", err)
+			return nil, fmt.Errorf("candidate: %w: %w", ErrNotPersisted, err)
 		}
 	}
 	s.setCandidate(rs, ActionCandidateSet, actor)

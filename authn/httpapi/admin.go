@@ -268,6 +268,11 @@ func (s *Server) ruleError(err error) error {
 		return apiErr(CodeNoCandidate, "no candidate rule set is loaded and the request has no rule file")
 	case errors.Is(err, rules.ErrNoHistory):
 		return apiErr(CodeNoHistory, "no previous rule set version is kept")
+	case errors.Is(err, rules.ErrNotPersisted):
+		// The operator needs the path and the OS error; the caller only
+		// needs to know that nothing changed and where to look.
+		s.log.Error("rule file not written", "err", err)
+		return apiErr(CodeRulesNotPersisted, "the rule file could not be written on the server (read-only mount or full disk?); nothing changed, the server log has the reason")
 	}
 	return fmt.Errorf("rule source: %w", err) // internal: logged, never sent
 }

@@ -408,3 +408,19 @@ func TestAdminPromoteEmbeddedDefault(t *testing.T) {
 	require.Equal(t, 200, r.status, "%s", r.body)
 	assert.Equal(t, st.Active.Version, e.adminStatus().Active.Version)
 }
+
+// TestAdminRulesNotPersisted: when the rule file cannot be written (here
+// its directory is gone; a read-only mount fails alike, but tests run as
+// root, which ignores permissions), promote answers 503
+// rules_not_persisted, logs why and changes nothing.
+func TestAdminRulesNotPersisted(t *testing.T) {
+	t.Parallel()
+	e, path := adminEnv(t)
+	v1 := e.adminStatus().Active.Version
+	require.NoError(t, os.RemoveAll(filepath.Dir(path)))
+	r := e.admin("POST", "/v1/admin/rules/promote", tierCandidate, withHeader("If-Match", `"`+v1+`"`))
+	require.Equal(t, 503, r.status, "%s", r.body)
+	assert.Equal(t, "rules_not_persisted", r.errorCode(t))
+	assert.Equal(t, v1, e.adminStatus().Active.Version, "nothing changed")
+	assert.Contains(t, e.logs.String(), "rule file not written")
+}

@@ -43,6 +43,7 @@ const (
 	CodeVersionConflict      Code = "version_conflict"      // 409: the active version is not the expected one
 	CodeNoCandidate          Code = "no_candidate"          // 409: promote without a file and without a candidate
 	CodeNoHistory            Code = "no_history"            // 409: nothing to roll back to
+	CodeRulesNotPersisted    Code = "rules_not_persisted"   // 503: the rule file could not be written; nothing changed
 	CodePreconditionRequired Code = "precondition_required" // 428: promote without If-Match
 )
 
@@ -92,6 +93,7 @@ var codeStatus = map[Code]int{
 	CodeVersionConflict:      http.StatusConflict,
 	CodeNoCandidate:          http.StatusConflict,
 	CodeNoHistory:            http.StatusConflict,
+	CodeRulesNotPersisted:    http.StatusServiceUnavailable,
 	CodePreconditionRequired: http.StatusPreconditionRequired,
 
 	CodeInvalidEmail:             http.StatusUnprocessableEntity,
