@@ -475,9 +475,7 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, r RegenerateRecov
 	if err := s.recovery.ReplaceRecoveryCodes(ctx, u.ID, hashes, s.clock.Now()); err != nil {
 		return nil, err
 	}
-	// There is no event type of its own for renewed codes: it is an
-	// enrolment of a new recovery-code set, told apart by the details.
-	s.emit(ocsf.EventMFAEnrolled, u, r.Client, sess.ID, map[string]string{"factor": "recovery_codes", "change": string(mail.MFARecoveryRenewed)})
+	s.emit(ocsf.EventMFARecoveryRenewed, u, r.Client, sess.ID, map[string]string{"factor": "recovery_codes", "change": string(mail.MFARecoveryRenewed)})
 	s.notifyMFA(u.Email, mail.MFARecoveryRenewed, "recovery codes", r.Client)
 	return &RecoveryCodes{Codes: codes}, nil
 }

@@ -177,14 +177,16 @@ func TestRegenerateRecoveryCodes(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, authn.AAL2, up.AAL)
 	mailsBefore := len(f.mails(t, email, mail.KindMFAChanged))
-	eventsBefore := f.events.count(ocsf.EventMFAEnrolled, uid)
+	eventsBefore := f.events.count(ocsf.EventMFARecoveryRenewed, uid)
+	enrolledBefore := f.events.count(ocsf.EventMFAEnrolled, uid)
 
 	rc, err := f.svc.RegenerateRecoveryCodes(ctx, authn.RegenerateRecoveryCodesRequest{SessionToken: up.Token, Client: home})
 	require.NoError(t, err)
 	require.Len(t, rc.Codes, 10)
 	assert.NotContains(t, rc.Codes, oldCodes[0])
 	assert.Len(t, f.mails(t, email, mail.KindMFAChanged), mailsBefore+1)
-	assert.Equal(t, eventsBefore+1, f.events.count(ocsf.EventMFAEnrolled, uid))
+	assert.Equal(t, eventsBefore+1, f.events.count(ocsf.EventMFARecoveryRenewed, uid))
+	assert.Equal(t, enrolledBefore, f.events.count(ocsf.EventMFAEnrolled, uid), "a renewal is not a new enrolment")
 
 	second := func(code string) error {
 		f.clock.Advance(time.Second)

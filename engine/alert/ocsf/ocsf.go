@@ -170,14 +170,18 @@ type SecurityEventType string
 
 // Security event types that authn emits.
 const (
-	EventMFAEnrolled     SecurityEventType = "mfa_enrolled"
-	EventMFARemoved      SecurityEventType = "mfa_removed"
-	EventPasswordChanged SecurityEventType = "password_changed"
-	EventPasswordReset   SecurityEventType = "password_reset"
-	EventLockout         SecurityEventType = "lockout"
-	EventStepUpFailed    SecurityEventType = "step_up_failed"
-	EventNewDevice       SecurityEventType = "new_device"
-	EventSessionsRevoked SecurityEventType = "sessions_revoked"
+	EventMFAEnrolled SecurityEventType = "mfa_enrolled"
+	// EventMFARecoveryRenewed is a fresh set of recovery codes replacing
+	// the old ones: an MFA factor enabled for OCSF, but its own type so
+	// that a SOC rule on new enrolments does not fire on a renewal.
+	EventMFARecoveryRenewed SecurityEventType = "mfa_recovery_renewed"
+	EventMFARemoved         SecurityEventType = "mfa_removed"
+	EventPasswordChanged    SecurityEventType = "password_changed"
+	EventPasswordReset      SecurityEventType = "password_reset"
+	EventLockout            SecurityEventType = "lockout"
+	EventStepUpFailed       SecurityEventType = "step_up_failed"
+	EventNewDevice          SecurityEventType = "new_device"
+	EventSessionsRevoked    SecurityEventType = "sessions_revoked"
 )
 
 // IsFinding reports whether the event type is rendered as a Detection

@@ -186,7 +186,7 @@ func TestSchemas(t *testing.T) {
 			return enc.Finding(nil, d, "msg-5")
 		}},
 	)
-	for _, typ := range []ocsf.SecurityEventType{ocsf.EventMFAEnrolled, ocsf.EventMFARemoved, ocsf.EventPasswordChanged,
+	for _, typ := range []ocsf.SecurityEventType{ocsf.EventMFAEnrolled, ocsf.EventMFARecoveryRenewed, ocsf.EventMFARemoved, ocsf.EventPasswordChanged,
 		ocsf.EventPasswordReset, ocsf.EventSessionsRevoked, ocsf.EventLockout, ocsf.EventStepUpFailed, ocsf.EventNewDevice} {
 		s := "account-change"
 		if typ.IsFinding() {

@@ -24,11 +24,12 @@ type securityType struct {
 // (someone holding the password failed the second factor, or hammered the
 // account) and Low for a new device (usually the owner's new phone).
 var securityTypes = map[SecurityEventType]securityType{
-	EventPasswordChanged: {activity: 3, activityName: "Password Change", title: "password changed"},
-	EventPasswordReset:   {activity: 4, activityName: "Password Reset", title: "password reset"},
-	EventMFAEnrolled:     {activity: 10, activityName: "MFA Factor Enable", title: "second factor enrolled"},
-	EventMFARemoved:      {activity: 11, activityName: "MFA Factor Disable", title: "second factor removed"},
-	EventSessionsRevoked: {activity: activityOther, activityName: "Sessions Revoked", title: "all sessions revoked"},
+	EventPasswordChanged:    {activity: 3, activityName: "Password Change", title: "password changed"},
+	EventPasswordReset:      {activity: 4, activityName: "Password Reset", title: "password reset"},
+	EventMFAEnrolled:        {activity: 10, activityName: "MFA Factor Enable", title: "second factor enrolled"},
+	EventMFARecoveryRenewed: {activity: 10, activityName: "MFA Factor Enable", title: "recovery codes regenerated"},
+	EventMFARemoved:         {activity: 11, activityName: "MFA Factor Disable", title: "second factor removed"},
+	EventSessionsRevoked:    {activity: activityOther, activityName: "Sessions Revoked", title: "all sessions revoked"},
 
 	EventLockout:      {activity: activityCreate, activityName: "Create", severity: rules.SeverityMedium, title: "account locked out after repeated failures"},
 	EventStepUpFailed: {activity: activityCreate, activityName: "Create", severity: rules.SeverityMedium, title: "second-factor challenge failed"},
