@@ -18,6 +18,7 @@
 //
 // It is not a general-purpose encryption library (no streaming, no large
 // payloads, no password-derived keys) and it does not manage keys: they
-// come from configuration (ParseKeys) or a KMS the caller talks to.
+// come from configuration (internal/config.ParseNamedKeys) or a KMS the
+// caller talks to.
 // Nothing here logs, and no error quotes key material or plaintext.
 package seal

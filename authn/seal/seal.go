@@ -5,11 +5,9 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"strings"
 )
 
 const (
@@ -192,63 +190,4 @@ func AssociatedData(userID, factorID string) []byte {
 		out = append(out, p...)
 	}
 	return out
-}
-
-// ParseKeys parses the configuration form "id1:base64key,id2:base64key":
-// comma-separated entries, each a key id, a colon and the 32-byte key in
-// base64 (standard or URL alphabet, padded or not: `openssl rand -base64
-// 32` output works). Errors name the entry and the key id but never the
-// key material.
-func ParseKeys(spec string) (map[string][]byte, error) {
-	if strings.TrimSpace(spec) == "" {
-		return nil, errors.New("seal keys: empty")
-	}
-	keys := map[string][]byte{}
-	for i, entry := range strings.Split(spec, ",") {
-		entry = strings.TrimSpace(entry)
-		id, b64, ok := strings.Cut(entry, ":")
-		if !ok {
-			return nil, fmt.Errorf("seal keys: entry %d: want <id>:<base64 key>", i+1)
-		}
-		if err := checkKeyID(id); err != nil {
-			return nil, fmt.Errorf("seal keys: entry %d: %w", i+1, err)
-		}
-		if _, dup := keys[id]; dup {
-			return nil, fmt.Errorf("seal keys: entry %d: duplicate key id %q", i+1, id)
-		}
-		key, err := decodeKey(b64)
-		if err != nil {
-			return nil, fmt.Errorf("seal keys: entry %d (key %q): %w", i+1, id, err)
-		}
-		if len(key) != KeySize {
-			return nil, fmt.Errorf("seal keys: entry %d (key %q): %d bytes, want %d", i+1, id, len(key), KeySize)
-		}
-		keys[id] = key
-	}
-	return keys, nil
-}
-
-func decodeKey(s string) ([]byte, error) {
-	if s == "" {
-		return nil, errors.New("empty key")
-	}
-	// encoding/base64 silently skips '\r' and '\n'; a key with stray
-	// characters is more likely a paste error than a key.
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || strings.IndexByte("+/-_=", c) >= 0) {
-			return nil, fmt.Errorf("key has a character outside the base64 alphabet at offset %d", i)
-		}
-	}
-	enc := base64.RawStdEncoding
-	if strings.ContainsAny(s, "-_") {
-		enc = base64.RawURLEncoding
-	}
-	b, err := enc.Strict().DecodeString(strings.TrimRight(s, "="))
-	if err != nil {
-		// Do not wrap: the base64 error is only an offset, but keep the
-		// message generic anyway so no key byte can appear.
-		return nil, errors.New("key is not valid base64")
-	}
-	return b, nil
 }

@@ -360,31 +360,66 @@ func (c *Config) validateAuthn() []error {
 	return append(errs, a.validateFlows()...)
 }
 
-// ParseNamedKeys parses "id:base64,id:base64" (standard or URL base64,
-// padded or not), keeping the order: the first key is the active one.
-// Errors name the entry, never the key material.
+// ParseNamedKeys parses the key-list form "id1:base64key,id2:base64key"
+// used for every set of rotated keys (sealing keys, access-token signing
+// seeds): comma-separated entries, each a key id of [A-Za-z0-9_.-]{1,32},
+// a colon and a key of size bytes in base64 (standard or URL alphabet,
+// padded or not: `openssl rand -base64 32` output works). The order is
+// kept: the first key is the active one. Errors name the entry and the key
+// id, never the key material.
 func ParseNamedKeys(spec string, size int) ([]NamedKey, error) {
+	if strings.TrimSpace(spec) == "" {
+		return nil, errors.New("empty key list")
+	}
 	var out []NamedKey
 	seen := map[string]bool{}
 	for i, entry := range strings.Split(spec, ",") {
 		id, b64, ok := strings.Cut(strings.TrimSpace(entry), ":")
-		if !ok || id == "" || len(id) > 32 || strings.Trim(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") != "" {
-			return nil, fmt.Errorf("entry %d: want <id>:<base64 key>, id of [A-Za-z0-9_.-]{1,32}", i+1)
+		if !ok {
+			return nil, fmt.Errorf("entry %d: want <id>:<base64 key>", i+1)
+		}
+		if id == "" || len(id) > 32 || strings.Trim(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") != "" {
+			// The id is not quoted: a key pasted where an id belongs
+			// would otherwise end up in the error.
+			return nil, fmt.Errorf("entry %d: key id must be 1 to 32 of [A-Za-z0-9_.-]", i+1)
 		}
 		if seen[id] {
 			return nil, fmt.Errorf("entry %d: duplicate key id %q", i+1, id)
 		}
 		seen[id] = true
-		raw := strings.TrimRight(b64, "=")
-		enc := base64.RawStdEncoding
-		if strings.ContainsAny(raw, "-_") {
-			enc = base64.RawURLEncoding
+		key, err := decodeKey(b64)
+		if err != nil {
+			return nil, fmt.Errorf("entry %d (key %q): %w", i+1, id, err)
 		}
-		key, err := enc.Strict().DecodeString(raw)
-		if err != nil || len(key) != size {
-			return nil, fmt.Errorf("entry %d (key %q): want %d bytes of base64", i+1, id, size)
+		if len(key) != size {
+			return nil, fmt.Errorf("entry %d (key %q): %d bytes, want %d", i+1, id, len(key), size)
 		}
 		out = append(out, NamedKey{ID: id, Key: key})
 	}
 	return out, nil
+}
+
+// decodeKey decodes one base64 key of either alphabet, padded or not.
+func decodeKey(s string) ([]byte, error) {
+	if s == "" {
+		return nil, errors.New("empty key")
+	}
+	// encoding/base64 skips '\r' and '\n' even in strict mode; a key with
+	// stray characters is more likely a paste error than a key.
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || strings.IndexByte("+/-_=", c) >= 0) {
+			return nil, fmt.Errorf("key has a character outside the base64 alphabet at offset %d", i)
+		}
+	}
+	enc := base64.RawStdEncoding
+	if strings.ContainsAny(s, "-_") {
+		enc = base64.RawURLEncoding
+	}
+	b, err := enc.Strict().DecodeString(strings.TrimRight(s, "="))
+	if err != nil {
+		// Not wrapped: keep the message generic so no key byte can appear.
+		return nil, errors.New("key is not valid base64")
+	}
+	return b, nil
 }
