@@ -150,6 +150,11 @@ type VelocityConfig struct {
 	MaxKeys int `yaml:"max_keys"`
 	// PendingTTL is how long an evaluation waits for its outcome (default 1h).
 	PendingTTL time.Duration `yaml:"pending_ttl"`
+	// FamiliarityRefresh is how often, with Redis, each instance re-reads
+	// the shared global familiarity counts into its in-process mirror
+	// (default 30s, at least 1s): the staleness of the crowd's counts
+	// against one GET of 4.5 MiB per interval.
+	FamiliarityRefresh time.Duration `yaml:"familiarity_refresh"`
 }
 
 // RedisConfig switches velocity and profiles to Redis.
@@ -432,6 +437,9 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.validateAuthn()...)
 	errs = append(errs, c.validateAdmin()...)
+	if f := c.Velocity.FamiliarityRefresh; f != 0 && f < time.Second {
+		errs = append(errs, fmt.Errorf("velocity.familiarity_refresh %s: want at least 1s", f))
+	}
 	if c.Velocity.MaxKeys < 1000 {
 		errs = append(errs, fmt.Errorf("velocity.max_keys %d: want at least 1000", c.Velocity.MaxKeys))
 	}

@@ -77,6 +77,11 @@ func TestInvalid(t *testing.T) {
 	require.ErrorContains(t, err, "RISKAUTH_BODY_LIMIT")
 	_, err = config.Load("/does/not/exist.yaml", env(nil))
 	require.ErrorContains(t, err, "/does/not/exist.yaml")
+
+	require.NoError(t, os.WriteFile(path, []byte("velocity:\n  familiarity_refresh: 10ms\n  max_keys: 10\n"), 0o644))
+	_, err = config.Load(path, env(nil))
+	assert.ErrorContains(t, err, "velocity.familiarity_refresh 10ms: want at least 1s")
+	assert.ErrorContains(t, err, "velocity.max_keys 10: want at least 1000")
 }
 
 func TestAlertsConfig(t *testing.T) {

@@ -145,7 +145,7 @@ func Build(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server
 		famGlobal, saveFamGlobal = g, save
 	}
 	vcfg := velocity.Config{Counters: cfg.Velocity.Counters, MaxKeys: cfg.Velocity.MaxKeys,
-		PendingTTL: cfg.Velocity.PendingTTL, KeyPrefix: cfg.Redis.Prefix,
+		PendingTTL: cfg.Velocity.PendingTTL, FamiliarityRefresh: cfg.Velocity.FamiliarityRefresh, KeyPrefix: cfg.Redis.Prefix,
 		ProfileLimits: engine.ProfileLimits{Familiarity: fam}}
 	if cfg.Redis.URL != "" {
 		client, err := redisClient(cfg.Redis)
