@@ -37,6 +37,11 @@ func run(cfgPath string) error {
 		return err
 	}
 	log := newLogger(cfg.LogLevel)
+	// Components that fall back to slog.Default() (the Redis state store's
+	// annotation writer, a spool opened without a logger, the breach range
+	// client) and the standard log package then write to the same JSON
+	// stream at the same level instead of unstructured lines.
+	slog.SetDefault(log)
 	// go-redis logs through a process-wide logger of its own; route it into
 	// ours so its lines are structured like every other.
 	redis.SetLogger(redisLogger{log})
