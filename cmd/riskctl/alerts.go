@@ -1,9 +1,8 @@
 package main
 
 import (
+	"cmp"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -19,6 +18,9 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
+
+	"github.com/riskauth/riskauth/engine/alert"
+	"github.com/riskauth/riskauth/internal/config"
 )
 
 // alertsTail consumes the alerts topic with a consumer group and prints
@@ -27,18 +29,18 @@ import (
 func alertsTail(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("alerts tail", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	env := os.Getenv
-	brokers := fs.String("brokers", env("RISKAUTH_KAFKA_BROKERS"), "comma-separated Kafka bootstrap brokers (RISKAUTH_KAFKA_BROKERS)")
-	topic := fs.String("topic", envOr("RISKAUTH_KAFKA_ALERTS_TOPIC", "riskauth.alerts"), "topic to read (RISKAUTH_KAFKA_ALERTS_TOPIC)")
+	cfgPath := fs.String("config", os.Getenv("RISKAUTH_CONFIG"), "riskauthd configuration `file`: its alerts section, with the RISKAUTH_KAFKA_* variables over it, gives the defaults of the connection flags (RISKAUTH_CONFIG)")
+	brokers := fs.String("brokers", "", "comma-separated Kafka bootstrap brokers (default: as configured, RISKAUTH_KAFKA_BROKERS)")
+	topic := fs.String("topic", "", "topic to read (default: the configured alerts topic, riskauth.alerts)")
 	group := fs.String("group", "riskctl-alerts-tail", "consumer group; offsets are committed, so a restart continues where it stopped")
 	fromStart := fs.Bool("from-beginning", false, "with a new group, start at the oldest message instead of the newest")
 	asJSON := fs.Bool("json", false, "print each message's JSON as received, one per line")
 	limit := fs.Int("n", 0, "stop after this many messages (0: run until interrupted)")
 	idle := fs.Duration("idle", 0, "stop when no message arrived for this long (0: never)")
-	useTLS := fs.Bool("tls", envBool("RISKAUTH_KAFKA_TLS"), "connect with TLS (RISKAUTH_KAFKA_TLS)")
-	caFile := fs.String("tls-ca", env("RISKAUTH_KAFKA_TLS_CA"), "PEM CA bundle for the brokers' certificates (RISKAUTH_KAFKA_TLS_CA)")
-	mech := fs.String("sasl-mechanism", env("RISKAUTH_KAFKA_SASL_MECHANISM"), "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (RISKAUTH_KAFKA_SASL_MECHANISM)")
-	user := fs.String("sasl-username", env("RISKAUTH_KAFKA_SASL_USERNAME"), "SASL user name (RISKAUTH_KAFKA_SASL_USERNAME)")
+	useTLS := fs.Bool("tls", false, "connect with TLS even when not configured (RISKAUTH_KAFKA_TLS)")
+	caFile := fs.String("tls-ca", "", "PEM CA bundle for the brokers' certificates (default: as configured, RISKAUTH_KAFKA_TLS_CA)")
+	mech := fs.String("sasl-mechanism", "", "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (default: as configured, RISKAUTH_KAFKA_SASL_MECHANISM)")
+	user := fs.String("sasl-username", "", "SASL user name (default: as configured, RISKAUTH_KAFKA_SASL_USERNAME)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -46,9 +48,19 @@ func alertsTail(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "alerts tail: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	seeds := splitCSV(*brokers)
+	// Only the alerts section is read and validated: the tail must work
+	// on an operator's machine without the server's secrets.
+	ac, err := config.LoadAlerts(*cfgPath, os.Getenv)
+	if err != nil {
+		fmt.Fprintln(stderr, "alerts tail:", err)
+		return 2
+	}
+	seeds := ac.Brokers
+	if *brokers != "" {
+		seeds = splitCSV(*brokers)
+	}
 	if len(seeds) == 0 {
-		fmt.Fprintln(stderr, "alerts tail: no brokers: set -brokers or RISKAUTH_KAFKA_BROKERS")
+		fmt.Fprintln(stderr, "alerts tail: no brokers: set -brokers, RISKAUTH_KAFKA_BROKERS or alerts.brokers in the -config file")
 		return 2
 	}
 	reset := kgo.NewOffset().AtEnd()
@@ -58,25 +70,41 @@ func alertsTail(args []string, stdout, stderr io.Writer) int {
 	opts := []kgo.Opt{
 		kgo.SeedBrokers(seeds...),
 		kgo.ConsumerGroup(*group),
-		kgo.ConsumeTopics(*topic),
+		kgo.ConsumeTopics(cmp.Or(*topic, ac.AlertsTopic)),
 		kgo.ConsumeResetOffset(reset),
 		kgo.ClientID("riskctl"),
 		// Only printed records are committed: a tail stopped by -n must
 		// not skip what it fetched but did not show.
 		kgo.AutoCommitMarks(),
 	}
-	if *useTLS || *caFile != "" {
-		cfg, err := tlsConfig(*caFile)
+	tlsCfg := ac.TLS
+	if tlsCfg == nil && (*useTLS || *caFile != "") {
+		tlsCfg = &alert.TLSConfig{}
+	}
+	if tlsCfg != nil {
+		if *caFile != "" {
+			c := *tlsCfg
+			c.CAFile = *caFile
+			tlsCfg = &c
+		}
+		tc, err := tlsCfg.ClientConfig()
 		if err != nil {
 			fmt.Fprintln(stderr, "alerts tail:", err)
 			return 2
 		}
-		opts = append(opts, kgo.DialTLSConfig(cfg))
+		opts = append(opts, kgo.DialTLSConfig(tc))
 	}
-	if *mech != "" {
-		// The password comes from the environment only: a flag would show
-		// in the process list and the shell history.
-		m, err := saslMechanism(*mech, *user, env("RISKAUTH_KAFKA_SASL_PASSWORD"))
+	var sc alert.SASLConfig
+	if ac.SASL != nil {
+		sc = *ac.SASL
+	} else {
+		// The password comes from the environment or the file only: a
+		// flag would show in the process list and the shell history.
+		sc.Password = os.Getenv("RISKAUTH_KAFKA_SASL_PASSWORD")
+	}
+	sc.Mechanism, sc.Username = cmp.Or(*mech, sc.Mechanism), cmp.Or(*user, sc.Username)
+	if sc.Mechanism != "" {
+		m, err := saslMechanism(sc.Mechanism, sc.Username, sc.Password)
 		if err != nil {
 			fmt.Fprintln(stderr, "alerts tail:", err)
 			return 2
@@ -262,23 +290,6 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-func tlsConfig(caFile string) (*tls.Config, error) {
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	if caFile == "" {
-		return cfg, nil
-	}
-	pem, err := os.ReadFile(caFile)
-	if err != nil {
-		return nil, fmt.Errorf("tls ca: %w", err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("tls ca %s: no PEM certificate found", caFile)
-	}
-	cfg.RootCAs = pool
-	return cfg, nil
-}
-
 func saslMechanism(name, user, pass string) (sasl.Mechanism, error) {
 	switch strings.ToUpper(name) {
 	case "PLAIN":
@@ -299,19 +310,4 @@ func splitCSV(s string) []string {
 		}
 	}
 	return out
-}
-
-func envOr(name, def string) string {
-	if v := strings.TrimSpace(os.Getenv(name)); v != "" {
-		return v
-	}
-	return def
-}
-
-func envBool(name string) bool {
-	switch strings.ToLower(strings.TrimSpace(os.Getenv(name))) {
-	case "1", "true", "yes", "on":
-		return true
-	}
-	return false
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -57,8 +58,27 @@ func TestAlertsTail(t *testing.T) {
 		require.Equal(t, 0, code, errOut.String())
 		assert.Equal(t, msgs[2]+"\n", out.String())
 	})
+	t.Run("brokers and topic from the configuration file", func(t *testing.T) {
+		// riskauthd's production file: the tail reads only its alerts
+		// section, so the server's secrets (absent here) are not asked for.
+		cfg := filepath.Join(t.TempDir(), "riskauth.yaml")
+		require.NoError(t, os.WriteFile(cfg, []byte("env: production\nalerts:\n  brokers: ["+brokers+"]\n  alerts_topic: riskauth.alerts\n"), 0o600))
+		t.Setenv("RISKAUTH_KAFKA_BROKERS", "")
+		var out, errOut bytes.Buffer
+		code := run([]string{"alerts", "tail", "-config", cfg, "-group", "g3", "-from-beginning", "-json", "-n", "1", "-idle", "20s"}, &out, &errOut)
+		require.Equal(t, 0, code, errOut.String())
+		assert.Equal(t, msgs[0]+"\n", out.String())
+	})
+	t.Run("invalid configuration file", func(t *testing.T) {
+		cfg := filepath.Join(t.TempDir(), "riskauth.yaml")
+		require.NoError(t, os.WriteFile(cfg, []byte("alerts:\n  brokers: [no-port]\n"), 0o600))
+		var out, errOut bytes.Buffer
+		assert.Equal(t, 2, run([]string{"alerts", "tail", "-config", cfg}, &out, &errOut))
+		assert.Contains(t, errOut.String(), `brokers[0] "no-port": want host:port`)
+	})
 	t.Run("no brokers", func(t *testing.T) {
 		t.Setenv("RISKAUTH_KAFKA_BROKERS", "")
+		t.Setenv("RISKAUTH_CONFIG", "")
 		var out, errOut bytes.Buffer
 		assert.Equal(t, 2, run([]string{"alerts", "tail"}, &out, &errOut))
 		assert.Contains(t, errOut.String(), "no brokers")

@@ -286,8 +286,10 @@ func (s *SASLConfig) mechanism() (sasl.Mechanism, error) {
 	return nil, fmt.Errorf("sasl: mechanism %q: want plain, scram-sha-256 or scram-sha-512", s.Mechanism)
 }
 
-// tlsConfig builds the client TLS configuration, reading the files.
-func (t *TLSConfig) tlsConfig() (*tls.Config, error) {
+// ClientConfig builds the client TLS configuration, reading the files:
+// what the sink dials with, and what a consumer of the same brokers
+// (riskctl alerts tail) should dial with too.
+func (t *TLSConfig) ClientConfig() (*tls.Config, error) {
 	if t.Config != nil {
 		return t.Config.Clone(), nil
 	}

@@ -186,7 +186,7 @@ func (s *Sink) openKafka() error {
 	codec, _ := compression(s.cfg.Compression) // checked by Validate
 	tr := &kafka.Transport{ClientID: s.cfg.ClientID, DialTimeout: min(5*time.Second, s.cfg.WriteTimeout)}
 	if s.cfg.TLS != nil {
-		tc, err := s.cfg.TLS.tlsConfig()
+		tc, err := s.cfg.TLS.ClientConfig()
 		if err != nil {
 			return fmt.Errorf("alert: %w", err)
 		}

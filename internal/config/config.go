@@ -249,41 +249,8 @@ func (c *Config) applyEnv(env func(string) string) error {
 			*dst = splitList(v)
 		}
 	}
-	if v := env("RISKAUTH_KAFKA_BROKERS"); strings.TrimSpace(v) != "" {
-		c.Alerts.Brokers = splitList(v)
-	}
-	set("RISKAUTH_KAFKA_ALERTS_TOPIC", &c.Alerts.AlertsTopic)
-	set("RISKAUTH_KAFKA_DECISIONS_TOPIC", &c.Alerts.DecisionsTopic)
-	set("RISKAUTH_KAFKA_COMPRESSION", &c.Alerts.Compression)
-	tlsOn, tlsSet, err := boolEnv(env, "RISKAUTH_KAFKA_TLS")
-	if err != nil {
+	if err := c.applyKafkaEnv(env); err != nil {
 		return err
-	}
-	switch {
-	case tlsSet && !tlsOn:
-		c.Alerts.TLS = nil
-	case tlsSet && c.Alerts.TLS == nil:
-		c.Alerts.TLS = &alert.TLSConfig{}
-	}
-	if v := strings.TrimSpace(env("RISKAUTH_KAFKA_TLS_CA")); v != "" {
-		if c.Alerts.TLS == nil {
-			c.Alerts.TLS = &alert.TLSConfig{}
-		}
-		c.Alerts.TLS.CAFile = v
-	}
-	if v := strings.TrimSpace(env("RISKAUTH_KAFKA_SASL_MECHANISM")); v != "" {
-		if c.Alerts.SASL == nil {
-			c.Alerts.SASL = &alert.SASLConfig{}
-		}
-		c.Alerts.SASL.Mechanism = v
-	}
-	if c.Alerts.SASL != nil {
-		set("RISKAUTH_KAFKA_SASL_USERNAME", &c.Alerts.SASL.Username)
-		// The password belongs in the environment (or a secret store
-		// rendering it there), not in the YAML file.
-		if v := env("RISKAUTH_KAFKA_SASL_PASSWORD"); v != "" {
-			c.Alerts.SASL.Password = v
-		}
 	}
 	if v := env("RISKAUTH_API_KEYS"); strings.TrimSpace(v) != "" {
 		c.APIKeys = splitList(v)
@@ -462,4 +429,80 @@ func (c *Config) Proxies() ([]netip.Prefix, error) {
 		out = append(out, netip.PrefixFrom(a, a.BitLen()))
 	}
 	return out, nil
+}
+
+// applyKafkaEnv overlays the RISKAUTH_KAFKA_* variables on the alerts
+// section.
+func (c *Config) applyKafkaEnv(env func(string) string) error {
+	set := func(name string, dst *string) { setEnv(env, name, dst) }
+	if v := env("RISKAUTH_KAFKA_BROKERS"); strings.TrimSpace(v) != "" {
+		c.Alerts.Brokers = splitList(v)
+	}
+	set("RISKAUTH_KAFKA_ALERTS_TOPIC", &c.Alerts.AlertsTopic)
+	set("RISKAUTH_KAFKA_DECISIONS_TOPIC", &c.Alerts.DecisionsTopic)
+	set("RISKAUTH_KAFKA_COMPRESSION", &c.Alerts.Compression)
+	tlsOn, tlsSet, err := boolEnv(env, "RISKAUTH_KAFKA_TLS")
+	if err != nil {
+		return err
+	}
+	switch {
+	case tlsSet && !tlsOn:
+		c.Alerts.TLS = nil
+	case tlsSet && c.Alerts.TLS == nil:
+		c.Alerts.TLS = &alert.TLSConfig{}
+	}
+	if v := strings.TrimSpace(env("RISKAUTH_KAFKA_TLS_CA")); v != "" {
+		if c.Alerts.TLS == nil {
+			c.Alerts.TLS = &alert.TLSConfig{}
+		}
+		c.Alerts.TLS.CAFile = v
+	}
+	if v := strings.TrimSpace(env("RISKAUTH_KAFKA_SASL_MECHANISM")); v != "" {
+		if c.Alerts.SASL == nil {
+			c.Alerts.SASL = &alert.SASLConfig{}
+		}
+		c.Alerts.SASL.Mechanism = v
+	}
+	if c.Alerts.SASL != nil {
+		set("RISKAUTH_KAFKA_SASL_USERNAME", &c.Alerts.SASL.Username)
+		// The password belongs in the environment (or a secret store
+		// rendering it there), not in the YAML file.
+		if v := env("RISKAUTH_KAFKA_SASL_PASSWORD"); v != "" {
+			c.Alerts.SASL.Password = v
+		}
+	}
+	return nil
+}
+
+// LoadAlerts reads only what a Kafka consumer of riskauthd's alerts needs:
+// the alerts section of the configuration file at path (may be empty)
+// with the RISKAUTH_KAFKA_* variables over it, validated on its own. The
+// rest of the file is parsed (an unknown field is still an error) but not
+// validated and no other variable is read, so that an operator can point
+// riskctl at the production file without the server's secrets.
+func LoadAlerts(path string, env func(string) string) (alert.Config, error) {
+	c := &Config{}
+	if path != "" {
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return alert.Config{}, fmt.Errorf("config %s: %w", path, err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(src))
+		dec.KnownFields(true)
+		if err := dec.Decode(c); err != nil && err.Error() != "EOF" {
+			return alert.Config{}, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	if err := c.applyKafkaEnv(env); err != nil {
+		return alert.Config{}, err
+	}
+	// A consumer keeps no files: the producer's data and spool
+	// directories are not asked for.
+	a := c.Alerts
+	a.DataDir, a.SpoolDir = "-", "-"
+	if err := a.Validate(); err != nil {
+		return alert.Config{}, fmt.Errorf("config %s: %w", orEnv(path), err)
+	}
+	a.DataDir, a.SpoolDir = "", ""
+	return a, nil
 }

@@ -84,6 +84,32 @@ func TestInvalid(t *testing.T) {
 	assert.ErrorContains(t, err, "velocity.max_keys 10: want at least 1000")
 }
 
+func TestLoadAlerts(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "riskauth.yaml")
+	// A production file whose other sections would not validate without
+	// the server's secrets: only the alerts section matters here.
+	require.NoError(t, os.WriteFile(path, []byte("env: production\nalerts:\n  brokers: [k1:9092]\n  sasl: { mechanism: scram-sha-512, username: soc }\n"), 0o600))
+	a, err := config.LoadAlerts(path, env(map[string]string{
+		"RISKAUTH_KAFKA_ALERTS_TOPIC":  "soc.alerts",
+		"RISKAUTH_KAFKA_SASL_PASSWORD": "from-env",
+		"RISKAUTH_API_KEYS":            "short", // not read
+	}))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"k1:9092"}, a.Brokers)
+	assert.Equal(t, "soc.alerts", a.AlertsTopic)
+	require.NotNil(t, a.SASL)
+	assert.Equal(t, "from-env", a.SASL.Password)
+	assert.Empty(t, a.SpoolDir, "a consumer keeps no spool")
+
+	a, err = config.LoadAlerts("", env(nil))
+	require.NoError(t, err)
+	assert.Equal(t, "riskauth.alerts", a.AlertsTopic, "defaults filled in")
+
+	require.NoError(t, os.WriteFile(path, []byte("alerts:\n  brokers: [no-port]\n  colour: red\n"), 0o600))
+	_, err = config.LoadAlerts(path, env(nil))
+	assert.ErrorContains(t, err, "field colour not found")
+}
+
 func TestAlertsConfig(t *testing.T) {
 	t.Run("embedded by default", func(t *testing.T) {
 		c, err := config.Load("", env(map[string]string{"RISKAUTH_DATA_DIR": "/var/lib/riskauth"}))
