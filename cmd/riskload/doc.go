@@ -2,7 +2,7 @@
 // API against a bare fiber JSON echo on the same machine, in one bounded run.
 //
 //	go run ./cmd/riskload [-duration 10s] [-concurrency 64] [-warmup 2s] [-requests N] [-cpuprofile FILE]
-//	                      [-target http://127.0.0.1:8080] [-spawn] [-seed 1]
+//	                      [-target http://127.0.0.1:8080] [-spawn] [-seed 1] [-rounds N]
 //
 // It drives two servers one after the other with the same load: first a
 // bare fiber app on 127.0.0.1 that echoes each request body back as JSON
@@ -21,6 +21,13 @@
 // -duration (or until -requests answers), and the command prints req/s,
 // p50/p99 latency, the risk/echo throughput ratio and a markdown table row
 // for docs/benchmarks.md.
+//
+// One measurement on a shared 2-core machine swings by ±10 %; -rounds N
+// repeats the pair N times on the same servers, the order alternating
+// (echo first, then risk first), prints each round's ratio and puts the
+// medians in the table row (the ratio is the median of the per-round
+// ratios, each against the echo measured next to it). -cpuprofile covers
+// the first round's risk phase.
 //
 // Bodies are realistic and varied: a seeded RNG builds a pool of users with
 // home addresses and devices (browser descriptors with cookie ids, mobile

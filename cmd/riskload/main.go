@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,6 +31,7 @@ import (
 const (
 	maxDuration    = 10 * time.Minute
 	maxConcurrency = 4096
+	maxRounds      = 20
 	maxBodies      = 1 << 20
 	maxUsers       = 10_000_000
 )
@@ -38,6 +40,7 @@ type config struct {
 	duration, warmup time.Duration
 	requests         int64
 	concurrency      int
+	rounds           int
 	target           string
 	apiKey           string
 	spawn            bool
@@ -77,6 +80,7 @@ func parseFlags(args []string) (config, error) {
 	fs.DurationVar(&cfg.warmup, "warmup", 2*time.Second, "unmeasured load before each measurement")
 	fs.Int64Var(&cfg.requests, "requests", 0, "stop each measurement after this many answers (0: run for -duration)")
 	fs.IntVar(&cfg.concurrency, "concurrency", 64, "concurrent keep-alive connections (workers)")
+	fs.IntVar(&cfg.rounds, "rounds", 1, "measure echo and risk this many times, alternating their order, and report medians (at most 20)")
 	fs.StringVar(&cfg.target, "target", "", "base URL of a running riskauthd on a loopback address (default: an in-process server); its API key is read from $RISKLOAD_API_KEY")
 	fs.BoolVar(&cfg.spawn, "spawn", false, "run each in-process server in a child process of its own")
 	fs.IntVar(&cfg.serverProcs, "server-procs", 0, "GOMAXPROCS of spawned servers (0: default)")
@@ -98,6 +102,8 @@ func parseFlags(args []string) (config, error) {
 		return cfg, fmt.Errorf("-warmup %s: want 0 to %s", cfg.warmup, maxDuration)
 	case cfg.requests < 0:
 		return cfg, errors.New("-requests must not be negative")
+	case cfg.rounds < 1 || cfg.rounds > maxRounds:
+		return cfg, fmt.Errorf("-rounds %d: want 1 to %d", cfg.rounds, maxRounds)
 	case cfg.concurrency < 1 || cfg.concurrency > maxConcurrency:
 		return cfg, fmt.Errorf("-concurrency %d: want 1 to %d", cfg.concurrency, maxConcurrency)
 	case cfg.body.Users < 2 || cfg.body.Users > maxUsers:
@@ -170,34 +176,65 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	fmt.Fprintf(out, "riskload: %d workers, %s warm-up + %s per server, %d distinct bodies from seed %d\n\n",
 		cfg.concurrency, cfg.warmup, cfg.duration, len(bodies), cfg.body.Seed)
 
-	var results []*result
-	for _, s := range []struct {
+	type phase struct {
 		name string
 		srv  *server
-	}{{"echo", echo}, {"risk", risk}} {
-		stopProfile := func() {}
-		if s.name == "risk" && cfg.cpuProfile != "" {
-			if stopProfile, err = loadgen.StartCPUProfile(cfg.cpuProfile); err != nil {
+	}
+	var rounds [][2]*result // echo, risk
+	for round := range cfg.rounds {
+		// Odd rounds measure risk first, so that a drift of the machine
+		// (another job starting, the page cache warming) falls on both.
+		phases := []phase{{"echo", echo}, {"risk", risk}}
+		if round%2 == 1 {
+			phases[0], phases[1] = phases[1], phases[0]
+		}
+		var pair [2]*result
+		for _, s := range phases {
+			stopProfile := func() {}
+			if s.name == "risk" && cfg.cpuProfile != "" && round == 0 {
+				if stopProfile, err = loadgen.StartCPUProfile(cfg.cpuProfile); err != nil {
+					return err
+				}
+			}
+			res, err := load(ctx, cfg, s.name, s.srv, bodies)
+			stopProfile()
+			if err != nil {
 				return err
 			}
+			if res.ok == 0 {
+				return fmt.Errorf("%s: no successful answer (first error %q, first body %q)", res.name, res.firstErr, res.firstBody)
+			}
+			if s.name == "echo" {
+				pair[0] = res
+			} else {
+				pair[1] = res
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
 		}
-		res, err := load(ctx, cfg, s.name, s.srv, bodies)
-		stopProfile()
-		if err != nil {
-			return err
-		}
-		results = append(results, res)
-		if ctx.Err() != nil {
-			return ctx.Err()
+		rounds = append(rounds, pair)
+		if cfg.rounds > 1 {
+			fmt.Fprintf(out, "round %d: echo %.0f req/s, risk %.0f req/s, risk/echo %.2f\n", round+1, pair[0].rps(), pair[1].rps(), pair[1].rps()/pair[0].rps())
 		}
 	}
-	report(out, cfg, results)
-	for _, r := range results {
-		if r.ok == 0 {
-			return fmt.Errorf("%s: no successful answer (first error %q, first body %q)", r.name, r.firstErr, r.firstBody)
-		}
+	if cfg.rounds > 1 {
+		fmt.Fprintln(out)
 	}
+	report(out, cfg, rounds)
 	return nil
+}
+
+// median is the middle value of xs (the mean of the middle two for an
+// even count).
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
 }
 
 // setupText says where the servers ran, long for the header or short for
@@ -325,9 +362,13 @@ func load(ctx context.Context, cfg config, name string, srv *server, bodies [][]
 	return res, nil
 }
 
-func report(out io.Writer, cfg config, rs []*result) {
+// report prints the last round's table, and the summary row for
+// docs/benchmarks.md: with several rounds, every figure in it is the median
+// over the rounds (the ratio the median of the per-round ratios).
+func report(out io.Writer, cfg config, rounds [][2]*result) {
+	last := rounds[len(rounds)-1]
 	fmt.Fprintf(out, "%-6s %10s %8s %8s %8s %11s %10s %10s %10s\n", "server", "answers", "non-2xx", "errors", "blocks", "req/s", "p50", "p99", "max")
-	for _, r := range rs {
+	for _, r := range last {
 		fmt.Fprintf(out, "%-6s %10d %8d %8d %8d %11.0f %10s %10s %10s\n", r.name, r.ok+r.bad, r.bad, r.errs, r.blocks,
 			r.rps(), latency.Format(r.lat.Quantile(0.5)), latency.Format(r.lat.Quantile(0.99)), latency.Format(r.lat.Max()))
 		if r.firstErr != "" {
@@ -337,16 +378,32 @@ func report(out io.Writer, cfg config, rs []*result) {
 			fmt.Fprintf(out, "       first non-2xx: %.200s\n", r.firstBody)
 		}
 	}
-	echo, risk := rs[0], rs[1]
-	ratio := risk.rps() / echo.rps()
-	fmt.Fprintf(out, "\nrisk/echo throughput ratio: %.2f (target >= 0.50)\n\n", ratio)
+	// col is the median over the rounds of one figure of a round.
+	col := func(f func(echo, risk *result) float64) float64 {
+		xs := make([]float64, len(rounds))
+		for i, p := range rounds {
+			xs[i] = f(p[0], p[1])
+		}
+		return median(xs)
+	}
+	echoRPS := col(func(e, _ *result) float64 { return e.rps() })
+	riskRPS := col(func(_, r *result) float64 { return r.rps() })
+	ratio := col(func(e, r *result) float64 { return r.rps() / e.rps() })
+	echoP99 := time.Duration(col(func(e, _ *result) float64 { return float64(e.lat.Quantile(0.99)) }))
+	riskP50 := time.Duration(col(func(_, r *result) float64 { return float64(r.lat.Quantile(0.5)) }))
+	riskP99 := time.Duration(col(func(_, r *result) float64 { return float64(r.lat.Quantile(0.99)) }))
+	what := "risk/echo throughput ratio"
+	if len(rounds) > 1 {
+		what = fmt.Sprintf("risk/echo throughput ratio, median of %d rounds", len(rounds))
+	}
+	fmt.Fprintf(out, "\n%s: %.2f (target >= 0.50)\n\n", what, ratio)
 	host, _ := os.Hostname()
 	setup := setupText(cfg, false)
 	fmt.Fprintln(out, "| date | machine | setup | command | echo req/s | echo p99 | risk req/s | risk p50 | risk p99 | risk/echo |")
 	fmt.Fprintln(out, "|---|---|---|---|---|---|---|---|---|---|")
 	fmt.Fprintf(out, "| %s | %s, %d CPUs, %s | %s | `%s` | %.0f | %s | %.0f | %s | %s | %.2f |\n",
 		time.Now().UTC().Format("2006-01-02"), host, runtime.NumCPU(), runtime.Version(), setup, commandLine(),
-		echo.rps(), latency.Format(echo.lat.Quantile(0.99)), risk.rps(), latency.Format(risk.lat.Quantile(0.5)), latency.Format(risk.lat.Quantile(0.99)), ratio)
+		echoRPS, latency.Format(echoP99), riskRPS, latency.Format(riskP50), latency.Format(riskP99), ratio)
 }
 
 func commandLine() string {

@@ -43,7 +43,7 @@ func TestParseFlags(t *testing.T) {
 	for _, bad := range [][]string{
 		{"-duration", "0s"}, {"-duration", "11m"}, {"-concurrency", "0"}, {"-concurrency", "5000"},
 		{"-target", "http://10.0.0.1:8080"}, {"-target", "http://example.com"}, {"-target", "ftp://127.0.0.1"},
-		{"-server-procs", "1"}, {"extra"},
+		{"-server-procs", "1"}, {"extra"}, {"-rounds", "0"}, {"-rounds", "21"},
 	} {
 		_, err := parseFlags(bad)
 		assert.Error(t, err, "%v", bad)
@@ -56,12 +56,14 @@ func TestParseFlags(t *testing.T) {
 // A short run against both in-process servers answers every request with
 // a 2xx and prints the table row.
 func TestRunInProcess(t *testing.T) {
-	cfg, err := parseFlags([]string{"-duration", "300ms", "-warmup", "100ms", "-concurrency", "8", "-users", "500", "-bodies", "500"})
+	cfg, err := parseFlags([]string{"-duration", "300ms", "-warmup", "100ms", "-concurrency", "8", "-users", "500", "-bodies", "500", "-rounds", "2"})
 	require.NoError(t, err)
 	var out bytes.Buffer
 	require.NoError(t, run(context.Background(), cfg, &out))
 	s := out.String()
-	assert.Contains(t, s, "risk/echo throughput ratio")
+	assert.Contains(t, s, "risk/echo throughput ratio, median of 2 rounds")
+	assert.Contains(t, s, "round 1: echo ")
+	assert.Contains(t, s, "round 2: echo ")
 	assert.Contains(t, s, "| date | machine |")
 	for _, line := range strings.Split(s, "\n") {
 		if strings.HasPrefix(line, "echo ") || strings.HasPrefix(line, "risk ") {
@@ -74,6 +76,15 @@ func TestRunInProcess(t *testing.T) {
 
 // BenchmarkEngineOnly runs the riskload traffic through the engine alone,
 // without HTTP, to split the risk API's cost into engine and HTTP layer.
+func TestMedian(t *testing.T) {
+	for _, tc := range []struct {
+		xs   []float64
+		want float64
+	}{{[]float64{3}, 3}, {[]float64{3, 1, 2}, 2}, {[]float64{4, 1, 3, 2}, 2.5}} {
+		assert.Equal(t, tc.want, median(tc.xs), "%v", tc.xs)
+	}
+}
+
 func BenchmarkEngineOnly(b *testing.B) {
 	rd, err := newDaemon()
 	require.NoError(b, err)
