@@ -180,17 +180,9 @@ type DeviceConfig struct {
 // Load reads the file at path (may be empty), applies the environment and
 // defaults, and validates the result, reporting every problem at once.
 func Load(path string, env func(string) string) (*Config, error) {
-	c := &Config{}
-	if path != "" {
-		src, err := os.ReadFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("config %s: %w", path, err)
-		}
-		dec := yaml.NewDecoder(bytes.NewReader(src))
-		dec.KnownFields(true)
-		if err := dec.Decode(c); err != nil && err.Error() != "EOF" {
-			return nil, fmt.Errorf("config %s: %w", path, err)
-		}
+	c, err := readFile(path)
+	if err != nil {
+		return nil, err
 	}
 	if err := c.applyEnv(env); err != nil {
 		return nil, err
@@ -198,6 +190,25 @@ func Load(path string, env func(string) string) (*Config, error) {
 	c.defaults()
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("config %s: %w", orEnv(path), err)
+	}
+	return c, nil
+}
+
+// readFile decodes the YAML file at path strictly (an unknown field is an
+// error); no path is an empty configuration.
+func readFile(path string) (*Config, error) {
+	c := &Config{}
+	if path == "" {
+		return c, nil
+	}
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && err.Error() != "EOF" {
+		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	return c, nil
 }
@@ -481,17 +492,9 @@ func (c *Config) applyKafkaEnv(env func(string) string) error {
 // validated and no other variable is read, so that an operator can point
 // riskctl at the production file without the server's secrets.
 func LoadAlerts(path string, env func(string) string) (alert.Config, error) {
-	c := &Config{}
-	if path != "" {
-		src, err := os.ReadFile(path)
-		if err != nil {
-			return alert.Config{}, fmt.Errorf("config %s: %w", path, err)
-		}
-		dec := yaml.NewDecoder(bytes.NewReader(src))
-		dec.KnownFields(true)
-		if err := dec.Decode(c); err != nil && err.Error() != "EOF" {
-			return alert.Config{}, fmt.Errorf("config %s: %w", path, err)
-		}
+	c, err := readFile(path)
+	if err != nil {
+		return alert.Config{}, err
 	}
 	if err := c.applyKafkaEnv(env); err != nil {
 		return alert.Config{}, err
