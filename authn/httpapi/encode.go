@@ -20,12 +20,13 @@ import (
 // encoding/json spent a third of an evaluate request's CPU time on it (the
 // feature set alone is some 80 values, and its velocity part a map built
 // and sorted per call). The output is the JSON encoding/json would produce
-// for evaluateResponse, up to key order inside maps and HTML escaping
-// (TestEncoderMatchesEncodingJSON checks it on real answers); non-finite
+// for the reference value in encode_test.go (evaluateResponse), up to key
+// order inside maps and HTML escaping (TestEncoderMatchesEncodingJSON
+// checks it on real answers); non-finite
 // numbers, which encoding/json refuses, are rendered as null. It is
-// written straight from the engine's decision: building the
-// evaluateResponse first (newEvaluateResponse) cost a quarter as much
-// again, in copies, a map and five allocations.
+// written straight from the engine's decision: building a response value
+// first cost a quarter as much again, in copies, a map and five
+// allocations.
 
 // bufPool recycles response buffers.
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
@@ -344,8 +345,8 @@ func appendReasons(b []byte, rs []engine.Reason) []byte {
 }
 
 // appendAny renders an evidence value: the common kinds directly, anything
-// else through encoding/json; null when it cannot be encoded, which is
-// what evidenceValue makes of a non-finite float.
+// else through encoding/json; null when it cannot be encoded (a
+// non-finite float).
 func appendAny(b []byte, v any) []byte {
 	switch x := v.(type) {
 	case nil:

@@ -107,3 +107,111 @@ func TestEncoderVelocityKeysFollowSchema(t *testing.T) {
 		assert.Equal(t, want, got.Velocity)
 	}
 }
+
+// evaluateResponse is the 200 body of POST /v1/risk/evaluate as a Go
+// value: the reference appendDecision is held to (encoding/json of this
+// value, TestEncoderMatchesEncodingJSON). It is declared here, not
+// borrowed from engine.Decision, so that the wire contract changes only on
+// purpose (and with openapi.json).
+type evaluateResponse struct {
+	EvaluationID string  `json:"evaluation_id"`
+	Decision     string  `json:"decision"`
+	Score        float64 `json:"score"`
+	// Reasons are the enforced rules that matched, most decisive first;
+	// never null.
+	Reasons []reason `json:"reasons"`
+	// ShadowDecision and ShadowReasons are present when shadow rules
+	// matched: what they would have decided. Never applied.
+	ShadowDecision string   `json:"shadow_decision,omitempty"`
+	ShadowReasons  []reason `json:"shadow_reasons,omitempty"`
+	// Alert is the highest alert severity among the enforced matches.
+	Alert string `json:"alert"`
+	// Floored is set when an unavailable signal raised the decision.
+	Floored bool `json:"floored"`
+	// Signals are the features by namespace, as the rules saw them.
+	Signals *rules.Features `json:"signals"`
+	// SignalStatus tells per signal whether it answered and how fast.
+	SignalStatus   map[string]signalStatus `json:"signal_status"`
+	RuleSetVersion string                  `json:"ruleset_version"`
+	Time           time.Time               `json:"time"`
+}
+
+type reason struct {
+	Rule        string     `json:"rule"`
+	Description string     `json:"description"`
+	Score       float64    `json:"score"`
+	Action      string     `json:"action,omitempty"`
+	Alert       string     `json:"alert,omitempty"`
+	Evidence    []evidence `json:"evidence,omitempty"`
+}
+
+type evidence struct {
+	Field string `json:"field"`
+	Value any    `json:"value"`
+}
+
+type signalStatus struct {
+	Available bool    `json:"available"`
+	Millis    float64 `json:"ms"`
+	Error     string  `json:"error,omitempty"`
+}
+
+// newEvaluateResponse maps a decision to its wire form, the slow and
+// obvious way.
+func newEvaluateResponse(d *engine.Decision) *evaluateResponse {
+	r := &evaluateResponse{
+		EvaluationID:   d.EvaluationID,
+		Decision:       d.Action.String(),
+		Score:          finite(d.Score),
+		Reasons:        reasonsOf(d.Reasons),
+		Alert:          d.Alert.String(),
+		Floored:        d.Floored,
+		Signals:        d.Features,
+		SignalStatus:   make(map[string]signalStatus, len(d.Signals)),
+		RuleSetVersion: d.RuleSetVersion,
+		Time:           d.Time.UTC(),
+	}
+	if r.Reasons == nil {
+		r.Reasons = []reason{}
+	}
+	if len(d.Shadow) > 0 || d.ShadowAction != d.Action {
+		r.ShadowDecision = d.ShadowAction.String()
+		r.ShadowReasons = reasonsOf(d.Shadow)
+	}
+	for name, st := range d.Signals {
+		r.SignalStatus[name] = signalStatus{Available: st.Available, Millis: finite(st.Millis), Error: st.Error}
+	}
+	return r
+}
+
+func reasonsOf(rs []engine.Reason) []reason {
+	if len(rs) == 0 {
+		return nil
+	}
+	out := make([]reason, len(rs))
+	for i, x := range rs {
+		out[i] = reason{Rule: x.Rule, Description: x.Description, Score: finite(x.Score), Action: x.Action, Alert: x.Alert}
+		if len(x.Evidence) > 0 {
+			out[i].Evidence = make([]evidence, len(x.Evidence))
+			for j, e := range x.Evidence {
+				out[i].Evidence[j] = evidence{Field: e.Field, Value: evidenceValue(e.Value)}
+			}
+		}
+	}
+	return out
+}
+
+// evidenceValue keeps evidence encodable: a non-finite float becomes null.
+func evidenceValue(v any) any {
+	switch x := v.(type) {
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return nil
+		}
+	case float32:
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return nil
+		}
+	}
+	return v
+}
