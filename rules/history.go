@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/riskauth/riskauth/internal/atomicfile"
 )
 
 // DefaultHistorySize is how many previously active versions a Source keeps
@@ -90,7 +92,7 @@ func (h *history) push(rs *RuleSet, at time.Time) error {
 	if h.dir != "" {
 		name := filepath.Join(h.dir, fmt.Sprintf("%020d-%s.yaml", at.UnixNano(), rs.Version))
 		if err = os.MkdirAll(h.dir, 0o755); err == nil {
-			err = writeFileAtomic(name, e.src)
+			err = atomicfile.Write(name, e.src, 0o644)
 		}
 		if err == nil {
 			e.file = name
@@ -139,46 +141,4 @@ func (h *history) list() []HistoryEntry {
 		out[len(out)-1-i] = e
 	}
 	return out
-}
-
-// writeFileAtomic replaces path with data so that a reader (the hot
-// reloader, a crash) sees either the old or the new content, never a
-// mix: a temporary file in the same directory, fsync, rename over path,
-// then fsync of the directory so the rename itself is durable.
-func writeFileAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	mode := os.FileMode(0o644)
-	if fi, err := os.Stat(path); err == nil {
-		mode = fi.Mode().Perm()
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			_ = os.Remove(tmp)
-		}
-	}()
-	if _, err = f.Write(data); err == nil {
-		err = f.Sync()
-	}
-	if err == nil {
-		err = f.Chmod(mode)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if d, derr := os.Open(dir); derr == nil {
-		_ = d.Sync() // best effort: not every file system syncs directories
-		_ = d.Close()
-	}
-	return nil
 }

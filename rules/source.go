@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+
+	"github.com/riskauth/riskauth/internal/atomicfile"
 )
 
 // Source holds the active rule set and replaces it when its file changes.
@@ -300,7 +302,7 @@ func (s *Source) install(src []byte) (*RuleSet, error) {
 		return nil, err
 	}
 	if s.path != "" {
-		if err := writeFileAtomic(s.path, src); err != nil {
+		if err := atomicfile.Write(s.path, src, 0o644); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrNotPersisted, err)
 		}
 	}
@@ -344,7 +346,7 @@ func (s *Source) SetCandidate(src []byte, actor string) (*RuleSet, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.candPath != "" {
-		if err := writeFileAtomic(s.candPath, src); err != nil {
+		if err := atomicfile.Write(s.candPath, src, 0o644); err != nil {
 			return nil, fmt.Errorf("candidate: %w: %w", ErrNotPersisted, err)
 		}
 	}

@@ -8,12 +8,12 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime/debug"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/riskauth/riskauth/internal/atomicfile"
 	"github.com/riskauth/riskauth/rules"
 	"github.com/riskauth/riskauth/rules/backtest"
 )
@@ -138,7 +138,7 @@ func backtestCmd(args []string, stdout, stderr io.Writer) int {
 	}
 
 	if *htmlPath != "" {
-		if err := writeFileAtomic(*htmlPath, func(w io.Writer) error { return backtest.WriteHTML(w, rep) }); err != nil {
+		if err := atomicfile.WriteFunc(*htmlPath, 0o644, func(w io.Writer) error { return backtest.WriteHTML(w, rep) }); err != nil {
 			fmt.Fprintf(stderr, "riskctl rules backtest: %v\n", err)
 			return 1
 		}
@@ -170,31 +170,6 @@ func loadRuleFile(path string, schema *rules.Schema, stderr io.Writer) (*rules.R
 	}
 	fmt.Fprintf(stderr, "riskctl rules backtest: %v\n", err)
 	return nil, false
-}
-
-// writeFileAtomic writes path through a temporary file in the same
-// directory, so an interrupted run never leaves half a report behind.
-func writeFileAtomic(path string, write func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".backtest-*.html")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }
 
 // isTerminal reports whether w is a character device (a terminal), so

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/riskauth/riskauth/internal/atomicfile"
 	"github.com/riskauth/riskauth/signals/familiarity"
 )
 
@@ -55,19 +56,14 @@ func familiarityGlobal(dataDir string, log *slog.Logger) (*familiarity.Global, f
 	}, nil
 }
 
-// saveFamiliarityGlobal writes a snapshot of g to file through a temporary
-// file and a rename, so that a crash mid-write leaves the previous one.
+// saveFamiliarityGlobal replaces the snapshot in file atomically, so that
+// a crash mid-write leaves the previous one.
 func saveFamiliarityGlobal(g *familiarity.Global, file string) error {
 	data, err := g.MarshalBinary()
+	if err == nil {
+		err = atomicfile.Write(file, data, 0o600)
+	}
 	if err != nil {
-		return fmt.Errorf("familiarity global counts: %w", err)
-	}
-	tmp := file + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		return fmt.Errorf("familiarity global counts: %w", err)
-	}
-	if err := os.Rename(tmp, file); err != nil {
-		_ = os.Remove(tmp)
 		return fmt.Errorf("familiarity global counts: %w", err)
 	}
 	return nil
