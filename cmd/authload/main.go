@@ -12,7 +12,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -63,12 +62,8 @@ type config struct {
 }
 
 func main() {
-	// riskauthd's default garbage-collector setting (daemon.GCPercent),
-	// for the server and the raw argon2id baseline alike; GOGC overrides
-	// it for both.
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(daemon.GCPercent)
-	}
+	// riskauthd's GC setting, for the server under test and its baseline alike.
+	daemon.SetDefaultGC()
 	if len(os.Args) == 2 && os.Args[1] == "-serve-child" {
 		os.Exit(serveChild())
 	}

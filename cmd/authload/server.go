@@ -42,18 +42,6 @@ type server struct {
 	close func()
 }
 
-// built is riskauthd as internal/daemon builds it, and how to stop the
-// goroutines Build started.
-type built struct {
-	*daemon.Server
-	cancel context.CancelFunc
-}
-
-func (b *built) close() {
-	b.cancel()
-	b.Close()
-}
-
 // buildServer builds riskauthd with internal/daemon, exactly as it runs on
 // embedded defaults with no configuration file (default rules, in-memory
 // velocity with SQLite profiles, device identifier, familiarity score, geo
@@ -65,7 +53,7 @@ func (b *built) close() {
 // so that the attack phases measure the risk engine's defence rather than
 // the limiter's 429s (both are in front of the password hash; the limiter
 // only cuts floods from one address).
-func buildServer(ctx context.Context, sc serverConfig) (_ *built, err error) {
+func buildServer(ctx context.Context, sc serverConfig) (*daemon.Server, error) {
 	env := map[string]string{
 		"RISKAUTH_DATA_DIR":        sc.Dir,
 		"RISKAUTH_ADDR":            "127.0.0.1:8080",
@@ -83,19 +71,13 @@ func buildServer(ctx context.Context, sc serverConfig) (_ *built, err error) {
 	}
 	off := 0
 	cfg.Authn.RateLimit.PerIPPerMinute = &off
-	ctx, cancel := context.WithCancel(ctx)
-	srv, err := daemon.Build(ctx, cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		cancel()
-		return nil, err
-	}
-	return &built{Server: srv, cancel: cancel}, nil
+	return daemon.Build(ctx, cfg, slog.New(slog.DiscardHandler))
 }
 
 // register creates the accounts directly in the store (verified address,
 // one shared argon2id hash of the synthetic password), so that
 // registration costs nothing in any measured phase. It returns the hash.
-func (b *built) register(ctx context.Context, emails []string, pw string) (string, error) {
+func register(ctx context.Context, b *daemon.Server, emails []string, pw string) (string, error) {
 	phc, err := b.Hasher.Hash(ctx, pw)
 	if err != nil {
 		return "", err
@@ -118,14 +100,14 @@ func serve(ctx context.Context, sc serverConfig) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	phc, err := b.register(ctx, sc.Emails, sc.Password)
+	phc, err := register(ctx, b, sc.Emails, sc.Password)
 	if err != nil {
-		b.close()
+		b.Close()
 		return nil, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		b.close()
+		b.Close()
 		return nil, err
 	}
 	done := make(chan struct{})
@@ -139,7 +121,7 @@ func serve(ctx context.Context, sc serverConfig) (*server, error) {
 		_ = b.API.Shutdown(ctx)
 		_ = ln.Close()
 		<-done
-		b.close()
+		b.Close()
 	}
 	return &server{addr: ln.Addr().String(), phc: phc, close: stop}, nil
 }

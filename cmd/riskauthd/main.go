@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 
 	"github.com/redis/go-redis/v9"
@@ -22,9 +21,7 @@ import (
 func main() {
 	cfgPath := flag.String("config", os.Getenv("RISKAUTH_CONFIG"), "YAML configuration file (RISKAUTH_CONFIG)")
 	flag.Parse()
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(daemon.GCPercent)
-	}
+	daemon.SetDefaultGC()
 	if err := run(*cfgPath); err != nil {
 		fmt.Fprintln(os.Stderr, "riskauthd:", err)
 		os.Exit(1)

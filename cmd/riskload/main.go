@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -51,12 +50,8 @@ type config struct {
 }
 
 func main() {
-	// riskauthd's garbage-collector setting (daemon.GCPercent), for the
-	// echo and the risk server alike, in-process or spawned; GOGC
-	// overrides it for both.
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(daemon.GCPercent)
-	}
+	// riskauthd's GC setting, for the server under test and its baseline alike.
+	daemon.SetDefaultGC()
 	if len(os.Args) == 3 && os.Args[1] == "-serve-child" {
 		os.Exit(serveChild(os.Args[2]))
 	}

@@ -64,13 +64,11 @@ func startEcho() (*server, error) {
 // in a temporary data directory, and how to remove it after.
 type riskDaemon struct {
 	*daemon.Server
-	key    string
-	cancel context.CancelFunc
-	dir    string
+	key string
+	dir string
 }
 
 func (r *riskDaemon) close() {
-	r.cancel()
 	r.Close()
 	_ = os.RemoveAll(r.dir)
 }
@@ -97,13 +95,11 @@ func newDaemon() (_ *riskDaemon, err error) {
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := daemon.Build(ctx, cfg, slog.New(slog.DiscardHandler))
+	srv, err := daemon.Build(context.Background(), cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
-		cancel()
 		return nil, err
 	}
-	return &riskDaemon{Server: srv, key: key, cancel: cancel, dir: dir}, nil
+	return &riskDaemon{Server: srv, key: key, dir: dir}, nil
 }
 
 // startRisk serves newDaemon's HTTP API on a loopback port.

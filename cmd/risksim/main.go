@@ -10,10 +10,10 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
-	"runtime/pprof"
 	"time"
 
 	"github.com/riskauth/riskauth/engine/simulate"
+	"github.com/riskauth/riskauth/internal/loadgen"
 )
 
 func main() {
@@ -60,15 +60,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	cfg = cfg.Defaults()
 	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
+		stopProfile, err := loadgen.StartCPUProfile(*cpuProfile)
 		if err != nil {
 			return fmt.Errorf("cpu profile: %w", err)
 		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return fmt.Errorf("cpu profile: %w", err)
-		}
-		defer pprof.StopCPUProfile()
+		defer stopProfile()
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()

@@ -156,7 +156,14 @@ func (c *Config) defaults() {
 }
 
 // Validate fills in the defaults and reports every problem at once.
-func (c *Config) Validate() error {
+func (c *Config) Validate() error { return c.validate(true) }
+
+// ValidateClient is Validate for a consumer of the same brokers (riskctl
+// alerts tail): the producer's data and spool directories are not asked
+// for, since a consumer keeps no files.
+func (c *Config) ValidateClient() error { return c.validate(false) }
+
+func (c *Config) validate(producer bool) error {
 	c.defaults()
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
@@ -194,10 +201,10 @@ func (c *Config) Validate() error {
 	if c.MaxAttempts < 1 {
 		add("alert: max_attempts %d: want at least 1", c.MaxAttempts)
 	}
-	if c.DataDir == "" && c.Embedded() {
+	if producer && c.DataDir == "" && c.Embedded() {
 		add("alert: data_dir is required when no brokers are configured (the JSONL files live there)")
 	}
-	if c.SpoolDir == "" && !c.Embedded() {
+	if producer && c.SpoolDir == "" && !c.Embedded() {
 		add("alert: spool_dir (or data_dir) is required with brokers: the spool keeps messages while Kafka is down")
 	}
 	if c.SpoolMaxBytes < 1<<20 {

@@ -499,13 +499,8 @@ func LoadAlerts(path string, env func(string) string) (alert.Config, error) {
 	if err := c.applyKafkaEnv(env); err != nil {
 		return alert.Config{}, err
 	}
-	// A consumer keeps no files: the producer's data and spool
-	// directories are not asked for.
-	a := c.Alerts
-	a.DataDir, a.SpoolDir = "-", "-"
-	if err := a.Validate(); err != nil {
+	if err := c.Alerts.ValidateClient(); err != nil {
 		return alert.Config{}, fmt.Errorf("config %s: %w", orEnv(path), err)
 	}
-	a.DataDir, a.SpoolDir = "", ""
-	return a, nil
+	return c.Alerts, nil
 }

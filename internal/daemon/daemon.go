@@ -66,14 +66,17 @@ type Server struct {
 	// breachedChain is the breach corpus chain, shared by the engine's
 	// signal and the password policy.
 	breachedChain breached.Checker
+	cancel        context.CancelFunc // stops Build's goroutines
 	closers       []func() error
 }
 
-// Close releases everything Build opened, in reverse order: the sign-in
+// Close stops the goroutines Build started and releases everything it
+// opened, in reverse order: the sign-in
 // service drains its mail before the store closes, the alert sink flushes
 // within the shutdown grace, the familiarity snapshot is written once
 // nothing evaluates any more. Stop serving API first.
 func (s *Server) Close() {
+	s.cancel()
 	for i := len(s.closers) - 1; i >= 0; i-- {
 		_ = s.closers[i]()
 	}
@@ -81,9 +84,11 @@ func (s *Server) Close() {
 
 // Build wires every component from cfg, as riskauthd runs them. The
 // goroutines it starts (rule file watch, geo database refresh, authn
-// sweeps) stop with ctx. On error it closes what it already opened.
+// sweeps) stop with ctx or at Close. On error it closes what it already
+// opened.
 func Build(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server, err error) {
 	s := &Server{}
+	ctx, s.cancel = context.WithCancel(ctx)
 	defer func() {
 		if err != nil {
 			s.Close()
@@ -342,6 +347,14 @@ func randomBase64(n int) string {
 	raw := make([]byte, n)
 	_, _ = rand.Read(raw)
 	return base64.RawURLEncoding.EncodeToString(raw)
+}
+
+// SetDefaultGC applies GCPercent unless the GOGC variable says otherwise:
+// riskauthd and the load commands that measure it run alike.
+func SetDefaultGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(GCPercent)
+	}
 }
 
 // GCPercent is riskauthd's default GOGC (the GOGC variable overrides it).
