@@ -448,9 +448,9 @@ func (e *Engine) Evaluate(ctx context.Context, ev Event) (*Decision, error) {
 		// The store is done with pending (Load returned: st.err would be
 		// set after a timeout, when it might still be reading it), so
 		// it can be filled in place.
-		pending.Rules, pending.ShadowRules = ruleIDs(res.Matches), ruleIDs(res.Shadow)
+		pending.Rules, pending.ShadowRules = rules.MatchIDs(res.Matches), rules.MatchIDs(res.Shadow)
 		if cres != nil {
-			pending.CandidateVersion, pending.CandidateRules = d.Candidate.Version, ruleIDs(cres.Matches)
+			pending.CandidateVersion, pending.CandidateRules = d.Candidate.Version, rules.MatchIDs(cres.Matches)
 		}
 		if pending.HasRules() {
 			e.annotate(ctx, pending)
@@ -493,17 +493,6 @@ func (e *Engine) annotate(ctx context.Context, p *Pending) {
 	if err := a.AnnotatePending(ctx, p); err != nil {
 		e.log.Warn("matched rules not attached to the pending evaluation", "evaluation_id", p.EvaluationID, "err", err)
 	}
-}
-
-func ruleIDs(ms []rules.Match) []string {
-	if len(ms) == 0 {
-		return nil
-	}
-	out := make([]string, len(ms))
-	for i, m := range ms {
-		out[i] = m.Rule.ID
-	}
-	return out
 }
 
 func (e *Engine) runSignal(ctx context.Context, i int, s Signal, ev *Event, out chan<- signalOut) {

@@ -94,6 +94,18 @@ func (rs *RuleSet) Evaluate(f *Features, now time.Time) Result {
 	return res
 }
 
+// MatchIDs returns the ids of the matched rules, in order; nil for none.
+func MatchIDs(ms []Match) []string {
+	if len(ms) == 0 {
+		return nil
+	}
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.Rule.ID
+	}
+	return out
+}
+
 func sortMatches(ms []Match) {
 	if len(ms) < 2 {
 		return

@@ -378,9 +378,9 @@ func (a *agg) replay(n int64, rec *ocsf.DecisionRecord, res *rules.Result) {
 	s := Sample{Line: n, ID: rec.ID, EvaluationID: rec.EvaluationID, Time: rec.Time, Kind: rec.Kind,
 		UserID: rec.UserID, Identifier: rec.Identifier, IP: rec.IP,
 		Before: Verdict{Decision: before, Score: rec.Score, Rules: nonNil(rec.Rules), Floored: rec.Floored},
-		After:  Verdict{Decision: after, Score: res.Score, Rules: ruleIDs(res.Matches), Floored: held}}
+		After:  Verdict{Decision: after, Score: res.Score, Rules: nonNil(rules.MatchIDs(res.Matches)), Floored: held}}
 	if len(res.Shadow) > 0 {
-		s.After.Shadow = ruleIDs(res.Shadow)
+		s.After.Shadow = rules.MatchIDs(res.Shadow)
 	}
 	a.samples[before][after] = append(a.samples[before][after], s)
 }
@@ -396,14 +396,6 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
-}
-
-func ruleIDs(ms []rules.Match) []string {
-	out := make([]string, len(ms))
-	for i, m := range ms {
-		out[i] = m.Rule.ID
-	}
-	return out
 }
 
 // merge adds the workers' shares up into the report.

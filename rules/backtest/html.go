@@ -8,7 +8,6 @@ import (
 	"io"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/riskauth/riskauth/rules"
@@ -141,8 +140,6 @@ func niceMax(v int64) float64 {
 	return 10 * p
 }
 
-func fmtCount(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
-
 // columns draws grouped vertical bars: one group per label, a recorded
 // and a candidate bar in each.
 func columns(title string, labels, names []string, a, b []int64, width int) chart {
@@ -162,7 +159,7 @@ func columns(title string, labels, names []string, a, b []int64, width int) char
 	for k := 0; k <= 4; k++ {
 		v := top2 * float64(k) / 4
 		y := top + plotH - plotH*float64(k)/4
-		c.Grid = append(c.Grid, gridLine{X1: left, Y1: y, X2: left + plotW, Y2: y, Label: fmtCount(math.Round(v*100) / 100), LX: left - 6, LY: y + 4, Anchor: "end"})
+		c.Grid = append(c.Grid, gridLine{X1: left, Y1: y, X2: left + plotW, Y2: y, Label: num(math.Round(v*100) / 100), LX: left - 6, LY: y + 4, Anchor: "end"})
 	}
 	group := plotW / float64(len(labels))
 	bw := math.Min(28, group*0.36)
@@ -225,7 +222,7 @@ func ruleBars(rep *Report) (chart, int) {
 	bottom := top + rowH*float64(max(len(rows), 1))
 	for k := 0; k <= 4; k++ {
 		x := left + plotW*float64(k)/4
-		c.Grid = append(c.Grid, gridLine{X1: x, Y1: top - 4, X2: x, Y2: bottom, Label: fmtCount(math.Round(top2*float64(k)/4*100) / 100), LX: x, LY: bottom + 16, Anchor: "middle"})
+		c.Grid = append(c.Grid, gridLine{X1: x, Y1: top - 4, X2: x, Y2: bottom, Label: num(math.Round(top2*float64(k)/4*100) / 100), LX: x, LY: bottom + 16, Anchor: "middle"})
 	}
 	for i, r := range rows {
 		y := top + rowH*float64(i)

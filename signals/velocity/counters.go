@@ -54,7 +54,7 @@ func newCounterTable(maxKeys, maxDistinct int, m *Metrics) *counterTable {
 	}
 	for i := range t.shards {
 		s := &t.shards[i]
-		s.index = newKeyIndex()
+		s.index = newClusteredKeyIndex()
 		s.cap = maxKeys / n
 	}
 	return t

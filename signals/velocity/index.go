@@ -10,6 +10,9 @@ type keyIndex struct {
 	cells []cell
 	mask  uint64
 	n     int
+	// maxLoad is the fill limit in quarters of the table: 3 for evenly
+	// spread keys, 2 for clustered ones (see newClusteredKeyIndex).
+	maxLoad int
 }
 
 // cell is one entry; k == 0 marks an empty cell (stored keys are never 0).
@@ -18,8 +21,20 @@ type cell struct {
 	v int32
 }
 
+// newKeyIndex returns an index for evenly spread keys, kept at most three
+// quarters full.
 func newKeyIndex() keyIndex {
-	return keyIndex{cells: make([]cell, 16), mask: 15}
+	return keyIndex{cells: make([]cell, 16), mask: 15, maxLoad: 3}
+}
+
+// newClusteredKeyIndex returns an index kept at most half full, for keys
+// whose home cells are adjacent on purpose (a key value's counters, see
+// Memory.counterKey): linear probing through such clusters gets long
+// quickly above half load, above all for the misses a flood of new keys
+// makes. At the default MaxKeys the counter index is under half full
+// either way, so this costs no memory there.
+func newClusteredKeyIndex() keyIndex {
+	return keyIndex{cells: make([]cell, 16), mask: 15, maxLoad: 2}
 }
 
 // fixKey maps the one reserved value onto another key.
@@ -43,14 +58,9 @@ func (x *keyIndex) get(k uint64) (int32, bool) {
 	}
 }
 
-// put inserts or replaces k. The table is kept at most half full: a key
-// value's counters have adjacent home cells (Memory.counterKey), which
-// form clusters, and linear probing through clusters gets long quickly
-// above half load, above all for the misses a flood of new keys makes.
-// At the default MaxKeys the table is under half full either way, so this
-// costs no memory there.
+// put inserts or replaces k, growing the table beyond its fill limit.
 func (x *keyIndex) put(k uint64, v int32) {
-	if (x.n+1)*2 > len(x.cells) {
+	if (x.n+1)*4 > len(x.cells)*x.maxLoad {
 		x.grow()
 	}
 	k = fixKey(k)
@@ -95,7 +105,7 @@ func (x *keyIndex) del(k uint64) {
 func (x *keyIndex) grow() {
 	old := x.cells
 	size := 2 * len(old)
-	*x = keyIndex{cells: make([]cell, size), mask: uint64(size - 1)}
+	*x = keyIndex{cells: make([]cell, size), mask: uint64(size - 1), maxLoad: x.maxLoad}
 	for _, c := range old {
 		if c.k != 0 {
 			x.put(c.k, c.v)
