@@ -39,6 +39,32 @@ type CaseResult struct {
 	Diff []string
 }
 
+// CasesFailedError is how SetCandidate and Promote refuse a rule file
+// whose own test cases fail: its author said what it must do, and it does
+// not. Nothing changed. Results holds every case, passed or not.
+type CasesFailedError struct{ Results []CaseResult }
+
+func (e *CasesFailedError) Error() string {
+	failed := 0
+	for _, r := range e.Results {
+		if !r.Passed {
+			failed++
+		}
+	}
+	return fmt.Sprintf("%d of %d test cases of the rule file fail", failed, len(e.Results))
+}
+
+// passingCases runs rs's cases: a *CasesFailedError when any fails.
+func passingCases(rs *RuleSet) error {
+	res := rs.RunCases()
+	for _, r := range res {
+		if !r.Passed {
+			return &CasesFailedError{Results: res}
+		}
+	}
+	return nil
+}
+
 // RunCases runs every inline and file-level test case. Cases evaluate
 // against a copy of the set so the live hit counters stay untouched.
 func (rs *RuleSet) RunCases() []CaseResult {

@@ -256,7 +256,8 @@ func (s *Source) emit(c Change) {
 }
 
 // Promote makes src (or, when src is nil, the candidate) the active rule
-// set, provided the active version is still expected. With a rule file
+// set, provided the active version is still expected and the file's own
+// test cases pass (*CasesFailedError otherwise). With a rule file
 // path the file is replaced atomically first, so that the disk and the
 // running set agree and the hot reloader sees the same version. A promoted
 // candidate stops being the candidate.
@@ -275,7 +276,7 @@ func (s *Source) Promote(src []byte, expected, actor string) (*RuleSet, error) {
 		}
 		src = c.Source()
 	}
-	rs, err := s.install(src)
+	rs, err := s.install(src, true)
 	if err != nil {
 		return nil, fmt.Errorf("promote: %w", err)
 	}
@@ -290,9 +291,10 @@ func (s *Source) Promote(src []byte, expected, actor string) (*RuleSet, error) {
 	return rs, nil
 }
 
-// install compiles src and, with a rule file path, writes it there; s.mu
-// is held.
-func (s *Source) install(src []byte) (*RuleSet, error) {
+// install compiles src, checks its test cases when asked to (a rolled-back
+// version is trusted as it was), and with a rule file path writes it
+// there; s.mu is held.
+func (s *Source) install(src []byte, checkCases bool) (*RuleSet, error) {
 	name := s.path
 	if name == "" {
 		name = "default.yaml"
@@ -300,6 +302,11 @@ func (s *Source) install(src []byte) (*RuleSet, error) {
 	rs, err := Compile(name, src, s.schema, s.compileOpts()...)
 	if err != nil {
 		return nil, err
+	}
+	if checkCases {
+		if err := passingCases(rs); err != nil {
+			return nil, err
+		}
 	}
 	if s.path != "" {
 		if err := atomicfile.Write(s.path, src, 0o644); err != nil {
@@ -323,7 +330,7 @@ func (s *Source) Rollback(expected, actor string) (*RuleSet, error) {
 	if !ok {
 		return nil, fmt.Errorf("rollback: %w", ErrNoHistory)
 	}
-	rs, err := s.install(prev.src)
+	rs, err := s.install(prev.src, false)
 	if err != nil {
 		return nil, fmt.Errorf("rollback to %s: %w", prev.Version, err)
 	}
@@ -333,13 +340,17 @@ func (s *Source) Rollback(expected, actor string) (*RuleSet, error) {
 }
 
 // SetCandidate compiles src and loads it as the candidate (written to the
-// candidate file when there is one). An invalid file changes nothing.
+// candidate file when there is one). An invalid file, or one whose own
+// test cases fail (*CasesFailedError), changes nothing.
 func (s *Source) SetCandidate(src []byte, actor string) (*RuleSet, error) {
 	name := s.candPath
 	if name == "" {
 		name = "candidate.yaml"
 	}
 	rs, err := s.Compile(name, src)
+	if err == nil {
+		err = passingCases(rs)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("candidate: %w", err)
 	}
