@@ -161,14 +161,10 @@ func loadRuleFile(path string, schema *rules.Schema, stderr io.Writer) (*rules.R
 		return rs, true
 	}
 	var es rules.Errors
-	if errors.As(err, &es) {
-		for _, e := range es {
-			fmt.Fprintln(stderr, e)
-		}
-		fmt.Fprintf(stderr, "%s: %d problem(s)\n", path, len(es))
-		return nil, false
+	if !errors.As(err, &es) {
+		err = fmt.Errorf("riskctl rules backtest: %w", err)
 	}
-	fmt.Fprintf(stderr, "riskctl rules backtest: %v\n", err)
+	printLoadError(stderr, path, err)
 	return nil, false
 }
 

@@ -3,10 +3,9 @@ package simulate
 import (
 	"errors"
 	"fmt"
-	"sync/atomic"
-	"time"
 
 	"github.com/riskauth/riskauth/engine"
+	"github.com/riskauth/riskauth/engine/scenario"
 	"github.com/riskauth/riskauth/rules"
 	"github.com/riskauth/riskauth/signals/breached"
 	devicesig "github.com/riskauth/riskauth/signals/device"
@@ -14,25 +13,6 @@ import (
 	"github.com/riskauth/riskauth/signals/geo"
 	"github.com/riskauth/riskauth/signals/velocity"
 )
-
-// Clock is the virtual clock the simulated engine runs on: the runner sets
-// it to each event's time, nothing sleeps.
-type Clock struct{ ns atomic.Int64 }
-
-var _ engine.Clock = (*Clock)(nil)
-
-// NewClock starts a clock at t.
-func NewClock(t time.Time) *Clock {
-	c := &Clock{}
-	c.Set(t)
-	return c
-}
-
-// Now returns the virtual time.
-func (c *Clock) Now() time.Time { return time.Unix(0, c.ns.Load()).UTC() }
-
-// Set moves the clock to t.
-func (c *Clock) Set(t time.Time) { c.ns.Store(t.UnixNano()) }
 
 // Engine is the engine under test and what was built for it.
 type Engine struct {
@@ -68,7 +48,7 @@ var simDeviceKey = []byte("risksim-device-key-0123456789abcdef")
 // (the embedded default rules when empty), on clock. Every
 // signal runs inline, so an evaluation never depends on goroutine
 // scheduling and a seed gives the same decisions.
-func NewEngine(rulesPath, geoDir string, clock *Clock) (*Engine, error) {
+func NewEngine(rulesPath, geoDir string, clock *scenario.Clock) (*Engine, error) {
 	counters := engine.DefaultCounters()
 	schema, err := rules.NewSchema(engine.CounterNames(counters))
 	if err != nil {

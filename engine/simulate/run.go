@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/riskauth/riskauth/engine"
+	"github.com/riskauth/riskauth/engine/scenario"
 	"github.com/riskauth/riskauth/rules"
 )
 
@@ -84,7 +85,7 @@ type Sim struct {
 	atlas  *Atlas
 	pop    *population
 	eng    *Engine
-	clock  *Clock
+	clock  *scenario.Clock
 	waves  []*wave
 	events []event
 }
@@ -96,7 +97,7 @@ func New(cfg Config) (*Sim, error) {
 	if cfg.Users < 1 || cfg.Logins < cfg.Users || cfg.Weeks < 1 {
 		return nil, fmt.Errorf("simulate: want users ≥ 1, logins ≥ users, weeks ≥ 1 (got %d, %d, %d)", cfg.Users, cfg.Logins, cfg.Weeks)
 	}
-	s := &Sim{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, 0x7269736b73696d)), clock: NewClock(Epoch)}
+	s := &Sim{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, 0x7269736b73696d)), clock: scenario.NewClock(Epoch)}
 	var err error
 	if s.atlas, err = NewAtlas(cfg.GeoDir, cfg.MaxNets, s.rng); err != nil {
 		return nil, err
