@@ -135,13 +135,18 @@ func (rs *RuleSet) Explain(f *Features, now time.Time) Explanation {
 		if !re.Matched {
 			continue
 		}
+		// The shadow score counts every match; Shadow and ShadowForced
+		// list what the shadow rules add on top of the enforced ones,
+		// with the running total of all.
 		x.ShadowScore += r.Score
-		x.Shadow = append(x.Shadow, Contribution{Rule: r.ID, Score: r.Score, Total: x.ShadowScore})
 		if r.HasAction {
 			shadowForced = max(shadowForced, r.Action)
-			x.ShadowForced = append(x.ShadowForced, ForcedAction{Rule: r.ID, Action: r.Action})
 		}
 		if r.Mode == Shadow {
+			x.Shadow = append(x.Shadow, Contribution{Rule: r.ID, Score: r.Score, Total: x.ShadowScore})
+			if r.HasAction {
+				x.ShadowForced = append(x.ShadowForced, ForcedAction{Rule: r.ID, Action: r.Action})
+			}
 			continue
 		}
 		x.Score += r.Score
@@ -154,22 +159,6 @@ func (rs *RuleSet) Explain(f *Features, now time.Time) Explanation {
 	x.ScoreDecision = rs.Thresholds.Decide(x.Score)
 	x.Decision = max(forced, x.ScoreDecision)
 	x.ShadowDecision = max(shadowForced, rs.Thresholds.Decide(x.ShadowScore))
-	// Shadow lists what the shadow rules add, on top of the enforced
-	// contributions: keep only theirs, with the running total of all.
-	var sh []Contribution
-	for _, c := range x.Shadow {
-		if r := rs.Rule(c.Rule); r != nil && r.Mode == Shadow {
-			sh = append(sh, c)
-		}
-	}
-	x.Shadow = sh
-	var shf []ForcedAction
-	for _, fa := range x.ShadowForced {
-		if r := rs.Rule(fa.Rule); r != nil && r.Mode == Shadow {
-			shf = append(shf, fa)
-		}
-	}
-	x.ShadowForced = shf
 	if x.Contributions == nil {
 		x.Contributions = []Contribution{}
 	}
