@@ -124,6 +124,9 @@ func (rs *RuleSet) RunCases() []CaseResult {
 }
 
 func (r *Rule) matches(s *Schema, f *Features) (bool, error) {
+	if r.fast != nil { // what Evaluate runs
+		return r.fast(f), nil
+	}
 	out, err := runOne(r, s.envOf(f).Interface())
 	if err != nil {
 		return false, err
@@ -139,7 +142,7 @@ func (rs *RuleSet) clone() *RuleSet {
 	for _, r := range rs.Rules {
 		nr := &Rule{ID: r.ID, Description: r.Description, When: r.When, Score: r.Score, Action: r.Action,
 			HasAction: r.HasAction, Alert: r.Alert, Mode: r.Mode, Tags: r.Tags, Cases: r.Cases, Line: r.Line, Col: r.Col,
-			Fields: r.Fields, program: r.program, fields: r.fields, index: r.index}
+			Fields: r.Fields, program: r.program, fast: r.fast, fields: r.fields, index: r.index}
 		c.Rules = append(c.Rules, nr)
 	}
 	return c

@@ -51,28 +51,48 @@ type Result struct {
 // that fails at run time is reported in Result.Errors and counts as not
 // matched. now stamps the rules' last-hit time.
 func (rs *RuleSet) Evaluate(f *Features, now time.Time) Result {
-	env := rs.schema.envOf(f)
-	envIface := env.Interface()
-	machine, _ := rs.vms.Get().(*vm.VM)
-	if machine == nil {
-		machine = &vm.VM{}
+	// The environment copy and a VM are only needed by rules the closure
+	// compiler left to expr (fast.go); the default rule file has none.
+	var (
+		envIface any
+		machine  *vm.VM
+	)
+	run := func(r *Rule) (any, error) {
+		if machine == nil {
+			envIface = rs.schema.envOf(f).Interface()
+			machine, _ = rs.vms.Get().(*vm.VM)
+			if machine == nil {
+				machine = &vm.VM{}
+			}
+		}
+		return machine.Run(r.program, envIface)
 	}
-	defer rs.vms.Put(machine)
+	defer func() {
+		if machine != nil {
+			rs.vms.Put(machine)
+		}
+	}()
 
 	var res Result
 	forced, shadowForced := Passwordless, Passwordless
 	for _, r := range rs.Rules {
-		out, err := machine.Run(r.program, envIface)
-		if err != nil {
-			res.Errors = append(res.Errors, RuleError{Rule: r, Err: fmt.Errorf("rule %s: %w", r.ID, err)})
-			continue
-		}
-		if ok, _ := out.(bool); !ok {
-			continue
+		if r.fast != nil {
+			if !r.fast(f) {
+				continue
+			}
+		} else {
+			out, err := run(r)
+			if err != nil {
+				res.Errors = append(res.Errors, RuleError{Rule: r, Err: fmt.Errorf("rule %s: %w", r.ID, err)})
+				continue
+			}
+			if ok, _ := out.(bool); !ok {
+				continue
+			}
 		}
 		r.hits.Add(1)
 		r.lastHit.Store(now.UnixNano())
-		m := Match{Rule: r, Evidence: evidence(env.Elem(), r.fields)}
+		m := Match{Rule: r, Evidence: featureEvidence(f, r.fields)}
 		res.ShadowScore += r.Score
 		if r.HasAction {
 			shadowForced = max(shadowForced, r.Action)
@@ -142,6 +162,18 @@ func evidence(env reflect.Value, fields []Field) []Evidence {
 			continue
 		}
 		out[i] = Evidence{Field: f.Path, Value: v.Interface()}
+	}
+	return out
+}
+
+// featureEvidence is evidence read straight from the features.
+func featureEvidence(f *Features, fields []Field) []Evidence {
+	if len(fields) == 0 {
+		return nil
+	}
+	out := make([]Evidence, len(fields))
+	for i, fl := range fields {
+		out[i] = Evidence{Field: fl.Path, Value: fl.acc.value(f)}
 	}
 	return out
 }

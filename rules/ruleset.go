@@ -75,8 +75,11 @@ type Rule struct {
 	// evidence when the rule matches.
 	Fields  []string
 	program *vm.Program
-	fields  []Field
-	index   int
+	// fast is the closure form of When (fast.go), nil when the rule uses
+	// something only the VM runs.
+	fast   func(*Features) bool
+	fields []Field
+	index  int
 
 	hits    atomic.Uint64
 	lastHit atomic.Int64
@@ -194,6 +197,7 @@ func (r *Rule) compile(schema *Schema, cfg *options) error {
 		return err.Bind(prog.Source())
 	}
 	r.program = prog
+	r.fast = compileFast(schema, prog.Node())
 	for _, p := range referencedFields(prog.Node()) {
 		_ = r.addEvidence(schema, p) // compiled, so every path is known
 	}
@@ -211,6 +215,7 @@ func (r *Rule) addEvidence(schema *Schema, path string) error {
 	case strings.HasPrefix(path, "attr."):
 		f, _ = schema.Field("attr")
 		f.Path, f.key = path, strings.TrimPrefix(path, "attr.")
+		f.acc.key = f.key
 	default:
 		return unknownField(schema, path)
 	}

@@ -32,6 +32,7 @@ type Field struct {
 	Example string
 	index   []int
 	key     string // for attr.<key>: the map key
+	acc     access // reads the field from a *Features (fast.go)
 }
 
 var counterRe = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
@@ -70,6 +71,7 @@ func NewSchema(counters []string) (*Schema, error) {
 	}
 	s.env = reflect.StructOf(top)
 	s.fields = collectFields(s.env)
+	s.accessors()
 	return s, nil
 }
 
