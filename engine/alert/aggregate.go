@@ -21,7 +21,7 @@ type aggregator struct {
 	max    int
 
 	mu     sync.Mutex
-	groups map[string]*group
+	groups map[groupID]*group
 }
 
 // group is one rule and source within a window.
@@ -43,21 +43,27 @@ type summary struct {
 }
 
 func newAggregator(window time.Duration, max int) *aggregator {
-	return &aggregator{window: window, max: max, groups: make(map[string]*group)}
+	return &aggregator{window: window, max: max, groups: make(map[groupID]*group)}
 }
 
-// groupKey is the decisive rule and the source: the client address when
-// known, else the user.
-func groupKey(d *engine.Decision) string {
+// groupID is the decisive rule and the source: the client address when
+// known, else the user. A struct rather than one joined string: no
+// allocation per alert.
+type groupID struct{ rule, source string }
+
+func groupKey(d *engine.Decision) groupID {
 	rule := "decision:" + d.Action.String()
 	if len(d.Reasons) > 0 {
 		rule = d.Reasons[0].Rule
 	}
 	src := d.Keys.User
-	if d.Event != nil && d.Event.IP.IsValid() {
+	switch {
+	case d.Keys.IP != "": // the engine's canonical form of Event.IP
+		src = d.Keys.IP
+	case d.Event != nil && d.Event.IP.IsValid():
 		src = d.Event.IP.String()
 	}
-	return rule + "\x00" + src
+	return groupID{rule, src}
 }
 
 // admit reports whether d's finding goes out now, and returns the
