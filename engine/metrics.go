@@ -6,17 +6,23 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riskauth/riskauth/internal/promshard"
 	"github.com/riskauth/riskauth/rules"
 )
 
 // Metrics are the engine's Prometheus series. Labels are bounded: decision
 // names, signal names, rule ids (bounded by the rule file), never users or IPs.
+//
+// The series updated on every evaluation (decisions, durations, rule hits)
+// are promshard's, sharded per P: client_golang's shared atomic words bounce
+// a cache line between the cores on every observation. The others stay on
+// client_golang.
 type Metrics struct {
-	decisions   *prometheus.CounterVec
-	duration    prometheus.Histogram
-	signalDur   *prometheus.HistogramVec
+	decisions   *promshard.CounterVec
+	duration    *promshard.Histogram
+	signalDur   *promshard.HistogramVec
 	signalErrs  *prometheus.CounterVec
-	ruleHits    *prometheus.CounterVec
+	ruleHits    *promshard.CounterVec
 	ruleErrs    *prometheus.CounterVec
 	floored     prometheus.Counter
 	shadowDiv   *prometheus.CounterVec
@@ -28,8 +34,8 @@ type Metrics struct {
 	// byAction holds riskauth_decisions_total's three series and hits the
 	// rule-hit series already resolved, so that the hot path hashes no
 	// label values (a label lookup costs about as much as a short rule).
-	byAction [rules.Block + 1]prometheus.Counter
-	hits     sync.Map // ruleHit -> prometheus.Counter
+	byAction [rules.Block + 1]*promshard.Counter
+	hits     sync.Map // ruleHit -> *promshard.Counter
 }
 
 // ruleHit names one riskauth_rule_hits_total series.
@@ -38,21 +44,21 @@ type ruleHit struct{ rule, mode string }
 // NewMetrics registers the engine's metrics on reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
-		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+		decisions: promshard.NewCounterVec(prometheus.CounterOpts{
 			Name: "riskauth_decisions_total", Help: "Decisions made, by decision.",
 		}, []string{"decision"}),
-		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
+		duration: promshard.NewHistogram(prometheus.HistogramOpts{
 			Name: "riskauth_evaluation_duration_seconds", Help: "Time to evaluate one event, signals included.",
 			Buckets: []float64{.00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1},
 		}),
-		signalDur: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		signalDur: promshard.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "riskauth_signal_duration_seconds", Help: "Time each signal took.",
 			Buckets: []float64{.00001, .00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05},
 		}, []string{"signal"}),
 		signalErrs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "riskauth_signal_errors_total", Help: "Signals that failed or were late, by signal and reason (error|timeout).",
 		}, []string{"signal", "reason"}),
-		ruleHits: prometheus.NewCounterVec(prometheus.CounterOpts{
+		ruleHits: promshard.NewCounterVec(prometheus.CounterOpts{
 			Name: "riskauth_rule_hits_total", Help: "Rule matches, by rule id and mode.",
 		}, []string{"rule", "mode"}),
 		ruleErrs: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -96,7 +102,7 @@ func (m *Metrics) ruleHit(id, mode string) {
 	if !ok {
 		c, _ = m.hits.LoadOrStore(k, m.ruleHits.WithLabelValues(id, mode))
 	}
-	c.(prometheus.Counter).Inc()
+	c.(*promshard.Counter).Inc()
 }
 
 func (m *Metrics) observe(d *Decision, res *rules.Result, cand *rules.Result) {
@@ -154,7 +160,7 @@ func (m *Metrics) ruleFeedback(p *Pending, o Outcome, active, cand *rules.RuleSe
 // signalSeries are one signal's series, resolved once so that the hot
 // path skips the label lookup.
 type signalSeries struct {
-	dur     prometheus.Observer
+	dur     *promshard.Histogram
 	errors  prometheus.Counter
 	timeout prometheus.Counter
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riskauth/riskauth/internal/promshard"
 )
 
 // unmatchedRoute labels requests that matched no route, so that the label
@@ -14,10 +15,12 @@ import (
 const unmatchedRoute = "unmatched"
 
 // httpMetrics are the HTTP series. Labels are bounded: route is one of the
-// registered route patterns or "unmatched", code an HTTP status.
+// registered route patterns or "unmatched", code an HTTP status. Both are
+// updated on every request, so they are promshard's, sharded per P:
+// client_golang's shared atomic words bounce between the cores.
 type httpMetrics struct {
-	requests *prometheus.CounterVec
-	duration *prometheus.HistogramVec
+	requests *promshard.CounterVec
+	duration *promshard.HistogramVec
 	// routes maps each route pattern to its series, resolved once: label
 	// returns a string it owns, never the caller's (fiber's strings alias
 	// request buffers), and observe skips the label hashing of WithLabelValues.
@@ -28,17 +31,17 @@ type httpMetrics struct {
 // routeSeries are one route's resolved series.
 type routeSeries struct {
 	name     string
-	duration prometheus.Observer
-	codes    sync.Map // int status -> prometheus.Counter
+	duration *promshard.Histogram
+	codes    sync.Map // int status -> *promshard.Counter
 }
 
 func newHTTPMetrics(reg prometheus.Registerer) (*httpMetrics, error) {
 	m := &httpMetrics{
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+		requests: promshard.NewCounterVec(prometheus.CounterOpts{
 			Name: "riskauth_http_requests_total",
 			Help: "HTTP requests answered, by route pattern and status code.",
 		}, []string{"route", "code"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		duration: promshard.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "riskauth_http_request_duration_seconds",
 			Help:    "Time to answer an HTTP request, by route pattern (body read excluded).",
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
@@ -76,7 +79,7 @@ func (m *httpMetrics) observe(r *routeSeries, code int, d time.Duration) {
 	if !ok {
 		c, _ = r.codes.LoadOrStore(code, m.requests.WithLabelValues(r.name, strconv.Itoa(code)))
 	}
-	c.(prometheus.Counter).Inc()
+	c.(*promshard.Counter).Inc()
 	if d > 0 {
 		r.duration.Observe(d.Seconds())
 	}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riskauth/riskauth/internal/promshard"
 )
 
 // Label values of the metrics; label sets are bounded.
@@ -30,12 +31,17 @@ const (
 
 // Metrics are the velocity store's Prometheus metrics. One Metrics may be
 // shared by several stores; a nil *Metrics records nothing.
+//
+// trackedKeys and the evictions are promshard's, sharded per P: under load
+// with many distinct users the memory backend inserts or evicts a key, and
+// evicts a pending evaluation once its ring is full, on every request, and
+// client_golang's shared atomic words would bounce between the cores.
 type Metrics struct {
 	errors           *prometheus.CounterVec
-	trackedKeys      prometheus.Gauge
-	evictions        *prometheus.CounterVec
-	evictedKeys      prometheus.Counter
-	evictedPending   prometheus.Counter
+	trackedKeys      *promshard.Gauge
+	evictions        *promshard.CounterVec
+	evictedKeys      *promshard.Counter
+	evictedPending   *promshard.Counter
 	profileConflicts prometheus.Counter
 	annotateDropped  prometheus.Counter
 	famMirrorAge     prometheus.Gauge
@@ -62,11 +68,11 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Namespace: "riskauth", Subsystem: "velocity", Name: "backend_errors_total",
 			Help: "Velocity state store operations that failed, by backend and operation.",
 		}, []string{"backend", "op"}),
-		trackedKeys: prometheus.NewGauge(prometheus.GaugeOpts{
+		trackedKeys: promshard.NewGauge(prometheus.GaugeOpts{
 			Namespace: "riskauth", Subsystem: "velocity", Name: "tracked_keys",
 			Help: "Counter keys (counter x key value) tracked by the memory backend.",
 		}),
-		evictions: prometheus.NewCounterVec(prometheus.CounterOpts{
+		evictions: promshard.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "riskauth", Subsystem: "velocity", Name: "evictions_total",
 			Help: "Entries the memory backend evicted to stay within its caps, by what was evicted.",
 		}, []string{"what"}),
