@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"regexp"
 	"strings"
 	"time"
 
@@ -178,7 +177,21 @@ func (v *ValidationError) Error() string {
 	return "invalid event: " + strings.Join(parts, "; ")
 }
 
-var kindRe = regexp.MustCompile(`^[a-z][a-z0-9_.-]{0,63}$`)
+// validKind reports whether kind matches [a-z][a-z0-9_.-]{0,63}. A loop,
+// not a regexp: the regexp took 3% of an evaluation
+// (TestValidKindMatchesRegexp keeps the two equal).
+func validKind(kind string) bool {
+	if len(kind) == 0 || len(kind) > 64 || kind[0] < 'a' || kind[0] > 'z' {
+		return false
+	}
+	for i := 1; i < len(kind); i++ {
+		c := kind[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // Limits on event fields; longer values are refused, never truncated
 // silently, so that keys stay unambiguous.
@@ -196,7 +209,7 @@ const (
 func (ev *Event) Validate() error {
 	var fs []FieldError
 	add := func(f, m string) { fs = append(fs, FieldError{Field: f, Message: m}) }
-	if !kindRe.MatchString(ev.Kind) {
+	if !validKind(ev.Kind) {
 		add("event", "want login, registration, password_reset, mfa or a custom name matching [a-z][a-z0-9_.-]{0,63}")
 	}
 	if len(ev.UserID) > MaxIDLen {
