@@ -1,6 +1,9 @@
 package engine
 
 import (
+	"encoding/json"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/riskauth/riskauth/rules"
@@ -27,7 +30,7 @@ type Decision struct {
 	// Features is every signal's output, as the rules saw it.
 	Features *rules.Features `json:"signals"`
 	// Signals tells, per signal, whether it answered and how fast.
-	Signals map[string]SignalStatus `json:"signal_status"`
+	Signals SignalStatuses `json:"signal_status"`
 	// Floored is set when an unavailable signal raised the decision to
 	// the configured floor.
 	Floored        bool          `json:"floored,omitempty"`
@@ -70,9 +73,82 @@ type Reason struct {
 
 // SignalStatus is how one signal fared in an evaluation.
 type SignalStatus struct {
+	// Name is the signal's name, the key of its entry in JSON.
+	Name      string  `json:"-"`
 	Available bool    `json:"available"`
 	Millis    float64 `json:"ms"`
 	Error     string  `json:"error,omitempty"`
+}
+
+// SignalStatuses are an evaluation's signal statuses, sorted by name. A
+// slice rather than a map: an evaluation has a handful, and building,
+// sorting and walking a map per request cost more than the signals' own
+// bookkeeping. In JSON it is an object keyed by name, as a map would be.
+type SignalStatuses []SignalStatus
+
+// Get returns the named signal's status.
+func (s SignalStatuses) Get(name string) (SignalStatus, bool) {
+	for _, st := range s {
+		if st.Name == name {
+			return st, true
+		}
+	}
+	return SignalStatus{}, false
+}
+
+// set adds or replaces st, keeping the order by name.
+func (s *SignalStatuses) set(st SignalStatus) {
+	i, found := slices.BinarySearchFunc(*s, st.Name, func(a SignalStatus, name string) int {
+		return strings.Compare(a.Name, name)
+	})
+	if found {
+		(*s)[i] = st
+		return
+	}
+	*s = slices.Insert(*s, i, st)
+}
+
+// MarshalJSON writes the statuses as an object keyed by signal name.
+func (s SignalStatuses) MarshalJSON() ([]byte, error) {
+	if s == nil {
+		return []byte("null"), nil
+	}
+	b := []byte{'{'}
+	for i, st := range s {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		k, err := json.Marshal(st.Name)
+		if err != nil {
+			return nil, err
+		}
+		v, err := json.Marshal(st)
+		if err != nil {
+			return nil, err
+		}
+		b = append(append(append(b, k...), ':'), v...)
+	}
+	return append(b, '}'), nil
+}
+
+// UnmarshalJSON reads the object MarshalJSON writes.
+func (s *SignalStatuses) UnmarshalJSON(b []byte) error {
+	var m map[string]SignalStatus
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	if m == nil {
+		*s = nil
+		return nil
+	}
+	out := make(SignalStatuses, 0, len(m))
+	for name, st := range m {
+		st.Name = name
+		out = append(out, st)
+	}
+	slices.SortFunc(out, func(a, b SignalStatus) int { return strings.Compare(a.Name, b.Name) })
+	*s = out
+	return nil
 }
 
 func reasonsOf(ms []rules.Match) []Reason {

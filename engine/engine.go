@@ -308,7 +308,7 @@ func (e *Engine) Evaluate(ctx context.Context, ev Event) (*Decision, error) {
 	d := &Decision{
 		EvaluationID:   uuid.Must(uuid.NewV7()).String(),
 		Features:       f,
-		Signals:        make(map[string]SignalStatus, 3+len(e.inline)+len(e.async)),
+		Signals:        make(SignalStatuses, 0, 1+len(e.inline)+len(e.async)),
 		RuleSetVersion: rs.Version,
 		Time:           at,
 	}
@@ -393,7 +393,7 @@ func (e *Engine) Evaluate(ctx context.Context, ev Event) (*Decision, error) {
 		}
 	}
 	for _, s := range e.async {
-		if _, done := d.Signals[s.Name()]; !done {
+		if _, done := d.Signals.Get(s.Name()); !done {
 			e.finishSignal(d, s.Name(), context.DeadlineExceeded, e.cfg.Deadline)
 		}
 	}
@@ -550,7 +550,7 @@ func (e *Engine) checkSnapshot(snap *Snapshot, err error) error {
 }
 
 func (e *Engine) finishSignal(d *Decision, name string, err error, dur time.Duration) {
-	st := SignalStatus{Available: err == nil, Millis: float64(dur.Microseconds()) / 1000}
+	st := SignalStatus{Name: name, Available: err == nil, Millis: float64(dur.Microseconds()) / 1000}
 	if err != nil {
 		st.Error = "error"
 		if errors.Is(err, context.DeadlineExceeded) {
@@ -558,7 +558,7 @@ func (e *Engine) finishSignal(d *Decision, name string, err error, dur time.Dura
 		}
 		e.log.Warn("signal unavailable", "signal", name, "err", err)
 	}
-	d.Signals[name] = st
+	d.Signals.set(st)
 	if e.m != nil {
 		e.series[name].observe(dur, st.Error)
 	}

@@ -32,7 +32,7 @@ func BenchmarkEncodeEvaluate(b *testing.B) {
 	f := schema.NewFeatures()
 	f.Event.Kind, f.Event.IP, f.Attr = "login", "203.0.113.77", map[string]string{"app": "web"}
 	d := &engine.Decision{EvaluationID: "0190d7a4-0000-7000-8000-000000000000", Features: f, Time: time.Now(),
-		Signals: map[string]engine.SignalStatus{"velocity": {Available: true, Millis: 0.02}}, RuleSetVersion: "d508cf26cfd814fe",
+		Signals: engine.SignalStatuses{{Name: "velocity", Available: true, Millis: 0.02}}, RuleSetVersion: "d508cf26cfd814fe",
 		Reasons: []engine.Reason{{Rule: "new-device", Description: "sign-in from a device this user has not signed in from before", Score: 30,
 			Evidence: []rules.Evidence{{Field: "device.present", Value: true}, {Field: "user.known", Value: true}}}}}
 	fe := newFeatureEncoder()

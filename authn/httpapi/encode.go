@@ -274,18 +274,11 @@ func (fe *featureEncoder) appendDecision(b []byte, d *engine.Decision) []byte {
 	b = append(b, `,"signals":`...)
 	b = fe.appendFeatures(b, d.Features)
 	b = append(b, `,"signal_status":{`...)
-	var room [16]string // sorting the usual few signals allocates nothing
-	names := room[:0]
-	for n := range d.Signals {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	for i, n := range names {
-		st := d.Signals[n]
+	for i, st := range d.Signals { // sorted by name
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = jsonw.AppendString(b, n)
+		b = jsonw.AppendString(b, st.Name)
 		b = append(b, `:{"available":`...)
 		b = strconv.AppendBool(b, st.Available)
 		b = append(b, `,"ms":`...)

@@ -49,15 +49,15 @@ func sampleDecisions(t *testing.T) map[string]*engine.Decision {
 		ShadowAction: rules.Block,
 		Shadow:       []engine.Reason{{Rule: "s", Description: "shadow", Score: 80}},
 		Alert:        rules.SeverityLow, Floored: true, Features: sampleFeatures(t),
-		Signals: map[string]engine.SignalStatus{"velocity": {Available: true, Millis: 0.012}, "geo": {Millis: 50, Error: "timeout"},
-			"nan": {Millis: math.NaN()}},
+		Signals: engine.SignalStatuses{{Name: "geo", Millis: 50, Error: "timeout"}, {Name: "nan", Millis: math.NaN()},
+			{Name: "velocity", Available: true, Millis: 0.012}},
 		RuleSetVersion: "d508cf26cfd814fe",
 		Time:           time.Date(2026, 11, 28, 13, 4, 5, 123456789, time.FixedZone("CET", 3600)),
 	}
 	plain := &engine.Decision{EvaluationID: "x", Action: rules.Passwordless, Features: sampleFeatures(t), Time: time.Unix(0, 0)}
 	plain.Features.Attr = nil
 	shadowAction := &engine.Decision{EvaluationID: "y", Action: rules.Block, ShadowAction: rules.StepUp, Score: math.NaN(),
-		Features: sampleFeatures(t), Signals: map[string]engine.SignalStatus{}, Time: time.Unix(1, 5)}
+		Features: sampleFeatures(t), Signals: engine.SignalStatuses{}, Time: time.Unix(1, 5)}
 	shadowReasons := &engine.Decision{EvaluationID: "z", Action: rules.StepUp, ShadowAction: rules.StepUp,
 		Shadow: []engine.Reason{{Rule: "s", Score: 1}}, Time: time.Unix(2, 0)}
 	return map[string]*engine.Decision{"full": withShadow, "plain": plain, "shadow action": shadowAction,
@@ -178,8 +178,8 @@ func newEvaluateResponse(d *engine.Decision) *evaluateResponse {
 		r.ShadowDecision = d.ShadowAction.String()
 		r.ShadowReasons = reasonsOf(d.Shadow)
 	}
-	for name, st := range d.Signals {
-		r.SignalStatus[name] = signalStatus{Available: st.Available, Millis: finite(st.Millis), Error: st.Error}
+	for _, st := range d.Signals {
+		r.SignalStatus[st.Name] = signalStatus{Available: st.Available, Millis: finite(st.Millis), Error: st.Error}
 	}
 	return r
 }

@@ -241,8 +241,8 @@ func explainEvent(rep *explainReport, ev engine.Event, cfg *config.Config, schem
 	rep.Note = freshStateNote
 	rep.Event = &req
 	rep.Engine = &engineVerdict{Decision: d.Action, Score: d.Score, Floored: d.Floored, Signals: map[string]signalStatus{}}
-	for name, st := range d.Signals {
-		rep.Engine.Signals[name] = signalStatus{Available: st.Available, Error: st.Error}
+	for _, st := range d.Signals {
+		rep.Engine.Signals[st.Name] = signalStatus{Available: st.Available, Error: st.Error}
 	}
 	rep.Explanation = h.source.Current().Explain(d.Features, d.Time)
 	return nil

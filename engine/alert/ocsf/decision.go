@@ -309,10 +309,8 @@ func (e *Encoder) extension(w *writer, v *decisionView, withFeatures bool) {
 	}
 	if len(d.Signals) > 0 {
 		w.obj("signal_status")
-		var stack [16]string
-		for _, n := range sortedKeys(stack[:0], d.Signals) {
-			s := d.Signals[n]
-			w.obj(n)
+		for _, s := range d.Signals { // sorted by name
+			w.obj(s.Name)
 			w.boolField("available", s.Available)
 			w.floatField("ms", s.Millis)
 			w.optStr("error", s.Error)

@@ -71,7 +71,7 @@ func handDecision(t testing.TB, action rules.Action, located bool, userID string
 		EvaluationID: "0193a6f2-7c1e-7000-8000-000000000001",
 		Action:       action, ShadowAction: action,
 		Features:       f,
-		Signals:        map[string]engine.SignalStatus{"velocity": {Available: true, Millis: 0.21}, "geo": {Available: true, Millis: 0.05}},
+		Signals:        engine.SignalStatuses{{Name: "geo", Available: true, Millis: 0.05}, {Name: "velocity", Available: true, Millis: 0.21}},
 		RuleSetVersion: "default@3f2a9c",
 		Time:           decidedAt,
 		Latency:        1234 * time.Microsecond,
