@@ -306,7 +306,7 @@ func (e *Engine) Evaluate(ctx context.Context, ev Event) (*Decision, error) {
 	rs := e.rules.Current()
 	f := rs.Schema().NewFeatures()
 	d := &Decision{
-		EvaluationID:   uuid.Must(uuid.NewV7()).String(),
+		EvaluationID:   newEvaluationID(start),
 		Features:       f,
 		Signals:        make(SignalStatuses, 0, 1+len(e.inline)+len(e.async)),
 		RuleSetVersion: rs.Version,
