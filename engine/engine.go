@@ -277,6 +277,14 @@ func Subnet(ip netip.Addr) string {
 	return p.String()
 }
 
+// evaluation is what Evaluate allocates per event, in one object.
+type evaluation struct {
+	d       Decision
+	pending Pending
+	req     LoadRequest
+	signals [8]SignalStatus
+}
+
 type signalOut struct {
 	idx int
 	res Result
@@ -305,10 +313,15 @@ func (e *Engine) Evaluate(ctx context.Context, ev Event) (*Decision, error) {
 	at := ev.Time
 	rs := e.rules.Current()
 	f := rs.Schema().NewFeatures()
-	d := &Decision{
+	// The decision, the pending evaluation, the load request and room for
+	// the signal statuses in one allocation instead of four: they live as
+	// long as the decision at most (stores copy what they keep).
+	a := new(evaluation)
+	d := &a.d
+	*d = Decision{
 		EvaluationID:   newEvaluationID(start),
 		Features:       f,
-		Signals:        make(SignalStatuses, 0, 1+len(e.inline)+len(e.async)),
+		Signals:        a.signals[:0],
 		RuleSetVersion: rs.Version,
 		Time:           at,
 	}
@@ -324,7 +337,12 @@ func (e *Engine) Evaluate(ctx context.Context, ev Event) (*Decision, error) {
 
 	// Inline signals first: they are cheap and the pending evaluation
 	// wants the client's place.
-	results := make([]Result, len(e.signals))
+	var room [8]Result
+	results := room[:0]
+	if len(e.signals) > len(room) {
+		results = make([]Result, len(e.signals))
+	}
+	results = results[:len(e.signals)]
 	var place Place
 	place.IP = keys.IP
 	// One clock read per inline signal: each one's end is the next one's
@@ -343,13 +361,15 @@ func (e *Engine) Evaluate(ctx context.Context, ev Event) (*Decision, error) {
 			}
 		}
 	}
-	pending := &Pending{EvaluationID: d.EvaluationID, Kind: ev.Kind, Keys: keys, At: at, Place: place, RuleSetVersion: rs.Version}
+	pending := &a.pending
+	*pending = Pending{EvaluationID: d.EvaluationID, Kind: ev.Kind, Keys: keys, At: at, Place: place, RuleSetVersion: rs.Version}
 	if e.fam != nil && keys.User != "" {
 		// Extracted before Load so that the pending evaluation carries
 		// the values a successful outcome will observe.
 		pending.Familiarity = e.fam.extract(&ev, keys, place)
 	}
-	req := &LoadRequest{Kind: ev.Kind, Keys: keys, At: at, Pending: pending}
+	req := &a.req
+	*req = LoadRequest{Kind: ev.Kind, Keys: keys, At: at, Pending: pending}
 
 	// I/O-bound work concurrently, each under its budget, all under the
 	// deadline; whatever is late is dropped. Fully in-process setups need

@@ -149,8 +149,21 @@ func (s *Schema) Field(path string) (Field, bool) {
 
 // NewFeatures returns a zero feature set sized for this schema.
 func (s *Schema) NewFeatures() *Features {
-	f := &Features{}
-	f.Velocity.Values = make([]int, len(s.counters))
+	var f *Features
+	// One allocation for the features and the counters when the
+	// catalogue is of the usual size (the default has 17): this runs on
+	// every evaluation.
+	if n := len(s.counters); n <= 32 {
+		b := new(struct {
+			f Features
+			v [32]int
+		})
+		f = &b.f
+		f.Velocity.Values = b.v[:n:n]
+	} else {
+		f = &Features{}
+		f.Velocity.Values = make([]int, n)
+	}
 	f.Velocity.names = s.counters
 	f.Geo.DistanceKm, f.Geo.ElapsedHours = -1, -1
 	f.User.DaysSinceLogin = -1
