@@ -22,12 +22,22 @@ const headerRequestID = "X-Request-ID"
 
 // setCommonHeaders sets what every response carries.
 func setCommonHeaders(h *fasthttp.ResponseHeader, req *fasthttp.RequestHeader) {
-	h.Set(fiber.HeaderCacheControl, "no-store")
-	h.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+	// SetCanonical with names already in canonical form: Set would copy
+	// and normalise each name on every response.
+	h.SetCanonical(keyCacheControl, valNoStore)
+	h.SetCanonical(keyContentTypeOptions, valNosniff)
 	if id := req.Peek(headerRequestID); validRequestID(id) {
-		h.SetBytesV(headerRequestID, id)
+		h.SetCanonical(keyRequestID, id)
 	}
 }
+
+var (
+	keyCacheControl       = []byte(fiber.HeaderCacheControl)
+	keyContentTypeOptions = []byte(fiber.HeaderXContentTypeOptions)
+	keyRequestID          = []byte("X-Request-Id") // headerRequestID as fasthttp normalises it
+	valNoStore            = []byte("no-store")
+	valNosniff            = []byte("nosniff")
+)
 
 // validRequestID accepts 1-128 visible ASCII characters: anything else is
 // not echoed (no header injection, no unbounded reflection).
