@@ -185,9 +185,15 @@ func (e *Extractor) Extract(in Input) Features {
 // normaliseIP returns the canonical form of s, the /64 prefix for IPv6, or
 // "" when s is not an address.
 func normaliseIP(s string) string {
-	a, err := netip.ParseAddr(strings.TrimSpace(s))
+	s = strings.TrimSpace(s)
+	a, err := netip.ParseAddr(s)
 	if err != nil {
 		return ""
+	}
+	if a.Is4() {
+		// ParseAddr accepts only the dotted-quad form without leading
+		// zeros for IPv4, which is what String writes: s is canonical.
+		return s
 	}
 	a = a.Unmap().WithZone("")
 	if a.Is4() {
