@@ -43,8 +43,20 @@ func TestExpositionMatchesClientGolang(t *testing.T) {
 		Namespace: "riskauth", Subsystem: "test", Name: "duration_seconds", Help: "Durations.",
 		Buckets: []float64{.25, 1, 2.5, 10},
 	}
-	copts := prometheus.CounterOpts{Name: "riskauth_test_total", Help: "Things, by kind.", ConstLabels: prometheus.Labels{"instance_kind": "a"}}
 	type pair struct{ want, got prometheus.Collector }
+	// histograms feeds the same observations to client_golang's histogram
+	// and to ours, built with the given buckets.
+	histograms := func(buckets []float64, obs ...float64) pair {
+		o := hopts
+		o.Buckets = buckets
+		want, got := prometheus.NewHistogram(o), NewHistogram(o)
+		for _, v := range obs {
+			want.Observe(v)
+			got.Observe(v)
+		}
+		return pair{want, got}
+	}
+	copts := prometheus.CounterOpts{Name: "riskauth_test_total", Help: "Things, by kind.", ConstLabels: prometheus.Labels{"instance_kind": "a"}}
 	for _, tc := range []struct {
 		name string
 		// build registers both implementations and feeds them.
@@ -101,43 +113,13 @@ func TestExpositionMatchesClientGolang(t *testing.T) {
 			got.WithLabelValues("unused")
 			return pair{want, got}
 		}},
-		{"histogram, default buckets", func() pair {
-			o := hopts
-			o.Buckets = nil
-			want, got := prometheus.NewHistogram(o), NewHistogram(o)
-			for _, v := range observations {
-				want.Observe(v)
-				got.Observe(v)
-			}
-			return pair{want, got}
-		}},
-		{"histogram, explicit +Inf bucket", func() pair {
-			o := hopts
-			o.Buckets = []float64{1, 5, math.Inf(+1)}
-			want, got := prometheus.NewHistogram(o), NewHistogram(o)
-			for _, v := range observations {
-				want.Observe(v)
-				got.Observe(v)
-			}
-			return pair{want, got}
-		}},
+		{"histogram, default buckets", func() pair { return histograms(nil, observations...) }},
+		{"histogram, explicit +Inf bucket", func() pair { return histograms([]float64{1, 5, math.Inf(+1)}, observations...) }},
 		{"histogram, more than 35 buckets", func() pair {
-			o := hopts
-			o.Buckets = manyBuckets
-			want, got := prometheus.NewHistogram(o), NewHistogram(o)
-			for _, v := range append(observations, 9.75, 9.875, 10.25) {
-				want.Observe(v)
-				got.Observe(v)
-			}
-			return pair{want, got}
+			return histograms(manyBuckets, append(observations, 9.75, 9.875, 10.25)...)
 		}},
 		{"histogram, infinities", func() pair {
-			want, got := prometheus.NewHistogram(hopts), NewHistogram(hopts)
-			for _, v := range []float64{1, math.Inf(+1), math.Inf(-1), math.Inf(+1)} {
-				want.Observe(v)
-				got.Observe(v)
-			}
-			return pair{want, got}
+			return histograms(hopts.Buckets, 1, math.Inf(+1), math.Inf(-1), math.Inf(+1))
 		}},
 		{"histogram, NaN", func() pair {
 			want, got := prometheus.NewHistogram(hopts), NewHistogram(hopts)
