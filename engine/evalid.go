@@ -3,8 +3,9 @@ package engine
 import (
 	"crypto/rand"
 	"encoding/binary"
-	"encoding/hex"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // newEvaluationID returns a UUIDv7 (RFC 9562) whose timestamp is the
@@ -12,26 +13,14 @@ import (
 // from crypto/rand. google/uuid's NewV7 reads the clock again and takes a
 // process-wide lock to keep IDs of one millisecond in order, which RFC 9562
 // leaves optional and nothing here needs (an ID is looked up, never
-// sorted); together with the String allocation it cost about 0.6 µs per
-// evaluation.
+// sorted); that cost about 0.4 µs per evaluation.
 func newEvaluationID(t time.Time) string {
-	var u [16]byte
+	var u uuid.UUID
 	_, _ = rand.Read(u[6:]) // crypto/rand.Read never fails (it crashes the program instead)
 	var ms [8]byte
 	binary.BigEndian.PutUint64(ms[:], uint64(t.UnixMilli()))
 	copy(u[:6], ms[2:])
 	u[6] = u[6]&0x0f | 0x70 // version 7
 	u[8] = u[8]&0x3f | 0x80 // variant 10 (RFC 9562)
-
-	var s [36]byte
-	hex.Encode(s[0:8], u[0:4])
-	s[8] = '-'
-	hex.Encode(s[9:13], u[4:6])
-	s[13] = '-'
-	hex.Encode(s[14:18], u[6:8])
-	s[18] = '-'
-	hex.Encode(s[19:23], u[8:10])
-	s[23] = '-'
-	hex.Encode(s[24:], u[10:])
-	return string(s[:])
+	return u.String()
 }

@@ -3,7 +3,6 @@ package rules
 import (
 	"cmp"
 	"fmt"
-	"reflect"
 	"slices"
 	"time"
 
@@ -158,22 +157,6 @@ func forcedRank(r *Rule) int {
 		return -1
 	}
 	return int(r.Action)
-}
-
-func evidence(env reflect.Value, fields []Field) []Evidence {
-	if len(fields) == 0 {
-		return nil
-	}
-	out := make([]Evidence, len(fields))
-	for i, f := range fields {
-		v := env.FieldByIndex(f.index)
-		if f.key != "" {
-			out[i] = Evidence{Field: f.Path, Value: v.Interface().(map[string]string)[f.key]}
-			continue
-		}
-		out[i] = Evidence{Field: f.Path, Value: v.Interface()}
-	}
-	return out
 }
 
 // featureEvidence is evidence read straight from the features.

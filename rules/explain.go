@@ -2,7 +2,6 @@ package rules
 
 import (
 	"fmt"
-	"reflect"
 	"sort"
 	"time"
 
@@ -113,11 +112,11 @@ func (rs *RuleSet) Explain(f *Features, now time.Time) Explanation {
 	envIface := env.Interface()
 	var machine vm.VM
 	x := Explanation{RuleSet: rs.Name, Version: rs.Version, At: now.UTC(), Thresholds: rs.Thresholds,
-		Features: rs.schema.values(env.Elem())}
+		Features: rs.schema.values(f)}
 	forced, shadowForced := Passwordless, Passwordless
 	for _, r := range rs.Rules {
 		re := RuleExplanation{ID: r.ID, Description: r.Description, Mode: r.Mode, Line: r.Line, When: r.When,
-			Score: r.Score, Fields: evidence(env.Elem(), r.fields)}
+			Score: r.Score, Fields: featureEvidence(f, r.fields)}
 		if r.HasAction {
 			re.Action = r.Action.String()
 		}
@@ -253,12 +252,12 @@ func (c Condition) String() string {
 	return fmt.Sprint(c.Value)
 }
 
-// values reads every catalogue field from an environment, attributes
-// expanded one per key in key order.
-func (s *Schema) values(env reflect.Value) []Evidence {
+// values reads every catalogue field of the features, attributes expanded
+// one per key in key order.
+func (s *Schema) values(feat *Features) []Evidence {
 	var out []Evidence
 	for _, f := range s.fields {
-		v := env.FieldByIndex(f.index).Interface()
+		v := f.acc.value(feat)
 		attrs, ok := v.(map[string]string)
 		if !ok {
 			out = append(out, Evidence{Field: f.Path, Value: v})

@@ -190,13 +190,12 @@ func (c *fastCompiler) member(n *ast.MemberNode) (fastExpr, bool) {
 	if !ok {
 		return fastExpr{}, false
 	}
-	var a access
 	if ns.Value == "attr" {
 		f, ok := c.schema.Field("attr")
 		if !ok {
 			return fastExpr{}, false
 		}
-		a = f.acc
+		a := f.acc
 		a.key = prop.Value
 		return fastExpr{kind: reflect.String, s: a.string}, true
 	}
@@ -204,7 +203,7 @@ func (c *fastCompiler) member(n *ast.MemberNode) (fastExpr, bool) {
 	if !ok {
 		return fastExpr{}, false
 	}
-	a = f.acc
+	a := f.acc
 	switch a.kind {
 	case reflect.Bool:
 		return fastExpr{kind: reflect.Bool, b: a.bool}, true

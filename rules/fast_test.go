@@ -144,7 +144,7 @@ func TestFastEvidence(t *testing.T) {
 	}
 	for range 200 {
 		f := randomFeatures(s, rnd)
-		got, want := featureEvidence(f, fields), evidence(s.envOf(f).Elem(), fields)
+		got, want := featureEvidence(f, fields), reflectEvidence(s.envOf(f).Elem(), fields)
 		require.Equal(t, len(want), len(got))
 		for i := range want {
 			w, g := want[i], got[i]
@@ -354,4 +354,22 @@ func TestFastLeavesToVM(t *testing.T) {
 			}
 		})
 	}
+}
+
+// reflectEvidence reads evidence by reflection from the rule environment,
+// as Evaluate did before the accessors: the reference for TestFastEvidence.
+func reflectEvidence(env reflect.Value, fields []Field) []Evidence {
+	if len(fields) == 0 {
+		return nil
+	}
+	out := make([]Evidence, len(fields))
+	for i, f := range fields {
+		v := env.FieldByIndex(f.index)
+		if f.key != "" {
+			out[i] = Evidence{Field: f.Path, Value: v.Interface().(map[string]string)[f.key]}
+			continue
+		}
+		out[i] = Evidence{Field: f.Path, Value: v.Interface()}
+	}
+	return out
 }

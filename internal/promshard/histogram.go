@@ -25,6 +25,7 @@ type histShard struct {
 // histogramOpts is what the histogram types keep of prometheus.HistogramOpts.
 type histogramOpts struct {
 	desc   *prometheus.Desc
+	name   string    // fully qualified, for panic messages
 	bounds []float64 // strictly increasing, +Inf removed
 }
 
@@ -54,7 +55,7 @@ func newHistogramOpts(opts prometheus.HistogramOpts, labelNames []string) *histo
 	if _, ok := opts.ConstLabels["le"]; ok {
 		panic(fmt.Errorf("promshard: %s: \"le\" is not allowed as label name in histograms", opts.Name))
 	}
-	desc, _ := newDesc(opts.Namespace, opts.Subsystem, opts.Name, opts.Help, labelNames, opts.ConstLabels)
+	desc, fq := newDesc(opts.Namespace, opts.Subsystem, opts.Name, opts.Help, labelNames, opts.ConstLabels)
 	bounds := opts.Buckets
 	if len(bounds) == 0 {
 		bounds = prometheus.DefBuckets
@@ -69,7 +70,7 @@ func newHistogramOpts(opts prometheus.HistogramOpts, labelNames []string) *histo
 		// The +Inf bucket is implicit, as in client_golang.
 		bounds = bounds[:n-1]
 	}
-	return &histogramOpts{desc: desc, bounds: bounds}
+	return &histogramOpts{desc: desc, name: fq, bounds: bounds}
 }
 
 func newHistogram(o *histogramOpts, lvs []string) *Histogram {
@@ -156,8 +157,7 @@ var _ prometheus.Collector = (*HistogramVec)(nil)
 // supported.
 func NewHistogramVec(opts prometheus.HistogramOpts, labelNames []string) *HistogramVec {
 	o := newHistogramOpts(opts, labelNames)
-	fq := prometheus.BuildFQName(opts.Namespace, opts.Subsystem, opts.Name)
-	return &HistogramVec{v: newVec(o.desc, fq, len(labelNames), func(lvs []string) *Histogram { return newHistogram(o, lvs) })}
+	return &HistogramVec{v: newVec(o.desc, o.name, len(labelNames), func(lvs []string) *Histogram { return newHistogram(o, lvs) })}
 }
 
 // WithLabelValues returns the series for the label values, the same one
