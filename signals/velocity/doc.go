@@ -6,7 +6,10 @@
 //   - [Memory], the embedded default for a single process. Counters and
 //     pending evaluations live in bounded memory and are lost on restart
 //     (windows start empty again); profiles go to a [ProfileStore]:
-//     [SQLiteProfiles] keeps them across restarts, [MemProfiles] does not.
+//     [SQLiteProfiles] keeps them across restarts (with a cache in front,
+//     and a Bloom filter of the users it holds, so that identifiers never
+//     seen, such as a stuffing list's, cost no database read), [MemProfiles]
+//     does not.
 //   - [Redis], for many instances sharing one Redis or Redis Cluster. Load is
 //     one pipelined round trip and every command touches one hash slot. It
 //     also keeps the global familiarity counts, shared by the instances

@@ -325,6 +325,10 @@ func TestSQLiteWarmLoadSkipsSQLite(t *testing.T) {
 	require.NoError(t, err)
 	load(t, m, "login", engine.Keys{User: "nobody"}, t0, engine.Place{})
 
+	// A stored profile that is not cached.
+	require.NoError(t, p.Put(ctx, "cold", engine.Profile{Logins: 3}))
+	p.cache.remove("cold")
+
 	require.NoError(t, p.read.Close())
 	snap, _ := load(t, m, "login", engine.Keys{User: "rita"}, t0, engine.Place{})
 	assert.Equal(t, 1, snap.Profile.Logins)
@@ -381,6 +385,62 @@ func TestSQLiteConcurrentSignIns(t *testing.T) {
 	}
 }
 
+// TestSQLiteUnknownUsersSkipSQLite: identifiers that never signed in (a
+// stuffing list) are answered without reading SQLite (the reader is
+// closed to prove it) and without taking cache slots from real users.
+func TestSQLiteUnknownUsersSkipSQLite(t *testing.T) {
+	ctx := context.Background()
+	p, err := NewSQLiteProfiles(t.TempDir()+"/profiles.db", WithProfileCacheSize(10))
+	require.NoError(t, err)
+	defer p.Close()
+	require.NoError(t, p.Put(ctx, "rita", engine.Profile{Logins: 2}))
+	require.NoError(t, p.read.Close())
+	const n = 10_000
+	reads := 0
+	for i := range n {
+		got, err := p.Get(ctx, fmt.Sprintf("stuffed-%d@example.com", i))
+		if err != nil {
+			// A false positive of the filter reads the closed file.
+			assert.ErrorContains(t, err, "read profile")
+			reads++
+			continue
+		}
+		assert.Zero(t, got.Logins)
+	}
+	assert.Less(t, reads, n*2/100, "SQLite reads for never-seen users")
+	got, ok := p.cache.get("rita")
+	require.True(t, ok, "the real user's profile is still cached")
+	assert.Equal(t, 2, got.Logins)
+}
+
+// TestKnownUsers: no false negatives while the filter grows past its
+// first size, and a false-positive rate within what it promises.
+func TestKnownUsers(t *testing.T) {
+	k := &knownUsers{}
+	k.grow(1000, knownUsersFP)
+	const added = 10_000
+	for i := range added {
+		k.add(fmt.Sprint("user-", i))
+		k.add(fmt.Sprint("user-", i)) // again: not counted twice
+	}
+	assert.Len(t, k.filters, 4, "1000, 2000, 4000, then 8000")
+	for i := range added {
+		require.True(t, k.mayContain(fmt.Sprint("user-", i)), "user-%d", i)
+	}
+	fp := 0
+	const probes = 100_000
+	for i := range probes {
+		if k.mayContain(fmt.Sprint("other-", i)) {
+			fp++
+		}
+	}
+	assert.Less(t, float64(fp)/probes, 2*knownUsersFP, "false-positive rate")
+	t.Logf("false positives: %d of %d; filters: %d bytes", fp, probes, k.filterBytes())
+
+	big := newKnownUsers(0)
+	assert.InDelta(t, 1.2e6, float64(big.filterBytes()), 0.1e6, "about 1.2 MB for the first million users")
+}
+
 func TestSQLiteBadPath(t *testing.T) {
 	_, err := NewSQLiteProfiles("")
 	assert.Error(t, err)
@@ -397,6 +457,11 @@ func TestSQLiteCorruptProfileIsReplaced(t *testing.T) {
 	defer p.Close()
 	_, err = p.write.Exec(`INSERT INTO velocity_profiles (user_key, profile) VALUES ('sam', '{not json')`)
 	require.NoError(t, err)
+	// Written behind the store's back: seen once the file is reopened.
+	require.NoError(t, p.Close())
+	p, err = NewSQLiteProfiles(p.path, WithProfileCacheSize(10), WithBusyTimeout(time.Second))
+	require.NoError(t, err)
+	defer p.Close()
 	m := openMemoryWith(t, Config{}, p)
 	_, err = m.Load(ctx, &engine.LoadRequest{Kind: "login", At: base(), Keys: engine.Keys{User: "sam"}})
 	assert.ErrorContains(t, err, "corrupt")

@@ -21,8 +21,12 @@ import (
 // in WAL mode with a busy timeout; every write goes through one connection
 // (so concurrent sign-ins never fail with SQLITE_BUSY among themselves)
 // while reads use a small pool. An LRU cache in front holds recently used
-// profiles, including "no profile", so a warm Load does not touch SQLite.
-// Only one process may write the file at a time.
+// profiles, including "no profile", so a warm Load does not touch SQLite;
+// a Bloom filter of the users with a profile (knownUsers, filled from the
+// file when it is opened) answers for identifiers that never signed in, so
+// that a credential-stuffing list neither queries SQLite nor takes cache
+// slots from real users. Only one process may write the file at a time:
+// a profile written behind its back is not seen until it is reopened.
 type SQLiteProfiles struct {
 	path  string
 	write *sql.DB
@@ -32,6 +36,7 @@ type SQLiteProfiles struct {
 	// every one of them cost as much as running it.
 	get   *sql.Stmt
 	cache *profileCache
+	known *knownUsers
 	// locks serialise, per user, filling the cache from a read with a Put,
 	// so that a slow read never caches a profile older than the last Put.
 	locks [64]sync.Mutex
@@ -105,7 +110,38 @@ func NewSQLiteProfiles(path string, opts ...SQLiteOption) (*SQLiteProfiles, erro
 		_ = errors.Join(read.Close(), write.Close())
 		return nil, fmt.Errorf("velocity sqlite: prepare: %w", err)
 	}
-	return &SQLiteProfiles{path: path, write: write, read: read, get: get, cache: newProfileCache(o.cacheSize)}, nil
+	s := &SQLiteProfiles{path: path, write: write, read: read, get: get, cache: newProfileCache(o.cacheSize)}
+	if s.known, err = loadKnownUsers(read); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// loadKnownUsers fills a knownUsers with every user in the file, sized
+// for twice as many.
+func loadKnownUsers(db *sql.DB) (*knownUsers, error) {
+	var n uint
+	if err := db.QueryRow(`SELECT count(*) FROM velocity_profiles`).Scan(&n); err != nil {
+		return nil, fmt.Errorf("velocity sqlite: count profiles: %w", err)
+	}
+	k := newKnownUsers(2 * n)
+	rows, err := db.Query(`SELECT user_key FROM velocity_profiles`)
+	if err != nil {
+		return nil, fmt.Errorf("velocity sqlite: list profiles: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var user string
+		if err := rows.Scan(&user); err != nil {
+			return nil, fmt.Errorf("velocity sqlite: list profiles: %w", err)
+		}
+		k.add(user)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("velocity sqlite: list profiles: %w", err)
+	}
+	return k, nil
 }
 
 func (s *SQLiteProfiles) lock(user string) *sync.Mutex {
@@ -113,10 +149,13 @@ func (s *SQLiteProfiles) lock(user string) *sync.Mutex {
 }
 
 // Get returns a copy of the user's profile, zero when there is none. It
-// reads SQLite only on a cache miss.
+// reads SQLite only on a cache miss for a user who may have a profile.
 func (s *SQLiteProfiles) Get(ctx context.Context, user string) (engine.Profile, error) {
 	if p, ok := s.cache.get(user); ok {
 		return cloneProfile(p), nil
+	}
+	if !s.known.mayContain(user) {
+		return engine.Profile{}, nil
 	}
 	mu := s.lock(user)
 	mu.Lock()
@@ -153,6 +192,9 @@ func (s *SQLiteProfiles) Put(ctx context.Context, user string, p engine.Profile)
 	mu := s.lock(user)
 	mu.Lock()
 	defer mu.Unlock()
+	// Before the write: a Get that misses the cache from now on reads the
+	// file (after this Put, which holds the user's lock).
+	s.known.add(user)
 	if _, err := s.write.ExecContext(ctx, `INSERT INTO velocity_profiles (user_key, profile, last_login) VALUES (?, ?, ?)
 		ON CONFLICT (user_key) DO UPDATE SET profile = excluded.profile, last_login = excluded.last_login`,
 		user, string(data), last); err != nil {
