@@ -119,7 +119,8 @@ func NewSQLiteProfiles(path string, opts ...SQLiteOption) (*SQLiteProfiles, erro
 }
 
 // loadKnownUsers fills a knownUsers with every user in the file, sized
-// for twice as many.
+// for twice as many. It reads the primary key only: about 1 s per million
+// profiles at open on the project machine.
 func loadKnownUsers(db *sql.DB) (*knownUsers, error) {
 	var n uint
 	if err := db.QueryRow(`SELECT count(*) FROM velocity_profiles`).Scan(&n); err != nil {
