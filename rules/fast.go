@@ -238,6 +238,16 @@ func (c *fastCompiler) unary(n *ast.UnaryNode) (fastExpr, bool) {
 	return fastExpr{}, false
 }
 
+// pick is cond ? x : y.
+func pick[T any](cond func(*Features) bool, x, y func(*Features) T) func(*Features) T {
+	return func(f *Features) T {
+		if cond(f) {
+			return x(f)
+		}
+		return y(f)
+	}
+}
+
 func (c *fastCompiler) conditional(n *ast.ConditionalNode) (fastExpr, bool) {
 	cond, ok1 := c.node(n.Cond)
 	a, ok2 := c.node(n.Exp1)
@@ -248,37 +258,13 @@ func (c *fastCompiler) conditional(n *ast.ConditionalNode) (fastExpr, bool) {
 	p := cond.b
 	switch a.kind {
 	case reflect.Bool:
-		x, y := a.b, b.b
-		return fastExpr{kind: a.kind, b: func(f *Features) bool {
-			if p(f) {
-				return x(f)
-			}
-			return y(f)
-		}}, true
+		return fastExpr{kind: a.kind, b: pick(p, a.b, b.b)}, true
 	case reflect.Int:
-		x, y := a.i, b.i
-		return fastExpr{kind: a.kind, i: func(f *Features) int {
-			if p(f) {
-				return x(f)
-			}
-			return y(f)
-		}}, true
+		return fastExpr{kind: a.kind, i: pick(p, a.i, b.i)}, true
 	case reflect.Float64:
-		x, y := a.f, b.f
-		return fastExpr{kind: a.kind, f: func(f *Features) float64 {
-			if p(f) {
-				return x(f)
-			}
-			return y(f)
-		}}, true
+		return fastExpr{kind: a.kind, f: pick(p, a.f, b.f)}, true
 	case reflect.String:
-		x, y := a.s, b.s
-		return fastExpr{kind: a.kind, s: func(f *Features) string {
-			if p(f) {
-				return x(f)
-			}
-			return y(f)
-		}}, true
+		return fastExpr{kind: a.kind, s: pick(p, a.s, b.s)}, true
 	}
 	return fastExpr{}, false
 }
@@ -362,19 +348,20 @@ func (c *fastCompiler) binary(n *ast.BinaryNode) (fastExpr, bool) {
 func equal(l, r fastExpr) (func(*Features) bool, bool) {
 	switch {
 	case l.kind == reflect.Bool && r.kind == reflect.Bool:
-		x, y := l.b, r.b
-		return func(f *Features) bool { return x(f) == y(f) }, true
+		return same(l.b, r.b), true
 	case l.kind == reflect.String && r.kind == reflect.String:
-		x, y := l.s, r.s
-		return func(f *Features) bool { return x(f) == y(f) }, true
+		return same(l.s, r.s), true
 	case l.kind == reflect.Int && r.kind == reflect.Int:
-		x, y := l.i, r.i
-		return func(f *Features) bool { return x(f) == y(f) }, true
+		return same(l.i, r.i), true
 	case numeric(l.kind) && numeric(r.kind):
-		x, y := asFloat(l), asFloat(r)
-		return func(f *Features) bool { return x(f) == y(f) }, true
+		return same(asFloat(l), asFloat(r)), true
 	}
 	return nil, false
+}
+
+// same is x == y.
+func same[T comparable](x, y func(*Features) T) func(*Features) bool {
+	return func(f *Features) bool { return x(f) == y(f) }
 }
 
 func compare(op string, l, r fastExpr) (fastExpr, bool) {

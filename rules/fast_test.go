@@ -138,8 +138,7 @@ func TestFastEvidence(t *testing.T) {
 	fields := append([]Field(nil), s.Fields()...)
 	for _, k := range fastKeys {
 		f, _ := s.Field("attr")
-		f.Path, f.key = "attr."+k, k
-		f.acc.key = k
+		f.Path, f.acc.key = "attr."+k, k
 		fields = append(fields, f)
 	}
 	for range 200 {
@@ -365,8 +364,8 @@ func reflectEvidence(env reflect.Value, fields []Field) []Evidence {
 	out := make([]Evidence, len(fields))
 	for i, f := range fields {
 		v := env.FieldByIndex(f.index)
-		if f.key != "" {
-			out[i] = Evidence{Field: f.Path, Value: v.Interface().(map[string]string)[f.key]}
+		if f.acc.key != "" {
+			out[i] = Evidence{Field: f.Path, Value: v.Interface().(map[string]string)[f.acc.key]}
 			continue
 		}
 		out[i] = Evidence{Field: f.Path, Value: v.Interface()}

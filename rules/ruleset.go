@@ -214,8 +214,7 @@ func (r *Rule) addEvidence(schema *Schema, path string) error {
 	case ok:
 	case strings.HasPrefix(path, "attr."):
 		f, _ = schema.Field("attr")
-		f.Path, f.key = path, strings.TrimPrefix(path, "attr.")
-		f.acc.key = f.key
+		f.Path, f.acc.key = path, strings.TrimPrefix(path, "attr.")
 	default:
 		return unknownField(schema, path)
 	}

@@ -31,8 +31,7 @@ type Field struct {
 	// numbers and booleans bare); a test checks it has the field's type.
 	Example string
 	index   []int
-	key     string // for attr.<key>: the map key
-	acc     access // reads the field from a *Features (fast.go)
+	acc     access // reads the field from a *Features (fast.go); acc.key is attr.<key>'s key
 }
 
 var counterRe = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)

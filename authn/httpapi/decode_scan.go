@@ -375,30 +375,29 @@ func (s *scanner) text(dst *span) bool {
 
 // integer reads an integer member as fastjson's Value.Int does; null
 // reads as 0.
-//
-// Numbers are parsed here, each occurrence of a member, not once the body
-// is scanned: the general path reports a bad value even when a duplicate
-// member replaces it, so a bad one must end the fast path wherever it is.
 func (s *scanner) integer(dst *int) bool {
-	if s.peek() == 'n' {
-		*dst = 0
-		return s.literal("null")
-	}
-	sp, ok := s.number()
-	if !ok {
-		return false
-	}
-	n, err := fastfloat.ParseInt64(s.view(sp))
-	if err != nil || int64(int(n)) != n {
-		return false
-	}
-	*dst = int(n)
-	return true
+	return scanNumber(s, dst, func(t string) (int, bool) {
+		n, err := fastfloat.ParseInt64(t)
+		return int(n), err == nil && int64(int(n)) == n
+	})
 }
 
 // float reads a finite number member as fastjson's Value.Float64 does;
 // null reads as 0.
 func (s *scanner) float(dst *float64) bool {
+	return scanNumber(s, dst, func(t string) (float64, bool) {
+		f, err := fastfloat.Parse(t)
+		return f, err == nil && !math.IsInf(f, 0) && !math.IsNaN(f)
+	})
+}
+
+// scanNumber reads a number member with parse, which reports whether the
+// text is a valid value; null reads as 0.
+//
+// Numbers are parsed here, each occurrence of a member, not once the body
+// is scanned: the general path reports a bad value even when a duplicate
+// member replaces it, so a bad one must end the fast path wherever it is.
+func scanNumber[T int | float64](s *scanner, dst *T, parse func(string) (T, bool)) bool {
 	if s.peek() == 'n' {
 		*dst = 0
 		return s.literal("null")
@@ -407,12 +406,11 @@ func (s *scanner) float(dst *float64) bool {
 	if !ok {
 		return false
 	}
-	f, err := fastfloat.Parse(s.view(sp))
-	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-		return false
+	v, ok := parse(s.view(sp))
+	if ok {
+		*dst = v
 	}
-	*dst = f
-	return true
+	return ok
 }
 
 // view returns the text of a (non-empty) span without copying it, for

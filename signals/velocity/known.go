@@ -72,14 +72,3 @@ func (k *knownUsers) add(user string) {
 		k.n++
 	}
 }
-
-// filterBytes is the memory the filters' bits take.
-func (k *knownUsers) filterBytes() uint {
-	k.mu.RLock()
-	defer k.mu.RUnlock()
-	var b uint
-	for _, f := range k.filters {
-		b += f.Cap() / 8
-	}
-	return b
-}

@@ -40,14 +40,7 @@ func TestCounterKeysOfOneValueAreNear(t *testing.T) {
 			}
 		}
 	}
-	total := 0
-	for i, c := range x.cells {
-		if c.k != 0 {
-			total += int((uint64(i) - c.k) & x.mask)
-		}
-	}
-	avg := float64(total) / float64(x.len())
-	t.Logf("%d keys in %d cells, average displacement %.2f", x.len(), len(x.cells), avg)
+	avg := avgDisplacement(t, &x)
 	assert.Less(t, avg, 4.0)
 }
 
