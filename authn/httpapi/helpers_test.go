@@ -110,6 +110,11 @@ func newEnvRules(t *testing.T, cfg httpapi.Config, rulesPath string, opts ...env
 	e := &env{t: t, srv: srv, url: url, reg: reg, store: store, logs: logs,
 		http: &http.Client{Timeout: 10 * time.Second}, auth: ae, rules: eng.Rules()}
 	t.Cleanup(func() {
+		// The client first: net/http may have dialled a connection it
+		// never used (a dial that lost the race to a freed idle one), and
+		// fasthttp's Shutdown, like net/http's, waits 5 s before it treats
+		// a connection that has not sent a request as idle.
+		e.http.CloseIdleConnections()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		require.NoError(t, srv.Shutdown(ctx))
