@@ -11,7 +11,7 @@ import (
 	"github.com/riskauth/riskauth/authn/totp"
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/engine/alert/ocsf"
-	"github.com/riskauth/riskauth/rules"
+	"github.com/riskauth/riskauth/engine/risk"
 )
 
 // RegisterRequest creates an account.
@@ -44,7 +44,7 @@ func (s *Service) Register(ctx context.Context, r RegisterRequest) (res *Registe
 	if err != nil {
 		return nil, err
 	}
-	if d.Action == rules.Block {
+	if d.Action == risk.Block {
 		s.outcome(ctx, d.EvaluationID, engine.OutcomeFailure)
 		return nil, newErr(CodeRequestRefused, "the request was refused")
 	}
@@ -205,7 +205,7 @@ func (s *Service) RequestPasswordReset(ctx context.Context, r PasswordResetReque
 	if err != nil {
 		return err
 	}
-	if d.Action == rules.Block {
+	if d.Action == risk.Block {
 		s.outcome(ctx, d.EvaluationID, engine.OutcomeFailure)
 		return nil
 	}

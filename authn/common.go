@@ -14,7 +14,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/riskauth/riskauth/authn/token"
 	"github.com/riskauth/riskauth/engine"
-	"github.com/riskauth/riskauth/rules"
+	"github.com/riskauth/riskauth/engine/risk"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -149,7 +149,7 @@ func (s *Service) evaluateLogin(ctx context.Context, ev engine.Event) (*engine.D
 	if err != nil {
 		return nil, err
 	}
-	if d.Action == rules.Block {
+	if d.Action == risk.Block {
 		s.outcome(ctx, d.EvaluationID, engine.OutcomeFailure)
 		return nil, errLoginFailed()
 	}

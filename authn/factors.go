@@ -10,7 +10,7 @@ import (
 	"github.com/riskauth/riskauth/authn/token"
 	"github.com/riskauth/riskauth/authn/totp"
 	"github.com/riskauth/riskauth/engine"
-	"github.com/riskauth/riskauth/rules"
+	"github.com/riskauth/riskauth/engine/risk"
 )
 
 // errReplayed marks an invalid_code answer caused by a TOTP step that was
@@ -314,7 +314,7 @@ func (s *Service) emailFirstFactorPassed(ctx context.Context, fl LoginFlow, hand
 	if err != nil {
 		return nil, err
 	}
-	if fl.Decision == rules.Passwordless.String() && !mfa {
+	if fl.Decision == risk.Passwordless.String() && !mfa {
 		return s.complete(ctx, &fl, u, AAL1, fl.EvaluationID, engine.OutcomeSuccess, c, "", f, isND(fl.State))
 	}
 	s.recordAttempt(ctx, u, f, true, c, "")
@@ -322,5 +322,5 @@ func (s *Service) emailFirstFactorPassed(ctx context.Context, fl LoginFlow, hand
 	if mfa {
 		second = []Method{MethodTOTP, MethodRecoveryCode}
 	}
-	return s.toSecondFactor(ctx, &fl, handle, u, fl.Identifier, fl.EvaluationID, rules.StepUp.String(), second, false, isND(fl.State))
+	return s.toSecondFactor(ctx, &fl, handle, u, fl.Identifier, fl.EvaluationID, risk.StepUp.String(), second, false, isND(fl.State))
 }

@@ -21,7 +21,7 @@ import (
 	"github.com/riskauth/riskauth/authn/totp"
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/engine/alert/ocsf"
-	"github.com/riskauth/riskauth/engine/scenario"
+	"github.com/riskauth/riskauth/engine/clock"
 	"github.com/riskauth/riskauth/rules"
 	"github.com/riskauth/riskauth/signals/device"
 	"github.com/riskauth/riskauth/signals/velocity"
@@ -62,7 +62,7 @@ func (e *events) count(t ocsf.SecurityEventType, userID string) int {
 
 type fixture struct {
 	svc    *authn.Service
-	clock  *scenario.Clock
+	clock  *clock.Manual
 	store  *store.SQLite
 	outbox string
 	events *events
@@ -84,7 +84,7 @@ func newFixture(tb testing.TB, o fixtureOpts) *fixture {
 	require.NoError(tb, err)
 	tb.Cleanup(func() { st.Close() })
 
-	clock := scenario.NewClock(time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC))
+	clock := clock.NewManual(time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC))
 	counters := engine.DefaultCounters()
 	schema, err := rules.NewSchema(engine.CounterNames(counters))
 	require.NoError(tb, err)

@@ -11,7 +11,7 @@ import (
 	"github.com/riskauth/riskauth/authn/token"
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/engine/alert/ocsf"
-	"github.com/riskauth/riskauth/rules"
+	"github.com/riskauth/riskauth/engine/risk"
 )
 
 // Method is a way to prove identity that a flow offers.
@@ -267,14 +267,14 @@ func (s *Service) passwordFirst(ctx context.Context, fl *LoginFlow, handle, emai
 	}
 	// An account with a second factor always uses it after a password:
 	// that is what lets its password be as short as the MFA minimum.
-	if d.Action == rules.Passwordless && !mfa && failures < s.cfg.Lockout.AccountStepUpAfter {
+	if d.Action == risk.Passwordless && !mfa && failures < s.cfg.Lockout.AccountStepUpAfter {
 		return s.complete(ctx, fl, u, AAL1, d.EvaluationID, engine.OutcomeSuccess, c, dev, FactorPassword, newDevice(d))
 	}
 	second := []Method{MethodEmailCode}
 	if mfa {
 		second = []Method{MethodTOTP, MethodRecoveryCode}
 	}
-	return s.toSecondFactor(ctx, fl, handle, u, email, d.EvaluationID, rules.StepUp.String(), second, true, newDevice(d))
+	return s.toSecondFactor(ctx, fl, handle, u, email, d.EvaluationID, risk.StepUp.String(), second, true, newDevice(d))
 }
 
 // checkPassword verifies pw for u, spending one argon2id verification
@@ -490,7 +490,7 @@ func (s *Service) secondFactorFailed(ctx context.Context, fl LoginFlow, u *User,
 	}
 	s.recordAttempt(ctx, u, f, false, c, d.Keys.Device)
 	next := fl.State
-	if d.Action == rules.Block {
+	if d.Action == risk.Block {
 		next = stateFailed
 		s.outcome(ctx, d.EvaluationID, engine.OutcomeFailure)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/riskauth/riskauth/authn/totp"
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/engine/alert/ocsf"
+	"github.com/riskauth/riskauth/engine/clock"
 )
 
 // Risk is the part of the risk engine the flows use; *engine.Engine
@@ -28,12 +29,6 @@ type Risk interface {
 // engine/alert's Sink implements it. Emit must not block.
 type SecurityEvents interface {
 	Emit(ev *ocsf.SecurityEvent)
-}
-
-// Clock tells the time. Flows never call time.Now, so tests replay them on
-// a virtual clock (engine/scenario.Clock satisfies it).
-type Clock interface {
-	Now() time.Time
 }
 
 // SessionBackend is the session hot path plus self-service.
@@ -270,7 +265,7 @@ type Deps struct {
 	// Events receives security events; nil drops them.
 	Events SecurityEvents
 	// Clock defaults to the system clock.
-	Clock Clock
+	Clock clock.Clock
 	// Logger defaults to discarding.
 	Logger *slog.Logger
 	// Metrics is optional.
@@ -297,15 +292,11 @@ type Service struct {
 	codeKey  []byte
 	render   *mail.Renderer
 	events   SecurityEvents
-	clock    Clock
+	clock    clock.Clock
 	log      *slog.Logger
 	metrics  *Metrics
 	mail     *mailQueue
 }
-
-type systemClock struct{}
-
-func (systemClock) Now() time.Time { return time.Now() }
 
 // New checks cfg and deps and starts the mail workers.
 func New(cfg Config, d Deps) (*Service, error) {
@@ -327,7 +318,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 		return nil, errors.New("authn: Mailer and Renderer are required")
 	}
 	if d.Clock == nil {
-		d.Clock = systemClock{}
+		d.Clock = clock.System{}
 	}
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)

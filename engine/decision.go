@@ -6,29 +6,30 @@ import (
 	"strings"
 	"time"
 
+	"github.com/riskauth/riskauth/engine/risk"
 	"github.com/riskauth/riskauth/rules"
 )
 
 // Decision is the engine's answer for one event, with everything needed to
 // explain it.
 type Decision struct {
-	EvaluationID string       `json:"evaluation_id"`
-	Action       rules.Action `json:"decision"`
-	Score        float64      `json:"score"`
+	EvaluationID string      `json:"evaluation_id"`
+	Action       risk.Action `json:"decision"`
+	Score        float64     `json:"score"`
 	// Reasons are the enforced rules that matched, most decisive first.
 	Reasons []Reason `json:"reasons"`
 	// Shadow are shadow rules that matched, and the decision they would
 	// have led to; never applied.
-	Shadow       []Reason     `json:"shadow_reasons,omitempty"`
-	ShadowAction rules.Action `json:"shadow_decision"`
+	Shadow       []Reason    `json:"shadow_reasons,omitempty"`
+	ShadowAction risk.Action `json:"shadow_decision"`
 	// Candidate is what the candidate rule set, run in shadow beside the
 	// active one on the same features, would have decided; nil when no
 	// candidate is loaded. Never applied, never sent to the user.
 	Candidate *CandidateDecision `json:"candidate,omitempty"`
 	// Alert is the highest alert severity among the enforced matches.
-	Alert rules.Severity `json:"alert"`
+	Alert risk.Severity `json:"alert"`
 	// Features is every signal's output, as the rules saw it.
-	Features *rules.Features `json:"signals"`
+	Features *risk.Features `json:"signals"`
 	// Signals tells, per signal, whether it answered and how fast.
 	Signals SignalStatuses `json:"signal_status"`
 	// Floored is set when an unavailable signal raised the decision to
@@ -45,9 +46,9 @@ type Decision struct {
 
 // CandidateDecision is the would-be decision of the candidate rule set.
 type CandidateDecision struct {
-	Version string       `json:"version"`
-	Action  rules.Action `json:"decision"`
-	Score   float64      `json:"score"`
+	Version string      `json:"version"`
+	Action  risk.Action `json:"decision"`
+	Score   float64     `json:"score"`
 	// Reasons are the candidate's enforced rules that matched, most
 	// decisive first.
 	Reasons []Reason `json:"reasons"`
@@ -58,12 +59,12 @@ type CandidateDecision struct {
 
 // Reason is one matching rule, with the values it read.
 type Reason struct {
-	Rule        string           `json:"rule"`
-	Description string           `json:"description"`
-	Score       float64          `json:"score"`
-	Action      string           `json:"action,omitempty"`
-	Alert       string           `json:"alert,omitempty"`
-	Evidence    []rules.Evidence `json:"evidence,omitempty"`
+	Rule        string          `json:"rule"`
+	Description string          `json:"description"`
+	Score       float64         `json:"score"`
+	Action      string          `json:"action,omitempty"`
+	Alert       string          `json:"alert,omitempty"`
+	Evidence    []risk.Evidence `json:"evidence,omitempty"`
 	// Familiarity lists the familiarity score's per-feature
 	// contributions, most suspicious first, when the rule read a
 	// familiarity field (familiarity.score...): why the login looked
@@ -161,7 +162,7 @@ func reasonsOf(ms []rules.Match) []Reason {
 		if m.Rule.HasAction {
 			r.Action = m.Rule.Action.String()
 		}
-		if m.Rule.Alert != rules.SeverityNone {
+		if m.Rule.Alert != risk.SeverityNone {
 			r.Alert = m.Rule.Alert.String()
 		}
 		out[i] = r

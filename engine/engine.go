@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/riskauth/riskauth/engine/clock"
+	"github.com/riskauth/riskauth/engine/risk"
 	"github.com/riskauth/riskauth/rules"
 	"github.com/riskauth/riskauth/signals/familiarity"
 )
@@ -24,7 +26,7 @@ type Config struct {
 	SignalBudgets map[string]time.Duration `yaml:"signal_budgets"`
 	// UnavailableFloor is the least decision while any configured signal
 	// is unavailable (default step_up: never passwordless on partial data).
-	UnavailableFloor *rules.Action `yaml:"unavailable_floor"`
+	UnavailableFloor *risk.Action `yaml:"unavailable_floor"`
 	// DeviceUsersCounter names the distinct counter that feeds device.users
 	// (default device_users_30d; empty string in the file keeps the default).
 	DeviceUsersCounter string `yaml:"device_users_counter"`
@@ -38,7 +40,7 @@ func (c *Config) defaults() {
 		c.StateBudget = c.Deadline
 	}
 	if c.UnavailableFloor == nil {
-		f := rules.StepUp
+		f := risk.StepUp
 		c.UnavailableFloor = &f
 	}
 	if c.DeviceUsersCounter == "" {
@@ -48,7 +50,7 @@ func (c *Config) defaults() {
 
 // Deps are the engine's collaborators.
 type Deps struct {
-	Clock   Clock
+	Clock   clock.Clock
 	Rules   *rules.Source
 	State   StateStore
 	Devices DeviceIdentifier
@@ -81,7 +83,7 @@ type DecisionSink interface {
 // Engine evaluates events. It is safe for concurrent use.
 type Engine struct {
 	cfg         Config
-	clock       Clock
+	clock       clock.Clock
 	rules       *rules.Source
 	state       StateStore
 	stateInline bool
@@ -105,7 +107,7 @@ func New(cfg Config, d Deps) (*Engine, error) {
 		return nil, errors.New("engine: Rules, State and Devices are required")
 	}
 	if d.Clock == nil {
-		d.Clock = SystemClock{}
+		d.Clock = clock.System{}
 	}
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
@@ -584,7 +586,7 @@ func (e *Engine) finishSignal(d *Decision, name string, err error, dur time.Dura
 	}
 }
 
-func (e *Engine) eventFeatures(f *rules.Features, ev *Event, dev DeviceInfo, keys Keys) {
+func (e *Engine) eventFeatures(f *risk.Features, ev *Event, dev DeviceInfo, keys Keys) {
 	f.Event.Kind = ev.Kind
 	f.Event.IP = keys.IP
 	f.Event.HasUser = keys.User != ""
@@ -600,7 +602,7 @@ func (e *Engine) eventFeatures(f *rules.Features, ev *Event, dev DeviceInfo, key
 }
 
 // stateFeatures turns the velocity and profile snapshot into features.
-func (e *Engine) stateFeatures(f *rules.Features, s *Snapshot, keys Keys, at time.Time) {
+func (e *Engine) stateFeatures(f *risk.Features, s *Snapshot, keys Keys, at time.Time) {
 	f.Velocity.Available = true
 	copy(f.Velocity.Values, s.Counters)
 	f.User.Available = true

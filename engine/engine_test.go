@@ -14,6 +14,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"github.com/riskauth/riskauth/engine"
+	"github.com/riskauth/riskauth/engine/clock"
+	"github.com/riskauth/riskauth/engine/risk"
 	"github.com/riskauth/riskauth/engine/scenario"
 	"github.com/riskauth/riskauth/rules"
 	"github.com/riskauth/riskauth/signals/device"
@@ -28,7 +30,7 @@ const chrome = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KH
 
 type fixture struct {
 	engine  *engine.Engine
-	clock   *scenario.Clock
+	clock   *clock.Manual
 	reg     *prometheus.Registry
 	metrics *engine.Metrics
 }
@@ -63,7 +65,7 @@ func newEngine(t testing.TB, o options) *fixture {
 	}
 	devices, err := device.New(device.Config{Key: []byte("0123456789abcdef0123456789abcdef")})
 	require.NoError(t, err)
-	clock := scenario.NewClock(time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC))
+	clock := clock.NewManual(time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC))
 	reg := prometheus.NewRegistry()
 	m := engine.NewMetrics(reg)
 	// The state store fills in the same default model for its profiles.
@@ -118,11 +120,11 @@ func TestEvaluateDecision(t *testing.T) {
 	d, err := f.engine.Evaluate(ctx, engine.Event{Kind: engine.KindLogin, UserID: "u1",
 		IP: netip.MustParseAddr("::ffff:192.0.2.1"), UserAgent: "curl/8.5.0", Password: "hunter2"})
 	require.NoError(t, err)
-	assert.Equal(t, rules.StepUp, d.Action)
+	assert.Equal(t, risk.StepUp, d.Action)
 	assert.Equal(t, float64(40), d.Score)
 	require.Len(t, d.Reasons, 1)
 	assert.Equal(t, "automation-client", d.Reasons[0].Rule)
-	assert.Equal(t, []rules.Evidence{{Field: "event.empty_user_agent", Value: false}, {Field: "event.headless", Value: true}}, d.Reasons[0].Evidence)
+	assert.Equal(t, []risk.Evidence{{Field: "event.empty_user_agent", Value: false}, {Field: "event.headless", Value: true}}, d.Reasons[0].Evidence)
 	assert.NotEmpty(t, d.EvaluationID)
 	assert.NotEmpty(t, d.RuleSetVersion)
 	assert.Equal(t, "192.0.2.1", d.Features.Event.IP, "IPv4-mapped addresses are unmapped")
@@ -200,7 +202,7 @@ func TestUnavailableSignalsFloor(t *testing.T) {
 		f := newEngine(t, options{signals: []engine.Signal{slow}, cfg: engine.Config{Deadline: 20 * time.Millisecond}})
 		d, err := f.engine.Evaluate(ctx, quiet)
 		require.NoError(t, err)
-		assert.Equal(t, rules.StepUp, d.Action)
+		assert.Equal(t, risk.StepUp, d.Action)
 		assert.True(t, d.Floored)
 		st, _ := d.Signals.Get("slow")
 		assert.Equal(t, engine.SignalStatus{Name: "slow", Available: false, Millis: st.Millis, Error: "timeout"}, st)
@@ -208,12 +210,12 @@ func TestUnavailableSignalsFloor(t *testing.T) {
 	})
 
 	t.Run("the floor is configurable", func(t *testing.T) {
-		floor := rules.Passwordless
+		floor := risk.Passwordless
 		f := newEngine(t, options{signals: []engine.Signal{&slowSignal{}},
 			cfg: engine.Config{Deadline: 10 * time.Millisecond, UnavailableFloor: &floor}})
 		d, err := f.engine.Evaluate(ctx, quiet)
 		require.NoError(t, err)
-		assert.Equal(t, rules.Passwordless, d.Action)
+		assert.Equal(t, risk.Passwordless, d.Action)
 		assert.False(t, d.Floored)
 	})
 
@@ -227,7 +229,7 @@ func TestUnavailableSignalsFloor(t *testing.T) {
 		f := newEngine(t, options{state: st})
 		d, err := f.engine.Evaluate(ctx, quiet)
 		require.NoError(t, err)
-		assert.Equal(t, rules.StepUp, d.Action)
+		assert.Equal(t, risk.StepUp, d.Action)
 		assert.True(t, d.Floored)
 		assert.False(t, d.Features.Velocity.Available)
 		assert.False(t, d.Features.User.Available)
@@ -250,7 +252,7 @@ func TestRuleReloadChangesDecisions(t *testing.T) {
 	ev := engine.Event{Kind: engine.KindLogin, UserAgent: "curl/8"}
 	d, err := f.engine.Evaluate(context.Background(), ev)
 	require.NoError(t, err)
-	assert.Equal(t, rules.Passwordless, d.Action)
+	assert.Equal(t, risk.Passwordless, d.Action)
 	v1 := d.RuleSetVersion
 
 	write(90)
@@ -258,7 +260,7 @@ func TestRuleReloadChangesDecisions(t *testing.T) {
 	require.NoError(t, err)
 	d, err = f.engine.Evaluate(context.Background(), ev)
 	require.NoError(t, err)
-	assert.Equal(t, rules.Block, d.Action)
+	assert.Equal(t, risk.Block, d.Action)
 	assert.NotEqual(t, v1, d.RuleSetVersion)
 
 	require.NoError(t, os.WriteFile(path, []byte("version: 1\nrules: {"), 0o644))
@@ -266,7 +268,7 @@ func TestRuleReloadChangesDecisions(t *testing.T) {
 	require.True(t, errors.Is(err, rules.ErrInvalid))
 	d, err = f.engine.Evaluate(context.Background(), ev)
 	require.NoError(t, err)
-	assert.Equal(t, rules.Block, d.Action, "the valid set stays active")
+	assert.Equal(t, risk.Block, d.Action, "the valid set stays active")
 }
 
 func TestDefaultCounters(t *testing.T) {

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/riskauth/riskauth/rules"
+	"github.com/riskauth/riskauth/engine/risk"
 	"github.com/riskauth/riskauth/signals/familiarity"
 )
 
@@ -107,7 +107,7 @@ func (s *famScorer) extract(ev *Event, keys Keys, place Place) *familiarity.Feat
 // the profile into res and fills the familiarity namespace. It returns
 // false when the history cannot be read: the namespace then stays
 // unavailable and the floor applies, as for a failed signal.
-func (e *Engine) familiarityFeatures(f *rules.Features, snap *Snapshot, x *familiarity.Features, at time.Time, res *familiarity.Result) bool {
+func (e *Engine) familiarityFeatures(f *risk.Features, snap *Snapshot, x *familiarity.Features, at time.Time, res *familiarity.Result) bool {
 	var h familiarity.History
 	if len(snap.Profile.Familiarity) > 0 {
 		if err := h.UnmarshalBinary(snap.Profile.Familiarity); err != nil {
@@ -178,7 +178,7 @@ func attachFamiliarity(res *familiarity.Result, d *Decision) {
 	}
 }
 
-func readsFamiliarity(ev []rules.Evidence) bool {
+func readsFamiliarity(ev []risk.Evidence) bool {
 	for _, e := range ev {
 		if strings.HasPrefix(e.Field, "familiarity.") {
 			return true

@@ -12,7 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/riskauth/riskauth/engine"
-	"github.com/riskauth/riskauth/rules"
+	"github.com/riskauth/riskauth/engine/risk"
 	"github.com/riskauth/riskauth/signals/device"
 	"github.com/riskauth/riskauth/signals/familiarity"
 	"github.com/riskauth/riskauth/signals/velocity"
@@ -34,8 +34,8 @@ func (ps places) Collect(_ context.Context, ev *engine.Event) (engine.Result, er
 	p.IP = ev.IP.String()
 	return placeResult{p}, nil
 }
-func (r placeResult) Apply(*rules.Features, *engine.Profile, time.Time) {}
-func (r placeResult) Place() engine.Place                               { return r.p }
+func (r placeResult) Apply(*risk.Features, *engine.Profile, time.Time) {}
+func (r placeResult) Place() engine.Place                              { return r.p }
 
 // worldCounts is the package's hand-computed world (signals/familiarity
 // TestScoreHandComputed): 100,000 logins by 1,000 users, exact counts for
@@ -235,7 +235,7 @@ func TestFamiliarityUnavailable(t *testing.T) {
 		require.NoError(t, err)
 		assert.False(t, d.Features.Familiarity.Available)
 		assert.True(t, d.Floored)
-		assert.Equal(t, rules.StepUp, d.Action)
+		assert.Equal(t, risk.StepUp, d.Action)
 	})
 
 	t.Run("unreadable history", func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riskauth/riskauth/engine/risk"
 	"github.com/riskauth/riskauth/internal/promshard"
 	"github.com/riskauth/riskauth/rules"
 )
@@ -34,7 +35,7 @@ type Metrics struct {
 	// byAction holds riskauth_decisions_total's three series and hits the
 	// rule-hit series already resolved, so that the hot path hashes no
 	// label values (a label lookup costs about as much as a short rule).
-	byAction [rules.Block + 1]*promshard.Counter
+	byAction [risk.Block + 1]*promshard.Counter
 	hits     sync.Map // ruleHit -> *promshard.Counter
 }
 
@@ -87,7 +88,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	reg.MustRegister(m.decisions, m.duration, m.signalDur, m.signalErrs, m.ruleHits, m.ruleErrs,
 		m.floored, m.shadowDiv, m.feedback, m.outcomes, m.ruleSetInfo, m.reloads)
-	for _, a := range []rules.Action{rules.Passwordless, rules.StepUp, rules.Block} {
+	for _, a := range []risk.Action{risk.Passwordless, risk.StepUp, risk.Block} {
 		m.byAction[a] = m.decisions.WithLabelValues(a.String())
 	}
 	return m

@@ -11,8 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/redis/go-redis/v9"
 	"github.com/riskauth/riskauth/engine"
+	"github.com/riskauth/riskauth/engine/risk"
 	"github.com/riskauth/riskauth/internal/testenv"
-	"github.com/riskauth/riskauth/rules"
 	"github.com/riskauth/riskauth/signals/velocity"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -103,13 +103,13 @@ func TestShadowDivergence(t *testing.T) {
 		assert.Equal(t, w.Reasons, d.Reasons)
 		switch tier {
 		case "odd":
-			assert.Equal(t, rules.Block, d.Candidate.Action)
+			assert.Equal(t, risk.Block, d.Candidate.Action)
 			assert.Equal(t, "odd-tier-block", d.Candidate.Reasons[0].Rule)
 		case "bad":
-			assert.Equal(t, rules.StepUp, d.Candidate.Action)
+			assert.Equal(t, risk.StepUp, d.Candidate.Action)
 			assert.Equal(t, 45.0, d.Candidate.Score)
 		default:
-			assert.Equal(t, rules.Passwordless, d.Candidate.Action)
+			assert.Equal(t, risk.Passwordless, d.Candidate.Action)
 			assert.Empty(t, d.Candidate.Reasons)
 		}
 	}

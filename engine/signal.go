@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/riskauth/riskauth/rules"
+	"github.com/riskauth/riskauth/engine/risk"
 )
 
 // Signal is one source of features (geo, breached password, ...). The
@@ -29,7 +29,7 @@ type Result interface {
 	// answered or timed out, with the user's profile (zero when unknown or
 	// unavailable) and the event time, so a signal can compare the event
 	// with the user's history (new country, travel speed).
-	Apply(f *rules.Features, p *Profile, at time.Time)
+	Apply(f *risk.Features, p *Profile, at time.Time)
 }
 
 // Unavailabler is implemented by signals that can mark their features as
@@ -37,7 +37,7 @@ type Result interface {
 // implement it leave their namespace zero, which already reads as
 // unavailable.
 type Unavailabler interface {
-	MarkUnavailable(f *rules.Features)
+	MarkUnavailable(f *risk.Features)
 }
 
 // Placer is implemented by results that know where the client is; the
@@ -46,15 +46,3 @@ type Unavailabler interface {
 type Placer interface {
 	Place() Place
 }
-
-// Clock tells the time. The engine and signals never call time.Now
-// directly, so that scenarios replay on a virtual clock.
-type Clock interface {
-	Now() time.Time
-}
-
-// SystemClock is the wall clock.
-type SystemClock struct{}
-
-// Now returns time.Now().
-func (SystemClock) Now() time.Time { return time.Now() }

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"github.com/riskauth/riskauth/engine/risk"
 	"reflect"
 	"slices"
 	"sort"
@@ -22,7 +23,7 @@ type RuleCase struct {
 type FileCase struct {
 	Name     string
 	Given    map[string]any
-	Decision *Action
+	Decision *risk.Action
 	// Rules are the ids of the enforced rules expected to match, in any
 	// order, when CheckRules.
 	Rules      []string
@@ -123,7 +124,7 @@ func (rs *RuleSet) RunCases() []CaseResult {
 	return out
 }
 
-func (r *Rule) matches(s *Schema, f *Features) (bool, error) {
+func (r *Rule) matches(s *Schema, f *risk.Features) (bool, error) {
 	if r.fast != nil { // what Evaluate runs
 		return r.fast(f), nil
 	}
@@ -155,7 +156,7 @@ func (rs *RuleSet) clone() *RuleSet {
 //
 // Namespaces not given are available with zero values. Unknown namespaces
 // or fields and wrong types are errors.
-func (s *Schema) FeaturesFromMap(given map[string]any) (*Features, error) {
+func (s *Schema) FeaturesFromMap(given map[string]any) (*risk.Features, error) {
 	f := s.NewFeatures()
 	f.User.Available, f.Geo.Available, f.Breached.Available, f.Velocity.Available = true, true, true, true
 	fv := reflect.ValueOf(f).Elem()
@@ -200,7 +201,7 @@ func (s *Schema) FeaturesFromMap(given map[string]any) (*Features, error) {
 	return f, nil
 }
 
-func (s *Schema) setField(f *Features, ns reflect.Value, nsName, name string, val any) error {
+func (s *Schema) setField(f *risk.Features, ns reflect.Value, nsName, name string, val any) error {
 	path := nsName + "." + name
 	switch nsName {
 	case "attr":

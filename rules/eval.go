@@ -7,18 +7,13 @@ import (
 	"time"
 
 	"github.com/expr-lang/expr/vm"
+	"github.com/riskauth/riskauth/engine/risk"
 )
 
 // Match is a rule that matched an event, with the values it read.
 type Match struct {
 	Rule     *Rule
-	Evidence []Evidence
-}
-
-// Evidence is one feature value a matching rule read.
-type Evidence struct {
-	Field string `json:"field"`
-	Value any    `json:"value"`
+	Evidence []risk.Evidence
 }
 
 // RuleError is a rule that failed at evaluation time (it counts as not
@@ -33,7 +28,7 @@ type Result struct {
 	// Score is the sum of the scores of the matching enforced rules.
 	Score float64
 	// Action is max(forced actions, thresholds(Score)) over enforced rules.
-	Action Action
+	Action risk.Action
 	// Matches are the enforced rules that matched, most decisive first:
 	// forced actions (block before step_up), then by score, then file order.
 	Matches []Match
@@ -42,14 +37,14 @@ type Result struct {
 	// ShadowScore and ShadowAction are what Score and Action would be if
 	// the shadow rules were enforced too.
 	ShadowScore  float64
-	ShadowAction Action
+	ShadowAction risk.Action
 	Errors       []RuleError
 }
 
 // Evaluate runs every rule against the features. It never panics: a rule
 // that fails at run time is reported in Result.Errors and counts as not
 // matched. now stamps the rules' last-hit time.
-func (rs *RuleSet) Evaluate(f *Features, now time.Time) Result {
+func (rs *RuleSet) Evaluate(f *risk.Features, now time.Time) Result {
 	// The environment copy and a VM are only needed by rules the closure
 	// compiler left to expr (fast.go); the default rule file has none.
 	var (
@@ -73,7 +68,7 @@ func (rs *RuleSet) Evaluate(f *Features, now time.Time) Result {
 	}()
 
 	var res Result
-	forced, shadowForced := Passwordless, Passwordless
+	forced, shadowForced := risk.Passwordless, risk.Passwordless
 	for _, r := range rs.Rules {
 		if r.fast != nil {
 			if !r.fast(f) {
@@ -160,13 +155,13 @@ func forcedRank(r *Rule) int {
 }
 
 // featureEvidence is evidence read straight from the features.
-func featureEvidence(f *Features, fields []Field) []Evidence {
+func featureEvidence(f *risk.Features, fields []Field) []risk.Evidence {
 	if len(fields) == 0 {
 		return nil
 	}
-	out := make([]Evidence, len(fields))
+	out := make([]risk.Evidence, len(fields))
 	for i, fl := range fields {
-		out[i] = Evidence{Field: fl.Path, Value: fl.acc.value(f)}
+		out[i] = risk.Evidence{Field: fl.Path, Value: fl.acc.value(f)}
 	}
 	return out
 }

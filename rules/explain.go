@@ -9,6 +9,7 @@ import (
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
+	"github.com/riskauth/riskauth/engine/risk"
 )
 
 // Explanation is why a rule set reaches its decision for one feature set:
@@ -25,7 +26,7 @@ type Explanation struct {
 	// Features are the values of every field of the catalogue (and each
 	// attribute as attr.<key>), in catalogue order: the signals as the
 	// rules saw them.
-	Features []Evidence        `json:"features"`
+	Features []risk.Evidence   `json:"features"`
 	Rules    []RuleExplanation `json:"rules"`
 	// Contributions are the matching enforced rules in file order, each
 	// with the running total, so the score can be followed step by step.
@@ -33,18 +34,18 @@ type Explanation struct {
 	// Score is the sum of the enforced contributions.
 	Score float64 `json:"score"`
 	// ScoreDecision is what the thresholds make of Score alone.
-	ScoreDecision Action `json:"score_decision"`
+	ScoreDecision risk.Action `json:"score_decision"`
 	// Forced are the matching enforced rules that force an action.
 	Forced []ForcedAction `json:"forced,omitempty"`
 	// Decision is max(forced actions, ScoreDecision): the same as
 	// Evaluate's Result.Action.
-	Decision Action `json:"decision"`
+	Decision risk.Action `json:"decision"`
 	// Shadow is what the matching shadow rules would have added; the
 	// decision then is ShadowDecision (Evaluate's Result.ShadowAction).
 	Shadow         []Contribution `json:"shadow_contributions,omitempty"`
 	ShadowForced   []ForcedAction `json:"shadow_forced,omitempty"`
 	ShadowScore    float64        `json:"shadow_score"`
-	ShadowDecision Action         `json:"shadow_decision"`
+	ShadowDecision risk.Action    `json:"shadow_decision"`
 }
 
 // RuleExplanation is one rule's verdict on the features.
@@ -62,7 +63,7 @@ type RuleExplanation struct {
 	// counts as not matched, as in Evaluate).
 	Error string `json:"error,omitempty"`
 	// Fields are the values of every field the rule reads or reports.
-	Fields []Evidence `json:"fields"`
+	Fields []risk.Evidence `json:"fields"`
 	// Why breaks a `when` made of && and || into its conditions, each with
 	// its own value, so an analyst sees which one failed. A `when` that is
 	// a single condition has one entry.
@@ -93,8 +94,8 @@ type Contribution struct {
 
 // ForcedAction is a matching rule that forces at least an action.
 type ForcedAction struct {
-	Rule   string `json:"rule"`
-	Action Action `json:"action"`
+	Rule   string      `json:"rule"`
+	Action risk.Action `json:"action"`
 }
 
 // maxWhyDepth bounds how deep nested && / || chains are broken down; deeper
@@ -107,13 +108,13 @@ const maxWhyDepth = 3
 // condition of a chain separately, which is why it is for analysts and
 // tools, never for the request path. now is when the features were
 // observed; it is reported, not used to stamp hits.
-func (rs *RuleSet) Explain(f *Features, now time.Time) Explanation {
+func (rs *RuleSet) Explain(f *risk.Features, now time.Time) Explanation {
 	env := rs.schema.envOf(f)
 	envIface := env.Interface()
 	var machine vm.VM
 	x := Explanation{RuleSet: rs.Name, Version: rs.Version, At: now.UTC(), Thresholds: rs.Thresholds,
 		Features: rs.schema.values(f)}
-	forced, shadowForced := Passwordless, Passwordless
+	forced, shadowForced := risk.Passwordless, risk.Passwordless
 	for _, r := range rs.Rules {
 		re := RuleExplanation{ID: r.ID, Description: r.Description, Mode: r.Mode, Line: r.Line, When: r.When,
 			Score: r.Score, Fields: featureEvidence(f, r.fields)}
@@ -121,7 +122,7 @@ func (rs *RuleSet) Explain(f *Features, now time.Time) Explanation {
 			re.Action = r.Action.String()
 		}
 		if re.Fields == nil {
-			re.Fields = []Evidence{}
+			re.Fields = []risk.Evidence{}
 		}
 		out, err := machine.Run(r.program, envIface)
 		if err != nil {
@@ -254,13 +255,13 @@ func (c Condition) String() string {
 
 // values reads every catalogue field of the features, attributes expanded
 // one per key in key order.
-func (s *Schema) values(feat *Features) []Evidence {
-	var out []Evidence
+func (s *Schema) values(feat *risk.Features) []risk.Evidence {
+	var out []risk.Evidence
 	for _, f := range s.fields {
 		v := f.acc.value(feat)
 		attrs, ok := v.(map[string]string)
 		if !ok {
-			out = append(out, Evidence{Field: f.Path, Value: v})
+			out = append(out, risk.Evidence{Field: f.Path, Value: v})
 			continue
 		}
 		keys := make([]string, 0, len(attrs))
@@ -269,7 +270,7 @@ func (s *Schema) values(feat *Features) []Evidence {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			out = append(out, Evidence{Field: f.Path + "." + k, Value: attrs[k]})
+			out = append(out, risk.Evidence{Field: f.Path + "." + k, Value: attrs[k]})
 		}
 	}
 	return out

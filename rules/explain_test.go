@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riskauth/riskauth/engine/risk"
 	"github.com/riskauth/riskauth/rules"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -123,8 +124,8 @@ rules:
 	assert.NotEmpty(t, x.Rules[3].Why[0].Error)
 
 	assert.Equal(t, float64(50), x.Score)
-	assert.Equal(t, rules.StepUp, x.Decision)
-	assert.Equal(t, []rules.ForcedAction{{Rule: "shadowed", Action: rules.Block}}, x.ShadowForced)
-	assert.Equal(t, rules.Block, x.ShadowDecision)
+	assert.Equal(t, risk.StepUp, x.Decision)
+	assert.Equal(t, []rules.ForcedAction{{Rule: "shadowed", Action: risk.Block}}, x.ShadowForced)
+	assert.Equal(t, risk.Block, x.ShadowDecision)
 	assert.Equal(t, []rules.Contribution{{Rule: "shadowed", Score: 0, Total: 50}}, x.Shadow)
 }

@@ -6,6 +6,7 @@ import (
 	"unsafe"
 
 	"github.com/expr-lang/expr/ast"
+	"github.com/riskauth/riskauth/engine/risk"
 )
 
 // The request path runs every rule on every evaluation, and expr's VM
@@ -21,10 +22,10 @@ import (
 // leaves the rule on the VM; both paths are checked against each other
 // (TestFastMatchesVM, FuzzFastMatchesVM).
 
-// access reads one field of a Features value. Offsets come from reflection
-// on the Features type once per schema, and each accessor is built for
-// the field's kind only after checking it (Schema.accessors), so the
-// unsafe reads below always read a value of the type they claim.
+// access reads one field of a Features value. Offsets and kinds come from
+// risk.Layout, which checked each field's type, so the unsafe reads below
+// always read a value of the type they claim. (Counters and attr keys are
+// per schema and per rule, which the layout does not know.)
 type access struct {
 	kind    reflect.Kind // Bool, Int, Float64, String, or Map for attr
 	off     uintptr      // offset in Features (not for counters)
@@ -32,11 +33,11 @@ type access struct {
 	key     string       // attr.<key>: the map key
 }
 
-func (a access) ptr(f *Features) unsafe.Pointer { return unsafe.Add(unsafe.Pointer(f), a.off) }
+func (a access) ptr(f *risk.Features) unsafe.Pointer { return unsafe.Add(unsafe.Pointer(f), a.off) }
 
-func (a access) bool(f *Features) bool { return *(*bool)(a.ptr(f)) }
+func (a access) bool(f *risk.Features) bool { return *(*bool)(a.ptr(f)) }
 
-func (a access) int(f *Features) int {
+func (a access) int(f *risk.Features) int {
 	if a.counter >= 0 {
 		if a.counter < len(f.Velocity.Values) {
 			return f.Velocity.Values[a.counter]
@@ -46,9 +47,9 @@ func (a access) int(f *Features) int {
 	return *(*int)(a.ptr(f))
 }
 
-func (a access) float(f *Features) float64 { return *(*float64)(a.ptr(f)) }
+func (a access) float(f *risk.Features) float64 { return *(*float64)(a.ptr(f)) }
 
-func (a access) string(f *Features) string {
+func (a access) string(f *risk.Features) string {
 	if a.kind == reflect.Map {
 		return (*(*map[string]string)(a.ptr(f)))[a.key]
 	}
@@ -56,7 +57,7 @@ func (a access) string(f *Features) string {
 }
 
 // value boxes the field's value, as evidence reports it.
-func (a access) value(f *Features) any {
+func (a access) value(f *risk.Features) any {
 	switch a.kind {
 	case reflect.Bool:
 		return a.bool(f)
@@ -75,47 +76,39 @@ func (a access) value(f *Features) any {
 	return nil
 }
 
-// accessors fills in each field's access from the Features type. It
-// panics when a field has a kind no accessor reads: a Features field of a
-// new type must get one before any rule can read it.
+// accessors fills in each field's access from the feature layout
+// (risk.Layout), which has checked every field's kind.
 func (s *Schema) accessors() {
-	ft := reflect.TypeFor[Features]()
+	layout := risk.Layout()
 	for i := range s.fields {
 		f := &s.fields[i]
-		ns := ft.Field(f.index[0])
+		ns := &layout[f.index[0]]
 		a := access{counter: -1}
 		switch {
-		case ns.Name == "Velocity" && f.index[1] > 0:
+		case ns.Kind == risk.NamespaceVelocity && f.index[1] > 0:
 			a.kind, a.counter = reflect.Int, f.index[1]-1
-		case ns.Type.Kind() == reflect.Map:
-			if ns.Type != reflect.TypeFor[map[string]string]() {
-				panic("rules: unsupported map field " + ns.Name)
-			}
+		case ns.Kind == risk.NamespaceAttr:
 			a.kind, a.off = reflect.Map, ns.Offset
 		default:
-			sf := ns.Type.Field(f.index[1]) // Velocity.Available is field 0 of both types
-			a.kind, a.off = sf.Type.Kind(), ns.Offset+sf.Offset
-			switch a.kind {
-			case reflect.Bool, reflect.Int, reflect.Float64, reflect.String:
-			default:
-				panic("rules: unsupported field type " + sf.Type.String() + " of " + f.Path)
-			}
-			if sf.Type.PkgPath() != "" || sf.Type.Name() != a.kind.String() {
-				panic("rules: field " + f.Path + " has a named type; give it an accessor")
-			}
+			fl := &ns.Fields[f.index[1]] // Velocity.Available is field 0 of both types
+			a.kind, a.off = reflectKinds[fl.Kind], fl.Offset
 		}
 		f.acc = a
 	}
 }
 
+// reflectKinds maps the layout's kinds onto the expr types' kinds.
+var reflectKinds = [...]reflect.Kind{risk.KindBool: reflect.Bool, risk.KindInt: reflect.Int,
+	risk.KindFloat: reflect.Float64, risk.KindString: reflect.String}
+
 // fastExpr is one compiled node: exactly one of the functions is set,
 // the one of kind.
 type fastExpr struct {
 	kind reflect.Kind
-	b    func(*Features) bool
-	i    func(*Features) int
-	f    func(*Features) float64
-	s    func(*Features) string
+	b    func(*risk.Features) bool
+	i    func(*risk.Features) int
+	f    func(*risk.Features) float64
+	s    func(*risk.Features) string
 	// set is a constant `in` list ([]string or []int literal, which expr's
 	// optimiser turns into a map): only valid as the right side of in.
 	strSet map[string]struct{}
@@ -124,7 +117,7 @@ type fastExpr struct {
 
 // compileFast returns the closure form of a checked, optimised expr tree,
 // or nil when the tree uses anything the closure compiler does not know.
-func compileFast(s *Schema, root ast.Node) func(*Features) bool {
+func compileFast(s *Schema, root ast.Node) func(*risk.Features) bool {
 	c := fastCompiler{schema: s}
 	e, ok := c.node(root)
 	if !ok || e.kind != reflect.Bool {
@@ -138,13 +131,13 @@ type fastCompiler struct{ schema *Schema }
 func constant(v any) (fastExpr, bool) {
 	switch v := v.(type) {
 	case bool:
-		return fastExpr{kind: reflect.Bool, b: func(*Features) bool { return v }}, true
+		return fastExpr{kind: reflect.Bool, b: func(*risk.Features) bool { return v }}, true
 	case int:
-		return fastExpr{kind: reflect.Int, i: func(*Features) int { return v }}, true
+		return fastExpr{kind: reflect.Int, i: func(*risk.Features) int { return v }}, true
 	case float64:
-		return fastExpr{kind: reflect.Float64, f: func(*Features) float64 { return v }}, true
+		return fastExpr{kind: reflect.Float64, f: func(*risk.Features) float64 { return v }}, true
 	case string:
-		return fastExpr{kind: reflect.String, s: func(*Features) string { return v }}, true
+		return fastExpr{kind: reflect.String, s: func(*risk.Features) string { return v }}, true
 	case map[string]struct{}:
 		return fastExpr{kind: reflect.Map, strSet: v}, true
 	case map[int]struct{}:
@@ -225,22 +218,22 @@ func (c *fastCompiler) unary(n *ast.UnaryNode) (fastExpr, bool) {
 	switch {
 	case (n.Operator == "!" || n.Operator == "not") && x.kind == reflect.Bool:
 		b := x.b
-		return fastExpr{kind: reflect.Bool, b: func(f *Features) bool { return !b(f) }}, true
+		return fastExpr{kind: reflect.Bool, b: func(f *risk.Features) bool { return !b(f) }}, true
 	case n.Operator == "+" && (x.kind == reflect.Int || x.kind == reflect.Float64):
 		return x, true
 	case n.Operator == "-" && x.kind == reflect.Int:
 		i := x.i
-		return fastExpr{kind: reflect.Int, i: func(f *Features) int { return -i(f) }}, true
+		return fastExpr{kind: reflect.Int, i: func(f *risk.Features) int { return -i(f) }}, true
 	case n.Operator == "-" && x.kind == reflect.Float64:
 		fl := x.f
-		return fastExpr{kind: reflect.Float64, f: func(f *Features) float64 { return -fl(f) }}, true
+		return fastExpr{kind: reflect.Float64, f: func(f *risk.Features) float64 { return -fl(f) }}, true
 	}
 	return fastExpr{}, false
 }
 
 // pick is cond ? x : y.
-func pick[T any](cond func(*Features) bool, x, y func(*Features) T) func(*Features) T {
-	return func(f *Features) T {
+func pick[T any](cond func(*risk.Features) bool, x, y func(*risk.Features) T) func(*risk.Features) T {
+	return func(f *risk.Features) T {
 		if cond(f) {
 			return x(f)
 		}
@@ -273,15 +266,15 @@ func numeric(k reflect.Kind) bool { return k == reflect.Int || k == reflect.Floa
 
 // asFloat widens an int expression, as expr does when an operation mixes
 // int and float.
-func asFloat(e fastExpr) func(*Features) float64 {
+func asFloat(e fastExpr) func(*risk.Features) float64 {
 	if e.kind == reflect.Float64 {
 		return e.f
 	}
 	i := e.i
-	return func(f *Features) float64 { return float64(i(f)) }
+	return func(f *risk.Features) float64 { return float64(i(f)) }
 }
 
-func boolExpr(fn func(*Features) bool) (fastExpr, bool) {
+func boolExpr(fn func(*risk.Features) bool) (fastExpr, bool) {
 	return fastExpr{kind: reflect.Bool, b: fn}, true
 }
 
@@ -301,16 +294,16 @@ func (c *fastCompiler) binary(n *ast.BinaryNode) (fastExpr, bool) {
 		}
 		x, y := l.b, r.b
 		if n.Operator == "&&" || n.Operator == "and" {
-			return boolExpr(func(f *Features) bool { return x(f) && y(f) })
+			return boolExpr(func(f *risk.Features) bool { return x(f) && y(f) })
 		}
-		return boolExpr(func(f *Features) bool { return x(f) || y(f) })
+		return boolExpr(func(f *risk.Features) bool { return x(f) || y(f) })
 	case "==", "!=":
 		eq, ok := equal(l, r)
 		if !ok {
 			return fastExpr{}, false
 		}
 		if n.Operator == "!=" {
-			return boolExpr(func(f *Features) bool { return !eq(f) })
+			return boolExpr(func(f *risk.Features) bool { return !eq(f) })
 		}
 		return boolExpr(eq)
 	case "<", "<=", ">", ">=":
@@ -324,19 +317,19 @@ func (c *fastCompiler) binary(n *ast.BinaryNode) (fastExpr, bool) {
 		x, y := l.s, r.s
 		switch n.Operator {
 		case "contains":
-			return boolExpr(func(f *Features) bool { return strings.Contains(x(f), y(f)) })
+			return boolExpr(func(f *risk.Features) bool { return strings.Contains(x(f), y(f)) })
 		case "startsWith":
-			return boolExpr(func(f *Features) bool { return strings.HasPrefix(x(f), y(f)) })
+			return boolExpr(func(f *risk.Features) bool { return strings.HasPrefix(x(f), y(f)) })
 		}
-		return boolExpr(func(f *Features) bool { return strings.HasSuffix(x(f), y(f)) })
+		return boolExpr(func(f *risk.Features) bool { return strings.HasSuffix(x(f), y(f)) })
 	case "in":
 		switch {
 		case l.kind == reflect.String && r.strSet != nil:
 			x, set := l.s, r.strSet
-			return boolExpr(func(f *Features) bool { _, ok := set[x(f)]; return ok })
+			return boolExpr(func(f *risk.Features) bool { _, ok := set[x(f)]; return ok })
 		case l.kind == reflect.Int && r.intSet != nil:
 			x, set := l.i, r.intSet
-			return boolExpr(func(f *Features) bool { _, ok := set[x(f)]; return ok })
+			return boolExpr(func(f *risk.Features) bool { _, ok := set[x(f)]; return ok })
 		}
 	}
 	return fastExpr{}, false
@@ -345,7 +338,7 @@ func (c *fastCompiler) binary(n *ast.BinaryNode) (fastExpr, bool) {
 // equal compiles a == b for operands of one kind, and for int against
 // float (compared as floats, as expr does). Other mixes are left to the
 // VM.
-func equal(l, r fastExpr) (func(*Features) bool, bool) {
+func equal(l, r fastExpr) (func(*risk.Features) bool, bool) {
 	switch {
 	case l.kind == reflect.Bool && r.kind == reflect.Bool:
 		return same(l.b, r.b), true
@@ -360,8 +353,8 @@ func equal(l, r fastExpr) (func(*Features) bool, bool) {
 }
 
 // same is x == y.
-func same[T comparable](x, y func(*Features) T) func(*Features) bool {
-	return func(f *Features) bool { return x(f) == y(f) }
+func same[T comparable](x, y func(*risk.Features) T) func(*risk.Features) bool {
+	return func(f *risk.Features) bool { return x(f) == y(f) }
 }
 
 func compare(op string, l, r fastExpr) (fastExpr, bool) {
@@ -376,16 +369,16 @@ func compare(op string, l, r fastExpr) (fastExpr, bool) {
 	return fastExpr{}, false
 }
 
-func ordered[T int | float64 | string](op string, x, y func(*Features) T) (fastExpr, bool) {
+func ordered[T int | float64 | string](op string, x, y func(*risk.Features) T) (fastExpr, bool) {
 	switch op {
 	case "<":
-		return boolExpr(func(f *Features) bool { return x(f) < y(f) })
+		return boolExpr(func(f *risk.Features) bool { return x(f) < y(f) })
 	case "<=":
-		return boolExpr(func(f *Features) bool { return x(f) <= y(f) })
+		return boolExpr(func(f *risk.Features) bool { return x(f) <= y(f) })
 	case ">":
-		return boolExpr(func(f *Features) bool { return x(f) > y(f) })
+		return boolExpr(func(f *risk.Features) bool { return x(f) > y(f) })
 	}
-	return boolExpr(func(f *Features) bool { return x(f) >= y(f) })
+	return boolExpr(func(f *risk.Features) bool { return x(f) >= y(f) })
 }
 
 // arithmetic compiles + - * / the way expr computes them: int with int
@@ -396,33 +389,33 @@ func arithmetic(op string, l, r fastExpr) (fastExpr, bool) {
 	switch {
 	case op == "+" && l.kind == reflect.String && r.kind == reflect.String:
 		x, y := l.s, r.s
-		return fastExpr{kind: reflect.String, s: func(f *Features) string { return x(f) + y(f) }}, true
+		return fastExpr{kind: reflect.String, s: func(f *risk.Features) string { return x(f) + y(f) }}, true
 	case !numeric(l.kind) || !numeric(r.kind):
 		return fastExpr{}, false
 	case op != "/" && l.kind == reflect.Int && r.kind == reflect.Int:
 		x, y := l.i, r.i
-		var fn func(*Features) int
+		var fn func(*risk.Features) int
 		switch op {
 		case "+":
-			fn = func(f *Features) int { return x(f) + y(f) }
+			fn = func(f *risk.Features) int { return x(f) + y(f) }
 		case "-":
-			fn = func(f *Features) int { return x(f) - y(f) }
+			fn = func(f *risk.Features) int { return x(f) - y(f) }
 		default:
-			fn = func(f *Features) int { return x(f) * y(f) }
+			fn = func(f *risk.Features) int { return x(f) * y(f) }
 		}
 		return fastExpr{kind: reflect.Int, i: fn}, true
 	}
 	x, y := asFloat(l), asFloat(r)
-	var fn func(*Features) float64
+	var fn func(*risk.Features) float64
 	switch op {
 	case "+":
-		fn = func(f *Features) float64 { return x(f) + y(f) }
+		fn = func(f *risk.Features) float64 { return x(f) + y(f) }
 	case "-":
-		fn = func(f *Features) float64 { return x(f) - y(f) }
+		fn = func(f *risk.Features) float64 { return x(f) - y(f) }
 	case "*":
-		fn = func(f *Features) float64 { return x(f) * y(f) }
+		fn = func(f *risk.Features) float64 { return x(f) * y(f) }
 	default:
-		fn = func(f *Features) float64 { return x(f) / y(f) }
+		fn = func(f *risk.Features) float64 { return x(f) / y(f) }
 	}
 	return fastExpr{kind: reflect.Float64, f: fn}, true
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/vm"
+	"github.com/riskauth/riskauth/engine/risk"
 	"github.com/stretchr/testify/require"
 )
 
@@ -44,7 +45,7 @@ var (
 
 // randomFeatures fills every field a rule can read with values from the
 // pools.
-func randomFeatures(s *Schema, rnd *rand.Rand) *Features {
+func randomFeatures(s *Schema, rnd *rand.Rand) *risk.Features {
 	f := s.NewFeatures()
 	fv := reflect.ValueOf(f).Elem()
 	for _, fl := range s.Fields() {
@@ -82,7 +83,7 @@ func randomFeatures(s *Schema, rnd *rand.Rand) *Features {
 }
 
 // vmResult runs the rule the way the VM does, on the environment copy.
-func vmResult(s *Schema, prog *vm.Program, f *Features) (bool, error) {
+func vmResult(s *Schema, prog *vm.Program, f *risk.Features) (bool, error) {
 	out, err := expr.Run(prog, s.envOf(f).Interface())
 	if err != nil {
 		return false, err
@@ -357,18 +358,18 @@ func TestFastLeavesToVM(t *testing.T) {
 
 // reflectEvidence reads evidence by reflection from the rule environment,
 // as Evaluate did before the accessors: the reference for TestFastEvidence.
-func reflectEvidence(env reflect.Value, fields []Field) []Evidence {
+func reflectEvidence(env reflect.Value, fields []Field) []risk.Evidence {
 	if len(fields) == 0 {
 		return nil
 	}
-	out := make([]Evidence, len(fields))
+	out := make([]risk.Evidence, len(fields))
 	for i, f := range fields {
 		v := env.FieldByIndex(f.index)
 		if f.acc.key != "" {
-			out[i] = Evidence{Field: f.Path, Value: v.Interface().(map[string]string)[f.acc.key]}
+			out[i] = risk.Evidence{Field: f.Path, Value: v.Interface().(map[string]string)[f.acc.key]}
 			continue
 		}
-		out[i] = Evidence{Field: f.Path, Value: v.Interface()}
+		out[i] = risk.Evidence{Field: f.Path, Value: v.Interface()}
 	}
 	return out
 }

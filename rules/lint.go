@@ -11,6 +11,7 @@ import (
 	"github.com/agnivade/levenshtein"
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/parser"
+	"github.com/riskauth/riskauth/engine/risk"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -56,7 +57,7 @@ func suggestFields(s *Schema, path string) []string {
 // features, with the closest namespace when one is close.
 func unknownNamespace(ns string) string {
 	best, bestD := "", math.MaxInt
-	ft := reflect.TypeFor[Features]()
+	ft := reflect.TypeFor[risk.Features]()
 	for i := range ft.NumField() {
 		name := ft.Field(i).Tag.Get("expr")
 		if d := levenshtein.ComputeDistance(ns, name); d < bestD {
@@ -179,7 +180,7 @@ func (rs *RuleSet) Lint(cov *Coverage) []Warning {
 		at(tl, tc, "thresholds: step_up equals block (%g): no score leads to step_up, only forced actions do", t.Block)
 	}
 	var reach float64
-	forced := map[Action]bool{}
+	forced := map[risk.Action]bool{}
 	for _, r := range rs.Rules {
 		if r.Mode != Enforce {
 			continue
@@ -195,10 +196,10 @@ func (rs *RuleSet) Lint(cov *Coverage) []Warning {
 			}
 		}
 	}
-	if reach < t.Block && !forced[Block] {
+	if reach < t.Block && !forced[risk.Block] {
 		at(tl, tc, "thresholds: block (%g) is unreachable: the positive scores of all enforce rules add up to %g and none forces block", t.Block, reach)
 	}
-	if t.StepUp < t.Block && reach < t.StepUp && !forced[StepUp] && !forced[Block] {
+	if t.StepUp < t.Block && reach < t.StepUp && !forced[risk.StepUp] && !forced[risk.Block] {
 		at(tl, tc, "thresholds: step_up (%g) is unreachable: the positive scores of all enforce rules add up to %g and none forces an action", t.StepUp, reach)
 	}
 	ws = append(ws, rs.overlaps()...)
@@ -218,8 +219,8 @@ func (rs *RuleSet) Lint(cov *Coverage) []Warning {
 	return ws
 }
 
-func thresholdOf(t Thresholds, a Action) float64 {
-	if a == Block {
+func thresholdOf(t Thresholds, a risk.Action) float64 {
+	if a == risk.Block {
 		return t.Block
 	}
 	return t.StepUp

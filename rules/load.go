@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/riskauth/riskauth/engine/risk"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -231,7 +232,7 @@ func Compile(name string, src []byte, schema *Schema, opts ...Option) (*RuleSet,
 	for _, c := range spec.Tests {
 		tc := FileCase{Name: c.Name, Given: c.Given}
 		if c.Decision != "" {
-			a, err := ParseAction(c.Decision)
+			a, err := risk.ParseAction(c.Decision)
 			if err != nil {
 				errs = append(errs, Error{File: name, Msg: fmt.Sprintf("test %q: %v", c.Name, err)})
 			}
@@ -288,11 +289,11 @@ func compileRule(file string, src []byte, s *ruleSpec, schema *Schema, cfg *opti
 		at("score %g: want -1000..1000 (negative scores lower the risk)", s.Score)
 	}
 	if s.Action != "" {
-		a, err := ParseAction(s.Action)
+		a, err := risk.ParseAction(s.Action)
 		switch {
 		case err != nil:
 			at("action: %v", err)
-		case a == Passwordless:
+		case a == risk.Passwordless:
 			at("action: passwordless cannot be forced; a rule can only raise the decision")
 		}
 		r.Action = a
@@ -301,7 +302,7 @@ func compileRule(file string, src []byte, s *ruleSpec, schema *Schema, cfg *opti
 	if s.Score == 0 && !r.HasAction && s.Alert == "" {
 		at("does nothing: give it a score, an action or an alert")
 	}
-	sev, err := ParseSeverity(s.Alert)
+	sev, err := risk.ParseSeverity(s.Alert)
 	if err != nil {
 		at("alert: %v", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riskauth/riskauth/engine/risk"
 	"github.com/riskauth/riskauth/rules"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -110,20 +111,20 @@ rules:
 	tests := []struct {
 		name        string
 		given       map[string]any
-		action      rules.Action
-		shadow      rules.Action
+		action      risk.Action
+		shadow      risk.Action
 		score       float64
 		order       []string
 		shadowRules int
 		errors      int
 	}{
-		{"nothing", map[string]any{"attr": map[string]any{"plan": "0"}}, rules.Passwordless, rules.Passwordless, 0, nil, 0, 0},
+		{"nothing", map[string]any{"attr": map[string]any{"plan": "0"}}, risk.Passwordless, risk.Passwordless, 0, nil, 0, 0},
 		{"scores add up and order by score", map[string]any{"event": map[string]any{"headless": true}, "attr": map[string]any{"plan": "1"}},
-			rules.StepUp, rules.Block, 45, []string{"big", "small"}, 1, 0},
+			risk.StepUp, risk.Block, 45, []string{"big", "small"}, 1, 0},
 		{"forced actions come first", map[string]any{"event": map[string]any{"headless": true, "kind": "mfa"}, "attr": map[string]any{"plan": "evil"}},
-			rules.Block, rules.Block, 45, []string{"blocker", "forced", "big", "small"}, 1, 1},
+			risk.Block, risk.Block, 45, []string{"blocker", "forced", "big", "small"}, 1, 1},
 		{"negative score", map[string]any{"event": map[string]any{"headless": true}, "device": map[string]any{"trusted": true}, "attr": map[string]any{"plan": "0"}},
-			rules.Passwordless, rules.StepUp, 25, []string{"big", "small", "discount"}, 1, 0},
+			risk.Passwordless, risk.StepUp, 25, []string{"big", "small", "discount"}, 1, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -147,7 +148,7 @@ rules:
 		f, _ := s.FeaturesFromMap(map[string]any{"attr": map[string]any{"plan": "evil"}})
 		res := rs.Evaluate(f, now)
 		require.Len(t, res.Matches, 1)
-		assert.Equal(t, []rules.Evidence{{Field: "attr.plan", Value: "evil"}}, res.Matches[0].Evidence)
+		assert.Equal(t, []risk.Evidence{{Field: "attr.plan", Value: "evil"}}, res.Matches[0].Evidence)
 		n, last := rs.Rule("blocker").Hits()
 		assert.NotZero(t, n)
 		assert.Equal(t, now.UnixNano(), last)
@@ -231,7 +232,7 @@ rules:
 	require.NoError(t, err)
 	f, _ := s.FeaturesFromMap(map[string]any{"geo": map[string]any{"country": "KP", "asn": 64500}, "event": map[string]any{"ip": "192.0.2.7"}})
 	res := rs.Evaluate(f, time.Time{})
-	assert.Equal(t, rules.Block, res.Action)
+	assert.Equal(t, risk.Block, res.Action)
 	assert.Len(t, res.Matches, 2)
 
 	_, err = rules.Compile("l.yaml", src, s)
@@ -351,14 +352,14 @@ func TestListFilesChangeTheVersion(t *testing.T) {
 	require.NoError(t, err)
 	v1 := source.Current().Version
 	f, _ := s.FeaturesFromMap(map[string]any{"geo": map[string]any{"country": "IR"}})
-	assert.Equal(t, rules.Passwordless, source.Current().Evaluate(f, time.Time{}).Action)
+	assert.Equal(t, risk.Passwordless, source.Current().Evaluate(f, time.Time{}).Action)
 
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "lists/deny-countries.txt"), []byte("KP\nIR\n"), 0o644))
 	changed, err := source.Reload()
 	require.NoError(t, err)
 	assert.True(t, changed, "a changed list is a new rule set version")
 	assert.NotEqual(t, v1, source.Current().Version)
-	assert.Equal(t, rules.Block, source.Current().Evaluate(f, time.Time{}).Action)
+	assert.Equal(t, risk.Block, source.Current().Evaluate(f, time.Time{}).Action)
 }
 
 func TestExtraEvidence(t *testing.T) {
@@ -377,7 +378,7 @@ rules:
 		"attr": map[string]any{"app": "web"}})
 	res := rs.Evaluate(f, time.Time{})
 	require.Len(t, res.Matches, 1)
-	assert.Equal(t, []rules.Evidence{
+	assert.Equal(t, []risk.Evidence{
 		{Field: "geo.impossible_travel", Value: true},
 		{Field: "geo.last_city", Value: "London"},
 		{Field: "geo.city", Value: "Sydney"},

@@ -15,6 +15,7 @@ import (
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/vm"
+	"github.com/riskauth/riskauth/engine/risk"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -45,14 +46,14 @@ type Thresholds struct {
 }
 
 // Decide returns the decision a score alone leads to.
-func (t Thresholds) Decide(score float64) Action {
+func (t Thresholds) Decide(score float64) risk.Action {
 	switch {
 	case score >= t.Block:
-		return Block
+		return risk.Block
 	case score >= t.StepUp:
-		return StepUp
+		return risk.StepUp
 	}
-	return Passwordless
+	return risk.Passwordless
 }
 
 // Rule is one compiled rule.
@@ -62,9 +63,9 @@ type Rule struct {
 	When        string
 	Score       float64
 	// Action is the forced decision when HasAction.
-	Action    Action
+	Action    risk.Action
 	HasAction bool
-	Alert     Severity
+	Alert     risk.Severity
 	Mode      Mode
 	Tags      []string
 	Cases     []RuleCase
@@ -77,7 +78,7 @@ type Rule struct {
 	program *vm.Program
 	// fast is the closure form of When (fast.go), nil when the rule uses
 	// something only the VM runs.
-	fast   func(*Features) bool
+	fast   func(*risk.Features) bool
 	fields []Field
 	index  int
 

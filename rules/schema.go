@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"github.com/riskauth/riskauth/engine/risk"
 	"reflect"
 	"regexp"
 	"strings"
@@ -58,7 +59,7 @@ func NewSchema(counters []string) (*Schema, error) {
 	}
 	velType := reflect.StructOf(velFields)
 
-	ft := reflect.TypeFor[Features]()
+	ft := reflect.TypeFor[risk.Features]()
 	var top []reflect.StructField
 	for i := range ft.NumField() {
 		f := ft.Field(i)
@@ -147,23 +148,23 @@ func (s *Schema) Field(path string) (Field, bool) {
 }
 
 // NewFeatures returns a zero feature set sized for this schema.
-func (s *Schema) NewFeatures() *Features {
-	var f *Features
+func (s *Schema) NewFeatures() *risk.Features {
+	var f *risk.Features
 	// One allocation for the features and the counters when the
 	// catalogue is of the usual size (the default has 17): this runs on
 	// every evaluation.
 	if n := len(s.counters); n <= 32 {
 		b := new(struct {
-			f Features
+			f risk.Features
 			v [32]int
 		})
 		f = &b.f
 		f.Velocity.Values = b.v[:n:n]
 	} else {
-		f = &Features{}
+		f = &risk.Features{}
 		f.Velocity.Values = make([]int, n)
 	}
-	f.Velocity.names = s.counters
+	f.Velocity.SetNames(s.counters)
 	f.Geo.DistanceKm, f.Geo.ElapsedHours = -1, -1
 	f.User.DaysSinceLogin = -1
 	f.Device.AgeDays = -1
@@ -178,7 +179,7 @@ func (s *Schema) CounterIndex(name string) (int, bool) {
 
 // env copies the features into a fresh environment value and returns a
 // pointer to it, which is what compiled programs run against.
-func (s *Schema) envOf(f *Features) reflect.Value {
+func (s *Schema) envOf(f *risk.Features) reflect.Value {
 	p := reflect.New(s.env)
 	e := p.Elem()
 	fv := reflect.ValueOf(f).Elem()

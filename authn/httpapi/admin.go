@@ -14,6 +14,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/riskauth/riskauth/engine"
+	"github.com/riskauth/riskauth/engine/risk"
 	"github.com/riskauth/riskauth/rules"
 )
 
@@ -166,7 +167,7 @@ func viewRuleSet(rs *rules.RuleSet, path string, loadedAt time.Time) *ruleSetVie
 		if r.HasAction {
 			rv.Action = r.Action.String()
 		}
-		if r.Alert != rules.SeverityNone {
+		if r.Alert != risk.SeverityNone {
 			rv.Alert = r.Alert.String()
 		}
 		n, last := r.Hits()

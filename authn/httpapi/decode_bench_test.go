@@ -7,6 +7,7 @@ import (
 	"github.com/valyala/fastjson"
 
 	"github.com/riskauth/riskauth/engine"
+	"github.com/riskauth/riskauth/engine/risk"
 	"github.com/riskauth/riskauth/rules"
 )
 
@@ -34,7 +35,7 @@ func BenchmarkEncodeEvaluate(b *testing.B) {
 	d := &engine.Decision{EvaluationID: "0190d7a4-0000-7000-8000-000000000000", Features: f, Time: time.Now(),
 		Signals: engine.SignalStatuses{{Name: "velocity", Available: true, Millis: 0.02}}, RuleSetVersion: "d508cf26cfd814fe",
 		Reasons: []engine.Reason{{Rule: "new-device", Description: "sign-in from a device this user has not signed in from before", Score: 30,
-			Evidence: []rules.Evidence{{Field: "device.present", Value: true}, {Field: "user.known", Value: true}}}}}
+			Evidence: []risk.Evidence{{Field: "device.present", Value: true}, {Field: "user.known", Value: true}}}}}
 	fe := newFeatureEncoder()
 	var buf []byte
 	b.ReportAllocs()

@@ -27,7 +27,10 @@ func TestDeviceRequestMirrorsEngine(t *testing.T) {
 		out := map[string]reflect.Type{}
 		for i := range typ.NumField() {
 			f := typ.Field(i)
-			name, _ := jsonTag(f)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "" {
+				name = f.Name
+			}
 			out[name] = f.Type
 		}
 		return out

@@ -2,18 +2,15 @@ package httpapi
 
 import (
 	"encoding/json"
-	"reflect"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"github.com/riskauth/riskauth/engine"
+	"github.com/riskauth/riskauth/engine/risk"
 	"github.com/riskauth/riskauth/internal/jsonw"
-	"github.com/riskauth/riskauth/rules"
 )
 
 // The evaluate answer is rendered by hand rather than by encoding/json:
@@ -31,16 +28,12 @@ import (
 // bufPool recycles response buffers.
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
-// featureEncoder renders rules.Features. Its plan is derived once from the
-// struct's json tags, so a feature added to rules is rendered without a
+// featureEncoder renders risk.Features. Its plan is the feature layout
+// (risk.Layout), so a feature added to Features is rendered without a
 // change here (and TestOpenAPISignalsMatchFeatures asks for it in the
-// document).
-//
-// The plan holds each field's offset from the start of rules.Features and
-// reads the field through it: reflect.Value.Field and friends, per field
-// and per request, took over a third of the encoder's time. The offsets
-// and kinds come from reflect (the same type, checked field by field), so
-// every read is of a field of exactly the planned kind.
+// document). The layout reads each field through its offset: reflect's
+// Value.Field and friends, per field and per request, took over a third
+// of the encoder's time.
 type featureEncoder struct {
 	namespaces []nsPlan
 	// velocity caches the velocity counters' rendered keys for the last
@@ -50,26 +43,16 @@ type featureEncoder struct {
 	velocity atomic.Pointer[velocityKeys]
 }
 
-type nsKind int
-
-const (
-	nsStruct nsKind = iota
-	nsVelocity
-	nsAttr
-)
-
 type nsPlan struct {
-	kind   nsKind
+	kind   risk.NamespaceKind
 	key    string // `"name":`
 	omit   bool   // omitempty (for the map)
 	fields []fieldPlan
 }
 
 type fieldPlan struct {
-	offset uintptr // from the start of rules.Features
-	key    string  // `,"name":`, without the comma for the first field
-	kind   reflect.Kind
-	omit   bool
+	risk.Field
+	key string // `,"name":`, without the comma for the first field
 }
 
 // velocityKeys are the rendered keys (`,"name":`) of a list of counter
@@ -79,64 +62,34 @@ type velocityKeys struct {
 	keys  []string
 }
 
-func jsonTag(f reflect.StructField) (name string, omitempty bool) {
-	tag := f.Tag.Get("json")
-	name, opts, _ := strings.Cut(tag, ",")
-	if name == "" {
-		name = f.Name
-	}
-	return name, strings.Contains(","+opts+",", ",omitempty,")
-}
-
 func newFeatureEncoder() *featureEncoder {
 	fe := &featureEncoder{}
-	ft := reflect.TypeFor[rules.Features]()
-	for i := range ft.NumField() {
-		f := ft.Field(i)
-		if !f.IsExported() || f.Tag.Get("json") == "-" {
+	for _, ns := range risk.Layout() {
+		if ns.JSON == "-" {
 			continue
 		}
-		name, omit := jsonTag(f)
-		ns := nsPlan{key: strconv.Quote(name) + ":", omit: omit}
-		switch {
-		case f.Type == reflect.TypeFor[rules.VelocityFeatures]():
-			ns.kind = nsVelocity
-		case f.Name == "Attr" && f.Type == reflect.TypeFor[map[string]string]():
-			ns.kind = nsAttr
-		case f.Type.Kind() == reflect.Struct:
-			for j := range f.Type.NumField() {
-				sf := f.Type.Field(j)
-				if !sf.IsExported() || sf.Tag.Get("json") == "-" {
-					continue
+		p := nsPlan{kind: ns.Kind, key: strconv.Quote(ns.JSON) + ":", omit: ns.OmitEmpty}
+		if ns.Kind == risk.NamespaceStruct {
+			for _, f := range ns.Fields {
+				if f.JSON != "-" {
+					p.fields = append(p.fields, fieldPlan{Field: f, key: "," + strconv.Quote(f.JSON) + ":"})
 				}
-				n, o := jsonTag(sf)
-				// The kinds appendFeatures reads, through pointers to the
-				// basic type of each kind (the same memory layout).
-				switch sf.Type.Kind() {
-				case reflect.Bool, reflect.Int, reflect.Float64, reflect.String:
-				default:
-					panic("httpapi: feature " + name + "." + n + " has a kind the encoder does not render: " + sf.Type.Kind().String())
-				}
-				ns.fields = append(ns.fields, fieldPlan{offset: f.Offset + sf.Offset, key: "," + strconv.Quote(n) + ":", kind: sf.Type.Kind(), omit: o})
 			}
-		default:
-			panic("httpapi: feature namespace " + name + " has a kind the encoder does not render")
 		}
-		fe.namespaces = append(fe.namespaces, ns)
+		fe.namespaces = append(fe.namespaces, p)
 	}
 	return fe
 }
 
-func (fe *featureEncoder) appendFeatures(b []byte, f *rules.Features) []byte {
+func (fe *featureEncoder) appendFeatures(b []byte, f *risk.Features) []byte {
 	if f == nil {
 		return append(b, "null"...)
 	}
 	b = append(b, '{')
-	base := unsafe.Pointer(f)
 	first := true
 	for i := range fe.namespaces {
 		ns := &fe.namespaces[i]
-		if ns.kind == nsAttr && ns.omit && len(f.Attr) == 0 {
+		if ns.kind == risk.NamespaceAttr && ns.omit && len(f.Attr) == 0 {
 			continue
 		}
 		if !first {
@@ -145,13 +98,12 @@ func (fe *featureEncoder) appendFeatures(b []byte, f *rules.Features) []byte {
 		first = false
 		b = append(b, ns.key...)
 		switch ns.kind {
-		case nsStruct:
+		case risk.NamespaceStruct:
 			b = append(b, '{')
 			firstField := true
 			for j := range ns.fields {
 				fp := &ns.fields[j]
-				p := unsafe.Add(base, fp.offset)
-				if fp.omit && isZero(p, fp.kind) {
+				if fp.OmitEmpty && fp.IsZero(f) {
 					continue
 				}
 				if firstField {
@@ -160,19 +112,19 @@ func (fe *featureEncoder) appendFeatures(b []byte, f *rules.Features) []byte {
 				} else {
 					b = append(b, fp.key...)
 				}
-				switch fp.kind {
-				case reflect.Bool:
-					b = strconv.AppendBool(b, *(*bool)(p))
-				case reflect.Int:
-					b = strconv.AppendInt(b, int64(*(*int)(p)), 10)
-				case reflect.Float64:
-					b = jsonw.AppendFloat(b, *(*float64)(p))
-				case reflect.String:
-					b = jsonw.AppendString(b, *(*string)(p))
+				switch fp.Kind {
+				case risk.KindBool:
+					b = strconv.AppendBool(b, fp.Bool(f))
+				case risk.KindInt:
+					b = strconv.AppendInt(b, int64(fp.Int(f)), 10)
+				case risk.KindFloat:
+					b = jsonw.AppendFloat(b, fp.Float(f))
+				case risk.KindString:
+					b = jsonw.AppendString(b, fp.Str(f))
 				}
 			}
 			b = append(b, '}')
-		case nsVelocity:
+		case risk.NamespaceVelocity:
 			b = append(b, `{"available":`...)
 			b = strconv.AppendBool(b, f.Velocity.Available)
 			for i, key := range fe.velocityKeys(f.Velocity.Names()) {
@@ -183,27 +135,11 @@ func (fe *featureEncoder) appendFeatures(b []byte, f *rules.Features) []byte {
 				b = strconv.AppendInt(b, int64(f.Velocity.Values[i]), 10)
 			}
 			b = append(b, '}')
-		case nsAttr:
+		case risk.NamespaceAttr:
 			b = appendStringMap(b, f.Attr)
 		}
 	}
 	return append(b, '}')
-}
-
-// isZero reports whether the field at p, of kind k, is its zero value
-// (for omitempty). -0.0 is zero, as for encoding/json.
-func isZero(p unsafe.Pointer, k reflect.Kind) bool {
-	switch k {
-	case reflect.Bool:
-		return !*(*bool)(p)
-	case reflect.Int:
-		return *(*int)(p) == 0
-	case reflect.Float64:
-		return *(*float64)(p) == 0
-	case reflect.String:
-		return *(*string)(p) == ""
-	}
-	return false
 }
 
 // velocityKeys returns the rendered keys of names, from the cache when

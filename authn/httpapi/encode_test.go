@@ -10,19 +10,20 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/riskauth/riskauth/engine"
+	"github.com/riskauth/riskauth/engine/risk"
 	"github.com/riskauth/riskauth/rules"
 )
 
-func sampleFeatures(t *testing.T) *rules.Features {
+func sampleFeatures(t *testing.T) *risk.Features {
 	t.Helper()
 	schema, err := rules.NewSchema(engine.CounterNames(engine.DefaultCounters()))
 	require.NoError(t, err)
 	f := schema.NewFeatures()
-	f.Event = rules.EventFeatures{Kind: "login", IP: "2001:db8::1", HasUser: true, HourUTC: 23, Headless: true}
+	f.Event = risk.EventFeatures{Kind: "login", IP: "2001:db8::1", HasUser: true, HourUTC: 23, Headless: true}
 	f.User.Available, f.User.Logins, f.User.LastIP = true, 12, "198.51.100.1"
 	f.Device.ID, f.Device.AgeDays = "d_0123", 0.000000123
 	f.Geo.City, f.Geo.Latitude, f.Geo.Longitude, f.Geo.TravelKmh = "Zürich \"quoted\" <b>&\u2028", 47.3769, -8.5417, 1e22
-	f.Breached = rules.BreachedFeatures{Available: true, Checked: true, Password: true, Count: 123456}
+	f.Breached = risk.BreachedFeatures{Available: true, Checked: true, Password: true, Count: 123456}
 	f.Velocity.Available = true
 	for i := range f.Velocity.Values {
 		f.Velocity.Values[i] = i * 7
@@ -35,9 +36,9 @@ func sampleFeatures(t *testing.T) *rules.Features {
 func sampleDecisions(t *testing.T) map[string]*engine.Decision {
 	t.Helper()
 	withShadow := &engine.Decision{
-		EvaluationID: "0190d7a4-0000-7000-8000-000000000000", Action: rules.StepUp, Score: 45.5,
+		EvaluationID: "0190d7a4-0000-7000-8000-000000000000", Action: risk.StepUp, Score: 45.5,
 		Reasons: []engine.Reason{
-			{Rule: "automation-client", Description: "headless", Score: 45, Alert: "low", Evidence: []rules.Evidence{
+			{Rule: "automation-client", Description: "headless", Score: 45, Alert: "low", Evidence: []risk.Evidence{
 				{Field: "event.headless", Value: true}, {Field: "event.kind", Value: "login"},
 				{Field: "velocity.x", Value: 3}, {Field: "geo.lat", Value: 47.5}, {Field: "n", Value: nil},
 				{Field: "i64", Value: int64(-9)}, {Field: "list", Value: []string{"a", "b"}},
@@ -46,19 +47,19 @@ func sampleDecisions(t *testing.T) map[string]*engine.Decision {
 			{Rule: "r2", Description: "", Score: -20, Action: "block"},
 			{Rule: "r3", Description: "<b>&", Score: math.Inf(1)},
 		},
-		ShadowAction: rules.Block,
+		ShadowAction: risk.Block,
 		Shadow:       []engine.Reason{{Rule: "s", Description: "shadow", Score: 80}},
-		Alert:        rules.SeverityLow, Floored: true, Features: sampleFeatures(t),
+		Alert:        risk.SeverityLow, Floored: true, Features: sampleFeatures(t),
 		Signals: engine.SignalStatuses{{Name: "geo", Millis: 50, Error: "timeout"}, {Name: "nan", Millis: math.NaN()},
 			{Name: "velocity", Available: true, Millis: 0.012}},
 		RuleSetVersion: "d508cf26cfd814fe",
 		Time:           time.Date(2026, 11, 28, 13, 4, 5, 123456789, time.FixedZone("CET", 3600)),
 	}
-	plain := &engine.Decision{EvaluationID: "x", Action: rules.Passwordless, Features: sampleFeatures(t), Time: time.Unix(0, 0)}
+	plain := &engine.Decision{EvaluationID: "x", Action: risk.Passwordless, Features: sampleFeatures(t), Time: time.Unix(0, 0)}
 	plain.Features.Attr = nil
-	shadowAction := &engine.Decision{EvaluationID: "y", Action: rules.Block, ShadowAction: rules.StepUp, Score: math.NaN(),
+	shadowAction := &engine.Decision{EvaluationID: "y", Action: risk.Block, ShadowAction: risk.StepUp, Score: math.NaN(),
 		Features: sampleFeatures(t), Signals: engine.SignalStatuses{}, Time: time.Unix(1, 5)}
-	shadowReasons := &engine.Decision{EvaluationID: "z", Action: rules.StepUp, ShadowAction: rules.StepUp,
+	shadowReasons := &engine.Decision{EvaluationID: "z", Action: risk.StepUp, ShadowAction: risk.StepUp,
 		Shadow: []engine.Reason{{Rule: "s", Score: 1}}, Time: time.Unix(2, 0)}
 	return map[string]*engine.Decision{"full": withShadow, "plain": plain, "shadow action": shadowAction,
 		"shadow reasons": shadowReasons}
@@ -129,7 +130,7 @@ type evaluateResponse struct {
 	// Floored is set when an unavailable signal raised the decision.
 	Floored bool `json:"floored"`
 	// Signals are the features by namespace, as the rules saw them.
-	Signals *rules.Features `json:"signals"`
+	Signals *risk.Features `json:"signals"`
 	// SignalStatus tells per signal whether it answered and how fast.
 	SignalStatus   map[string]signalStatus `json:"signal_status"`
 	RuleSetVersion string                  `json:"ruleset_version"`

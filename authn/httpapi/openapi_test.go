@@ -21,7 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/riskauth/riskauth/authn/httpapi"
-	"github.com/riskauth/riskauth/rules"
+	"github.com/riskauth/riskauth/engine/risk"
 )
 
 // loadDoc loads and validates the embedded OpenAPI 3.1 document.
@@ -78,7 +78,7 @@ func TestOpenAPISignalsMatchFeatures(t *testing.T) {
 	t.Parallel()
 	doc := loadDoc(t)
 	signals := doc.Components.Schemas["Signals"].Value
-	ft := reflect.TypeFor[rules.Features]()
+	ft := reflect.TypeFor[risk.Features]()
 	for i := range ft.NumField() {
 		ns := ft.Field(i)
 		nsName, _, _ := strings.Cut(ns.Tag.Get("json"), ",")

@@ -7,16 +7,12 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/hashicorp/golang-lru/v2/simplelru"
+	"github.com/riskauth/riskauth/engine/clock"
 )
 
 // DefaultRateLimitClients bounds the addresses a rate limiter tracks when
 // RateLimitConfig.MaxClients is zero.
 const DefaultRateLimitClients = 100_000
-
-// Clock tells the time; tests pass a virtual one. Nil means the system clock.
-type Clock interface {
-	Now() time.Time
-}
 
 // RateLimitConfig is a token bucket per client IP in front of the
 // unauthenticated sign-in routes (POST /v1/login, /v1/login/email-code,
@@ -48,18 +44,14 @@ type bucket struct {
 type rateLimiter struct {
 	perSec float64
 	burst  float64
-	clock  Clock
+	clock  clock.Clock
 
 	mu      sync.Mutex
 	buckets *simplelru.LRU[netip.Addr, *bucket]
 }
 
-type systemClock struct{}
-
-func (systemClock) Now() time.Time { return time.Now() }
-
 // newRateLimiter returns nil when cfg disables the limit.
-func newRateLimiter(cfg RateLimitConfig, clock Clock) (*rateLimiter, error) {
+func newRateLimiter(cfg RateLimitConfig, clk clock.Clock) (*rateLimiter, error) {
 	if cfg.PerMinute <= 0 {
 		return nil, nil
 	}
@@ -69,14 +61,14 @@ func newRateLimiter(cfg RateLimitConfig, clock Clock) (*rateLimiter, error) {
 	if cfg.MaxClients <= 0 {
 		cfg.MaxClients = DefaultRateLimitClients
 	}
-	if clock == nil {
-		clock = systemClock{}
+	if clk == nil {
+		clk = clock.System{}
 	}
 	lru, err := simplelru.NewLRU[netip.Addr, *bucket](cfg.MaxClients, nil)
 	if err != nil {
 		return nil, err
 	}
-	return &rateLimiter{perSec: float64(cfg.PerMinute) / 60, burst: float64(cfg.Burst), clock: clock, buckets: lru}, nil
+	return &rateLimiter{perSec: float64(cfg.PerMinute) / 60, burst: float64(cfg.Burst), clock: clk, buckets: lru}, nil
 }
 
 // allow takes a token from ip's bucket; when there is none it returns how

@@ -22,6 +22,7 @@ import (
 	"github.com/valyala/fastjson"
 
 	"github.com/riskauth/riskauth/engine"
+	"github.com/riskauth/riskauth/engine/clock"
 )
 
 // Engine is what the handlers need from the risk engine; *engine.Engine
@@ -121,7 +122,7 @@ type Deps struct {
 	// /v1/login, ...); nil answers those routes 503.
 	Authn Authn
 	// Clock drives the rate limiter's buckets; nil means the system clock.
-	Clock Clock
+	Clock clock.Clock
 	// Rules is the rule source the admin API shows and changes
 	// (*rules.Source); nil turns the admin API off.
 	Rules RuleAdmin

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/mail"
 	"strings"
-	"time"
 )
 
 // Kind names what a message is for. It is logged and recorded, so it is a
@@ -95,15 +94,6 @@ func (m Message) Validate() error {
 type Mailer interface {
 	Send(ctx context.Context, msg Message) error
 }
-
-// Clock tells the time for Date headers and outbox records.
-type Clock interface {
-	Now() time.Time
-}
-
-type systemClock struct{}
-
-func (systemClock) Now() time.Time { return time.Now() }
 
 // RedactRecipient returns a loggable stand-in for an address: the first 12
 // hex digits of SHA-256 of the lower-cased address, and its domain

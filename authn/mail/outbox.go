@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/riskauth/riskauth/engine/clock"
 )
 
 // OutboxFile is the name of the outbox inside the data directory.
@@ -42,7 +44,7 @@ type Outbox struct {
 	mu     sync.Mutex
 	f      *os.File
 	path   string
-	clock  Clock
+	clock  clock.Clock
 	logger *slog.Logger
 }
 
@@ -54,12 +56,12 @@ var ErrClosed = errors.New("mail outbox closed")
 // NewOutbox creates dataDir if needed (0700) and opens the outbox file for
 // appending (created 0600: it holds live codes and links). A nil clock
 // means the system clock; a nil logger discards.
-func NewOutbox(dataDir string, clock Clock, logger *slog.Logger) (*Outbox, error) {
+func NewOutbox(dataDir string, clk clock.Clock, logger *slog.Logger) (*Outbox, error) {
 	if dataDir == "" {
 		return nil, errors.New("mail outbox: empty data directory")
 	}
-	if clock == nil {
-		clock = systemClock{}
+	if clk == nil {
+		clk = clock.System{}
 	}
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("mail outbox: %w", err)
@@ -75,7 +77,7 @@ func NewOutbox(dataDir string, clock Clock, logger *slog.Logger) (*Outbox, error
 		_ = d.Sync() // best effort: some filesystems refuse to sync directories
 		_ = d.Close()
 	}
-	return &Outbox{f: f, path: path, clock: clock, logger: discardLogger(logger)}, nil
+	return &Outbox{f: f, path: path, clock: clk, logger: discardLogger(logger)}, nil
 }
 
 // Path returns the outbox file's path.

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/riskauth/riskauth/engine/clock"
 	gomail "github.com/wneessen/go-mail"
 )
 
@@ -270,7 +271,7 @@ type SMTP struct {
 	opts []gomail.Option
 	// domain is the sender's domain, the right-hand side of Message-IDs.
 	domain string
-	clock  Clock
+	clock  clock.Clock
 	logger *slog.Logger
 }
 
@@ -278,7 +279,7 @@ var _ Mailer = (*SMTP)(nil)
 
 // NewSMTP validates cfg and returns an SMTP mailer. A nil clock means the
 // system clock; a nil logger discards.
-func NewSMTP(cfg SMTPConfig, clock Clock, logger *slog.Logger) (*SMTP, error) {
+func NewSMTP(cfg SMTPConfig, clk clock.Clock, logger *slog.Logger) (*SMTP, error) {
 	if cfg.Host == "" || cfg.Port < 1 || cfg.Port > 65535 {
 		return nil, errors.New("smtp: host and port 1 to 65535 are required")
 	}
@@ -297,14 +298,14 @@ func NewSMTP(cfg SMTPConfig, clock Clock, logger *slog.Logger) (*SMTP, error) {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = defaultSMTPTimeout
 	}
-	if clock == nil {
-		clock = systemClock{}
+	if clk == nil {
+		clk = clock.System{}
 	}
 	return &SMTP{
 		cfg:    cfg,
 		opts:   clientOptions(cfg),
 		domain: from.Address[strings.LastIndexByte(from.Address, '@')+1:],
-		clock:  clock,
+		clock:  clk,
 		logger: discardLogger(logger),
 	}, nil
 }

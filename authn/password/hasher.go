@@ -8,17 +8,9 @@ import (
 	"runtime"
 	"sync/atomic"
 	"time"
+
+	"github.com/riskauth/riskauth/engine/clock"
 )
-
-// Clock tells the time. It is only used to measure durations for metrics
-// and errors; the queue's maximum wait is a timer.
-type Clock interface {
-	Now() time.Time
-}
-
-type systemClock struct{}
-
-func (systemClock) Now() time.Time { return time.Now() }
 
 // DefaultMaxWait is how long a hash or verification waits for a free slot
 // when HasherConfig.MaxWait is zero. A sign-in that has waited two seconds
@@ -53,7 +45,7 @@ type HasherConfig struct {
 	// bounds each wait).
 	MaxQueue int
 	// Clock measures waits and durations. Nil means the system clock.
-	Clock Clock
+	Clock clock.Clock
 	// Metrics records durations and rejections. Nil records nothing.
 	Metrics *Metrics
 }
@@ -66,7 +58,7 @@ type Hasher struct {
 	maxWait  time.Duration
 	maxQueue int64
 	waiting  atomic.Int64
-	clock    Clock
+	clock    clock.Clock
 	metrics  *Metrics
 	dummy    PHC
 }
@@ -95,7 +87,7 @@ func NewHasher(cfg HasherConfig) (*Hasher, error) {
 		return nil, fmt.Errorf("password hasher: negative max queue %d", cfg.MaxQueue)
 	}
 	if cfg.Clock == nil {
-		cfg.Clock = systemClock{}
+		cfg.Clock = clock.System{}
 	}
 	// The dummy hash has the current parameters and random salt and
 	// "hash" bytes: verifying against it costs exactly one real

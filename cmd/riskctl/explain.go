@@ -15,6 +15,7 @@ import (
 
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/engine/alert/ocsf"
+	"github.com/riskauth/riskauth/engine/risk"
 	"github.com/riskauth/riskauth/internal/config"
 	"github.com/riskauth/riskauth/rules"
 )
@@ -126,7 +127,7 @@ type explainReport struct {
 }
 
 type engineVerdict struct {
-	Decision rules.Action            `json:"decision"`
+	Decision risk.Action             `json:"decision"`
 	Score    float64                 `json:"score"`
 	Floored  bool                    `json:"floored,omitempty"`
 	Signals  map[string]signalStatus `json:"signal_status"`
@@ -140,17 +141,17 @@ type signalStatus struct {
 }
 
 type recordedVerdict struct {
-	ID             string       `json:"id"`
-	EvaluationID   string       `json:"evaluation_id,omitempty"`
-	Time           time.Time    `json:"time"`
-	UserID         string       `json:"user_id,omitempty"`
-	Identifier     string       `json:"identifier,omitempty"`
-	IP             string       `json:"ip,omitempty"`
-	Decision       rules.Action `json:"decision"`
-	Score          float64      `json:"score"`
-	Rules          []string     `json:"rules"`
-	RuleSetVersion string       `json:"ruleset_version,omitempty"`
-	Floored        bool         `json:"floored,omitempty"`
+	ID             string      `json:"id"`
+	EvaluationID   string      `json:"evaluation_id,omitempty"`
+	Time           time.Time   `json:"time"`
+	UserID         string      `json:"user_id,omitempty"`
+	Identifier     string      `json:"identifier,omitempty"`
+	IP             string      `json:"ip,omitempty"`
+	Decision       risk.Action `json:"decision"`
+	Score          float64     `json:"score"`
+	Rules          []string    `json:"rules"`
+	RuleSetVersion string      `json:"ruleset_version,omitempty"`
+	Floored        bool        `json:"floored,omitempty"`
 }
 
 // freshStateNote is printed for event input: the engine explain builds has

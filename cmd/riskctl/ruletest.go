@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/riskauth/riskauth/engine"
+	"github.com/riskauth/riskauth/engine/clock"
 	"github.com/riskauth/riskauth/engine/scenario"
 	"github.com/riskauth/riskauth/internal/config"
 	"github.com/riskauth/riskauth/rules"
@@ -43,7 +44,7 @@ const harnessDeadline = 10 * time.Second
 // `rules explain` evaluates an event with.
 type harness struct {
 	engine  *engine.Engine
-	clock   *scenario.Clock
+	clock   *clock.Manual
 	source  *rules.Source
 	closers []func() error
 }
@@ -64,7 +65,7 @@ type harnessConfig struct {
 }
 
 func newHarness(hc harnessConfig) (_ *harness, err error) {
-	h := &harness{clock: scenario.NewClock(hc.Start)}
+	h := &harness{clock: clock.NewManual(hc.Start)}
 	defer func() {
 		if err != nil {
 			h.Close()

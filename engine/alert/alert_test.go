@@ -18,7 +18,7 @@ import (
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/engine/alert"
 	"github.com/riskauth/riskauth/engine/alert/ocsf"
-	"github.com/riskauth/riskauth/rules"
+	"github.com/riskauth/riskauth/engine/risk"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -422,9 +422,9 @@ func TestNewFailsCleanly(t *testing.T) {
 // block is an alerting decision of rule from ip at t, as the engine makes
 // it (the sink reads Time, Reasons, Keys and Event).
 func block(rule, user, ip string, t time.Time) *engine.Decision {
-	return &engine.Decision{EvaluationID: uuid.Must(uuid.NewV7()).String(), Action: rules.Block, Score: 100, Time: t,
+	return &engine.Decision{EvaluationID: uuid.Must(uuid.NewV7()).String(), Action: risk.Block, Score: 100, Time: t,
 		Reasons: []engine.Reason{{Rule: rule, Description: rule, Action: "block", Alert: "high"}},
-		Alert:   rules.SeverityHigh, Keys: engine.Keys{User: user, IP: ip},
+		Alert:   risk.SeverityHigh, Keys: engine.Keys{User: user, IP: ip},
 		Event: &engine.Event{Kind: engine.KindLogin, UserID: user, IP: netip.MustParseAddr(ip), Time: t}}
 }
 

@@ -34,11 +34,11 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/riskauth/riskauth/engine"
-	"github.com/riskauth/riskauth/rules"
+	"github.com/riskauth/riskauth/engine/clock"
+	"github.com/riskauth/riskauth/engine/risk"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -120,7 +120,7 @@ func Load(path string) (*Scenario, error) {
 			if x == nil || x.Decision == "" {
 				continue
 			}
-			if _, err := rules.ParseAction(x.Decision); err != nil {
+			if _, err := risk.ParseAction(x.Decision); err != nil {
 				errs = append(errs, fmt.Errorf("step %d: %w", i+1, err))
 			}
 		}
@@ -132,36 +132,6 @@ func Load(path string) (*Scenario, error) {
 		return nil, fmt.Errorf("scenario %s: %w", path, errors.Join(errs...))
 	}
 	return &s, nil
-}
-
-// Clock is a virtual clock; scenarios advance it, nothing sleeps.
-type Clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-// NewClock starts a virtual clock at t.
-func NewClock(t time.Time) *Clock { return &Clock{now: t} }
-
-// Now returns the virtual time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Set moves the clock to t (the simulator jumps to each event's time).
-func (c *Clock) Set(t time.Time) {
-	c.mu.Lock()
-	c.now = t
-	c.mu.Unlock()
-}
-
-// Advance moves the clock forward.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
 }
 
 // Evaluator is what a scenario drives: the engine.
@@ -234,14 +204,14 @@ func (r *Report) Failures() []Failure {
 
 // Run replays the scenario; the engine must use clock. It returns every
 // expectation that failed, and an error when the engine itself failed.
-func Run(ctx context.Context, s *Scenario, e Evaluator, clock *Clock) ([]Failure, error) {
+func Run(ctx context.Context, s *Scenario, e Evaluator, clock *clock.Manual) ([]Failure, error) {
 	rep, err := Replay(ctx, s, e, clock, nil)
 	return rep.Failures(), err
 }
 
 // Replay replays the scenario like Run and reports every expectation,
 // passed or failed; observe, when not nil, sees every decision.
-func Replay(ctx context.Context, s *Scenario, e Evaluator, clock *Clock, observe func(Observation)) (*Report, error) {
+func Replay(ctx context.Context, s *Scenario, e Evaluator, clock *clock.Manual, observe func(Observation)) (*Report, error) {
 	rep := &Report{}
 	for si, st := range s.Steps {
 		clock.Advance(st.After)

@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/riskauth/riskauth/engine"
-	"github.com/riskauth/riskauth/engine/scenario"
+	"github.com/riskauth/riskauth/engine/clock"
 	"github.com/riskauth/riskauth/rules"
 	"github.com/riskauth/riskauth/signals/breached"
 	devicesig "github.com/riskauth/riskauth/signals/device"
@@ -48,7 +48,7 @@ var simDeviceKey = []byte("risksim-device-key-0123456789abcdef")
 // (the embedded default rules when empty), on clock. Every
 // signal runs inline, so an evaluation never depends on goroutine
 // scheduling and a seed gives the same decisions.
-func NewEngine(rulesPath, geoDir string, clock *scenario.Clock) (*Engine, error) {
+func NewEngine(rulesPath, geoDir string, clock *clock.Manual) (*Engine, error) {
 	counters := engine.DefaultCounters()
 	schema, err := rules.NewSchema(engine.CounterNames(counters))
 	if err != nil {

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/riskauth/riskauth/engine"
-	"github.com/riskauth/riskauth/engine/scenario"
-	"github.com/riskauth/riskauth/rules"
+	"github.com/riskauth/riskauth/engine/clock"
+	"github.com/riskauth/riskauth/engine/risk"
 )
 
 // Config describes one simulation. The zero value of a field means its
@@ -85,7 +85,7 @@ type Sim struct {
 	atlas  *Atlas
 	pop    *population
 	eng    *Engine
-	clock  *scenario.Clock
+	clock  *clock.Manual
 	waves  []*wave
 	events []event
 }
@@ -97,7 +97,7 @@ func New(cfg Config) (*Sim, error) {
 	if cfg.Users < 1 || cfg.Logins < cfg.Users || cfg.Weeks < 1 {
 		return nil, fmt.Errorf("simulate: want users ≥ 1, logins ≥ users, weeks ≥ 1 (got %d, %d, %d)", cfg.Users, cfg.Logins, cfg.Weeks)
 	}
-	s := &Sim{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, 0x7269736b73696d)), clock: scenario.NewClock(Epoch)}
+	s := &Sim{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, 0x7269736b73696d)), clock: clock.NewManual(Epoch)}
 	var err error
 	if s.atlas, err = NewAtlas(cfg.GeoDir, cfg.MaxNets, s.rng); err != nil {
 		return nil, err
@@ -221,9 +221,9 @@ type tally struct {
 func (t *tally) add(d *engine.Decision, score float64, cfg *Config, keepScore bool) {
 	t.n++
 	switch d.Action {
-	case rules.StepUp:
+	case risk.StepUp:
 		t.stepUp++
-	case rules.Block:
+	case risk.Block:
 		t.block++
 	}
 	if score > cfg.FamiliarityThreshold {
@@ -303,7 +303,7 @@ func (s *Sim) Run(ctx context.Context, progress func(done, total int)) (*Report,
 					return nil, fmt.Errorf("simulate: evaluate: %w", err)
 				}
 				st.typos++
-				if d.Action != rules.Block {
+				if d.Action != risk.Block {
 					if err := s.outcome(ctx, d, engine.OutcomeFailure); err != nil {
 						return nil, err
 					}
@@ -324,7 +324,7 @@ func (s *Sim) Run(ctx context.Context, progress func(done, total int)) (*Report,
 			ct.add(d, fam, &s.cfg, false)
 			s.countRules(st, d, func(r *RuleRow) {
 				r.Legit++
-				if d.Action == rules.Block {
+				if d.Action == risk.Block {
 					r.LegitBlock++
 				}
 			})
@@ -341,7 +341,7 @@ func (s *Sim) Run(ctx context.Context, progress func(done, total int)) (*Report,
 						sw[i]++
 					}
 				}
-				if d.Action != rules.Passwordless {
+				if d.Action != risk.Passwordless {
 					u.c10++
 				}
 				if fam > s.cfg.FamiliarityThreshold {
@@ -350,11 +350,11 @@ func (s *Sim) Run(ctx context.Context, progress func(done, total int)) (*Report,
 			}
 			o := engine.OutcomeSuccess
 			switch d.Action {
-			case rules.Block:
+			case risk.Block:
 				u.blocked = true
 				st.blockedLog++
 				continue // the user cannot sign in: nothing to learn
-			case rules.StepUp:
+			case risk.StepUp:
 				o = engine.OutcomeStepUpPassed
 			}
 			if err := s.outcome(ctx, d, o); err != nil {
@@ -390,7 +390,7 @@ func (s *Sim) Run(ctx context.Context, progress func(done, total int)) (*Report,
 			// A stepped-up attacker fails the second factor. A missed one
 			// would be in; its sign-in is not recorded, so every attempt
 			// is measured against the victim's own history.
-			if d.Action == rules.StepUp {
+			if d.Action == risk.StepUp {
 				if err := s.outcome(ctx, d, engine.OutcomeStepUpFailed); err != nil {
 					return nil, err
 				}
@@ -410,7 +410,7 @@ func (s *Sim) Run(ctx context.Context, progress func(done, total int)) (*Report,
 			tl.add(d, 0, &s.cfg, false)
 			s.countRules(st, d, func(r *RuleRow) { r.Wave++ })
 			// A blocked attempt never reaches the password check.
-			if d.Action != rules.Block {
+			if d.Action != risk.Block {
 				if err := s.outcome(ctx, d, engine.OutcomeFailure); err != nil {
 					return nil, err
 				}

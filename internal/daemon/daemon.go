@@ -29,6 +29,7 @@ import (
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/engine/alert"
 	"github.com/riskauth/riskauth/engine/alert/ocsf"
+	"github.com/riskauth/riskauth/engine/clock"
 	"github.com/riskauth/riskauth/internal/config"
 	"github.com/riskauth/riskauth/rules"
 	"github.com/riskauth/riskauth/signals/breached"
@@ -194,7 +195,7 @@ func Build(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server
 		apiKeys = []string{k}
 		log.Warn("no RISKAUTH_API_KEYS configured: using the generated key in the data dir", "file", filepath.Join(cfg.DataDir, "api-key"))
 	}
-	g, err := geo.Open(cfg.Geo, engine.SystemClock{}, log, geo.NewMetrics(reg))
+	g, err := geo.Open(cfg.Geo, clock.System{}, log, geo.NewMetrics(reg))
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/riskauth/riskauth/engine/alert/ocsf"
+	"github.com/riskauth/riskauth/engine/risk"
 	"github.com/riskauth/riskauth/rules"
 )
 
@@ -387,8 +388,8 @@ func (a *agg) replay(n int64, rec *ocsf.DecisionRecord, res *rules.Result) {
 
 // clampAction guards the matrix against an out-of-range action; ParseDecision
 // only returns the three, but an index from input deserves the check.
-func clampAction(x rules.Action) rules.Action {
-	return min(max(x, rules.Passwordless), rules.Block)
+func clampAction(x risk.Action) risk.Action {
+	return min(max(x, risk.Passwordless), risk.Block)
 }
 
 func nonNil(s []string) []string {
@@ -473,7 +474,7 @@ func (t *agg) report(opts *Options) *Report {
 	rep.Baseline.Versions = sortedVersions(t.versions)
 	for i := range numActions {
 		for j := range numActions {
-			from, to := rules.Action(i), rules.Action(j)
+			from, to := risk.Action(i), risk.Action(j)
 			rep.Matrix = append(rep.Matrix, MatrixCell{From: from, To: to, Count: t.matrix[i][j]})
 			if i == j || t.matrix[i][j] == 0 {
 				continue

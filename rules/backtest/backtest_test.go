@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/riskauth/riskauth/engine"
+	"github.com/riskauth/riskauth/engine/risk"
 	"github.com/riskauth/riskauth/rules"
 	"github.com/riskauth/riskauth/rules/backtest"
 	"github.com/riskauth/riskauth/rules/backtest/fixture"
@@ -181,7 +182,7 @@ func TestUnchangedRulesReproduce(t *testing.T) {
 func TestCandidateChanges(t *testing.T) {
 	t.Parallel()
 	rep := run(t, jsonl(t, 0, false), "candidate.yaml", backtest.Options{Baseline: loadRules(t, "baseline.yaml"), Samples: 100})
-	cell := func(from, to rules.Action) int64 { return rep.Matrix[int(from)*3+int(to)].Count }
+	cell := func(from, to risk.Action) int64 { return rep.Matrix[int(from)*3+int(to)].Count }
 	changes := map[string]backtest.Change{}
 	for _, c := range rep.Changes {
 		changes[c.From.String()+">"+c.To.String()] = c
@@ -189,14 +190,14 @@ func TestCandidateChanges(t *testing.T) {
 	}
 	cases := []struct {
 		name     string
-		from, to rules.Action
+		from, to risk.Action
 		n        int64
 		rule     string // in the samples' candidate rules
 	}{
-		{"a new phone steps up (new-device 40)", rules.Passwordless, rules.StepUp, 10, "new-device"},
-		{"impossible travel blocks", rules.StepUp, rules.Block, 5, "impossible-travel"},
-		{"a Tor exit alone no longer steps up", rules.StepUp, rules.Passwordless, 3, "new-country"},
-		{"spraying needs 15 failed users", rules.Block, rules.Passwordless, 5, ""},
+		{"a new phone steps up (new-device 40)", risk.Passwordless, risk.StepUp, 10, "new-device"},
+		{"impossible travel blocks", risk.StepUp, risk.Block, 5, "impossible-travel"},
+		{"a Tor exit alone no longer steps up", risk.StepUp, risk.Passwordless, 3, "new-country"},
+		{"spraying needs 15 failed users", risk.Block, risk.Passwordless, 5, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -220,7 +221,7 @@ func TestCandidateChanges(t *testing.T) {
 	// The floored events are passwordless by the candidate's own verdict
 	// too: the floor holds them at step_up.
 	require.Equal(t, rep.Totals.Floored, rep.Totals.FloorHeld)
-	require.Zero(t, cell(rules.StepUp, rules.Passwordless)-3, "no floored event dropped below the floor")
+	require.Zero(t, cell(risk.StepUp, risk.Passwordless)-3, "no floored event dropped below the floor")
 }
 
 // TestProblems feeds one bad line at a time after a good one and checks
@@ -322,7 +323,7 @@ func TestUntrustedText(t *testing.T) {
 	ds := decisions(t)
 	var evil []*engine.Decision
 	for _, d := range ds {
-		if d.Action != rules.StepUp || len(d.Reasons) == 0 {
+		if d.Action != risk.StepUp || len(d.Reasons) == 0 {
 			continue
 		}
 		c := *d

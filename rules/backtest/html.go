@@ -10,7 +10,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/riskauth/riskauth/rules"
+	"github.com/riskauth/riskauth/engine/risk"
 )
 
 //go:embed report.html.tmpl
@@ -39,7 +39,7 @@ type htmlData struct {
 	// RuleChartLimited is set when only the busiest rules are charted.
 	RuleChartLimited int
 	Matrix           [][]matrixCell
-	Actions          []rules.Action
+	Actions          []risk.Action
 }
 
 type matrixCell struct {

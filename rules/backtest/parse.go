@@ -14,6 +14,7 @@ import (
 	"github.com/valyala/fastjson"
 
 	"github.com/riskauth/riskauth/engine/alert/ocsf"
+	"github.com/riskauth/riskauth/engine/risk"
 	"github.com/riskauth/riskauth/rules"
 )
 
@@ -47,7 +48,7 @@ type setter func(f reflect.Value, v *fastjson.Value) error
 // message carries no snapshot).
 type parsed struct {
 	ocsf.DecisionRecord
-	features *rules.Features
+	features *risk.Features
 	// featuresErr is why the snapshot could not be rebuilt.
 	featuresErr error
 }
@@ -60,7 +61,7 @@ var errNotObject = errors.New("features: want an object")
 func newParser(schema *rules.Schema) *parser {
 	p := &parser{schema: schema, fields: map[string]map[string]setter{},
 		names: map[string]string{"velocity": "velocity", "attr": "attr"}}
-	ft := reflect.TypeFor[rules.Features]()
+	ft := reflect.TypeFor[risk.Features]()
 	for i := range ft.NumField() {
 		sf := ft.Field(i)
 		ns := sf.Tag.Get("expr")
@@ -233,7 +234,7 @@ func (p *parser) parse(data []byte) (*parsed, error) {
 	if err := strField(ra, "decision", &decision); err != nil {
 		return nil, fmt.Errorf("decision event: %w", err)
 	}
-	if rec.Decision, err = rules.ParseAction(decision); err != nil {
+	if rec.Decision, err = risk.ParseAction(decision); err != nil {
 		return nil, fmt.Errorf("decision event: %w", err)
 	}
 	if v := field(top, "time"); v != nil {
@@ -337,7 +338,7 @@ func millis(v *fastjson.Value) (time.Time, error) {
 // by name against the schema, attributes become strings, and for a key
 // given twice the last one counts. All problems are reported at once, in
 // FeaturesFromMap's order (by namespace, then field).
-func (p *parser) features(snap *fastjson.Object) (*rules.Features, error) {
+func (p *parser) features(snap *fastjson.Object) (*risk.Features, error) {
 	f := p.schema.NewFeatures()
 	f.User.Available, f.Geo.Available, f.Breached.Available, f.Velocity.Available = true, true, true, true
 	fv := reflect.ValueOf(f).Elem()
@@ -407,7 +408,7 @@ func addErr(errs map[string]string, key, msg string) map[string]string {
 	return errs
 }
 
-func (p *parser) setField(f *rules.Features, fv reflect.Value, ns string, setters map[string]setter, name []byte, v *fastjson.Value) error {
+func (p *parser) setField(f *risk.Features, fv reflect.Value, ns string, setters map[string]setter, name []byte, v *fastjson.Value) error {
 	switch ns {
 	case "attr":
 		if f.Attr == nil {

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/riskauth/riskauth/engine/risk"
 	"github.com/riskauth/riskauth/rules"
 )
 
@@ -124,26 +125,26 @@ type Counts struct {
 }
 
 // Get returns the count for a decision.
-func (c Counts) Get(a rules.Action) int64 {
+func (c Counts) Get(a risk.Action) int64 {
 	switch a {
-	case rules.StepUp:
+	case risk.StepUp:
 		return c.StepUp
-	case rules.Block:
+	case risk.Block:
 		return c.Block
 	}
 	return c.Passwordless
 }
 
 func countsOf(n [numActions]int64) Counts {
-	return Counts{Passwordless: n[rules.Passwordless], StepUp: n[rules.StepUp], Block: n[rules.Block]}
+	return Counts{Passwordless: n[risk.Passwordless], StepUp: n[risk.StepUp], Block: n[risk.Block]}
 }
 
 // MatrixCell counts replayed events recorded as From and decided To by
 // the candidate.
 type MatrixCell struct {
-	From  rules.Action `json:"from"`
-	To    rules.Action `json:"to"`
-	Count int64        `json:"count"`
+	From  risk.Action `json:"from"`
+	To    risk.Action `json:"to"`
+	Count int64       `json:"count"`
 }
 
 // ScoreHistogram counts scores in fixed buckets, so that two reports (and
@@ -230,10 +231,10 @@ type RuleChanges struct {
 
 // Change is one from→to pair whose decision changed.
 type Change struct {
-	From    rules.Action `json:"from"`
-	To      rules.Action `json:"to"`
-	Count   int64        `json:"count"`
-	Samples []Sample     `json:"samples"`
+	From    risk.Action `json:"from"`
+	To      risk.Action `json:"to"`
+	Count   int64       `json:"count"`
+	Samples []Sample    `json:"samples"`
 }
 
 // Sample is one replayed event whose decision changed.
@@ -254,9 +255,9 @@ type Sample struct {
 // Verdict is one side of a sample: decision, score and the enforced
 // rules that matched, most decisive first.
 type Verdict struct {
-	Decision rules.Action `json:"decision"`
-	Score    float64      `json:"score"`
-	Rules    []string     `json:"rules"`
+	Decision risk.Action `json:"decision"`
+	Score    float64     `json:"score"`
+	Rules    []string    `json:"rules"`
 	// Floored (before): the recorded decision was raised to the floor;
 	// (after): the floor held the candidate's decision up.
 	Floored bool `json:"floored,omitempty"`

@@ -11,13 +11,13 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/riskauth/riskauth/rules"
+	"github.com/riskauth/riskauth/engine/risk"
 )
 
 // maxCell bounds how much of an untrusted string a table cell shows.
 const maxCell = 48
 
-var actions = [numActions]rules.Action{rules.Passwordless, rules.StepUp, rules.Block}
+var actions = [numActions]risk.Action{risk.Passwordless, risk.StepUp, risk.Block}
 
 // WriteJSON writes the report as indented JSON (field reference in
 // docs/backtest.md).

@@ -6,7 +6,7 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"fmt"
-	"github.com/riskauth/riskauth/engine/scenario"
+	"github.com/riskauth/riskauth/engine/clock"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -66,7 +66,7 @@ func TestRangeClientAgainstRangeHandler(t *testing.T) {
 	t.Parallel()
 	tb, entries := openTestTable(t, 100_000)
 	srv, rec := rangeServer(t, tb, nil)
-	clock := scenario.NewClock(time.Unix(1_700_000_000, 0))
+	clock := clock.NewManual(time.Unix(1_700_000_000, 0))
 	c, err := NewRangeClient(RangeClientConfig{BaseURL: srv.URL + "/v1/breached/", Clock: clock, UserAgent: "riskauth-test"})
 	require.NoError(t, err)
 	require.False(t, IsLocal(c))
@@ -317,7 +317,7 @@ func TestRangeClientBadResponses(t *testing.T) {
 
 func TestPrefixCacheLRU(t *testing.T) {
 	t.Parallel()
-	clock := scenario.NewClock(time.Unix(0, 0))
+	clock := clock.NewManual(time.Unix(0, 0))
 	c := newPrefixCache(2, time.Minute, clock)
 	c.put(1, nil)
 	c.put(2, nil)

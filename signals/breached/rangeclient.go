@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/riskauth/riskauth/engine"
+	"github.com/riskauth/riskauth/engine/clock"
 	"github.com/sony/gobreaker/v2"
 )
 
@@ -62,7 +62,7 @@ type RangeClientConfig struct {
 	// HTTPClient sends the requests (default: a new client).
 	HTTPClient *http.Client
 	// Clock times cache entries (default engine.SystemClock).
-	Clock engine.Clock
+	Clock clock.Clock
 	// Logger receives breaker state changes (default slog.Default()).
 	Logger *slog.Logger
 	// Metrics, when set, counts lookups.
@@ -117,7 +117,7 @@ func NewRangeClient(cfg RangeClientConfig) (*RangeClient, error) {
 		cfg.HTTPClient = &http.Client{}
 	}
 	if cfg.Clock == nil {
-		cfg.Clock = engine.SystemClock{}
+		cfg.Clock = clock.System{}
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -225,7 +225,7 @@ type prefixCache struct {
 	mu    sync.Mutex
 	size  int
 	ttl   time.Duration
-	clock engine.Clock
+	clock clock.Clock
 	ll    *list.List // front = most recent; values are *cacheItem
 	items map[uint32]*list.Element
 }
@@ -236,7 +236,7 @@ type cacheItem struct {
 	expires time.Time
 }
 
-func newPrefixCache(size int, ttl time.Duration, clock engine.Clock) *prefixCache {
+func newPrefixCache(size int, ttl time.Duration, clock clock.Clock) *prefixCache {
 	return &prefixCache{size: size, ttl: ttl, clock: clock, ll: list.New(), items: make(map[uint32]*list.Element, size)}
 }
 

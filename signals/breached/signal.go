@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/riskauth/riskauth/engine"
-	"github.com/riskauth/riskauth/rules"
+	"github.com/riskauth/riskauth/engine/risk"
 )
 
 // FailurePolicy says what the signal reports when its checker cannot
@@ -81,7 +81,7 @@ func (s *Signal) Inline() bool { return s.inline }
 func (s *Signal) Collect(ctx context.Context, ev *engine.Event) (engine.Result, error) {
 	if ev.Password == "" {
 		s.metrics.check("skipped")
-		return signalResult{f: rules.BreachedFeatures{Available: true}}, nil
+		return signalResult{f: risk.BreachedFeatures{Available: true}}, nil
 	}
 	r, err := s.c.Check(ctx, ev.Password)
 	if err != nil {
@@ -93,25 +93,25 @@ func (s *Signal) Collect(ctx context.Context, ev *engine.Event) (engine.Result, 
 	} else {
 		s.metrics.check("clean")
 	}
-	return signalResult{f: rules.BreachedFeatures{Available: true, Checked: true, Password: r.Breached, Count: r.Count}}, nil
+	return signalResult{f: risk.BreachedFeatures{Available: true, Checked: true, Password: r.Breached, Count: r.Count}}, nil
 }
 
 // MarkUnavailable implements engine.Unavailabler according to the failure
 // policy. The engine only calls it when Collect failed or was late, which
 // only happens when a password was presented.
-func (s *Signal) MarkUnavailable(f *rules.Features) {
+func (s *Signal) MarkUnavailable(f *risk.Features) {
 	if s.policy == FailClosed {
-		f.Breached = rules.BreachedFeatures{Available: false, Checked: true, Password: true}
+		f.Breached = risk.BreachedFeatures{Available: false, Checked: true, Password: true}
 		return
 	}
-	f.Breached = rules.BreachedFeatures{}
+	f.Breached = risk.BreachedFeatures{}
 }
 
 type signalResult struct {
-	f rules.BreachedFeatures
+	f risk.BreachedFeatures
 }
 
 // Apply implements engine.Result.
-func (r signalResult) Apply(f *rules.Features, _ *engine.Profile, _ time.Time) {
+func (r signalResult) Apply(f *risk.Features, _ *engine.Profile, _ time.Time) {
 	f.Breached = r.f
 }

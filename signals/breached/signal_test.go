@@ -9,7 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/riskauth/riskauth/engine"
-	"github.com/riskauth/riskauth/rules"
+	"github.com/riskauth/riskauth/engine/risk"
 	"github.com/stretchr/testify/require"
 )
 
@@ -31,9 +31,9 @@ func (s *stubChecker) Check(_ context.Context, p string) (Result, error) {
 
 func (s *stubChecker) Local() bool { return s.local }
 
-func collect(t *testing.T, s *Signal, password string) (rules.Features, error) {
+func collect(t *testing.T, s *Signal, password string) (risk.Features, error) {
 	t.Helper()
-	var f rules.Features
+	var f risk.Features
 	res, err := s.Collect(context.Background(), &engine.Event{Kind: engine.KindLogin, Password: password})
 	if err != nil {
 		s.MarkUnavailable(&f)
@@ -54,15 +54,15 @@ func TestSignal(t *testing.T) {
 
 	f, err := collect(t, s, "Password")
 	require.NoError(t, err)
-	require.Equal(t, rules.BreachedFeatures{Available: true, Checked: true, Password: true}, f.Breached)
+	require.Equal(t, risk.BreachedFeatures{Available: true, Checked: true, Password: true}, f.Breached)
 
 	f, err = collect(t, s, "a perfectly fine passphrase")
 	require.NoError(t, err)
-	require.Equal(t, rules.BreachedFeatures{Available: true, Checked: true}, f.Breached)
+	require.Equal(t, risk.BreachedFeatures{Available: true, Checked: true}, f.Breached)
 
 	f, err = collect(t, s, "")
 	require.NoError(t, err)
-	require.Equal(t, rules.BreachedFeatures{Available: true}, f.Breached)
+	require.Equal(t, risk.BreachedFeatures{Available: true}, f.Breached)
 
 	require.Equal(t, 1.0, testutil.ToFloat64(m.checks.WithLabelValues("breached")))
 	require.Equal(t, 1.0, testutil.ToFloat64(m.checks.WithLabelValues("clean")))
@@ -79,13 +79,13 @@ func TestSignalFailurePolicy(t *testing.T) {
 	require.False(t, open.Inline())
 	f, err := collect(t, open, "hunter2")
 	require.ErrorIs(t, err, boom)
-	require.Equal(t, rules.BreachedFeatures{}, f.Breached)
+	require.Equal(t, risk.BreachedFeatures{}, f.Breached)
 
 	closed, err := NewSignal(remote, SignalConfig{FailurePolicy: FailClosed})
 	require.NoError(t, err)
 	f, err = collect(t, closed, "hunter2")
 	require.ErrorIs(t, err, boom)
-	require.Equal(t, rules.BreachedFeatures{Available: false, Checked: true, Password: true}, f.Breached)
+	require.Equal(t, risk.BreachedFeatures{Available: false, Checked: true, Password: true}, f.Breached)
 
 	_, err = NewSignal(remote, SignalConfig{FailurePolicy: "maybe"})
 	require.Error(t, err)

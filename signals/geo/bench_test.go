@@ -12,7 +12,7 @@ import (
 	"github.com/oschwald/maxminddb-golang/v2"
 
 	"github.com/riskauth/riskauth/engine"
-	"github.com/riskauth/riskauth/rules"
+	"github.com/riskauth/riskauth/engine/risk"
 )
 
 // randomIPv4 returns n reproducible random public IPv4 addresses (or, with
@@ -116,7 +116,7 @@ func BenchmarkSignal(b *testing.B) {
 	}
 	ctx := context.Background()
 	ev := &engine.Event{Kind: engine.KindLogin, UserID: "u1", Time: at}
-	var f rules.Features
+	var f risk.Features
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {

@@ -14,7 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/riskauth/riskauth/engine"
+	"github.com/riskauth/riskauth/engine/clock"
 )
 
 // ErrClosed is returned by lookups and reloads after Close.
@@ -27,7 +27,7 @@ type Geo struct {
 	cfg     Config
 	pol     policy
 	assumed assumed
-	clock   engine.Clock
+	clock   clock.Clock
 	log     *slog.Logger
 	m       *Metrics
 
@@ -65,13 +65,13 @@ type snapshot struct {
 // is configured (see Config.Embedded). A missing, unreadable, corrupt or
 // unsupported file is an error naming it. clock (for reload bookkeeping),
 // logger and metrics may be nil.
-func Open(cfg Config, clock engine.Clock, logger *slog.Logger, metrics *Metrics) (*Geo, error) {
+func Open(cfg Config, clk clock.Clock, logger *slog.Logger, metrics *Metrics) (*Geo, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	if clock == nil {
-		clock = engine.SystemClock{}
+	if clk == nil {
+		clk = clock.System{}
 	}
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -80,7 +80,7 @@ func Open(cfg Config, clock engine.Clock, logger *slog.Logger, metrics *Metrics)
 		cfg:     cfg,
 		pol:     newPolicy(&cfg),
 		assumed: assumed{cityKm: cfg.FlatCityAccuracyKm, countryKm: cfg.CountryRadiusKm},
-		clock:   clock,
+		clock:   clk,
 		log:     logger.With("signal", "geo"),
 		m:       metrics,
 	}
@@ -128,7 +128,7 @@ func Open(cfg Config, clock engine.Clock, logger *slog.Logger, metrics *Metrics)
 			}
 		}
 	}
-	now := clock.Now()
+	now := clk.Now()
 	for i, db := range dbs {
 		g.slots[i].loadedAt = now
 		g.m.loaded(db)

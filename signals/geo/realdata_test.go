@@ -13,8 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/riskauth/riskauth/engine"
+	"github.com/riskauth/riskauth/engine/risk"
 	"github.com/riskauth/riskauth/internal/testenv"
-	"github.com/riskauth/riskauth/rules"
 )
 
 // EnvDataDir names the folder holding the real databases that
@@ -154,7 +154,7 @@ func TestRealTravel(t *testing.T) {
 	uk := ev("81.2.69.142").(engine.Placer).Place()
 	require.True(t, uk.Located)
 	p := &engine.Profile{Logins: 1, Last: &engine.LastLogin{At: at, Place: uk}, Countries: []engine.Seen{{Value: "GB", Count: 1, Last: at}}}
-	var f rules.Features
+	var f risk.Features
 	ev("2404:6800:4006:80a::200e").Apply(&f, p, at.Add(time.Hour))
 	assert.True(t, f.Geo.ImpossibleTravel, "%+v", f.Geo)
 	assert.True(t, f.Geo.NewCountry)

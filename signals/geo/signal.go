@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/riskauth/riskauth/engine"
-	"github.com/riskauth/riskauth/rules"
+	"github.com/riskauth/riskauth/engine/risk"
 )
 
 // Interface guards.
@@ -38,8 +38,8 @@ func (g *Geo) Collect(_ context.Context, ev *engine.Event) (engine.Result, error
 
 // MarkUnavailable marks the geo namespace as unavailable (Collect failed or
 // was late): Available is false and the "unknown" sentinels are set.
-func (g *Geo) MarkUnavailable(f *rules.Features) {
-	f.Geo = rules.GeoFeatures{ElapsedHours: -1, DistanceKm: -1}
+func (g *Geo) MarkUnavailable(f *risk.Features) {
+	f.Geo = risk.GeoFeatures{ElapsedHours: -1, DistanceKm: -1}
 }
 
 // Result is what the geo signal found for one event.
@@ -96,9 +96,9 @@ func (r *Result) Place() engine.Place {
 // history (new country, new network) and the hop from the last successful
 // sign-in (distance, elapsed time, uncertainty-adjusted speed, impossible
 // travel). p may be nil or zero (no history); at is the event time.
-func (r *Result) Apply(f *rules.Features, p *engine.Profile, at time.Time) {
+func (r *Result) Apply(f *risk.Features, p *engine.Profile, at time.Time) {
 	g := &f.Geo
-	*g = rules.GeoFeatures{Available: true, ElapsedHours: -1, DistanceKm: -1}
+	*g = risk.GeoFeatures{Available: true, ElapsedHours: -1, DistanceKm: -1}
 	g.Private = r.Private()
 	g.Country, g.City = r.Country, r.City
 	if r.Located {

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/riskauth/riskauth/engine"
-	"github.com/riskauth/riskauth/rules"
+	"github.com/riskauth/riskauth/engine/risk"
 )
 
 func TestHaversine(t *testing.T) {
@@ -45,13 +45,13 @@ var t0 = time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
 
 // signIn evaluates a sign-in from ip at t0+offset and, when ok, records it
 // as successful. It returns the geo features the rules saw.
-func (u *user) signIn(ip string, offset time.Duration, ok bool) rules.GeoFeatures {
+func (u *user) signIn(ip string, offset time.Duration, ok bool) risk.GeoFeatures {
 	u.t.Helper()
 	at := t0.Add(offset)
 	ev := &engine.Event{Kind: engine.KindLogin, UserID: "u1", IP: netip.MustParseAddr(ip), Time: at}
 	res, err := u.g.Collect(context.Background(), ev)
 	require.NoError(u.t, err)
-	var f rules.Features
+	var f risk.Features
 	p := u.profile // the engine hands Apply a snapshot
 	res.Apply(&f, &p, at)
 	if ok {
@@ -148,10 +148,10 @@ func TestScenarios(t *testing.T) {
 		cfg        func() Config
 		last, next step
 		impossible bool
-		check      func(t *testing.T, g rules.GeoFeatures)
+		check      func(t *testing.T, g risk.GeoFeatures)
 	}{
 		{name: "London then Manchester an hour later", last: step{london, 0}, next: step{manchester, time.Hour},
-			check: func(t *testing.T, g rules.GeoFeatures) {
+			check: func(t *testing.T, g risk.GeoFeatures) {
 				assert.InDelta(t, 262, g.DistanceKm, 3)
 				assert.Zero(t, g.TravelKmh, "under the minimum distance: not judged")
 				assert.False(t, g.NewCountry)
@@ -162,7 +162,7 @@ func TestScenarios(t *testing.T) {
 			c := geoip2Config()
 			c.MinDistanceKm = -1
 			return c
-		}, last: step{london, 0}, next: step{manchester, 10 * time.Minute}, impossible: true, check: func(t *testing.T, g rules.GeoFeatures) {
+		}, last: step{london, 0}, next: step{manchester, 10 * time.Minute}, impossible: true, check: func(t *testing.T, g risk.GeoFeatures) {
 			assert.InDelta(t, (g.DistanceKm-30)*6, g.TravelKmh, 1e-6)
 		}},
 		{name: "London then Paris an hour later (Eurostar-plausible)", last: step{london, 0}, next: step{paris, time.Hour}},
@@ -172,20 +172,20 @@ func TestScenarios(t *testing.T) {
 		{name: "Sydney then Melbourne an hour later (a flight)", last: step{sydney, 0}, next: step{melbourne, time.Hour}},
 		{name: "Tokyo then São Paulo a day later", last: step{tokyo, 0}, next: step{saoPaulo, 24 * time.Hour}},
 		{name: "Tokyo then São Paulo two hours later", last: step{tokyo, 0}, next: step{saoPaulo, 2 * time.Hour}, impossible: true},
-		{name: "same London, new ASN", last: step{london, 0}, next: step{londonFibre, time.Minute}, check: func(t *testing.T, g rules.GeoFeatures) {
+		{name: "same London, new ASN", last: step{london, 0}, next: step{londonFibre, time.Minute}, check: func(t *testing.T, g risk.GeoFeatures) {
 			assert.True(t, g.NewASN)
 			assert.False(t, g.NewCountry)
 			assert.Less(t, g.DistanceKm, 10.0)
 		}},
-		{name: "out-of-order replay", last: step{london, 2 * time.Hour}, next: step{sydney, time.Hour}, impossible: true, check: func(t *testing.T, g rules.GeoFeatures) {
+		{name: "out-of-order replay", last: step{london, 2 * time.Hour}, next: step{sydney, time.Hour}, impossible: true, check: func(t *testing.T, g risk.GeoFeatures) {
 			assert.Equal(t, 1.0, g.ElapsedHours)
 		}},
-		{name: "same second", last: step{london, 0}, next: step{sydney, 0}, impossible: true, check: func(t *testing.T, g rules.GeoFeatures) {
+		{name: "same second", last: step{london, 0}, next: step{sydney, 0}, impossible: true, check: func(t *testing.T, g risk.GeoFeatures) {
 			assert.False(t, math.IsInf(g.TravelKmh, 0))
 		}},
 
 		// Coarse, country-level locations.
-		{name: "two coarse countries with large radii, an hour apart", last: step{frCountry, 0}, next: step{deCountry, time.Hour}, check: func(t *testing.T, g rules.GeoFeatures) {
+		{name: "two coarse countries with large radii, an hour apart", last: step{frCountry, 0}, next: step{deCountry, time.Hour}, check: func(t *testing.T, g risk.GeoFeatures) {
 			assert.Equal(t, 500.0, g.AccuracyKm)
 			assert.Equal(t, 500.0, g.LastAccuracyKm)
 			assert.Greater(t, g.DistanceKm, 500.0)
@@ -202,7 +202,7 @@ func TestScenarios(t *testing.T) {
 		{name: "New York then coarse US, same country", last: step{newYork, 0}, next: step{usCountry, time.Minute}},
 
 		// Unreliable networks.
-		{name: "London then Tor exit a minute later", last: step{london, 0}, next: step{torExit, time.Minute}, check: func(t *testing.T, g rules.GeoFeatures) {
+		{name: "London then Tor exit a minute later", last: step{london, 0}, next: step{torExit, time.Minute}, check: func(t *testing.T, g risk.GeoFeatures) {
 			assert.True(t, g.Anonymous)
 			assert.True(t, g.Tor)
 			assert.Zero(t, g.TravelKmh)
@@ -225,13 +225,13 @@ func TestScenarios(t *testing.T) {
 			c.UnreliableASNs = []int{64510}
 			return c
 		}, last: step{newYork, 0}, next: step{inflight, time.Hour}},
-		{name: "VPN then home: the VPN place was never remembered", last: step{vpnExit, 0}, next: step{sydney, time.Minute}, check: func(t *testing.T, g rules.GeoFeatures) {
+		{name: "VPN then home: the VPN place was never remembered", last: step{vpnExit, 0}, next: step{sydney, time.Minute}, check: func(t *testing.T, g risk.GeoFeatures) {
 			assert.Equal(t, -1.0, g.DistanceKm)
 			assert.Equal(t, "NL", g.LastCountry)
 		}},
 
 		// Private addresses.
-		{name: "London then a private address", last: step{london, 0}, next: step{privateIP, time.Minute}, check: func(t *testing.T, g rules.GeoFeatures) {
+		{name: "London then a private address", last: step{london, 0}, next: step{privateIP, time.Minute}, check: func(t *testing.T, g risk.GeoFeatures) {
 			assert.True(t, g.Available)
 			assert.True(t, g.Private)
 			assert.Empty(t, g.Country)
@@ -240,7 +240,7 @@ func TestScenarios(t *testing.T) {
 			assert.False(t, g.NewASN)
 			assert.Equal(t, "GB", g.LastCountry)
 		}},
-		{name: "CGNAT then Sydney", last: step{cgnatIP, 0}, next: step{sydney, time.Minute}, check: func(t *testing.T, g rules.GeoFeatures) {
+		{name: "CGNAT then Sydney", last: step{cgnatIP, 0}, next: step{sydney, time.Minute}, check: func(t *testing.T, g risk.GeoFeatures) {
 			assert.Equal(t, -1.0, g.DistanceKm)
 			assert.True(t, g.NewCountry, "the user has history, but no country in it: Sydney is new")
 		}},
@@ -269,7 +269,7 @@ func TestNoHistory(t *testing.T) {
 	res, err := g.Collect(context.Background(), &engine.Event{IP: netip.MustParseAddr(sydney)})
 	require.NoError(t, err)
 	for _, p := range []*engine.Profile{nil, {}} {
-		var f rules.Features
+		var f risk.Features
 		res.Apply(&f, p, t0)
 		assert.True(t, f.Geo.Available)
 		assert.Equal(t, "AU", f.Geo.Country)
@@ -284,9 +284,9 @@ func TestNoHistory(t *testing.T) {
 func TestMarkUnavailable(t *testing.T) {
 	t.Parallel()
 	g := openT(t, geoip2Config())
-	f := rules.Features{Geo: rules.GeoFeatures{Available: true, Country: "GB"}}
+	f := risk.Features{Geo: risk.GeoFeatures{Available: true, Country: "GB"}}
 	g.MarkUnavailable(&f)
-	assert.Equal(t, rules.GeoFeatures{ElapsedHours: -1, DistanceKm: -1}, f.Geo)
+	assert.Equal(t, risk.GeoFeatures{ElapsedHours: -1, DistanceKm: -1}, f.Geo)
 }
 
 func TestUncertaintyRadius(t *testing.T) {
@@ -317,7 +317,7 @@ func TestZeroResult(t *testing.T) {
 	t.Parallel()
 	r := &Result{Record: Record{IP: netip.MustParseAddr("192.0.2.1"), Country: "GB", City: "London", Latitude: 51.5, Longitude: -0.12, Located: true, AccuracyKm: 10, ASN: 14593}}
 	assert.False(t, r.Place().Located, "Starlink (default unreliable ASN) is never remembered as located")
-	var f rules.Features
+	var f risk.Features
 	p := &engine.Profile{Logins: 1, Last: &engine.LastLogin{At: t0, Place: engine.Place{Country: "AU", City: "Sydney", Lat: -33.87, Lon: 151.21, AccuracyKm: 20, Located: true}}}
 	r.Apply(&f, p, t0.Add(time.Hour))
 	assert.False(t, f.Geo.ImpossibleTravel)

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/riskauth/riskauth/engine/alert/ocsf"
-	"github.com/riskauth/riskauth/rules"
+	"github.com/riskauth/riskauth/engine/risk"
 )
 
 // The sink encodes on one background goroutine at up to ~50k messages/s,
@@ -15,7 +15,7 @@ import (
 
 func BenchmarkAuthentication(b *testing.B) {
 	enc := newEncoder()
-	d := handDecision(b, rules.StepUp, true, "u-42")
+	d := handDecision(b, risk.StepUp, true, "u-42")
 	var buf []byte
 	b.ReportAllocs()
 	for b.Loop() {
@@ -30,7 +30,7 @@ func BenchmarkAuthentication(b *testing.B) {
 
 func BenchmarkFinding(b *testing.B) {
 	enc := newEncoder()
-	d := handDecision(b, rules.Block, true, "u-42")
+	d := handDecision(b, risk.Block, true, "u-42")
 	var buf []byte
 	b.ReportAllocs()
 	for b.Loop() {
@@ -59,7 +59,7 @@ func BenchmarkSecurity(b *testing.B) {
 }
 
 func BenchmarkParseDecision(b *testing.B) {
-	msg, err := newEncoder().Authentication(nil, handDecision(b, rules.StepUp, true, "u-42"), "m")
+	msg, err := newEncoder().Authentication(nil, handDecision(b, risk.StepUp, true, "u-42"), "m")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func BenchmarkParseDecision(b *testing.B) {
 // velocity namespace marshals through a map) costs more than a whole
 // Authentication message from this package.
 func BenchmarkFeaturesMarshal(b *testing.B) {
-	d := handDecision(b, rules.StepUp, true, "u-42")
+	d := handDecision(b, risk.StepUp, true, "u-42")
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := json.Marshal(d.Features); err != nil {

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/riskauth/riskauth/engine"
-	"github.com/riskauth/riskauth/rules"
+	"github.com/riskauth/riskauth/engine/risk"
 )
 
 // OCSF 1.3 identifiers used here. Class and activity ids are from the
@@ -57,14 +57,14 @@ var severityNames = [...]string{0: "Unknown", 1: "Informational", 2: "Low", 3: "
 // sign-in Informational. Authentication and Finding share this mapping so
 // that one evaluation never shows two severities.
 func severity(d *engine.Decision) int {
-	if d.Alert >= rules.SeverityLow && d.Alert <= rules.SeverityCritical {
+	if d.Alert >= risk.SeverityLow && d.Alert <= risk.SeverityCritical {
 		return int(d.Alert)
 	}
 	switch d.Action {
-	case rules.Block:
-		return int(rules.SeverityHigh)
-	case rules.StepUp:
-		return int(rules.SeverityLow)
+	case risk.Block:
+		return int(risk.SeverityHigh)
+	case risk.StepUp:
+		return int(risk.SeverityLow)
 	}
 	return severityInformational
 }
@@ -123,7 +123,7 @@ type decisionView struct {
 	userAgent  string
 	deviceID   string
 	attrs      map[string]string
-	geo        *rules.GeoFeatures
+	geo        *risk.GeoFeatures
 }
 
 func (e *Encoder) view(d *engine.Decision) decisionView {
@@ -169,7 +169,7 @@ func (w *writer) user(userID, name, email string) {
 // srcEndpoint writes the client: its address and, when the geo signal
 // located it, the place and network. Private and unlocated addresses get
 // no location rather than a zero one.
-func (w *writer) srcEndpoint(ip string, g *rules.GeoFeatures) {
+func (w *writer) srcEndpoint(ip string, g *risk.GeoFeatures) {
 	if ip == "" && (g == nil || (g.Country == "" && g.ASN == 0)) {
 		return
 	}
@@ -285,7 +285,7 @@ func (e *Encoder) extension(w *writer, v *decisionView, withFeatures bool) {
 	w.optStr("identifier", v.identifier)
 	w.optStr("device_id", v.deviceID)
 	w.optStr("ruleset_version", d.RuleSetVersion)
-	if d.Alert != rules.SeverityNone {
+	if d.Alert != risk.SeverityNone {
 		w.strField("alert", d.Alert.String())
 	}
 	w.reasons("reasons", d.Reasons)
@@ -341,8 +341,8 @@ func (e *Encoder) extension(w *writer, v *decisionView, withFeatures bool) {
 // decisions are therefore status_id 99 Other with status "Pending"; a
 // block ends the attempt whatever the credentials, so it is 2 Failure.
 // status_detail always carries the decision name, machine-readable.
-func (w *writer) decisionStatus(a rules.Action) {
-	if a == rules.Block {
+func (w *writer) decisionStatus(a risk.Action) {
+	if a == risk.Block {
 		w.intField("status_id", statusFailure)
 		w.strField("status", "Failure")
 	} else {
@@ -352,10 +352,10 @@ func (w *writer) decisionStatus(a rules.Action) {
 	w.strField("status_detail", a.String())
 	// Security Control profile: what the control did with the request.
 	switch a {
-	case rules.Passwordless:
+	case risk.Passwordless:
 		w.intField("action_id", actionAllowed)
 		w.strField("action", "Allowed")
-	case rules.Block:
+	case risk.Block:
 		w.intField("action_id", actionDenied)
 		w.strField("action", "Denied")
 	default:
@@ -389,7 +389,7 @@ func (e *Encoder) authentication(w *writer, d *engine.Decision, id string) {
 	w.user(v.userID, v.identifier, "")
 	w.srcEndpoint(v.ip, v.geo)
 	w.httpRequest(v.userAgent)
-	w.boolField("is_mfa", d.Action == rules.StepUp)
+	w.boolField("is_mfa", d.Action == risk.StepUp)
 	w.boolField("is_remote", true)
 	w.device("device", v.deviceID)
 	w.obj("service")
@@ -445,7 +445,7 @@ func (w *writer) analyticBody(uid, name, desc, version string) {
 
 // evidence writes the finding's evidences and observables: who, from
 // where, with what. Observable names point into evidences[0].
-func (w *writer) evidence(userID, userName, email, ip string, g *rules.GeoFeatures, deviceID, userAgent string) {
+func (w *writer) evidence(userID, userName, email, ip string, g *risk.GeoFeatures, deviceID, userAgent string) {
 	w.arr("evidences")
 	w.open()
 	w.user(userID, userName, email)

@@ -4,8 +4,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/riskauth/riskauth/engine/risk"
 	"github.com/riskauth/riskauth/internal/jsonw"
-	"github.com/riskauth/riskauth/rules"
 )
 
 // features writes f exactly as json.Marshal(f) would (TestFeaturesJSON
@@ -13,7 +13,7 @@ import (
 // change adds to rules.Features), without reflection and without the map
 // VelocityFeatures.MarshalJSON builds: the snapshot is most of an
 // Authentication message and this is the encoder's hot path.
-func (e *Encoder) features(w *writer, f *rules.Features) {
+func (e *Encoder) features(w *writer, f *risk.Features) {
 	w.open()
 
 	w.obj("event")
@@ -153,7 +153,7 @@ func (e *Encoder) velocityPlan(names []string) *velocityPlan {
 
 // velocityFeatures writes the counters by name with "available" among
 // them, as json.Marshal of VelocityFeatures' map does.
-func (e *Encoder) velocityFeatures(w *writer, v *rules.VelocityFeatures) {
+func (e *Encoder) velocityFeatures(w *writer, v *risk.VelocityFeatures) {
 	p := e.velocityPlan(v.Names())
 	w.open()
 	for k, i := range p.order {

@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/riskauth/riskauth/engine/alert/ocsf"
-	"github.com/riskauth/riskauth/rules"
+	"github.com/riskauth/riskauth/engine/risk"
 )
 
 // FuzzParseDecision feeds arbitrary bytes to the parser of recorded
@@ -12,7 +12,7 @@ import (
 // never panic, and whatever it accepts must be usable by a backtest.
 func FuzzParseDecision(f *testing.F) {
 	enc := newEncoder()
-	for _, a := range []rules.Action{rules.Passwordless, rules.StepUp, rules.Block} {
+	for _, a := range []risk.Action{risk.Passwordless, risk.StepUp, risk.Block} {
 		msg, err := enc.Authentication(nil, handDecision(f, a, true, "u-42"), "m")
 		if err != nil {
 			f.Fatal(err)
@@ -31,7 +31,7 @@ func FuzzParseDecision(f *testing.F) {
 		if rec.ID == "" {
 			t.Fatal("accepted a message without an id")
 		}
-		if rec.Decision < rules.Passwordless || rec.Decision > rules.Block {
+		if rec.Decision < risk.Passwordless || rec.Decision > risk.Block {
 			t.Fatalf("decision %d out of range", rec.Decision)
 		}
 		// A backtest hands the map straight to FeaturesFromMap: errors are

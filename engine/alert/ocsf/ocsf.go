@@ -8,7 +8,8 @@ import (
 	"time"
 
 	"github.com/riskauth/riskauth/engine"
-	"github.com/riskauth/riskauth/rules"
+	"github.com/riskauth/riskauth/engine/clock"
+	"github.com/riskauth/riskauth/engine/risk"
 )
 
 // SchemaVersion is the OCSF schema version the messages claim in
@@ -47,7 +48,7 @@ type Meta struct {
 	Service string
 	// Clock stamps metadata.logged_time; default the wall clock. Injected
 	// so that golden files are reproducible.
-	Clock engine.Clock
+	Clock clock.Clock
 }
 
 // Encoder renders messages; it is safe for concurrent use.
@@ -63,7 +64,7 @@ func NewEncoder(meta Meta) *Encoder {
 		meta.Service = Product
 	}
 	if meta.Clock == nil {
-		meta.Clock = engine.SystemClock{}
+		meta.Clock = clock.System{}
 	}
 	return &Encoder{meta: meta}
 }
@@ -135,7 +136,7 @@ func (e *Encoder) FindingAggregate(dst []byte, d *engine.Decision, id string, ag
 // alerts topic: a block, or any enforced rule match with an alert severity.
 // It lives here so the sink and the docs cannot disagree.
 func IsAlert(d *engine.Decision) bool {
-	return d != nil && (d.Action == rules.Block || d.Alert != rules.SeverityNone)
+	return d != nil && (d.Action == risk.Block || d.Alert != risk.SeverityNone)
 }
 
 // Key returns the Kafka message key for a decision: the user key (user id,
@@ -205,7 +206,7 @@ type SecurityEvent struct {
 	// Time is when it happened; the encoder's clock fills it when zero.
 	Time time.Time
 	// Severity overrides the per-type default (see docs/alerts.md).
-	Severity rules.Severity
+	Severity risk.Severity
 	// Message is the human-readable line; a per-type default when empty.
 	Message string
 	// Details are free-form strings (factor type, device id, ...); the
@@ -257,7 +258,7 @@ type DecisionRecord struct {
 	EvaluationID   string
 	Time           time.Time // millisecond precision, as OCSF time is
 	UserID         string
-	Decision       rules.Action
+	Decision       risk.Action
 	Score          float64
 	Rules          []string // matched enforced rule ids, in order
 	RuleSetVersion string
@@ -284,7 +285,7 @@ type DecisionRecord struct {
 // decision event carries it.
 type CandidateRecord struct {
 	Version  string
-	Decision rules.Action
+	Decision risk.Action
 	Score    float64
 	Rules    []string // matched enforced rule ids of the candidate, in order
 	Floored  bool

@@ -15,7 +15,8 @@ import (
 
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/engine/alert/ocsf"
-	"github.com/riskauth/riskauth/engine/scenario"
+	"github.com/riskauth/riskauth/engine/clock"
+	"github.com/riskauth/riskauth/engine/risk"
 	"github.com/riskauth/riskauth/rules"
 	"github.com/riskauth/riskauth/signals/device"
 	"github.com/riskauth/riskauth/signals/geo"
@@ -34,7 +35,7 @@ var (
 )
 
 func newEncoder() *ocsf.Encoder {
-	return ocsf.NewEncoder(ocsf.Meta{Version: "1.4.2", Host: "riskauthd-0", Clock: scenario.NewClock(loggedAt)})
+	return ocsf.NewEncoder(ocsf.Meta{Version: "1.4.2", Host: "riskauthd-0", Clock: clock.NewManual(loggedAt)})
 }
 
 func schema(t testing.TB) *rules.Schema {
@@ -46,24 +47,24 @@ func schema(t testing.TB) *rules.Schema {
 
 // handDecision builds a decision the way the engine fills one, without
 // running it: fixed ids and times for golden files.
-func handDecision(t testing.TB, action rules.Action, located bool, userID string) *engine.Decision {
+func handDecision(t testing.TB, action risk.Action, located bool, userID string) *engine.Decision {
 	t.Helper()
 	s := schema(t)
 	f := s.NewFeatures()
-	f.Event = rules.EventFeatures{Kind: engine.KindLogin, IP: "192.0.2.1", HasUser: true, HourUTC: 12}
-	f.User = rules.UserFeatures{Available: true, Known: true, Logins: 7, DaysSinceLogin: 2.5, Countries: 1, Devices: 2, LastIP: "198.51.100.7"}
-	f.Device = rules.DeviceFeatures{Present: true, ID: "dev-7f3a", AgeDays: -1, Users: 1}
-	f.Geo = rules.GeoFeatures{Available: true, ElapsedHours: 60, DistanceKm: 8000, TravelKmh: 133.3, NewCountry: true, LastCountry: "US"}
+	f.Event = risk.EventFeatures{Kind: engine.KindLogin, IP: "192.0.2.1", HasUser: true, HourUTC: 12}
+	f.User = risk.UserFeatures{Available: true, Known: true, Logins: 7, DaysSinceLogin: 2.5, Countries: 1, Devices: 2, LastIP: "198.51.100.7"}
+	f.Device = risk.DeviceFeatures{Present: true, ID: "dev-7f3a", AgeDays: -1, Users: 1}
+	f.Geo = risk.GeoFeatures{Available: true, ElapsedHours: 60, DistanceKm: 8000, TravelKmh: 133.3, NewCountry: true, LastCountry: "US"}
 	if located {
 		f.Geo.Country, f.Geo.City, f.Geo.Latitude, f.Geo.Longitude, f.Geo.AccuracyKm = "GB", "London", 51.5072, -0.1276, 10
 		f.Geo.ASN, f.Geo.Org = 64496, "Example Broadband <Ltd> & Co"
 	}
-	f.Breached = rules.BreachedFeatures{Available: true, Checked: true}
+	f.Breached = risk.BreachedFeatures{Available: true, Checked: true}
 	f.Velocity.Available = true
 	for i := range f.Velocity.Values {
 		f.Velocity.Values[i] = i
 	}
-	f.Familiarity = rules.FamiliarityFeatures{Available: true, Score: 1.25, Logins: 6.4, Prior: 0.3, Top: "device_id"}
+	f.Familiarity = risk.FamiliarityFeatures{Available: true, Score: 1.25, Logins: 6.4, Prior: 0.3, Top: "device_id"}
 	f.Attr = map[string]string{"app": "shop", "plan": "free"}
 	ev := &engine.Event{Kind: engine.KindLogin, UserID: userID, Identifier: "Alice@Example.com",
 		IP: netip.MustParseAddr("192.0.2.1"), UserAgent: chrome, Attributes: f.Attr, Time: decidedAt}
@@ -79,32 +80,32 @@ func handDecision(t testing.TB, action rules.Action, located bool, userID string
 		Keys:           engine.Keys{User: engine.UserKey(userID, ev.Identifier), IP: "192.0.2.1", Subnet: "192.0.2.0/24", Device: "dev-7f3a"},
 	}
 	switch action {
-	case rules.StepUp:
+	case risk.StepUp:
 		d.Score = 50
 		d.Reasons = []engine.Reason{{Rule: "new-country", Description: "sign-in from a country the user never signed in from", Score: 50, Alert: "low",
-			Evidence: []rules.Evidence{{Field: "geo.new_country", Value: true}, {Field: "user.logins", Value: 7}}}}
-		d.Alert = rules.SeverityLow
-		d.Candidate = &engine.CandidateDecision{Version: "cand@9b1e07", Action: rules.Block, Score: 85,
+			Evidence: []risk.Evidence{{Field: "geo.new_country", Value: true}, {Field: "user.logins", Value: 7}}}}
+		d.Alert = risk.SeverityLow
+		d.Candidate = &engine.CandidateDecision{Version: "cand@9b1e07", Action: risk.Block, Score: 85,
 			Reasons: []engine.Reason{{Rule: "new-country-strict", Description: "new country, stricter", Score: 85,
-				Evidence: []rules.Evidence{{Field: "geo.new_country", Value: true}}}}}
+				Evidence: []risk.Evidence{{Field: "geo.new_country", Value: true}}}}}
 		d.Shadow = []engine.Reason{{Rule: "unfamiliar-login", Description: "the login looks unlike this user's history", Score: 40,
-			Evidence: []rules.Evidence{{Field: "familiarity.score", Value: 1.25}},
+			Evidence: []risk.Evidence{{Field: "familiarity.score", Value: 1.25}},
 			Familiarity: []engine.FamiliarityContribution{
 				{Feature: "device_id", Value: "dev-7f3a", GlobalCount: 1, GlobalProb: 1e-4, UserProb: 2.5e-5, Contribution: 0.602},
 				{Feature: "country", Value: "GB", GlobalCount: 4200, GlobalProb: 0.42, UserProb: 0.0625, Contribution: 0.4},
 				{Feature: "browser", Value: "Chrome 131", Seen: true, UserWeight: 5.9, GlobalCount: 3100, GlobalProb: 0.31, UserProb: 0.52, Contribution: -0.15},
 			}}}
-	case rules.Block:
+	case risk.Block:
 		d.Score = 90
 		d.Reasons = []engine.Reason{
 			{Rule: "credential-stuffing-ip", Description: "many different accounts tried from one IP address within 10 minutes", Score: 0, Action: "block", Alert: "high",
-				Evidence: []rules.Evidence{{Field: "velocity.ip_distinct_users_10m", Value: 25}}},
+				Evidence: []risk.Evidence{{Field: "velocity.ip_distinct_users_10m", Value: 25}}},
 			{Rule: "new-country", Description: "sign-in from a country the user never signed in from", Score: 50},
 			{Rule: "automation-client", Description: "headless browser or HTTP library", Score: 40,
-				Evidence: []rules.Evidence{{Field: "event.headless", Value: true}}},
+				Evidence: []risk.Evidence{{Field: "event.headless", Value: true}}},
 		}
 		d.Shadow = []engine.Reason{{Rule: "tor-exit", Description: "Tor exit node", Score: 30}}
-		d.Alert = rules.SeverityHigh
+		d.Alert = risk.SeverityHigh
 	}
 	return d
 }
@@ -149,7 +150,7 @@ func TestSchemas(t *testing.T) {
 		msg    func(t *testing.T) ([]byte, error)
 	}
 	var cases []tc
-	for _, a := range []rules.Action{rules.Passwordless, rules.StepUp, rules.Block} {
+	for _, a := range []risk.Action{risk.Passwordless, risk.StepUp, risk.Block} {
 		for _, located := range []bool{true, false} {
 			for _, user := range []string{"u-42", ""} {
 				name := fmt.Sprintf("%s/located=%t/user=%q", a, located, user)
@@ -165,24 +166,24 @@ func TestSchemas(t *testing.T) {
 	}
 	cases = append(cases,
 		tc{"authentication/registration-no-event", "authentication", func(t *testing.T) ([]byte, error) {
-			d := handDecision(t, rules.StepUp, false, "")
+			d := handDecision(t, risk.StepUp, false, "")
 			d.Event, d.Keys = nil, engine.Keys{}
 			d.Features.Event.Kind = engine.KindRegistration
 			return enc.Authentication(nil, d, "msg-3")
 		}},
 		tc{"authentication/floored", "authentication", func(t *testing.T) ([]byte, error) {
-			d := handDecision(t, rules.StepUp, false, "u-1")
-			d.Reasons, d.Floored, d.Alert = nil, true, rules.SeverityNone
+			d := handDecision(t, risk.StepUp, false, "u-1")
+			d.Reasons, d.Floored, d.Alert = nil, true, risk.SeverityNone
 			return enc.Authentication(nil, d, "msg-4")
 		}},
 		tc{"finding/no-features", "detection-finding", func(t *testing.T) ([]byte, error) {
-			d := handDecision(t, rules.StepUp, false, "u-1")
+			d := handDecision(t, risk.StepUp, false, "u-1")
 			d.Features = nil
 			return enc.Finding(nil, d, "msg-6")
 		}},
 		tc{"finding/floored-block", "detection-finding", func(t *testing.T) ([]byte, error) {
-			d := handDecision(t, rules.Block, false, "u-1")
-			d.Reasons, d.Floored, d.Alert = nil, true, rules.SeverityNone
+			d := handDecision(t, risk.Block, false, "u-1")
+			d.Reasons, d.Floored, d.Alert = nil, true, risk.SeverityNone
 			return enc.Finding(nil, d, "msg-5")
 		}},
 	)
@@ -218,9 +219,9 @@ func TestSchemas(t *testing.T) {
 func TestSchemasReject(t *testing.T) {
 	schemas := compileSchemas(t)
 	enc := newEncoder()
-	auth, err := enc.Authentication(nil, handDecision(t, rules.Block, true, "u-42"), "m")
+	auth, err := enc.Authentication(nil, handDecision(t, risk.Block, true, "u-42"), "m")
 	require.NoError(t, err)
-	finding, err := enc.Finding(nil, handDecision(t, rules.Block, true, "u-42"), "m")
+	finding, err := enc.Finding(nil, handDecision(t, risk.Block, true, "u-42"), "m")
 	require.NoError(t, err)
 	change, err := enc.Security(nil, securityEvent(ocsf.EventPasswordChanged), "m")
 	require.NoError(t, err)
@@ -270,10 +271,10 @@ func TestGolden(t *testing.T) {
 		msg  func() ([]byte, error)
 	}{
 		{"authentication", func() ([]byte, error) {
-			return enc.Authentication(nil, handDecision(t, rules.StepUp, true, "u-42"), "0193a6f2-7c1e-7000-8000-0000000000a1")
+			return enc.Authentication(nil, handDecision(t, risk.StepUp, true, "u-42"), "0193a6f2-7c1e-7000-8000-0000000000a1")
 		}},
 		{"detection-finding", func() ([]byte, error) {
-			return enc.Finding(nil, handDecision(t, rules.Block, true, "u-42"), "0193a6f2-7c1e-7000-8000-0000000000a2")
+			return enc.Finding(nil, handDecision(t, risk.Block, true, "u-42"), "0193a6f2-7c1e-7000-8000-0000000000a2")
 		}},
 		{"rule-change", func() ([]byte, error) {
 			c := ruleChanges()[0]
@@ -343,7 +344,7 @@ func TestFeaturesJSON(t *testing.T) {
 	odd := s.NewFeatures()
 	odd.Geo.Latitude, odd.Geo.Longitude, odd.Geo.TravelKmh, odd.Geo.DistanceKm = 1e-7, -1e21, 123456789.123, -0.5
 	odd.User.DaysSinceLogin = 3e-6
-	cases := map[string]*rules.Features{"zero": s.NewFeatures(), "full": full, "odd floats": odd}
+	cases := map[string]*risk.Features{"zero": s.NewFeatures(), "full": full, "odd floats": odd}
 	noCounters, err := rules.NewSchema(nil)
 	require.NoError(t, err)
 	cases["no counters"] = noCounters.NewFeatures()
@@ -352,7 +353,7 @@ func TestFeaturesJSON(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			want, err := json.Marshal(f)
 			require.NoError(t, err)
-			d := handDecision(t, rules.Passwordless, false, "u")
+			d := handDecision(t, risk.Passwordless, false, "u")
 			d.Features = f
 			msg, err := enc.Authentication(nil, d, "m")
 			require.NoError(t, err)
@@ -386,7 +387,7 @@ func engineFixture(t *testing.T) (*engine.Engine, *rules.Source) {
 	g, err := geo.Open(geo.Config{}, nil, nil, nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { g.Close() })
-	clock := scenario.NewClock(decidedAt)
+	clock := clock.NewManual(decidedAt)
 	e, err := engine.New(engine.Config{}, engine.Deps{Clock: clock, Rules: src, State: mem, Devices: devices,
 		Counters: counters, Signals: []engine.Signal{g}})
 	require.NoError(t, err)
@@ -418,7 +419,7 @@ func TestRoundTrip(t *testing.T) {
 		last = eval(engine.Event{Kind: engine.KindLogin, Identifier: fmt.Sprintf("victim%d@example.com", i), IP: stuffer, UserAgent: chrome})
 	}
 	ds = append(ds, last)
-	actions := map[rules.Action]bool{}
+	actions := map[risk.Action]bool{}
 	for _, d := range ds {
 		actions[d.Action] = true
 	}
@@ -467,7 +468,7 @@ func TestRoundTrip(t *testing.T) {
 
 func TestErrors(t *testing.T) {
 	enc := newEncoder()
-	d := handDecision(t, rules.StepUp, true, "u")
+	d := handDecision(t, risk.StepUp, true, "u")
 	dst := []byte("keep")
 	cases := []struct {
 		name string
@@ -476,7 +477,7 @@ func TestErrors(t *testing.T) {
 	}{
 		{"authentication nil", func() ([]byte, error) { return enc.Authentication(dst, nil, "m") }, ocsf.ErrNilInput},
 		{"authentication no features", func() ([]byte, error) {
-			return enc.Authentication(dst, &engine.Decision{Action: rules.Block}, "m")
+			return enc.Authentication(dst, &engine.Decision{Action: risk.Block}, "m")
 		}, ocsf.ErrNilInput},
 		{"authentication no id", func() ([]byte, error) { return enc.Authentication(dst, d, "") }, ocsf.ErrNoID},
 		{"finding nil", func() ([]byte, error) { return enc.Finding(dst, nil, "m") }, ocsf.ErrNilInput},
@@ -499,10 +500,10 @@ func TestErrors(t *testing.T) {
 // the sink can batch JSONL lines into one buffer.
 func TestAppend(t *testing.T) {
 	enc := newEncoder()
-	buf, err := enc.Authentication(nil, handDecision(t, rules.Passwordless, true, "u"), "a")
+	buf, err := enc.Authentication(nil, handDecision(t, risk.Passwordless, true, "u"), "a")
 	require.NoError(t, err)
 	buf = append(buf, '\n')
-	buf, err = enc.Finding(buf, handDecision(t, rules.Block, true, "u"), "b")
+	buf, err = enc.Finding(buf, handDecision(t, risk.Block, true, "u"), "b")
 	require.NoError(t, err)
 	lines := bytes.Split(buf, []byte("\n"))
 	require.Len(t, lines, 2)
@@ -537,9 +538,9 @@ func TestParseDecisionRejects(t *testing.T) {
 }
 
 func TestKeys(t *testing.T) {
-	withUser := handDecision(t, rules.Passwordless, false, "u-42")
-	identOnly := handDecision(t, rules.Passwordless, false, "")
-	ipOnly := handDecision(t, rules.Passwordless, false, "")
+	withUser := handDecision(t, risk.Passwordless, false, "u-42")
+	identOnly := handDecision(t, risk.Passwordless, false, "")
+	ipOnly := handDecision(t, risk.Passwordless, false, "")
 	ipOnly.Keys.User, ipOnly.Event.Identifier = "", ""
 	cases := []struct {
 		name string
@@ -562,14 +563,14 @@ func TestKeys(t *testing.T) {
 func TestIsAlert(t *testing.T) {
 	cases := []struct {
 		name   string
-		action rules.Action
-		alert  rules.Severity
+		action risk.Action
+		alert  risk.Severity
 		want   bool
 	}{
-		{"block", rules.Block, rules.SeverityNone, true},
-		{"step_up with alert", rules.StepUp, rules.SeverityLow, true},
-		{"step_up without", rules.StepUp, rules.SeverityNone, false},
-		{"passwordless", rules.Passwordless, rules.SeverityNone, false},
+		{"block", risk.Block, risk.SeverityNone, true},
+		{"step_up with alert", risk.StepUp, risk.SeverityLow, true},
+		{"step_up without", risk.StepUp, risk.SeverityNone, false},
+		{"passwordless", risk.Passwordless, risk.SeverityNone, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -583,16 +584,16 @@ func TestIsAlert(t *testing.T) {
 func TestMappings(t *testing.T) {
 	enc := newEncoder()
 	cases := []struct {
-		action                rules.Action
-		alert                 rules.Severity
+		action                risk.Action
+		alert                 risk.Severity
 		status, sev, actionID int
 		mfa                   bool
 	}{
-		{rules.Passwordless, rules.SeverityNone, 99, 1, 1, false},
-		{rules.StepUp, rules.SeverityNone, 99, 2, 99, true},
-		{rules.StepUp, rules.SeverityMedium, 99, 3, 99, true},
-		{rules.Block, rules.SeverityNone, 2, 4, 2, false},
-		{rules.Block, rules.SeverityCritical, 2, 5, 2, false},
+		{risk.Passwordless, risk.SeverityNone, 99, 1, 1, false},
+		{risk.StepUp, risk.SeverityNone, 99, 2, 99, true},
+		{risk.StepUp, risk.SeverityMedium, 99, 3, 99, true},
+		{risk.Block, risk.SeverityNone, 2, 4, 2, false},
+		{risk.Block, risk.SeverityCritical, 2, 5, 2, false},
 	}
 	for _, c := range cases {
 		t.Run(fmt.Sprintf("%s/%s", c.action, c.alert), func(t *testing.T) {
@@ -625,7 +626,7 @@ func TestMappings(t *testing.T) {
 // time range, stays valid against the schema, and refuses a zero count.
 func TestFindingAggregate(t *testing.T) {
 	schemas := compileSchemas(t)
-	d := handDecision(t, rules.Block, true, "u-42")
+	d := handDecision(t, risk.Block, true, "u-42")
 	start := d.Time.Add(-time.Minute)
 	msg, err := newEncoder().FindingAggregate(nil, d, "0193a6f2-7c1e-7000-8000-0000000000f1",
 		ocsf.Aggregate{Count: 42, Start: start, End: d.Time})
@@ -653,13 +654,13 @@ func TestFindingAggregate(t *testing.T) {
 // before candidates existed, or with none loaded) reads back as nil.
 func TestCandidateRoundTrip(t *testing.T) {
 	enc := newEncoder()
-	d := handDecision(t, rules.StepUp, true, "u-42")
+	d := handDecision(t, risk.StepUp, true, "u-42")
 	msg, err := enc.Authentication(nil, d, "msg-c")
 	require.NoError(t, err)
 	rec, err := ocsf.ParseDecision(msg)
 	require.NoError(t, err)
-	require.Equal(t, &ocsf.CandidateRecord{Version: "cand@9b1e07", Decision: rules.Block, Score: 85, Rules: []string{"new-country-strict"}}, rec.Candidate)
-	require.Equal(t, rules.StepUp, rec.Decision, "the active decision is unchanged")
+	require.Equal(t, &ocsf.CandidateRecord{Version: "cand@9b1e07", Decision: risk.Block, Score: 85, Rules: []string{"new-country-strict"}}, rec.Candidate)
+	require.Equal(t, risk.StepUp, rec.Decision, "the active decision is unchanged")
 
 	d.Candidate = nil
 	msg, err = enc.Authentication(nil, d, "msg-n")

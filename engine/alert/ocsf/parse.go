@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/riskauth/riskauth/rules"
+	"github.com/riskauth/riskauth/engine/risk"
 )
 
 // wireDecision is the part of an Authentication message a backtest reads.
@@ -65,7 +65,7 @@ func ParseDecision(data []byte) (*DecisionRecord, error) {
 	if ra == nil {
 		return nil, fmt.Errorf("%w: no unmapped.riskauth extension", ErrNotDecision)
 	}
-	action, err := rules.ParseAction(ra.Decision)
+	action, err := risk.ParseAction(ra.Decision)
 	if err != nil {
 		return nil, fmt.Errorf("ocsf: decision event: %w", err)
 	}
@@ -96,7 +96,7 @@ func ParseDecision(data []byte) (*DecisionRecord, error) {
 		}
 	}
 	if c := ra.Candidate; c != nil {
-		ca, err := rules.ParseAction(c.Decision)
+		ca, err := risk.ParseAction(c.Decision)
 		if err != nil {
 			return nil, fmt.Errorf("ocsf: decision event: candidate: %w", err)
 		}

@@ -3,6 +3,7 @@ package ocsf
 import (
 	"fmt"
 
+	"github.com/riskauth/riskauth/engine/risk"
 	"github.com/riskauth/riskauth/rules"
 )
 
@@ -46,7 +47,7 @@ func (e *Encoder) RuleChange(dst []byte, c *rules.Change, id string) ([]byte, er
 		activity, name = activityEntityDelete, "Delete"
 	}
 	entity := "active"
-	sev := int(rules.SeverityLow)
+	sev := int(risk.SeverityLow)
 	if c.Candidate {
 		entity, sev = "candidate", severityInformational
 	}

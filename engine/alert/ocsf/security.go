@@ -1,7 +1,7 @@
 package ocsf
 
 import (
-	"github.com/riskauth/riskauth/rules"
+	"github.com/riskauth/riskauth/engine/risk"
 )
 
 // securityType is how one SecurityEventType renders.
@@ -10,7 +10,7 @@ type securityType struct {
 	activity     int
 	activityName string
 	// severity is the default when the event carries none.
-	severity rules.Severity
+	severity risk.Severity
 	title    string
 }
 
@@ -31,9 +31,9 @@ var securityTypes = map[SecurityEventType]securityType{
 	EventMFARemoved:         {activity: 11, activityName: "MFA Factor Disable", title: "second factor removed"},
 	EventSessionsRevoked:    {activity: activityOther, activityName: "Sessions Revoked", title: "all sessions revoked"},
 
-	EventLockout:      {activity: activityCreate, activityName: "Create", severity: rules.SeverityMedium, title: "account locked out after repeated failures"},
-	EventStepUpFailed: {activity: activityCreate, activityName: "Create", severity: rules.SeverityMedium, title: "second-factor challenge failed"},
-	EventNewDevice:    {activity: activityCreate, activityName: "Create", severity: rules.SeverityLow, title: "sign-in from a new device"},
+	EventLockout:      {activity: activityCreate, activityName: "Create", severity: risk.SeverityMedium, title: "account locked out after repeated failures"},
+	EventStepUpFailed: {activity: activityCreate, activityName: "Create", severity: risk.SeverityMedium, title: "second-factor challenge failed"},
+	EventNewDevice:    {activity: activityCreate, activityName: "Create", severity: risk.SeverityLow, title: "sign-in from a new device"},
 }
 
 func (e *Encoder) securityCommon(w *writer, ev *SecurityEvent, t securityType) (title string) {
@@ -43,7 +43,7 @@ func (e *Encoder) securityCommon(w *writer, ev *SecurityEvent, t securityType) (
 	}
 	w.intField("time", at.UnixMilli())
 	sev := int(t.severity)
-	if ev.Severity != rules.SeverityNone {
+	if ev.Severity != risk.SeverityNone {
 		sev = int(ev.Severity)
 	}
 	if sev == 0 {

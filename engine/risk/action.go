@@ -1,4 +1,4 @@
-package rules
+package risk
 
 import (
 	"encoding/json"

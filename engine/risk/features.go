@@ -1,4 +1,4 @@
-package rules
+package risk
 
 import (
 	"encoding/json"
@@ -135,3 +135,8 @@ func (v VelocityFeatures) MarshalJSON() ([]byte, error) {
 
 // Names returns the counter names, indexed like Values.
 func (v VelocityFeatures) Names() []string { return v.names }
+
+// SetNames names the counters, indexed like Values. names is the rule
+// schema's counter catalogue, shared by every feature set built for it and
+// never changed: the JSON encoders cache per slice, not per content.
+func (v *VelocityFeatures) SetNames(names []string) { v.names = names }
