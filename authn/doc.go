@@ -12,7 +12,7 @@
 //
 // This package is not the flows themselves (registration, sign-in, reset,
 // self-service come later and are built on these interfaces), not the HTTP
-// surface (authn/httpapi), and not cryptography: callers hash tokens, codes
+// surface (internal/httpapi), and not cryptography: callers hash tokens, codes
 // and passwords and seal TOTP secrets before anything reaches a store, so a
 // database dump alone never yields a usable credential.
 package authn

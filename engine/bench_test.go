@@ -17,7 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/engine/alert"
-	"github.com/riskauth/riskauth/internal/testenv"
+	"github.com/riskauth/riskauth/internal/leaf/testenv"
 	"github.com/riskauth/riskauth/signals/velocity"
 	"github.com/stretchr/testify/require"
 )

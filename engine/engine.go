@@ -13,7 +13,7 @@ import (
 	"github.com/riskauth/riskauth/engine/clock"
 	"github.com/riskauth/riskauth/engine/risk"
 	"github.com/riskauth/riskauth/rules"
-	"github.com/riskauth/riskauth/signals/familiarity"
+	"github.com/riskauth/riskauth/engine/familiarity"
 )
 
 // Config tunes the engine. The zero value means the defaults.
@@ -71,6 +71,11 @@ type Deps struct {
 	// a fresh in-process familiarity.Global of the default size. It must
 	// be nil when State keeps the counts (FamiliarityCountsKeeper).
 	FamiliarityGlobal FamiliarityGlobal
+	// UserAgentLabels labels user agents for the familiarity model
+	// (required with Familiarity): the device identifier's cache
+	// (ualabel.Cache.ReleaseLabels), so that an evaluation parses its
+	// user agent once.
+	UserAgentLabels familiarity.LabelFunc
 }
 
 // DecisionSink receives every decision after it was made, off the
@@ -143,7 +148,7 @@ func New(cfg Config, d Deps) (*Engine, error) {
 	}
 	e.signals = append(append([]Signal(nil), e.inline...), e.async...)
 	if d.Familiarity != nil {
-		fs, err := newFamScorer(d.Familiarity, d.FamiliarityGlobal, d.State)
+		fs, err := newFamScorer(d.Familiarity, d.FamiliarityGlobal, d.UserAgentLabels, d.State)
 		if err != nil {
 			return nil, fmt.Errorf("engine: %w", err)
 		}

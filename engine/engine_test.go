@@ -15,11 +15,12 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/engine/clock"
+	"github.com/riskauth/riskauth/engine/familiarity"
 	"github.com/riskauth/riskauth/engine/risk"
 	"github.com/riskauth/riskauth/engine/scenario"
 	"github.com/riskauth/riskauth/rules"
 	"github.com/riskauth/riskauth/signals/device"
-	"github.com/riskauth/riskauth/signals/familiarity"
+	"github.com/riskauth/riskauth/signals/device/ualabel"
 	"github.com/riskauth/riskauth/signals/geo"
 	"github.com/riskauth/riskauth/signals/velocity"
 	"github.com/stretchr/testify/assert"
@@ -63,7 +64,8 @@ func newEngine(t testing.TB, o options) *fixture {
 		t.Cleanup(func() { mem.Close() })
 		state = mem
 	}
-	devices, err := device.New(device.Config{Key: []byte("0123456789abcdef0123456789abcdef")})
+	uaLabels := ualabel.NewCache(0)
+	devices, err := device.New(device.Config{Key: []byte("0123456789abcdef0123456789abcdef"), Labels: uaLabels})
 	require.NoError(t, err)
 	clock := clock.NewManual(time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC))
 	reg := prometheus.NewRegistry()
@@ -72,7 +74,7 @@ func newEngine(t testing.TB, o options) *fixture {
 	fam, err := familiarity.New(familiarity.Config{})
 	require.NoError(t, err)
 	e, err := engine.New(o.cfg, engine.Deps{Clock: clock, Rules: src, State: state, Devices: devices,
-		Counters: counters, Signals: o.signals, Metrics: m, Sink: o.sink, Familiarity: fam, FamiliarityGlobal: o.famGlobal})
+		Counters: counters, Signals: o.signals, Metrics: m, Sink: o.sink, Familiarity: fam, FamiliarityGlobal: o.famGlobal, UserAgentLabels: uaLabels.ReleaseLabels})
 	require.NoError(t, err)
 	return &fixture{engine: e, clock: clock, reg: reg, metrics: m}
 }

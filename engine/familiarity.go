@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/riskauth/riskauth/engine/risk"
-	"github.com/riskauth/riskauth/signals/familiarity"
+	"github.com/riskauth/riskauth/engine/familiarity"
 )
 
 // FamiliarityGlobal is what the engine reads global familiarity
@@ -71,12 +71,15 @@ type famScorer struct {
 	global FamiliarityGlobal
 }
 
-func newFamScorer(m *familiarity.Model, g FamiliarityGlobal, store StateStore) (*famScorer, error) {
+func newFamScorer(m *familiarity.Model, g FamiliarityGlobal, label familiarity.LabelFunc, store StateStore) (*famScorer, error) {
+	if label == nil {
+		return nil, errors.New("a familiarity model needs UserAgentLabels")
+	}
 	if k, ok := store.(FamiliarityCountsKeeper); ok && k.KeepsFamiliarityCounts() {
 		if g != nil {
 			return nil, errors.New("FamiliarityGlobal given, but the state store keeps the global familiarity counts")
 		}
-		return &famScorer{model: m, ext: familiarity.NewExtractor()}, nil
+		return &famScorer{model: m, ext: familiarity.NewExtractor(label)}, nil
 	}
 	if g == nil {
 		gl, err := familiarity.NewGlobal(familiarity.GlobalConfig{})
@@ -85,14 +88,14 @@ func newFamScorer(m *familiarity.Model, g FamiliarityGlobal, store StateStore) (
 		}
 		g = gl
 	}
-	return &famScorer{model: m, ext: familiarity.NewExtractor(), global: g}, nil
+	return &famScorer{model: m, ext: familiarity.NewExtractor(label), global: g}, nil
 }
 
 // extract returns the login's familiarity values from the event and what
 // the inline signals made of it. The user agent's browser, OS and device
-// type come from ualabel's cache, which the device identifier filled
-// moments before for the same user agent: an evaluation parses it at most
-// once (signals/device/ualabel).
+// type come from the labeller (Deps.UserAgentLabels): ualabel's cache,
+// which the device identifier filled moments before for the same user
+// agent, so an evaluation parses it at most once.
 func (s *famScorer) extract(ev *Event, keys Keys, place Place) *familiarity.Features {
 	in := familiarity.Input{IP: keys.IP, Country: place.Country, City: place.City,
 		UserAgent: ev.UserAgent, DeviceID: keys.Device}

@@ -12,9 +12,10 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/riskauth/riskauth/engine"
+	"github.com/riskauth/riskauth/engine/familiarity"
 	"github.com/riskauth/riskauth/engine/risk"
 	"github.com/riskauth/riskauth/signals/device"
-	"github.com/riskauth/riskauth/signals/familiarity"
+	"github.com/riskauth/riskauth/signals/device/ualabel"
 	"github.com/riskauth/riskauth/signals/velocity"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -37,7 +38,7 @@ func (ps places) Collect(_ context.Context, ev *engine.Event) (engine.Result, er
 func (r placeResult) Apply(*risk.Features, *engine.Profile, time.Time) {}
 func (r placeResult) Place() engine.Place                              { return r.p }
 
-// worldCounts is the package's hand-computed world (signals/familiarity
+// worldCounts is the package's hand-computed world (engine/familiarity
 // TestScoreHandComputed): 100,000 logins by 1,000 users, exact counts for
 // the home values and the abroad network, zero for anything else. It
 // records what the engine feeds it.
@@ -109,7 +110,7 @@ func TestFamiliarityScore(t *testing.T) {
 	newDev := &engine.DeviceDescriptor{CookieID: "attacker-0b7c2e"}
 	ids, err := device.New(device.Config{Key: []byte("0123456789abcdef0123456789abcdef")})
 	require.NoError(t, err)
-	ext := familiarity.NewExtractor()
+	ext := familiarity.NewExtractor(ualabel.NewCache(0).ReleaseLabels)
 	home := ext.Extract(familiarity.Input{IP: homeIP, ASN: 3320, Country: "DE", City: "Berlin", UserAgent: chrome,
 		DeviceID: ids.Identify(homeDev, chrome).ID})
 	abroad := ext.Extract(familiarity.Input{IP: abroadIP, ASN: 7922, Country: "US", City: "Boston", UserAgent: chrome,

@@ -7,7 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riskauth/riskauth/engine/risk"
-	"github.com/riskauth/riskauth/internal/promshard"
+	"github.com/riskauth/riskauth/internal/leaf/promshard"
 	"github.com/riskauth/riskauth/rules"
 )
 

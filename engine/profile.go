@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/riskauth/riskauth/signals/familiarity"
+	"github.com/riskauth/riskauth/engine/familiarity"
 )
 
 // Profile is a user's risk history: what their successful sign-ins looked
@@ -19,7 +19,7 @@ type Profile struct {
 	Countries []Seen       `json:"cc,omitempty"`
 	ASNs      []Seen       `json:"asn,omitempty"`
 	Devices   []DeviceSeen `json:"dev,omitempty"`
-	// Familiarity is the user's familiarity history (signals/familiarity
+	// Familiarity is the user's familiarity history (engine/familiarity
 	// History, binary encoded: value hashes and decayed weights, no IP or
 	// user agent in clear), stored and loaded with the rest of the profile
 	// so that scoring costs no extra read. Bounded by the model's Cap: 17

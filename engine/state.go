@@ -7,7 +7,7 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/riskauth/riskauth/signals/familiarity"
+	"github.com/riskauth/riskauth/engine/familiarity"
 )
 
 // CountOn says which moment of a flow a counter counts.

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/riskauth/riskauth/internal/atomicfile"
+	"github.com/riskauth/riskauth/internal/leaf/atomicfile"
 )
 
 // DefaultHistorySize is how many previously active versions a Source keeps

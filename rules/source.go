@@ -13,7 +13,7 @@ import (
 
 	"github.com/fsnotify/fsnotify"
 
-	"github.com/riskauth/riskauth/internal/atomicfile"
+	"github.com/riskauth/riskauth/internal/leaf/atomicfile"
 )
 
 // Source holds the active rule set and replaces it when its file changes.

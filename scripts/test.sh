@@ -10,7 +10,7 @@
 #      redis-server, redis-cli   RISKAUTH_TEST_REDIS_ADDR     standalone Redis
 #                                RISKAUTH_TEST_REDIS_CLUSTER  3-master Redis Cluster
 #      PostgreSQL server         RISKAUTH_TEST_POSTGRES_URL   database riskauth_test
-#    (internal/testenv reads them: a test whose server is missing skips, or
+#    (internal/leaf/testenv reads them: a test whose server is missing skips, or
 #    fails under CI=true);
 # 4. go test -count=1 -timeout 20m ARGS;
 # 5. with CI=true, go test -race -short over the concurrent packages;
@@ -608,7 +608,7 @@ fi
 # 5. under CI, the concurrent packages once more with the race detector
 #    (-short: the bounded flood and size tests shrink so this stays quick).
 if $ci && ((rc == 0)); then
-	race_pkgs=(./engine/... ./rules/... ./authn/... ./signals/velocity/... ./signals/geo/... ./signals/breached/...)
+	race_pkgs=(./engine/... ./rules/... ./authn/... ./internal/httpapi/... ./signals/velocity/... ./signals/geo/... ./signals/breached/...)
 	t0=$(now_ms)
 	log "go test -race -short ${race_pkgs[*]}"
 	run go test -race -short -count=1 -timeout 15m "${race_pkgs[@]}" || rc=$?

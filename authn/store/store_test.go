@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riskauth/riskauth/authn/store"
 	"github.com/riskauth/riskauth/authn/store/storetest"
-	"github.com/riskauth/riskauth/internal/testenv"
+	"github.com/riskauth/riskauth/internal/leaf/testenv"
 	"github.com/stretchr/testify/require"
 )
 

@@ -23,8 +23,8 @@ import (
 
 	"github.com/riskauth/riskauth/authn/password"
 	"github.com/riskauth/riskauth/internal/daemon"
-	"github.com/riskauth/riskauth/internal/latency"
-	"github.com/riskauth/riskauth/internal/loadgen"
+	"github.com/riskauth/riskauth/cmd/internal/latency"
+	"github.com/riskauth/riskauth/cmd/internal/loadgen"
 )
 
 // Bounds on the flags: a run always ends by itself, and small.

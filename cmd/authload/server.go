@@ -16,7 +16,7 @@ import (
 	"github.com/riskauth/riskauth/authn"
 	rconfig "github.com/riskauth/riskauth/internal/config"
 	"github.com/riskauth/riskauth/internal/daemon"
-	"github.com/riskauth/riskauth/internal/loadgen"
+	"github.com/riskauth/riskauth/cmd/internal/loadgen"
 )
 
 // serverConfig is what a server (in-process or child) needs: where to keep

@@ -13,7 +13,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
-	"github.com/riskauth/riskauth/internal/atomicfile"
+	"github.com/riskauth/riskauth/internal/leaf/atomicfile"
 	"github.com/riskauth/riskauth/rules"
 	"github.com/riskauth/riskauth/rules/backtest"
 )

@@ -25,7 +25,7 @@ import (
 const maxExplainInput = 1 << 20
 
 // eventRequest is the risk-check API's event body (POST /v1/risk/evaluate,
-// see authn/httpapi and openapi.json), which is what explain accepts as an
+// see internal/httpapi and openapi.json), which is what explain accepts as an
 // event. The service decodes it with its own (faster) parser; this one is
 // strict, so a misspelt key is an error rather than a silently empty field.
 type eventRequest struct {

@@ -189,7 +189,7 @@ var producers = map[string]string{
 	"geo":         "signals/geo",
 	"breached":    "signals/breached",
 	"velocity":    "signals/velocity",
-	"familiarity": "signals/familiarity, scored by the engine on the profile's history",
+	"familiarity": "engine/familiarity, scored by the engine on the profile's history",
 	"attr":        "the caller's attributes",
 }
 

@@ -17,12 +17,13 @@ import (
 
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/engine/clock"
+	"github.com/riskauth/riskauth/engine/familiarity"
 	"github.com/riskauth/riskauth/engine/scenario"
 	"github.com/riskauth/riskauth/internal/config"
 	"github.com/riskauth/riskauth/rules"
 	"github.com/riskauth/riskauth/signals/breached"
 	"github.com/riskauth/riskauth/signals/device"
-	"github.com/riskauth/riskauth/signals/familiarity"
+	"github.com/riskauth/riskauth/signals/device/ualabel"
 	"github.com/riskauth/riskauth/signals/geo"
 	"github.com/riskauth/riskauth/signals/velocity"
 )
@@ -89,7 +90,8 @@ func newHarness(hc harnessConfig) (_ *harness, err error) {
 		return nil, fmt.Errorf("velocity: %w", err)
 	}
 	h.closers = append(h.closers, mem.Close)
-	devices, err := device.New(device.Config{Key: []byte(harnessDeviceKey)})
+	uaLabels := ualabel.NewCache(0)
+	devices, err := device.New(device.Config{Key: []byte(harnessDeviceKey), Labels: uaLabels})
 	if err != nil {
 		return nil, fmt.Errorf("device: %w", err)
 	}
@@ -119,7 +121,7 @@ func newHarness(hc harnessConfig) (_ *harness, err error) {
 	ecfg := hc.Config.Engine
 	ecfg.Deadline, ecfg.StateBudget, ecfg.SignalBudgets = harnessDeadline, harnessDeadline, nil
 	h.engine, err = engine.New(ecfg, engine.Deps{Clock: h.clock, Rules: h.source, State: mem, Devices: devices,
-		Counters: counters, Signals: signals, Familiarity: fam})
+		Counters: counters, Signals: signals, Familiarity: fam, UserAgentLabels: uaLabels.ReleaseLabels})
 	if err != nil {
 		return nil, err
 	}

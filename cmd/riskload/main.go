@@ -21,8 +21,8 @@ import (
 	"time"
 
 	"github.com/riskauth/riskauth/internal/daemon"
-	"github.com/riskauth/riskauth/internal/latency"
-	"github.com/riskauth/riskauth/internal/loadgen"
+	"github.com/riskauth/riskauth/cmd/internal/latency"
+	"github.com/riskauth/riskauth/cmd/internal/loadgen"
 	"github.com/valyala/fasthttp"
 )
 

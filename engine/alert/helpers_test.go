@@ -17,7 +17,7 @@ import (
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/engine/alert"
 	"github.com/riskauth/riskauth/engine/alert/ocsf"
-	"github.com/riskauth/riskauth/internal/testenv"
+	"github.com/riskauth/riskauth/internal/leaf/testenv"
 	"github.com/riskauth/riskauth/rules"
 	"github.com/riskauth/riskauth/signals/device"
 	"github.com/riskauth/riskauth/signals/velocity"

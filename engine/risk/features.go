@@ -16,7 +16,7 @@ type Features struct {
 	Geo      GeoFeatures      `expr:"geo" json:"geo"`
 	Breached BreachedFeatures `expr:"breached" json:"breached"`
 	Velocity VelocityFeatures `expr:"velocity" json:"velocity"`
-	// Familiarity is the familiarity score of the login (signals/familiarity).
+	// Familiarity is the familiarity score of the login (engine/familiarity).
 	Familiarity FamiliarityFeatures `expr:"familiarity" json:"familiarity"`
 	// Attr holds the caller's free-form attributes, as strings.
 	Attr map[string]string `expr:"attr" json:"attr,omitempty"`

@@ -23,7 +23,7 @@ import (
 
 	"github.com/riskauth/riskauth/authn/mail"
 	"github.com/riskauth/riskauth/internal/config"
-	"github.com/riskauth/riskauth/internal/testenv"
+	"github.com/riskauth/riskauth/internal/leaf/testenv"
 )
 
 const userPassword = "violet tractor umbrella 42"

@@ -24,17 +24,18 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
 	"github.com/riskauth/riskauth/authn"
-	"github.com/riskauth/riskauth/authn/httpapi"
 	"github.com/riskauth/riskauth/authn/password"
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/engine/alert"
 	"github.com/riskauth/riskauth/engine/alert/ocsf"
 	"github.com/riskauth/riskauth/engine/clock"
+	"github.com/riskauth/riskauth/engine/familiarity"
 	"github.com/riskauth/riskauth/internal/config"
+	"github.com/riskauth/riskauth/internal/httpapi"
 	"github.com/riskauth/riskauth/rules"
 	"github.com/riskauth/riskauth/signals/breached"
 	"github.com/riskauth/riskauth/signals/device"
-	"github.com/riskauth/riskauth/signals/familiarity"
+	"github.com/riskauth/riskauth/signals/device/ualabel"
 	"github.com/riskauth/riskauth/signals/geo"
 	"github.com/riskauth/riskauth/signals/velocity"
 )
@@ -182,7 +183,8 @@ func Build(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server
 	if err != nil {
 		return nil, err
 	}
-	devices, err := device.New(device.Config{Key: []byte(deviceKey)})
+	uaLabels := ualabel.NewCache(0)
+	devices, err := device.New(device.Config{Key: []byte(deviceKey), Labels: uaLabels})
 	if err != nil {
 		return nil, err
 	}
@@ -209,7 +211,7 @@ func Build(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server
 	signals = append(signals, bsig)
 	s.Engine, err = engine.New(cfg.Engine, engine.Deps{
 		Rules: src, State: s.State, Devices: devices, Counters: cfg.Velocity.Counters, Signals: signals,
-		Sink: s.Sink, Metrics: em, Logger: log, Familiarity: fam, FamiliarityGlobal: famGlobal,
+		Sink: s.Sink, Metrics: em, Logger: log, Familiarity: fam, FamiliarityGlobal: famGlobal, UserAgentLabels: uaLabels.ReleaseLabels,
 	})
 	if err != nil {
 		return nil, err

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/riskauth/riskauth/internal/config"
-	"github.com/riskauth/riskauth/internal/testenv"
+	"github.com/riskauth/riskauth/internal/leaf/testenv"
 	"github.com/riskauth/riskauth/signals/breached"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"

@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/riskauth/riskauth/signals/familiarity"
+	"github.com/riskauth/riskauth/engine/familiarity"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )

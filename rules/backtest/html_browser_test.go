@@ -13,12 +13,12 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
-	"github.com/riskauth/riskauth/internal/testenv"
+	"github.com/riskauth/riskauth/internal/leaf/testenv"
 	"github.com/riskauth/riskauth/rules/backtest"
 )
 
 // newChromium starts a headless Chromium for the test and returns a tab
-// context bounded in time (as authn/httpapi's browser tests do).
+// context bounded in time (as internal/httpapi's browser tests do).
 func newChromium(t *testing.T) context.Context {
 	t.Helper()
 	path := testenv.Chromium(t)

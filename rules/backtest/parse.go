@@ -23,7 +23,7 @@ import (
 // (*rules.Schema).FeaturesFromMap then walks with reflection. Together
 // that is over 100µs per event, minutes for a million on two cores.
 // parser reads the same fields with the same checks in one pass of
-// fastjson (already used by authn/httpapi for the same reason) and sets
+// fastjson (already used by internal/httpapi for the same reason) and sets
 // the features through a table built once per schema. TestParseMatches
 // and FuzzParse hold it to ParseDecision + FeaturesFromMap: whenever those
 // accept a line, the parser yields the same record and the same features.

@@ -41,6 +41,11 @@ type Config struct {
 	// changes every id (every device becomes "new"). At least MinKeyLen
 	// bytes; New keeps a copy.
 	Key []byte
+	// Labels caches user-agent labels; pass the cache the familiarity
+	// extractor reads too (signals/standard does), so that an evaluation
+	// parses its user agent once. Nil means a cache of the default size
+	// of this identifier's own.
+	Labels *ualabel.Cache
 }
 
 // Identifier turns device descriptors and user agents into engine.DeviceInfo.
@@ -51,19 +56,22 @@ type Identifier struct {
 	// message buffer: what is written through the hash.Hash interface
 	// escapes, so it must not live on the stack.
 	scratch sync.Pool
+	labels  *ualabel.Cache
 }
 
 var _ engine.DeviceIdentifier = (*Identifier)(nil)
 
 // New returns an Identifier keyed with cfg.Key. User agents are labelled
-// through ualabel's process-wide cache (see ualabel.Parse), shared with the
-// familiarity extractor.
+// through cfg.Labels.
 func New(cfg Config) (*Identifier, error) {
 	if len(cfg.Key) < MinKeyLen {
 		return nil, fmt.Errorf("%w: %d bytes, need at least %d", ErrKeyTooShort, len(cfg.Key), MinKeyLen)
 	}
 	key := bytes.Clone(cfg.Key)
-	x := &Identifier{}
+	x := &Identifier{labels: cfg.Labels}
+	if x.labels == nil {
+		x.labels = ualabel.NewCache(0)
+	}
 	x.scratch.New = func() any { return &scratch{mac: hmac.New(sha256.New, key)} }
 	return x, nil
 }
@@ -81,7 +89,7 @@ func (x *Identifier) Identify(d *engine.DeviceDescriptor, userAgent string) engi
 	if strings.TrimSpace(ua) == "" {
 		info.Headless = true
 	} else {
-		l := ualabel.Parse(ua)
+		l := x.labels.Parse(ua)
 		info.Browser, info.OS, info.Type = l.Browser, l.OS, l.Type
 		if info.OS == "Windows" {
 			osVersion = windowsVersion(ua)

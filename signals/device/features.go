@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/riskauth/riskauth/engine"
-	"github.com/riskauth/riskauth/internal/asciifold"
+	"github.com/riskauth/riskauth/signals/device/internal/asciifold"
 )
 
 // Bounds on what is read from a descriptor. Every string is scanned for at

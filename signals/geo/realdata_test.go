@@ -14,7 +14,7 @@ import (
 
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/engine/risk"
-	"github.com/riskauth/riskauth/internal/testenv"
+	"github.com/riskauth/riskauth/internal/leaf/testenv"
 )
 
 // EnvDataDir names the folder holding the real databases that

@@ -2,7 +2,7 @@ package geo
 
 import (
 	"context"
-	"github.com/riskauth/riskauth/internal/testenv"
+	"github.com/riskauth/riskauth/internal/leaf/testenv"
 	"log/slog"
 	"net/netip"
 	"os"

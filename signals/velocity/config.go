@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/riskauth/riskauth/engine"
-	"github.com/riskauth/riskauth/signals/familiarity"
+	"github.com/riskauth/riskauth/engine/familiarity"
 )
 
 // Defaults applied by the constructors to zero Config fields.

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/riskauth/riskauth/engine"
-	"github.com/riskauth/riskauth/signals/familiarity"
+	"github.com/riskauth/riskauth/engine/familiarity"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )

@@ -15,8 +15,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/riskauth/riskauth/engine"
+	"github.com/riskauth/riskauth/engine/familiarity"
 	"github.com/riskauth/riskauth/rules"
-	"github.com/riskauth/riskauth/signals/familiarity"
+	"github.com/riskauth/riskauth/signals/device/ualabel"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -123,7 +124,7 @@ func (l lazyStore) Close() error                   { return l().Close() }
 // user agent is cut to 512 bytes.
 func TestPendingWithFamiliaritySize(t *testing.T) {
 	ua := "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
-	ext := familiarity.NewExtractor()
+	ext := familiarity.NewExtractor(ualabel.NewCache(0).ReleaseLabels)
 	x := ext.Extract(familiarity.Input{IP: "198.51.100.23", ASN: 64496, Country: "GB", City: "London", UserAgent: ua,
 		DeviceID: "d_f954ed0fc6fa8040583772abe1c526ca"})
 	p := engine.Pending{EvaluationID: "0193a6f2-7c1e-7000-8000-000000000001", Kind: "login",
@@ -183,10 +184,10 @@ func TestRedisFamiliarityIsOneRoundTrip(t *testing.T) {
 				g, err := familiarity.NewGlobal(familiarity.GlobalConfig{})
 				require.NoError(t, err)
 				_, err = engine.New(engine.Config{Deadline: 5 * time.Second}, engine.Deps{Rules: src, State: s, Devices: cookieDevices{},
-					Counters: counters, Familiarity: fam, FamiliarityGlobal: g})
+					Counters: counters, Familiarity: fam, FamiliarityGlobal: g, UserAgentLabels: ualabel.NewCache(0).ReleaseLabels})
 				require.ErrorContains(t, err, "keeps the global familiarity counts")
 				e, err := engine.New(engine.Config{Deadline: 5 * time.Second}, engine.Deps{Rules: src, State: s, Devices: cookieDevices{},
-					Counters: counters, Familiarity: fam})
+					Counters: counters, Familiarity: fam, UserAgentLabels: ualabel.NewCache(0).ReleaseLabels})
 				require.NoError(t, err)
 				return e, s
 			}

@@ -12,7 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/riskauth/riskauth/engine"
-	"github.com/riskauth/riskauth/internal/testenv"
+	"github.com/riskauth/riskauth/internal/leaf/testenv"
 	"github.com/stretchr/testify/require"
 )
 

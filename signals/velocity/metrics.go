@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/riskauth/riskauth/internal/promshard"
+	"github.com/riskauth/riskauth/internal/leaf/promshard"
 )
 
 // Label values of the metrics; label sets are bounded.

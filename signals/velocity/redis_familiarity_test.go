@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/riskauth/riskauth/engine"
-	"github.com/riskauth/riskauth/signals/familiarity"
+	"github.com/riskauth/riskauth/engine/familiarity"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )

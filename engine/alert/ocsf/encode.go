@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/riskauth/riskauth/internal/jsonw"
+	"github.com/riskauth/riskauth/internal/leaf/jsonw"
 )
 
 // writer appends JSON. One flag (comma) is enough to place separators at

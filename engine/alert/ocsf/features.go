@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"github.com/riskauth/riskauth/engine/risk"
-	"github.com/riskauth/riskauth/internal/jsonw"
+	"github.com/riskauth/riskauth/internal/leaf/jsonw"
 )
 
 // features writes f exactly as json.Marshal(f) would (TestFeaturesJSON

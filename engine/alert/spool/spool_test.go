@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/riskauth/riskauth/internal/testenv"
+	"github.com/riskauth/riskauth/internal/leaf/testenv"
 	"github.com/stretchr/testify/require"
 )
 

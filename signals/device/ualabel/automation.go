@@ -3,7 +3,7 @@ package ualabel
 import (
 	"strings"
 
-	"github.com/riskauth/riskauth/internal/asciifold"
+	"github.com/riskauth/riskauth/signals/device/internal/asciifold"
 )
 
 // hasAutomationMarker reports whether the user agent ua names a headless

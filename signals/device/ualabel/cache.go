@@ -6,11 +6,11 @@ import (
 	lru "github.com/hashicorp/golang-lru/v2"
 )
 
-// cacheSize bounds the process-wide cache: 4096 distinct user agents cover
+// DefaultCacheSize bounds a cache of NewCache(0): 4096 distinct user agents cover
 // real traffic many times over (a service sees a few hundred that matter),
 // and at the cached length limit the keys take at most 2 MiB (plus half as
 // many evicted keys that 2Q remembers).
-const cacheSize = 4096
+const DefaultCacheSize = 4096
 
 // maxCachedLen is the longest user agent the cache keeps; longer ones are
 // parsed on every call. Both callers cut user agents to 512 bytes already
@@ -22,7 +22,12 @@ const maxCachedLen = 512
 // and its ghost list at half of the cache, and both must hold an entry.
 const minSize = 4
 
-// cache maps user-agent strings to their Labels. It is one 2Q cache
+// Cache maps user-agent strings to their Labels. One Cache is shared by
+// the readers of a request's user agent (signals/device, then the
+// familiarity extractor through ReleaseLabels), so that an evaluation
+// parses it at most once; the assembler (signals/standard) builds it and
+// passes it to both.
+// It is one 2Q cache
 // (hashicorp/golang-lru): a user agent enters a small "recent" queue when
 // first parsed and moves to the "frequent" part only when asked for again,
 // so a flood of one-off user agents (a scanner, a credential-stuffing tool
@@ -39,23 +44,31 @@ const minSize = 4
 // waited for it under 1% of the time (mutex profile) and 16 shards chosen
 // by maphash were no faster, so the cache is not sharded; if profiles on
 // machines with many more cores show the lock, shard by maphash of the key.
-type cache struct {
+type Cache struct {
 	c *lru.TwoQueueCache[string, *Labels]
 }
 
-// newCache returns a cache of at most max(size, minSize) entries.
-func newCache(size int) *cache {
+// NewCache returns a cache of at most max(size, 4) entries;
+// DefaultCacheSize when size is 0.
+func NewCache(size int) *Cache {
+	if size == 0 {
+		size = DefaultCacheSize
+	}
+	return newCache(size)
+}
+
+func newCache(size int) *Cache {
 	c, err := lru.New2Q[string, *Labels](max(size, minSize))
 	if err != nil {
 		panic("ualabel: " + err.Error()) // only for sizes excluded above
 	}
-	return &cache{c: c}
+	return &Cache{c: c}
 }
 
 // parse returns ua's labels, from the cache when it holds them. A hit
 // counts as a use (promoting ua into the frequent part) unless again is
 // set.
-func (c *cache) parse(ua string, again bool) Labels {
+func (c *Cache) parse(ua string, again bool) Labels {
 	if len(ua) > maxCachedLen {
 		return parse(ua)
 	}
@@ -79,29 +92,33 @@ func (c *cache) parse(ua string, again bool) Labels {
 }
 
 // len returns the number of user agents cached.
-func (c *cache) len() int {
+func (c *Cache) len() int {
 	return c.c.Len()
 }
 
-// shared is the process-wide cache behind Parse and ParseAgain, so that
-// signals/device and signals/familiarity share their parses.
-var shared = newCache(cacheSize)
-
 // Parse returns the labels of the user agent ua, taken as given (callers
-// trim and cut it), from a process-wide cache when ua was seen recently.
-// It is safe for concurrent use and never fails; the result is the same
-// as parsing ua afresh. Use it for the first look at a request's user
-// agent (signals/device does); see ParseAgain for later ones.
-func Parse(ua string) Labels {
-	return shared.parse(ua, false)
+// trim and cut it), from the cache when ua was seen recently. It is safe
+// for concurrent use and never fails; the result is the same as parsing
+// ua afresh. Use it for the first look at a request's user agent
+// (signals/device does); see ParseAgain for later ones.
+func (c *Cache) Parse(ua string) Labels {
+	return c.parse(ua, false)
 }
 
 // ParseAgain is Parse for a second look at a user agent within the same
-// request (signals/familiarity, after signals/device): it is served from
-// the cache without counting as another use, so that two readers of one
-// request do not promote a user agent seen once into the frequent part of
-// the cache, which would defeat its resistance to floods of one-off user
-// agents.
-func ParseAgain(ua string) Labels {
-	return shared.parse(ua, true)
+// request (the familiarity extractor, after signals/device): it is served
+// from the cache without counting as another use, so that two readers of
+// one request do not promote a user agent seen once into the frequent
+// part of the cache, which would defeat its resistance to floods of
+// one-off user agents.
+func (c *Cache) ParseAgain(ua string) Labels {
+	return c.parse(ua, true)
+}
+
+// ReleaseLabels is ParseAgain for the familiarity model
+// (engine/familiarity.LabelFunc): the browser and OS with their release,
+// and the device type.
+func (c *Cache) ReleaseLabels(ua string) (browser, os, deviceType string) {
+	l := c.parse(ua, true)
+	return l.BrowserRelease, l.OSRelease, l.Type
 }

@@ -43,14 +43,15 @@ func TestCacheBounded(t *testing.T) {
 	}
 }
 
-// TestSharedCacheBounded checks the process-wide cache's bound.
-func TestSharedCacheBounded(t *testing.T) {
+// TestDefaultCacheBounded checks the default cache's bound.
+func TestDefaultCacheBounded(t *testing.T) {
 	t.Parallel()
-	for i := range 2 * cacheSize {
-		Parse(oneOff(1_000_000 + i))
+	shared := NewCache(0)
+	for i := range 2 * DefaultCacheSize {
+		shared.Parse(oneOff(1_000_000 + i))
 	}
-	if n := shared.len(); n > cacheSize {
-		t.Errorf("shared cache holds %d, bound %d", n, cacheSize)
+	if n := shared.len(); n > DefaultCacheSize {
+		t.Errorf("shared cache holds %d, bound %d", n, DefaultCacheSize)
 	}
 }
 
@@ -59,7 +60,7 @@ func TestSharedCacheBounded(t *testing.T) {
 // as an evaluation reads it (Parse, then ParseAgain), passes through.
 func TestFloodKeepsRepeatedAgents(t *testing.T) {
 	t.Parallel()
-	c := newCache(cacheSize)
+	c := newCache(DefaultCacheSize)
 	regular := make([]string, 200)
 	for i := range regular {
 		regular[i] = fmt.Sprintf("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.%d Safari/605.1.15", i)
@@ -70,7 +71,7 @@ func TestFloodKeepsRepeatedAgents(t *testing.T) {
 			c.parse(ua, true)
 		}
 	}
-	for i := range 4 * cacheSize {
+	for i := range 4 * DefaultCacheSize {
 		ua := oneOff(i)
 		c.parse(ua, false)
 		c.parse(ua, true)
@@ -113,10 +114,11 @@ func TestCacheAllocations(t *testing.T) {
 		t.Skip("allocation counts are meaningless under the race detector")
 	}
 	ua := corpus[1]
-	Parse(ua)
+	c := NewCache(0)
+	c.Parse(ua)
 	for name, f := range map[string]func(){
-		"Parse":      func() { Parse(ua) },
-		"ParseAgain": func() { ParseAgain(ua) },
+		"Parse":      func() { c.Parse(ua) },
+		"ParseAgain": func() { c.ParseAgain(ua) },
 	} {
 		if n := testing.AllocsPerRun(100, f); n != 0 {
 			t.Errorf("%s: %v allocations per cache hit, want 0", name, n)
@@ -137,10 +139,11 @@ var benchAgents = func() []string {
 // reader) with a parse without the cache.
 func BenchmarkParse(b *testing.B) {
 	ua := corpus[1]
+	cache := NewCache(0)
 	for _, c := range []struct {
 		name string
 		f    func(string) Labels
-	}{{"hit", Parse}, {"again", ParseAgain}, {"uncached", parse}} {
+	}{{"hit", cache.Parse}, {"again", cache.ParseAgain}, {"uncached", parse}} {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
 			c.f(ua)
@@ -154,16 +157,17 @@ func BenchmarkParse(b *testing.B) {
 // BenchmarkParseParallel is cache hits from all Ps over a mix of user
 // agents; with -cpu 1,2,... it shows lock contention.
 func BenchmarkParseParallel(b *testing.B) {
+	c := NewCache(0)
 	for _, ua := range benchAgents {
-		Parse(ua)
+		c.Parse(ua)
 	}
 	b.ReportAllocs()
 	var start atomic.Int64
 	b.RunParallel(func(pb *testing.PB) {
 		i := int(start.Add(17)) // goroutines out of step, as requests are
 		for pb.Next() {
-			Parse(benchAgents[i%len(benchAgents)])
-			ParseAgain(benchAgents[i%len(benchAgents)])
+			c.Parse(benchAgents[i%len(benchAgents)])
+			c.ParseAgain(benchAgents[i%len(benchAgents)])
 			i++
 		}
 	})

@@ -3,7 +3,7 @@
 // names onto the labels riskauth exposes and hashes, adds the OS versions
 // the parser does not report and flags headless browsers and HTTP tools
 // ([Labels]). signals/device (device ids, device features) and
-// signals/familiarity (the familiarity model's browser, OS and device-type
+// engine/familiarity (the familiarity model's browser, OS and device-type
 // features) both use it, so their labels agree.
 //
 // It is a leaf package, apart from signals/device, so that the
@@ -20,7 +20,7 @@
 // process-wide, concurrency-safe cache keyed by the exact user-agent
 // string: an evaluation parses its user agent at most once and usually
 // not at all (twice if it has leading or trailing spaces, which
-// signals/familiarity trims and signals/device keeps). The cache is bounded at 4096 user agents of up to 512 bytes
+// engine/familiarity trims and signals/device keeps). The cache is bounded at 4096 user agents of up to 512 bytes
 // (longer ones are parsed every time, never cached), and it is a 2Q cache
 // so that a flood of one-off user agents cannot cheaply flush the ones
 // real clients repeat. Results are the same as parsing afresh: the parser

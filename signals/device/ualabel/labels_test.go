@@ -10,7 +10,7 @@ import (
 )
 
 // corpus are real user agents (those of signals/device's and
-// signals/familiarity's tests) and some odd ones.
+// engine/familiarity's tests) and some odd ones.
 var corpus = []string{
 	"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/100.0.4896.127 Safari/537.36",
 	"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
@@ -79,14 +79,15 @@ func TestCachedMatchesUncached(t *testing.T) {
 	t.Parallel()
 	uas := fullCorpus(t)
 	small := newCache(0) // minSize entries: evicts all the time
-	big := newCache(cacheSize)
+	big := newCache(DefaultCacheSize)
+	shared := NewCache(0)
 	for round := range 2 {
 		for _, ua := range uas {
 			want := parse(ua)
 			for name, got := range map[string]Labels{
 				"small": small.parse(ua, false), "small again": small.parse(ua, true),
 				"big": big.parse(ua, false), "big again": big.parse(ua, true),
-				"Parse": Parse(ua), "ParseAgain": ParseAgain(ua),
+				"Parse": shared.Parse(ua), "ParseAgain": shared.ParseAgain(ua),
 			} {
 				if got != want {
 					t.Fatalf("round %d, %s(%q) = %+v, want %+v", round, name, ua, got, want)
@@ -125,7 +126,7 @@ func TestLabels(t *testing.T) {
 		{"curl/8.5.0", Labels{Type: "bot", Automation: true}},
 		{"MyBank/5.2.1 CFNetwork/1494.0.7 Darwin/23.4.0", Labels{}},
 	} {
-		if got := Parse(c.ua); got != c.want {
+		if got := NewCache(0).Parse(c.ua); got != c.want {
 			t.Errorf("Parse(%q) = %+v, want %+v", c.ua, got, c.want)
 		}
 	}

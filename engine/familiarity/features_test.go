@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/riskauth/riskauth/signals/device/ualabel"
 	"github.com/stretchr/testify/assert"
 )
 
@@ -11,7 +12,7 @@ import (
 // and device-type values taken from real user agents.
 func TestExtract(t *testing.T) {
 	t.Parallel()
-	e := NewExtractor()
+	e := NewExtractor(ualabel.NewCache(0).ReleaseLabels)
 	cases := []struct {
 		name string
 		in   Input
@@ -97,7 +98,7 @@ func TestExtractAllocations(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts are meaningless under the race detector")
 	}
-	e := NewExtractor()
+	e := NewExtractor(ualabel.NewCache(0).ReleaseLabels)
 	ua := "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
 	for _, in := range []Input{
 		{},

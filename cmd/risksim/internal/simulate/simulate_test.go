@@ -12,8 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riskauth/riskauth/engine/familiarity"
 	"github.com/riskauth/riskauth/signals/breached"
-	"github.com/riskauth/riskauth/signals/familiarity"
+	"github.com/riskauth/riskauth/signals/device/ualabel"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -147,7 +148,7 @@ func checkAttackerModels(t *testing.T, geoDir string) {
 	t.Cleanup(func() { s.Close() })
 	require.Equal(t, geoDir == "", s.atlas.Fixture)
 	rng := rand.New(rand.NewPCG(3, 4))
-	ext := familiarity.NewExtractor()
+	ext := familiarity.NewExtractor(ualabel.NewCache(0).ReleaseLabels)
 	at := Epoch.Add(30 * 24 * time.Hour)
 	for i, v := range s.pop.users[:50] {
 		home, err := s.eng.Geo.Lookup(s.atlas.Net(v.home).Addr(rng))
@@ -185,7 +186,7 @@ func checkAttackerModels(t *testing.T, geoDir string) {
 // parser the engine and the familiarity model use.
 func TestFamilies(t *testing.T) {
 	t.Parallel()
-	ext := familiarity.NewExtractor()
+	ext := familiarity.NewExtractor(ualabel.NewCache(0).ReleaseLabels)
 	for _, f := range Families() {
 		for _, at := range []time.Time{Epoch, Epoch.Add(200 * 24 * time.Hour)} {
 			x := ext.Extract(familiarity.Input{UserAgent: f.UA(f.Version(at))})

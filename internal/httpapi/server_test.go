@@ -17,7 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/riskauth/riskauth/authn/httpapi"
+	"github.com/riskauth/riskauth/internal/httpapi"
 )
 
 func TestEvaluateHappyPath(t *testing.T) {

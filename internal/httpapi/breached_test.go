@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/riskauth/riskauth/authn/httpapi"
+	"github.com/riskauth/riskauth/internal/httpapi"
 	"github.com/riskauth/riskauth/signals/breached"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"

@@ -12,13 +12,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/riskauth/riskauth/internal/testenv"
+	"github.com/riskauth/riskauth/internal/leaf/testenv"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
-	"github.com/riskauth/riskauth/authn/httpapi"
+	"github.com/riskauth/riskauth/internal/httpapi"
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/rules"
 	"github.com/riskauth/riskauth/signals/device"

@@ -4,7 +4,7 @@
 // TOPS 2022) and waves of credential stuffing and password spraying, and
 // the re-authentication burden on legitimate users by login-history size.
 // Beside the engine's decision it reports the engine's familiarity.score
-// (the Freeman/Wiefling model of signals/familiarity, which no default
+// (the Freeman/Wiefling model of engine/familiarity, which no default
 // rule reads yet) at a threshold, so that rules and model can be tuned on
 // the same traffic.
 //

@@ -10,7 +10,7 @@ import (
 
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/engine/risk"
-	"github.com/riskauth/riskauth/internal/jsonw"
+	"github.com/riskauth/riskauth/internal/leaf/jsonw"
 )
 
 // The evaluate answer is rendered by hand rather than by encoding/json:

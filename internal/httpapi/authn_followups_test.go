@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/riskauth/riskauth/authn/httpapi"
+	"github.com/riskauth/riskauth/internal/httpapi"
 )
 
 // TestRegenerateRecoveryCodesRoute: POST /v1/recovery-codes needs a

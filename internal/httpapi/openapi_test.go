@@ -20,7 +20,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/riskauth/riskauth/authn/httpapi"
+	"github.com/riskauth/riskauth/internal/httpapi"
 	"github.com/riskauth/riskauth/engine/risk"
 )
 

@@ -14,7 +14,7 @@ type Family struct {
 	// Name identifies the family in reports ("chrome-windows").
 	Name string
 	// Browser, OS and Type are the labels signals/device and
-	// signals/familiarity derive from the UA (checked by a test).
+	// engine/familiarity derive from the UA (checked by a test).
 	Browser, OS, Type string
 	// Platform is what a browser collector reports as navigator.platform.
 	Platform string

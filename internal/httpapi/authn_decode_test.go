@@ -23,7 +23,7 @@ import (
 // cannot silently become a 500 here.
 func TestAuthnCodesMapped(t *testing.T) {
 	t.Parallel()
-	f, err := parser.ParseFile(token.NewFileSet(), "../apierror.go", nil, 0)
+	f, err := parser.ParseFile(token.NewFileSet(), "../../authn/apierror.go", nil, 0)
 	require.NoError(t, err)
 	n := 0
 	ast.Inspect(f, func(node ast.Node) bool {

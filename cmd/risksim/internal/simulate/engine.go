@@ -6,10 +6,11 @@ import (
 
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/engine/clock"
+	"github.com/riskauth/riskauth/engine/familiarity"
 	"github.com/riskauth/riskauth/rules"
 	"github.com/riskauth/riskauth/signals/breached"
 	devicesig "github.com/riskauth/riskauth/signals/device"
-	"github.com/riskauth/riskauth/signals/familiarity"
+	"github.com/riskauth/riskauth/signals/device/ualabel"
 	"github.com/riskauth/riskauth/signals/geo"
 	"github.com/riskauth/riskauth/signals/velocity"
 )
@@ -69,7 +70,8 @@ func NewEngine(rulesPath, geoDir string, clock *clock.Manual) (*Engine, error) {
 		return nil, fmt.Errorf("simulate: velocity: %w", err)
 	}
 	e.closers = append(e.closers, mem.Close)
-	devices, err := devicesig.New(devicesig.Config{Key: simDeviceKey})
+	uaLabels := ualabel.NewCache(0)
+	devices, err := devicesig.New(devicesig.Config{Key: simDeviceKey, Labels: uaLabels})
 	if err != nil {
 		e.Close()
 		return nil, fmt.Errorf("simulate: devices: %w", err)
@@ -94,7 +96,7 @@ func NewEngine(rulesPath, geoDir string, clock *clock.Manual) (*Engine, error) {
 		}
 	}
 	e.Engine, err = engine.New(engine.Config{}, engine.Deps{Clock: clock, Rules: src, State: mem, Devices: devices,
-		Counters: counters, Signals: signals, Familiarity: fam})
+		Counters: counters, Signals: signals, Familiarity: fam, UserAgentLabels: uaLabels.ReleaseLabels})
 	if err != nil {
 		e.Close()
 		return nil, fmt.Errorf("simulate: engine: %w", err)

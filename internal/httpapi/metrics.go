@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/riskauth/riskauth/internal/promshard"
+	"github.com/riskauth/riskauth/internal/leaf/promshard"
 )
 
 // unmatchedRoute labels requests that matched no route, so that the label

@@ -4,8 +4,6 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-
-	"github.com/riskauth/riskauth/signals/device/ualabel"
 )
 
 // Feature names one of the values of a login the model compares. The order
@@ -142,14 +140,24 @@ type Input struct {
 	DeviceID  string // device id from signals/device
 }
 
+// LabelFunc labels a user agent: the browser and OS with their release
+// ("Chrome 131", "Windows 10.0") and the device type ("desktop"), "" where
+// unknown. signals/device/ualabel's Cache.ReleaseLabels is the one riskauth
+// uses: the device identifier has just parsed the same user agent into that
+// cache, so labelling is a lookup.
+type LabelFunc func(ua string) (browser, os, deviceType string)
+
 // Extractor turns an Input into Features. It is immutable after
 // NewExtractor and safe for concurrent use.
-type Extractor struct{}
+type Extractor struct {
+	label LabelFunc
+}
 
-// NewExtractor returns an Extractor. User agents are labelled through
-// ualabel's process-wide cache, shared with signals/device.
-func NewExtractor() *Extractor {
-	return &Extractor{}
+// NewExtractor returns an Extractor that labels user agents with label;
+// with a nil label the browser, OS and device type features stay empty
+// (the engine refuses that: engine.Deps.UserAgentLabels).
+func NewExtractor(label LabelFunc) *Extractor {
+	return &Extractor{label: label}
 }
 
 // Extract normalises in into Features. It never fails: unusable values
@@ -174,11 +182,9 @@ func (e *Extractor) Extract(in Input) Features {
 	if ua == "" {
 		return x
 	}
-	// ParseAgain: in an evaluation signals/device has looked the user
-	// agent up already, usually with the same string, so this is a cache
-	// hit that must not count as a second use (see ualabel).
-	l := ualabel.ParseAgain(ua)
-	x.Browser, x.OS, x.DeviceType = l.BrowserRelease, l.OSRelease, l.Type
+	if e.label != nil {
+		x.Browser, x.OS, x.DeviceType = e.label(ua)
+	}
 	return x
 }
 

@@ -3,6 +3,8 @@ package familiarity
 import (
 	"testing"
 	"time"
+
+	"github.com/riskauth/riskauth/signals/device/ualabel"
 )
 
 // BenchmarkScore scores a login against a typical history and an
@@ -103,7 +105,7 @@ func BenchmarkGlobalAdd(b *testing.B) {
 
 // BenchmarkExtract parses a user agent and normalises a login's inputs.
 func BenchmarkExtract(b *testing.B) {
-	e := NewExtractor()
+	e := NewExtractor(ualabel.NewCache(0).ReleaseLabels)
 	in := Input{IP: "198.51.100.7", ASN: 3320, Country: "DE", City: "Berlin", DeviceID: "d_1",
 		UserAgent: "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"}
 	b.ReportAllocs()
