@@ -11,9 +11,9 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/riskauth/riskauth/engine/clock"
+	"github.com/riskauth/riskauth/engine/familiarity"
 	"github.com/riskauth/riskauth/engine/risk"
 	"github.com/riskauth/riskauth/rules"
-	"github.com/riskauth/riskauth/engine/familiarity"
 )
 
 // Config tunes the engine. The zero value means the defaults.

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/riskauth/riskauth/engine/risk"
 	"github.com/riskauth/riskauth/engine/familiarity"
+	"github.com/riskauth/riskauth/engine/risk"
 )
 
 // FamiliarityGlobal is what the engine reads global familiarity

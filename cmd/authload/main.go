@@ -22,9 +22,9 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/riskauth/riskauth/authn/password"
-	"github.com/riskauth/riskauth/internal/daemon"
 	"github.com/riskauth/riskauth/cmd/internal/latency"
 	"github.com/riskauth/riskauth/cmd/internal/loadgen"
+	"github.com/riskauth/riskauth/internal/daemon"
 )
 
 // Bounds on the flags: a run always ends by itself, and small.

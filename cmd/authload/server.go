@@ -14,9 +14,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/riskauth/riskauth/authn"
+	"github.com/riskauth/riskauth/cmd/internal/loadgen"
 	rconfig "github.com/riskauth/riskauth/internal/config"
 	"github.com/riskauth/riskauth/internal/daemon"
-	"github.com/riskauth/riskauth/cmd/internal/loadgen"
 )
 
 // serverConfig is what a server (in-process or child) needs: where to keep

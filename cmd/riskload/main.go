@@ -20,9 +20,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/riskauth/riskauth/internal/daemon"
 	"github.com/riskauth/riskauth/cmd/internal/latency"
 	"github.com/riskauth/riskauth/cmd/internal/loadgen"
+	"github.com/riskauth/riskauth/internal/daemon"
 	"github.com/valyala/fasthttp"
 )
 

@@ -12,8 +12,8 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/riskauth/riskauth/cmd/risksim/internal/simulate"
 	"github.com/riskauth/riskauth/cmd/internal/loadgen"
+	"github.com/riskauth/riskauth/cmd/risksim/internal/simulate"
 )
 
 func main() {

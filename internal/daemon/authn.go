@@ -14,13 +14,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/riskauth/riskauth/authn"
-	"github.com/riskauth/riskauth/internal/httpapi"
 	"github.com/riskauth/riskauth/authn/mail"
 	"github.com/riskauth/riskauth/authn/password"
 	"github.com/riskauth/riskauth/authn/seal"
 	"github.com/riskauth/riskauth/authn/store"
 	"github.com/riskauth/riskauth/authn/totp"
 	"github.com/riskauth/riskauth/internal/config"
+	"github.com/riskauth/riskauth/internal/httpapi"
 )
 
 // Files in the data dir that hold generated secrets (embedded mode only).

@@ -7,8 +7,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/riskauth/riskauth/internal/leaf/atomicfile"
 	"github.com/riskauth/riskauth/engine/familiarity"
+	"github.com/riskauth/riskauth/internal/leaf/atomicfile"
 )
 
 // familiaritySnapshotFile is where the embedded setup keeps the global

@@ -15,9 +15,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/riskauth/riskauth/authn"
-	"github.com/riskauth/riskauth/internal/httpapi"
 	"github.com/riskauth/riskauth/authn/mail"
 	"github.com/riskauth/riskauth/authn/token"
+	"github.com/riskauth/riskauth/internal/httpapi"
 	"github.com/riskauth/riskauth/internal/leaf/testenv"
 )
 

@@ -21,13 +21,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/riskauth/riskauth/authn"
-	"github.com/riskauth/riskauth/internal/httpapi"
 	"github.com/riskauth/riskauth/authn/mail"
 	"github.com/riskauth/riskauth/authn/password"
 	"github.com/riskauth/riskauth/authn/seal"
 	"github.com/riskauth/riskauth/authn/store"
 	authtotp "github.com/riskauth/riskauth/authn/totp"
 	"github.com/riskauth/riskauth/engine"
+	"github.com/riskauth/riskauth/internal/httpapi"
 	"github.com/riskauth/riskauth/signals/breached"
 )
 

@@ -10,8 +10,8 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 	"github.com/stretchr/testify/require"
 
-	"github.com/riskauth/riskauth/internal/httpapi"
 	"github.com/riskauth/riskauth/authn/mail"
+	"github.com/riskauth/riskauth/internal/httpapi"
 )
 
 // The link pages are text/html, which kin-openapi does not decode by

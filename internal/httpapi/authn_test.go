@@ -18,8 +18,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/riskauth/riskauth/internal/httpapi"
 	"github.com/riskauth/riskauth/authn/mail"
+	"github.com/riskauth/riskauth/internal/httpapi"
 )
 
 // sessionCookie returns the Set-Cookie of the session cookie, parsed.

@@ -18,8 +18,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
-	"github.com/riskauth/riskauth/internal/httpapi"
 	"github.com/riskauth/riskauth/engine"
+	"github.com/riskauth/riskauth/internal/httpapi"
 	"github.com/riskauth/riskauth/rules"
 	"github.com/riskauth/riskauth/signals/device"
 	"github.com/riskauth/riskauth/signals/velocity"

@@ -20,8 +20,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/riskauth/riskauth/internal/httpapi"
 	"github.com/riskauth/riskauth/engine/risk"
+	"github.com/riskauth/riskauth/internal/httpapi"
 )
 
 // loadDoc loads and validates the embedded OpenAPI 3.1 document.
