@@ -6,13 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
 
-	"github.com/cespare/xxhash/v2"
 	"github.com/redis/go-redis/v9"
 	"github.com/riskauth/riskauth/engine"
 )
@@ -72,9 +70,6 @@ type Redis struct {
 
 var _ engine.StateStore = (*Redis)(nil)
 
-// maxProfileTxRetries bounds the optimistic profile update attempts.
-const maxProfileTxRetries = 100
-
 // NewRedis returns a Redis StateStore on client (a *redis.Client or a
 // *redis.ClusterClient) and starts its annotation writer; Close stops it.
 // The caller keeps ownership of client: Close does not close it, and must
@@ -122,117 +117,12 @@ func (r *Redis) counterKey(i int, value string) string {
 	return r.keyHead[i] + value + r.keyTail[i]
 }
 
-// windowStartMs is the start, in unix ms, of the oldest bucket of the
-// window that ends in bucket c.
-func (w window) startMs(c int64) int64 { return oldest(c) * w.bucket / int64(time.Millisecond) }
-
 func (r *Redis) profileKey(user string) string { return r.cfg.KeyPrefix + "{u:" + user + "}" }
 func (r *Redis) pendingKey(id string) string   { return r.cfg.KeyPrefix + "{e:" + id + "}" }
 
 func (r *Redis) fail(op string, err error) error {
 	r.metrics.backendError(backendRedis, op)
 	return fmt.Errorf("velocity redis: %s: %w", op, err)
-}
-
-// Load implements engine.StateStore in one pipelined round trip: the
-// counter reads, then the attempt writes, the pending evaluation and the
-// profile read. When the pending evaluation carries familiarity values,
-// their global counts (Snapshot.FamiliarityCounts) are looked up in the
-// in-process mirror of the Redis sketch, at most one refresh interval
-// (Config.FamiliarityRefresh) behind other instances' sign-ins; a failed
-// refresh leaves the previous mirror in use.
-func (r *Redis) Load(ctx context.Context, req *engine.LoadRequest) (*engine.Snapshot, error) {
-	if err := validateLoad(req); err != nil {
-		return nil, err
-	}
-	var pendingJSON []byte
-	if req.Pending != nil {
-		var err error
-		if pendingJSON, err = json.Marshal(req.Pending); err != nil {
-			return nil, fmt.Errorf("velocity redis: encode pending evaluation: %w", err)
-		}
-	}
-	n := len(r.cfg.Counters)
-	snap := &engine.Snapshot{Counters: make([]int, n)}
-	pipe := r.c.Pipeline()
-	reads := make([]redis.Cmder, n)
-	var fields [numBuckets]any
-	for i := range r.cfg.Counters {
-		spec := &r.cfg.Counters[i]
-		v := req.Keys.Get(spec.Key)
-		if v == "" {
-			continue
-		}
-		w := r.windows[i]
-		c := w.index(req.At)
-		key := r.counterKey(i, v)
-		if spec.Distinct != "" {
-			reads[i] = pipe.ZCount(ctx, key, strconv.FormatInt(w.startMs(c), 10), "+inf")
-			continue
-		}
-		for k := range fields {
-			fields[k] = oldest(c) + int64(k)
-		}
-		reads[i] = pipe.Do(ctx, append([]any{"hmget", key}, fields[:]...)...)
-	}
-	for i := range r.cfg.Counters {
-		spec := &r.cfg.Counters[i]
-		if reads[i] == nil || !spec.Counts(engine.CountAttempt, req.Kind) {
-			continue
-		}
-		var member string
-		if spec.Distinct != "" {
-			if member = req.Keys.Get(spec.Distinct); member == "" {
-				continue
-			}
-		}
-		w := r.windows[i]
-		c := w.index(req.At)
-		r.queueBump(ctx, pipe, i, req.Keys.Get(spec.Key), member, c, req.At, w.ttl(c, req.At))
-	}
-	if pendingJSON != nil {
-		pipe.Set(ctx, r.pendingKey(req.Pending.EvaluationID), pendingJSON, r.cfg.PendingTTL)
-	}
-	var profile *redis.StringCmd
-	if req.Keys.User != "" {
-		profile = pipe.Get(ctx, r.profileKey(req.Keys.User))
-	}
-	cmds, err := pipe.Exec(ctx)
-	if err := pipelineErr(cmds, err, nil); err != nil {
-		return nil, r.fail(opLoad, err)
-	}
-	for i, cmd := range reads {
-		switch cmd := cmd.(type) {
-		case *redis.IntCmd:
-			snap.Counters[i] = int(cmd.Val())
-		case *redis.Cmd:
-			vals, err := cmd.Slice()
-			if err != nil {
-				return nil, r.fail(opLoad, fmt.Errorf("counter %q: %w", r.cfg.Counters[i].Name, err))
-			}
-			for _, v := range vals {
-				if s, ok := v.(string); ok {
-					x, err := strconv.Atoi(s)
-					if err != nil {
-						return nil, r.fail(opLoad, fmt.Errorf("counter %q: bad bucket value: %w", r.cfg.Counters[i].Name, err))
-					}
-					snap.Counters[i] += x
-				}
-			}
-		}
-	}
-	if profile != nil {
-		data, err := profile.Bytes()
-		if err == nil {
-			if err := json.Unmarshal(data, &snap.Profile); err != nil {
-				return nil, r.fail(opLoad, fmt.Errorf("%w: %w", errCorruptProfile, err))
-			}
-		}
-	}
-	if req.Pending != nil && req.Pending.Familiarity != nil {
-		snap.FamiliarityCounts = r.mirror.Load().lookup(req.Pending.Familiarity)
-	}
-	return snap, nil
 }
 
 // pipelineErr returns the first error (other than redis.Nil) of a
@@ -252,34 +142,6 @@ func pipelineErr(cmds []redis.Cmder, exec error, optional redis.Cmder) error {
 		return exec
 	}
 	return nil
-}
-
-// queueBump adds one event (member == "") or one distinct member seen at
-// at to counter i's key for value, in bucket c, and keeps the key for at
-// least ttl. Plain commands on one key each (no script), all cheap:
-//
-//   - events: HINCRBY the bucket; HDEL two buckets that have left the window
-//     (like Memory's ring, two buckets beyond it are kept, so that reads up
-//     to two buckets in the past stay exact; a bucket skipped by a gap in
-//     traffic may linger until the key expires, and reads never look at it);
-//   - distinct members: ZADD GT the member's hash with its time; forget
-//     members last seen before the window; keep the newest MaxDistinct;
-//   - PEXPIRE NX then PEXPIRE GT: set the expiry on a new key, only ever
-//     extend it on an old one (an out-of-order event must not shorten it).
-func (r *Redis) queueBump(ctx context.Context, pipe redis.Pipeliner, i int, value, member string, c int64, at time.Time, ttl time.Duration) {
-	key := r.counterKey(i, value)
-	if member == "" {
-		pipe.HIncrBy(ctx, key, strconv.FormatInt(c, 10), 1)
-		pipe.HDel(ctx, key, strconv.FormatInt(c-numBuckets-2, 10), strconv.FormatInt(c-numBuckets-3, 10))
-	} else {
-		h := strconv.FormatUint(xxhash.Sum64String(member), 36)
-		pipe.ZAddGT(ctx, key, redis.Z{Score: float64(at.UnixMilli()), Member: h})
-		pipe.ZRemRangeByScore(ctx, key, "-inf", "("+strconv.FormatInt(r.windows[i].startMs(c), 10))
-		pipe.ZRemRangeByRank(ctx, key, 0, -int64(r.cfg.MaxDistinct)-1)
-	}
-	ttlMs := max(ttl.Milliseconds(), 1)
-	pipe.Do(ctx, "pexpire", key, ttlMs, "nx")
-	pipe.Do(ctx, "pexpire", key, ttlMs, "gt")
 }
 
 var _ engine.PendingAnnotator = (*Redis)(nil)
@@ -323,181 +185,6 @@ func (r *Redis) AnnotatePending(_ context.Context, p *engine.Pending) error {
 		r.metrics.annotationDropped()
 	}
 	return nil
-}
-
-// claimScript reads a pending evaluation and, when ARGV[1] is "1", claims
-// its flow outcome by setting a marker that lives as long as the pending
-// evaluation. It returns 0 for an unknown id, else {pending, claimed}.
-var claimScript = redis.NewScript(`
-local p = redis.call('GET', KEYS[1])
-if not p then return 0 end
-if ARGV[1] == '1' then
-  local ttl = redis.call('PTTL', KEYS[1])
-  if ttl <= 0 then ttl = tonumber(ARGV[2]) end
-  if not redis.call('SET', KEYS[2], '1', 'NX', 'PX', ttl) then return {p, 0} end
-end
-return {p, 1}
-`)
-
-// RecordOutcome implements engine.StateStore. Expiry of pending
-// evaluations follows the Redis server's clock; at only decides whether a
-// counter bucket is still worth bumping and for how long.
-//
-// A label (fraud, legit) first waits, within ctx, for the annotations this
-// store has queued so far, so that it reads the matched rules of an
-// evaluation made on this instance even right after it. Labels are rare;
-// flow outcomes, which do not read the rules, never wait.
-func (r *Redis) RecordOutcome(ctx context.Context, id string, o engine.Outcome, at time.Time) (*engine.Pending, error) {
-	if !o.Valid() {
-		return nil, fmt.Errorf("velocity: unknown outcome %q", o)
-	}
-	flow := "0"
-	if !o.Label() {
-		flow = "1"
-	} else {
-		r.ann.wait(ctx)
-	}
-	pk := r.pendingKey(id)
-	res, err := claimScript.Run(ctx, r.c, []string{pk, pk + ":flow"}, flow, r.cfg.PendingTTL.Milliseconds()).Result()
-	if err != nil {
-		return nil, r.fail(opOutcome, fmt.Errorf("claim evaluation: %w", err))
-	}
-	arr, ok := res.([]interface{})
-	if !ok {
-		return nil, fmt.Errorf("velocity redis: %w", engine.ErrUnknownEvaluation)
-	}
-	if len(arr) != 2 {
-		return nil, r.fail(opOutcome, fmt.Errorf("claim evaluation: unexpected reply %T", res))
-	}
-	data, _ := arr[0].(string)
-	pe := new(engine.Pending)
-	if err := json.Unmarshal([]byte(data), pe); err != nil {
-		return nil, r.fail(opOutcome, fmt.Errorf("decode pending evaluation: %w", err))
-	}
-	if claimed, _ := arr[1].(int64); claimed != 1 {
-		return nil, fmt.Errorf("velocity redis: %w", engine.ErrOutcomeRecorded)
-	}
-	if o.Label() {
-		return pe, nil
-	}
-	on := outcomeOn(o)
-	if at.IsZero() {
-		at = pe.At
-	}
-	pipe := r.c.Pipeline()
-	for i := range r.cfg.Counters {
-		spec := &r.cfg.Counters[i]
-		if !spec.Counts(on, pe.Kind) {
-			continue
-		}
-		v := pe.Keys.Get(spec.Key)
-		if v == "" {
-			continue
-		}
-		var member string
-		if spec.Distinct != "" {
-			if member = pe.Keys.Get(spec.Distinct); member == "" {
-				continue
-			}
-		}
-		w := r.windows[i]
-		idx := w.index(pe.At)
-		ttl := w.ttl(idx, at)
-		if ttl <= 0 {
-			continue // already out of every window from now on
-		}
-		r.queueBump(ctx, pipe, i, v, member, idx, pe.At, ttl)
-	}
-	signIn := on == engine.CountSuccess && pe.Keys.User != ""
-	var famAdd redis.Cmder
-	if signIn && pe.Familiarity != nil {
-		// In the counter pipeline, not after the profile update: no round
-		// trip of its own. Its failure alone is counted, not returned: the
-		// counts are an estimate, and the outcome's meaning is the profile.
-		famAdd = r.fam.queueAdd(ctx, pipe, pe.Familiarity)
-	}
-	if pipe.Len() > 0 {
-		cmds, err := pipe.Exec(ctx)
-		if err := pipelineErr(cmds, err, famAdd); err != nil {
-			return nil, r.fail(opOutcome, fmt.Errorf("bump counters: %w", err))
-		}
-		if famAdd != nil {
-			if famAdd.Err() != nil {
-				r.metrics.backendError(backendRedis, opFamiliarity)
-			} else {
-				// So that this instance's sign-ins count here before the
-				// next refresh. A refresh whose GET ran before this write
-				// may replace the mirror after it: the bump is then lost
-				// here for one interval, never counted twice.
-				r.mirror.Load().add(pe.Familiarity)
-			}
-		}
-	}
-	if signIn {
-		if err := r.updateProfile(ctx, pe, o); err != nil {
-			return nil, r.fail(opOutcome, err)
-		}
-		if pe.Familiarity != nil && pe.FirstObserved() {
-			// Known only once the profile's history was read: one more
-			// command, on a user's first observed sign-in only.
-			if err := r.fam.addUser(ctx, r.c); err != nil {
-				r.metrics.backendError(backendRedis, opFamiliarity)
-			} else {
-				r.mirror.Load().users.Add(1)
-			}
-		}
-	}
-	return pe, nil
-}
-
-// updateProfile applies the outcome to the stored profile in an optimistic
-// transaction, retried with jittered backoff when another update wins.
-func (r *Redis) updateProfile(ctx context.Context, pe *engine.Pending, o engine.Outcome) error {
-	key := r.profileKey(pe.Keys.User)
-	apply := func(tx *redis.Tx) error {
-		var p engine.Profile
-		data, err := tx.Get(ctx, key).Bytes()
-		switch {
-		case errors.Is(err, redis.Nil):
-		case err != nil:
-			return err
-		default:
-			if err := json.Unmarshal(data, &p); err != nil {
-				p = engine.Profile{} // a corrupt profile is replaced
-			}
-		}
-		if !engine.ApplyOutcome(&p, pe, o, r.cfg.ProfileLimits) {
-			return nil
-		}
-		enc, err := json.Marshal(p)
-		if err != nil {
-			return err
-		}
-		_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
-			pipe.Set(ctx, key, enc, r.cfg.ProfileTTL)
-			return nil
-		})
-		return err
-	}
-	for attempt := 0; attempt < maxProfileTxRetries; attempt++ {
-		err := r.c.Watch(ctx, apply, key)
-		if !errors.Is(err, redis.TxFailedErr) {
-			if err != nil {
-				return fmt.Errorf("update profile: %w", err)
-			}
-			return nil
-		}
-		r.metrics.conflict()
-		backoff := time.Duration(rand.Int64N(int64(min(time.Duration(attempt+1)*time.Millisecond, 20*time.Millisecond)) + 1))
-		t := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("update profile: %w", ctx.Err())
-		case <-t.C:
-		}
-	}
-	return fmt.Errorf("update profile: gave up after %d conflicting updates", maxProfileTxRetries)
 }
 
 // Ping implements engine.StateStore.
