@@ -8,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/riskauth/riskauth/authn"
+	"github.com/riskauth/riskauth/internal/httpapi/wire"
 )
 
 // What the sign-in handlers need from authn.Service, in small interfaces
@@ -129,16 +130,16 @@ type (
 )
 
 // authHandler is a sign-in handler with its decoded body and client.
-type authHandler func(c *fiber.Ctx, b *authBody, cl authn.Client) error
+type authHandler func(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client) error
 
 // withBody decodes the route's body and builds the client before h.
-func (s *Server) withBody(spec *bodySpec, h authHandler) fiber.Handler {
+func (s *Server) withBody(shape wire.Shape, h authHandler) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		b, aerr := decodeAuth(&s.parsers, spec, c.Request().Body())
-		if aerr != nil {
-			return aerr
+		b, err := s.dec.DecodeAuthn(shape, c.Request().Body())
+		if err != nil {
+			return err
 		}
-		cl, err := s.client(c, b)
+		cl, err := s.client(c, &b.Client)
 		if err != nil {
 			return err
 		}
@@ -149,40 +150,40 @@ func (s *Server) withBody(spec *bodySpec, h authHandler) fiber.Handler {
 // authRoutes is the sign-in part of the route table. Without Deps.Authn
 // every route but the JWKS answers authnDisabled.
 func (s *Server) authRoutes() []route {
-	post := func(path string, spec *bodySpec, h authHandler) route {
-		return route{method: http.MethodPost, path: path, guard: true, handler: s.withBody(spec, h)}
+	post := func(path string, shape wire.Shape, h authHandler) route {
+		return route{method: http.MethodPost, path: path, guard: true, handler: s.withBody(shape, h)}
 	}
 	// limited are the routes anyone can call without a session: the ones
 	// a flood from one address would aim at.
-	limited := func(path string, spec *bodySpec, h authHandler) route {
-		r := post(path, spec, h)
+	limited := func(path string, shape wire.Shape, h authHandler) route {
+		r := post(path, shape, h)
 		r.limit = true
 		return r
 	}
 	rs := []route{
-		limited("/v1/register", specRegister, s.register),
-		limited("/v1/verify-email", specVerifyEmail, s.verifyEmail),
-		limited("/v1/login", specLogin, s.login),
-		post("/v1/login/password", specFlowPassword, s.loginPassword),
-		post("/v1/login/totp", specFlowCode, s.loginTOTP),
-		post("/v1/login/recovery-code", specFlowCode, s.loginRecoveryCode),
-		limited("/v1/login/email-code", specFlow, s.requestEmailCode),
-		post("/v1/login/email-code/verify", specFlowCode, s.loginEmailCode),
-		post("/v1/login/magic-link", specMagicLink, s.loginMagicLink),
+		limited("/v1/register", wire.ShapeRegister, s.register),
+		limited("/v1/verify-email", wire.ShapeVerifyEmail, s.verifyEmail),
+		limited("/v1/login", wire.ShapeLogin, s.login),
+		post("/v1/login/password", wire.ShapeFlowPassword, s.loginPassword),
+		post("/v1/login/totp", wire.ShapeFlowCode, s.loginTOTP),
+		post("/v1/login/recovery-code", wire.ShapeFlowCode, s.loginRecoveryCode),
+		limited("/v1/login/email-code", wire.ShapeFlow, s.requestEmailCode),
+		post("/v1/login/email-code/verify", wire.ShapeFlowCode, s.loginEmailCode),
+		post("/v1/login/magic-link", wire.ShapeMagicLink, s.loginMagicLink),
 		{method: http.MethodGet, path: "/v1/session", handler: s.whoami},
-		post("/v1/logout", specEmpty, s.logout),
+		post("/v1/logout", wire.ShapeClient, s.logout),
 		{method: http.MethodGet, path: "/v1/sessions", handler: s.listSessions},
 		{method: http.MethodDelete, path: "/v1/sessions/:id", guard: true, handler: s.revokeSession},
-		post("/v1/sessions/revoke-others", specEmpty, s.revokeOthers),
-		post("/v1/reauthenticate", specReauth, s.reauthenticate),
-		post("/v1/totp", specEmpty, s.beginTOTP),
-		post("/v1/totp/confirm", specConfirmTOTP, s.confirmTOTP),
-		post("/v1/totp/remove", specRemoveTOTP, s.removeTOTP),
-		post("/v1/recovery-codes", specEmpty, s.regenerateRecoveryCodes),
-		post("/v1/password/change", specChangePassword, s.changePassword),
-		limited("/v1/password/reset/request", specResetRequest, s.requestReset),
-		post("/v1/password/reset", specReset, s.resetPassword),
-		post("/v1/token", specEmpty, s.accessToken),
+		post("/v1/sessions/revoke-others", wire.ShapeClient, s.revokeOthers),
+		post("/v1/reauthenticate", wire.ShapeReauthenticate, s.reauthenticate),
+		post("/v1/totp", wire.ShapeClient, s.beginTOTP),
+		post("/v1/totp/confirm", wire.ShapeConfirmTOTP, s.confirmTOTP),
+		post("/v1/totp/remove", wire.ShapeRemoveTOTP, s.removeTOTP),
+		post("/v1/recovery-codes", wire.ShapeClient, s.regenerateRecoveryCodes),
+		post("/v1/password/change", wire.ShapeChangePassword, s.changePassword),
+		limited("/v1/password/reset/request", wire.ShapeResetRequest, s.requestReset),
+		post("/v1/password/reset", wire.ShapeReset, s.resetPassword),
+		post("/v1/token", wire.ShapeClient, s.accessToken),
 		{method: http.MethodGet, path: "/login/magic", handler: s.linkPage(pageMagicLink)},
 		{method: http.MethodGet, path: "/verify-email", handler: s.linkPage(pageVerifyEmail)},
 		{method: http.MethodGet, path: "/password/reset", handler: s.linkPage(pageResetPassword)},
@@ -195,16 +196,16 @@ func (s *Server) authRoutes() []route {
 	return append(rs, route{method: http.MethodGet, path: "/.well-known/jwks.json", handler: s.jwksHandler})
 }
 
-func (s *Server) register(c *fiber.Ctx, b *authBody, cl authn.Client) error {
-	res, err := s.authn.Register(c.UserContext(), authn.RegisterRequest{Email: b.get("email"), Password: b.get("password"), Client: cl})
+func (s *Server) register(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client) error {
+	res, err := s.authn.Register(c.UserContext(), authn.RegisterRequest{Email: b.Email, Password: b.Password, Client: cl})
 	if err != nil {
 		return err
 	}
 	return writeJSON(c, http.StatusAccepted, registerBody{VerificationSent: res.VerificationSent})
 }
 
-func (s *Server) verifyEmail(c *fiber.Ctx, b *authBody, _ authn.Client) error {
-	if err := s.authn.VerifyEmail(c.UserContext(), authn.VerifyEmailRequest{Token: b.get("token")}); err != nil {
+func (s *Server) verifyEmail(c *fiber.Ctx, b *wire.AuthnBody, _ authn.Client) error {
+	if err := s.authn.VerifyEmail(c.UserContext(), authn.VerifyEmailRequest{Token: b.Token}); err != nil {
 		return err
 	}
 	return writeJSON(c, http.StatusOK, okBody{OK: true})
@@ -212,43 +213,43 @@ func (s *Server) verifyEmail(c *fiber.Ctx, b *authBody, _ authn.Client) error {
 
 // login is identifier-first sign-in: with a password it is one-shot, else
 // it opens a flow that offers the first factors.
-func (s *Server) login(c *fiber.Ctx, b *authBody, cl authn.Client) error {
+func (s *Server) login(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client) error {
 	ctx := c.UserContext()
-	if _, ok := b.values["password"]; ok {
-		res, err := s.authn.Login(ctx, authn.LoginRequest{Identifier: b.get("identifier"), Password: b.get("password"), Client: cl})
+	if b.Password != "" { // a present password is never empty
+		res, err := s.authn.Login(ctx, authn.LoginRequest{Identifier: b.Identifier, Password: b.Password, Client: cl})
 		return s.loginAnswer(c, res, err)
 	}
-	res, err := s.authn.StartLogin(ctx, authn.StartLoginRequest{Identifier: b.get("identifier"), Client: cl})
+	res, err := s.authn.StartLogin(ctx, authn.StartLoginRequest{Identifier: b.Identifier, Client: cl})
 	return s.loginAnswer(c, res, err)
 }
 
-func (s *Server) loginPassword(c *fiber.Ctx, b *authBody, cl authn.Client) error {
-	res, err := s.authn.SubmitPassword(c.UserContext(), authn.PasswordRequest{FlowID: b.get("flow_id"), Password: b.get("password"), Client: cl})
+func (s *Server) loginPassword(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client) error {
+	res, err := s.authn.SubmitPassword(c.UserContext(), authn.PasswordRequest{FlowID: b.FlowID, Password: b.Password, Client: cl})
 	return s.loginAnswer(c, res, err)
 }
 
-func (s *Server) loginTOTP(c *fiber.Ctx, b *authBody, cl authn.Client) error {
-	res, err := s.authn.SubmitTOTP(c.UserContext(), authn.CodeRequest{FlowID: b.get("flow_id"), Code: b.get("code"), Client: cl})
+func (s *Server) loginTOTP(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client) error {
+	res, err := s.authn.SubmitTOTP(c.UserContext(), authn.CodeRequest{FlowID: b.FlowID, Code: b.Code, Client: cl})
 	return s.loginAnswer(c, res, err)
 }
 
-func (s *Server) loginRecoveryCode(c *fiber.Ctx, b *authBody, cl authn.Client) error {
-	res, err := s.authn.SubmitRecoveryCode(c.UserContext(), authn.CodeRequest{FlowID: b.get("flow_id"), Code: b.get("code"), Client: cl})
+func (s *Server) loginRecoveryCode(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client) error {
+	res, err := s.authn.SubmitRecoveryCode(c.UserContext(), authn.CodeRequest{FlowID: b.FlowID, Code: b.Code, Client: cl})
 	return s.loginAnswer(c, res, err)
 }
 
-func (s *Server) requestEmailCode(c *fiber.Ctx, b *authBody, cl authn.Client) error {
-	res, err := s.authn.RequestEmailCode(c.UserContext(), authn.FlowRequest{FlowID: b.get("flow_id"), Client: cl})
+func (s *Server) requestEmailCode(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client) error {
+	res, err := s.authn.RequestEmailCode(c.UserContext(), authn.FlowRequest{FlowID: b.FlowID, Client: cl})
 	return s.loginAnswer(c, res, err)
 }
 
-func (s *Server) loginEmailCode(c *fiber.Ctx, b *authBody, cl authn.Client) error {
-	res, err := s.authn.SubmitEmailCode(c.UserContext(), authn.CodeRequest{FlowID: b.get("flow_id"), Code: b.get("code"), Client: cl})
+func (s *Server) loginEmailCode(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client) error {
+	res, err := s.authn.SubmitEmailCode(c.UserContext(), authn.CodeRequest{FlowID: b.FlowID, Code: b.Code, Client: cl})
 	return s.loginAnswer(c, res, err)
 }
 
-func (s *Server) loginMagicLink(c *fiber.Ctx, b *authBody, cl authn.Client) error {
-	res, err := s.authn.ConsumeMagicLink(c.UserContext(), authn.MagicLinkRequest{Token: b.get("token"), Client: cl})
+func (s *Server) loginMagicLink(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client) error {
+	res, err := s.authn.ConsumeMagicLink(c.UserContext(), authn.MagicLinkRequest{Token: b.Token, Client: cl})
 	return s.loginAnswer(c, res, err)
 }
 
@@ -308,7 +309,7 @@ func (s *Server) whoami(c *fiber.Ctx) error {
 	return writeJSON(c, http.StatusOK, infoBody(*info))
 }
 
-func (s *Server) logout(c *fiber.Ctx, _ *authBody, _ authn.Client) error {
+func (s *Server) logout(c *fiber.Ctx, _ *wire.AuthnBody, _ authn.Client) error {
 	if err := s.authn.Logout(c.UserContext(), sessionToken(c)); err != nil {
 		return err
 	}
@@ -332,7 +333,7 @@ func (s *Server) listSessions(c *fiber.Ctx) error {
 
 func (s *Server) revokeSession(c *fiber.Ctx) error {
 	id := c.Params("id")
-	if len(id) > maxSecretBytes {
+	if len(id) > wire.MaxSecretBytes {
 		return apiErr(CodeNotFound, "no such session")
 	}
 	if err := s.authn.RevokeSession(c.UserContext(), sessionToken(c), id); err != nil {
@@ -341,7 +342,7 @@ func (s *Server) revokeSession(c *fiber.Ctx) error {
 	return writeJSON(c, http.StatusOK, okBody{OK: true})
 }
 
-func (s *Server) revokeOthers(c *fiber.Ctx, _ *authBody, cl authn.Client) error {
+func (s *Server) revokeOthers(c *fiber.Ctx, _ *wire.AuthnBody, cl authn.Client) error {
 	n, err := s.authn.RevokeOtherSessions(c.UserContext(), sessionToken(c), cl)
 	if err != nil {
 		return sessionError(c, err)
@@ -352,9 +353,9 @@ func (s *Server) revokeOthers(c *fiber.Ctx, _ *authBody, cl authn.Client) error 
 // reauthenticate is step-up for a live session: the old session is
 // replaced by a new one, in the transport the client asks for (a client
 // that authenticated with a bearer token gets a bearer token back).
-func (s *Server) reauthenticate(c *fiber.Ctx, b *authBody, cl authn.Client) error {
-	is, err := s.authn.Reauthenticate(c.UserContext(), authn.ReauthRequest{SessionToken: sessionToken(c), Password: b.get("password"),
-		TOTPCode: b.get("totp_code"), RecoveryCode: b.get("recovery_code"), Client: cl})
+func (s *Server) reauthenticate(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client) error {
+	is, err := s.authn.Reauthenticate(c.UserContext(), authn.ReauthRequest{SessionToken: sessionToken(c), Password: b.Password,
+		TOTPCode: b.TOTPCode, RecoveryCode: b.RecoveryCode, Client: cl})
 	if err != nil {
 		return sessionError(c, err)
 	}
@@ -364,7 +365,7 @@ func (s *Server) reauthenticate(c *fiber.Ctx, b *authBody, cl authn.Client) erro
 	return writeJSON(c, http.StatusOK, loginBody{Status: string(authn.LoginAuthenticated), Session: s.issue(c, is)})
 }
 
-func (s *Server) beginTOTP(c *fiber.Ctx, _ *authBody, _ authn.Client) error {
+func (s *Server) beginTOTP(c *fiber.Ctx, _ *wire.AuthnBody, _ authn.Client) error {
 	en, err := s.authn.BeginTOTP(c.UserContext(), sessionToken(c))
 	if err != nil {
 		return sessionError(c, err)
@@ -372,17 +373,17 @@ func (s *Server) beginTOTP(c *fiber.Ctx, _ *authBody, _ authn.Client) error {
 	return writeJSON(c, http.StatusOK, totpBeginBody{FactorID: en.FactorID, URI: en.URI, QRPNG: en.QRPNG, Secret: en.Secret})
 }
 
-func (s *Server) confirmTOTP(c *fiber.Ctx, b *authBody, cl authn.Client) error {
+func (s *Server) confirmTOTP(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client) error {
 	rc, err := s.authn.ConfirmTOTP(c.UserContext(), authn.ConfirmTOTPRequest{SessionToken: sessionToken(c),
-		FactorID: b.get("factor_id"), Code: b.get("code"), Client: cl})
+		FactorID: b.FactorID, Code: b.Code, Client: cl})
 	if err != nil {
 		return sessionError(c, err)
 	}
 	return writeJSON(c, http.StatusOK, recoveryCodesBody{RecoveryCodes: rc.Codes})
 }
 
-func (s *Server) removeTOTP(c *fiber.Ctx, b *authBody, cl authn.Client) error {
-	err := s.authn.RemoveTOTP(c.UserContext(), authn.RemoveTOTPRequest{SessionToken: sessionToken(c), Password: b.get("password"), Client: cl})
+func (s *Server) removeTOTP(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client) error {
+	err := s.authn.RemoveTOTP(c.UserContext(), authn.RemoveTOTPRequest{SessionToken: sessionToken(c), Password: b.Password, Client: cl})
 	if err != nil {
 		return sessionError(c, err)
 	}
@@ -391,7 +392,7 @@ func (s *Server) removeTOTP(c *fiber.Ctx, b *authBody, cl authn.Client) error {
 
 // regenerateRecoveryCodes answers the new codes once; only their hashes
 // are kept.
-func (s *Server) regenerateRecoveryCodes(c *fiber.Ctx, _ *authBody, cl authn.Client) error {
+func (s *Server) regenerateRecoveryCodes(c *fiber.Ctx, _ *wire.AuthnBody, cl authn.Client) error {
 	rc, err := s.authn.RegenerateRecoveryCodes(c.UserContext(), authn.RegenerateRecoveryCodesRequest{SessionToken: sessionToken(c), Client: cl})
 	if err != nil {
 		return sessionError(c, err)
@@ -399,24 +400,24 @@ func (s *Server) regenerateRecoveryCodes(c *fiber.Ctx, _ *authBody, cl authn.Cli
 	return writeJSON(c, http.StatusOK, recoveryCodesBody{RecoveryCodes: rc.Codes})
 }
 
-func (s *Server) changePassword(c *fiber.Ctx, b *authBody, cl authn.Client) error {
+func (s *Server) changePassword(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client) error {
 	err := s.authn.ChangePassword(c.UserContext(), authn.ChangePasswordRequest{SessionToken: sessionToken(c),
-		CurrentPassword: b.get("current_password"), NewPassword: b.get("new_password"), Client: cl})
+		CurrentPassword: b.CurrentPassword, NewPassword: b.NewPassword, Client: cl})
 	if err != nil {
 		return sessionError(c, err)
 	}
 	return writeJSON(c, http.StatusOK, okBody{OK: true})
 }
 
-func (s *Server) requestReset(c *fiber.Ctx, b *authBody, cl authn.Client) error {
-	if err := s.authn.RequestPasswordReset(c.UserContext(), authn.PasswordResetRequest{Email: b.get("email"), Client: cl}); err != nil {
+func (s *Server) requestReset(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client) error {
+	if err := s.authn.RequestPasswordReset(c.UserContext(), authn.PasswordResetRequest{Email: b.Email, Client: cl}); err != nil {
 		return err
 	}
 	return writeJSON(c, http.StatusAccepted, okBody{OK: true})
 }
 
-func (s *Server) resetPassword(c *fiber.Ctx, b *authBody, cl authn.Client) error {
-	err := s.authn.ResetPassword(c.UserContext(), authn.ResetPasswordRequest{Token: b.get("token"), NewPassword: b.get("new_password"), Client: cl})
+func (s *Server) resetPassword(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client) error {
+	err := s.authn.ResetPassword(c.UserContext(), authn.ResetPasswordRequest{Token: b.Token, NewPassword: b.NewPassword, Client: cl})
 	if err != nil {
 		return err
 	}
@@ -424,7 +425,7 @@ func (s *Server) resetPassword(c *fiber.Ctx, b *authBody, cl authn.Client) error
 }
 
 // accessToken trades a live session for a short-lived JWT.
-func (s *Server) accessToken(c *fiber.Ctx, _ *authBody, _ authn.Client) error {
+func (s *Server) accessToken(c *fiber.Ctx, _ *wire.AuthnBody, _ authn.Client) error {
 	if s.tokens == nil {
 		return apiErr(CodeUnavailable, "access tokens are not enabled on this server")
 	}

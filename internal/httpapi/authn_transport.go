@@ -10,6 +10,7 @@ import (
 
 	"github.com/riskauth/riskauth/authn"
 	"github.com/riskauth/riskauth/engine"
+	"github.com/riskauth/riskauth/internal/httpapi/wire"
 )
 
 // Session transport. A browser gets the session as a cookie it cannot read
@@ -127,28 +128,29 @@ func jsonContentType(ct []byte) bool {
 // the trusted proxies) and the user agent the request's, unless a backend
 // with an API key tells who its user is; browsers may always send the
 // device descriptor their collector gathered.
-func (s *Server) client(c *fiber.Ctx, b *authBody) (authn.Client, error) {
+func (s *Server) client(c *fiber.Ctx, b *wire.Client) (authn.Client, error) {
 	ua := string(c.Request().Header.UserAgent())
 	if len(ua) > engine.MaxUserAgentLen {
 		ua = ua[:engine.MaxUserAgentLen]
 	}
-	cl := authn.Client{IP: s.clientIP(c), UserAgent: ua, Device: b.client.Device, Attributes: b.client.Attributes}
-	if b.client.hasIP || b.client.hasUA {
+	cl := authn.Client{IP: s.clientIP(c), UserAgent: ua, Device: b.Device, Attributes: b.Attributes}
+	hasIP, hasUA := b.IP.IsValid(), b.UserAgent != ""
+	if hasIP || hasUA {
 		if !hasAPIKey(c) {
-			var fs fieldErrors
-			if b.client.hasIP {
-				fs.add("client.ip", "accepted only from a backend that sends its API key in "+HeaderAPIKey)
+			var fs []engine.FieldError
+			if hasIP {
+				fs = append(fs, engine.FieldError{Field: "client.ip", Message: "accepted only from a backend that sends its API key in " + HeaderAPIKey})
 			}
-			if b.client.hasUA {
-				fs.add("client.user_agent", "accepted only from a backend that sends its API key in "+HeaderAPIKey)
+			if hasUA {
+				fs = append(fs, engine.FieldError{Field: "client.user_agent", Message: "accepted only from a backend that sends its API key in " + HeaderAPIKey})
 			}
 			return authn.Client{}, invalid(fs)
 		}
-		if b.client.hasIP {
-			cl.IP = b.client.addr
+		if hasIP {
+			cl.IP = b.IP
 		}
-		if b.client.hasUA {
-			cl.UserAgent = b.client.UserAgent
+		if hasUA {
+			cl.UserAgent = b.UserAgent
 		}
 	}
 	return cl, nil

@@ -19,10 +19,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/valyala/fasthttp"
-	"github.com/valyala/fastjson"
 
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/engine/clock"
+	"github.com/riskauth/riskauth/internal/httpapi/wire"
 )
 
 // Engine is what the handlers need from the risk engine; *engine.Engine
@@ -142,8 +142,8 @@ type Server struct {
 	m            *httpMetrics
 	allow        map[string]string // route path -> Allow header value
 
-	parsers fastjson.ParserPool
-	enc     *featureEncoder
+	dec wire.Decoder
+	enc *wire.Encoder
 
 	authn   Authn
 	tokens  *accessTokens
@@ -183,7 +183,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if len(cfg.APIKeys) == 0 {
 		return nil, errors.New("httpapi: at least one API key is required")
 	}
-	s := &Server{eng: deps.Engine, log: deps.Logger, allow: map[string]string{}, enc: newFeatureEncoder()}
+	s := &Server{eng: deps.Engine, log: deps.Logger, allow: map[string]string{}, enc: wire.NewEncoder()}
 	for i, k := range cfg.APIKeys {
 		if k == "" || strings.ContainsFunc(k, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
 			return nil, fmt.Errorf("httpapi: API key #%d is empty or contains spaces or control characters", i+1)
