@@ -122,11 +122,6 @@ type (
 	recoveryCodesBody struct {
 		RecoveryCodes []string `json:"recovery_codes"`
 	}
-	accessTokenBody struct {
-		AccessToken string `json:"access_token"`
-		TokenType   string `json:"token_type"`
-		ExpiresIn   int    `json:"expires_in"`
-	}
 )
 
 // authHandler is a sign-in handler with its decoded body and client.
@@ -422,39 +417,6 @@ func (s *Server) resetPassword(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client)
 		return err
 	}
 	return writeJSON(c, http.StatusOK, okBody{OK: true})
-}
-
-// accessToken trades a live session for a short-lived JWT.
-func (s *Server) accessToken(c *fiber.Ctx, _ *wire.AuthnBody, _ authn.Client) error {
-	if s.tokens == nil {
-		return apiErr(CodeUnavailable, "access tokens are not enabled on this server")
-	}
-	info, err := s.authn.Authenticate(c.UserContext(), sessionToken(c))
-	if err != nil {
-		return sessionError(c, err)
-	}
-	end := info.IdleExpiresAt
-	if info.AbsoluteExpiresAt.Before(end) {
-		end = info.AbsoluteExpiresAt
-	}
-	tok, ttl, err := s.tokens.issue(info.UserID, info.ID, int(info.AAL), end, time.Now())
-	if err != nil {
-		return err
-	}
-	return writeJSON(c, http.StatusOK, accessTokenBody{AccessToken: tok, TokenType: "Bearer", ExpiresIn: int(ttl / time.Second)})
-}
-
-// jwksHandler publishes the access-token verification keys; an empty set
-// when access tokens are off. Keys are public, so the set may be cached
-// briefly, unlike every other answer.
-func (s *Server) jwksHandler(c *fiber.Ctx) error {
-	body := []byte(`{"keys":[]}`)
-	if s.tokens != nil {
-		body = s.tokens.jwks
-	}
-	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-	c.Set(fiber.HeaderCacheControl, "public, max-age=300")
-	return c.Status(http.StatusOK).Send(body)
 }
 
 // authnDisabled answers every sign-in route of a server built without the

@@ -226,3 +226,14 @@ func (s *Server) validKey(key []byte) bool {
 	}
 	return ok == 1
 }
+
+// checkEncoding refuses compressed bodies: the body limit applies to the
+// bytes on the wire, so decompressing would let a small body grow without
+// bound.
+func checkEncoding(c *fiber.Ctx) error {
+	enc := c.Request().Header.Peek(fiber.HeaderContentEncoding)
+	if len(enc) == 0 || string(enc) == "identity" {
+		return nil
+	}
+	return apiErr(CodeUnsupportedMediaType, "compressed request bodies are not accepted")
+}

@@ -1,8 +1,10 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
+	_ "embed"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -414,3 +416,10 @@ func (s *Server) openAPI(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 	return c.Status(http.StatusOK).Send(s.openapi)
 }
+
+//go:embed openapi.json
+var openAPIDoc []byte
+
+// OpenAPIDocument returns a copy of the embedded OpenAPI 3.1 document that
+// describes this API (what /openapi.json serves by default).
+func OpenAPIDocument() []byte { return bytes.Clone(openAPIDoc) }

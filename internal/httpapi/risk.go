@@ -56,13 +56,23 @@ func (s *Server) engineError(err error) error {
 	return apiErr(CodeUnavailable, "a backend failed; retry later")
 }
 
-// checkEncoding refuses compressed bodies: the body limit applies to the
-// bytes on the wire, so decompressing would let a small body grow without
-// bound.
-func checkEncoding(c *fiber.Ctx) error {
-	enc := c.Request().Header.Peek(fiber.HeaderContentEncoding)
-	if len(enc) == 0 || string(enc) == "identity" {
-		return nil
+// outcomeResponse is the 200 body of POST /v1/risk/outcome.
+type outcomeResponse struct {
+	Recorded     bool   `json:"recorded"`
+	EvaluationID string `json:"evaluation_id"`
+	Outcome      string `json:"outcome"`
+}
+
+func (s *Server) outcome(c *fiber.Ctx) error {
+	if err := checkEncoding(c); err != nil {
+		return err
 	}
-	return apiErr(CodeUnsupportedMediaType, "compressed request bodies are not accepted")
+	req, err := s.dec.DecodeOutcome(c.Request().Body())
+	if err != nil {
+		return err
+	}
+	if _, err := s.eng.RecordOutcome(c.UserContext(), req.EvaluationID, req.Outcome); err != nil {
+		return s.engineError(err)
+	}
+	return writeJSON(c, http.StatusOK, outcomeResponse{Recorded: true, EvaluationID: req.EvaluationID, Outcome: string(req.Outcome)})
 }
