@@ -7,12 +7,38 @@ import (
 	"sync"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
 
 	"github.com/riskauth/riskauth/engine"
 )
 
+// The risk API: server-to-server calls from backends that hold an API key.
+// POST /v1/risk/evaluate scores a sign-in event, POST /v1/risk/outcome
+// feeds back what happened, and GET /v1/breached/range/{prefix} serves
+// the breached-password corpus as a k-anonymity range API. The bodies are
+// decoded and the decision rendered by package wire, on the hot path
+// without reflection.
+
+// RiskEngine is what the risk API needs from the risk engine;
+// *engine.Engine implements it.
+type RiskEngine interface {
+	Evaluate(ctx context.Context, ev engine.Event) (*engine.Decision, error)
+	RecordOutcome(ctx context.Context, evaluationID string, o engine.Outcome) (*engine.Pending, error)
+}
+
 // bufPool recycles evaluate response buffers.
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// breachedRange serves h (the range API over a local corpus table) behind
+// the API keys; nil answers 503.
+func breachedRange(h http.Handler) fiber.Handler {
+	if h == nil {
+		return func(*fiber.Ctx) error {
+			return apiErr(CodeUnavailable, "no breached-password corpus table is configured on this server")
+		}
+	}
+	return adaptor.HTTPHandler(h)
+}
 
 func (s *Server) evaluate(c *fiber.Ctx) error {
 	if err := checkEncoding(c); err != nil {
@@ -25,7 +51,7 @@ func (s *Server) evaluate(c *fiber.Ctx) error {
 	if !ev.IP.IsValid() {
 		ev.IP = s.clientIP(c)
 	}
-	d, err := s.eng.Evaluate(c.UserContext(), ev)
+	d, err := s.risk.Evaluate(c.UserContext(), ev)
 	if err != nil {
 		return s.engineError(err)
 	}
@@ -71,7 +97,7 @@ func (s *Server) outcome(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.eng.RecordOutcome(c.UserContext(), req.EvaluationID, req.Outcome); err != nil {
+	if _, err := s.risk.RecordOutcome(c.UserContext(), req.EvaluationID, req.Outcome); err != nil {
 		return s.engineError(err)
 	}
 	return writeJSON(c, http.StatusOK, outcomeResponse{Recorded: true, EvaluationID: req.EvaluationID, Outcome: string(req.Outcome)})

@@ -141,7 +141,7 @@ func (s *Server) accessToken(c *fiber.Ctx, _ *wire.AuthnBody, _ authn.Client) er
 	if s.tokens == nil {
 		return apiErr(CodeUnavailable, "access tokens are not enabled on this server")
 	}
-	info, err := s.authn.Authenticate(c.UserContext(), sessionToken(c))
+	info, err := s.sessions.Authenticate(c.UserContext(), sessionToken(c))
 	if err != nil {
 		return sessionError(c, err)
 	}
