@@ -17,7 +17,7 @@ import (
 // branch on it; the message is for humans and may change.
 type Code string
 
-// The error codes. statusOf maps each to its HTTP status.
+// The error codes. codeStatus maps each to its HTTP status.
 const (
 	CodeMalformedJSON        Code = Code(wire.CodeMalformedJSON)  // 400: not JSON, invalid UTF-8, trailing data
 	CodeBadRequest           Code = "bad_request"                 // 400: an HTTP request the server could not parse
@@ -135,6 +135,7 @@ type Error struct {
 	RetryAfter time.Duration
 }
 
+// Error implements error: the code, the message and every field.
 func (e *Error) Error() string {
 	if len(e.Fields) == 0 {
 		return string(e.Code) + ": " + e.Message
@@ -150,8 +151,8 @@ func apiErr(code Code, msg string) *Error { return &Error{Code: code, Message: m
 
 func invalid(fields []engine.FieldError) *Error { return fromWire(wire.Invalid(fields)) }
 
-// fromWire maps a decoder's error to the wire: its codes are this
-// package's CodeMalformedJSON and CodeInvalidRequest.
+// fromWire maps a decoder's error onto this package's: wire's two codes
+// are CodeMalformedJSON and CodeInvalidRequest here.
 func fromWire(e *wire.Error) *Error {
 	return &Error{Code: Code(e.Code), Message: e.Message, Fields: e.Fields}
 }

@@ -125,7 +125,8 @@ type Config struct {
 
 // Deps are the server's collaborators.
 type Deps struct {
-	// Engine answers the risk-check API. Required.
+	// Engine answers the risk-check API and the readiness probe.
+	// Required.
 	Engine Engine
 	// Registry is where the HTTP metrics are registered and what /metrics
 	// serves (the engine's and signals' metrics belong on it too); nil
@@ -137,8 +138,9 @@ type Deps struct {
 	// BreachedRange answers GET /v1/breached/range/{prefix} (the Pwned
 	// Passwords range API from a local corpus table); nil answers 503.
 	BreachedRange http.Handler
-	// Authn runs the sign-in and self-service API (/v1/register,
-	// /v1/login, ...); nil answers those routes 503.
+	// Authn runs the sign-in, account and token API (/v1/register,
+	// /v1/login, /v1/sessions, /v1/token, ...) and the mail-link pages;
+	// nil answers those routes 503 (the JWKS answers an empty set).
 	Authn Authn
 	// Clock drives the rate limiter's buckets; nil means the system clock.
 	Clock clock.Clock
@@ -192,8 +194,8 @@ type route struct {
 	auth bool
 	// admin: behind the admin keys (and 404 while the admin API is off).
 	admin bool
-	// guard: a state-changing sign-in or account route (optional API key, JSON
-	// content type, CSRF checks; see guard).
+	// guard: a state-changing sign-in or account route (optional API
+	// key, JSON content type, CSRF checks; see guard).
 	guard bool
 	// limit: an unauthenticated sign-in route behind the per-IP rate
 	// limit (guard routes only).
