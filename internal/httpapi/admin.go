@@ -115,18 +115,6 @@ func adminName(c *fiber.Ctx) string {
 	return n
 }
 
-// adminRoutes are the rule rollout routes.
-func (s *Server) adminRoutes() []route {
-	return []route{
-		{method: http.MethodGet, path: "/v1/admin/rules", admin: true, handler: s.adminRules},
-		{method: http.MethodPost, path: "/v1/admin/rules/validate", admin: true, handler: s.adminValidate},
-		{method: http.MethodPut, path: "/v1/admin/rules/candidate", admin: true, handler: s.adminSetCandidate},
-		{method: http.MethodDelete, path: "/v1/admin/rules/candidate", admin: true, handler: s.adminClearCandidate},
-		{method: http.MethodPost, path: "/v1/admin/rules/promote", admin: true, handler: s.adminPromote},
-		{method: http.MethodPost, path: "/v1/admin/rules/rollback", admin: true, handler: s.adminRollback},
-	}
-}
-
 // ruleView is one rule as the admin API shows it.
 type ruleView struct {
 	ID          string     `json:"id"`

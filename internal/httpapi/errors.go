@@ -1,41 +1,40 @@
 package httpapi
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/riskauth/riskauth/authn"
 	"github.com/riskauth/riskauth/engine"
+	"github.com/riskauth/riskauth/internal/httpapi/wire"
 )
 
 // Code is the stable, machine-readable "code" of an error body. Clients
 // branch on it; the message is for humans and may change.
 type Code string
 
-// The error codes. statusOf maps each to its HTTP status.
+// The error codes. codeStatus maps each to its HTTP status.
 const (
-	CodeMalformedJSON        Code = "malformed_json"           // 400: not JSON, invalid UTF-8, trailing data
-	CodeBadRequest           Code = "bad_request"              // 400: an HTTP request the server could not parse
-	CodeUnauthorized         Code = "unauthorized"             // 401: missing or wrong API key
-	CodeNotFound             Code = "not_found"                // 404: no such route
-	CodeUnknownEvaluation    Code = "unknown_evaluation"       // 404: evaluation id unknown or expired
-	CodeMethodNotAllowed     Code = "method_not_allowed"       // 405: route exists, method does not
-	CodeRequestTimeout       Code = "request_timeout"          // 408: the request was not read in time
-	CodeOutcomeRecorded      Code = "outcome_already_recorded" // 409: a flow outcome was already recorded
-	CodeBodyTooLarge         Code = "body_too_large"           // 413: body over the configured limit
-	CodeUnsupportedMediaType Code = "unsupported_media_type"   // 415: a Content-Encoding other than identity
-	CodeInvalidRequest       Code = "invalid_request"          // 422: wrong types, missing or invalid fields
-	CodeHeadersTooLarge      Code = "headers_too_large"        // 431: request headers over the read buffer
-	CodeInternal             Code = "internal"                 // 500: a bug; details are logged, never sent
-	CodeUnavailable          Code = "unavailable"              // 503: a backend failed while serving the request
-	CodeNotReady             Code = "not_ready"                // 503: readiness probe: a backend is unreachable
-	CodeForbiddenOrigin      Code = "forbidden_origin"         // 403: a browser request from another site (CSRF defence)
+	CodeMalformedJSON        Code = Code(wire.CodeMalformedJSON)  // 400: not JSON, invalid UTF-8, trailing data
+	CodeBadRequest           Code = "bad_request"                 // 400: an HTTP request the server could not parse
+	CodeUnauthorized         Code = "unauthorized"                // 401: missing or wrong API key
+	CodeNotFound             Code = "not_found"                   // 404: no such route
+	CodeUnknownEvaluation    Code = "unknown_evaluation"          // 404: evaluation id unknown or expired
+	CodeMethodNotAllowed     Code = "method_not_allowed"          // 405: route exists, method does not
+	CodeRequestTimeout       Code = "request_timeout"             // 408: the request was not read in time
+	CodeOutcomeRecorded      Code = "outcome_already_recorded"    // 409: a flow outcome was already recorded
+	CodeBodyTooLarge         Code = "body_too_large"              // 413: body over the configured limit
+	CodeUnsupportedMediaType Code = "unsupported_media_type"      // 415: a Content-Encoding other than identity
+	CodeInvalidRequest       Code = Code(wire.CodeInvalidRequest) // 422: wrong types, missing or invalid fields
+	CodeHeadersTooLarge      Code = "headers_too_large"           // 431: request headers over the read buffer
+	CodeInternal             Code = "internal"                    // 500: a bug; details are logged, never sent
+	CodeUnavailable          Code = "unavailable"                 // 503: a backend failed while serving the request
+	CodeNotReady             Code = "not_ready"                   // 503: readiness probe: a backend is unreachable
+	CodeForbiddenOrigin      Code = "forbidden_origin"            // 403: a browser request from another site (CSRF defence)
 
 	// Admin API (rule rollout).
 	CodeInvalidRuleFile      Code = "invalid_rule_file"     // 422: every problem, with file:line:col as the field
@@ -136,6 +135,7 @@ type Error struct {
 	RetryAfter time.Duration
 }
 
+// Error implements error: the code, the message and every field.
 func (e *Error) Error() string {
 	if len(e.Fields) == 0 {
 		return string(e.Code) + ": " + e.Message
@@ -149,8 +149,12 @@ func (e *Error) Error() string {
 
 func apiErr(code Code, msg string) *Error { return &Error{Code: code, Message: msg} }
 
-func invalid(fields []engine.FieldError) *Error {
-	return &Error{Code: CodeInvalidRequest, Message: "the request has missing or invalid fields", Fields: fields}
+func invalid(fields []engine.FieldError) *Error { return fromWire(wire.Invalid(fields)) }
+
+// fromWire maps a decoder's error onto this package's: wire's two codes
+// are CodeMalformedJSON and CodeInvalidRequest here.
+func fromWire(e *wire.Error) *Error {
+	return &Error{Code: Code(e.Code), Message: e.Message, Fields: e.Fields}
 }
 
 // Errors that do not depend on the request.
@@ -159,22 +163,6 @@ var (
 	errInternal     = apiErr(CodeInternal, "internal error")
 )
 
-// errorBody is the wire shape of every error response.
-type errorBody struct {
-	Error errorDetail `json:"error"`
-}
-
-type errorDetail struct {
-	Code    Code         `json:"code"`
-	Message string       `json:"message"`
-	Fields  []fieldError `json:"fields,omitempty"`
-}
-
-type fieldError struct {
-	Field   string `json:"field"`
-	Message string `json:"message"`
-}
-
 // toAPIError turns whatever a handler or fiber returned into an *Error.
 // The second result reports an unexpected error (a bug or a failing
 // backend) that the caller should log.
@@ -182,6 +170,10 @@ func toAPIError(err error) (*Error, bool) {
 	var ae *Error
 	if errors.As(err, &ae) {
 		return ae, ae.Code == CodeInternal
+	}
+	var we *wire.Error
+	if errors.As(err, &we) {
+		return fromWire(we), false
 	}
 	var ne *authn.Error
 	if errors.As(err, &ne) {
@@ -238,46 +230,5 @@ func fromAuthn(e *authn.Error) *Error {
 	return out
 }
 
-// body renders the error; field names are made safe to echo (valid UTF-8,
-// no control characters, bounded length).
-func (e *Error) body() []byte {
-	b := errorBody{Error: errorDetail{Code: e.Code, Message: e.Message}}
-	if len(e.Fields) > 0 {
-		b.Error.Fields = make([]fieldError, len(e.Fields))
-		for i, f := range e.Fields {
-			b.Error.Fields[i] = fieldError{Field: safeText(f.Field, 128), Message: safeText(f.Message, 512)}
-		}
-	}
-	out, err := json.Marshal(b)
-	if err != nil { // cannot happen: only strings
-		return []byte(`{"error":{"code":"internal","message":"internal error"}}`)
-	}
-	return out
-}
-
-// safeText truncates s to at most n bytes on a rune boundary and replaces
-// invalid UTF-8 and control characters with U+FFFD.
-func safeText(s string, n int) string {
-	clean := true
-	for i, r := range s {
-		if i >= n || r == utf8.RuneError || r < 0x20 || r == 0x7f {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return s
-	}
-	var b strings.Builder
-	for i, r := range s {
-		if i >= n {
-			b.WriteString("…")
-			break
-		}
-		if r == utf8.RuneError || r < 0x20 || r == 0x7f {
-			r = utf8.RuneError
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
+// body renders the error in the one stable shape.
+func (e *Error) body() []byte { return wire.ErrorBody(string(e.Code), e.Message, e.Fields) }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/riskauth/riskauth/internal/leaf/promshard"
 )
 

@@ -8,10 +8,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime"
 	"net"
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -225,4 +227,100 @@ func (s *Server) validKey(key []byte) bool {
 		ok |= subtle.ConstantTimeCompare(sum[:], s.keys[i][:])
 	}
 	return ok == 1
+}
+
+// checkEncoding refuses compressed bodies: the body limit applies to the
+// bytes on the wire, so decompressing would let a small body grow without
+// bound.
+func checkEncoding(c *fiber.Ctx) error {
+	enc := c.Request().Header.Peek(fiber.HeaderContentEncoding)
+	if len(enc) == 0 || string(enc) == "identity" {
+		return nil
+	}
+	return apiErr(CodeUnsupportedMediaType, "compressed request bodies are not accepted")
+}
+
+// HeaderAPIKey carries an API key on the sign-in and account API. It is a
+// header of its own because Authorization there carries the user's
+// session.
+const HeaderAPIKey = "Riskauth-Api-Key"
+
+// localAPIKey marks a request whose caller presented a valid API key.
+const localAPIKey = "riskauth.apikey"
+
+// optionalAPIKey lets backends call the sign-in API for their users. No
+// header: a user-facing request. A valid key: the body's client.ip and
+// client.user_agent are believed. A wrong key is refused rather than
+// ignored, because a backend whose key was rotated away would otherwise
+// have every user appear to come from its own address.
+func (s *Server) optionalAPIKey(c *fiber.Ctx) error {
+	k := c.Request().Header.Peek(HeaderAPIKey)
+	if len(k) == 0 {
+		return c.Next()
+	}
+	if !s.validKey(bytes.TrimSpace(k)) {
+		return apiErr(CodeUnauthorized, "the "+HeaderAPIKey+" header does not hold a valid API key")
+	}
+	c.Locals(localAPIKey, true)
+	return c.Next()
+}
+
+func hasAPIKey(c *fiber.Ctx) bool {
+	v, _ := c.Locals(localAPIKey).(bool)
+	return v
+}
+
+// guard protects every state-changing route of the sign-in API against
+// cross-site request forgery (ASVS 5.0 V3.5):
+//
+//   - a POST must declare Content-Type: application/json. A cross-site HTML
+//     form can only send urlencoded, multipart or text/plain bodies, and a
+//     cross-site fetch with a JSON content type needs a CORS preflight, which
+//     this server never grants;
+//   - a request that may carry the cookie (no Authorization header, no API
+//     key) is refused when the browser says it comes from another site
+//     (Sec-Fetch-Site other than same-origin or none) or from an origin
+//     other than the configured public ones (Origin header).
+//
+// Requests with an Authorization header or an API key carry their
+// credential explicitly, which a browser never adds on its own to a
+// cross-site request, so only the content type is checked for them.
+func (s *Server) guard(c *fiber.Ctx) error {
+	if err := checkEncoding(c); err != nil {
+		return err
+	}
+	if c.Method() == fiber.MethodPost && !jsonContentType(c.Request().Header.ContentType()) {
+		return apiErr(CodeUnsupportedMediaType, "send the body as Content-Type: application/json")
+	}
+	if bearerToken(c) != "" || hasAPIKey(c) {
+		return c.Next()
+	}
+	switch string(c.Request().Header.Peek("Sec-Fetch-Site")) {
+	case "", "same-origin", "none":
+	default:
+		return errForbiddenOrigin
+	}
+	if o := c.Request().Header.Peek(fiber.HeaderOrigin); len(o) > 0 && !s.origins[string(o)] {
+		return errForbiddenOrigin
+	}
+	return c.Next()
+}
+
+var errForbiddenOrigin = apiErr(CodeForbiddenOrigin, "cross-site requests are not accepted")
+
+// jsonContentType accepts application/json with at most a UTF-8 charset.
+func jsonContentType(ct []byte) bool {
+	if len(ct) == 0 {
+		return false
+	}
+	mt, params, err := mime.ParseMediaType(string(ct))
+	if err != nil || mt != fiber.MIMEApplicationJSON {
+		return false
+	}
+	for k, v := range params {
+		if k != "charset" || !strings.EqualFold(v, "utf-8") {
+			return false
+		}
+	}
+	return true
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/hashicorp/golang-lru/v2/simplelru"
+
 	"github.com/riskauth/riskauth/engine/clock"
 )
 

@@ -1,15 +1,16 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
+	_ "embed"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -19,21 +20,39 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/valyala/fasthttp"
-	"github.com/valyala/fastjson"
 
+	"github.com/riskauth/riskauth/authn"
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/engine/clock"
+	"github.com/riskauth/riskauth/internal/httpapi/wire"
 )
 
-// Engine is what the handlers need from the risk engine; *engine.Engine
-// implements it.
-type Engine interface {
-	Evaluate(ctx context.Context, ev engine.Event) (*engine.Decision, error)
-	RecordOutcome(ctx context.Context, evaluationID string, o engine.Outcome) (*engine.Pending, error)
+// Readiness is what /readyz asks: whether the backends answer.
+type Readiness interface {
 	Ready(ctx context.Context) error
 }
 
+// Engine is the risk engine as the server needs it: the risk API's
+// RiskEngine (risk.go) and the readiness probe. *engine.Engine implements
+// it.
+type Engine interface {
+	RiskEngine
+	Readiness
+}
+
 var _ Engine = (*engine.Engine)(nil)
+
+// Authn is the sign-in service as the server needs it: one interface per
+// surface, SignIn (signin.go) and Account (account.go), whose Sessions
+// include the Authenticator the token route uses. *authn.Service
+// implements it. Each handler sees only its surface's interface, so that
+// the service can be split by surface without a change here but in Deps.
+type Authn interface {
+	SignIn
+	Account
+}
+
+var _ Authn = (*authn.Service)(nil)
 
 // Defaults applied by New to zero Config fields.
 const (
@@ -106,7 +125,8 @@ type Config struct {
 
 // Deps are the server's collaborators.
 type Deps struct {
-	// Engine answers the risk-check API. Required.
+	// Engine answers the risk-check API and the readiness probe.
+	// Required.
 	Engine Engine
 	// Registry is where the HTTP metrics are registered and what /metrics
 	// serves (the engine's and signals' metrics belong on it too); nil
@@ -118,8 +138,9 @@ type Deps struct {
 	// BreachedRange answers GET /v1/breached/range/{prefix} (the Pwned
 	// Passwords range API from a local corpus table); nil answers 503.
 	BreachedRange http.Handler
-	// Authn runs the sign-in and self-service API (/v1/register,
-	// /v1/login, ...); nil answers those routes 503.
+	// Authn runs the sign-in, account and token API (/v1/register,
+	// /v1/login, /v1/sessions, /v1/token, ...) and the mail-link pages;
+	// nil answers those routes 503 (the JWKS answers an empty set).
 	Authn Authn
 	// Clock drives the rate limiter's buckets; nil means the system clock.
 	Clock clock.Clock
@@ -132,7 +153,8 @@ type Deps struct {
 // App to something that serves fiber apps) and stop it with Shutdown.
 type Server struct {
 	app          *fiber.App
-	eng          Engine
+	risk         RiskEngine
+	ready        Readiness
 	keys         [][sha256.Size]byte
 	trusted      []netip.Prefix
 	forwarded    bool // ProxyHeader is Forwarded
@@ -142,14 +164,18 @@ type Server struct {
 	m            *httpMetrics
 	allow        map[string]string // route path -> Allow header value
 
-	parsers fastjson.ParserPool
-	enc     *featureEncoder
+	dec wire.Decoder
+	enc *wire.Encoder
 
-	authn   Authn
-	tokens  *accessTokens
-	pages   *pages
-	origins map[string]bool
-	limiter *rateLimiter // nil: no rate limit
+	// signin, account and sessions are Deps.Authn, each surface's part;
+	// nil without it.
+	signin   SignIn
+	account  Account
+	sessions Authenticator
+	tokens   *accessTokens
+	pages    *pages
+	origins  map[string]bool
+	limiter  *rateLimiter // nil: no rate limit
 
 	rules      RuleAdmin
 	adminKeys  [][sha256.Size]byte
@@ -160,18 +186,22 @@ type Server struct {
 	stopped bool
 }
 
-// route is one entry of the route table: the only place routes are declared.
+// route is one entry of the route table (routes): the only place routes
+// are declared.
 type route struct {
 	method, path string
-	auth         bool
+	// auth: behind the API keys.
+	auth bool
 	// admin: behind the admin keys (and 404 while the admin API is off).
 	admin bool
-	// guard: a state-changing sign-in route (optional API key, JSON
-	// content type, CSRF checks; see guard).
+	// guard: a state-changing sign-in or account route (optional API
+	// key, JSON content type, CSRF checks; see guard).
 	guard bool
 	// limit: an unauthenticated sign-in route behind the per-IP rate
 	// limit (guard routes only).
-	limit   bool
+	limit bool
+	// authn: served by Deps.Authn; answers 503 without it.
+	authn   bool
 	handler fiber.Handler
 }
 
@@ -183,7 +213,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if len(cfg.APIKeys) == 0 {
 		return nil, errors.New("httpapi: at least one API key is required")
 	}
-	s := &Server{eng: deps.Engine, log: deps.Logger, allow: map[string]string{}, enc: newFeatureEncoder()}
+	s := &Server{risk: deps.Engine, ready: deps.Engine, log: deps.Logger, allow: map[string]string{}, enc: wire.NewEncoder()}
 	for i, k := range cfg.APIKeys {
 		if k == "" || strings.ContainsFunc(k, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
 			return nil, fmt.Errorf("httpapi: API key #%d is empty or contains spaces or control characters", i+1)
@@ -261,28 +291,17 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		Registry:          reg,
 		EnableOpenMetrics: false,
 	}))
-	breachedRange := func(c *fiber.Ctx) error {
-		return apiErr(CodeUnavailable, "no breached-password corpus table is configured on this server")
-	}
-	if deps.BreachedRange != nil {
-		breachedRange = adaptor.HTTPHandler(deps.BreachedRange)
-	}
-	for _, r := range append([]route{
-		{method: http.MethodPost, path: "/v1/risk/evaluate", auth: true, handler: s.evaluate},
-		{method: http.MethodGet, path: "/v1/breached/range/:prefix", auth: true, handler: breachedRange},
-		{method: http.MethodPost, path: "/v1/risk/outcome", auth: true, handler: s.outcome},
-		{method: http.MethodGet, path: "/healthz", handler: s.healthz},
-		{method: http.MethodGet, path: "/readyz", handler: s.readyz},
-		{method: http.MethodGet, path: "/metrics", handler: metrics},
-		{method: http.MethodGet, path: "/openapi.json", handler: s.openAPI},
-	}, append(s.authRoutes(), s.adminRoutes()...)...) {
+	for _, r := range s.routes(metrics, breachedRange(deps.BreachedRange)) {
+		if r.authn && s.signin == nil {
+			r.handler = authnDisabled
+		}
 		hs := []fiber.Handler{r.handler}
 		switch {
 		case r.admin:
 			hs = []fiber.Handler{s.authenticateAdmin, r.handler}
 		case r.auth:
 			hs = []fiber.Handler{s.authenticate, r.handler}
-		case r.guard && r.limit && s.authn != nil:
+		case r.guard && r.limit && s.signin != nil:
 			// The limit comes before the CSRF checks so refused requests
 			// count too, and after the API key so backends are recognised.
 			hs = []fiber.Handler{s.optionalAPIKey, s.rateLimit, s.guard, r.handler}
@@ -304,44 +323,83 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	return s, nil
 }
 
-// setupAuthn checks the sign-in part of the configuration.
-func (s *Server) setupAuthn(cfg Config, deps Deps) error {
-	s.authn = deps.Authn
-	p, err := newPages()
-	if err != nil {
-		return fmt.Errorf("httpapi: %w", err)
+// routes is the route table, by surface. New adds to each route the
+// middleware its flags ask for.
+func (s *Server) routes(metrics, breached fiber.Handler) []route {
+	// post is a state-changing sign-in or account route whose JSON body
+	// has the given shape.
+	post := func(path string, shape wire.Shape, h authHandler) route {
+		return route{method: http.MethodPost, path: path, guard: true, authn: true, handler: s.withBody(shape, h)}
 	}
-	s.pages = p
-	s.origins = map[string]bool{}
-	for _, o := range append([]string{cfg.PublicOrigin}, cfg.AllowedOrigins...) {
-		if o == "" {
-			continue
-		}
-		u, err := url.Parse(o)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
-			return fmt.Errorf("httpapi: origin %q: want scheme://host[:port]", o)
-		}
-		s.origins[u.Scheme+"://"+u.Host] = true
+	// limited are the routes anyone can call without a session: the ones
+	// a flood from one address would aim at.
+	limited := func(path string, shape wire.Shape, h authHandler) route {
+		r := post(path, shape, h)
+		r.limit = true
+		return r
 	}
-	if deps.Authn != nil && cfg.PublicOrigin == "" {
-		return errors.New("httpapi: PublicOrigin is required with Deps.Authn")
+	get := func(path string, h fiber.Handler) route {
+		return route{method: http.MethodGet, path: path, authn: true, handler: h}
 	}
-	if cfg.RateLimit.PerMinute < 0 || cfg.RateLimit.Burst < 0 || cfg.RateLimit.MaxClients < 0 {
-		return errors.New("httpapi: rate limit settings must not be negative")
+	admin := func(method, path string, h fiber.Handler) route {
+		return route{method: method, path: path, admin: true, handler: h}
 	}
-	if s.limiter, err = newRateLimiter(cfg.RateLimit, deps.Clock); err != nil {
-		return fmt.Errorf("httpapi: rate limit: %w", err)
+	return []route{
+		// Risk API (risk.go), for backends with an API key.
+		{method: http.MethodPost, path: "/v1/risk/evaluate", auth: true, handler: s.evaluate},
+		{method: http.MethodGet, path: "/v1/breached/range/:prefix", auth: true, handler: breached},
+		{method: http.MethodPost, path: "/v1/risk/outcome", auth: true, handler: s.outcome},
+
+		// Probes, metrics (metrics.go) and the API's description.
+		{method: http.MethodGet, path: "/healthz", handler: s.healthz},
+		{method: http.MethodGet, path: "/readyz", handler: s.readyz},
+		{method: http.MethodGet, path: "/metrics", handler: metrics},
+		{method: http.MethodGet, path: "/openapi.json", handler: s.openAPI},
+
+		// Sign-in API (signin.go).
+		limited("/v1/register", wire.ShapeRegister, s.register),
+		limited("/v1/verify-email", wire.ShapeVerifyEmail, s.verifyEmail),
+		limited("/v1/login", wire.ShapeLogin, s.login),
+		post("/v1/login/password", wire.ShapeFlowPassword, s.loginPassword),
+		post("/v1/login/totp", wire.ShapeFlowCode, s.loginTOTP),
+		post("/v1/login/recovery-code", wire.ShapeFlowCode, s.loginRecoveryCode),
+		limited("/v1/login/email-code", wire.ShapeFlow, s.requestEmailCode),
+		post("/v1/login/email-code/verify", wire.ShapeFlowCode, s.loginEmailCode),
+		post("/v1/login/magic-link", wire.ShapeMagicLink, s.loginMagicLink),
+		limited("/v1/password/reset/request", wire.ShapeResetRequest, s.requestReset),
+		post("/v1/password/reset", wire.ShapeReset, s.resetPassword),
+
+		// Account API (account.go), for the holder of a session.
+		get("/v1/session", s.whoami),
+		post("/v1/logout", wire.ShapeClient, s.logout),
+		get("/v1/sessions", s.listSessions),
+		{method: http.MethodDelete, path: "/v1/sessions/:id", guard: true, authn: true, handler: s.revokeSession},
+		post("/v1/sessions/revoke-others", wire.ShapeClient, s.revokeOthers),
+		post("/v1/reauthenticate", wire.ShapeReauthenticate, s.reauthenticate),
+		post("/v1/password/change", wire.ShapeChangePassword, s.changePassword),
+		post("/v1/totp", wire.ShapeClient, s.beginTOTP),
+		post("/v1/totp/confirm", wire.ShapeConfirmTOTP, s.confirmTOTP),
+		post("/v1/totp/remove", wire.ShapeRemoveTOTP, s.removeTOTP),
+		post("/v1/recovery-codes", wire.ShapeClient, s.regenerateRecoveryCodes),
+
+		// Access tokens (tokens.go). The key set answers without
+		// Deps.Authn too: an empty set.
+		post("/v1/token", wire.ShapeClient, s.accessToken),
+		{method: http.MethodGet, path: "/.well-known/jwks.json", handler: s.jwksHandler},
+
+		// Pages that links in mail land on (pages.go).
+		get("/login/magic", s.linkPage(pageMagicLink)),
+		get("/verify-email", s.linkPage(pageVerifyEmail)),
+		get("/password/reset", s.linkPage(pageResetPassword)),
+
+		// Rule rollout admin API (admin.go), for the admin keys.
+		admin(http.MethodGet, "/v1/admin/rules", s.adminRules),
+		admin(http.MethodPost, "/v1/admin/rules/validate", s.adminValidate),
+		admin(http.MethodPut, "/v1/admin/rules/candidate", s.adminSetCandidate),
+		admin(http.MethodDelete, "/v1/admin/rules/candidate", s.adminClearCandidate),
+		admin(http.MethodPost, "/v1/admin/rules/promote", s.adminPromote),
+		admin(http.MethodPost, "/v1/admin/rules/rollback", s.adminRollback),
 	}
-	if cfg.AccessTokens != nil {
-		at := *cfg.AccessTokens
-		if at.Issuer == "" {
-			at.Issuer = cfg.PublicOrigin
-		}
-		if s.tokens, err = newAccessTokens(&at); err != nil {
-			return fmt.Errorf("httpapi: %w", err)
-		}
-	}
-	return nil
 }
 
 func orDefault(d, def time.Duration) time.Duration {
@@ -398,7 +456,7 @@ func (s *Server) healthz(c *fiber.Ctx) error {
 func (s *Server) readyz(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(c.UserContext(), s.readyTimeout)
 	defer cancel()
-	if err := s.eng.Ready(ctx); err != nil {
+	if err := s.ready.Ready(ctx); err != nil {
 		s.log.Warn("not ready", "err", err)
 		return apiErr(CodeNotReady, "a backend is unreachable")
 	}
@@ -414,3 +472,10 @@ func (s *Server) openAPI(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 	return c.Status(http.StatusOK).Send(s.openapi)
 }
+
+//go:embed openapi.json
+var openAPIDoc []byte
+
+// OpenAPIDocument returns a copy of the embedded OpenAPI 3.1 document that
+// describes this API (what /openapi.json serves by default).
+func OpenAPIDocument() []byte { return bytes.Clone(openAPIDoc) }

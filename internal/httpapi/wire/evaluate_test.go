@@ -1,10 +1,9 @@
-package httpapi
+package wire
 
 import (
 	"encoding/json"
 	"errors"
 	"math/rand/v2"
-	"net/http"
 	"reflect"
 	"strings"
 	"testing"
@@ -148,9 +147,6 @@ func checkErrorShape(t *testing.T, e *Error) {
 	default:
 		t.Fatalf("unexpected code %q", e.Code)
 	}
-	if s := e.Code.Status(); s != http.StatusBadRequest && s != http.StatusUnprocessableEntity {
-		t.Fatalf("status %d", s)
-	}
 	b := e.body()
 	var shape struct {
 		Error struct {
@@ -175,23 +171,6 @@ func checkErrorShape(t *testing.T, e *Error) {
 			t.Fatalf("bad field entry in %q", b)
 		}
 	}
-}
-
-func TestCodeTable(t *testing.T) {
-	t.Parallel()
-	for code, status := range codeStatus {
-		assert.Equal(t, status, code.Status(), code)
-		assert.GreaterOrEqual(t, status, 400)
-	}
-	assert.Equal(t, http.StatusInternalServerError, Code("nope").Status())
-}
-
-func TestSafeText(t *testing.T) {
-	t.Parallel()
-	assert.Equal(t, "attributes.ok", safeText("attributes.ok", 128))
-	assert.Equal(t, "a\uFFFDb\uFFFD", safeText("a\x00b\xff", 128))
-	assert.Equal(t, "abc…", safeText("abcdef", 3))
-	assert.True(t, utf8.ValidString(safeText(strings.Repeat("é", 100), 7)))
 }
 
 // fastjson's validator decides what is malformed; it must agree with

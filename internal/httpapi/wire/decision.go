@@ -1,10 +1,10 @@
-package httpapi
+package wire
 
 import (
 	"encoding/json"
+	"math"
 	"slices"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -17,24 +17,23 @@ import (
 // encoding/json spent a third of an evaluate request's CPU time on it (the
 // feature set alone is some 80 values, and its velocity part a map built
 // and sorted per call). The output is the JSON encoding/json would produce
-// for the reference value in encode_test.go (evaluateResponse), up to key
+// for the reference value in decision_test.go (evaluateResponse), up to key
 // order inside maps and HTML escaping (TestEncoderMatchesEncodingJSON
-// checks it on real answers); non-finite
-// numbers, which encoding/json refuses, are rendered as null. It is
-// written straight from the engine's decision: building a response value
-// first cost a quarter as much again, in copies, a map and five
-// allocations.
+// checks it on real answers); non-finite numbers, which encoding/json
+// refuses, are rendered as null. It is written straight from the engine's
+// decision: building a response value first cost a quarter as much again,
+// in copies, a map and five allocations.
 
-// bufPool recycles response buffers.
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
-
-// featureEncoder renders risk.Features. Its plan is the feature layout
-// (risk.Layout), so a feature added to Features is rendered without a
-// change here (and TestOpenAPISignalsMatchFeatures asks for it in the
-// document). The layout reads each field through its offset: reflect's
+// Encoder renders the evaluate answer (AppendDecision). Its plan for the
+// feature set is the feature layout (risk.Layout), so a feature added to
+// Features is rendered without a change here (and
+// TestOpenAPISignalsMatchFeatures asks for it in the document). The layout reads each field through its offset: reflect's
 // Value.Field and friends, per field and per request, took over a third
 // of the encoder's time.
-type featureEncoder struct {
+//
+// Build it once with NewEncoder and share it: it is safe for concurrent
+// use.
+type Encoder struct {
 	namespaces []nsPlan
 	// velocity caches the velocity counters' rendered keys for the last
 	// names slice seen: a schema's, shared by all its feature sets and
@@ -62,8 +61,9 @@ type velocityKeys struct {
 	keys  []string
 }
 
-func newFeatureEncoder() *featureEncoder {
-	fe := &featureEncoder{}
+// NewEncoder builds an Encoder for the feature layout of this build.
+func NewEncoder() *Encoder {
+	fe := &Encoder{}
 	for _, ns := range risk.Layout() {
 		if ns.JSON == "-" {
 			continue
@@ -81,7 +81,7 @@ func newFeatureEncoder() *featureEncoder {
 	return fe
 }
 
-func (fe *featureEncoder) appendFeatures(b []byte, f *risk.Features) []byte {
+func (fe *Encoder) appendFeatures(b []byte, f *risk.Features) []byte {
 	if f == nil {
 		return append(b, "null"...)
 	}
@@ -144,7 +144,7 @@ func (fe *featureEncoder) appendFeatures(b []byte, f *risk.Features) []byte {
 
 // velocityKeys returns the rendered keys of names, from the cache when
 // names is the slice seen last.
-func (fe *featureEncoder) velocityKeys(names []string) []string {
+func (fe *Encoder) velocityKeys(names []string) []string {
 	if c := fe.velocity.Load(); c != nil && len(c.names) == len(names) &&
 		(len(names) == 0 || &c.names[0] == &names[0]) {
 		return c.keys
@@ -180,11 +180,13 @@ func appendStringMap(b []byte, m map[string]string) []byte {
 	return append(b, '}')
 }
 
-// appendDecision renders d as the 200 body of POST /v1/risk/evaluate: the
-// JSON encoding/json would write for newEvaluateResponse(d) (up to key
-// order inside maps and HTML escaping; TestEncoderMatchesEncodingJSON),
-// without building that value first.
-func (fe *featureEncoder) appendDecision(b []byte, d *engine.Decision) []byte {
+// AppendDecision appends d, rendered as the 200 body of POST
+// /v1/risk/evaluate, to b and returns the extended buffer: the JSON
+// encoding/json would write for newEvaluateResponse(d) in decision_test.go
+// (up to key order inside maps and HTML escaping;
+// TestEncoderMatchesEncodingJSON), without building that value first.
+// With a buffer of enough capacity it allocates nothing.
+func (fe *Encoder) AppendDecision(b []byte, d *engine.Decision) []byte {
 	b = append(b, `{"evaluation_id":`...)
 	b = jsonw.AppendString(b, d.EvaluationID)
 	b = append(b, `,"decision":`...)
@@ -296,4 +298,12 @@ func appendAny(b []byte, v any) []byte {
 		return append(b, "null"...)
 	}
 	return append(b, out...)
+}
+
+// finite maps NaN and infinities, which JSON cannot carry, to 0.
+func finite(f float64) float64 {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0
+	}
+	return f
 }

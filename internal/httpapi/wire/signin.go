@@ -1,4 +1,4 @@
-package httpapi
+package wire
 
 import (
 	"fmt"
@@ -11,9 +11,10 @@ import (
 	"github.com/riskauth/riskauth/engine"
 )
 
-// Bodies of the sign-in and self-service API are decoded like the evaluate
+// Bodies of the sign-in and account API are decoded like the evaluate
 // body (decode.go): UTF-8 and strict JSON first, then field by field with
-// fastjson. Each route declares the fields it reads in a bodySpec; every
+// fastjson. Each route names its body's Shape, a bodySpec of the fields it
+// reads; every
 // other member of the body is ignored and never bound to anything, so a
 // body cannot set what the route does not offer (a user id, an assurance
 // level, a client IP without an API key).
@@ -22,6 +23,11 @@ import (
 // "password" is a 413 (body limit), a 5 KB one a 422 from this decoder, and
 // neither costs an argon2id hash.
 
+// MaxSecretBytes bounds, in bytes, the opaque strings of the sign-in and
+// account API: flow ids, link tokens, codes, factor ids (and, in the HTTP
+// layer, session ids in paths).
+const MaxSecretBytes = 256
+
 // Limits on the string fields, in bytes of UTF-8.
 const (
 	// maxPasswordBytes matches the engine's limit on Event.Password. The
@@ -29,9 +35,105 @@ const (
 	// passwords can never be right, and are refused unhashed.
 	maxPasswordBytes = 4096
 	maxEmailBytes    = 320
-	maxSecretBytes   = 256 // flow ids, link tokens, codes, factor ids
+	maxSecretBytes   = MaxSecretBytes
 	maxUserAgent     = engine.MaxUserAgentLen
 )
+
+// Shape names the JSON body of a sign-in or account route: the members
+// its decoder reads. Every other member is ignored and bound to nothing.
+type Shape uint8
+
+// The shapes. Every one but ShapeVerifyEmail also reads the "client"
+// member (Client).
+const (
+	_                   Shape = iota
+	ShapeRegister             // email, password
+	ShapeVerifyEmail          // token
+	ShapeLogin                // identifier, optional password
+	ShapeFlowPassword         // flow_id, password
+	ShapeFlowCode             // flow_id, code
+	ShapeFlow                 // flow_id
+	ShapeMagicLink            // token
+	ShapeClient               // client only; an empty body is {}
+	ShapeReauthenticate       // password, optional totp_code and recovery_code
+	ShapeConfirmTOTP          // factor_id, code
+	ShapeRemoveTOTP           // password
+	ShapeChangePassword       // current_password, new_password
+	ShapeResetRequest         // email
+	ShapeReset                // token, new_password
+)
+
+// shapes maps each Shape to its spec.
+var shapes = [...]*bodySpec{
+	ShapeRegister: specRegister, ShapeVerifyEmail: specVerifyEmail, ShapeLogin: specLogin,
+	ShapeFlowPassword: specFlowPassword, ShapeFlowCode: specFlowCode, ShapeFlow: specFlow,
+	ShapeMagicLink: specMagicLink, ShapeClient: specEmpty, ShapeReauthenticate: specReauth,
+	ShapeConfirmTOTP: specConfirmTOTP, ShapeRemoveTOTP: specRemoveTOTP, ShapeChangePassword: specChangePassword,
+	ShapeResetRequest: specResetRequest, ShapeReset: specReset,
+}
+
+// AuthnBody is a decoded sign-in or account body. Only the members its
+// Shape reads are set, the others are always "". A member the shape reads
+// is "" only when absent or null: a present empty string is refused, as
+// is a required member's absence, and every one is within its length
+// limit and free of NUL bytes.
+type AuthnBody struct {
+	Email           string // "email"
+	Password        string // "password"
+	Identifier      string // "identifier"
+	FlowID          string // "flow_id"
+	Code            string // "code"
+	Token           string // "token"
+	TOTPCode        string // "totp_code"
+	RecoveryCode    string // "recovery_code"
+	FactorID        string // "factor_id"
+	CurrentPassword string // "current_password"
+	NewPassword     string // "new_password"
+	// Client is the "client" member; zero when absent or not read.
+	Client Client
+}
+
+// Client is the "client" member of a sign-in or account body: who the end
+// user is, as the caller tells it.
+type Client struct {
+	// IP is client.ip, parsed (IPv4-mapped addresses unmapped), and
+	// UserAgent client.user_agent; the zero Addr and "" when absent. The
+	// HTTP layer believes them only from a backend that presents an API
+	// key.
+	IP        netip.Addr
+	UserAgent string
+	// Device is the browser's device descriptor, validated; nil when
+	// absent.
+	Device *engine.DeviceDescriptor
+	// Attributes are validated as an event's attributes are.
+	Attributes map[string]string
+}
+
+// DecodeAuthn decodes and validates the body of a sign-in or account route
+// of the given shape. An empty body reads as {}, so that routes whose
+// members are all optional need none. Every problem is reported at once in
+// one *Error. shape must be one of the Shape constants.
+func (d *Decoder) DecodeAuthn(shape Shape, body []byte) (*AuthnBody, error) {
+	if int(shape) >= len(shapes) || shapes[shape] == nil {
+		panic(fmt.Sprintf("wire: unknown body shape %d", shape))
+	}
+	b, err := decodeAuth(&d.parsers, shapes[shape], body)
+	if err != nil {
+		return nil, err
+	}
+	return b.export(), nil
+}
+
+// export copies a decoded body into its exported form.
+func (b *authBody) export() *AuthnBody {
+	return &AuthnBody{
+		Email: b.get("email"), Password: b.get("password"), Identifier: b.get("identifier"),
+		FlowID: b.get("flow_id"), Code: b.get("code"), Token: b.get("token"),
+		TOTPCode: b.get("totp_code"), RecoveryCode: b.get("recovery_code"), FactorID: b.get("factor_id"),
+		CurrentPassword: b.get("current_password"), NewPassword: b.get("new_password"),
+		Client: Client{IP: b.client.addr, UserAgent: b.client.UserAgent, Device: b.client.Device, Attributes: b.client.Attributes},
+	}
+}
 
 // fieldSpec is one string member a route reads.
 type fieldSpec struct {

@@ -1,4 +1,4 @@
-package httpapi
+package wire
 
 import (
 	"encoding/json"
@@ -30,7 +30,16 @@ import (
 // absent field.
 //
 // The evaluate body, the hot one, first tries a one-pass fast path
-// (decode_scan.go) that falls back on these steps for anything unusual.
+// (evaluate_scan.go) that falls back on these steps for anything unusual.
+
+// Decoder decodes request bodies: its methods are the decoders of the
+// risk API (DecodeEvaluate, DecodeOutcome) and of the sign-in and account
+// API (DecodeAuthn). The zero value is ready to use. It is safe for
+// concurrent use and must not be copied after first use: it pools the
+// JSON parsers.
+type Decoder struct {
+	parsers fastjson.ParserPool
+}
 
 // malformed checks step 1.
 func malformed(body []byte) *Error {

@@ -13,10 +13,11 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/riskauth/riskauth/internal/httpapi"
-	"github.com/riskauth/riskauth/signals/breached"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/riskauth/riskauth/internal/httpapi"
+	"github.com/riskauth/riskauth/signals/breached"
 )
 
 // bearer adds the API key to every request of the range client.

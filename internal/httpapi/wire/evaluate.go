@@ -1,19 +1,33 @@
-package httpapi
+package wire
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"math"
-	"net/http"
 	"slices"
 	"strings"
 
-	"github.com/gofiber/fiber/v2"
 	"github.com/valyala/fastjson"
 
 	"github.com/riskauth/riskauth/engine"
 )
+
+// DecodeEvaluate decodes and validates the body of POST /v1/risk/evaluate
+// into an event, reporting every problem at once in one *Error: a
+// malformed body as CodeMalformedJSON, fields of the wrong type or
+// invalid as CodeInvalidRequest. The event's IP is left zero when the body
+// has none (the handler then takes the connection's).
+//
+// A typical body takes a one-pass fast path that allocates a few times
+// (evaluate_scan.go); anything unusual, and every error, takes the general
+// path (decode.go).
+func (d *Decoder) DecodeEvaluate(body []byte) (engine.Event, error) {
+	ev, err := decodeEvaluate(&d.parsers, body)
+	if err != nil {
+		return engine.Event{}, err
+	}
+	return ev, nil
+}
 
 // evaluateRequest is the body of POST /v1/risk/evaluate.
 type evaluateRequest struct {
@@ -276,65 +290,4 @@ func (fs *fieldErrors) deviceNumber(field string, v float64) {
 	if v < 0 || v > maxDeviceNumber || math.IsNaN(v) {
 		fs.add(field, fmt.Sprintf("want a number between 0 and %d", maxDeviceNumber))
 	}
-}
-
-// finite maps NaN and infinities, which JSON cannot carry, to 0.
-func finite(f float64) float64 {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return 0
-	}
-	return f
-}
-
-func (s *Server) evaluate(c *fiber.Ctx) error {
-	if err := checkEncoding(c); err != nil {
-		return err
-	}
-	ev, aerr := decodeEvaluate(&s.parsers, c.Request().Body())
-	if aerr != nil {
-		return aerr
-	}
-	if !ev.IP.IsValid() {
-		ev.IP = s.clientIP(c)
-	}
-	d, err := s.eng.Evaluate(c.UserContext(), ev)
-	if err != nil {
-		return s.engineError(err)
-	}
-	bp := bufPool.Get().(*[]byte)
-	*bp = s.enc.appendDecision((*bp)[:0], d)
-	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-	c.Status(http.StatusOK).Response().SetBody(*bp)
-	if cap(*bp) <= 64<<10 {
-		bufPool.Put(bp)
-	}
-	return nil
-}
-
-// engineError maps an engine error to an API error.
-func (s *Server) engineError(err error) error {
-	var ve *engine.ValidationError
-	switch {
-	case errors.As(err, &ve):
-		return invalid(ve.Fields)
-	case errors.Is(err, engine.ErrUnknownEvaluation):
-		return apiErr(CodeUnknownEvaluation, "unknown or expired evaluation id")
-	case errors.Is(err, engine.ErrOutcomeRecorded):
-		return apiErr(CodeOutcomeRecorded, "an outcome was already recorded for this evaluation")
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return apiErr(CodeUnavailable, "the request was cancelled or timed out")
-	}
-	s.log.Error("engine call failed", "err", err)
-	return apiErr(CodeUnavailable, "a backend failed; retry later")
-}
-
-// checkEncoding refuses compressed bodies: the body limit applies to the
-// bytes on the wire, so decompressing would let a small body grow without
-// bound.
-func checkEncoding(c *fiber.Ctx) error {
-	enc := c.Request().Header.Peek(fiber.HeaderContentEncoding)
-	if len(enc) == 0 || string(enc) == "identity" {
-		return nil
-	}
-	return apiErr(CodeUnsupportedMediaType, "compressed request bodies are not accepted")
 }

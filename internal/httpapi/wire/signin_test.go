@@ -1,74 +1,15 @@
-package httpapi
+package wire
 
 import (
 	"encoding/json"
-	"go/ast"
-	"go/parser"
-	"go/token"
-	"net/http"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/riskauth/riskauth/authn"
 )
-
-// Every error code authn declares has a status of its own in the one
-// table: the constants are read from authn's source, so a code added there
-// cannot silently become a 500 here.
-func TestAuthnCodesMapped(t *testing.T) {
-	t.Parallel()
-	f, err := parser.ParseFile(token.NewFileSet(), "../../authn/apierror.go", nil, 0)
-	require.NoError(t, err)
-	n := 0
-	ast.Inspect(f, func(node ast.Node) bool {
-		vs, ok := node.(*ast.ValueSpec)
-		if !ok {
-			return true
-		}
-		for _, name := range vs.Names {
-			if !strings.HasPrefix(name.Name, "Code") || name.Name == "CodeInternal" {
-				continue
-			}
-			n++
-			code := codeByName(name.Name)
-			require.NotEmpty(t, code, "authn.%s unknown to this test", name.Name)
-			st := Code(code).Status()
-			assert.NotEqual(t, http.StatusInternalServerError, st, "authn.%s (%s) has no status", name.Name, code)
-			assert.GreaterOrEqual(t, st, 400)
-		}
-		return true
-	})
-	assert.GreaterOrEqual(t, n, 20)
-	// The generic refusal never varies, and delays are sent.
-	e := fromAuthn(&authn.Error{Code: authn.CodeLoginFailed, Message: "user is disabled", RetryAfter: time.Minute})
-	assert.Equal(t, loginFailedMessage, e.Message)
-	assert.Zero(t, e.RetryAfter)
-	e = fromAuthn(&authn.Error{Code: authn.CodeBusy, Message: "busy"})
-	assert.Equal(t, time.Second, e.RetryAfter)
-}
-
-// codeByName maps authn's constant names to their values.
-func codeByName(name string) authn.Code {
-	return map[string]authn.Code{
-		"CodeInvalidRequest": authn.CodeInvalidRequest, "CodeInvalidEmail": authn.CodeInvalidEmail,
-		"CodeLoginFailed": authn.CodeLoginFailed, "CodeRequestRefused": authn.CodeRequestRefused,
-		"CodeFlowExpired": authn.CodeFlowExpired, "CodeInvalidStep": authn.CodeInvalidStep,
-		"CodeInvalidCode": authn.CodeInvalidCode, "CodeTooManyAttempts": authn.CodeTooManyAttempts,
-		"CodeInvalidToken": authn.CodeInvalidToken, "CodeRateLimited": authn.CodeRateLimited,
-		"CodeInvalidPassword": authn.CodeInvalidPassword, "CodeReauthenticationRequired": authn.CodeReauthenticationRequired,
-		"CodeSessionInvalid": authn.CodeSessionInvalid, "CodeNotFound": authn.CodeNotFound,
-		"CodeBusy": authn.CodeBusy, "CodeUnavailable": authn.CodeUnavailable,
-		"CodePasswordTooShort": authn.CodePasswordTooShort, "CodePasswordTooLong": authn.CodePasswordTooLong,
-		"CodePasswordBreached": authn.CodePasswordBreached, "CodePasswordContext": authn.CodePasswordContext,
-		"CodePasswordInvalidChars": authn.CodePasswordInvalidChars,
-	}[name]
-}
 
 func TestDecodeAuth(t *testing.T) {
 	t.Parallel()
@@ -148,4 +89,27 @@ func FuzzAuthRequest(f *testing.F) {
 			t.Fatal("user agent over the limit accepted")
 		}
 	})
+}
+
+// Every member a shape declares reaches its own AuthnBody field: a name
+// missing from export would be decoded and then silently dropped.
+func TestAuthnBodyExportsEveryMember(t *testing.T) {
+	t.Parallel()
+	var d Decoder
+	for shape := ShapeRegister; shape <= ShapeReset; shape++ {
+		body := map[string]string{}
+		for _, f := range shapes[shape].fields {
+			body[f.name] = "v-" + f.name
+		}
+		raw, err := json.Marshal(body)
+		require.NoError(t, err)
+		b, err := d.DecodeAuthn(shape, raw)
+		require.NoError(t, err, "shape %d", shape)
+		got, err := json.Marshal(b)
+		require.NoError(t, err)
+		for name := range body {
+			assert.Contains(t, string(got), `"v-`+name+`"`, "shape %d: member %q not exported", shape, name)
+		}
+	}
+	assert.Len(t, shapes, int(ShapeReset)+1, "a shape without a spec")
 }

@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"image/png"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -577,35 +579,6 @@ func TestPasswordResetOverHTTP(t *testing.T) {
 	assert.Equal(t, http.StatusGone, r.status)
 }
 
-// TestLinkPages: the pages do not touch the token and carry the security
-// headers; the browser test proves the script works under the policy.
-func TestLinkPages(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t, httpapi.Config{})
-	b := e.browser()
-	b.register("kim@example.com")
-	r := b.post("/v1/password/reset/request", map[string]any{"email": "kim@example.com"})
-	require.Equal(t, http.StatusAccepted, r.status)
-	link := e.auth.link(t, "kim@example.com", mail.KindPasswordReset)
-	require.True(t, strings.HasPrefix(link, e.url+"/password/reset?token="), link)
-	for range 3 { // a scanner fetching the link, twice, and a preview
-		page := b.get(strings.TrimPrefix(link, e.url))
-		require.Equal(t, http.StatusOK, page.status)
-		assert.Equal(t, "text/html; charset=utf-8", page.header.Get("Content-Type"))
-		assert.Equal(t, "no-referrer", page.header.Get("Referrer-Policy"))
-		assert.Equal(t, "DENY", page.header.Get("X-Frame-Options"))
-		csp := page.header.Get("Content-Security-Policy")
-		assert.Contains(t, csp, "default-src 'none'")
-		assert.Contains(t, csp, "script-src 'sha256-")
-		assert.NotContains(t, csp, "unsafe-inline")
-		_, tok, _ := strings.Cut(link, "token=")
-		assert.NotContains(t, string(page.body), tok, "the token is not rendered into the page")
-	}
-	_, tok, _ := strings.Cut(link, "token=")
-	r = b.post("/v1/password/reset", map[string]any{"token": tok, "new_password": "kim's brand new passphrase"})
-	assert.Equal(t, http.StatusOK, r.status, "loading the page did not use the token: %s", r.body)
-}
-
 func TestAuthnDisabled(t *testing.T) {
 	t.Parallel()
 	eng, _ := newEngine(t, newRegistry())
@@ -627,4 +600,49 @@ func newJSONRequest(method, path, body string) *http.Request {
 // ed25519Key is a fixed test key.
 func ed25519Key(n byte) ed25519.PrivateKey {
 	return ed25519.NewKeyFromSeed(bytes.Repeat([]byte{n}, ed25519.SeedSize))
+}
+
+// TestRateLimitPerIP: the unauthenticated sign-in routes share a token
+// bucket per resolved client IP (behind a trusted proxy, the forwarded
+// address); beyond it every account, existing or not, gets the same 429.
+func TestRateLimitPerIP(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, httpapi.Config{
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
+		RateLimit:      httpapi.RateLimitConfig{PerMinute: 1, Burst: 3},
+	})
+	b := e.browser()
+	from := func(ip string) reqOpt { return withHeader("X-Forwarded-For", ip) }
+	const attacker = "203.0.113.7"
+	b.register("sam@example.com") // from the proxy's own address: a bucket of its own
+
+	r := b.post("/v1/login", map[string]any{"identifier": "sam@example.com"}, from(attacker))
+	require.Equal(t, http.StatusOK, r.status, "body: %s", r.body)
+	r = b.post("/v1/password/reset/request", map[string]any{"email": "sam@example.com"}, from(attacker))
+	require.Equal(t, http.StatusAccepted, r.status, "body: %s", r.body)
+	r = b.post("/v1/login", map[string]any{"identifier": "nobody@example.com"}, from(attacker))
+	require.Equal(t, http.StatusOK, r.status, "body: %s", r.body)
+
+	var first response
+	for i, body := range []map[string]any{{"identifier": "sam@example.com"}, {"identifier": "nobody@example.com"}} {
+		r := b.post("/v1/login", body, from(attacker))
+		require.Equal(t, http.StatusTooManyRequests, r.status, "body: %s", r.body)
+		assert.Equal(t, "rate_limited", r.errorCode(t))
+		secs, err := strconv.Atoi(r.header.Get("Retry-After"))
+		require.NoError(t, err)
+		assert.InDelta(t, 60, secs, 2)
+		if i == 0 {
+			first = r
+			continue
+		}
+		assert.Equal(t, string(first.body), string(r.body), "the same answer for existing and unknown accounts")
+	}
+	r = b.post("/v1/register", map[string]any{"email": "new@example.com", "password": userPassword}, from(attacker))
+	assert.Equal(t, http.StatusTooManyRequests, r.status, "one bucket for every limited route")
+	r = b.post("/v1/login", map[string]any{"identifier": "sam@example.com"}, from("203.0.113.8"))
+	assert.Equal(t, http.StatusOK, r.status, "another address is not affected: %s", r.body)
+	r = b.post("/v1/login", map[string]any{"identifier": "sam@example.com"}, from(attacker), withHeader(httpapi.HeaderAPIKey, testKey))
+	assert.Equal(t, http.StatusOK, r.status, "a backend with an API key is not limited: %s", r.body)
+	r = b.get("/v1/session", from(attacker))
+	assert.Equal(t, http.StatusUnauthorized, r.status, "session routes are not limited")
 }

@@ -1,4 +1,4 @@
-package httpapi
+package wire
 
 import (
 	"testing"
@@ -14,12 +14,12 @@ import (
 const benchBody = `{"event":"login","user_id":"usr_0012345","ip":"203.0.113.77","user_agent":"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36","device":{"cookie_id":"dvc_9f8e7d6c5b4a39281726354a","platform":"Win32","languages":["en-US","en"],"timezone":"Europe/Berlin","screen_width":1920,"screen_height":1080,"color_depth":24,"pixel_ratio":1.25,"hardware_concurrency":8,"device_memory":8,"canvas_hash":"0f1e2d3c4b5a6978","webgl_renderer":"ANGLE (Intel, Intel(R) UHD Graphics 620 Direct3D11 vs_5_0 ps_5_0, D3D11)"},"attributes":{"app":"web"},"password":"pw-0123456789ab"}`
 
 func BenchmarkDecodeEvaluate(b *testing.B) {
-	var pp struct{ p fastjson.ParserPool }
+	var d Decoder
 	body := []byte(benchBody)
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := decodeEvaluate(&pp.p, body); err != nil {
+		if _, err := d.DecodeEvaluate(body); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -36,11 +36,11 @@ func BenchmarkEncodeEvaluate(b *testing.B) {
 		Signals: engine.SignalStatuses{{Name: "velocity", Available: true, Millis: 0.02}}, RuleSetVersion: "d508cf26cfd814fe",
 		Reasons: []engine.Reason{{Rule: "new-device", Description: "sign-in from a device this user has not signed in from before", Score: 30,
 			Evidence: []risk.Evidence{{Field: "device.present", Value: true}, {Field: "user.known", Value: true}}}}}
-	fe := newFeatureEncoder()
+	fe := NewEncoder()
 	var buf []byte
 	b.ReportAllocs()
 	for b.Loop() {
-		buf = fe.appendDecision(buf[:0], d)
+		buf = fe.AppendDecision(buf[:0], d)
 	}
 	b.SetBytes(int64(len(buf)))
 }

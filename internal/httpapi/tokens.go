@@ -7,11 +7,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"regexp"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/riskauth/riskauth/authn"
+	"github.com/riskauth/riskauth/internal/httpapi/wire"
 )
 
 // Access tokens are short-lived EdDSA JWTs that a signed-in client trades
@@ -122,4 +127,44 @@ func (a *accessTokens) issue(userID, sessionID string, aal int, sessionEnd, now 
 		return "", 0, fmt.Errorf("sign access token: %w", err)
 	}
 	return tok, exp.Sub(now).Truncate(time.Second), nil
+}
+
+// accessTokenBody is the 200 body of POST /v1/token.
+type accessTokenBody struct {
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"`
+	ExpiresIn   int    `json:"expires_in"`
+}
+
+// accessToken trades a live session for a short-lived JWT.
+func (s *Server) accessToken(c *fiber.Ctx, _ *wire.AuthnBody, _ authn.Client) error {
+	if s.tokens == nil {
+		return apiErr(CodeUnavailable, "access tokens are not enabled on this server")
+	}
+	info, err := s.sessions.Authenticate(c.UserContext(), sessionToken(c))
+	if err != nil {
+		return sessionError(c, err)
+	}
+	end := info.IdleExpiresAt
+	if info.AbsoluteExpiresAt.Before(end) {
+		end = info.AbsoluteExpiresAt
+	}
+	tok, ttl, err := s.tokens.issue(info.UserID, info.ID, int(info.AAL), end, time.Now())
+	if err != nil {
+		return err
+	}
+	return writeJSON(c, http.StatusOK, accessTokenBody{AccessToken: tok, TokenType: "Bearer", ExpiresIn: int(ttl / time.Second)})
+}
+
+// jwksHandler publishes the access-token verification keys; an empty set
+// when access tokens are off. Keys are public, so the set may be cached
+// briefly, unlike every other answer.
+func (s *Server) jwksHandler(c *fiber.Ctx) error {
+	body := []byte(`{"keys":[]}`)
+	if s.tokens != nil {
+		body = s.tokens.jwks
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	c.Set(fiber.HeaderCacheControl, "public, max-age=300")
+	return c.Status(http.StatusOK).Send(body)
 }

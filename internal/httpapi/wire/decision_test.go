@@ -1,4 +1,4 @@
-package httpapi
+package wire
 
 import (
 	"encoding/json"
@@ -70,10 +70,10 @@ func sampleDecisions(t *testing.T) map[string]*engine.Decision {
 // aside).
 func TestEncoderMatchesEncodingJSON(t *testing.T) {
 	t.Parallel()
-	fe := newFeatureEncoder()
+	fe := NewEncoder()
 	for name, d := range sampleDecisions(t) {
 		t.Run(name, func(t *testing.T) {
-			got := fe.appendDecision(nil, d)
+			got := fe.AppendDecision(nil, d)
 			require.True(t, json.Valid(got), "%s", got)
 			want, err := json.Marshal(newEvaluateResponse(d))
 			require.NoError(t, err)
@@ -89,7 +89,7 @@ func TestEncoderMatchesEncodingJSON(t *testing.T) {
 // own counter names, not the cached ones of the last.
 func TestEncoderVelocityKeysFollowSchema(t *testing.T) {
 	t.Parallel()
-	fe := newFeatureEncoder()
+	fe := NewEncoder()
 	for _, names := range [][]string{{"a_1m", "b_1h"}, {"c_1d"}, {"a_1m", "b_1h"}, {}} {
 		schema, err := rules.NewSchema(names)
 		require.NoError(t, err)
@@ -110,7 +110,7 @@ func TestEncoderVelocityKeysFollowSchema(t *testing.T) {
 }
 
 // evaluateResponse is the 200 body of POST /v1/risk/evaluate as a Go
-// value: the reference appendDecision is held to (encoding/json of this
+// value: the reference AppendDecision is held to (encoding/json of this
 // value, TestEncoderMatchesEncodingJSON). It is declared here, not
 // borrowed from engine.Decision, so that the wire contract changes only on
 // purpose (and with openapi.json).

@@ -1,0 +1,230 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
+
+	"github.com/riskauth/riskauth/authn"
+	"github.com/riskauth/riskauth/engine"
+	"github.com/riskauth/riskauth/internal/httpapi/wire"
+)
+
+// What the sign-in (signin.go), account (account.go) and token
+// (tokens.go) surfaces share: the session transport, the Authenticator
+// that resolves a session, the decoding of their bodies with the client
+// context, and the answer that hands out a session.
+
+// Session transport. A browser gets the session as a cookie it cannot read
+// from script; an app (or a backend calling for one) gets it as a bearer
+// token in the JSON answer. The client chooses with the request header
+// HeaderSessionTransport: "bearer" asks for the token in the body, anything
+// else (or no header) gets the cookie, so a browser that knows nothing
+// about the header never sees a token in JavaScript.
+const (
+	// SessionCookie is the cookie name. The __Host- prefix makes browsers
+	// refuse it unless it is Secure, has Path=/ and no Domain, so a
+	// sibling subdomain cannot plant or overwrite it.
+	SessionCookie = "__Host-riskauth_session"
+	// HeaderSessionTransport selects the transport of a newly issued
+	// session: "bearer" or "cookie" (the default).
+	HeaderSessionTransport = "Riskauth-Session"
+)
+
+// Authenticator resolves a session token to the live session it names:
+// what every route that acts for a signed-in user starts with.
+// *authn.Service implements it.
+type Authenticator interface {
+	Authenticate(ctx context.Context, sessionToken string) (*authn.SessionInfo, error)
+}
+
+var _ Authenticator = (*authn.Service)(nil)
+
+// setupAuthn checks the sign-in part of the configuration.
+func (s *Server) setupAuthn(cfg Config, deps Deps) error {
+	if deps.Authn != nil {
+		s.signin, s.account, s.sessions = deps.Authn, deps.Authn, deps.Authn
+	}
+	p, err := newPages()
+	if err != nil {
+		return fmt.Errorf("httpapi: %w", err)
+	}
+	s.pages = p
+	s.origins = map[string]bool{}
+	for _, o := range append([]string{cfg.PublicOrigin}, cfg.AllowedOrigins...) {
+		if o == "" {
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+			return fmt.Errorf("httpapi: origin %q: want scheme://host[:port]", o)
+		}
+		s.origins[u.Scheme+"://"+u.Host] = true
+	}
+	if deps.Authn != nil && cfg.PublicOrigin == "" {
+		return errors.New("httpapi: PublicOrigin is required with Deps.Authn")
+	}
+	if cfg.RateLimit.PerMinute < 0 || cfg.RateLimit.Burst < 0 || cfg.RateLimit.MaxClients < 0 {
+		return errors.New("httpapi: rate limit settings must not be negative")
+	}
+	if s.limiter, err = newRateLimiter(cfg.RateLimit, deps.Clock); err != nil {
+		return fmt.Errorf("httpapi: rate limit: %w", err)
+	}
+	if cfg.AccessTokens != nil {
+		at := *cfg.AccessTokens
+		if at.Issuer == "" {
+			at.Issuer = cfg.PublicOrigin
+		}
+		if s.tokens, err = newAccessTokens(&at); err != nil {
+			return fmt.Errorf("httpapi: %w", err)
+		}
+	}
+	return nil
+}
+
+// bearerToken returns the token of an "Authorization: Bearer" header.
+func bearerToken(c *fiber.Ctx) string { return string(bearer(c)) }
+
+// sessionToken is the request's session: the bearer token when an
+// Authorization header is sent, else the cookie.
+func sessionToken(c *fiber.Ctx) string {
+	if t := bearerToken(c); t != "" {
+		return t
+	}
+	return c.Cookies(SessionCookie)
+}
+
+// sessionError clears a cookie that no longer names a live session, so
+// the browser stops sending it.
+func sessionError(c *fiber.Ctx, err error) error {
+	if authn.CodeOf(err) == authn.CodeSessionInvalid && bearerToken(c) == "" && c.Cookies(SessionCookie) != "" {
+		clearSessionCookie(c)
+	}
+	return err
+}
+
+// wantsBearer reports whether a new session goes into the body.
+func wantsBearer(c *fiber.Ctx) bool {
+	return strings.EqualFold(strings.TrimSpace(string(c.Request().Header.Peek(HeaderSessionTransport))), "bearer")
+}
+
+// setSessionCookie hands a browser its session. The cookie lives until the
+// session's absolute deadline; the idle deadline is enforced by the
+// server. SameSite=Lax keeps it off cross-site subrequests and POSTs while
+// a link from a mail still opens a signed-in page.
+func setSessionCookie(c *fiber.Ctx, is *authn.IssuedSession) {
+	c.Cookie(&fiber.Cookie{
+		Name: SessionCookie, Value: is.Token, Path: "/", Expires: is.AbsoluteExpiresAt,
+		Secure: true, HTTPOnly: true, SameSite: fiber.CookieSameSiteLaxMode,
+	})
+}
+
+// clearSessionCookie removes the cookie (after sign-out or a rejected
+// session), with the same attributes so the browser matches it.
+func clearSessionCookie(c *fiber.Ctx) {
+	c.Cookie(&fiber.Cookie{
+		Name: SessionCookie, Value: "", Path: "/", Expires: fasthttp.CookieExpireDelete,
+		Secure: true, HTTPOnly: true, SameSite: fiber.CookieSameSiteLaxMode,
+	})
+}
+
+// Wire shapes shared by the sign-in and account API.
+type (
+	sessionBody struct {
+		ID                string    `json:"id"`
+		UserID            string    `json:"user_id"`
+		AAL               int       `json:"aal"`
+		IdleExpiresAt     time.Time `json:"idle_expires_at"`
+		AbsoluteExpiresAt time.Time `json:"absolute_expires_at"`
+		// Token is present only when the client asked for a bearer token.
+		Token string `json:"token,omitempty"`
+	}
+	// loginBody answers every step that may end in a session: the
+	// sign-in steps and reauthentication.
+	loginBody struct {
+		Status        string       `json:"status"`
+		FlowID        string       `json:"flow_id,omitempty"`
+		Methods       []string     `json:"methods,omitempty"`
+		FlowExpiresAt *time.Time   `json:"flow_expires_at,omitempty"`
+		Session       *sessionBody `json:"session,omitempty"`
+	}
+	okBody struct {
+		OK bool `json:"ok"`
+	}
+)
+
+// issue hands a new session to the client: in the body for bearer
+// clients, as the cookie otherwise.
+func issue(c *fiber.Ctx, is *authn.IssuedSession) *sessionBody {
+	sb := &sessionBody{ID: is.ID, UserID: is.UserID, AAL: int(is.AAL),
+		IdleExpiresAt: is.IdleExpiresAt.UTC(), AbsoluteExpiresAt: is.AbsoluteExpiresAt.UTC()}
+	if wantsBearer(c) {
+		sb.Token = is.Token
+	} else {
+		setSessionCookie(c, is)
+	}
+	return sb
+}
+
+// authHandler is a sign-in or account handler with its decoded body and
+// client.
+type authHandler func(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client) error
+
+// withBody decodes the route's body and builds the client before h.
+func (s *Server) withBody(shape wire.Shape, h authHandler) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		b, err := s.dec.DecodeAuthn(shape, c.Request().Body())
+		if err != nil {
+			return err
+		}
+		cl, err := s.client(c, &b.Client)
+		if err != nil {
+			return err
+		}
+		return h(c, b, cl)
+	}
+}
+
+// client builds who is asking. The address is the connection's (through
+// the trusted proxies) and the user agent the request's, unless a backend
+// with an API key tells who its user is; browsers may always send the
+// device descriptor their collector gathered.
+func (s *Server) client(c *fiber.Ctx, b *wire.Client) (authn.Client, error) {
+	ua := string(c.Request().Header.UserAgent())
+	if len(ua) > engine.MaxUserAgentLen {
+		ua = ua[:engine.MaxUserAgentLen]
+	}
+	cl := authn.Client{IP: s.clientIP(c), UserAgent: ua, Device: b.Device, Attributes: b.Attributes}
+	hasIP, hasUA := b.IP.IsValid(), b.UserAgent != ""
+	if hasIP || hasUA {
+		if !hasAPIKey(c) {
+			var fs []engine.FieldError
+			if hasIP {
+				fs = append(fs, engine.FieldError{Field: "client.ip", Message: "accepted only from a backend that sends its API key in " + HeaderAPIKey})
+			}
+			if hasUA {
+				fs = append(fs, engine.FieldError{Field: "client.user_agent", Message: "accepted only from a backend that sends its API key in " + HeaderAPIKey})
+			}
+			return authn.Client{}, invalid(fs)
+		}
+		if hasIP {
+			cl.IP = b.IP
+		}
+		if hasUA {
+			cl.UserAgent = b.UserAgent
+		}
+	}
+	return cl, nil
+}
+
+// authnDisabled answers every sign-in, account, token and page route of a
+// server built without the service (a risk-check-only deployment).
+func authnDisabled(*fiber.Ctx) error {
+	return apiErr(CodeUnavailable, "sign-in is not configured on this server")
+}

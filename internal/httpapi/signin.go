@@ -1,0 +1,157 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/riskauth/riskauth/authn"
+	"github.com/riskauth/riskauth/internal/httpapi/wire"
+)
+
+// The sign-in API: the routes that need no session and end in one, or in
+// an account. Registration and email verification, identifier-first
+// sign-in with its first and second factors and magic links, and the
+// forgotten-password flow. Every route is a POST behind the CSRF guard;
+// the ones anyone can call without a flow in hand are rate-limited per
+// address (the route table in server.go says which). The session a flow
+// ends in goes out in the transport the client asked for (session.go).
+
+// What the sign-in handlers need from the service, in small interfaces by
+// concern; SignIn composes them and *authn.Service implements it.
+
+// Registration creates accounts and confirms their addresses.
+type Registration interface {
+	Register(ctx context.Context, r authn.RegisterRequest) (*authn.RegisterResult, error)
+	VerifyEmail(ctx context.Context, r authn.VerifyEmailRequest) error
+}
+
+// FirstFactor starts a sign-in and takes a first factor.
+type FirstFactor interface {
+	Login(ctx context.Context, r authn.LoginRequest) (*authn.LoginResult, error)
+	StartLogin(ctx context.Context, r authn.StartLoginRequest) (*authn.LoginResult, error)
+	SubmitPassword(ctx context.Context, r authn.PasswordRequest) (*authn.LoginResult, error)
+	RequestEmailCode(ctx context.Context, r authn.FlowRequest) (*authn.LoginResult, error)
+	SubmitEmailCode(ctx context.Context, r authn.CodeRequest) (*authn.LoginResult, error)
+}
+
+// SecondFactor continues a flow with an authenticator or a link.
+type SecondFactor interface {
+	SubmitTOTP(ctx context.Context, r authn.CodeRequest) (*authn.LoginResult, error)
+	SubmitRecoveryCode(ctx context.Context, r authn.CodeRequest) (*authn.LoginResult, error)
+	ConsumeMagicLink(ctx context.Context, r authn.MagicLinkRequest) (*authn.LoginResult, error)
+}
+
+// PasswordReset is the forgotten-password flow.
+type PasswordReset interface {
+	RequestPasswordReset(ctx context.Context, r authn.PasswordResetRequest) error
+	ResetPassword(ctx context.Context, r authn.ResetPasswordRequest) error
+}
+
+// SignIn is what the sign-in API needs from the service.
+type SignIn interface {
+	Registration
+	FirstFactor
+	SecondFactor
+	PasswordReset
+}
+
+var _ SignIn = (*authn.Service)(nil)
+
+// registerBody is the 202 body of POST /v1/register.
+type registerBody struct {
+	VerificationSent bool `json:"verification_sent"`
+}
+
+func (s *Server) register(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client) error {
+	res, err := s.signin.Register(c.UserContext(), authn.RegisterRequest{Email: b.Email, Password: b.Password, Client: cl})
+	if err != nil {
+		return err
+	}
+	return writeJSON(c, http.StatusAccepted, registerBody{VerificationSent: res.VerificationSent})
+}
+
+func (s *Server) verifyEmail(c *fiber.Ctx, b *wire.AuthnBody, _ authn.Client) error {
+	if err := s.signin.VerifyEmail(c.UserContext(), authn.VerifyEmailRequest{Token: b.Token}); err != nil {
+		return err
+	}
+	return writeJSON(c, http.StatusOK, okBody{OK: true})
+}
+
+// login is identifier-first sign-in: with a password it is one-shot, else
+// it opens a flow that offers the first factors.
+func (s *Server) login(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client) error {
+	ctx := c.UserContext()
+	if b.Password != "" { // sent: the decoder refuses an empty one
+		res, err := s.signin.Login(ctx, authn.LoginRequest{Identifier: b.Identifier, Password: b.Password, Client: cl})
+		return s.loginAnswer(c, res, err)
+	}
+	res, err := s.signin.StartLogin(ctx, authn.StartLoginRequest{Identifier: b.Identifier, Client: cl})
+	return s.loginAnswer(c, res, err)
+}
+
+func (s *Server) loginPassword(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client) error {
+	res, err := s.signin.SubmitPassword(c.UserContext(), authn.PasswordRequest{FlowID: b.FlowID, Password: b.Password, Client: cl})
+	return s.loginAnswer(c, res, err)
+}
+
+func (s *Server) loginTOTP(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client) error {
+	res, err := s.signin.SubmitTOTP(c.UserContext(), authn.CodeRequest{FlowID: b.FlowID, Code: b.Code, Client: cl})
+	return s.loginAnswer(c, res, err)
+}
+
+func (s *Server) loginRecoveryCode(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client) error {
+	res, err := s.signin.SubmitRecoveryCode(c.UserContext(), authn.CodeRequest{FlowID: b.FlowID, Code: b.Code, Client: cl})
+	return s.loginAnswer(c, res, err)
+}
+
+func (s *Server) requestEmailCode(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client) error {
+	res, err := s.signin.RequestEmailCode(c.UserContext(), authn.FlowRequest{FlowID: b.FlowID, Client: cl})
+	return s.loginAnswer(c, res, err)
+}
+
+func (s *Server) loginEmailCode(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client) error {
+	res, err := s.signin.SubmitEmailCode(c.UserContext(), authn.CodeRequest{FlowID: b.FlowID, Code: b.Code, Client: cl})
+	return s.loginAnswer(c, res, err)
+}
+
+func (s *Server) loginMagicLink(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client) error {
+	res, err := s.signin.ConsumeMagicLink(c.UserContext(), authn.MagicLinkRequest{Token: b.Token, Client: cl})
+	return s.loginAnswer(c, res, err)
+}
+
+// loginAnswer renders a sign-in step; a new session goes out as the
+// transport the client asked for.
+func (s *Server) loginAnswer(c *fiber.Ctx, res *authn.LoginResult, err error) error {
+	if err != nil {
+		return err
+	}
+	out := loginBody{Status: string(res.Status), FlowID: res.FlowID}
+	for _, m := range res.Methods {
+		out.Methods = append(out.Methods, string(m))
+	}
+	if !res.FlowExpiresAt.IsZero() && res.FlowID != "" {
+		t := res.FlowExpiresAt.UTC()
+		out.FlowExpiresAt = &t
+	}
+	if res.Session != nil {
+		out.Session = issue(c, res.Session)
+	}
+	return writeJSON(c, http.StatusOK, out)
+}
+
+func (s *Server) requestReset(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client) error {
+	if err := s.signin.RequestPasswordReset(c.UserContext(), authn.PasswordResetRequest{Email: b.Email, Client: cl}); err != nil {
+		return err
+	}
+	return writeJSON(c, http.StatusAccepted, okBody{OK: true})
+}
+
+func (s *Server) resetPassword(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client) error {
+	err := s.signin.ResetPassword(c.UserContext(), authn.ResetPasswordRequest{Token: b.Token, NewPassword: b.NewPassword, Client: cl})
+	if err != nil {
+		return err
+	}
+	return writeJSON(c, http.StatusOK, okBody{OK: true})
+}
