@@ -15,6 +15,7 @@ import (
 	"github.com/riskauth/riskauth/internal/config"
 	"github.com/riskauth/riskauth/internal/leaf/testenv"
 	"github.com/riskauth/riskauth/signals/breached"
+	"github.com/riskauth/riskauth/signals/standard"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -99,7 +100,7 @@ func TestRedisReadiness(t *testing.T) {
 		})
 		// The global familiarity counts are in Redis, shared by the
 		// instances: the server keeps none of its own to snapshot.
-		assert.NoFileExists(t, filepath.Join(dir, familiaritySnapshotFile))
+		assert.NoFileExists(t, filepath.Join(dir, standard.FamiliaritySnapshotFile))
 	})
 	t.Run("unreachable", func(t *testing.T) {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
