@@ -10,22 +10,16 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/engine/clock"
-	"github.com/riskauth/riskauth/engine/familiarity"
 	"github.com/riskauth/riskauth/engine/scenario"
 	"github.com/riskauth/riskauth/internal/config"
 	"github.com/riskauth/riskauth/rules"
-	"github.com/riskauth/riskauth/signals/breached"
-	"github.com/riskauth/riskauth/signals/device"
-	"github.com/riskauth/riskauth/signals/device/ualabel"
-	"github.com/riskauth/riskauth/signals/geo"
-	"github.com/riskauth/riskauth/signals/velocity"
+	"github.com/riskauth/riskauth/signals/standard"
 )
 
 // harnessDeviceKey derives device ids in riskctl's throw-away engines. It
@@ -38,16 +32,16 @@ const harnessDeviceKey = "riskctl-harness-device-key-32byt"
 // signal marked late there would floor decisions the rules did not make.
 const harnessDeadline = 10 * time.Second
 
-// harness is an engine built like riskauthd's embedded defaults (in-memory
-// velocity and profiles, the real device identifier, the bundled or
-// configured geo databases, the embedded breached list) on a virtual clock,
-// with fresh state: what `rules test` replays scenarios through and what
-// `rules explain` evaluates an event with.
+// harness is the standard engine (signals/standard, as riskauthd builds
+// it) on a virtual clock with fresh in-memory state: in-memory velocity
+// and profiles, the real device identifier, the bundled or configured geo
+// databases, the embedded breached list. It is what `rules test` replays
+// scenarios through and what `rules explain` evaluates an event with.
 type harness struct {
-	engine  *engine.Engine
-	clock   *clock.Manual
-	source  *rules.Source
-	closers []func() error
+	engine *engine.Engine
+	clock  *clock.Manual
+	source *rules.Source
+	std    *standard.Assembly
 }
 
 // harnessConfig says how to build a harness.
@@ -65,75 +59,37 @@ type harnessConfig struct {
 	Start   time.Time
 }
 
-func newHarness(hc harnessConfig) (_ *harness, err error) {
+func newHarness(hc harnessConfig) (*harness, error) {
 	h := &harness{clock: clock.NewManual(hc.Start)}
-	defer func() {
-		if err != nil {
-			h.Close()
-		}
-	}()
-	h.source, err = rules.NewSource(rules.SourceConfig{Path: hc.RulesFile, Schema: hc.Schema})
+	// Only what a rule test may depend on is taken from the
+	// configuration: no data dir (nothing written, no history loaded),
+	// no shadow file, and of the breach chain only the embedded list (a
+	// replay neither opens the operator's corpus nor calls the range
+	// API). The engine settings are the configured ones, with deadlines
+	// that a loaded machine cannot miss.
+	cfg := standard.Config{
+		Rules:    standard.RulesConfig{File: hc.RulesFile},
+		Engine:   hc.Config.Engine,
+		Velocity: standard.VelocityConfig{Counters: hc.Config.Velocity.Counters},
+		Device:   standard.DeviceConfig{Secret: harnessDeviceKey},
+		Breached: standard.BreachedConfig{CaseSensitive: hc.Config.Breached.CaseSensitive},
+		Geo:      hc.Config.Geo,
+	}
+	cfg.Engine.Deadline, cfg.Engine.StateBudget, cfg.Engine.SignalBudgets = harnessDeadline, harnessDeadline, nil
+	opts := []standard.Option{standard.WithClock(h.clock), standard.WithSchema(hc.Schema)}
+	if hc.Signals != nil {
+		opts = append(opts, standard.WithSignals(hc.Signals...))
+	}
+	std, err := standard.New(cfg, opts...)
 	if err != nil {
 		return nil, err
 	}
-	counters := hc.Config.Velocity.Counters
-	// The same familiarity model as riskauthd, so familiarity.* rules
-	// behave here as they do in production (the store and the engine
-	// share it: one observes sign-ins into histories, the other scores).
-	fam, err := familiarity.New(familiarity.Config{})
-	if err != nil {
-		return nil, fmt.Errorf("familiarity: %w", err)
-	}
-	mem, err := velocity.NewMemory(velocity.Config{Counters: counters, ProfileLimits: engine.ProfileLimits{Familiarity: fam}},
-		velocity.NewMemProfiles(0), nil)
-	if err != nil {
-		return nil, fmt.Errorf("velocity: %w", err)
-	}
-	h.closers = append(h.closers, mem.Close)
-	uaLabels := ualabel.NewCache(0)
-	devices, err := device.New(device.Config{Key: []byte(harnessDeviceKey), Labels: uaLabels})
-	if err != nil {
-		return nil, fmt.Errorf("device: %w", err)
-	}
-	want := func(name string) bool { return hc.Signals == nil || slices.Contains(hc.Signals, name) }
-	for _, name := range hc.Signals {
-		if name != "geo" && name != "breached" {
-			return nil, fmt.Errorf("unknown signal %q: want geo or breached", name)
-		}
-	}
-	var signals []engine.Signal
-	if want("geo") {
-		g, err := geo.Open(hc.Config.Geo, h.clock, nil, nil)
-		if err != nil {
-			return nil, fmt.Errorf("geo: %w", err)
-		}
-		h.closers = append(h.closers, g.Close)
-		signals = append(signals, g)
-	}
-	if want("breached") {
-		b, err := breached.NewSignal(breached.Multi{breached.NewEmbedded(breached.EmbeddedOptions{CaseSensitive: hc.Config.Breached.CaseSensitive})},
-			breached.SignalConfig{})
-		if err != nil {
-			return nil, fmt.Errorf("breached: %w", err)
-		}
-		signals = append(signals, b)
-	}
-	ecfg := hc.Config.Engine
-	ecfg.Deadline, ecfg.StateBudget, ecfg.SignalBudgets = harnessDeadline, harnessDeadline, nil
-	h.engine, err = engine.New(ecfg, engine.Deps{Clock: h.clock, Rules: h.source, State: mem, Devices: devices,
-		Counters: counters, Signals: signals, Familiarity: fam, UserAgentLabels: uaLabels.ReleaseLabels})
-	if err != nil {
-		return nil, err
-	}
+	h.std, h.engine, h.source = std, std.Engine, std.Rules
 	return h, nil
 }
 
-// Close releases what the harness opened; safe after a partial build.
-func (h *harness) Close() {
-	for i := len(h.closers) - 1; i >= 0; i-- {
-		_ = h.closers[i]()
-	}
-}
+// Close releases what the harness opened.
+func (h *harness) Close() { _ = h.std.Close() }
 
 // loadConfig reads the riskauthd configuration riskctl works with. The
 // environment is not consulted (beyond -config's default): a rule test must
