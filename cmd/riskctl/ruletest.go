@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"encoding/xml"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,93 +13,15 @@ import (
 	"time"
 
 	"github.com/riskauth/riskauth/engine"
-	"github.com/riskauth/riskauth/engine/clock"
 	"github.com/riskauth/riskauth/engine/scenario"
-	"github.com/riskauth/riskauth/internal/config"
 	"github.com/riskauth/riskauth/rules"
-	"github.com/riskauth/riskauth/signals/standard"
 )
-
-// harnessDeviceKey derives device ids in riskctl's throw-away engines. It
-// is fixed so that replays and explanations print the same ids every run;
-// nothing it derives is ever compared with a real deployment's ids.
-const harnessDeviceKey = "riskctl-harness-device-key-32byt"
-
-// harnessDeadline replaces the configured signal deadline in riskctl's
-// engines: a replay must give the same answer on a loaded CI machine, and a
-// signal marked late there would floor decisions the rules did not make.
-const harnessDeadline = 10 * time.Second
-
-// harness is the standard engine (signals/standard, as riskauthd builds
-// it) on a virtual clock with fresh in-memory state: in-memory velocity
-// and profiles, the real device identifier, the bundled or configured geo
-// databases, the embedded breached list. It is what `rules test` replays
-// scenarios through and what `rules explain` evaluates an event with.
-type harness struct {
-	engine *engine.Engine
-	clock  *clock.Manual
-	source *rules.Source
-	std    *standard.Assembly
-}
-
-// harnessConfig says how to build a harness.
-type harnessConfig struct {
-	// Config is the riskauthd configuration (counters, geo databases,
-	// engine settings).
-	Config *config.Config
-	// Schema was built from Config's counters.
-	Schema *rules.Schema
-	// RulesFile is the rule file; empty means the embedded default.
-	RulesFile string
-	// Signals names the optional signals to attach ("geo", "breached");
-	// nil attaches all of them, as riskauthd does.
-	Signals []string
-	Start   time.Time
-}
-
-func newHarness(hc harnessConfig) (*harness, error) {
-	h := &harness{clock: clock.NewManual(hc.Start)}
-	// Only what a rule test may depend on is taken from the
-	// configuration: no data dir (nothing written, no history loaded),
-	// no shadow file, and of the breach chain only the embedded list (a
-	// replay neither opens the operator's corpus nor calls the range
-	// API). The engine settings are the configured ones, with deadlines
-	// that a loaded machine cannot miss.
-	cfg := standard.Config{
-		Rules:    standard.RulesConfig{File: hc.RulesFile},
-		Engine:   hc.Config.Engine,
-		Velocity: standard.VelocityConfig{Counters: hc.Config.Velocity.Counters},
-		Device:   standard.DeviceConfig{Secret: harnessDeviceKey},
-		Breached: standard.BreachedConfig{CaseSensitive: hc.Config.Breached.CaseSensitive},
-		Geo:      hc.Config.Geo,
-	}
-	cfg.Engine.Deadline, cfg.Engine.StateBudget, cfg.Engine.SignalBudgets = harnessDeadline, harnessDeadline, nil
-	opts := []standard.Option{standard.WithClock(h.clock), standard.WithSchema(hc.Schema)}
-	if hc.Signals != nil {
-		opts = append(opts, standard.WithSignals(hc.Signals...))
-	}
-	std, err := standard.New(cfg, opts...)
-	if err != nil {
-		return nil, err
-	}
-	h.std, h.engine, h.source = std, std.Engine, std.Rules
-	return h, nil
-}
-
-// Close releases what the harness opened.
-func (h *harness) Close() { _ = h.std.Close() }
-
-// loadConfig reads the riskauthd configuration riskctl works with. The
-// environment is not consulted (beyond -config's default): a rule test must
-// not depend on who runs it.
-func loadConfig(path string) (*config.Config, error) {
-	return config.Load(path, func(string) string { return "" })
-}
 
 // listFlag is a repeatable flag.
 type listFlag []string
 
-func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 // parseInterleaved parses flags that may come before, between or after the
@@ -177,29 +97,6 @@ func (s *testSuite) failed() int {
 		}
 	}
 	return n
-}
-
-// replayScenario replays one scenario file through a fresh harness built
-// with the rule file; observe sees every decision.
-func replayScenario(path string, cfg *config.Config, schema *rules.Schema, rulesFile string, observe func(scenario.Observation)) (*scenario.Report, error) {
-	s, err := scenario.Load(path)
-	if err != nil {
-		return nil, err
-	}
-	signals := s.Signals
-	if signals == nil {
-		signals = []string{} // only what the scenario asks for, as the engine's scenario tests do
-	}
-	h, err := newHarness(harnessConfig{Config: cfg, Schema: schema, RulesFile: rulesFile, Signals: signals, Start: s.Start})
-	if err != nil {
-		return nil, fmt.Errorf("scenario %s: %w", path, err)
-	}
-	defer h.Close()
-	rep, err := scenario.Replay(context.Background(), s, h.engine, h.clock, observe)
-	if err != nil {
-		return rep, fmt.Errorf("scenario %s: %w", path, err)
-	}
-	return rep, nil
 }
 
 // maxShownRepetitions bounds how many failing repetitions of one
@@ -390,94 +287,6 @@ func printSuite(w io.Writer, s testSuite, verbose bool, extra string) {
 	}
 	f := s.failed()
 	fmt.Fprintf(w, "%s: %d passed, %d failed%s\n", s.Name, len(s.Cases)-f, f, extra)
-}
-
-// JUnit XML, in the shape CI systems (Jenkins, GitLab, GitHub reporters)
-// read: one suite per file, one testcase per case or step expectation.
-type junitSuites struct {
-	XMLName  xml.Name     `xml:"testsuites"`
-	Name     string       `xml:"name,attr"`
-	Tests    int          `xml:"tests,attr"`
-	Failures int          `xml:"failures,attr"`
-	Errors   int          `xml:"errors,attr"`
-	Suites   []junitSuite `xml:"testsuite"`
-}
-
-type junitSuite struct {
-	Name     string      `xml:"name,attr"`
-	Tests    int         `xml:"tests,attr"`
-	Failures int         `xml:"failures,attr"`
-	Errors   int         `xml:"errors,attr"`
-	Cases    []junitCase `xml:"testcase"`
-}
-
-type junitCase struct {
-	Name      string        `xml:"name,attr"`
-	Classname string        `xml:"classname,attr"`
-	Failure   *junitFailure `xml:"failure,omitempty"`
-	Error     *junitError   `xml:"error,omitempty"`
-}
-
-type junitFailure struct {
-	Message string `xml:"message,attr"`
-	Type    string `xml:"type,attr"`
-	Body    string `xml:",cdata"`
-}
-
-type junitError struct {
-	Message string `xml:"message,attr"`
-}
-
-func junitReport(suites []testSuite) ([]byte, error) {
-	out := junitSuites{Name: "riskctl rules test"}
-	for _, s := range suites {
-		js := junitSuite{Name: s.Name, Tests: len(s.Cases), Failures: s.failed()}
-		if s.Error != "" {
-			// A file that could not run is one erroring testcase, which
-			// is where JUnit readers look for errors.
-			js.Tests++
-			js.Errors = 1
-			js.Cases = append(js.Cases, junitCase{Name: "run", Classname: s.Name, Error: &junitError{Message: s.Error}})
-		}
-		for _, c := range s.Cases {
-			jc := junitCase{Name: c.Name, Classname: s.Name}
-			if c.Failed {
-				msg := c.Name
-				if len(c.Detail) > 0 {
-					msg = strings.TrimSpace(c.Detail[0])
-					for _, d := range c.Detail {
-						// The first difference that is not context is the headline.
-						if t := strings.TrimSpace(d); !strings.HasPrefix(t, "repetition ") && !strings.HasPrefix(t, "event: ") {
-							msg = t
-							break
-						}
-					}
-				}
-				jc.Failure = &junitFailure{Message: msg, Type: "mismatch", Body: strings.Join(c.Detail, "\n")}
-			}
-			js.Cases = append(js.Cases, jc)
-		}
-		out.Tests += js.Tests
-		out.Failures += js.Failures
-		out.Errors += js.Errors
-		out.Suites = append(out.Suites, js)
-	}
-	b, err := xml.MarshalIndent(out, "", "  ")
-	if err != nil {
-		return nil, fmt.Errorf("junit: %w", err)
-	}
-	return append([]byte(xml.Header), append(b, '\n')...), nil
-}
-
-func writeJUnit(path string, suites []testSuite) error {
-	b, err := junitReport(suites)
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		return fmt.Errorf("junit: %w", err)
-	}
-	return nil
 }
 
 // eventJSON renders an event as the risk-check API body that would send
