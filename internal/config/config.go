@@ -4,6 +4,13 @@
 // SQLite profiles in the data dir, the bundled rules). It is shared by
 // riskauthd and riskctl so both read counters and rules the same way; it
 // builds nothing.
+//
+// The engine's sections (data_dir, rules, engine, velocity, redis,
+// device, breached, geo) are signals/standard.Config, embedded inline:
+// their types, defaults and validation live there, so that a service
+// embedding the engine reads them alike. This package maps the RISKAUTH_*
+// variables onto them and owns the rest (listen address, API keys, sign-in,
+// alerts, admin).
 package config
 
 import (
@@ -12,7 +19,6 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -64,29 +70,6 @@ type Config struct {
 	// Admin configures the rule rollout admin API (/v1/admin/*).
 	Admin AdminConfig `yaml:"admin"`
 }
-
-// AdminConfig configures the admin API. With no key it is off: its
-// routes answer 404.
-type AdminConfig struct {
-	// APIKeys are the admin bearer keys, each with a name that the audit
-	// trail records as who made a change. They are separate from APIKeys:
-	// an admin key is refused on /v1/risk/* and an ordinary key on
-	// /v1/admin/*. Environment: RISKAUTH_ADMIN_API_KEYS
-	// ("name:key,name:key") or RISKAUTH_ADMIN_API_KEY (one key, named
-	// "admin"); either replaces the file's list.
-	APIKeys []AdminKey `yaml:"api_keys"`
-}
-
-// AdminKey is one named admin key.
-type AdminKey struct {
-	// Name is who the audit trail says made a change (alice, ci-deploy).
-	Name string `yaml:"name"`
-	// Key is the secret; keep it in the environment or a secret store
-	// rather than the YAML file. It is never logged.
-	Key string `yaml:"key"`
-}
-
-var adminNameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$`)
 
 // Load reads the file at path (may be empty), applies the environment and
 // defaults, and validates the result, reporting every problem at once.
@@ -193,48 +176,6 @@ func (c *Config) applyEnv(env func(string) string) error {
 	return nil
 }
 
-// applyAdminEnv reads the admin keys. The variables' values are secrets:
-// errors name the entry's position, never its content.
-func (c *Config) applyAdminEnv(env func(string) string) error {
-	if v := strings.TrimSpace(env("RISKAUTH_ADMIN_API_KEYS")); v != "" {
-		c.Admin.APIKeys = nil
-		for i, p := range splitList(v) {
-			name, key, ok := strings.Cut(p, ":")
-			if !ok {
-				return fmt.Errorf("RISKAUTH_ADMIN_API_KEYS entry #%d: want name:key", i+1)
-			}
-			c.Admin.APIKeys = append(c.Admin.APIKeys, AdminKey{Name: strings.TrimSpace(name), Key: strings.TrimSpace(key)})
-		}
-	}
-	if v := strings.TrimSpace(env("RISKAUTH_ADMIN_API_KEY")); v != "" {
-		c.Admin.APIKeys = []AdminKey{{Name: "admin", Key: v}}
-	}
-	return nil
-}
-
-func (c *Config) validateAdmin() []error {
-	var errs []error
-	names := map[string]bool{}
-	for i, k := range c.Admin.APIKeys {
-		if !adminNameRe.MatchString(k.Name) {
-			errs = append(errs, fmt.Errorf("admin.api_keys #%d: name %q: want 1-64 of A-Z a-z 0-9 _ . @ -", i+1, k.Name))
-		}
-		if names[k.Name] {
-			errs = append(errs, fmt.Errorf("admin.api_keys #%d: name %q used twice", i+1, k.Name))
-		}
-		names[k.Name] = true
-		if len(k.Key) < 16 {
-			errs = append(errs, fmt.Errorf("admin.api_keys #%d (%s): key shorter than 16 characters", i+1, k.Name))
-		}
-		for _, api := range c.APIKeys {
-			if api == k.Key {
-				errs = append(errs, fmt.Errorf("admin.api_keys #%d (%s): same key as an ordinary API key; admin keys must be separate", i+1, k.Name))
-			}
-		}
-	}
-	return errs
-}
-
 func splitList(s string) []string {
 	var out []string
 	for _, p := range strings.Split(s, ",") {
@@ -316,67 +257,4 @@ func (c *Config) Proxies() ([]netip.Prefix, error) {
 		out = append(out, netip.PrefixFrom(a, a.BitLen()))
 	}
 	return out, nil
-}
-
-// applyKafkaEnv overlays the RISKAUTH_KAFKA_* variables on the alerts
-// section.
-func (c *Config) applyKafkaEnv(env func(string) string) error {
-	set := func(name string, dst *string) { setEnv(env, name, dst) }
-	if v := env("RISKAUTH_KAFKA_BROKERS"); strings.TrimSpace(v) != "" {
-		c.Alerts.Brokers = splitList(v)
-	}
-	set("RISKAUTH_KAFKA_ALERTS_TOPIC", &c.Alerts.AlertsTopic)
-	set("RISKAUTH_KAFKA_DECISIONS_TOPIC", &c.Alerts.DecisionsTopic)
-	set("RISKAUTH_KAFKA_COMPRESSION", &c.Alerts.Compression)
-	tlsOn, tlsSet, err := boolEnv(env, "RISKAUTH_KAFKA_TLS")
-	if err != nil {
-		return err
-	}
-	switch {
-	case tlsSet && !tlsOn:
-		c.Alerts.TLS = nil
-	case tlsSet && c.Alerts.TLS == nil:
-		c.Alerts.TLS = &alert.TLSConfig{}
-	}
-	if v := strings.TrimSpace(env("RISKAUTH_KAFKA_TLS_CA")); v != "" {
-		if c.Alerts.TLS == nil {
-			c.Alerts.TLS = &alert.TLSConfig{}
-		}
-		c.Alerts.TLS.CAFile = v
-	}
-	if v := strings.TrimSpace(env("RISKAUTH_KAFKA_SASL_MECHANISM")); v != "" {
-		if c.Alerts.SASL == nil {
-			c.Alerts.SASL = &alert.SASLConfig{}
-		}
-		c.Alerts.SASL.Mechanism = v
-	}
-	if c.Alerts.SASL != nil {
-		set("RISKAUTH_KAFKA_SASL_USERNAME", &c.Alerts.SASL.Username)
-		// The password belongs in the environment (or a secret store
-		// rendering it there), not in the YAML file.
-		if v := env("RISKAUTH_KAFKA_SASL_PASSWORD"); v != "" {
-			c.Alerts.SASL.Password = v
-		}
-	}
-	return nil
-}
-
-// LoadAlerts reads only what a Kafka consumer of riskauthd's alerts needs:
-// the alerts section of the configuration file at path (may be empty)
-// with the RISKAUTH_KAFKA_* variables over it, validated on its own. The
-// rest of the file is parsed (an unknown field is still an error) but not
-// validated and no other variable is read, so that an operator can point
-// riskctl at the production file without the server's secrets.
-func LoadAlerts(path string, env func(string) string) (alert.Config, error) {
-	c, err := readFile(path)
-	if err != nil {
-		return alert.Config{}, err
-	}
-	if err := c.applyKafkaEnv(env); err != nil {
-		return alert.Config{}, err
-	}
-	if err := c.Alerts.ValidateClient(); err != nil {
-		return alert.Config{}, fmt.Errorf("config %s: %w", orEnv(path), err)
-	}
-	return c.Alerts, nil
 }
