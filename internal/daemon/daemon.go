@@ -81,6 +81,7 @@ type Option func(*options)
 
 type options struct {
 	clock clock.Clock
+	log   *slog.Logger
 	reg   *prometheus.Registry
 }
 
@@ -89,20 +90,30 @@ type options struct {
 // load run can drive riskauthd on a virtual clock.
 func WithClock(clk clock.Clock) Option { return func(o *options) { o.clock = clk } }
 
+// WithLogger sends every component's log lines to log instead of
+// slog.Default(): riskauthd's JSON logger at the configured level, or a
+// discarding one for a load run that must not print.
+func WithLogger(log *slog.Logger) Option { return func(o *options) { o.log = log } }
+
 // WithRegistry registers every metric on reg (and serves it on /metrics)
 // instead of a new registry: a caller that measures or scrapes in-process
 // reads the same series. Build adds the Go and process collectors to it.
 func WithRegistry(reg *prometheus.Registry) Option { return func(o *options) { o.reg = reg } }
 
-// Build wires every component from cfg, as riskauthd runs them, logging
-// to log. The engine comes from signals/standard, as every other program
-// that builds the production engine gets it. The goroutines it starts
-// (rule file watch, geo database refresh, authn sweeps) stop with ctx or
-// at Close. On error it closes what it already opened.
-func Build(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Option) (_ *Server, err error) {
+// Build wires every component from cfg, as riskauthd runs them. The
+// engine comes from signals/standard, as every other program that builds
+// the production engine gets it; the clock, logger and registry given as
+// options are passed on to it. The goroutines Build starts (rule file
+// watch, geo database refresh, authn sweeps) stop with ctx or at Close.
+// On error it closes what it already opened.
+func Build(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, err error) {
 	o := options{clock: clock.System{}}
 	for _, opt := range opts {
 		opt(&o)
+	}
+	log := o.log
+	if log == nil {
+		log = slog.Default()
 	}
 	s := &Server{}
 	ctx, s.cancel = context.WithCancel(ctx)
