@@ -12,8 +12,8 @@ import (
 // Config is everything the standard engine is built from. Its YAML keys
 // are riskauthd's (internal/config embeds it inline), so a service
 // embedding the engine reads the same configuration file sections as
-// riskauthd and gets the same engine. The zero value, after Defaults, is
-// riskauthd's embedded default with nothing kept on disk.
+// riskauthd and gets the same engine. Config{DataDir: dir} is riskauthd's
+// embedded default; every other field may stay zero (Defaults fills it).
 type Config struct {
 	// DataDir holds the embedded state New keeps on disk: SQLite user
 	// profiles (profiles.db), the global familiarity snapshot

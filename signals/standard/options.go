@@ -24,7 +24,7 @@ type options struct {
 	audit    func(rules.Change)
 	schema   *rules.Schema
 	signals  []string // nil: every optional signal
-	signalsV bool     // WithSignals was given
+	signalsSet bool     // WithSignals was given
 }
 
 // WithClock drives the engine, the geo signal's travel and reload
@@ -66,7 +66,7 @@ func WithSchema(schema *rules.Schema) Option { return func(o *options) { o.schem
 // signal it does not describe cannot change its decisions. The device
 // identifier, the velocity state and familiarity are always on.
 func WithSignals(names ...string) Option {
-	return func(o *options) { o.signals, o.signalsV = slices.Clone(names), true }
+	return func(o *options) { o.signals, o.signalsSet = slices.Clone(names), true }
 }
 
 // Optional signal names, as WithSignals takes them and as the engine
@@ -77,7 +77,7 @@ const (
 )
 
 func (o *options) wants(name string) bool {
-	return !o.signalsV || slices.Contains(o.signals, name)
+	return !o.signalsSet || slices.Contains(o.signals, name)
 }
 
 func (o *options) check() error {
