@@ -17,13 +17,13 @@ import (
 type Option func(*options)
 
 type options struct {
-	clock    clock.Clock
-	log      *slog.Logger
-	reg      prometheus.Registerer
-	sink     engine.DecisionSink
-	audit    func(rules.Change)
-	schema   *rules.Schema
-	signals  []string // nil: every optional signal
+	clock      clock.Clock
+	log        *slog.Logger
+	reg        prometheus.Registerer
+	sink       engine.DecisionSink
+	audit      func(rules.Change)
+	schema     *rules.Schema
+	signals    []string // nil: every optional signal
 	signalsSet bool     // WithSignals was given
 }
 
