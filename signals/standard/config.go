@@ -24,11 +24,20 @@ type Config struct {
 	// there too.
 	DataDir string `yaml:"data_dir"`
 
-	Rules    RulesConfig    `yaml:"rules"`
-	Engine   engine.Config  `yaml:"engine"`
+	// Rules says which rule file is active and which runs in shadow.
+	Rules RulesConfig `yaml:"rules"`
+	// Engine holds the evaluation deadlines, budgets and the floor
+	// applied while a signal is unavailable.
+	Engine engine.Config `yaml:"engine"`
+	// Velocity declares the counter catalogue the rules read and bounds
+	// the in-memory store.
 	Velocity VelocityConfig `yaml:"velocity"`
-	Redis    RedisConfig    `yaml:"redis"`
-	Device   DeviceConfig   `yaml:"device"`
+	// Redis, when its URL is set, moves velocity state, profiles and the
+	// global familiarity counts to Redis, shared by every instance.
+	Redis RedisConfig `yaml:"redis"`
+	// Device keys device ids.
+	Device DeviceConfig `yaml:"device"`
+	// Breached chains the breach corpora the breached signal asks.
 	Breached BreachedConfig `yaml:"breached"`
 	// Geo names the MaxMind-format databases (GeoIP2/GeoLite2 or the
 	// flat @ip-location-db files); with none, the bundled fixture is used.
