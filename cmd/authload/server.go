@@ -71,7 +71,7 @@ func buildServer(ctx context.Context, sc serverConfig) (*daemon.Server, error) {
 	}
 	off := 0
 	cfg.Authn.RateLimit.PerIPPerMinute = &off
-	return daemon.Build(ctx, cfg, slog.New(slog.DiscardHandler))
+	return daemon.Build(ctx, cfg, daemon.WithLogger(slog.New(slog.DiscardHandler)))
 }
 
 // register creates the accounts directly in the store (verified address,

@@ -45,7 +45,7 @@ func run(cfgPath string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	srv, err := daemon.Build(ctx, cfg, log)
+	srv, err := daemon.Build(ctx, cfg, daemon.WithLogger(log))
 	if err != nil {
 		return err
 	}

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"encoding/xml"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,142 +8,20 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/riskauth/riskauth/engine"
-	"github.com/riskauth/riskauth/engine/clock"
-	"github.com/riskauth/riskauth/engine/familiarity"
 	"github.com/riskauth/riskauth/engine/scenario"
-	"github.com/riskauth/riskauth/internal/config"
 	"github.com/riskauth/riskauth/rules"
-	"github.com/riskauth/riskauth/signals/breached"
-	"github.com/riskauth/riskauth/signals/device"
-	"github.com/riskauth/riskauth/signals/device/ualabel"
-	"github.com/riskauth/riskauth/signals/geo"
-	"github.com/riskauth/riskauth/signals/velocity"
 )
-
-// harnessDeviceKey derives device ids in riskctl's throw-away engines. It
-// is fixed so that replays and explanations print the same ids every run;
-// nothing it derives is ever compared with a real deployment's ids.
-const harnessDeviceKey = "riskctl-harness-device-key-32byt"
-
-// harnessDeadline replaces the configured signal deadline in riskctl's
-// engines: a replay must give the same answer on a loaded CI machine, and a
-// signal marked late there would floor decisions the rules did not make.
-const harnessDeadline = 10 * time.Second
-
-// harness is an engine built like riskauthd's embedded defaults (in-memory
-// velocity and profiles, the real device identifier, the bundled or
-// configured geo databases, the embedded breached list) on a virtual clock,
-// with fresh state: what `rules test` replays scenarios through and what
-// `rules explain` evaluates an event with.
-type harness struct {
-	engine  *engine.Engine
-	clock   *clock.Manual
-	source  *rules.Source
-	closers []func() error
-}
-
-// harnessConfig says how to build a harness.
-type harnessConfig struct {
-	// Config is the riskauthd configuration (counters, geo databases,
-	// engine settings).
-	Config *config.Config
-	// Schema was built from Config's counters.
-	Schema *rules.Schema
-	// RulesFile is the rule file; empty means the embedded default.
-	RulesFile string
-	// Signals names the optional signals to attach ("geo", "breached");
-	// nil attaches all of them, as riskauthd does.
-	Signals []string
-	Start   time.Time
-}
-
-func newHarness(hc harnessConfig) (_ *harness, err error) {
-	h := &harness{clock: clock.NewManual(hc.Start)}
-	defer func() {
-		if err != nil {
-			h.Close()
-		}
-	}()
-	h.source, err = rules.NewSource(rules.SourceConfig{Path: hc.RulesFile, Schema: hc.Schema})
-	if err != nil {
-		return nil, err
-	}
-	counters := hc.Config.Velocity.Counters
-	// The same familiarity model as riskauthd, so familiarity.* rules
-	// behave here as they do in production (the store and the engine
-	// share it: one observes sign-ins into histories, the other scores).
-	fam, err := familiarity.New(familiarity.Config{})
-	if err != nil {
-		return nil, fmt.Errorf("familiarity: %w", err)
-	}
-	mem, err := velocity.NewMemory(velocity.Config{Counters: counters, ProfileLimits: engine.ProfileLimits{Familiarity: fam}},
-		velocity.NewMemProfiles(0), nil)
-	if err != nil {
-		return nil, fmt.Errorf("velocity: %w", err)
-	}
-	h.closers = append(h.closers, mem.Close)
-	uaLabels := ualabel.NewCache(0)
-	devices, err := device.New(device.Config{Key: []byte(harnessDeviceKey), Labels: uaLabels})
-	if err != nil {
-		return nil, fmt.Errorf("device: %w", err)
-	}
-	want := func(name string) bool { return hc.Signals == nil || slices.Contains(hc.Signals, name) }
-	for _, name := range hc.Signals {
-		if name != "geo" && name != "breached" {
-			return nil, fmt.Errorf("unknown signal %q: want geo or breached", name)
-		}
-	}
-	var signals []engine.Signal
-	if want("geo") {
-		g, err := geo.Open(hc.Config.Geo, h.clock, nil, nil)
-		if err != nil {
-			return nil, fmt.Errorf("geo: %w", err)
-		}
-		h.closers = append(h.closers, g.Close)
-		signals = append(signals, g)
-	}
-	if want("breached") {
-		b, err := breached.NewSignal(breached.Multi{breached.NewEmbedded(breached.EmbeddedOptions{CaseSensitive: hc.Config.Breached.CaseSensitive})},
-			breached.SignalConfig{})
-		if err != nil {
-			return nil, fmt.Errorf("breached: %w", err)
-		}
-		signals = append(signals, b)
-	}
-	ecfg := hc.Config.Engine
-	ecfg.Deadline, ecfg.StateBudget, ecfg.SignalBudgets = harnessDeadline, harnessDeadline, nil
-	h.engine, err = engine.New(ecfg, engine.Deps{Clock: h.clock, Rules: h.source, State: mem, Devices: devices,
-		Counters: counters, Signals: signals, Familiarity: fam, UserAgentLabels: uaLabels.ReleaseLabels})
-	if err != nil {
-		return nil, err
-	}
-	return h, nil
-}
-
-// Close releases what the harness opened; safe after a partial build.
-func (h *harness) Close() {
-	for i := len(h.closers) - 1; i >= 0; i-- {
-		_ = h.closers[i]()
-	}
-}
-
-// loadConfig reads the riskauthd configuration riskctl works with. The
-// environment is not consulted (beyond -config's default): a rule test must
-// not depend on who runs it.
-func loadConfig(path string) (*config.Config, error) {
-	return config.Load(path, func(string) string { return "" })
-}
 
 // listFlag is a repeatable flag.
 type listFlag []string
 
-func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 // parseInterleaved parses flags that may come before, between or after the
@@ -221,29 +97,6 @@ func (s *testSuite) failed() int {
 		}
 	}
 	return n
-}
-
-// replayScenario replays one scenario file through a fresh harness built
-// with the rule file; observe sees every decision.
-func replayScenario(path string, cfg *config.Config, schema *rules.Schema, rulesFile string, observe func(scenario.Observation)) (*scenario.Report, error) {
-	s, err := scenario.Load(path)
-	if err != nil {
-		return nil, err
-	}
-	signals := s.Signals
-	if signals == nil {
-		signals = []string{} // only what the scenario asks for, as the engine's scenario tests do
-	}
-	h, err := newHarness(harnessConfig{Config: cfg, Schema: schema, RulesFile: rulesFile, Signals: signals, Start: s.Start})
-	if err != nil {
-		return nil, fmt.Errorf("scenario %s: %w", path, err)
-	}
-	defer h.Close()
-	rep, err := scenario.Replay(context.Background(), s, h.engine, h.clock, observe)
-	if err != nil {
-		return rep, fmt.Errorf("scenario %s: %w", path, err)
-	}
-	return rep, nil
 }
 
 // maxShownRepetitions bounds how many failing repetitions of one
@@ -434,94 +287,6 @@ func printSuite(w io.Writer, s testSuite, verbose bool, extra string) {
 	}
 	f := s.failed()
 	fmt.Fprintf(w, "%s: %d passed, %d failed%s\n", s.Name, len(s.Cases)-f, f, extra)
-}
-
-// JUnit XML, in the shape CI systems (Jenkins, GitLab, GitHub reporters)
-// read: one suite per file, one testcase per case or step expectation.
-type junitSuites struct {
-	XMLName  xml.Name     `xml:"testsuites"`
-	Name     string       `xml:"name,attr"`
-	Tests    int          `xml:"tests,attr"`
-	Failures int          `xml:"failures,attr"`
-	Errors   int          `xml:"errors,attr"`
-	Suites   []junitSuite `xml:"testsuite"`
-}
-
-type junitSuite struct {
-	Name     string      `xml:"name,attr"`
-	Tests    int         `xml:"tests,attr"`
-	Failures int         `xml:"failures,attr"`
-	Errors   int         `xml:"errors,attr"`
-	Cases    []junitCase `xml:"testcase"`
-}
-
-type junitCase struct {
-	Name      string        `xml:"name,attr"`
-	Classname string        `xml:"classname,attr"`
-	Failure   *junitFailure `xml:"failure,omitempty"`
-	Error     *junitError   `xml:"error,omitempty"`
-}
-
-type junitFailure struct {
-	Message string `xml:"message,attr"`
-	Type    string `xml:"type,attr"`
-	Body    string `xml:",cdata"`
-}
-
-type junitError struct {
-	Message string `xml:"message,attr"`
-}
-
-func junitReport(suites []testSuite) ([]byte, error) {
-	out := junitSuites{Name: "riskctl rules test"}
-	for _, s := range suites {
-		js := junitSuite{Name: s.Name, Tests: len(s.Cases), Failures: s.failed()}
-		if s.Error != "" {
-			// A file that could not run is one erroring testcase, which
-			// is where JUnit readers look for errors.
-			js.Tests++
-			js.Errors = 1
-			js.Cases = append(js.Cases, junitCase{Name: "run", Classname: s.Name, Error: &junitError{Message: s.Error}})
-		}
-		for _, c := range s.Cases {
-			jc := junitCase{Name: c.Name, Classname: s.Name}
-			if c.Failed {
-				msg := c.Name
-				if len(c.Detail) > 0 {
-					msg = strings.TrimSpace(c.Detail[0])
-					for _, d := range c.Detail {
-						// The first difference that is not context is the headline.
-						if t := strings.TrimSpace(d); !strings.HasPrefix(t, "repetition ") && !strings.HasPrefix(t, "event: ") {
-							msg = t
-							break
-						}
-					}
-				}
-				jc.Failure = &junitFailure{Message: msg, Type: "mismatch", Body: strings.Join(c.Detail, "\n")}
-			}
-			js.Cases = append(js.Cases, jc)
-		}
-		out.Tests += js.Tests
-		out.Failures += js.Failures
-		out.Errors += js.Errors
-		out.Suites = append(out.Suites, js)
-	}
-	b, err := xml.MarshalIndent(out, "", "  ")
-	if err != nil {
-		return nil, fmt.Errorf("junit: %w", err)
-	}
-	return append([]byte(xml.Header), append(b, '\n')...), nil
-}
-
-func writeJUnit(path string, suites []testSuite) error {
-	b, err := junitReport(suites)
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		return fmt.Errorf("junit: %w", err)
-	}
-	return nil
 }
 
 // eventJSON renders an event as the risk-check API body that would send

@@ -95,7 +95,7 @@ func newDaemon() (_ *riskDaemon, err error) {
 	if err != nil {
 		return nil, err
 	}
-	srv, err := daemon.Build(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	srv, err := daemon.Build(context.Background(), cfg, daemon.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,13 @@
 // SQLite profiles in the data dir, the bundled rules). It is shared by
 // riskauthd and riskctl so both read counters and rules the same way; it
 // builds nothing.
+//
+// The engine's sections (data_dir, rules, engine, velocity, redis,
+// device, breached, geo) are signals/standard.Config, embedded inline:
+// their types, defaults and validation live there, so that a service
+// embedding the engine reads them alike. This package maps the RISKAUTH_*
+// variables onto them and owns the rest (listen address, API keys, sign-in,
+// alerts, admin).
 package config
 
 import (
@@ -12,14 +19,12 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/engine/alert"
-	"github.com/riskauth/riskauth/signals/geo"
+	"github.com/riskauth/riskauth/signals/standard"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -27,9 +32,6 @@ import (
 type Config struct {
 	// Addr is the listen address (RISKAUTH_ADDR, default 127.0.0.1:8080).
 	Addr string `yaml:"addr"`
-	// DataDir holds embedded state: profiles, generated keys, spools
-	// (RISKAUTH_DATA_DIR, default ./data).
-	DataDir string `yaml:"data_dir"`
 	// APIKeys authorise server-to-server calls (RISKAUTH_API_KEYS,
 	// comma-separated). When none is configured, riskauthd generates one
 	// into DataDir/api-key on first start.
@@ -44,15 +46,13 @@ type Config struct {
 	// ShutdownGrace bounds graceful shutdown (default 10s).
 	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
 
-	Rules    RulesConfig    `yaml:"rules"`
-	Engine   engine.Config  `yaml:"engine"`
-	Velocity VelocityConfig `yaml:"velocity"`
-	Redis    RedisConfig    `yaml:"redis"`
-	Device   DeviceConfig   `yaml:"device"`
-	Breached BreachedConfig `yaml:"breached"`
-	// Geo names the MaxMind-format databases (GeoIP2/GeoLite2 or the
-	// flat @ip-location-db files); with none, the bundled fixture is used.
-	Geo geo.Config `yaml:"geo"`
+	// Config is the risk engine's part: data_dir (RISKAUTH_DATA_DIR,
+	// default ./data, which also holds riskauthd's own generated keys,
+	// accounts and spools), rules, engine, velocity, redis, device,
+	// breached and geo. Its types are signals/standard's, so that a
+	// service embedding the engine reads the same keys; inline keeps them
+	// at the top level of the file.
+	standard.Config `yaml:",inline"`
 	// Alerts sends alerts (and optionally every decision) to Kafka, with a
 	// disk spool while Kafka is unreachable; with no brokers they are
 	// appended to alerts.jsonl in the data dir. Environment:
@@ -69,112 +69,6 @@ type Config struct {
 	Authn AuthnConfig `yaml:"authn"`
 	// Admin configures the rule rollout admin API (/v1/admin/*).
 	Admin AdminConfig `yaml:"admin"`
-}
-
-// AdminConfig configures the admin API. With no key it is off: its
-// routes answer 404.
-type AdminConfig struct {
-	// APIKeys are the admin bearer keys, each with a name that the audit
-	// trail records as who made a change. They are separate from APIKeys:
-	// an admin key is refused on /v1/risk/* and an ordinary key on
-	// /v1/admin/*. Environment: RISKAUTH_ADMIN_API_KEYS
-	// ("name:key,name:key") or RISKAUTH_ADMIN_API_KEY (one key, named
-	// "admin"); either replaces the file's list.
-	APIKeys []AdminKey `yaml:"api_keys"`
-}
-
-// AdminKey is one named admin key.
-type AdminKey struct {
-	// Name is who the audit trail says made a change (alice, ci-deploy).
-	Name string `yaml:"name"`
-	// Key is the secret; keep it in the environment or a secret store
-	// rather than the YAML file. It is never logged.
-	Key string `yaml:"key"`
-}
-
-var adminNameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$`)
-
-// BreachedConfig configures the breached-password signal. The embedded
-// list of the ~49k most common breached passwords is always on.
-type BreachedConfig struct {
-	// Corpus is a file built by `riskctl breached import`
-	// (RISKAUTH_BREACHED_CORPUS), memory-mapped at start-up.
-	Corpus string `yaml:"corpus"`
-	// CaseSensitive checks the embedded list only as typed.
-	CaseSensitive bool `yaml:"case_sensitive"`
-	// FailurePolicy is open (default: an unavailable checker says nothing)
-	// or closed (an unavailable checker counts as breached).
-	FailurePolicy string `yaml:"failure_policy"`
-	// ServeRange answers GET /v1/breached/range/{prefix} from Corpus (which
-	// must be a table-format corpus).
-	ServeRange bool `yaml:"serve_range"`
-	// Remote asks a Pwned Passwords range API (k-anonymity: only the first
-	// five hex digits of the SHA-1 leave the host).
-	Remote RemoteBreachedConfig `yaml:"remote"`
-}
-
-// RemoteBreachedConfig configures the k-anonymity range client.
-type RemoteBreachedConfig struct {
-	Enabled bool   `yaml:"enabled"`
-	BaseURL string `yaml:"base_url"`
-	// Timeout bounds one range request (default 2s; the engine's signal
-	// budget bounds it further).
-	Timeout   time.Duration `yaml:"timeout"`
-	CacheSize int           `yaml:"cache_size"`
-	CacheTTL  time.Duration `yaml:"cache_ttl"`
-}
-
-// RulesConfig says where the rule file is.
-type RulesConfig struct {
-	// File is the rule file (RISKAUTH_RULES_FILE); empty means the embedded
-	// default rules.
-	File string `yaml:"file"`
-	// Poll is how often the file is re-checked besides file events (default 5s).
-	Poll time.Duration `yaml:"poll"`
-	// ShadowFile is a candidate rule file evaluated in shadow beside the
-	// active one (RISKAUTH_RULES_SHADOW_FILE): its would-be decisions go to
-	// metrics and decision events, never to the user. Hot-reloaded like
-	// File; a missing file means no candidate, and the admin API writes
-	// and removes it.
-	ShadowFile string `yaml:"shadow_file"`
-	// HistorySize bounds the previous versions kept for rollback, in
-	// memory and in File + ".history/" (default 10).
-	HistorySize int `yaml:"history_size"`
-}
-
-// VelocityConfig declares the counters and bounds the in-memory store.
-type VelocityConfig struct {
-	// Counters is the counter catalogue; empty means engine.DefaultCounters.
-	Counters []engine.CounterSpec `yaml:"counters"`
-	// MaxKeys caps tracked counter keys in memory (default 1,000,000).
-	MaxKeys int `yaml:"max_keys"`
-	// PendingTTL is how long an evaluation waits for its outcome (default 1h).
-	PendingTTL time.Duration `yaml:"pending_ttl"`
-	// FamiliarityRefresh is how often, with Redis, each instance re-reads
-	// the shared global familiarity counts into its in-process mirror
-	// (default 30s, at least 1s): the staleness of the crowd's counts
-	// against one GET of 4.5 MiB per interval.
-	FamiliarityRefresh time.Duration `yaml:"familiarity_refresh"`
-}
-
-// RedisConfig switches velocity and profiles to Redis.
-type RedisConfig struct {
-	// URL is redis://[user:pass@]host:port/db or rediss:// for TLS
-	// (RISKAUTH_REDIS_URL). Several comma-separated host:port addresses,
-	// or Cluster true, select Redis Cluster.
-	URL string `yaml:"url"`
-	// Cluster forces a cluster client.
-	Cluster bool `yaml:"cluster"`
-	// Prefix namespaces every key (default "ra:").
-	Prefix string `yaml:"prefix"`
-}
-
-// DeviceConfig configures device ids.
-type DeviceConfig struct {
-	// Secret keys device-id hashing (RISKAUTH_DEVICE_SECRET). When empty,
-	// riskauthd generates one into DataDir/device.key on first start:
-	// every instance of a deployment must share it.
-	Secret string `yaml:"secret"`
 }
 
 // Load reads the file at path (may be empty), applies the environment and
@@ -282,54 +176,6 @@ func (c *Config) applyEnv(env func(string) string) error {
 	return nil
 }
 
-// applyAdminEnv reads the admin keys. The variables' values are secrets:
-// errors name the entry's position, never its content.
-func (c *Config) applyAdminEnv(env func(string) string) error {
-	if v := strings.TrimSpace(env("RISKAUTH_ADMIN_API_KEYS")); v != "" {
-		c.Admin.APIKeys = nil
-		for i, p := range splitList(v) {
-			name, key, ok := strings.Cut(p, ":")
-			if !ok {
-				return fmt.Errorf("RISKAUTH_ADMIN_API_KEYS entry #%d: want name:key", i+1)
-			}
-			c.Admin.APIKeys = append(c.Admin.APIKeys, AdminKey{Name: strings.TrimSpace(name), Key: strings.TrimSpace(key)})
-		}
-	}
-	if v := strings.TrimSpace(env("RISKAUTH_ADMIN_API_KEY")); v != "" {
-		c.Admin.APIKeys = []AdminKey{{Name: "admin", Key: v}}
-	}
-	return nil
-}
-
-func (c *Config) validateAdmin() []error {
-	var errs []error
-	names := map[string]bool{}
-	for i, k := range c.Admin.APIKeys {
-		if !adminNameRe.MatchString(k.Name) {
-			errs = append(errs, fmt.Errorf("admin.api_keys #%d: name %q: want 1-64 of A-Z a-z 0-9 _ . @ -", i+1, k.Name))
-		}
-		if names[k.Name] {
-			errs = append(errs, fmt.Errorf("admin.api_keys #%d: name %q used twice", i+1, k.Name))
-		}
-		names[k.Name] = true
-		if len(k.Key) < 16 {
-			errs = append(errs, fmt.Errorf("admin.api_keys #%d (%s): key shorter than 16 characters", i+1, k.Name))
-		}
-		for _, api := range c.APIKeys {
-			if api == k.Key {
-				errs = append(errs, fmt.Errorf("admin.api_keys #%d (%s): same key as an ordinary API key; admin keys must be separate", i+1, k.Name))
-			}
-		}
-	}
-	if c.Rules.HistorySize < 0 || c.Rules.HistorySize > 1000 {
-		errs = append(errs, fmt.Errorf("rules.history_size %d: want 1 to 1000", c.Rules.HistorySize))
-	}
-	if c.Rules.ShadowFile != "" && c.Rules.ShadowFile == c.Rules.File {
-		errs = append(errs, errors.New("rules.shadow_file: must not be the active rule file"))
-	}
-	return errs
-}
-
 func splitList(s string) []string {
 	var out []string
 	for _, p := range strings.Split(s, ",") {
@@ -356,24 +202,7 @@ func (c *Config) defaults() {
 	if c.ShutdownGrace == 0 {
 		c.ShutdownGrace = 10 * time.Second
 	}
-	if c.Rules.Poll == 0 {
-		c.Rules.Poll = 5 * time.Second
-	}
-	if c.Rules.HistorySize == 0 {
-		c.Rules.HistorySize = 10
-	}
-	if len(c.Velocity.Counters) == 0 {
-		c.Velocity.Counters = engine.DefaultCounters()
-	}
-	if c.Velocity.MaxKeys == 0 {
-		c.Velocity.MaxKeys = 1_000_000
-	}
-	if c.Velocity.PendingTTL == 0 {
-		c.Velocity.PendingTTL = time.Hour
-	}
-	if c.Redis.Prefix == "" {
-		c.Redis.Prefix = "ra:"
-	}
+	c.Config.Defaults()
 	if c.Alerts.DataDir == "" {
 		c.Alerts.DataDir = c.DataDir
 	}
@@ -399,28 +228,16 @@ func (c *Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("log_level %q: want debug, info, warn or error", c.LogLevel))
 	}
-	if err := engine.ValidateCounters(c.Velocity.Counters); err != nil {
-		errs = append(errs, fmt.Errorf("velocity: %w", err))
-	}
-	switch c.Breached.FailurePolicy {
-	case "", "open", "closed":
-	default:
-		errs = append(errs, fmt.Errorf("breached.failure_policy %q: want open or closed", c.Breached.FailurePolicy))
-	}
-	if c.Breached.ServeRange && c.Breached.Corpus == "" {
-		errs = append(errs, errors.New("breached.serve_range needs breached.corpus (a table-format corpus)"))
+	// The engine's sections: rules, velocity, breached, device (their
+	// messages name the YAML keys, as these do).
+	if err := c.Config.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if err := c.Alerts.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	errs = append(errs, c.validateAuthn()...)
 	errs = append(errs, c.validateAdmin()...)
-	if f := c.Velocity.FamiliarityRefresh; f != 0 && f < time.Second {
-		errs = append(errs, fmt.Errorf("velocity.familiarity_refresh %s: want at least 1s", f))
-	}
-	if c.Velocity.MaxKeys < 1000 {
-		errs = append(errs, fmt.Errorf("velocity.max_keys %d: want at least 1000", c.Velocity.MaxKeys))
-	}
 	return errors.Join(errs...)
 }
 
@@ -440,67 +257,4 @@ func (c *Config) Proxies() ([]netip.Prefix, error) {
 		out = append(out, netip.PrefixFrom(a, a.BitLen()))
 	}
 	return out, nil
-}
-
-// applyKafkaEnv overlays the RISKAUTH_KAFKA_* variables on the alerts
-// section.
-func (c *Config) applyKafkaEnv(env func(string) string) error {
-	set := func(name string, dst *string) { setEnv(env, name, dst) }
-	if v := env("RISKAUTH_KAFKA_BROKERS"); strings.TrimSpace(v) != "" {
-		c.Alerts.Brokers = splitList(v)
-	}
-	set("RISKAUTH_KAFKA_ALERTS_TOPIC", &c.Alerts.AlertsTopic)
-	set("RISKAUTH_KAFKA_DECISIONS_TOPIC", &c.Alerts.DecisionsTopic)
-	set("RISKAUTH_KAFKA_COMPRESSION", &c.Alerts.Compression)
-	tlsOn, tlsSet, err := boolEnv(env, "RISKAUTH_KAFKA_TLS")
-	if err != nil {
-		return err
-	}
-	switch {
-	case tlsSet && !tlsOn:
-		c.Alerts.TLS = nil
-	case tlsSet && c.Alerts.TLS == nil:
-		c.Alerts.TLS = &alert.TLSConfig{}
-	}
-	if v := strings.TrimSpace(env("RISKAUTH_KAFKA_TLS_CA")); v != "" {
-		if c.Alerts.TLS == nil {
-			c.Alerts.TLS = &alert.TLSConfig{}
-		}
-		c.Alerts.TLS.CAFile = v
-	}
-	if v := strings.TrimSpace(env("RISKAUTH_KAFKA_SASL_MECHANISM")); v != "" {
-		if c.Alerts.SASL == nil {
-			c.Alerts.SASL = &alert.SASLConfig{}
-		}
-		c.Alerts.SASL.Mechanism = v
-	}
-	if c.Alerts.SASL != nil {
-		set("RISKAUTH_KAFKA_SASL_USERNAME", &c.Alerts.SASL.Username)
-		// The password belongs in the environment (or a secret store
-		// rendering it there), not in the YAML file.
-		if v := env("RISKAUTH_KAFKA_SASL_PASSWORD"); v != "" {
-			c.Alerts.SASL.Password = v
-		}
-	}
-	return nil
-}
-
-// LoadAlerts reads only what a Kafka consumer of riskauthd's alerts needs:
-// the alerts section of the configuration file at path (may be empty)
-// with the RISKAUTH_KAFKA_* variables over it, validated on its own. The
-// rest of the file is parsed (an unknown field is still an error) but not
-// validated and no other variable is read, so that an operator can point
-// riskctl at the production file without the server's secrets.
-func LoadAlerts(path string, env func(string) string) (alert.Config, error) {
-	c, err := readFile(path)
-	if err != nil {
-		return alert.Config{}, err
-	}
-	if err := c.applyKafkaEnv(env); err != nil {
-		return alert.Config{}, err
-	}
-	if err := c.Alerts.ValidateClient(); err != nil {
-		return alert.Config{}, fmt.Errorf("config %s: %w", orEnv(path), err)
-	}
-	return c.Alerts, nil
 }

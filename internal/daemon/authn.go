@@ -19,8 +19,10 @@ import (
 	"github.com/riskauth/riskauth/authn/seal"
 	"github.com/riskauth/riskauth/authn/store"
 	"github.com/riskauth/riskauth/authn/totp"
+	"github.com/riskauth/riskauth/engine/clock"
 	"github.com/riskauth/riskauth/internal/config"
 	"github.com/riskauth/riskauth/internal/httpapi"
+	"github.com/riskauth/riskauth/internal/leaf/secretfile"
 )
 
 // Files in the data dir that hold generated secrets (embedded mode only).
@@ -54,7 +56,7 @@ var (
 // tokens, to the HTTP configuration. It runs after the engine and the
 // alert sink exist; what it opens goes on s.closers, the service last so
 // that it drains its mail before the store and the mailer close.
-func (s *Server) buildAuthn(ctx context.Context, cfg *config.Config, reg *prometheus.Registry, log *slog.Logger,
+func (s *Server) buildAuthn(ctx context.Context, cfg *config.Config, reg *prometheus.Registry, log *slog.Logger, clk clock.Clock,
 	apiCfg *httpapi.Config, deps *httpapi.Deps) error {
 	a := cfg.Authn
 	var st authnStore
@@ -100,7 +102,7 @@ func (s *Server) buildAuthn(ctx context.Context, cfg *config.Config, reg *promet
 	if err != nil {
 		return err
 	}
-	master, err := secret(a.Secret, filepath.Join(cfg.DataDir, authnSecretFile), log)
+	master, err := secretfile.Secret(a.Secret, filepath.Join(cfg.DataDir, authnSecretFile), log)
 	if err != nil {
 		return err
 	}
@@ -133,7 +135,7 @@ func (s *Server) buildAuthn(ctx context.Context, cfg *config.Config, reg *promet
 	}
 	// The policy asks the same breach corpus as the engine's signal: the
 	// embedded common-password list, the imported corpus, the range API.
-	chain := s.breachedChain
+	chain := s.risk.Breached
 	policy, err := password.NewChecker(password.Policy{MinLength: a.Password.MinLength, MinLengthWithMFA: a.Password.MinLengthWithMFA,
 		MaxLength: a.Password.MaxLength, ServiceName: a.ServiceName},
 		password.BreachCheckerFunc(func(ctx context.Context, pw string) (bool, error) {
@@ -147,7 +149,7 @@ func (s *Server) buildAuthn(ctx context.Context, cfg *config.Config, reg *promet
 	svc, err := authn.New(a.Flows(), authn.Deps{
 		Users: st, Flows: st, Tokens: st, Sessions: st, Attempts: st, TOTP: st, Recovery: st,
 		Risk: s.Engine, Hasher: hasher, Policy: policy, Sealer: sealer, RecoveryHasher: rh, CodeKey: codeKey,
-		Mailer: mailer, Renderer: renderer, Events: s.Sink, Logger: log, Metrics: authn.NewMetrics(reg),
+		Mailer: mailer, Renderer: renderer, Events: s.Sink, Logger: log, Metrics: authn.NewMetrics(reg), Clock: clk,
 	})
 	if err != nil {
 		return err
@@ -221,8 +223,8 @@ func keyFile(configured, file string, size int, log *slog.Logger) (string, error
 	if configured != "" {
 		return configured, nil
 	}
-	return loadOrGenerate(file, func() string {
-		return "k" + time.Now().UTC().Format("20060102") + ":" + randomBase64(size)
+	return secretfile.LoadOrGenerate(file, func() string {
+		return "k" + time.Now().UTC().Format("20060102") + ":" + secretfile.RandomBase64(size)
 	}, log, "generated keys")
 }
 

@@ -6,15 +6,20 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riskauth/riskauth/engine"
+	"github.com/riskauth/riskauth/engine/clock"
 	"github.com/riskauth/riskauth/internal/config"
 	"github.com/riskauth/riskauth/internal/leaf/testenv"
 	"github.com/riskauth/riskauth/signals/breached"
+	"github.com/riskauth/riskauth/signals/standard"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -27,7 +32,7 @@ func start(t *testing.T, cfgFile string, envs map[string]string) (string, *Serve
 	cfg, err := config.Load(cfgFile, func(k string) string { return envs[k] })
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := Build(ctx, cfg, slog.New(slog.DiscardHandler))
+	srv, err := Build(ctx, cfg, WithLogger(slog.New(slog.DiscardHandler)))
 	require.NoError(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -99,7 +104,7 @@ func TestRedisReadiness(t *testing.T) {
 		})
 		// The global familiarity counts are in Redis, shared by the
 		// instances: the server keeps none of its own to snapshot.
-		assert.NoFileExists(t, filepath.Join(dir, familiaritySnapshotFile))
+		assert.NoFileExists(t, filepath.Join(dir, standard.FamiliaritySnapshotFile))
 	})
 	t.Run("unreachable", func(t *testing.T) {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -147,4 +152,29 @@ func TestServeBreachedRange(t *testing.T) {
 		`{"event":"login","user_id":"carl","password":"password1"}`)
 	require.Equal(t, http.StatusOK, code, out)
 	assert.Contains(t, out, `"count":12345`, "the imported corpus knows the count")
+}
+
+// TestBuildOptions: the clock and the registry given to Build reach the
+// engine and /metrics.
+func TestBuildOptions(t *testing.T) {
+	cfg, err := config.Load("", func(k string) string {
+		return map[string]string{"RISKAUTH_DATA_DIR": t.TempDir(), "RISKAUTH_API_KEYS": "test-key-0123456789"}[k]
+	})
+	require.NoError(t, err)
+	at := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	reg := prometheus.NewRegistry()
+	srv, err := Build(context.Background(), cfg, WithLogger(slog.New(slog.DiscardHandler)), WithClock(clock.NewManual(at)), WithRegistry(reg))
+	require.NoError(t, err)
+	defer srv.Close()
+	assert.Same(t, reg, srv.Registry)
+	d, err := srv.Engine.Evaluate(context.Background(), engine.Event{Kind: engine.KindLogin, UserID: "alice", IP: netip.MustParseAddr("192.0.2.1")})
+	require.NoError(t, err)
+	assert.True(t, d.Time.Equal(at), "decision at %s", d.Time)
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	names := map[string]bool{}
+	for _, mf := range mfs {
+		names[mf.GetName()] = true
+	}
+	assert.True(t, names["riskauth_decisions_total"], "the engine's metrics are on the given registry")
 }

@@ -1,18 +1,12 @@
 package simulate
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/engine/clock"
-	"github.com/riskauth/riskauth/engine/familiarity"
-	"github.com/riskauth/riskauth/rules"
-	"github.com/riskauth/riskauth/signals/breached"
-	devicesig "github.com/riskauth/riskauth/signals/device"
-	"github.com/riskauth/riskauth/signals/device/ualabel"
 	"github.com/riskauth/riskauth/signals/geo"
-	"github.com/riskauth/riskauth/signals/velocity"
+	"github.com/riskauth/riskauth/signals/standard"
 )
 
 // Engine is the engine under test and what was built for it.
@@ -22,84 +16,43 @@ type Engine struct {
 	Geo *geo.Geo
 	// RuleSet is the version (content hash) of the rule set loaded.
 	RuleSet string
-	closers []func() error
+	std     *standard.Assembly
 }
 
 // Close releases the velocity store and the geo databases.
-func (e *Engine) Close() error {
-	var errs []error
-	for _, c := range e.closers {
-		errs = append(errs, c())
-	}
-	return errors.Join(errs...)
-}
+func (e *Engine) Close() error { return e.std.Close() }
 
 // simDeviceKey keys device ids in simulations; ids only have to be stable
 // within one run.
-var simDeviceKey = []byte("risksim-device-key-0123456789abcdef")
+const simDeviceKey = "risksim-device-key-0123456789abcdef"
 
-// NewEngine builds the engine the simulation replays traffic through, the
-// way internal/daemon builds riskauthd's embedded default: the default counter
-// catalogue, in-memory velocity state and profiles with production
-// bounds, the real device identifier, the geo signal (real databases from
-// geoDir when HasRealData, the bundled fixture otherwise), the
-// breached-password signal on the embedded corpus, the default familiarity
-// model with an in-process global count (familiarity.score, scored by the
-// engine on the histories its profiles keep), the rule file at rulesPath
-// (the embedded default rules when empty), on clock. Every
-// signal runs inline, so an evaluation never depends on goroutine
-// scheduling and a seed gives the same decisions.
+// NewEngine builds the engine the simulation replays traffic through:
+// riskauthd's standard engine (signals/standard) on its embedded default
+// with nothing kept on disk: the default counter catalogue, in-memory
+// velocity state and profiles with production bounds, the real device
+// identifier, the geo signal (real databases from geoDir when HasRealData,
+// the bundled fixture otherwise), the breached-password signal on the
+// embedded corpus, the default familiarity model with an in-process
+// global count (familiarity.score, scored by the engine on the histories
+// its profiles keep), the rule file at rulesPath (the embedded default
+// rules when empty), on clock. Every signal runs inline, so an
+// evaluation never depends on goroutine scheduling and a seed gives the
+// same decisions.
 func NewEngine(rulesPath, geoDir string, clock *clock.Manual) (*Engine, error) {
-	counters := engine.DefaultCounters()
-	schema, err := rules.NewSchema(engine.CounterNames(counters))
-	if err != nil {
-		return nil, fmt.Errorf("simulate: rule schema: %w", err)
+	cfg := standard.Config{
+		Rules:  standard.RulesConfig{File: rulesPath},
+		Device: standard.DeviceConfig{Secret: simDeviceKey},
+		Geo:    GeoConfig(geoDir),
 	}
-	src, err := rules.NewSource(rules.SourceConfig{Path: rulesPath, Schema: schema})
+	std, err := standard.New(cfg, standard.WithClock(clock))
 	if err != nil {
-		return nil, fmt.Errorf("simulate: rules: %w", err)
+		return nil, fmt.Errorf("simulate: %w", err)
 	}
-	e := &Engine{RuleSet: src.Current().Version}
-	fam, err := familiarity.New(familiarity.Config{})
-	if err != nil {
-		return nil, fmt.Errorf("simulate: familiarity: %w", err)
-	}
-	mem, err := velocity.NewMemory(velocity.Config{Counters: counters, ProfileLimits: engine.ProfileLimits{Familiarity: fam}},
-		velocity.NewMemProfiles(0), nil)
-	if err != nil {
-		return nil, fmt.Errorf("simulate: velocity: %w", err)
-	}
-	e.closers = append(e.closers, mem.Close)
-	uaLabels := ualabel.NewCache(0)
-	devices, err := devicesig.New(devicesig.Config{Key: simDeviceKey, Labels: uaLabels})
-	if err != nil {
-		e.Close()
-		return nil, fmt.Errorf("simulate: devices: %w", err)
-	}
-	g, err := geo.Open(GeoConfig(geoDir), clock, nil, nil)
-	if err != nil {
-		e.Close()
-		return nil, fmt.Errorf("simulate: geo: %w", err)
-	}
-	e.Geo = g
-	e.closers = append(e.closers, g.Close)
-	bs, err := breached.NewSignal(breached.NewEmbedded(breached.EmbeddedOptions{}), breached.SignalConfig{})
-	if err != nil {
-		e.Close()
-		return nil, fmt.Errorf("simulate: breached: %w", err)
-	}
-	signals := []engine.Signal{g, bs}
-	for _, s := range signals {
+	for _, s := range std.Signals {
 		if !s.Inline() {
-			e.Close()
+			_ = std.Close()
 			return nil, fmt.Errorf("simulate: signal %s is not inline: results would depend on scheduling", s.Name())
 		}
 	}
-	e.Engine, err = engine.New(engine.Config{}, engine.Deps{Clock: clock, Rules: src, State: mem, Devices: devices,
-		Counters: counters, Signals: signals, Familiarity: fam, UserAgentLabels: uaLabels.ReleaseLabels})
-	if err != nil {
-		e.Close()
-		return nil, fmt.Errorf("simulate: engine: %w", err)
-	}
-	return e, nil
+	return &Engine{Engine: std.Engine, Geo: std.Geo, RuleSet: std.Rules.Current().Version, std: std}, nil
 }

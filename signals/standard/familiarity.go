@@ -1,4 +1,4 @@
-package daemon
+package standard
 
 import (
 	"errors"
@@ -11,9 +11,10 @@ import (
 	"github.com/riskauth/riskauth/internal/leaf/atomicfile"
 )
 
-// familiaritySnapshotFile is where the embedded setup keeps the global
-// familiarity counts between runs, in the data dir.
-const familiaritySnapshotFile = "familiarity-global.bin"
+// FamiliaritySnapshotFile is where in-memory state keeps the global
+// familiarity counts between runs, in the data dir (Redis keeps them
+// itself, shared by every instance).
+const FamiliaritySnapshotFile = "familiarity-global.bin"
 
 // familiarityGlobal returns the in-process global familiarity counts the
 // engine scores against on embedded defaults: it loads the snapshot the
@@ -29,7 +30,7 @@ func familiarityGlobal(dataDir string, log *slog.Logger) (*familiarity.Global, f
 	if err != nil {
 		return nil, nil, fmt.Errorf("familiarity global counts: %w", err)
 	}
-	file := filepath.Join(dataDir, familiaritySnapshotFile)
+	file := filepath.Join(dataDir, FamiliaritySnapshotFile)
 	data, err := os.ReadFile(file)
 	switch {
 	case errors.Is(err, os.ErrNotExist):

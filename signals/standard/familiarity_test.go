@@ -1,4 +1,4 @@
-package daemon
+package standard
 
 import (
 	"log/slog"
@@ -33,7 +33,7 @@ func TestFamiliarityGlobalSnapshot(t *testing.T) {
 	assert.EqualValues(t, 1, g.Users())
 	assert.EqualValues(t, 2, g.Freq(familiarity.FeatureCountry, "GB"))
 
-	file := filepath.Join(dir, familiaritySnapshotFile)
+	file := filepath.Join(dir, FamiliaritySnapshotFile)
 	require.NoError(t, os.WriteFile(file, []byte("garbage"), 0o600))
 	g, save, err = familiarityGlobal(dir, log)
 	require.NoError(t, err)
