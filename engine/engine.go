@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/riskauth/riskauth/engine/clock"
 	"github.com/riskauth/riskauth/engine/familiarity"
 	"github.com/riskauth/riskauth/engine/risk"
@@ -412,22 +411,6 @@ func (e *Engine) Evaluate(ctx context.Context, ev Event) (*Decision, error) {
 	return d, nil
 }
 
-// annotate attaches the matched rules to the stored pending evaluation,
-// for outcome attribution. It runs only when a rule matched; a failure
-// costs the attribution of this one evaluation, never the decision. No
-// timeout of its own: both stores return at once (memory updates in
-// place, Redis queues the write for a background pipeline), and a timer
-// per evaluation would cost more than the call.
-func (e *Engine) annotate(ctx context.Context, p *Pending) {
-	a, ok := e.state.(PendingAnnotator)
-	if !ok {
-		return
-	}
-	if err := a.AnnotatePending(ctx, p); err != nil {
-		e.log.Warn("matched rules not attached to the pending evaluation", "evaluation_id", p.EvaluationID, "err", err)
-	}
-}
-
 func (e *Engine) runSignal(ctx context.Context, i int, s Signal, ev *Event, out chan<- signalOut) {
 	budget := e.cfg.Deadline
 	if b, ok := e.cfg.SignalBudgets[s.Name()]; ok && b > 0 && b < budget {
@@ -517,31 +500,6 @@ func (e *Engine) stateFeatures(f *risk.Features, s *Snapshot, keys Keys, at time
 		f.Device.Trusted = d.Trusted
 		f.Device.AgeDays = at.Sub(d.First).Hours() / 24
 	}
-}
-
-// RecordOutcome reports what happened after a decision, so that counters
-// and the user's profile learn. See StateStore.RecordOutcome for errors.
-func (e *Engine) RecordOutcome(ctx context.Context, evaluationID string, o Outcome) (*Pending, error) {
-	if !o.Valid() {
-		return nil, &ValidationError{Fields: []FieldError{{Field: "outcome", Message: "want success, failure, step_up_passed, step_up_failed, fraud or legit"}}}
-	}
-	if _, err := uuid.Parse(evaluationID); err != nil {
-		return nil, ErrUnknownEvaluation
-	}
-	p, err := e.state.RecordOutcome(ctx, evaluationID, o, e.clock.Now())
-	if err == nil && e.fam != nil {
-		e.fam.observe(p, o)
-	}
-	if e.m != nil {
-		e.m.outcome(o, err)
-		if err == nil && o.Label() {
-			e.m.ruleFeedback(p, o, e.rules.Current(), e.rules.Candidate())
-		}
-	}
-	if err != nil {
-		return nil, err
-	}
-	return p, nil
 }
 
 // Ready reports whether the engine's backends answer.
