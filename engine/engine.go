@@ -169,225 +169,31 @@ func (e *Engine) Rules() *rules.Source { return e.rules }
 // a cancelled context; failing signals make their features unavailable
 // and the configured floor applies.
 func (e *Engine) Evaluate(ctx context.Context, ev Event) (*Decision, error) {
-	start := e.clock.Now()
-	ev.IP = ev.IP.Unmap()
-	if err := ev.Validate(); err != nil {
+	var c evalCall
+	if err := e.prepareEvent(&c, &ev); err != nil {
 		return nil, err
 	}
-	if ev.Time.IsZero() {
-		ev.Time = start
-	}
-	at := ev.Time
-	rs := e.rules.Current()
-	f := rs.Schema().NewFeatures()
-	// The decision, the pending evaluation, the load request and room for
-	// the signal statuses in one allocation instead of four: they live as
-	// long as the decision at most (stores copy what they keep).
-	a := new(evaluation)
-	d := &a.d
-	*d = Decision{
-		EvaluationID:   newEvaluationID(start),
-		Features:       f,
-		Signals:        a.signals[:0],
-		RuleSetVersion: rs.Version,
-		Time:           at,
-	}
-
-	dev := e.devices.Identify(ev.Device, ev.UserAgent)
-	keys := Keys{User: UserKey(ev.UserID, ev.Identifier), Device: dev.ID}
-	if ev.IP.IsValid() {
-		keys.IP = ev.IP.String()
-		keys.Subnet = Subnet(ev.IP)
-	}
-	d.Keys = keys
-	e.eventFeatures(f, &ev, dev, keys)
-
-	// Inline signals first: they are cheap and the pending evaluation
-	// wants the client's place.
-	var room [8]Result
-	results := room[:0]
-	if len(e.signals) > len(room) {
-		results = make([]Result, len(e.signals))
-	}
-	results = results[:len(e.signals)]
-	var place Place
-	place.IP = keys.IP
-	// One clock read per inline signal: each one's end is the next one's
-	// start (time.Now costs about 75 ns on a VM, nine reads were 5% of an
-	// evaluation).
-	t0 := e.clock.Now()
-	for i, s := range e.inline {
-		res, err := s.Collect(ctx, &ev)
-		t1 := e.clock.Now()
-		e.finishSignal(d, s.Name(), err, t1.Sub(t0))
-		t0 = t1
-		if err == nil {
-			results[i] = res
-			if p, ok := res.(Placer); ok {
-				place = p.Place()
-			}
-		}
-	}
-	pending := &a.pending
-	*pending = Pending{EvaluationID: d.EvaluationID, Kind: ev.Kind, Keys: keys, At: at, Place: place, RuleSetVersion: rs.Version}
-	if e.fam != nil && keys.User != "" {
-		// Extracted before Load so that the pending evaluation carries
-		// the values a successful outcome will observe.
-		pending.Familiarity = e.fam.extract(&ev, keys, place)
-	}
-	req := &a.req
-	*req = LoadRequest{Kind: ev.Kind, Keys: keys, At: at, Pending: pending}
-
-	// I/O-bound work concurrently, each under its budget, all under the
-	// deadline; whatever is late is dropped. Fully in-process setups need
-	// no deadline (and its timer) at all.
-	deadline := ctx
-	if len(e.async) > 0 || !e.stateInline {
-		var cancel context.CancelFunc
-		deadline, cancel = context.WithTimeout(ctx, e.cfg.Deadline)
+	e.newDecision(&c)
+	e.identify(&c)
+	e.runInline(ctx, &c)
+	e.newPending(&c)
+	deadline, cancel := e.deadline(ctx)
+	if cancel != nil {
 		defer cancel()
 	}
-	var sigCh chan signalOut
-	if len(e.async) > 0 {
-		sigCh = make(chan signalOut, len(e.async))
-		for i, s := range e.async {
-			go e.runSignal(deadline, i, s, &ev, sigCh)
-		}
-	}
-	var st stateOut
-	if e.stateInline {
-		t0 := e.clock.Now()
-		st.snap, st.err = e.state.Load(ctx, req)
-		st.dur = e.clock.Now().Sub(t0)
-		st.err = e.checkSnapshot(st.snap, st.err)
-	} else {
-		stCh := make(chan stateOut, 1)
-		go func() { stCh <- e.loadState(deadline, req) }()
-		select {
-		case st = <-stCh:
-		case <-deadline.Done():
-			st = stateOut{err: context.DeadlineExceeded, dur: e.cfg.Deadline}
-		}
-	}
-	for range len(e.async) {
-		select {
-		case o := <-sigCh:
-			e.finishSignal(d, e.async[o.idx].Name(), o.err, o.dur)
-			if o.err == nil {
-				results[len(e.inline)+o.idx] = o.res
-			}
-		case <-deadline.Done():
-		}
-	}
-	for _, s := range e.async {
-		if _, done := d.Signals.Get(s.Name()); !done {
-			e.finishSignal(d, s.Name(), context.DeadlineExceeded, e.cfg.Deadline)
-		}
-	}
-	unavailable := false
-	for i, s := range e.signals {
-		if results[i] != nil {
-			continue
-		}
-		unavailable = true
-		if u, ok := s.(Unavailabler); ok {
-			u.MarkUnavailable(f)
-		}
-	}
-
-	var profile Profile
-	// A value, not a pointer: the result (about 800 bytes) stays on the
-	// stack.
-	var famRes familiarity.Result
-	scored := false
-	e.finishSignal(d, "velocity", st.err, st.dur)
-	if st.err == nil {
-		profile = st.snap.Profile
-		e.stateFeatures(f, st.snap, keys, at)
-		if pending.Familiarity != nil {
-			// Inline, after the load: the history came with the profile.
-			if scored = e.familiarityFeatures(f, st.snap, pending.Familiarity, at, &famRes); !scored {
-				unavailable = true
-			}
-		}
-	} else {
-		unavailable = true
-	}
-	for _, r := range results {
-		if r != nil {
-			r.Apply(f, &profile, at)
-		}
-	}
-
-	res := rs.Evaluate(f, at)
-	// The candidate runs on the same features: no second signal run. It
-	// must have been compiled against the same schema (rules.Source
-	// guarantees it), or its programs would read the wrong fields.
-	var cres *rules.Result
-	if cs := e.rules.Candidate(); cs != nil && cs.Schema() == rs.Schema() {
-		r := cs.Evaluate(f, at)
-		cres = &r
-		d.Candidate = &CandidateDecision{Version: cs.Version, Action: r.Action, Score: r.Score, Reasons: reasonsOf(r.Matches)}
-	}
-	d.Score = res.Score
-	d.Action = res.Action
-	d.Reasons = reasonsOf(res.Matches)
-	d.Shadow = reasonsOf(res.Shadow)
-	if scored {
-		attachFamiliarity(&famRes, d)
-	}
-	d.ShadowAction = res.ShadowAction
-	for _, m := range res.Matches {
-		d.Alert = max(d.Alert, m.Rule.Alert)
-	}
-	if unavailable && d.Action < *e.cfg.UnavailableFloor {
-		d.Action = *e.cfg.UnavailableFloor
-		d.ShadowAction = max(d.ShadowAction, d.Action)
-		d.Floored = true
-	}
-	if c := d.Candidate; unavailable && c != nil && c.Action < *e.cfg.UnavailableFloor {
-		c.Action = *e.cfg.UnavailableFloor
-		c.Floored = true
-	}
-	if st.err == nil {
-		// The store is done with pending (Load returned: st.err would be
-		// set after a timeout, when it might still be reading it), so
-		// it can be filled in place.
-		pending.Rules, pending.ShadowRules = rules.MatchIDs(res.Matches), rules.MatchIDs(res.Shadow)
-		if cres != nil {
-			pending.CandidateVersion, pending.CandidateRules = d.Candidate.Version, rules.MatchIDs(cres.Matches)
-		}
-		if pending.HasRules() {
-			e.annotate(ctx, pending)
-		}
-	}
-	// The event without the password. Late signal goroutines may still be
-	// reading ev, so with any asynchronous signal it is a copy; without,
-	// nothing else holds ev and it is cleared in place.
-	if len(e.async) == 0 {
-		ev.Password = ""
-		d.Event = &ev
-	} else {
-		pub := ev
-		pub.Password = ""
-		d.Event = &pub
-	}
-	d.Latency = e.clock.Now().Sub(start)
-	if e.m != nil {
-		e.m.observe(d, &res, cres)
-	}
-	for _, re := range res.Errors {
-		e.log.Warn("rule failed at evaluation", "rule", re.Rule.ID, "ruleset", rs.Version, "err", re.Err)
-	}
-	if cres != nil {
-		for _, re := range cres.Errors {
-			e.log.Warn("candidate rule failed at evaluation", "rule", re.Rule.ID, "candidate", d.Candidate.Version, "err", re.Err)
-		}
-	}
-	if e.sink != nil {
-		e.sink.Publish(d)
-	}
-	return d, nil
+	sigCh := e.startAsync(deadline, &c)
+	e.loadState(ctx, deadline, &c)
+	e.awaitAsync(deadline, &c, sigCh)
+	e.markUnavailable(&c)
+	e.applyState(&c)
+	e.applyResults(&c)
+	e.runRules(&c)
+	e.decide(&c)
+	e.floor(&c)
+	e.recordMatches(ctx, &c)
+	e.finish(&c)
+	e.report(&c)
+	return &c.a.d, nil
 }
 
 // Ready reports whether the engine's backends answer.

@@ -33,3 +33,13 @@ func Subnet(ip netip.Addr) string {
 	}
 	return p.String()
 }
+
+// eventKeys derives an event's counter keys; device is its device id.
+func eventKeys(ev *Event, device string) Keys {
+	keys := Keys{User: UserKey(ev.UserID, ev.Identifier), Device: device}
+	if ev.IP.IsValid() {
+		keys.IP = ev.IP.String()
+		keys.Subnet = Subnet(ev.IP)
+	}
+	return keys
+}
