@@ -265,12 +265,12 @@ func (e *Engine) applyState(c *evalCall) {
 	}
 }
 
-// applyResults writes the signals' features once all are in, so that a
-// late signal never writes to features the rules are reading, and so that
-// each can compare the event with the user's profile.
+// applyResults writes the signals' features once every signal has
+// answered or timed out (a late one is dropped, never applied), with the
+// user's profile for those that compare the event with the user's history.
 func (e *Engine) applyResults(c *evalCall) {
-	// A copy, zero when the state read failed: signals may not change the
-	// snapshot. Result.Apply takes its address, so it is on the heap.
+	// Zero when the state read failed (Result.Apply). Apply, an interface
+	// method, takes its address: it is on the heap, not in c.
 	var profile Profile
 	if c.st.err == nil {
 		profile = c.st.snap.Profile
