@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -39,6 +41,94 @@ type Event struct {
 	Attributes map[string]string
 	// Time is when the event happened; the engine's clock fills it when zero.
 	Time time.Time
+}
+
+// FieldError is one invalid field of an event.
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// ValidationError lists every invalid field of an event.
+type ValidationError struct{ Fields []FieldError }
+
+func (v *ValidationError) Error() string {
+	parts := make([]string, len(v.Fields))
+	for i, f := range v.Fields {
+		parts[i] = f.Field + ": " + f.Message
+	}
+	return "invalid event: " + strings.Join(parts, "; ")
+}
+
+// validKind reports whether kind matches [a-z][a-z0-9_.-]{0,63}. A loop,
+// not a regexp: the regexp took 3% of an evaluation
+// (TestValidKindMatchesRegexp keeps the two equal).
+func validKind(kind string) bool {
+	if len(kind) == 0 || len(kind) > 64 || kind[0] < 'a' || kind[0] > 'z' {
+		return false
+	}
+	for i := 1; i < len(kind); i++ {
+		c := kind[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// Limits on event fields; longer values are refused, never truncated
+// silently, so that keys stay unambiguous.
+const (
+	MaxIDLen         = 256
+	MaxUserAgentLen  = 1024
+	MaxAttributes    = 32
+	MaxAttrKeyLen    = 64
+	MaxAttrValueLen  = 256
+	maxJA4Len        = 64
+	maxPasswordBytes = 4096
+)
+
+// Validate checks an event and reports every problem at once.
+func (ev *Event) Validate() error {
+	var fs []FieldError
+	add := func(f, m string) { fs = append(fs, FieldError{Field: f, Message: m}) }
+	if !validKind(ev.Kind) {
+		add("event", "want login, registration, password_reset, mfa or a custom name matching [a-z][a-z0-9_.-]{0,63}")
+	}
+	if len(ev.UserID) > MaxIDLen {
+		add("user_id", fmt.Sprintf("longer than %d bytes", MaxIDLen))
+	}
+	if len(ev.Identifier) > MaxIDLen {
+		add("identifier", fmt.Sprintf("longer than %d bytes", MaxIDLen))
+	}
+	if len(ev.UserAgent) > MaxUserAgentLen {
+		add("user_agent", fmt.Sprintf("longer than %d bytes", MaxUserAgentLen))
+	}
+	if len(ev.JA4) > maxJA4Len {
+		add("ja4", fmt.Sprintf("longer than %d bytes", maxJA4Len))
+	}
+	if len(ev.Password) > maxPasswordBytes {
+		add("password", fmt.Sprintf("longer than %d bytes", maxPasswordBytes))
+	}
+	if len(ev.Attributes) > MaxAttributes {
+		add("attributes", fmt.Sprintf("more than %d attributes", MaxAttributes))
+	}
+	for k, v := range ev.Attributes {
+		if len(k) == 0 || len(k) > MaxAttrKeyLen || len(v) > MaxAttrValueLen {
+			add("attributes."+truncate(k, MaxAttrKeyLen), fmt.Sprintf("keys 1-%d bytes, values up to %d bytes", MaxAttrKeyLen, MaxAttrValueLen))
+		}
+	}
+	if len(fs) > 0 {
+		return &ValidationError{Fields: fs}
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
 }
 
 // DeviceDescriptor is the raw device description a client collector sends.
