@@ -262,3 +262,46 @@ func TestDiagramCurrent(t *testing.T) {
 	}
 	t.Errorf("%s: the layer diagram is stale; run go test ./internal/architecture -update", path)
 }
+
+// listedInReadme reports whether pkg must appear in README's Layout
+// list: everything but private helpers below a package (x/internal/...),
+// which their parent's entry covers.
+func listedInReadme(pkg string) bool {
+	return !strings.Contains(pkg, "/internal/")
+}
+
+// TestReadmeLayout keeps README's Layout list in step with the tree:
+// every listed path is a package, and every package is listed.
+func TestReadmeLayout(t *testing.T) {
+	t.Parallel()
+	graph := imports(t)
+	readme, err := os.ReadFile(filepath.Join(moduleRoot(t), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(readme), "\n## Layout\n")
+	if !ok {
+		t.Fatal("README.md has no Layout section")
+	}
+	_, block, ok1 := strings.Cut(rest, "```\n")
+	block, _, ok2 := strings.Cut(block, "```")
+	if !ok1 || !ok2 {
+		t.Fatal("README.md's Layout section has no code block")
+	}
+	listed := map[string]bool{}
+	for _, line := range strings.Split(block, "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || f[0] == "testdata" {
+			continue
+		}
+		listed[f[0]] = true
+		if _, ok := graph[f[0]]; !ok {
+			t.Errorf("README's Layout lists %s, which is not a package", f[0])
+		}
+	}
+	for pkg := range graph {
+		if listedInReadme(pkg) && !listed[pkg] {
+			t.Errorf("README's Layout does not list %s", pkg)
+		}
+	}
+}
