@@ -7,10 +7,10 @@ import (
 	"github.com/riskauth/riskauth/authn/mail"
 	"github.com/riskauth/riskauth/authn/password"
 	"github.com/riskauth/riskauth/authn/seal"
+	"github.com/riskauth/riskauth/authn/secevent"
 	"github.com/riskauth/riskauth/authn/token"
 	"github.com/riskauth/riskauth/authn/totp"
 	"github.com/riskauth/riskauth/engine"
-	"github.com/riskauth/riskauth/engine/alert/ocsf"
 	"github.com/riskauth/riskauth/engine/risk"
 )
 
@@ -132,7 +132,7 @@ func (s *Service) ChangePassword(ctx context.Context, r ChangePasswordRequest) (
 	if err := s.setPassword(ctx, u, r.NewPassword, sess.ID, r.Client); err != nil {
 		return err
 	}
-	s.emit(ocsf.EventPasswordChanged, u, r.Client, sess.ID, nil)
+	s.emit(secevent.PasswordChanged, u, r.Client, sess.ID, nil)
 	return nil
 }
 
@@ -179,7 +179,7 @@ func (s *Service) setPassword(ctx context.Context, u *User, pw, keep string, c C
 		return err
 	}
 	if n > 0 {
-		s.emit(ocsf.EventSessionsRevoked, u, c, keep, map[string]string{"reason": "password_changed"})
+		s.emit(secevent.SessionsRevoked, u, c, keep, map[string]string{"reason": "password_changed"})
 	}
 	s.notify(mail.KindPasswordChanged, u.Email, c)
 	return nil
@@ -290,7 +290,7 @@ func (s *Service) ResetPassword(ctx context.Context, r ResetPasswordRequest) (er
 			return err
 		}
 	}
-	s.emit(ocsf.EventPasswordReset, &u, r.Client, "", nil)
+	s.emit(secevent.PasswordReset, &u, r.Client, "", nil)
 	return nil
 }
 
@@ -385,7 +385,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, r ConfirmTOTPRequest) (rc *Re
 	if err := s.recovery.ReplaceRecoveryCodes(ctx, u.ID, hashes, s.clock.Now()); err != nil {
 		return nil, err
 	}
-	s.emit(ocsf.EventMFAEnrolled, u, r.Client, sess.ID, map[string]string{"factor": "totp"})
+	s.emit(secevent.MFAEnrolled, u, r.Client, sess.ID, map[string]string{"factor": "totp"})
 	s.notifyMFA(u.Email, mail.MFAAdded, "authenticator app", r.Client)
 	return &RecoveryCodes{Codes: codes}, nil
 }
@@ -435,7 +435,7 @@ func (s *Service) RemoveTOTP(ctx context.Context, r RemoveTOTPRequest) (err erro
 	if err := s.recovery.ReplaceRecoveryCodes(ctx, u.ID, nil, s.clock.Now()); err != nil {
 		return err
 	}
-	s.emit(ocsf.EventMFARemoved, u, r.Client, sess.ID, map[string]string{"factor": "totp"})
+	s.emit(secevent.MFARemoved, u, r.Client, sess.ID, map[string]string{"factor": "totp"})
 	s.notifyMFA(u.Email, mail.MFARemoved, "authenticator app", r.Client)
 	return nil
 }
@@ -475,7 +475,7 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, r RegenerateRecov
 	if err := s.recovery.ReplaceRecoveryCodes(ctx, u.ID, hashes, s.clock.Now()); err != nil {
 		return nil, err
 	}
-	s.emit(ocsf.EventMFARecoveryRenewed, u, r.Client, sess.ID, map[string]string{"factor": "recovery_codes", "change": string(mail.MFARecoveryRenewed)})
+	s.emit(secevent.MFARecoveryRenewed, u, r.Client, sess.ID, map[string]string{"factor": "recovery_codes", "change": string(mail.MFARecoveryRenewed)})
 	s.notifyMFA(u.Email, mail.MFARecoveryRenewed, "recovery codes", r.Client)
 	return &RecoveryCodes{Codes: codes}, nil
 }

@@ -17,10 +17,10 @@ import (
 	"github.com/riskauth/riskauth/authn/mail"
 	"github.com/riskauth/riskauth/authn/password"
 	"github.com/riskauth/riskauth/authn/seal"
+	"github.com/riskauth/riskauth/authn/secevent"
 	"github.com/riskauth/riskauth/authn/store"
 	"github.com/riskauth/riskauth/authn/totp"
 	"github.com/riskauth/riskauth/engine"
-	"github.com/riskauth/riskauth/engine/alert/ocsf"
 	"github.com/riskauth/riskauth/engine/clock"
 	"github.com/riskauth/riskauth/rules"
 	"github.com/riskauth/riskauth/signals/device"
@@ -39,16 +39,16 @@ const breachedPassword = "password1234567890"
 // events collects security events: the real consumer interface.
 type events struct {
 	mu  sync.Mutex
-	all []*ocsf.SecurityEvent
+	all []*secevent.Event
 }
 
-func (e *events) Emit(ev *ocsf.SecurityEvent) {
+func (e *events) Emit(ev *secevent.Event) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.all = append(e.all, ev)
 }
 
-func (e *events) count(t ocsf.SecurityEventType, userID string) int {
+func (e *events) count(t secevent.Type, userID string) int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	n := 0

@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/riskauth/riskauth/authn/mail"
+	"github.com/riskauth/riskauth/authn/secevent"
 	"github.com/riskauth/riskauth/authn/token"
 	"github.com/riskauth/riskauth/engine"
-	"github.com/riskauth/riskauth/engine/alert/ocsf"
 	"github.com/riskauth/riskauth/engine/risk"
 )
 
@@ -328,7 +328,7 @@ func (s *Service) afterPasswordFailure(ctx context.Context, u *User, c Client) {
 		return
 	}
 	if n == s.cfg.Lockout.AccountStepUpAfter {
-		s.emit(ocsf.EventLockout, u, c, "", map[string]string{"factor": string(FactorPassword), "effect": "step_up_required"})
+		s.emit(secevent.Lockout, u, c, "", map[string]string{"factor": string(FactorPassword), "effect": "step_up_required"})
 	}
 }
 
@@ -359,7 +359,7 @@ func (s *Service) complete(ctx context.Context, fl *LoginFlow, u *User, aal AAL,
 	}
 	if nd {
 		s.notify(mail.KindNewDeviceSignIn, u.Email, c)
-		s.emit(ocsf.EventNewDevice, u, c, is.ID, map[string]string{"device_id": dev, "evaluation_id": evaluationID})
+		s.emit(secevent.NewDevice, u, c, is.ID, map[string]string{"device_id": dev, "evaluation_id": evaluationID})
 	}
 	return &LoginResult{Status: LoginAuthenticated, Session: is}, nil
 }
@@ -510,7 +510,7 @@ func (s *Service) secondFactorFailed(ctx context.Context, fl LoginFlow, u *User,
 // stepUpFailed tells the SOC every time and the user at most once per
 // StepUpMailInterval and factor.
 func (s *Service) stepUpFailed(ctx context.Context, u *User, f Factor, c Client) {
-	s.emit(ocsf.EventStepUpFailed, u, c, "", map[string]string{"factor": string(f)})
+	s.emit(secevent.StepUpFailed, u, c, "", map[string]string{"factor": string(f)})
 	n, err := s.attempts.CountFailures(ctx, u.ID, f, s.clock.Now().Add(-s.cfg.StepUpMailInterval))
 	if err != nil {
 		s.log.Warn("failure count", "user_id", u.ID, "err", err)

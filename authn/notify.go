@@ -8,7 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riskauth/riskauth/authn/mail"
-	"github.com/riskauth/riskauth/engine/alert/ocsf"
+	"github.com/riskauth/riskauth/authn/secevent"
 )
 
 // mailSendTimeout bounds one delivery by a worker.
@@ -134,12 +134,12 @@ func (s *Service) requestContext(c Client) mail.RequestContext {
 }
 
 // emit sends a security event to the SOC sink, when there is one.
-func (s *Service) emit(t ocsf.SecurityEventType, u *User, c Client, sessionID string, details map[string]string) {
+func (s *Service) emit(t secevent.Type, u *User, c Client, sessionID string, details map[string]string) {
 	s.metrics.securityEvent(t)
 	if s.events == nil {
 		return
 	}
-	ev := &ocsf.SecurityEvent{Type: t, IP: c.IP, UserAgent: c.UserAgent, SessionID: sessionID,
+	ev := &secevent.Event{Type: t, IP: c.IP, UserAgent: c.UserAgent, SessionID: sessionID,
 		Time: s.clock.Now(), Details: details}
 	if u != nil {
 		ev.UserID, ev.Email = u.ID, u.Email
@@ -197,7 +197,7 @@ func (m *Metrics) mailSent(kind mail.Kind, err error) {
 	m.mails.WithLabelValues(string(kind), r).Inc()
 }
 
-func (m *Metrics) securityEvent(t ocsf.SecurityEventType) {
+func (m *Metrics) securityEvent(t secevent.Type) {
 	if m != nil {
 		m.events.WithLabelValues(string(t)).Inc()
 	}

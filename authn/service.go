@@ -10,10 +10,10 @@ import (
 	"github.com/riskauth/riskauth/authn/mail"
 	"github.com/riskauth/riskauth/authn/password"
 	"github.com/riskauth/riskauth/authn/seal"
+	"github.com/riskauth/riskauth/authn/secevent"
 	"github.com/riskauth/riskauth/authn/token"
 	"github.com/riskauth/riskauth/authn/totp"
 	"github.com/riskauth/riskauth/engine"
-	"github.com/riskauth/riskauth/engine/alert/ocsf"
 	"github.com/riskauth/riskauth/engine/clock"
 )
 
@@ -28,7 +28,7 @@ type Risk interface {
 // SecurityEvents receives account security events for the SOC;
 // engine/alert's Sink implements it. Emit must not block.
 type SecurityEvents interface {
-	Emit(ev *ocsf.SecurityEvent)
+	Emit(ev *secevent.Event)
 }
 
 // SessionBackend is the session hot path plus self-service.

@@ -5,9 +5,9 @@ import (
 	"errors"
 	"time"
 
+	"github.com/riskauth/riskauth/authn/secevent"
 	"github.com/riskauth/riskauth/authn/token"
 	"github.com/riskauth/riskauth/engine"
-	"github.com/riskauth/riskauth/engine/alert/ocsf"
 )
 
 // IssuedSession is a new session. Token is shown once: the HTTP layer puts
@@ -194,7 +194,7 @@ func (s *Service) RevokeOtherSessions(ctx context.Context, sessionToken string, 
 		return 0, err
 	}
 	if n > 0 {
-		s.emit(ocsf.EventSessionsRevoked, u, c, sess.ID, map[string]string{"reason": "user_request"})
+		s.emit(secevent.SessionsRevoked, u, c, sess.ID, map[string]string{"reason": "user_request"})
 	}
 	return n, nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/riskauth/riskauth/authn/seal"
 	"github.com/riskauth/riskauth/authn/store"
 	"github.com/riskauth/riskauth/authn/totp"
+	"github.com/riskauth/riskauth/engine/alert"
 	"github.com/riskauth/riskauth/engine/clock"
 	"github.com/riskauth/riskauth/internal/config"
 	"github.com/riskauth/riskauth/internal/httpapi"
@@ -49,6 +50,9 @@ type authnStore interface {
 var (
 	_ authnStore = (*store.SQLite)(nil)
 	_ authnStore = (*store.Postgres)(nil)
+	// The alert sink takes authn's security events. The guard lives here,
+	// where both are wired: the alert tree does not import authn.
+	_ authn.SecurityEvents = (*alert.Sink)(nil)
 )
 
 // buildAuthn wires the sign-in service (store, mail, keys, hasher, policy,
