@@ -60,8 +60,25 @@ func (e *events) count(t secevent.Type, userID string) int {
 	return n
 }
 
+// service puts every authn service behind one handle for the tests: each
+// flow method is promoted from the service that owns it, Flush and Close
+// from Services.
+type service struct {
+	*authn.Services
+	*authn.SignIn
+	*authn.Registration
+	*authn.Recovery
+	*authn.Account
+	*authn.Sessions
+}
+
+func newService(s *authn.Services) *service {
+	return &service{Services: s, SignIn: s.SignIn, Registration: s.Registration, Recovery: s.Recovery,
+		Account: s.Account, Sessions: s.Sessions}
+}
+
 type fixture struct {
-	svc    *authn.Service
+	svc    *service
 	clock  *clock.Manual
 	store  *store.SQLite
 	outbox string
@@ -135,7 +152,7 @@ func newFixture(tb testing.TB, o fixtureOpts) *fixture {
 	})
 	require.NoError(tb, err)
 	tb.Cleanup(func() { svc.Close(context.Background()) })
-	return &fixture{svc: svc, clock: clock, store: st, outbox: outbox.Path(), events: ev, reg: reg}
+	return &fixture{svc: newService(svc), clock: clock, store: st, outbox: outbox.Path(), events: ev, reg: reg}
 }
 
 // client is a browser on its own device (cookie id) at ip.

@@ -48,9 +48,9 @@ type Server struct {
 	// Sink carries decisions, alerts and audit events to Kafka, the
 	// spool or the JSONL file.
 	Sink *alert.Sink
-	// Authn is the sign-in service; Accounts is its store and Hasher its
-	// argon2id hasher (load commands create accounts through them).
-	Authn    *authn.Service
+	// Authn are the sign-in services; Accounts is their store and Hasher
+	// their argon2id hasher (load commands create accounts through them).
+	Authn    *authn.Services
 	Accounts authn.UserStore
 	Hasher   *password.Hasher
 	// Registry holds every metric /metrics serves.
