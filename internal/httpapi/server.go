@@ -191,43 +191,6 @@ type Server struct {
 	stopped bool
 }
 
-// authnService names the authn service (a Deps field) a route calls.
-type authnService int
-
-// The authn services routes call; noAuthn for the risk, probe and admin
-// routes, which are always served.
-const (
-	noAuthn authnService = iota
-	viaRegistration
-	viaSignIn
-	viaPasswordReset
-	viaSessions
-	viaAccount
-)
-
-// served reports whether the authn service a is in Deps (always true for
-// noAuthn).
-func (s *Server) served(a authnService) bool {
-	switch a {
-	case viaRegistration:
-		return s.registration != nil
-	case viaSignIn:
-		return s.signin != nil
-	case viaPasswordReset:
-		return s.reset != nil
-	case viaSessions:
-		return s.sessions != nil
-	case viaAccount:
-		return s.account != nil
-	}
-	return true
-}
-
-// authn reports whether any authn service was given.
-func (d Deps) authn() bool {
-	return d.Registration != nil || d.SignIn != nil || d.PasswordReset != nil || d.Sessions != nil || d.Account != nil
-}
-
 // route is one entry of the route table (routes): the only place routes
 // are declared.
 type route struct {

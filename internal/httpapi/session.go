@@ -44,6 +44,43 @@ type Authenticator interface {
 	Authenticate(ctx context.Context, sessionToken string) (*authn.SessionInfo, error)
 }
 
+// authnService names the authn service (a Deps field) a route calls.
+type authnService int
+
+// The authn services routes call; noAuthn for the risk, probe and admin
+// routes, which are always served.
+const (
+	noAuthn authnService = iota
+	viaRegistration
+	viaSignIn
+	viaPasswordReset
+	viaSessions
+	viaAccount
+)
+
+// served reports whether the authn service a is in Deps (always true for
+// noAuthn).
+func (s *Server) served(a authnService) bool {
+	switch a {
+	case viaRegistration:
+		return s.registration != nil
+	case viaSignIn:
+		return s.signin != nil
+	case viaPasswordReset:
+		return s.reset != nil
+	case viaSessions:
+		return s.sessions != nil
+	case viaAccount:
+		return s.account != nil
+	}
+	return true
+}
+
+// authn reports whether any authn service was given.
+func (d Deps) authn() bool {
+	return d.Registration != nil || d.SignIn != nil || d.PasswordReset != nil || d.Sessions != nil || d.Account != nil
+}
+
 // setupAuthn checks the sign-in part of the configuration.
 func (s *Server) setupAuthn(cfg Config, deps Deps) error {
 	s.registration, s.signin, s.reset = deps.Registration, deps.SignIn, deps.PasswordReset
