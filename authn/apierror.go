@@ -13,7 +13,7 @@ import (
 // change meaning, so clients may branch on them.
 type Code string
 
-// Error codes returned by the Service. Anything that is not an *Error is an
+// Error codes returned by the services. Anything that is not an *Error is an
 // internal failure (HTTP 500) whose details must not reach the client.
 const (
 	// CodeInvalidRequest: a field is malformed (too long, wrong shape).
@@ -74,7 +74,7 @@ const (
 // CodeInternal is what CodeOf reports for errors that are not an *Error.
 const CodeInternal Code = "internal"
 
-// Error is the typed error of every Service method that fails for a reason
+// Error is the typed error of every service method that fails for a reason
 // the client may learn. Message is a safe English sentence for humans;
 // RetryAfter is set for CodeRateLimited and CodeBusy; Limit carries the
 // policy bound for length rejections.

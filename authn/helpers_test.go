@@ -17,10 +17,10 @@ import (
 	"github.com/riskauth/riskauth/authn/mail"
 	"github.com/riskauth/riskauth/authn/password"
 	"github.com/riskauth/riskauth/authn/seal"
+	"github.com/riskauth/riskauth/authn/secevent"
 	"github.com/riskauth/riskauth/authn/store"
 	"github.com/riskauth/riskauth/authn/totp"
 	"github.com/riskauth/riskauth/engine"
-	"github.com/riskauth/riskauth/engine/alert/ocsf"
 	"github.com/riskauth/riskauth/engine/clock"
 	"github.com/riskauth/riskauth/rules"
 	"github.com/riskauth/riskauth/signals/device"
@@ -39,16 +39,16 @@ const breachedPassword = "password1234567890"
 // events collects security events: the real consumer interface.
 type events struct {
 	mu  sync.Mutex
-	all []*ocsf.SecurityEvent
+	all []*secevent.Event
 }
 
-func (e *events) Emit(ev *ocsf.SecurityEvent) {
+func (e *events) Emit(ev *secevent.Event) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.all = append(e.all, ev)
 }
 
-func (e *events) count(t ocsf.SecurityEventType, userID string) int {
+func (e *events) count(t secevent.Type, userID string) int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	n := 0
@@ -60,8 +60,25 @@ func (e *events) count(t ocsf.SecurityEventType, userID string) int {
 	return n
 }
 
+// service puts every authn service behind one handle for the tests: each
+// flow method is promoted from the service that owns it, Flush and Close
+// from Services.
+type service struct {
+	*authn.Services
+	*authn.SignIn
+	*authn.Registration
+	*authn.Recovery
+	*authn.Account
+	*authn.Sessions
+}
+
+func newService(s *authn.Services) *service {
+	return &service{Services: s, SignIn: s.SignIn, Registration: s.Registration, Recovery: s.Recovery,
+		Account: s.Account, Sessions: s.Sessions}
+}
+
 type fixture struct {
-	svc    *authn.Service
+	svc    *service
 	clock  *clock.Manual
 	store  *store.SQLite
 	outbox string
@@ -135,7 +152,7 @@ func newFixture(tb testing.TB, o fixtureOpts) *fixture {
 	})
 	require.NoError(tb, err)
 	tb.Cleanup(func() { svc.Close(context.Background()) })
-	return &fixture{svc: svc, clock: clock, store: st, outbox: outbox.Path(), events: ev, reg: reg}
+	return &fixture{svc: newService(svc), clock: clock, store: st, outbox: outbox.Path(), events: ev, reg: reg}
 }
 
 // client is a browser on its own device (cookie id) at ip.

@@ -9,7 +9,7 @@ import (
 	"github.com/riskauth/riskauth/authn"
 	"github.com/riskauth/riskauth/authn/mail"
 	"github.com/riskauth/riskauth/authn/password"
-	"github.com/riskauth/riskauth/engine/alert/ocsf"
+	"github.com/riskauth/riskauth/authn/secevent"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -145,7 +145,7 @@ func TestStepUpTOTP(t *testing.T) {
 	res := f.login(t, "carol@example.com", home)
 	secret, recovery := f.enrolTOTP(t, res.Session.Token)
 	uid := res.Session.UserID
-	assert.Equal(t, 1, f.events.count(ocsf.EventMFAEnrolled, uid))
+	assert.Equal(t, 1, f.events.count(secevent.MFAEnrolled, uid))
 	assert.Len(t, f.mails(t, "carol@example.com", mail.KindMFAChanged), 1)
 	f.clock.Advance(time.Minute)
 
@@ -189,7 +189,7 @@ func TestStepUpTOTP(t *testing.T) {
 		requireCode(t, err, authn.CodeInvalidCode)
 		_, err = f.svc.SubmitTOTP(ctx, authn.CodeRequest{FlowID: res.FlowID, Code: "000001", Client: stepUpClient})
 		requireCode(t, err, authn.CodeInvalidCode)
-		assert.GreaterOrEqual(t, f.events.count(ocsf.EventStepUpFailed, uid), 2)
+		assert.GreaterOrEqual(t, f.events.count(secevent.StepUpFailed, uid), 2)
 		assert.Len(t, f.mails(t, "carol@example.com", mail.KindStepUpFailed), 1, "the mail is rate-limited")
 
 		done, err := f.svc.SubmitRecoveryCode(ctx, authn.CodeRequest{FlowID: res.FlowID, Code: recovery[0], Client: stepUpClient})
@@ -210,7 +210,7 @@ func TestStepUpTOTP(t *testing.T) {
 			"a policy rejection leaves the link usable")
 		requireCode(t, f.svc.ResetPassword(ctx, authn.ResetPasswordRequest{Token: tok, NewPassword: "another new passphrase", Client: home}),
 			authn.CodeInvalidToken)
-		assert.Equal(t, 1, f.events.count(ocsf.EventPasswordReset, uid))
+		assert.Equal(t, 1, f.events.count(secevent.PasswordReset, uid))
 		assert.NotEmpty(t, f.mails(t, "carol@example.com", mail.KindPasswordChanged))
 		sessions, err := f.store.ListSessions(ctx, uid, f.clock.Now())
 		require.NoError(t, err)
@@ -317,7 +317,7 @@ func TestLockoutWithoutDoS(t *testing.T) {
 		_, err := f.svc.Login(ctx, authn.LoginRequest{Identifier: "frank@example.com", Password: "not the password!", Client: attacker})
 		requireCode(t, err, authn.CodeLoginFailed)
 	}
-	assert.Equal(t, 1, f.events.count(ocsf.EventLockout, uid))
+	assert.Equal(t, 1, f.events.count(secevent.Lockout, uid))
 
 	t.Run("attacker source is slowed down silently", func(t *testing.T) {
 		h := f.hashes(t)
@@ -355,7 +355,7 @@ func TestReauthenticateThrottled(t *testing.T) {
 		_, err := f.svc.Reauthenticate(ctx, authn.ReauthRequest{SessionToken: sess.Token, Password: "not the password!", Client: home})
 		requireCode(t, err, authn.CodeLoginFailed)
 	}
-	assert.Equal(t, 1, f.events.count(ocsf.EventLockout, uid), "crossing the step-up threshold is reported once")
+	assert.Equal(t, 1, f.events.count(secevent.Lockout, uid), "crossing the step-up threshold is reported once")
 
 	h := f.hashes(t)
 	_, err := f.svc.Reauthenticate(ctx, authn.ReauthRequest{SessionToken: sess.Token, Password: goodPassword, Client: home})
@@ -428,7 +428,7 @@ func TestSessions(t *testing.T) {
 		_, err = f.svc.Authenticate(ctx, a.Token)
 		require.NoError(t, err)
 		assert.NotEmpty(t, f.mails(t, "grace@example.com", mail.KindPasswordChanged))
-		assert.Equal(t, 1, f.events.count(ocsf.EventPasswordChanged, a.UserID))
+		assert.Equal(t, 1, f.events.count(secevent.PasswordChanged, a.UserID))
 		require.NoError(t, f.svc.Logout(ctx, a.Token))
 		_, err = f.svc.Authenticate(ctx, a.Token)
 		requireCode(t, err, authn.CodeSessionInvalid)

@@ -18,8 +18,10 @@ import (
 // gets 401 session_invalid, and a browser's dead cookie is cleared.
 // State-changing routes are behind the CSRF guard, like the sign-in API's.
 
-// What the account handlers need from the service, in small interfaces by
-// concern; Account composes them and *authn.Service implements it.
+// What the account handlers need from authn, in small interfaces by
+// concern, each served by one authn service (Deps): Sessions by
+// *authn.Sessions, Account (Credentials and Authenticators) by
+// *authn.Account.
 
 // Sessions resolves and manages the caller's sessions.
 type Sessions interface {
@@ -46,14 +48,17 @@ type Authenticators interface {
 	RegenerateRecoveryCodes(ctx context.Context, r authn.RegenerateRecoveryCodesRequest) (*authn.RecoveryCodes, error)
 }
 
-// Account is what the account API needs from the service.
+// Account is the security settings: step-up, the password, the
+// authenticator app and the recovery codes.
 type Account interface {
-	Sessions
 	Credentials
 	Authenticators
 }
 
-var _ Account = (*authn.Service)(nil)
+var (
+	_ Sessions = (*authn.Sessions)(nil)
+	_ Account  = (*authn.Account)(nil)
+)
 
 // Wire shapes of the account API.
 type (
@@ -96,7 +101,7 @@ func infoBody(i authn.SessionInfo) sessionInfoBody {
 }
 
 func (s *Server) whoami(c *fiber.Ctx) error {
-	info, err := s.account.Authenticate(c.UserContext(), sessionToken(c))
+	info, err := s.sessions.Authenticate(c.UserContext(), sessionToken(c))
 	if err != nil {
 		return sessionError(c, err)
 	}
@@ -104,7 +109,7 @@ func (s *Server) whoami(c *fiber.Ctx) error {
 }
 
 func (s *Server) logout(c *fiber.Ctx, _ *wire.AuthnBody, _ authn.Client) error {
-	if err := s.account.Logout(c.UserContext(), sessionToken(c)); err != nil {
+	if err := s.sessions.Logout(c.UserContext(), sessionToken(c)); err != nil {
 		return err
 	}
 	if bearerToken(c) == "" {
@@ -114,7 +119,7 @@ func (s *Server) logout(c *fiber.Ctx, _ *wire.AuthnBody, _ authn.Client) error {
 }
 
 func (s *Server) listSessions(c *fiber.Ctx) error {
-	all, err := s.account.ListSessions(c.UserContext(), sessionToken(c))
+	all, err := s.sessions.ListSessions(c.UserContext(), sessionToken(c))
 	if err != nil {
 		return sessionError(c, err)
 	}
@@ -130,14 +135,14 @@ func (s *Server) revokeSession(c *fiber.Ctx) error {
 	if len(id) > wire.MaxSecretBytes {
 		return apiErr(CodeNotFound, "no such session")
 	}
-	if err := s.account.RevokeSession(c.UserContext(), sessionToken(c), id); err != nil {
+	if err := s.sessions.RevokeSession(c.UserContext(), sessionToken(c), id); err != nil {
 		return sessionError(c, err)
 	}
 	return writeJSON(c, http.StatusOK, okBody{OK: true})
 }
 
 func (s *Server) revokeOthers(c *fiber.Ctx, _ *wire.AuthnBody, cl authn.Client) error {
-	n, err := s.account.RevokeOtherSessions(c.UserContext(), sessionToken(c), cl)
+	n, err := s.sessions.RevokeOtherSessions(c.UserContext(), sessionToken(c), cl)
 	if err != nil {
 		return sessionError(c, err)
 	}

@@ -38,12 +38,19 @@ const userPassword = "violet tractor umbrella 42"
 // outbox mailer, argon2id (with small parameters, to keep tests fast), the
 // embedded breached-password list and the server's own engine.
 type authnEnv struct {
-	svc    *authn.Service
+	svc    *authn.Services
 	store  *store.SQLite
 	outbox string
 
 	mu   sync.Mutex
 	seen []string // tokens, codes and flow ids handed out, for the log check
+}
+
+// deps adds the sign-in services to d.
+func (a *authnEnv) deps(d httpapi.Deps) httpapi.Deps {
+	d.Registration, d.SignIn, d.PasswordReset = a.svc.Registration, a.svc.SignIn, a.svc.Recovery
+	d.Sessions, d.Account = a.svc.Sessions, a.svc.Account
+	return d
 }
 
 func newAuthnEnv(t *testing.T, eng *engine.Engine, reg *prometheus.Registry, origin string, log *slog.Logger) *authnEnv {

@@ -39,18 +39,52 @@ const (
 
 // Authenticator resolves a session token to the live session it names:
 // what every route that acts for a signed-in user starts with.
-// *authn.Service implements it.
+// *authn.Sessions implements it.
 type Authenticator interface {
 	Authenticate(ctx context.Context, sessionToken string) (*authn.SessionInfo, error)
 }
 
-var _ Authenticator = (*authn.Service)(nil)
+// authnService names the authn service (a Deps field) a route calls.
+type authnService int
+
+// The authn services routes call; noAuthn for the risk, probe and admin
+// routes, which are always served.
+const (
+	noAuthn authnService = iota
+	viaRegistration
+	viaSignIn
+	viaPasswordReset
+	viaSessions
+	viaAccount
+)
+
+// served reports whether the authn service a is in Deps (always true for
+// noAuthn).
+func (s *Server) served(a authnService) bool {
+	switch a {
+	case viaRegistration:
+		return s.registration != nil
+	case viaSignIn:
+		return s.signin != nil
+	case viaPasswordReset:
+		return s.reset != nil
+	case viaSessions:
+		return s.sessions != nil
+	case viaAccount:
+		return s.account != nil
+	}
+	return true
+}
+
+// authn reports whether any authn service was given.
+func (d Deps) authn() bool {
+	return d.Registration != nil || d.SignIn != nil || d.PasswordReset != nil || d.Sessions != nil || d.Account != nil
+}
 
 // setupAuthn checks the sign-in part of the configuration.
 func (s *Server) setupAuthn(cfg Config, deps Deps) error {
-	if deps.Authn != nil {
-		s.signin, s.account, s.sessions = deps.Authn, deps.Authn, deps.Authn
-	}
+	s.registration, s.signin, s.reset = deps.Registration, deps.SignIn, deps.PasswordReset
+	s.sessions, s.account = deps.Sessions, deps.Account
 	p, err := newPages()
 	if err != nil {
 		return fmt.Errorf("httpapi: %w", err)
@@ -67,8 +101,8 @@ func (s *Server) setupAuthn(cfg Config, deps Deps) error {
 		}
 		s.origins[u.Scheme+"://"+u.Host] = true
 	}
-	if deps.Authn != nil && cfg.PublicOrigin == "" {
-		return errors.New("httpapi: PublicOrigin is required with Deps.Authn")
+	if deps.authn() && cfg.PublicOrigin == "" {
+		return errors.New("httpapi: PublicOrigin is required with the sign-in services (Deps.Registration, SignIn, PasswordReset, Sessions, Account)")
 	}
 	if cfg.RateLimit.PerMinute < 0 || cfg.RateLimit.Burst < 0 || cfg.RateLimit.MaxClients < 0 {
 		return errors.New("httpapi: rate limit settings must not be negative")
@@ -224,7 +258,8 @@ func (s *Server) client(c *fiber.Ctx, b *wire.Client) (authn.Client, error) {
 }
 
 // authnDisabled answers every sign-in, account, token and page route of a
-// server built without the service (a risk-check-only deployment).
+// server built without the authn service it calls (a risk-check-only
+// deployment has none).
 func authnDisabled(*fiber.Ctx) error {
 	return apiErr(CodeUnavailable, "sign-in is not configured on this server")
 }

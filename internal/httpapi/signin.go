@@ -18,8 +18,10 @@ import (
 // address (the route table in server.go says which). The session a flow
 // ends in goes out in the transport the client asked for (session.go).
 
-// What the sign-in handlers need from the service, in small interfaces by
-// concern; SignIn composes them and *authn.Service implements it.
+// What the sign-in handlers need from authn, in small interfaces by
+// concern, each served by one authn service (Deps): Registration by
+// *authn.Registration, SignIn (FirstFactor and SecondFactor) by
+// *authn.SignIn, PasswordReset by *authn.Recovery.
 
 // Registration creates accounts and confirms their addresses.
 type Registration interface {
@@ -49,15 +51,18 @@ type PasswordReset interface {
 	ResetPassword(ctx context.Context, r authn.ResetPasswordRequest) error
 }
 
-// SignIn is what the sign-in API needs from the service.
+// SignIn is the sign-in flows proper: a first factor and, when asked
+// for, a second.
 type SignIn interface {
-	Registration
 	FirstFactor
 	SecondFactor
-	PasswordReset
 }
 
-var _ SignIn = (*authn.Service)(nil)
+var (
+	_ Registration  = (*authn.Registration)(nil)
+	_ SignIn        = (*authn.SignIn)(nil)
+	_ PasswordReset = (*authn.Recovery)(nil)
+)
 
 // registerBody is the 202 body of POST /v1/register.
 type registerBody struct {
@@ -65,7 +70,7 @@ type registerBody struct {
 }
 
 func (s *Server) register(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client) error {
-	res, err := s.signin.Register(c.UserContext(), authn.RegisterRequest{Email: b.Email, Password: b.Password, Client: cl})
+	res, err := s.registration.Register(c.UserContext(), authn.RegisterRequest{Email: b.Email, Password: b.Password, Client: cl})
 	if err != nil {
 		return err
 	}
@@ -73,7 +78,7 @@ func (s *Server) register(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client) erro
 }
 
 func (s *Server) verifyEmail(c *fiber.Ctx, b *wire.AuthnBody, _ authn.Client) error {
-	if err := s.signin.VerifyEmail(c.UserContext(), authn.VerifyEmailRequest{Token: b.Token}); err != nil {
+	if err := s.registration.VerifyEmail(c.UserContext(), authn.VerifyEmailRequest{Token: b.Token}); err != nil {
 		return err
 	}
 	return writeJSON(c, http.StatusOK, okBody{OK: true})
@@ -142,14 +147,14 @@ func (s *Server) loginAnswer(c *fiber.Ctx, res *authn.LoginResult, err error) er
 }
 
 func (s *Server) requestReset(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client) error {
-	if err := s.signin.RequestPasswordReset(c.UserContext(), authn.PasswordResetRequest{Email: b.Email, Client: cl}); err != nil {
+	if err := s.reset.RequestPasswordReset(c.UserContext(), authn.PasswordResetRequest{Email: b.Email, Client: cl}); err != nil {
 		return err
 	}
 	return writeJSON(c, http.StatusAccepted, okBody{OK: true})
 }
 
 func (s *Server) resetPassword(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client) error {
-	err := s.signin.ResetPassword(c.UserContext(), authn.ResetPasswordRequest{Token: b.Token, NewPassword: b.NewPassword, Client: cl})
+	err := s.reset.ResetPassword(c.UserContext(), authn.ResetPasswordRequest{Token: b.Token, NewPassword: b.NewPassword, Client: cl})
 	if err != nil {
 		return err
 	}

@@ -587,7 +587,7 @@ func TestAuthnDisabled(t *testing.T) {
 	resp, err := srv.App().Test(newJSONRequest(http.MethodPost, "/v1/login", `{"identifier":"a@b.example"}`))
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
-	_, err = httpapi.New(httpapi.Config{APIKeys: []string{testKey}}, httpapi.Deps{Engine: eng, Authn: newEnv(t, httpapi.Config{}).auth.svc})
+	_, err = httpapi.New(httpapi.Config{APIKeys: []string{testKey}}, newEnv(t, httpapi.Config{}).auth.deps(httpapi.Deps{Engine: eng}))
 	assert.ErrorContains(t, err, "PublicOrigin")
 }
 
