@@ -3,7 +3,6 @@ package httpapi
 import (
 	"errors"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -135,16 +134,10 @@ type Error struct {
 	RetryAfter time.Duration
 }
 
-// Error implements error: the code, the message and every field.
+// Error implements error: the code, the message and every field, as a
+// decoder's error reads.
 func (e *Error) Error() string {
-	if len(e.Fields) == 0 {
-		return string(e.Code) + ": " + e.Message
-	}
-	parts := make([]string, len(e.Fields))
-	for i, f := range e.Fields {
-		parts[i] = f.Field + ": " + f.Message
-	}
-	return string(e.Code) + ": " + e.Message + " (" + strings.Join(parts, "; ") + ")"
+	return (&wire.Error{Code: wire.Code(e.Code), Message: e.Message, Fields: e.Fields}).Error()
 }
 
 func apiErr(code Code, msg string) *Error { return &Error{Code: code, Message: msg} }
