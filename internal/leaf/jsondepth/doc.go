@@ -13,7 +13,15 @@
 //
 // It is for the readers of the HTTP API's bodies (internal/httpapi/wire),
 // of recorded decision events (engine/alert/ocsf, rules/backtest) and of
-// riskctl's inputs. It is not a validator: it counts '[' and '{' outside
-// strings and nothing else, so a body it passes may still be malformed,
-// and the readers' own validators decide that.
+// riskctl's inputs (explain, alerts tail). The other JSON riskauth reads
+// is its own: what it stored in SQLite, PostgreSQL or Redis (flows,
+// profiles, pending evaluations), values it has just marshalled
+// (scenarios), and the files of its generators and load tools; those
+// readers do not check. Rule files are YAML, which it cannot count (plain
+// scalars hold brackets): the YAML library bounds their nesting itself
+// (rules/yaml_limits_test.go).
+//
+// It is not a validator: it counts '[' and '{' outside strings and nothing
+// else, so a body it passes may still be malformed, and the readers' own
+// validators decide that.
 package jsondepth
