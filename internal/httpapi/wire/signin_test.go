@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/riskauth/riskauth/internal/leaf/jsondepth"
 )
 
 func TestDecodeAuth(t *testing.T) {
@@ -40,6 +42,8 @@ func FuzzAuthRequest(f *testing.F) {
 		`{"identifier":"a@b.example","client":{"ip":"192.0.2.1","user_agent":"ua","device":{"cookie_id":"c","languages":["de"]},"attributes":{"k":"v"}}}`,
 		`{"flow_id":"abc","code":"123456"}`, `{"token":"t"}`, `{}`, `null`, `[]`, `{"password":"\u0000"}`,
 		`{"client":{"attributes":{"a":1}}}`, `{"flow_id":null}`, "{\"token\":\"\xff\"}",
+		`{"client":{"device":{"languages":` + nest(29, false) + `}}}`, `{"x":` + nest(32, true) + `}`,
+		nest(2000, false), strings.Repeat(`{"a":[`, 1000),
 	} {
 		for i := range allSpecs {
 			f.Add(uint8(i), []byte(s))
@@ -49,6 +53,7 @@ func FuzzAuthRequest(f *testing.F) {
 		spec := allSpecs[int(which)%len(allSpecs)]
 		b, aerr := decodeAuth(&testParsers, spec, body)
 		if aerr != nil {
+			checkDepthError(t, body, aerr)
 			if aerr.Code != CodeMalformedJSON && aerr.Code != CodeInvalidRequest {
 				t.Fatalf("unexpected code %s", aerr.Code)
 			}
@@ -60,6 +65,9 @@ func FuzzAuthRequest(f *testing.F) {
 				t.Fatalf("error body is not valid JSON: %q", out)
 			}
 			return
+		}
+		if jsondepth.Exceeds(body, jsondepth.Limit) {
+			t.Fatalf("accepted %q, nested %d deep", body, jsondepth.Depth(body))
 		}
 		for k, v := range b.values {
 			var spec0 *fieldSpec
