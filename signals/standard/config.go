@@ -111,6 +111,12 @@ type VelocityConfig struct {
 	// (default 30s, at least 1s): the staleness of the crowd's counts
 	// against one GET of 4.5 MiB per interval.
 	FamiliarityRefresh time.Duration `yaml:"familiarity_refresh"`
+	// FamiliaritySnapshot is how often, on in-memory state with a data
+	// dir, the global familiarity counts are written to
+	// DataDir/familiarity-global.bin besides at Close (default 5m, at
+	// least 1s; negative: at Close only): the most learning a crash can
+	// lose, against one 4.5 MiB write per interval that learnt anything.
+	FamiliaritySnapshot time.Duration `yaml:"familiarity_snapshot"`
 }
 
 // RedisConfig switches velocity and profiles to Redis.
@@ -152,6 +158,9 @@ func (c *Config) Defaults() {
 	if c.Velocity.PendingTTL == 0 {
 		c.Velocity.PendingTTL = time.Hour
 	}
+	if c.Velocity.FamiliaritySnapshot == 0 {
+		c.Velocity.FamiliaritySnapshot = DefaultFamiliaritySnapshot
+	}
 	if c.Redis.Prefix == "" {
 		c.Redis.Prefix = "ra:"
 	}
@@ -180,6 +189,9 @@ func (c *Config) Validate() error {
 	}
 	if f := c.Velocity.FamiliarityRefresh; f != 0 && f < time.Second {
 		errs = append(errs, fmt.Errorf("velocity.familiarity_refresh %s: want at least 1s", f))
+	}
+	if f := c.Velocity.FamiliaritySnapshot; f > 0 && f < time.Second {
+		errs = append(errs, fmt.Errorf("velocity.familiarity_snapshot %s: want at least 1s (negative: at shutdown only)", f))
 	}
 	if c.Velocity.MaxKeys < 1000 {
 		errs = append(errs, fmt.Errorf("velocity.max_keys %d: want at least 1000", c.Velocity.MaxKeys))
