@@ -51,7 +51,7 @@ type evalCall struct {
 	// famFailed is set when the familiarity score could not be computed
 	// (the metrics name it as a cause of the floor).
 	famFailed bool
-	res    rules.Result
+	res       rules.Result
 	// cres is the candidate rule set's result when hasCand.
 	cres    rules.Result
 	hasCand bool
