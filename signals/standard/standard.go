@@ -153,7 +153,7 @@ func New(cfg Config, opts ...Option) (_ *Assembly, err error) {
 			return nil, err
 		}
 	}
-	uaLabels := ualabel.NewCache(0)
+	uaLabels := ualabel.NewCache(cfg.Device.UserAgentCache)
 	devices, err := device.New(device.Config{Key: []byte(deviceKey), Labels: uaLabels})
 	if err != nil {
 		return nil, err
@@ -202,7 +202,7 @@ func (a *Assembly) openState(fam *familiarity.Model, vm *velocity.Metrics, clk c
 			return err
 		}
 	}
-	vcfg := velocity.Config{Counters: cfg.Velocity.Counters, MaxKeys: cfg.Velocity.MaxKeys,
+	vcfg := velocity.Config{Counters: cfg.Velocity.Counters, MaxKeys: cfg.Velocity.MaxKeys, MaxPending: cfg.Velocity.MaxPending,
 		PendingTTL: cfg.Velocity.PendingTTL, FamiliarityRefresh: cfg.Velocity.FamiliarityRefresh, KeyPrefix: cfg.Redis.Prefix,
 		ProfileLimits: engine.ProfileLimits{Familiarity: fam}}
 	switch {
@@ -220,14 +220,14 @@ func (a *Assembly) openState(fam *familiarity.Model, vm *velocity.Metrics, clk c
 	default:
 		var profiles velocity.ProfileStore
 		if cfg.DataDir != "" {
-			p, err := velocity.NewSQLiteProfiles(filepath.Join(cfg.DataDir, ProfilesFile))
+			p, err := velocity.NewSQLiteProfiles(filepath.Join(cfg.DataDir, ProfilesFile), velocity.WithProfileCacheSize(cfg.Velocity.ProfileCache))
 			if err != nil {
 				return err
 			}
 			a.closers = append(a.closers, p.Close)
 			profiles = p
 		} else {
-			profiles = velocity.NewMemProfiles(0)
+			profiles = velocity.NewMemProfiles(cfg.Velocity.ProfileCache)
 		}
 		st, err := velocity.NewMemory(vcfg, profiles, vm)
 		if err != nil {
