@@ -120,16 +120,20 @@ func (s *famSnapshots) close() error {
 	return nil
 }
 
-// run saves a snapshot on every tick until ctx ends. Its writes happen on
-// this goroutine, never on an evaluation's: the 4.5 MiB copy and the
-// fsync stay off the request path.
-func (s *famSnapshots) run(ctx context.Context, ticks <-chan time.Time) {
+// run saves a snapshot on every tick until ctx ends, and hands each
+// save's result to done when it is not nil (a test waits on it). Its
+// writes happen on this goroutine, never on an evaluation's: the 4.5 MiB
+// copy and the fsync stay off the request path.
+func (s *famSnapshots) run(ctx context.Context, ticks <-chan time.Time, done chan<- error) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-ticks:
-			_ = s.save(false) // logged and counted by save
+			err := s.save(false) // logged and counted by save
+			if done != nil {
+				done <- err
+			}
 		}
 	}
 }

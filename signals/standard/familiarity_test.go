@@ -75,6 +75,7 @@ func TestFamiliaritySnapshotLoad(t *testing.T) {
 type snapshotRig struct {
 	a     *Assembly
 	ticks chan time.Time
+	saved chan error
 	clk   *clock.Manual
 	dir   string
 	reg   *prometheus.Registry
@@ -83,10 +84,10 @@ type snapshotRig struct {
 
 func newSnapshotRig(t *testing.T, dir string) *snapshotRig {
 	t.Helper()
-	r := &snapshotRig{ticks: make(chan time.Time), clk: clock.NewManual(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)),
+	r := &snapshotRig{ticks: make(chan time.Time), saved: make(chan error), clk: clock.NewManual(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)),
 		dir: dir, reg: prometheus.NewRegistry()}
 	a, err := New(Config{DataDir: dir}, WithClock(r.clk), WithSignals(), WithRegisterer(r.reg),
-		func(o *options) { o.famTicks = r.ticks })
+		func(o *options) { o.famTicks, o.famSaved = r.ticks, r.saved })
 	require.NoError(t, err)
 	r.a = a
 	a.Start(context.Background())
@@ -109,13 +110,11 @@ func (r *snapshotRig) signIns(t *testing.T, n, users int) {
 	}
 }
 
-// period ends one snapshot interval and returns once its snapshot is
-// done: the goroutine takes one tick at a time, so the second send
-// completes only after the first tick's save returned (the second one
-// finds nothing new to write).
-func (r *snapshotRig) period() {
+// period ends one snapshot interval and returns its save's result once
+// the save is done.
+func (r *snapshotRig) period() error {
 	r.ticks <- r.clk.Now()
-	r.ticks <- r.clk.Now()
+	return <-r.saved
 }
 
 // TestFamiliaritySnapshotPeriodic: each period writes what was learnt
@@ -129,7 +128,7 @@ func TestFamiliaritySnapshotPeriodic(t *testing.T) {
 	live := r.a.famSnap.g
 	for i, p := range []struct{ signIns, users int }{{3, 2}, {5, 5}, {0, 1}, {12, 7}} {
 		r.signIns(t, p.signIns, p.users)
-		r.period()
+		require.NoError(t, r.period())
 		disk := loadSnapshot(t, r.dir)
 		assert.Equal(t, uint64(r.n), disk.Total(), "period %d: logins on disk", i+1)
 		assert.Equal(t, live.Users(), disk.Users(), "period %d: users on disk", i+1)
@@ -139,7 +138,7 @@ func TestFamiliaritySnapshotPeriodic(t *testing.T) {
 	assert.Zero(t, testutil.ToFloat64(r.a.famSnap.m.errors))
 
 	require.NoError(t, os.Remove(file))
-	r.period()
+	require.NoError(t, r.period())
 	assert.NoFileExists(t, file, "nothing learnt: nothing written")
 
 	r.signIns(t, 2, 2)
@@ -156,10 +155,10 @@ func TestFamiliaritySnapshotErrors(t *testing.T) {
 	file := filepath.Join(r.dir, FamiliaritySnapshotFile)
 	r.signIns(t, 2, 1)
 	require.NoError(t, os.Mkdir(file, 0o700)) // a directory where the file goes: rename fails
-	r.period()
+	require.Error(t, r.period())
 	assert.Equal(t, 1.0, testutil.ToFloat64(r.a.famSnap.m.errors))
 	require.NoError(t, os.Remove(file))
-	r.period()
+	require.NoError(t, r.period())
 	assert.Equal(t, uint64(2), loadSnapshot(t, r.dir).Total(), "the next period retries")
 }
 
@@ -172,7 +171,7 @@ func TestFamiliaritySnapshotSurvivesKill(t *testing.T) {
 	if dir := os.Getenv("RISKAUTH_TEST_FAMSNAP_CHILD"); dir != "" {
 		r := newSnapshotRig(t, dir)
 		r.signIns(t, 9, 4)
-		r.period()
+		require.NoError(t, r.period())
 		r.signIns(t, 5, 5) // after the last period: lost in the crash
 		fmt.Println("snapshotted")
 		select {} // until killed

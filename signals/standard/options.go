@@ -29,6 +29,7 @@ type options struct {
 	// famTicks replaces the familiarity snapshot's ticker: a test sends
 	// the periods itself instead of waiting for them.
 	famTicks <-chan time.Time
+	famSaved chan<- error // receives each periodic snapshot's result
 }
 
 // WithClock drives the engine, the geo signal's travel and reload

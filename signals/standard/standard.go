@@ -74,6 +74,7 @@ type Assembly struct {
 	// with Redis or without a data dir.
 	famSnap  *famSnapshots
 	famTicks <-chan time.Time // replaces the snapshot ticker (tests)
+	famSaved chan<- error     // receives each periodic save's result (tests)
 
 	startOnce sync.Once
 	cancel    context.CancelFunc // stops what Start started
@@ -104,7 +105,7 @@ func New(cfg Config, opts ...Option) (_ *Assembly, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	a := &Assembly{cfg: cfg, log: o.log, cancel: func() {}, famTicks: o.famTicks, snapDone: make(chan struct{})}
+	a := &Assembly{cfg: cfg, log: o.log, cancel: func() {}, famTicks: o.famTicks, famSaved: o.famSaved, snapDone: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			_ = a.Close()
@@ -306,7 +307,7 @@ func (a *Assembly) startSnapshots(ctx context.Context) {
 		if stop != nil {
 			defer stop()
 		}
-		a.famSnap.run(ctx, ticks)
+		a.famSnap.run(ctx, ticks, a.famSaved)
 	}()
 }
 
