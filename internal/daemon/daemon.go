@@ -130,7 +130,8 @@ func Build(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, 
 		reg = prometheus.NewRegistry()
 	}
 	s.Registry = reg
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		memoryLimitGauge(cfg.Memory()))
 
 	host, _ := os.Hostname()
 	// The sink comes before the engine: every rule-set change, including
