@@ -69,6 +69,7 @@ const (
 	CodePasswordBreached     = Code(password.CodeBreached)
 	CodePasswordContext      = Code(password.CodeContext)
 	CodePasswordInvalidChars = Code(password.CodeInvalidChars)
+	CodePasswordRepetitive   = Code(password.CodeRepetitive)
 )
 
 // CodeInternal is what CodeOf reports for errors that are not an *Error.

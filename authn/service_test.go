@@ -39,7 +39,9 @@ func TestRegister(t *testing.T) {
 			{"too long printable", "p2@example.com", fmt.Sprintf("%0300d", 7), authn.CodePasswordTooLong},
 			{"breached", "p3@example.com", breachedPassword, authn.CodePasswordBreached},
 			{"equals email", "longlocalpart-xyz@example.com", "longlocalpart-xyz@example.com", authn.CodePasswordContext},
-			{"equals service", "p4@example.com", "Riskauth Test Riskauth", ""},
+			{"contains the service name", "p4@example.com", "Riskauth Test Riskauth", authn.CodePasswordContext},
+			{"local part plus a character", "p5-longlocal@example.com", "p5-longlocal@example.com!", authn.CodePasswordContext},
+			{"repetitive", "p6@example.com", "123456789012345", authn.CodePasswordRepetitive},
 			{"bad email", "not an email", goodPassword, authn.CodeInvalidEmail},
 		} {
 			t.Run(tc.name, func(t *testing.T) {

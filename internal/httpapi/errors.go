@@ -66,6 +66,7 @@ const (
 	CodePasswordBreached         = Code(authn.CodePasswordBreached)         // 422
 	CodePasswordContext          = Code(authn.CodePasswordContext)          // 422
 	CodePasswordInvalidChars     = Code(authn.CodePasswordInvalidChars)     // 422
+	CodePasswordRepetitive       = Code(authn.CodePasswordRepetitive)       // 422
 )
 
 // codeStatus is the one table from error codes to HTTP statuses.
@@ -112,6 +113,7 @@ var codeStatus = map[Code]int{
 	CodePasswordBreached:         http.StatusUnprocessableEntity,
 	CodePasswordContext:          http.StatusUnprocessableEntity,
 	CodePasswordInvalidChars:     http.StatusUnprocessableEntity,
+	CodePasswordRepetitive:       http.StatusUnprocessableEntity,
 }
 
 // Status returns the HTTP status of the code (500 for an unknown code).
