@@ -17,8 +17,14 @@ import (
 // light leetspeak mapping, so "r1skauth2024" contains "riskauth".
 
 // minWordLen is the shortest context word looked for: shorter ones (a
-// three-letter local part) occur inside too many ordinary words.
-const minWordLen = 4
+// three-letter local part) occur inside too many ordinary words. A word
+// of the service name must be one longer (minServiceWordLen), since it
+// is refused to every user: "Acme Bank" refuses "acmebank" and "acme…"
+// but not "bank".
+const (
+	minWordLen        = 4
+	minServiceWordLen = 5
+)
 
 // fold is the comparison form: compatibility-decomposed and recomposed
 // (full-width letters, ligatures and superscripts become plain ones) and
@@ -58,21 +64,22 @@ func words(s string) []string {
 }
 
 // contextWords lists the words a password must not contain, by kind: the
-// service name (whole and each word), the address (whole, the local part
+// service name (whole and each word of minServiceWordLen), the address (whole, the local part
 // without its +tag, each word of it), the address's domain labels (all
 // but the last, "wonderland" of wonderland.example), and the user's
 // names (whole and each word). Words shorter than minWordLen are left out.
 func contextWords(service string, in PolicyInput) map[Word][]string {
 	out := map[Word][]string{}
-	add := func(k Word, ws ...string) {
+	addMin := func(k Word, least int, ws ...string) {
 		for _, w := range ws {
-			if w = fold(strings.TrimSpace(w)); len([]rune(alnum(w))) >= minWordLen {
+			if w = fold(strings.TrimSpace(w)); len([]rune(alnum(w))) >= least {
 				out[k] = append(out[k], w)
 			}
 		}
 	}
+	add := func(k Word, ws ...string) { addMin(k, minWordLen, ws...) }
 	add(WordServiceName, service)
-	add(WordServiceName, words(fold(service))...)
+	addMin(WordServiceName, minServiceWordLen, words(fold(service))...)
 	if email := strings.TrimSpace(in.Email); email != "" {
 		add(WordEmail, email)
 		if at := strings.LastIndexByte(email, '@'); at > 0 {
