@@ -47,14 +47,14 @@ func (s *Account) ChangePassword(ctx context.Context, r ChangePasswordRequest) (
 }
 
 // confirmPassword checks the current password of a signed-in user before
-// a security change; a wrong one is recorded as a failed attempt.
+// a security change, through the same throttle as Reauthenticate and
+// sign-in (checkThrottled).
 func (s *Account) confirmPassword(ctx context.Context, sess Session, u *User, pw string, c Client) error {
-	ok, err := s.checkPassword(ctx, u, pw)
+	ok, err := s.checkThrottled(ctx, u, pw, c, sessionDevice(sess, ""))
 	if err != nil {
 		return err
 	}
 	if !ok {
-		s.recordAttempt(ctx, u, attempt{factor: FactorPassword, success: false, client: c, device: sess.DeviceID})
 		return newErr(CodeInvalidPassword, "the current password is not correct")
 	}
 	return nil
@@ -89,25 +89,14 @@ func (s *Account) Reauthenticate(ctx context.Context, r ReauthRequest) (is *Issu
 		return nil, err
 	}
 	// A stolen session must not become a password oracle: the same silent
-	// delay per source and the same step-up alert as a sign-in.
-	wait, err := s.sourceWait(ctx, u.ID, r.Client.IP, d.Keys.Device)
+	// delay per source and the same step-up alert as a sign-in, shared
+	// with every other check of the current password.
+	dev := sessionDevice(sess, d.Keys.Device)
+	ok, err := s.checkThrottled(ctx, u, r.Password, r.Client, dev)
 	if err != nil {
 		return nil, err
 	}
-	if wait > 0 {
-		if err := s.hasher.VerifyDummy(ctx, r.Password); err != nil {
-			return nil, hashErr(err)
-		}
-		s.outcome(ctx, d.EvaluationID, engine.OutcomeFailure)
-		return nil, errLoginFailed()
-	}
-	ok, err := s.checkPassword(ctx, u, r.Password)
-	if err != nil {
-		return nil, err
-	}
-	s.recordAttempt(ctx, u, attempt{factor: FactorPassword, success: ok, client: r.Client, device: d.Keys.Device})
 	if !ok {
-		s.afterPasswordFailure(ctx, u, r.Client)
 		s.outcome(ctx, d.EvaluationID, engine.OutcomeFailure)
 		return nil, errLoginFailed()
 	}
@@ -131,12 +120,12 @@ func (s *Account) Reauthenticate(ctx context.Context, r ReauthRequest) (is *Issu
 			if CodeOf(ferr) != CodeInvalidCode {
 				return nil, ferr
 			}
-			s.recordAttempt(ctx, u, attempt{factor: factor, success: false, client: r.Client, device: d.Keys.Device})
+			s.recordAttempt(ctx, u, attempt{factor: factor, success: false, client: r.Client, device: dev})
 			s.outcome(ctx, d.EvaluationID, engine.OutcomeStepUpFailed)
 			s.stepUpFailed(ctx, u, factor, r.Client)
 			return nil, ferr
 		}
-		s.recordAttempt(ctx, u, attempt{factor: factor, success: true, client: r.Client, device: d.Keys.Device})
+		s.recordAttempt(ctx, u, attempt{factor: factor, success: true, client: r.Client, device: dev})
 		aal, o = AAL2, engine.OutcomeStepUpPassed
 	}
 	s.outcome(ctx, d.EvaluationID, o)

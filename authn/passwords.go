@@ -22,6 +22,42 @@ func (s *core) checkPassword(ctx context.Context, u *User, pw string) (bool, err
 	return ok && !u.Disabled, nil
 }
 
+// checkThrottled checks u's current password for a session-bound
+// security step (re-authentication, password change, authenticator
+// removal) through the per-source throttle that sign-in uses, keyed by
+// the client's address and device: whichever of these routes guesses
+// are sent to, they count towards one delay. While the source waits, pw
+// is not checked: one dummy argon2id and the answer of a wrong password.
+// Every check is recorded; a failure may cross the account threshold.
+func (s *core) checkThrottled(ctx context.Context, u *User, pw string, c Client, device string) (bool, error) {
+	wait, err := s.sourceWait(ctx, u.ID, c.IP, device)
+	if err != nil {
+		return false, err
+	}
+	if wait > 0 {
+		return false, hashErr(s.hasher.VerifyDummy(ctx, pw))
+	}
+	ok, err := s.checkPassword(ctx, u, pw)
+	if err != nil {
+		return false, err
+	}
+	s.recordAttempt(ctx, u, attempt{factor: FactorPassword, success: ok, client: c, device: device})
+	if !ok {
+		s.afterPasswordFailure(ctx, u, c)
+	}
+	return ok, nil
+}
+
+// sessionDevice is the device a session-bound check is throttled by: the
+// session's own (a stolen session keeps it whatever address it comes
+// from), else the one the request presents.
+func sessionDevice(sess Session, requested string) string {
+	if sess.DeviceID != "" {
+		return sess.DeviceID
+	}
+	return requested
+}
+
 // checkNewPassword applies the policy to a new password of u: the shorter
 // MFA minimum when the account has a second factor.
 func (s *core) checkNewPassword(ctx context.Context, u *User, pw string) error {
