@@ -103,7 +103,7 @@ func (s *Account) ConfirmTOTP(ctx context.Context, r ConfirmTOTPRequest) (rc *Re
 		return nil, err
 	}
 	s.emit(secevent.MFAEnrolled, u, r.Client, sess.ID, map[string]string{"factor": "totp"})
-	s.notifyMFA(u.Email, mail.MFAAdded, "authenticator app", r.Client)
+	s.notifyMFA(ctx, u.Email, mail.MFAAdded, "authenticator app", r.Client)
 	return &RecoveryCodes{Codes: codes}, nil
 }
 
@@ -153,7 +153,7 @@ func (s *Account) RemoveTOTP(ctx context.Context, r RemoveTOTPRequest) (err erro
 		return err
 	}
 	s.emit(secevent.MFARemoved, u, r.Client, sess.ID, map[string]string{"factor": "totp"})
-	s.notifyMFA(u.Email, mail.MFARemoved, "authenticator app", r.Client)
+	s.notifyMFA(ctx, u.Email, mail.MFARemoved, "authenticator app", r.Client)
 	return nil
 }
 
@@ -193,7 +193,7 @@ func (s *Account) RegenerateRecoveryCodes(ctx context.Context, r RegenerateRecov
 		return nil, err
 	}
 	s.emit(secevent.MFARecoveryRenewed, u, r.Client, sess.ID, map[string]string{"factor": "recovery_codes", "change": string(mail.MFARecoveryRenewed)})
-	s.notifyMFA(u.Email, mail.MFARecoveryRenewed, "recovery codes", r.Client)
+	s.notifyMFA(ctx, u.Email, mail.MFARecoveryRenewed, "recovery codes", r.Client)
 	return &RecoveryCodes{Codes: codes}, nil
 }
 

@@ -89,6 +89,6 @@ func (s *core) setPassword(ctx context.Context, u *User, pw, keep string, c Clie
 	if n > 0 {
 		s.emit(secevent.SessionsRevoked, u, c, keep, map[string]string{"reason": "password_changed"})
 	}
-	s.notify(mail.KindPasswordChanged, u.Email, c)
+	s.notify(ctx, mail.KindPasswordChanged, u.Email, c)
 	return nil
 }

@@ -64,12 +64,14 @@ func (s *Recovery) RequestPasswordReset(ctx context.Context, r PasswordResetRequ
 		UserID: uid, CreatedAt: now, ExpiresAt: now.Add(s.cfg.ResetTTL)}); err != nil {
 		return err
 	}
+	var render func() (mail.Message, error)
 	if uid != "" {
 		rc := s.requestContext(r.Client)
-		s.send(mail.KindPasswordReset, func() (mail.Message, error) {
+		render = func() (mail.Message, error) {
 			return s.render.PasswordReset(email, mail.LinkData{Token: tok, ExpiresIn: s.cfg.ResetTTL}, rc)
-		})
+		}
 	}
+	s.deliver(ctx, mail.KindPasswordReset, email, render)
 	return nil
 }
 

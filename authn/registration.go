@@ -64,7 +64,7 @@ func (s *Registration) Register(ctx context.Context, r RegisterRequest) (res *Re
 	err = s.users.CreateUser(ctx, u)
 	switch {
 	case errors.Is(err, ErrEmailTaken):
-		s.send(mail.KindAccountExists, func() (mail.Message, error) { return s.render.AccountExists(email) })
+		s.deliver(ctx, mail.KindAccountExists, email, func() (mail.Message, error) { return s.render.AccountExists(email) })
 	case err != nil:
 		return nil, err
 	default:
@@ -76,7 +76,7 @@ func (s *Registration) Register(ctx context.Context, r RegisterRequest) (res *Re
 			UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.VerificationTTL)}); err != nil {
 			return nil, err
 		}
-		s.send(mail.KindVerifyEmail, func() (mail.Message, error) {
+		s.deliver(ctx, mail.KindVerifyEmail, email, func() (mail.Message, error) {
 			return s.render.VerifyEmail(email, mail.LinkData{Token: tok, ExpiresIn: s.cfg.VerificationTTL})
 		})
 	}

@@ -47,6 +47,9 @@ type Deps struct {
 	Attempts AttemptStore
 	TOTP     TOTPStore
 	Recovery RecoveryCodeStore
+	// Counters counts events across instances: the per-address mail cap
+	// and the per-identifier count of wrong passwords.
+	Counters EventCounter
 
 	Risk Risk
 	// Hasher bounds concurrent argon2id work; Policy enforces NIST password
@@ -107,7 +110,8 @@ func New(cfg Config, d Deps) (*Services, error) {
 		return nil, fmt.Errorf("authn: config: %w", err)
 	}
 	switch {
-	case d.Users == nil || d.Flows == nil || d.Tokens == nil || d.Sessions == nil || d.Attempts == nil || d.TOTP == nil || d.Recovery == nil:
+	case d.Users == nil || d.Flows == nil || d.Tokens == nil || d.Sessions == nil || d.Attempts == nil || d.TOTP == nil || d.Recovery == nil ||
+		d.Counters == nil:
 		return nil, errors.New("authn: every store is required")
 	case d.Risk == nil:
 		return nil, errors.New("authn: Risk is required")
@@ -129,7 +133,7 @@ func New(cfg Config, d Deps) (*Services, error) {
 	c := &core{
 		cfg: cfg, clock: d.Clock, log: d.Logger, metrics: d.Metrics, risk: d.Risk,
 		users: d.Users, tokens: d.Tokens, sessions: d.Sessions, attempts: d.Attempts, totps: d.TOTP, recovery: d.Recovery,
-		hasher: d.Hasher, policy: d.Policy, sealer: d.Sealer, rhash: d.RecoveryHasher,
+		counters: d.Counters, counterMAC: deriveKey(d.CodeKey, "riskauth/authn counters"), hasher: d.Hasher, policy: d.Policy, sealer: d.Sealer, rhash: d.RecoveryHasher,
 		render: d.Renderer, events: d.Events,
 	}
 	c.mail = newMailQueue(d.Mailer, cfg.MailQueue, cfg.MailWorkers, d.Logger, d.Metrics)

@@ -86,12 +86,15 @@ func (s *SignIn) RequestEmailCode(ctx context.Context, r FlowRequest) (res *Logi
 	if _, err := s.flows.AdvanceFlow(ctx, fl.ID, FlowTransition{From: fl.State, To: next, EvaluationID: st.evaluationID, Decision: decision}, now); err != nil {
 		return nil, flowErr(err)
 	}
+	// Unknown identifiers make the same reservation, mailing nothing.
+	var render func() (mail.Message, error)
 	if uid != "" && !throttled {
 		rc := s.requestContext(r.Client)
-		s.send(mail.KindLoginCode, func() (mail.Message, error) {
+		render = func() (mail.Message, error) {
 			return s.render.LoginCode(u.Email, mail.LoginCodeData{Code: code, Token: link, ExpiresIn: s.cfg.CodeTTL, Context: rc})
-		})
+		}
 	}
+	s.deliver(ctx, mail.KindLoginCode, fl.Identifier, render)
 	return &LoginResult{Status: LoginCodeSent, FlowID: r.FlowID, Methods: methods(fl.Methods), FlowExpiresAt: fl.ExpiresAt}, nil
 }
 

@@ -96,7 +96,7 @@ func (s *SignIn) complete(ctx context.Context, st step) (*LoginResult, error) {
 		return nil, err
 	}
 	if st.newDevice {
-		s.notify(mail.KindNewDeviceSignIn, st.user.Email, st.client)
+		s.notify(ctx, mail.KindNewDeviceSignIn, st.user.Email, st.client)
 		s.emit(secevent.NewDevice, st.user, st.client, is.ID, map[string]string{"device_id": dev, "evaluation_id": st.evaluationID})
 	}
 	return &LoginResult{Status: LoginAuthenticated, Session: is}, nil

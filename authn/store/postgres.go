@@ -30,6 +30,7 @@ var (
 	_ authn.TokenStore        = (*Postgres)(nil)
 	_ authn.FlowStore         = (*Postgres)(nil)
 	_ authn.AttemptStore      = (*Postgres)(nil)
+	_ authn.EventCounter      = (*Postgres)(nil)
 )
 
 // PostgresOptions tunes OpenPostgres; the zero value is a sensible default.

@@ -77,7 +77,7 @@ func newAuthnEnv(t *testing.T, eng *engine.Engine, reg *prometheus.Registry, ori
 	renderer, err := mail.NewRenderer(mail.RendererConfig{PublicOrigin: origin, ServiceName: "riskauth"})
 	require.NoError(t, err)
 	svc, err := authn.New(authn.Config{ServiceName: "riskauth"}, authn.Deps{
-		Users: st, Flows: st, Tokens: st, Sessions: st, Attempts: st, TOTP: st, Recovery: st,
+		Users: st, Flows: st, Tokens: st, Sessions: st, Attempts: st, TOTP: st, Recovery: st, Counters: st,
 		Risk: eng, Hasher: hasher, Policy: checker, Sealer: sealer, RecoveryHasher: rh,
 		CodeKey: []byte("code-key-0123456789abcdef-0123456789"), Mailer: outbox, Renderer: renderer, Logger: log,
 	})

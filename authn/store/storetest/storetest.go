@@ -20,6 +20,7 @@ type Store interface {
 	authn.TokenStore
 	authn.FlowStore
 	authn.AttemptStore
+	authn.EventCounter
 	Close() error
 }
 

@@ -34,6 +34,7 @@ func Run(t *testing.T, newDB NewDatabase) {
 		{"Tokens", testTokens},
 		{"Flows", testFlows},
 		{"Attempts", testAttempts},
+		{"Counters", testCounters},
 		{"Sweeper", testSweeper},
 		{"Migrations", testMigrations},
 		{"ConcurrentSignIns", testConcurrentSignIns},
