@@ -23,9 +23,13 @@ type SessionTimeouts struct {
 // account, they demand a second factor or slow one source down (see
 // docs/authn.md).
 type Lockout struct {
-	// AccountStepUpAfter password failures of an account since its last
-	// successful password (within AccountWindow) make every further
-	// password sign-in require a second factor. Default 5.
+	// AccountStepUpAfter wrong passwords for an identifier (an account's
+	// address or an unknown one alike) since its last right one, within
+	// AccountWindow, hold it: from then on every password, right or
+	// wrong, gets the same answer, a flow that asks for an email code and
+	// completes only for the right password. It bounds the guesses whose
+	// answer tells anything to AccountStepUpAfter per AccountWindow.
+	// Default 5.
 	AccountStepUpAfter int `yaml:"account_step_up_after"`
 	// AccountWindow bounds that count. Default 24 hours.
 	AccountWindow time.Duration `yaml:"account_window"`

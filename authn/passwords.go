@@ -24,28 +24,45 @@ func (s *core) checkPassword(ctx context.Context, u *User, pw string) (bool, err
 
 // checkThrottled checks u's current password for a session-bound
 // security step (re-authentication, password change, authenticator
-// removal) through the per-source throttle that sign-in uses, keyed by
-// the client's address and device: whichever of these routes guesses
-// are sent to, they count towards one delay. While the source waits, pw
-// is not checked: one dummy argon2id and the answer of a wrong password.
-// Every check is recorded; a failure may cross the account threshold.
-func (s *core) checkThrottled(ctx context.Context, u *User, pw string, c Client, device string) (bool, error) {
+// removal) through the throttles sign-in uses, so that whichever route
+// guesses are sent to, they count alike:
+//
+//   - the per-source delay, keyed by the client's address and device:
+//     while the source waits, pw is not checked (one dummy argon2id, the
+//     answer of a wrong password);
+//   - the account threshold: past it (held), the check is recorded and
+//     counted as a wrong one whatever pw is, and ok must not change the
+//     answer unless another factor carries it (Reauthenticate with TOTP),
+//     so a stolen session is no oracle either.
+//
+// Below the threshold a right password clears the count of wrong ones.
+func (s *core) checkThrottled(ctx context.Context, u *User, pw string, c Client, device string) (ok, held bool, err error) {
 	wait, err := s.sourceWait(ctx, u.ID, c.IP, device)
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
-	if wait > 0 {
-		return false, hashErr(s.hasher.VerifyDummy(ctx, pw))
-	}
-	ok, err := s.checkPassword(ctx, u, pw)
+	n, err := s.guesses(ctx, u.Email)
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
-	s.recordAttempt(ctx, u, attempt{factor: FactorPassword, success: ok, client: c, device: device})
-	if !ok {
-		s.afterPasswordFailure(ctx, u, c)
+	held = s.held(n)
+	if wait > 0 {
+		if err := s.hasher.VerifyDummy(ctx, pw); err != nil {
+			return false, false, hashErr(err)
+		}
+		return false, held, nil
 	}
-	return ok, nil
+	if ok, err = s.checkPassword(ctx, u, pw); err != nil {
+		return false, false, err
+	}
+	s.recordAttempt(ctx, u, attempt{factor: FactorPassword, success: ok && !held, client: c, device: device})
+	switch {
+	case held || !ok:
+		s.wrongPassword(ctx, u.Email, n, u, c)
+	default:
+		s.rightPassword(ctx, u.Email)
+	}
+	return ok, held, nil
 }
 
 // sessionDevice is the device a session-bound check is throttled by: the
@@ -82,6 +99,8 @@ func (s *core) setPassword(ctx context.Context, u *User, pw, keep string, c Clie
 	if err := s.users.SetPassword(ctx, u.ID, phc, now); err != nil {
 		return err
 	}
+	// Guesses at the old password tell nothing about the new one.
+	s.rightPassword(ctx, u.Email)
 	n, err := s.sessions.RevokeOtherSessions(ctx, u.ID, keep, now)
 	if err != nil {
 		return err

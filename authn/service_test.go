@@ -322,12 +322,19 @@ func TestLockoutWithoutDoS(t *testing.T) {
 	assert.Equal(t, 1, f.events.count(secevent.Lockout, uid))
 
 	t.Run("attacker source is slowed down silently", func(t *testing.T) {
+		// Past the account threshold a wrong password is answered with a
+		// held flow: so is the right one while the source waits, unchecked.
 		h := f.hashes(t)
-		_, err := f.svc.Login(ctx, authn.LoginRequest{Identifier: "frank@example.com", Password: goodPassword, Client: attacker})
-		requireCode(t, err, authn.CodeLoginFailed)
-		assert.Equal(t, uint64(1), f.hashes(t)-h, "same cost as a wrong password")
-		f.clock.Advance(2 * time.Second)
 		res, err := f.svc.Login(ctx, authn.LoginRequest{Identifier: "frank@example.com", Password: goodPassword, Client: attacker})
+		require.NoError(t, err)
+		assert.Equal(t, authn.LoginSecondFactor, res.Status, "the answer of a wrong password")
+		assert.Equal(t, uint64(1), f.hashes(t)-h, "same cost as a wrong password")
+		mails := len(f.mails(t, "frank@example.com", mail.KindLoginCode))
+		_, err = f.svc.RequestEmailCode(ctx, authn.FlowRequest{FlowID: res.FlowID, Client: attacker})
+		require.NoError(t, err)
+		assert.Equal(t, mails, len(f.mails(t, "frank@example.com", mail.KindLoginCode)), "unchecked: no code is mailed")
+		f.clock.Advance(2 * time.Second)
+		res, err = f.svc.Login(ctx, authn.LoginRequest{Identifier: "frank@example.com", Password: goodPassword, Client: attacker})
 		require.NoError(t, err, "after the delay the password is checked again")
 		assert.Equal(t, authn.LoginSecondFactor, res.Status, "but the account now needs a second factor")
 	})
@@ -364,9 +371,20 @@ func TestReauthenticateThrottled(t *testing.T) {
 	requireCode(t, err, authn.CodeLoginFailed)
 	assert.Equal(t, uint64(1), f.hashes(t)-h, "while delayed: the cost of a wrong password, the password unchecked")
 
+	// After the delay the password is checked again, but five wrong ones
+	// put the account past its threshold: a password alone proves nothing
+	// on a session either, right or wrong (the answer and the work are a
+	// wrong one's). The owner signs in afresh with the mailed code, or
+	// resets the password by mail.
 	f.clock.Advance(time.Minute)
+	h = f.hashes(t)
 	_, err = f.svc.Reauthenticate(ctx, authn.ReauthRequest{SessionToken: sess.Token, Password: goodPassword, Client: home})
-	require.NoError(t, err, "after the delay the password is checked again")
+	requireCode(t, err, authn.CodeLoginFailed)
+	assert.Equal(t, uint64(1), f.hashes(t)-h)
+
+	f.clock.Advance(authn.DefaultConfig().Lockout.AccountWindow)
+	_, err = f.svc.Reauthenticate(ctx, authn.ReauthRequest{SessionToken: sess.Token, Password: goodPassword, Client: home})
+	require.NoError(t, err, "once the wrong passwords aged out, the password works again")
 }
 
 func TestSessions(t *testing.T) {

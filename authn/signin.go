@@ -206,6 +206,13 @@ func (s *SignIn) SubmitPassword(ctx context.Context, r PasswordRequest) (res *Lo
 // passwordFirst is the password as first factor of st (a one-shot
 // sign-in, or a flow at its first step). The engine decides before any
 // hashing; a block costs no argon2id at all.
+//
+// Past the account threshold (held), right and wrong passwords get one
+// answer: a held flow asking for an email code, after the same work (one
+// argon2id, the attempt recorded as a failure, the count raised, one
+// flow written). Only the flow of a right password mails a code and can
+// complete, so the attacker learns nothing, and the owner, who reads the
+// mail, still gets in. Unknown identifiers are counted and held alike.
 func (s *SignIn) passwordFirst(ctx context.Context, st step, pw string) (*LoginResult, error) {
 	u, c := st.user, st.client
 	ev := s.event(engine.KindLogin, u, st.identifier, c)
@@ -226,6 +233,12 @@ func (s *SignIn) passwordFirst(ctx context.Context, st step, pw string) (*LoginR
 	if err != nil {
 		return nil, err
 	}
+	n, err := s.guesses(ctx, st.identifier)
+	if err != nil {
+		return nil, err
+	}
+	held := s.held(n)
+	ok := false
 	if wait > 0 {
 		// Silent progressive delay: the same answer and the same cost as a
 		// wrong password, without checking this one. A visible "wait" would
@@ -233,34 +246,36 @@ func (s *SignIn) passwordFirst(ctx context.Context, st step, pw string) (*LoginR
 		if err := s.hasher.VerifyDummy(ctx, pw); err != nil {
 			return nil, hashErr(err)
 		}
-		s.outcome(ctx, d.EvaluationID, engine.OutcomeFailure)
-		return nil, errLoginFailed()
-	}
-	ok, err := s.checkPassword(ctx, u, pw)
-	if err != nil {
+	} else if ok, err = s.checkPassword(ctx, u, pw); err != nil {
 		return nil, err
 	}
-	if !ok {
-		if u != nil {
+	switch {
+	case held:
+		if wait == 0 {
 			s.recordAttempt(ctx, u, attempt{factor: FactorPassword, success: false, client: c, device: dev})
-			s.afterPasswordFailure(ctx, u, c)
 		}
+		s.wrongPassword(ctx, st.identifier, n, u, c)
+		s.outcome(ctx, d.EvaluationID, engine.OutcomeFailure)
+		return s.toStep(ctx, st, stateHeld, []Method{MethodEmailCode}, ok)
+	case wait > 0:
+		s.outcome(ctx, d.EvaluationID, engine.OutcomeFailure)
+		return nil, errLoginFailed()
+	case !ok:
+		s.recordAttempt(ctx, u, attempt{factor: FactorPassword, success: false, client: c, device: dev})
+		s.wrongPassword(ctx, st.identifier, n, u, c)
 		s.outcome(ctx, d.EvaluationID, engine.OutcomeFailure)
 		return nil, errLoginFailed()
 	}
 	s.rehash(ctx, u, pw)
-	failures, err := s.passwordFailures(ctx, u)
-	if err != nil {
-		return nil, err
-	}
 	s.recordAttempt(ctx, u, attempt{factor: FactorPassword, success: true, client: c, device: dev})
+	s.rightPassword(ctx, st.identifier)
 	mfa, err := s.hasTOTP(ctx, u.ID)
 	if err != nil {
 		return nil, err
 	}
 	// An account with a second factor always uses it after a password:
 	// that is what lets its password be as short as the MFA minimum.
-	if d.Action == risk.Passwordless && !mfa && failures < s.cfg.Lockout.AccountStepUpAfter {
+	if d.Action == risk.Passwordless && !mfa {
 		st.aal, st.outcome = AAL1, engine.OutcomeSuccess
 		return s.complete(ctx, st)
 	}

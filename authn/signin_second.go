@@ -108,7 +108,7 @@ func (s *SignIn) secondFactorPassed(ctx context.Context, st step) (*LoginResult,
 func (s *SignIn) secondFactorFailed(ctx context.Context, st step) error {
 	fl, u, c := st.flow, st.user, st.client
 	s.outcome(ctx, fl.EvaluationID, engine.OutcomeStepUpFailed)
-	d, err := s.evaluate(ctx, s.event(engine.KindMFA, u, "", c))
+	d, err := s.evaluate(ctx, s.event(engine.KindMFA, u, fl.Identifier, c))
 	if err != nil {
 		return err
 	}
@@ -122,7 +122,9 @@ func (s *SignIn) secondFactorFailed(ctx context.Context, st step) error {
 		EvaluationID: d.EvaluationID, Decision: d.Action.String()}, s.clock.Now()); err != nil && !errors.Is(err, ErrConflict) {
 		return flowErr(err)
 	}
-	if fl.PasswordVerified {
+	// A held flow tells nobody: the alert would be work only the flow of
+	// a right password does, and the owner was mailed its code already.
+	if fl.PasswordVerified && baseState(fl.State) != stateHeld {
 		s.stepUpFailed(ctx, u, st.factor, c)
 	}
 	if next == stateFailed {

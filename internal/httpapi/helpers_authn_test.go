@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/riskauth/riskauth/authn"
+	"github.com/riskauth/riskauth/authn/authntest"
 	"github.com/riskauth/riskauth/authn/mail"
 	"github.com/riskauth/riskauth/authn/password"
 	"github.com/riskauth/riskauth/authn/seal"
@@ -41,6 +42,8 @@ type authnEnv struct {
 	svc    *authn.Services
 	store  *store.SQLite
 	outbox string
+	// calls counts the services' store calls (the store under them all).
+	calls *authntest.Counting
 
 	mu   sync.Mutex
 	seen []string // tokens, codes and flow ids handed out, for the log check
@@ -76,8 +79,9 @@ func newAuthnEnv(t *testing.T, eng *engine.Engine, reg *prometheus.Registry, ori
 	require.NoError(t, err)
 	renderer, err := mail.NewRenderer(mail.RendererConfig{PublicOrigin: origin, ServiceName: "riskauth"})
 	require.NoError(t, err)
+	calls := authntest.NewCounting(st)
 	svc, err := authn.New(authn.Config{ServiceName: "riskauth"}, authn.Deps{
-		Users: st, Flows: st, Tokens: st, Sessions: st, Attempts: st, TOTP: st, Recovery: st, Counters: st,
+		Users: calls, Flows: calls, Tokens: calls, Sessions: calls, Attempts: calls, TOTP: calls, Recovery: calls, Counters: calls,
 		Risk: eng, Hasher: hasher, Policy: checker, Sealer: sealer, RecoveryHasher: rh,
 		CodeKey: []byte("code-key-0123456789abcdef-0123456789"), Mailer: outbox, Renderer: renderer, Logger: log,
 	})
@@ -87,7 +91,7 @@ func newAuthnEnv(t *testing.T, eng *engine.Engine, reg *prometheus.Registry, ori
 		_ = outbox.Close()
 		_ = st.Close()
 	})
-	return &authnEnv{svc: svc, store: st, outbox: outbox.Path()}
+	return &authnEnv{svc: svc, store: st, outbox: outbox.Path(), calls: calls}
 }
 
 func (a *authnEnv) track(s string) string {
