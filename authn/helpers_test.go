@@ -274,19 +274,21 @@ func totpCode(tb testing.TB, secret string, at time.Time) string {
 	return code
 }
 
-// enrolTOTP sets up an authenticator app for a fresh session and returns
-// its secret and recovery codes.
-func (f *fixture) enrolTOTP(tb testing.TB, sessionToken string) (string, []string) {
+// enrolTOTP sets up an authenticator app for the fresh session s and
+// returns its secret and recovery codes. The enrolment rotates the
+// session: s is updated in place to the token it goes on with.
+func (f *fixture) enrolTOTP(tb testing.TB, s *authn.IssuedSession) (string, []string) {
 	tb.Helper()
 	ctx := context.Background()
-	en, err := f.svc.BeginTOTP(ctx, sessionToken)
+	en, err := f.svc.BeginTOTP(ctx, s.Token)
 	require.NoError(tb, err)
 	require.NotEmpty(tb, en.QRPNG)
 	require.Contains(tb, en.URI, "otpauth://totp/")
-	rc, err := f.svc.ConfirmTOTP(ctx, authn.ConfirmTOTPRequest{SessionToken: sessionToken, FactorID: en.FactorID,
+	rc, err := f.svc.ConfirmTOTP(ctx, authn.ConfirmTOTPRequest{SessionToken: s.Token, FactorID: en.FactorID,
 		Code: totpCode(tb, en.Secret, f.clock.Now()), Client: home})
 	require.NoError(tb, err)
 	require.Len(tb, rc.Codes, 10)
+	*s = *rc.Session
 	return en.Secret, rc.Codes
 }
 

@@ -46,9 +46,11 @@ func (s *core) notify(ctx context.Context, kind mail.Kind, to string, c Client) 
 	})
 }
 
-func (s *core) notifyMFA(ctx context.Context, to string, change mail.MFAChange, factor string, c Client) {
+// notifyMFA tells the user their second factors changed, and how many
+// other sessions the change ended.
+func (s *core) notifyMFA(ctx context.Context, to string, d mail.MFAChangeData, c Client) {
 	s.deliver(ctx, mail.KindMFAChanged, to, func() (mail.Message, error) {
-		return s.render.MFAChanged(to, change, factor, s.requestContext(c))
+		return s.render.MFAChanged(to, d, s.requestContext(c))
 	})
 }
 

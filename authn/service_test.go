@@ -145,7 +145,7 @@ func TestStepUpTOTP(t *testing.T) {
 	ctx := t.Context()
 	f.register(t, "carol@example.com")
 	res := f.login(t, "carol@example.com", home)
-	secret, recovery := f.enrolTOTP(t, res.Session.Token)
+	secret, recovery := f.enrolTOTP(t, res.Session)
 	uid := res.Session.UserID
 	assert.Equal(t, 1, f.events.count(secevent.MFAEnrolled, uid))
 	assert.Len(t, f.mails(t, "carol@example.com", mail.KindMFAChanged), 1)

@@ -95,7 +95,7 @@ func (s *SignIn) secondFactorPassed(ctx context.Context, st step) (*LoginResult,
 		return nil, err
 	}
 	if st.factor == FactorRecovery {
-		s.notifyMFA(ctx, st.user.Email, mail.MFARecoveryCodeUsed, "recovery code", st.client)
+		s.notifyMFA(ctx, st.user.Email, mail.MFAChangeData{Change: mail.MFARecoveryCodeUsed, Factor: "recovery code"}, st.client)
 	}
 	return res, nil
 }
