@@ -20,14 +20,19 @@ type TOTPEnrollment struct {
 	Secret   string
 }
 
-// BeginTOTP starts enrolling an authenticator app. It needs a fresh
-// session (and an AAL2 one when it replaces an existing app). The secret
+// BeginTOTP starts enrolling an authenticator app. It needs a verified
+// address (CodeEmailUnverified: a factor enrolled by whoever registered
+// an address must not outlive the owner's claim) and a fresh session
+// (an AAL2 one when it replaces an existing app). The secret
 // is sealed before it is stored; the factor is inactive until
 // ConfirmTOTP.
 func (s *Account) BeginTOTP(ctx context.Context, sessionToken string) (e *TOTPEnrollment, err error) {
 	defer func() { s.metrics.result("totp_begin", err) }()
 	sess, u, err := s.sessionUser(ctx, sessionToken)
 	if err != nil {
+		return nil, err
+	}
+	if err := requireVerified(u); err != nil {
 		return nil, err
 	}
 	if _, err := s.requireFresh(ctx, sess); err != nil {
@@ -72,6 +77,9 @@ func (s *Account) ConfirmTOTP(ctx context.Context, r ConfirmTOTPRequest) (rc *Re
 	defer func() { s.metrics.result("totp_confirm", err) }()
 	sess, u, err := s.sessionUser(ctx, r.SessionToken)
 	if err != nil {
+		return nil, err
+	}
+	if err := requireVerified(u); err != nil {
 		return nil, err
 	}
 	if _, err := s.requireFresh(ctx, sess); err != nil {
@@ -186,6 +194,9 @@ func (s *Account) RegenerateRecoveryCodes(ctx context.Context, r RegenerateRecov
 	defer func() { s.metrics.result("recovery_codes_regenerate", err) }()
 	sess, u, err := s.sessionUser(ctx, r.SessionToken)
 	if err != nil {
+		return nil, err
+	}
+	if err := requireVerified(u); err != nil {
 		return nil, err
 	}
 	// With an app, requireFresh has also demanded an AAL2 session.

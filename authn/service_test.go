@@ -19,13 +19,19 @@ func TestRegister(t *testing.T) {
 	f := newFixture(t, fixtureOpts{})
 	ctx := t.Context()
 
+	f.calls.Reset()
 	newRes, err := f.svc.Register(ctx, authn.RegisterRequest{Email: " Alice@Example.com ", Password: goodPassword, Client: home})
 	require.NoError(t, err)
+	newCalls := f.calls.Calls()
 	before := f.hashes(t)
+	f.calls.Reset()
 	dupRes, err := f.svc.Register(ctx, authn.RegisterRequest{Email: "alice@example.com", Password: "another long passphrase", Client: home})
 	require.NoError(t, err)
-	assert.Equal(t, newRes, dupRes, "an existing address gets the same answer")
+	assert.Equal(t, newRes.VerificationSent, dupRes.VerificationSent, "an existing address gets the same answer")
+	assert.Len(t, dupRes.Binding, len(newRes.Binding), "a binding alike")
+	assert.Equal(t, newRes.BindingExpiresAt, dupRes.BindingExpiresAt)
 	assert.Equal(t, uint64(1), f.hashes(t)-before, "and the same hashing cost")
+	assert.Equal(t, newCalls, f.calls.Calls(), "and the same store calls")
 	assert.Len(t, f.mails(t, "alice@example.com", mail.KindVerifyEmail), 1)
 	assert.Len(t, f.mails(t, "alice@example.com", mail.KindAccountExists), 1, "the owner is told")
 
@@ -60,11 +66,13 @@ func TestRegister(t *testing.T) {
 
 	t.Run("verification link is single use", func(t *testing.T) {
 		tok := f.lastToken(t, "alice@example.com", mail.KindVerifyEmail)
-		require.NoError(t, f.svc.VerifyEmail(ctx, authn.VerifyEmailRequest{Token: tok}))
+		_, err := f.svc.VerifyEmail(ctx, authn.VerifyEmailRequest{Token: tok, Binding: newRes.Binding})
+		require.NoError(t, err)
 		u, err := f.store.UserByEmail(ctx, "alice@example.com")
 		require.NoError(t, err)
 		assert.False(t, u.EmailVerifiedAt.IsZero())
-		requireCode(t, f.svc.VerifyEmail(ctx, authn.VerifyEmailRequest{Token: tok}), authn.CodeInvalidToken)
+		_, err = f.svc.VerifyEmail(ctx, authn.VerifyEmailRequest{Token: tok})
+		requireCode(t, err, authn.CodeInvalidToken)
 	})
 }
 

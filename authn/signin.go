@@ -269,6 +269,13 @@ func (s *SignIn) passwordFirst(ctx context.Context, st step, pw string) (*LoginR
 	s.rehash(ctx, u, pw)
 	s.recordAttempt(ctx, u, attempt{factor: FactorPassword, success: true, client: c, device: dev})
 	s.rightPassword(ctx, st.identifier)
+	if u.EmailVerifiedAt.IsZero() {
+		// Whoever registered an address may not own it: before it is
+		// proven, a password alone never signs in. The mailed code proves
+		// the inbox too, and passing it verifies the address with the
+		// password kept (claim.go).
+		return s.toSecondFactor(ctx, st, []Method{MethodEmailCode})
+	}
 	mfa, err := s.hasTOTP(ctx, u.ID)
 	if err != nil {
 		return nil, err

@@ -264,13 +264,18 @@ func (s *SignIn) ConsumeMagicLink(ctx context.Context, r MagicLinkRequest) (res 
 }
 
 // emailFirstFactorPassed: the inbox is proven by st's email code or magic
-// link (so the address counts as verified). A low-risk sign-in without an
-// authenticator app ends here at AAL1; otherwise the authenticator app,
-// or the password, follows.
+// link (so the address counts as verified). On an unverified account the
+// inbox alone claims it: what the registrant set before (password, app,
+// recovery codes, sessions) is dropped first (claim.go). A low-risk
+// sign-in without an authenticator app ends here at AAL1; otherwise the
+// authenticator app, or the password, follows.
 func (s *SignIn) emailFirstFactorPassed(ctx context.Context, st step) (*LoginResult, error) {
 	u := st.user
 	if u.EmailVerifiedAt.IsZero() {
-		if err := s.users.MarkEmailVerified(ctx, u.ID, s.clock.Now()); err != nil {
+		if err := s.dropCredentials(ctx, u, st.client); err != nil {
+			return nil, err
+		}
+		if err := s.verify(ctx, u); err != nil {
 			return nil, err
 		}
 	}
@@ -299,6 +304,10 @@ func (s *SignIn) emailFirstFactorPassed(ctx context.Context, st step) (*LoginRes
 func (s *SignIn) heldPassed(ctx context.Context, st step) (*LoginResult, error) {
 	if !st.flow.PasswordVerified {
 		return nil, s.secondFactorFailed(ctx, st)
+	}
+	// The right password and the inbox: an unverified address is proven.
+	if err := s.verify(ctx, st.user); err != nil {
+		return nil, err
 	}
 	mfa, err := s.hasTOTP(ctx, st.user.ID)
 	if err != nil {

@@ -86,6 +86,23 @@ func (s *SignIn) secondFactorUser(ctx context.Context, fl LoginFlow, m Method) (
 // recovery code), AAL1 otherwise (email is not an AAL2 authenticator
 // under NIST SP 800-63B rev 4).
 func (s *SignIn) secondFactorPassed(ctx context.Context, st step) (*LoginResult, error) {
+	if st.factor == FactorEmailCode && st.user.EmailVerifiedAt.IsZero() {
+		// The code followed the right password: the inbox and the
+		// password together, so the address is verified with what was
+		// set at registration kept. An app enrolled before (by code that
+		// did not yet refuse it) is still asked for.
+		if err := s.verify(ctx, st.user); err != nil {
+			return nil, err
+		}
+		mfa, err := s.hasTOTP(ctx, st.user.ID)
+		if err != nil {
+			return nil, err
+		}
+		if mfa {
+			s.recordAttempt(ctx, st.user, attempt{factor: FactorEmailCode, success: true, client: st.client})
+			return s.toStep(ctx, st, stateSecond, []Method{MethodTOTP, MethodRecoveryCode}, true)
+		}
+	}
 	st.aal, st.outcome = AAL1, engine.OutcomeStepUpPassed
 	if st.flow.PasswordVerified && (st.factor == FactorTOTP || st.factor == FactorRecovery) {
 		st.aal = AAL2

@@ -61,6 +61,7 @@ const (
 	CodeReauthenticationRequired = Code(authn.CodeReauthenticationRequired) // 403: step up first
 	CodeSessionInvalid           = Code(authn.CodeSessionInvalid)           // 401: no live session
 	CodeBusy                     = Code(authn.CodeBusy)                     // 503 with Retry-After: hasher queue full
+	CodeEmailUnverified          = Code(authn.CodeEmailUnverified)          // 403: prove the address first
 	CodePasswordTooShort         = Code(authn.CodePasswordTooShort)         // 422
 	CodePasswordTooLong          = Code(authn.CodePasswordTooLong)          // 422
 	CodePasswordBreached         = Code(authn.CodePasswordBreached)         // 422
@@ -108,6 +109,7 @@ var codeStatus = map[Code]int{
 	CodeReauthenticationRequired: http.StatusForbidden,
 	CodeSessionInvalid:           http.StatusUnauthorized,
 	CodeBusy:                     http.StatusServiceUnavailable,
+	CodeEmailUnverified:          http.StatusForbidden,
 	CodePasswordTooShort:         http.StatusUnprocessableEntity,
 	CodePasswordTooLong:          http.StatusUnprocessableEntity,
 	CodePasswordBreached:         http.StatusUnprocessableEntity,

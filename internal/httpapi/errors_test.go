@@ -65,6 +65,7 @@ func codeByName(name string) authn.Code {
 		"CodePasswordTooShort": authn.CodePasswordTooShort, "CodePasswordTooLong": authn.CodePasswordTooLong,
 		"CodePasswordBreached": authn.CodePasswordBreached, "CodePasswordContext": authn.CodePasswordContext,
 		"CodePasswordInvalidChars": authn.CodePasswordInvalidChars, "CodePasswordRepetitive": authn.CodePasswordRepetitive,
+		"CodeEmailUnverified": authn.CodeEmailUnverified,
 	}[name]
 }
 

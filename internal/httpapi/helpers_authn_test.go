@@ -179,6 +179,9 @@ type browser struct {
 	e      *env
 	cookie string
 	ua     string
+	// reg is the registration cookie (the binding of a registration made
+	// from this browser).
+	reg string
 }
 
 func (e *env) browser() *browser { return &browser{e: e, ua: browserUA} }
@@ -204,8 +207,15 @@ func (b *browser) call(method, path string, body any, opts ...reqOpt) response {
 	if method == http.MethodPost {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	var cookies []string
 	if b.cookie != "" {
-		req.Header.Set("Cookie", httpapi.SessionCookie+"="+b.cookie)
+		cookies = append(cookies, httpapi.SessionCookie+"="+b.cookie)
+	}
+	if b.reg != "" {
+		cookies = append(cookies, httpapi.RegistrationCookie+"="+b.reg)
+	}
+	if len(cookies) > 0 {
+		req.Header.Set("Cookie", strings.Join(cookies, "; "))
 	}
 	for _, o := range opts {
 		o(req)
@@ -216,6 +226,13 @@ func (b *browser) call(method, path string, body any, opts ...reqOpt) response {
 	raw, err := io.ReadAll(resp.Body)
 	require.NoError(b.e.t, err)
 	for _, c := range resp.Cookies() {
+		if c.Name == httpapi.RegistrationCookie {
+			b.reg = c.Value
+			if c.MaxAge < 0 || c.Value == "" {
+				b.reg = ""
+			}
+			b.e.auth.track(c.Value)
+		}
 		if c.Name == httpapi.SessionCookie {
 			b.cookie = c.Value
 			if c.MaxAge < 0 || c.Value == "" {
@@ -248,7 +265,8 @@ func (b *browser) get(path string, opts ...reqOpt) response {
 	return b.call(http.MethodGet, path, nil, opts...)
 }
 
-// register creates and verifies an account through the API.
+// register creates and verifies an account through the API, from this
+// browser (which keeps the registration cookie, so the password stays).
 func (b *browser) register(email string) {
 	t := b.e.t
 	t.Helper()

@@ -57,7 +57,11 @@ const pageScript = `(function () {
   var extra = document.getElementById("extra"), extraLabel = document.getElementById("extra-label"), extraInput = document.getElementById("extra-input");
   var token = new URLSearchParams(window.location.search).get("token") || "";
   history.replaceState(null, "", window.location.pathname);
-  var step = {path: null, field: null, flow: null};
+  // step is the follow-up the answer asked for: a second factor after a
+  // magic link, or the password to set after a verification link opened
+  // away from the registering browser. base holds what it posts besides
+  // the typed value.
+  var step = {path: null, field: null, base: null, final: null};
   function say(text, state) { status.textContent = text; body.dataset.state = state; }
   if (!token) { form.hidden = true; say("This link is incomplete. Open the link from the mail again.", "error"); return; }
   function post(path, payload) {
@@ -71,6 +75,14 @@ const pageScript = `(function () {
     password: {path: "/v1/login/password", field: "password", label: "Password", type: "password"},
     email_code: {path: "/v1/login/email-code/verify", field: "code", label: "Code from the mail we just sent", type: "text"}
   };
+  function ask(next, label, type, text, state) {
+    step = next;
+    extraLabel.textContent = label; extraInput.type = type; extraInput.value = "";
+    extraInput.autocomplete = type === "password" && next.field === "new_password" ? "new-password" : "one-time-code";
+    extra.hidden = false;
+    form.querySelector("button").disabled = false;
+    say(text, state);
+  }
   function done(r) {
     if (!r.ok) { say(r.body && r.body.error ? r.body.error.message : "Something went wrong.", "error"); form.querySelector("button").disabled = false; return; }
     var b = r.body;
@@ -78,15 +90,21 @@ const pageScript = `(function () {
       var m = null;
       for (var i = 0; i < b.methods.length && !m; i++) { m = second[b.methods[i]] || null; }
       if (!m) { say("Finish signing in from the sign-in page.", "error"); return; }
-      step = {path: m.path, field: m.field, flow: b.flow_id};
       if (b.methods[0] === "email_code") { post("/v1/login/email-code", {flow_id: b.flow_id}); }
-      extraLabel.textContent = m.label; extraInput.type = m.type; extraInput.value = ""; extra.hidden = false;
-      form.querySelector("button").disabled = false;
-      say("One more step.", "second-factor");
+      ask({path: m.path, field: m.field, base: {flow_id: b.flow_id}}, m.label, m.type, "One more step.", "second-factor");
+      return;
+    }
+    if (mode === "verify" && b.status === "set_password") {
+      ask({path: "/v1/password/reset", field: "new_password", base: {token: b.password_token}, final: "password-set"},
+        "Choose a password (at least 15 characters)", "password",
+        "Your address is confirmed. It was registered from another browser or device, so anything set up there was removed: choose your password now.",
+        "set-password");
+      form.querySelector("button").textContent = "Set password";
       return;
     }
     form.hidden = true;
-    if (mode === "magic") { say("You are signed in. You can close this tab.", "signed-in"); }
+    if (step.final === "password-set") { say("Your password is set. Sign in with it.", "password-set"); }
+    else if (mode === "magic") { say("You are signed in. You can close this tab.", "signed-in"); }
     else if (mode === "verify") { say("Your address is confirmed.", "verified"); }
     else { say("Your password is changed. Sign in with it.", "reset"); }
   }
@@ -95,7 +113,7 @@ const pageScript = `(function () {
     form.querySelector("button").disabled = true;
     say("Working…", "busy");
     var p;
-    if (step.path) { var pl = {flow_id: step.flow}; pl[step.field] = extraInput.value; p = post(step.path, pl); }
+    if (step.path) { var pl = {}; for (var k in step.base) { pl[k] = step.base[k]; } pl[step.field] = extraInput.value; p = post(step.path, pl); }
     else if (mode === "magic") { p = post("/v1/login/magic-link", {token: token}); }
     else if (mode === "verify") { p = post("/v1/verify-email", {token: token}); }
     else { p = post("/v1/password/reset", {token: token, new_password: extraInput.value}); }

@@ -96,9 +96,20 @@ func TestMagicLinkInBrowser(t *testing.T) {
 	loc, err := chromedp.Run(ctx, chromedp.Location())
 	require.NoError(t, err)
 	assert.NotContains(t, loc, "token=", "the token is dropped from the address bar")
-	require.NoError(t, chromedp.Do(ctx, click, state("verified")))
+	// The account was registered from another client (the test's HTTP
+	// client), so the browser that opens the link proves the inbox only:
+	// the address is confirmed and the page asks for the password, which
+	// the token of the answer sets.
+	require.NoError(t, chromedp.Do(ctx, click, state("set-password")))
 	assert.Contains(t, text(t, ctx, "#status"), "confirmed")
 	assert.False(t, liveToken(t, e, authn.TokenEmailVerification, vtok))
+	const chosen = "a passphrase set in the browser"
+	require.NoError(t, chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS("#extra-input"), chosen), click, state("password-set")))
+	assert.Contains(t, text(t, ctx, "#status"), "password is set")
+	r = b.post("/v1/login", map[string]any{"identifier": email, "password": userPassword})
+	assert.Equal(t, http.StatusUnauthorized, r.status, "the password chosen at registration elsewhere is gone")
+	r = e.browser().post("/v1/login", map[string]any{"identifier": email, "password": chosen})
+	require.Equal(t, http.StatusOK, r.status, "body: %s", r.body)
 
 	// The magic link, from an identifier-first flow.
 	r = b.post("/v1/login", map[string]any{"identifier": email})
@@ -148,4 +159,44 @@ func TestMagicLinkInBrowser(t *testing.T) {
 	// The spent link, opened again, says so on the click.
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(link), state("ready"), click, state("error")))
 	assert.Contains(t, text(t, ctx, "#status"), "not valid")
+}
+
+// TestVerifyInRegisteringBrowser: an account registered from a real
+// browser and verified in that browser keeps its password: the
+// registration cookie (HttpOnly, SameSite=Strict) is sent with the page's
+// own POST, though the page was reached from a link in a mail.
+func TestVerifyInRegisteringBrowser(t *testing.T) {
+	t.Parallel()
+	testenv.Chromium(t)
+	e := newEnv(t, httpapi.Config{})
+	ctx := newChromium(t)
+	const email = "moritz@example.com"
+	state := func(want string) chromedp.Action[chromedp.Void] {
+		return chromedp.WaitVisible(chromedp.CSS(`body[data-state="` + want + `"]`))
+	}
+	// Register from a page of the service, as its sign-up form would.
+	register := `fetch("/v1/register", {method: "POST", credentials: "same-origin", headers: {"Content-Type": "application/json"},
+		body: JSON.stringify({email: "` + email + `", password: "` + userPassword + `"})}).then(function (r) { return r.status; })`
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(e.url+"/verify-email")))
+	status, err := chromedp.Run(ctx, chromedp.Evaluate[int](register, chromedp.EvalAwaitPromise))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusAccepted, status)
+	var reg *network.Cookie
+	for _, c := range cookies(t, ctx) {
+		if c.Name == httpapi.RegistrationCookie {
+			reg = c
+		}
+	}
+	require.NotNil(t, reg, "the browser holds the registration cookie")
+	e.auth.track(reg.Value)
+	assert.True(t, reg.HTTPOnly)
+	assert.Equal(t, network.CookieSameSiteStrict, reg.SameSite)
+
+	link := e.auth.link(t, email, mail.KindVerifyEmail)
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(link), state("ready"), chromedp.Click(chromedp.CSS("#submit")), state("verified")))
+	assert.Contains(t, text(t, ctx, "#status"), "confirmed")
+	for _, c := range cookies(t, ctx) {
+		assert.NotEqual(t, httpapi.RegistrationCookie, c.Name, "the spent binding is cleared")
+	}
+	e.browser().signIn(email) // the password chosen at registration works
 }

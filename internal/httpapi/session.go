@@ -35,6 +35,11 @@ const (
 	// HeaderSessionTransport selects the transport of a newly issued
 	// session: "bearer" or "cookie" (the default).
 	HeaderSessionTransport = "Riskauth-Session"
+	// RegistrationCookie carries the registration binding of a browser
+	// that registered an account (cookie transport), so that opening the
+	// verification link in that browser keeps the password chosen there.
+	// SameSite=Strict: only this origin's own pages send it.
+	RegistrationCookie = "__Host-riskauth_registration"
 )
 
 // Authenticator resolves a session token to the live session it names:
@@ -156,6 +161,23 @@ func setSessionCookie(c *fiber.Ctx, is *authn.IssuedSession) {
 	c.Cookie(&fiber.Cookie{
 		Name: SessionCookie, Value: is.Token, Path: "/", Expires: is.AbsoluteExpiresAt,
 		Secure: true, HTTPOnly: true, SameSite: fiber.CookieSameSiteLaxMode,
+	})
+}
+
+// setRegistrationCookie hands a registering browser its binding until
+// the verification link expires.
+func setRegistrationCookie(c *fiber.Ctx, binding string, expires time.Time) {
+	c.Cookie(&fiber.Cookie{
+		Name: RegistrationCookie, Value: binding, Path: "/", Expires: expires,
+		Secure: true, HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode,
+	})
+}
+
+// clearRegistrationCookie removes the binding once the link is spent.
+func clearRegistrationCookie(c *fiber.Ctx) {
+	c.Cookie(&fiber.Cookie{
+		Name: RegistrationCookie, Value: "", Path: "/", Expires: fasthttp.CookieExpireDelete,
+		Secure: true, HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode,
 	})
 }
 

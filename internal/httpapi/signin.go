@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -26,7 +27,7 @@ import (
 // Registration creates accounts and confirms their addresses.
 type Registration interface {
 	Register(ctx context.Context, r authn.RegisterRequest) (*authn.RegisterResult, error)
-	VerifyEmail(ctx context.Context, r authn.VerifyEmailRequest) error
+	VerifyEmail(ctx context.Context, r authn.VerifyEmailRequest) (*authn.VerifyEmailResult, error)
 }
 
 // FirstFactor starts a sign-in and takes a first factor.
@@ -67,21 +68,62 @@ var (
 // registerBody is the 202 body of POST /v1/register.
 type registerBody struct {
 	VerificationSent bool `json:"verification_sent"`
+	// RegistrationSecret is the registration binding for an app (bearer
+	// transport), to send back with the verification link; a browser
+	// gets it as the RegistrationCookie instead.
+	RegistrationSecret string `json:"registration_secret,omitempty"`
 }
 
+// register creates the account and hands the registering client its
+// binding, in the transport it asked for: a browser the cookie it cannot
+// read, an app the secret in the body. New and taken addresses get one
+// alike.
 func (s *Server) register(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client) error {
 	res, err := s.registration.Register(c.UserContext(), authn.RegisterRequest{Email: b.Email, Password: b.Password, Client: cl})
 	if err != nil {
 		return err
 	}
-	return writeJSON(c, http.StatusAccepted, registerBody{VerificationSent: res.VerificationSent})
+	out := registerBody{VerificationSent: res.VerificationSent}
+	if wantsBearer(c) {
+		out.RegistrationSecret = res.Binding
+	} else {
+		setRegistrationCookie(c, res.Binding, res.BindingExpiresAt)
+	}
+	return writeJSON(c, http.StatusAccepted, out)
 }
 
-func (s *Server) verifyEmail(c *fiber.Ctx, b *wire.AuthnBody, _ authn.Client) error {
-	if err := s.registration.VerifyEmail(c.UserContext(), authn.VerifyEmailRequest{Token: b.Token}); err != nil {
+// verifyBody is the 200 body of POST /v1/verify-email.
+type verifyBody struct {
+	OK bool `json:"ok"`
+	// Status is "verified" (the account is as it was registered) or
+	// "set_password" (opened elsewhere: what was set before is gone, and
+	// PasswordToken sets the password through POST /v1/password/reset).
+	Status                 string     `json:"status"`
+	PasswordToken          string     `json:"password_token,omitempty"`
+	PasswordTokenExpiresAt *time.Time `json:"password_token_expires_at,omitempty"`
+}
+
+// verifyEmail redeems the link with the client's registration binding:
+// the app's registration_secret, else the browser's cookie, which is
+// spent either way.
+func (s *Server) verifyEmail(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client) error {
+	binding := b.RegistrationSecret
+	if binding == "" {
+		binding = c.Cookies(RegistrationCookie)
+	}
+	res, err := s.registration.VerifyEmail(c.UserContext(), authn.VerifyEmailRequest{Token: b.Token, Binding: binding, Client: cl})
+	if err != nil {
 		return err
 	}
-	return writeJSON(c, http.StatusOK, okBody{OK: true})
+	if c.Cookies(RegistrationCookie) != "" {
+		clearRegistrationCookie(c)
+	}
+	out := verifyBody{OK: true, Status: "verified"}
+	if res.PasswordToken != "" {
+		t := res.PasswordTokenExpiresAt.UTC()
+		out.Status, out.PasswordToken, out.PasswordTokenExpiresAt = "set_password", res.PasswordToken, &t
+	}
+	return writeJSON(c, http.StatusOK, out)
 }
 
 // login is identifier-first sign-in: with a password it is one-shot, else
