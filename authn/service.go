@@ -40,13 +40,15 @@ type SessionBackend interface {
 // *store.Postgres satisfies every store field; they are separate so each
 // flow's needs stay visible and a test can see what is touched.
 type Deps struct {
-	Users    UserStore
-	Flows    FlowStore
-	Tokens   TokenStore
-	Sessions SessionBackend
-	Attempts AttemptStore
-	TOTP     TOTPStore
-	Recovery RecoveryCodeStore
+	Users UserStore
+	Flows FlowStore
+	// FlowClients keeps who started each flow that asked for a code.
+	FlowClients FlowClientStore
+	Tokens      TokenStore
+	Sessions    SessionBackend
+	Attempts    AttemptStore
+	TOTP        TOTPStore
+	Recovery    RecoveryCodeStore
 	// Counters counts events across instances: the per-address mail cap
 	// and the per-identifier count of wrong passwords.
 	Counters EventCounter
@@ -111,7 +113,7 @@ func New(cfg Config, d Deps) (*Services, error) {
 	}
 	switch {
 	case d.Users == nil || d.Flows == nil || d.Tokens == nil || d.Sessions == nil || d.Attempts == nil || d.TOTP == nil || d.Recovery == nil ||
-		d.Counters == nil:
+		d.Counters == nil || d.FlowClients == nil:
 		return nil, errors.New("authn: every store is required")
 	case d.Risk == nil:
 		return nil, errors.New("authn: Risk is required")
@@ -138,7 +140,8 @@ func New(cfg Config, d Deps) (*Services, error) {
 	}
 	c.mail = newMailQueue(d.Mailer, cfg.MailQueue, cfg.MailWorkers, d.Logger, d.Metrics)
 	return &Services{
-		SignIn:       &SignIn{core: c, flows: d.Flows, codeKey: append([]byte(nil), d.CodeKey...)},
+		SignIn: &SignIn{core: c, flows: d.Flows, clients: d.FlowClients, codeKey: append([]byte(nil), d.CodeKey...),
+			bindKey: deriveKey(d.CodeKey, "riskauth/authn flow binding")},
 		Registration: &Registration{core: c},
 		Recovery:     &Recovery{core: c},
 		Account:      &Account{core: c},

@@ -20,10 +20,13 @@ import (
 // the answers must look alike whichever path an identifier takes.
 type SignIn struct {
 	*core
-	// flows and codeKey are sign-in's alone: the login flows and the key
-	// of email-code hashes.
+	// flows, clients, codeKey and bindKey are sign-in's alone: the login
+	// flows and who started them, the key of email-code hashes and the
+	// key of the browser bindings of flows (signin_magic.go).
 	flows   FlowStore
+	clients FlowClientStore
 	codeKey []byte
+	bindKey []byte
 }
 
 // Method is a way to prove identity that a flow offers.
@@ -53,6 +56,14 @@ const (
 	LoginSecondFactor LoginStatus = "second_factor_required"
 	// LoginAuthenticated: Session holds the new session.
 	LoginAuthenticated LoginStatus = "authenticated"
+	// LoginApprovalRequired: a magic link was opened in another browser
+	// than the one that asked for it. Nobody is signed in here; Approval
+	// describes the waiting sign-in, for ApproveMagicLink or
+	// DenyMagicLink.
+	LoginApprovalRequired LoginStatus = "approval_required"
+	// LoginApproved: the sign-in waiting on a magic link is approved; it
+	// goes on in the browser that asked for it (PollLogin).
+	LoginApproved LoginStatus = "approved"
 )
 
 // LoginResult is the answer of every sign-in step.
@@ -64,6 +75,12 @@ type LoginResult struct {
 	Methods       []Method
 	FlowExpiresAt time.Time
 	Session       *IssuedSession
+	// Binding is set by StartLogin: the flow's browser binding, which
+	// the HTTP layer gives the browser as a cookie so that a magic link
+	// of this flow opened in the same browser signs it in.
+	Binding string
+	// Approval is set with LoginApprovalRequired.
+	Approval *Approval
 }
 
 // StartLoginRequest begins identifier-first sign-in.
@@ -99,10 +116,15 @@ type FlowRequest struct {
 	Client Client
 }
 
-// MagicLinkRequest redeems the token of a magic link.
+// MagicLinkRequest redeems the token of a magic link. FlowID and Binding
+// say whether the client opening it is the one that asked for it: an app
+// that receives the link presents the flow's handle, a browser its flow
+// binding (the cookie set by StartLogin).
 type MagicLinkRequest struct {
-	Token  string
-	Client Client
+	Token   string
+	FlowID  string
+	Binding string
+	Client  Client
 }
 
 // firstFactors are offered to everyone, known or not, whatever the risk:
@@ -155,7 +177,8 @@ func (s *SignIn) StartLogin(ctx context.Context, r StartLoginRequest) (res *Logi
 	if err := s.flows.CreateFlow(ctx, fl); err != nil {
 		return nil, err
 	}
-	return &LoginResult{Status: LoginChooseMethod, FlowID: handle, Methods: slices.Clone(firstFactors), FlowExpiresAt: fl.ExpiresAt}, nil
+	return &LoginResult{Status: LoginChooseMethod, FlowID: handle, Methods: slices.Clone(firstFactors), FlowExpiresAt: fl.ExpiresAt,
+		Binding: s.flowBinding(fl.ID)}, nil
 }
 
 // Login signs in with identifier and password in one step; the result is

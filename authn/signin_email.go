@@ -54,6 +54,12 @@ func (s *SignIn) RequestEmailCode(ctx context.Context, r FlowRequest) (res *Logi
 			return nil, err
 		}
 		st.evaluationID, st.newDevice, decision = d.EvaluationID, newDevice(d), d.Action.String()
+		// Who asks, for whoever opens the magic link elsewhere and is
+		// asked to approve (signin_magic.go); kept for every flow alike.
+		if err := s.clients.SaveFlowClient(ctx, FlowClient{FlowID: fl.ID, IP: ipString(r.Client), UserAgent: truncUA(r.Client.UserAgent),
+			Location: location(d), At: now, ExpiresAt: fl.ExpiresAt}); err != nil {
+			return nil, err
+		}
 	}
 	// After a password, only a verified one earns a mailed code: the
 	// flow of a wrong password (held) gets one bound to the flow and
@@ -226,41 +232,6 @@ func (s *SignIn) SubmitEmailCode(ctx context.Context, r CodeRequest) (res *Login
 		return s.heldPassed(ctx, st)
 	}
 	return s.emailFirstFactorPassed(ctx, st)
-}
-
-// ConsumeMagicLink redeems a magic link. It completes the flow that asked
-// for it, in whichever browser opened the link; when a second factor is
-// needed the answer carries a new flow handle for this browser.
-func (s *SignIn) ConsumeMagicLink(ctx context.Context, r MagicLinkRequest) (res *LoginResult, err error) {
-	defer func() { s.metrics.result("magic_link", err) }()
-	if !token.Valid(r.Token) {
-		return nil, errInvalidToken()
-	}
-	t, err := s.tokens.ConsumeToken(ctx, TokenMagicLink, tokenHash(r.Token), s.clock.Now())
-	if errors.Is(err, ErrTokenInvalid) {
-		return nil, errInvalidToken()
-	}
-	if err != nil {
-		return nil, err
-	}
-	if t.UserID == "" || t.FlowID == "" {
-		return nil, errInvalidToken()
-	}
-	fl, err := s.flows.FlowByID(ctx, t.FlowID, s.clock.Now())
-	if err != nil {
-		return nil, flowErr(err)
-	}
-	if baseState(fl.State) != stateCodeSent {
-		return nil, errFlowExpired()
-	}
-	u, err := s.flowUser(ctx, fl)
-	if err != nil {
-		return nil, err
-	}
-	if u == nil || u.ID != t.UserID || u.Disabled {
-		return nil, errLoginFailed()
-	}
-	return s.emailFirstFactorPassed(ctx, flowStep(fl, "", u, FactorMagicLink, r.Client))
 }
 
 // emailFirstFactorPassed: the inbox is proven by st's email code or magic

@@ -20,6 +20,7 @@ type Store interface {
 	authn.TOTPStore
 	authn.RecoveryCodeStore
 	authn.EventCounter
+	authn.FlowClientStore
 }
 
 // Counting is a Store that counts the calls of each method before handing
@@ -41,7 +42,7 @@ func NewCounting(next Store) *Counting {
 // writes are the methods that change the database (or may: a code check
 // counts an attempt).
 var writes = map[string]bool{
-	"CreateUser": true, "SetPassword": true, "ReplacePasswordHash": true, "MarkEmailVerified": true, "SetDisabled": true, "CreateFlow": true, "AdvanceFlow": true, "IssueToken": true, "ConsumeToken": true, "VerifyCode": true, "CreateSession": true, "TouchSession": true, "RevokeSession": true, "RevokeOtherSessions": true, "RecordAttempt": true, "BeginTOTP": true, "ConfirmTOTP": true, "UseTOTPStep": true, "DeleteTOTP": true, "ReplaceRecoveryCodes": true, "ConsumeRecoveryCode": true, "AddEvent": true, "ReserveEvent": true, "ClearEvents": true,
+	"CreateUser": true, "SetPassword": true, "ReplacePasswordHash": true, "MarkEmailVerified": true, "SetDisabled": true, "CreateFlow": true, "AdvanceFlow": true, "IssueToken": true, "ConsumeToken": true, "VerifyCode": true, "CreateSession": true, "TouchSession": true, "RevokeSession": true, "RevokeOtherSessions": true, "RecordAttempt": true, "BeginTOTP": true, "ConfirmTOTP": true, "UseTOTPStep": true, "DeleteTOTP": true, "ReplaceRecoveryCodes": true, "ConsumeRecoveryCode": true, "AddEvent": true, "ReserveEvent": true, "ClearEvents": true, "SaveFlowClient": true,
 }
 
 // Calls returns how often each method was called since the last Reset.
@@ -297,4 +298,16 @@ func (c *Counting) ReserveEvent(ctx context.Context, key []byte, limit int, sinc
 func (c *Counting) ClearEvents(ctx context.Context, key []byte) error {
 	c.count("ClearEvents")
 	return c.next.ClearEvents(ctx, key)
+}
+
+// SaveFlowClient counts the call and calls the wrapped store.
+func (c *Counting) SaveFlowClient(ctx context.Context, fc authn.FlowClient) error {
+	c.count("SaveFlowClient")
+	return c.next.SaveFlowClient(ctx, fc)
+}
+
+// FlowClient counts the call and calls the wrapped store.
+func (c *Counting) FlowClient(ctx context.Context, flowID string, now time.Time) (authn.FlowClient, error) {
+	c.count("FlowClient")
+	return c.next.FlowClient(ctx, flowID, now)
 }

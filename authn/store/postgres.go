@@ -31,6 +31,7 @@ var (
 	_ authn.FlowStore         = (*Postgres)(nil)
 	_ authn.AttemptStore      = (*Postgres)(nil)
 	_ authn.EventCounter      = (*Postgres)(nil)
+	_ authn.FlowClientStore   = (*Postgres)(nil)
 )
 
 // PostgresOptions tunes OpenPostgres; the zero value is a sensible default.

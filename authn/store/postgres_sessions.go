@@ -109,6 +109,7 @@ func (s *Postgres) DeleteExpired(ctx context.Context, now time.Time, keep time.D
 				AND (used_at IS NOT NULL OR revoked_at IS NOT NULL OR expires_at <= $2)`, []any{now.Add(-keep), now}},
 			{`DELETE FROM login_flows WHERE expires_at <= $1`, []any{now}},
 			{`DELETE FROM counter_events WHERE expires_at <= $1`, []any{now}},
+			{`DELETE FROM flow_clients WHERE expires_at <= $1`, []any{now}},
 		} {
 			tag, err := tx.Exec(ctx, st.query, st.args...)
 			if err != nil {

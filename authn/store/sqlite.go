@@ -33,6 +33,7 @@ var (
 	_ authn.FlowStore         = (*SQLite)(nil)
 	_ authn.AttemptStore      = (*SQLite)(nil)
 	_ authn.EventCounter      = (*SQLite)(nil)
+	_ authn.FlowClientStore   = (*SQLite)(nil)
 )
 
 // SQLiteOptions tunes OpenSQLite; the zero value is a sensible default.

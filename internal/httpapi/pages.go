@@ -12,7 +12,10 @@ import (
 )
 
 // The links in mail (magic link, email verification, password reset) land
-// on these small pages. Loading a page never spends its token: mail
+// on these small pages. A magic link opened away from the browser that
+// asked for it asks the owner to approve or deny that sign-in instead of
+// signing in here; a verification link opened away from the registering
+// browser asks for the password to set. Loading a page never spends its token: mail
 // scanners and link previewers fetch URLs, and a link consumed by a GET
 // would be dead before the user clicks it. The page asks for a click (and
 // for a reset, the new password) and only then POSTs the token to the JSON
@@ -83,9 +86,25 @@ const pageScript = `(function () {
     form.querySelector("button").disabled = false;
     say(text, state);
   }
+  var deny = document.getElementById("deny");
   function done(r) {
     if (!r.ok) { say(r.body && r.body.error ? r.body.error.message : "Something went wrong.", "error"); form.querySelector("button").disabled = false; return; }
     var b = r.body;
+    if (mode === "magic" && b.status === "approval_required") {
+      // Opened away from the browser that asked: sign nobody in here,
+      // say who asked, and let the owner approve or deny it.
+      var a = b.approval || {}, who = a.device || "an unknown device";
+      if (a.location) { who += " near " + a.location; }
+      if (a.ip) { who += " (IP " + a.ip + ")"; }
+      if (a.requested_at) { who += ", at " + new Date(a.requested_at).toLocaleString(); }
+      step = {path: "/v1/login/magic-link/approve", field: null, base: {token: token}, final: "approved"};
+      form.querySelector("button").textContent = "Approve";
+      form.querySelector("button").disabled = false;
+      deny.hidden = false;
+      say("This link was opened on another device than the one that asked to sign in: " + who +
+        ". Approve only if that was you, just now, on that device: it will be signed in, not this one.", "approval");
+      return;
+    }
     if (mode === "magic" && b.status === "second_factor_required") {
       var m = null;
       for (var i = 0; i < b.methods.length && !m; i++) { m = second[b.methods[i]] || null; }
@@ -104,6 +123,8 @@ const pageScript = `(function () {
     }
     form.hidden = true;
     if (step.final === "password-set") { say("Your password is set. Sign in with it.", "password-set"); }
+    else if (step.final === "approved") { say("Approved: the sign-in goes on on the other device. You can close this tab.", "approved"); }
+    else if (step.final === "denied") { say("Denied: nobody was signed in. If you did not ask to sign in, consider changing your password.", "denied"); }
     else if (mode === "magic") { say("You are signed in. You can close this tab.", "signed-in"); }
     else if (mode === "verify") { say("Your address is confirmed.", "verified"); }
     else { say("Your password is changed. Sign in with it.", "reset"); }
@@ -113,11 +134,16 @@ const pageScript = `(function () {
     form.querySelector("button").disabled = true;
     say("Working…", "busy");
     var p;
-    if (step.path) { var pl = {}; for (var k in step.base) { pl[k] = step.base[k]; } pl[step.field] = extraInput.value; p = post(step.path, pl); }
+    if (step.path) { var pl = {}; for (var k in step.base) { pl[k] = step.base[k]; } if (step.field) { pl[step.field] = extraInput.value; } p = post(step.path, pl); }
     else if (mode === "magic") { p = post("/v1/login/magic-link", {token: token}); }
     else if (mode === "verify") { p = post("/v1/verify-email", {token: token}); }
     else { p = post("/v1/password/reset", {token: token, new_password: extraInput.value}); }
     p.then(done, function () { say("The server could not be reached.", "error"); form.querySelector("button").disabled = false; });
+  });
+  deny.addEventListener("click", function () {
+    deny.disabled = true; form.querySelector("button").disabled = true;
+    step = {path: null, field: null, base: null, final: "denied"};
+    post("/v1/login/magic-link/deny", {token: token}).then(done, function () { say("The server could not be reached.", "error"); deny.disabled = false; });
   });
   body.dataset.state = "ready";
 })();`
@@ -132,6 +158,7 @@ const pageTemplate = `<!doctype html>
 <div id="extra"{{if not .Text.NewPassword}} hidden{{end}}><label id="extra-label" for="extra-input">New password</label>
 <input id="extra-input" name="secret" type="password" autocomplete="new-password"></div>
 <button id="submit" type="submit">{{.Text.Button}}</button>
+<button id="deny" type="button" hidden>This was not me</button>
 </form>
 <p id="status" role="status"></p>
 <noscript><p>This page needs JavaScript to finish: links are not used up by merely opening them.</p></noscript>

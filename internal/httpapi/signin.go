@@ -39,11 +39,19 @@ type FirstFactor interface {
 	SubmitEmailCode(ctx context.Context, r authn.CodeRequest) (*authn.LoginResult, error)
 }
 
-// SecondFactor continues a flow with an authenticator or a link.
+// SecondFactor continues a flow with an authenticator.
 type SecondFactor interface {
 	SubmitTOTP(ctx context.Context, r authn.CodeRequest) (*authn.LoginResult, error)
 	SubmitRecoveryCode(ctx context.Context, r authn.CodeRequest) (*authn.LoginResult, error)
+}
+
+// MagicLink is the magic link: redeemed by the client that asked for it,
+// approved or denied anywhere else, and polled by the client that asked.
+type MagicLink interface {
 	ConsumeMagicLink(ctx context.Context, r authn.MagicLinkRequest) (*authn.LoginResult, error)
+	ApproveMagicLink(ctx context.Context, r authn.MagicLinkRequest) (*authn.LoginResult, error)
+	DenyMagicLink(ctx context.Context, r authn.MagicLinkRequest) error
+	PollLogin(ctx context.Context, r authn.FlowRequest) (*authn.LoginResult, error)
 }
 
 // PasswordReset is the forgotten-password flow.
@@ -57,6 +65,7 @@ type PasswordReset interface {
 type SignIn interface {
 	FirstFactor
 	SecondFactor
+	MagicLink
 }
 
 var (
@@ -163,8 +172,32 @@ func (s *Server) loginEmailCode(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client
 	return s.loginAnswer(c, res, err)
 }
 
+// magicLink is the request a magic-link route makes: the link, and what
+// shows whether this client asked for it (an app's flow_id, a browser's
+// flow cookie).
+func magicLink(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client) authn.MagicLinkRequest {
+	return authn.MagicLinkRequest{Token: b.Token, FlowID: b.FlowID, Binding: c.Cookies(FlowCookie), Client: cl}
+}
+
 func (s *Server) loginMagicLink(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client) error {
-	res, err := s.signin.ConsumeMagicLink(c.UserContext(), authn.MagicLinkRequest{Token: b.Token, Client: cl})
+	res, err := s.signin.ConsumeMagicLink(c.UserContext(), magicLink(c, b, cl))
+	return s.loginAnswer(c, res, err)
+}
+
+func (s *Server) approveMagicLink(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client) error {
+	res, err := s.signin.ApproveMagicLink(c.UserContext(), magicLink(c, b, cl))
+	return s.loginAnswer(c, res, err)
+}
+
+func (s *Server) denyMagicLink(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client) error {
+	if err := s.signin.DenyMagicLink(c.UserContext(), magicLink(c, b, cl)); err != nil {
+		return err
+	}
+	return writeJSON(c, http.StatusOK, okBody{OK: true})
+}
+
+func (s *Server) pollLogin(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client) error {
+	res, err := s.signin.PollLogin(c.UserContext(), authn.FlowRequest{FlowID: b.FlowID, Client: cl})
 	return s.loginAnswer(c, res, err)
 }
 
@@ -184,6 +217,16 @@ func (s *Server) loginAnswer(c *fiber.Ctx, res *authn.LoginResult, err error) er
 	}
 	if res.Session != nil {
 		out.Session = issue(c, res.Session)
+	}
+	if res.Binding != "" && !wantsBearer(c) {
+		setFlowCookie(c, res.Binding, res.FlowExpiresAt)
+	}
+	if a := res.Approval; a != nil {
+		out.Approval = &approvalBody{Device: s.deviceLabel(a.UserAgent), IP: a.IP, Location: a.Location, ExpiresAt: a.ExpiresAt.UTC()}
+		if !a.RequestedAt.IsZero() {
+			t := a.RequestedAt.UTC()
+			out.Approval.RequestedAt = &t
+		}
 	}
 	return writeJSON(c, http.StatusOK, out)
 }

@@ -21,6 +21,7 @@ type Store interface {
 	authn.FlowStore
 	authn.AttemptStore
 	authn.EventCounter
+	authn.FlowClientStore
 	Close() error
 }
 

@@ -35,6 +35,7 @@ func Run(t *testing.T, newDB NewDatabase) {
 		{"Flows", testFlows},
 		{"Attempts", testAttempts},
 		{"Counters", testCounters},
+		{"FlowClients", testFlowClients},
 		{"Sweeper", testSweeper},
 		{"Migrations", testMigrations},
 		{"ConcurrentSignIns", testConcurrentSignIns},

@@ -52,7 +52,7 @@ const (
 	ShapeFlowPassword         // flow_id, password
 	ShapeFlowCode             // flow_id, code
 	ShapeFlow                 // flow_id
-	ShapeMagicLink            // token
+	ShapeMagicLink            // token, optional flow_id
 	ShapeClient               // client only; an empty body is {}
 	ShapeReauthenticate       // password, optional totp_code and recovery_code
 	ShapeConfirmTOTP          // factor_id, code
@@ -189,9 +189,10 @@ var (
 	specFlowCode = &bodySpec{fields: []fieldSpec{
 		{"flow_id", maxSecretBytes, true}, {"code", maxSecretBytes, true}}, client: true}
 	specFlow      = &bodySpec{fields: []fieldSpec{{"flow_id", maxSecretBytes, true}}, client: true}
-	specMagicLink = &bodySpec{fields: []fieldSpec{{"token", maxSecretBytes, true}}, client: true}
-	specEmpty     = &bodySpec{client: true}
-	specReauth    = &bodySpec{fields: []fieldSpec{
+	specMagicLink = &bodySpec{fields: []fieldSpec{
+		{"token", maxSecretBytes, true}, {"flow_id", maxSecretBytes, false}}, client: true}
+	specEmpty  = &bodySpec{client: true}
+	specReauth = &bodySpec{fields: []fieldSpec{
 		{"password", maxPasswordBytes, true}, {"totp_code", maxSecretBytes, false},
 		{"recovery_code", maxSecretBytes, false}}, client: true}
 	specConfirmTOTP = &bodySpec{fields: []fieldSpec{
