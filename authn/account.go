@@ -47,14 +47,15 @@ func (s *Account) ChangePassword(ctx context.Context, r ChangePasswordRequest) (
 }
 
 // confirmPassword checks the current password of a signed-in user before
-// a security change; a wrong one is recorded as a failed attempt.
+// a security change, through the same throttles as Reauthenticate and
+// sign-in (checkThrottled). Past the account threshold no password is
+// accepted here: the owner resets it by mail, or signs in afresh.
 func (s *Account) confirmPassword(ctx context.Context, sess Session, u *User, pw string, c Client) error {
-	ok, err := s.checkPassword(ctx, u, pw)
+	ok, held, err := s.checkThrottled(ctx, u, pw, c, sessionDevice(sess, ""))
 	if err != nil {
 		return err
 	}
-	if !ok {
-		s.recordAttempt(ctx, u, attempt{factor: FactorPassword, success: false, client: c, device: sess.DeviceID})
+	if !ok || held {
 		return newErr(CodeInvalidPassword, "the current password is not correct")
 	}
 	return nil
@@ -89,31 +90,29 @@ func (s *Account) Reauthenticate(ctx context.Context, r ReauthRequest) (is *Issu
 		return nil, err
 	}
 	// A stolen session must not become a password oracle: the same silent
-	// delay per source and the same step-up alert as a sign-in.
-	wait, err := s.sourceWait(ctx, u.ID, r.Client.IP, d.Keys.Device)
+	// delay per source, the same account threshold and the same step-up
+	// alert as a sign-in, shared with every other check of the current
+	// password.
+	dev := sessionDevice(sess, d.Keys.Device)
+	ok, held, err := s.checkThrottled(ctx, u, r.Password, r.Client, dev)
 	if err != nil {
 		return nil, err
 	}
-	if wait > 0 {
-		if err := s.hasher.VerifyDummy(ctx, r.Password); err != nil {
-			return nil, hashErr(err)
-		}
+	fail := func() (*IssuedSession, error) {
 		s.outcome(ctx, d.EvaluationID, engine.OutcomeFailure)
 		return nil, errLoginFailed()
 	}
-	ok, err := s.checkPassword(ctx, u, r.Password)
-	if err != nil {
-		return nil, err
-	}
-	s.recordAttempt(ctx, u, attempt{factor: FactorPassword, success: ok, client: r.Client, device: d.Keys.Device})
-	if !ok {
-		s.afterPasswordFailure(ctx, u, r.Client)
-		s.outcome(ctx, d.EvaluationID, engine.OutcomeFailure)
-		return nil, errLoginFailed()
+	if !ok && !held {
+		return fail()
 	}
 	mfa, err := s.hasTOTP(ctx, u.ID)
 	if err != nil {
 		return nil, err
+	}
+	if held && !mfa {
+		// Past the threshold a password alone proves nothing: the answer
+		// of a wrong one, right or wrong.
+		return fail()
 	}
 	aal, o := AAL1, engine.OutcomeSuccess
 	if mfa {
@@ -124,19 +123,30 @@ func (s *Account) Reauthenticate(ctx context.Context, r ReauthRequest) (is *Issu
 			factor, ferr = FactorTOTP, s.verifyTOTP(ctx, u, r.TOTPCode)
 		case r.RecoveryCode != "":
 			factor, ferr = FactorRecovery, s.verifyRecovery(ctx, u, r.RecoveryCode)
+		case held:
+			return fail()
 		default:
 			return nil, newErr(CodeInvalidCode, "a code from the authenticator app or a recovery code is required")
 		}
+		if ferr != nil && CodeOf(ferr) != CodeInvalidCode {
+			return nil, ferr
+		}
 		if ferr != nil {
-			if CodeOf(ferr) != CodeInvalidCode {
-				return nil, ferr
-			}
-			s.recordAttempt(ctx, u, attempt{factor: factor, success: false, client: r.Client, device: d.Keys.Device})
+			s.recordAttempt(ctx, u, attempt{factor: factor, success: false, client: r.Client, device: dev})
+		}
+		switch {
+		case held && (ferr != nil || !ok):
+			// Held: the code is checked whatever the password, and a
+			// wrong password and a wrong code answer alike, with no
+			// step-up alert that would tell the guesser the password
+			// was right.
+			return fail()
+		case ferr != nil:
 			s.outcome(ctx, d.EvaluationID, engine.OutcomeStepUpFailed)
 			s.stepUpFailed(ctx, u, factor, r.Client)
 			return nil, ferr
 		}
-		s.recordAttempt(ctx, u, attempt{factor: factor, success: true, client: r.Client, device: d.Keys.Device})
+		s.recordAttempt(ctx, u, attempt{factor: factor, success: true, client: r.Client, device: dev})
 		aal, o = AAL2, engine.OutcomeStepUpPassed
 	}
 	s.outcome(ctx, d.EvaluationID, o)

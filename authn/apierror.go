@@ -62,6 +62,10 @@ const (
 	// CodeUnavailable: a dependency (the breached-password check) could
 	// not answer; the request was not carried out (HTTP 503).
 	CodeUnavailable Code = "unavailable"
+	// CodeEmailUnverified: the operation (enrolling a second factor)
+	// needs a proven address; until then whoever registered it may not
+	// own it (HTTP 403).
+	CodeEmailUnverified Code = "email_unverified"
 
 	// Password policy rejections, one code each (from password.PolicyError).
 	CodePasswordTooShort     = Code(password.CodeTooShort)
@@ -69,6 +73,7 @@ const (
 	CodePasswordBreached     = Code(password.CodeBreached)
 	CodePasswordContext      = Code(password.CodeContext)
 	CodePasswordInvalidChars = Code(password.CodeInvalidChars)
+	CodePasswordRepetitive   = Code(password.CodeRepetitive)
 )
 
 // CodeInternal is what CodeOf reports for errors that are not an *Error.

@@ -20,14 +20,19 @@ type TOTPEnrollment struct {
 	Secret   string
 }
 
-// BeginTOTP starts enrolling an authenticator app. It needs a fresh
-// session (and an AAL2 one when it replaces an existing app). The secret
+// BeginTOTP starts enrolling an authenticator app. It needs a verified
+// address (CodeEmailUnverified: a factor enrolled by whoever registered
+// an address must not outlive the owner's claim) and a fresh session
+// (an AAL2 one when it replaces an existing app). The secret
 // is sealed before it is stored; the factor is inactive until
 // ConfirmTOTP.
 func (s *Account) BeginTOTP(ctx context.Context, sessionToken string) (e *TOTPEnrollment, err error) {
 	defer func() { s.metrics.result("totp_begin", err) }()
 	sess, u, err := s.sessionUser(ctx, sessionToken)
 	if err != nil {
+		return nil, err
+	}
+	if err := requireVerified(u); err != nil {
 		return nil, err
 	}
 	if _, err := s.requireFresh(ctx, sess); err != nil {
@@ -56,18 +61,25 @@ type ConfirmTOTPRequest struct {
 	Client       Client
 }
 
-// RecoveryCodes are shown once; only their hashes are stored.
+// RecoveryCodes are shown once; only their hashes are stored. The change
+// that made them also rotated the acting session and ended the others.
 type RecoveryCodes struct {
 	Codes []string
+	SessionRotation
 }
 
 // ConfirmTOTP activates the pending factor with its first valid code
 // (that code's step is burnt), replaces any previous app, issues a fresh
-// set of recovery codes, and notifies the user and the SOC.
+// set of recovery codes, ends every other session and rotates the acting
+// one (a session opened before the account had this factor does not
+// outlive the change), and notifies the user and the SOC.
 func (s *Account) ConfirmTOTP(ctx context.Context, r ConfirmTOTPRequest) (rc *RecoveryCodes, err error) {
 	defer func() { s.metrics.result("totp_confirm", err) }()
 	sess, u, err := s.sessionUser(ctx, r.SessionToken)
 	if err != nil {
+		return nil, err
+	}
+	if err := requireVerified(u); err != nil {
 		return nil, err
 	}
 	if _, err := s.requireFresh(ctx, sess); err != nil {
@@ -102,9 +114,13 @@ func (s *Account) ConfirmTOTP(ctx context.Context, r ConfirmTOTPRequest) (rc *Re
 	if err := s.recovery.ReplaceRecoveryCodes(ctx, u.ID, hashes, s.clock.Now()); err != nil {
 		return nil, err
 	}
-	s.emit(secevent.MFAEnrolled, u, r.Client, sess.ID, map[string]string{"factor": "totp"})
-	s.notifyMFA(u.Email, mail.MFAAdded, "authenticator app", r.Client)
-	return &RecoveryCodes{Codes: codes}, nil
+	rot, err := s.rotateAndRevoke(ctx, sess, u, r.Client, "mfa_enrolled")
+	if err != nil {
+		return nil, err
+	}
+	s.emit(secevent.MFAEnrolled, u, r.Client, rot.Session.ID, map[string]string{"factor": "totp"})
+	s.notifyMFA(ctx, u.Email, mail.MFAChangeData{Change: mail.MFAAdded, Factor: "authenticator app", SignedOut: rot.SessionsRevoked}, r.Client)
+	return &RecoveryCodes{Codes: codes, SessionRotation: *rot}, nil
 }
 
 // RemoveTOTPRequest removes the authenticator app.
@@ -119,42 +135,46 @@ type RemoveTOTPRequest struct {
 // RemoveTOTP deletes the app and the recovery codes. It needs a fresh
 // AAL2 session and the current password, refuses while that password is
 // shorter than the single-factor minimum (it was allowed only because MFA
-// backed it), and notifies the user and the SOC.
-func (s *Account) RemoveTOTP(ctx context.Context, r RemoveTOTPRequest) (err error) {
+// backed it), ends every other session and rotates the acting one, and
+// notifies the user and the SOC.
+func (s *Account) RemoveTOTP(ctx context.Context, r RemoveTOTPRequest) (rot *SessionRotation, err error) {
 	defer func() { s.metrics.result("totp_remove", err) }()
 	sess, u, err := s.sessionUser(ctx, r.SessionToken)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if _, err := s.requireFresh(ctx, sess); err != nil {
-		return err
+		return nil, err
 	}
 	if err := s.confirmPassword(ctx, sess, u, r.Password, r.Client); err != nil {
-		return err
+		return nil, err
 	}
 	if err := s.policy.Check(ctx, r.Password, password.PolicyInput{Email: u.Email}); err != nil {
 		if e, ok := policyErr(err).(*Error); ok {
 			e.Message = "set a stronger password before removing the second factor: " + e.Message
-			return e
+			return nil, e
 		}
-		return err
+		return nil, err
 	}
 	f, err := s.totps.ActiveTOTP(ctx, u.ID)
 	if errors.Is(err, ErrNotFound) {
-		return newErr(CodeNotFound, "no authenticator app is set up")
+		return nil, newErr(CodeNotFound, "no authenticator app is set up")
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := s.totps.DeleteTOTP(ctx, u.ID, f.ID); err != nil && !errors.Is(err, ErrNotFound) {
-		return err
+		return nil, err
 	}
 	if err := s.recovery.ReplaceRecoveryCodes(ctx, u.ID, nil, s.clock.Now()); err != nil {
-		return err
+		return nil, err
 	}
-	s.emit(secevent.MFARemoved, u, r.Client, sess.ID, map[string]string{"factor": "totp"})
-	s.notifyMFA(u.Email, mail.MFARemoved, "authenticator app", r.Client)
-	return nil
+	if rot, err = s.rotateAndRevoke(ctx, sess, u, r.Client, "mfa_removed"); err != nil {
+		return nil, err
+	}
+	s.emit(secevent.MFARemoved, u, r.Client, rot.Session.ID, map[string]string{"factor": "totp"})
+	s.notifyMFA(ctx, u.Email, mail.MFAChangeData{Change: mail.MFARemoved, Factor: "authenticator app", SignedOut: rot.SessionsRevoked}, r.Client)
+	return rot, nil
 }
 
 // RegenerateRecoveryCodesRequest replaces the recovery codes.
@@ -168,11 +188,15 @@ type RegenerateRecoveryCodesRequest struct {
 // or lost some, or fears they were seen. Like the other security changes
 // it needs a fresh AAL2 session (Reauthenticate with the second factor),
 // since whoever holds the codes can pass the second factor. The old codes
-// stop working at once; the user and the SOC are told.
+// stop working at once, every other session ends and the acting one is
+// rotated; the user and the SOC are told.
 func (s *Account) RegenerateRecoveryCodes(ctx context.Context, r RegenerateRecoveryCodesRequest) (rc *RecoveryCodes, err error) {
 	defer func() { s.metrics.result("recovery_codes_regenerate", err) }()
 	sess, u, err := s.sessionUser(ctx, r.SessionToken)
 	if err != nil {
+		return nil, err
+	}
+	if err := requireVerified(u); err != nil {
 		return nil, err
 	}
 	// With an app, requireFresh has also demanded an AAL2 session.
@@ -192,9 +216,13 @@ func (s *Account) RegenerateRecoveryCodes(ctx context.Context, r RegenerateRecov
 	if err := s.recovery.ReplaceRecoveryCodes(ctx, u.ID, hashes, s.clock.Now()); err != nil {
 		return nil, err
 	}
-	s.emit(secevent.MFARecoveryRenewed, u, r.Client, sess.ID, map[string]string{"factor": "recovery_codes", "change": string(mail.MFARecoveryRenewed)})
-	s.notifyMFA(u.Email, mail.MFARecoveryRenewed, "recovery codes", r.Client)
-	return &RecoveryCodes{Codes: codes}, nil
+	rot, err := s.rotateAndRevoke(ctx, sess, u, r.Client, "mfa_recovery_renewed")
+	if err != nil {
+		return nil, err
+	}
+	s.emit(secevent.MFARecoveryRenewed, u, r.Client, rot.Session.ID, map[string]string{"factor": "recovery_codes", "change": string(mail.MFARecoveryRenewed)})
+	s.notifyMFA(ctx, u.Email, mail.MFAChangeData{Change: mail.MFARecoveryRenewed, Factor: "recovery codes", SignedOut: rot.SessionsRevoked}, r.Client)
+	return &RecoveryCodes{Codes: codes, SessionRotation: *rot}, nil
 }
 
 // newRecoveryCodes generates a fresh set of recovery codes and the hashes

@@ -23,9 +23,13 @@ type SessionTimeouts struct {
 // account, they demand a second factor or slow one source down (see
 // docs/authn.md).
 type Lockout struct {
-	// AccountStepUpAfter password failures of an account since its last
-	// successful password (within AccountWindow) make every further
-	// password sign-in require a second factor. Default 5.
+	// AccountStepUpAfter wrong passwords for an identifier (an account's
+	// address or an unknown one alike) since its last right one, within
+	// AccountWindow, hold it: from then on every password, right or
+	// wrong, gets the same answer, a flow that asks for an email code and
+	// completes only for the right password. It bounds the guesses whose
+	// answer tells anything to AccountStepUpAfter per AccountWindow.
+	// Default 5.
 	AccountStepUpAfter int `yaml:"account_step_up_after"`
 	// AccountWindow bounds that count. Default 24 hours.
 	AccountWindow time.Duration `yaml:"account_window"`
@@ -68,9 +72,13 @@ type Config struct {
 	// CodeResendInterval is the least time between two code requests in
 	// one flow. Default 30 seconds.
 	CodeResendInterval time.Duration `yaml:"code_resend_interval"`
-	// EmailSendLimit mails of one kind (login code, reset) per account per
-	// EmailSendWindow; beyond it requests are answered as usual but
-	// nothing is sent. Defaults 5 per 15 minutes.
+	// EmailSendLimit mails of each kind (every mail.Kind: verification,
+	// account_exists, login code, reset, notifications) to one address per
+	// EmailSendWindow, counted in the store (Deps.Counters) so the cap
+	// holds across instances; beyond it requests are answered as usual and
+	// do the same work, but nothing is sent. Login-code and reset requests
+	// also count their tokens against the same numbers. Defaults 5 per 15
+	// minutes.
 	EmailSendLimit  int           `yaml:"email_send_limit"`
 	EmailSendWindow time.Duration `yaml:"email_send_window"`
 	// VerificationTTL is the lifetime of email verification links.
@@ -187,6 +195,8 @@ func (c *Config) defaults() error {
 		return fmt.Errorf("code digits %d outside [6, 10]", c.CodeDigits)
 	case c.CodeMaxAttempts < 1 || c.CodeMaxAttempts > 10:
 		return fmt.Errorf("code max attempts %d outside [1, 10]", c.CodeMaxAttempts)
+	case c.EmailSendLimit < 1:
+		return fmt.Errorf("email send limit %d must be positive", c.EmailSendLimit)
 	case c.Sessions.AAL1Idle > c.Sessions.AAL1Absolute || c.Sessions.AAL2Idle > c.Sessions.AAL2Absolute:
 		return errors.New("session idle timeout longer than the absolute one")
 	case l.AccountStepUpAfter < 1 || l.SourceDelayAfter < 1 || l.OTPDelayAfter < 1:

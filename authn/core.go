@@ -35,6 +35,10 @@ type core struct {
 	attempts AttemptStore
 	totps    TOTPStore
 	recovery RecoveryCodeStore
+	// counters and counterMAC: events counted across instances, under
+	// keys that are a keyed hash of what they count (counterKey).
+	counters   EventCounter
+	counterMAC []byte
 
 	hasher *password.Hasher
 	policy *password.Checker

@@ -77,6 +77,6 @@ func (s *core) stepUpFailed(ctx context.Context, u *User, f Factor, c Client) {
 		return
 	}
 	if n <= 1 {
-		s.notify(mail.KindStepUpFailed, u.Email, c)
+		s.notify(ctx, mail.KindStepUpFailed, u.Email, c)
 	}
 }

@@ -166,7 +166,7 @@ func TestRegenerateRecoveryCodes(t *testing.T) {
 	_, err := f.svc.RegenerateRecoveryCodes(ctx, authn.RegenerateRecoveryCodesRequest{SessionToken: plain.Token, Client: home})
 	requireCode(t, err, authn.CodeNotFound) // no app, no recovery codes
 
-	secret, oldCodes := f.enrolTOTP(t, plain.Token)
+	secret, oldCodes := f.enrolTOTP(t, plain)
 	uid := plain.UserID
 	_, err = f.svc.RegenerateRecoveryCodes(ctx, authn.RegenerateRecoveryCodesRequest{SessionToken: plain.Token, Client: home})
 	requireCode(t, err, authn.CodeReauthenticationRequired) // AAL1 while the account has an app
@@ -200,7 +200,9 @@ func TestRegenerateRecoveryCodes(t *testing.T) {
 	requireCode(t, second(rc.Codes[0]), authn.CodeInvalidCode)
 
 	f.clock.Advance(11 * time.Minute)
-	_, err = f.svc.RegenerateRecoveryCodes(ctx, authn.RegenerateRecoveryCodesRequest{SessionToken: up.Token, Client: home})
+	// The renewal rotated the session; the new token is as old as the
+	// proof behind it.
+	_, err = f.svc.RegenerateRecoveryCodes(ctx, authn.RegenerateRecoveryCodesRequest{SessionToken: rc.Session.Token, Client: home})
 	requireCode(t, err, authn.CodeReauthenticationRequired) // no longer fresh
 }
 

@@ -1,6 +1,7 @@
 package authn
 
 import (
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 
@@ -35,3 +36,24 @@ func sessionHash(tok string) []byte {
 // handle is a bearer secret (it carries a verified password), so the
 // database holds only its hash.
 func flowKey(h string) string { return token.Hash(h) }
+
+// deriveKey is a key for one purpose from the email-code key, so one
+// configured secret keys everything and the uses stay independent.
+func deriveKey(key []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(purpose))
+	return m.Sum(nil)
+}
+
+// counterKey is the EventCounter key of what parts name (a purpose, then
+// a mail kind and an address, or an identifier): a keyed hash, so the
+// store never holds an address, and keys cannot be forged without the
+// server's secret.
+func (s *core) counterKey(parts ...string) []byte {
+	m := hmac.New(sha256.New, s.counterMAC)
+	for _, p := range parts {
+		m.Write([]byte(p))
+		m.Write([]byte{0})
+	}
+	return m.Sum(nil)
+}

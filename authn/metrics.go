@@ -23,7 +23,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"flow", "result"}),
 		mails: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "riskauth", Subsystem: "authn", Name: "mails_total",
-			Help: "Mails handed to the mailer, by kind and result (sent, failed).",
+			Help: "Mails by kind and result: sent or failed by the mailer, or capped (held back by the per-address cap).",
 		}, []string{"kind", "result"}),
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "riskauth", Subsystem: "authn", Name: "security_events_total",
@@ -54,6 +54,13 @@ func (m *Metrics) mailSent(kind mail.Kind, err error) {
 		r = "failed"
 	}
 	m.mails.WithLabelValues(string(kind), r).Inc()
+}
+
+// mailCapped counts a mail the per-address cap held back.
+func (m *Metrics) mailCapped(kind mail.Kind) {
+	if m != nil {
+		m.mails.WithLabelValues(string(kind), "capped").Inc()
+	}
 }
 
 func (m *Metrics) securityEvent(t secevent.Type) {

@@ -22,6 +22,59 @@ func (s *core) checkPassword(ctx context.Context, u *User, pw string) (bool, err
 	return ok && !u.Disabled, nil
 }
 
+// checkThrottled checks u's current password for a session-bound
+// security step (re-authentication, password change, authenticator
+// removal) through the throttles sign-in uses, so that whichever route
+// guesses are sent to, they count alike:
+//
+//   - the per-source delay, keyed by the client's address and device:
+//     while the source waits, pw is not checked (one dummy argon2id, the
+//     answer of a wrong password);
+//   - the account threshold: past it (held), the check is recorded and
+//     counted as a wrong one whatever pw is, and ok must not change the
+//     answer unless another factor carries it (Reauthenticate with TOTP),
+//     so a stolen session is no oracle either.
+//
+// Below the threshold a right password clears the count of wrong ones.
+func (s *core) checkThrottled(ctx context.Context, u *User, pw string, c Client, device string) (ok, held bool, err error) {
+	wait, err := s.sourceWait(ctx, u.ID, c.IP, device)
+	if err != nil {
+		return false, false, err
+	}
+	n, err := s.guesses(ctx, u.Email)
+	if err != nil {
+		return false, false, err
+	}
+	held = s.held(n)
+	if wait > 0 {
+		if err := s.hasher.VerifyDummy(ctx, pw); err != nil {
+			return false, false, hashErr(err)
+		}
+		return false, held, nil
+	}
+	if ok, err = s.checkPassword(ctx, u, pw); err != nil {
+		return false, false, err
+	}
+	s.recordAttempt(ctx, u, attempt{factor: FactorPassword, success: ok && !held, client: c, device: device})
+	switch {
+	case held || !ok:
+		s.wrongPassword(ctx, u.Email, n, u, c)
+	default:
+		s.rightPassword(ctx, u.Email)
+	}
+	return ok, held, nil
+}
+
+// sessionDevice is the device a session-bound check is throttled by: the
+// session's own (a stolen session keeps it whatever address it comes
+// from), else the one the request presents.
+func sessionDevice(sess Session, requested string) string {
+	if sess.DeviceID != "" {
+		return sess.DeviceID
+	}
+	return requested
+}
+
 // checkNewPassword applies the policy to a new password of u: the shorter
 // MFA minimum when the account has a second factor.
 func (s *core) checkNewPassword(ctx context.Context, u *User, pw string) error {
@@ -46,6 +99,8 @@ func (s *core) setPassword(ctx context.Context, u *User, pw, keep string, c Clie
 	if err := s.users.SetPassword(ctx, u.ID, phc, now); err != nil {
 		return err
 	}
+	// Guesses at the old password tell nothing about the new one.
+	s.rightPassword(ctx, u.Email)
 	n, err := s.sessions.RevokeOtherSessions(ctx, u.ID, keep, now)
 	if err != nil {
 		return err
@@ -53,6 +108,6 @@ func (s *core) setPassword(ctx context.Context, u *User, pw, keep string, c Clie
 	if n > 0 {
 		s.emit(secevent.SessionsRevoked, u, c, keep, map[string]string{"reason": "password_changed"})
 	}
-	s.notify(mail.KindPasswordChanged, u.Email, c)
+	s.notify(ctx, mail.KindPasswordChanged, u.Email, c)
 	return nil
 }

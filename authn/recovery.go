@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/riskauth/riskauth/authn/mail"
+	"github.com/riskauth/riskauth/authn/password"
 	"github.com/riskauth/riskauth/authn/secevent"
 	"github.com/riskauth/riskauth/authn/token"
 	"github.com/riskauth/riskauth/engine"
@@ -64,12 +65,14 @@ func (s *Recovery) RequestPasswordReset(ctx context.Context, r PasswordResetRequ
 		UserID: uid, CreatedAt: now, ExpiresAt: now.Add(s.cfg.ResetTTL)}); err != nil {
 		return err
 	}
+	var render func() (mail.Message, error)
 	if uid != "" {
 		rc := s.requestContext(r.Client)
-		s.send(mail.KindPasswordReset, func() (mail.Message, error) {
+		render = func() (mail.Message, error) {
 			return s.render.PasswordReset(email, mail.LinkData{Token: tok, ExpiresIn: s.cfg.ResetTTL}, rc)
-		})
+		}
 	}
+	s.deliver(ctx, mail.KindPasswordReset, email, render)
 	return nil
 }
 
@@ -104,7 +107,7 @@ func (s *Recovery) ResetPassword(ctx context.Context, r ResetPasswordRequest) (e
 	if err != nil {
 		return err
 	}
-	if err := s.checkNewPassword(ctx, &u, r.NewPassword); err != nil {
+	if err := s.checkResetPassword(ctx, &u, r.NewPassword); err != nil {
 		return err
 	}
 	// Spend the token only now, after the policy passed; of concurrent
@@ -115,14 +118,29 @@ func (s *Recovery) ResetPassword(ctx context.Context, r ResetPasswordRequest) (e
 		}
 		return err
 	}
-	if err := s.setPassword(ctx, &u, r.NewPassword, "", r.Client); err != nil {
-		return err
-	}
 	if u.EmailVerifiedAt.IsZero() {
-		if err := s.users.MarkEmailVerified(ctx, u.ID, s.clock.Now()); err != nil {
+		// The inbox alone claims an unverified account: nothing the
+		// registrant set survives (claim.go).
+		if err := s.dropCredentials(ctx, &u, r.Client); err != nil {
 			return err
 		}
 	}
+	if err := s.setPassword(ctx, &u, r.NewPassword, "", r.Client); err != nil {
+		return err
+	}
+	if err := s.verify(ctx, &u); err != nil {
+		return err
+	}
 	s.emit(secevent.PasswordReset, &u, r.Client, "", nil)
 	return nil
+}
+
+// checkResetPassword applies the policy to a reset's new password: an
+// unverified account loses its factors in the reset (dropCredentials), so
+// its password must meet the single-factor minimum.
+func (s *Recovery) checkResetPassword(ctx context.Context, u *User, pw string) error {
+	if u.EmailVerifiedAt.IsZero() {
+		return policyErr(s.policy.Check(ctx, pw, password.PolicyInput{Email: u.Email}))
+	}
+	return s.checkNewPassword(ctx, u, pw)
 }

@@ -40,13 +40,18 @@ type SessionBackend interface {
 // *store.Postgres satisfies every store field; they are separate so each
 // flow's needs stay visible and a test can see what is touched.
 type Deps struct {
-	Users    UserStore
-	Flows    FlowStore
-	Tokens   TokenStore
-	Sessions SessionBackend
-	Attempts AttemptStore
-	TOTP     TOTPStore
-	Recovery RecoveryCodeStore
+	Users UserStore
+	Flows FlowStore
+	// FlowClients keeps who started each flow that asked for a code.
+	FlowClients FlowClientStore
+	Tokens      TokenStore
+	Sessions    SessionBackend
+	Attempts    AttemptStore
+	TOTP        TOTPStore
+	Recovery    RecoveryCodeStore
+	// Counters counts events across instances: the per-address mail cap
+	// and the per-identifier count of wrong passwords.
+	Counters EventCounter
 
 	Risk Risk
 	// Hasher bounds concurrent argon2id work; Policy enforces NIST password
@@ -107,7 +112,8 @@ func New(cfg Config, d Deps) (*Services, error) {
 		return nil, fmt.Errorf("authn: config: %w", err)
 	}
 	switch {
-	case d.Users == nil || d.Flows == nil || d.Tokens == nil || d.Sessions == nil || d.Attempts == nil || d.TOTP == nil || d.Recovery == nil:
+	case d.Users == nil || d.Flows == nil || d.Tokens == nil || d.Sessions == nil || d.Attempts == nil || d.TOTP == nil || d.Recovery == nil ||
+		d.Counters == nil || d.FlowClients == nil:
 		return nil, errors.New("authn: every store is required")
 	case d.Risk == nil:
 		return nil, errors.New("authn: Risk is required")
@@ -129,12 +135,13 @@ func New(cfg Config, d Deps) (*Services, error) {
 	c := &core{
 		cfg: cfg, clock: d.Clock, log: d.Logger, metrics: d.Metrics, risk: d.Risk,
 		users: d.Users, tokens: d.Tokens, sessions: d.Sessions, attempts: d.Attempts, totps: d.TOTP, recovery: d.Recovery,
-		hasher: d.Hasher, policy: d.Policy, sealer: d.Sealer, rhash: d.RecoveryHasher,
+		counters: d.Counters, counterMAC: deriveKey(d.CodeKey, "riskauth/authn counters"), hasher: d.Hasher, policy: d.Policy, sealer: d.Sealer, rhash: d.RecoveryHasher,
 		render: d.Renderer, events: d.Events,
 	}
 	c.mail = newMailQueue(d.Mailer, cfg.MailQueue, cfg.MailWorkers, d.Logger, d.Metrics)
 	return &Services{
-		SignIn:       &SignIn{core: c, flows: d.Flows, codeKey: append([]byte(nil), d.CodeKey...)},
+		SignIn: &SignIn{core: c, flows: d.Flows, clients: d.FlowClients, codeKey: append([]byte(nil), d.CodeKey...),
+			bindKey: deriveKey(d.CodeKey, "riskauth/authn flow binding")},
 		Registration: &Registration{core: c},
 		Recovery:     &Recovery{core: c},
 		Account:      &Account{core: c},

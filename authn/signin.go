@@ -20,10 +20,13 @@ import (
 // the answers must look alike whichever path an identifier takes.
 type SignIn struct {
 	*core
-	// flows and codeKey are sign-in's alone: the login flows and the key
-	// of email-code hashes.
+	// flows, clients, codeKey and bindKey are sign-in's alone: the login
+	// flows and who started them, the key of email-code hashes and the
+	// key of the browser bindings of flows (signin_magic.go).
 	flows   FlowStore
+	clients FlowClientStore
 	codeKey []byte
+	bindKey []byte
 }
 
 // Method is a way to prove identity that a flow offers.
@@ -53,6 +56,14 @@ const (
 	LoginSecondFactor LoginStatus = "second_factor_required"
 	// LoginAuthenticated: Session holds the new session.
 	LoginAuthenticated LoginStatus = "authenticated"
+	// LoginApprovalRequired: a magic link was opened in another browser
+	// than the one that asked for it. Nobody is signed in here; Approval
+	// describes the waiting sign-in, for ApproveMagicLink or
+	// DenyMagicLink.
+	LoginApprovalRequired LoginStatus = "approval_required"
+	// LoginApproved: the sign-in waiting on a magic link is approved; it
+	// goes on in the browser that asked for it (PollLogin).
+	LoginApproved LoginStatus = "approved"
 )
 
 // LoginResult is the answer of every sign-in step.
@@ -64,6 +75,12 @@ type LoginResult struct {
 	Methods       []Method
 	FlowExpiresAt time.Time
 	Session       *IssuedSession
+	// Binding is set by StartLogin: the flow's browser binding, which
+	// the HTTP layer gives the browser as a cookie so that a magic link
+	// of this flow opened in the same browser signs it in.
+	Binding string
+	// Approval is set with LoginApprovalRequired.
+	Approval *Approval
 }
 
 // StartLoginRequest begins identifier-first sign-in.
@@ -99,10 +116,15 @@ type FlowRequest struct {
 	Client Client
 }
 
-// MagicLinkRequest redeems the token of a magic link.
+// MagicLinkRequest redeems the token of a magic link. FlowID and Binding
+// say whether the client opening it is the one that asked for it: an app
+// that receives the link presents the flow's handle, a browser its flow
+// binding (the cookie set by StartLogin).
 type MagicLinkRequest struct {
-	Token  string
-	Client Client
+	Token   string
+	FlowID  string
+	Binding string
+	Client  Client
 }
 
 // firstFactors are offered to everyone, known or not, whatever the risk:
@@ -155,7 +177,8 @@ func (s *SignIn) StartLogin(ctx context.Context, r StartLoginRequest) (res *Logi
 	if err := s.flows.CreateFlow(ctx, fl); err != nil {
 		return nil, err
 	}
-	return &LoginResult{Status: LoginChooseMethod, FlowID: handle, Methods: slices.Clone(firstFactors), FlowExpiresAt: fl.ExpiresAt}, nil
+	return &LoginResult{Status: LoginChooseMethod, FlowID: handle, Methods: slices.Clone(firstFactors), FlowExpiresAt: fl.ExpiresAt,
+		Binding: s.flowBinding(fl.ID)}, nil
 }
 
 // Login signs in with identifier and password in one step; the result is
@@ -206,6 +229,13 @@ func (s *SignIn) SubmitPassword(ctx context.Context, r PasswordRequest) (res *Lo
 // passwordFirst is the password as first factor of st (a one-shot
 // sign-in, or a flow at its first step). The engine decides before any
 // hashing; a block costs no argon2id at all.
+//
+// Past the account threshold (held), right and wrong passwords get one
+// answer: a held flow asking for an email code, after the same work (one
+// argon2id, the attempt recorded as a failure, the count raised, one
+// flow written). Only the flow of a right password mails a code and can
+// complete, so the attacker learns nothing, and the owner, who reads the
+// mail, still gets in. Unknown identifiers are counted and held alike.
 func (s *SignIn) passwordFirst(ctx context.Context, st step, pw string) (*LoginResult, error) {
 	u, c := st.user, st.client
 	ev := s.event(engine.KindLogin, u, st.identifier, c)
@@ -226,6 +256,12 @@ func (s *SignIn) passwordFirst(ctx context.Context, st step, pw string) (*LoginR
 	if err != nil {
 		return nil, err
 	}
+	n, err := s.guesses(ctx, st.identifier)
+	if err != nil {
+		return nil, err
+	}
+	held := s.held(n)
+	ok := false
 	if wait > 0 {
 		// Silent progressive delay: the same answer and the same cost as a
 		// wrong password, without checking this one. A visible "wait" would
@@ -233,34 +269,43 @@ func (s *SignIn) passwordFirst(ctx context.Context, st step, pw string) (*LoginR
 		if err := s.hasher.VerifyDummy(ctx, pw); err != nil {
 			return nil, hashErr(err)
 		}
-		s.outcome(ctx, d.EvaluationID, engine.OutcomeFailure)
-		return nil, errLoginFailed()
-	}
-	ok, err := s.checkPassword(ctx, u, pw)
-	if err != nil {
+	} else if ok, err = s.checkPassword(ctx, u, pw); err != nil {
 		return nil, err
 	}
-	if !ok {
-		if u != nil {
+	switch {
+	case held:
+		if wait == 0 {
 			s.recordAttempt(ctx, u, attempt{factor: FactorPassword, success: false, client: c, device: dev})
-			s.afterPasswordFailure(ctx, u, c)
 		}
+		s.wrongPassword(ctx, st.identifier, n, u, c)
+		s.outcome(ctx, d.EvaluationID, engine.OutcomeFailure)
+		return s.toStep(ctx, st, stateHeld, []Method{MethodEmailCode}, ok)
+	case wait > 0:
+		s.outcome(ctx, d.EvaluationID, engine.OutcomeFailure)
+		return nil, errLoginFailed()
+	case !ok:
+		s.recordAttempt(ctx, u, attempt{factor: FactorPassword, success: false, client: c, device: dev})
+		s.wrongPassword(ctx, st.identifier, n, u, c)
 		s.outcome(ctx, d.EvaluationID, engine.OutcomeFailure)
 		return nil, errLoginFailed()
 	}
 	s.rehash(ctx, u, pw)
-	failures, err := s.passwordFailures(ctx, u)
-	if err != nil {
-		return nil, err
-	}
 	s.recordAttempt(ctx, u, attempt{factor: FactorPassword, success: true, client: c, device: dev})
+	s.rightPassword(ctx, st.identifier)
+	if u.EmailVerifiedAt.IsZero() {
+		// Whoever registered an address may not own it: before it is
+		// proven, a password alone never signs in. The mailed code proves
+		// the inbox too, and passing it verifies the address with the
+		// password kept (claim.go).
+		return s.toSecondFactor(ctx, st, []Method{MethodEmailCode})
+	}
 	mfa, err := s.hasTOTP(ctx, u.ID)
 	if err != nil {
 		return nil, err
 	}
 	// An account with a second factor always uses it after a password:
 	// that is what lets its password be as short as the MFA minimum.
-	if d.Action == risk.Passwordless && !mfa && failures < s.cfg.Lockout.AccountStepUpAfter {
+	if d.Action == risk.Passwordless && !mfa {
 		st.aal, st.outcome = AAL1, engine.OutcomeSuccess
 		return s.complete(ctx, st)
 	}

@@ -23,7 +23,8 @@ func (s *SignIn) RequestEmailCode(ctx context.Context, r FlowRequest) (res *Logi
 	}
 	now := s.clock.Now()
 	base := baseState(fl.State)
-	second := base == stateSecond
+	// second: the code follows a password (a step-up, or a held flow).
+	second := base == stateSecond || base == stateHeld
 	switch {
 	case base == stateStarted:
 	case base == stateCodeSent:
@@ -39,19 +40,40 @@ func (s *SignIn) RequestEmailCode(ctx context.Context, r FlowRequest) (res *Logi
 		return nil, err
 	}
 	st, decision := flowStep(fl, r.FlowID, u, FactorEmailCode, r.Client), fl.Decision
-	if !second {
+	switch {
+	case base == stateHeld:
+		// The held password's evaluation got its outcome already: this
+		// challenge is judged afresh, for a right password and a wrong
+		// one alike.
+		if st.evaluationID, err = s.heldEvaluation(ctx, fl, u, r.Client); err != nil {
+			return nil, err
+		}
+	case !second:
 		d, err := s.evaluateLogin(ctx, s.event(engine.KindLogin, u, fl.Identifier, r.Client))
 		if err != nil {
 			return nil, err
 		}
 		st.evaluationID, st.newDevice, decision = d.EvaluationID, newDevice(d), d.Action.String()
+		// Who asks, for whoever opens the magic link elsewhere and is
+		// asked to approve (signin_magic.go); kept for every flow alike.
+		if err := s.clients.SaveFlowClient(ctx, FlowClient{FlowID: fl.ID, IP: ipString(r.Client), UserAgent: truncUA(r.Client.UserAgent),
+			Location: location(d), At: now, ExpiresAt: fl.ExpiresAt}); err != nil {
+			return nil, err
+		}
 	}
+	// After a password, only a verified one earns a mailed code: the
+	// flow of a wrong password (held) gets one bound to the flow and
+	// mailed to nobody, like an unknown identifier's.
 	uid := ""
-	if u != nil && !u.Disabled {
+	if u != nil && !u.Disabled && (!second || fl.PasswordVerified) {
 		uid = u.ID
 	}
+	// A code after a verified password is not held back by the
+	// per-account request limit, which anyone who types the address can
+	// exhaust: the owner must not be locked out of a held account that
+	// way. The mail cap still applies, on a budget of its own.
 	throttled := false
-	if uid != "" {
+	if uid != "" && !second {
 		n, err := s.tokens.CountTokensSince(ctx, uid, TokenEmailCode, now.Add(-s.cfg.EmailSendWindow))
 		if err != nil {
 			return nil, err
@@ -86,13 +108,50 @@ func (s *SignIn) RequestEmailCode(ctx context.Context, r FlowRequest) (res *Logi
 	if _, err := s.flows.AdvanceFlow(ctx, fl.ID, FlowTransition{From: fl.State, To: next, EvaluationID: st.evaluationID, Decision: decision}, now); err != nil {
 		return nil, flowErr(err)
 	}
+	// Unknown identifiers and wrong passwords make the same reservation,
+	// mailing nothing, against a budget that is not the owner's.
+	var render func() (mail.Message, error)
 	if uid != "" && !throttled {
 		rc := s.requestContext(r.Client)
-		s.send(mail.KindLoginCode, func() (mail.Message, error) {
+		render = func() (mail.Message, error) {
 			return s.render.LoginCode(u.Email, mail.LoginCodeData{Code: code, Token: link, ExpiresIn: s.cfg.CodeTTL, Context: rc})
-		})
+		}
 	}
+	s.deliver(ctx, mail.KindLoginCode, codeBudget(fl, second, uid != ""), render)
 	return &LoginResult{Status: LoginCodeSent, FlowID: r.FlowID, Methods: methods(fl.Methods), FlowExpiresAt: fl.ExpiresAt}, nil
+}
+
+// codeBudget is what the mail cap counts a login code against: the
+// address for a first factor (anyone may ask, so the cap is what stops a
+// flood), a budget of its own for codes after a verified password (only
+// someone who knows the password can spend it, so strangers cannot use
+// up the owner's codes), and the flow for a code mailed to nobody.
+func codeBudget(fl LoginFlow, second, mailed bool) string {
+	switch {
+	case !second:
+		return fl.Identifier
+	case mailed:
+		return "after-password\x00" + fl.Identifier
+	}
+	return "unmailed\x00" + fl.ID
+}
+
+// heldEvaluation judges a held flow's code request: an evaluation of kind
+// mfa. A block fails the flow; its id is what the code's outcome will be
+// reported against.
+func (s *SignIn) heldEvaluation(ctx context.Context, fl LoginFlow, u *User, c Client) (string, error) {
+	d, err := s.evaluate(ctx, s.event(engine.KindMFA, u, fl.Identifier, c))
+	if err != nil {
+		return "", err
+	}
+	if d.Action == risk.Block {
+		s.outcome(ctx, d.EvaluationID, engine.OutcomeFailure)
+		if _, err := s.flows.AdvanceFlow(ctx, fl.ID, FlowTransition{From: fl.State, To: stateFailed}, s.clock.Now()); err != nil && !errors.Is(err, ErrConflict) {
+			return "", flowErr(err)
+		}
+		return "", errLoginFailed()
+	}
+	return d.EvaluationID, nil
 }
 
 func (s *SignIn) issueCode(ctx context.Context, flowID, userID, code string) error {
@@ -125,6 +184,12 @@ func (s *SignIn) SubmitEmailCode(ctx context.Context, r CodeRequest) (res *Login
 		if u, err = s.secondFactorUser(ctx, fl, MethodEmailCode); err != nil {
 			return nil, err
 		}
+	case base == stateHeld:
+		// Whoever the flow is for (no account, a disabled one), the code
+		// is checked: a held flow answers alike for everyone.
+		if u, err = s.flowUser(ctx, fl); err != nil {
+			return nil, err
+		}
 	default:
 		return nil, newErr(CodeInvalidStep, "no code was requested")
 	}
@@ -140,7 +205,7 @@ func (s *SignIn) SubmitEmailCode(ctx context.Context, r CodeRequest) (res *Login
 	case err == nil && t.UserID != "":
 	case err == nil, errors.Is(err, ErrTokenInvalid), errors.Is(err, ErrTooManyAttempts):
 		dead := errors.Is(err, ErrTooManyAttempts)
-		if base == stateSecond {
+		if base == stateSecond || base == stateHeld {
 			ferr := s.secondFactorFailed(ctx, st)
 			if dead && CodeOf(ferr) == CodeInvalidCode {
 				return nil, newErr(CodeTooManyAttempts, "too many wrong codes; request a new one")
@@ -160,55 +225,28 @@ func (s *SignIn) SubmitEmailCode(ctx context.Context, r CodeRequest) (res *Login
 	if u == nil || u.ID != t.UserID || u.Disabled {
 		return nil, errLoginFailed()
 	}
-	if base == stateSecond {
+	switch base {
+	case stateSecond:
 		return s.secondFactorPassed(ctx, st)
+	case stateHeld:
+		return s.heldPassed(ctx, st)
 	}
 	return s.emailFirstFactorPassed(ctx, st)
 }
 
-// ConsumeMagicLink redeems a magic link. It completes the flow that asked
-// for it, in whichever browser opened the link; when a second factor is
-// needed the answer carries a new flow handle for this browser.
-func (s *SignIn) ConsumeMagicLink(ctx context.Context, r MagicLinkRequest) (res *LoginResult, err error) {
-	defer func() { s.metrics.result("magic_link", err) }()
-	if !token.Valid(r.Token) {
-		return nil, errInvalidToken()
-	}
-	t, err := s.tokens.ConsumeToken(ctx, TokenMagicLink, tokenHash(r.Token), s.clock.Now())
-	if errors.Is(err, ErrTokenInvalid) {
-		return nil, errInvalidToken()
-	}
-	if err != nil {
-		return nil, err
-	}
-	if t.UserID == "" || t.FlowID == "" {
-		return nil, errInvalidToken()
-	}
-	fl, err := s.flows.FlowByID(ctx, t.FlowID, s.clock.Now())
-	if err != nil {
-		return nil, flowErr(err)
-	}
-	if baseState(fl.State) != stateCodeSent {
-		return nil, errFlowExpired()
-	}
-	u, err := s.flowUser(ctx, fl)
-	if err != nil {
-		return nil, err
-	}
-	if u == nil || u.ID != t.UserID || u.Disabled {
-		return nil, errLoginFailed()
-	}
-	return s.emailFirstFactorPassed(ctx, flowStep(fl, "", u, FactorMagicLink, r.Client))
-}
-
 // emailFirstFactorPassed: the inbox is proven by st's email code or magic
-// link (so the address counts as verified). A low-risk sign-in without an
-// authenticator app ends here at AAL1; otherwise the authenticator app,
-// or the password, follows.
+// link (so the address counts as verified). On an unverified account the
+// inbox alone claims it: what the registrant set before (password, app,
+// recovery codes, sessions) is dropped first (claim.go). A low-risk
+// sign-in without an authenticator app ends here at AAL1; otherwise the
+// authenticator app, or the password, follows.
 func (s *SignIn) emailFirstFactorPassed(ctx context.Context, st step) (*LoginResult, error) {
 	u := st.user
 	if u.EmailVerifiedAt.IsZero() {
-		if err := s.users.MarkEmailVerified(ctx, u.ID, s.clock.Now()); err != nil {
+		if err := s.dropCredentials(ctx, u, st.client); err != nil {
+			return nil, err
+		}
+		if err := s.verify(ctx, u); err != nil {
 			return nil, err
 		}
 	}
@@ -226,4 +264,29 @@ func (s *SignIn) emailFirstFactorPassed(ctx context.Context, st step) (*LoginRes
 		second = []Method{MethodTOTP, MethodRecoveryCode}
 	}
 	return s.toSecondFactor(ctx, st, second)
+}
+
+// heldPassed: the code of a held flow passed, so the flow's password was
+// right (only such a flow is mailed a code) and the inbox is proven. An
+// account with an authenticator app still needs it (an AAL2 session, as
+// after any password); otherwise the session is issued, at AAL1 like an
+// email step-up. The count of wrong passwords is left to age out: the
+// owner getting in does not reopen the account to guessing.
+func (s *SignIn) heldPassed(ctx context.Context, st step) (*LoginResult, error) {
+	if !st.flow.PasswordVerified {
+		return nil, s.secondFactorFailed(ctx, st)
+	}
+	// The right password and the inbox: an unverified address is proven.
+	if err := s.verify(ctx, st.user); err != nil {
+		return nil, err
+	}
+	mfa, err := s.hasTOTP(ctx, st.user.ID)
+	if err != nil {
+		return nil, err
+	}
+	if !mfa {
+		return s.secondFactorPassed(ctx, st)
+	}
+	s.recordAttempt(ctx, st.user, attempt{factor: FactorEmailCode, success: true, client: st.client})
+	return s.toStep(ctx, st, stateSecond, []Method{MethodTOTP, MethodRecoveryCode}, true)
 }

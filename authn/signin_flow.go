@@ -19,9 +19,15 @@ const (
 	stateStarted  = "started"
 	stateCodeSent = "code_sent"
 	stateSecond   = "second_factor"
-	stateDone     = "done"
-	stateFailed   = "failed"
-	newDevSuffix  = "+nd"
+	// stateHeld: a password was presented while its identifier was past
+	// the account threshold; the flow asks for an email code before
+	// anything shows whether the password was right. PasswordVerified
+	// records that it was (and only such a flow mails a code or can
+	// complete); the client cannot tell the two apart.
+	stateHeld    = "held"
+	stateDone    = "done"
+	stateFailed  = "failed"
+	newDevSuffix = "+nd"
 )
 
 // step is one step of a sign-in on its way through the helpers: where it
@@ -96,7 +102,7 @@ func (s *SignIn) complete(ctx context.Context, st step) (*LoginResult, error) {
 		return nil, err
 	}
 	if st.newDevice {
-		s.notify(mail.KindNewDeviceSignIn, st.user.Email, st.client)
+		s.notify(ctx, mail.KindNewDeviceSignIn, st.user.Email, st.client)
 		s.emit(secevent.NewDevice, st.user, st.client, is.ID, map[string]string{"device_id": dev, "evaluation_id": st.evaluationID})
 	}
 	return &LoginResult{Status: LoginAuthenticated, Session: is}, nil
@@ -106,19 +112,24 @@ func (s *SignIn) complete(ctx context.Context, st step) (*LoginResult, error) {
 // second. The flow records the decision as step_up (whatever the engine
 // said, a second factor is now required) and whether the factor that
 // passed was the password, which decides the session's AAL later.
-// One-shot sign-in (no flow) and magic links (handle unknown here)
-// continue in a new flow.
 func (s *SignIn) toSecondFactor(ctx context.Context, st step, second []Method) (*LoginResult, error) {
+	return s.toStep(ctx, st, stateSecond, second, st.factor == FactorPassword)
+}
+
+// toStep moves the step's flow to the state base (stateSecond or
+// stateHeld), offering methods; pwVerified is set on the flow when the
+// password was verified. One-shot sign-in (no flow) and magic links
+// (handle unknown here) continue in a new flow.
+func (s *SignIn) toStep(ctx context.Context, st step, base string, methods []Method, pwVerified bool) (*LoginResult, error) {
 	now := s.clock.Now()
 	decision := risk.StepUp.String()
-	pwVerified := st.factor == FactorPassword
 	if st.flow != nil && st.handle != "" {
-		next, err := s.flows.AdvanceFlow(ctx, st.flow.ID, FlowTransition{From: st.flow.State, To: st.state(stateSecond),
-			PasswordVerified: pwVerified, EvaluationID: st.evaluationID, Decision: decision, Methods: strs(second)}, now)
+		next, err := s.flows.AdvanceFlow(ctx, st.flow.ID, FlowTransition{From: st.flow.State, To: st.state(base),
+			PasswordVerified: pwVerified, EvaluationID: st.evaluationID, Decision: decision, Methods: strs(methods)}, now)
 		if err != nil {
 			return nil, flowErr(err)
 		}
-		return &LoginResult{Status: LoginSecondFactor, FlowID: st.handle, Methods: second, FlowExpiresAt: next.ExpiresAt}, nil
+		return &LoginResult{Status: LoginSecondFactor, FlowID: st.handle, Methods: methods, FlowExpiresAt: next.ExpiresAt}, nil
 	}
 	if st.flow != nil {
 		// A magic link was opened: its flow handle is in another browser,
@@ -131,13 +142,16 @@ func (s *SignIn) toSecondFactor(ctx context.Context, st step, second []Method) (
 	if err != nil {
 		return nil, err
 	}
-	nf := LoginFlow{ID: flowKey(handle), UserID: st.user.ID, Identifier: st.identifier, EvaluationID: st.evaluationID, Decision: decision,
-		Methods: strs(second), State: st.state(stateSecond), CreatedAt: now, UpdatedAt: now,
+	nf := LoginFlow{ID: flowKey(handle), Identifier: st.identifier, EvaluationID: st.evaluationID, Decision: decision,
+		Methods: strs(methods), State: st.state(base), CreatedAt: now, UpdatedAt: now,
 		ExpiresAt: now.Add(s.cfg.FlowTTL), PasswordVerified: pwVerified}
+	if st.user != nil {
+		nf.UserID = st.user.ID
+	}
 	if err := s.flows.CreateFlow(ctx, nf); err != nil {
 		return nil, err
 	}
-	return &LoginResult{Status: LoginSecondFactor, FlowID: handle, Methods: second, FlowExpiresAt: nf.ExpiresAt}, nil
+	return &LoginResult{Status: LoginSecondFactor, FlowID: handle, Methods: methods, FlowExpiresAt: nf.ExpiresAt}, nil
 }
 
 func flowErr(err error) error {

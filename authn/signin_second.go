@@ -86,6 +86,23 @@ func (s *SignIn) secondFactorUser(ctx context.Context, fl LoginFlow, m Method) (
 // recovery code), AAL1 otherwise (email is not an AAL2 authenticator
 // under NIST SP 800-63B rev 4).
 func (s *SignIn) secondFactorPassed(ctx context.Context, st step) (*LoginResult, error) {
+	if st.factor == FactorEmailCode && st.user.EmailVerifiedAt.IsZero() {
+		// The code followed the right password: the inbox and the
+		// password together, so the address is verified with what was
+		// set at registration kept. An app enrolled before (by code that
+		// did not yet refuse it) is still asked for.
+		if err := s.verify(ctx, st.user); err != nil {
+			return nil, err
+		}
+		mfa, err := s.hasTOTP(ctx, st.user.ID)
+		if err != nil {
+			return nil, err
+		}
+		if mfa {
+			s.recordAttempt(ctx, st.user, attempt{factor: FactorEmailCode, success: true, client: st.client})
+			return s.toStep(ctx, st, stateSecond, []Method{MethodTOTP, MethodRecoveryCode}, true)
+		}
+	}
 	st.aal, st.outcome = AAL1, engine.OutcomeStepUpPassed
 	if st.flow.PasswordVerified && (st.factor == FactorTOTP || st.factor == FactorRecovery) {
 		st.aal = AAL2
@@ -95,7 +112,7 @@ func (s *SignIn) secondFactorPassed(ctx context.Context, st step) (*LoginResult,
 		return nil, err
 	}
 	if st.factor == FactorRecovery {
-		s.notifyMFA(st.user.Email, mail.MFARecoveryCodeUsed, "recovery code", st.client)
+		s.notifyMFA(ctx, st.user.Email, mail.MFAChangeData{Change: mail.MFARecoveryCodeUsed, Factor: "recovery code"}, st.client)
 	}
 	return res, nil
 }
@@ -108,7 +125,7 @@ func (s *SignIn) secondFactorPassed(ctx context.Context, st step) (*LoginResult,
 func (s *SignIn) secondFactorFailed(ctx context.Context, st step) error {
 	fl, u, c := st.flow, st.user, st.client
 	s.outcome(ctx, fl.EvaluationID, engine.OutcomeStepUpFailed)
-	d, err := s.evaluate(ctx, s.event(engine.KindMFA, u, "", c))
+	d, err := s.evaluate(ctx, s.event(engine.KindMFA, u, fl.Identifier, c))
 	if err != nil {
 		return err
 	}
@@ -122,7 +139,9 @@ func (s *SignIn) secondFactorFailed(ctx context.Context, st step) error {
 		EvaluationID: d.EvaluationID, Decision: d.Action.String()}, s.clock.Now()); err != nil && !errors.Is(err, ErrConflict) {
 		return flowErr(err)
 	}
-	if fl.PasswordVerified {
+	// A held flow tells nobody: the alert would be work only the flow of
+	// a right password does, and the owner was mailed its code already.
+	if fl.PasswordVerified && baseState(fl.State) != stateHeld {
 		s.stepUpFailed(ctx, u, st.factor, c)
 	}
 	if next == stateFailed {

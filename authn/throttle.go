@@ -87,22 +87,44 @@ func (s *core) otpWait(ctx context.Context, userID string) (time.Duration, error
 	return max(0, last.Add(d).Sub(now)), nil
 }
 
-// passwordFailures counts u's password failures since its last correct
-// password, within Lockout.AccountWindow.
-func (s *core) passwordFailures(ctx context.Context, u *User) (int, error) {
-	return s.attempts.CountFailures(ctx, u.ID, FactorPassword, s.clock.Now().Add(-s.cfg.Lockout.AccountWindow))
+// The account threshold. Wrong passwords are counted per identifier (an
+// account's address, or an address without an account: both alike) in
+// the shared store, within Lockout.AccountWindow, until a right one
+// clears the count. At Lockout.AccountStepUpAfter the identifier is held:
+// every password answer looks the same whether the password was right or
+// wrong (held flows, see passwordFirst and checkThrottled), so guessing on
+// gains nothing.
+
+// guessKey is the EventCounter key of identifier's wrong passwords.
+func (s *core) guessKey(identifier string) []byte { return s.counterKey("password", identifier) }
+
+// guesses counts identifier's wrong passwords within AccountWindow.
+func (s *core) guesses(ctx context.Context, identifier string) (int, error) {
+	return s.counters.CountEvents(ctx, s.guessKey(identifier), s.clock.Now().Add(-s.cfg.Lockout.AccountWindow))
 }
 
-// afterPasswordFailure tells the SOC when an account crosses the step-up
-// threshold (once per crossing, not on every later failure).
-func (s *core) afterPasswordFailure(ctx context.Context, u *User, c Client) {
-	n, err := s.passwordFailures(ctx, u)
-	if err != nil {
-		s.log.Warn("failure count", "user_id", u.ID, "err", err)
-		return
+// held reports whether n counted wrong passwords put an identifier past
+// the account threshold.
+func (s *core) held(n int) bool { return n >= s.cfg.Lockout.AccountStepUpAfter }
+
+// wrongPassword counts a wrong (or, while held, any) password for
+// identifier, n being the count before it, and tells the SOC when the
+// account of u crosses the threshold (once per crossing). A store
+// failure is logged: the answer must not depend on it.
+func (s *core) wrongPassword(ctx context.Context, identifier string, n int, u *User, c Client) {
+	now := s.clock.Now()
+	if err := s.counters.AddEvent(ctx, s.guessKey(identifier), now, now.Add(s.cfg.Lockout.AccountWindow)); err != nil {
+		s.log.Warn("wrong password not counted", "err", err)
 	}
-	if n == s.cfg.Lockout.AccountStepUpAfter {
+	if u != nil && n+1 == s.cfg.Lockout.AccountStepUpAfter {
 		s.emit(secevent.Lockout, u, c, "", map[string]string{"factor": string(FactorPassword), "effect": "step_up_required"})
+	}
+}
+
+// rightPassword ends identifier's run of wrong passwords.
+func (s *core) rightPassword(ctx context.Context, identifier string) {
+	if err := s.counters.ClearEvents(ctx, s.guessKey(identifier)); err != nil {
+		s.log.Warn("wrong passwords not cleared", "err", err)
 	}
 }
 

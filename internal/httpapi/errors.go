@@ -61,11 +61,13 @@ const (
 	CodeReauthenticationRequired = Code(authn.CodeReauthenticationRequired) // 403: step up first
 	CodeSessionInvalid           = Code(authn.CodeSessionInvalid)           // 401: no live session
 	CodeBusy                     = Code(authn.CodeBusy)                     // 503 with Retry-After: hasher queue full
+	CodeEmailUnverified          = Code(authn.CodeEmailUnverified)          // 403: prove the address first
 	CodePasswordTooShort         = Code(authn.CodePasswordTooShort)         // 422
 	CodePasswordTooLong          = Code(authn.CodePasswordTooLong)          // 422
 	CodePasswordBreached         = Code(authn.CodePasswordBreached)         // 422
 	CodePasswordContext          = Code(authn.CodePasswordContext)          // 422
 	CodePasswordInvalidChars     = Code(authn.CodePasswordInvalidChars)     // 422
+	CodePasswordRepetitive       = Code(authn.CodePasswordRepetitive)       // 422
 )
 
 // codeStatus is the one table from error codes to HTTP statuses.
@@ -107,11 +109,13 @@ var codeStatus = map[Code]int{
 	CodeReauthenticationRequired: http.StatusForbidden,
 	CodeSessionInvalid:           http.StatusUnauthorized,
 	CodeBusy:                     http.StatusServiceUnavailable,
+	CodeEmailUnverified:          http.StatusForbidden,
 	CodePasswordTooShort:         http.StatusUnprocessableEntity,
 	CodePasswordTooLong:          http.StatusUnprocessableEntity,
 	CodePasswordBreached:         http.StatusUnprocessableEntity,
 	CodePasswordContext:          http.StatusUnprocessableEntity,
 	CodePasswordInvalidChars:     http.StatusUnprocessableEntity,
+	CodePasswordRepetitive:       http.StatusUnprocessableEntity,
 }
 
 // Status returns the HTTP status of the code (500 for an unknown code).

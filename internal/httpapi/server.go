@@ -24,6 +24,7 @@ import (
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/engine/clock"
 	"github.com/riskauth/riskauth/internal/httpapi/wire"
+	"github.com/riskauth/riskauth/signals/device/ualabel"
 )
 
 // Readiness is what /readyz asks: whether the backends answer.
@@ -177,10 +178,11 @@ type Server struct {
 	sessions     Sessions
 	account      Account
 
-	tokens  *accessTokens
-	pages   *pages
-	origins map[string]bool
-	limiter *rateLimiter // nil: no rate limit
+	tokens   *accessTokens
+	pages    *pages
+	uaLabels *ualabel.Cache // device names for the magic-link approval
+	origins  map[string]bool
+	limiter  *rateLimiter // nil: no rate limit
 
 	rules      RuleAdmin
 	adminKeys  [][sha256.Size]byte
@@ -372,6 +374,9 @@ func (s *Server) routes(metrics, breached fiber.Handler) []route {
 		limited(viaSignIn, "/v1/login/email-code", wire.ShapeFlow, s.requestEmailCode),
 		post(viaSignIn, "/v1/login/email-code/verify", wire.ShapeFlowCode, s.loginEmailCode),
 		post(viaSignIn, "/v1/login/magic-link", wire.ShapeMagicLink, s.loginMagicLink),
+		post(viaSignIn, "/v1/login/magic-link/approve", wire.ShapeMagicLink, s.approveMagicLink),
+		post(viaSignIn, "/v1/login/magic-link/deny", wire.ShapeMagicLink, s.denyMagicLink),
+		post(viaSignIn, "/v1/login/poll", wire.ShapeFlow, s.pollLogin),
 		limited(viaPasswordReset, "/v1/password/reset/request", wire.ShapeResetRequest, s.requestReset),
 		post(viaPasswordReset, "/v1/password/reset", wire.ShapeReset, s.resetPassword),
 

@@ -31,6 +31,39 @@ func TestDecodeAuth(t *testing.T) {
 	assert.NotContains(t, string(err.body()), "hunter2", "a password is never echoed")
 }
 
+// TestDecodeVerifyEmail: the verification body carries the app's
+// registration secret when it has one; it is optional, bounded, and never
+// empty when present.
+func TestDecodeVerifyEmail(t *testing.T) {
+	t.Parallel()
+	var d Decoder
+	tests := []struct {
+		name, body string
+		secret     string
+		field      string
+	}{
+		{"token only", `{"token":"tok"}`, "", ""},
+		{"with the secret", `{"token":"tok","registration_secret":"sec","client":{"device":{"cookie_id":"c"}}}`, "sec", ""},
+		{"empty secret", `{"token":"tok","registration_secret":""}`, "", "registration_secret"},
+		{"secret too long", `{"token":"tok","registration_secret":"` + strings.Repeat("s", MaxSecretBytes+1) + `"}`, "", "registration_secret"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := d.DecodeAuthn(ShapeVerifyEmail, []byte(tc.body))
+			if tc.field != "" {
+				var we *Error
+				require.ErrorAs(t, err, &we)
+				require.Len(t, we.Fields, 1)
+				assert.Equal(t, tc.field, we.Fields[0].Field)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, "tok", b.Token)
+			assert.Equal(t, tc.secret, b.RegistrationSecret)
+		})
+	}
+}
+
 // FuzzAuthRequest feeds arbitrary bodies to every sign-in body decoder: it
 // never panics; a failure is a 400 malformed_json or a 422 invalid_request
 // naming at least one field, in the stable shape; a success holds only
