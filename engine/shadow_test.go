@@ -162,6 +162,13 @@ func TestRuleFeedback(t *testing.T) {
 // TestPendingRulesRedis is the attribution round trip through a real
 // Redis: the engine attaches the matched rules after Load, and an outcome
 // reported later (to any instance) gets them back.
+//
+// The Load that stores the pending evaluation runs under the engine's
+// deadline, 50ms by default; the first one also dials Redis. On a loaded
+// machine it could miss the deadline: the engine then floors the decision
+// and the pending evaluation is never stored, so RecordOutcome answered
+// "unknown or expired evaluation id". The deadline is not what this test
+// checks (TestUnavailableSignalsFloor does): it gets testenv.Budget.
 func TestPendingRulesRedis(t *testing.T) {
 	client := redis.NewClient(&redis.Options{Addr: testenv.RedisAddr(t)})
 	t.Cleanup(func() { client.Close() })
@@ -169,10 +176,12 @@ func TestPendingRulesRedis(t *testing.T) {
 		KeyPrefix: fmt.Sprintf("pendrules%d:", time.Now().UnixNano())}, nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { st.Close() }) // before the client: it flushes queued annotations
-	f := newEngine(t, options{rulesFile: writeRules(t, t.TempDir(), "rules.yaml", activeRules), state: st})
+	f := newEngine(t, options{rulesFile: writeRules(t, t.TempDir(), "rules.yaml", activeRules), state: st,
+		cfg: engine.Config{Deadline: testenv.Budget}})
 	_, err = f.engine.Rules().SetCandidate([]byte(candidateRules), "test")
 	require.NoError(t, err)
 	d := evalTier(t, f.engine, "odd")
+	require.False(t, d.Floored, "the state store answered within the deadline: %+v", d.Signals)
 	p, err := f.engine.RecordOutcome(context.Background(), d.EvaluationID, engine.OutcomeLegit)
 	require.NoError(t, err)
 	assert.Empty(t, p.Rules)

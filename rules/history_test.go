@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riskauth/riskauth/internal/leaf/testenv"
 	"github.com/riskauth/riskauth/rules"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -230,13 +231,7 @@ func TestWatchAfterPromote(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(r.path, r.variant("32"), 0o644))
 	require.NoError(t, os.WriteFile(candPath, r.variant("52"), 0o644))
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if len(r.actions()) >= 3 {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testenv.Eventually(t, "three rollout actions", func() bool { return len(r.actions()) >= 3 })
 	assert.ElementsMatch(t, []string{"promote:alice", "reload:file-watcher", "candidate_reload:file-watcher"}, r.actions())
 	assert.NotNil(t, r.src.Candidate())
 }

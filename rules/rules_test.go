@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/riskauth/riskauth/engine/risk"
+	"github.com/riskauth/riskauth/internal/leaf/testenv"
 	"github.com/riskauth/riskauth/rules"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -288,7 +289,7 @@ func TestSourceWatch(t *testing.T) {
 	path := filepath.Join(dir, "rules.yaml")
 	good, _ := os.ReadFile("../testdata/rules/basic.good.yaml")
 	require.NoError(t, os.WriteFile(path, good, 0o644))
-	activated := make(chan string, 4)
+	activated := make(chan string, 64)
 	src, err := rules.NewSource(rules.SourceConfig{Path: path, Schema: s, OnChange: func(_, cur *rules.RuleSet, err error) {
 		if err == nil {
 			activated <- cur.Version
@@ -300,16 +301,24 @@ func TestSourceWatch(t *testing.T) {
 	go src.Watch(ctx, time.Hour) // events only: the poll never fires in this test
 
 	// Replace the file the way editors and config managers do: write a
-	// temporary file and rename it over the old one.
+	// temporary file and rename it over the old one. Nothing tells the
+	// test when the watcher has started watching (it used to sleep 50ms
+	// and hope): a rename before that goes unseen, so the replacement is
+	// repeated, with the same content, until one is picked up.
 	tmp := filepath.Join(dir, ".rules.yaml.tmp")
-	require.NoError(t, os.WriteFile(tmp, []byte(strings.Replace(string(good), "score: 45", "score: 46", 1)), 0o644))
-	time.Sleep(50 * time.Millisecond) // let the watcher start
-	require.NoError(t, os.Rename(tmp, path))
-	select {
-	case v := <-activated:
-		assert.Equal(t, v, src.Current().Version)
-	case <-time.After(10 * time.Second):
-		t.Fatal("the watcher did not pick up the new file")
+	next := []byte(strings.Replace(string(good), "score: 45", "score: 46", 1))
+	deadline := time.After(testenv.Patience)
+	for {
+		require.NoError(t, os.WriteFile(tmp, next, 0o644))
+		require.NoError(t, os.Rename(tmp, path))
+		select {
+		case v := <-activated:
+			assert.Equal(t, v, src.Current().Version)
+			return
+		case <-time.After(500 * time.Millisecond): // the watcher's debounce is 100ms
+		case <-deadline:
+			t.Fatalf("the watcher did not pick up the new file in %s", testenv.Patience)
+		}
 	}
 }
 

@@ -14,7 +14,16 @@
 #    fails under CI=true);
 # 4. go test -count=1 -timeout 20m ARGS;
 # 5. with CI=true, go test -race -short over the concurrent packages;
+# 6. with CI=true, fuzzes a rotating subset of the fuzz targets briefly
+#    (RISKAUTH_FUZZ_TARGETS targets, default 6, RISKAUTH_FUZZ_TIME each,
+#    default 10s; the subset moves on with every commit and every day; see
+#    docs/testing.md);
 # and exits with the first failing status.
+# go test runs with -json through internal/leaf/testenv/testsummary, which
+# prints what go test prints without -json (everything with -v) and ends
+# with a summary: tests passed, failed and skipped, and every skipped test
+# with its reason (a missing server or browser, -short...). With -json in
+# ARGS, go test's own output is passed on instead.
 # Every server is stopped and the temp dir removed on exit, also when a step
 # fails or on Ctrl-C / SIGTERM / SIGHUP; if this script is killed outright
 # (SIGKILL), a watchdog process does it within about 3 seconds.
@@ -485,8 +494,10 @@ log "go vet ok ($(since "$t0"))"
 
 if $ci; then
 	t0=$(now_ms)
-	log "staticcheck ./..."
-	run go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+	# The version is pinned by go.mod's tool directive (go get -tool
+	# honnef.co/go/tools/cmd/staticcheck@v0.8.2): built once, then cached.
+	log "staticcheck ./... ($(go tool staticcheck -version 2>/dev/null || echo '?'))"
+	run go tool staticcheck ./...
 	log "staticcheck ok ($(since "$t0"))"
 fi
 
@@ -594,11 +605,38 @@ done
 # ---------------------------------------------------------------------------
 # 4. tests
 
+# testsummary turns go test -json back into go test's output and adds the
+# summary of skipped tests. Without it (it did not build), plain go test.
+summary_bin=$tmp/testsummary
+if ! go build -o "$summary_bin" ./internal/leaf/testenv/testsummary; then
+	warn "internal/leaf/testenv/testsummary did not build: no summary of skipped tests"
+	summary_bin=""
+fi
+
+# go_test ARGS...: go test ARGS through testsummary; go test's status (the
+# pipeline's, with pipefail: testsummary exits 0 unless it cannot read).
+go_test() {
+	local a verbose="" raw=false
+	for a in "$@"; do
+		case $a in
+		-json | -json=true | -test.json) raw=true ;;
+		-v | -v=true | -test.v | -test.v=true) verbose=-v ;;
+		esac
+	done
+	if $raw || [[ -z $summary_bin ]]; then
+		run go test "$@"
+		return
+	fi
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	run bash -c 'set -o pipefail; s=$1 v=$2; shift 2; go test -json "$@" | "$s" $v' \
+		go_test "$summary_bin" "$verbose" "$@"
+}
+
 (($#)) || set -- ./...
 t0=$(now_ms)
 log "go test -count=1 -timeout 20m $*"
 rc=0
-run go test -count=1 -timeout 20m "$@" || rc=$?
+go_test -count=1 -timeout 20m "$@" || rc=$?
 if ((rc == 0)); then
 	log "go test ok ($(since "$t0"))"
 else
@@ -611,11 +649,62 @@ if $ci && ((rc == 0)); then
 	race_pkgs=(./engine/... ./rules/... ./authn/... ./internal/httpapi/... ./signals/velocity/... ./signals/geo/... ./signals/breached/...)
 	t0=$(now_ms)
 	log "go test -race -short ${race_pkgs[*]}"
-	run go test -race -short -count=1 -timeout 15m "${race_pkgs[@]}" || rc=$?
+	go_test -race -short -count=1 -timeout 15m "${race_pkgs[@]}" || rc=$?
 	if ((rc == 0)); then
 		log "go test -race ok ($(since "$t0"))"
 	else
 		log "go test -race FAILED with status $rc ($(since "$t0"))"
+	fi
+fi
+
+# 6. under CI, a rotating subset of the fuzz targets, briefly. The targets
+#    are found in the sources (func FuzzX(f *testing.F) in *_test.go: the
+#    names go test -list 'Fuzz.*' prints, without building every test
+#    binary), sorted by package and name; slot (the UTC day number plus the
+#    number of commits, or RISKAUTH_FUZZ_SLOT) picks RISKAUTH_FUZZ_TARGETS
+#    consecutive ones, so every target runs within a few CI runs and a
+#    rerun of one commit on one day fuzzes the same ones. A failing input
+#    is written by go test to the package's testdata/fuzz/<target>/, where
+#    every later go test runs it as a regression test: it is printed here
+#    too, since a CI workspace is thrown away, for you to commit.
+fuzz_time=${RISKAUTH_FUZZ_TIME:-10s}
+fuzz_n=${RISKAUTH_FUZZ_TARGETS:-6}
+if $ci && ((rc == 0)) && [[ $fuzz_time != 0 && $fuzz_time != 0s && $fuzz_n != 0 ]]; then
+	t0=$(now_ms)
+	fuzz_targets=()
+	while IFS= read -r line; do fuzz_targets+=("$line"); done < <(
+		grep -rE --include='*_test.go' --exclude-dir=.cache --exclude-dir=.git --exclude-dir=node_modules \
+			'^func Fuzz[A-Za-z0-9_]*\(f \*testing\.F\)' . |
+			sed -E 's#^(.*)/[^/]*_test\.go:func (Fuzz[A-Za-z0-9_]*)\(.*#\1 \2#' | LC_ALL=C sort -u
+	)
+	total=${#fuzz_targets[@]}
+	if [[ $fuzz_n == all ]] || ((fuzz_n > total)); then fuzz_n=$total; fi
+	if [[ -n ${RISKAUTH_FUZZ_SLOT:-} ]]; then
+		slot=$RISKAUTH_FUZZ_SLOT
+	else
+		slot=$(($(date -u +%s) / 86400 + $(git rev-list --count HEAD 2>/dev/null || echo 0)))
+	fi
+	log "fuzzing $fuzz_n of $total targets for $fuzz_time each (slot $slot; RISKAUTH_FUZZ_SLOT=$slot repeats this choice)"
+	for ((i = 0; i < fuzz_n && total > 0; i++)); do
+		read -r dir name <<<"${fuzz_targets[$(((slot * fuzz_n + i) % total))]}"
+		log "  go test -run '^\$' -fuzz '^$name\$' -fuzztime $fuzz_time $dir"
+		frc=0
+		run go test -run '^$' -fuzz "^$name\$" -fuzztime "$fuzz_time" "$dir" || frc=$?
+		if ((frc != 0)); then
+			rc=$frc
+			log "fuzz $dir $name FAILED with status $frc; new failing inputs (commit them: they are regression tests now):"
+			while IFS= read -r f; do
+				[[ -f $f ]] || continue
+				log "    $f:"
+				sed 's/^/        /' "$f"
+			done < <(git ls-files --others --exclude-standard -- "$dir/testdata/fuzz" 2>/dev/null || find "$dir/testdata/fuzz" -type f -newer "$tmp/stop")
+			break
+		fi
+	done
+	if ((rc == 0)); then
+		log "fuzz ok ($(since "$t0"))"
+	else
+		log "fuzz FAILED ($(since "$t0"))"
 	fi
 fi
 exit "$rc"

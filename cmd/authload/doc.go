@@ -4,7 +4,7 @@
 // bounded run (about 1.5 minutes with the defaults) prints every figure
 // with the command and the machine.
 //
-//	go run ./cmd/authload [-phase all|sign-in|stuffing] [-duration 20s] [-users 300]
+//	go run ./cmd/authload [-phase all|sign-in|stuffing] [-duration 20s] [-sign-ins N] [-users 300]
 //	                      [-concurrency 8] [-legit-rate 5] [-attack-multiplier 10] [-attack-ips 4]
 //	                      [-raw 4s] [-settle 2s] [-blocked 4s] [-spawn] [-seed 1]
 //	                      [-argon-memory-kib N] [-argon-time N] [-cpuprofile FILE]
@@ -50,6 +50,19 @@
 // under 30 attempts a minute (the ip-burst rule): the sign-in line prints
 // the per-user rate.
 //
+// Nothing adds risk only while the familiarity score is in its cold start
+// (fewer than 1000 successful sign-ins counted). The synthetic users are
+// uniform: each signs in as often as the others, from an address the
+// geo fixture does not locate, so a known device is 1/-users of all
+// sign-ins and, once the model is warm, the score of a user's own usual
+// sign-in is about log10(1/users) - 0.7: -3.0 for 200 users, on the
+// default unfamiliar-login threshold (a real population of a few hundred
+// users would score the same). A fast machine passes 1000 sign-ins within
+// seconds and some legitimate sign-ins then step up (the decision mix
+// shows it). -sign-ins N ends the sign-in phase after N sign-ins, so that
+// what the engine has seen does not depend on the machine's speed; more
+// -users lowers the scores.
+//
 // The attacker sends wrong, common passwords for the victim accounts and
 // for addresses that have no account (half each), from -attack-ips
 // addresses with HTTP-library user agents and no device data, open loop
@@ -62,7 +75,7 @@
 //
 //	raw argon2id (before)  GOMAXPROCS goroutines call password.Verify in a loop
 //	warm-up                every legitimate user signs in once (not measured)
-//	sign-in                -concurrency closed-loop workers for -duration
+//	sign-in                -concurrency closed-loop workers for -duration (or -sign-ins)
 //	raw argon2id (after)   as before; the ratio uses the mean of both
 //	A                      the legitimate client alone, open loop at -legit-rate for -duration
 //	B                      the attack starts; after -settle the legitimate client runs as in A

@@ -27,6 +27,7 @@ const (
 	maxConcurrency = 256
 	maxRate        = 20_000 // requests/s of any sender
 	maxInFlight    = 512    // attack requests outstanding at once
+	maxSignIns     = maxRate * int64(maxDuration/time.Second)
 )
 
 // Phases.
@@ -39,6 +40,7 @@ const (
 type config struct {
 	phase            string
 	duration         time.Duration // measured time of each load phase
+	signIns          int64         // the sign-in phase's sign-ins at most (0: no limit but duration)
 	raw              time.Duration // each raw argon2id measurement
 	settle           time.Duration // attack time before the legitimate client is measured
 	blocked          time.Duration // attack-only time measuring CPU per blocked attempt
@@ -79,6 +81,7 @@ func parseFlags(args []string) (config, error) {
 	fs := flag.NewFlagSet("authload", flag.ContinueOnError)
 	fs.StringVar(&cfg.phase, "phase", phaseAll, "what to measure: sign-in, stuffing or all")
 	fs.DurationVar(&cfg.duration, "duration", 20*time.Second, "measured time of each load phase (sign-in; legitimate alone; under attack)")
+	fs.Int64Var(&cfg.signIns, "sign-ins", 0, "end the sign-in phase after this many sign-ins if -duration has not passed (0: -duration alone)")
 	fs.DurationVar(&cfg.raw, "raw", 4*time.Second, "time of each raw argon2id measurement (before and after the sign-in phase)")
 	fs.DurationVar(&cfg.settle, "settle", 2*time.Second, "attack time before the legitimate client's latency is measured under attack")
 	fs.DurationVar(&cfg.blocked, "blocked", 4*time.Second, "attack-only time after the stuffing phase, measuring server CPU per blocked attempt")
@@ -104,6 +107,8 @@ func parseFlags(args []string) (config, error) {
 		return cfg, fmt.Errorf("-phase %q: want sign-in, stuffing or all", cfg.phase)
 	case cfg.duration <= 0 || cfg.duration > maxDuration:
 		return cfg, fmt.Errorf("-duration %s: want more than 0 and at most %s", cfg.duration, maxDuration)
+	case cfg.signIns < 0 || cfg.signIns > maxSignIns:
+		return cfg, fmt.Errorf("-sign-ins %d: want 0 to %d", cfg.signIns, maxSignIns)
 	case cfg.raw <= 0 || cfg.raw > maxDuration:
 		return cfg, fmt.Errorf("-raw %s: want more than 0 and at most %s", cfg.raw, maxDuration)
 	case cfg.settle < 0 || cfg.settle > maxDuration:
@@ -212,7 +217,7 @@ func run(ctx context.Context, cfg config, out io.Writer) (*results, error) {
 			}
 		}
 		cpu0 := cpuTime(srv.pid)
-		t, el := closedLoop(ctx, legit, pickLegit, cfg.concurrency, cfg.duration, 0)
+		t, el := closedLoop(ctx, legit, pickLegit, cfg.concurrency, cfg.duration, cfg.signIns)
 		cpu := cpuTime(srv.pid) - cpu0
 		stopProfile()
 		m2, err := legit.scrape()

@@ -8,13 +8,17 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/riskauth/riskauth/internal/leaf/testenv"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
+
+// tailIdle is the -idle of the tail commands below: a bound on a wait for
+// messages that are there, never what a test checks.
+var tailIdle = testenv.Patience.String()
 
 // TestAlertsTail runs the command against a real Kafka protocol peer
 // (kfake, three brokers): it must read what a producer wrote, in order,
@@ -38,7 +42,7 @@ func TestAlertsTail(t *testing.T) {
 
 	t.Run("readable", func(t *testing.T) {
 		var out, errOut bytes.Buffer
-		code := run([]string{"alerts", "tail", "-brokers", brokers, "-group", "g1", "-from-beginning", "-n", "3", "-idle", "20s"}, &out, &errOut)
+		code := run([]string{"alerts", "tail", "-brokers", brokers, "-group", "g1", "-from-beginning", "-n", "3", "-idle", tailIdle}, &out, &errOut)
 		require.Equal(t, 0, code, errOut.String())
 		assert.Equal(t, strings.Join([]string{
 			"2026-11-29T16:00:00Z HIGH          block        score=95   user=alice ip=203.0.113.7 (DE, Berlin, AS3320) rules=credential-stuffing-ip,headless-client — many accounts tried from one address",
@@ -48,13 +52,16 @@ func TestAlertsTail(t *testing.T) {
 	})
 	t.Run("json", func(t *testing.T) {
 		var out, errOut bytes.Buffer
-		code := run([]string{"alerts", "tail", "-brokers", brokers, "-group", "g2", "-from-beginning", "-json", "-n", "2", "-idle", "20s"}, &out, &errOut)
+		code := run([]string{"alerts", "tail", "-brokers", brokers, "-group", "g2", "-from-beginning", "-json", "-n", "2", "-idle", tailIdle}, &out, &errOut)
 		require.Equal(t, 0, code, errOut.String())
 		assert.Equal(t, msgs[0]+"\n"+msgs[1]+"\n", out.String())
 	})
 	t.Run("group continues where it stopped", func(t *testing.T) {
 		var out, errOut bytes.Buffer
-		code := run([]string{"alerts", "tail", "-brokers", brokers, "-group", "g2", "-json", "-idle", "3s"}, &out, &errOut)
+		// -n 1: the first message the group reads must be the third. (It
+		// ran until 3s without a message, which a loaded machine reached
+		// before the group had rejoined.)
+		code := run([]string{"alerts", "tail", "-brokers", brokers, "-group", "g2", "-json", "-n", "1", "-idle", tailIdle}, &out, &errOut)
 		require.Equal(t, 0, code, errOut.String())
 		assert.Equal(t, msgs[2]+"\n", out.String())
 	})
@@ -65,7 +72,7 @@ func TestAlertsTail(t *testing.T) {
 		require.NoError(t, os.WriteFile(cfg, []byte("env: production\nalerts:\n  brokers: ["+brokers+"]\n  alerts_topic: riskauth.alerts\n"), 0o600))
 		t.Setenv("RISKAUTH_KAFKA_BROKERS", "")
 		var out, errOut bytes.Buffer
-		code := run([]string{"alerts", "tail", "-config", cfg, "-group", "g3", "-from-beginning", "-json", "-n", "1", "-idle", "20s"}, &out, &errOut)
+		code := run([]string{"alerts", "tail", "-config", cfg, "-group", "g3", "-from-beginning", "-json", "-n", "1", "-idle", tailIdle}, &out, &errOut)
 		require.Equal(t, 0, code, errOut.String())
 		assert.Equal(t, msgs[0]+"\n", out.String())
 	})
@@ -95,7 +102,7 @@ func produce(t *testing.T, addrs []string, topic string, values []string) {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.DefaultProduceTopic(topic))
 	require.NoError(t, err)
 	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testenv.Patience)
 	defer cancel()
 	for _, v := range values {
 		require.NoError(t, cl.ProduceSync(ctx, &kgo.Record{Key: []byte("k"), Value: []byte(v)}).FirstErr())
@@ -120,7 +127,7 @@ func TestAlertsTailReadsRealMessages(t *testing.T) {
 	produce(t, cluster.ListenAddrs(), "riskauth.alerts", msgs)
 	var out, errOut bytes.Buffer
 	code := run([]string{"alerts", "tail", "-brokers", strings.Join(cluster.ListenAddrs(), ","), "-group", "real",
-		"-from-beginning", "-n", "4", "-idle", "20s"}, &out, &errOut)
+		"-from-beginning", "-n", "4", "-idle", tailIdle}, &out, &errOut)
 	require.Equal(t, 0, code, errOut.String())
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	require.Len(t, lines, 4)

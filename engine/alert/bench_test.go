@@ -16,6 +16,7 @@ import (
 
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/engine/alert/ocsf"
+	"github.com/riskauth/riskauth/internal/leaf/testenv"
 	"github.com/stretchr/testify/require"
 )
 
@@ -103,7 +104,7 @@ func TestMain(m *testing.M) {
 		serveKfake()
 		return
 	}
-	os.Exit(m.Run())
+	os.Exit(testenv.Main(m))
 }
 
 // serveKfake runs a 3-broker cluster, prints its addresses and serves

@@ -9,8 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
+	"github.com/riskauth/riskauth/internal/leaf/testenv"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -73,7 +73,7 @@ func TestAlertsKafka(t *testing.T) {
 	require.NoError(t, err)
 	defer cl.Close()
 	counts := map[string]int{}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testenv.Patience)
 	defer cancel()
 	// Both topics are read to the end: the decisions alone may all arrive
 	// in fetches before any alert does.

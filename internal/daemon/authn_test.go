@@ -252,7 +252,9 @@ authn:
 	code, m = a.call(http.MethodPost, "/v1/verify-email", map[string]any{"token": verifyToken(t, srv, filepath.Join(dir, mail.OutboxFile), email),
 		"registration_secret": m["registration_secret"]})
 	require.Equal(t, http.StatusOK, code, "%v", m)
+	before := time.Now()
 	code, m = a.call(http.MethodPost, "/v1/login", map[string]any{"identifier": email, "password": userPassword})
+	after := time.Now()
 	require.Equal(t, http.StatusOK, code, "%v", m)
 	s := m["session"].(map[string]any)
 	idle, err := time.Parse(time.RFC3339Nano, s["idle_expires_at"].(string))
@@ -260,7 +262,10 @@ authn:
 	abs, err := time.Parse(time.RFC3339Nano, s["absolute_expires_at"].(string))
 	require.NoError(t, err)
 	assert.Equal(t, time.Hour, abs.Sub(idle), "idle 1h, absolute 2h")
-	assert.WithinDuration(t, time.Now().Add(time.Hour), idle, time.Minute)
+	// Set by the server during the call: between before and after, plus
+	// the hour (and a second, in case it rounds), however long that took.
+	assert.False(t, idle.Before(before.Add(time.Hour-time.Second)), "idle %s, sign-in at %s", idle, before)
+	assert.False(t, idle.After(after.Add(time.Hour+time.Second)), "idle %s, answered at %s", idle, after)
 
 	code, m = a.call(http.MethodPost, "/v1/login", map[string]any{"identifier": email})
 	require.Equal(t, http.StatusOK, code, "%v", m)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/riskauth/riskauth/engine/alert/ocsf"
+	"github.com/riskauth/riskauth/internal/leaf/testenv"
 	"github.com/riskauth/riskauth/rules"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -95,7 +96,7 @@ rules:
 	// Hot reload from disk still works after a promote.
 	edited := strings.Replace(candidate, "trial accounts are blocked", "trial accounts are blocked outright", 1)
 	require.NoError(t, os.WriteFile(rulesPath, []byte(edited), 0o644))
-	require.Eventually(t, func() bool { return srv.Engine.Rules().Current().Version != v2 }, 10*time.Second, 20*time.Millisecond)
+	require.Eventually(t, func() bool { return srv.Engine.Rules().Current().Version != v2 }, testenv.Patience, 20*time.Millisecond)
 
 	code, _, body = adminCall(t, "POST", base+"/v1/admin/rules/rollback", "", nil)
 	require.Equal(t, 200, code, body)

@@ -6,7 +6,6 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"fmt"
-	"github.com/riskauth/riskauth/engine/clock"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riskauth/riskauth/engine/clock"
+	"github.com/riskauth/riskauth/internal/leaf/testenv"
 	"github.com/stretchr/testify/require"
 )
 
@@ -237,8 +238,14 @@ func TestRangeClientBreaker(t *testing.T) {
 			next.ServeHTTP(w, r)
 		})
 	})
+	// The breaker stays open for openFor on the wall clock (gobreaker reads
+	// no injected clock): the ten calls below must all fall in it. It was
+	// 50ms, which a descheduled test on a loaded machine overran (a probe
+	// then went through); 2s is a thousand times what they take, and the
+	// wait for the probe is testenv.Patience.
+	const openFor = 2 * time.Second
 	c, err := NewRangeClient(RangeClientConfig{
-		BaseURL: srv.URL + "/v1/breached", BreakerFailures: 3, BreakerOpenFor: 50 * time.Millisecond, CacheSize: -1,
+		BaseURL: srv.URL + "/v1/breached", BreakerFailures: 3, BreakerOpenFor: openFor, CacheSize: -1,
 	})
 	require.NoError(t, err)
 	ctx := context.Background()
@@ -261,7 +268,7 @@ func TestRangeClientBreaker(t *testing.T) {
 	require.Eventually(t, func() bool {
 		r, err := c.Check(ctx, "hunter2")
 		return err == nil && r.Breached
-	}, 2*time.Second, 10*time.Millisecond)
+	}, testenv.Patience, 10*time.Millisecond)
 	r, err := c.Check(ctx, "hunter2")
 	require.NoError(t, err)
 	require.True(t, r.Breached)

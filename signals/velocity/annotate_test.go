@@ -10,7 +10,9 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/riskauth/riskauth/engine"
+	"github.com/riskauth/riskauth/internal/leaf/testenv"
 	"github.com/riskauth/riskauth/rules"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -141,7 +144,7 @@ func storedRules(t testing.TB, s *Redis, id string) []string {
 // flushAnnotations waits until every annotation queued so far is written.
 func flushAnnotations(t testing.TB, s *Redis) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testenv.Patience)
 	defer cancel()
 	s.ann.wait(ctx)
 	require.NoError(t, ctx.Err(), "annotations flushed in time")
@@ -197,9 +200,7 @@ func TestRedisAnnotateBatches(t *testing.T) {
 	gate := newGateHook()
 	c.AddHook(gate)
 	reg := newTestRegistry(t)
-	s, err := NewRedis(c, Config{Counters: eightCounters, KeyPrefix: testPrefix(t)}, reg.metrics)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = s.Close() })
+	s := newTestRedis(t, c, Config{Counters: eightCounters, KeyPrefix: testPrefix(t)}, reg.metrics)
 	ctx := context.Background()
 
 	first := annotateOne(t, s, "r0")
@@ -213,12 +214,18 @@ func TestRedisAnnotateBatches(t *testing.T) {
 		}
 		require.NoError(t, s.AnnotatePending(ctx, &engine.Pending{EvaluationID: fmt.Sprintf("never-stored-%d", i), Rules: []string{"x"}}))
 	}
+	released := time.Now()
 	close(gate.release)
-	require.Eventually(t, func() bool { _, sets := gate.counts(); return sets == n+1 }, 10*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { _, sets := gate.counts(); return sets == n+1 }, testenv.Patience, time.Millisecond)
 	pipelines, _ := gate.counts()
-	// 1 held, then 256 + 256 + 88 (one more if a batch was cut short by
-	// the linger on a loaded machine).
-	assert.LessOrEqual(t, pipelines, 1+n/annotateBatch+2, "batched")
+	// 1 held, then 256 + 256 + 88. The writer cuts a batch short only when
+	// annotateLinger passes while it gathers, which a descheduled writer on
+	// a loaded machine sees: at most one more pipeline per linger that
+	// passed meanwhile. (A fixed allowance of one such cut failed under
+	// load.) Far fewer than one pipeline per annotation either way.
+	cuts := int(time.Since(released) / annotateLinger)
+	assert.LessOrEqual(t, pipelines, 1+(n+annotateBatch-1)/annotateBatch+cuts, "batched")
+	assert.Less(t, pipelines, n/4, "far fewer pipelines than annotations")
 	gate.mu.Lock()
 	for _, k := range gate.sets {
 		assert.LessOrEqual(t, k, annotateBatch)
@@ -287,6 +294,7 @@ func TestRedisAnnotateFailures(t *testing.T) {
 	s, err := newRedis(c, Config{Counters: eightCounters}, reg.metrics, slog.New(slog.NewTextHandler(&logs, nil)))
 	require.NoError(t, err)
 	ctx := context.Background()
+	start := time.Now()
 	for round := range 3 {
 		for i := range 5 {
 			require.NoError(t, s.AnnotatePending(ctx, &engine.Pending{EvaluationID: fmt.Sprintf("e-%d-%d", round, i), Rules: []string{"x"}}))
@@ -294,11 +302,31 @@ func TestRedisAnnotateFailures(t *testing.T) {
 		flushAnnotations(t, s)
 	}
 	assert.Equal(t, 15.0, reg.value(t, "riskauth_velocity_backend_errors_total", map[string]string{"backend": "redis", "op": "annotate"}))
-	assert.Equal(t, 1, strings.Count(logs.String(), "matched rules not attached"), "one line per %s: %s", annotateLogEvery, logs.String())
+	// The first failure is logged at once, the rest wait for the next line,
+	// at most one per annotateLogEvery (10s): on a quiet machine the three
+	// rounds take milliseconds and make one line. The bound follows the
+	// time they took, so that a machine slow enough to spread them over
+	// more than annotateLogEvery does not fail the test.
+	lines := strings.Count(logs.String(), "matched rules not attached")
+	assert.GreaterOrEqual(t, lines, 1, logs.String())
+	assert.LessOrEqual(t, lines, 1+int(time.Since(start)/annotateLogEvery), "one line per %s: %s", annotateLogEvery, logs.String())
 	require.NoError(t, s.Close())
-	// Close logs what failed since the last line.
-	assert.Equal(t, 2, strings.Count(logs.String(), "matched rules not attached"), logs.String())
+	// Close logs what failed since the last line: every failure is in
+	// exactly one line.
+	assert.Equal(t, 15, loggedFailures(t, logs.String()), logs.String())
 	assert.NotContains(t, logs.String(), "e-0-0", "no evaluation id in the log")
+}
+
+// loggedFailures sums the failed=N fields of the writer's log lines.
+func loggedFailures(t *testing.T, logs string) int {
+	t.Helper()
+	sum := 0
+	for _, m := range regexp.MustCompile(`matched rules not attached.* failed=(\d+)`).FindAllStringSubmatch(logs, -1) {
+		n, err := strconv.Atoi(m[1])
+		require.NoError(t, err)
+		sum += n
+	}
+	return sum
 }
 
 type syncBuffer struct {
@@ -400,7 +428,7 @@ func TestRedisEvaluateIsOneRoundTrip(t *testing.T) {
 				"  - id: always\n    description: matches every event\n    when: \"true\"\n    score: 10\n"), 0o644))
 			src, err := rules.NewSource(rules.SourceConfig{Path: path, Schema: schema})
 			require.NoError(t, err)
-			e, err := engine.New(engine.Config{Deadline: 5 * time.Second}, engine.Deps{Rules: src, State: s, Devices: noDevices{}, Counters: counters})
+			e, err := engine.New(engine.Config{Deadline: testenv.Budget}, engine.Deps{Rules: src, State: s, Devices: noDevices{}, Counters: counters})
 			require.NoError(t, err)
 
 			ctx := context.WithValue(context.Background(), ctxMark{}, true)

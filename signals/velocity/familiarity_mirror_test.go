@@ -142,9 +142,9 @@ func TestRedisFamiliarityMirror(t *testing.T) {
 			ctx := context.Background()
 			cfg := Config{KeyPrefix: testPrefix(t)}
 			open := func() *Redis {
-				s, err := NewRedis(tc.client(t), cfg, nil)
-				require.NoError(t, err)
-				t.Cleanup(func() { _ = s.Close() })
+				// Refreshes every testRefresh (an hour): "B has not
+				// refreshed" below must hold however long the run takes.
+				s := newTestRedis(t, tc.client(t), cfg, nil)
 				dropSketch(t, s)
 				waitFirstRefresh(t, s)
 				return s

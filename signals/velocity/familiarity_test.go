@@ -15,7 +15,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/riskauth/riskauth/engine"
+	"github.com/riskauth/riskauth/engine/clock"
 	"github.com/riskauth/riskauth/engine/familiarity"
+	"github.com/riskauth/riskauth/internal/leaf/testenv"
 	"github.com/riskauth/riskauth/rules"
 	"github.com/riskauth/riskauth/signals/device/ualabel"
 	"github.com/stretchr/testify/assert"
@@ -96,11 +98,8 @@ func TestFamiliarityHistoryPersists(t *testing.T) {
 		c := redisStandalone(t)
 		cfg := cfg
 		cfg.KeyPrefix = testPrefix(t)
-		r1, err := NewRedis(c, cfg, nil)
-		require.NoError(t, err)
-		r2, err := NewRedis(c, cfg, nil)
-		require.NoError(t, err)
-		t.Cleanup(func() { _ = r2.Close() })
+		r1 := newTestRedis(t, c, cfg, nil)
+		r2 := newTestRedis(t, c, cfg, nil)
 		dropSketch(t, r2)
 		run(t, r1, r2, func() { require.NoError(t, r1.Close()) })
 	})
@@ -156,6 +155,11 @@ func (cookieDevices) Identify(d *engine.DeviceDescriptor, _ string) engine.Devic
 // counts from the store's mirror of the sketch, so an evaluation still
 // makes exactly one round trip (the Load pipeline), and once B has
 // refreshed its mirror it scores against the sign-ins A recorded.
+//
+// Both engines run on one virtual clock that does not move: the history's
+// weights decay with the time between the sign-ins and the evaluation, and
+// on the wall clock a loaded machine took long enough for three logins to
+// decay by more than the 1e-6 the test compares with.
 func TestRedisFamiliarityIsOneRoundTrip(t *testing.T) {
 	t.Parallel()
 	for _, tc := range redisTopologies {
@@ -165,11 +169,10 @@ func TestRedisFamiliarityIsOneRoundTrip(t *testing.T) {
 			fam, err := familiarity.New(familiarity.Config{})
 			require.NoError(t, err)
 			prefix := testPrefix(t)
+			clk := clock.NewManual(base())
 			newEngine := func(c redis.UniversalClient) (*engine.Engine, *Redis) {
-				s, err := NewRedis(c, Config{Counters: counters, KeyPrefix: prefix,
+				s := newTestRedis(t, c, Config{Counters: counters, KeyPrefix: prefix,
 					ProfileLimits: engine.ProfileLimits{Familiarity: fam}}, nil)
-				require.NoError(t, err)
-				t.Cleanup(func() { _ = s.Close() })
 				dropSketch(t, s)
 				waitFirstRefresh(t, s)
 				schema, err := rules.NewSchema(engine.CounterNames(counters))
@@ -183,10 +186,10 @@ func TestRedisFamiliarityIsOneRoundTrip(t *testing.T) {
 				// be handed a Global of its own.
 				g, err := familiarity.NewGlobal(familiarity.GlobalConfig{})
 				require.NoError(t, err)
-				_, err = engine.New(engine.Config{Deadline: 5 * time.Second}, engine.Deps{Rules: src, State: s, Devices: cookieDevices{},
+				_, err = engine.New(engine.Config{Deadline: testenv.Budget}, engine.Deps{Clock: clk, Rules: src, State: s, Devices: cookieDevices{},
 					Counters: counters, Familiarity: fam, FamiliarityGlobal: g, UserAgentLabels: ualabel.NewCache(0).ReleaseLabels})
 				require.ErrorContains(t, err, "keeps the global familiarity counts")
-				e, err := engine.New(engine.Config{Deadline: 5 * time.Second}, engine.Deps{Rules: src, State: s, Devices: cookieDevices{},
+				e, err := engine.New(engine.Config{Deadline: testenv.Budget}, engine.Deps{Clock: clk, Rules: src, State: s, Devices: cookieDevices{},
 					Counters: counters, Familiarity: fam, UserAgentLabels: ualabel.NewCache(0).ReleaseLabels})
 				require.NoError(t, err)
 				return e, s

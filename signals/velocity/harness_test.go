@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/internal/leaf/testenv"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -58,23 +59,45 @@ var redisTopologies = []struct {
 
 func openRedis(t testing.TB, c redis.UniversalClient, cfg Config) *Redis {
 	cfg.KeyPrefix = testPrefix(t)
-	s, err := NewRedis(c, cfg, nil)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = s.Close() })
+	s := newTestRedis(t, c, cfg, nil)
 	dropSketch(t, s)
 	waitFirstRefresh(t, s)
 	return s
 }
 
+// testRefresh is the familiarity refresh interval of the tests' stores.
+// The refresher reads the sketch once at start and then every interval;
+// the tests refresh explicitly (refreshFamiliarity) at known moments, and
+// a periodic refresh landing in a slow run (the default is 30s) would
+// change what a mirror holds under a test's feet.
+const testRefresh = time.Hour
+
+// newTestRedis is NewRedis for tests: the store logs to the test's log,
+// refreshes its mirror every testRefresh unless cfg says otherwise, and is
+// closed at cleanup (a second Close is harmless).
+func newTestRedis(t testing.TB, c redis.UniversalClient, cfg Config, m *Metrics) *Redis {
+	t.Helper()
+	if cfg.FamiliarityRefresh == 0 {
+		cfg.FamiliarityRefresh = testRefresh
+	}
+	s, err := newRedis(c, cfg, m, testenv.Logger(t))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
 // waitFirstRefresh waits until s's familiarity refresher has made its
 // first read, so that its GET is not among the commands a test counts.
+// The read is bounded by famRefreshTimeout (10s); the wait used to be 10s
+// too, and a loaded machine reached it ("the familiarity refresher made no
+// first read"): it is testenv.Patience now.
 func waitFirstRefresh(t testing.TB, s *Redis) {
 	t.Helper()
 	select {
 	case <-s.refresher.first:
 	case <-s.refresher.done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the familiarity refresher made no first read")
+	case <-time.After(testenv.Patience):
+		t.Fatalf("the familiarity refresher made no first read in %s", testenv.Patience)
 	}
 }
 
@@ -117,8 +140,23 @@ func backends() []backend {
 
 // base is the start of the virtual time axis: "now-ish", aligned on the
 // hour so that bucket boundaries of minute-multiple windows are easy to
-// reason about.
-func base() time.Time { return time.Now().UTC().Truncate(time.Hour) }
+// reason about. It is read once per test binary: a test that ran across
+// an hour boundary used to see two different bases.
+func base() time.Time { return baseTime }
+
+var baseTime = time.Now().UTC().Truncate(time.Hour)
+
+// assertTTL checks the expiry of a key written at written, read as ttl
+// now: want, less the time since the write (Redis counts down on its own
+// clock), with a second for TTL's rounding. A fixed tolerance (it was 5s)
+// fails when a loaded machine takes longer between the write and the
+// read; this one is as tight as the machine allows, however slow.
+func assertTTL(t testing.TB, want, ttl time.Duration, written time.Time, msgAndArgs ...any) {
+	t.Helper()
+	elapsed := time.Since(written)
+	assert.LessOrEqual(t, ttl, want+time.Second, msgAndArgs...)
+	assert.GreaterOrEqual(t, ttl, want-elapsed-time.Second, msgAndArgs...)
+}
 
 var evalSeq atomic.Uint64
 

@@ -37,9 +37,7 @@ func TestRedisFamiliarityCounts(t *testing.T) {
 			cfg := Config{KeyPrefix: testPrefix(t),
 				Counters: []engine.CounterSpec{counter("logins_user", engine.CountSuccess, engine.KeyUser, "", time.Hour)}}
 			open := func() *Redis {
-				s, err := NewRedis(tc.client(t), cfg, nil)
-				require.NoError(t, err)
-				t.Cleanup(func() { _ = s.Close() })
+				s := newTestRedis(t, tc.client(t), cfg, nil)
 				dropSketch(t, s)
 				waitFirstRefresh(t, s)
 				return s
@@ -152,10 +150,10 @@ func TestRedisFamiliarityOutage(t *testing.T) {
 	ctx := context.Background()
 	c := redisStandalone(t)
 	reg := newTestRegistry(t)
-	s, err := NewRedis(c, Config{KeyPrefix: testPrefix(t),
+	// The refresher must not add a failure of its own to the ones counted
+	// below: newTestRedis gives it an hour between reads.
+	s := newTestRedis(t, c, Config{KeyPrefix: testPrefix(t),
 		Counters: []engine.CounterSpec{counter("logins_user", engine.CountSuccess, engine.KeyUser, "", time.Hour)}}, reg.metrics)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = s.Close() })
 	dropSketch(t, s)
 	waitFirstRefresh(t, s)
 	errs := func(op string) float64 {

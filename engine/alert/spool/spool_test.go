@@ -684,7 +684,7 @@ func TestSyncBatchTimer(t *testing.T) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		return !s.dirty
-	}, 5*time.Second, time.Millisecond)
+	}, testenv.Patience, time.Millisecond)
 	require.NoError(t, s.Close())
 	select {
 	case <-s.done:
@@ -717,7 +717,7 @@ func TestConcurrentWriterReader(t *testing.T) {
 		}
 	}()
 	next := 0
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(testenv.Patience)
 	for next < total {
 		require.True(t, time.Now().Before(deadline), "reader stalled at %d", next)
 		recs, err := s.Read(512)
