@@ -14,7 +14,7 @@ import (
 // RequestEmailCode mails a one-time code (and, as a first factor, a magic
 // link) for the flow. The answer is the same whether or not the account
 // exists, and whether or not the per-account send limit silently held the
-// mail back.
+// mail back; so is the work (samework.go).
 func (s *SignIn) RequestEmailCode(ctx context.Context, r FlowRequest) (res *LoginResult, err error) {
 	defer func() { s.metrics.result("email_code_request", err) }()
 	fl, err := s.flowByHandle(ctx, r.FlowID)
@@ -50,33 +50,28 @@ func (s *SignIn) RequestEmailCode(ctx context.Context, r FlowRequest) (res *Logi
 	if u != nil && !u.Disabled {
 		uid = u.ID
 	}
-	throttled := false
-	if uid != "" {
-		n, err := s.tokens.CountTokensSince(ctx, uid, TokenEmailCode, now.Add(-s.cfg.EmailSendWindow))
-		if err != nil {
-			return nil, err
-		}
-		throttled = n >= s.cfg.EmailSendLimit
+	send, err := s.mayMail(ctx, uid, TokenEmailCode)
+	if err != nil {
+		return nil, err
 	}
+	// Unknown identifiers, and accounts over the send limit, get a code
+	// too, bound to the flow, owned by nobody and mailed to nobody:
+	// guesses then fail and run out exactly as for a mailed code, and the
+	// work is the same.
 	var code, link string
-	if !throttled {
-		// Unknown identifiers get a code too, bound to the flow and mailed
-		// to nobody: guesses then fail and run out exactly as for a real
-		// account, and the database work is the same.
-		if code, err = token.NewCode(s.cfg.CodeDigits); err != nil {
+	if code, err = token.NewCode(s.cfg.CodeDigits); err != nil {
+		return nil, err
+	}
+	if err := s.issueCode(ctx, fl.ID, owner(send, uid), code); err != nil {
+		return nil, err
+	}
+	if !second {
+		if link, err = token.New(); err != nil {
 			return nil, err
 		}
-		if err := s.issueCode(ctx, fl.ID, uid, code); err != nil {
+		if err := s.tokens.IssueToken(ctx, OneTimeToken{ID: newID(), Kind: TokenMagicLink, Hash: tokenHash(link),
+			UserID: owner(send, uid), FlowID: fl.ID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.CodeTTL)}); err != nil {
 			return nil, err
-		}
-		if !second {
-			if link, err = token.New(); err != nil {
-				return nil, err
-			}
-			if err := s.tokens.IssueToken(ctx, OneTimeToken{ID: newID(), Kind: TokenMagicLink, Hash: tokenHash(link),
-				UserID: uid, FlowID: fl.ID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.CodeTTL)}); err != nil {
-				return nil, err
-			}
 		}
 	}
 	next := fl.State
@@ -86,12 +81,13 @@ func (s *SignIn) RequestEmailCode(ctx context.Context, r FlowRequest) (res *Logi
 	if _, err := s.flows.AdvanceFlow(ctx, fl.ID, FlowTransition{From: fl.State, To: next, EvaluationID: st.evaluationID, Decision: decision}, now); err != nil {
 		return nil, flowErr(err)
 	}
-	if uid != "" && !throttled {
-		rc := s.requestContext(r.Client)
-		s.send(mail.KindLoginCode, func() (mail.Message, error) {
-			return s.render.LoginCode(u.Email, mail.LoginCodeData{Code: code, Token: link, ExpiresIn: s.cfg.CodeTTL, Context: rc})
-		})
+	to, rc := fl.Identifier, s.requestContext(r.Client)
+	if u != nil {
+		to = u.Email
 	}
+	s.sendIf(send, mail.KindLoginCode, func() (mail.Message, error) {
+		return s.render.LoginCode(to, mail.LoginCodeData{Code: code, Token: link, ExpiresIn: s.cfg.CodeTTL, Context: rc})
+	})
 	return &LoginResult{Status: LoginCodeSent, FlowID: r.FlowID, Methods: methods(fl.Methods), FlowExpiresAt: fl.ExpiresAt}, nil
 }
 
