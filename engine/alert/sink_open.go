@@ -2,16 +2,16 @@ package alert
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/riskauth/riskauth/engine/alert/spool"
+	"github.com/riskauth/riskauth/internal/leaf/privfile"
 	"github.com/segmentio/kafka-go"
 )
 
 func (s *Sink) openFiles() error {
-	if err := os.MkdirAll(s.cfg.DataDir, 0o750); err != nil {
+	if err := privfile.MkdirAll(s.cfg.DataDir); err != nil {
 		return fmt.Errorf("alert: data dir: %w", err)
 	}
 	open := func(name, topic string) (*jsonlFile, error) {

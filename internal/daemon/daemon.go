@@ -122,8 +122,8 @@ func Build(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, 
 			s.Close()
 		}
 	}()
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("data dir: %w", err)
+	if err := privateDataDir(cfg, log); err != nil {
+		return nil, err
 	}
 	reg := o.reg
 	if reg == nil {
