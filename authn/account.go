@@ -55,6 +55,7 @@ func (s *Account) confirmPassword(ctx context.Context, sess Session, u *User, pw
 	}
 	if !ok {
 		s.recordAttempt(ctx, u, attempt{factor: FactorPassword, success: false, client: c, device: sess.DeviceID})
+		s.auditFailed(secevent.LoginFailed, flowConfirmPassword, u, c, sess.ID, FactorPassword, reasonWrongPassword)
 		return newErr(CodeInvalidPassword, "the current password is not correct")
 	}
 	return nil
@@ -99,6 +100,7 @@ func (s *Account) Reauthenticate(ctx context.Context, r ReauthRequest) (is *Issu
 			return nil, hashErr(err)
 		}
 		s.outcome(ctx, d.EvaluationID, engine.OutcomeFailure)
+		s.auditFailed(secevent.LoginFailed, flowReauthenticate, u, r.Client, sess.ID, FactorPassword, reasonSourceDelay)
 		return nil, errLoginFailed()
 	}
 	ok, err := s.checkPassword(ctx, u, r.Password)
@@ -109,6 +111,7 @@ func (s *Account) Reauthenticate(ctx context.Context, r ReauthRequest) (is *Issu
 	if !ok {
 		s.afterPasswordFailure(ctx, u, r.Client)
 		s.outcome(ctx, d.EvaluationID, engine.OutcomeFailure)
+		s.auditFailed(secevent.LoginFailed, flowReauthenticate, u, r.Client, sess.ID, FactorPassword, reasonWrongPassword)
 		return nil, errLoginFailed()
 	}
 	mfa, err := s.hasTOTP(ctx, u.ID)
@@ -133,6 +136,7 @@ func (s *Account) Reauthenticate(ctx context.Context, r ReauthRequest) (is *Issu
 			}
 			s.recordAttempt(ctx, u, attempt{factor: factor, success: false, client: r.Client, device: d.Keys.Device})
 			s.outcome(ctx, d.EvaluationID, engine.OutcomeStepUpFailed)
+			s.auditFailed(secevent.SecondFactorFailed, flowReauthenticate, u, r.Client, sess.ID, factor, reasonWrongCode)
 			s.stepUpFailed(ctx, u, factor, r.Client)
 			return nil, ferr
 		}
@@ -144,6 +148,7 @@ func (s *Account) Reauthenticate(ctx context.Context, r ReauthRequest) (is *Issu
 	if err != nil {
 		return nil, err
 	}
+	s.auditSignedIn(flowReauthenticate, u, r.Client, "", is, d.EvaluationID, d.Keys.Device)
 	if err := s.sessions.RevokeSession(ctx, u.ID, sess.ID, s.clock.Now()); err != nil && !errors.Is(err, ErrNotFound) {
 		return nil, err
 	}

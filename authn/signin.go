@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/riskauth/riskauth/authn/secevent"
 	"github.com/riskauth/riskauth/authn/token"
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/engine/risk"
@@ -234,6 +235,7 @@ func (s *SignIn) passwordFirst(ctx context.Context, st step, pw string) (*LoginR
 			return nil, hashErr(err)
 		}
 		s.outcome(ctx, d.EvaluationID, engine.OutcomeFailure)
+		s.auditStep(secevent.LoginFailed, st, reasonSourceDelay)
 		return nil, errLoginFailed()
 	}
 	ok, err := s.checkPassword(ctx, u, pw)
@@ -246,6 +248,7 @@ func (s *SignIn) passwordFirst(ctx context.Context, st step, pw string) (*LoginR
 			s.afterPasswordFailure(ctx, u, c)
 		}
 		s.outcome(ctx, d.EvaluationID, engine.OutcomeFailure)
+		s.auditStep(secevent.LoginFailed, st, reasonWrongPassword)
 		return nil, errLoginFailed()
 	}
 	s.rehash(ctx, u, pw)

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/riskauth/riskauth/authn/mail"
+	"github.com/riskauth/riskauth/authn/secevent"
 	"github.com/riskauth/riskauth/authn/token"
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/engine/risk"
@@ -144,6 +145,7 @@ func (s *SignIn) SubmitEmailCode(ctx context.Context, r CodeRequest) (res *Login
 			return nil, ferr
 		}
 		s.recordAttempt(ctx, u, attempt{factor: FactorEmailCode, success: false, client: r.Client})
+		s.auditStep(secevent.LoginFailed, st, codeFailure(dead))
 		if dead {
 			// The whole challenge failed: that is the evaluation's outcome.
 			s.outcome(ctx, fl.EvaluationID, engine.OutcomeFailure)

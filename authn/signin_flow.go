@@ -95,6 +95,7 @@ func (s *SignIn) complete(ctx context.Context, st step) (*LoginResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.auditSignedIn(flowSignIn, st.user, st.client, st.factor, is, st.evaluationID, dev)
 	if st.newDevice {
 		s.notify(mail.KindNewDeviceSignIn, st.user.Email, st.client)
 		s.emit(secevent.NewDevice, st.user, st.client, is.ID, map[string]string{"device_id": dev, "evaluation_id": st.evaluationID})
@@ -109,6 +110,7 @@ func (s *SignIn) complete(ctx context.Context, st step) (*LoginResult, error) {
 // One-shot sign-in (no flow) and magic links (handle unknown here)
 // continue in a new flow.
 func (s *SignIn) toSecondFactor(ctx context.Context, st step, second []Method) (*LoginResult, error) {
+	s.auditSecondFactor(st, second)
 	now := s.clock.Now()
 	decision := risk.StepUp.String()
 	pwVerified := st.factor == FactorPassword

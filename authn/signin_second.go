@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/riskauth/riskauth/authn/mail"
+	"github.com/riskauth/riskauth/authn/secevent"
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/engine/risk"
 )
@@ -86,6 +87,7 @@ func (s *SignIn) secondFactorUser(ctx context.Context, fl LoginFlow, m Method) (
 // recovery code), AAL1 otherwise (email is not an AAL2 authenticator
 // under NIST SP 800-63B rev 4).
 func (s *SignIn) secondFactorPassed(ctx context.Context, st step) (*LoginResult, error) {
+	s.auditStep(secevent.StepUpPassed, st, "")
 	st.aal, st.outcome = AAL1, engine.OutcomeStepUpPassed
 	if st.flow.PasswordVerified && (st.factor == FactorTOTP || st.factor == FactorRecovery) {
 		st.aal = AAL2
@@ -107,6 +109,7 @@ func (s *SignIn) secondFactorPassed(ctx context.Context, st step) (*LoginResult,
 // someone may know the password.
 func (s *SignIn) secondFactorFailed(ctx context.Context, st step) error {
 	fl, u, c := st.flow, st.user, st.client
+	s.auditStep(secevent.SecondFactorFailed, st, wrongFactor(st.factor))
 	s.outcome(ctx, fl.EvaluationID, engine.OutcomeStepUpFailed)
 	d, err := s.evaluate(ctx, s.event(engine.KindMFA, u, "", c))
 	if err != nil {
@@ -135,6 +138,7 @@ func (s *SignIn) secondFactorFailed(ctx context.Context, st step) error {
 // was right once, most likely a double submit, so it only counts as a
 // failed attempt (no outcome, no new evaluation, no alert).
 func (s *SignIn) replayedCode(ctx context.Context, st step) error {
+	s.auditStep(secevent.SecondFactorFailed, st, reasonReplayedCode)
 	s.recordAttempt(ctx, st.user, attempt{factor: st.factor, success: false, client: st.client})
 	return errInvalidCode()
 }

@@ -28,6 +28,7 @@ import (
 
 const (
 	alertsTopic    = "riskauth.alerts"
+	auditTopic     = alert.DefaultAuditTopic
 	decisionsTopic = "riskauth.decisions"
 )
 
@@ -108,7 +109,7 @@ func (p *published) alerts() int {
 // the defaults.
 func cluster(t testing.TB, opts ...kfake.Opt) *kfake.Cluster {
 	t.Helper()
-	c, err := kfake.NewCluster(append([]kfake.Opt{kfake.NumBrokers(3), kfake.SeedTopics(3, alertsTopic, decisionsTopic)}, opts...)...)
+	c, err := kfake.NewCluster(append([]kfake.Opt{kfake.NumBrokers(3), kfake.SeedTopics(3, alertsTopic, auditTopic, decisionsTopic)}, opts...)...)
 	require.NoError(t, err)
 	t.Cleanup(c.Close)
 	return c
@@ -139,11 +140,11 @@ func (c *consumed) distinct(topic string) int { return len(c.ids[topic]) }
 // client until want(records) holds or the timeout passes.
 func consume(t testing.TB, addrs []string, timeout time.Duration, want func(c *consumed) bool) *consumed {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.ConsumeTopics(alertsTopic, decisionsTopic),
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.ConsumeTopics(alertsTopic, auditTopic, decisionsTopic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(100*time.Millisecond))
 	require.NoError(t, err)
 	defer cl.Close()
-	c := &consumed{recs: map[string][]*kgo.Record{}, ids: map[string]map[string]bool{alertsTopic: {}, decisionsTopic: {}}}
+	c := &consumed{recs: map[string][]*kgo.Record{}, ids: map[string]map[string]bool{alertsTopic: {}, auditTopic: {}, decisionsTopic: {}}}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	for !want(c) {

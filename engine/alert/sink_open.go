@@ -27,6 +27,10 @@ func (s *Sink) openFiles() error {
 		return err
 	}
 	s.alerts = f
+	if f, err = open("audit.jsonl", s.cfg.AuditTopic); err != nil {
+		return err
+	}
+	s.audit = f
 	if s.cfg.DecisionsTopic != "" {
 		if f, err = open("decisions.jsonl", s.cfg.DecisionsTopic); err != nil {
 			return err
@@ -95,6 +99,10 @@ func (s *Sink) openKafka() error {
 		return err
 	}
 	s.alerts = l
+	if l, err = open("audit", s.cfg.AuditTopic); err != nil {
+		return err
+	}
+	s.audit = l
 	if s.cfg.DecisionsTopic != "" {
 		if l, err = open("decisions", s.cfg.DecisionsTopic); err != nil {
 			return err

@@ -53,10 +53,11 @@ type Config struct {
 	// service embedding the engine reads the same keys; inline keeps them
 	// at the top level of the file.
 	standard.Config `yaml:",inline"`
-	// Alerts sends alerts (and optionally every decision) to Kafka, with a
-	// disk spool while Kafka is unreachable; with no brokers they are
-	// appended to alerts.jsonl in the data dir. Environment:
-	// RISKAUTH_KAFKA_BROKERS, RISKAUTH_KAFKA_ALERTS_TOPIC,
+	// Alerts sends alerts, the audit trail (and optionally every decision)
+	// to Kafka, with a disk spool while Kafka is unreachable; with no
+	// brokers they are appended to alerts.jsonl and audit.jsonl in the
+	// data dir. Environment: RISKAUTH_KAFKA_BROKERS,
+	// RISKAUTH_KAFKA_ALERTS_TOPIC, RISKAUTH_KAFKA_AUDIT_TOPIC,
 	// RISKAUTH_KAFKA_DECISIONS_TOPIC, RISKAUTH_KAFKA_COMPRESSION,
 	// RISKAUTH_KAFKA_TLS (true: TLS with the system CAs),
 	// RISKAUTH_KAFKA_TLS_CA, RISKAUTH_KAFKA_SASL_MECHANISM,
