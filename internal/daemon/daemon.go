@@ -179,7 +179,7 @@ func Build(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, 
 		}
 		deps.BreachedRange = breached.NewRangeHandler(s.risk.BreachedTable)
 	}
-	apiCfg := httpapi.Config{APIKeys: apiKeys, BodyLimit: cfg.BodyLimit, TrustedProxies: proxies}
+	apiCfg := httpapi.Config{APIKeys: apiKeys, BodyLimit: cfg.BodyLimit, TrustedProxies: proxies, Metrics: cfg.Metrics()}
 	for _, k := range cfg.Admin.APIKeys {
 		apiCfg.AdminKeys = append(apiCfg.AdminKeys, httpapi.AdminKey{Name: k.Name, Key: k.Key})
 	}
