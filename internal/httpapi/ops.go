@@ -100,6 +100,27 @@ func (s *Server) newOpsApp(metrics fiber.Handler) *fiber.App {
 	return app
 }
 
+// The probes, served on the main listener and on the operations one.
+
+func (s *Server) healthz(c *fiber.Ctx) error {
+	return writeJSON(c, http.StatusOK, statusBody{Status: "ok"})
+}
+
+func (s *Server) readyz(c *fiber.Ctx) error {
+	ctx, cancel := context.WithTimeout(c.UserContext(), s.readyTimeout)
+	defer cancel()
+	if err := s.ready.Ready(ctx); err != nil {
+		s.log.Warn("not ready", "err", err)
+		return apiErr(CodeNotReady, "a backend is unreachable")
+	}
+	return writeJSON(c, http.StatusOK, statusBody{Status: "ready"})
+}
+
+// statusBody is the body of /healthz and /readyz.
+type statusBody struct {
+	Status string `json:"status"`
+}
+
 // OpsApp returns the operations listener's app (/metrics, /healthz,
 // /readyz), nil unless MetricsConfig.Separate is set.
 func (s *Server) OpsApp() *fiber.App { return s.ops }

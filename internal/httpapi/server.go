@@ -481,25 +481,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return errors.Join(err, s.shutdownOps(ctx))
 }
 
-func (s *Server) healthz(c *fiber.Ctx) error {
-	return writeJSON(c, http.StatusOK, statusBody{Status: "ok"})
-}
-
-func (s *Server) readyz(c *fiber.Ctx) error {
-	ctx, cancel := context.WithTimeout(c.UserContext(), s.readyTimeout)
-	defer cancel()
-	if err := s.ready.Ready(ctx); err != nil {
-		s.log.Warn("not ready", "err", err)
-		return apiErr(CodeNotReady, "a backend is unreachable")
-	}
-	return writeJSON(c, http.StatusOK, statusBody{Status: "ready"})
-}
-
-// statusBody is the body of /healthz and /readyz.
-type statusBody struct {
-	Status string `json:"status"`
-}
-
 func (s *Server) openAPI(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 	return c.Status(http.StatusOK).Send(s.openapi)
