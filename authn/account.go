@@ -51,11 +51,12 @@ func (s *Account) ChangePassword(ctx context.Context, r ChangePasswordRequest) (
 // sign-in (checkThrottled). Past the account threshold no password is
 // accepted here: the owner resets it by mail, or signs in afresh.
 func (s *Account) confirmPassword(ctx context.Context, sess Session, u *User, pw string, c Client) error {
-	ok, held, err := s.checkThrottled(ctx, u, pw, c, sessionDevice(sess, ""))
+	pc, err := s.checkThrottled(ctx, u, pw, c, sessionDevice(sess, ""))
 	if err != nil {
 		return err
 	}
-	if !ok || held {
+	if !pc.ok || pc.held {
+		s.auditFailed(secevent.LoginFailed, flowConfirmPassword, u, c, sess.ID, FactorPassword, pc.failure(), pc.held)
 		return newErr(CodeInvalidPassword, "the current password is not correct")
 	}
 	return nil
@@ -94,16 +95,21 @@ func (s *Account) Reauthenticate(ctx context.Context, r ReauthRequest) (is *Issu
 	// alert as a sign-in, shared with every other check of the current
 	// password.
 	dev := sessionDevice(sess, d.Keys.Device)
-	ok, held, err := s.checkThrottled(ctx, u, r.Password, r.Client, dev)
+	pc, err := s.checkThrottled(ctx, u, r.Password, r.Client, dev)
 	if err != nil {
 		return nil, err
 	}
-	fail := func() (*IssuedSession, error) {
+	ok, held := pc.ok, pc.held
+	// fail refuses with the answer of a wrong password, audited as t of
+	// factor f for reason (past the threshold always login_failed, whose
+	// reason says what was wrong).
+	fail := func(t secevent.Type, f Factor, reason string) (*IssuedSession, error) {
 		s.outcome(ctx, d.EvaluationID, engine.OutcomeFailure)
+		s.auditFailed(t, flowReauthenticate, u, r.Client, sess.ID, f, reason, held)
 		return nil, errLoginFailed()
 	}
 	if !ok && !held {
-		return fail()
+		return fail(secevent.LoginFailed, FactorPassword, pc.failure())
 	}
 	mfa, err := s.hasTOTP(ctx, u.ID)
 	if err != nil {
@@ -112,7 +118,7 @@ func (s *Account) Reauthenticate(ctx context.Context, r ReauthRequest) (is *Issu
 	if held && !mfa {
 		// Past the threshold a password alone proves nothing: the answer
 		// of a wrong one, right or wrong.
-		return fail()
+		return fail(secevent.LoginFailed, FactorPassword, pc.failure())
 	}
 	aal, o := AAL1, engine.OutcomeSuccess
 	if mfa {
@@ -124,7 +130,7 @@ func (s *Account) Reauthenticate(ctx context.Context, r ReauthRequest) (is *Issu
 		case r.RecoveryCode != "":
 			factor, ferr = FactorRecovery, s.verifyRecovery(ctx, u, r.RecoveryCode)
 		case held:
-			return fail()
+			return fail(secevent.LoginFailed, FactorPassword, pc.failure())
 		default:
 			return nil, newErr(CodeInvalidCode, "a code from the authenticator app or a recovery code is required")
 		}
@@ -135,14 +141,18 @@ func (s *Account) Reauthenticate(ctx context.Context, r ReauthRequest) (is *Issu
 			s.recordAttempt(ctx, u, attempt{factor: factor, success: false, client: r.Client, device: dev})
 		}
 		switch {
-		case held && (ferr != nil || !ok):
+		case held && !ok:
 			// Held: the code is checked whatever the password, and a
 			// wrong password and a wrong code answer alike, with no
 			// step-up alert that would tell the guesser the password
-			// was right.
-			return fail()
+			// was right. The trail tells the SOC which one it was, in
+			// the reason of an event of one type.
+			return fail(secevent.LoginFailed, FactorPassword, pc.failure())
+		case held && ferr != nil:
+			return fail(secevent.LoginFailed, factor, reasonWrongCode)
 		case ferr != nil:
 			s.outcome(ctx, d.EvaluationID, engine.OutcomeStepUpFailed)
+			s.auditFailed(secevent.SecondFactorFailed, flowReauthenticate, u, r.Client, sess.ID, factor, reasonWrongCode, false)
 			s.stepUpFailed(ctx, u, factor, r.Client)
 			return nil, ferr
 		}
@@ -154,6 +164,7 @@ func (s *Account) Reauthenticate(ctx context.Context, r ReauthRequest) (is *Issu
 	if err != nil {
 		return nil, err
 	}
+	s.auditSignedIn(flowReauthenticate, u, r.Client, "", is, d.EvaluationID, d.Keys.Device)
 	if err := s.sessions.RevokeSession(ctx, u.ID, sess.ID, s.clock.Now()); err != nil && !errors.Is(err, ErrNotFound) {
 		return nil, err
 	}

@@ -76,9 +76,9 @@ type Config struct {
 	// account_exists, login code, reset, notifications) to one address per
 	// EmailSendWindow, counted in the store (Deps.Counters) so the cap
 	// holds across instances; beyond it requests are answered as usual and
-	// do the same work, but nothing is sent. Login-code and reset requests
-	// also count their tokens against the same numbers. Defaults 5 per 15
-	// minutes.
+	// do the same work, but nothing is sent. It is also the limit on
+	// login-code and reset requests per address (samework.go). Defaults 5
+	// per 15 minutes.
 	EmailSendLimit  int           `yaml:"email_send_limit"`
 	EmailSendWindow time.Duration `yaml:"email_send_window"`
 	// VerificationTTL is the lifetime of email verification links.

@@ -21,7 +21,10 @@ type EventCounter interface {
 	// when fewer than limit of key's events are at or after since, and
 	// reports whether it did. Count and insert are one atomic step, so
 	// concurrent reservations on any number of instances never exceed
-	// limit.
+	// limit. A refused reservation costs what a granted one does (it
+	// writes a record that no count sees), so callers
+	// that must not be told apart by their work (the mail cap, issue 17
+	// item 4) are not.
 	ReserveEvent(ctx context.Context, key []byte, limit int, since, at, expires time.Time) (bool, error)
 	// ClearEvents deletes every event of key: a correct password ends a
 	// run of wrong ones.

@@ -36,24 +36,27 @@ func (s *core) checkPassword(ctx context.Context, u *User, pw string) (bool, err
 //     so a stolen session is no oracle either.
 //
 // Below the threshold a right password clears the count of wrong ones.
-func (s *core) checkThrottled(ctx context.Context, u *User, pw string, c Client, device string) (ok, held bool, err error) {
+// The result also says whether the source was waiting, for the audit
+// trail's reason (passwordFailure).
+func (s *core) checkThrottled(ctx context.Context, u *User, pw string, c Client, device string) (passwordCheck, error) {
 	wait, err := s.sourceWait(ctx, u.ID, c.IP, device)
 	if err != nil {
-		return false, false, err
+		return passwordCheck{}, err
 	}
 	n, err := s.guesses(ctx, u.Email)
 	if err != nil {
-		return false, false, err
+		return passwordCheck{}, err
 	}
-	held = s.held(n)
+	held := s.held(n)
 	if wait > 0 {
 		if err := s.hasher.VerifyDummy(ctx, pw); err != nil {
-			return false, false, hashErr(err)
+			return passwordCheck{}, hashErr(err)
 		}
-		return false, held, nil
+		return passwordCheck{held: held, waited: true}, nil
 	}
-	if ok, err = s.checkPassword(ctx, u, pw); err != nil {
-		return false, false, err
+	ok, err := s.checkPassword(ctx, u, pw)
+	if err != nil {
+		return passwordCheck{}, err
 	}
 	s.recordAttempt(ctx, u, attempt{factor: FactorPassword, success: ok && !held, client: c, device: device})
 	switch {
@@ -62,8 +65,19 @@ func (s *core) checkThrottled(ctx context.Context, u *User, pw string, c Client,
 	default:
 		s.rightPassword(ctx, u.Email)
 	}
-	return ok, held, nil
+	return passwordCheck{ok: ok, held: held}, nil
 }
+
+// passwordCheck is what checkThrottled found: whether the password was
+// right (ok), whether the account was past its threshold (held), and
+// whether the source was made to wait, so that it was not checked.
+type passwordCheck struct {
+	ok, held, waited bool
+}
+
+// failure is the audit reason of a check that did not let the password
+// through ("" when it did).
+func (p passwordCheck) failure() string { return passwordFailure(p.ok, p.held, p.waited) }
 
 // sessionDevice is the device a session-bound check is throttled by: the
 // session's own (a stolen session keeps it whatever address it comes

@@ -27,8 +27,8 @@ type PasswordResetRequest struct {
 
 // RequestPasswordReset mails a single-use reset link when the address has
 // an account. The answer is always the same (nil, unless the address is
-// malformed); a risk block or the per-account send limit silently send
-// nothing.
+// malformed); an unknown or disabled address, a risk block or the mail cap
+// silently send nothing, and every case does the same work (samework.go).
 func (s *Recovery) RequestPasswordReset(ctx context.Context, r PasswordResetRequest) (err error) {
 	defer func() { s.metrics.result("request_reset", err) }()
 	email, u, err := s.lookup(ctx, r.Email)
@@ -39,40 +39,33 @@ func (s *Recovery) RequestPasswordReset(ctx context.Context, r PasswordResetRequ
 	if err != nil {
 		return err
 	}
-	if d.Action == risk.Block {
-		s.outcome(ctx, d.EvaluationID, engine.OutcomeFailure)
-		return nil
-	}
 	now := s.clock.Now()
 	uid := ""
 	if u != nil && !u.Disabled {
 		uid = u.ID
-		n, err := s.tokens.CountTokensSince(ctx, uid, TokenPasswordReset, now.Add(-s.cfg.EmailSendWindow))
-		if err != nil {
-			return err
-		}
-		if n >= s.cfg.EmailSendLimit {
-			return nil
-		}
 	}
+	mean := uid != ""
+	if d.Action == risk.Block {
+		s.outcome(ctx, d.EvaluationID, engine.OutcomeFailure)
+		mean = false
+	}
+	// One mechanism for every case (samework.go): the reservation against
+	// the address's cap, a token, a mail on the queue.
+	send := s.reserveMail(ctx, mail.KindPasswordReset, email, mean)
 	tok, err := token.New()
 	if err != nil {
 		return err
 	}
-	// Unknown addresses get an unowned token that is never sent, so both
-	// answers do the same database work.
+	// A token that is not sent belongs to nobody: it is stored, so the
+	// database work is the same, and can never be redeemed.
 	if err := s.tokens.IssueToken(ctx, OneTimeToken{ID: newID(), Kind: TokenPasswordReset, Hash: tokenHash(tok),
-		UserID: uid, CreatedAt: now, ExpiresAt: now.Add(s.cfg.ResetTTL)}); err != nil {
+		UserID: owner(send, uid), CreatedAt: now, ExpiresAt: now.Add(s.cfg.ResetTTL)}); err != nil {
 		return err
 	}
-	var render func() (mail.Message, error)
-	if uid != "" {
-		rc := s.requestContext(r.Client)
-		render = func() (mail.Message, error) {
-			return s.render.PasswordReset(email, mail.LinkData{Token: tok, ExpiresIn: s.cfg.ResetTTL}, rc)
-		}
-	}
-	s.deliver(ctx, mail.KindPasswordReset, email, render)
+	rc := s.requestContext(r.Client)
+	s.queueMail(send, mail.KindPasswordReset, func() (mail.Message, error) {
+		return s.render.PasswordReset(email, mail.LinkData{Token: tok, ExpiresIn: s.cfg.ResetTTL}, rc)
+	})
 	return nil
 }
 

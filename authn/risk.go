@@ -70,6 +70,7 @@ func (s *core) evaluateLogin(ctx context.Context, ev engine.Event) (*engine.Deci
 	}
 	if d.Action == risk.Block {
 		s.outcome(ctx, d.EvaluationID, engine.OutcomeFailure)
+		s.auditBlocked(ev, d.EvaluationID)
 		return nil, errLoginFailed()
 	}
 	return d, nil

@@ -409,10 +409,10 @@ func TestSessions(t *testing.T) {
 		list, err := f.svc.ListSessions(ctx, laptop.Token)
 		require.NoError(t, err)
 		require.Len(t, list, 2)
-		require.NoError(t, f.svc.RevokeSession(ctx, laptop.Token, phone.ID))
+		require.NoError(t, f.svc.RevokeSession(ctx, laptop.Token, phone.ID, home))
 		_, err = f.svc.Authenticate(ctx, phone.Token)
 		requireCode(t, err, authn.CodeSessionInvalid)
-		requireCode(t, f.svc.RevokeSession(ctx, laptop.Token, "no-such-id"), authn.CodeNotFound)
+		requireCode(t, f.svc.RevokeSession(ctx, laptop.Token, "no-such-id", home), authn.CodeNotFound)
 	})
 	t.Run("idle and absolute expiry", func(t *testing.T) {
 		s := f.login(t, "grace@example.com", home).Session
@@ -459,7 +459,7 @@ func TestSessions(t *testing.T) {
 		require.NoError(t, err)
 		assert.NotEmpty(t, f.mails(t, "grace@example.com", mail.KindPasswordChanged))
 		assert.Equal(t, 1, f.events.count(secevent.PasswordChanged, a.UserID))
-		require.NoError(t, f.svc.Logout(ctx, a.Token))
+		require.NoError(t, f.svc.Logout(ctx, a.Token, home))
 		_, err = f.svc.Authenticate(ctx, a.Token)
 		requireCode(t, err, authn.CodeSessionInvalid)
 	})

@@ -74,8 +74,8 @@ type Sweeper interface {
 	// DeleteExpired deletes sessions, one-time tokens, login flows, their
 	// clients and counted events that are expired at now (sessions also when revoked,
 	// tokens also when used or superseded) and returns how many rows went. Tokens issued within
-	// keep of now are kept even when dead, so per-account request throttling
-	// (CountTokensSince) still sees them.
+	// keep of now are kept even when dead, so that CountTokensSince still
+	// sees them.
 	DeleteExpired(ctx context.Context, now time.Time, keep time.Duration) (int64, error)
 	// DeleteAttemptsBefore drops sign-in history older than before
 	// (retention), returning how many rows went.

@@ -182,9 +182,10 @@ func min64(a, b time.Time) time.Time {
 	return b
 }
 
-// Logout revokes the session. An already invalid token is not an error:
+// Logout revokes the session, for client c (the audit trail records
+// who signed out from where). An already invalid token is not an error:
 // signing out twice is harmless.
-func (s *Sessions) Logout(ctx context.Context, sessionToken string) error {
+func (s *Sessions) Logout(ctx context.Context, sessionToken string, c Client) error {
 	sess, err := s.session(ctx, sessionToken)
 	if CodeOf(err) == CodeSessionInvalid {
 		return nil
@@ -192,9 +193,14 @@ func (s *Sessions) Logout(ctx context.Context, sessionToken string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.sessions.RevokeSession(ctx, sess.UserID, sess.ID, s.clock.Now()); err != nil && !errors.Is(err, ErrNotFound) {
+	err = s.sessions.RevokeSession(ctx, sess.UserID, sess.ID, s.clock.Now())
+	if errors.Is(err, ErrNotFound) {
+		return nil // revoked meanwhile: someone else's event
+	}
+	if err != nil {
 		return err
 	}
+	s.audit(secevent.Logout, &User{ID: sess.UserID}, "", c, sess.ID, nil)
 	return nil
 }
 
@@ -217,9 +223,9 @@ func (s *Sessions) ListSessions(ctx context.Context, sessionToken string) ([]Ses
 }
 
 // RevokeSession signs out one of the caller's sessions ("sign out that
-// device"); another user's session id is CodeNotFound.
-func (s *Sessions) RevokeSession(ctx context.Context, sessionToken, sessionID string) error {
-	sess, _, err := s.sessionUser(ctx, sessionToken)
+// device") for client c; another user's session id is CodeNotFound.
+func (s *Sessions) RevokeSession(ctx context.Context, sessionToken, sessionID string, c Client) error {
+	sess, u, err := s.sessionUser(ctx, sessionToken)
 	if err != nil {
 		return err
 	}
@@ -227,7 +233,11 @@ func (s *Sessions) RevokeSession(ctx context.Context, sessionToken, sessionID st
 	if errors.Is(err, ErrNotFound) {
 		return newErr(CodeNotFound, "no such session")
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	s.audit(secevent.SessionRevoked, u, "", c, sess.ID, map[string]string{"session": sessionID})
+	return nil
 }
 
 // RevokeOtherSessions signs out every session of the caller but the

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/riskauth/riskauth/authn/secevent"
 	"github.com/riskauth/riskauth/authn/token"
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/engine/risk"
@@ -279,14 +280,21 @@ func (s *SignIn) passwordFirst(ctx context.Context, st step, pw string) (*LoginR
 		}
 		s.wrongPassword(ctx, st.identifier, n, u, c)
 		s.outcome(ctx, d.EvaluationID, engine.OutcomeFailure)
+		// One event, of one type, whatever the password: the sign-in
+		// was refused for now (the engine was told a failure too), and
+		// the reason tells the SOC whether the password was right.
+		st.held = true
+		s.auditHeld(st, passwordFailure(ok, held, wait > 0), []Method{MethodEmailCode})
 		return s.toStep(ctx, st, stateHeld, []Method{MethodEmailCode}, ok)
 	case wait > 0:
 		s.outcome(ctx, d.EvaluationID, engine.OutcomeFailure)
+		s.auditStep(secevent.LoginFailed, st, reasonSourceDelay)
 		return nil, errLoginFailed()
 	case !ok:
 		s.recordAttempt(ctx, u, attempt{factor: FactorPassword, success: false, client: c, device: dev})
 		s.wrongPassword(ctx, st.identifier, n, u, c)
 		s.outcome(ctx, d.EvaluationID, engine.OutcomeFailure)
+		s.auditStep(secevent.LoginFailed, st, reasonWrongPassword)
 		return nil, errLoginFailed()
 	}
 	s.rehash(ctx, u, pw)

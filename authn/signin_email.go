@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/riskauth/riskauth/authn/mail"
+	"github.com/riskauth/riskauth/authn/secevent"
 	"github.com/riskauth/riskauth/authn/token"
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/engine/risk"
@@ -13,8 +14,8 @@ import (
 
 // RequestEmailCode mails a one-time code (and, as a first factor, a magic
 // link) for the flow. The answer is the same whether or not the account
-// exists, and whether or not the per-account send limit silently held the
-// mail back.
+// exists, and whether or not the mail cap silently held the mail back; so
+// is the work (samework.go).
 func (s *SignIn) RequestEmailCode(ctx context.Context, r FlowRequest) (res *LoginResult, err error) {
 	defer func() { s.metrics.result("email_code_request", err) }()
 	fl, err := s.flowByHandle(ctx, r.FlowID)
@@ -68,37 +69,30 @@ func (s *SignIn) RequestEmailCode(ctx context.Context, r FlowRequest) (res *Logi
 	if u != nil && !u.Disabled && (!second || fl.PasswordVerified) {
 		uid = u.ID
 	}
-	// A code after a verified password is not held back by the
-	// per-account request limit, which anyone who types the address can
-	// exhaust: the owner must not be locked out of a held account that
-	// way. The mail cap still applies, on a budget of its own.
-	throttled := false
-	if uid != "" && !second {
-		n, err := s.tokens.CountTokensSince(ctx, uid, TokenEmailCode, now.Add(-s.cfg.EmailSendWindow))
-		if err != nil {
-			return nil, err
-		}
-		throttled = n >= s.cfg.EmailSendLimit
-	}
+	// One mechanism for every case (samework.go): the reservation against
+	// the cap first, on the budget codeBudget names — a code after a
+	// verified password is not held back by what anyone who types the
+	// address can spend, so the owner of a held account is not locked
+	// out that way —, then the tokens, then a mail on the queue. Unknown
+	// identifiers, wrong passwords (held), and accounts over the cap get
+	// a code too, bound to the flow, owned by nobody and mailed to
+	// nobody: guesses then fail and run out exactly as for a mailed code,
+	// and the work is the same.
+	send := s.reserveMail(ctx, mail.KindLoginCode, codeBudget(fl, second, uid != ""), uid != "")
 	var code, link string
-	if !throttled {
-		// Unknown identifiers get a code too, bound to the flow and mailed
-		// to nobody: guesses then fail and run out exactly as for a real
-		// account, and the database work is the same.
-		if code, err = token.NewCode(s.cfg.CodeDigits); err != nil {
+	if code, err = token.NewCode(s.cfg.CodeDigits); err != nil {
+		return nil, err
+	}
+	if err := s.issueCode(ctx, fl.ID, owner(send, uid), code); err != nil {
+		return nil, err
+	}
+	if !second {
+		if link, err = token.New(); err != nil {
 			return nil, err
 		}
-		if err := s.issueCode(ctx, fl.ID, uid, code); err != nil {
+		if err := s.tokens.IssueToken(ctx, OneTimeToken{ID: newID(), Kind: TokenMagicLink, Hash: tokenHash(link),
+			UserID: owner(send, uid), FlowID: fl.ID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.CodeTTL)}); err != nil {
 			return nil, err
-		}
-		if !second {
-			if link, err = token.New(); err != nil {
-				return nil, err
-			}
-			if err := s.tokens.IssueToken(ctx, OneTimeToken{ID: newID(), Kind: TokenMagicLink, Hash: tokenHash(link),
-				UserID: uid, FlowID: fl.ID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.CodeTTL)}); err != nil {
-				return nil, err
-			}
 		}
 	}
 	next := fl.State
@@ -108,16 +102,13 @@ func (s *SignIn) RequestEmailCode(ctx context.Context, r FlowRequest) (res *Logi
 	if _, err := s.flows.AdvanceFlow(ctx, fl.ID, FlowTransition{From: fl.State, To: next, EvaluationID: st.evaluationID, Decision: decision}, now); err != nil {
 		return nil, flowErr(err)
 	}
-	// Unknown identifiers and wrong passwords make the same reservation,
-	// mailing nothing, against a budget that is not the owner's.
-	var render func() (mail.Message, error)
-	if uid != "" && !throttled {
-		rc := s.requestContext(r.Client)
-		render = func() (mail.Message, error) {
-			return s.render.LoginCode(u.Email, mail.LoginCodeData{Code: code, Token: link, ExpiresIn: s.cfg.CodeTTL, Context: rc})
-		}
+	to, rc := fl.Identifier, s.requestContext(r.Client)
+	if u != nil {
+		to = u.Email
 	}
-	s.deliver(ctx, mail.KindLoginCode, codeBudget(fl, second, uid != ""), render)
+	s.queueMail(send, mail.KindLoginCode, func() (mail.Message, error) {
+		return s.render.LoginCode(to, mail.LoginCodeData{Code: code, Token: link, ExpiresIn: s.cfg.CodeTTL, Context: rc})
+	})
 	return &LoginResult{Status: LoginCodeSent, FlowID: r.FlowID, Methods: methods(fl.Methods), FlowExpiresAt: fl.ExpiresAt}, nil
 }
 
@@ -146,6 +137,9 @@ func (s *SignIn) heldEvaluation(ctx context.Context, fl LoginFlow, u *User, c Cl
 	}
 	if d.Action == risk.Block {
 		s.outcome(ctx, d.EvaluationID, engine.OutcomeFailure)
+		st := flowStep(fl, "", u, FactorEmailCode, c)
+		st.evaluationID = d.EvaluationID
+		s.auditStep(secevent.LoginFailed, st, reasonRiskBlock)
 		if _, err := s.flows.AdvanceFlow(ctx, fl.ID, FlowTransition{From: fl.State, To: stateFailed}, s.clock.Now()); err != nil && !errors.Is(err, ErrConflict) {
 			return "", flowErr(err)
 		}
@@ -213,6 +207,7 @@ func (s *SignIn) SubmitEmailCode(ctx context.Context, r CodeRequest) (res *Login
 			return nil, ferr
 		}
 		s.recordAttempt(ctx, u, attempt{factor: FactorEmailCode, success: false, client: r.Client})
+		s.auditStep(secevent.LoginFailed, st, codeFailure(dead))
 		if dead {
 			// The whole challenge failed: that is the evaluation's outcome.
 			s.outcome(ctx, fl.EvaluationID, engine.OutcomeFailure)
@@ -243,6 +238,7 @@ func (s *SignIn) SubmitEmailCode(ctx context.Context, r CodeRequest) (res *Login
 func (s *SignIn) emailFirstFactorPassed(ctx context.Context, st step) (*LoginResult, error) {
 	u := st.user
 	if u.EmailVerifiedAt.IsZero() {
+		st.claim = claimInbox
 		if err := s.dropCredentials(ctx, u, st.client); err != nil {
 			return nil, err
 		}
@@ -277,6 +273,9 @@ func (s *SignIn) heldPassed(ctx context.Context, st step) (*LoginResult, error) 
 		return nil, s.secondFactorFailed(ctx, st)
 	}
 	// The right password and the inbox: an unverified address is proven.
+	if st.user.EmailVerifiedAt.IsZero() {
+		st.claim = claimInboxAndPassword
+	}
 	if err := s.verify(ctx, st.user); err != nil {
 		return nil, err
 	}
@@ -288,5 +287,8 @@ func (s *SignIn) heldPassed(ctx context.Context, st step) (*LoginResult, error) 
 		return s.secondFactorPassed(ctx, st)
 	}
 	s.recordAttempt(ctx, st.user, attempt{factor: FactorEmailCode, success: true, client: st.client})
-	return s.toStep(ctx, st, stateSecond, []Method{MethodTOTP, MethodRecoveryCode}, true)
+	next := []Method{MethodTOTP, MethodRecoveryCode}
+	s.auditStep(secevent.StepUpPassed, st, "")
+	s.auditSecondFactor(st, next)
+	return s.toStep(ctx, st, stateSecond, next, true)
 }

@@ -59,6 +59,12 @@ type step struct {
 	// aal and outcome are what complete issues and reports.
 	aal     AAL
 	outcome engine.Outcome
+	// held: the step belongs to a held flow (a password presented past
+	// the account threshold); claim: the step proved the inbox of an
+	// unverified account (claimInbox, claimInboxAndPassword). Both only
+	// annotate the audit trail.
+	held  bool
+	claim string
 }
 
 // flowStep is the step that continues the flow fl for the account u with
@@ -66,7 +72,7 @@ type step struct {
 // carry over. handle is the client's handle of fl ("" when unknown here).
 func flowStep(fl LoginFlow, handle string, u *User, f Factor, c Client) step {
 	return step{flow: &fl, handle: handle, user: u, identifier: fl.Identifier, client: c, factor: f,
-		evaluationID: fl.EvaluationID, newDevice: isND(fl.State)}
+		evaluationID: fl.EvaluationID, newDevice: isND(fl.State), held: baseState(fl.State) == stateHeld}
 }
 
 // state is base with the new-device mark when the step carries one.
@@ -101,6 +107,7 @@ func (s *SignIn) complete(ctx context.Context, st step) (*LoginResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.auditStepSignedIn(st, is, dev)
 	if st.newDevice {
 		s.notify(ctx, mail.KindNewDeviceSignIn, st.user.Email, st.client)
 		s.emit(secevent.NewDevice, st.user, st.client, is.ID, map[string]string{"device_id": dev, "evaluation_id": st.evaluationID})
@@ -109,17 +116,20 @@ func (s *SignIn) complete(ctx context.Context, st step) (*LoginResult, error) {
 }
 
 // toSecondFactor moves the step's flow to the second factor, offering
-// second. The flow records the decision as step_up (whatever the engine
-// said, a second factor is now required) and whether the factor that
-// passed was the password, which decides the session's AAL later.
+// second, and audits the request (step_up_requested). The flow records
+// the decision as step_up (whatever the engine said, a second factor is
+// now required) and whether the factor that passed was the password,
+// which decides the session's AAL later.
 func (s *SignIn) toSecondFactor(ctx context.Context, st step, second []Method) (*LoginResult, error) {
+	s.auditSecondFactor(st, second)
 	return s.toStep(ctx, st, stateSecond, second, st.factor == FactorPassword)
 }
 
 // toStep moves the step's flow to the state base (stateSecond or
 // stateHeld), offering methods; pwVerified is set on the flow when the
 // password was verified. One-shot sign-in (no flow) and magic links
-// (handle unknown here) continue in a new flow.
+// (handle unknown here) continue in a new flow. The caller audits the
+// step (toSecondFactor, or the held password's own event).
 func (s *SignIn) toStep(ctx context.Context, st step, base string, methods []Method, pwVerified bool) (*LoginResult, error) {
 	now := s.clock.Now()
 	decision := risk.StepUp.String()
@@ -181,10 +191,9 @@ func (s *SignIn) flowByHandle(ctx context.Context, handle string) (LoginFlow, er
 }
 
 // flowUser returns the flow's account, nil when the identifier is unknown.
+// The lookup runs for unknown identifiers too (and finds nothing), so the
+// work does not tell them apart.
 func (s *SignIn) flowUser(ctx context.Context, fl LoginFlow) (*User, error) {
-	if fl.UserID == "" {
-		return nil, nil
-	}
 	u, err := s.users.UserByID(ctx, fl.UserID)
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/riskauth/riskauth/authn/secevent"
 	"github.com/riskauth/riskauth/authn/token"
 	"github.com/riskauth/riskauth/engine"
 )
@@ -113,14 +114,11 @@ func (s *SignIn) ConsumeMagicLink(ctx context.Context, r MagicLinkRequest) (res 
 	}
 	handle, same := s.requester(fl, r)
 	if !same {
-		a := &Approval{ExpiresAt: t.ExpiresAt}
-		fc, err := s.clients.FlowClient(ctx, fl.ID, s.clock.Now())
-		switch {
-		case err == nil:
-			a.UserAgent, a.IP, a.Location, a.RequestedAt = fc.UserAgent, fc.IP, fc.Location, fc.At
-		case !errors.Is(err, ErrNotFound):
+		a, err := s.waiting(ctx, t, fl)
+		if err != nil {
 			return nil, err
 		}
+		s.auditApproval(secevent.ApprovalRequested, &User{ID: t.UserID}, fl, r.Client, a, "")
 		return &LoginResult{Status: LoginApprovalRequired, Approval: a}, nil
 	}
 	if t, fl, err = s.linkFlow(ctx, r.Token, true); err != nil {
@@ -131,6 +129,51 @@ func (s *SignIn) ConsumeMagicLink(ctx context.Context, r MagicLinkRequest) (res 
 		return nil, err
 	}
 	return s.emailFirstFactorPassed(ctx, flowStep(fl, handle, u, FactorMagicLink, r.Client))
+}
+
+// waiting describes the sign-in waiting on the magic link t of flow fl:
+// the client that asked for it, as its code request saw it.
+func (s *SignIn) waiting(ctx context.Context, t OneTimeToken, fl LoginFlow) (*Approval, error) {
+	a := &Approval{ExpiresAt: t.ExpiresAt}
+	fc, err := s.clients.FlowClient(ctx, fl.ID, s.clock.Now())
+	switch {
+	case err == nil:
+		a.UserAgent, a.IP, a.Location, a.RequestedAt = fc.UserAgent, fc.IP, fc.Location, fc.At
+	case !errors.Is(err, ErrNotFound):
+		return nil, err
+	}
+	return a, nil
+}
+
+// approval is waiting for the audit trail of an approval or a denial,
+// which already happened: a store failure leaves the description out.
+func (s *SignIn) approval(ctx context.Context, t OneTimeToken, fl LoginFlow) *Approval {
+	a, err := s.waiting(ctx, t, fl)
+	if err != nil {
+		s.log.Warn("waiting sign-in not described for the audit trail", "err", err)
+		return &Approval{}
+	}
+	return a
+}
+
+// auditApproval records t (approval_requested, approval_granted, or a
+// login_failed with reason approval_denied) for the magic link of
+// flow fl of the account u, opened by client c away from the client that
+// asked for it, which a describes (details requester_ip,
+// requester_user_agent, requester_location).
+func (s *SignIn) auditApproval(t secevent.Type, u *User, fl LoginFlow, c Client, a *Approval, reason string) {
+	st := flowStep(fl, "", u, FactorMagicLink, c)
+	d := stepDetails(st, reason)
+	if a.IP != "" {
+		d["requester_ip"] = a.IP
+	}
+	if a.UserAgent != "" {
+		d["requester_user_agent"] = a.UserAgent
+	}
+	if a.Location != "" {
+		d["requester_location"] = a.Location
+	}
+	s.audit(t, u, "", c, "", d)
 }
 
 // ApproveMagicLink spends a magic link opened away from the client that
@@ -151,6 +194,7 @@ func (s *SignIn) ApproveMagicLink(ctx context.Context, r MagicLinkRequest) (res 
 	if _, err := s.flows.AdvanceFlow(ctx, fl.ID, FlowTransition{From: fl.State, To: st.state(stateApproved)}, s.clock.Now()); err != nil {
 		return nil, flowErr(err)
 	}
+	s.auditApproval(secevent.ApprovalGranted, u, fl, r.Client, s.approval(ctx, t, fl), "")
 	return &LoginResult{Status: LoginApproved}, nil
 }
 
@@ -163,13 +207,15 @@ func (s *SignIn) DenyMagicLink(ctx context.Context, r MagicLinkRequest) (err err
 	if err != nil {
 		return err
 	}
-	if _, err := s.linkUser(ctx, t, fl); err != nil {
+	u, err := s.linkUser(ctx, t, fl)
+	if err != nil {
 		return err
 	}
 	if _, err := s.flows.AdvanceFlow(ctx, fl.ID, FlowTransition{From: fl.State, To: stateFailed}, s.clock.Now()); err != nil {
 		return flowErr(err)
 	}
 	s.outcome(ctx, fl.EvaluationID, engine.OutcomeFailure)
+	s.auditApproval(secevent.LoginFailed, u, fl, r.Client, s.approval(ctx, t, fl), reasonApprovalDenied)
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/riskauth/riskauth/authn/mail"
+	"github.com/riskauth/riskauth/authn/secevent"
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/engine/risk"
 )
@@ -86,7 +87,12 @@ func (s *SignIn) secondFactorUser(ctx context.Context, fl LoginFlow, m Method) (
 // recovery code), AAL1 otherwise (email is not an AAL2 authenticator
 // under NIST SP 800-63B rev 4).
 func (s *SignIn) secondFactorPassed(ctx context.Context, st step) (*LoginResult, error) {
-	if st.factor == FactorEmailCode && st.user.EmailVerifiedAt.IsZero() {
+	claim := st.factor == FactorEmailCode && st.user.EmailVerifiedAt.IsZero()
+	if claim {
+		st.claim = claimInboxAndPassword
+	}
+	s.auditStep(secevent.StepUpPassed, st, "")
+	if claim {
 		// The code followed the right password: the inbox and the
 		// password together, so the address is verified with what was
 		// set at registration kept. An app enrolled before (by code that
@@ -100,7 +106,9 @@ func (s *SignIn) secondFactorPassed(ctx context.Context, st step) (*LoginResult,
 		}
 		if mfa {
 			s.recordAttempt(ctx, st.user, attempt{factor: FactorEmailCode, success: true, client: st.client})
-			return s.toStep(ctx, st, stateSecond, []Method{MethodTOTP, MethodRecoveryCode}, true)
+			next := []Method{MethodTOTP, MethodRecoveryCode}
+			s.auditSecondFactor(st, next)
+			return s.toStep(ctx, st, stateSecond, next, true)
 		}
 	}
 	st.aal, st.outcome = AAL1, engine.OutcomeStepUpPassed
@@ -124,6 +132,7 @@ func (s *SignIn) secondFactorPassed(ctx context.Context, st step) (*LoginResult,
 // someone may know the password.
 func (s *SignIn) secondFactorFailed(ctx context.Context, st step) error {
 	fl, u, c := st.flow, st.user, st.client
+	s.auditStep(secevent.SecondFactorFailed, st, wrongFactor(st.factor))
 	s.outcome(ctx, fl.EvaluationID, engine.OutcomeStepUpFailed)
 	d, err := s.evaluate(ctx, s.event(engine.KindMFA, u, fl.Identifier, c))
 	if err != nil {
@@ -154,6 +163,7 @@ func (s *SignIn) secondFactorFailed(ctx context.Context, st step) error {
 // was right once, most likely a double submit, so it only counts as a
 // failed attempt (no outcome, no new evaluation, no alert).
 func (s *SignIn) replayedCode(ctx context.Context, st step) error {
+	s.auditStep(secevent.SecondFactorFailed, st, reasonReplayedCode)
 	s.recordAttempt(ctx, st.user, attempt{factor: st.factor, success: false, client: st.client})
 	return errInvalidCode()
 }

@@ -68,6 +68,8 @@ type TokenStore interface {
 	// token; unknown or dead tokens get ErrTokenInvalid.
 	LiveToken(ctx context.Context, kind TokenKind, hash []byte, now time.Time) (OneTimeToken, error)
 	// CountTokensSince counts tokens of kind issued to userID at or after
-	// since (used or not), for per-account throttling of email sends.
+	// since (used or not). The flows limit their mails with the cap of
+	// EventCounter instead (samework.go); this serves operations and
+	// tests.
 	CountTokensSince(ctx context.Context, userID string, kind TokenKind, since time.Time) (int, error)
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/riskauth/riskauth/internal/leaf/atomicfile"
+	"github.com/riskauth/riskauth/internal/leaf/privfile"
 )
 
 // DefaultHistorySize is how many previously active versions a Source keeps
@@ -91,8 +92,9 @@ func (h *history) push(rs *RuleSet, at time.Time) error {
 	var err error
 	if h.dir != "" {
 		name := filepath.Join(h.dir, fmt.Sprintf("%020d-%s.yaml", at.UnixNano(), rs.Version))
-		if err = os.MkdirAll(h.dir, 0o755); err == nil {
-			err = atomicfile.Write(name, e.src, 0o644)
+		// The service's own copies: private like its data dir.
+		if err = privfile.MkdirAll(h.dir); err == nil {
+			err = atomicfile.Write(name, e.src, privfile.FileMode)
 		}
 		if err == nil {
 			e.file = name

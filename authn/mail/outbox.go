@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/riskauth/riskauth/engine/clock"
+	"github.com/riskauth/riskauth/internal/leaf/privfile"
 )
 
 // OutboxFile is the name of the outbox inside the data directory.
@@ -63,11 +64,11 @@ func NewOutbox(dataDir string, clk clock.Clock, logger *slog.Logger) (*Outbox, e
 	if clk == nil {
 		clk = clock.System{}
 	}
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+	if err := privfile.MkdirAll(dataDir); err != nil {
 		return nil, fmt.Errorf("mail outbox: %w", err)
 	}
 	path := filepath.Join(dataDir, OutboxFile)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	f, err := privfile.OpenAppend(path)
 	if err != nil {
 		return nil, fmt.Errorf("mail outbox: %w", err)
 	}

@@ -1,7 +1,9 @@
 // Package secevent is the vocabulary of account security events: what
 // authn reports to the SOC when something happens to an account (a
 // password or second factor changed, sessions revoked, a lockout, a
-// failed step-up, a sign-in from a new device).
+// failed step-up, a sign-in from a new device), and the audit trail of
+// every authentication step (sign-in succeeded or failed, step-up
+// requested, passed or failed, sign-out, a session revoked).
 //
 // It exists so that the producer and the consumer of these events agree
 // on a type without depending on each other: authn emits Event values

@@ -8,11 +8,18 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
+// The counter statements, one constant each so that the query-plan test
+// (plan_test.go) explains exactly what runs.
+const (
+	pgCountEvents = `SELECT count(*) FROM counter_events WHERE key = $1 AND at >= $2`
+	pgAddEvent    = `INSERT INTO counter_events (key, at, expires_at) VALUES ($1, $2, $3)`
+	pgClearEvents = `DELETE FROM counter_events WHERE key = $1`
+)
+
 // CountEvents implements authn.EventCounter.
 func (s *Postgres) CountEvents(ctx context.Context, key []byte, since time.Time) (int, error) {
 	var n int
-	if err := s.db.QueryRow(ctx, `SELECT count(*) FROM counter_events WHERE key = $1 AND at >= $2`,
-		key, since).Scan(&n); err != nil {
+	if err := s.db.QueryRow(ctx, pgCountEvents, key, since).Scan(&n); err != nil {
 		return 0, fmt.Errorf("store: count events: %w", err)
 	}
 	return n, nil
@@ -20,8 +27,7 @@ func (s *Postgres) CountEvents(ctx context.Context, key []byte, since time.Time)
 
 // AddEvent implements authn.EventCounter.
 func (s *Postgres) AddEvent(ctx context.Context, key []byte, at, expires time.Time) error {
-	if _, err := s.db.Exec(ctx, `INSERT INTO counter_events (key, at, expires_at) VALUES ($1, $2, $3)`,
-		key, at, expires); err != nil {
+	if _, err := s.db.Exec(ctx, pgAddEvent, key, at, expires); err != nil {
 		return fmt.Errorf("store: add event: %w", err)
 	}
 	return nil
@@ -34,7 +40,9 @@ const pgCounterLock = `SELECT pg_advisory_xact_lock(hashtextextended('riskauth/a
 
 // ReserveEvent implements authn.EventCounter: count and insert under a
 // per-key advisory lock, so that two instances cannot both see room for
-// the last event.
+// the last event. A refused reservation writes its row too, at the epoch
+// where no count looks (refusedAt), so that granted and refused cost the
+// same (issue 17, item 4).
 func (s *Postgres) ReserveEvent(ctx context.Context, key []byte, limit int, since, at, expires time.Time) (bool, error) {
 	ok := false
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
@@ -42,14 +50,14 @@ func (s *Postgres) ReserveEvent(ctx context.Context, key []byte, limit int, sinc
 			return err
 		}
 		var n int
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM counter_events WHERE key = $1 AND at >= $2`, key, since).Scan(&n); err != nil {
+		if err := tx.QueryRow(ctx, pgCountEvents, key, since).Scan(&n); err != nil {
 			return err
 		}
-		if n >= limit {
-			return nil
+		ok = n < limit
+		if !ok {
+			at, expires = refusedAt()
 		}
-		ok = true
-		_, err := tx.Exec(ctx, `INSERT INTO counter_events (key, at, expires_at) VALUES ($1, $2, $3)`, key, at, expires)
+		_, err := tx.Exec(ctx, pgAddEvent, key, at, expires)
 		return err
 	})
 	if err != nil {
@@ -60,7 +68,7 @@ func (s *Postgres) ReserveEvent(ctx context.Context, key []byte, limit int, sinc
 
 // ClearEvents implements authn.EventCounter.
 func (s *Postgres) ClearEvents(ctx context.Context, key []byte) error {
-	if _, err := s.db.Exec(ctx, `DELETE FROM counter_events WHERE key = $1`, key); err != nil {
+	if _, err := s.db.Exec(ctx, pgClearEvents, key); err != nil {
 		return fmt.Errorf("store: clear events: %w", err)
 	}
 	return nil

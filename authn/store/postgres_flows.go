@@ -10,6 +10,21 @@ import (
 	"github.com/riskauth/riskauth/authn"
 )
 
+// The flow statements, one constant each so that the query-plan test
+// (plan_test.go) explains exactly what runs.
+const (
+	pgInsertFlow  = `INSERT INTO login_flows (` + flowCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
+	pgFlowByID    = `SELECT ` + flowCols + ` FROM login_flows WHERE id = $1 AND expires_at > $2`
+	pgAdvanceFlow = `UPDATE login_flows
+		SET state = $1, password_verified = password_verified OR $2, updated_at = $3,
+			evaluation_id = COALESCE(NULLIF($6, ''), evaluation_id),
+			decision = COALESCE(NULLIF($7, ''), decision),
+			methods = COALESCE($8, methods)
+		WHERE id = $4 AND state = $5 AND expires_at > $3
+		RETURNING ` + flowCols
+	pgFlowExists = `SELECT EXISTS (SELECT 1 FROM login_flows WHERE id = $1 AND expires_at > $2)`
+)
+
 func scanPgFlow(r rowScanner) (authn.LoginFlow, error) {
 	var (
 		f    authn.LoginFlow
@@ -36,7 +51,7 @@ func (s *Postgres) CreateFlow(ctx context.Context, f authn.LoginFlow) error {
 	if updated.IsZero() {
 		updated = f.CreatedAt
 	}
-	_, err := s.db.Exec(ctx, `INSERT INTO login_flows (`+flowCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+	_, err := s.db.Exec(ctx, pgInsertFlow,
 		f.ID, nullStr(f.UserID), f.Identifier, f.EvaluationID, f.Decision, methods, f.State,
 		f.CreatedAt, updated, f.ExpiresAt, f.PasswordVerified)
 	if err != nil {
@@ -47,7 +62,7 @@ func (s *Postgres) CreateFlow(ctx context.Context, f authn.LoginFlow) error {
 
 // FlowByID implements authn.FlowStore.
 func (s *Postgres) FlowByID(ctx context.Context, id string, now time.Time) (authn.LoginFlow, error) {
-	f, err := scanPgFlow(s.db.QueryRow(ctx, `SELECT `+flowCols+` FROM login_flows WHERE id = $1 AND expires_at > $2`, id, now))
+	f, err := scanPgFlow(s.db.QueryRow(ctx, pgFlowByID, id, now))
 	if err != nil {
 		return authn.LoginFlow{}, fmt.Errorf("store: flow by id: %w", pgNotFound(err))
 	}
@@ -56,18 +71,12 @@ func (s *Postgres) FlowByID(ctx context.Context, id string, now time.Time) (auth
 
 // AdvanceFlow implements authn.FlowStore.
 func (s *Postgres) AdvanceFlow(ctx context.Context, id string, tr authn.FlowTransition, now time.Time) (authn.LoginFlow, error) {
-	f, err := scanPgFlow(s.db.QueryRow(ctx, `UPDATE login_flows
-		SET state = $1, password_verified = password_verified OR $2, updated_at = $3,
-			evaluation_id = COALESCE(NULLIF($6, ''), evaluation_id),
-			decision = COALESCE(NULLIF($7, ''), decision),
-			methods = COALESCE($8, methods)
-		WHERE id = $4 AND state = $5 AND expires_at > $3
-		RETURNING `+flowCols, tr.To, tr.PasswordVerified, now, id, tr.From, tr.EvaluationID, tr.Decision, tr.Methods))
+	f, err := scanPgFlow(s.db.QueryRow(ctx, pgAdvanceFlow, tr.To, tr.PasswordVerified, now, id, tr.From, tr.EvaluationID, tr.Decision, tr.Methods))
 	if errors.Is(err, pgx.ErrNoRows) {
 		// Tell a lost race (the flow exists, in another state) from a
 		// flow that is gone.
 		var exists bool
-		if err = s.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM login_flows WHERE id = $1 AND expires_at > $2)`,
+		if err = s.db.QueryRow(ctx, pgFlowExists,
 			id, now).Scan(&exists); err == nil {
 			err = authn.ErrNotFound
 			if exists {

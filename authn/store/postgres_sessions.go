@@ -95,6 +95,17 @@ func (s *Postgres) RevokeOtherSessions(ctx context.Context, userID, exceptID str
 	return int(tag.RowsAffected()), nil
 }
 
+// The sweeper's token and flow statements (see plan_test.go).
+const (
+	pgSweepTokens = `DELETE FROM one_time_tokens WHERE created_at < $1
+		AND (used_at IS NOT NULL OR revoked_at IS NOT NULL OR expires_at <= $2)`
+	pgSweepFlows = `DELETE FROM login_flows WHERE expires_at <= $1`
+	// Counted events (authn.EventCounter) and flow clients
+	// (authn.FlowClientStore) go with their expiry.
+	pgSweepEvents      = `DELETE FROM counter_events WHERE expires_at <= $1`
+	pgSweepFlowClients = `DELETE FROM flow_clients WHERE expires_at <= $1`
+)
+
 // DeleteExpired implements authn.Sweeper.
 func (s *Postgres) DeleteExpired(ctx context.Context, now time.Time, keep time.Duration) (int64, error) {
 	var total int64
@@ -105,11 +116,10 @@ func (s *Postgres) DeleteExpired(ctx context.Context, now time.Time, keep time.D
 		}{
 			{`DELETE FROM sessions WHERE revoked_at IS NOT NULL OR idle_expires_at <= $1 OR absolute_expires_at <= $1`,
 				[]any{now}},
-			{`DELETE FROM one_time_tokens WHERE created_at < $1
-				AND (used_at IS NOT NULL OR revoked_at IS NOT NULL OR expires_at <= $2)`, []any{now.Add(-keep), now}},
-			{`DELETE FROM login_flows WHERE expires_at <= $1`, []any{now}},
-			{`DELETE FROM counter_events WHERE expires_at <= $1`, []any{now}},
-			{`DELETE FROM flow_clients WHERE expires_at <= $1`, []any{now}},
+			{pgSweepTokens, []any{now.Add(-keep), now}},
+			{pgSweepFlows, []any{now}},
+			{pgSweepEvents, []any{now}},
+			{pgSweepFlowClients, []any{now}},
 		} {
 			tag, err := tx.Exec(ctx, st.query, st.args...)
 			if err != nil {

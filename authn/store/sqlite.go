@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/riskauth/riskauth/authn"
+	"github.com/riskauth/riskauth/internal/leaf/privfile"
 	_ "modernc.org/sqlite" // pure-Go SQLite driver "sqlite"
 )
 
@@ -46,8 +47,8 @@ type SQLiteOptions struct {
 	ReadConns int
 }
 
-// OpenSQLite opens (creating when needed) the database file at path and
-// applies pending migrations. It fails with authn.ErrSchemaTooNew when the
+// OpenSQLite opens (creating when needed, 0600) the database file at path
+// and applies pending migrations. It fails with authn.ErrSchemaTooNew when the
 // file was migrated by a newer binary. Close it when done.
 func OpenSQLite(ctx context.Context, path string, opts SQLiteOptions) (*SQLite, error) {
 	if path == "" || path == ":memory:" || strings.ContainsAny(path, "?#") {
@@ -57,6 +58,11 @@ func OpenSQLite(ctx context.Context, path string, opts SQLiteOptions) (*SQLite, 
 	}
 	if opts.BusyTimeout <= 0 {
 		opts.BusyTimeout = 5 * time.Second
+	}
+	// Accounts, sessions and tokens: 0600, and so the -wal and -shm files
+	// SQLite adds beside it.
+	if err := privfile.SQLite(path); err != nil {
+		return nil, fmt.Errorf("store: sqlite: %w", err)
 	}
 	if opts.ReadConns <= 0 {
 		opts.ReadConns = max(4, runtime.GOMAXPROCS(0))

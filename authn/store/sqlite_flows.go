@@ -11,6 +11,21 @@ import (
 	"github.com/riskauth/riskauth/authn"
 )
 
+// The flow statements, one constant each so that the query-plan test
+// (plan_test.go) explains exactly what runs.
+const (
+	sqliteInsertFlow  = `INSERT INTO login_flows (` + flowCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	sqliteFlowByID    = `SELECT ` + flowCols + ` FROM login_flows WHERE id = ? AND expires_at > ?`
+	sqliteAdvanceFlow = `UPDATE login_flows
+		SET state = ?, password_verified = MAX(password_verified, ?), updated_at = ?,
+			evaluation_id = COALESCE(NULLIF(?, ''), evaluation_id),
+			decision = COALESCE(NULLIF(?, ''), decision),
+			methods = COALESCE(?, methods)
+		WHERE id = ? AND state = ? AND expires_at > ?
+		RETURNING ` + flowCols
+	sqliteFlowExists = `SELECT count(*) FROM login_flows WHERE id = ? AND expires_at > ?`
+)
+
 func scanSQLiteFlow(r rowScanner) (authn.LoginFlow, error) {
 	var (
 		f                         authn.LoginFlow
@@ -44,7 +59,7 @@ func (s *SQLite) CreateFlow(ctx context.Context, f authn.LoginFlow) error {
 	if updated.IsZero() {
 		updated = f.CreatedAt
 	}
-	_, err = s.write.ExecContext(ctx, `INSERT INTO login_flows (`+flowCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err = s.write.ExecContext(ctx, sqliteInsertFlow,
 		f.ID, nullStr(f.UserID), f.Identifier, f.EvaluationID, f.Decision, string(methods), f.State,
 		ms(f.CreatedAt), ms(updated), ms(f.ExpiresAt), boolInt(f.PasswordVerified))
 	if err != nil {
@@ -55,8 +70,7 @@ func (s *SQLite) CreateFlow(ctx context.Context, f authn.LoginFlow) error {
 
 // FlowByID implements authn.FlowStore.
 func (s *SQLite) FlowByID(ctx context.Context, id string, now time.Time) (authn.LoginFlow, error) {
-	f, err := scanSQLiteFlow(s.read.QueryRowContext(ctx, `SELECT `+flowCols+` FROM login_flows
-		WHERE id = ? AND expires_at > ?`, id, ms(now)))
+	f, err := scanSQLiteFlow(s.read.QueryRowContext(ctx, sqliteFlowByID, id, ms(now)))
 	if err != nil {
 		return authn.LoginFlow{}, fmt.Errorf("store: flow by id: %w", notFound(err))
 	}
@@ -76,13 +90,7 @@ func (s *SQLite) AdvanceFlow(ctx context.Context, id string, tr authn.FlowTransi
 			}
 			methods = string(b)
 		}
-		f, err = scanSQLiteFlow(tx.QueryRowContext(ctx, `UPDATE login_flows
-			SET state = ?, password_verified = MAX(password_verified, ?), updated_at = ?,
-				evaluation_id = COALESCE(NULLIF(?, ''), evaluation_id),
-				decision = COALESCE(NULLIF(?, ''), decision),
-				methods = COALESCE(?, methods)
-			WHERE id = ? AND state = ? AND expires_at > ?
-			RETURNING `+flowCols, tr.To, boolInt(tr.PasswordVerified), ms(now),
+		f, err = scanSQLiteFlow(tx.QueryRowContext(ctx, sqliteAdvanceFlow, tr.To, boolInt(tr.PasswordVerified), ms(now),
 			tr.EvaluationID, tr.Decision, methods, id, tr.From, ms(now)))
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
@@ -90,7 +98,7 @@ func (s *SQLite) AdvanceFlow(ctx context.Context, id string, tr authn.FlowTransi
 		// Tell a lost race (the flow exists, in another state) from a
 		// flow that is gone.
 		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM login_flows WHERE id = ? AND expires_at > ?`,
+		if err := tx.QueryRowContext(ctx, sqliteFlowExists,
 			id, ms(now)).Scan(&n); err != nil {
 			return err
 		}

@@ -108,6 +108,17 @@ func (s *SQLite) RevokeOtherSessions(ctx context.Context, userID, exceptID strin
 	return int(n), nil
 }
 
+// The sweeper's token and flow statements (see plan_test.go).
+const (
+	sqliteSweepTokens = `DELETE FROM one_time_tokens WHERE created_at < ?
+		AND (used_at IS NOT NULL OR revoked_at IS NOT NULL OR expires_at <= ?)`
+	sqliteSweepFlows = `DELETE FROM login_flows WHERE expires_at <= ?`
+	// Counted events (authn.EventCounter) and flow clients
+	// (authn.FlowClientStore) go with their expiry.
+	sqliteSweepEvents      = `DELETE FROM counter_events WHERE expires_at <= ?`
+	sqliteSweepFlowClients = `DELETE FROM flow_clients WHERE expires_at <= ?`
+)
+
 // DeleteExpired implements authn.Sweeper.
 func (s *SQLite) DeleteExpired(ctx context.Context, now time.Time, keep time.Duration) (int64, error) {
 	var total int64
@@ -117,11 +128,10 @@ func (s *SQLite) DeleteExpired(ctx context.Context, now time.Time, keep time.Dur
 	}{
 		{`DELETE FROM sessions WHERE revoked_at IS NOT NULL OR idle_expires_at <= ? OR absolute_expires_at <= ?`,
 			[]any{ms(now), ms(now)}},
-		{`DELETE FROM one_time_tokens WHERE created_at < ?
-			AND (used_at IS NOT NULL OR revoked_at IS NOT NULL OR expires_at <= ?)`, []any{ms(now.Add(-keep)), ms(now)}},
-		{`DELETE FROM login_flows WHERE expires_at <= ?`, []any{ms(now)}},
-		{`DELETE FROM counter_events WHERE expires_at <= ?`, []any{ms(now)}},
-		{`DELETE FROM flow_clients WHERE expires_at <= ?`, []any{ms(now)}},
+		{sqliteSweepTokens, []any{ms(now.Add(-keep)), ms(now)}},
+		{sqliteSweepFlows, []any{ms(now)}},
+		{sqliteSweepEvents, []any{ms(now)}},
+		{sqliteSweepFlowClients, []any{ms(now)}},
 	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		for _, st := range stmts {

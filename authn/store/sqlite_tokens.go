@@ -10,8 +10,41 @@ import (
 	"github.com/riskauth/riskauth/authn"
 )
 
-// sqliteLiveToken is the liveness condition; the parameter is now.
-const sqliteLiveToken = `used_at IS NULL AND revoked_at IS NULL AND expires_at > ?`
+// sqliteTokenIsLive is the liveness condition; the parameter is now.
+const sqliteTokenIsLive = `used_at IS NULL AND revoked_at IS NULL AND expires_at > ?`
+
+// The token statements, one constant each so that the query-plan test
+// (plan_test.go) explains exactly what runs.
+const (
+	// sqliteSupersedeByUser and sqliteSupersedeByFlow revoke the live
+	// tokens a new one replaces. They are two statements, not one with
+	// "user_id = ? OR flow_id = ?": SQLite cannot serve that OR from the
+	// user and flow indexes and read every pending token of the kind
+	// instead, so requests slowed down as unused tokens piled up (issue
+	// 17). They take the ids as strings, not NULL: no row has an empty
+	// user or flow id, so an empty one supersedes nothing at the cost of
+	// one index probe (with a NULL, an analysed database's planner chose
+	// to read the table).
+	sqliteSupersedeByUser = `UPDATE one_time_tokens SET revoked_at = ?
+		WHERE user_id = ? AND kind = ? AND used_at IS NULL AND revoked_at IS NULL`
+	sqliteSupersedeByFlow = `UPDATE one_time_tokens SET revoked_at = ?
+		WHERE kind = ? AND flow_id = ? AND used_at IS NULL AND revoked_at IS NULL`
+	sqliteInsertToken  = `INSERT INTO one_time_tokens (` + tokenCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, NULL)`
+	sqliteConsumeToken = `UPDATE one_time_tokens SET used_at = ?
+		WHERE id = (SELECT id FROM one_time_tokens WHERE kind = ? AND hash = ? AND ` + sqliteTokenIsLive + `
+		            ORDER BY created_at DESC LIMIT 1)
+		RETURNING ` + tokenCols
+	sqliteLiveToken = `SELECT ` + tokenCols + ` FROM one_time_tokens
+		WHERE kind = ? AND hash = ? AND ` + sqliteTokenIsLive + ` ORDER BY created_at DESC LIMIT 1`
+	sqliteUseCode = `UPDATE one_time_tokens SET used_at = ?
+		WHERE kind = ? AND flow_id = ? AND hash = ? AND ` + sqliteTokenIsLive + `
+		RETURNING ` + tokenCols
+	sqliteMissCode = `UPDATE one_time_tokens SET attempts = attempts + 1,
+		revoked_at = CASE WHEN max_attempts > 0 AND attempts + 1 >= max_attempts THEN ? ELSE revoked_at END
+		WHERE kind = ? AND flow_id = ? AND ` + sqliteTokenIsLive + `
+		RETURNING revoked_at IS NOT NULL`
+	sqliteCountTokens = `SELECT count(*) FROM one_time_tokens WHERE user_id = ? AND kind = ? AND created_at >= ?`
+)
 
 func scanSQLiteToken(r rowScanner) (authn.OneTimeToken, error) {
 	var (
@@ -32,14 +65,15 @@ func scanSQLiteToken(r rowScanner) (authn.OneTimeToken, error) {
 // IssueToken implements authn.TokenStore.
 func (s *SQLite) IssueToken(ctx context.Context, t authn.OneTimeToken) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		// "user_id = NULL" is never true, so an empty user or flow
-		// supersedes nothing.
-		if _, err := tx.ExecContext(ctx, `UPDATE one_time_tokens SET revoked_at = ?
-			WHERE kind = ? AND used_at IS NULL AND revoked_at IS NULL AND (user_id = ? OR flow_id = ?)`,
-			ms(t.CreatedAt), string(t.Kind), nullStr(t.UserID), nullStr(t.FlowID)); err != nil {
+		// Both statements run whatever t holds, so a token for nobody
+		// costs the database what one for an account does.
+		if _, err := tx.ExecContext(ctx, sqliteSupersedeByUser, ms(t.CreatedAt), t.UserID, string(t.Kind)); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO one_time_tokens (`+tokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, NULL)`,
+		if _, err := tx.ExecContext(ctx, sqliteSupersedeByFlow, ms(t.CreatedAt), string(t.Kind), t.FlowID); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, sqliteInsertToken,
 			t.ID, string(t.Kind), t.Hash, nullStr(t.UserID), nullStr(t.FlowID), ms(t.CreatedAt), ms(t.ExpiresAt), t.MaxAttempts)
 		return mapInsertError(err)
 	})
@@ -51,10 +85,7 @@ func (s *SQLite) IssueToken(ctx context.Context, t authn.OneTimeToken) error {
 
 // ConsumeToken implements authn.TokenStore.
 func (s *SQLite) ConsumeToken(ctx context.Context, kind authn.TokenKind, hash []byte, now time.Time) (authn.OneTimeToken, error) {
-	t, err := scanSQLiteToken(s.write.QueryRowContext(ctx, `UPDATE one_time_tokens SET used_at = ?
-		WHERE id = (SELECT id FROM one_time_tokens WHERE kind = ? AND hash = ? AND `+sqliteLiveToken+`
-		            ORDER BY created_at DESC LIMIT 1)
-		RETURNING `+tokenCols, ms(now), string(kind), hash, ms(now)))
+	t, err := scanSQLiteToken(s.write.QueryRowContext(ctx, sqliteConsumeToken, ms(now), string(kind), hash, ms(now)))
 	if errors.Is(err, sql.ErrNoRows) {
 		err = authn.ErrTokenInvalid
 	}
@@ -66,8 +97,7 @@ func (s *SQLite) ConsumeToken(ctx context.Context, kind authn.TokenKind, hash []
 
 // LiveToken implements authn.TokenStore.
 func (s *SQLite) LiveToken(ctx context.Context, kind authn.TokenKind, hash []byte, now time.Time) (authn.OneTimeToken, error) {
-	t, err := scanSQLiteToken(s.read.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM one_time_tokens
-		WHERE kind = ? AND hash = ? AND `+sqliteLiveToken+` ORDER BY created_at DESC LIMIT 1`, string(kind), hash, ms(now)))
+	t, err := scanSQLiteToken(s.read.QueryRowContext(ctx, sqliteLiveToken, string(kind), hash, ms(now)))
 	if errors.Is(err, sql.ErrNoRows) {
 		err = authn.ErrTokenInvalid
 	}
@@ -87,17 +117,12 @@ func (s *SQLite) VerifyCode(ctx context.Context, kind authn.TokenKind, flowID st
 	)
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		t, err = scanSQLiteToken(tx.QueryRowContext(ctx, `UPDATE one_time_tokens SET used_at = ?
-			WHERE kind = ? AND flow_id = ? AND hash = ? AND `+sqliteLiveToken+`
-			RETURNING `+tokenCols, ms(now), string(kind), flowID, hash, ms(now)))
+		t, err = scanSQLiteToken(tx.QueryRowContext(ctx, sqliteUseCode, ms(now), string(kind), flowID, hash, ms(now)))
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
 		var dead int
-		err = tx.QueryRowContext(ctx, `UPDATE one_time_tokens SET attempts = attempts + 1,
-			revoked_at = CASE WHEN max_attempts > 0 AND attempts + 1 >= max_attempts THEN ? ELSE revoked_at END
-			WHERE kind = ? AND flow_id = ? AND `+sqliteLiveToken+`
-			RETURNING revoked_at IS NOT NULL`, ms(now), string(kind), flowID, ms(now)).Scan(&dead)
+		err = tx.QueryRowContext(ctx, sqliteMissCode, ms(now), string(kind), flowID, ms(now)).Scan(&dead)
 		switch {
 		case errors.Is(err, sql.ErrNoRows), err == nil && dead == 0:
 			verdict = authn.ErrTokenInvalid
@@ -120,7 +145,7 @@ func (s *SQLite) VerifyCode(ctx context.Context, kind authn.TokenKind, flowID st
 // CountTokensSince implements authn.TokenStore.
 func (s *SQLite) CountTokensSince(ctx context.Context, userID string, kind authn.TokenKind, since time.Time) (int, error) {
 	var n int
-	if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM one_time_tokens WHERE user_id = ? AND kind = ? AND created_at >= ?`,
+	if err := s.read.QueryRowContext(ctx, sqliteCountTokens,
 		userID, string(kind), ms(since)).Scan(&n); err != nil {
 		return 0, fmt.Errorf("store: count tokens: %w", err)
 	}

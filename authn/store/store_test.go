@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"fmt"
 	"path/filepath"
 	"testing"
 
@@ -40,6 +41,28 @@ func BenchmarkSignIn(b *testing.B) {
 		defer s.Close()
 		storetest.BenchSignIn(b, s)
 	})
+}
+
+// BenchmarkIssueTokenPending is BenchPendingTokens on both stores: the
+// store work of a reset request for an unknown address with 10k unused
+// tokens in the table (docs/benchmarks.md).
+func BenchmarkIssueTokenPending(b *testing.B) {
+	for _, c := range []struct {
+		name  string
+		newDB storetest.NewDatabase
+	}{{"sqlite", newSQLiteDB}, {"postgres", newPostgresDB}} {
+		for _, pending := range []int{0, storetest.PendingTokens} {
+			b.Run(fmt.Sprintf("%s/pending=%d", c.name, pending), func(b *testing.B) {
+				if c.name == "postgres" {
+					testenv.Require(b, testenv.EnvPostgresURL)
+				}
+				s, err := c.newDB(b).Open(b.Context())
+				require.NoError(b, err)
+				defer s.Close()
+				storetest.BenchPendingTokens(b, s, pending)
+			})
+		}
+	}
 }
 
 // newSQLiteDB is a database file in the test's temporary directory.

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -52,17 +53,37 @@ func run(cfgPath string) error {
 	}
 	defer srv.Close()
 
-	errc := make(chan error, 1)
-	go func() { errc <- srv.API.App().Listen(cfg.Addr) }()
-	log.Info("riskauthd listening", "addr", cfg.Addr, "ruleset", srv.Engine.Rules().Current().Version,
-		"state", srv.StateKind, "alerts", srv.Sink.Status().Transport, "data_dir", cfg.DataDir)
+	errc := make(chan error, 2)
+	go func() {
+		if err := srv.API.App().Listen(cfg.Addr); err != nil {
+			errc <- fmt.Errorf("listen %s: %w", cfg.Addr, err)
+		}
+	}()
+	if cfg.MetricsAddr != "" {
+		ln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("listen %s (metrics): %w", cfg.MetricsAddr, err)
+		}
+		go func() {
+			if err := srv.API.ServeOps(ln); err != nil {
+				errc <- fmt.Errorf("listen %s (metrics): %w", cfg.MetricsAddr, err)
+			}
+		}()
+	}
+	log.Info("riskauthd listening", "addr", cfg.Addr, "metrics_addr", cfg.MetricsAddr, "metrics_token", cfg.MetricsToken != "",
+		"ruleset", srv.Engine.Rules().Current().Version, "state", srv.StateKind, "alerts", srv.Sink.Status().Transport, "data_dir", cfg.DataDir)
+	if cfg.MetricsAddr == "" && cfg.MetricsToken == "" {
+		log.Warn("/metrics is open to everyone who reaches " + cfg.Addr + ": set RISKAUTH_METRICS_ADDR or RISKAUTH_METRICS_TOKEN")
+	}
 	select {
 	case err := <-errc:
-		return fmt.Errorf("listen %s: %w", cfg.Addr, err)
+		return err
 	case <-ctx.Done():
 	}
 	log.Info("shutting down", "grace", cfg.ShutdownGrace)
-	if err := srv.API.App().ShutdownWithTimeout(cfg.ShutdownGrace); err != nil {
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
+	defer cancel()
+	if err := srv.API.Shutdown(sctx); err != nil {
 		log.Warn("shutdown", "err", err)
 	}
 	return nil

@@ -35,21 +35,31 @@ func TestKafkaDelivery(t *testing.T) {
 	p.evaluate(t, e, 0, 300, 30)
 	sink.Emit(&secevent.Event{Type: secevent.MFAEnrolled, UserID: "user-1", IP: netip.MustParseAddr("192.0.2.1")})
 	p.alert["mfa"] = true // one more message on the alerts topic
+	// Audit-only: on the audit topic, not the alerts topic.
+	sink.Emit(&secevent.Event{Type: secevent.LoginSucceeded, UserID: "user-1", IP: netip.MustParseAddr("192.0.2.1")})
 	require.NoError(t, sink.Close(context.Background()))
 	require.Positive(t, p.alerts())
 
 	got := consume(t, c.ListenAddrs(), func(c *consumed) bool {
-		return c.distinct(decisionsTopic) >= p.n && c.distinct(alertsTopic) >= p.alerts()
+		return c.distinct(decisionsTopic) >= p.n && c.distinct(alertsTopic) >= p.alerts() && c.distinct(auditTopic) >= 2
 	})
 	checkDelivery(t, p, got)
 	assert.Len(t, got.recs[decisionsTopic], p.n, "no duplicates when Kafka is healthy")
-	var mfa int
+	var mfa []string
 	for _, r := range got.recs[alertsTopic] {
 		if strings.Contains(string(r.Value), "mfa") && string(r.Key) == "user-1" {
-			mfa++
+			mfa = append(mfa, string(r.Value))
 		}
 	}
-	assert.Equal(t, 1, mfa, "the security event is on the alerts topic, keyed by user")
+	require.Len(t, mfa, 1, "the security event is on the alerts topic, keyed by user")
+	var audit []string
+	for _, r := range got.recs[auditTopic] {
+		assert.Equal(t, "user-1", string(r.Key))
+		audit = append(audit, string(r.Value))
+	}
+	require.Len(t, audit, 2, "the audit trail has both events, and nothing else")
+	assert.Equal(t, mfa[0], audit[0], "the same message, id included, on the alerts topic and the audit trail")
+	assert.Contains(t, audit[1], `"event_type":"login_succeeded"`, "an audit-only event")
 	assert.Equal(t, float64(p.n), metric(t, reg, "riskauth_alert_messages_produced_total", "topic", decisionsTopic))
 	assert.Equal(t, float64(p.alerts()), metric(t, reg, "riskauth_alert_messages_produced_total", "topic", alertsTopic))
 	assert.Zero(t, metric(t, reg, "riskauth_alert_messages_spooled_total"))
@@ -76,7 +86,9 @@ func TestBrokerOutage(t *testing.T) {
 	// them rather than look once (a loaded machine lets one lag).
 	testenv.Eventually(t, "every topic spooling", func() bool {
 		for _, ts := range sink.Status().Topics {
-			if ts.Mode != "spooling" {
+			// The audit trail got nothing to write, so it has not met
+			// the outage.
+			if ts.Topic != auditTopic && ts.Mode != "spooling" {
 				return false
 			}
 		}

@@ -22,6 +22,7 @@ import (
 // quote them rather than copy them.
 const (
 	DefaultAlertsTopic     = "riskauth.alerts"
+	DefaultAuditTopic      = "riskauth.audit"
 	DefaultQueueSize       = 8192
 	DefaultBatchSize       = 1000
 	DefaultBatchBytes      = 1_000_000 // under the broker's default message.max.bytes (1048588)
@@ -47,6 +48,13 @@ type Config struct {
 	// carry an alert severity, and account security events
 	// (default riskauth.alerts).
 	AlertsTopic string `yaml:"alerts_topic"`
+	// AuditTopic receives the audit trail: every account security event
+	// (those of the alerts topic, byte for byte, and the routine
+	// authentication steps that go nowhere else: sign-in succeeded or
+	// failed, second factor requested, passed or failed, sign-out, a
+	// session revoked). Default riskauth.audit; it cannot be turned off.
+	// In the embedded mode the trail is <DataDir>/audit.jsonl.
+	AuditTopic string `yaml:"audit_topic"`
 	// DecisionsTopic, when set, receives every decision (for analytics
 	// and backtests). Empty turns it off, in both modes: every decision
 	// is a few KiB, which adds up to gigabytes a day on a busy site.
@@ -135,6 +143,7 @@ func (c *Config) Embedded() bool { return len(c.Brokers) == 0 }
 
 func (c *Config) defaults() {
 	c.AlertsTopic = cmp.Or(c.AlertsTopic, DefaultAlertsTopic)
+	c.AuditTopic = cmp.Or(c.AuditTopic, DefaultAuditTopic)
 	c.ClientID = cmp.Or(c.ClientID, DefaultClientID)
 	c.QueueSize = cmp.Or(c.QueueSize, DefaultQueueSize)
 	c.BatchSize = cmp.Or(c.BatchSize, DefaultBatchSize)
@@ -172,13 +181,17 @@ func (c *Config) validate(producer bool) error {
 			add("alert: brokers[%d] %q: want host:port", i, b)
 		}
 	}
-	for _, t := range []struct{ field, name string }{{"alerts_topic", c.AlertsTopic}, {"decisions_topic", c.DecisionsTopic}} {
+	for _, t := range []struct{ field, name string }{{"alerts_topic", c.AlertsTopic}, {"audit_topic", c.AuditTopic},
+		{"decisions_topic", c.DecisionsTopic}} {
 		if t.name != "" && !validTopic(t.name) {
 			add("alert: %s %q: want 1-249 characters of [a-zA-Z0-9._-]", t.field, t.name)
 		}
 	}
 	if c.DecisionsTopic != "" && c.DecisionsTopic == c.AlertsTopic {
 		add("alert: decisions_topic %q: must differ from alerts_topic", c.DecisionsTopic)
+	}
+	if c.AuditTopic == c.AlertsTopic || c.AuditTopic == c.DecisionsTopic {
+		add("alert: audit_topic %q: must differ from alerts_topic and decisions_topic", c.AuditTopic)
 	}
 	if c.QueueSize < 1 {
 		add("alert: queue_size %d: want at least 1", c.QueueSize)

@@ -1,6 +1,7 @@
-// Package alert delivers the engine's decisions and authn's account
-// security events to the SOC: to Kafka in production, to JSONL files in
-// the embedded mode. It implements engine.DecisionSink.
+// Package alert delivers the engine's decisions, authn's account security
+// events and the audit trail of authentication to the SOC: to Kafka in
+// production, to JSONL files in the embedded mode. It implements
+// engine.DecisionSink.
 //
 // It is for getting messages out of the process, reliably and off the
 // request path. It is not for deciding what is an alert (ocsf.IsAlert and
@@ -13,6 +14,11 @@
 // AlertsTopic (default riskauth.alerts) receives an OCSF Detection Finding
 // for every block and every decision whose matched rules carry an alert
 // severity, and every account security event (MFA changes, lockouts, ...).
+// AuditTopic (default riskauth.audit, always on) is the audit trail: every
+// security event, those of the alerts topic byte for byte (one
+// metadata.uid in both) and the audit-only authentication steps
+// (secevent.Type.AuditOnly: sign-in succeeded or failed, second factor
+// requested, passed or failed, sign-out, a session revoked).
 // DecisionsTopic (default off) receives an OCSF Authentication event for
 // every decision, for analytics and backtests. The key is the user
 // (user id, else "id:" + the normalised identifier), else the client IP,
@@ -29,10 +35,10 @@
 //     them, one produce call at a time (at most BatchSize messages and
 //     BatchBytes bytes, lingering BatchTimeout);
 //   - spooling: new messages are appended to the topic's spool
-//     (<SpoolDir>/alerts, <SpoolDir>/decisions) and the lane's goroutine
-//     drains the spool into Kafka, acknowledging as Kafka accepts, with
-//     exponential backoff (RetryBackoffMin..RetryBackoffMax) while Kafka
-//     refuses.
+//     (<SpoolDir>/alerts, <SpoolDir>/audit, <SpoolDir>/decisions) and the
+//     lane's goroutine drains the spool into Kafka, acknowledging as Kafka
+//     accepts, with exponential backoff (RetryBackoffMin..RetryBackoffMax)
+//     while Kafka refuses.
 //
 // A lane switches to spooling when a produce call fails (after
 // MaxAttempts, within WriteTimeout), when Kafka is so slow that more than
@@ -103,7 +109,8 @@
 // # Embedded mode
 //
 // With no brokers, the same messages are appended, one per line, to
-// <DataDir>/alerts.jsonl and, when DecisionsTopic is set,
+// <DataDir>/alerts.jsonl, <DataDir>/audit.jsonl and, when DecisionsTopic
+// is set,
 // <DataDir>/decisions.jsonl (off by default, like the topic: a decision
 // event is a few KiB and the file is never rotated here; use logrotate's
 // copytruncate or turn it on for a backtest window). Each batch is one

@@ -28,6 +28,7 @@ import (
 
 const (
 	alertsTopic    = "riskauth.alerts"
+	auditTopic     = alert.DefaultAuditTopic
 	decisionsTopic = "riskauth.decisions"
 )
 
@@ -108,7 +109,7 @@ func (p *published) alerts() int {
 // the defaults.
 func cluster(t testing.TB, opts ...kfake.Opt) *kfake.Cluster {
 	t.Helper()
-	c, err := kfake.NewCluster(append([]kfake.Opt{kfake.NumBrokers(3), kfake.SeedTopics(3, alertsTopic, decisionsTopic)}, opts...)...)
+	c, err := kfake.NewCluster(append([]kfake.Opt{kfake.NumBrokers(3), kfake.SeedTopics(3, alertsTopic, auditTopic, decisionsTopic)}, opts...)...)
 	require.NoError(t, err)
 	t.Cleanup(c.Close)
 	return c
@@ -135,15 +136,15 @@ type consumed struct {
 // distinct counts a topic's messages, duplicates counted once.
 func (c *consumed) distinct(topic string) int { return len(c.ids[topic]) }
 
-// consume reads both topics from the start with a separate franz-go
+// consume reads the topics from the start with a separate franz-go
 // client until want(records) holds, or fails after testenv.Patience.
 func consume(t testing.TB, addrs []string, want func(c *consumed) bool) *consumed {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.ConsumeTopics(alertsTopic, decisionsTopic),
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.ConsumeTopics(alertsTopic, auditTopic, decisionsTopic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(100*time.Millisecond))
 	require.NoError(t, err)
 	defer cl.Close()
-	c := &consumed{recs: map[string][]*kgo.Record{}, ids: map[string]map[string]bool{alertsTopic: {}, decisionsTopic: {}}}
+	c := &consumed{recs: map[string][]*kgo.Record{}, ids: map[string]map[string]bool{alertsTopic: {}, auditTopic: {}, decisionsTopic: {}}}
 	ctx, cancel := context.WithTimeout(context.Background(), testenv.Patience)
 	defer cancel()
 	for !want(c) {

@@ -7,6 +7,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/riskauth/riskauth/internal/leaf/privfile"
 )
 
 // jsonlFile is the embedded mode's destination: one message per line,
@@ -27,7 +29,8 @@ type jsonlFile struct {
 }
 
 func openJSONL(path string, ts *topicSeries, log *slog.Logger) (*jsonlFile, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	// 0600: the trail names users, addresses and devices.
+	f, err := privfile.OpenAppend(path)
 	if err != nil {
 		return nil, fmt.Errorf("alert: open %s: %w", path, err)
 	}

@@ -42,10 +42,18 @@ func release(msgs []message) {
 
 func (m *message) size() int64 { return int64(len(m.key) + len(m.value) + len(m.id) + 64) }
 
+// newMessageID is a message's metadata.uid. UUIDv7: unique for
+// de-duplication, and time-ordered so that consumers' indexes stay
+// compact.
+func newMessageID() string { return uuid.Must(uuid.NewV7()).String() }
+
 func (s *Sink) encode(at time.Time, key string, dst destination, fn func([]byte, string) ([]byte, error)) (message, bool) {
-	// UUIDv7: unique for de-duplication, and time-ordered so that
-	// consumers' indexes stay compact.
-	id := uuid.Must(uuid.NewV7()).String()
+	return s.encodeID(newMessageID(), at, key, dst, fn)
+}
+
+// encodeID is encode with the message id given: an event that goes to two
+// topics keeps one id.
+func (s *Sink) encodeID(id string, at time.Time, key string, dst destination, fn func([]byte, string) ([]byte, error)) (message, bool) {
 	// Encode behind the spool envelope's header: should the message go
 	// to the spool, the record is ready without another copy.
 	bp := bufPool.Get().(*[]byte)

@@ -38,7 +38,7 @@ type Sink struct {
 	closed bool
 	queue  chan item
 
-	alerts, decisions destination // decisions is nil when off
+	alerts, audit, decisions destination // decisions is nil when off
 
 	writer *kafka.Writer
 	lanes  []*lane
@@ -150,8 +150,10 @@ func (s *Sink) Publish(d *engine.Decision) {
 	}
 }
 
-// Emit queues an account security event for the alerts topic, with the
-// same guarantees as Publish. The event must not be modified afterwards.
+// Emit queues an account security event for the audit trail and, unless
+// its type is audit-only (secevent.Type.AuditOnly), the alerts topic, with
+// the same guarantees as Publish. The event must not be modified
+// afterwards.
 func (s *Sink) Emit(ev *secevent.Event) {
 	if ev != nil {
 		s.enqueue(item{ev: ev})

@@ -2,16 +2,16 @@ package alert
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/riskauth/riskauth/engine/alert/spool"
+	"github.com/riskauth/riskauth/internal/leaf/privfile"
 	"github.com/segmentio/kafka-go"
 )
 
 func (s *Sink) openFiles() error {
-	if err := os.MkdirAll(s.cfg.DataDir, 0o750); err != nil {
+	if err := privfile.MkdirAll(s.cfg.DataDir); err != nil {
 		return fmt.Errorf("alert: data dir: %w", err)
 	}
 	open := func(name, topic string) (*jsonlFile, error) {
@@ -27,6 +27,10 @@ func (s *Sink) openFiles() error {
 		return err
 	}
 	s.alerts = f
+	if f, err = open("audit.jsonl", s.cfg.AuditTopic); err != nil {
+		return err
+	}
+	s.audit = f
 	if s.cfg.DecisionsTopic != "" {
 		if f, err = open("decisions.jsonl", s.cfg.DecisionsTopic); err != nil {
 			return err
@@ -95,6 +99,10 @@ func (s *Sink) openKafka() error {
 		return err
 	}
 	s.alerts = l
+	if l, err = open("audit", s.cfg.AuditTopic); err != nil {
+		return err
+	}
+	s.audit = l
 	if s.cfg.DecisionsTopic != "" {
 		if l, err = open("decisions", s.cfg.DecisionsTopic); err != nil {
 			return err

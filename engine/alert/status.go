@@ -34,7 +34,7 @@ func (s *Sink) Status() Status {
 	if s.cfg.Embedded() {
 		st.Transport = "jsonl"
 	}
-	for _, d := range []destination{s.alerts, s.decisions} {
+	for _, d := range []destination{s.alerts, s.audit, s.decisions} {
 		if d != nil {
 			st.Topics = append(st.Topics, d.status())
 		}

@@ -62,7 +62,7 @@ func (s *Sink) process(items []item, reason string) {
 	if len(items) == 0 {
 		return
 	}
-	var alerts, decisions []message
+	var alerts, audit, decisions []message
 	for _, it := range items {
 		if it.rc != nil {
 			rc := it.rc
@@ -74,11 +74,16 @@ func (s *Sink) process(items []item, reason string) {
 			continue
 		}
 		if it.ev != nil {
-			ev := it.ev
-			if m, ok := s.encode(ev.Time, ocsf.SecurityKey(ev), s.alerts, func(dst []byte, id string) ([]byte, error) {
-				return s.enc.Security(dst, ev, id)
-			}); ok {
-				alerts = append(alerts, m)
+			// One id for the event in both topics: the same message.
+			ev, id := it.ev, newMessageID()
+			encode := func(dst []byte, id string) ([]byte, error) { return s.enc.Security(dst, ev, id) }
+			if !ev.Type.AuditOnly() {
+				if m, ok := s.encodeID(id, ev.Time, ocsf.SecurityKey(ev), s.alerts, encode); ok {
+					alerts = append(alerts, m)
+				}
+			}
+			if m, ok := s.encodeID(id, ev.Time, ocsf.SecurityKey(ev), s.audit, encode); ok {
+				audit = append(audit, m)
 			}
 			continue
 		}
@@ -103,6 +108,9 @@ func (s *Sink) process(items []item, reason string) {
 	}
 	if len(alerts) > 0 {
 		s.alerts.route(alerts, reason)
+	}
+	if len(audit) > 0 {
+		s.audit.route(audit, reason)
 	}
 	if len(decisions) > 0 {
 		s.decisions.route(decisions, reason)

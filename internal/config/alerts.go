@@ -15,6 +15,7 @@ func (c *Config) applyKafkaEnv(env func(string) string) error {
 		c.Alerts.Brokers = splitList(v)
 	}
 	set("RISKAUTH_KAFKA_ALERTS_TOPIC", &c.Alerts.AlertsTopic)
+	set("RISKAUTH_KAFKA_AUDIT_TOPIC", &c.Alerts.AuditTopic)
 	set("RISKAUTH_KAFKA_DECISIONS_TOPIC", &c.Alerts.DecisionsTopic)
 	set("RISKAUTH_KAFKA_COMPRESSION", &c.Alerts.Compression)
 	tlsOn, tlsSet, err := boolEnv(env, "RISKAUTH_KAFKA_TLS")

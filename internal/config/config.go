@@ -32,6 +32,16 @@ import (
 type Config struct {
 	// Addr is the listen address (RISKAUTH_ADDR, default 127.0.0.1:8080).
 	Addr string `yaml:"addr"`
+	// MetricsAddr, when set, is a listen address of its own for /metrics,
+	// /healthz and /readyz (RISKAUTH_METRICS_ADDR); /metrics then answers
+	// 404 on Addr. Bind it where only the scraper and the orchestrator
+	// reach (a private interface, a pod port not exposed by the Service).
+	MetricsAddr string `yaml:"metrics_addr"`
+	// MetricsToken, when set, is the bearer token /metrics demands
+	// wherever it is served (RISKAUTH_METRICS_TOKEN), at least 32
+	// characters. Production requires MetricsAddr or MetricsToken: the
+	// series map the service and its defences.
+	MetricsToken string `yaml:"metrics_token"`
 	// APIKeys authorise server-to-server calls (RISKAUTH_API_KEYS,
 	// comma-separated). When none is configured, riskauthd generates one
 	// into DataDir/api-key on first start.
@@ -53,10 +63,11 @@ type Config struct {
 	// service embedding the engine reads the same keys; inline keeps them
 	// at the top level of the file.
 	standard.Config `yaml:",inline"`
-	// Alerts sends alerts (and optionally every decision) to Kafka, with a
-	// disk spool while Kafka is unreachable; with no brokers they are
-	// appended to alerts.jsonl in the data dir. Environment:
-	// RISKAUTH_KAFKA_BROKERS, RISKAUTH_KAFKA_ALERTS_TOPIC,
+	// Alerts sends alerts, the audit trail (and optionally every decision)
+	// to Kafka, with a disk spool while Kafka is unreachable; with no
+	// brokers they are appended to alerts.jsonl and audit.jsonl in the
+	// data dir. Environment: RISKAUTH_KAFKA_BROKERS,
+	// RISKAUTH_KAFKA_ALERTS_TOPIC, RISKAUTH_KAFKA_AUDIT_TOPIC,
 	// RISKAUTH_KAFKA_DECISIONS_TOPIC, RISKAUTH_KAFKA_COMPRESSION,
 	// RISKAUTH_KAFKA_TLS (true: TLS with the system CAs),
 	// RISKAUTH_KAFKA_TLS_CA, RISKAUTH_KAFKA_SASL_MECHANISM,
@@ -137,6 +148,8 @@ func boolEnv(env func(string) string, name string) (value, ok bool, err error) {
 func (c *Config) applyEnv(env func(string) string) error {
 	set := func(name string, dst *string) { setEnv(env, name, dst) }
 	set("RISKAUTH_ADDR", &c.Addr)
+	set("RISKAUTH_METRICS_ADDR", &c.MetricsAddr)
+	set("RISKAUTH_METRICS_TOKEN", &c.MetricsToken)
 	set("RISKAUTH_DATA_DIR", &c.DataDir)
 	set("RISKAUTH_REDIS_URL", &c.Redis.URL)
 	set("RISKAUTH_RULES_FILE", &c.Rules.File)
@@ -261,6 +274,7 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.validateAuthn()...)
 	errs = append(errs, c.validateAdmin()...)
+	errs = append(errs, c.validateMetrics()...)
 	return errors.Join(errs...)
 }
 

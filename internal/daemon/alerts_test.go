@@ -57,7 +57,7 @@ func TestAlertsEmbedded(t *testing.T) {
 // would, the server produces alerts and decision events to a real Kafka
 // protocol peer (kfake, three brokers), keyed by user.
 func TestAlertsKafka(t *testing.T) {
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(3), kfake.SeedTopics(3, "riskauth.alerts", "riskauth.decisions"))
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(3), kfake.SeedTopics(3, "riskauth.alerts", "riskauth.audit", "riskauth.decisions"))
 	require.NoError(t, err)
 	t.Cleanup(cluster.Close)
 	addrs := cluster.ListenAddrs()

@@ -229,7 +229,7 @@ func TestProductionRefusesDefaults(t *testing.T) {
 		return map[string]string{"RISKAUTH_ENV": "production", "RISKAUTH_DATA_DIR": t.TempDir()}[k]
 	})
 	require.Error(t, err)
-	for _, want := range []string{"RISKAUTH_SEAL_KEYS", "RISKAUTH_AUTHN_SECRET", "RISKAUTH_SMTP_URL", "RISKAUTH_PUBLIC_ORIGIN"} {
+	for _, want := range []string{"RISKAUTH_SEAL_KEYS", "RISKAUTH_AUTHN_SECRET", "RISKAUTH_SMTP_URL", "RISKAUTH_PUBLIC_ORIGIN", "RISKAUTH_METRICS_ADDR"} {
 		assert.ErrorContains(t, err, want)
 	}
 }

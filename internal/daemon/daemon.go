@@ -122,8 +122,8 @@ func Build(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, 
 			s.Close()
 		}
 	}()
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("data dir: %w", err)
+	if err := privateDataDir(cfg, log); err != nil {
+		return nil, err
 	}
 	reg := o.reg
 	if reg == nil {
@@ -180,7 +180,7 @@ func Build(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, 
 		}
 		deps.BreachedRange = breached.NewRangeHandler(s.risk.BreachedTable)
 	}
-	apiCfg := httpapi.Config{APIKeys: apiKeys, BodyLimit: cfg.BodyLimit, TrustedProxies: proxies}
+	apiCfg := httpapi.Config{APIKeys: apiKeys, BodyLimit: cfg.BodyLimit, TrustedProxies: proxies, Metrics: cfg.Metrics()}
 	for _, k := range cfg.Admin.APIKeys {
 		apiCfg.AdminKeys = append(apiCfg.AdminKeys, httpapi.AdminKey{Name: k.Name, Key: k.Key})
 	}

@@ -27,9 +27,9 @@ import (
 // Sessions resolves and manages the caller's sessions.
 type Sessions interface {
 	Authenticator
-	Logout(ctx context.Context, sessionToken string) error
+	Logout(ctx context.Context, sessionToken string, c authn.Client) error
 	ListSessions(ctx context.Context, sessionToken string) ([]authn.SessionInfo, error)
-	RevokeSession(ctx context.Context, sessionToken, sessionID string) error
+	RevokeSession(ctx context.Context, sessionToken, sessionID string, c authn.Client) error
 	RevokeOtherSessions(ctx context.Context, sessionToken string, c authn.Client) (int, error)
 }
 
@@ -131,8 +131,8 @@ func (s *Server) whoami(c *fiber.Ctx) error {
 	return writeJSON(c, http.StatusOK, infoBody(*info))
 }
 
-func (s *Server) logout(c *fiber.Ctx, _ *wire.AuthnBody, _ authn.Client) error {
-	if err := s.sessions.Logout(c.UserContext(), sessionToken(c)); err != nil {
+func (s *Server) logout(c *fiber.Ctx, _ *wire.AuthnBody, cl authn.Client) error {
+	if err := s.sessions.Logout(c.UserContext(), sessionToken(c), cl); err != nil {
 		return err
 	}
 	if bearerToken(c) == "" {
@@ -158,7 +158,12 @@ func (s *Server) revokeSession(c *fiber.Ctx) error {
 	if len(id) > wire.MaxSecretBytes {
 		return apiErr(CodeNotFound, "no such session")
 	}
-	if err := s.sessions.RevokeSession(c.UserContext(), sessionToken(c), id); err != nil {
+	// No body: who is asking is the connection and its user agent.
+	cl, err := s.client(c, &wire.Client{})
+	if err != nil {
+		return err
+	}
+	if err := s.sessions.RevokeSession(c.UserContext(), sessionToken(c), id, cl); err != nil {
 		return sessionError(c, err)
 	}
 	return writeJSON(c, http.StatusOK, okBody{OK: true})

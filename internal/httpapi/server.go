@@ -110,6 +110,10 @@ type Config struct {
 	// other is expected. With none (or without Deps.Rules) the admin
 	// routes answer 404. Kept as SHA-256 digests, never logged.
 	AdminKeys []AdminKey
+	// Metrics decides who may read /metrics (ops.go): a listener of its
+	// own, a bearer token, or both. The zero value serves it to anyone
+	// who reaches the main listener, as development wants.
+	Metrics MetricsConfig
 }
 
 // Deps are the server's collaborators.
@@ -188,8 +192,17 @@ type Server struct {
 	adminKeys  [][sha256.Size]byte
 	adminNames []string // by the index of adminKeys
 
+	// The operations listener (ops.go): nil unless metrics are served
+	// apart; metricsToken is the digest of the metrics token, nil when
+	// none is set.
+	ops             *fiber.App
+	metricsSeparate bool
+	metricsToken    *[sha256.Size]byte
+	timeouts        struct{ read, write, idle time.Duration }
+
 	mu      sync.Mutex
 	ln      net.Listener
+	opsLn   net.Listener
 	stopped bool
 }
 
@@ -256,6 +269,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if err := s.setupAdmin(cfg, deps); err != nil {
 		return nil, err
 	}
+	if err := s.setupMetrics(cfg.Metrics); err != nil {
+		return nil, err
+	}
 	s.readyTimeout = orDefault(cfg.ReadyTimeout, DefaultReadyTimeout)
 	s.openapi = cfg.OpenAPI
 	if s.openapi == nil {
@@ -271,11 +287,14 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	s.m = m
 
+	s.timeouts.read = orDefault(cfg.ReadTimeout, DefaultReadTimeout)
+	s.timeouts.write = orDefault(cfg.WriteTimeout, DefaultWriteTimeout)
+	s.timeouts.idle = orDefault(cfg.IdleTimeout, DefaultIdleTimeout)
 	s.app = fiber.New(fiber.Config{
 		BodyLimit:             cfg.BodyLimit,
-		ReadTimeout:           orDefault(cfg.ReadTimeout, DefaultReadTimeout),
-		WriteTimeout:          orDefault(cfg.WriteTimeout, DefaultWriteTimeout),
-		IdleTimeout:           orDefault(cfg.IdleTimeout, DefaultIdleTimeout),
+		ReadTimeout:           s.timeouts.read,
+		WriteTimeout:          s.timeouts.write,
+		IdleTimeout:           s.timeouts.idle,
 		ErrorHandler:          s.serverError,
 		DisableStartupMessage: true,
 		Network:               fiber.NetworkTCP, // IPv4 and IPv6 listen addresses
@@ -299,7 +318,13 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		Registry:          reg,
 		EnableOpenMetrics: false,
 	}))
+	if s.metricsSeparate {
+		s.ops = s.newOpsApp(metrics)
+	}
 	for _, r := range s.routes(metrics, breachedRange(deps.BreachedRange)) {
+		if r.path == "/metrics" && s.metricsSeparate {
+			continue // on the operations listener only: 404 here
+		}
 		if !s.served(r.authn) {
 			r.handler = authnDisabled
 		}
@@ -361,7 +386,7 @@ func (s *Server) routes(metrics, breached fiber.Handler) []route {
 		// Probes, metrics (metrics.go) and the API's description.
 		{method: http.MethodGet, path: "/healthz", handler: s.healthz},
 		{method: http.MethodGet, path: "/readyz", handler: s.readyz},
-		{method: http.MethodGet, path: "/metrics", handler: metrics},
+		{method: http.MethodGet, path: "/metrics", handler: s.withMetricsAuth(metrics)},
 		{method: http.MethodGet, path: "/openapi.json", handler: s.openAPI},
 
 		// Sign-in API (signin.go).
@@ -444,8 +469,9 @@ func (s *Server) Serve(ln net.Listener) error {
 	return err
 }
 
-// Shutdown stops accepting connections and waits for in-flight requests
-// until ctx ends. It is safe before, during or without Serve.
+// Shutdown stops accepting connections, on the operations listener too,
+// and waits for in-flight requests until ctx ends. It is safe before,
+// during or without Serve.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.stopped = true
@@ -457,26 +483,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		// did not know the listener: close it here so that Serve returns.
 		_ = ln.Close()
 	}
-	return err
-}
-
-func (s *Server) healthz(c *fiber.Ctx) error {
-	return writeJSON(c, http.StatusOK, statusBody{Status: "ok"})
-}
-
-func (s *Server) readyz(c *fiber.Ctx) error {
-	ctx, cancel := context.WithTimeout(c.UserContext(), s.readyTimeout)
-	defer cancel()
-	if err := s.ready.Ready(ctx); err != nil {
-		s.log.Warn("not ready", "err", err)
-		return apiErr(CodeNotReady, "a backend is unreachable")
-	}
-	return writeJSON(c, http.StatusOK, statusBody{Status: "ready"})
-}
-
-// statusBody is the body of /healthz and /readyz.
-type statusBody struct {
-	Status string `json:"status"`
+	return errors.Join(err, s.shutdownOps(ctx))
 }
 
 func (s *Server) openAPI(c *fiber.Ctx) error {

@@ -113,6 +113,7 @@ func TestNewValidatesConfig(t *testing.T) {
 		{"negative body limit", httpapi.Config{APIKeys: []string{"k"}, BodyLimit: -1}, httpapi.Deps{Engine: eng}},
 		{"unknown proxy header", httpapi.Config{APIKeys: []string{"k"}, ProxyHeader: "X-Real-IP"}, httpapi.Deps{Engine: eng}},
 		{"invalid prefix", httpapi.Config{APIKeys: []string{"k"}, TrustedProxies: []netip.Prefix{{}}}, httpapi.Deps{Engine: eng}},
+		{"short metrics token", httpapi.Config{APIKeys: []string{"k"}, Metrics: httpapi.MetricsConfig{Token: "too-short"}}, httpapi.Deps{Engine: eng}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

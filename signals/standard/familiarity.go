@@ -12,6 +12,7 @@ import (
 
 	"github.com/riskauth/riskauth/engine/familiarity"
 	"github.com/riskauth/riskauth/internal/leaf/atomicfile"
+	"github.com/riskauth/riskauth/internal/leaf/privfile"
 )
 
 // FamiliaritySnapshotFile is where in-memory state keeps the global
@@ -92,7 +93,10 @@ func (s *famSnapshots) save(force bool) error {
 	}
 	data, err := s.g.MarshalBinary()
 	if err == nil {
-		err = atomicfile.Write(s.file, data, 0o600)
+		// Private like everything in the data dir (privfile; issue 17,
+		// item 9): a file an older version left looser is tightened by
+		// the daemon at start, and keeps that mode from then on.
+		err = atomicfile.Write(s.file, data, privfile.FileMode)
 	}
 	if err != nil {
 		err = fmt.Errorf("familiarity global counts: %w", err)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -14,6 +13,7 @@ import (
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/engine/clock"
 	"github.com/riskauth/riskauth/engine/familiarity"
+	"github.com/riskauth/riskauth/internal/leaf/privfile"
 	"github.com/riskauth/riskauth/internal/leaf/secretfile"
 	"github.com/riskauth/riskauth/rules"
 	"github.com/riskauth/riskauth/signals/breached"
@@ -112,7 +112,7 @@ func New(cfg Config, opts ...Option) (_ *Assembly, err error) {
 		}
 	}()
 	if cfg.DataDir != "" {
-		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		if err := privfile.MkdirAll(cfg.DataDir); err != nil {
 			return nil, fmt.Errorf("data dir: %w", err)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/riskauth/riskauth/engine"
+	"github.com/riskauth/riskauth/internal/leaf/privfile"
 	_ "modernc.org/sqlite" // pure-Go SQLite driver "sqlite"
 )
 
@@ -70,8 +71,8 @@ const sqliteSchema = `CREATE TABLE IF NOT EXISTS velocity_profiles (
 	last_login INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID`
 
-// NewSQLiteProfiles opens (creating when needed) the profile database at
-// path. Close it when done.
+// NewSQLiteProfiles opens (creating when needed, 0600) the profile
+// database at path. Close it when done.
 func NewSQLiteProfiles(path string, opts ...SQLiteOption) (*SQLiteProfiles, error) {
 	o := sqliteOptions{cacheSize: DefaultProfileCacheSize, busyTimeout: 5 * time.Second}
 	for _, f := range opts {
@@ -82,6 +83,10 @@ func NewSQLiteProfiles(path string, opts ...SQLiteOption) (*SQLiteProfiles, erro
 	}
 	if o.cacheSize <= 0 {
 		o.cacheSize = DefaultProfileCacheSize
+	}
+	// Users' sign-in histories: 0600, and so the -wal and -shm files.
+	if err := privfile.SQLite(path); err != nil {
+		return nil, fmt.Errorf("velocity sqlite: %w", err)
 	}
 	params := fmt.Sprintf("?_pragma=busy_timeout(%d)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)",
 		max(o.busyTimeout.Milliseconds(), 1))

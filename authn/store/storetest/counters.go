@@ -65,6 +65,47 @@ func testCounters(t *testing.T, newDB NewDatabase) {
 		assert.True(t, reserve(t0.Add(window+time.Second)), "the first event left the window")
 		assert.False(t, reserve(t0.Add(window+30*time.Second)))
 	})
+	t.Run("a refused reservation writes as a granted one and is never counted", func(t *testing.T) {
+		t.Parallel()
+		db := newDB(t)
+		ctx := t.Context()
+		s, err := db.Open(ctx)
+		require.NoError(t, err)
+		defer s.Close()
+		k := hash("refused key")
+		window := 15 * time.Minute
+		rows := func() int64 {
+			t.Helper()
+			n, err := db.QueryInt(ctx, `SELECT count(*) FROM counter_events`)
+			require.NoError(t, err)
+			return n
+		}
+		for m := range 4 {
+			at := t0.Add(time.Duration(m) * time.Minute)
+			before := rows()
+			ok, err := s.ReserveEvent(ctx, k, 2, at.Add(-window), at, at.Add(window))
+			require.NoError(t, err)
+			assert.Equal(t, m < 2, ok, "reservation %d", m)
+			// The cost of a reservation must not tell a refusal from a
+			// grant (issue 17, item 4): one row either way.
+			assert.Equal(t, before+1, rows(), "reservation %d wrote one row", m)
+		}
+		// Whatever the window counted (an instance whose clock is
+		// behind counts from earlier), only the grants are there.
+		n, err := s.CountEvents(ctx, k, t0.Add(-24*time.Hour))
+		require.NoError(t, err)
+		assert.Equal(t, 2, n, "only the granted ones count")
+		// The window slides past the grants: room again, the refusals
+		// never counted.
+		later := t0.Add(window + 2*time.Minute)
+		ok, err := s.ReserveEvent(ctx, k, 2, later.Add(-window), later, later.Add(window))
+		require.NoError(t, err)
+		assert.True(t, ok)
+		// The refusals are swept with the expired.
+		_, err = s.DeleteExpired(ctx, t0, 0)
+		require.NoError(t, err)
+		assert.Equal(t, int64(3), rows(), "the two refusals swept, the grants kept")
+	})
 	t.Run("concurrent reservations never pass the limit", func(t *testing.T) {
 		t.Parallel()
 		db := newDB(t)

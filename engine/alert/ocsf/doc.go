@@ -3,15 +3,19 @@
 // for the SOC's Kafka topics and the embedded JSONL sink, and reads decision
 // events back so that `riskctl rules backtest` can replay them.
 //
-// Four message shapes come out of it:
+// Four message classes come out of it:
 //
 //   - Authentication (class 3002) for every decision, on riskauth.decisions.
 //     Its unmapped.riskauth extension carries the full feature snapshot the
-//     rules saw, which is what makes a recorded decision replayable.
+//     rules saw, which is what makes a recorded decision replayable. The
+//     audit trail's sign-in and sign-out steps (riskauth.audit) are
+//     Authentication events too, with a status and no snapshot (audit.go);
+//     ParseDecision refuses them.
 //   - Detection Finding (class 2004, is_alert true) for blocks and decisions
 //     whose matched rules carry an alert severity, on riskauth.alerts; also
 //     for lockouts, failed step-ups and new devices.
-//   - Account Change (class 3001) for factor, password and session changes.
+//   - Account Change (class 3001) for factor, password and session changes
+//     (a single session revoked: on the audit trail only).
 //   - Entity Management (class 3004) for the audit trail of rule-set
 //     changes (promote, rollback, candidate, hot reload), on
 //     riskauth.alerts; docs/rollout.md says why this class.

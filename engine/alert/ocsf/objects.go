@@ -18,11 +18,13 @@ const (
 	classAuthentication   = 3002
 	classDetectionFinding = 2004
 
-	activityLogon = 1  // Authentication: "A new logon session was requested."
-	activityOther = 99 // every class: the producer names it in activity_name
+	activityLogon  = 1  // Authentication: "A new logon session was requested."
+	activityLogoff = 2  // Authentication: "A logon session was terminated."
+	activityOther  = 99 // every class: the producer names it in activity_name
 
 	activityCreate = 1 // Finding: "A finding was created."
 
+	statusSuccess = 1
 	statusFailure = 2
 	statusOther   = 99
 

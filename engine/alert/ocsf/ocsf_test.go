@@ -117,6 +117,47 @@ func securityEvent(typ secevent.Type) *secevent.Event {
 		Details: map[string]string{"factor": "totp", "evaluation_id": "0193a6f2-7c1e-7000-8000-000000000001"}}
 }
 
+// auditEvents are one event of each audit-trail type as authn emits them:
+// a sign-in at AAL2 first (the golden file), then a failure, an unknown
+// identifier, and the rest.
+func auditEvents() []*secevent.Event {
+	at, ip := decidedAt, netip.MustParseAddr("2001:db8:1::5")
+	attrs := map[string]string{"app": "shop"}
+	base := func(t secevent.Type, details map[string]string) *secevent.Event {
+		return &secevent.Event{Type: t, UserID: "u-42", Email: "alice@example.com", IP: ip, UserAgent: chrome, Time: at,
+			Attributes: attrs, Details: details}
+	}
+	ok := base(secevent.LoginSucceeded, map[string]string{"flow": "sign_in", "factor": "totp", "aal": "2",
+		"evaluation_id": "0193a6f2-7c1e-7000-8000-000000000001", "device_id": "dev-7f3a"})
+	ok.SessionID = "sess-9"
+	logout := base(secevent.Logout, nil)
+	logout.SessionID = "sess-9"
+	revoked := base(secevent.SessionRevoked, map[string]string{"session": "sess-7"})
+	revoked.SessionID = "sess-9"
+	return []*secevent.Event{
+		ok,
+		base(secevent.LoginFailed, map[string]string{"flow": "sign_in", "factor": "password", "reason": "wrong_password",
+			"evaluation_id": "0193a6f2-7c1e-7000-8000-000000000002"}),
+		{Type: secevent.LoginFailed, Identifier: "nobody@example.com", IP: ip, Time: at,
+			Details: map[string]string{"flow": "sign_in", "factor": "password", "reason": "unknown_account"}},
+		base(secevent.LoginFailed, map[string]string{"reason": "risk_block"}),
+		base(secevent.StepUpRequested, map[string]string{"methods": "totp,recovery_code", "factor": "password"}),
+		base(secevent.StepUpPassed, map[string]string{"factor": "recovery"}),
+		base(secevent.SecondFactorFailed, map[string]string{"factor": "totp", "reason": "wrong_code"}),
+		logout,
+		revoked,
+		{Type: secevent.LoginSucceeded},
+		// The flows of issue 17, items 2 and 7: a held password, a magic
+		// link opened elsewhere, approved or denied there.
+		base(secevent.LoginFailed, map[string]string{"flow": "sign_in", "factor": "password", "reason": "account_held",
+			"held": "true", "methods": "email_code"}),
+		base(secevent.ApprovalRequested, map[string]string{"flow": "sign_in", "factor": "magic_link",
+			"requester_ip": "198.51.100.10", "requester_user_agent": chrome}),
+		base(secevent.ApprovalGranted, map[string]string{"flow": "sign_in", "factor": "magic_link", "requester_ip": "198.51.100.10"}),
+		base(secevent.LoginFailed, map[string]string{"flow": "sign_in", "factor": "magic_link", "reason": "approval_denied"}),
+	}
+}
+
 // compileSchemas loads docs/schemas/*.schema.json.
 func compileSchemas(t testing.TB) map[string]*jsonschema.Schema {
 	t.Helper()
@@ -124,7 +165,7 @@ func compileSchemas(t testing.TB) map[string]*jsonschema.Schema {
 	c.DefaultDraft(jsonschema.Draft2020)
 	c.AssertFormat()
 	out := map[string]*jsonschema.Schema{}
-	for _, name := range []string{"authentication", "detection-finding", "account-change", "entity-management"} {
+	for _, name := range []string{"authentication", "detection-finding", "account-change", "entity-management", "auth-event"} {
 		path, err := filepath.Abs(filepath.Join("..", "..", "..", "docs", "schemas", name+".schema.json"))
 		require.NoError(t, err)
 		s, err := c.Compile(path)
@@ -200,6 +241,15 @@ func TestSchemas(t *testing.T) {
 			return enc.Security(nil, &secevent.Event{Type: typ, Email: "bob@example.com"}, "msg-bare")
 		}})
 	}
+	for _, ev := range auditEvents() {
+		s := "auth-event"
+		if ev.Type == secevent.SessionRevoked {
+			s = "account-change"
+		}
+		cases = append(cases, tc{"audit/" + string(ev.Type) + "/" + ev.Details["reason"] + ev.Identifier, s, func(t *testing.T) ([]byte, error) {
+			return enc.Security(nil, ev, "msg-audit")
+		}})
+	}
 	for _, c := range ruleChanges() {
 		cases = append(cases, tc{"rules/" + c.Action + "/" + c.OldVersion + "-" + c.NewVersion, "entity-management", func(t *testing.T) ([]byte, error) {
 			return enc.RuleChange(nil, &c, "msg-rules")
@@ -229,6 +279,8 @@ func TestSchemasReject(t *testing.T) {
 	rc := ruleChanges()[0]
 	ruleChange, err := enc.RuleChange(nil, &rc, "m")
 	require.NoError(t, err)
+	failed, err := enc.Security(nil, auditEvents()[1], "m")
+	require.NoError(t, err)
 	cases := []struct {
 		name, schema string
 		msg          []byte
@@ -246,6 +298,14 @@ func TestSchemasReject(t *testing.T) {
 		{"account change bad activity", "account-change", change, func(m map[string]any) { m["activity_id"] = 7 }},
 		{"account change without time", "account-change", change, func(m map[string]any) { delete(m, "time") }},
 		{"rule change without actor", "entity-management", ruleChange, func(m map[string]any) { delete(m, "actor") }},
+		{"audit failure without a reason", "auth-event", failed, func(m map[string]any) { delete(m, "status_detail") }},
+		{"audit failure claiming success", "auth-event", failed, func(m map[string]any) { m["status_id"], m["status"] = 1, "Success" }},
+		{"audit event with a feature snapshot", "auth-event", failed, func(m map[string]any) {
+			m["unmapped"].(map[string]any)["riskauth"].(map[string]any)["features"] = map[string]any{}
+		}},
+		{"audit event with an unknown type", "auth-event", failed, func(m map[string]any) {
+			m["unmapped"].(map[string]any)["riskauth"].(map[string]any)["event_type"] = "mfa_enrolled"
+		}},
 		{"rule change bad action", "entity-management", ruleChange, func(m map[string]any) {
 			m["unmapped"].(map[string]any)["riskauth"].(map[string]any)["action"] = "yolo"
 		}},
@@ -286,6 +346,9 @@ func TestGolden(t *testing.T) {
 		}},
 		{"security-finding", func() ([]byte, error) {
 			return enc.Security(nil, securityEvent(secevent.Lockout), "0193a6f2-7c1e-7000-8000-0000000000a4")
+		}},
+		{"auth-event", func() ([]byte, error) {
+			return enc.Security(nil, auditEvents()[0], "0193a6f2-7c1e-7000-8000-0000000000a6")
 		}},
 	}
 	for _, c := range cases {
@@ -520,10 +583,13 @@ func TestParseDecisionRejects(t *testing.T) {
 	rc := ruleChanges()[0]
 	ruleChange, err := enc.RuleChange(nil, &rc, "m")
 	require.NoError(t, err)
+	failed, err := enc.Security(nil, auditEvents()[1], "m")
+	require.NoError(t, err)
 	cases := map[string]string{
 		"not json":         `{"class_uid":`,
 		"account change":   string(change),
 		"rule change":      string(ruleChange),
+		"audit sign-in":    string(failed),
 		"no extension":     `{"class_uid":3002,"metadata":{"uid":"m"}}`,
 		"bad decision":     `{"class_uid":3002,"metadata":{"uid":"m"},"unmapped":{"riskauth":{"decision":"maybe"}}}`,
 		"no id":            `{"class_uid":3002,"unmapped":{"riskauth":{"decision":"block"}}}`,

@@ -25,7 +25,8 @@ func SecurityKey(ev *secevent.Event) string {
 
 // Security appends to dst the event with uid id: OCSF Account Change
 // (class 3001) for factor, password and session changes, Detection Finding
-// (2004) for lockouts, failed step-ups and new devices.
+// (2004) for lockouts, failed step-ups and new devices, Authentication
+// (3002) for the audit trail's sign-in and sign-out steps (audit.go).
 // On error dst is returned unchanged.
 func (e *Encoder) Security(dst []byte, ev *secevent.Event, id string) ([]byte, error) {
 	if ev == nil {
@@ -38,9 +39,12 @@ func (e *Encoder) Security(dst []byte, ev *secevent.Event, id string) ([]byte, e
 		return dst, fmt.Errorf("%w %q", ErrUnknownEventType, ev.Type)
 	}
 	w := writer{b: dst}
-	if ev.Type.IsFinding() {
+	switch {
+	case ev.Type.IsAuthentication():
+		e.authEvent(&w, ev, id)
+	case ev.Type.IsFinding():
 		e.securityFinding(&w, ev, id)
-	} else {
+	default:
 		e.accountChange(&w, ev, id)
 	}
 	return w.b, nil
@@ -48,9 +52,13 @@ func (e *Encoder) Security(dst []byte, ev *secevent.Event, id string) ([]byte, e
 
 // securityType is how one secevent.Type renders.
 type securityType struct {
-	// activity is the Account Change activity_id (Finding types use Create).
+	// activity is the Account Change or Authentication activity_id
+	// (Finding types use Create).
 	activity     int
 	activityName string
+	// status is the Authentication status_id of the audit types (Account
+	// Changes are always Success, findings New).
+	status int
 	// severity is the default when the event carries none.
 	severity risk.Severity
 	title    string
@@ -76,6 +84,18 @@ var securityTypes = map[secevent.Type]securityType{
 	secevent.Lockout:      {activity: activityCreate, activityName: "Create", severity: risk.SeverityMedium, title: "account locked out after repeated failures"},
 	secevent.StepUpFailed: {activity: activityCreate, activityName: "Create", severity: risk.SeverityMedium, title: "second-factor challenge failed"},
 	secevent.NewDevice:    {activity: activityCreate, activityName: "Create", severity: risk.SeverityLow, title: "sign-in from a new device"},
+
+	// The audit trail's types (audit.go). Failures are Low, the rest
+	// Informational: the SOC's alerts come from the types above.
+	secevent.LoginSucceeded:     {activity: activityLogon, activityName: "Logon", status: statusSuccess, title: "sign-in succeeded"},
+	secevent.LoginFailed:        {activity: activityLogon, activityName: "Logon", status: statusFailure, severity: risk.SeverityLow, title: "sign-in failed"},
+	secevent.StepUpRequested:    {activity: activityLogon, activityName: "Logon", status: statusOther, title: "second factor requested"},
+	secevent.StepUpPassed:       {activity: activityLogon, activityName: "Logon", status: statusSuccess, title: "second factor passed"},
+	secevent.SecondFactorFailed: {activity: activityLogon, activityName: "Logon", status: statusFailure, severity: risk.SeverityLow, title: "second factor failed"},
+	secevent.Logout:             {activity: activityLogoff, activityName: "Logoff", status: statusSuccess, title: "signed out"},
+	secevent.SessionRevoked:     {activity: activityOther, activityName: "Session Revoked", title: "session revoked"},
+	secevent.ApprovalRequested:  {activity: activityLogon, activityName: "Logon", status: statusOther, title: "magic link opened elsewhere: approval requested"},
+	secevent.ApprovalGranted:    {activity: activityLogon, activityName: "Logon", status: statusSuccess, title: "sign-in approved from the magic link"},
 }
 
 func (e *Encoder) securityCommon(w *writer, ev *secevent.Event, t securityType) (title string) {

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/riskauth/riskauth/internal/leaf/privfile"
 )
 
 // corruptSuffix marks a file that is not a readable segment. It is set
@@ -34,7 +36,7 @@ type loadedSegment struct {
 // skipping what a crash or a bad disk left.
 func (s *Spool) load() error {
 	dir := s.dir
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := privfile.MkdirAll(dir); err != nil {
 		return fmt.Errorf("spool: open %s: %w", dir, err)
 	}
 	if err := os.Remove(filepath.Join(dir, cursorTmpName)); err != nil && !errors.Is(err, os.ErrNotExist) {
