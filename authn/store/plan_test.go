@@ -34,7 +34,9 @@ type planQuery struct {
 
 var planNow = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 
-// sqlitePlanQueries are every token and flow statement of the SQLite store.
+// sqlitePlanQueries are every token and flow statement of the SQLite
+// store, with the counted events and flow clients that sign-in and the
+// mail cap query on every request.
 func sqlitePlanQueries() []planQuery {
 	now, hash := planNow.UnixMilli(), []byte("0123456789abcdef0123456789abcdef")
 	return []planQuery{
@@ -56,10 +58,18 @@ func sqlitePlanQueries() []planQuery {
 		{"advance flow", sqliteAdvanceFlow, []any{"done", 0, now, "", "", nil, "f-1", "started", now}, []string{"id"}},
 		{"flow exists", sqliteFlowExists, []any{"f-1", now}, []string{"id"}},
 		{"sweep flows", sqliteSweepFlows, []any{now}, []string{"expires_at"}},
+		{"count events", sqliteCountEvents, []any{hash, now}, []string{"key"}},
+		{"add event", sqliteAddEvent, []any{hash, now, now}, nil},
+		{"clear events", sqliteClearEvents, []any{hash}, []string{"key"}},
+		{"sweep events", sqliteSweepEvents, []any{now}, []string{"expires_at"}},
+		{"save flow client", sqliteSaveFlowClient, []any{"f-1", "192.0.2.1", "ua", "", now, now}, []string{"flow_id"}},
+		{"flow client", sqliteFlowClient, []any{"f-1", now}, []string{"flow_id"}},
+		{"sweep flow clients", sqliteSweepFlowClients, []any{now}, []string{"expires_at"}},
 	}
 }
 
-// pgPlanQueries are every token and flow statement of the PostgreSQL store.
+// pgPlanQueries are every token and flow statement of the PostgreSQL
+// store, with the counted events and flow clients.
 func pgPlanQueries() []planQuery {
 	now, hash := planNow, []byte("0123456789abcdef0123456789abcdef")
 	return []planQuery{
@@ -81,6 +91,13 @@ func pgPlanQueries() []planQuery {
 		{"advance flow", pgAdvanceFlow, []any{"done", false, now, "f-1", "started", "", "", nil}, []string{"id"}},
 		{"flow exists", pgFlowExists, []any{"f-1", now}, []string{"id"}},
 		{"sweep flows", pgSweepFlows, []any{now}, []string{"expires_at"}},
+		{"count events", pgCountEvents, []any{hash, now}, []string{"key"}},
+		{"add event", pgAddEvent, []any{hash, now, now}, nil},
+		{"clear events", pgClearEvents, []any{hash}, []string{"key"}},
+		{"sweep events", pgSweepEvents, []any{now}, []string{"expires_at"}},
+		{"save flow client", pgSaveFlowClient, []any{"f-1", "192.0.2.1", "ua", "", now, now}, []string{"flow_id"}},
+		{"flow client", pgFlowClient, []any{"f-1", now}, []string{"flow_id"}},
+		{"sweep flow clients", pgSweepFlowClients, []any{now}, []string{"expires_at"}},
 	}
 }
 
@@ -247,8 +264,8 @@ func pgLeadingColumns(tb testing.TB, s *Postgres) map[string]string {
 }
 
 // sqlitePileUp adds 10k unowned pending reset tokens, 10k email codes
-// bound to as many flows, and a few users with tokens of their own, then
-// runs ANALYZE.
+// bound to as many flows, and a few users with tokens of their own, 10k
+// counted events and 10k flow clients, then runs ANALYZE.
 func sqlitePileUp(ctx context.Context, db *sql.DB) error {
 	now := planNow.UnixMilli()
 	for _, q := range []string{
@@ -267,6 +284,12 @@ func sqlitePileUp(ctx context.Context, db *sql.DB) error {
 			WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d)
 			SELECT 'c-' || i, 'email_code', randomblob(32), 'u-' || (i %% 100 + 1), 'f-' || i, %d, %d, 0, 5, NULL FROM n`,
 			pendingTokens, now, now+10*60_000),
+		fmt.Sprintf(`INSERT INTO counter_events (key, at, expires_at)
+			WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d)
+			SELECT randomblob(32), %d, %d FROM n`, pendingTokens, now, now+15*60_000),
+		fmt.Sprintf(`INSERT INTO flow_clients (flow_id, ip, user_agent, location, at, expires_at)
+			WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d)
+			SELECT 'f-' || i, '192.0.2.1', 'ua', '', %d, %d FROM n`, pendingTokens, now, now+15*60_000),
 		`ANALYZE`,
 	} {
 		if _, err := db.ExecContext(ctx, q); err != nil {
@@ -290,12 +313,16 @@ func pgPileUp(ctx context.Context, s *Postgres) error {
 		`INSERT INTO one_time_tokens (` + tokenCols + `)
 			SELECT 'c-' || i, 'email_code', sha256(('c' || i)::bytea), 'u-' || (i % 100 + 1), 'f-' || i, $1::timestamptz, $1::timestamptz + interval '10 minutes', 0, 5, NULL
 			FROM generate_series(1, 10000) i`,
+		`INSERT INTO counter_events (key, at, expires_at)
+			SELECT sha256(('k' || i)::bytea), $1::timestamptz, $1::timestamptz + interval '15 minutes' FROM generate_series(1, 10000) i`,
+		`INSERT INTO flow_clients (flow_id, ip, user_agent, location, at, expires_at)
+			SELECT 'f-' || i, '192.0.2.1', 'ua', '', $1::timestamptz, $1::timestamptz + interval '15 minutes' FROM generate_series(1, 10000) i`,
 	} {
 		if _, err := s.db.Exec(ctx, q, planNow); err != nil {
 			return fmt.Errorf("pile up: %w", err)
 		}
 	}
-	if _, err := s.db.Exec(ctx, `ANALYZE users, login_flows, one_time_tokens`); err != nil {
+	if _, err := s.db.Exec(ctx, `ANALYZE users, login_flows, one_time_tokens, counter_events, flow_clients`); err != nil {
 		return fmt.Errorf("pile up: %w", err)
 	}
 	return nil
