@@ -13,7 +13,7 @@ import (
 // change meaning, so clients may branch on them.
 type Code string
 
-// Error codes returned by the Service. Anything that is not an *Error is an
+// Error codes returned by the services. Anything that is not an *Error is an
 // internal failure (HTTP 500) whose details must not reach the client.
 const (
 	// CodeInvalidRequest: a field is malformed (too long, wrong shape).
@@ -62,6 +62,10 @@ const (
 	// CodeUnavailable: a dependency (the breached-password check) could
 	// not answer; the request was not carried out (HTTP 503).
 	CodeUnavailable Code = "unavailable"
+	// CodeEmailUnverified: the operation (enrolling a second factor)
+	// needs a proven address; until then whoever registered it may not
+	// own it (HTTP 403).
+	CodeEmailUnverified Code = "email_unverified"
 
 	// Password policy rejections, one code each (from password.PolicyError).
 	CodePasswordTooShort     = Code(password.CodeTooShort)
@@ -69,12 +73,13 @@ const (
 	CodePasswordBreached     = Code(password.CodeBreached)
 	CodePasswordContext      = Code(password.CodeContext)
 	CodePasswordInvalidChars = Code(password.CodeInvalidChars)
+	CodePasswordRepetitive   = Code(password.CodeRepetitive)
 )
 
 // CodeInternal is what CodeOf reports for errors that are not an *Error.
 const CodeInternal Code = "internal"
 
-// Error is the typed error of every Service method that fails for a reason
+// Error is the typed error of every service method that fails for a reason
 // the client may learn. Message is a safe English sentence for humans;
 // RetryAfter is set for CodeRateLimited and CodeBusy; Limit carries the
 // policy bound for length rejections.

@@ -66,3 +66,28 @@ type FlowStore interface {
 	// when its state is no longer tr.From.
 	AdvanceFlow(ctx context.Context, id string, tr FlowTransition, now time.Time) (LoginFlow, error)
 }
+
+// FlowClient is who started a login flow, as the flow's code request
+// saw them: shown to the owner who opens the flow's magic link in
+// another browser, so they can tell whether to approve the sign-in.
+type FlowClient struct {
+	// FlowID is the flow's database id.
+	FlowID    string
+	IP        string
+	UserAgent string
+	// Location is the approximate place ("Paris, FR"), "" when
+	// geolocation did not know.
+	Location  string
+	At        time.Time
+	ExpiresAt time.Time
+}
+
+// FlowClientStore keeps the client of each flow that asked for an email
+// code, for as long as the flow lives.
+type FlowClientStore interface {
+	// SaveFlowClient stores c, replacing the flow's earlier client.
+	SaveFlowClient(ctx context.Context, c FlowClient) error
+	// FlowClient returns the client of flowID while now is before its
+	// ExpiresAt; ErrNotFound otherwise.
+	FlowClient(ctx context.Context, flowID string, now time.Time) (FlowClient, error)
+}

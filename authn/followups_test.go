@@ -14,7 +14,7 @@ import (
 	"github.com/riskauth/riskauth/authn"
 	"github.com/riskauth/riskauth/authn/mail"
 	"github.com/riskauth/riskauth/authn/password"
-	"github.com/riskauth/riskauth/engine/alert/ocsf"
+	"github.com/riskauth/riskauth/authn/secevent"
 	"github.com/riskauth/riskauth/internal/config"
 )
 
@@ -166,7 +166,7 @@ func TestRegenerateRecoveryCodes(t *testing.T) {
 	_, err := f.svc.RegenerateRecoveryCodes(ctx, authn.RegenerateRecoveryCodesRequest{SessionToken: plain.Token, Client: home})
 	requireCode(t, err, authn.CodeNotFound) // no app, no recovery codes
 
-	secret, oldCodes := f.enrolTOTP(t, plain.Token)
+	secret, oldCodes := f.enrolTOTP(t, plain)
 	uid := plain.UserID
 	_, err = f.svc.RegenerateRecoveryCodes(ctx, authn.RegenerateRecoveryCodesRequest{SessionToken: plain.Token, Client: home})
 	requireCode(t, err, authn.CodeReauthenticationRequired) // AAL1 while the account has an app
@@ -177,16 +177,16 @@ func TestRegenerateRecoveryCodes(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, authn.AAL2, up.AAL)
 	mailsBefore := len(f.mails(t, email, mail.KindMFAChanged))
-	eventsBefore := f.events.count(ocsf.EventMFARecoveryRenewed, uid)
-	enrolledBefore := f.events.count(ocsf.EventMFAEnrolled, uid)
+	eventsBefore := f.events.count(secevent.MFARecoveryRenewed, uid)
+	enrolledBefore := f.events.count(secevent.MFAEnrolled, uid)
 
 	rc, err := f.svc.RegenerateRecoveryCodes(ctx, authn.RegenerateRecoveryCodesRequest{SessionToken: up.Token, Client: home})
 	require.NoError(t, err)
 	require.Len(t, rc.Codes, 10)
 	assert.NotContains(t, rc.Codes, oldCodes[0])
 	assert.Len(t, f.mails(t, email, mail.KindMFAChanged), mailsBefore+1)
-	assert.Equal(t, eventsBefore+1, f.events.count(ocsf.EventMFARecoveryRenewed, uid))
-	assert.Equal(t, enrolledBefore, f.events.count(ocsf.EventMFAEnrolled, uid), "a renewal is not a new enrolment")
+	assert.Equal(t, eventsBefore+1, f.events.count(secevent.MFARecoveryRenewed, uid))
+	assert.Equal(t, enrolledBefore, f.events.count(secevent.MFAEnrolled, uid), "a renewal is not a new enrolment")
 
 	second := func(code string) error {
 		f.clock.Advance(time.Second)
@@ -200,7 +200,9 @@ func TestRegenerateRecoveryCodes(t *testing.T) {
 	requireCode(t, second(rc.Codes[0]), authn.CodeInvalidCode)
 
 	f.clock.Advance(11 * time.Minute)
-	_, err = f.svc.RegenerateRecoveryCodes(ctx, authn.RegenerateRecoveryCodesRequest{SessionToken: up.Token, Client: home})
+	// The renewal rotated the session; the new token is as old as the
+	// proof behind it.
+	_, err = f.svc.RegenerateRecoveryCodes(ctx, authn.RegenerateRecoveryCodesRequest{SessionToken: rc.Session.Token, Client: home})
 	requireCode(t, err, authn.CodeReauthenticationRequired) // no longer fresh
 }
 
@@ -218,7 +220,7 @@ func TestNewDeviceNotification(t *testing.T) {
 	f.clock.Advance(time.Hour)
 	f.login(t, email, home)
 	assert.Empty(t, f.mails(t, email, mail.KindNewDeviceSignIn), "first sign-in and a known device: no notice")
-	assert.Zero(t, f.events.count(ocsf.EventNewDevice, uid))
+	assert.Zero(t, f.events.count(secevent.NewDevice, uid))
 
 	f.clock.Advance(time.Hour)
 	// Same network, another browser: new to the engine.
@@ -236,10 +238,10 @@ func TestNewDeviceNotification(t *testing.T) {
 	}
 	require.Equal(t, authn.LoginAuthenticated, res.Status)
 	assert.Len(t, f.mails(t, email, mail.KindNewDeviceSignIn), 1)
-	assert.Equal(t, 1, f.events.count(ocsf.EventNewDevice, uid))
+	assert.Equal(t, 1, f.events.count(secevent.NewDevice, uid))
 
 	f.clock.Advance(time.Hour)
 	f.login(t, email, phone)
 	assert.Len(t, f.mails(t, email, mail.KindNewDeviceSignIn), 1, "the device is known now")
-	assert.Equal(t, 1, f.events.count(ocsf.EventNewDevice, uid))
+	assert.Equal(t, 1, f.events.count(secevent.NewDevice, uid))
 }

@@ -14,13 +14,14 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riskauth/riskauth/authn"
+	"github.com/riskauth/riskauth/authn/authntest"
 	"github.com/riskauth/riskauth/authn/mail"
 	"github.com/riskauth/riskauth/authn/password"
 	"github.com/riskauth/riskauth/authn/seal"
+	"github.com/riskauth/riskauth/authn/secevent"
 	"github.com/riskauth/riskauth/authn/store"
 	"github.com/riskauth/riskauth/authn/totp"
 	"github.com/riskauth/riskauth/engine"
-	"github.com/riskauth/riskauth/engine/alert/ocsf"
 	"github.com/riskauth/riskauth/engine/clock"
 	"github.com/riskauth/riskauth/rules"
 	"github.com/riskauth/riskauth/signals/device"
@@ -39,16 +40,16 @@ const breachedPassword = "password1234567890"
 // events collects security events: the real consumer interface.
 type events struct {
 	mu  sync.Mutex
-	all []*ocsf.SecurityEvent
+	all []*secevent.Event
 }
 
-func (e *events) Emit(ev *ocsf.SecurityEvent) {
+func (e *events) Emit(ev *secevent.Event) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.all = append(e.all, ev)
 }
 
-func (e *events) count(t ocsf.SecurityEventType, userID string) int {
+func (e *events) count(t secevent.Type, userID string) int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	n := 0
@@ -60,13 +61,36 @@ func (e *events) count(t ocsf.SecurityEventType, userID string) int {
 	return n
 }
 
+// service puts every authn service behind one handle for the tests: each
+// flow method is promoted from the service that owns it, Flush and Close
+// from Services.
+type service struct {
+	*authn.Services
+	*authn.SignIn
+	*authn.Registration
+	*authn.Recovery
+	*authn.Account
+	*authn.Sessions
+}
+
+func newService(s *authn.Services) *service {
+	return &service{Services: s, SignIn: s.SignIn, Registration: s.Registration, Recovery: s.Recovery,
+		Account: s.Account, Sessions: s.Sessions}
+}
+
 type fixture struct {
-	svc    *authn.Service
+	svc    *service
 	clock  *clock.Manual
 	store  *store.SQLite
 	outbox string
 	events *events
 	reg    *prometheus.Registry
+	// calls counts the store calls of the services (every store but a
+	// wrapped user store goes through it).
+	calls *authntest.Counting
+	// cfg and deps built svc; instance builds another instance from them.
+	cfg  authn.Config
+	deps authn.Deps
 }
 
 type fixtureOpts struct {
@@ -123,19 +147,34 @@ func newFixture(tb testing.TB, o fixtureOpts) *fixture {
 	if o.cfg != nil {
 		o.cfg(&cfg)
 	}
-	var users authn.UserStore = st
+	calls := authntest.NewCounting(st)
+	var users authn.UserStore = calls
 	if o.users != nil {
-		users = o.users(st)
+		users = o.users(calls)
 	}
-	svc, err := authn.New(cfg, authn.Deps{
-		Users: users, Flows: st, Tokens: st, Sessions: st, Attempts: st, TOTP: st, Recovery: st,
+	deps := authn.Deps{
+		Users: users, Flows: calls, Tokens: calls, Sessions: calls, Attempts: calls, TOTP: calls, Recovery: calls, Counters: calls, FlowClients: calls,
 		Risk: eng, Hasher: hasher, Policy: checker, Sealer: sealer, RecoveryHasher: rh,
 		CodeKey: []byte("code-key-0123456789abcdef-0123456789"), Mailer: outbox, Renderer: renderer,
 		Events: ev, Clock: clock, Metrics: authn.NewMetrics(reg), Logger: testLogger(),
-	})
+	}
+	svc, err := authn.New(cfg, deps)
 	require.NoError(tb, err)
 	tb.Cleanup(func() { svc.Close(context.Background()) })
-	return &fixture{svc: svc, clock: clock, store: st, outbox: outbox.Path(), events: ev, reg: reg}
+	return &fixture{svc: newService(svc), clock: clock, store: st, outbox: outbox.Path(), events: ev, reg: reg,
+		calls: calls, cfg: cfg, deps: deps}
+}
+
+// instance is another authn instance over the same database, engine,
+// clock and outbox: a second server behind the load balancer.
+func (f *fixture) instance(tb testing.TB) *service {
+	tb.Helper()
+	d := f.deps
+	d.Metrics = nil
+	svc, err := authn.New(f.cfg, d)
+	require.NoError(tb, err)
+	tb.Cleanup(func() { svc.Close(context.Background()) })
+	return newService(svc)
 }
 
 // client is a browser on its own device (cookie id) at ip.
@@ -210,13 +249,17 @@ func (f *fixture) hashes(tb testing.TB) uint64 {
 	return n
 }
 
-// register creates and verifies an account with goodPassword.
+// register creates an account with goodPassword and verifies it in the
+// registering client (with its binding), so the password stays.
 func (f *fixture) register(tb testing.TB, email string) {
 	tb.Helper()
 	ctx := context.Background()
-	_, err := f.svc.Register(ctx, authn.RegisterRequest{Email: email, Password: goodPassword, Client: home})
+	res, err := f.svc.Register(ctx, authn.RegisterRequest{Email: email, Password: goodPassword, Client: home})
 	require.NoError(tb, err)
-	require.NoError(tb, f.svc.VerifyEmail(ctx, authn.VerifyEmailRequest{Token: f.lastToken(tb, email, mail.KindVerifyEmail)}))
+	vr, err := f.svc.VerifyEmail(ctx, authn.VerifyEmailRequest{Token: f.lastToken(tb, email, mail.KindVerifyEmail),
+		Binding: res.Binding, Client: home})
+	require.NoError(tb, err)
+	require.Empty(tb, vr.PasswordToken, "verified where it was registered: the password stays")
 }
 
 // login signs in with goodPassword from c.
@@ -235,19 +278,21 @@ func totpCode(tb testing.TB, secret string, at time.Time) string {
 	return code
 }
 
-// enrolTOTP sets up an authenticator app for a fresh session and returns
-// its secret and recovery codes.
-func (f *fixture) enrolTOTP(tb testing.TB, sessionToken string) (string, []string) {
+// enrolTOTP sets up an authenticator app for the fresh session s and
+// returns its secret and recovery codes. The enrolment rotates the
+// session: s is updated in place to the token it goes on with.
+func (f *fixture) enrolTOTP(tb testing.TB, s *authn.IssuedSession) (string, []string) {
 	tb.Helper()
 	ctx := context.Background()
-	en, err := f.svc.BeginTOTP(ctx, sessionToken)
+	en, err := f.svc.BeginTOTP(ctx, s.Token)
 	require.NoError(tb, err)
 	require.NotEmpty(tb, en.QRPNG)
 	require.Contains(tb, en.URI, "otpauth://totp/")
-	rc, err := f.svc.ConfirmTOTP(ctx, authn.ConfirmTOTPRequest{SessionToken: sessionToken, FactorID: en.FactorID,
+	rc, err := f.svc.ConfirmTOTP(ctx, authn.ConfirmTOTPRequest{SessionToken: s.Token, FactorID: en.FactorID,
 		Code: totpCode(tb, en.Secret, f.clock.Now()), Client: home})
 	require.NoError(tb, err)
 	require.Len(tb, rc.Codes, 10)
+	*s = *rc.Session
 	return en.Secret, rc.Codes
 }
 

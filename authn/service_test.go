@@ -9,7 +9,7 @@ import (
 	"github.com/riskauth/riskauth/authn"
 	"github.com/riskauth/riskauth/authn/mail"
 	"github.com/riskauth/riskauth/authn/password"
-	"github.com/riskauth/riskauth/engine/alert/ocsf"
+	"github.com/riskauth/riskauth/authn/secevent"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -19,13 +19,19 @@ func TestRegister(t *testing.T) {
 	f := newFixture(t, fixtureOpts{})
 	ctx := t.Context()
 
+	f.calls.Reset()
 	newRes, err := f.svc.Register(ctx, authn.RegisterRequest{Email: " Alice@Example.com ", Password: goodPassword, Client: home})
 	require.NoError(t, err)
+	newCalls := f.calls.Calls()
 	before := f.hashes(t)
+	f.calls.Reset()
 	dupRes, err := f.svc.Register(ctx, authn.RegisterRequest{Email: "alice@example.com", Password: "another long passphrase", Client: home})
 	require.NoError(t, err)
-	assert.Equal(t, newRes, dupRes, "an existing address gets the same answer")
+	assert.Equal(t, newRes.VerificationSent, dupRes.VerificationSent, "an existing address gets the same answer")
+	assert.Len(t, dupRes.Binding, len(newRes.Binding), "a binding alike")
+	assert.Equal(t, newRes.BindingExpiresAt, dupRes.BindingExpiresAt)
 	assert.Equal(t, uint64(1), f.hashes(t)-before, "and the same hashing cost")
+	assert.Equal(t, newCalls, f.calls.Calls(), "and the same store calls")
 	assert.Len(t, f.mails(t, "alice@example.com", mail.KindVerifyEmail), 1)
 	assert.Len(t, f.mails(t, "alice@example.com", mail.KindAccountExists), 1, "the owner is told")
 
@@ -39,7 +45,9 @@ func TestRegister(t *testing.T) {
 			{"too long printable", "p2@example.com", fmt.Sprintf("%0300d", 7), authn.CodePasswordTooLong},
 			{"breached", "p3@example.com", breachedPassword, authn.CodePasswordBreached},
 			{"equals email", "longlocalpart-xyz@example.com", "longlocalpart-xyz@example.com", authn.CodePasswordContext},
-			{"equals service", "p4@example.com", "Riskauth Test Riskauth", ""},
+			{"contains the service name", "p4@example.com", "Riskauth Test Riskauth", authn.CodePasswordContext},
+			{"local part plus a character", "p5-longlocal@example.com", "p5-longlocal@example.com!", authn.CodePasswordContext},
+			{"repetitive", "p6@example.com", "123456789012345", authn.CodePasswordRepetitive},
 			{"bad email", "not an email", goodPassword, authn.CodeInvalidEmail},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
@@ -58,11 +66,13 @@ func TestRegister(t *testing.T) {
 
 	t.Run("verification link is single use", func(t *testing.T) {
 		tok := f.lastToken(t, "alice@example.com", mail.KindVerifyEmail)
-		require.NoError(t, f.svc.VerifyEmail(ctx, authn.VerifyEmailRequest{Token: tok}))
+		_, err := f.svc.VerifyEmail(ctx, authn.VerifyEmailRequest{Token: tok, Binding: newRes.Binding})
+		require.NoError(t, err)
 		u, err := f.store.UserByEmail(ctx, "alice@example.com")
 		require.NoError(t, err)
 		assert.False(t, u.EmailVerifiedAt.IsZero())
-		requireCode(t, f.svc.VerifyEmail(ctx, authn.VerifyEmailRequest{Token: tok}), authn.CodeInvalidToken)
+		_, err = f.svc.VerifyEmail(ctx, authn.VerifyEmailRequest{Token: tok})
+		requireCode(t, err, authn.CodeInvalidToken)
 	})
 }
 
@@ -143,9 +153,9 @@ func TestStepUpTOTP(t *testing.T) {
 	ctx := t.Context()
 	f.register(t, "carol@example.com")
 	res := f.login(t, "carol@example.com", home)
-	secret, recovery := f.enrolTOTP(t, res.Session.Token)
+	secret, recovery := f.enrolTOTP(t, res.Session)
 	uid := res.Session.UserID
-	assert.Equal(t, 1, f.events.count(ocsf.EventMFAEnrolled, uid))
+	assert.Equal(t, 1, f.events.count(secevent.MFAEnrolled, uid))
 	assert.Len(t, f.mails(t, "carol@example.com", mail.KindMFAChanged), 1)
 	f.clock.Advance(time.Minute)
 
@@ -189,7 +199,7 @@ func TestStepUpTOTP(t *testing.T) {
 		requireCode(t, err, authn.CodeInvalidCode)
 		_, err = f.svc.SubmitTOTP(ctx, authn.CodeRequest{FlowID: res.FlowID, Code: "000001", Client: stepUpClient})
 		requireCode(t, err, authn.CodeInvalidCode)
-		assert.GreaterOrEqual(t, f.events.count(ocsf.EventStepUpFailed, uid), 2)
+		assert.GreaterOrEqual(t, f.events.count(secevent.StepUpFailed, uid), 2)
 		assert.Len(t, f.mails(t, "carol@example.com", mail.KindStepUpFailed), 1, "the mail is rate-limited")
 
 		done, err := f.svc.SubmitRecoveryCode(ctx, authn.CodeRequest{FlowID: res.FlowID, Code: recovery[0], Client: stepUpClient})
@@ -210,7 +220,7 @@ func TestStepUpTOTP(t *testing.T) {
 			"a policy rejection leaves the link usable")
 		requireCode(t, f.svc.ResetPassword(ctx, authn.ResetPasswordRequest{Token: tok, NewPassword: "another new passphrase", Client: home}),
 			authn.CodeInvalidToken)
-		assert.Equal(t, 1, f.events.count(ocsf.EventPasswordReset, uid))
+		assert.Equal(t, 1, f.events.count(secevent.PasswordReset, uid))
 		assert.NotEmpty(t, f.mails(t, "carol@example.com", mail.KindPasswordChanged))
 		sessions, err := f.store.ListSessions(ctx, uid, f.clock.Now())
 		require.NoError(t, err)
@@ -282,9 +292,11 @@ func TestEmailCodeAndMagicLink(t *testing.T) {
 	})
 	t.Run("magic link single use", func(t *testing.T) {
 		f.clock.Advance(time.Minute)
-		start(t)
+		flow := start(t)
 		link := f.lastToken(t, "erin@example.com", mail.KindLoginCode)
-		res, err := f.svc.ConsumeMagicLink(ctx, authn.MagicLinkRequest{Token: link, Client: home})
+		// Opened by the client that asked for it (an app presenting its
+		// flow): signed in there (magic_link_test.go has the rest).
+		res, err := f.svc.ConsumeMagicLink(ctx, authn.MagicLinkRequest{Token: link, FlowID: flow, Client: home})
 		require.NoError(t, err)
 		assert.Equal(t, authn.LoginAuthenticated, res.Status)
 		_, err = f.svc.ConsumeMagicLink(ctx, authn.MagicLinkRequest{Token: link, Client: home})
@@ -317,15 +329,22 @@ func TestLockoutWithoutDoS(t *testing.T) {
 		_, err := f.svc.Login(ctx, authn.LoginRequest{Identifier: "frank@example.com", Password: "not the password!", Client: attacker})
 		requireCode(t, err, authn.CodeLoginFailed)
 	}
-	assert.Equal(t, 1, f.events.count(ocsf.EventLockout, uid))
+	assert.Equal(t, 1, f.events.count(secevent.Lockout, uid))
 
 	t.Run("attacker source is slowed down silently", func(t *testing.T) {
+		// Past the account threshold a wrong password is answered with a
+		// held flow: so is the right one while the source waits, unchecked.
 		h := f.hashes(t)
-		_, err := f.svc.Login(ctx, authn.LoginRequest{Identifier: "frank@example.com", Password: goodPassword, Client: attacker})
-		requireCode(t, err, authn.CodeLoginFailed)
-		assert.Equal(t, uint64(1), f.hashes(t)-h, "same cost as a wrong password")
-		f.clock.Advance(2 * time.Second)
 		res, err := f.svc.Login(ctx, authn.LoginRequest{Identifier: "frank@example.com", Password: goodPassword, Client: attacker})
+		require.NoError(t, err)
+		assert.Equal(t, authn.LoginSecondFactor, res.Status, "the answer of a wrong password")
+		assert.Equal(t, uint64(1), f.hashes(t)-h, "same cost as a wrong password")
+		mails := len(f.mails(t, "frank@example.com", mail.KindLoginCode))
+		_, err = f.svc.RequestEmailCode(ctx, authn.FlowRequest{FlowID: res.FlowID, Client: attacker})
+		require.NoError(t, err)
+		assert.Equal(t, mails, len(f.mails(t, "frank@example.com", mail.KindLoginCode)), "unchecked: no code is mailed")
+		f.clock.Advance(2 * time.Second)
+		res, err = f.svc.Login(ctx, authn.LoginRequest{Identifier: "frank@example.com", Password: goodPassword, Client: attacker})
 		require.NoError(t, err, "after the delay the password is checked again")
 		assert.Equal(t, authn.LoginSecondFactor, res.Status, "but the account now needs a second factor")
 	})
@@ -355,16 +374,27 @@ func TestReauthenticateThrottled(t *testing.T) {
 		_, err := f.svc.Reauthenticate(ctx, authn.ReauthRequest{SessionToken: sess.Token, Password: "not the password!", Client: home})
 		requireCode(t, err, authn.CodeLoginFailed)
 	}
-	assert.Equal(t, 1, f.events.count(ocsf.EventLockout, uid), "crossing the step-up threshold is reported once")
+	assert.Equal(t, 1, f.events.count(secevent.Lockout, uid), "crossing the step-up threshold is reported once")
 
 	h := f.hashes(t)
 	_, err := f.svc.Reauthenticate(ctx, authn.ReauthRequest{SessionToken: sess.Token, Password: goodPassword, Client: home})
 	requireCode(t, err, authn.CodeLoginFailed)
 	assert.Equal(t, uint64(1), f.hashes(t)-h, "while delayed: the cost of a wrong password, the password unchecked")
 
+	// After the delay the password is checked again, but five wrong ones
+	// put the account past its threshold: a password alone proves nothing
+	// on a session either, right or wrong (the answer and the work are a
+	// wrong one's). The owner signs in afresh with the mailed code, or
+	// resets the password by mail.
 	f.clock.Advance(time.Minute)
+	h = f.hashes(t)
 	_, err = f.svc.Reauthenticate(ctx, authn.ReauthRequest{SessionToken: sess.Token, Password: goodPassword, Client: home})
-	require.NoError(t, err, "after the delay the password is checked again")
+	requireCode(t, err, authn.CodeLoginFailed)
+	assert.Equal(t, uint64(1), f.hashes(t)-h)
+
+	f.clock.Advance(authn.DefaultConfig().Lockout.AccountWindow)
+	_, err = f.svc.Reauthenticate(ctx, authn.ReauthRequest{SessionToken: sess.Token, Password: goodPassword, Client: home})
+	require.NoError(t, err, "once the wrong passwords aged out, the password works again")
 }
 
 func TestSessions(t *testing.T) {
@@ -428,7 +458,7 @@ func TestSessions(t *testing.T) {
 		_, err = f.svc.Authenticate(ctx, a.Token)
 		require.NoError(t, err)
 		assert.NotEmpty(t, f.mails(t, "grace@example.com", mail.KindPasswordChanged))
-		assert.Equal(t, 1, f.events.count(ocsf.EventPasswordChanged, a.UserID))
+		assert.Equal(t, 1, f.events.count(secevent.PasswordChanged, a.UserID))
 		require.NoError(t, f.svc.Logout(ctx, a.Token))
 		_, err = f.svc.Authenticate(ctx, a.Token)
 		requireCode(t, err, authn.CodeSessionInvalid)

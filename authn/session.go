@@ -71,9 +71,9 @@ type SessionManager interface {
 // Sweeper is periodic housekeeping, run by one background job; lookups are
 // correct without it (they check deadlines), it only bounds table growth.
 type Sweeper interface {
-	// DeleteExpired deletes sessions, one-time tokens and login flows that
-	// are expired at now (sessions also when revoked, tokens also when used
-	// or superseded) and returns how many rows went. Tokens issued within
+	// DeleteExpired deletes sessions, one-time tokens, login flows, their
+	// clients and counted events that are expired at now (sessions also when revoked,
+	// tokens also when used or superseded) and returns how many rows went. Tokens issued within
 	// keep of now are kept even when dead, so per-account request throttling
 	// (CountTokensSince) still sees them.
 	DeleteExpired(ctx context.Context, now time.Time, keep time.Duration) (int64, error)

@@ -3,12 +3,19 @@ package authn
 import (
 	"context"
 	"errors"
+	"strconv"
 	"time"
 
+	"github.com/riskauth/riskauth/authn/secevent"
 	"github.com/riskauth/riskauth/authn/token"
-	"github.com/riskauth/riskauth/engine"
-	"github.com/riskauth/riskauth/engine/alert/ocsf"
 )
+
+// Sessions resolves session tokens on every signed-in request
+// (Authenticate) and lets the user see and end their sessions. It is
+// the hot path: store lookups only, no risk evaluation and no
+// credential check, which is why step-up (Account.Reauthenticate) is not
+// here. Issuing sessions is the core's, shared by SignIn and Account.
+type Sessions struct{ *core }
 
 // IssuedSession is a new session. Token is shown once: the HTTP layer puts
 // it in a cookie or returns it as a bearer token; only its hash is stored.
@@ -43,7 +50,7 @@ func infoOf(s Session, current string) SessionInfo {
 		IP: s.IP, UserAgent: s.UserAgent, Current: s.ID == current}
 }
 
-func (s *Service) timeouts(aal AAL) (idle, absolute time.Duration) {
+func (s *core) timeouts(aal AAL) (idle, absolute time.Duration) {
 	if aal >= AAL2 {
 		return s.cfg.Sessions.AAL2Idle, s.cfg.Sessions.AAL2Absolute
 	}
@@ -53,7 +60,7 @@ func (s *Service) timeouts(aal AAL) (idle, absolute time.Duration) {
 // issueSession creates a session with a fresh random token: a new token on
 // every sign-in and step-up, so a token planted before authentication
 // (session fixation) is never promoted.
-func (s *Service) issueSession(ctx context.Context, u *User, aal AAL, c Client, deviceID string) (*IssuedSession, error) {
+func (s *core) issueSession(ctx context.Context, u *User, aal AAL, c Client, deviceID string) (*IssuedSession, error) {
 	tok, err := token.New()
 	if err != nil {
 		return nil, err
@@ -76,8 +83,49 @@ func (s *Service) issueSession(ctx context.Context, u *User, aal AAL, c Client, 
 		IdleExpiresAt: sess.IdleExpiresAt, AbsoluteExpiresAt: sess.AbsoluteExpiresAt}, nil
 }
 
+// SessionRotation is what a change of factors does to the user's
+// sessions: the acting one goes on under a new token (Session; the old
+// token no longer works) and SessionsRevoked others were ended.
+type SessionRotation struct {
+	Session         *IssuedSession
+	SessionsRevoked int
+}
+
+// rotateAndRevoke ends every session of u but the acting one sess, which
+// goes on under a new token. After a change of factors nothing opened
+// with the old ones survives (ASVS 7.4.3), including a copy of the
+// acting token that may have been taken before. The new session keeps
+// the acting one's assurance level, device, creation time (so it is no
+// fresher than the proof behind it) and deadlines. reason goes into the
+// sessions_revoked event, emitted when others ended.
+func (s *core) rotateAndRevoke(ctx context.Context, sess Session, u *User, c Client, reason string) (*SessionRotation, error) {
+	tok, err := token.New()
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock.Now()
+	next := sess
+	next.ID, next.TokenHash, next.LastSeenAt, next.RevokedAt = newID(), sessionHash(tok), now, time.Time{}
+	if err := s.sessions.CreateSession(ctx, next); err != nil {
+		return nil, err
+	}
+	if err := s.sessions.RevokeSession(ctx, u.ID, sess.ID, now); err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, err
+	}
+	others, err := s.sessions.RevokeOtherSessions(ctx, u.ID, next.ID, now)
+	if err != nil {
+		return nil, err
+	}
+	if others > 0 {
+		s.emit(secevent.SessionsRevoked, u, c, next.ID, map[string]string{"reason": reason, "count": strconv.Itoa(others)})
+	}
+	is := &IssuedSession{Token: tok, ID: next.ID, UserID: u.ID, AAL: next.AAL, IdleExpiresAt: next.IdleExpiresAt,
+		AbsoluteExpiresAt: next.AbsoluteExpiresAt}
+	return &SessionRotation{Session: is, SessionsRevoked: others}, nil
+}
+
 // session resolves a token without touching it.
-func (s *Service) session(ctx context.Context, tok string) (Session, error) {
+func (s *core) session(ctx context.Context, tok string) (Session, error) {
 	if !token.Valid(tok) {
 		return Session{}, errSession()
 	}
@@ -89,7 +137,7 @@ func (s *Service) session(ctx context.Context, tok string) (Session, error) {
 }
 
 // sessionUser resolves a token and its (enabled) owner.
-func (s *Service) sessionUser(ctx context.Context, tok string) (Session, *User, error) {
+func (s *core) sessionUser(ctx context.Context, tok string) (Session, *User, error) {
 	sess, err := s.session(ctx, tok)
 	if err != nil {
 		return Session{}, nil, err
@@ -106,7 +154,7 @@ func (s *Service) sessionUser(ctx context.Context, tok string) (Session, *User, 
 
 // Authenticate resolves a session token for a request and slides its idle
 // deadline (at most once per Config.TouchInterval, to spare the database).
-func (s *Service) Authenticate(ctx context.Context, sessionToken string) (*SessionInfo, error) {
+func (s *Sessions) Authenticate(ctx context.Context, sessionToken string) (*SessionInfo, error) {
 	sess, _, err := s.sessionUser(ctx, sessionToken)
 	if err != nil {
 		return nil, err
@@ -136,7 +184,7 @@ func min64(a, b time.Time) time.Time {
 
 // Logout revokes the session. An already invalid token is not an error:
 // signing out twice is harmless.
-func (s *Service) Logout(ctx context.Context, sessionToken string) error {
+func (s *Sessions) Logout(ctx context.Context, sessionToken string) error {
 	sess, err := s.session(ctx, sessionToken)
 	if CodeOf(err) == CodeSessionInvalid {
 		return nil
@@ -152,7 +200,7 @@ func (s *Service) Logout(ctx context.Context, sessionToken string) error {
 
 // ListSessions returns the caller's live sessions, most recent first, the
 // current one marked.
-func (s *Service) ListSessions(ctx context.Context, sessionToken string) ([]SessionInfo, error) {
+func (s *Sessions) ListSessions(ctx context.Context, sessionToken string) ([]SessionInfo, error) {
 	sess, _, err := s.sessionUser(ctx, sessionToken)
 	if err != nil {
 		return nil, err
@@ -170,7 +218,7 @@ func (s *Service) ListSessions(ctx context.Context, sessionToken string) ([]Sess
 
 // RevokeSession signs out one of the caller's sessions ("sign out that
 // device"); another user's session id is CodeNotFound.
-func (s *Service) RevokeSession(ctx context.Context, sessionToken, sessionID string) error {
+func (s *Sessions) RevokeSession(ctx context.Context, sessionToken, sessionID string) error {
 	sess, _, err := s.sessionUser(ctx, sessionToken)
 	if err != nil {
 		return err
@@ -184,7 +232,7 @@ func (s *Service) RevokeSession(ctx context.Context, sessionToken, sessionID str
 
 // RevokeOtherSessions signs out every session of the caller but the
 // current one and returns how many ended.
-func (s *Service) RevokeOtherSessions(ctx context.Context, sessionToken string, c Client) (int, error) {
+func (s *Sessions) RevokeOtherSessions(ctx context.Context, sessionToken string, c Client) (int, error) {
 	sess, u, err := s.sessionUser(ctx, sessionToken)
 	if err != nil {
 		return 0, err
@@ -194,114 +242,7 @@ func (s *Service) RevokeOtherSessions(ctx context.Context, sessionToken string, 
 		return 0, err
 	}
 	if n > 0 {
-		s.emit(ocsf.EventSessionsRevoked, u, c, sess.ID, map[string]string{"reason": "user_request"})
+		s.emit(secevent.SessionsRevoked, u, c, sess.ID, map[string]string{"reason": "user_request"})
 	}
 	return n, nil
-}
-
-// ReauthRequest proves the user again for a signed-in session: the
-// password, and a second factor when the account has one.
-type ReauthRequest struct {
-	SessionToken string
-	Password     string
-	// TOTPCode or RecoveryCode, required when the account has TOTP.
-	TOTPCode     string
-	RecoveryCode string
-	Client       Client
-}
-
-// Reauthenticate is step-up for a live session: it checks the factors,
-// then replaces the session with a new one (new token, AAL2 when a second
-// factor passed) and revokes the old, so the elevated session never
-// shares a token with the weaker one. Security changes need a session
-// this fresh (Config.ReauthWindow).
-func (s *Service) Reauthenticate(ctx context.Context, r ReauthRequest) (is *IssuedSession, err error) {
-	defer func() { s.metrics.result("reauthenticate", err) }()
-	sess, u, err := s.sessionUser(ctx, r.SessionToken)
-	if err != nil {
-		return nil, err
-	}
-	ev := s.event(engine.KindLogin, u, "", r.Client)
-	ev.Password = r.Password
-	d, err := s.evaluateLogin(ctx, ev)
-	if err != nil {
-		return nil, err
-	}
-	// A stolen session must not become a password oracle: the same silent
-	// delay per source and the same step-up alert as a sign-in.
-	wait, err := s.sourceWait(ctx, u.ID, r.Client.IP, d.Keys.Device)
-	if err != nil {
-		return nil, err
-	}
-	if wait > 0 {
-		if err := s.hasher.VerifyDummy(ctx, r.Password); err != nil {
-			return nil, hashErr(err)
-		}
-		s.outcome(ctx, d.EvaluationID, engine.OutcomeFailure)
-		return nil, errLoginFailed()
-	}
-	ok, err := s.checkPassword(ctx, u, r.Password)
-	if err != nil {
-		return nil, err
-	}
-	s.recordAttempt(ctx, u, FactorPassword, ok, r.Client, d.Keys.Device)
-	if !ok {
-		s.afterPasswordFailure(ctx, u, r.Client)
-		s.outcome(ctx, d.EvaluationID, engine.OutcomeFailure)
-		return nil, errLoginFailed()
-	}
-	mfa, err := s.hasTOTP(ctx, u.ID)
-	if err != nil {
-		return nil, err
-	}
-	aal, o := AAL1, engine.OutcomeSuccess
-	if mfa {
-		var factor Factor
-		var ferr error
-		switch {
-		case r.TOTPCode != "":
-			factor, ferr = FactorTOTP, s.verifyTOTP(ctx, u, r.TOTPCode)
-		case r.RecoveryCode != "":
-			factor, ferr = FactorRecovery, s.verifyRecovery(ctx, u, r.RecoveryCode)
-		default:
-			return nil, newErr(CodeInvalidCode, "a code from the authenticator app or a recovery code is required")
-		}
-		if ferr != nil {
-			if CodeOf(ferr) != CodeInvalidCode {
-				return nil, ferr
-			}
-			s.recordAttempt(ctx, u, factor, false, r.Client, d.Keys.Device)
-			s.outcome(ctx, d.EvaluationID, engine.OutcomeStepUpFailed)
-			s.stepUpFailed(ctx, u, factor, r.Client)
-			return nil, ferr
-		}
-		s.recordAttempt(ctx, u, factor, true, r.Client, d.Keys.Device)
-		aal, o = AAL2, engine.OutcomeStepUpPassed
-	}
-	s.outcome(ctx, d.EvaluationID, o)
-	is, err = s.issueSession(ctx, u, aal, r.Client, d.Keys.Device)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.sessions.RevokeSession(ctx, u.ID, sess.ID, s.clock.Now()); err != nil && !errors.Is(err, ErrNotFound) {
-		return nil, err
-	}
-	return is, nil
-}
-
-// requireFresh enforces re-authentication for security changes: the
-// session must have been issued within ReauthWindow, at AAL2 when the
-// account has a second factor. It reports whether the account has one.
-func (s *Service) requireFresh(ctx context.Context, sess Session) (mfa bool, err error) {
-	if s.clock.Now().Sub(sess.CreatedAt) > s.cfg.ReauthWindow {
-		return false, newErr(CodeReauthenticationRequired, "confirm it is you first")
-	}
-	mfa, err = s.hasTOTP(ctx, sess.UserID)
-	if err != nil {
-		return false, err
-	}
-	if mfa && sess.AAL < AAL2 {
-		return true, newErr(CodeReauthenticationRequired, "confirm it is you with your second factor first")
-	}
-	return mfa, nil
 }

@@ -15,6 +15,11 @@ const (
 	TokenPasswordReset     TokenKind = "password_reset"     // link in the reset email
 	TokenMagicLink         TokenKind = "magic_link"         // passwordless sign-in link
 	TokenEmailCode         TokenKind = "email_code"         // short code typed into a login flow
+	// TokenRegistrationBinding is the secret the registering client keeps
+	// (a cookie, or the app's registration_secret) and shows with the
+	// verification link, proving the link was opened where the account
+	// was registered.
+	TokenRegistrationBinding TokenKind = "registration_binding"
 )
 
 // OneTimeToken is a single-use secret sent by email: a high-entropy link

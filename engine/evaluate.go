@@ -48,7 +48,10 @@ type evalCall struct {
 	// on the stack. scored reports that it holds a score.
 	famRes familiarity.Result
 	scored bool
-	res    rules.Result
+	// famFailed is set when the familiarity score could not be computed
+	// (the metrics name it as a cause of the floor).
+	famFailed bool
+	res       rules.Result
 	// cres is the candidate rule set's result when hasCand.
 	cres    rules.Result
 	hasCand bool
@@ -260,7 +263,7 @@ func (e *Engine) applyState(c *evalCall) {
 	if x := c.a.pending.Familiarity; x != nil {
 		// Inline, after the load: the history came with the profile.
 		if c.scored = e.familiarityFeatures(c.f, c.st.snap, x, c.at, &c.famRes); !c.scored {
-			c.unavailable = true
+			c.unavailable, c.famFailed = true, true
 		}
 	}
 }
@@ -373,7 +376,7 @@ func (e *Engine) report(c *evalCall) {
 		cres = &c.cres
 	}
 	if e.m != nil {
-		e.m.observe(d, &c.res, cres)
+		e.m.observe(d, &c.res, cres, c.famFailed)
 	}
 	for _, re := range c.res.Errors {
 		e.log.Warn("rule failed at evaluation", "rule", re.Rule.ID, "ruleset", c.rs.Version, "err", re.Err)

@@ -26,6 +26,7 @@ type Metrics struct {
 	ruleHits    *promshard.CounterVec
 	ruleErrs    *prometheus.CounterVec
 	floored     prometheus.Counter
+	floorCauses *prometheus.CounterVec
 	shadowDiv   *prometheus.CounterVec
 	feedback    *prometheus.CounterVec
 	outcomes    *prometheus.CounterVec
@@ -68,6 +69,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		floored: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "riskauth_unavailable_floor_total", Help: "Decisions raised to the floor because a signal was unavailable.",
 		}),
+		floorCauses: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "riskauth_floored_decisions_total",
+			Help: "Decisions raised to the unavailable floor, by each unavailable signal that caused it (velocity: the state read; familiarity: the user's history or the global counts) and reason (timeout|error). A decision with two unavailable signals counts under both; riskauth_unavailable_floor_total counts it once.",
+		}, []string{"signal", "reason"}),
 		shadowDiv: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "riskauth_shadow_divergence_total",
 			Help: "Decisions that shadow rules (source=rules) or the candidate rule set (source=candidate) would have changed, by enforced (from) and would-be (to) decision.",
@@ -87,7 +92,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"result"}),
 	}
 	reg.MustRegister(m.decisions, m.duration, m.signalDur, m.signalErrs, m.ruleHits, m.ruleErrs,
-		m.floored, m.shadowDiv, m.feedback, m.outcomes, m.ruleSetInfo, m.reloads)
+		m.floored, m.floorCauses, m.shadowDiv, m.feedback, m.outcomes, m.ruleSetInfo, m.reloads)
 	for _, a := range []risk.Action{risk.Passwordless, risk.StepUp, risk.Block} {
 		m.byAction[a] = m.decisions.WithLabelValues(a.String())
 	}
@@ -106,7 +111,10 @@ func (m *Metrics) ruleHit(id, mode string) {
 	c.(*promshard.Counter).Inc()
 }
 
-func (m *Metrics) observe(d *Decision, res *rules.Result, cand *rules.Result) {
+// observe counts one finished decision. famFailed says that the
+// familiarity score could not be computed (an unreadable history, missing
+// global counts), which the decision's signal statuses do not show.
+func (m *Metrics) observe(d *Decision, res *rules.Result, cand *rules.Result, famFailed bool) {
 	if a := d.Action; a >= 0 && int(a) < len(m.byAction) {
 		m.byAction[d.Action].Inc()
 	} else {
@@ -124,6 +132,7 @@ func (m *Metrics) observe(d *Decision, res *rules.Result, cand *rules.Result) {
 	}
 	if d.Floored {
 		m.floored.Inc()
+		m.floorCause(d.Signals, famFailed)
 	}
 	if d.ShadowAction != d.Action {
 		m.shadowDiv.WithLabelValues(d.Action.String(), d.ShadowAction.String(), "rules").Inc()
@@ -137,6 +146,25 @@ func (m *Metrics) observe(d *Decision, res *rules.Result, cand *rules.Result) {
 		}
 	}
 }
+
+// floorCause counts a floored decision under each signal that was
+// unavailable. Label values are bounded: signal names are the engine's
+// (velocity, familiarity and the configured signals', checked unique at
+// New) and reasons are finishSignal's two.
+func (m *Metrics) floorCause(st SignalStatuses, famFailed bool) {
+	for _, s := range st {
+		if !s.Available {
+			m.floorCauses.WithLabelValues(s.Name, s.Error).Inc()
+		}
+	}
+	if famFailed {
+		m.floorCauses.WithLabelValues("familiarity", "error").Inc()
+	}
+}
+
+// FlooredDecisions is riskauth_floored_decisions_total{signal,reason},
+// exposed for tests and for callers that read it in process.
+func (m *Metrics) FlooredDecisions() *prometheus.CounterVec { return m.floorCauses }
 
 // ruleFeedback counts an analyst's or user's label against every rule that
 // matched the evaluation. Only ids of the loaded active or candidate set

@@ -13,12 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riskauth/riskauth/engine/clock"
 	"github.com/stretchr/testify/require"
 )
-
-type fixedClock struct{ t time.Time }
-
-func (c fixedClock) Now() time.Time { return c.t }
 
 func readOutbox(t *testing.T, path string) []OutboxRecord {
 	t.Helper()
@@ -53,7 +50,7 @@ func TestOutbox(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	var logs bytes.Buffer
 	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
-	o, err := NewOutbox(dir, fixedClock{now}, slog.New(slog.NewJSONHandler(&logs, nil)))
+	o, err := NewOutbox(dir, clock.NewManual(now), slog.New(slog.NewJSONHandler(&logs, nil)))
 	require.NoError(t, err)
 
 	msg := testMessage(428193)

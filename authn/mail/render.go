@@ -338,20 +338,33 @@ const (
 	MFAAllFactorsRemoved MFAChange = "all_removed"
 )
 
-// MFAChanged renders the notification of a change to second factors;
-// factor names the factor ("authenticator app", "passkey").
-func (r *Renderer) MFAChanged(to string, change MFAChange, factor string, rc RequestContext) (Message, error) {
-	switch change {
+// MFAChangeData describes a change to a user's second factors.
+type MFAChangeData struct {
+	Change MFAChange
+	// Factor names the factor ("authenticator app", "passkey").
+	Factor string
+	// SignedOut is how many other sessions the change ended; the mail
+	// says so when there were any.
+	SignedOut int
+}
+
+// MFAChanged renders the notification of a change to second factors.
+func (r *Renderer) MFAChanged(to string, d MFAChangeData, rc RequestContext) (Message, error) {
+	switch d.Change {
 	case MFAAdded, MFARemoved, MFARecoveryRenewed, MFARecoveryCodeUsed, MFAAllFactorsRemoved:
 	default:
-		return Message{}, fmt.Errorf("render mfa_changed: unknown change %q", change)
+		return Message{}, fmt.Errorf("render mfa_changed: unknown change %q", d.Change)
 	}
 	if rc.When.IsZero() {
 		return Message{}, errors.New("render mfa_changed: event time is required")
 	}
-	d := r.securityData(rc, change)
-	d.Factor = cleanField(factor)
-	return r.render(KindMFAChanged, to, d)
+	if d.SignedOut < 0 {
+		return Message{}, errors.New("render mfa_changed: negative count of sessions signed out")
+	}
+	sd := r.securityData(rc, d.Change)
+	sd.Factor = cleanField(d.Factor)
+	sd.SignedOut = d.SignedOut
+	return r.render(KindMFAChanged, to, sd)
 }
 
 type securityData struct {
@@ -359,6 +372,7 @@ type securityData struct {
 	Context      RequestContext
 	Change       MFAChange
 	Factor       string
+	SignedOut    int
 	SecurityLink string
 	ResetLink    string
 	SignInLink   string

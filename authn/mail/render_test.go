@@ -44,7 +44,7 @@ func renderAll(t *testing.T, r *Renderer) map[Kind]Message {
 		out[k], err = r.SecurityEvent(k, "alice@example.org", rc)
 		require.NoError(t, err)
 	}
-	out[KindMFAChanged], err = r.MFAChanged("alice@example.org", MFAAdded, "authenticator app", rc)
+	out[KindMFAChanged], err = r.MFAChanged("alice@example.org", MFAChangeData{Change: MFAAdded, Factor: "authenticator app"}, rc)
 	require.NoError(t, err)
 	return out
 }
@@ -131,12 +131,39 @@ func TestRenderAllMFAChanges(t *testing.T) {
 	t.Parallel()
 	r := newRenderer(t)
 	for _, c := range []MFAChange{MFAAdded, MFARemoved, MFARecoveryRenewed, MFARecoveryCodeUsed, MFAAllFactorsRemoved} {
-		m, err := r.MFAChanged("a@example.org", c, "passkey", RequestContext{When: eventTime})
+		m, err := r.MFAChanged("a@example.org", MFAChangeData{Change: c, Factor: "passkey"}, RequestContext{When: eventTime})
 		require.NoError(t, err, c)
 		require.Regexp(t, `(?s)Hello,\n\n\S.* on Saturday`, m.Text, c)
 	}
-	_, err := r.MFAChanged("a@example.org", "exploded", "x", RequestContext{When: eventTime})
+	_, err := r.MFAChanged("a@example.org", MFAChangeData{Change: "exploded", Factor: "x"}, RequestContext{When: eventTime})
 	require.ErrorContains(t, err, "unknown change")
+}
+
+// TestRenderMFAChangeSignedOut: a change that ended other sessions says
+// so, in both bodies; one that ended none says nothing about sessions.
+func TestRenderMFAChangeSignedOut(t *testing.T) {
+	t.Parallel()
+	r := newRenderer(t)
+	tests := []struct {
+		signedOut int
+		want      string
+	}{
+		{0, ""},
+		{1, "1 other session was signed out"},
+		{3, "3 other sessions were signed out"},
+	}
+	for _, tc := range tests {
+		m, err := r.MFAChanged("a@example.org", MFAChangeData{Change: MFARemoved, Factor: "authenticator app", SignedOut: tc.signedOut},
+			RequestContext{When: eventTime})
+		require.NoError(t, err)
+		if tc.want == "" {
+			require.NotContains(t, m.Text, "signed out")
+			require.NotContains(t, m.HTML, "signed out")
+			continue
+		}
+		require.Contains(t, m.Text, tc.want)
+		require.Contains(t, m.HTML, tc.want)
+	}
 }
 
 func TestRenderErrors(t *testing.T) {

@@ -28,6 +28,7 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+	"github.com/riskauth/riskauth/engine/clock"
 	"github.com/stretchr/testify/require"
 )
 
@@ -247,7 +248,7 @@ func TestSMTPDelivery(t *testing.T) {
 			cfg.TLSConfig = clientTLS
 			var logs bytes.Buffer
 			sentAt := time.Date(2026, 11, 28, 9, 30, 0, 0, time.UTC)
-			s, err := NewSMTP(cfg, fixedClock{sentAt}, slog.New(slog.NewJSONHandler(&logs, nil)))
+			s, err := NewSMTP(cfg, clock.NewManual(sentAt), slog.New(slog.NewJSONHandler(&logs, nil)))
 			require.NoError(t, err)
 
 			msg := loginCodeMessage(t)

@@ -16,8 +16,10 @@
 //     rev 4 §3.1.1.2: a minimum length that depends on whether the password
 //     may be the only factor, a generous maximum that is enforced by
 //     rejection and never by truncation, no composition rules, a
-//     context-word check and a breached-password check. Each rejection is a
-//     *PolicyError with a stable Code for the HTTP layer.
+//     context-word check (service name, address, name: as substrings,
+//     folded and leet-mapped), a repetitive-or-sequential check and a
+//     breached-password check. Each rejection is a *PolicyError with a
+//     stable Code for the HTTP layer and a message that names the rule.
 //
 // Every function that consumes a password first NFC-normalises it
 // (Normalize), so the same password typed on systems that produce composed

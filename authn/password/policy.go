@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -20,6 +19,7 @@ const (
 	CodeBreached     Code = "password_breached"
 	CodeContext      Code = "password_context"
 	CodeInvalidChars Code = "password_invalid_chars"
+	CodeRepetitive   Code = "password_repetitive"
 )
 
 // PolicyError is a password rejected by Checker.Check. Limit carries the
@@ -30,6 +30,29 @@ type PolicyError struct {
 	Code Code
 	// Limit is the violated length bound, for the length codes.
 	Limit int
+	// Word names the kind of context word found, for CodeContext: one of
+	// the Word constants. It is never the word itself, and never the
+	// password.
+	Word Word
+}
+
+// Word is a kind of context-specific word a password must not contain.
+type Word string
+
+// The kinds of context words, in the order they are checked.
+const (
+	WordServiceName Word = "service_name"
+	WordEmail       Word = "email"
+	WordEmailDomain Word = "email_domain"
+	WordName        Word = "name"
+)
+
+// contextMessages say which rule a password broke, per kind of word.
+var contextMessages = map[Word]string{
+	WordServiceName: "password must not contain the service name",
+	WordEmail:       "password must not contain your email address or a part of its name",
+	WordEmailDomain: "password must not contain the domain of your email address",
+	WordName:        "password must not contain your name",
 }
 
 // Error implements error without echoing the password.
@@ -42,7 +65,12 @@ func (e *PolicyError) Error() string {
 	case CodeBreached:
 		return "password appears in a known data breach"
 	case CodeContext:
-		return "password must not be the email address or the service name"
+		if m, ok := contextMessages[e.Word]; ok {
+			return m
+		}
+		return "password must not contain the email address, your name or the service name"
+	case CodeRepetitive:
+		return "password must not be mostly repeated or sequential characters (such as aaaa, 1234 or qwerty)"
 	case CodeInvalidChars:
 		return "password contains invalid characters"
 	}
@@ -64,6 +92,7 @@ var (
 	ErrBreached     = &PolicyError{Code: CodeBreached}
 	ErrContext      = &PolicyError{Code: CodeContext}
 	ErrInvalidChars = &PolicyError{Code: CodeInvalidChars}
+	ErrRepetitive   = &PolicyError{Code: CodeRepetitive}
 )
 
 // ErrBreachCheck wraps a failure of the BreachChecker. It is not a
@@ -122,15 +151,19 @@ type Policy struct {
 	// MaxLength is the longest accepted password; longer ones are
 	// rejected, never truncated. At least 64.
 	MaxLength int
-	// ServiceName is a context word the password must not equal.
+	// ServiceName is a context word the password must not contain (nor
+	// any of its words of four letters or more).
 	ServiceName string
 }
 
 // PolicyInput is what Check needs to know about the account.
 type PolicyInput struct {
-	// Email is the account's address; the password must not equal it or
-	// its local part.
+	// Email is the account's address; the password must not contain it,
+	// its local part (or a word of it) or its domain's labels.
 	Email string
+	// Names are the user's names when known (display name, given and
+	// family name); the password must not contain any of their words.
+	Names []string
 	// HasMFA is true when the password is never the only factor, which
 	// allows the shorter MinLengthWithMFA.
 	HasMFA bool
@@ -176,8 +209,10 @@ func (c *Checker) Policy() Policy { return c.policy }
 // Check returns nil when pw may be set as in's password, a *PolicyError
 // when it may not, or an error wrapping ErrBreachCheck when the breach
 // check could not answer. Cheap rules run first and the breach check last,
-// so a password that is too short never leaves the process. There are no
-// composition rules ("one digit, one symbol"): NIST forbids them.
+// so a password that is too short never leaves the process. Context
+// words and repetitive or sequential characters are refused as well
+// (guessable.go). There are no composition rules ("one digit, one
+// symbol"): NIST forbids them.
 func (c *Checker) Check(ctx context.Context, pw string, in PolicyInput) error {
 	// Any input longer than this in bytes is certainly over MaxLength
 	// after NFC (composition merges at most four code points into one,
@@ -206,8 +241,11 @@ func (c *Checker) Check(ctx context.Context, pw string, in PolicyInput) error {
 	if length < minLen {
 		return &PolicyError{Code: CodeTooShort, Limit: minLen}
 	}
-	if isContextWord(n, in.Email, c.policy.ServiceName) {
-		return &PolicyError{Code: CodeContext}
+	if w, ok := contextWord(n, c.policy.ServiceName, in); ok {
+		return &PolicyError{Code: CodeContext, Word: w}
+	}
+	if repetitive(n, minLen) {
+		return &PolicyError{Code: CodeRepetitive}
 	}
 	// Breach corpora hash the bytes as typed (Have I Been Pwned
 	// semantics), so a password whose NFC form differs is checked both
@@ -226,26 +264,4 @@ func (c *Checker) Check(ctx context.Context, pw string, in PolicyInput) error {
 		}
 	}
 	return nil
-}
-
-// isContextWord reports whether pw equals, ignoring case, the email, its
-// local part (also without a "+tag"), or the service name.
-func isContextWord(pw, email, service string) bool {
-	words := []string{service}
-	if email = strings.TrimSpace(email); email != "" {
-		words = append(words, email)
-		if at := strings.LastIndexByte(email, '@'); at > 0 {
-			local := email[:at]
-			words = append(words, local)
-			if plus := strings.IndexByte(local, '+'); plus > 0 {
-				words = append(words, local[:plus])
-			}
-		}
-	}
-	for _, w := range words {
-		if w = Normalize(strings.TrimSpace(w)); w != "" && strings.EqualFold(pw, w) {
-			return true
-		}
-	}
-	return false
 }

@@ -30,6 +30,8 @@ var (
 	_ authn.TokenStore        = (*Postgres)(nil)
 	_ authn.FlowStore         = (*Postgres)(nil)
 	_ authn.AttemptStore      = (*Postgres)(nil)
+	_ authn.EventCounter      = (*Postgres)(nil)
+	_ authn.FlowClientStore   = (*Postgres)(nil)
 )
 
 // PostgresOptions tunes OpenPostgres; the zero value is a sensible default.

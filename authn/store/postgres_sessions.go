@@ -108,6 +108,8 @@ func (s *Postgres) DeleteExpired(ctx context.Context, now time.Time, keep time.D
 			{`DELETE FROM one_time_tokens WHERE created_at < $1
 				AND (used_at IS NOT NULL OR revoked_at IS NOT NULL OR expires_at <= $2)`, []any{now.Add(-keep), now}},
 			{`DELETE FROM login_flows WHERE expires_at <= $1`, []any{now}},
+			{`DELETE FROM counter_events WHERE expires_at <= $1`, []any{now}},
+			{`DELETE FROM flow_clients WHERE expires_at <= $1`, []any{now}},
 		} {
 			tag, err := tx.Exec(ctx, st.query, st.args...)
 			if err != nil {

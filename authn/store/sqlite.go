@@ -32,6 +32,8 @@ var (
 	_ authn.TokenStore        = (*SQLite)(nil)
 	_ authn.FlowStore         = (*SQLite)(nil)
 	_ authn.AttemptStore      = (*SQLite)(nil)
+	_ authn.EventCounter      = (*SQLite)(nil)
+	_ authn.FlowClientStore   = (*SQLite)(nil)
 )
 
 // SQLiteOptions tunes OpenSQLite; the zero value is a sensible default.

@@ -120,6 +120,8 @@ func (s *SQLite) DeleteExpired(ctx context.Context, now time.Time, keep time.Dur
 		{`DELETE FROM one_time_tokens WHERE created_at < ?
 			AND (used_at IS NOT NULL OR revoked_at IS NOT NULL OR expires_at <= ?)`, []any{ms(now.Add(-keep)), ms(now)}},
 		{`DELETE FROM login_flows WHERE expires_at <= ?`, []any{ms(now)}},
+		{`DELETE FROM counter_events WHERE expires_at <= ?`, []any{ms(now)}},
+		{`DELETE FROM flow_clients WHERE expires_at <= ?`, []any{ms(now)}},
 	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		for _, st := range stmts {

@@ -34,6 +34,7 @@ func run(cfgPath string) error {
 		return err
 	}
 	log := newLogger(cfg.LogLevel)
+	daemon.ApplyMemoryLimit(cfg.Memory(), os.Getenv, log)
 	// Components that fall back to slog.Default() (the Redis state store's
 	// annotation writer, a spool opened without a logger, the breach range
 	// client) and the standard log package then write to the same JSON

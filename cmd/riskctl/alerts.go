@@ -21,6 +21,7 @@ import (
 
 	"github.com/riskauth/riskauth/engine/alert"
 	"github.com/riskauth/riskauth/internal/config"
+	"github.com/riskauth/riskauth/internal/leaf/jsondepth"
 )
 
 // alertsTail consumes the alerts topic with a consumer group and prints
@@ -223,7 +224,11 @@ type tailSubject struct {
 // time, severity, what happened, who, from where, and why.
 func formatAlert(raw []byte) string {
 	var m tailMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
+	err := jsondepth.Check(raw, jsondepth.Limit)
+	if err == nil {
+		err = json.Unmarshal(raw, &m)
+	}
+	if err != nil {
 		return fmt.Sprintf("(not JSON: %v) %q", err, truncate(string(raw), 200))
 	}
 	var b strings.Builder

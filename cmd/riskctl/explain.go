@@ -17,6 +17,7 @@ import (
 	"github.com/riskauth/riskauth/engine/alert/ocsf"
 	"github.com/riskauth/riskauth/engine/risk"
 	"github.com/riskauth/riskauth/internal/config"
+	"github.com/riskauth/riskauth/internal/leaf/jsondepth"
 	"github.com/riskauth/riskauth/rules"
 )
 
@@ -64,6 +65,9 @@ func decodeExplainInput(data []byte) (explainInput, error) {
 	data = bytes.TrimSpace(data)
 	if len(data) > maxExplainInput {
 		return explainInput{}, fmt.Errorf("input is %d bytes, the limit is %d", len(data), maxExplainInput)
+	}
+	if err := jsondepth.Check(data, jsondepth.Limit); err != nil {
+		return explainInput{}, fmt.Errorf("input: %w", err)
 	}
 	var probe map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(data))

@@ -2,12 +2,15 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/riskauth/riskauth/internal/leaf/jsondepth"
 )
 
 // TestExplainStdin reads the input from stdin ("-" or no argument), and
@@ -33,6 +36,8 @@ func TestExplainStdin(t *testing.T) {
 		{"unknown key", []string{"-config", ""}, []byte(`{"event":"login","usr_id":"x"}`), 2, `unknown field "usr_id"`},
 		{"bad ip", []string{"-config", ""}, []byte(`{"event":"login","ip":"300.1.1.1"}`), 2, "event: ip:"},
 		{"not a decision", []string{"-config", ""}, []byte(`{"class_uid":2004}`), 2, "recorded decision:"},
+		{"nested too deeply", []string{"-config", ""}, []byte(`{"event":"login","attributes":` + strings.Repeat("[", 30000) + `}`), 2,
+			"input: JSON nested too deeply: more than 32 levels of arrays and objects"},
 		{"bad format", []string{"-format", "yaml"}, event, 2, "usage:"},
 	}
 	for _, tc := range tests {
@@ -58,8 +63,13 @@ func FuzzExplainInput(f *testing.F) {
 	f.Add([]byte(`{"class_uid":3002,"metadata":{"uid":"x"},"unmapped":{"riskauth":{"decision":"block","features":{"velocity":{"x":1}}}}}`))
 	f.Add([]byte(`null`))
 	f.Add([]byte(`[]`))
+	f.Add([]byte(`{"event":"login","x":` + strings.Repeat("[", 31) + strings.Repeat("]", 31) + `}`))
+	f.Add([]byte(strings.Repeat(`{"a":[`, 1000)))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		in, err := decodeExplainInput(data)
+		if deep := jsondepth.Exceeds(bytes.TrimSpace(data), jsondepth.Limit); deep != errors.Is(err, jsondepth.ErrTooDeep) {
+			t.Fatalf("nested %d deep: %v", jsondepth.Depth(data), err)
+		}
 		if err != nil {
 			if strings.TrimSpace(err.Error()) == "" {
 				t.Fatal("empty error message")

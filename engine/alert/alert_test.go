@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/riskauth/riskauth/authn/secevent"
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/engine/alert"
 	"github.com/riskauth/riskauth/engine/alert/ocsf"
@@ -32,7 +33,7 @@ func TestKafkaDelivery(t *testing.T) {
 	e := newEngine(t, sink)
 	p := newPublished()
 	p.evaluate(t, e, 0, 300, 30)
-	sink.Emit(&ocsf.SecurityEvent{Type: ocsf.EventMFAEnrolled, UserID: "user-1", IP: netip.MustParseAddr("192.0.2.1")})
+	sink.Emit(&secevent.Event{Type: secevent.MFAEnrolled, UserID: "user-1", IP: netip.MustParseAddr("192.0.2.1")})
 	p.alert["mfa"] = true // one more message on the alerts topic
 	require.NoError(t, sink.Close(context.Background()))
 	require.Positive(t, p.alerts())
@@ -278,7 +279,7 @@ func TestJSONL(t *testing.T) {
 	e := newEngine(t, sink)
 	p := newPublished()
 	p.evaluate(t, e, 0, 100, 10)
-	sink.Emit(&ocsf.SecurityEvent{Type: ocsf.EventLockout, UserID: "user-3"})
+	sink.Emit(&secevent.Event{Type: secevent.Lockout, UserID: "user-3"})
 	require.NoError(t, sink.Close(context.Background()))
 	assert.Equal(t, "jsonl", sink.Status().Transport)
 
@@ -447,7 +448,7 @@ func TestAggregation(t *testing.T) {
 	sink.Publish(block("credential-stuffing-ip", "victim-x", "198.51.100.1", t0.Add(10*time.Second))) // another source
 	sink.Publish(block("impossible-travel", "victim-0", "203.0.113.9", t0.Add(20*time.Second)))       // another rule
 	sink.Publish(block("credential-stuffing-ip", "victim-late", "203.0.113.9", t0.Add(2*time.Hour)))  // next window
-	sink.Emit(&ocsf.SecurityEvent{Type: ocsf.EventLockout, UserID: "victim-1", Time: t0})             // never folded
+	sink.Emit(&secevent.Event{Type: secevent.Lockout, UserID: "victim-1", Time: t0})                  // never folded
 	require.NoError(t, sink.Close(context.Background()))
 
 	f, err := os.Open(filepath.Join(dir, "alerts.jsonl"))

@@ -26,7 +26,7 @@ func TestAuditKafka(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, rules.DefaultFile, 0o644))
 	schema, err := rules.NewSchema(engine.CounterNames(engine.DefaultCounters()))
 	require.NoError(t, err)
-	src, err := rules.NewSource(rules.SourceConfig{Path: path, Schema: schema, OnAudit: sink.Audit})
+	src, err := rules.NewSource(rules.SourceConfig{Path: path, Schema: schema, OnAudit: func(c rules.Change) { sink.Audit(ocsf.RuleChange(c)) }})
 	require.NoError(t, err)
 	v1 := src.Current().Version
 	_, err = src.SetCandidate(append([]byte("# candidate\n"), rules.DefaultFile...), "alice")

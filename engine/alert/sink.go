@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riskauth/riskauth/authn/secevent"
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/engine/alert/ocsf"
-	"github.com/riskauth/riskauth/rules"
 	"github.com/segmentio/kafka-go"
 )
 
@@ -58,8 +58,8 @@ var _ engine.DecisionSink = (*Sink)(nil)
 // item is one thing to deliver: a decision or a security event.
 type item struct {
 	d  *engine.Decision
-	ev *ocsf.SecurityEvent
-	rc *rules.Change
+	ev *secevent.Event
+	rc *ocsf.RuleChange
 	// finding: d's finding goes to the alerts topic (an alert the
 	// aggregator did not fold). closed: summaries of the groups that
 	// admitting d closed, sent before it.
@@ -152,7 +152,7 @@ func (s *Sink) Publish(d *engine.Decision) {
 
 // Emit queues an account security event for the alerts topic, with the
 // same guarantees as Publish. The event must not be modified afterwards.
-func (s *Sink) Emit(ev *ocsf.SecurityEvent) {
+func (s *Sink) Emit(ev *secevent.Event) {
 	if ev != nil {
 		s.enqueue(item{ev: ev})
 	}
@@ -160,9 +160,9 @@ func (s *Sink) Emit(ev *ocsf.SecurityEvent) {
 
 // Audit queues an audited rule-set change (promote, rollback, candidate,
 // hot reload) for the alerts topic as an OCSF Entity Management event,
-// with the same guarantees as Publish. Its signature is the
-// rules.SourceConfig.OnAudit hook's.
-func (s *Sink) Audit(c rules.Change) {
+// with the same guarantees as Publish. The wiring converts the rule
+// source's rules.Change (rules.SourceConfig.OnAudit) to ocsf.RuleChange.
+func (s *Sink) Audit(c ocsf.RuleChange) {
 	s.enqueue(item{rc: &c})
 }
 

@@ -73,11 +73,7 @@ var layers = []layer{
 // pending are arrows that break the layering today and are on their way
 // out; the test fails when one is no longer needed, so the list only
 // shrinks.
-var pending = map[string]string{
-	"authn -> engine/alert/ocsf": "authn emits ocsf.SecurityEvent until it has its own event type",
-	"engine/alert/ocsf -> rules": "rule-set change audit records are rules.Change",
-	"engine/alert -> rules":      "rule-set change audit records are rules.Change",
-}
+var pending = map[string]string{}
 
 func match(pattern, pkg string) bool {
 	if p, ok := strings.CutSuffix(pattern, "/..."); ok {
@@ -261,4 +257,47 @@ func TestDiagramCurrent(t *testing.T) {
 		return
 	}
 	t.Errorf("%s: the layer diagram is stale; run go test ./internal/architecture -update", path)
+}
+
+// listedInReadme reports whether pkg must appear in README's Layout
+// list: everything but private helpers below a package (x/internal/...),
+// which their parent's entry covers.
+func listedInReadme(pkg string) bool {
+	return !strings.Contains(pkg, "/internal/")
+}
+
+// TestReadmeLayout keeps README's Layout list in step with the tree:
+// every listed path is a package, and every package is listed.
+func TestReadmeLayout(t *testing.T) {
+	t.Parallel()
+	graph := imports(t)
+	readme, err := os.ReadFile(filepath.Join(moduleRoot(t), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(readme), "\n## Layout\n")
+	if !ok {
+		t.Fatal("README.md has no Layout section")
+	}
+	_, block, ok1 := strings.Cut(rest, "```\n")
+	block, _, ok2 := strings.Cut(block, "```")
+	if !ok1 || !ok2 {
+		t.Fatal("README.md's Layout section has no code block")
+	}
+	listed := map[string]bool{}
+	for _, line := range strings.Split(block, "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || f[0] == "testdata" {
+			continue
+		}
+		listed[f[0]] = true
+		if _, ok := graph[f[0]]; !ok {
+			t.Errorf("README's Layout lists %s, which is not a package", f[0])
+		}
+	}
+	for pkg := range graph {
+		if listedInReadme(pkg) && !listed[pkg] {
+			t.Errorf("README's Layout does not list %s", pkg)
+		}
+	}
 }

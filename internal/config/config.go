@@ -166,12 +166,35 @@ func (c *Config) applyEnv(env func(string) string) error {
 	if err := c.applyAuthnEnv(env); err != nil {
 		return err
 	}
+	if err := c.applyMemoryEnv(env); err != nil {
+		return err
+	}
 	if v := strings.TrimSpace(env("RISKAUTH_BODY_LIMIT")); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
 			return fmt.Errorf("RISKAUTH_BODY_LIMIT %q: %w", v, err)
 		}
 		c.BodyLimit = n
+	}
+	return nil
+}
+
+// applyMemoryEnv reads RISKAUTH_MEMORY_LIMIT over memory_limit. With
+// neither set, a GOMEMLIMIT the runtime was started with is the budget the
+// caps are derived from too (riskauthd then leaves the runtime's limit as
+// the variable set it): one number, whichever way the operator gave it.
+func (c *Config) applyMemoryEnv(env func(string) string) error {
+	if v := strings.TrimSpace(env("RISKAUTH_MEMORY_LIMIT")); v != "" {
+		b, err := standard.ParseBytes(v)
+		if err != nil {
+			return fmt.Errorf("RISKAUTH_MEMORY_LIMIT: %w", err)
+		}
+		c.MemoryLimit = b
+	}
+	if v := strings.TrimSpace(env("GOMEMLIMIT")); c.MemoryLimit == 0 && v != "" && v != "off" {
+		if b, err := standard.ParseBytes(v); err == nil { // the runtime refuses to start on a bad one
+			c.MemoryLimit = b
+		}
 	}
 	return nil
 }

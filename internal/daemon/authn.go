@@ -19,6 +19,7 @@ import (
 	"github.com/riskauth/riskauth/authn/seal"
 	"github.com/riskauth/riskauth/authn/store"
 	"github.com/riskauth/riskauth/authn/totp"
+	"github.com/riskauth/riskauth/engine/alert"
 	"github.com/riskauth/riskauth/engine/clock"
 	"github.com/riskauth/riskauth/internal/config"
 	"github.com/riskauth/riskauth/internal/httpapi"
@@ -42,6 +43,8 @@ type authnStore interface {
 	authn.AttemptStore
 	authn.TOTPStore
 	authn.RecoveryCodeStore
+	authn.EventCounter
+	authn.FlowClientStore
 	authn.Sweeper
 	Close() error
 }
@@ -49,13 +52,17 @@ type authnStore interface {
 var (
 	_ authnStore = (*store.SQLite)(nil)
 	_ authnStore = (*store.Postgres)(nil)
+	// The alert sink takes authn's security events. The guard lives here,
+	// where both are wired: the alert tree does not import authn.
+	_ authn.SecurityEvents = (*alert.Sink)(nil)
 )
 
-// buildAuthn wires the sign-in service (store, mail, keys, hasher, policy,
-// risk engine, security events) and adds it, with its origin and access
-// tokens, to the HTTP configuration. It runs after the engine and the
-// alert sink exist; what it opens goes on s.closers, the service last so
-// that it drains its mail before the store and the mailer close.
+// buildAuthn wires the sign-in services (store, mail, keys, hasher,
+// policy, risk engine, security events) and hands each to the HTTP
+// surface that serves it, with the origin and access tokens. It runs
+// after the engine and the alert sink exist; what it opens goes on
+// s.closers, the services last so that they drain their mail before the
+// store and the mailer close.
 func (s *Server) buildAuthn(ctx context.Context, cfg *config.Config, reg *prometheus.Registry, log *slog.Logger, clk clock.Clock,
 	apiCfg *httpapi.Config, deps *httpapi.Deps) error {
 	a := cfg.Authn
@@ -147,7 +154,7 @@ func (s *Server) buildAuthn(ctx context.Context, cfg *config.Config, reg *promet
 	}
 
 	svc, err := authn.New(a.Flows(), authn.Deps{
-		Users: st, Flows: st, Tokens: st, Sessions: st, Attempts: st, TOTP: st, Recovery: st,
+		Users: st, Flows: st, Tokens: st, Sessions: st, Attempts: st, TOTP: st, Recovery: st, Counters: st, FlowClients: st,
 		Risk: s.Engine, Hasher: hasher, Policy: policy, Sealer: sealer, RecoveryHasher: rh, CodeKey: codeKey,
 		Mailer: mailer, Renderer: renderer, Events: s.Sink, Logger: log, Metrics: authn.NewMetrics(reg), Clock: clk,
 	})
@@ -170,7 +177,8 @@ func (s *Server) buildAuthn(ctx context.Context, cfg *config.Config, reg *promet
 	if apiCfg.AccessTokens, err = accessTokens(cfg, log); err != nil {
 		return err
 	}
-	deps.Authn = svc
+	deps.Registration, deps.SignIn, deps.PasswordReset = svc.Registration, svc.SignIn, svc.Recovery
+	deps.Sessions, deps.Account = svc.Sessions, svc.Account
 	return nil
 }
 

@@ -106,8 +106,12 @@ func signInJourney(t *testing.T, base string, srv *Server, outbox, email string)
 	a := &app{t: t, base: base}
 	code, m := a.call(http.MethodPost, "/v1/register", map[string]any{"email": email, "password": userPassword})
 	require.Equal(t, http.StatusAccepted, code, "%v", m)
-	code, m = a.call(http.MethodPost, "/v1/verify-email", map[string]any{"token": verifyToken(t, srv, outbox, email)})
+	// The app shows its registration secret with the link, so the
+	// password it chose stays.
+	code, m = a.call(http.MethodPost, "/v1/verify-email", map[string]any{"token": verifyToken(t, srv, outbox, email),
+		"registration_secret": m["registration_secret"]})
 	require.Equal(t, http.StatusOK, code, "%v", m)
+	require.Equal(t, "verified", m["status"])
 
 	code, m = a.call(http.MethodPost, "/v1/login", map[string]any{"identifier": email, "password": userPassword})
 	require.Equal(t, http.StatusOK, code, "%v", m)
@@ -245,7 +249,8 @@ authn:
 	const email = "quinn@example.com"
 	code, m := a.call(http.MethodPost, "/v1/register", map[string]any{"email": email, "password": userPassword})
 	require.Equal(t, http.StatusAccepted, code, "%v", m)
-	code, m = a.call(http.MethodPost, "/v1/verify-email", map[string]any{"token": verifyToken(t, srv, filepath.Join(dir, mail.OutboxFile), email)})
+	code, m = a.call(http.MethodPost, "/v1/verify-email", map[string]any{"token": verifyToken(t, srv, filepath.Join(dir, mail.OutboxFile), email),
+		"registration_secret": m["registration_secret"]})
 	require.Equal(t, http.StatusOK, code, "%v", m)
 	before := time.Now()
 	code, m = a.call(http.MethodPost, "/v1/login", map[string]any{"identifier": email, "password": userPassword})

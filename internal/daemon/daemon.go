@@ -48,9 +48,9 @@ type Server struct {
 	// Sink carries decisions, alerts and audit events to Kafka, the
 	// spool or the JSONL file.
 	Sink *alert.Sink
-	// Authn is the sign-in service; Accounts is its store and Hasher its
-	// argon2id hasher (load commands create accounts through them).
-	Authn    *authn.Service
+	// Authn are the sign-in services; Accounts is their store and Hasher
+	// their argon2id hasher (load commands create accounts through them).
+	Authn    *authn.Services
 	Accounts authn.UserStore
 	Hasher   *password.Hasher
 	// Registry holds every metric /metrics serves.
@@ -130,7 +130,8 @@ func Build(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, 
 		reg = prometheus.NewRegistry()
 	}
 	s.Registry = reg
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		memoryLimitGauge(cfg.Memory()))
 
 	host, _ := os.Hostname()
 	// The sink comes before the engine: every rule-set change, including
@@ -200,12 +201,15 @@ func Build(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, 
 
 // auditor is the rule source's audit hook: every change of the active or
 // candidate rule set, by an admin or read from disk, becomes a structured
-// log line and an OCSF Entity Management event on the alerts topic.
+// log line and an OCSF Entity Management event on the alerts topic. The
+// alert tree has its own record of a change (ocsf.RuleChange, the same
+// fields), so that it does not import the rule compiler; the conversion
+// happens here, where both are wired.
 func auditor(log *slog.Logger, sink *alert.Sink) func(rules.Change) {
 	return func(c rules.Change) {
 		log.Info("rule set change audited", "action", c.Action, "actor", c.Actor, "candidate", c.Candidate,
 			"old_version", c.OldVersion, "new_version", c.NewVersion, "at", c.At)
-		sink.Audit(c)
+		sink.Audit(ocsf.RuleChange(c))
 	}
 }
 

@@ -14,12 +14,15 @@ import (
 // The account API: self-service for a signed-in user, who presents the
 // session (the cookie, or a bearer token; session.go). Who am I, the
 // sessions listed and ended, sign-out, step-up, password change, the
-// authenticator app and recovery codes. A request whose session is gone
+// authenticator app and recovery codes. A change of factors ends every
+// other session and hands out the acting one under a new token. A request whose session is gone
 // gets 401 session_invalid, and a browser's dead cookie is cleared.
 // State-changing routes are behind the CSRF guard, like the sign-in API's.
 
-// What the account handlers need from the service, in small interfaces by
-// concern; Account composes them and *authn.Service implements it.
+// What the account handlers need from authn, in small interfaces by
+// concern, each served by one authn service (Deps): Sessions by
+// *authn.Sessions, Account (Credentials and Authenticators) by
+// *authn.Account.
 
 // Sessions resolves and manages the caller's sessions.
 type Sessions interface {
@@ -42,18 +45,21 @@ type Credentials interface {
 type Authenticators interface {
 	BeginTOTP(ctx context.Context, sessionToken string) (*authn.TOTPEnrollment, error)
 	ConfirmTOTP(ctx context.Context, r authn.ConfirmTOTPRequest) (*authn.RecoveryCodes, error)
-	RemoveTOTP(ctx context.Context, r authn.RemoveTOTPRequest) error
+	RemoveTOTP(ctx context.Context, r authn.RemoveTOTPRequest) (*authn.SessionRotation, error)
 	RegenerateRecoveryCodes(ctx context.Context, r authn.RegenerateRecoveryCodesRequest) (*authn.RecoveryCodes, error)
 }
 
-// Account is what the account API needs from the service.
+// Account is the security settings: step-up, the password, the
+// authenticator app and the recovery codes.
 type Account interface {
-	Sessions
 	Credentials
 	Authenticators
 }
 
-var _ Account = (*authn.Service)(nil)
+var (
+	_ Sessions = (*authn.Sessions)(nil)
+	_ Account  = (*authn.Account)(nil)
+)
 
 // Wire shapes of the account API.
 type (
@@ -86,8 +92,30 @@ type (
 	}
 	recoveryCodesBody struct {
 		RecoveryCodes []string `json:"recovery_codes"`
+		rotatedBody
+	}
+	// rotatedBody is what a change of factors says about the sessions:
+	// the one the request was made with goes on under a new token
+	// (Session), the others ended.
+	rotatedBody struct {
+		Session         *sessionBody `json:"session"`
+		SessionsRevoked int          `json:"sessions_revoked"`
+	}
+	factorRemovedBody struct {
+		OK bool `json:"ok"`
+		rotatedBody
 	}
 )
+
+// rotated hands the client the session that replaced the one it used, in
+// the transport it used: a client that authenticated with a bearer token
+// gets a bearer token back, a browser the cookie.
+func rotated(c *fiber.Ctx, r *authn.SessionRotation) rotatedBody {
+	if bearerToken(c) != "" {
+		c.Request().Header.Set(HeaderSessionTransport, "bearer")
+	}
+	return rotatedBody{Session: issue(c, r.Session), SessionsRevoked: r.SessionsRevoked}
+}
 
 func infoBody(i authn.SessionInfo) sessionInfoBody {
 	return sessionInfoBody{ID: i.ID, UserID: i.UserID, AAL: int(i.AAL), CreatedAt: i.CreatedAt.UTC(), LastSeenAt: i.LastSeenAt.UTC(),
@@ -96,7 +124,7 @@ func infoBody(i authn.SessionInfo) sessionInfoBody {
 }
 
 func (s *Server) whoami(c *fiber.Ctx) error {
-	info, err := s.account.Authenticate(c.UserContext(), sessionToken(c))
+	info, err := s.sessions.Authenticate(c.UserContext(), sessionToken(c))
 	if err != nil {
 		return sessionError(c, err)
 	}
@@ -104,7 +132,7 @@ func (s *Server) whoami(c *fiber.Ctx) error {
 }
 
 func (s *Server) logout(c *fiber.Ctx, _ *wire.AuthnBody, _ authn.Client) error {
-	if err := s.account.Logout(c.UserContext(), sessionToken(c)); err != nil {
+	if err := s.sessions.Logout(c.UserContext(), sessionToken(c)); err != nil {
 		return err
 	}
 	if bearerToken(c) == "" {
@@ -114,7 +142,7 @@ func (s *Server) logout(c *fiber.Ctx, _ *wire.AuthnBody, _ authn.Client) error {
 }
 
 func (s *Server) listSessions(c *fiber.Ctx) error {
-	all, err := s.account.ListSessions(c.UserContext(), sessionToken(c))
+	all, err := s.sessions.ListSessions(c.UserContext(), sessionToken(c))
 	if err != nil {
 		return sessionError(c, err)
 	}
@@ -130,14 +158,14 @@ func (s *Server) revokeSession(c *fiber.Ctx) error {
 	if len(id) > wire.MaxSecretBytes {
 		return apiErr(CodeNotFound, "no such session")
 	}
-	if err := s.account.RevokeSession(c.UserContext(), sessionToken(c), id); err != nil {
+	if err := s.sessions.RevokeSession(c.UserContext(), sessionToken(c), id); err != nil {
 		return sessionError(c, err)
 	}
 	return writeJSON(c, http.StatusOK, okBody{OK: true})
 }
 
 func (s *Server) revokeOthers(c *fiber.Ctx, _ *wire.AuthnBody, cl authn.Client) error {
-	n, err := s.account.RevokeOtherSessions(c.UserContext(), sessionToken(c), cl)
+	n, err := s.sessions.RevokeOtherSessions(c.UserContext(), sessionToken(c), cl)
 	if err != nil {
 		return sessionError(c, err)
 	}
@@ -182,15 +210,15 @@ func (s *Server) confirmTOTP(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client) e
 	if err != nil {
 		return sessionError(c, err)
 	}
-	return writeJSON(c, http.StatusOK, recoveryCodesBody{RecoveryCodes: rc.Codes})
+	return writeJSON(c, http.StatusOK, recoveryCodesBody{RecoveryCodes: rc.Codes, rotatedBody: rotated(c, &rc.SessionRotation)})
 }
 
 func (s *Server) removeTOTP(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client) error {
-	err := s.account.RemoveTOTP(c.UserContext(), authn.RemoveTOTPRequest{SessionToken: sessionToken(c), Password: b.Password, Client: cl})
+	rot, err := s.account.RemoveTOTP(c.UserContext(), authn.RemoveTOTPRequest{SessionToken: sessionToken(c), Password: b.Password, Client: cl})
 	if err != nil {
 		return sessionError(c, err)
 	}
-	return writeJSON(c, http.StatusOK, okBody{OK: true})
+	return writeJSON(c, http.StatusOK, factorRemovedBody{OK: true, rotatedBody: rotated(c, rot)})
 }
 
 // regenerateRecoveryCodes answers the new codes once; only their hashes
@@ -200,5 +228,5 @@ func (s *Server) regenerateRecoveryCodes(c *fiber.Ctx, _ *wire.AuthnBody, cl aut
 	if err != nil {
 		return sessionError(c, err)
 	}
-	return writeJSON(c, http.StatusOK, recoveryCodesBody{RecoveryCodes: rc.Codes})
+	return writeJSON(c, http.StatusOK, recoveryCodesBody{RecoveryCodes: rc.Codes, rotatedBody: rotated(c, &rc.SessionRotation)})
 }

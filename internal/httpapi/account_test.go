@@ -77,3 +77,57 @@ func TestRegenerateRecoveryCodesRoute(t *testing.T) {
 	r = useCode(fresh.RecoveryCodes[0])
 	assert.Equal(t, http.StatusUnauthorized, r.status, "single use: %s", r.body)
 }
+
+// TestFactorChangeRotatesOverHTTP: enrolling an app from one session ends
+// the user's others and hands the acting client its successor in the
+// transport it uses: a bearer token in the body for an app, the cookie
+// for a browser. The replaced credentials answer 401.
+func TestFactorChangeRotatesOverHTTP(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, httpapi.Config{})
+	b := e.browser()
+	const email = "sven@example.com"
+	b.register(email)
+	app := func(r *http.Request) {
+		r.Header.Del("Origin")
+		r.Header.Del("Sec-Fetch-Site")
+		r.Header.Set(httpapi.HeaderSessionTransport, "bearer")
+	}
+	r := b.post("/v1/login", map[string]any{"identifier": email, "password": userPassword}, app)
+	require.Equal(t, http.StatusOK, r.status, "body: %s", r.body)
+	tok := r.json(t)["session"].(map[string]any)["token"].(string)
+	browser := e.browser()
+	browser.signIn(email)
+	browserCookie := browser.cookie
+
+	auth := withHeader("Authorization", "Bearer "+tok)
+	r = b.post("/v1/totp", nil, app, auth)
+	require.Equal(t, http.StatusOK, r.status, "body: %s", r.body)
+	var en struct {
+		FactorID string `json:"factor_id"`
+		Secret   string `json:"secret"`
+	}
+	require.NoError(t, json.Unmarshal(r.body, &en))
+	e.auth.track(en.Secret)
+	r = b.post("/v1/totp/confirm", map[string]any{"factor_id": en.FactorID, "code": totpAt(t, en.Secret, time.Now())}, app, auth)
+	require.Equal(t, http.StatusOK, r.status, "body: %s", r.body)
+	var out struct {
+		RecoveryCodes []string `json:"recovery_codes"`
+		Session       struct {
+			Token string `json:"token"`
+			AAL   int    `json:"aal"`
+		} `json:"session"`
+		SessionsRevoked int `json:"sessions_revoked"`
+	}
+	require.NoError(t, json.Unmarshal(r.body, &out))
+	assert.Len(t, out.RecoveryCodes, 10)
+	assert.Equal(t, 1, out.SessionsRevoked, "the browser's session")
+	require.NotEmpty(t, out.Session.Token)
+	assert.NotEqual(t, tok, out.Session.Token)
+	assert.Nil(t, sessionCookie(t, r), "a bearer client gets no cookie")
+
+	assert.Equal(t, http.StatusUnauthorized, b.get("/v1/session", auth).status, "the old token is dead")
+	assert.Equal(t, http.StatusOK, b.get("/v1/session", withHeader("Authorization", "Bearer "+out.Session.Token)).status)
+	browser.cookie = browserCookie
+	assert.Equal(t, http.StatusUnauthorized, browser.get("/v1/session").status, "the other session ended")
+}

@@ -205,7 +205,10 @@ func (s *Server) adminRules(c *fiber.Ctx) error {
 
 // ruleFileBody returns the rule file of a request: YAML (or plain text),
 // identity-encoded, at most rules.MaxFileSize. Empty is allowed only when
-// optional.
+// optional. The JSON nesting check of the other routes does not fit YAML
+// (plain scalars such as conditions hold brackets): go.yaml.in/yaml/v3
+// refuses nesting past 10,000 levels itself (rules/yaml_limits_test.go),
+// and the server's body limit bounds the rest (docs/rollout.md).
 func ruleFileBody(c *fiber.Ctx, optional bool) ([]byte, error) {
 	if err := checkEncoding(c); err != nil {
 		return nil, err

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"errors"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -62,11 +61,13 @@ const (
 	CodeReauthenticationRequired = Code(authn.CodeReauthenticationRequired) // 403: step up first
 	CodeSessionInvalid           = Code(authn.CodeSessionInvalid)           // 401: no live session
 	CodeBusy                     = Code(authn.CodeBusy)                     // 503 with Retry-After: hasher queue full
+	CodeEmailUnverified          = Code(authn.CodeEmailUnverified)          // 403: prove the address first
 	CodePasswordTooShort         = Code(authn.CodePasswordTooShort)         // 422
 	CodePasswordTooLong          = Code(authn.CodePasswordTooLong)          // 422
 	CodePasswordBreached         = Code(authn.CodePasswordBreached)         // 422
 	CodePasswordContext          = Code(authn.CodePasswordContext)          // 422
 	CodePasswordInvalidChars     = Code(authn.CodePasswordInvalidChars)     // 422
+	CodePasswordRepetitive       = Code(authn.CodePasswordRepetitive)       // 422
 )
 
 // codeStatus is the one table from error codes to HTTP statuses.
@@ -108,11 +109,13 @@ var codeStatus = map[Code]int{
 	CodeReauthenticationRequired: http.StatusForbidden,
 	CodeSessionInvalid:           http.StatusUnauthorized,
 	CodeBusy:                     http.StatusServiceUnavailable,
+	CodeEmailUnverified:          http.StatusForbidden,
 	CodePasswordTooShort:         http.StatusUnprocessableEntity,
 	CodePasswordTooLong:          http.StatusUnprocessableEntity,
 	CodePasswordBreached:         http.StatusUnprocessableEntity,
 	CodePasswordContext:          http.StatusUnprocessableEntity,
 	CodePasswordInvalidChars:     http.StatusUnprocessableEntity,
+	CodePasswordRepetitive:       http.StatusUnprocessableEntity,
 }
 
 // Status returns the HTTP status of the code (500 for an unknown code).
@@ -135,16 +138,10 @@ type Error struct {
 	RetryAfter time.Duration
 }
 
-// Error implements error: the code, the message and every field.
+// Error implements error: the code, the message and every field, as a
+// decoder's error reads.
 func (e *Error) Error() string {
-	if len(e.Fields) == 0 {
-		return string(e.Code) + ": " + e.Message
-	}
-	parts := make([]string, len(e.Fields))
-	for i, f := range e.Fields {
-		parts[i] = f.Field + ": " + f.Message
-	}
-	return string(e.Code) + ": " + e.Message + " (" + strings.Join(parts, "; ") + ")"
+	return (&wire.Error{Code: wire.Code(e.Code), Message: e.Message, Fields: e.Fields}).Error()
 }
 
 func apiErr(code Code, msg string) *Error { return &Error{Code: code, Message: msg} }

@@ -64,7 +64,8 @@ func codeByName(name string) authn.Code {
 		"CodeBusy": authn.CodeBusy, "CodeUnavailable": authn.CodeUnavailable,
 		"CodePasswordTooShort": authn.CodePasswordTooShort, "CodePasswordTooLong": authn.CodePasswordTooLong,
 		"CodePasswordBreached": authn.CodePasswordBreached, "CodePasswordContext": authn.CodePasswordContext,
-		"CodePasswordInvalidChars": authn.CodePasswordInvalidChars,
+		"CodePasswordInvalidChars": authn.CodePasswordInvalidChars, "CodePasswordRepetitive": authn.CodePasswordRepetitive,
+		"CodeEmailUnverified": authn.CodeEmailUnverified,
 	}[name]
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/riskauth/riskauth/authn"
+	"github.com/riskauth/riskauth/authn/authntest"
 	"github.com/riskauth/riskauth/authn/mail"
 	"github.com/riskauth/riskauth/authn/password"
 	"github.com/riskauth/riskauth/authn/seal"
@@ -38,12 +39,21 @@ const userPassword = "violet tractor umbrella 42"
 // outbox mailer, argon2id (with small parameters, to keep tests fast), the
 // embedded breached-password list and the server's own engine.
 type authnEnv struct {
-	svc    *authn.Service
+	svc    *authn.Services
 	store  *store.SQLite
 	outbox string
+	// calls counts the services' store calls (the store under them all).
+	calls *authntest.Counting
 
 	mu   sync.Mutex
 	seen []string // tokens, codes and flow ids handed out, for the log check
+}
+
+// deps adds the sign-in services to d.
+func (a *authnEnv) deps(d httpapi.Deps) httpapi.Deps {
+	d.Registration, d.SignIn, d.PasswordReset = a.svc.Registration, a.svc.SignIn, a.svc.Recovery
+	d.Sessions, d.Account = a.svc.Sessions, a.svc.Account
+	return d
 }
 
 func newAuthnEnv(t *testing.T, eng *engine.Engine, reg *prometheus.Registry, origin string, log *slog.Logger) *authnEnv {
@@ -69,8 +79,9 @@ func newAuthnEnv(t *testing.T, eng *engine.Engine, reg *prometheus.Registry, ori
 	require.NoError(t, err)
 	renderer, err := mail.NewRenderer(mail.RendererConfig{PublicOrigin: origin, ServiceName: "riskauth"})
 	require.NoError(t, err)
+	calls := authntest.NewCounting(st)
 	svc, err := authn.New(authn.Config{ServiceName: "riskauth"}, authn.Deps{
-		Users: st, Flows: st, Tokens: st, Sessions: st, Attempts: st, TOTP: st, Recovery: st,
+		Users: calls, Flows: calls, Tokens: calls, Sessions: calls, Attempts: calls, TOTP: calls, Recovery: calls, Counters: calls, FlowClients: calls,
 		Risk: eng, Hasher: hasher, Policy: checker, Sealer: sealer, RecoveryHasher: rh,
 		CodeKey: []byte("code-key-0123456789abcdef-0123456789"), Mailer: outbox, Renderer: renderer, Logger: log,
 	})
@@ -80,7 +91,7 @@ func newAuthnEnv(t *testing.T, eng *engine.Engine, reg *prometheus.Registry, ori
 		_ = outbox.Close()
 		_ = st.Close()
 	})
-	return &authnEnv{svc: svc, store: st, outbox: outbox.Path()}
+	return &authnEnv{svc: svc, store: st, outbox: outbox.Path(), calls: calls}
 }
 
 func (a *authnEnv) track(s string) string {
@@ -168,6 +179,9 @@ type browser struct {
 	e      *env
 	cookie string
 	ua     string
+	// reg is the registration cookie (the binding of a registration made
+	// from this browser).
+	reg string
 }
 
 func (e *env) browser() *browser { return &browser{e: e, ua: browserUA} }
@@ -193,8 +207,15 @@ func (b *browser) call(method, path string, body any, opts ...reqOpt) response {
 	if method == http.MethodPost {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	var cookies []string
 	if b.cookie != "" {
-		req.Header.Set("Cookie", httpapi.SessionCookie+"="+b.cookie)
+		cookies = append(cookies, httpapi.SessionCookie+"="+b.cookie)
+	}
+	if b.reg != "" {
+		cookies = append(cookies, httpapi.RegistrationCookie+"="+b.reg)
+	}
+	if len(cookies) > 0 {
+		req.Header.Set("Cookie", strings.Join(cookies, "; "))
 	}
 	for _, o := range opts {
 		o(req)
@@ -205,6 +226,13 @@ func (b *browser) call(method, path string, body any, opts ...reqOpt) response {
 	raw, err := io.ReadAll(resp.Body)
 	require.NoError(b.e.t, err)
 	for _, c := range resp.Cookies() {
+		if c.Name == httpapi.RegistrationCookie {
+			b.reg = c.Value
+			if c.MaxAge < 0 || c.Value == "" {
+				b.reg = ""
+			}
+			b.e.auth.track(c.Value)
+		}
 		if c.Name == httpapi.SessionCookie {
 			b.cookie = c.Value
 			if c.MaxAge < 0 || c.Value == "" {
@@ -237,7 +265,8 @@ func (b *browser) get(path string, opts ...reqOpt) response {
 	return b.call(http.MethodGet, path, nil, opts...)
 }
 
-// register creates and verifies an account through the API.
+// register creates and verifies an account through the API, from this
+// browser (which keeps the registration cookie, so the password stays).
 func (b *browser) register(email string) {
 	t := b.e.t
 	t.Helper()

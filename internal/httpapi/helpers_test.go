@@ -98,9 +98,9 @@ func newEnvRules(t *testing.T, cfg httpapi.Config, rulesPath string, opts ...env
 	logs := &testenv.LogBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ae := newAuthnEnv(t, eng, reg, cfg.PublicOrigin, logger)
-	srv, err := httpapi.New(cfg, httpapi.Deps{
-		Engine: eng, Registry: reg, Logger: logger, Authn: ae.svc, Rules: eng.Rules(),
-	})
+	srv, err := httpapi.New(cfg, ae.deps(httpapi.Deps{
+		Engine: eng, Registry: reg, Logger: logger, Rules: eng.Rules(),
+	}))
 	require.NoError(t, err)
 	for _, o := range opts {
 		o(srv.App())

@@ -12,7 +12,10 @@ import (
 )
 
 // The links in mail (magic link, email verification, password reset) land
-// on these small pages. Loading a page never spends its token: mail
+// on these small pages. A magic link opened away from the browser that
+// asked for it asks the owner to approve or deny that sign-in instead of
+// signing in here; a verification link opened away from the registering
+// browser asks for the password to set. Loading a page never spends its token: mail
 // scanners and link previewers fetch URLs, and a link consumed by a GET
 // would be dead before the user clicks it. The page asks for a click (and
 // for a reset, the new password) and only then POSTs the token to the JSON
@@ -57,7 +60,11 @@ const pageScript = `(function () {
   var extra = document.getElementById("extra"), extraLabel = document.getElementById("extra-label"), extraInput = document.getElementById("extra-input");
   var token = new URLSearchParams(window.location.search).get("token") || "";
   history.replaceState(null, "", window.location.pathname);
-  var step = {path: null, field: null, flow: null};
+  // step is the follow-up the answer asked for: a second factor after a
+  // magic link, or the password to set after a verification link opened
+  // away from the registering browser. base holds what it posts besides
+  // the typed value.
+  var step = {path: null, field: null, base: null, final: null};
   function say(text, state) { status.textContent = text; body.dataset.state = state; }
   if (!token) { form.hidden = true; say("This link is incomplete. Open the link from the mail again.", "error"); return; }
   function post(path, payload) {
@@ -71,22 +78,54 @@ const pageScript = `(function () {
     password: {path: "/v1/login/password", field: "password", label: "Password", type: "password"},
     email_code: {path: "/v1/login/email-code/verify", field: "code", label: "Code from the mail we just sent", type: "text"}
   };
+  function ask(next, label, type, text, state) {
+    step = next;
+    extraLabel.textContent = label; extraInput.type = type; extraInput.value = "";
+    extraInput.autocomplete = type === "password" && next.field === "new_password" ? "new-password" : "one-time-code";
+    extra.hidden = false;
+    form.querySelector("button").disabled = false;
+    say(text, state);
+  }
+  var deny = document.getElementById("deny");
   function done(r) {
     if (!r.ok) { say(r.body && r.body.error ? r.body.error.message : "Something went wrong.", "error"); form.querySelector("button").disabled = false; return; }
     var b = r.body;
+    if (mode === "magic" && b.status === "approval_required") {
+      // Opened away from the browser that asked: sign nobody in here,
+      // say who asked, and let the owner approve or deny it.
+      var a = b.approval || {}, who = a.device || "an unknown device";
+      if (a.location) { who += " near " + a.location; }
+      if (a.ip) { who += " (IP " + a.ip + ")"; }
+      if (a.requested_at) { who += ", at " + new Date(a.requested_at).toLocaleString(); }
+      step = {path: "/v1/login/magic-link/approve", field: null, base: {token: token}, final: "approved"};
+      form.querySelector("button").textContent = "Approve";
+      form.querySelector("button").disabled = false;
+      deny.hidden = false;
+      say("This link was opened on another device than the one that asked to sign in: " + who +
+        ". Approve only if that was you, just now, on that device: it will be signed in, not this one.", "approval");
+      return;
+    }
     if (mode === "magic" && b.status === "second_factor_required") {
       var m = null;
       for (var i = 0; i < b.methods.length && !m; i++) { m = second[b.methods[i]] || null; }
       if (!m) { say("Finish signing in from the sign-in page.", "error"); return; }
-      step = {path: m.path, field: m.field, flow: b.flow_id};
       if (b.methods[0] === "email_code") { post("/v1/login/email-code", {flow_id: b.flow_id}); }
-      extraLabel.textContent = m.label; extraInput.type = m.type; extraInput.value = ""; extra.hidden = false;
-      form.querySelector("button").disabled = false;
-      say("One more step.", "second-factor");
+      ask({path: m.path, field: m.field, base: {flow_id: b.flow_id}}, m.label, m.type, "One more step.", "second-factor");
+      return;
+    }
+    if (mode === "verify" && b.status === "set_password") {
+      ask({path: "/v1/password/reset", field: "new_password", base: {token: b.password_token}, final: "password-set"},
+        "Choose a password (at least 15 characters)", "password",
+        "Your address is confirmed. It was registered from another browser or device, so anything set up there was removed: choose your password now.",
+        "set-password");
+      form.querySelector("button").textContent = "Set password";
       return;
     }
     form.hidden = true;
-    if (mode === "magic") { say("You are signed in. You can close this tab.", "signed-in"); }
+    if (step.final === "password-set") { say("Your password is set. Sign in with it.", "password-set"); }
+    else if (step.final === "approved") { say("Approved: the sign-in goes on on the other device. You can close this tab.", "approved"); }
+    else if (step.final === "denied") { say("Denied: nobody was signed in. If you did not ask to sign in, consider changing your password.", "denied"); }
+    else if (mode === "magic") { say("You are signed in. You can close this tab.", "signed-in"); }
     else if (mode === "verify") { say("Your address is confirmed.", "verified"); }
     else { say("Your password is changed. Sign in with it.", "reset"); }
   }
@@ -95,11 +134,16 @@ const pageScript = `(function () {
     form.querySelector("button").disabled = true;
     say("Working…", "busy");
     var p;
-    if (step.path) { var pl = {flow_id: step.flow}; pl[step.field] = extraInput.value; p = post(step.path, pl); }
+    if (step.path) { var pl = {}; for (var k in step.base) { pl[k] = step.base[k]; } if (step.field) { pl[step.field] = extraInput.value; } p = post(step.path, pl); }
     else if (mode === "magic") { p = post("/v1/login/magic-link", {token: token}); }
     else if (mode === "verify") { p = post("/v1/verify-email", {token: token}); }
     else { p = post("/v1/password/reset", {token: token, new_password: extraInput.value}); }
     p.then(done, function () { say("The server could not be reached.", "error"); form.querySelector("button").disabled = false; });
+  });
+  deny.addEventListener("click", function () {
+    deny.disabled = true; form.querySelector("button").disabled = true;
+    step = {path: null, field: null, base: null, final: "denied"};
+    post("/v1/login/magic-link/deny", {token: token}).then(done, function () { say("The server could not be reached.", "error"); deny.disabled = false; });
   });
   body.dataset.state = "ready";
 })();`
@@ -114,6 +158,7 @@ const pageTemplate = `<!doctype html>
 <div id="extra"{{if not .Text.NewPassword}} hidden{{end}}><label id="extra-label" for="extra-input">New password</label>
 <input id="extra-input" name="secret" type="password" autocomplete="new-password"></div>
 <button id="submit" type="submit">{{.Text.Button}}</button>
+<button id="deny" type="button" hidden>This was not me</button>
 </form>
 <p id="status" role="status"></p>
 <noscript><p>This page needs JavaScript to finish: links are not used up by merely opening them.</p></noscript>

@@ -21,10 +21,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/valyala/fasthttp"
 
-	"github.com/riskauth/riskauth/authn"
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/engine/clock"
 	"github.com/riskauth/riskauth/internal/httpapi/wire"
+	"github.com/riskauth/riskauth/signals/device/ualabel"
 )
 
 // Readiness is what /readyz asks: whether the backends answer.
@@ -41,18 +41,6 @@ type Engine interface {
 }
 
 var _ Engine = (*engine.Engine)(nil)
-
-// Authn is the sign-in service as the server needs it: one interface per
-// surface, SignIn (signin.go) and Account (account.go), whose Sessions
-// include the Authenticator the token route uses. *authn.Service
-// implements it. Each handler sees only its surface's interface, so that
-// the service can be split by surface without a change here but in Deps.
-type Authn interface {
-	SignIn
-	Account
-}
-
-var _ Authn = (*authn.Service)(nil)
 
 // Defaults applied by New to zero Config fields.
 const (
@@ -102,7 +90,8 @@ type Config struct {
 	// embedded openapi.json (see OpenAPIDocument).
 	OpenAPI []byte
 	// PublicOrigin is where browsers reach the service
-	// ("https://auth.example.com"); required with Deps.Authn. A browser
+	// ("https://auth.example.com"); required with the sign-in services
+	// (Deps.Registration, SignIn, PasswordReset, Sessions, Account). A browser
 	// request to the sign-in API whose Origin header names another origin
 	// is refused (CSRF defence), as are those in AllowedOrigins' absence.
 	PublicOrigin string
@@ -138,10 +127,25 @@ type Deps struct {
 	// BreachedRange answers GET /v1/breached/range/{prefix} (the Pwned
 	// Passwords range API from a local corpus table); nil answers 503.
 	BreachedRange http.Handler
-	// Authn runs the sign-in, account and token API (/v1/register,
-	// /v1/login, /v1/sessions, /v1/token, ...) and the mail-link pages;
-	// nil answers those routes 503 (the JWKS answers an empty set).
-	Authn Authn
+	// The authn services behind the sign-in API (signin.go), the account
+	// API (account.go), the token route (tokens.go) and the mail-link
+	// pages, one field per service so that each handler sees only its
+	// own small interface. authn.New returns them together
+	// (authn.Services). A route whose service is nil answers 503; the JWKS
+	// answers an empty set.
+	//
+	// Registration serves /v1/register, /v1/verify-email and its page.
+	Registration Registration
+	// SignIn serves /v1/login/... and the magic-link page.
+	SignIn SignIn
+	// PasswordReset serves /v1/password/reset/... and its page.
+	PasswordReset PasswordReset
+	// Sessions serves /v1/session, /v1/logout, /v1/sessions/... and
+	// resolves the session of /v1/token.
+	Sessions Sessions
+	// Account serves /v1/reauthenticate, /v1/password/change, /v1/totp/...
+	// and /v1/recovery-codes.
+	Account Account
 	// Clock drives the rate limiter's buckets; nil means the system clock.
 	Clock clock.Clock
 	// Rules is the rule source the admin API shows and changes
@@ -167,13 +171,16 @@ type Server struct {
 	dec wire.Decoder
 	enc *wire.Encoder
 
-	// signin, account and sessions are Deps.Authn, each surface's part;
-	// nil without it.
-	signin   SignIn
-	account  Account
-	sessions Authenticator
+	// The authn services, from Deps; each nil when not given.
+	registration Registration
+	signin       SignIn
+	reset        PasswordReset
+	sessions     Sessions
+	account      Account
+
 	tokens   *accessTokens
 	pages    *pages
+	uaLabels *ualabel.Cache // device names for the magic-link approval
 	origins  map[string]bool
 	limiter  *rateLimiter // nil: no rate limit
 
@@ -200,8 +207,9 @@ type route struct {
 	// limit: an unauthenticated sign-in route behind the per-IP rate
 	// limit (guard routes only).
 	limit bool
-	// authn: served by Deps.Authn; answers 503 without it.
-	authn   bool
+	// authn: the authn service the route calls; it answers 503 when that
+	// service is not in Deps.
+	authn   authnService
 	handler fiber.Handler
 }
 
@@ -292,7 +300,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		EnableOpenMetrics: false,
 	}))
 	for _, r := range s.routes(metrics, breachedRange(deps.BreachedRange)) {
-		if r.authn && s.signin == nil {
+		if !s.served(r.authn) {
 			r.handler = authnDisabled
 		}
 		hs := []fiber.Handler{r.handler}
@@ -301,7 +309,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 			hs = []fiber.Handler{s.authenticateAdmin, r.handler}
 		case r.auth:
 			hs = []fiber.Handler{s.authenticate, r.handler}
-		case r.guard && r.limit && s.signin != nil:
+		case r.guard && r.limit && s.served(r.authn):
 			// The limit comes before the CSRF checks so refused requests
 			// count too, and after the API key so backends are recognised.
 			hs = []fiber.Handler{s.optionalAPIKey, s.rateLimit, s.guard, r.handler}
@@ -326,20 +334,20 @@ func New(cfg Config, deps Deps) (*Server, error) {
 // routes is the route table, by surface. New adds to each route the
 // middleware its flags ask for.
 func (s *Server) routes(metrics, breached fiber.Handler) []route {
-	// post is a state-changing sign-in or account route whose JSON body
-	// has the given shape.
-	post := func(path string, shape wire.Shape, h authHandler) route {
-		return route{method: http.MethodPost, path: path, guard: true, authn: true, handler: s.withBody(shape, h)}
+	// post is a state-changing sign-in or account route, calling the
+	// authn service a, whose JSON body has the given shape.
+	post := func(a authnService, path string, shape wire.Shape, h authHandler) route {
+		return route{method: http.MethodPost, path: path, guard: true, authn: a, handler: s.withBody(shape, h)}
 	}
 	// limited are the routes anyone can call without a session: the ones
 	// a flood from one address would aim at.
-	limited := func(path string, shape wire.Shape, h authHandler) route {
-		r := post(path, shape, h)
+	limited := func(a authnService, path string, shape wire.Shape, h authHandler) route {
+		r := post(a, path, shape, h)
 		r.limit = true
 		return r
 	}
-	get := func(path string, h fiber.Handler) route {
-		return route{method: http.MethodGet, path: path, authn: true, handler: h}
+	get := func(a authnService, path string, h fiber.Handler) route {
+		return route{method: http.MethodGet, path: path, authn: a, handler: h}
 	}
 	admin := func(method, path string, h fiber.Handler) route {
 		return route{method: method, path: path, admin: true, handler: h}
@@ -357,40 +365,43 @@ func (s *Server) routes(metrics, breached fiber.Handler) []route {
 		{method: http.MethodGet, path: "/openapi.json", handler: s.openAPI},
 
 		// Sign-in API (signin.go).
-		limited("/v1/register", wire.ShapeRegister, s.register),
-		limited("/v1/verify-email", wire.ShapeVerifyEmail, s.verifyEmail),
-		limited("/v1/login", wire.ShapeLogin, s.login),
-		post("/v1/login/password", wire.ShapeFlowPassword, s.loginPassword),
-		post("/v1/login/totp", wire.ShapeFlowCode, s.loginTOTP),
-		post("/v1/login/recovery-code", wire.ShapeFlowCode, s.loginRecoveryCode),
-		limited("/v1/login/email-code", wire.ShapeFlow, s.requestEmailCode),
-		post("/v1/login/email-code/verify", wire.ShapeFlowCode, s.loginEmailCode),
-		post("/v1/login/magic-link", wire.ShapeMagicLink, s.loginMagicLink),
-		limited("/v1/password/reset/request", wire.ShapeResetRequest, s.requestReset),
-		post("/v1/password/reset", wire.ShapeReset, s.resetPassword),
+		limited(viaRegistration, "/v1/register", wire.ShapeRegister, s.register),
+		limited(viaRegistration, "/v1/verify-email", wire.ShapeVerifyEmail, s.verifyEmail),
+		limited(viaSignIn, "/v1/login", wire.ShapeLogin, s.login),
+		post(viaSignIn, "/v1/login/password", wire.ShapeFlowPassword, s.loginPassword),
+		post(viaSignIn, "/v1/login/totp", wire.ShapeFlowCode, s.loginTOTP),
+		post(viaSignIn, "/v1/login/recovery-code", wire.ShapeFlowCode, s.loginRecoveryCode),
+		limited(viaSignIn, "/v1/login/email-code", wire.ShapeFlow, s.requestEmailCode),
+		post(viaSignIn, "/v1/login/email-code/verify", wire.ShapeFlowCode, s.loginEmailCode),
+		post(viaSignIn, "/v1/login/magic-link", wire.ShapeMagicLink, s.loginMagicLink),
+		post(viaSignIn, "/v1/login/magic-link/approve", wire.ShapeMagicLink, s.approveMagicLink),
+		post(viaSignIn, "/v1/login/magic-link/deny", wire.ShapeMagicLink, s.denyMagicLink),
+		post(viaSignIn, "/v1/login/poll", wire.ShapeFlow, s.pollLogin),
+		limited(viaPasswordReset, "/v1/password/reset/request", wire.ShapeResetRequest, s.requestReset),
+		post(viaPasswordReset, "/v1/password/reset", wire.ShapeReset, s.resetPassword),
 
 		// Account API (account.go), for the holder of a session.
-		get("/v1/session", s.whoami),
-		post("/v1/logout", wire.ShapeClient, s.logout),
-		get("/v1/sessions", s.listSessions),
-		{method: http.MethodDelete, path: "/v1/sessions/:id", guard: true, authn: true, handler: s.revokeSession},
-		post("/v1/sessions/revoke-others", wire.ShapeClient, s.revokeOthers),
-		post("/v1/reauthenticate", wire.ShapeReauthenticate, s.reauthenticate),
-		post("/v1/password/change", wire.ShapeChangePassword, s.changePassword),
-		post("/v1/totp", wire.ShapeClient, s.beginTOTP),
-		post("/v1/totp/confirm", wire.ShapeConfirmTOTP, s.confirmTOTP),
-		post("/v1/totp/remove", wire.ShapeRemoveTOTP, s.removeTOTP),
-		post("/v1/recovery-codes", wire.ShapeClient, s.regenerateRecoveryCodes),
+		get(viaSessions, "/v1/session", s.whoami),
+		post(viaSessions, "/v1/logout", wire.ShapeClient, s.logout),
+		get(viaSessions, "/v1/sessions", s.listSessions),
+		{method: http.MethodDelete, path: "/v1/sessions/:id", guard: true, authn: viaSessions, handler: s.revokeSession},
+		post(viaSessions, "/v1/sessions/revoke-others", wire.ShapeClient, s.revokeOthers),
+		post(viaAccount, "/v1/reauthenticate", wire.ShapeReauthenticate, s.reauthenticate),
+		post(viaAccount, "/v1/password/change", wire.ShapeChangePassword, s.changePassword),
+		post(viaAccount, "/v1/totp", wire.ShapeClient, s.beginTOTP),
+		post(viaAccount, "/v1/totp/confirm", wire.ShapeConfirmTOTP, s.confirmTOTP),
+		post(viaAccount, "/v1/totp/remove", wire.ShapeRemoveTOTP, s.removeTOTP),
+		post(viaAccount, "/v1/recovery-codes", wire.ShapeClient, s.regenerateRecoveryCodes),
 
-		// Access tokens (tokens.go). The key set answers without
-		// Deps.Authn too: an empty set.
-		post("/v1/token", wire.ShapeClient, s.accessToken),
+		// Access tokens (tokens.go). The key set answers without the
+		// authn services too: an empty set.
+		post(viaSessions, "/v1/token", wire.ShapeClient, s.accessToken),
 		{method: http.MethodGet, path: "/.well-known/jwks.json", handler: s.jwksHandler},
 
 		// Pages that links in mail land on (pages.go).
-		get("/login/magic", s.linkPage(pageMagicLink)),
-		get("/verify-email", s.linkPage(pageVerifyEmail)),
-		get("/password/reset", s.linkPage(pageResetPassword)),
+		get(viaSignIn, "/login/magic", s.linkPage(pageMagicLink)),
+		get(viaRegistration, "/verify-email", s.linkPage(pageVerifyEmail)),
+		get(viaPasswordReset, "/password/reset", s.linkPage(pageResetPassword)),
 
 		// Rule rollout admin API (admin.go), for the admin keys.
 		admin(http.MethodGet, "/v1/admin/rules", s.adminRules),

@@ -14,6 +14,7 @@ import (
 	"github.com/riskauth/riskauth/authn"
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/internal/httpapi/wire"
+	"github.com/riskauth/riskauth/signals/device/ualabel"
 )
 
 // What the sign-in (signin.go), account (account.go) and token
@@ -35,27 +36,71 @@ const (
 	// HeaderSessionTransport selects the transport of a newly issued
 	// session: "bearer" or "cookie" (the default).
 	HeaderSessionTransport = "Riskauth-Session"
+	// RegistrationCookie carries the registration binding of a browser
+	// that registered an account (cookie transport), so that opening the
+	// verification link in that browser keeps the password chosen there.
+	// SameSite=Strict: only this origin's own pages send it.
+	RegistrationCookie = "__Host-riskauth_registration"
+	// FlowCookie binds a sign-in flow to the browser that started it, so
+	// that the flow's magic link signs in that browser only, and asks for
+	// approval anywhere else. SameSite=Strict.
+	FlowCookie = "__Host-riskauth_flow"
 )
 
 // Authenticator resolves a session token to the live session it names:
 // what every route that acts for a signed-in user starts with.
-// *authn.Service implements it.
+// *authn.Sessions implements it.
 type Authenticator interface {
 	Authenticate(ctx context.Context, sessionToken string) (*authn.SessionInfo, error)
 }
 
-var _ Authenticator = (*authn.Service)(nil)
+// authnService names the authn service (a Deps field) a route calls.
+type authnService int
+
+// The authn services routes call; noAuthn for the risk, probe and admin
+// routes, which are always served.
+const (
+	noAuthn authnService = iota
+	viaRegistration
+	viaSignIn
+	viaPasswordReset
+	viaSessions
+	viaAccount
+)
+
+// served reports whether the authn service a is in Deps (always true for
+// noAuthn).
+func (s *Server) served(a authnService) bool {
+	switch a {
+	case viaRegistration:
+		return s.registration != nil
+	case viaSignIn:
+		return s.signin != nil
+	case viaPasswordReset:
+		return s.reset != nil
+	case viaSessions:
+		return s.sessions != nil
+	case viaAccount:
+		return s.account != nil
+	}
+	return true
+}
+
+// authn reports whether any authn service was given.
+func (d Deps) authn() bool {
+	return d.Registration != nil || d.SignIn != nil || d.PasswordReset != nil || d.Sessions != nil || d.Account != nil
+}
 
 // setupAuthn checks the sign-in part of the configuration.
 func (s *Server) setupAuthn(cfg Config, deps Deps) error {
-	if deps.Authn != nil {
-		s.signin, s.account, s.sessions = deps.Authn, deps.Authn, deps.Authn
-	}
+	s.registration, s.signin, s.reset = deps.Registration, deps.SignIn, deps.PasswordReset
+	s.sessions, s.account = deps.Sessions, deps.Account
 	p, err := newPages()
 	if err != nil {
 		return fmt.Errorf("httpapi: %w", err)
 	}
 	s.pages = p
+	s.uaLabels = ualabel.NewCache(256)
 	s.origins = map[string]bool{}
 	for _, o := range append([]string{cfg.PublicOrigin}, cfg.AllowedOrigins...) {
 		if o == "" {
@@ -67,8 +112,8 @@ func (s *Server) setupAuthn(cfg Config, deps Deps) error {
 		}
 		s.origins[u.Scheme+"://"+u.Host] = true
 	}
-	if deps.Authn != nil && cfg.PublicOrigin == "" {
-		return errors.New("httpapi: PublicOrigin is required with Deps.Authn")
+	if deps.authn() && cfg.PublicOrigin == "" {
+		return errors.New("httpapi: PublicOrigin is required with the sign-in services (Deps.Registration, SignIn, PasswordReset, Sessions, Account)")
 	}
 	if cfg.RateLimit.PerMinute < 0 || cfg.RateLimit.Burst < 0 || cfg.RateLimit.MaxClients < 0 {
 		return errors.New("httpapi: rate limit settings must not be negative")
@@ -86,6 +131,24 @@ func (s *Server) setupAuthn(cfg Config, deps Deps) error {
 		}
 	}
 	return nil
+}
+
+// deviceLabel names a device by its user agent for a person ("Chrome on
+// Windows"), falling back to the user agent itself, cut short.
+func (s *Server) deviceLabel(ua string) string {
+	l := s.uaLabels.Parse(ua)
+	switch {
+	case l.Browser != "" && l.OS != "":
+		return l.Browser + " on " + l.OS
+	case l.Browser != "" || l.OS != "":
+		return l.Browser + l.OS
+	case ua == "":
+		return "an unknown device"
+	}
+	if r := []rune(ua); len(r) > 80 {
+		return string(r[:80]) + "…"
+	}
+	return ua
 }
 
 // bearerToken returns the token of an "Authorization: Bearer" header.
@@ -125,6 +188,32 @@ func setSessionCookie(c *fiber.Ctx, is *authn.IssuedSession) {
 	})
 }
 
+// setRegistrationCookie hands a registering browser its binding until
+// the verification link expires.
+func setRegistrationCookie(c *fiber.Ctx, binding string, expires time.Time) {
+	c.Cookie(&fiber.Cookie{
+		Name: RegistrationCookie, Value: binding, Path: "/", Expires: expires,
+		Secure: true, HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode,
+	})
+}
+
+// setFlowCookie binds the flow just started to this browser, for as
+// long as the flow lives.
+func setFlowCookie(c *fiber.Ctx, binding string, expires time.Time) {
+	c.Cookie(&fiber.Cookie{
+		Name: FlowCookie, Value: binding, Path: "/", Expires: expires,
+		Secure: true, HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode,
+	})
+}
+
+// clearRegistrationCookie removes the binding once the link is spent.
+func clearRegistrationCookie(c *fiber.Ctx) {
+	c.Cookie(&fiber.Cookie{
+		Name: RegistrationCookie, Value: "", Path: "/", Expires: fasthttp.CookieExpireDelete,
+		Secure: true, HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode,
+	})
+}
+
 // clearSessionCookie removes the cookie (after sign-out or a rejected
 // session), with the same attributes so the browser matches it.
 func clearSessionCookie(c *fiber.Ctx) {
@@ -148,11 +237,21 @@ type (
 	// loginBody answers every step that may end in a session: the
 	// sign-in steps and reauthentication.
 	loginBody struct {
-		Status        string       `json:"status"`
-		FlowID        string       `json:"flow_id,omitempty"`
-		Methods       []string     `json:"methods,omitempty"`
-		FlowExpiresAt *time.Time   `json:"flow_expires_at,omitempty"`
-		Session       *sessionBody `json:"session,omitempty"`
+		Status        string        `json:"status"`
+		FlowID        string        `json:"flow_id,omitempty"`
+		Methods       []string      `json:"methods,omitempty"`
+		FlowExpiresAt *time.Time    `json:"flow_expires_at,omitempty"`
+		Session       *sessionBody  `json:"session,omitempty"`
+		Approval      *approvalBody `json:"approval,omitempty"`
+	}
+	// approvalBody describes the sign-in a magic link opened elsewhere
+	// would approve: the device and place that asked for it.
+	approvalBody struct {
+		Device      string     `json:"device"`
+		IP          string     `json:"ip,omitempty"`
+		Location    string     `json:"location,omitempty"`
+		RequestedAt *time.Time `json:"requested_at,omitempty"`
+		ExpiresAt   time.Time  `json:"expires_at"`
 	}
 	okBody struct {
 		OK bool `json:"ok"`
@@ -224,7 +323,8 @@ func (s *Server) client(c *fiber.Ctx, b *wire.Client) (authn.Client, error) {
 }
 
 // authnDisabled answers every sign-in, account, token and page route of a
-// server built without the service (a risk-check-only deployment).
+// server built without the authn service it calls (a risk-check-only
+// deployment has none).
 func authnDisabled(*fiber.Ctx) error {
 	return apiErr(CodeUnavailable, "sign-in is not configured on this server")
 }

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -18,13 +19,15 @@ import (
 // address (the route table in server.go says which). The session a flow
 // ends in goes out in the transport the client asked for (session.go).
 
-// What the sign-in handlers need from the service, in small interfaces by
-// concern; SignIn composes them and *authn.Service implements it.
+// What the sign-in handlers need from authn, in small interfaces by
+// concern, each served by one authn service (Deps): Registration by
+// *authn.Registration, SignIn (FirstFactor and SecondFactor) by
+// *authn.SignIn, PasswordReset by *authn.Recovery.
 
 // Registration creates accounts and confirms their addresses.
 type Registration interface {
 	Register(ctx context.Context, r authn.RegisterRequest) (*authn.RegisterResult, error)
-	VerifyEmail(ctx context.Context, r authn.VerifyEmailRequest) error
+	VerifyEmail(ctx context.Context, r authn.VerifyEmailRequest) (*authn.VerifyEmailResult, error)
 }
 
 // FirstFactor starts a sign-in and takes a first factor.
@@ -36,11 +39,19 @@ type FirstFactor interface {
 	SubmitEmailCode(ctx context.Context, r authn.CodeRequest) (*authn.LoginResult, error)
 }
 
-// SecondFactor continues a flow with an authenticator or a link.
+// SecondFactor continues a flow with an authenticator.
 type SecondFactor interface {
 	SubmitTOTP(ctx context.Context, r authn.CodeRequest) (*authn.LoginResult, error)
 	SubmitRecoveryCode(ctx context.Context, r authn.CodeRequest) (*authn.LoginResult, error)
+}
+
+// MagicLink is the magic link: redeemed by the client that asked for it,
+// approved or denied anywhere else, and polled by the client that asked.
+type MagicLink interface {
 	ConsumeMagicLink(ctx context.Context, r authn.MagicLinkRequest) (*authn.LoginResult, error)
+	ApproveMagicLink(ctx context.Context, r authn.MagicLinkRequest) (*authn.LoginResult, error)
+	DenyMagicLink(ctx context.Context, r authn.MagicLinkRequest) error
+	PollLogin(ctx context.Context, r authn.FlowRequest) (*authn.LoginResult, error)
 }
 
 // PasswordReset is the forgotten-password flow.
@@ -49,34 +60,79 @@ type PasswordReset interface {
 	ResetPassword(ctx context.Context, r authn.ResetPasswordRequest) error
 }
 
-// SignIn is what the sign-in API needs from the service.
+// SignIn is the sign-in flows proper: a first factor and, when asked
+// for, a second.
 type SignIn interface {
-	Registration
 	FirstFactor
 	SecondFactor
-	PasswordReset
+	MagicLink
 }
 
-var _ SignIn = (*authn.Service)(nil)
+var (
+	_ Registration  = (*authn.Registration)(nil)
+	_ SignIn        = (*authn.SignIn)(nil)
+	_ PasswordReset = (*authn.Recovery)(nil)
+)
 
 // registerBody is the 202 body of POST /v1/register.
 type registerBody struct {
 	VerificationSent bool `json:"verification_sent"`
+	// RegistrationSecret is the registration binding for an app (bearer
+	// transport), to send back with the verification link; a browser
+	// gets it as the RegistrationCookie instead.
+	RegistrationSecret string `json:"registration_secret,omitempty"`
 }
 
+// register creates the account and hands the registering client its
+// binding, in the transport it asked for: a browser the cookie it cannot
+// read, an app the secret in the body. New and taken addresses get one
+// alike.
 func (s *Server) register(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client) error {
-	res, err := s.signin.Register(c.UserContext(), authn.RegisterRequest{Email: b.Email, Password: b.Password, Client: cl})
+	res, err := s.registration.Register(c.UserContext(), authn.RegisterRequest{Email: b.Email, Password: b.Password, Client: cl})
 	if err != nil {
 		return err
 	}
-	return writeJSON(c, http.StatusAccepted, registerBody{VerificationSent: res.VerificationSent})
+	out := registerBody{VerificationSent: res.VerificationSent}
+	if wantsBearer(c) {
+		out.RegistrationSecret = res.Binding
+	} else {
+		setRegistrationCookie(c, res.Binding, res.BindingExpiresAt)
+	}
+	return writeJSON(c, http.StatusAccepted, out)
 }
 
-func (s *Server) verifyEmail(c *fiber.Ctx, b *wire.AuthnBody, _ authn.Client) error {
-	if err := s.signin.VerifyEmail(c.UserContext(), authn.VerifyEmailRequest{Token: b.Token}); err != nil {
+// verifyBody is the 200 body of POST /v1/verify-email.
+type verifyBody struct {
+	OK bool `json:"ok"`
+	// Status is "verified" (the account is as it was registered) or
+	// "set_password" (opened elsewhere: what was set before is gone, and
+	// PasswordToken sets the password through POST /v1/password/reset).
+	Status                 string     `json:"status"`
+	PasswordToken          string     `json:"password_token,omitempty"`
+	PasswordTokenExpiresAt *time.Time `json:"password_token_expires_at,omitempty"`
+}
+
+// verifyEmail redeems the link with the client's registration binding:
+// the app's registration_secret, else the browser's cookie, which is
+// spent either way.
+func (s *Server) verifyEmail(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client) error {
+	binding := b.RegistrationSecret
+	if binding == "" {
+		binding = c.Cookies(RegistrationCookie)
+	}
+	res, err := s.registration.VerifyEmail(c.UserContext(), authn.VerifyEmailRequest{Token: b.Token, Binding: binding, Client: cl})
+	if err != nil {
 		return err
 	}
-	return writeJSON(c, http.StatusOK, okBody{OK: true})
+	if c.Cookies(RegistrationCookie) != "" {
+		clearRegistrationCookie(c)
+	}
+	out := verifyBody{OK: true, Status: "verified"}
+	if res.PasswordToken != "" {
+		t := res.PasswordTokenExpiresAt.UTC()
+		out.Status, out.PasswordToken, out.PasswordTokenExpiresAt = "set_password", res.PasswordToken, &t
+	}
+	return writeJSON(c, http.StatusOK, out)
 }
 
 // login is identifier-first sign-in: with a password it is one-shot, else
@@ -116,8 +172,32 @@ func (s *Server) loginEmailCode(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client
 	return s.loginAnswer(c, res, err)
 }
 
+// magicLink is the request a magic-link route makes: the link, and what
+// shows whether this client asked for it (an app's flow_id, a browser's
+// flow cookie).
+func magicLink(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client) authn.MagicLinkRequest {
+	return authn.MagicLinkRequest{Token: b.Token, FlowID: b.FlowID, Binding: c.Cookies(FlowCookie), Client: cl}
+}
+
 func (s *Server) loginMagicLink(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client) error {
-	res, err := s.signin.ConsumeMagicLink(c.UserContext(), authn.MagicLinkRequest{Token: b.Token, Client: cl})
+	res, err := s.signin.ConsumeMagicLink(c.UserContext(), magicLink(c, b, cl))
+	return s.loginAnswer(c, res, err)
+}
+
+func (s *Server) approveMagicLink(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client) error {
+	res, err := s.signin.ApproveMagicLink(c.UserContext(), magicLink(c, b, cl))
+	return s.loginAnswer(c, res, err)
+}
+
+func (s *Server) denyMagicLink(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client) error {
+	if err := s.signin.DenyMagicLink(c.UserContext(), magicLink(c, b, cl)); err != nil {
+		return err
+	}
+	return writeJSON(c, http.StatusOK, okBody{OK: true})
+}
+
+func (s *Server) pollLogin(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client) error {
+	res, err := s.signin.PollLogin(c.UserContext(), authn.FlowRequest{FlowID: b.FlowID, Client: cl})
 	return s.loginAnswer(c, res, err)
 }
 
@@ -138,18 +218,28 @@ func (s *Server) loginAnswer(c *fiber.Ctx, res *authn.LoginResult, err error) er
 	if res.Session != nil {
 		out.Session = issue(c, res.Session)
 	}
+	if res.Binding != "" && !wantsBearer(c) {
+		setFlowCookie(c, res.Binding, res.FlowExpiresAt)
+	}
+	if a := res.Approval; a != nil {
+		out.Approval = &approvalBody{Device: s.deviceLabel(a.UserAgent), IP: a.IP, Location: a.Location, ExpiresAt: a.ExpiresAt.UTC()}
+		if !a.RequestedAt.IsZero() {
+			t := a.RequestedAt.UTC()
+			out.Approval.RequestedAt = &t
+		}
+	}
 	return writeJSON(c, http.StatusOK, out)
 }
 
 func (s *Server) requestReset(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client) error {
-	if err := s.signin.RequestPasswordReset(c.UserContext(), authn.PasswordResetRequest{Email: b.Email, Client: cl}); err != nil {
+	if err := s.reset.RequestPasswordReset(c.UserContext(), authn.PasswordResetRequest{Email: b.Email, Client: cl}); err != nil {
 		return err
 	}
 	return writeJSON(c, http.StatusAccepted, okBody{OK: true})
 }
 
 func (s *Server) resetPassword(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client) error {
-	err := s.signin.ResetPassword(c.UserContext(), authn.ResetPasswordRequest{Token: b.Token, NewPassword: b.NewPassword, Client: cl})
+	err := s.reset.ResetPassword(c.UserContext(), authn.ResetPasswordRequest{Token: b.Token, NewPassword: b.NewPassword, Client: cl})
 	if err != nil {
 		return err
 	}

@@ -496,7 +496,7 @@ func TestAuthBadInput(t *testing.T) {
 		{"1 MB password", "/v1/login", `{"identifier":"a@b.example","password":"` + strings.Repeat("p", 1<<20) + `"}`, 413, "body_too_large", nil},
 		{"bad email", "/v1/register", `{"email":"not an address","password":"` + userPassword + `"}`, 422, "invalid_email", nil},
 		{"short password", "/v1/register", `{"email":"h@b.example","password":"short"}`, 422, "password_too_short", nil},
-		{"breached password", "/v1/register", `{"email":"h@b.example","password":"passwordpassword"}`, 422, "password_breached", nil},
+		{"breached password", "/v1/register", `{"email":"h@b.example","password":"1qaz2wsx3edc4rfv"}`, 422, "password_breached", nil},
 		{"bad flow id", "/v1/login/password", `{"flow_id":"nope","password":"x"}`, 410, "flow_expired", nil},
 		{"bad link token", "/v1/verify-email", `{"token":"nope"}`, 410, "invalid_token", nil},
 		{"no session", "/v1/totp", ``, 401, "session_invalid", nil},
@@ -587,7 +587,7 @@ func TestAuthnDisabled(t *testing.T) {
 	resp, err := srv.App().Test(newJSONRequest(http.MethodPost, "/v1/login", `{"identifier":"a@b.example"}`))
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
-	_, err = httpapi.New(httpapi.Config{APIKeys: []string{testKey}}, httpapi.Deps{Engine: eng, Authn: newEnv(t, httpapi.Config{}).auth.svc})
+	_, err = httpapi.New(httpapi.Config{APIKeys: []string{testKey}}, newEnv(t, httpapi.Config{}).auth.deps(httpapi.Deps{Engine: eng}))
 	assert.ErrorContains(t, err, "PublicOrigin")
 }
 

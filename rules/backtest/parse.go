@@ -15,6 +15,7 @@ import (
 
 	"github.com/riskauth/riskauth/engine/alert/ocsf"
 	"github.com/riskauth/riskauth/engine/risk"
+	"github.com/riskauth/riskauth/internal/leaf/jsondepth"
 	"github.com/riskauth/riskauth/rules"
 )
 
@@ -195,6 +196,11 @@ func strField(o *fastjson.Object, key string, dst *string) error {
 // it is reported in parsed.featuresErr, so the caller can tell the two
 // apart.
 func (p *parser) parse(data []byte) (*parsed, error) {
+	// Before fastjson, which recurses and builds an error per level up to
+	// its own limit (300) before it refuses: megabytes per line.
+	if err := jsondepth.Check(data, jsondepth.Limit); err != nil {
+		return nil, fmt.Errorf("decision event: %w", err)
+	}
 	root, err := p.p.ParseBytes(data)
 	if err != nil {
 		return nil, fmt.Errorf("decision event: %w", err)

@@ -3,7 +3,9 @@ package backtest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/engine/alert/ocsf"
+	"github.com/riskauth/riskauth/internal/leaf/jsondepth"
 	"github.com/riskauth/riskauth/rules"
 	"github.com/riskauth/riskauth/rules/backtest/fixture"
 )
@@ -133,9 +136,15 @@ func FuzzParse(f *testing.F) {
 		}
 	}
 	f.Add([]byte(`{"class_uid":3002,"metadata":{"uid":"m"},"unmapped":{"riskauth":{"decision":"block","features":{"user":{"logins":3.0}}}}}`))
+	f.Add(deepLine(jsondepth.Limit - 4))
+	f.Add(deepLine(jsondepth.Limit - 3))
+	f.Add([]byte(strings.Repeat(`{"a":[`, 1000)))
 	s := testSchema(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p := newParser(s)
+		if _, err := p.parse(data); jsondepth.Exceeds(data, jsondepth.Limit) != errors.Is(err, jsondepth.ErrTooDeep) {
+			t.Fatalf("nested %d deep: %v", jsondepth.Depth(data), err)
+		}
 		if !utf8.Valid(data) || bytes.Contains(bytes.ToLower(data), []byte(`\ud`)) {
 			// Invalid UTF-8 and escaped surrogates: both read them, but
 			// may replace bad sequences differently; only display text

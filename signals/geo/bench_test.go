@@ -197,3 +197,21 @@ func BenchmarkLookupBaseline(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkReload: a forced Reload of every configured file (the real
+// GeoLite2 city, whois country and ASN files when the cache has them):
+// what reading each file into its private copy and validating it costs at
+// start-up and at every reload. held-MB is the memory the copies hold.
+func BenchmarkReload(b *testing.B) {
+	g, _ := benchGeo(b, true, 0)
+	for b.Loop() {
+		if err := g.Reload(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	held := 0
+	for _, db := range g.cur.Load().dbs {
+		held += db.size
+	}
+	b.ReportMetric(float64(held)/1e6, "held-MB")
+}

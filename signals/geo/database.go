@@ -77,8 +77,8 @@ type fileStat struct {
 func (a fileStat) same(b fileStat) bool { return a.size == b.size && a.mtime.Equal(b.mtime) }
 
 // database is one open generation of one configured file. It is shared by
-// the snapshots that reference it and closed (unmapped) when the last of
-// them is released.
+// the snapshots that reference it and closed (its private copy released)
+// when the last of them is released.
 type database struct {
 	name   string // metrics label and log name
 	path   string // empty for embedded data
@@ -90,29 +90,67 @@ type database struct {
 	skip6  bool // IPv4-only database
 	stat   fileStat
 	reader *maxminddb.Reader
+	size   int          // bytes of data the reader holds
+	free   func() error // releases a file's private copy; nil for embedded data
 	cache  *partCache   // nil: no cache
 	refs   atomic.Int64 // snapshots holding this generation
 }
 
-// openFile memory-maps and checks one database file.
+// errChanged reports a file written to while it was being read: an
+// operator copying over it in place. Its stat changed, so the next poll
+// tries again.
+var errChanged = errors.New("the file changed while it was being read (written in place?); it will be read again once it changes no more")
+
+// openFile reads one database file into private memory (privateCopy) and
+// checks it. The file itself is never mapped: rewritten or truncated in
+// place, a mapped file crashes the process (SIGBUS) inside the tree walk,
+// while a private copy keeps answering until a valid new file is read.
 func openFile(path, name string, role Role, cacheEntries int) (*database, error) {
-	st, err := os.Stat(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
 	if err != nil {
 		return nil, err
 	}
 	if !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s: not a regular file", path)
 	}
-	r, err := maxminddb.Open(path)
+	before := fileStat{st.ModTime(), st.Size()}
+	if before.size == 0 {
+		return nil, errors.New("file is empty")
+	}
+	if int64(int(before.size)) != before.size {
+		return nil, fmt.Errorf("file is %d bytes: too large to read", before.size)
+	}
+	mem, free, err := privateCopy(f, int(before.size))
 	if err != nil {
 		return nil, err
+	}
+	fail := func(err error) (*database, error) {
+		_ = free()
+		return nil, err
+	}
+	// A copy in place that was running while we read could leave us a mix
+	// of two files that still parses: compare the stat of the open file.
+	if st, err = f.Stat(); err != nil {
+		return fail(err)
+	}
+	if !before.same(fileStat{st.ModTime(), st.Size()}) {
+		return fail(errChanged)
+	}
+	r, err := maxminddb.OpenBytes(mem)
+	if err != nil {
+		return fail(err)
 	}
 	db, err := newDatabase(r, path, name, role, cacheEntries)
 	if err != nil {
 		_ = r.Close()
-		return nil, err
+		return fail(err)
 	}
-	db.stat = fileStat{st.ModTime(), st.Size()}
+	db.stat, db.size, db.free = before, len(mem), free
 	return db, nil
 }
 
@@ -122,7 +160,12 @@ func openBytes(b []byte, name string, role Role, cacheEntries int) (*database, e
 	if err != nil {
 		return nil, err
 	}
-	return newDatabase(r, "", name, role, cacheEntries)
+	db, err := newDatabase(r, "", name, role, cacheEntries)
+	if err != nil {
+		return nil, err
+	}
+	db.size = len(b)
+	return db, nil
 }
 
 // probe is a public address every real database covers (or misses
@@ -173,8 +216,15 @@ func newDatabase(r *maxminddb.Reader, path, name string, role Role, cacheEntries
 	return db, nil
 }
 
+// close releases the reader and the private copy it reads; no lookup may
+// run on db any more (the snapshots' reference counts see to it).
 func (db *database) close() error {
-	return db.reader.Close()
+	err := db.reader.Close()
+	if db.free != nil {
+		err = errors.Join(err, db.free())
+		db.free = nil
+	}
+	return err
 }
 
 // scratch holds the decode targets of one lookup. Decode takes an `any`,

@@ -20,8 +20,9 @@ import (
 // ErrClosed is returned by lookups and reloads after Close.
 var ErrClosed = errors.New("geo: closed")
 
-// Geo looks addresses up in memory-mapped MaxMind DB files, reloads them
-// when they change on disk, and is the engine's "geo" signal. It is safe
+// Geo looks addresses up in MaxMind DB files (read into private memory,
+// never served from the file itself), reloads them when they change on
+// disk, and is the engine's "geo" signal. It is safe
 // for concurrent use.
 type Geo struct {
 	cfg     Config
@@ -53,8 +54,8 @@ type slot struct {
 // snapshot is the set of databases one lookup uses. A lookup holds a
 // reference for its whole duration; a reload publishes a new snapshot and
 // drops the old one's base reference, and the databases it alone held are
-// closed when its last lookup releases it: no lookup ever reads an
-// unmapped file.
+// closed when its last lookup releases it: no lookup ever reads released
+// memory.
 type snapshot struct {
 	refs             atomic.Int64
 	dbs              []*database // index-aligned with Geo.slots

@@ -14,6 +14,7 @@ type Metrics struct {
 	reloadErrors *prometheus.CounterVec
 	lookupErrors *prometheus.CounterVec
 	build        *prometheus.GaugeVec
+	bytes        *prometheus.GaugeVec
 }
 
 // NewMetrics creates the metrics and registers them on reg (never the
@@ -37,12 +38,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "riskauth_geo_database_build_timestamp_seconds",
 			Help: "Build time (database metadata build_epoch) of the loaded geo database, in Unix seconds.",
 		}, []string{"db"}),
+		bytes: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "riskauth_geo_database_bytes",
+			Help: "Memory holding the loaded geo database, in bytes: a file's private copy (outside the Go heap on Unix), or the embedded data.",
+		}, []string{"db"}),
 	}
 	if reg != nil {
 		m.reloads = register(reg, m.reloads)
 		m.reloadErrors = register(reg, m.reloadErrors)
 		m.lookupErrors = register(reg, m.lookupErrors)
 		m.build = register(reg, m.build)
+		m.bytes = register(reg, m.bytes)
 	}
 	return m
 }
@@ -67,9 +73,15 @@ func (m *Metrics) loaded(db *database) {
 	m.reloads.WithLabelValues(db.name).Add(0)
 	m.reloadErrors.WithLabelValues(db.name).Add(0)
 	m.lookupErrors.WithLabelValues(db.name).Add(0)
+	m.generation(db)
+}
+
+// generation records what describes the loaded generation of db.
+func (m *Metrics) generation(db *database) {
 	if !db.build.IsZero() {
 		m.build.WithLabelValues(db.name).Set(float64(db.build.Unix()))
 	}
+	m.bytes.WithLabelValues(db.name).Set(float64(db.size))
 }
 
 func (m *Metrics) reloaded(db *database) {
@@ -77,9 +89,7 @@ func (m *Metrics) reloaded(db *database) {
 		return
 	}
 	m.reloads.WithLabelValues(db.name).Inc()
-	if !db.build.IsZero() {
-		m.build.WithLabelValues(db.name).Set(float64(db.build.Unix()))
-	}
+	m.generation(db)
 }
 
 func (m *Metrics) reloadError(name string) {

@@ -19,8 +19,8 @@ var (
 // Name is the signal's namespace in rules and metrics.
 func (g *Geo) Name() string { return "geo" }
 
-// Inline reports true: a lookup is an in-process read of memory-mapped
-// files, well under the cost of a goroutine hand-off.
+// Inline reports true: a lookup is an in-process read of the databases'
+// in-memory copies, well under the cost of a goroutine hand-off.
 func (g *Geo) Inline() bool { return true }
 
 // Collect looks the event's client address up in every configured

@@ -24,6 +24,15 @@ type Config struct {
 	// there too.
 	DataDir string `yaml:"data_dir"`
 
+	// MemoryLimit is the process's memory budget (default 512MiB, at least
+	// 128MiB): the caps of the tables that grow with traffic (counter
+	// keys, pending evaluations, cached profiles, user-agent labels) are
+	// derived from it unless set explicitly (see MemoryPlan). New does not
+	// apply it to the Go runtime: the process does (riskauthd sets
+	// GOMEMLIMIT to MemoryPlan.GoLimit unless the GOMEMLIMIT variable is
+	// set), since a library must not change its host's runtime.
+	MemoryLimit Bytes `yaml:"memory_limit"`
+
 	// Rules says which rule file is active and which runs in shadow.
 	Rules RulesConfig `yaml:"rules"`
 	// Engine holds the evaluation deadlines, budgets and the floor
@@ -102,15 +111,33 @@ type RulesConfig struct {
 type VelocityConfig struct {
 	// Counters is the counter catalogue; empty means engine.DefaultCounters.
 	Counters []engine.CounterSpec `yaml:"counters"`
-	// MaxKeys caps tracked counter keys in memory (default 1,000,000).
+	// MaxKeys caps tracked counter keys in memory (default: a fifth of
+	// MemoryLimit at BytesPerCounterKey, 419,430 for 512MiB).
 	MaxKeys int `yaml:"max_keys"`
 	// PendingTTL is how long an evaluation waits for its outcome (default 1h).
 	PendingTTL time.Duration `yaml:"pending_ttl"`
+	// MaxPending caps the evaluations the in-memory store keeps waiting
+	// for their outcome; beyond it the oldest is dropped (its outcome is
+	// then answered as unknown). Default: 12 % of MemoryLimit at
+	// BytesPerPending, 100,663 for 512MiB: at N evaluations a second, an
+	// outcome must come within MaxPending/N seconds (and PendingTTL).
+	MaxPending int `yaml:"max_pending"`
+	// ProfileCache is how many user risk profiles the in-memory state
+	// keeps in its cache in front of SQLite (or, without a data dir, at
+	// all). Default: 6 % of MemoryLimit at BytesPerProfile, 15,728 for
+	// 512MiB; a miss reads SQLite.
+	ProfileCache int `yaml:"profile_cache"`
 	// FamiliarityRefresh is how often, with Redis, each instance re-reads
 	// the shared global familiarity counts into its in-process mirror
 	// (default 30s, at least 1s): the staleness of the crowd's counts
 	// against one GET of 4.5 MiB per interval.
 	FamiliarityRefresh time.Duration `yaml:"familiarity_refresh"`
+	// FamiliaritySnapshot is how often, on in-memory state with a data
+	// dir, the global familiarity counts are written to
+	// DataDir/familiarity-global.bin besides at Close (default 5m, at
+	// least 1s; negative: at Close only): the most learning a crash can
+	// lose, against one 4.5 MiB write per interval that learnt anything.
+	FamiliaritySnapshot time.Duration `yaml:"familiarity_snapshot"`
 }
 
 // RedisConfig switches velocity and profiles to Redis.
@@ -131,6 +158,11 @@ type DeviceConfig struct {
 	// New generates one into DataDir/device.key on first start: every
 	// instance of a deployment must share it.
 	Secret string `yaml:"secret"`
+	// UserAgentCache is how many user agents the label cache shared by the
+	// device identifier and the familiarity model keeps parsed (default:
+	// ualabel.DefaultCacheSize, 4096, or fewer for a MemoryLimit under
+	// 500MiB).
+	UserAgentCache int `yaml:"user_agent_cache"`
 }
 
 // Defaults fills in every unset value with riskauthd's default. New
@@ -146,11 +178,12 @@ func (c *Config) Defaults() {
 	if len(c.Velocity.Counters) == 0 {
 		c.Velocity.Counters = engine.DefaultCounters()
 	}
-	if c.Velocity.MaxKeys == 0 {
-		c.Velocity.MaxKeys = 1_000_000
-	}
+	c.memoryDefaults()
 	if c.Velocity.PendingTTL == 0 {
 		c.Velocity.PendingTTL = time.Hour
+	}
+	if c.Velocity.FamiliaritySnapshot == 0 {
+		c.Velocity.FamiliaritySnapshot = DefaultFamiliaritySnapshot
 	}
 	if c.Redis.Prefix == "" {
 		c.Redis.Prefix = "ra:"
@@ -181,9 +214,13 @@ func (c *Config) Validate() error {
 	if f := c.Velocity.FamiliarityRefresh; f != 0 && f < time.Second {
 		errs = append(errs, fmt.Errorf("velocity.familiarity_refresh %s: want at least 1s", f))
 	}
+	if f := c.Velocity.FamiliaritySnapshot; f > 0 && f < time.Second {
+		errs = append(errs, fmt.Errorf("velocity.familiarity_snapshot %s: want at least 1s (negative: at shutdown only)", f))
+	}
 	if c.Velocity.MaxKeys < 1000 {
 		errs = append(errs, fmt.Errorf("velocity.max_keys %d: want at least 1000", c.Velocity.MaxKeys))
 	}
+	errs = append(errs, c.validateMemory()...)
 	if c.DataDir == "" && c.Device.Secret == "" {
 		errs = append(errs, errors.New("device.secret: required when there is no data dir to keep a generated one in"))
 	}

@@ -15,8 +15,9 @@
 // service reads the same configuration sections.
 //
 // Lifecycle: New builds (and on error closes what it opened), Start runs
-// the rule file watch and the geo refresh bound to a context, Close
-// releases everything in reverse order.
+// the rule file watch, the geo refresh and the periodic familiarity
+// snapshot bound to a context, Close releases everything in reverse order
+// (writing the snapshot a last time).
 //
 // It sits above engine and the signals: engine must never import it (the
 // engine declares the interfaces; the signals implement them; this

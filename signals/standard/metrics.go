@@ -1,6 +1,8 @@
 package standard
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/signals/breached"
@@ -15,6 +17,7 @@ type metrics struct {
 	velocity *velocity.Metrics
 	geo      *geo.Metrics
 	breached *breached.Metrics
+	snapshot *snapshotMetrics
 	err      error
 }
 
@@ -29,5 +32,41 @@ func newMetrics(reg prometheus.Registerer) metrics {
 	}
 	m.geo = geo.NewMetrics(reg)
 	m.breached = breached.NewMetrics(reg)
+	m.snapshot = newSnapshotMetrics(reg)
 	return m
+}
+
+// snapshotMetrics are the familiarity snapshot's series, this package's
+// own: the snapshot is written here, by no component. A nil
+// *snapshotMetrics keeps none.
+type snapshotMetrics struct {
+	lastSuccess prometheus.Gauge
+	errors      prometheus.Counter
+}
+
+func newSnapshotMetrics(reg prometheus.Registerer) *snapshotMetrics {
+	m := &snapshotMetrics{
+		lastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "riskauth_familiarity_snapshot_last_success_timestamp_seconds",
+			Help: "When the global familiarity counts were last written to the data dir (or found already written), Unix time; in-memory state only.",
+		}),
+		errors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "riskauth_familiarity_snapshot_errors_total",
+			Help: "Failed writes of the global familiarity snapshot to the data dir.",
+		}),
+	}
+	reg.MustRegister(m.lastSuccess, m.errors)
+	return m
+}
+
+func (m *snapshotMetrics) saved(at time.Time) {
+	if m != nil {
+		m.lastSuccess.Set(float64(at.UnixNano()) / 1e9)
+	}
+}
+
+func (m *snapshotMetrics) failed() {
+	if m != nil {
+		m.errors.Inc()
+	}
 }

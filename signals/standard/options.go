@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riskauth/riskauth/engine"
@@ -25,6 +26,10 @@ type options struct {
 	schema     *rules.Schema
 	signals    []string // nil: every optional signal
 	signalsSet bool     // WithSignals was given
+	// famTicks replaces the familiarity snapshot's ticker: a test sends
+	// the periods itself instead of waiting for them.
+	famTicks <-chan time.Time
+	famSaved chan<- error // receives each periodic snapshot's result
 }
 
 // WithClock drives the engine, the geo signal's travel and reload

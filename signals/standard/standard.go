@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/engine/clock"
@@ -69,9 +70,17 @@ type Assembly struct {
 	cfg     Config
 	log     *slog.Logger
 	closers []func() error
+	// famSnap keeps the global familiarity counts in the data dir; nil
+	// with Redis or without a data dir.
+	famSnap  *famSnapshots
+	famTicks <-chan time.Time // replaces the snapshot ticker (tests)
+	famSaved chan<- error     // receives each periodic save's result (tests)
 
 	startOnce sync.Once
 	cancel    context.CancelFunc // stops what Start started
+	// snapDone is closed when the snapshot goroutine Start ran has
+	// returned (closed at once when none runs).
+	snapDone chan struct{}
 }
 
 // New builds the engine riskauthd runs from cfg (after Defaults): the
@@ -96,7 +105,7 @@ func New(cfg Config, opts ...Option) (_ *Assembly, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	a := &Assembly{cfg: cfg, log: o.log, cancel: func() {}}
+	a := &Assembly{cfg: cfg, log: o.log, cancel: func() {}, famTicks: o.famTicks, famSaved: o.famSaved, snapDone: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			_ = a.Close()
@@ -135,8 +144,7 @@ func New(cfg Config, opts ...Option) (_ *Assembly, err error) {
 	if err != nil {
 		return nil, err
 	}
-	famGlobal, saveFamGlobal, err := a.openState(fam, m.velocity)
-	if err != nil {
+	if err := a.openState(fam, m.velocity, o.clock, m.snapshot); err != nil {
 		return nil, err
 	}
 
@@ -146,7 +154,7 @@ func New(cfg Config, opts ...Option) (_ *Assembly, err error) {
 			return nil, err
 		}
 	}
-	uaLabels := ualabel.NewCache(0)
+	uaLabels := ualabel.NewCache(cfg.Device.UserAgentCache)
 	devices, err := device.New(device.Config{Key: []byte(deviceKey), Labels: uaLabels})
 	if err != nil {
 		return nil, err
@@ -169,68 +177,67 @@ func New(cfg Config, opts ...Option) (_ *Assembly, err error) {
 	deps := engine.Deps{Clock: o.clock, Rules: a.Rules, State: a.State, Devices: devices, Counters: counters,
 		Signals: a.Signals, Sink: o.sink, Metrics: m.engine, Logger: o.log,
 		Familiarity: fam, UserAgentLabels: uaLabels.ReleaseLabels}
-	if famGlobal != nil {
-		deps.FamiliarityGlobal = famGlobal
+	if a.famSnap != nil {
+		deps.FamiliarityGlobal = a.famSnap.g
 	}
 	if a.Engine, err = engine.New(cfg.Engine, deps); err != nil {
 		return nil, err
 	}
-	if saveFamGlobal != nil {
+	if a.famSnap != nil {
 		// Closers run in reverse: the snapshot is written first, once
 		// nothing evaluates any more, and only for an engine that ran.
-		a.closers = append(a.closers, saveFamGlobal)
+		a.closers = append(a.closers, a.famSnap.close)
 	}
 	return a, nil
 }
 
 // openState opens the velocity and profile store the configuration names
 // and, on in-memory state with a data dir, the global familiarity counts
-// loaded from their snapshot with the function that writes it back (both
-// nil otherwise: with Redis the store keeps the counts, shared by every
-// instance; without a data dir the engine keeps fresh ones in memory).
-func (a *Assembly) openState(fam *familiarity.Model, vm *velocity.Metrics) (_ *familiarity.Global, save func() error, err error) {
+// loaded from their snapshot (a.famSnap; nil otherwise: with Redis the
+// store keeps the counts, shared by every instance; without a data dir
+// the engine keeps fresh ones in memory).
+func (a *Assembly) openState(fam *familiarity.Model, vm *velocity.Metrics, clk clock.Clock, sm *snapshotMetrics) (err error) {
 	cfg := a.cfg
-	var famGlobal *familiarity.Global
 	if cfg.Redis.URL == "" && cfg.DataDir != "" {
-		if famGlobal, save, err = familiarityGlobal(cfg.DataDir, a.log); err != nil {
-			return nil, nil, err
+		if a.famSnap, err = openFamSnapshots(cfg.DataDir, a.log, clk.Now, sm); err != nil {
+			return err
 		}
 	}
-	vcfg := velocity.Config{Counters: cfg.Velocity.Counters, MaxKeys: cfg.Velocity.MaxKeys,
+	vcfg := velocity.Config{Counters: cfg.Velocity.Counters, MaxKeys: cfg.Velocity.MaxKeys, MaxPending: cfg.Velocity.MaxPending,
 		PendingTTL: cfg.Velocity.PendingTTL, FamiliarityRefresh: cfg.Velocity.FamiliarityRefresh, KeyPrefix: cfg.Redis.Prefix,
 		ProfileLimits: engine.ProfileLimits{Familiarity: fam}}
 	switch {
 	case cfg.Redis.URL != "":
 		client, err := redisClient(cfg.Redis)
 		if err != nil {
-			return nil, nil, err
+			return err
 		}
 		a.closers = append(a.closers, client.Close)
 		st, err := velocity.NewRedis(client, vcfg, vm)
 		if err != nil {
-			return nil, nil, err
+			return err
 		}
 		a.State, a.StateKind = st, StateRedis
 	default:
 		var profiles velocity.ProfileStore
 		if cfg.DataDir != "" {
-			p, err := velocity.NewSQLiteProfiles(filepath.Join(cfg.DataDir, ProfilesFile))
+			p, err := velocity.NewSQLiteProfiles(filepath.Join(cfg.DataDir, ProfilesFile), velocity.WithProfileCacheSize(cfg.Velocity.ProfileCache))
 			if err != nil {
-				return nil, nil, err
+				return err
 			}
 			a.closers = append(a.closers, p.Close)
 			profiles = p
 		} else {
-			profiles = velocity.NewMemProfiles(0)
+			profiles = velocity.NewMemProfiles(cfg.Velocity.ProfileCache)
 		}
 		st, err := velocity.NewMemory(vcfg, profiles, vm)
 		if err != nil {
-			return nil, nil, err
+			return err
 		}
 		a.State, a.StateKind = st, StateMemory
 	}
 	a.closers = append(a.closers, a.State.Close)
-	return famGlobal, save, nil
+	return nil
 }
 
 // breachedSignal chains the embedded list, an imported corpus and the
@@ -263,7 +270,10 @@ func (a *Assembly) breachedSignal(m *breached.Metrics) (*breached.Signal, error)
 
 // Start runs the background work a long-lived engine needs until ctx
 // ends or Close: the rule file watch (hot reload every Rules.Poll and on
-// file events) and the geo databases' refresh. A throw-away engine (a
+// file events), the geo databases' refresh and, on in-memory state with a
+// data dir, the familiarity snapshot every Velocity.FamiliaritySnapshot
+// (so that a crash loses at most one interval of what the engine learnt
+// about the crowd's sign-ins). A throw-away engine (a
 // replay, a simulation) does not call it: nothing changes under it. Only
 // the first call starts anything.
 func (a *Assembly) Start(ctx context.Context) {
@@ -273,7 +283,45 @@ func (a *Assembly) Start(ctx context.Context) {
 		if a.Geo != nil {
 			go func() { _ = a.Geo.Run(ctx) }()
 		}
+		a.startSnapshots(ctx)
 	})
+}
+
+// startSnapshots writes the global familiarity counts every
+// Velocity.FamiliaritySnapshot on a goroutine of its own, until ctx ends
+// or Close, when there are counts to keep and a positive interval.
+func (a *Assembly) startSnapshots(ctx context.Context) {
+	every := a.cfg.Velocity.FamiliaritySnapshot
+	if a.famSnap == nil || (every <= 0 && a.famTicks == nil) {
+		close(a.snapDone)
+		return
+	}
+	ticks := a.famTicks
+	var stop func() bool
+	if ticks == nil {
+		t := time.NewTicker(every)
+		ticks, stop = t.C, func() bool { t.Stop(); return true }
+	}
+	go func() {
+		defer close(a.snapDone)
+		if stop != nil {
+			defer stop()
+		}
+		a.famSnap.run(ctx, ticks, a.famSaved)
+	}()
+}
+
+// SnapshotFamiliarity writes the global familiarity counts to the data
+// dir now, as Start's periodic snapshot does (nothing when they have not
+// changed since the last write): for a caller that wants a checkpoint at
+// a moment of its choosing, such as before a planned restart of the host.
+// It does nothing with Redis or without a data dir, where there is no
+// snapshot to write.
+func (a *Assembly) SnapshotFamiliarity() error {
+	if a.famSnap == nil {
+		return nil
+	}
+	return a.famSnap.save(false)
 }
 
 // Close stops what Start started and releases what New opened in
@@ -282,8 +330,9 @@ func (a *Assembly) Start(ctx context.Context) {
 // state store and its SQLite file or Redis client. It is safe after a
 // partial build and a second call does nothing. Stop evaluating first.
 func (a *Assembly) Close() error {
-	a.startOnce.Do(func() {}) // a Start after Close starts nothing
+	a.startOnce.Do(func() { close(a.snapDone) }) // a Start after Close starts nothing
 	a.cancel()
+	<-a.snapDone // no periodic snapshot races the last one
 	var errs []error
 	for i := len(a.closers) - 1; i >= 0; i-- {
 		errs = append(errs, a.closers[i]())

@@ -13,7 +13,9 @@ import (
 // FIFO ring that bounds them and a keyIndex from the hash of the id to the
 // ring position. Every entry has the same TTL, so the oldest inserted is
 // also the first to expire. (A Go map here degrades under the constant
-// insert/delete churn of a full ring; see keyIndex.)
+// insert/delete churn of a full ring; see keyIndex.) Entries are values in
+// the ring and hold their evaluation packed (pending_pack.go): one
+// allocation per evaluation, of the bytes an outcome needs.
 type pendingTable struct {
 	shards  []pendingShard
 	ttl     time.Duration
@@ -23,16 +25,29 @@ type pendingTable struct {
 type pendingShard struct {
 	mu      sync.Mutex
 	index   keyIndex
-	ring    []*pendingEntry
+	ring    []pendingEntry
 	head, n int
 	_       [64]byte
 }
 
+// pendingEntry is one pending evaluation: 64 bytes besides its packed
+// string.
 type pendingEntry struct {
-	p        engine.Pending
-	hash     uint64
-	expires  int64 // unix ns, on the time axis of the requests
+	hash    uint64
+	expires int64  // unix ns, on the time axis of the requests
+	packed  string // packPending's form; "" for a free slot
+	// version is the rule set's version, shared with the rule set (not
+	// a copy of the request's bytes), as are the rule ids in rules.
+	version  string
+	rules    *pendingRules // nil until annotate attaches matched rules
 	flowDone bool
+}
+
+// pendingRules are the rule fields of an annotated pending evaluation.
+type pendingRules struct {
+	rules, shadow []string
+	candVersion   string
+	cand          []string
 }
 
 func newPendingTable(maxPending int, ttl time.Duration, m *Metrics) *pendingTable {
@@ -43,7 +58,7 @@ func newPendingTable(maxPending int, ttl time.Duration, m *Metrics) *pendingTabl
 	t := &pendingTable{shards: make([]pendingShard, n), ttl: ttl, metrics: m}
 	for i := range t.shards {
 		t.shards[i].index = newKeyIndex()
-		t.shards[i].ring = make([]*pendingEntry, maxPending/n)
+		t.shards[i].ring = make([]pendingEntry, max(maxPending/n, 1))
 	}
 	return t
 }
@@ -52,43 +67,53 @@ func (t *pendingTable) shard(h uint64) *pendingShard {
 	return &t.shards[(h>>32)%uint64(len(t.shards))]
 }
 
-// put stores a copy of p, received at time at. The entry of an expired or
-// evicted evaluation is reused: nothing outside the shard lock points to
-// an entry (take and annotate copy in and out under it).
+// put stores p, received at time at, packed (copied): nothing of p is
+// kept but its rule set version and matched rules.
 func (t *pendingTable) put(p *engine.Pending, at time.Time) {
 	h := xxhash.Sum64String(p.EvaluationID)
+	packed := packPending(p) // outside the lock: it allocates
 	s := t.shard(h)
 	now := at.UnixNano()
 	s.mu.Lock()
-	var e *pendingEntry
 	for s.n > 0 && s.ring[s.head].expires <= now {
-		e = s.popFront()
+		s.popFront()
 	}
 	if s.n == len(s.ring) {
-		e = s.popFront()
+		s.popFront()
 		t.metrics.evicted(evictPending)
 	}
-	if e == nil {
-		e = new(pendingEntry)
-	}
-	*e = pendingEntry{p: *p, hash: h, expires: now + int64(t.ttl)}
 	pos := (s.head + s.n) % len(s.ring)
-	s.ring[pos] = e
+	s.ring[pos] = pendingEntry{hash: h, expires: now + int64(t.ttl), packed: packed, version: p.RuleSetVersion}
+	if p.HasRules() || p.CandidateVersion != "" {
+		s.ring[pos].rules = &pendingRules{rules: p.Rules, shadow: p.ShadowRules, candVersion: p.CandidateVersion, cand: p.CandidateRules}
+	}
 	s.n++
 	s.index.put(h, int32(pos))
 	s.mu.Unlock()
 }
 
-// popFront drops the oldest entry and returns it for reuse.
-func (s *pendingShard) popFront() *pendingEntry {
-	e := s.ring[s.head]
+// popFront drops the oldest entry.
+func (s *pendingShard) popFront() {
+	e := &s.ring[s.head]
 	if pos, ok := s.index.get(e.hash); ok && int(pos) == s.head {
 		s.index.del(e.hash)
 	}
-	s.ring[s.head] = nil
+	*e = pendingEntry{} // lets the packed string and the rules go
 	s.head = (s.head + 1) % len(s.ring)
 	s.n--
-	return e
+}
+
+// find returns the entry of evaluation id (hashed to h), or nil. The
+// shard's lock must be held.
+func (s *pendingShard) find(h uint64, id string) *pendingEntry {
+	pos, ok := s.index.get(h)
+	if !ok {
+		return nil
+	}
+	if e := &s.ring[pos]; packedID(e.packed, id) {
+		return e
+	}
+	return nil
 }
 
 // take returns a copy of the pending evaluation id as of time at (zero: no
@@ -97,22 +122,31 @@ func (t *pendingTable) take(id string, flow bool, at time.Time) (*engine.Pending
 	h := xxhash.Sum64String(id)
 	s := t.shard(h)
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	var e *pendingEntry
-	if pos, ok := s.index.get(h); ok {
-		e = s.ring[pos]
-	}
-	if e == nil || e.p.EvaluationID != id || (!at.IsZero() && at.UnixNano() >= e.expires) {
+	e := s.find(h, id)
+	if e == nil || (!at.IsZero() && at.UnixNano() >= e.expires) {
+		s.mu.Unlock()
 		return nil, fmt.Errorf("velocity memory: %w", engine.ErrUnknownEvaluation)
 	}
 	if flow {
 		if e.flowDone {
+			s.mu.Unlock()
 			return nil, fmt.Errorf("velocity memory: %w", engine.ErrOutcomeRecorded)
 		}
 		e.flowDone = true
 	}
-	p := e.p
-	return &p, nil
+	packed, version, rules := e.packed, e.version, e.rules
+	s.mu.Unlock()
+	// Unpacked outside the lock: the entry's fields were read under it,
+	// and none of them is changed in place (annotate replaces rules).
+	p := &engine.Pending{RuleSetVersion: version}
+	if err := unpackPending(packed, p); err != nil {
+		return nil, fmt.Errorf("velocity memory: %w", err)
+	}
+	if rules != nil {
+		p.Rules, p.ShadowRules = rules.rules, rules.shadow
+		p.CandidateVersion, p.CandidateRules = rules.candVersion, rules.cand
+	}
+	return p, nil
 }
 
 // annotate replaces the rule fields of the pending evaluation p names, if
@@ -120,16 +154,10 @@ func (t *pendingTable) take(id string, flow bool, at time.Time) (*engine.Pending
 func (t *pendingTable) annotate(p *engine.Pending) {
 	h := xxhash.Sum64String(p.EvaluationID)
 	s := t.shard(h)
+	r := &pendingRules{rules: p.Rules, shadow: p.ShadowRules, candVersion: p.CandidateVersion, cand: p.CandidateRules}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	pos, ok := s.index.get(h)
-	if !ok {
-		return
+	if e := s.find(h, p.EvaluationID); e != nil {
+		e.rules = r
 	}
-	e := s.ring[pos]
-	if e == nil || e.p.EvaluationID != p.EvaluationID {
-		return
-	}
-	e.p.Rules, e.p.ShadowRules = p.Rules, p.ShadowRules
-	e.p.CandidateVersion, e.p.CandidateRules = p.CandidateVersion, p.CandidateRules
 }

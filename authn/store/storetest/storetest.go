@@ -20,6 +20,8 @@ type Store interface {
 	authn.TokenStore
 	authn.FlowStore
 	authn.AttemptStore
+	authn.EventCounter
+	authn.FlowClientStore
 	Close() error
 }
 

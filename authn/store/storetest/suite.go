@@ -34,6 +34,8 @@ func Run(t *testing.T, newDB NewDatabase) {
 		{"Tokens", testTokens},
 		{"Flows", testFlows},
 		{"Attempts", testAttempts},
+		{"Counters", testCounters},
+		{"FlowClients", testFlowClients},
 		{"Sweeper", testSweeper},
 		{"Migrations", testMigrations},
 		{"ConcurrentSignIns", testConcurrentSignIns},

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/riskauth/riskauth/authn/secevent"
 	"github.com/riskauth/riskauth/engine/alert/ocsf"
 	"github.com/riskauth/riskauth/engine/risk"
 )
@@ -45,7 +46,7 @@ func BenchmarkFinding(b *testing.B) {
 
 func BenchmarkSecurity(b *testing.B) {
 	enc := newEncoder()
-	ev := securityEvent(ocsf.EventLockout)
+	ev := securityEvent(secevent.Lockout)
 	var buf []byte
 	b.ReportAllocs()
 	for b.Loop() {

@@ -1,10 +1,13 @@
 package ocsf_test
 
 import (
+	"errors"
+	"strings"
 	"testing"
 
 	"github.com/riskauth/riskauth/engine/alert/ocsf"
 	"github.com/riskauth/riskauth/engine/risk"
+	"github.com/riskauth/riskauth/internal/leaf/jsondepth"
 )
 
 // FuzzParseDecision feeds arbitrary bytes to the parser of recorded
@@ -22,9 +25,15 @@ func FuzzParseDecision(f *testing.F) {
 	f.Add([]byte(`{"class_uid":3002,"metadata":{"uid":"m"},"unmapped":{"riskauth":{"decision":"block","features":{"velocity":{"x":1e400}}}}}`))
 	f.Add([]byte(`{"class_uid":3002,"time":-9223372036854775808,"metadata":{"uid":"m"},"unmapped":{"riskauth":{"decision":"step_up","reasons":[null,{}]}}}`))
 	f.Add([]byte(`null`))
+	f.Add(deepDecision(jsondepth.Limit - 4))
+	f.Add(deepDecision(jsondepth.Limit - 3))
+	f.Add([]byte(strings.Repeat(`{"a":[`, 1000)))
 	s := schema(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rec, err := ocsf.ParseDecision(data)
+		if deep := jsondepth.Exceeds(data, jsondepth.Limit); deep != errors.Is(err, jsondepth.ErrTooDeep) {
+			t.Fatalf("nested %d deep: %v", jsondepth.Depth(data), err)
+		}
 		if err != nil {
 			return
 		}

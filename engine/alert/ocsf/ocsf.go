@@ -3,7 +3,6 @@ package ocsf
 import (
 	"errors"
 	"fmt"
-	"net/netip"
 	"sync/atomic"
 	"time"
 
@@ -30,7 +29,7 @@ var (
 	// decision without features (the engine always sets them; a decision
 	// event without its snapshot could not be replayed).
 	ErrNilInput = errors.New("ocsf: nil decision, event or features")
-	// ErrUnknownEventType: a SecurityEventType this package has no class for.
+	// ErrUnknownEventType: a secevent.Type this package has no class for.
 	ErrUnknownEventType = errors.New("ocsf: unknown security event type")
 	// ErrNotDecision: ParseDecision was given something that is not a
 	// riskauth Authentication message.
@@ -164,92 +163,6 @@ func Key(d *engine.Decision) string {
 		return d.Features.Event.IP
 	}
 	return ""
-}
-
-// SecurityEventType names what happened to an account.
-type SecurityEventType string
-
-// Security event types that authn emits.
-const (
-	EventMFAEnrolled SecurityEventType = "mfa_enrolled"
-	// EventMFARecoveryRenewed is a fresh set of recovery codes replacing
-	// the old ones: an MFA factor enabled for OCSF, but its own type so
-	// that a SOC rule on new enrolments does not fire on a renewal.
-	EventMFARecoveryRenewed SecurityEventType = "mfa_recovery_renewed"
-	EventMFARemoved         SecurityEventType = "mfa_removed"
-	EventPasswordChanged    SecurityEventType = "password_changed"
-	EventPasswordReset      SecurityEventType = "password_reset"
-	EventLockout            SecurityEventType = "lockout"
-	EventStepUpFailed       SecurityEventType = "step_up_failed"
-	EventNewDevice          SecurityEventType = "new_device"
-	EventSessionsRevoked    SecurityEventType = "sessions_revoked"
-)
-
-// IsFinding reports whether the event type is rendered as a Detection
-// Finding (and so belongs on the alerts topic) rather than an Account Change.
-func (t SecurityEventType) IsFinding() bool {
-	switch t {
-	case EventLockout, EventStepUpFailed, EventNewDevice:
-		return true
-	}
-	return false
-}
-
-// SecurityEvent is an account security event that is not a risk decision.
-type SecurityEvent struct {
-	Type      SecurityEventType
-	UserID    string
-	Email     string
-	IP        netip.Addr
-	UserAgent string
-	SessionID string
-	// Time is when it happened; the encoder's clock fills it when zero.
-	Time time.Time
-	// Severity overrides the per-type default (see docs/alerts.md).
-	Severity risk.Severity
-	// Message is the human-readable line; a per-type default when empty.
-	Message string
-	// Details are free-form strings (factor type, device id, ...); the
-	// key "evaluation_id" also becomes metadata.correlation_uid.
-	Details map[string]string
-}
-
-// SecurityKey returns the Kafka message key for a security event, by the
-// same rule as Key: user id, else normalised email, else IP.
-func SecurityKey(ev *SecurityEvent) string {
-	if ev == nil {
-		return ""
-	}
-	if k := engine.UserKey(ev.UserID, ev.Email); k != "" {
-		return k
-	}
-	if ev.IP.IsValid() {
-		return ev.IP.Unmap().String()
-	}
-	return ""
-}
-
-// Security appends to dst the event with uid id: OCSF Account Change
-// (class 3001) for factor, password and session changes, Detection Finding
-// (2004) for lockouts, failed step-ups and new devices.
-// On error dst is returned unchanged.
-func (e *Encoder) Security(dst []byte, ev *SecurityEvent, id string) ([]byte, error) {
-	if ev == nil {
-		return dst, ErrNilInput
-	}
-	if id == "" {
-		return dst, ErrNoID
-	}
-	if _, ok := securityTypes[ev.Type]; !ok {
-		return dst, fmt.Errorf("%w %q", ErrUnknownEventType, ev.Type)
-	}
-	w := writer{b: dst}
-	if ev.Type.IsFinding() {
-		e.securityFinding(&w, ev, id)
-	} else {
-		e.accountChange(&w, ev, id)
-	}
-	return w.b, nil
 }
 
 // DecisionRecord is what a backtest needs from a recorded decision event.

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riskauth/riskauth/authn/secevent"
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/engine/alert/ocsf"
 	"github.com/riskauth/riskauth/engine/clock"
@@ -110,8 +111,8 @@ func handDecision(t testing.TB, action risk.Action, located bool, userID string)
 	return d
 }
 
-func securityEvent(typ ocsf.SecurityEventType) *ocsf.SecurityEvent {
-	return &ocsf.SecurityEvent{Type: typ, UserID: "u-42", Email: "alice@example.com", IP: netip.MustParseAddr("2001:db8:1::5"),
+func securityEvent(typ secevent.Type) *secevent.Event {
+	return &secevent.Event{Type: typ, UserID: "u-42", Email: "alice@example.com", IP: netip.MustParseAddr("2001:db8:1::5"),
 		UserAgent: chrome, SessionID: "sess-9", Time: decidedAt,
 		Details: map[string]string{"factor": "totp", "evaluation_id": "0193a6f2-7c1e-7000-8000-000000000001"}}
 }
@@ -187,8 +188,8 @@ func TestSchemas(t *testing.T) {
 			return enc.Finding(nil, d, "msg-5")
 		}},
 	)
-	for _, typ := range []ocsf.SecurityEventType{ocsf.EventMFAEnrolled, ocsf.EventMFARecoveryRenewed, ocsf.EventMFARemoved, ocsf.EventPasswordChanged,
-		ocsf.EventPasswordReset, ocsf.EventSessionsRevoked, ocsf.EventLockout, ocsf.EventStepUpFailed, ocsf.EventNewDevice} {
+	for _, typ := range []secevent.Type{secevent.MFAEnrolled, secevent.MFARecoveryRenewed, secevent.MFARemoved, secevent.PasswordChanged,
+		secevent.PasswordReset, secevent.SessionsRevoked, secevent.Lockout, secevent.StepUpFailed, secevent.NewDevice} {
 		s := "account-change"
 		if typ.IsFinding() {
 			s = "detection-finding"
@@ -196,7 +197,7 @@ func TestSchemas(t *testing.T) {
 		cases = append(cases, tc{"security/" + string(typ), s, func(t *testing.T) ([]byte, error) {
 			return enc.Security(nil, securityEvent(typ), "msg-"+string(typ))
 		}}, tc{"security/" + string(typ) + "/bare", s, func(t *testing.T) ([]byte, error) {
-			return enc.Security(nil, &ocsf.SecurityEvent{Type: typ, Email: "bob@example.com"}, "msg-bare")
+			return enc.Security(nil, &secevent.Event{Type: typ, Email: "bob@example.com"}, "msg-bare")
 		}})
 	}
 	for _, c := range ruleChanges() {
@@ -223,7 +224,7 @@ func TestSchemasReject(t *testing.T) {
 	require.NoError(t, err)
 	finding, err := enc.Finding(nil, handDecision(t, risk.Block, true, "u-42"), "m")
 	require.NoError(t, err)
-	change, err := enc.Security(nil, securityEvent(ocsf.EventPasswordChanged), "m")
+	change, err := enc.Security(nil, securityEvent(secevent.PasswordChanged), "m")
 	require.NoError(t, err)
 	rc := ruleChanges()[0]
 	ruleChange, err := enc.RuleChange(nil, &rc, "m")
@@ -281,10 +282,10 @@ func TestGolden(t *testing.T) {
 			return enc.RuleChange(nil, &c, "0193a6f2-7c1e-7000-8000-0000000000a5")
 		}},
 		{"account-change", func() ([]byte, error) {
-			return enc.Security(nil, securityEvent(ocsf.EventMFAEnrolled), "0193a6f2-7c1e-7000-8000-0000000000a3")
+			return enc.Security(nil, securityEvent(secevent.MFAEnrolled), "0193a6f2-7c1e-7000-8000-0000000000a3")
 		}},
 		{"security-finding", func() ([]byte, error) {
-			return enc.Security(nil, securityEvent(ocsf.EventLockout), "0193a6f2-7c1e-7000-8000-0000000000a4")
+			return enc.Security(nil, securityEvent(secevent.Lockout), "0193a6f2-7c1e-7000-8000-0000000000a4")
 		}},
 	}
 	for _, c := range cases {
@@ -484,7 +485,7 @@ func TestErrors(t *testing.T) {
 		{"finding no id", func() ([]byte, error) { return enc.Finding(dst, d, "") }, ocsf.ErrNoID},
 		{"security nil", func() ([]byte, error) { return enc.Security(dst, nil, "m") }, ocsf.ErrNilInput},
 		{"security unknown", func() ([]byte, error) {
-			return enc.Security(dst, &ocsf.SecurityEvent{Type: "teleported"}, "m")
+			return enc.Security(dst, &secevent.Event{Type: "teleported"}, "m")
 		}, ocsf.ErrUnknownEventType},
 	}
 	for _, c := range cases {
@@ -514,7 +515,7 @@ func TestAppend(t *testing.T) {
 
 func TestParseDecisionRejects(t *testing.T) {
 	enc := newEncoder()
-	change, err := enc.Security(nil, securityEvent(ocsf.EventPasswordChanged), "m")
+	change, err := enc.Security(nil, securityEvent(secevent.PasswordChanged), "m")
 	require.NoError(t, err)
 	rc := ruleChanges()[0]
 	ruleChange, err := enc.RuleChange(nil, &rc, "m")
@@ -551,9 +552,9 @@ func TestKeys(t *testing.T) {
 		{"identifier", ocsf.Key(identOnly), "id:alice@example.com"},
 		{"ip", ocsf.Key(ipOnly), "192.0.2.1"},
 		{"nil", ocsf.Key(nil), ""},
-		{"security user", ocsf.SecurityKey(securityEvent(ocsf.EventLockout)), "u-42"},
-		{"security email", ocsf.SecurityKey(&ocsf.SecurityEvent{Email: " Bob@Example.com"}), "id:bob@example.com"},
-		{"security ip", ocsf.SecurityKey(&ocsf.SecurityEvent{IP: netip.MustParseAddr("::ffff:192.0.2.3")}), "192.0.2.3"},
+		{"security user", ocsf.SecurityKey(securityEvent(secevent.Lockout)), "u-42"},
+		{"security email", ocsf.SecurityKey(&secevent.Event{Email: " Bob@Example.com"}), "id:bob@example.com"},
+		{"security ip", ocsf.SecurityKey(&secevent.Event{IP: netip.MustParseAddr("::ffff:192.0.2.3")}), "192.0.2.3"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { require.Equal(t, c.want, c.got) })
@@ -672,8 +673,8 @@ func TestCandidateRoundTrip(t *testing.T) {
 
 // ruleChanges are audited rule-set changes of every shape: active-set
 // update, candidate create, update and delete.
-func ruleChanges() []rules.Change {
-	return []rules.Change{
+func ruleChanges() []ocsf.RuleChange {
+	return []ocsf.RuleChange{
 		{Action: rules.ActionPromote, Actor: "alice", At: decidedAt, OldVersion: "3f2a9c0011223344", NewVersion: "9b1e075566778899"},
 		{Action: rules.ActionReload, Actor: rules.ActorFileWatcher, At: decidedAt, OldVersion: "a", NewVersion: "b"},
 		{Action: rules.ActionCandidateSet, Actor: "bob", At: decidedAt, NewVersion: "c", Candidate: true},

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/riskauth/riskauth/engine/risk"
+	"github.com/riskauth/riskauth/internal/leaf/jsondepth"
 )
 
 // wireDecision is the part of an Authentication message a backtest reads.
@@ -52,8 +53,14 @@ type wireDecision struct {
 // come back as JSON decodes them (numbers as float64), which is what
 // (*rules.Schema).FeaturesFromMap accepts; a message without a feature
 // snapshot yields a nil map. Input is untrusted (a spool file, a topic
-// anyone may write to): it never panics and reports what is wrong.
+// anyone may write to): it never panics and reports what is wrong. A
+// message nested deeper than jsondepth.Limit (riskauth writes 8 levels at
+// most) is refused before it is decoded, since decoding the snapshot into
+// maps recurses and allocates per level.
 func ParseDecision(data []byte) (*DecisionRecord, error) {
+	if err := jsondepth.Check(data, jsondepth.Limit); err != nil {
+		return nil, fmt.Errorf("ocsf: decision event: %w", err)
+	}
 	var m wireDecision
 	if err := json.Unmarshal(data, &m); err != nil {
 		return nil, fmt.Errorf("ocsf: decision event: %w", err)

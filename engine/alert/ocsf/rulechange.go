@@ -2,9 +2,9 @@ package ocsf
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/riskauth/riskauth/engine/risk"
-	"github.com/riskauth/riskauth/rules"
 )
 
 // Entity Management (OCSF 1.3 class 3004,
@@ -24,6 +24,27 @@ const (
 	activityEntityDelete = 4
 )
 
+// RuleChange is one audited change of the active or candidate rule set,
+// as the alert tree receives it. It has exactly the fields of
+// rules.Change, so the wiring that hooks a rule source's audit to the
+// sink converts with ocsf.RuleChange(c); it is declared here so that the
+// alert tree does not import the rule compiler for one record. A field
+// added to rules.Change stops that conversion from compiling, which is
+// the reminder to render it here too.
+type RuleChange struct {
+	// Action is one of the rules.Action* values (promote, rollback,
+	// reload, candidate_set, candidate_clear, candidate_reload).
+	Action string
+	// Actor is who made it: an admin key's name, or the file watcher.
+	Actor string
+	At    time.Time
+	// OldVersion and NewVersion are the versions before and after; empty
+	// means none (no candidate).
+	OldVersion, NewVersion string
+	// Candidate reports a change of the candidate rather than the active set.
+	Candidate bool
+}
+
 // RuleChangeKey is the Kafka message key of every rule-change event: one
 // key, so they stay in order on one partition.
 const RuleChangeKey = "riskauth-rules"
@@ -32,7 +53,7 @@ const RuleChangeKey = "riskauth-rules"
 // Entity Management event (class 3004) with uid id. Changes of the active
 // set are Low severity (they change decisions), candidate changes
 // Informational. On error dst is returned unchanged.
-func (e *Encoder) RuleChange(dst []byte, c *rules.Change, id string) ([]byte, error) {
+func (e *Encoder) RuleChange(dst []byte, c *RuleChange, id string) ([]byte, error) {
 	if c == nil {
 		return dst, ErrNilInput
 	}

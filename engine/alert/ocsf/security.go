@@ -1,10 +1,52 @@
 package ocsf
 
 import (
+	"fmt"
+
+	"github.com/riskauth/riskauth/authn/secevent"
+	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/engine/risk"
 )
 
-// securityType is how one SecurityEventType renders.
+// SecurityKey returns the Kafka message key for a security event, by the
+// same rule as Key: user id, else normalised email, else IP.
+func SecurityKey(ev *secevent.Event) string {
+	if ev == nil {
+		return ""
+	}
+	if k := engine.UserKey(ev.UserID, ev.Email); k != "" {
+		return k
+	}
+	if ev.IP.IsValid() {
+		return ev.IP.Unmap().String()
+	}
+	return ""
+}
+
+// Security appends to dst the event with uid id: OCSF Account Change
+// (class 3001) for factor, password and session changes, Detection Finding
+// (2004) for lockouts, failed step-ups and new devices.
+// On error dst is returned unchanged.
+func (e *Encoder) Security(dst []byte, ev *secevent.Event, id string) ([]byte, error) {
+	if ev == nil {
+		return dst, ErrNilInput
+	}
+	if id == "" {
+		return dst, ErrNoID
+	}
+	if _, ok := securityTypes[ev.Type]; !ok {
+		return dst, fmt.Errorf("%w %q", ErrUnknownEventType, ev.Type)
+	}
+	w := writer{b: dst}
+	if ev.Type.IsFinding() {
+		e.securityFinding(&w, ev, id)
+	} else {
+		e.accountChange(&w, ev, id)
+	}
+	return w.b, nil
+}
+
+// securityType is how one secevent.Type renders.
 type securityType struct {
 	// activity is the Account Change activity_id (Finding types use Create).
 	activity     int
@@ -23,20 +65,20 @@ type securityType struct {
 // The finding types default to Medium for a lockout and a failed step-up
 // (someone holding the password failed the second factor, or hammered the
 // account) and Low for a new device (usually the owner's new phone).
-var securityTypes = map[SecurityEventType]securityType{
-	EventPasswordChanged:    {activity: 3, activityName: "Password Change", title: "password changed"},
-	EventPasswordReset:      {activity: 4, activityName: "Password Reset", title: "password reset"},
-	EventMFAEnrolled:        {activity: 10, activityName: "MFA Factor Enable", title: "second factor enrolled"},
-	EventMFARecoveryRenewed: {activity: 10, activityName: "MFA Factor Enable", title: "recovery codes regenerated"},
-	EventMFARemoved:         {activity: 11, activityName: "MFA Factor Disable", title: "second factor removed"},
-	EventSessionsRevoked:    {activity: activityOther, activityName: "Sessions Revoked", title: "all sessions revoked"},
+var securityTypes = map[secevent.Type]securityType{
+	secevent.PasswordChanged:    {activity: 3, activityName: "Password Change", title: "password changed"},
+	secevent.PasswordReset:      {activity: 4, activityName: "Password Reset", title: "password reset"},
+	secevent.MFAEnrolled:        {activity: 10, activityName: "MFA Factor Enable", title: "second factor enrolled"},
+	secevent.MFARecoveryRenewed: {activity: 10, activityName: "MFA Factor Enable", title: "recovery codes regenerated"},
+	secevent.MFARemoved:         {activity: 11, activityName: "MFA Factor Disable", title: "second factor removed"},
+	secevent.SessionsRevoked:    {activity: activityOther, activityName: "Sessions Revoked", title: "all sessions revoked"},
 
-	EventLockout:      {activity: activityCreate, activityName: "Create", severity: risk.SeverityMedium, title: "account locked out after repeated failures"},
-	EventStepUpFailed: {activity: activityCreate, activityName: "Create", severity: risk.SeverityMedium, title: "second-factor challenge failed"},
-	EventNewDevice:    {activity: activityCreate, activityName: "Create", severity: risk.SeverityLow, title: "sign-in from a new device"},
+	secevent.Lockout:      {activity: activityCreate, activityName: "Create", severity: risk.SeverityMedium, title: "account locked out after repeated failures"},
+	secevent.StepUpFailed: {activity: activityCreate, activityName: "Create", severity: risk.SeverityMedium, title: "second-factor challenge failed"},
+	secevent.NewDevice:    {activity: activityCreate, activityName: "Create", severity: risk.SeverityLow, title: "sign-in from a new device"},
 }
 
-func (e *Encoder) securityCommon(w *writer, ev *SecurityEvent, t securityType) (title string) {
+func (e *Encoder) securityCommon(w *writer, ev *secevent.Event, t securityType) (title string) {
 	at := ev.Time
 	if at.IsZero() {
 		at = e.meta.Clock.Now()
@@ -58,7 +100,7 @@ func (e *Encoder) securityCommon(w *writer, ev *SecurityEvent, t securityType) (
 	return title
 }
 
-func (e *Encoder) securityExtension(w *writer, ev *SecurityEvent) {
+func (e *Encoder) securityExtension(w *writer, ev *secevent.Event) {
 	w.obj("unmapped")
 	w.obj("riskauth")
 	w.strField("event_type", string(ev.Type))
@@ -72,7 +114,7 @@ func (e *Encoder) securityExtension(w *writer, ev *SecurityEvent) {
 	w.close()
 }
 
-func ipString(ev *SecurityEvent) string {
+func ipString(ev *secevent.Event) string {
 	if !ev.IP.IsValid() {
 		return ""
 	}
@@ -81,7 +123,7 @@ func ipString(ev *SecurityEvent) string {
 
 // accountChange renders class 3001. The change has happened when authn
 // emits it, so status is Success.
-func (e *Encoder) accountChange(w *writer, ev *SecurityEvent, id string) {
+func (e *Encoder) accountChange(w *writer, ev *secevent.Event, id string) {
 	t := securityTypes[ev.Type]
 	w.open()
 	w.header(categoryIAM, "Identity & Access Management", classAccountChange, "Account Change", t.activity, t.activityName)
@@ -106,7 +148,7 @@ func (e *Encoder) accountChange(w *writer, ev *SecurityEvent, id string) {
 
 // securityFinding renders lockouts, failed step-ups and new devices as
 // class 2004: they are things a SOC triages, not account changes.
-func (e *Encoder) securityFinding(w *writer, ev *SecurityEvent, id string) {
+func (e *Encoder) securityFinding(w *writer, ev *secevent.Event, id string) {
 	t := securityTypes[ev.Type]
 	w.open()
 	w.header(categoryFindings, "Findings", classDetectionFinding, "Detection Finding", activityCreate, "Create")

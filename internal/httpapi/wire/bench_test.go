@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -56,5 +57,28 @@ func BenchmarkDecodeEvaluateGeneral(b *testing.B) {
 		if _, fs, err := parseEvaluate(&pp, body); err != nil || len(fs) > 0 {
 			b.Fatal(err, fs)
 		}
+	}
+}
+
+// BenchmarkRefuseNested: what refusing the issue's 60 KB body of 30,000
+// nested arrays costs, on its own and buried in a typical evaluate body
+// (the fast path scans to its depth limit first).
+func BenchmarkRefuseNested(b *testing.B) {
+	nested := strings.Repeat("[", 30000) + strings.Repeat("]", 30000)
+	for _, c := range []struct{ name, body string }{
+		{"alone", nested},
+		{"in-evaluate-body", benchBody[:len(benchBody)-1] + `,"x":` + nested + `}`},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			var d Decoder
+			body := []byte(c.body)
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := d.DecodeEvaluate(body); err == nil {
+					b.Fatal("accepted")
+				}
+			}
+		})
 	}
 }

@@ -5,19 +5,25 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/valyala/fastjson"
 
 	"github.com/riskauth/riskauth/engine"
+	"github.com/riskauth/riskauth/internal/leaf/jsondepth"
 )
 
 // Request bodies are decoded in two steps, both measured to matter for
 // throughput (encoding/json's reflection decoder took a quarter of an
 // evaluate request's CPU time):
 //
-//  1. a UTF-8 check and fastjson's strict validator (which agrees with
+//  1. a nesting check (jsondepth: arrays and objects more than
+//     jsondepth.Limit levels deep are a 400 malformed_json before anything
+//     recursive runs: fastjson's validator recurses without a limit and
+//     its parser builds an error per level), a UTF-8 check and fastjson's
+//     strict validator (which agrees with
 //     encoding/json's json.Valid: FuzzValidatorsAgree) decide whether the
 //     body is one well-formed JSON value: anything else, trailing data
 //     included, is a 400 malformed_json;
@@ -41,8 +47,14 @@ type Decoder struct {
 	parsers fastjson.ParserPool
 }
 
+// msgTooDeep is the message of a body nested deeper than jsondepth.Limit.
+var msgTooDeep = "the JSON nests arrays and objects more than " + strconv.Itoa(jsondepth.Limit) + " levels deep"
+
 // malformed checks step 1.
 func malformed(body []byte) *Error {
+	if jsondepth.Exceeds(body, jsondepth.Limit) {
+		return apiErr(CodeMalformedJSON, msgTooDeep)
+	}
 	if !utf8.Valid(body) {
 		return apiErr(CodeMalformedJSON, "the body is not valid UTF-8")
 	}
@@ -68,8 +80,8 @@ func parseObject(pp *fastjson.ParserPool, body []byte, use func(*fastjson.Object
 	p := pp.Get()
 	defer pp.Put(p)
 	v, err := p.ParseBytes(body)
-	if err != nil { // valid JSON that fastjson refuses: nesting deeper than fastjson.MaxDepth
-		return nil, apiErr(CodeMalformedJSON, "the JSON is nested too deeply")
+	if err != nil { // cannot happen: fastjson refuses valid JSON only past fastjson.MaxDepth (300)
+		return nil, apiErr(CodeMalformedJSON, msgTooDeep)
 	}
 	var fs fieldErrors
 	switch v.Type() {

@@ -14,6 +14,7 @@ import (
 	"github.com/valyala/fastjson"
 
 	"github.com/riskauth/riskauth/engine"
+	"github.com/riskauth/riskauth/internal/leaf/jsondepth"
 )
 
 var testParsers fastjson.ParserPool
@@ -93,6 +94,10 @@ func FuzzEvaluateRequest(f *testing.F) {
 		`[]`, `null`, ``, `{"event":"login","device":null,"attributes":null}`,
 		`{"event":"login","ip":"fe80::1%eth0"}`,
 		`{"Event":"login","EVENT":"mfa"}`,
+		// Nesting at and past the limit, in the fast path's ignored members
+		// and as the whole body.
+		`{"event":"login","x":` + nest(31, false) + `}`, `{"event":"login","x":` + nest(32, true) + `}`,
+		`{"event":"lo\u0067in","x":` + nest(32, false) + `}`, nest(2000, false), strings.Repeat(`{"a":[`, 1000),
 	} {
 		f.Add([]byte(s))
 	}
@@ -100,7 +105,11 @@ func FuzzEvaluateRequest(f *testing.F) {
 		ev, aerr := decodeEvaluate(&testParsers, body)
 		if aerr != nil {
 			checkErrorShape(t, aerr)
+			checkDepthError(t, body, aerr)
 			return
+		}
+		if jsondepth.Exceeds(body, jsondepth.Limit) {
+			t.Fatalf("accepted %q, nested %d deep", body, jsondepth.Depth(body))
 		}
 		if err := ev.Validate(); err != nil {
 			// Left to the engine, whose ValidationError becomes a 422.

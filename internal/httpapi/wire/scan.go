@@ -8,6 +8,8 @@ import (
 	"unsafe"
 
 	"github.com/valyala/fastjson/fastfloat"
+
+	"github.com/riskauth/riskauth/internal/leaf/jsondepth"
 )
 
 // A scanner makes one strict pass over a JSON body: it checks the grammar
@@ -17,10 +19,10 @@ import (
 // false on anything it does not decide cheaply and exactly as the general
 // path (decode.go) would, and the caller then takes the general path.
 
-// maxScanDepth bounds the nesting the fast path follows inside ignored
-// members; deeper bodies take the general path, which applies fastjson's
-// limit.
-const maxScanDepth = 32
+// maxScanDepth bounds the nesting the fast path follows; deeper bodies
+// take the general path, which refuses them (jsondepth.Limit), so the
+// fast path recurses at most this deep.
+const maxScanDepth = jsondepth.Limit
 
 // span is where a value lies in the body: [off, end). The zero span is
 // the empty string, which is also how an absent or null value reads.

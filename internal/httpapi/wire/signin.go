@@ -43,17 +43,16 @@ const (
 // its decoder reads. Every other member is ignored and bound to nothing.
 type Shape uint8
 
-// The shapes. Every one but ShapeVerifyEmail also reads the "client"
-// member (Client).
+// The shapes. Every one also reads the "client" member (Client).
 const (
 	_                   Shape = iota
 	ShapeRegister             // email, password
-	ShapeVerifyEmail          // token
+	ShapeVerifyEmail          // token, optional registration_secret
 	ShapeLogin                // identifier, optional password
 	ShapeFlowPassword         // flow_id, password
 	ShapeFlowCode             // flow_id, code
 	ShapeFlow                 // flow_id
-	ShapeMagicLink            // token
+	ShapeMagicLink            // token, optional flow_id
 	ShapeClient               // client only; an empty body is {}
 	ShapeReauthenticate       // password, optional totp_code and recovery_code
 	ShapeConfirmTOTP          // factor_id, code
@@ -89,6 +88,9 @@ type AuthnBody struct {
 	FactorID        string // "factor_id"
 	CurrentPassword string // "current_password"
 	NewPassword     string // "new_password"
+	// RegistrationSecret is "registration_secret": the binding an app
+	// got from its registration, shown with the verification link.
+	RegistrationSecret string
 	// Client is the "client" member; zero when absent or not read.
 	Client Client
 }
@@ -131,7 +133,8 @@ func (b *authBody) export() *AuthnBody {
 		FlowID: b.get("flow_id"), Code: b.get("code"), Token: b.get("token"),
 		TOTPCode: b.get("totp_code"), RecoveryCode: b.get("recovery_code"), FactorID: b.get("factor_id"),
 		CurrentPassword: b.get("current_password"), NewPassword: b.get("new_password"),
-		Client: Client{IP: b.client.addr, UserAgent: b.client.UserAgent, Device: b.client.Device, Attributes: b.client.Attributes},
+		RegistrationSecret: b.get("registration_secret"),
+		Client:             Client{IP: b.client.addr, UserAgent: b.client.UserAgent, Device: b.client.Device, Attributes: b.client.Attributes},
 	}
 }
 
@@ -177,17 +180,19 @@ type clientRequest struct {
 var (
 	specRegister = &bodySpec{fields: []fieldSpec{
 		{"email", maxEmailBytes, true}, {"password", maxPasswordBytes, true}}, client: true}
-	specVerifyEmail = &bodySpec{fields: []fieldSpec{{"token", maxSecretBytes, true}}}
-	specLogin       = &bodySpec{fields: []fieldSpec{
+	specVerifyEmail = &bodySpec{fields: []fieldSpec{
+		{"token", maxSecretBytes, true}, {"registration_secret", maxSecretBytes, false}}, client: true}
+	specLogin = &bodySpec{fields: []fieldSpec{
 		{"identifier", maxEmailBytes, true}, {"password", maxPasswordBytes, false}}, client: true}
 	specFlowPassword = &bodySpec{fields: []fieldSpec{
 		{"flow_id", maxSecretBytes, true}, {"password", maxPasswordBytes, true}}, client: true}
 	specFlowCode = &bodySpec{fields: []fieldSpec{
 		{"flow_id", maxSecretBytes, true}, {"code", maxSecretBytes, true}}, client: true}
 	specFlow      = &bodySpec{fields: []fieldSpec{{"flow_id", maxSecretBytes, true}}, client: true}
-	specMagicLink = &bodySpec{fields: []fieldSpec{{"token", maxSecretBytes, true}}, client: true}
-	specEmpty     = &bodySpec{client: true}
-	specReauth    = &bodySpec{fields: []fieldSpec{
+	specMagicLink = &bodySpec{fields: []fieldSpec{
+		{"token", maxSecretBytes, true}, {"flow_id", maxSecretBytes, false}}, client: true}
+	specEmpty  = &bodySpec{client: true}
+	specReauth = &bodySpec{fields: []fieldSpec{
 		{"password", maxPasswordBytes, true}, {"totp_code", maxSecretBytes, false},
 		{"recovery_code", maxSecretBytes, false}}, client: true}
 	specConfirmTOTP = &bodySpec{fields: []fieldSpec{

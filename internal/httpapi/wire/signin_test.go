@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/riskauth/riskauth/internal/leaf/jsondepth"
 )
 
 func TestDecodeAuth(t *testing.T) {
@@ -29,6 +31,39 @@ func TestDecodeAuth(t *testing.T) {
 	assert.NotContains(t, string(err.body()), "hunter2", "a password is never echoed")
 }
 
+// TestDecodeVerifyEmail: the verification body carries the app's
+// registration secret when it has one; it is optional, bounded, and never
+// empty when present.
+func TestDecodeVerifyEmail(t *testing.T) {
+	t.Parallel()
+	var d Decoder
+	tests := []struct {
+		name, body string
+		secret     string
+		field      string
+	}{
+		{"token only", `{"token":"tok"}`, "", ""},
+		{"with the secret", `{"token":"tok","registration_secret":"sec","client":{"device":{"cookie_id":"c"}}}`, "sec", ""},
+		{"empty secret", `{"token":"tok","registration_secret":""}`, "", "registration_secret"},
+		{"secret too long", `{"token":"tok","registration_secret":"` + strings.Repeat("s", MaxSecretBytes+1) + `"}`, "", "registration_secret"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := d.DecodeAuthn(ShapeVerifyEmail, []byte(tc.body))
+			if tc.field != "" {
+				var we *Error
+				require.ErrorAs(t, err, &we)
+				require.Len(t, we.Fields, 1)
+				assert.Equal(t, tc.field, we.Fields[0].Field)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, "tok", b.Token)
+			assert.Equal(t, tc.secret, b.RegistrationSecret)
+		})
+	}
+}
+
 // FuzzAuthRequest feeds arbitrary bodies to every sign-in body decoder: it
 // never panics; a failure is a 400 malformed_json or a 422 invalid_request
 // naming at least one field, in the stable shape; a success holds only
@@ -40,6 +75,8 @@ func FuzzAuthRequest(f *testing.F) {
 		`{"identifier":"a@b.example","client":{"ip":"192.0.2.1","user_agent":"ua","device":{"cookie_id":"c","languages":["de"]},"attributes":{"k":"v"}}}`,
 		`{"flow_id":"abc","code":"123456"}`, `{"token":"t"}`, `{}`, `null`, `[]`, `{"password":"\u0000"}`,
 		`{"client":{"attributes":{"a":1}}}`, `{"flow_id":null}`, "{\"token\":\"\xff\"}",
+		`{"client":{"device":{"languages":` + nest(29, false) + `}}}`, `{"x":` + nest(32, true) + `}`,
+		nest(2000, false), strings.Repeat(`{"a":[`, 1000),
 	} {
 		for i := range allSpecs {
 			f.Add(uint8(i), []byte(s))
@@ -49,6 +86,7 @@ func FuzzAuthRequest(f *testing.F) {
 		spec := allSpecs[int(which)%len(allSpecs)]
 		b, aerr := decodeAuth(&testParsers, spec, body)
 		if aerr != nil {
+			checkDepthError(t, body, aerr)
 			if aerr.Code != CodeMalformedJSON && aerr.Code != CodeInvalidRequest {
 				t.Fatalf("unexpected code %s", aerr.Code)
 			}
@@ -60,6 +98,9 @@ func FuzzAuthRequest(f *testing.F) {
 				t.Fatalf("error body is not valid JSON: %q", out)
 			}
 			return
+		}
+		if jsondepth.Exceeds(body, jsondepth.Limit) {
+			t.Fatalf("accepted %q, nested %d deep", body, jsondepth.Depth(body))
 		}
 		for k, v := range b.values {
 			var spec0 *fieldSpec

@@ -6,6 +6,7 @@ package testenv
 
 import (
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -60,5 +61,21 @@ func Chromium(t testing.TB) string {
 		t.Fatalf("%s is missing under CI: install the chromium package", ChromiumPath)
 	}
 	t.Skipf("%s not installed: browser tests skipped", ChromiumPath)
+	return ""
+}
+
+// Promtool returns the path of promtool (Debian's prometheus package),
+// which checks and unit-tests the Prometheus rules in deploy/prometheus;
+// when it is missing the test is skipped, or fails under CI (.ci/run
+// installs the package).
+func Promtool(t testing.TB) string {
+	t.Helper()
+	if p, err := exec.LookPath("promtool"); err == nil {
+		return p
+	}
+	if CI() {
+		t.Fatal("promtool is missing under CI: install the prometheus package")
+	}
+	t.Skip("promtool not installed (Debian package prometheus): Prometheus rule tests skipped")
 	return ""
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/riskauth/riskauth/engine/clock"
 	"github.com/riskauth/riskauth/signals/geo"
 	"github.com/riskauth/riskauth/signals/standard"
+	"github.com/riskauth/riskauth/signals/velocity"
 )
 
 // Engine is the engine under test and what was built for it.
@@ -29,7 +30,10 @@ const simDeviceKey = "risksim-device-key-0123456789abcdef"
 // NewEngine builds the engine the simulation replays traffic through:
 // riskauthd's standard engine (signals/standard) on its embedded default
 // with nothing kept on disk: the default counter catalogue, in-memory
-// velocity state and profiles with production bounds, the real device
+// velocity state and profiles (with fixed bounds, the ones riskauthd had
+// before its memory budget: a million counter keys, 200,000 pending
+// evaluations, 100,000 profiles, so that a seed's decisions do not depend
+// on a budget and a simulation of many users keeps every profile), the real device
 // identifier, the geo signal (real databases from geoDir when HasRealData,
 // the bundled fixture otherwise), the breached-password signal on the
 // embedded corpus, the default familiarity model with an in-process
@@ -43,6 +47,8 @@ func NewEngine(rulesPath, geoDir string, clock *clock.Manual) (*Engine, error) {
 		Rules:  standard.RulesConfig{File: rulesPath},
 		Device: standard.DeviceConfig{Secret: simDeviceKey},
 		Geo:    GeoConfig(geoDir),
+		Velocity: standard.VelocityConfig{MaxKeys: velocity.DefaultMaxKeys, MaxPending: velocity.DefaultMaxPending,
+			ProfileCache: velocity.DefaultProfileCacheSize},
 	}
 	std, err := standard.New(cfg, standard.WithClock(clock))
 	if err != nil {

@@ -1,0 +1,70 @@
+package authn
+
+import (
+	"log/slog"
+	"net/netip"
+
+	"github.com/riskauth/riskauth/authn/mail"
+	"github.com/riskauth/riskauth/authn/password"
+	"github.com/riskauth/riskauth/authn/seal"
+	"github.com/riskauth/riskauth/authn/totp"
+	"github.com/riskauth/riskauth/engine"
+	"github.com/riskauth/riskauth/engine/clock"
+)
+
+// core is what the services share: the configuration, the stores, the
+// risk engine, the credential helpers (argon2id hasher, password policy,
+// TOTP sealer, recovery-code hasher), the mail queue and the
+// security-event sink, and the helpers more than one service calls (risk
+// evaluations and outcomes, attempts and throttling, password and
+// second-factor checks, sessions, mail and events; each in the file of
+// its subject). A dependency only one service uses lives on that service
+// (SignIn's flow store and email-code key). New builds it once; it never
+// changes afterwards.
+type core struct {
+	cfg     Config
+	clock   clock.Clock
+	log     *slog.Logger
+	metrics *Metrics
+
+	risk Risk
+
+	users    UserStore
+	tokens   TokenStore
+	sessions SessionBackend
+	attempts AttemptStore
+	totps    TOTPStore
+	recovery RecoveryCodeStore
+	// counters and counterMAC: events counted across instances, under
+	// keys that are a keyed hash of what they count (counterKey).
+	counters   EventCounter
+	counterMAC []byte
+
+	hasher *password.Hasher
+	policy *password.Checker
+	sealer *seal.Sealer
+	rhash  *totp.RecoveryHasher
+
+	render *mail.Renderer
+	mail   *mailQueue
+	events SecurityEvents
+}
+
+// Client is who is asking: the HTTP layer fills it for every request. IP
+// must already be resolved through the trusted proxies; Device is what a
+// client collector sent (may be nil).
+type Client struct {
+	IP         netip.Addr
+	UserAgent  string
+	Device     *engine.DeviceDescriptor
+	Attributes map[string]string
+}
+
+// truncUA cuts a user agent to what the engine accepts, for the attempt
+// history and the session list.
+func truncUA(ua string) string {
+	if len(ua) > engine.MaxUserAgentLen {
+		return ua[:engine.MaxUserAgentLen]
+	}
+	return ua
+}

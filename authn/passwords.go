@@ -1,0 +1,113 @@
+package authn
+
+import (
+	"context"
+
+	"github.com/riskauth/riskauth/authn/mail"
+	"github.com/riskauth/riskauth/authn/password"
+	"github.com/riskauth/riskauth/authn/secevent"
+)
+
+// checkPassword verifies pw for u, spending one argon2id verification
+// whatever happens: unknown users, users without a password and disabled
+// users cost the same as a wrong password.
+func (s *core) checkPassword(ctx context.Context, u *User, pw string) (bool, error) {
+	if u == nil || u.PasswordHash == "" {
+		return false, hashErr(s.hasher.VerifyDummy(ctx, pw))
+	}
+	ok, err := s.hasher.Verify(ctx, u.PasswordHash, pw)
+	if err != nil {
+		return false, hashErr(err)
+	}
+	return ok && !u.Disabled, nil
+}
+
+// checkThrottled checks u's current password for a session-bound
+// security step (re-authentication, password change, authenticator
+// removal) through the throttles sign-in uses, so that whichever route
+// guesses are sent to, they count alike:
+//
+//   - the per-source delay, keyed by the client's address and device:
+//     while the source waits, pw is not checked (one dummy argon2id, the
+//     answer of a wrong password);
+//   - the account threshold: past it (held), the check is recorded and
+//     counted as a wrong one whatever pw is, and ok must not change the
+//     answer unless another factor carries it (Reauthenticate with TOTP),
+//     so a stolen session is no oracle either.
+//
+// Below the threshold a right password clears the count of wrong ones.
+func (s *core) checkThrottled(ctx context.Context, u *User, pw string, c Client, device string) (ok, held bool, err error) {
+	wait, err := s.sourceWait(ctx, u.ID, c.IP, device)
+	if err != nil {
+		return false, false, err
+	}
+	n, err := s.guesses(ctx, u.Email)
+	if err != nil {
+		return false, false, err
+	}
+	held = s.held(n)
+	if wait > 0 {
+		if err := s.hasher.VerifyDummy(ctx, pw); err != nil {
+			return false, false, hashErr(err)
+		}
+		return false, held, nil
+	}
+	if ok, err = s.checkPassword(ctx, u, pw); err != nil {
+		return false, false, err
+	}
+	s.recordAttempt(ctx, u, attempt{factor: FactorPassword, success: ok && !held, client: c, device: device})
+	switch {
+	case held || !ok:
+		s.wrongPassword(ctx, u.Email, n, u, c)
+	default:
+		s.rightPassword(ctx, u.Email)
+	}
+	return ok, held, nil
+}
+
+// sessionDevice is the device a session-bound check is throttled by: the
+// session's own (a stolen session keeps it whatever address it comes
+// from), else the one the request presents.
+func sessionDevice(sess Session, requested string) string {
+	if sess.DeviceID != "" {
+		return sess.DeviceID
+	}
+	return requested
+}
+
+// checkNewPassword applies the policy to a new password of u: the shorter
+// MFA minimum when the account has a second factor.
+func (s *core) checkNewPassword(ctx context.Context, u *User, pw string) error {
+	mfa, err := s.hasTOTP(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	if err := s.policy.Check(ctx, pw, password.PolicyInput{Email: u.Email, HasMFA: mfa}); err != nil {
+		return policyErr(err)
+	}
+	return nil
+}
+
+// setPassword stores a new password that passed checkNewPassword, revokes
+// every session but keep (all when empty) and sends the notification.
+func (s *core) setPassword(ctx context.Context, u *User, pw, keep string, c Client) error {
+	phc, err := s.hasher.Hash(ctx, pw)
+	if err != nil {
+		return hashErr(err)
+	}
+	now := s.clock.Now()
+	if err := s.users.SetPassword(ctx, u.ID, phc, now); err != nil {
+		return err
+	}
+	// Guesses at the old password tell nothing about the new one.
+	s.rightPassword(ctx, u.Email)
+	n, err := s.sessions.RevokeOtherSessions(ctx, u.ID, keep, now)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		s.emit(secevent.SessionsRevoked, u, c, keep, map[string]string{"reason": "password_changed"})
+	}
+	s.notify(ctx, mail.KindPasswordChanged, u.Email, c)
+	return nil
+}

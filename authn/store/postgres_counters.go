@@ -1,0 +1,67 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// CountEvents implements authn.EventCounter.
+func (s *Postgres) CountEvents(ctx context.Context, key []byte, since time.Time) (int, error) {
+	var n int
+	if err := s.db.QueryRow(ctx, `SELECT count(*) FROM counter_events WHERE key = $1 AND at >= $2`,
+		key, since).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: count events: %w", err)
+	}
+	return n, nil
+}
+
+// AddEvent implements authn.EventCounter.
+func (s *Postgres) AddEvent(ctx context.Context, key []byte, at, expires time.Time) error {
+	if _, err := s.db.Exec(ctx, `INSERT INTO counter_events (key, at, expires_at) VALUES ($1, $2, $3)`,
+		key, at, expires); err != nil {
+		return fmt.Errorf("store: add event: %w", err)
+	}
+	return nil
+}
+
+// pgCounterLock serialises the reservations of one key across every
+// connection and instance for the rest of the transaction; other keys do
+// not wait.
+const pgCounterLock = `SELECT pg_advisory_xact_lock(hashtextextended('riskauth/authn/counter:' || encode($1, 'hex'), 0))`
+
+// ReserveEvent implements authn.EventCounter: count and insert under a
+// per-key advisory lock, so that two instances cannot both see room for
+// the last event.
+func (s *Postgres) ReserveEvent(ctx context.Context, key []byte, limit int, since, at, expires time.Time) (bool, error) {
+	ok := false
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, pgCounterLock, key); err != nil {
+			return err
+		}
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM counter_events WHERE key = $1 AND at >= $2`, key, since).Scan(&n); err != nil {
+			return err
+		}
+		if n >= limit {
+			return nil
+		}
+		ok = true
+		_, err := tx.Exec(ctx, `INSERT INTO counter_events (key, at, expires_at) VALUES ($1, $2, $3)`, key, at, expires)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("store: reserve event: %w", err)
+	}
+	return ok, nil
+}
+
+// ClearEvents implements authn.EventCounter.
+func (s *Postgres) ClearEvents(ctx context.Context, key []byte) error {
+	if _, err := s.db.Exec(ctx, `DELETE FROM counter_events WHERE key = $1`, key); err != nil {
+		return fmt.Errorf("store: clear events: %w", err)
+	}
+	return nil
+}
