@@ -16,8 +16,8 @@
 # 5. with CI=true, go test -race -short over the concurrent packages;
 # 6. with CI=true, fuzzes a rotating subset of the fuzz targets briefly
 #    (RISKAUTH_FUZZ_TARGETS targets, default 6, RISKAUTH_FUZZ_TIME each,
-#    default 10s; the subset moves on with every commit and every day; see
-#    docs/testing.md);
+#    default 10s, within RISKAUTH_FUZZ_BUDGET seconds, default 120; the
+#    subset moves on with every commit and every day; see docs/testing.md);
 # and exits with the first failing status.
 # go test runs with -json through internal/leaf/testenv/testsummary, which
 # prints what go test prints without -json (everything with -v) and ends
@@ -663,12 +663,31 @@ fi
 #    binary), sorted by package and name; slot (the UTC day number plus the
 #    number of commits, or RISKAUTH_FUZZ_SLOT) picks RISKAUTH_FUZZ_TARGETS
 #    consecutive ones, so every target runs within a few CI runs and a
-#    rerun of one commit on one day fuzzes the same ones. A failing input
+#    rerun of one commit on one day fuzzes the same ones. No target starts
+#    once RISKAUTH_FUZZ_BUDGET (default 120s) would be overrun: a cold build
+#    cache costs each target an instrumented build; the ones left out are
+#    logged, and the order within the subset rotates with the slot so that
+#    it is never the same ones. A failing input
 #    is written by go test to the package's testdata/fuzz/<target>/, where
 #    every later go test runs it as a regression test: it is printed here
 #    too, since a CI workspace is thrown away, for you to commit.
 fuzz_time=${RISKAUTH_FUZZ_TIME:-10s}
 fuzz_n=${RISKAUTH_FUZZ_TARGETS:-6}
+fuzz_budget=${RISKAUTH_FUZZ_BUDGET:-120}
+fuzz_budget=${fuzz_budget%s}
+
+# seconds DURATION: whole seconds of a go duration like 10s, 1m30s or 500ms
+# (at least 1).
+seconds() {
+	local d=$1 n=0 v
+	while [[ $d =~ ^([0-9]+)(ms|h|m|s)(.*)$ ]]; do
+		v=${BASH_REMATCH[1]}
+		case ${BASH_REMATCH[2]} in h) ((n += v * 3600)) ;; m) ((n += v * 60)) ;; s) ((n += v)) ;; ms) ((n += v / 1000)) ;; esac
+		d=${BASH_REMATCH[3]}
+	done
+	[[ $d =~ ^[0-9]+$ ]] && ((n += d))
+	echo $((n > 0 ? n : 1))
+}
 if $ci && ((rc == 0)) && [[ $fuzz_time != 0 && $fuzz_time != 0s && $fuzz_n != 0 ]]; then
 	t0=$(now_ms)
 	fuzz_targets=()
@@ -685,8 +704,21 @@ if $ci && ((rc == 0)) && [[ $fuzz_time != 0 && $fuzz_time != 0s && $fuzz_n != 0 
 		slot=$(($(date -u +%s) / 86400 + $(git rev-list --count HEAD 2>/dev/null || echo 0)))
 	fi
 	log "fuzzing $fuzz_n of $total targets for $fuzz_time each (slot $slot; RISKAUTH_FUZZ_SLOT=$slot repeats this choice)"
+	left=()
+	ran=0
+	fuzz_s=$(seconds "$fuzz_time")
 	for ((i = 0; i < fuzz_n && total > 0; i++)); do
-		read -r dir name <<<"${fuzz_targets[$(((slot * fuzz_n + i) % total))]}"
+		read -r dir name <<<"${fuzz_targets[$(((slot * fuzz_n + (i + slot) % fuzz_n) % total))]}"
+		# The next target is expected to take as long as the ones before
+		# (build, baseline, fuzzing), at least fuzz_time.
+		spent=$((($(now_ms) - t0) / 1000))
+		expect=$fuzz_s
+		((ran > 0 && spent / ran > expect)) && expect=$((spent / ran))
+		if ((${#left[@]} || spent + expect > fuzz_budget)); then
+			left+=("$name")
+			continue
+		fi
+		ran=$((ran + 1))
 		log "  go test -run '^\$' -fuzz '^$name\$' -fuzztime $fuzz_time $dir"
 		frc=0
 		run go test -run '^$' -fuzz "^$name\$" -fuzztime "$fuzz_time" "$dir" || frc=$?
@@ -701,6 +733,9 @@ if $ci && ((rc == 0)) && [[ $fuzz_time != 0 && $fuzz_time != 0s && $fuzz_n != 0 
 			break
 		fi
 	done
+	if ((${#left[@]})); then
+		log "fuzz budget of ${fuzz_budget}s spent: not fuzzed in this run: ${left[*]}"
+	fi
 	if ((rc == 0)); then
 		log "fuzz ok ($(since "$t0"))"
 	else
