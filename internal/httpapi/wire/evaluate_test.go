@@ -182,8 +182,9 @@ func checkErrorShape(t *testing.T, e *Error) {
 	}
 }
 
-// fastjson's validator decides what is malformed; it must agree with
-// encoding/json's, the reference, on every valid-UTF-8 input.
+// malformed (fastjson's validator and the raw-control-character check that
+// closes its gap) must agree with encoding/json, the reference, on every
+// valid-UTF-8 input within the depth limit.
 func FuzzValidatorsAgree(f *testing.F) {
 	for _, s := range []string{`{}`, `{"a":1}`, "{\"a\":\"\t\"}", "{\"a\":\"x\ty\"}", `[1,2,]`, `01`, `1.`, `-`, `1e5`, `"\u12"`,
 		`"\ud800"`, "\v{}", "{}\f", `{"a":1}x`, `nul`, `{"a" : [true, false, null, -0.5e-3]}`, "\"\x7f\""} {
@@ -193,8 +194,11 @@ func FuzzValidatorsAgree(f *testing.F) {
 		if !utf8.Valid(b) {
 			return
 		}
-		if got, want := fastjson.ValidateBytes(b) == nil, json.Valid(b); got != want {
-			t.Fatalf("%q: fastjson valid %v, encoding/json valid %v", b, got, want)
+		if jsondepth.Exceeds(b, jsondepth.Limit) {
+			return // refused for depth before validation; encoding/json has no limit
+		}
+		if got, want := malformed(b) == nil, json.Valid(b); got != want {
+			t.Fatalf("%q: wire valid %v, encoding/json valid %v", b, got, want)
 		}
 	})
 }
