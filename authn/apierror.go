@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/riskauth/riskauth/authn/password"
+	"github.com/riskauth/riskauth/engine"
 )
 
 // Code is a stable, machine-readable error code. The HTTP layer maps each
@@ -88,6 +89,9 @@ type Error struct {
 	Message    string
 	RetryAfter time.Duration
 	Limit      int
+	// Fields names each invalid field of a CodeInvalidRequest (the HTTP
+	// layer's 422 lists them).
+	Fields []engine.FieldError
 	// Err is the cause, for logs only; it may hold internal detail.
 	Err error
 }

@@ -105,6 +105,9 @@ type Config struct {
 	// sending a mail cannot be told apart by timing.
 	MailQueue   int `yaml:"mail_queue"`
 	MailWorkers int `yaml:"mail_workers"`
+	// Account configures the self-service surface: custom profile
+	// attributes, activity retention (account_config.go).
+	Account AccountConfig `yaml:"account"`
 }
 
 // MaxCodeTTL is the longest accepted Config.CodeTTL.
@@ -140,6 +143,7 @@ func DefaultConfig() Config {
 		},
 		MailQueue:   1024,
 		MailWorkers: 2,
+		Account:     AccountConfig{ActivityRetention: DefaultActivityRetention, ActivityMaxPerUser: DefaultActivityMaxPerUser},
 	}
 }
 
@@ -181,6 +185,7 @@ func (c *Config) SetDefaults() {
 	def(&l.MaxDelay, dl.MaxDelay)
 	def(&c.MailQueue, d.MailQueue)
 	def(&c.MailWorkers, d.MailWorkers)
+	c.Account.SetDefaults()
 }
 
 func (c *Config) defaults() error {
@@ -205,6 +210,9 @@ func (c *Config) defaults() error {
 		return errors.New("lockout delays must be positive, max at least base")
 	case c.MailQueue < 1 || c.MailWorkers < 1:
 		return errors.New("mail queue and workers must be positive")
+	}
+	if err := c.Account.Validate(); err != nil {
+		return fmt.Errorf("account: %w", err)
 	}
 	for _, d := range []time.Duration{c.FlowTTL, c.CodeResendInterval, c.EmailSendWindow, c.VerificationTTL,
 		c.ResetTTL, c.ReauthWindow, c.TouchInterval, c.StepUpMailInterval, l.AccountWindow, l.SourceWindow, l.OTPWindow} {

@@ -75,6 +75,10 @@ type Deps struct {
 	Logger *slog.Logger
 	// Metrics is optional.
 	Metrics *Metrics
+
+	// SelfService are the stores of the self-service surface; without
+	// them Services.SelfService is nil.
+	SelfService SelfServiceDeps
 }
 
 // Services are the flows of one authn instance: five services over one
@@ -101,6 +105,9 @@ type Services struct {
 	Account *Account
 	// Sessions resolves, lists and ends sessions.
 	Sessions *Sessions
+	// SelfService is the user's profile, devices and activity; nil
+	// unless Deps.SelfService has its stores.
+	SelfService *SelfService
 
 	mail *mailQueue
 }
@@ -139,7 +146,12 @@ func New(cfg Config, d Deps) (*Services, error) {
 		render: d.Renderer, events: d.Events,
 	}
 	c.mail = newMailQueue(d.Mailer, cfg.MailQueue, cfg.MailWorkers, d.Logger, d.Metrics)
+	var self *SelfService
+	if d.SelfService.Profiles != nil {
+		self = &SelfService{core: c, profiles: d.SelfService.Profiles, account: cfg.Account}
+	}
 	return &Services{
+		SelfService: self,
 		SignIn: &SignIn{core: c, flows: d.Flows, clients: d.FlowClients, codeKey: append([]byte(nil), d.CodeKey...),
 			bindKey: deriveKey(d.CodeKey, "riskauth/authn flow binding")},
 		Registration: &Registration{core: c},

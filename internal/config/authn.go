@@ -65,6 +65,8 @@ type AuthnConfig struct {
 	// RateLimit is the per-client-IP limit on the unauthenticated sign-in
 	// routes, enforced in each instance's memory.
 	RateLimit RateLimitConfig `yaml:"rate_limit"`
+	// MailPaths are where the links in mail point (account.go).
+	MailPaths MailPathsConfig `yaml:"mail_paths"`
 
 	// explicitOrigin is PublicOrigin as configured, before the default.
 	explicitOrigin string
@@ -357,6 +359,7 @@ func (c *Config) validateAuthn() []error {
 	if strings.TrimSpace(a.ServiceName) == "" || len(a.ServiceName) > 64 || strings.ContainsAny(a.ServiceName, ":\r\n") {
 		errs = append(errs, errors.New("authn.service_name: 1-64 characters, no ':' or line break"))
 	}
+	errs = append(errs, a.validateAccount()...)
 	return append(errs, a.validateFlows()...)
 }
 

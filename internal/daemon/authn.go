@@ -45,6 +45,7 @@ type authnStore interface {
 	authn.RecoveryCodeStore
 	authn.EventCounter
 	authn.FlowClientStore
+	authn.ProfileStore
 	authn.Sweeper
 	Close() error
 }
@@ -100,7 +101,8 @@ func (s *Server) buildAuthn(ctx context.Context, cfg *config.Config, reg *promet
 		mailer = ob
 		log.Warn("no RISKAUTH_SMTP_URL configured: mail goes to the outbox in the data dir", "file", ob.Path())
 	}
-	renderer, err := mail.NewRenderer(mail.RendererConfig{PublicOrigin: a.PublicOrigin, ServiceName: a.ServiceName, SupportAddress: a.SupportAddress})
+	renderer, err := mail.NewRenderer(mail.RendererConfig{PublicOrigin: a.PublicOrigin, ServiceName: a.ServiceName, SupportAddress: a.SupportAddress,
+		Paths: a.MailPaths.Paths()})
 	if err != nil {
 		return fmt.Errorf("%w (set RISKAUTH_PUBLIC_ORIGIN)", err)
 	}
@@ -157,6 +159,7 @@ func (s *Server) buildAuthn(ctx context.Context, cfg *config.Config, reg *promet
 		Users: st, Flows: st, Tokens: st, Sessions: st, Attempts: st, TOTP: st, Recovery: st, Counters: st, FlowClients: st,
 		Risk: s.Engine, Hasher: hasher, Policy: policy, Sealer: sealer, RecoveryHasher: rh, CodeKey: codeKey,
 		Mailer: mailer, Renderer: renderer, Events: s.Sink, Logger: log, Metrics: authn.NewMetrics(reg), Clock: clk,
+		SelfService: authn.SelfServiceDeps{Profiles: st},
 	})
 	if err != nil {
 		return err
@@ -179,6 +182,7 @@ func (s *Server) buildAuthn(ctx context.Context, cfg *config.Config, reg *promet
 	}
 	deps.Registration, deps.SignIn, deps.PasswordReset = svc.Registration, svc.SignIn, svc.Recovery
 	deps.Sessions, deps.Account = svc.Sessions, svc.Account
+	deps.Profiles = svc.SelfService
 	return nil
 }
 

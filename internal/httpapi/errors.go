@@ -68,6 +68,7 @@ const (
 	CodePasswordContext          = Code(authn.CodePasswordContext)          // 422
 	CodePasswordInvalidChars     = Code(authn.CodePasswordInvalidChars)     // 422
 	CodePasswordRepetitive       = Code(authn.CodePasswordRepetitive)       // 422
+	CodePreconditionFailed       = Code(authn.CodePreconditionFailed)       // 412: If-Match names another version
 )
 
 // codeStatus is the one table from error codes to HTTP statuses.
@@ -116,6 +117,7 @@ var codeStatus = map[Code]int{
 	CodePasswordContext:          http.StatusUnprocessableEntity,
 	CodePasswordInvalidChars:     http.StatusUnprocessableEntity,
 	CodePasswordRepetitive:       http.StatusUnprocessableEntity,
+	CodePreconditionFailed:       http.StatusPreconditionFailed,
 }
 
 // Status returns the HTTP status of the code (500 for an unknown code).
@@ -211,7 +213,7 @@ const loginFailedMessage = "the sign-in details are not correct"
 // codeStatus would render as a 500: TestAuthnCodesMapped reads authn's
 // source so that cannot go unnoticed.
 func fromAuthn(e *authn.Error) *Error {
-	out := &Error{Code: Code(e.Code), Message: e.Message, RetryAfter: e.RetryAfter}
+	out := &Error{Code: Code(e.Code), Message: e.Message, RetryAfter: e.RetryAfter, Fields: e.Fields}
 	switch out.Code {
 	case CodeLoginFailed:
 		out.Message = loginFailedMessage

@@ -53,6 +53,7 @@ type authnEnv struct {
 func (a *authnEnv) deps(d httpapi.Deps) httpapi.Deps {
 	d.Registration, d.SignIn, d.PasswordReset = a.svc.Registration, a.svc.SignIn, a.svc.Recovery
 	d.Sessions, d.Account = a.svc.Sessions, a.svc.Account
+	d.Profiles = a.svc.SelfService
 	return d
 }
 
@@ -80,10 +81,11 @@ func newAuthnEnv(t *testing.T, eng *engine.Engine, reg *prometheus.Registry, ori
 	renderer, err := mail.NewRenderer(mail.RendererConfig{PublicOrigin: origin, ServiceName: "riskauth"})
 	require.NoError(t, err)
 	calls := authntest.NewCounting(st)
-	svc, err := authn.New(authn.Config{ServiceName: "riskauth"}, authn.Deps{
+	svc, err := authn.New(authn.Config{ServiceName: "riskauth", Account: testAccountConfig()}, authn.Deps{
 		Users: calls, Flows: calls, Tokens: calls, Sessions: calls, Attempts: calls, TOTP: calls, Recovery: calls, Counters: calls, FlowClients: calls,
 		Risk: eng, Hasher: hasher, Policy: checker, Sealer: sealer, RecoveryHasher: rh,
 		CodeKey: []byte("code-key-0123456789abcdef-0123456789"), Mailer: outbox, Renderer: renderer, Logger: log,
+		SelfService: authn.SelfServiceDeps{Profiles: st},
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() {

@@ -150,6 +150,9 @@ type Deps struct {
 	// Account serves /v1/reauthenticate, /v1/password/change, /v1/totp/...
 	// and /v1/recovery-codes.
 	Account Account
+	// Profiles serves /v1/account (account_profile.go) and adds the
+	// attributes declared in_tokens to access tokens.
+	Profiles Profiles
 	// Clock drives the rate limiter's buckets; nil means the system clock.
 	Clock clock.Clock
 	// Rules is the rule source the admin API shows and changes
@@ -181,6 +184,7 @@ type Server struct {
 	reset        PasswordReset
 	sessions     Sessions
 	account      Account
+	profiles     Profiles
 
 	tokens   *accessTokens
 	pages    *pages
@@ -418,6 +422,11 @@ func (s *Server) routes(metrics, breached fiber.Handler) []route {
 		post(viaAccount, "/v1/totp/remove", wire.ShapeRemoveTOTP, s.removeTOTP),
 		post(viaAccount, "/v1/recovery-codes", wire.ShapeClient, s.regenerateRecoveryCodes),
 
+		// Self-service account API (account_*.go), for the holder of a
+		// session.
+		get(viaProfiles, "/v1/account", s.getAccount),
+		{method: http.MethodPatch, path: "/v1/account", guard: true, authn: viaProfiles, handler: s.patchAccount},
+
 		// Access tokens (tokens.go). The key set answers without the
 		// authn services too: an empty set.
 		post(viaSessions, "/v1/token", wire.ShapeClient, s.accessToken),
@@ -427,6 +436,9 @@ func (s *Server) routes(metrics, breached fiber.Handler) []route {
 		get(viaSignIn, "/login/magic", s.linkPage(pageMagicLink)),
 		get(viaRegistration, "/verify-email", s.linkPage(pageVerifyEmail)),
 		get(viaPasswordReset, "/password/reset", s.linkPage(pageResetPassword)),
+		// The default target of the security link in notifications
+		// (pages_security.go).
+		get(viaSessions, "/account/security", s.accountSecurityPage),
 
 		// Rule rollout admin API (admin.go), for the admin keys.
 		admin(http.MethodGet, "/v1/admin/rules", s.adminRules),

@@ -108,7 +108,7 @@ type sessionClaims struct {
 }
 
 // issue signs a token for the session, never outliving it.
-func (a *accessTokens) issue(userID, sessionID string, aal int, sessionEnd, now time.Time) (string, time.Duration, error) {
+func (a *accessTokens) issue(userID, sessionID string, aal int, attrs map[string]any, sessionEnd, now time.Time) (string, time.Duration, error) {
 	exp := now.Add(a.ttl)
 	if sessionEnd.Before(exp) {
 		exp = sessionEnd
@@ -122,7 +122,12 @@ func (a *accessTokens) issue(userID, sessionID string, aal int, sessionEnd, now 
 	if a.audience != "" {
 		cl.Audience = jwt.Audience{a.audience}
 	}
-	tok, err := jwt.Signed(a.signer).Claims(cl).Claims(sessionClaims{SessionID: sessionID, AAL: aal}).Serialize()
+	b := jwt.Signed(a.signer).Claims(cl).Claims(sessionClaims{SessionID: sessionID, AAL: aal})
+	if len(attrs) > 0 {
+		// The profile attributes declared in_tokens (authn.AttributeSpec).
+		b = b.Claims(map[string]any{"attributes": attrs})
+	}
+	tok, err := b.Serialize()
 	if err != nil {
 		return "", 0, fmt.Errorf("sign access token: %w", err)
 	}
@@ -149,7 +154,13 @@ func (s *Server) accessToken(c *fiber.Ctx, _ *wire.AuthnBody, _ authn.Client) er
 	if info.AbsoluteExpiresAt.Before(end) {
 		end = info.AbsoluteExpiresAt
 	}
-	tok, ttl, err := s.tokens.issue(info.UserID, info.ID, int(info.AAL), end, time.Now())
+	var attrs map[string]any
+	if s.profiles != nil {
+		if attrs, err = s.profiles.TokenAttributes(c.UserContext(), info.UserID); err != nil {
+			return err
+		}
+	}
+	tok, ttl, err := s.tokens.issue(info.UserID, info.ID, int(info.AAL), attrs, end, time.Now())
 	if err != nil {
 		return err
 	}

@@ -81,6 +81,14 @@ var securityTypes = map[secevent.Type]securityType{
 	secevent.MFARemoved:         {activity: 11, activityName: "MFA Factor Disable", title: "second factor removed"},
 	secevent.SessionsRevoked:    {activity: activityOther, activityName: "Sessions Revoked", title: "all sessions revoked"},
 
+	// Self-service changes (authn/secevent/privacy.go): Account Change 99
+	// Other, named in activity_name. A disowned sign-in is Medium: the
+	// owner says someone else got in.
+	secevent.ProfileUpdated:   {activity: activityOther, activityName: "Profile Update", title: "profile updated"},
+	secevent.DeviceRenamed:    {activity: activityOther, activityName: "Device Rename", title: "device renamed"},
+	secevent.DeviceForgotten:  {activity: activityOther, activityName: "Device Forget", title: "device forgotten: no longer trusted"},
+	secevent.ActivityDisowned: {activity: activityOther, activityName: "Activity Disowned", severity: risk.SeverityMedium, title: "the owner reported a sign-in as not theirs"},
+
 	secevent.Lockout:      {activity: activityCreate, activityName: "Create", severity: risk.SeverityMedium, title: "account locked out after repeated failures"},
 	secevent.StepUpFailed: {activity: activityCreate, activityName: "Create", severity: risk.SeverityMedium, title: "second-factor challenge failed"},
 	secevent.NewDevice:    {activity: activityCreate, activityName: "Create", severity: risk.SeverityLow, title: "sign-in from a new device"},
