@@ -48,6 +48,11 @@ type core struct {
 	render *mail.Renderer
 	mail   *mailQueue
 	events SecurityEvents
+
+	// self are the self-service stores a sign-in and a security event
+	// write to (devices, activity) and the engine's profile editor; each
+	// may be nil (activity.go).
+	self selfStores
 }
 
 // Client is who is asking: the HTTP layer fills it for every request. IP

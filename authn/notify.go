@@ -36,6 +36,7 @@ func (s *core) requestContext(c Client) mail.RequestContext {
 // emit sends a security event to the SOC sink, when there is one.
 func (s *core) emit(t secevent.Type, u *User, c Client, sessionID string, details map[string]string) {
 	s.metrics.securityEvent(t)
+	s.eventActivity(t, u, c, sessionID)
 	if s.events == nil {
 		return
 	}

@@ -26,6 +26,12 @@ type SelfService struct {
 // builds Services.SelfService only when they are given.
 type SelfServiceDeps struct {
 	Profiles ProfileStore
+	// Devices and Activity, optional, keep each user's devices and
+	// history; sign-ins and security events write them.
+	Devices  DeviceStore
+	Activity ActivityStore
+	// Profiler, optional, is the engine's profile editor (device trust).
+	Profiler Profiler
 }
 
 // Extra error codes of the self-service surface.

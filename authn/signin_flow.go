@@ -97,7 +97,8 @@ func (s *SignIn) complete(ctx context.Context, st step) (*LoginResult, error) {
 		}
 	}
 	dev := st.device
-	if p := s.outcome(ctx, st.evaluationID, st.outcome); p != nil && dev == "" {
+	p := s.outcome(ctx, st.evaluationID, st.outcome)
+	if p != nil && dev == "" {
 		dev = p.Keys.Device
 	}
 	if st.factor != FactorPassword {
@@ -108,6 +109,7 @@ func (s *SignIn) complete(ctx context.Context, st step) (*LoginResult, error) {
 		return nil, err
 	}
 	s.auditStepSignedIn(st, is, dev)
+	s.signInActivity(ctx, st.user, st.client, st.factor, st.outcome, stepDecision(st), is, st.evaluationID, p, dev)
 	if st.newDevice {
 		s.notify(ctx, mail.KindNewDeviceSignIn, st.user.Email, st.client)
 		s.emit(secevent.NewDevice, st.user, st.client, is.ID, map[string]string{"device_id": dev, "evaluation_id": st.evaluationID})

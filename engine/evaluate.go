@@ -328,6 +328,7 @@ func (e *Engine) floor(c *evalCall) {
 		cd.Action = *e.cfg.UnavailableFloor
 		cd.Floored = true
 	}
+	e.forgottenFloor(c)
 }
 
 // recordMatches attaches the matched rules to the stored pending

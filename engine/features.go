@@ -46,7 +46,7 @@ func (e *Engine) stateFeatures(f *risk.Features, s *Snapshot, keys Keys, at time
 		f.User.SameIPAsLast = keys.IP != "" && keys.IP == p.Last.IP
 		f.User.SameSubnetAsLast = keys.Subnet != "" && keys.Subnet == p.Last.Subnet
 	}
-	if d := p.Device(keys.Device); d != nil {
+	if d := p.Device(keys.Device); d != nil && !d.Forgotten {
 		f.Device.Known = true
 		f.Device.Trusted = d.Trusted
 		f.Device.AgeDays = at.Sub(d.First).Hours() / 24

@@ -49,6 +49,11 @@ type DeviceSeen struct {
 	First   time.Time `json:"f"`
 	Last    time.Time `json:"l"`
 	Trusted bool      `json:"tr,omitempty"`
+	// Forgotten is set when the owner withdrew the device's trust
+	// (Engine.ForgetDevice): it reads as unknown and untrusted, and a
+	// sign-in from it is at least a step-up, until a step-up from it
+	// passes.
+	Forgotten bool `json:"fg,omitempty"`
 }
 
 // ProfileLimits bound a profile's lists; the least recently seen entry goes first.
@@ -153,7 +158,7 @@ func ApplyOutcome(p *Profile, pe *Pending, o Outcome, lim ProfileLimits) bool {
 			d.Last = at
 		}
 		if o == OutcomeStepUpPassed {
-			d.Trusted = true
+			d.Trusted, d.Forgotten = true, false
 		}
 		p.Devices = evictDevices(p.Devices, lim.Devices)
 	}

@@ -46,6 +46,8 @@ type authnStore interface {
 	authn.EventCounter
 	authn.FlowClientStore
 	authn.ProfileStore
+	authn.DeviceStore
+	authn.ActivityStore
 	authn.Sweeper
 	Close() error
 }
@@ -159,7 +161,7 @@ func (s *Server) buildAuthn(ctx context.Context, cfg *config.Config, reg *promet
 		Users: st, Flows: st, Tokens: st, Sessions: st, Attempts: st, TOTP: st, Recovery: st, Counters: st, FlowClients: st,
 		Risk: s.Engine, Hasher: hasher, Policy: policy, Sealer: sealer, RecoveryHasher: rh, CodeKey: codeKey,
 		Mailer: mailer, Renderer: renderer, Events: s.Sink, Logger: log, Metrics: authn.NewMetrics(reg), Clock: clk,
-		SelfService: authn.SelfServiceDeps{Profiles: st},
+		SelfService: authn.SelfServiceDeps{Profiles: st, Devices: st, Activity: st, Profiler: s.Engine},
 	})
 	if err != nil {
 		return err
@@ -171,6 +173,7 @@ func (s *Server) buildAuthn(ctx context.Context, cfg *config.Config, reg *promet
 		return svc.Close(ctx)
 	})
 	go sweep(ctx, st, log)
+	go retain(ctx, authn.NewRetention(a.Account, st, clk, log, reg), log)
 
 	apiCfg.PublicOrigin = a.PublicOrigin
 	apiCfg.AllowedOrigins = a.AllowedOrigins
@@ -182,7 +185,7 @@ func (s *Server) buildAuthn(ctx context.Context, cfg *config.Config, reg *promet
 	}
 	deps.Registration, deps.SignIn, deps.PasswordReset = svc.Registration, svc.SignIn, svc.Recovery
 	deps.Sessions, deps.Account = svc.Sessions, svc.Account
-	deps.Profiles = svc.SelfService
+	deps.SelfService = svc.SelfService
 	return nil
 }
 
@@ -267,6 +270,25 @@ func sweep(ctx context.Context, st authn.Sweeper, log *slog.Logger) {
 		}
 		if _, err := st.DeleteAttemptsBefore(ctx, now.Add(-attemptRetention)); err != nil {
 			log.Warn("authn attempt retention", "err", err)
+		}
+	}
+}
+
+// retain runs the activity retention job (authn.Retention) every
+// sweepEvery; with several instances one at a time does the work.
+func retain(ctx context.Context, r *authn.Retention, log *slog.Logger) {
+	t := time.NewTicker(sweepEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if n, _, err := r.RunOnce(ctx); err != nil {
+			log.Warn("activity retention", "err", err)
+		} else if n > 0 {
+			log.Info("activity retention", "deleted", n)
 		}
 	}
 }

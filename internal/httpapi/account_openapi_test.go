@@ -57,3 +57,55 @@ func TestOpenAPIAccountResponsesConform(t *testing.T) {
 	check("account changed", "GET", "/v1/account", nil, 200, true)
 	check("security page", "GET", "/account/security", nil, 200, true)
 }
+
+// Real answers of the devices and activity routes validate against the
+// document.
+func TestOpenAPIDevicesActivityConform(t *testing.T) {
+	t.Parallel()
+	doc := loadDoc(t)
+	router, err := legacy.NewRouter(doc)
+	require.NoError(t, err)
+	e := newEnv(t, httpapi.Config{BodyLimit: 8 << 10})
+	b := e.browser()
+	check := func(name, method, path, body string, status int, valid bool, opts ...reqOpt) response {
+		t.Helper()
+		var r response
+		if body == "" {
+			r = b.call(method, path, nil, opts...)
+		} else {
+			r = b.call(method, path, body, opts...)
+		}
+		t.Run(name, func(t *testing.T) {
+			require.Equal(t, status, r.status, "body: %.300s", r.body)
+			validate(t, router, exchange{name: name, method: method, path: path, body: body, status: status, validRequest: valid}, r)
+		})
+		return r
+	}
+	const email = "doc-devices@example.com"
+	check("devices signed out", "GET", "/v1/account/devices", "", 401, true)
+	b.register(email)
+	require.Equal(t, "authenticated", signInOn(t, b, email, "doc-cookie"))
+	r := check("devices", "GET", "/v1/account/devices", "", 200, true)
+	var ds struct {
+		Devices []deviceJSON `json:"devices"`
+	}
+	require.NoError(t, json.Unmarshal(r.body, &ds))
+	require.Len(t, ds.Devices, 1)
+	id := ds.Devices[0].ID
+	check("rename", "PATCH", "/v1/account/devices/"+id, `{"name":"Mine"}`, 200, true, withHeader("Content-Type", "application/json"))
+	check("rename invalid", "PATCH", "/v1/account/devices/"+id, `{"name":5}`, 422, false, withHeader("Content-Type", "application/json"))
+	check("rename unknown", "PATCH", "/v1/account/devices/nope", `{"name":"x"}`, 404, true, withHeader("Content-Type", "application/json"))
+	check("rename text", "PATCH", "/v1/account/devices/"+id, `{"name":"x"}`, 415, false, withHeader("Content-Type", "text/plain"))
+	r = check("activity", "GET", "/v1/account/activity", "", 200, true)
+	var page struct {
+		Activity []activityJSON `json:"activity"`
+	}
+	require.NoError(t, json.Unmarshal(r.body, &page))
+	require.NotEmpty(t, page.Activity)
+	check("activity page", "GET", "/v1/account/activity?limit=1", "", 200, true)
+	check("activity bad limit", "GET", "/v1/account/activity?limit=1000", "", 422, false)
+	check("activity unknown cursor", "GET", "/v1/account/activity?before=nope", "", 404, true)
+	check("not me unknown", "POST", "/v1/account/activity/nope/not-me", "", 404, true)
+	check("forget unknown", "DELETE", "/v1/account/devices/nope", "", 404, true)
+	check("forget", "DELETE", "/v1/account/devices/"+id, "", 200, true)
+}

@@ -32,7 +32,7 @@ type Profiles interface {
 	TokenAttributes(ctx context.Context, userID string) (map[string]any, error)
 }
 
-var _ Profiles = (*authn.SelfService)(nil)
+var _ SelfService = (*authn.SelfService)(nil)
 
 type (
 	// accountBody is GET /v1/account: the account and, at the top level,
@@ -110,7 +110,7 @@ func ifMatch(h string) (version int64, present bool) {
 }
 
 func (s *Server) getAccount(c *fiber.Ctx) error {
-	v, err := s.profiles.Account(c.UserContext(), sessionToken(c))
+	v, err := s.self.Account(c.UserContext(), sessionToken(c))
 	if err != nil {
 		return sessionError(c, err)
 	}
@@ -140,12 +140,12 @@ func (s *Server) patchAccount(c *fiber.Ctx) error {
 	if version == -2 {
 		// Still resolve the session first: a stale tag is a 412 only for
 		// someone signed in.
-		if _, err := s.profiles.Account(c.UserContext(), sessionToken(c)); err != nil {
+		if _, err := s.self.Account(c.UserContext(), sessionToken(c)); err != nil {
 			return sessionError(c, err)
 		}
 		return apiErr(CodePreconditionFailed, "the account changed since it was read; read it again and retry")
 	}
-	v, err := s.profiles.UpdateProfile(c.UserContext(), authn.UpdateProfileRequest{SessionToken: sessionToken(c), IfMatch: version,
+	v, err := s.self.UpdateProfile(c.UserContext(), authn.UpdateProfileRequest{SessionToken: sessionToken(c), IfMatch: version,
 		Patch: patch, Client: cl})
 	if err != nil {
 		return sessionError(c, err)

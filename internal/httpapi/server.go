@@ -150,9 +150,9 @@ type Deps struct {
 	// Account serves /v1/reauthenticate, /v1/password/change, /v1/totp/...
 	// and /v1/recovery-codes.
 	Account Account
-	// Profiles serves /v1/account (account_profile.go) and adds the
-	// attributes declared in_tokens to access tokens.
-	Profiles Profiles
+	// SelfService serves /v1/account/... (account_*.go) and adds the
+	// profile attributes declared in_tokens to access tokens.
+	SelfService SelfService
 	// Clock drives the rate limiter's buckets; nil means the system clock.
 	Clock clock.Clock
 	// Rules is the rule source the admin API shows and changes
@@ -184,7 +184,7 @@ type Server struct {
 	reset        PasswordReset
 	sessions     Sessions
 	account      Account
-	profiles     Profiles
+	self         SelfService
 
 	tokens   *accessTokens
 	pages    *pages
@@ -424,8 +424,13 @@ func (s *Server) routes(metrics, breached fiber.Handler) []route {
 
 		// Self-service account API (account_*.go), for the holder of a
 		// session.
-		get(viaProfiles, "/v1/account", s.getAccount),
-		{method: http.MethodPatch, path: "/v1/account", guard: true, authn: viaProfiles, handler: s.patchAccount},
+		get(viaSelfService, "/v1/account", s.getAccount),
+		{method: http.MethodPatch, path: "/v1/account", guard: true, authn: viaSelfService, handler: s.patchAccount},
+		get(viaSelfService, "/v1/account/devices", s.listDevices),
+		{method: http.MethodPatch, path: "/v1/account/devices/:id", guard: true, authn: viaSelfService, handler: s.renameDevice},
+		{method: http.MethodDelete, path: "/v1/account/devices/:id", guard: true, authn: viaSelfService, handler: s.forgetDevice},
+		get(viaSelfService, "/v1/account/activity", s.listActivity),
+		post(viaSelfService, "/v1/account/activity/:id/not-me", wire.ShapeClient, s.disownActivity),
 
 		// Access tokens (tokens.go). The key set answers without the
 		// authn services too: an empty set.

@@ -66,7 +66,7 @@ const (
 	viaPasswordReset
 	viaSessions
 	viaAccount
-	viaProfiles
+	viaSelfService
 )
 
 // served reports whether the authn service a is in Deps (always true for
@@ -83,21 +83,21 @@ func (s *Server) served(a authnService) bool {
 		return s.sessions != nil
 	case viaAccount:
 		return s.account != nil
-	case viaProfiles:
-		return s.profiles != nil
+	case viaSelfService:
+		return s.self != nil
 	}
 	return true
 }
 
 // authn reports whether any authn service was given.
 func (d Deps) authn() bool {
-	return d.Registration != nil || d.SignIn != nil || d.PasswordReset != nil || d.Sessions != nil || d.Account != nil || d.Profiles != nil
+	return d.Registration != nil || d.SignIn != nil || d.PasswordReset != nil || d.Sessions != nil || d.Account != nil || d.SelfService != nil
 }
 
 // setupAuthn checks the sign-in part of the configuration.
 func (s *Server) setupAuthn(cfg Config, deps Deps) error {
 	s.registration, s.signin, s.reset = deps.Registration, deps.SignIn, deps.PasswordReset
-	s.sessions, s.account, s.profiles = deps.Sessions, deps.Account, deps.Profiles
+	s.sessions, s.account, s.self = deps.Sessions, deps.Account, deps.SelfService
 	p, err := newPages()
 	if err != nil {
 		return fmt.Errorf("httpapi: %w", err)

@@ -155,8 +155,8 @@ func (s *Server) accessToken(c *fiber.Ctx, _ *wire.AuthnBody, _ authn.Client) er
 		end = info.AbsoluteExpiresAt
 	}
 	var attrs map[string]any
-	if s.profiles != nil {
-		if attrs, err = s.profiles.TokenAttributes(c.UserContext(), info.UserID); err != nil {
+	if s.self != nil {
+		if attrs, err = s.self.TokenAttributes(c.UserContext(), info.UserID); err != nil {
 			return err
 		}
 	}

@@ -23,6 +23,8 @@ type Store interface {
 	authn.EventCounter
 	authn.FlowClientStore
 	authn.ProfileStore
+	authn.DeviceStore
+	authn.ActivityStore
 	Close() error
 }
 

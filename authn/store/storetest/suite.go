@@ -37,6 +37,8 @@ func Run(t *testing.T, newDB NewDatabase) {
 		{"Counters", testCounters},
 		{"FlowClients", testFlowClients},
 		{"Profiles", testProfiles},
+		{"Devices", testDevices},
+		{"Activity", testActivity},
 		{"Sweeper", testSweeper},
 		{"Migrations", testMigrations},
 		{"ConcurrentSignIns", testConcurrentSignIns},

@@ -85,3 +85,40 @@ func readAttributes(dst map[string]json.RawMessage, v *fastjson.Value, fs *field
 		dst[key] = raw
 	})
 }
+
+// maxDeviceNameBytes bounds a device name before authn's finer check (64
+// code points).
+const maxDeviceNameBytes = 256
+
+// DecodeDeviceName decodes the body of PATCH /v1/account/devices/{id}:
+// {"name": "..."}, where null or "" goes back to the label. Any other
+// member is refused, as in a profile patch.
+func (d *Decoder) DecodeDeviceName(body []byte) (string, error) {
+	var name string
+	seen := false
+	fs, perr := parseObject(&d.parsers, body, func(o *fastjson.Object, fs *fieldErrors) {
+		if o == nil {
+			fs.add("(body)", "want an object")
+			return
+		}
+		o.Visit(func(k []byte, v *fastjson.Value) {
+			if string(k) != "name" {
+				fs.add(safeText(string(k), 64), "unknown field")
+				return
+			}
+			seen = true
+			name = fs.str("name", v)
+			fs.checkString("name", name, maxDeviceNameBytes)
+		})
+	})
+	if perr != nil {
+		return "", perr
+	}
+	if !seen && len(fs) == 0 {
+		fs.add("name", "required (null goes back to the label)")
+	}
+	if len(fs) > 0 {
+		return "", invalid(fs)
+	}
+	return name, nil
+}

@@ -121,3 +121,28 @@ func FuzzProfilePatch(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDeviceName: any body decodes to a bounded name without NUL bytes,
+// or fails with a 400/422 naming a field.
+func FuzzDeviceName(f *testing.F) {
+	for _, s := range []string{`{"name":"Work laptop"}`, `{"name":null}`, `{}`, `{"name":5}`, `{"x":1}`, `null`, `[]`, `{"name":"a\u0000"}`} {
+		f.Add([]byte(s))
+	}
+	var d Decoder
+	f.Fuzz(func(t *testing.T, body []byte) {
+		name, err := d.DecodeDeviceName(body)
+		if err != nil {
+			var we *Error
+			if !errors.As(err, &we) || (we.Code != CodeMalformedJSON && we.Code != CodeInvalidRequest) {
+				t.Fatalf("unexpected error %v", err)
+			}
+			if we.Code == CodeInvalidRequest && len(we.Fields) == 0 {
+				t.Fatal("422 without fields")
+			}
+			return
+		}
+		if len(name) > maxDeviceNameBytes || strings.IndexByte(name, 0) >= 0 || !utf8.ValidString(name) {
+			t.Fatalf("name %q", name)
+		}
+	})
+}
