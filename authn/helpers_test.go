@@ -98,6 +98,9 @@ type fixtureOpts struct {
 	cfg    func(*authn.Config)
 	// users wraps the user store the service sees (to inject failures).
 	users func(authn.UserStore) authn.UserStore
+	// noSelfService leaves out the self-service stores (a sign-in then
+	// writes no device or activity).
+	noSelfService bool
 }
 
 func newFixture(tb testing.TB, o fixtureOpts) *fixture {
@@ -158,6 +161,9 @@ func newFixture(tb testing.TB, o fixtureOpts) *fixture {
 		CodeKey: []byte("code-key-0123456789abcdef-0123456789"), Mailer: outbox, Renderer: renderer,
 		Events: ev, Clock: clock, Metrics: authn.NewMetrics(reg), Logger: testLogger(),
 		SelfService: authn.SelfServiceDeps{Profiles: st, Devices: st, Activity: st, Profiler: eng},
+	}
+	if o.noSelfService {
+		deps.SelfService = authn.SelfServiceDeps{}
 	}
 	svc, err := authn.New(cfg, deps)
 	require.NoError(tb, err)

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/riskauth/riskauth/authn"
 	"github.com/riskauth/riskauth/authn/store"
 	"github.com/riskauth/riskauth/authn/store/storetest"
 	"github.com/riskauth/riskauth/internal/leaf/testenv"
@@ -34,6 +35,20 @@ func BenchmarkSignIn(b *testing.B) {
 		defer s.Close()
 		storetest.BenchSignIn(b, s)
 	})
+	// The same with the activity write of a completed sign-in (issue 19),
+	// at the default cap: interleaved with the above under -count.
+	b.Run("sqlite+activity", func(b *testing.B) {
+		s, err := newSQLiteDB(b).Open(b.Context())
+		require.NoError(b, err)
+		defer s.Close()
+		storetest.BenchSignInActivity(b, s, authn.DefaultActivityMaxPerUser, false)
+	})
+	b.Run("sqlite+activity-full", func(b *testing.B) {
+		s, err := newSQLiteDB(b).Open(b.Context())
+		require.NoError(b, err)
+		defer s.Close()
+		storetest.BenchSignInActivity(b, s, fullHistory, true)
+	})
 	b.Run("postgres", func(b *testing.B) {
 		testenv.Require(b, testenv.EnvPostgresURL)
 		s, err := newPostgresDB(b).Open(b.Context())
@@ -41,7 +56,25 @@ func BenchmarkSignIn(b *testing.B) {
 		defer s.Close()
 		storetest.BenchSignIn(b, s)
 	})
+	b.Run("postgres+activity", func(b *testing.B) {
+		testenv.Require(b, testenv.EnvPostgresURL)
+		s, err := newPostgresDB(b).Open(b.Context())
+		require.NoError(b, err)
+		defer s.Close()
+		storetest.BenchSignInActivity(b, s, authn.DefaultActivityMaxPerUser, false)
+	})
+	b.Run("postgres+activity-full", func(b *testing.B) {
+		testenv.Require(b, testenv.EnvPostgresURL)
+		s, err := newPostgresDB(b).Open(b.Context())
+		require.NoError(b, err)
+		defer s.Close()
+		storetest.BenchSignInActivity(b, s, fullHistory, true)
+	})
 }
+
+// fullHistory is the per-user cap of the *-full sign-in benchmarks: every
+// user starts at it, so each activity write also trims the oldest entry.
+const fullHistory = 50
 
 // BenchmarkIssueTokenPending is BenchPendingTokens on both stores: the
 // store work of a reset request for an unknown address with 10k unused

@@ -13,7 +13,20 @@ import (
 // BenchSignIn measures the store work of one password sign-in (look the
 // account up, record the attempt, issue the session) with concurrent
 // callers, as a server sees it, and reports ops/s.
-func BenchSignIn(b *testing.B, s Store) {
+func BenchSignIn(b *testing.B, s Store) { benchSignIn(b, s, 0, false) }
+
+// BenchSignInActivity is BenchSignIn plus what a completed sign-in adds
+// for the self-service surface (authn.core.signInActivity): the device
+// refreshed and an activity entry written, with the per-user cap keep
+// trimmed in the same transaction. The difference to BenchSignIn, in the
+// same run, is the activity write's cost (docs/benchmarks.md).
+// With full, every user's history is at the cap before the clock starts,
+// so that each write also trims one entry.
+func BenchSignInActivity(b *testing.B, s Store, keep int, full bool) { benchSignIn(b, s, keep, full) }
+
+// benchSignIn runs the sign-in store work, with the activity write when
+// keep > 0.
+func benchSignIn(b *testing.B, s Store, keep int, full bool) {
 	ctx := b.Context()
 	const nUsers = 256
 	users := make([]authn.User, nUsers)
@@ -21,6 +34,14 @@ func BenchSignIn(b *testing.B, s Store) {
 		users[i] = authn.User{ID: uuid.NewString(), Email: fmt.Sprintf("bench-%d@example.com", i), CreatedAt: t0, UpdatedAt: t0}
 		if err := s.CreateUser(ctx, users[i]); err != nil {
 			b.Fatal(err)
+		}
+	}
+	for i := 0; full && i < keep; i++ {
+		for _, u := range users {
+			if err := s.AddActivity(ctx, authn.Activity{ID: uuid.NewString(), UserID: u.ID, At: t0.Add(-time.Duration(keep-i) * time.Hour),
+				Kind: "login_succeeded"}, keep); err != nil {
+				b.Fatal(err)
+			}
 		}
 	}
 	var n atomic.Int64
@@ -42,6 +63,21 @@ func BenchSignIn(b *testing.B, s Store) {
 			x := authn.Session{ID: uuid.NewString(), TokenHash: hash(uuid.NewString()), UserID: u.ID, CreatedAt: t0,
 				LastSeenAt: t0, IdleExpiresAt: t0.Add(30 * time.Minute), AbsoluteExpiresAt: t0.Add(12 * time.Hour), AAL: authn.AAL1}
 			if err := s.CreateSession(ctx, x); err != nil {
+				b.Error(err)
+				return
+			}
+			if keep <= 0 {
+				continue
+			}
+			at := t0.Add(time.Duration(i) * time.Millisecond)
+			if err := s.TouchDevice(ctx, authn.UserDevice{UserID: u.ID, DeviceID: "dev", UserAgent: "Mozilla/5.0", IP: "192.0.2.1",
+				City: "Zurich", Country: "CH", FirstSeen: at, LastSeen: at}); err != nil {
+				b.Error(err)
+				return
+			}
+			if err := s.AddActivity(ctx, authn.Activity{ID: uuid.NewString(), UserID: u.ID, At: at, Kind: "login_succeeded",
+				IP: "192.0.2.1", City: "Zurich", Country: "CH", DeviceID: "dev", UserAgent: "Mozilla/5.0", Factor: "password",
+				Decision: "passwordless", Outcome: "success", SessionID: x.ID, EvaluationID: uuid.NewString()}, keep); err != nil {
 				b.Error(err)
 				return
 			}
