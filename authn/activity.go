@@ -64,6 +64,13 @@ type ActivityStore interface {
 	DeleteActivityBefore(ctx context.Context, before time.Time, limit int) (deleted int64, ran bool, err error)
 }
 
+// SignInRecorder is implemented by stores that write a sign-in's device
+// and its activity entry in one transaction (one round trip), which is
+// what a completed sign-in costs when both stores are the same.
+type SignInRecorder interface {
+	RecordSignIn(ctx context.Context, d UserDevice, a Activity, keep int) error
+}
+
 // selfStores are the optional stores of the self-service surface that
 // the other services write to (a sign-in records its device and its
 // activity); every field may be nil.
@@ -103,7 +110,6 @@ func (s *core) addActivity(ctx context.Context, a Activity) {
 // outcome was not recorded), which knows the place.
 func (s *core) signInActivity(ctx context.Context, u *User, c Client, f Factor, o engine.Outcome, decision string,
 	is *IssuedSession, evaluationID string, p *engine.Pending, device string) {
-	s.touchDevice(ctx, u, c, p, device)
 	a := Activity{UserID: u.ID, Kind: string(secevent.LoginSucceeded), DeviceID: device, UserAgent: truncUA(c.UserAgent),
 		Factor: string(f), Decision: decision, Outcome: string(o), SessionID: is.ID, EvaluationID: evaluationID}
 	if c.IP.IsValid() {
@@ -112,6 +118,16 @@ func (s *core) signInActivity(ctx context.Context, u *User, c Client, f Factor, 
 	if p != nil {
 		a.City, a.Country = p.Place.City, p.Place.Country
 	}
+	if r, ok := s.self.activity.(SignInRecorder); ok && s.self.activity != nil && s.self.devices != nil && device != "" {
+		a.ID, a.At = newID(), s.clock.Now()
+		d := UserDevice{UserID: u.ID, DeviceID: device, UserAgent: a.UserAgent, IP: a.IP, City: a.City, Country: a.Country,
+			FirstSeen: a.At, LastSeen: a.At}
+		if err := r.RecordSignIn(ctx, d, a, s.cfg.Account.ActivityMaxPerUser); err != nil {
+			s.log.Warn("sign-in activity not recorded", "user_id", u.ID, "err", err)
+		}
+		return
+	}
+	s.touchDevice(ctx, u, c, p, device)
 	s.addActivity(ctx, a)
 }
 

@@ -16,11 +16,15 @@ var (
 	_ authn.ActivityStore = (*Postgres)(nil)
 )
 
+var _ authn.SignInRecorder = (*Postgres)(nil)
+
+const pgTouchDevice = `INSERT INTO user_devices (` + deviceCols + `) VALUES ($1, $2, '', $3, $4, $5, $6, $7, $8)
+	ON CONFLICT (user_id, device_id) DO UPDATE SET user_agent = excluded.user_agent, ip = excluded.ip,
+	city = excluded.city, country = excluded.country, last_seen = greatest(user_devices.last_seen, excluded.last_seen)`
+
 // TouchDevice implements authn.DeviceStore.
 func (s *Postgres) TouchDevice(ctx context.Context, d authn.UserDevice) error {
-	_, err := s.db.Exec(ctx, `INSERT INTO user_devices (`+deviceCols+`) VALUES ($1, $2, '', $3, $4, $5, $6, $7, $8)
-		ON CONFLICT (user_id, device_id) DO UPDATE SET user_agent = excluded.user_agent, ip = excluded.ip,
-		city = excluded.city, country = excluded.country, last_seen = greatest(user_devices.last_seen, excluded.last_seen)`,
+	_, err := s.db.Exec(ctx, pgTouchDevice,
 		d.UserID, d.DeviceID, d.UserAgent, d.IP, d.City, d.Country, d.FirstSeen, d.LastSeen)
 	if err != nil {
 		return fmt.Errorf("store: touch device: %w", mapInsertError(err))
@@ -66,7 +70,26 @@ func (s *Postgres) DeleteDevice(ctx context.Context, userID, deviceID string) er
 // AddActivity implements authn.ActivityStore: the insert and the trim to
 // the user's newest keep entries, in one round trip.
 func (s *Postgres) AddActivity(ctx context.Context, a authn.Activity, keep int) error {
+	if err := s.db.SendBatch(ctx, activityBatch(&pgx.Batch{}, a, keep)).Close(); err != nil {
+		return fmt.Errorf("store: add activity: %w", mapInsertError(err))
+	}
+	return nil
+}
+
+// RecordSignIn implements authn.SignInRecorder: the device upsert and the
+// activity entry in one round trip (a batch runs as one implicit
+// transaction).
+func (s *Postgres) RecordSignIn(ctx context.Context, d authn.UserDevice, a authn.Activity, keep int) error {
 	b := &pgx.Batch{}
+	b.Queue(pgTouchDevice, d.UserID, d.DeviceID, d.UserAgent, d.IP, d.City, d.Country, d.FirstSeen, d.LastSeen)
+	if err := s.db.SendBatch(ctx, activityBatch(b, a, keep)).Close(); err != nil {
+		return fmt.Errorf("store: record sign-in: %w", mapInsertError(err))
+	}
+	return nil
+}
+
+// activityBatch queues the insert of a and the trim to keep on b.
+func activityBatch(b *pgx.Batch, a authn.Activity, keep int) *pgx.Batch {
 	b.Queue(`INSERT INTO activity (`+activityCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 		a.ID, a.UserID, a.At, a.Kind, a.IP, a.City, a.Country, a.DeviceID, a.UserAgent, a.Factor, a.Decision, a.Outcome,
 		a.SessionID, a.EvaluationID, pgNullTime(a.DisownedAt))
@@ -74,10 +97,7 @@ func (s *Postgres) AddActivity(ctx context.Context, a authn.Activity, keep int) 
 		b.Queue(`DELETE FROM activity WHERE id IN (SELECT id FROM activity WHERE user_id = $1 ORDER BY at DESC, id DESC OFFSET $2)`,
 			a.UserID, keep)
 	}
-	if err := s.db.SendBatch(ctx, b).Close(); err != nil {
-		return fmt.Errorf("store: add activity: %w", mapInsertError(err))
-	}
-	return nil
+	return b
 }
 
 func scanPgActivity(r rowScanner) (authn.Activity, error) {

@@ -15,11 +15,15 @@ var (
 	_ authn.ActivityStore = (*SQLite)(nil)
 )
 
+var _ authn.SignInRecorder = (*SQLite)(nil)
+
+const sqliteTouchDevice = `INSERT INTO user_devices (` + deviceCols + `) VALUES (?, ?, '', ?, ?, ?, ?, ?, ?)
+	ON CONFLICT (user_id, device_id) DO UPDATE SET user_agent = excluded.user_agent, ip = excluded.ip,
+	city = excluded.city, country = excluded.country, last_seen = max(last_seen, excluded.last_seen)`
+
 // TouchDevice implements authn.DeviceStore.
 func (s *SQLite) TouchDevice(ctx context.Context, d authn.UserDevice) error {
-	_, err := s.write.ExecContext(ctx, `INSERT INTO user_devices (`+deviceCols+`) VALUES (?, ?, '', ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (user_id, device_id) DO UPDATE SET user_agent = excluded.user_agent, ip = excluded.ip,
-		city = excluded.city, country = excluded.country, last_seen = max(last_seen, excluded.last_seen)`,
+	_, err := s.write.ExecContext(ctx, sqliteTouchDevice,
 		d.UserID, d.DeviceID, d.UserAgent, d.IP, d.City, d.Country, ms(d.FirstSeen), ms(d.LastSeen))
 	if err != nil {
 		return fmt.Errorf("store: touch device: %w", mapInsertError(err))
@@ -68,23 +72,41 @@ func (s *SQLite) DeleteDevice(ctx context.Context, userID, deviceID string) erro
 // AddActivity implements authn.ActivityStore: the insert and the trim to
 // the user's newest keep entries, in one transaction.
 func (s *SQLite) AddActivity(ctx context.Context, a authn.Activity, keep int) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO activity (`+activityCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			a.ID, a.UserID, ms(a.At), a.Kind, a.IP, a.City, a.Country, a.DeviceID, a.UserAgent, a.Factor, a.Decision, a.Outcome,
-			a.SessionID, a.EvaluationID, nullMs(a.DisownedAt)); err != nil {
-			return mapInsertError(err)
-		}
-		if keep <= 0 {
-			return nil
-		}
-		_, err := tx.ExecContext(ctx, `DELETE FROM activity WHERE id IN (SELECT id FROM activity WHERE user_id = ?
-			ORDER BY at DESC, id DESC LIMIT -1 OFFSET ?)`, a.UserID, keep)
-		return err
-	})
-	if err != nil {
+	if err := s.inTx(ctx, func(tx *sql.Tx) error { return sqliteAddActivity(ctx, tx, a, keep) }); err != nil {
 		return fmt.Errorf("store: add activity: %w", err)
 	}
 	return nil
+}
+
+// RecordSignIn implements authn.SignInRecorder: the device upsert and the
+// activity entry in one transaction.
+func (s *SQLite) RecordSignIn(ctx context.Context, d authn.UserDevice, a authn.Activity, keep int) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, sqliteTouchDevice,
+			d.UserID, d.DeviceID, d.UserAgent, d.IP, d.City, d.Country, ms(d.FirstSeen), ms(d.LastSeen)); err != nil {
+			return mapInsertError(err)
+		}
+		return sqliteAddActivity(ctx, tx, a, keep)
+	})
+	if err != nil {
+		return fmt.Errorf("store: record sign-in: %w", err)
+	}
+	return nil
+}
+
+// sqliteAddActivity inserts a and trims the user's history to keep.
+func sqliteAddActivity(ctx context.Context, tx *sql.Tx, a authn.Activity, keep int) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO activity (`+activityCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.ID, a.UserID, ms(a.At), a.Kind, a.IP, a.City, a.Country, a.DeviceID, a.UserAgent, a.Factor, a.Decision, a.Outcome,
+		a.SessionID, a.EvaluationID, nullMs(a.DisownedAt)); err != nil {
+		return mapInsertError(err)
+	}
+	if keep <= 0 {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `DELETE FROM activity WHERE id IN (SELECT id FROM activity WHERE user_id = ?
+		ORDER BY at DESC, id DESC LIMIT -1 OFFSET ?)`, a.UserID, keep)
+	return err
 }
 
 func scanSQLiteActivity(r rowScanner) (authn.Activity, error) {

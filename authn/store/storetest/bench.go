@@ -70,12 +70,8 @@ func benchSignIn(b *testing.B, s Store, keep int, full bool) {
 				continue
 			}
 			at := t0.Add(time.Duration(i) * time.Millisecond)
-			if err := s.TouchDevice(ctx, authn.UserDevice{UserID: u.ID, DeviceID: "dev", UserAgent: "Mozilla/5.0", IP: "192.0.2.1",
-				City: "Zurich", Country: "CH", FirstSeen: at, LastSeen: at}); err != nil {
-				b.Error(err)
-				return
-			}
-			if err := s.AddActivity(ctx, authn.Activity{ID: uuid.NewString(), UserID: u.ID, At: at, Kind: "login_succeeded",
+			if err := s.RecordSignIn(ctx, authn.UserDevice{UserID: u.ID, DeviceID: "dev", UserAgent: "Mozilla/5.0", IP: "192.0.2.1",
+				City: "Zurich", Country: "CH", FirstSeen: at, LastSeen: at}, authn.Activity{ID: uuid.NewString(), UserID: u.ID, At: at, Kind: "login_succeeded",
 				IP: "192.0.2.1", City: "Zurich", Country: "CH", DeviceID: "dev", UserAgent: "Mozilla/5.0", Factor: "password",
 				Decision: "passwordless", Outcome: "success", SessionID: x.ID, EvaluationID: uuid.NewString()}, keep); err != nil {
 				b.Error(err)

@@ -129,3 +129,29 @@ func testActivity(t *testing.T, newDB NewDatabase) {
 		assert.Len(t, got, 2)
 	})
 }
+
+// testRecordSignIn: a sign-in's device and activity entry are written
+// together, with the cap, and a user that does not exist writes neither.
+func testRecordSignIn(t *testing.T, newDB NewDatabase) {
+	s := open(t, newDB)
+	ctx := t.Context()
+	u := mkUser(t, s, "record@example.com")
+	for i := range 3 {
+		at := t0.Add(time.Duration(i) * time.Minute)
+		require.NoError(t, s.RecordSignIn(ctx, authn.UserDevice{UserID: u.ID, DeviceID: "d1", UserAgent: fmt.Sprintf("ua-%d", i),
+			FirstSeen: at, LastSeen: at}, authn.Activity{ID: newID(t), UserID: u.ID, At: at, Kind: "login_succeeded", DeviceID: "d1"}, 2))
+	}
+	ds, err := s.Devices(ctx, u.ID)
+	require.NoError(t, err)
+	require.Len(t, ds, 1)
+	assert.Equal(t, "ua-2", ds[0].UserAgent)
+	assert.True(t, ds[0].FirstSeen.Equal(t0))
+	got, err := s.ListActivity(ctx, u.ID, time.Time{}, "", 10)
+	require.NoError(t, err)
+	assert.Len(t, got, 2, "capped")
+
+	ghost := newID(t)
+	err = s.RecordSignIn(ctx, authn.UserDevice{UserID: ghost, DeviceID: "d", FirstSeen: t0, LastSeen: t0},
+		authn.Activity{ID: newID(t), UserID: ghost, At: t0, Kind: "login_succeeded"}, 2)
+	assert.ErrorIs(t, err, authn.ErrNotFound)
+}

@@ -25,6 +25,7 @@ type Store interface {
 	authn.ProfileStore
 	authn.DeviceStore
 	authn.ActivityStore
+	authn.SignInRecorder
 	Close() error
 }
 

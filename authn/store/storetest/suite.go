@@ -39,6 +39,7 @@ func Run(t *testing.T, newDB NewDatabase) {
 		{"Profiles", testProfiles},
 		{"Devices", testDevices},
 		{"Activity", testActivity},
+		{"RecordSignIn", testRecordSignIn},
 		{"Sweeper", testSweeper},
 		{"Migrations", testMigrations},
 		{"ConcurrentSignIns", testConcurrentSignIns},
