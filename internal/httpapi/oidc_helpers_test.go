@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -43,10 +44,49 @@ const (
 	rpNativeRedir  = "http://127.0.0.1/native/callback"
 )
 
-// oidcEnv is a riskauth server with the provider on, and its clock.
+// oidcEnv is a riskauth server with the provider on, its clock, and the
+// count of writes to the provider's state.
 type oidcEnv struct {
 	*env
-	clock *clock.Manual
+	clock  *clock.Manual
+	writes *countingOIDC
+}
+
+// countingOIDC counts the provider's writes, so tests can tell that a
+// refused request persisted nothing.
+type countingOIDC struct {
+	oidc.Store
+	n atomic.Int64
+}
+
+func (c *countingOIDC) CreateAuthRequest(ctx context.Context, r oidc.RequestRecord) error {
+	c.n.Add(1)
+	return c.Store.CreateAuthRequest(ctx, r)
+}
+
+func (c *countingOIDC) SaveAuthCode(ctx context.Context, id string, h []byte, exp, now time.Time) error {
+	c.n.Add(1)
+	return c.Store.SaveAuthCode(ctx, id, h, exp, now)
+}
+
+func (c *countingOIDC) UseAuthCode(ctx context.Context, id string, now time.Time) error {
+	c.n.Add(1)
+	return c.Store.UseAuthCode(ctx, id, now)
+}
+
+func (c *countingOIDC) InsertToken(ctx context.Context, t oidc.TokenRecord) error {
+	c.n.Add(1)
+	return c.Store.InsertToken(ctx, t)
+}
+
+func (c *countingOIDC) RotateRefreshToken(ctx context.Context, old string, t oidc.TokenRecord, now time.Time) error {
+	c.n.Add(1)
+	return c.Store.RotateRefreshToken(ctx, old, t, now)
+}
+
+func (c *countingOIDC) RevokeTokens(ctx context.Context, id, family string, now time.Time) (int64, error) {
+	c.n.Add(1)
+	return c.Store.RevokeTokens(ctx, id, family, now)
 }
 
 func sha256Hex(s string) string {
@@ -75,8 +115,9 @@ func newOIDCEnv(t *testing.T) *oidcEnv {
 	_, key, err := ed25519.GenerateKey(rand.Reader)
 	require.NoError(t, err)
 	clk := clock.NewManual(time.Now())
+	writes := &countingOIDC{Store: ae.store}
 	prov, err := oidc.New(oidc.Config{Issuer: origin, Clients: testClients(), Keys: []oidc.SigningKey{{ID: "k1", Key: key}}},
-		oidc.Deps{Store: ae.store, Users: ae.store, Clock: clk, Logger: logger})
+		oidc.Deps{Store: writes, Users: ae.store, Clock: clk, Logger: logger})
 	require.NoError(t, err)
 	srv, err := httpapi.New(httpapi.Config{APIKeys: []string{testKey}, PublicOrigin: origin,
 		AccessTokens: &httpapi.AccessTokenConfig{Keys: []httpapi.AccessTokenKey{{ID: "k1", Key: key}}}},
@@ -98,7 +139,7 @@ func newOIDCEnv(t *testing.T) *oidcEnv {
 			require.NotContains(t, logs.String(), secret, "a token or code reached the log")
 		}
 	})
-	return &oidcEnv{env: e, clock: clk}
+	return &oidcEnv{env: e, clock: clk, writes: writes}
 }
 
 // rp is a relying party: go-oidc's provider and verifier, x/oauth2's
