@@ -59,7 +59,15 @@ func (s *Server) oidcProtocol() fiber.Handler {
 	if s.oidc == nil {
 		return oidcOff
 	}
-	h := adaptor.HTTPHandler(s.oidc.Handler())
+	// fasthttp's adaptor makes the request's context the RequestCtx,
+	// whose Done reads server state that Shutdown writes: handed on to
+	// database/sql (which watches Done from a goroutine of its own) that
+	// races. The provider gets the values without the cancellation, as
+	// the rest of the API does (fiber's UserContext).
+	inner := s.oidc.Handler()
+	h := adaptor.HTTPHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		inner.ServeHTTP(w, r.WithContext(context.WithoutCancel(r.Context())))
+	}))
 	return func(c *fiber.Ctx) error {
 		// Every answer of the provider is personal or one-time (codes,
 		// tokens, user claims) but discovery, which the op package marks
