@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/riskauth/riskauth/authn"
+	"github.com/riskauth/riskauth/authn/oidc"
 )
 
 // Store is everything the suite exercises: all authn store interfaces and
@@ -26,6 +27,7 @@ type Store interface {
 	authn.DeviceStore
 	authn.ActivityStore
 	authn.SignInRecorder
+	oidc.Store
 	Close() error
 }
 

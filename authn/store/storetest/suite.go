@@ -40,6 +40,7 @@ func Run(t *testing.T, newDB NewDatabase) {
 		{"Devices", testDevices},
 		{"Activity", testActivity},
 		{"RecordSignIn", testRecordSignIn},
+		{"OIDC", testOIDC},
 		{"Sweeper", testSweeper},
 		{"Migrations", testMigrations},
 		{"ConcurrentSignIns", testConcurrentSignIns},
