@@ -81,11 +81,15 @@ type selfStores struct {
 }
 
 // activityKinds are the security events that enter the user's history
-// (beside sign-ins): changes the user should be able to recognise.
+// (beside sign-ins): changes the user should be able to recognise. Not
+// Lockout: it fires on an unauthenticated request, and a history write
+// there for a known account only would make its answer slower than an
+// unknown address's (an enumeration oracle). StepUpFailed comes after a
+// right password, where the account's existence is no secret.
 var activityKinds = map[secevent.Type]bool{
 	secevent.PasswordChanged: true, secevent.PasswordReset: true, secevent.MFAEnrolled: true,
 	secevent.MFARemoved: true, secevent.MFARecoveryRenewed: true, secevent.SessionsRevoked: true,
-	secevent.Lockout: true, secevent.StepUpFailed: true, secevent.ProfileUpdated: true,
+	secevent.StepUpFailed: true, secevent.ProfileUpdated: true,
 	secevent.DeviceForgotten: true, secevent.ActivityDisowned: true,
 }
 
