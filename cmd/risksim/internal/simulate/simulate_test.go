@@ -179,6 +179,45 @@ func checkAttackerModels(t *testing.T, geoDir string) {
 				assert.Equal(t, vx.DeviceType, ax.DeviceType, "user %d: the victim's device type", i)
 			}
 		}
+		for _, m := range ReplayModels {
+			ev := s.pop.replay(rng, m, v, at).ev
+			require.Equal(t, v.id, ev.UserID)
+			rec, err := s.eng.Geo.Lookup(ev.IP)
+			require.NoError(t, err)
+			switch m {
+			case CookieReplayCity, CookieReplayAbroad, SessionTheft:
+				assert.Equal(t, *s.pop.descriptorOf(v, vd), *ev.Device, "user %d %s: the victim's device description", i, m)
+				assert.Equal(t, s.pop.userAgent(vd, at), ev.UserAgent, "user %d %s: the exact user agent", i, m)
+				assert.Equal(t, ja4Chromium, ev.JA4, "user %d %s: an anti-detect (Chromium) TLS stack", i, m)
+			case SameNetwork:
+				assert.Equal(t, v.homeIP, ev.IP, "user %d: the victim's address", i)
+				assert.NotEqual(t, vd.cookie, ev.Device.CookieID, "user %d: a device of the attacker's own", i)
+			}
+			switch m {
+			case CookieReplayCity:
+				// Another ISP in the victim's city when the city has one,
+				// else the nearest in the country.
+				hn, other := s.atlas.Net(v.home), false
+				for _, n := range s.atlas.InCity(hn.Country, hn.City) {
+					other = other || s.atlas.Net(n).ASN != hn.ASN
+				}
+				if other {
+					assert.Equal(t, home.City, rec.City, "user %d: the victim's city", i)
+				}
+				assert.Equal(t, home.Country, rec.Country, "user %d: the victim's country", i)
+				if geoDir != "" { // the fixture has one network per ASN
+					assert.NotEqual(t, home.ASN, rec.ASN, "user %d: another ISP", i)
+				}
+			case CookieReplayAbroad:
+				assert.NotEqual(t, v.country, rec.Country, "user %d: another country", i)
+			case SessionTheft:
+				assert.Equal(t, KindSessionUse, ev.Kind)
+				assert.Empty(t, ev.Password, "a session use carries no password")
+			}
+			if m != SessionTheft {
+				assert.Equal(t, v.password, ev.Password, "user %d %s: takeovers have the correct password", i, m)
+			}
+		}
 	}
 }
 
