@@ -21,6 +21,9 @@ type Report struct {
 	// Legit has one row per history-size bucket; LegitAll sums them.
 	Legit    []BucketRow `json:"legit"`
 	LegitAll BucketRow   `json:"legit_all"`
+	// Legit14 is the sign-ins with 1-4 logins of history: new users'
+	// second and third devices (issue 24's target).
+	Legit14 BucketRow `json:"legit_1_4"`
 	// Contexts splits legitimate sign-ins by where they came from.
 	Contexts []BucketRow `json:"contexts"`
 	// Median is the median per-user challenge rate over the sign-ins made
@@ -145,6 +148,8 @@ type RuleRow struct {
 	LegitBlock int `json:"legit_block"`
 	Takeover   int `json:"takeover"`
 	Wave       int `json:"wave"`
+	// ByModel splits Takeover by attacker model.
+	ByModel map[Model]int `json:"takeover_by_model,omitempty"`
 }
 
 func round4(x float64) float64 { return math.Round(x*1e4) / 1e4 }
@@ -196,6 +201,7 @@ func (s *Sim) report(st *stats) *Report {
 		all.fam += t.fam
 	}
 	r.LegitAll = bucketRow("all", &all)
+	r.Legit14 = bucketRow("1-4", &st.legit14)
 	for _, cx := range []Context{CtxHome, CtxWork, CtxMobile, CtxVPN, CtxHotel, CtxRoaming} {
 		if t := st.contexts[cx]; t != nil {
 			r.Contexts = append(r.Contexts, bucketRow(string(cx), t))
@@ -336,7 +342,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	b.WriteString("\n")
 	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "legit, history\tlogins\tstep-up\tblock\tre-auth rules\tre-auth familiarity\t\n")
-	rows := append(slices.Clone(r.Legit), r.LegitAll)
+	rows := append(slices.Clone(r.Legit), r.LegitAll, r.Legit14)
 	for _, l := range rows {
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t\n", l.Name, l.Logins, pct(l.StepUpRate), pct(l.BlockRate), pct(l.ReauthRate), pct(l.FamRate))
 	}
@@ -373,9 +379,18 @@ func (r *Report) WriteText(w io.Writer) error {
 	tw.Flush()
 	b.WriteString("\n")
 	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "rule\tlegit\tlegit blocked\ttakeover\twave\t\n")
+	fmt.Fprintf(tw, "rule\tlegit\tlegit blocked\ttakeover\twave")
+	models := TakeoverModels()
+	for _, m := range models {
+		fmt.Fprintf(tw, "\t%s", m)
+	}
+	fmt.Fprintf(tw, "\t\n")
 	for _, x := range r.Rules {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t\n", x.Rule, x.Legit, x.LegitBlock, x.Takeover, x.Wave)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d", x.Rule, x.Legit, x.LegitBlock, x.Takeover, x.Wave)
+		for _, m := range models {
+			fmt.Fprintf(tw, "\t%d", x.ByModel[m])
+		}
+		fmt.Fprintf(tw, "\t\n")
 	}
 	tw.Flush()
 	if _, err := io.WriteString(w, b.String()); err != nil {

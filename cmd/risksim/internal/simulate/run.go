@@ -253,7 +253,10 @@ func (t *tally) add(d *engine.Decision, score float64, cfg *Config, keepScore bo
 
 // stats is everything Run counts.
 type stats struct {
-	legit    [5]tally
+	legit [5]tally
+	// legit14 counts sign-ins with 1-4 logins of history (issue 24's
+	// new-user target), across the 1-2 and 3-9 buckets.
+	legit14  tally
 	contexts map[Context]*tally
 	ato      map[Model]*tally
 	// atoHist splits each takeover model by the victim's history size.
@@ -327,6 +330,9 @@ func (s *Sim) Run(ctx context.Context, progress func(done, total int)) (*Report,
 			fam := d.Features.Familiarity.Score
 			b := bucketOf(u.logins)
 			st.legit[b].add(d, fam, &s.cfg, b >= 2)
+			if u.logins >= 1 && u.logins <= 4 {
+				st.legit14.add(d, fam, &s.cfg, false)
+			}
 			ct := st.contexts[l.ctx]
 			if ct == nil {
 				ct = &tally{}
@@ -410,7 +416,13 @@ func (s *Sim) Run(ctx context.Context, progress func(done, total int)) (*Report,
 				st.atoHist[m] = h
 			}
 			h[bucketOf(v.logins)].add(d, fam, &s.cfg, false)
-			s.countRules(st, d, func(r *RuleRow) { r.Takeover++ })
+			s.countRules(st, d, func(r *RuleRow) {
+				r.Takeover++
+				if r.ByModel == nil {
+					r.ByModel = map[Model]int{}
+				}
+				r.ByModel[m]++
+			})
 			// A stepped-up attacker fails the second factor. A missed one
 			// would be in; its sign-in is not recorded, so every attempt
 			// is measured against the victim's own history.
