@@ -2,7 +2,6 @@ package engine
 
 import (
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/riskauth/riskauth/engine/risk"
@@ -33,49 +32,77 @@ func (t DeviceTraits) IsZero() bool { return t == DeviceTraits{} }
 // edges (IPv4 and IPv6, a corporate proxy) may show two.
 const maxDeviceJA4s = 4
 
-// fnv32 is FNV-1a over s, never 0 (0 is "absent").
-func fnv32(s string) uint32 {
-	h := uint32(2166136261)
+// FNV-1a, 32 bits. The digests fold ASCII case and skip leading and
+// trailing spaces as they hash, without allocating: this runs on every
+// evaluation that carries a device description.
+const (
+	fnvOffset = uint32(2166136261)
+	fnvPrime  = uint32(16777619)
+)
+
+// fnvFold adds s to h, trimmed of spaces and with ASCII upper case folded.
+func fnvFold(h uint32, s string) uint32 {
+	s = strings.TrimSpace(s)
 	for i := 0; i < len(s); i++ {
-		h ^= uint32(s[i])
-		h *= 16777619
-	}
-	if h == 0 {
-		h = 1
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		h ^= uint32(c)
+		h *= fnvPrime
 	}
 	return h
+}
+
+// fnvUint adds v to h, four bytes little-endian.
+func fnvUint(h uint32, v uint32) uint32 {
+	for range 4 {
+		h ^= v & 0xff
+		h *= fnvPrime
+		v >>= 8
+	}
+	return h
+}
+
+// digest ends a hash: never 0, which means "absent".
+func digest(h uint32) uint32 {
+	if h == 0 {
+		return 1
+	}
+	return h
+}
+
+// foldDigest digests one string trait, 0 when it is empty.
+func foldDigest(s string) uint32 {
+	if strings.TrimSpace(s) == "" {
+		return 0
+	}
+	return digest(fnvFold(fnvOffset, s))
 }
 
 // traitsOf digests an event's device traits. Values are normalised so that
 // harmless differences (case, spaces, a rotated phone's swapped screen
 // sides) do not read as a change.
 func traitsOf(ev *Event) DeviceTraits {
-	var t DeviceTraits
-	if j := strings.TrimSpace(ev.JA4); j != "" {
-		t.JA4 = fnv32(strings.ToLower(j))
-	}
+	t := DeviceTraits{JA4: foldDigest(ev.JA4)}
 	d := ev.Device
 	if d == nil {
 		return t
 	}
-	if p := strings.TrimSpace(d.Platform); p != "" {
-		t.Platform = fnv32(strings.ToLower(p))
-	}
-	if z := strings.TrimSpace(d.Timezone); z != "" {
-		t.Timezone = fnv32(strings.ToLower(z))
-	}
+	t.Platform = foldDigest(d.Platform)
+	t.Timezone = foldDigest(d.Timezone)
 	if len(d.Languages) > 0 {
-		var b strings.Builder
+		h := fnvOffset
 		for i, l := range d.Languages {
 			if i > 0 {
-				b.WriteByte(',')
+				h = fnvFold(h, ",")
 			}
-			b.WriteString(strings.ToLower(strings.TrimSpace(l)))
+			h = fnvFold(h, l)
 		}
-		t.Languages = fnv32(b.String())
+		t.Languages = digest(h)
 	}
 	if w, h := d.ScreenWidth, d.ScreenHeight; w > 0 && h > 0 {
-		t.Screen = fnv32(strconv.Itoa(max(w, h)) + "x" + strconv.Itoa(min(w, h)))
+		t.Screen = digest(fnvUint(fnvUint(fnvOffset, uint32(max(w, h))), uint32(min(w, h))))
 	}
 	return t
 }
@@ -150,7 +177,9 @@ func ja4Stack(ja4 string) string {
 	if i < 0 || len(ja4) < i+13 {
 		return ""
 	}
-	return ja4Stacks[strings.ToLower(ja4[i+1:i+13])]
+	// JA4 hashes are lower-case hex; an upper-case one is not a JA4 the
+	// table knows (a lookup by the substring does not allocate).
+	return ja4Stacks[ja4[i+1:i+13]]
 }
 
 // uaStack returns the TLS stack a user agent's browser and OS imply: on
@@ -160,15 +189,15 @@ func uaStack(browser, os string) string {
 	if os == "iOS" || os == "iPadOS" {
 		return stackSafari
 	}
-	b := strings.ToLower(browser)
-	switch {
-	case strings.HasPrefix(b, "firefox"):
-		return stackFirefox
-	case strings.HasPrefix(b, "safari"), strings.HasPrefix(b, "mobile safari"):
-		return stackSafari
-	case strings.HasPrefix(b, "chrome"), strings.HasPrefix(b, "edge"), strings.HasPrefix(b, "opera"),
-		strings.HasPrefix(b, "brave"), strings.HasPrefix(b, "samsung"), strings.HasPrefix(b, "chromium"):
-		return stackChromium
+	for _, p := range [...]struct{ prefix, stack string }{
+		{"Opera Mini", ""}, // rendered on Opera's servers: no browser TLS stack of its own
+		{"Firefox", stackFirefox}, {"Safari", stackSafari}, {"Mobile Safari", stackSafari},
+		{"Chrome", stackChromium}, {"Edge", stackChromium}, {"Opera", stackChromium},
+		{"Brave", stackChromium}, {"Samsung", stackChromium}, {"Chromium", stackChromium},
+	} {
+		if strings.HasPrefix(browser, p.prefix) {
+			return p.stack
+		}
 	}
 	return ""
 }
