@@ -104,5 +104,6 @@ func (s *core) verify(ctx context.Context, u *User) error {
 		return err
 	}
 	u.EmailVerifiedAt = now
+	s.emit(secevent.UserVerified, u, Client{}, "", nil) // lifecycle event (issue 20)
 	return nil
 }

@@ -153,8 +153,11 @@ type Deps struct {
 	// Clock drives the rate limiter's buckets; nil means the system clock.
 	Clock clock.Clock
 	// Rules is the rule source the admin API shows and changes
-	// (*rules.Source); nil turns the admin API off.
+	// (*rules.Source); nil turns the rule routes off (404).
 	Rules RuleAdmin
+	// Users is the user administration behind /v1/admin/users
+	// (*authn.Admin, users.go); nil turns those routes off (404).
+	Users UserAdmin
 }
 
 // Server is the HTTP API. Build it with New, serve it with Serve (or hand
@@ -189,6 +192,7 @@ type Server struct {
 	limiter  *rateLimiter // nil: no rate limit
 
 	rules      RuleAdmin
+	users      UserAdmin
 	adminKeys  [][sha256.Size]byte
 	adminNames []string // by the index of adminKeys
 	// adminScopes are each key's scopes, by the index of adminKeys.
@@ -390,7 +394,7 @@ func (s *Server) routes(metrics, breached fiber.Handler) []route {
 			return h(c)
 		})
 	}
-	return []route{
+	rs := []route{
 		// Risk API (risk.go), for backends with an API key.
 		{method: http.MethodPost, path: "/v1/risk/evaluate", auth: true, handler: s.evaluate},
 		{method: http.MethodGet, path: "/v1/breached/range/:prefix", auth: true, handler: breached},
@@ -449,6 +453,8 @@ func (s *Server) routes(metrics, breached fiber.Handler) []route {
 		rulesAdmin(http.MethodPost, "/v1/admin/rules/promote", ScopeRulesWrite, s.adminPromote),
 		rulesAdmin(http.MethodPost, "/v1/admin/rules/rollback", ScopeRulesWrite, s.adminRollback),
 	}
+	// User administration (users.go), for the admin keys.
+	return append(rs, s.userRoutes(admin)...)
 }
 
 func orDefault(d, def time.Duration) time.Duration {

@@ -22,6 +22,7 @@ type Store interface {
 	authn.AttemptStore
 	authn.EventCounter
 	authn.FlowClientStore
+	authn.UserDirectory
 	Close() error
 }
 

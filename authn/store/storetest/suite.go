@@ -28,6 +28,7 @@ func Run(t *testing.T, newDB NewDatabase) {
 		fn   func(t *testing.T, newDB NewDatabase)
 	}{
 		{"Users", testUsers},
+		{"Directory", testDirectory},
 		{"TOTP", testTOTP},
 		{"RecoveryCodes", testRecoveryCodes},
 		{"Sessions", testSessions},
