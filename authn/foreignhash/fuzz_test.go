@@ -64,4 +64,3 @@ func FuzzParseScrypt(f *testing.F)   { fuzzFormat(f, "$scrypt$") }
 func FuzzParseFirebase(f *testing.F) { fuzzFormat(f, "$firebase-scrypt$") }
 func FuzzParseArgon2(f *testing.F)   { fuzzFormat(f, "$argon2id$v=19$") }
 func FuzzParseSalted(f *testing.F)   { fuzzFormat(f, "$salted-sha256$") }
-
