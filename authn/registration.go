@@ -173,12 +173,12 @@ func (s *Registration) VerifyEmail(ctx context.Context, r VerifyEmailRequest) (r
 		return nil, err
 	}
 	if same {
-		return &VerifyEmailResult{}, s.verify(ctx, &u)
+		return &VerifyEmailResult{}, s.verify(ctx, &u, r.Client)
 	}
 	if err := s.dropCredentials(ctx, &u, r.Client); err != nil {
 		return nil, err
 	}
-	if err := s.verify(ctx, &u); err != nil {
+	if err := s.verify(ctx, &u, r.Client); err != nil {
 		return nil, err
 	}
 	pt, err := s.issueLink(ctx, TokenPasswordReset, u.ID, s.cfg.ResetTTL)
