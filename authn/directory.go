@@ -40,8 +40,8 @@ type UserQuery struct {
 }
 
 // UserDirectory is what the user administration needs of the store beyond
-// the sign-in interfaces: search, the hard delete, and forgetting the
-// failures behind the progressive delays.
+// the sign-in interfaces: search, the hard delete, forgetting the
+// failures behind the progressive delays, and the bulk import.
 type UserDirectory interface {
 	// ListUsers returns the accounts matching q, in (CreatedAt, ID) order,
 	// at most q.Limit.
@@ -54,4 +54,6 @@ type UserDirectory interface {
 	// since and returns how many went: the failures that drive the
 	// per-source and second-factor delays (FailureCounter). Successes stay.
 	DeleteFailedAttempts(ctx context.Context, userID string, since time.Time) (int64, error)
+	// UserImporter creates migrated accounts in bulk (import.go).
+	UserImporter
 }

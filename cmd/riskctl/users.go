@@ -23,6 +23,8 @@ const usersUsage = `usage:
                        [-created-from RFC3339] [-created-before RFC3339] [-limit N] [-all] [-json]
   riskctl users show [-json] ID
   riskctl users export [-email PREFIX] [-status S] [-created-from T] [-created-before T] > users.jsonl
+  riskctl users import -reason TEXT [-dry-run] [-restart] [-firebase-params FILE] [-report FILE] FILE.jsonl
+      migrated users with their foreign password hashes (docs/migration.md); resumable
   riskctl users ACTION -reason TEXT ID
       ACTION: disable, enable, unlock, reset-mfa, revoke (every session),
               resend-verification, mark-verified, password-reset, delete
@@ -155,6 +157,8 @@ func usersCmd(args []string, env func(string) string, stdout, stderr io.Writer) 
 		return usersSearch(ctx, sub, args[1:], env, stdout, stderr)
 	case "show":
 		return usersShow(ctx, args[1:], env, stdout, stderr)
+	case "import":
+		return usersImport(ctx, args[1:], env, stdout, stderr)
 	default:
 		route, ok := userActionRoutes[sub]
 		if !ok {

@@ -28,6 +28,13 @@ const (
 // with an administrator's and a helpdesk's key, and three accounts.
 func usersServer(t *testing.T) (string, []authn.User) {
 	t.Helper()
+	url, users, _ := usersDaemon(t)
+	return url, users
+}
+
+// usersDaemon is usersServer with the daemon itself.
+func usersDaemon(t *testing.T) (string, []authn.User, *daemon.Server) {
+	t.Helper()
 	env := map[string]string{
 		"RISKAUTH_DATA_DIR": t.TempDir(), "RISKAUTH_API_KEYS": "test-key-0123456789",
 		"RISKAUTH_ADMIN_API_KEYS":       "alice:" + usersTestAdmin + ",helpdesk:" + usersTestSupport,
@@ -54,7 +61,7 @@ func usersServer(t *testing.T) (string, []authn.User) {
 		require.NoError(t, srv.Accounts.CreateUser(context.Background(), u))
 		users = append(users, u)
 	}
-	return "http://" + ln.Addr().String(), users
+	return "http://" + ln.Addr().String(), users, srv
 }
 
 // riskctl runs `riskctl users args...` with the key given.

@@ -57,6 +57,7 @@ func (s *Server) userRoutes(admin func(method, path, scope string, h fiber.Handl
 	rs := []route{
 		admin(http.MethodGet, "/v1/admin/users", ScopeUsersRead, s.needUsers(s.searchUsers)),
 		admin(http.MethodGet, "/v1/admin/users/:id", ScopeUsersRead, s.needUsers(s.viewUser)),
+		admin(http.MethodPost, "/v1/admin/users/import", ScopeUsersAdmin, s.needUsers(s.importUsers)),
 	}
 	for _, a := range userActions {
 		rs = append(rs, admin(http.MethodPost, "/v1/admin/users/:id/"+a.segment, a.scope, s.needUsers(s.userAction(a.action))))

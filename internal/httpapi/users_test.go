@@ -197,3 +197,47 @@ func TestAdminUsersOpenAPI(t *testing.T) {
 		})
 	}
 }
+
+// The import route: a batch with good and bad lines answers one result
+// per line, conforming to the document; the users:support key may not.
+func TestAdminUsersImportRoute(t *testing.T) {
+	t.Parallel()
+	doc := loadDoc(t)
+	router, err := legacy.NewRouter(doc)
+	require.NoError(t, err)
+	e, _ := usersEnv(t)
+	body := `{"reason":"migration","first_line":10,"users":[` +
+		`{"external_id":"a|1","email":"imp@example.com","password_hash":"$2a$05$bvIG6Nmid91Mu9RcmmWZfO5HJIMCT8riNW0hEp8f6/FuA2/mHZFpe"},` +
+		`{"external_id":"a|2"},` +
+		`{"external_id":"a|3","email":"ann@example.com"},` +
+		`"not an object"]}`
+	key := map[string]string{"Authorization": "Bearer " + usersKeyAdmin}
+	x := exchange{"import", "POST", "/v1/admin/users/import", body, key, 200, true}
+	r := e.do("POST", x.path, strings.NewReader(body), asAdmin(usersKeyAdmin), withHeader("Content-Type", "application/json"))
+	require.Equal(t, 200, r.status, "%s", r.body)
+	validate(t, router, x, r)
+	var got struct {
+		Results []struct {
+			Line   int
+			Status string
+			Reason string
+		}
+	}
+	require.NoError(t, jsonUnmarshal(r.body, &got))
+	require.Len(t, got.Results, 4)
+	for i, want := range []string{"created", "invalid", "conflict", "invalid"} {
+		assert.Equal(t, 10+i, got.Results[i].Line)
+		assert.Equal(t, want, got.Results[i].Status, "line %d: %s", 10+i, got.Results[i].Reason)
+	}
+	r = e.do("GET", "/v1/admin/users?email=imp@", nil, asAdmin(usersKeySupport))
+	assert.Contains(t, string(r.body), "imp@example.com")
+
+	for _, c := range []exchange{
+		{"no users", "POST", "/v1/admin/users/import", `{"reason":"x","users":[]}`, key, 422, false},
+		{"forbidden", "POST", "/v1/admin/users/import", body, map[string]string{"Authorization": "Bearer " + usersKeySupport}, 403, true},
+	} {
+		r := e.do(c.method, c.path, strings.NewReader(c.body), withHeader("Authorization", c.header["Authorization"]), withHeader("Content-Type", "application/json"))
+		require.Equal(t, c.status, r.status, "%s: %s", c.name, r.body)
+		validate(t, router, c, r)
+	}
+}

@@ -29,6 +29,7 @@ func Run(t *testing.T, newDB NewDatabase) {
 	}{
 		{"Users", testUsers},
 		{"Directory", testDirectory},
+		{"Imports", testImports},
 		{"TOTP", testTOTP},
 		{"RecoveryCodes", testRecoveryCodes},
 		{"Sessions", testSessions},
