@@ -6,8 +6,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/riskauth/riskauth/authn/secevent"
 	"github.com/riskauth/riskauth/authn/seal"
+	"github.com/riskauth/riskauth/authn/secevent"
 	"github.com/riskauth/riskauth/authn/userimport"
 )
 

@@ -215,4 +215,3 @@ type LineError struct {
 	Line   int    `json:"line"`
 	Reason string `json:"reason"`
 }
-
