@@ -154,10 +154,14 @@ func (s *Server) buildAuthn(ctx context.Context, cfg *config.Config, reg *promet
 		return err
 	}
 
+	events, err := s.securityEvents(cfg, reg, log, clk)
+	if err != nil {
+		return err
+	}
 	svc, err := authn.New(a.Flows(), authn.Deps{
 		Users: st, Flows: st, Tokens: st, Sessions: st, Attempts: st, TOTP: st, Recovery: st, Counters: st, FlowClients: st,
 		Directory: st, Risk: s.Engine, Hasher: hasher, Policy: policy, Sealer: sealer, RecoveryHasher: rh, CodeKey: codeKey,
-		Mailer: mailer, Renderer: renderer, Events: s.Sink, Logger: log, Metrics: authn.NewMetrics(reg), Clock: clk,
+		Mailer: mailer, Renderer: renderer, Events: events, Logger: log, Metrics: authn.NewMetrics(reg), Clock: clk,
 	})
 	if err != nil {
 		return err
