@@ -150,7 +150,9 @@ func (d *Dispatcher) post(ctx context.Context, t *target, body []byte) error {
 // deadLetter records an event that exhausted its attempts, with the last
 // error, in the endpoint's dead-letter file (JSON lines, 0600).
 func (d *Dispatcher) deadLetter(t *target, body []byte, attempts int, cause error) {
-	d.m.dead.WithLabelValues(t.ep.Name).Inc()
+	// Counted once written, so that the count never runs ahead of the
+	// file.
+	defer d.m.dead.WithLabelValues(t.ep.Name).Inc()
 	line, _ := json.Marshal(struct {
 		At       time.Time       `json:"dead_lettered_at"`
 		Attempts int             `json:"attempts"`

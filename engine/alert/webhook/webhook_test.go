@@ -102,9 +102,13 @@ func event(ty secevent.Type, user string) *secevent.Event {
 		Time: time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC), Details: map[string]string{"admin": "alice"}}
 }
 
-func dispatcher(t *testing.T, dir string, reg *prometheus.Registry, eps ...webhook.Endpoint) *webhook.Dispatcher {
+// dispatcher starts a dispatcher with short waits. Only the dead-letter
+// test gives up after a few attempts: elsewhere a delivery slowed past
+// the timeout by a busy machine is retried until it succeeds, so no
+// verdict depends on the machine's speed.
+func dispatcher(t *testing.T, dir string, reg *prometheus.Registry, maxAttempts int, eps ...webhook.Endpoint) *webhook.Dispatcher {
 	t.Helper()
-	d, err := webhook.New(webhook.Config{Dir: dir, Endpoints: eps, MaxAttempts: 4, Backoff: 10 * time.Millisecond,
+	d, err := webhook.New(webhook.Config{Dir: dir, Endpoints: eps, MaxAttempts: maxAttempts, Backoff: 10 * time.Millisecond,
 		MaxBackoff: 40 * time.Millisecond, Timeout: 500 * time.Millisecond, Registry: reg})
 	require.NoError(t, err)
 	d.Start()
@@ -124,7 +128,7 @@ func TestDeliveryTypesAndSignature(t *testing.T) {
 	crm := newReceiver(t, nil)
 	all := newReceiver(t, nil)
 	reg := prometheus.NewRegistry()
-	d := dispatcher(t, t.TempDir(), reg,
+	d := dispatcher(t, t.TempDir(), reg, 1000,
 		webhook.Endpoint{Name: "crm", URL: crm.srv.URL, Secret: secret, Types: []secevent.Type{secevent.UserCreated, secevent.UserDeleted}},
 		webhook.Endpoint{Name: "all", URL: all.srv.URL, Secret: secret})
 	d.Emit(event(secevent.UserCreated, "u1"))
@@ -190,7 +194,7 @@ func TestRetryFailTimeoutRecover(t *testing.T) {
 	})
 	t.Cleanup(func() { close(release) }) // before the server's Close (cleanups run last first)
 	reg := prometheus.NewRegistry()
-	d := dispatcher(t, t.TempDir(), reg, webhook.Endpoint{Name: "crm", URL: r.srv.URL, Secret: secret})
+	d := dispatcher(t, t.TempDir(), reg, 1000, webhook.Endpoint{Name: "crm", URL: r.srv.URL, Secret: secret})
 	d.Emit(event(secevent.UserCreated, "u2"))
 	require.Eventually(t, func() bool { return metric(reg, "riskauth_webhook_delivered_total", "crm") == 1 }, wait, 10*time.Millisecond)
 	assert.Len(t, r.received(), 1, "delivered once")
@@ -211,7 +215,7 @@ func TestDeadLetter(t *testing.T) {
 	})
 	dir := t.TempDir()
 	reg := prometheus.NewRegistry()
-	d := dispatcher(t, dir, reg, webhook.Endpoint{Name: "crm", URL: r.srv.URL, Secret: secret})
+	d := dispatcher(t, dir, reg, 4, webhook.Endpoint{Name: "crm", URL: r.srv.URL, Secret: secret})
 	d.Emit(event(secevent.UserCreated, "doomed"))
 	require.Eventually(t, func() bool { return metric(reg, "riskauth_webhook_dead_lettered_total", "crm") == 1 }, wait, 10*time.Millisecond)
 	f, err := os.Open(filepath.Join(dir, "crm.dead-letter.jsonl"))
@@ -258,7 +262,7 @@ func TestSurvivesRestart(t *testing.T) {
 	require.NoError(t, first.Close(t.Context()))
 
 	up := newReceiver(t, nil)
-	dispatcher(t, dir, prometheus.NewRegistry(), webhook.Endpoint{Name: "crm", URL: up.srv.URL, Secret: secret})
+	dispatcher(t, dir, prometheus.NewRegistry(), 1000, webhook.Endpoint{Name: "crm", URL: up.srv.URL, Secret: secret})
 	require.Eventually(t, func() bool { return len(up.received()) == 3 }, wait, 10*time.Millisecond)
 	for i, m := range up.received() {
 		assert.Equal(t, "r"+strconv.Itoa(i), m["user_id"], "in order")
