@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/riskauth/riskauth/authn"
+	"github.com/riskauth/riskauth/authn/oidc"
 )
 
 // Store is everything the suite exercises: all authn store interfaces and
@@ -23,6 +24,7 @@ type Store interface {
 	authn.EventCounter
 	authn.FlowClientStore
 	authn.UserDirectory
+	oidc.Store
 	Close() error
 }
 
