@@ -52,6 +52,9 @@ type Deps struct {
 	// Counters counts events across instances: the per-address mail cap
 	// and the per-identifier count of wrong passwords.
 	Counters EventCounter
+	// Directory serves the user administration (Services.Admin); nil
+	// leaves Admin nil.
+	Directory UserDirectory
 
 	Risk Risk
 	// Hasher bounds concurrent argon2id work; Policy enforces NIST password
@@ -108,6 +111,9 @@ type Services struct {
 	// SelfService is the user's profile, devices and activity; nil
 	// unless Deps.SelfService has its stores.
 	SelfService *SelfService
+	// Admin is the user administration (admin.go); nil without
+	// Deps.Directory.
+	Admin *Admin
 
 	mail *mailQueue
 }
@@ -151,8 +157,13 @@ func New(cfg Config, d Deps) (*Services, error) {
 	if d.SelfService.Profiles != nil {
 		self = &SelfService{core: c, profiles: d.SelfService.Profiles, account: cfg.Account}
 	}
+	var admin *Admin
+	if d.Directory != nil {
+		admin = &Admin{core: c, dir: d.Directory}
+	}
 	return &Services{
 		SelfService: self,
+		Admin:       admin,
 		SignIn: &SignIn{core: c, flows: d.Flows, clients: d.FlowClients, codeKey: append([]byte(nil), d.CodeKey...),
 			bindKey: deriveKey(d.CodeKey, "riskauth/authn flow binding")},
 		Registration: &Registration{core: c},

@@ -54,6 +54,7 @@ func (a *authnEnv) deps(d httpapi.Deps) httpapi.Deps {
 	d.Registration, d.SignIn, d.PasswordReset = a.svc.Registration, a.svc.SignIn, a.svc.Recovery
 	d.Sessions, d.Account = a.svc.Sessions, a.svc.Account
 	d.SelfService = a.svc.SelfService
+	d.Users = a.svc.Admin
 	return d
 }
 
@@ -86,6 +87,7 @@ func newAuthnEnv(t *testing.T, eng *engine.Engine, reg *prometheus.Registry, ori
 		Risk: eng, Hasher: hasher, Policy: checker, Sealer: sealer, RecoveryHasher: rh,
 		CodeKey: []byte("code-key-0123456789abcdef-0123456789"), Mailer: outbox, Renderer: renderer, Logger: log,
 		SelfService: authn.SelfServiceDeps{Profiles: st, Devices: st, Activity: st, Profiler: eng},
+		Directory:   st,
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() {

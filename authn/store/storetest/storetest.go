@@ -27,6 +27,7 @@ type Store interface {
 	authn.DeviceStore
 	authn.ActivityStore
 	authn.SignInRecorder
+	authn.UserDirectory
 	oidc.Store
 	Close() error
 }
