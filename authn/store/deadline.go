@@ -45,7 +45,7 @@ func (t Timeouts) withDefaults() Timeouts {
 type budgetKey struct{}
 
 // withBudget makes the store calls under ctx use d instead of the read or
-// write deadline.
+// write deadline; 0 means none (the caller's context alone bounds them).
 func withBudget(ctx context.Context, d time.Duration) context.Context {
 	return context.WithValue(ctx, budgetKey{}, d)
 }

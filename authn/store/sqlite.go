@@ -123,6 +123,9 @@ func (s *SQLite) Ping(ctx context.Context) error {
 // transaction; re-checking the version inside the transaction makes two
 // processes opening one file together apply each migration once.
 func (s *SQLite) migrate(ctx context.Context) error {
+	// No per-call deadline: a migration takes as long as it takes, once,
+	// at start-up.
+	ctx = withBudget(ctx, 0)
 	ms, err := loadMigrations("sqlite")
 	if err != nil {
 		return err
