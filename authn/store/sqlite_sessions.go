@@ -133,6 +133,8 @@ func (s *SQLite) DeleteExpired(ctx context.Context, now time.Time, keep time.Dur
 		{sqliteSweepFlows, []any{ms(now)}},
 		{sqliteSweepEvents, []any{ms(now)}},
 		{sqliteSweepFlowClients, []any{ms(now)}},
+		{sqliteSweepOIDCReqs, []any{ms(now)}},
+		{sqliteSweepOIDCTokens, []any{ms(now)}},
 	}
 	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		for _, st := range stmts {

@@ -152,6 +152,9 @@ type Deps struct {
 	Account Account
 	// Clock drives the rate limiter's buckets; nil means the system clock.
 	Clock clock.Clock
+	// OIDC is the OpenID Connect provider (oidc.go); nil answers 404 on
+	// its routes. Its login page needs SignIn too.
+	OIDC OIDCProvider
 	// Rules is the rule source the admin API shows and changes
 	// (*rules.Source); nil turns the admin API off.
 	Rules RuleAdmin
@@ -191,6 +194,8 @@ type Server struct {
 	uaLabels *ualabel.Cache // device names for the magic-link approval
 	origins  map[string]bool
 	limiter  *rateLimiter // nil: no rate limit
+
+	oidc OIDCProvider // nil: OpenID Connect is off
 
 	rules      RuleAdmin
 	adminKeys  [][sha256.Size]byte
@@ -275,6 +280,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if err := s.setupAuthn(cfg, deps); err != nil {
 		return nil, err
 	}
+	s.oidc = deps.OIDC
 	if err := s.setupAdmin(cfg, deps); err != nil {
 		return nil, err
 	}
@@ -330,7 +336,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if s.metricsSeparate {
 		s.ops = s.newOpsApp(metrics)
 	}
-	for _, r := range s.routes(metrics, breachedRange(deps.BreachedRange)) {
+	for _, r := range append(s.routes(metrics, breachedRange(deps.BreachedRange)), s.oidcRoutes()...) {
 		if r.path == "/metrics" && s.metricsSeparate {
 			continue // on the operations listener only: 404 here
 		}
