@@ -86,11 +86,11 @@ func (s *Server) observe(c *fiber.Ctx) error {
 func (s *Server) renderError(c *fiber.Ctx, err error) {
 	ae, unexpected := toAPIError(err)
 	if unexpected {
-		s.log.Error("request failed", "method", c.Method(), "route", c.Route().Path, "err", err)
+		s.log.ErrorContext(c.UserContext(), "request failed", "method", c.Method(), "route", c.Route().Path, "err", err)
 	} else if be, ok := backend.As(err); ok {
 		// Not a bug: a warning, one per backend and kind and route, which
 		// the daemon's log handler folds during an outage (logfold).
-		s.log.Warn("backend unavailable", "backend", be.Backend, "kind", be.Kind,
+		s.log.WarnContext(c.UserContext(), "backend unavailable", "backend", be.Backend, "kind", be.Kind,
 			"method", c.Method(), "route", c.Route().Path, "err", err)
 	}
 	resp := c.Response()
@@ -195,7 +195,7 @@ func (s *Server) rejectMethod(ctx *fasthttp.RequestCtx) {
 func (s *Server) recoverPanic(c *fiber.Ctx) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			s.log.Error("panic serving request", "method", c.Method(), "route", c.Route().Path,
+			s.log.ErrorContext(c.UserContext(), "panic serving request", "method", c.Method(), "route", c.Route().Path,
 				"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 			err = errInternal
 		}
