@@ -47,6 +47,7 @@ type authnStore interface {
 	authn.FlowClientStore
 	authn.Sweeper
 	Ping(ctx context.Context) error
+	authn.UserDirectory
 	Close() error
 }
 
@@ -156,10 +157,14 @@ func (s *Server) buildAuthn(ctx context.Context, cfg *config.Config, reg *promet
 		return err
 	}
 
+	events, err := s.securityEvents(cfg, reg, log, clk)
+	if err != nil {
+		return err
+	}
 	svc, err := authn.New(a.Flows(), authn.Deps{
 		Users: st, Flows: st, Tokens: st, Sessions: st, Attempts: st, TOTP: st, Recovery: st, Counters: st, FlowClients: st,
-		Risk: s.evaluator, Hasher: hasher, Policy: policy, Sealer: sealer, RecoveryHasher: rh, CodeKey: codeKey,
-		Mailer: mailer, Renderer: renderer, Events: s.Sink, Logger: log, Metrics: authn.NewMetrics(reg), Clock: clk,
+		Directory: st, Risk: s.evaluator, Hasher: hasher, Policy: policy, Sealer: sealer, RecoveryHasher: rh, CodeKey: codeKey,
+		Mailer: mailer, Renderer: renderer, Events: events, Logger: log, Metrics: authn.NewMetrics(reg), Clock: clk,
 	})
 	if err != nil {
 		return err
@@ -188,6 +193,7 @@ func (s *Server) buildAuthn(ctx context.Context, cfg *config.Config, reg *promet
 	// /readyz asks both stores at once: the accounts (SQLite or
 	// PostgreSQL) and the engine's state (memory or Redis).
 	deps.ReadyChecks = []httpapi.ReadyCheck{{Name: "accounts", Check: st.Ping}, {Name: "state", Check: s.Engine.Ready}}
+	deps.Users = svc.Admin
 	return nil
 }
 
