@@ -70,7 +70,9 @@ func (s *Postgres) DeleteDevice(ctx context.Context, userID, deviceID string) er
 // AddActivity implements authn.ActivityStore: the insert and the trim to
 // the user's newest keep entries, in one round trip.
 func (s *Postgres) AddActivity(ctx context.Context, a authn.Activity, keep int) error {
-	if err := s.db.SendBatch(ctx, activityBatch(&pgx.Batch{}, a, keep)).Close(); err != nil {
+	if err := s.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		return tx.SendBatch(ctx, activityBatch(&pgx.Batch{}, a, keep)).Close()
+	}); err != nil {
 		return fmt.Errorf("store: add activity: %w", mapInsertError(err))
 	}
 	return nil
@@ -82,7 +84,9 @@ func (s *Postgres) AddActivity(ctx context.Context, a authn.Activity, keep int) 
 func (s *Postgres) RecordSignIn(ctx context.Context, d authn.UserDevice, a authn.Activity, keep int) error {
 	b := &pgx.Batch{}
 	b.Queue(pgTouchDevice, d.UserID, d.DeviceID, d.UserAgent, d.IP, d.City, d.Country, d.FirstSeen, d.LastSeen)
-	if err := s.db.SendBatch(ctx, activityBatch(b, a, keep)).Close(); err != nil {
+	if err := s.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		return tx.SendBatch(ctx, activityBatch(b, a, keep)).Close()
+	}); err != nil {
 		return fmt.Errorf("store: record sign-in: %w", mapInsertError(err))
 	}
 	return nil
@@ -168,7 +172,7 @@ func (s *Postgres) DisownActivity(ctx context.Context, userID, id string, at tim
 // transaction-scoped advisory lock: when another instance holds it, this
 // one does nothing (ran false) and leaves the work to it.
 func (s *Postgres) DeleteActivityBefore(ctx context.Context, before time.Time, limit int) (n int64, ran bool, err error) {
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
+	err = s.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`, int64(retentionLockKey)).Scan(&ran); err != nil || !ran {
 			return err
 		}

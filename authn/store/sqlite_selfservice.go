@@ -72,7 +72,7 @@ func (s *SQLite) DeleteDevice(ctx context.Context, userID, deviceID string) erro
 // AddActivity implements authn.ActivityStore: the insert and the trim to
 // the user's newest keep entries, in one transaction.
 func (s *SQLite) AddActivity(ctx context.Context, a authn.Activity, keep int) error {
-	if err := s.inTx(ctx, func(tx *sql.Tx) error { return sqliteAddActivity(ctx, tx, a, keep) }); err != nil {
+	if err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error { return sqliteAddActivity(ctx, tx, a, keep) }); err != nil {
 		return fmt.Errorf("store: add activity: %w", err)
 	}
 	return nil
@@ -81,7 +81,7 @@ func (s *SQLite) AddActivity(ctx context.Context, a authn.Activity, keep int) er
 // RecordSignIn implements authn.SignInRecorder: the device upsert and the
 // activity entry in one transaction.
 func (s *SQLite) RecordSignIn(ctx context.Context, d authn.UserDevice, a authn.Activity, keep int) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, sqliteTouchDevice,
 			d.UserID, d.DeviceID, d.UserAgent, d.IP, d.City, d.Country, ms(d.FirstSeen), ms(d.LastSeen)); err != nil {
 			return mapInsertError(err)
