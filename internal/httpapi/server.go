@@ -152,6 +152,9 @@ type Deps struct {
 	Account Account
 	// Clock drives the rate limiter's buckets; nil means the system clock.
 	Clock clock.Clock
+	// SharedLimiter, when set, shares the per-IP rate limit's buckets
+	// across instances (ratelimit_shared.go); nil keeps them per instance.
+	SharedLimiter SharedLimiter
 	// Rules is the rule source the admin API shows and changes
 	// (*rules.Source); nil turns the admin API off.
 	Rules RuleAdmin
@@ -187,6 +190,7 @@ type Server struct {
 	uaLabels *ualabel.Cache // device names for the magic-link approval
 	origins  map[string]bool
 	limiter  *rateLimiter // nil: no rate limit
+	shared   *sharedLimit // nil: the limit is per instance
 
 	rules      RuleAdmin
 	adminKeys  [][sha256.Size]byte
@@ -286,6 +290,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		return nil, err
 	}
 	s.m = m
+	if err := s.setupSharedLimit(cfg.RateLimit, deps, reg); err != nil {
+		return nil, err
+	}
 
 	s.timeouts.read = orDefault(cfg.ReadTimeout, DefaultReadTimeout)
 	s.timeouts.write = orDefault(cfg.WriteTimeout, DefaultWriteTimeout)

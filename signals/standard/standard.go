@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/engine/clock"
 	"github.com/riskauth/riskauth/engine/familiarity"
@@ -53,6 +55,10 @@ type Assembly struct {
 	// (StateMemory or StateRedis).
 	State     engine.StateStore
 	StateKind string
+	// Redis is the client of the Redis state store (nil on in-memory
+	// state), for what else the instances share there: riskauthd's rate
+	// limit and the rule sets (rulesync.go). The Assembly closes it.
+	Redis redis.UniversalClient
 	// Signals are the optional signals attached to the engine, in the
 	// order the engine runs them (geo, breached).
 	Signals []engine.Signal
@@ -213,6 +219,7 @@ func (a *Assembly) openState(fam *familiarity.Model, vm *velocity.Metrics, clk c
 			return err
 		}
 		a.closers = append(a.closers, client.Close)
+		a.Redis = client
 		st, err := velocity.NewRedis(client, vcfg, vm)
 		if err != nil {
 			return err
