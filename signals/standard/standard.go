@@ -87,6 +87,11 @@ type Assembly struct {
 	// snapDone is closed when the snapshot goroutine Start ran has
 	// returned (closed at once when none runs).
 	snapDone chan struct{}
+	// rsync shares the rule sets through Redis (nil on in-memory state);
+	// syncDone is closed when its goroutine has returned (nil when none
+	// runs).
+	rsync    *ruleSync
+	syncDone chan struct{}
 }
 
 // New builds the engine riskauthd runs from cfg (after Defaults): the
@@ -136,7 +141,7 @@ func New(cfg Config, opts ...Option) (_ *Assembly, err error) {
 		return nil, errors.New("standard: the schema was not built from the configured counters")
 	}
 	src := rules.SourceConfig{Path: cfg.Rules.File, CandidatePath: cfg.Rules.ShadowFile, Schema: schema,
-		OnAudit: o.audit, HistorySize: cfg.Rules.HistorySize, Now: o.clock.Now, Logger: o.log}
+		OnAudit: a.ruleChanged(o.audit), HistorySize: cfg.Rules.HistorySize, Now: o.clock.Now, Logger: o.log}
 	if m.engine != nil {
 		src.OnChange = m.engine.RuleSetChanged
 	}
@@ -152,6 +157,9 @@ func New(cfg Config, opts ...Option) (_ *Assembly, err error) {
 	}
 	if err := a.openState(fam, m.velocity, o.clock, m.snapshot); err != nil {
 		return nil, err
+	}
+	if a.Redis != nil {
+		a.rsync = newRuleSync(a.Redis, a.Rules, cfg.Redis.Prefix, cfg.Rules.Poll, o.clock, o.log, newRuleSyncMetrics(o.reg))
 	}
 
 	deviceKey := cfg.Device.Secret
@@ -286,6 +294,7 @@ func (a *Assembly) breachedSignal(m *breached.Metrics) (*breached.Signal, error)
 func (a *Assembly) Start(ctx context.Context) {
 	a.startOnce.Do(func() {
 		ctx, a.cancel = context.WithCancel(ctx)
+		a.startRuleSync(ctx)
 		go func() { _ = a.Rules.Watch(ctx, a.cfg.Rules.Poll) }()
 		if a.Geo != nil {
 			go func() { _ = a.Geo.Run(ctx) }()
@@ -340,6 +349,9 @@ func (a *Assembly) Close() error {
 	a.startOnce.Do(func() { close(a.snapDone) }) // a Start after Close starts nothing
 	a.cancel()
 	<-a.snapDone // no periodic snapshot races the last one
+	if a.syncDone != nil {
+		<-a.syncDone // the rule sync is done with the Redis client
+	}
 	var errs []error
 	for i := len(a.closers) - 1; i >= 0; i-- {
 		errs = append(errs, a.closers[i]())
