@@ -47,6 +47,8 @@ const (
 	clusterUA       = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 	// The per-IP limit of the cluster: one request a minute, this burst.
 	clusterBurst = 12
+	// Wrong passwords of an account before it is held (one per instance).
+	clusterHoldAfter = 3
 )
 
 // node is one riskauthd process.
@@ -147,7 +149,8 @@ alerts:
   aggregate_window: -1s
 authn:
   rate_limit: { per_ip_per_minute: 1, burst: %d }
-`, testenv.Budget, time.Now().UnixNano(), clusterBurst)), 0o644))
+  lockout: { account_step_up_after: %d }
+`, testenv.Budget, time.Now().UnixNano(), clusterBurst, clusterHoldAfter)), 0o644))
 	shared := []string{
 		"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"),
 		"RISKAUTH_CONFIG=" + cfgFile,
@@ -502,8 +505,23 @@ func TestCluster(t *testing.T) {
 		// and the minutes begun pass. Per instance it would be 3× the burst.
 		assert.LessOrEqual(t, allowed, clusterBurst+int(time.Since(began)/time.Minute)+1)
 		assert.GreaterOrEqual(t, allowed, clusterBurst)
-		// The per-account limits are in PostgreSQL: wrong passwords on
-		// three instances add up to the account threshold (docs/authn.md).
+
+		// The per-account limits are counted in PostgreSQL: one wrong
+		// password on each instance adds up to the account threshold, and
+		// the right password is then held (asked for an email code) too.
+		const ip, email = "192.0.2.70", "max@example.com"
+		c.register(a, b, email, ip)
+		login := func(n *node, password string) answer {
+			return c.call(n, request{ip: ip, method: http.MethodPost, path: "/v1/login", body: map[string]any{"identifier": email, "password": password}})
+		}
+		session(t, login(cc, clusterPassword)) // not held yet
+		for i := range clusterHoldAfter {
+			r := login(c.nodes[i%3], "not the password at all")
+			require.Equal(t, http.StatusUnauthorized, r.code, "%v", r.m)
+		}
+		held := login(cc, clusterPassword)
+		require.Equal(t, http.StatusOK, held.code, "%v", held.m)
+		assert.Equal(t, "second_factor_required", held.m["status"], "held after %d wrong passwords spread over three instances: %v", clusterHoldAfter, held.m)
 	})
 
 	t.Run("killing one instance mid-load loses nothing", func(t *testing.T) {
