@@ -191,8 +191,14 @@ func New(cfg Config, opts ...Option) (_ *Assembly, err error) {
 	deps := engine.Deps{Clock: o.clock, Rules: a.Rules, State: a.State, Devices: devices, Counters: counters,
 		Signals: a.Signals, Sink: o.sink, Metrics: m.engine, Logger: o.log,
 		Familiarity: fam, UserAgentLabels: uaLabels.ReleaseLabels}
-	if a.famSnap != nil {
+	switch {
+	case a.famSnap != nil:
 		deps.FamiliarityGlobal = a.famSnap.g
+	case a.StateKind == StateMemory:
+		// No data dir: counts in memory only, of the configured size.
+		if deps.FamiliarityGlobal, err = familiarity.NewGlobal(cfg.Velocity.FamiliaritySketch.global()); err != nil {
+			return nil, fmt.Errorf("familiarity global counts: %w", err)
+		}
 	}
 	if a.Engine, err = engine.New(cfg.Engine, deps); err != nil {
 		return nil, err
@@ -213,13 +219,14 @@ func New(cfg Config, opts ...Option) (_ *Assembly, err error) {
 func (a *Assembly) openState(fam *familiarity.Model, vm *velocity.Metrics, clk clock.Clock, sm *snapshotMetrics) (err error) {
 	cfg := a.cfg
 	if cfg.Redis.URL == "" && cfg.DataDir != "" {
-		if a.famSnap, err = openFamSnapshots(cfg.DataDir, a.log, clk.Now, sm); err != nil {
+		if a.famSnap, err = openFamSnapshots(cfg.DataDir, cfg.Velocity.FamiliaritySketch.global(), a.log, clk.Now, sm); err != nil {
 			return err
 		}
 	}
 	vcfg := velocity.Config{Counters: cfg.Velocity.Counters, MaxKeys: cfg.Velocity.MaxKeys, MaxPending: cfg.Velocity.MaxPending,
 		PendingTTL: cfg.Velocity.PendingTTL, FamiliarityRefresh: cfg.Velocity.FamiliarityRefresh, KeyPrefix: cfg.Redis.Prefix,
 		ProfileLimits: engine.ProfileLimits{Familiarity: fam}}
+	vcfg.FamiliaritySketch = cfg.Velocity.FamiliaritySketch.global()
 	switch {
 	case cfg.Redis.URL != "":
 		client, err := redisClient(cfg.Redis)
