@@ -21,7 +21,15 @@ import (
 
 func main() {
 	cfgPath := flag.String("config", os.Getenv("RISKAUTH_CONFIG"), "YAML configuration file (RISKAUTH_CONFIG)")
+	probeURL := flag.String("probe", "", "check a loopback URL (e.g. http://127.0.0.1:9090/readyz) and exit 0 if it answers 2xx: the container health check")
 	flag.Parse()
+	if *probeURL != "" {
+		if err := probe(context.Background(), *probeURL); err != nil {
+			fmt.Fprintln(os.Stderr, "riskauthd:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	daemon.SetDefaultGC()
 	if err := run(*cfgPath); err != nil {
 		fmt.Fprintln(os.Stderr, "riskauthd:", err)

@@ -55,3 +55,40 @@ admin:
 		})
 	}
 }
+
+func TestAdminKeyScopes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "riskauth.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(`
+admin:
+  api_keys:
+    - { name: alice, key: alice-admin-key-0123456789, scopes: [users:support, rules:read] }
+    - { name: ci, key: ci-admin-key-0123456789 }
+`), 0o644))
+	c, err := config.Load(path, env(nil))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"users:support", "rules:read"}, c.Admin.APIKeys[0].Scopes)
+	assert.Empty(t, c.Admin.APIKeys[1].Scopes, "no scopes: the rule API, as before scopes")
+
+	c, err = config.Load(path, env(map[string]string{"RISKAUTH_ADMIN_API_KEY_SCOPES": " ci = rules:* users:read ; alice=users:admin"}))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"users:admin"}, c.Admin.APIKeys[0].Scopes)
+	assert.Equal(t, []string{"rules:*", "users:read"}, c.Admin.APIKeys[1].Scopes)
+
+	c, err = config.Load("", env(map[string]string{"RISKAUTH_ADMIN_API_KEYS": "bob:bob-admin-key-0123456789",
+		"RISKAUTH_ADMIN_API_KEY_SCOPES": "bob=users:read,users:support"}))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"users:read", "users:support"}, c.Admin.APIKeys[0].Scopes)
+
+	for name, v := range map[string]string{
+		"unknown key":   "carol=users:read",
+		"no equals":     "alice users:read",
+		"no scope":      "alice=",
+		"unknown scope": "alice=users:wrte",
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := config.Load(path, env(map[string]string{"RISKAUTH_ADMIN_API_KEY_SCOPES": v}))
+			require.Error(t, err)
+			assert.NotContains(t, err.Error(), "0123456789", "a key never appears in an error")
+		})
+	}
+}

@@ -182,7 +182,7 @@ func Build(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, 
 	}
 	apiCfg := httpapi.Config{APIKeys: apiKeys, BodyLimit: cfg.BodyLimit, TrustedProxies: proxies, Metrics: cfg.Metrics()}
 	for _, k := range cfg.Admin.APIKeys {
-		apiCfg.AdminKeys = append(apiCfg.AdminKeys, httpapi.AdminKey{Name: k.Name, Key: k.Key})
+		apiCfg.AdminKeys = append(apiCfg.AdminKeys, httpapi.AdminKey{Name: k.Name, Key: k.Key, Scopes: k.Scopes})
 	}
 	if len(apiCfg.AdminKeys) == 0 {
 		log.Info("admin API is off: no admin key configured (RISKAUTH_ADMIN_API_KEYS); /v1/admin/* answers 404")

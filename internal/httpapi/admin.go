@@ -23,6 +23,11 @@ import (
 type AdminKey struct {
 	Name string
 	Key  string
+	// Scopes are what the key may do (admin_scopes.go: rules:read,
+	// users:support, users:*, ...). None at all keeps what every admin key
+	// could do before scopes existed: the rule rollout API (rules:*), and
+	// nothing of the user administration.
+	Scopes []string
 }
 
 // RuleStatus reads the rule source for the admin API; *rules.Source
@@ -54,12 +59,18 @@ var _ RuleAdmin = (*rules.Source)(nil)
 // positions ("body:12:5: ...").
 const adminBodyName = "body"
 
-const localAdmin = "riskauth.admin"
+// Request locals set by authenticateAdmin: the key's name and its index
+// in adminKeys (for its scopes).
+const (
+	localAdmin      = "riskauth.admin"
+	localAdminIndex = "riskauth.admin.index"
+)
 
 var adminNameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$`)
 
-// setupAdmin checks the admin keys. Without keys (or without a rule
-// source) the admin API is off and its routes answer 404.
+// setupAdmin checks the admin keys and their scopes. Without keys the
+// admin API is off and its routes answer 404; without a rule source the
+// rule routes do.
 func (s *Server) setupAdmin(cfg Config, deps Deps) error {
 	s.rules = deps.Rules
 	seen := map[string]bool{}
@@ -71,6 +82,10 @@ func (s *Server) setupAdmin(cfg Config, deps Deps) error {
 		if k.Key == "" || strings.ContainsFunc(k.Key, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
 			return fmt.Errorf("httpapi: admin key #%d (%s) is empty or contains spaces or control characters", i+1, k.Name)
 		}
+		scopes, err := parseScopes(k.Scopes)
+		if err != nil {
+			return fmt.Errorf("httpapi: admin key #%d (%s): %w", i+1, k.Name, err)
+		}
 		sum := sha256.Sum256([]byte(k.Key))
 		for _, api := range s.keys {
 			if subtle.ConstantTimeCompare(sum[:], api[:]) == 1 {
@@ -79,12 +94,13 @@ func (s *Server) setupAdmin(cfg Config, deps Deps) error {
 		}
 		s.adminKeys = append(s.adminKeys, sum)
 		s.adminNames = append(s.adminNames, k.Name)
+		s.adminScopes = append(s.adminScopes, scopes)
 	}
 	return nil
 }
 
-// AdminEnabled reports whether the admin API answers (admin keys and a
-// rule source are configured).
+// AdminEnabled reports whether the rule rollout admin API answers (admin
+// keys and a rule source are configured).
 func (s *Server) AdminEnabled() bool { return len(s.adminKeys) > 0 && s.rules != nil }
 
 // authenticateAdmin checks the bearer key against the admin keys only:
@@ -93,7 +109,7 @@ func (s *Server) AdminEnabled() bool { return len(s.adminKeys) > 0 && s.rules !=
 // ordinary keys', and also picks the key's name without branching on
 // which one matched.
 func (s *Server) authenticateAdmin(c *fiber.Ctx) error {
-	if !s.AdminEnabled() {
+	if len(s.adminKeys) == 0 {
 		return apiErr(CodeNotFound, "no such route")
 	}
 	sum := sha256.Sum256(bearer(c))
@@ -107,6 +123,7 @@ func (s *Server) authenticateAdmin(c *fiber.Ctx) error {
 		return errUnauthorized
 	}
 	c.Locals(localAdmin, s.adminNames[idx])
+	c.Locals(localAdminIndex, idx)
 	return c.Next()
 }
 

@@ -43,6 +43,9 @@ const (
 	CodeNoHistory            Code = "no_history"            // 409: nothing to roll back to
 	CodeRulesNotPersisted    Code = "rules_not_persisted"   // 503: the rule file could not be written; nothing changed
 	CodePreconditionRequired Code = "precondition_required" // 428: promote without If-Match
+	// CodeInsufficientScope (403): the admin key lacks the route's scope,
+	// which the message names (admin_scopes.go).
+	CodeInsufficientScope Code = "insufficient_scope"
 )
 
 // The codes of the sign-in and self-service API are authn's own, so that a
@@ -95,6 +98,7 @@ var codeStatus = map[Code]int{
 	CodeNoHistory:            http.StatusConflict,
 	CodeRulesNotPersisted:    http.StatusServiceUnavailable,
 	CodePreconditionRequired: http.StatusPreconditionRequired,
+	CodeInsufficientScope:    http.StatusForbidden,
 
 	CodeInvalidEmail:             http.StatusUnprocessableEntity,
 	CodeLoginFailed:              http.StatusUnauthorized,

@@ -195,6 +195,8 @@ type Server struct {
 	rules      RuleAdmin
 	adminKeys  [][sha256.Size]byte
 	adminNames []string // by the index of adminKeys
+	// adminScopes are each key's scopes, by the index of adminKeys.
+	adminScopes []scopeSet
 
 	// The operations listener (ops.go): nil unless metrics are served
 	// apart; metricsToken is the digest of the metrics token, nil when
@@ -216,8 +218,10 @@ type route struct {
 	method, path string
 	// auth: behind the API keys.
 	auth bool
-	// admin: behind the admin keys (and 404 while the admin API is off).
+	// admin: behind the admin keys (and 404 while the admin API is off),
+	// for keys holding scope (admin_scopes.go).
 	admin bool
+	scope string
 	// guard: a state-changing sign-in or account route (optional API
 	// key, JSON content type, CSRF checks; see guard).
 	guard bool
@@ -338,7 +342,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		hs := []fiber.Handler{r.handler}
 		switch {
 		case r.admin:
-			hs = []fiber.Handler{s.authenticateAdmin, r.handler}
+			hs = []fiber.Handler{s.authenticateAdmin, s.requireScope(r.scope), r.handler}
 		case r.auth:
 			hs = []fiber.Handler{s.authenticate, r.handler}
 		case r.guard && r.limit && s.served(r.authn):
@@ -381,8 +385,17 @@ func (s *Server) routes(metrics, breached fiber.Handler) []route {
 	get := func(a authnService, path string, h fiber.Handler) route {
 		return route{method: http.MethodGet, path: path, authn: a, handler: h}
 	}
-	admin := func(method, path string, h fiber.Handler) route {
-		return route{method: method, path: path, admin: true, handler: h}
+	admin := func(method, path, scope string, h fiber.Handler) route {
+		return route{method: method, path: path, admin: true, scope: scope, handler: h}
+	}
+	// rulesAdmin is a rule route: 404 without a rule source.
+	rulesAdmin := func(method, path, scope string, h fiber.Handler) route {
+		return admin(method, path, scope, func(c *fiber.Ctx) error {
+			if s.rules == nil {
+				return apiErr(CodeNotFound, "no such route")
+			}
+			return h(c)
+		})
 	}
 	return []route{
 		// Risk API (risk.go), for backends with an API key.
@@ -436,12 +449,12 @@ func (s *Server) routes(metrics, breached fiber.Handler) []route {
 		get(viaPasswordReset, "/password/reset", s.linkPage(pageResetPassword)),
 
 		// Rule rollout admin API (admin.go), for the admin keys.
-		admin(http.MethodGet, "/v1/admin/rules", s.adminRules),
-		admin(http.MethodPost, "/v1/admin/rules/validate", s.adminValidate),
-		admin(http.MethodPut, "/v1/admin/rules/candidate", s.adminSetCandidate),
-		admin(http.MethodDelete, "/v1/admin/rules/candidate", s.adminClearCandidate),
-		admin(http.MethodPost, "/v1/admin/rules/promote", s.adminPromote),
-		admin(http.MethodPost, "/v1/admin/rules/rollback", s.adminRollback),
+		rulesAdmin(http.MethodGet, "/v1/admin/rules", ScopeRulesRead, s.adminRules),
+		rulesAdmin(http.MethodPost, "/v1/admin/rules/validate", ScopeRulesRead, s.adminValidate),
+		rulesAdmin(http.MethodPut, "/v1/admin/rules/candidate", ScopeRulesWrite, s.adminSetCandidate),
+		rulesAdmin(http.MethodDelete, "/v1/admin/rules/candidate", ScopeRulesWrite, s.adminClearCandidate),
+		rulesAdmin(http.MethodPost, "/v1/admin/rules/promote", ScopeRulesWrite, s.adminPromote),
+		rulesAdmin(http.MethodPost, "/v1/admin/rules/rollback", ScopeRulesWrite, s.adminRollback),
 	}
 }
 

@@ -79,3 +79,18 @@ func Promtool(t testing.TB) string {
 	t.Skip("promtool not installed (Debian package prometheus): Prometheus rule tests skipped")
 	return ""
 }
+
+// Podman returns the path of podman, which builds the container image of
+// deploy/container (scripts/build-image.sh); when it is missing the test
+// is skipped, or fails under CI (.ci/run installs the package).
+func Podman(t testing.TB) string {
+	t.Helper()
+	if p, err := exec.LookPath("podman"); err == nil {
+		return p
+	}
+	if CI() {
+		t.Fatal("podman is missing under CI: install the podman package")
+	}
+	t.Skip("podman not installed (Debian package podman): container image test skipped")
+	return ""
+}
