@@ -120,6 +120,8 @@ func (s *Postgres) DeleteExpired(ctx context.Context, now time.Time, keep time.D
 			{pgSweepFlows, []any{now}},
 			{pgSweepEvents, []any{now}},
 			{pgSweepFlowClients, []any{now}},
+			{pgSweepOIDCReqs, []any{now}},
+			{pgSweepOIDCTokens, []any{now}},
 		} {
 			tag, err := tx.Exec(ctx, st.query, st.args...)
 			if err != nil {

@@ -132,6 +132,8 @@ func (s *SQLite) DeleteExpired(ctx context.Context, now time.Time, keep time.Dur
 		{sqliteSweepFlows, []any{ms(now)}},
 		{sqliteSweepEvents, []any{ms(now)}},
 		{sqliteSweepFlowClients, []any{ms(now)}},
+		{sqliteSweepOIDCReqs, []any{ms(now)}},
+		{sqliteSweepOIDCTokens, []any{ms(now)}},
 	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		for _, st := range stmts {

@@ -56,6 +56,8 @@ type AuthnConfig struct {
 	Password PasswordPolicyConfig `yaml:"password"`
 	// AccessTokens configures the optional short-lived JWTs.
 	AccessTokens AccessTokenConfig `yaml:"access_tokens"`
+	// OIDC is the OpenID Connect provider (oidc.go).
+	OIDC OIDCConfig `yaml:"oidc"`
 
 	// Config is the flow tuning, inline under authn.: service_name
 	// (RISKAUTH_SERVICE_NAME, default "riskauth"), flow and code lifetimes,

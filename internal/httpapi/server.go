@@ -155,6 +155,9 @@ type Deps struct {
 	// SharedLimiter, when set, shares the per-IP rate limit's buckets
 	// across instances (ratelimit_shared.go); nil keeps them per instance.
 	SharedLimiter SharedLimiter
+	// OIDC is the OpenID Connect provider (oidc.go); nil answers 404 on
+	// its routes. Its login page needs SignIn too.
+	OIDC OIDCProvider
 	// Rules is the rule source the admin API shows and changes
 	// (*rules.Source); nil turns the admin API off.
 	Rules RuleAdmin
@@ -191,6 +194,8 @@ type Server struct {
 	origins  map[string]bool
 	limiter  *rateLimiter // nil: no rate limit
 	shared   *sharedLimit // nil: the limit is per instance
+
+	oidc OIDCProvider // nil: OpenID Connect is off
 
 	rules      RuleAdmin
 	adminKeys  [][sha256.Size]byte
@@ -274,6 +279,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if err := s.setupAuthn(cfg, deps); err != nil {
 		return nil, err
 	}
+	s.oidc = deps.OIDC
 	if err := s.setupAdmin(cfg, deps); err != nil {
 		return nil, err
 	}
@@ -332,7 +338,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if s.metricsSeparate {
 		s.ops = s.newOpsApp(metrics)
 	}
-	for _, r := range s.routes(metrics, breachedRange(deps.BreachedRange)) {
+	for _, r := range append(s.routes(metrics, breachedRange(deps.BreachedRange)), s.oidcRoutes()...) {
 		if r.path == "/metrics" && s.metricsSeparate {
 			continue // on the operations listener only: 404 here
 		}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/riskauth/riskauth/authn"
+	"github.com/riskauth/riskauth/authn/oidc"
 )
 
 // Store is everything the suite exercises: all authn store interfaces and
@@ -22,6 +23,7 @@ type Store interface {
 	authn.AttemptStore
 	authn.EventCounter
 	authn.FlowClientStore
+	oidc.Store
 	Close() error
 }
 

@@ -36,6 +36,7 @@ func Run(t *testing.T, newDB NewDatabase) {
 		{"Attempts", testAttempts},
 		{"Counters", testCounters},
 		{"FlowClients", testFlowClients},
+		{"OIDC", testOIDC},
 		{"Sweeper", testSweeper},
 		{"Migrations", testMigrations},
 		{"ConcurrentSignIns", testConcurrentSignIns},

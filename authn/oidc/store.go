@@ -1,0 +1,117 @@
+package oidc
+
+import (
+	"context"
+	"time"
+)
+
+// The state the provider keeps, declared here (the consumer) and
+// implemented by authn/store. Every method takes the time it reads as a
+// parameter, so tests run on a virtual clock. Unknown, expired and used
+// records are authn.ErrNotFound unless a method says otherwise.
+
+// RequestRecord is one authorization request, from /authorize to the code
+// exchange. Data is the request's state (JSON, see authRequest): the store
+// does not interpret it.
+type RequestRecord struct {
+	ID       string
+	ClientID string
+	Data     []byte
+	// ExpiresAt bounds the whole request; the code has its own deadline.
+	ExpiresAt time.Time
+	// CodeHash is the SHA-256 of the authorization code, nil before the
+	// login step completed.
+	CodeHash      []byte
+	CodeExpiresAt time.Time
+	// CodeUsedAt is set once the code was exchanged; the record stays until
+	// ExpiresAt so that a replay is recognised (and revokes what the code
+	// issued) instead of looking like an unknown code.
+	CodeUsedAt time.Time
+}
+
+// RequestStore keeps authorization requests.
+type RequestStore interface {
+	// CreateAuthRequest inserts r (no code yet).
+	CreateAuthRequest(ctx context.Context, r RequestRecord) error
+	// AuthRequest returns the live request with this id.
+	AuthRequest(ctx context.Context, id string, now time.Time) (RequestRecord, error)
+	// UpdateAuthRequest replaces the data of a live request that has no
+	// code yet (the login step records who signed in); ErrNotFound
+	// otherwise.
+	UpdateAuthRequest(ctx context.Context, id string, data []byte, now time.Time) error
+	// DeleteAuthRequest removes the request.
+	DeleteAuthRequest(ctx context.Context, id string) error
+}
+
+// CodeStore keeps the authorization codes of requests.
+type CodeStore interface {
+	// SaveAuthCode sets the code of a live request that has none;
+	// ErrNotFound otherwise (a second code for one request is refused).
+	SaveAuthCode(ctx context.Context, id string, codeHash []byte, expiresAt, now time.Time) error
+	// AuthRequestByCode returns the request whose code hashes to codeHash,
+	// used or not (CodeUsedAt tells), while the request lives and the code
+	// has not expired.
+	AuthRequestByCode(ctx context.Context, codeHash []byte, now time.Time) (RequestRecord, error)
+	// UseAuthCode marks the code of request id used, once: ErrNotFound when
+	// it was used already or expired, also under concurrent exchanges.
+	UseAuthCode(ctx context.Context, id string, now time.Time) error
+}
+
+// TokenKind tells access-token records from refresh-token records.
+type TokenKind string
+
+// Token kinds.
+const (
+	TokenAccess  TokenKind = "access"
+	TokenRefresh TokenKind = "refresh"
+)
+
+// TokenRecord is an issued access token (a JWT, recorded by its id so it
+// can be revoked and introspected) or refresh token (opaque, recorded by
+// its hash).
+type TokenRecord struct {
+	ID   string
+	Kind TokenKind
+	// Hash is SHA-256 of a refresh token; nil for access tokens.
+	Hash []byte
+	// Family is the grant the token belongs to: the authorization request
+	// that started it. Every token issued from one code, through every
+	// refresh, shares it, so a replayed code or a reused refresh token
+	// revokes them together.
+	Family    string
+	ClientID  string
+	UserID    string
+	Data      []byte // the grant (JSON, see grant)
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	// UsedAt is when a refresh token was rotated (zero while current).
+	UsedAt time.Time
+	// RevokedAt is when the token (or its family) was revoked.
+	RevokedAt time.Time
+}
+
+// TokenStore keeps issued tokens.
+type TokenStore interface {
+	// InsertToken records t.
+	InsertToken(ctx context.Context, t TokenRecord) error
+	// Token returns the token with this id, expired, used or revoked
+	// alike: callers decide (a used refresh token is reuse, not unknown).
+	Token(ctx context.Context, id string) (TokenRecord, error)
+	// RefreshTokenByHash returns the refresh token with this hash, in the
+	// same way as Token.
+	RefreshTokenByHash(ctx context.Context, hash []byte) (TokenRecord, error)
+	// RotateRefreshToken marks refresh token oldID used and inserts next,
+	// atomically: ErrNotFound (and nothing inserted) when oldID is used,
+	// revoked or expired already, also under concurrent rotations.
+	RotateRefreshToken(ctx context.Context, oldID string, next TokenRecord, now time.Time) error
+	// RevokeTokens revokes the token id, or with family set every token of
+	// that family, and says how many were live.
+	RevokeTokens(ctx context.Context, id, family string, now time.Time) (int64, error)
+}
+
+// Store is everything the provider keeps.
+type Store interface {
+	RequestStore
+	CodeStore
+	TokenStore
+}
