@@ -81,5 +81,13 @@ func (s *storage) evaluate(ctx context.Context, kind, userID, clientID string) (
 	if err != nil {
 		return risk.Block, fmt.Errorf("oidc: risk evaluation: %w", err)
 	}
+	if d.Action != risk.Passwordless {
+		reasons := make([]string, 0, len(d.Reasons))
+		for _, r := range d.Reasons {
+			reasons = append(reasons, r.Rule)
+		}
+		s.log.InfoContext(ctx, "oidc: risk decision", "kind", kind, "client_id", clientID, "user_id", userID,
+			"decision", d.Action.String(), "reasons", reasons)
+	}
 	return d.Action, nil
 }
