@@ -9,14 +9,17 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/riskauth/riskauth/internal/config"
 	"github.com/riskauth/riskauth/internal/daemon"
+	"github.com/riskauth/riskauth/internal/tracing"
 )
 
 func main() {
@@ -42,7 +45,11 @@ func run(cfgPath string) error {
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg.LogLevel)
+	trc, err := tracing.Setup(context.Background(), os.Getenv, daemon.Version())
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.LogLevel, trc != nil)
 	daemon.ApplyMemoryLimit(cfg.Memory(), os.Getenv, log)
 	// Components that fall back to slog.Default() (the Redis state store's
 	// annotation writer, a spool opened without a logger, the breach range
@@ -55,7 +62,17 @@ func run(cfgPath string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	srv, err := daemon.Build(ctx, cfg, daemon.WithLogger(log))
+	if trc != nil {
+		log.Info("tracing on: spans exported by OTLP", "endpoint", otlpEndpoint())
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := trc.Shutdown(sctx); err != nil {
+				log.Warn("tracing", "err", err)
+			}
+		}()
+	}
+	srv, err := daemon.Build(ctx, cfg, daemon.WithLogger(log), daemon.WithTracing(trc))
 	if err != nil {
 		return err
 	}
@@ -103,8 +120,27 @@ func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
 	l.log.WarnContext(ctx, "redis client", "detail", fmt.Sprintf(format, v...))
 }
 
-func newLogger(level string) *slog.Logger {
+// newLogger is riskauthd's JSON logger; with tracing, lines logged with a
+// request's context carry its trace_id and span_id.
+func newLogger(level string, traced bool) *slog.Logger {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(level))
-	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+	var h slog.Handler = slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l})
+	if traced {
+		h = tracing.LogHandler(h)
+	}
+	return slog.New(h)
+}
+
+// otlpEndpoint names where spans go, for the start-up line: the host
+// only, in case the URL carries credentials.
+func otlpEndpoint() string {
+	e := os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+	if e == "" {
+		e = os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT")
+	}
+	if u, err := url.Parse(e); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return "(unparsed)"
 }

@@ -1,6 +1,7 @@
 package alert
 
 import (
+	"slices"
 	"time"
 
 	"github.com/riskauth/riskauth/engine/alert/ocsf"
@@ -74,9 +75,22 @@ func (s *Sink) process(items []item, reason string) {
 			continue
 		}
 		if it.ev != nil {
-			// One id for the event in both topics: the same message.
+			// One id for the event in both topics, and one encoding: the
+			// same message, byte for byte (the record's logged_time, and its
+			// time when the event has none, are read from the clock at
+			// encoding, so encoding twice could differ).
 			ev, id := it.ev, newMessageID()
-			encode := func(dst []byte, id string) ([]byte, error) { return s.enc.Security(dst, ev, id) }
+			var body []byte
+			encode := func(dst []byte, id string) ([]byte, error) {
+				if body != nil {
+					return append(dst, body...), nil
+				}
+				out, err := s.enc.Security(dst, ev, id)
+				if err == nil {
+					body = slices.Clone(out[len(dst):])
+				}
+				return out, err
+			}
 			if !ev.Type.AuditOnly() {
 				if m, ok := s.encodeID(id, ev.Time, ocsf.SecurityKey(ev), s.alerts, encode); ok {
 					alerts = append(alerts, m)

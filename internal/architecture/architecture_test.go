@@ -60,7 +60,7 @@ var layers = []layer{
 	{name: "http", pkgs: []string{"internal/httpapi/..."},
 		may: []string{"authn", "engine", "rules", "signals", "vocabulary", "leaf"},
 		why: "the HTTP surface: risk, sign-in, account, admin, pages"},
-	{name: "wiring", pkgs: []string{"internal/config", "internal/daemon"},
+	{name: "wiring", pkgs: []string{"internal/config", "internal/daemon", "internal/tracing"},
 		may: []string{"http", "authn", "security events", "alerts", "standard", "signals", "engine", "rules", "familiarity", "vocabulary", "leaf"},
 		why: "configuration and the assembly of the whole daemon"},
 	{name: "tests", pkgs: []string{"internal/architecture"},

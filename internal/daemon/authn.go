@@ -155,7 +155,7 @@ func (s *Server) buildAuthn(ctx context.Context, cfg *config.Config, reg *promet
 
 	svc, err := authn.New(a.Flows(), authn.Deps{
 		Users: st, Flows: st, Tokens: st, Sessions: st, Attempts: st, TOTP: st, Recovery: st, Counters: st, FlowClients: st,
-		Risk: s.Engine, Hasher: hasher, Policy: policy, Sealer: sealer, RecoveryHasher: rh, CodeKey: codeKey,
+		Risk: s.evaluator, Hasher: hasher, Policy: policy, Sealer: sealer, RecoveryHasher: rh, CodeKey: codeKey,
 		Mailer: mailer, Renderer: renderer, Events: s.Sink, Logger: log, Metrics: authn.NewMetrics(reg), Clock: clk,
 	})
 	if err != nil {
@@ -177,7 +177,7 @@ func (s *Server) buildAuthn(ctx context.Context, cfg *config.Config, reg *promet
 	if apiCfg.AccessTokens, err = accessTokens(cfg, log); err != nil {
 		return err
 	}
-	if deps.OIDC, err = buildOIDC(a.OIDC, apiCfg.AccessTokens, st, s.Engine, clk, log); err != nil {
+	if deps.OIDC, err = buildOIDC(a.OIDC, apiCfg.AccessTokens, st, s.evaluator, clk, log); err != nil {
 		return err
 	}
 	deps.Registration, deps.SignIn, deps.PasswordReset = svc.Registration, svc.SignIn, svc.Recovery

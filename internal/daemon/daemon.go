@@ -29,6 +29,7 @@ import (
 	"github.com/riskauth/riskauth/internal/config"
 	"github.com/riskauth/riskauth/internal/httpapi"
 	"github.com/riskauth/riskauth/internal/leaf/secretfile"
+	"github.com/riskauth/riskauth/internal/tracing"
 	"github.com/riskauth/riskauth/rules"
 	"github.com/riskauth/riskauth/signals/breached"
 	"github.com/riskauth/riskauth/signals/standard"
@@ -39,6 +40,9 @@ import (
 type Server struct {
 	// Engine is the risk engine.
 	Engine *engine.Engine
+	// evaluator is what the HTTP layer and authn evaluate with: Engine,
+	// or Engine inside a span per evaluation when tracing is on.
+	evaluator evaluator
 	// API is the HTTP server (risk, sign-in, admin and operator routes).
 	API *httpapi.Server
 	// State is the velocity and profile store; StateKind names it
@@ -79,10 +83,17 @@ func (s *Server) Close() {
 // Option changes what Build wires in besides the configuration.
 type Option func(*options)
 
+// evaluator is the engine as both its callers need it.
+type evaluator interface {
+	httpapi.Engine
+	authn.Risk
+}
+
 type options struct {
-	clock clock.Clock
-	log   *slog.Logger
-	reg   *prometheus.Registry
+	clock   clock.Clock
+	log     *slog.Logger
+	reg     *prometheus.Registry
+	tracing *tracing.Tracing
 }
 
 // WithClock runs the engine, the signals, the sign-in service and the
@@ -99,6 +110,11 @@ func WithLogger(log *slog.Logger) Option { return func(o *options) { o.log = log
 // instead of a new registry: a caller that measures or scrapes in-process
 // reads the same series. Build adds the Go and process collectors to it.
 func WithRegistry(reg *prometheus.Registry) Option { return func(o *options) { o.reg = reg } }
+
+// WithTracing traces requests and evaluations with t (nil: off, the
+// default); riskauthd passes what tracing.Setup made of the OTEL_*
+// environment. The caller shuts t down after the server.
+func WithTracing(t *tracing.Tracing) Option { return func(o *options) { o.tracing = t } }
 
 // Build wires every component from cfg, as riskauthd runs them. The
 // engine comes from signals/standard, as every other program that builds
@@ -158,6 +174,12 @@ func Build(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, 
 	s.closers = append(s.closers, s.risk.Close)
 	s.risk.Start(ctx)
 	s.Engine, s.State, s.StateKind = s.risk.Engine, s.risk.State, s.risk.StateKind
+	// What the HTTP layer and authn evaluate with: the engine, or the
+	// engine inside a span when tracing is on.
+	s.evaluator = s.Engine
+	if o.tracing != nil {
+		s.evaluator = o.tracing.WrapEngine(s.Engine)
+	}
 	src := s.risk.Rules
 
 	apiKeys := cfg.APIKeys
@@ -173,7 +195,7 @@ func Build(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, 
 	if err != nil {
 		return nil, err
 	}
-	deps := httpapi.Deps{Engine: s.Engine, Registry: reg, Logger: log, Rules: src, Clock: o.clock}
+	deps := httpapi.Deps{Engine: s.evaluator, Registry: reg, Logger: log, Rules: src, Clock: o.clock}
 	if cfg.Breached.ServeRange {
 		if s.risk.BreachedTable == nil {
 			return nil, fmt.Errorf("breached.serve_range: %s is not a table-format corpus (import it with -format table)", cfg.Breached.Corpus)
@@ -181,6 +203,9 @@ func Build(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, 
 		deps.BreachedRange = breached.NewRangeHandler(s.risk.BreachedTable)
 	}
 	apiCfg := httpapi.Config{APIKeys: apiKeys, BodyLimit: cfg.BodyLimit, TrustedProxies: proxies, Metrics: cfg.Metrics()}
+	if o.tracing != nil {
+		apiCfg.Tracing = &httpapi.TracingConfig{Tracer: o.tracing.Tracer(), Propagator: o.tracing.Propagator()}
+	}
 	for _, k := range cfg.Admin.APIKeys {
 		apiCfg.AdminKeys = append(apiCfg.AdminKeys, httpapi.AdminKey{Name: k.Name, Key: k.Key, Scopes: k.Scopes})
 	}

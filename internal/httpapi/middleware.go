@@ -84,7 +84,7 @@ func (s *Server) observe(c *fiber.Ctx) error {
 func (s *Server) renderError(c *fiber.Ctx, err error) {
 	ae, unexpected := toAPIError(err)
 	if unexpected {
-		s.log.Error("request failed", "method", c.Method(), "route", c.Route().Path, "err", err)
+		s.log.ErrorContext(c.UserContext(), "request failed", "method", c.Method(), "route", c.Route().Path, "err", err)
 	}
 	resp := c.Response()
 	resp.ResetBody()
@@ -188,7 +188,7 @@ func (s *Server) rejectMethod(ctx *fasthttp.RequestCtx) {
 func (s *Server) recoverPanic(c *fiber.Ctx) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			s.log.Error("panic serving request", "method", c.Method(), "route", c.Route().Path,
+			s.log.ErrorContext(c.UserContext(), "panic serving request", "method", c.Method(), "route", c.Route().Path,
 				"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 			err = errInternal
 		}

@@ -114,6 +114,9 @@ type Config struct {
 	// own, a bearer token, or both. The zero value serves it to anyone
 	// who reaches the main listener, as development wants.
 	Metrics MetricsConfig
+	// Tracing, when set, gives every request a server span (tracing.go);
+	// nil leaves the request path without any tracing code.
+	Tracing *TracingConfig
 }
 
 // Deps are the server's collaborators.
@@ -172,6 +175,7 @@ type Server struct {
 	readyTimeout time.Duration
 	openapi      []byte
 	log          *slog.Logger
+	tracing      TracingConfig
 	m            *httpMetrics
 	allow        map[string]string // route path -> Allow header value
 
@@ -321,6 +325,10 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		next(ctx)
 	}
 
+	if cfg.Tracing != nil {
+		s.tracing = *cfg.Tracing
+		s.app.Use(s.traced)
+	}
 	s.app.Use(s.observe, s.recoverPanic)
 	metrics := adaptor.HTTPHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelError),
