@@ -37,7 +37,11 @@ func benchEvents(n int) []engine.Event {
 	for i := range evs {
 		u := rng.IntN(10_000)
 		ip := netip.AddrFrom4([4]byte{198, 51, byte(rng.IntN(8)), byte(rng.IntN(250) + 1)})
-		ev := engine.Event{Kind: engine.KindLogin, UserID: fmt.Sprintf("user-%d", u), IP: ip, UserAgent: uas[rng.IntN(len(uas))]}
+		k := rng.IntN(len(uas))
+		// The edge's TLS fingerprint, as an edge that terminates TLS sends
+		// it (issue 24): per-evaluation work for the JA4 and device-trait
+		// features.
+		ev := engine.Event{Kind: engine.KindLogin, UserID: fmt.Sprintf("user-%d", u), IP: ip, UserAgent: uas[k], JA4: benchJA4s[k]}
 		if rng.IntN(4) > 0 {
 			ev.Device = &engine.DeviceDescriptor{CookieID: fmt.Sprintf("dev-%08d", u*3+rng.IntN(3)), Platform: "Win32",
 				Timezone: "Europe/London", ScreenWidth: 1920, ScreenHeight: 1080, Languages: []string{"en-GB"}}
@@ -46,6 +50,9 @@ func benchEvents(n int) []engine.Event {
 	}
 	return evs
 }
+
+// benchJA4s are the TLS fingerprints of benchEvents' user agents, by index.
+var benchJA4s = []string{ja4Chrome, ja4Safari, ja4Safari, ja4Firefox, "t13d1812h1_85036bcba153_b26ce05bbdd6"}
 
 // BenchmarkEvaluate measures a whole evaluation with the 50-rule file:
 // device identification, velocity and profile read (with the attempt

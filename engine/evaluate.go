@@ -36,6 +36,8 @@ type evalCall struct {
 	a     *evaluation
 	keys  Keys
 	place Place
+	// traits are the event's device traits (devicetraits.go).
+	traits DeviceTraits
 	// room holds the signals' results for up to len(room) signals, more
 	// beyond: see results.
 	room [8]Result
@@ -124,6 +126,7 @@ func (e *Engine) identify(c *evalCall) {
 	dev := e.devices.Identify(c.ev.Device, c.ev.UserAgent)
 	c.keys = eventKeys(c.ev, dev.ID)
 	c.a.d.Keys = c.keys
+	c.traits = traitsOf(c.ev)
 	e.eventFeatures(c.f, c.ev, dev, c.keys)
 }
 
@@ -158,7 +161,7 @@ func (e *Engine) runInline(ctx context.Context, c *evalCall) {
 // stores it in the same round trip as the counter reads.
 func (e *Engine) newPending(c *evalCall) {
 	a := c.a
-	a.pending = Pending{EvaluationID: a.d.EvaluationID, Kind: c.ev.Kind, Keys: c.keys, At: c.at, Place: c.place, RuleSetVersion: c.rs.Version}
+	a.pending = Pending{EvaluationID: a.d.EvaluationID, Kind: c.ev.Kind, Keys: c.keys, At: c.at, Place: c.place, RuleSetVersion: c.rs.Version, Traits: c.traits}
 	if e.fam != nil && c.keys.User != "" {
 		// Extracted before Load so that the pending evaluation carries
 		// the values a successful outcome will observe.
@@ -259,7 +262,7 @@ func (e *Engine) applyState(c *evalCall) {
 		c.unavailable = true
 		return
 	}
-	e.stateFeatures(c.f, c.st.snap, c.keys, c.at)
+	e.stateFeatures(c.f, c.st.snap, c.keys, c.traits, c.at)
 	if x := c.a.pending.Familiarity; x != nil {
 		// Inline, after the load: the history came with the profile.
 		if c.scored = e.familiarityFeatures(c.f, c.st.snap, x, c.at, &c.famRes); !c.scored {

@@ -148,6 +148,8 @@ func (e *Engine) familiarityFeatures(f *risk.Features, snap *Snapshot, x *famili
 	if top.Contribution > 0 {
 		ff.Top = top.Feature.String()
 	}
+	ff.IPLogins = int(min(res.Features[familiarity.FeatureIP].GlobalCount, 1<<31-1))
+	ff.ASNLogins = int(min(res.Features[familiarity.FeatureASN].GlobalCount, 1<<31-1))
 	return true
 }
 

@@ -17,13 +17,14 @@ func (e *Engine) eventFeatures(f *risk.Features, ev *Event, dev DeviceInfo, keys
 	f.Device.Present = ev.Device != nil || ev.UserAgent != ""
 	f.Device.ID = dev.ID
 	f.Device.HasCookie = dev.HasCookie
+	ja4Features(&f.Event, ev.JA4, dev)
 	if len(ev.Attributes) > 0 {
 		f.Attr = ev.Attributes
 	}
 }
 
 // stateFeatures turns the velocity and profile snapshot into features.
-func (e *Engine) stateFeatures(f *risk.Features, s *Snapshot, keys Keys, at time.Time) {
+func (e *Engine) stateFeatures(f *risk.Features, s *Snapshot, keys Keys, traits DeviceTraits, at time.Time) {
 	f.Velocity.Available = true
 	copy(f.Velocity.Values, s.Counters)
 	f.User.Available = true
@@ -50,5 +51,6 @@ func (e *Engine) stateFeatures(f *risk.Features, s *Snapshot, keys Keys, at time
 		f.Device.Known = true
 		f.Device.Trusted = d.Trusted
 		f.Device.AgeDays = at.Sub(d.First).Hours() / 24
+		traitsFeatures(&f.Device, d, traits)
 	}
 }

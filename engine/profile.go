@@ -49,6 +49,12 @@ type DeviceSeen struct {
 	First   time.Time `json:"f"`
 	Last    time.Time `json:"l"`
 	Trusted bool      `json:"tr,omitempty"`
+	// Traits are the device's platform, time zone, languages and screen
+	// as its last successful sign-in reported them, JA4s its usual TLS
+	// fingerprints (at most maxDeviceJA4s, most recent last): what a
+	// replayed device cookie is compared with.
+	Traits DeviceTraits `json:"x,omitzero"`
+	JA4s   []uint32     `json:"j,omitempty"`
 }
 
 // ProfileLimits bound a profile's lists; the least recently seen entry goes first.
@@ -155,6 +161,7 @@ func ApplyOutcome(p *Profile, pe *Pending, o Outcome, lim ProfileLimits) bool {
 		if o == OutcomeStepUpPassed {
 			d.Trusted = true
 		}
+		d.observeTraits(pe.Traits)
 		p.Devices = evictDevices(p.Devices, lim.Devices)
 	}
 	return true

@@ -154,6 +154,9 @@ type Pending struct {
 	// (at most familiarity.MaxUserAgentLen bytes): a typical pending
 	// evaluation grows from about 350 to 640 bytes.
 	Familiarity *familiarity.Features `json:"fam,omitempty"`
+	// Traits are the event's device traits, recorded on the device by a
+	// successful outcome (ApplyOutcome).
+	Traits DeviceTraits `json:"dt,omitzero"`
 	// firstObserved is set by ApplyOutcome when the sign-in was the first
 	// in the user's familiarity history, so that the engine counts one
 	// more user globally. Not stored: it describes the outcome, not the

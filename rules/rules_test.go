@@ -356,6 +356,7 @@ func TestListFilesChangeTheVersion(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "rules.yaml"), src, 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "lists/deny-countries.txt"), []byte("KP\n"), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "lists/satellite-asns.txt"), []byte("14593\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "lists/automation-ja4.txt"), []byte("# none yet\n"), 0o644))
 	s := schema(t)
 	source, err := rules.NewSource(rules.SourceConfig{Path: filepath.Join(dir, "rules.yaml"), Schema: s})
 	require.NoError(t, err)
@@ -369,6 +370,17 @@ func TestListFilesChangeTheVersion(t *testing.T) {
 	assert.True(t, changed, "a changed list is a new rule set version")
 	assert.NotEqual(t, v1, source.Current().Version)
 	assert.Equal(t, risk.Block, source.Current().Evaluate(f, time.Time{}).Action)
+
+	// The analysts add an anti-detect browser's TLS fingerprint: the next
+	// reload scores it (issue 24).
+	const ja4 = "t13d1516h2_8daaf6152771_0123456789ab"
+	fj, _ := s.FeaturesFromMap(map[string]any{"event": map[string]any{"ja4": ja4}})
+	assert.Equal(t, 0.0, source.Current().Evaluate(fj, time.Time{}).Score)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "lists/automation-ja4.txt"), []byte(ja4+"  # seen 2026-12-07\n"), 0o644))
+	changed, err = source.Reload()
+	require.NoError(t, err)
+	assert.True(t, changed)
+	assert.Equal(t, 40.0, source.Current().Evaluate(fj, time.Time{}).Score)
 }
 
 func TestExtraEvidence(t *testing.T) {

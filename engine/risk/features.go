@@ -30,6 +30,12 @@ type EventFeatures struct {
 	HourUTC    int    `expr:"hour_utc" json:"hour_utc" doc:"hour of day of the event, UTC (0-23)" example:"3"`
 	Headless   bool   `expr:"headless" json:"headless" doc:"the user agent is a headless browser, an HTTP library or a known automation tool" example:"false"`
 	EmptyAgent bool   `expr:"empty_user_agent" json:"empty_user_agent" doc:"no user agent was sent" example:"false"`
+	// JA4 is the TLS client fingerprint the edge reported (issue 24):
+	// rules match automation stacks against an analyst's list file with
+	// in_list, and compare the stack with the user agent's claim.
+	JA4         string `expr:"ja4" json:"ja4,omitempty" doc:"TLS client fingerprint (JA4) reported by the edge that terminated TLS, empty when not sent" example:"\"t13d1516h2_8daaf6152771_d8a2da3f94cd\""`
+	JA4Stack    string `expr:"ja4_stack" json:"ja4_stack,omitempty" doc:"browser TLS stack the JA4 belongs to: chromium, firefox or safari; empty when unknown" example:"\"chromium\""`
+	JA4Mismatch bool   `expr:"ja4_mismatch" json:"ja4_mismatch" doc:"the JA4's TLS stack is not the one the user agent's browser uses (an anti-detect browser or a script copying a user agent); false when either is unknown" example:"false"`
 }
 
 // UserFeatures come from the user's risk profile: what earlier successful
@@ -56,6 +62,15 @@ type DeviceFeatures struct {
 	Trusted   bool    `expr:"trusted" json:"trusted" doc:"the device passed a step-up for this user" example:"false"`
 	AgeDays   float64 `expr:"age_days" json:"age_days" doc:"days since the device was first seen for the user, -1 when unknown" example:"120"`
 	Users     int     `expr:"users" json:"users" doc:"distinct users seen on this device (all time, bounded)" example:"1"`
+	// The *_changed fields compare a known device's traits with those its
+	// last successful sign-in for this user recorded: a replayed device
+	// cookie must copy them all to pass for the device (issue 24).
+	PlatformChanged  bool `expr:"platform_changed" json:"platform_changed" doc:"a known device id arrives with another platform than recorded for it" example:"false"`
+	TimezoneChanged  bool `expr:"timezone_changed" json:"timezone_changed" doc:"a known device id arrives with another time zone than recorded for it" example:"false"`
+	LanguagesChanged bool `expr:"languages_changed" json:"languages_changed" doc:"a known device id arrives with another language list than recorded for it" example:"false"`
+	ScreenChanged    bool `expr:"screen_changed" json:"screen_changed" doc:"a known device id arrives with another screen size than recorded for it" example:"false"`
+	TraitsChanged    int  `expr:"traits_changed" json:"traits_changed" doc:"how many of platform, time zone, languages and screen changed on a known device id (0-4)" example:"0"`
+	JA4Changed       bool `expr:"ja4_changed" json:"ja4_changed" doc:"a known device id arrives with a JA4 none of its recorded sign-ins had (it keeps its last 4)" example:"false"`
 }
 
 // GeoFeatures locate the client IP.
@@ -108,6 +123,10 @@ type FamiliarityFeatures struct {
 	Logins    float64 `expr:"logins" json:"logins" doc:"size of the user's login history, decayed (a login counts 1, halving every 90 days)" example:"12.5"`
 	Prior     float64 `expr:"prior" json:"prior" doc:"the user term of the score: positive for users who sign in less often than the average user" example:"0.4"`
 	Top       string  `expr:"top" json:"top,omitempty" doc:"the feature adding most to the score (ip, asn, city, country, device_id, user_agent, browser, os, device_type), empty when none adds" example:"\"device_id\""`
+	// IPLogins and ASNLogins are the network's reputation from the
+	// engine's own outcomes: the global counts the score already read.
+	IPLogins  int `expr:"ip_logins" json:"ip_logins" doc:"successful sign-ins of all users from this address (estimated by the global counts, as the score reads them)" example:"37"`
+	ASNLogins int `expr:"asn_logins" json:"asn_logins" doc:"successful sign-ins of all users from this network (ASN, estimated)" example:"120345"`
 }
 
 // VelocityFeatures hold the sliding-window counters declared in the

@@ -112,6 +112,12 @@ func packPending(p *engine.Pending) string {
 		b = appendString(b, x.OS)
 		b = appendString(b, x.DeviceType)
 	}
+	// The device traits last, only when sent: five uvarints.
+	if t := &p.Traits; !t.IsZero() {
+		for _, v := range [...]uint32{t.Platform, t.Timezone, t.Languages, t.Screen, t.JA4} {
+			b = binary.AppendUvarint(b, uint64(v))
+		}
+	}
 	b[0] = flags
 	return string(b)
 }
@@ -161,6 +167,11 @@ func unpackPending(s string, p *engine.Pending) error {
 		x.ASN, x.City, x.UserAgent = r.str(), r.str(), r.str()
 		x.Browser, x.OS, x.DeviceType = r.str(), r.str(), r.str()
 		p.Familiarity = x
+	}
+	if t := &p.Traits; r.err == nil && len(r.s) > 0 {
+		for _, v := range [...]*uint32{&t.Platform, &t.Timezone, &t.Languages, &t.Screen, &t.JA4} {
+			*v = uint32(r.uvarint())
+		}
 	}
 	if r.err == nil && len(r.s) != 0 {
 		r.err = errPackCorrupt

@@ -41,6 +41,9 @@ func TestPackPending(t *testing.T) {
 				Place: engine.Place{IP: "198.51.100.7", Country: "NL", ASN: -1, Lat: math.Inf(1)}, Familiarity: &other}},
 		{name: "zone offset", max: 120,
 			p: engine.Pending{EvaluationID: "x", Kind: engine.KindLogin, At: time.Date(2026, 12, 7, 10, 0, 0, 0, time.FixedZone("", 5*3600+1800))}},
+		{name: "device traits", max: 340,
+			p: engine.Pending{EvaluationID: "0193a6f2-7c1e-7abc-8def-0123456789ab", Kind: engine.KindLogin, Keys: keys, At: at, Place: place, Familiarity: fam,
+				Traits: engine.DeviceTraits{Platform: 1, Timezone: 1 << 31, Languages: math.MaxUint32, JA4: 77}}},
 		{name: "long user agent", max: 700,
 			p: engine.Pending{EvaluationID: "y", Familiarity: &familiarity.Features{UserAgent: strings.Repeat("a", familiarity.MaxUserAgentLen)}}},
 	} {

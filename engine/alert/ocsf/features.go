@@ -24,6 +24,9 @@ func (e *Encoder) features(w *writer, f *risk.Features) {
 	w.intField("hour_utc", int64(ev.HourUTC))
 	w.boolField("headless", ev.Headless)
 	w.boolField("empty_user_agent", ev.EmptyAgent)
+	w.optStr("ja4", ev.JA4)
+	w.optStr("ja4_stack", ev.JA4Stack)
+	w.boolField("ja4_mismatch", ev.JA4Mismatch)
 	w.close()
 
 	w.obj("user")
@@ -49,6 +52,12 @@ func (e *Encoder) features(w *writer, f *risk.Features) {
 	w.boolField("trusted", d.Trusted)
 	w.floatField("age_days", d.AgeDays)
 	w.intField("users", int64(d.Users))
+	w.boolField("platform_changed", d.PlatformChanged)
+	w.boolField("timezone_changed", d.TimezoneChanged)
+	w.boolField("languages_changed", d.LanguagesChanged)
+	w.boolField("screen_changed", d.ScreenChanged)
+	w.intField("traits_changed", int64(d.TraitsChanged))
+	w.boolField("ja4_changed", d.JA4Changed)
 	w.close()
 
 	w.obj("geo")
@@ -100,6 +109,8 @@ func (e *Encoder) features(w *writer, f *risk.Features) {
 	w.floatField("logins", fm.Logins)
 	w.floatField("prior", fm.Prior)
 	w.optStr("top", fm.Top)
+	w.intField("ip_logins", int64(fm.IPLogins))
+	w.intField("asn_logins", int64(fm.ASNLogins))
 	w.close()
 
 	if len(f.Attr) > 0 {

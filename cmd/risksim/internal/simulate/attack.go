@@ -37,6 +37,10 @@ const (
 // ATOModels are the account-takeover models, in report order.
 var ATOModels = []Model{Naive, VPN, Targeted, VeryTargeted}
 
+// TakeoverModels are every account-takeover model, in report order: the
+// four of Wiefling et al., then ReplayModels.
+func TakeoverModels() []Model { return append(append([]Model(nil), ATOModels...), ReplayModels...) }
+
 // WaveModels are the guessing waves, in report order.
 var WaveModels = []Model{Stuffing, Spraying}
 
@@ -92,7 +96,7 @@ func (p *population) takeover(rng *rand.Rand, m Model, v *user, t time.Time) log
 	}
 	d := p.newDevice(rng, fam, t)
 	return login{ev: engine.Event{Kind: engine.KindLogin, UserID: v.id, IP: a.Net(n).Addr(rng), UserAgent: ua,
-		Device: p.descriptor(d), Password: v.password, Time: t}}
+		Device: p.descriptor(d), JA4: p.families[fam].JA4, Password: v.password, Time: t}}
 }
 
 // wave is one stuffing or spraying campaign: its addresses, client and
@@ -106,7 +110,9 @@ type wave struct {
 
 // waveAttempt builds attempt k of a wave at t from address index ai.
 func (p *population) waveAttempt(rng *rand.Rand, w *wave, ai int, t time.Time) login {
-	ev := engine.Event{Kind: engine.KindLogin, IP: w.addrs[ai], UserAgent: w.ua, Time: t}
+	// A guessing tool speaks TLS with its own library, whatever user
+	// agent it claims.
+	ev := engine.Event{Kind: engine.KindLogin, IP: w.addrs[ai], UserAgent: w.ua, JA4: ja4Script, Time: t}
 	if ev.UserAgent == "" {
 		f := &p.families[rng.IntN(len(p.families))]
 		ev.UserAgent = f.UA(f.Version(t))

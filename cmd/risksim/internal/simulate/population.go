@@ -340,6 +340,15 @@ func (p *population) descriptor(d *device) *engine.DeviceDescriptor {
 	return &engine.DeviceDescriptor{CookieID: d.cookie, Platform: f.Platform, ScreenWidth: d.screen[0], ScreenHeight: d.screen[1]}
 }
 
+// descriptorOf is the description of u's device d, with the time zone and
+// languages of u's home country (a traveller's browser keeps its settings).
+func (p *population) descriptorOf(u *user, d *device) *engine.DeviceDescriptor {
+	x := p.descriptor(d)
+	l := localeOf(u.country)
+	x.Timezone, x.Languages = l.tz, l.langs
+	return x
+}
+
 // legit builds a legitimate sign-in of u at t; force, when not empty,
 // fixes the context (the departure and arrival sign-ins of a trip).
 func (p *population) legit(rng *rand.Rand, u *user, t time.Time, force Context) login {
@@ -414,7 +423,7 @@ func (p *population) legit(rng *rand.Rand, u *user, t time.Time, force Context) 
 	d := p.use(rng, u, phone, t)
 	d.logins++
 	return login{ctx: ctx, ev: engine.Event{Kind: engine.KindLogin, UserID: u.id, IP: ip, UserAgent: p.userAgent(d, t),
-		Device: p.descriptor(d), Password: u.password, Time: t}}
+		Device: p.descriptorOf(u, d), JA4: p.families[d.fam].JA4, Password: u.password, Time: t}}
 }
 
 // mainDevice is the device an attacker who studied the victim imitates:

@@ -21,6 +21,9 @@ type Report struct {
 	// Legit has one row per history-size bucket; LegitAll sums them.
 	Legit    []BucketRow `json:"legit"`
 	LegitAll BucketRow   `json:"legit_all"`
+	// Legit14 is the sign-ins with 1-4 logins of history: new users'
+	// second and third devices (issue 24's target).
+	Legit14 BucketRow `json:"legit_1_4"`
 	// Contexts splits legitimate sign-ins by where they came from.
 	Contexts []BucketRow `json:"contexts"`
 	// Median is the median per-user challenge rate over the sign-ins made
@@ -75,6 +78,18 @@ type AttackRow struct {
 	// threshold; absent for waves (most target unknown accounts).
 	FamFlagged *int     `json:"familiarity_flagged,omitempty"`
 	FamTPR     *float64 `json:"familiarity_tpr,omitempty"`
+	// ByHistory splits a takeover model by the victim's history size
+	// (successful sign-ins before the attempt), in BucketNames order.
+	ByHistory []HistoryTPR `json:"by_history,omitempty"`
+}
+
+// HistoryTPR is a takeover model's detection against victims of one
+// history-size bucket.
+type HistoryTPR struct {
+	Bucket   string  `json:"bucket"`
+	Attempts int     `json:"attempts"`
+	Caught   int     `json:"caught"`
+	TPR      float64 `json:"tpr"`
 }
 
 // BucketRow is the burden on legitimate sign-ins of one group.
@@ -133,6 +148,8 @@ type RuleRow struct {
 	LegitBlock int `json:"legit_block"`
 	Takeover   int `json:"takeover"`
 	Wave       int `json:"wave"`
+	// ByModel splits Takeover by attacker model.
+	ByModel map[Model]int `json:"takeover_by_model,omitempty"`
 }
 
 func round4(x float64) float64 { return math.Round(x*1e4) / 1e4 }
@@ -184,20 +201,28 @@ func (s *Sim) report(st *stats) *Report {
 		all.fam += t.fam
 	}
 	r.LegitAll = bucketRow("all", &all)
+	r.Legit14 = bucketRow("1-4", &st.legit14)
 	for _, cx := range []Context{CtxHome, CtxWork, CtxMobile, CtxVPN, CtxHotel, CtxRoaming} {
 		if t := st.contexts[cx]; t != nil {
 			r.Contexts = append(r.Contexts, bucketRow(string(cx), t))
 		}
 	}
 	r.Totals = Totals{LegitLogins: all.n, Typos: st.typos, SkippedAttack: st.skipped}
-	for _, m := range ATOModels {
+	for _, m := range TakeoverModels() {
 		t := st.ato[m]
 		if t == nil {
 			t = &tally{}
 		}
 		fam, ftpr := t.fam, rate(t.fam, t.n)
-		r.Attacks = append(r.Attacks, AttackRow{Model: m, Attempts: t.n, StepUp: t.stepUp, Block: t.block,
-			TPR: rate(t.stepUp+t.block, t.n), FamFlagged: &fam, FamTPR: &ftpr})
+		row := AttackRow{Model: m, Attempts: t.n, StepUp: t.stepUp, Block: t.block,
+			TPR: rate(t.stepUp+t.block, t.n), FamFlagged: &fam, FamTPR: &ftpr}
+		if h := st.atoHist[m]; h != nil {
+			for i := range h {
+				c := h[i].stepUp + h[i].block
+				row.ByHistory = append(row.ByHistory, HistoryTPR{Bucket: BucketNames[i], Attempts: h[i].n, Caught: c, TPR: rate(c, h[i].n)})
+			}
+		}
+		r.Attacks = append(r.Attacks, row)
 		r.Totals.Takeovers += t.n
 	}
 	for _, m := range WaveModels {
@@ -234,7 +259,7 @@ func (s *Sim) report(st *stats) *Report {
 	for i, th := range SweepThresholds {
 		row := SweepRow{Threshold: th, Legit10: rate(st.legit[3].sweep[i]+st.legit[4].sweep[i], n10),
 			Median10: median(sweepRates[i]), TPR: map[string]float64{}}
-		for _, m := range ATOModels {
+		for _, m := range TakeoverModels() {
 			if t := st.ato[m]; t != nil && t.sweep != nil {
 				row.TPR[string(m)] = rate(t.sweep[i], t.n)
 			}
@@ -249,7 +274,7 @@ func (s *Sim) report(st *stats) *Report {
 	}
 	q("legit (history ≥ 10)", append(slices.Clone(st.legit[3].scores), st.legit[4].scores...))
 	q("legit (history 3-9)", st.legit[2].scores)
-	for _, m := range ATOModels {
+	for _, m := range TakeoverModels() {
 		if t := st.ato[m]; t != nil {
 			q(string(m), t.scores)
 		}
@@ -294,8 +319,30 @@ func (r *Report) WriteText(w io.Writer) error {
 	tw.Flush()
 	b.WriteString("\n")
 	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "TPR by victim's history")
+	for _, n := range BucketNames {
+		fmt.Fprintf(tw, "\t%s", n)
+	}
+	fmt.Fprintf(tw, "\t\n")
+	for _, a := range r.Attacks {
+		if a.ByHistory == nil {
+			continue
+		}
+		fmt.Fprintf(tw, "%s", a.Model)
+		for _, h := range a.ByHistory {
+			if h.Attempts == 0 {
+				fmt.Fprintf(tw, "\t-")
+				continue
+			}
+			fmt.Fprintf(tw, "\t%s of %d", pct(h.TPR), h.Attempts)
+		}
+		fmt.Fprintf(tw, "\t\n")
+	}
+	tw.Flush()
+	b.WriteString("\n")
+	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "legit, history\tlogins\tstep-up\tblock\tre-auth rules\tre-auth familiarity\t\n")
-	rows := append(slices.Clone(r.Legit), r.LegitAll)
+	rows := append(slices.Clone(r.Legit), r.LegitAll, r.Legit14)
 	for _, l := range rows {
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t\n", l.Name, l.Logins, pct(l.StepUpRate), pct(l.BlockRate), pct(l.ReauthRate), pct(l.FamRate))
 	}
@@ -311,13 +358,13 @@ func (r *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "legitimate users blocked: %d (%d logins)\n\n", r.BlockedUsers, r.BlockedLogins)
 	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "familiarity >\tlegit ≥10\tmedian user ≥10")
-	for _, m := range ATOModels {
+	for _, m := range TakeoverModels() {
 		fmt.Fprintf(tw, "\t%s", m)
 	}
 	fmt.Fprintf(tw, "\t\n")
 	for _, s := range r.Familiarity.Sweep {
 		fmt.Fprintf(tw, "%g\t%s\t%s", s.Threshold, pct(s.Legit10), pct(s.Median10))
-		for _, m := range ATOModels {
+		for _, m := range TakeoverModels() {
 			fmt.Fprintf(tw, "\t%s", pct(s.TPR[string(m)]))
 		}
 		fmt.Fprintf(tw, "\t\n")
@@ -332,9 +379,18 @@ func (r *Report) WriteText(w io.Writer) error {
 	tw.Flush()
 	b.WriteString("\n")
 	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "rule\tlegit\tlegit blocked\ttakeover\twave\t\n")
+	fmt.Fprintf(tw, "rule\tlegit\tlegit blocked\ttakeover\twave")
+	models := TakeoverModels()
+	for _, m := range models {
+		fmt.Fprintf(tw, "\t%s", m)
+	}
+	fmt.Fprintf(tw, "\t\n")
 	for _, x := range r.Rules {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t\n", x.Rule, x.Legit, x.LegitBlock, x.Takeover, x.Wave)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d", x.Rule, x.Legit, x.LegitBlock, x.Takeover, x.Wave)
+		for _, m := range models {
+			fmt.Fprintf(tw, "\t%d", x.ByModel[m])
+		}
+		fmt.Fprintf(tw, "\t\n")
 	}
 	tw.Flush()
 	if _, err := io.WriteString(w, b.String()); err != nil {

@@ -80,8 +80,11 @@ type event struct {
 // Sim is a prepared simulation: population, attackers and schedule drawn,
 // engine built. Run replays it once.
 type Sim struct {
-	cfg    Config
-	rng    *rand.Rand
+	cfg Config
+	rng *rand.Rand
+	// arng draws what concerns ReplayModels only (their schedule, victims
+	// and attempts), so that they leave rng's stream as it was.
+	arng   *rand.Rand
 	atlas  *Atlas
 	pop    *population
 	eng    *Engine
@@ -97,7 +100,8 @@ func New(cfg Config) (*Sim, error) {
 	if cfg.Users < 1 || cfg.Logins < cfg.Users || cfg.Weeks < 1 {
 		return nil, fmt.Errorf("simulate: want users ≥ 1, logins ≥ users, weeks ≥ 1 (got %d, %d, %d)", cfg.Users, cfg.Logins, cfg.Weeks)
 	}
-	s := &Sim{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, 0x7269736b73696d)), clock: clock.NewManual(Epoch)}
+	s := &Sim{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, 0x7269736b73696d)), clock: clock.NewManual(Epoch),
+		arng: rand.New(rand.NewPCG(cfg.Seed, 0x7265706c6179))}
 	var err error
 	if s.atlas, err = NewAtlas(cfg.GeoDir, cfg.MaxNets, s.rng); err != nil {
 		return nil, err
@@ -164,6 +168,11 @@ func (s *Sim) schedule(period time.Duration) {
 	for mi := range ATOModels {
 		for range s.cfg.Attacks {
 			evs = append(evs, event{at: start + span/4 + rng.Int64N(span-span/4), kind: evATO, a: int32(mi)})
+		}
+	}
+	for mi := range ReplayModels {
+		for range s.cfg.Attacks {
+			evs = append(evs, event{at: start + span/4 + s.arng.Int64N(span-span/4), kind: evATO, a: int32(len(ATOModels) + mi)})
 		}
 	}
 	for _, m := range WaveModels {
@@ -244,9 +253,14 @@ func (t *tally) add(d *engine.Decision, score float64, cfg *Config, keepScore bo
 
 // stats is everything Run counts.
 type stats struct {
-	legit      [5]tally
-	contexts   map[Context]*tally
-	ato        map[Model]*tally
+	legit [5]tally
+	// legit14 counts sign-ins with 1-4 logins of history (issue 24's
+	// new-user target), across the 1-2 and 3-9 buckets.
+	legit14  tally
+	contexts map[Context]*tally
+	ato      map[Model]*tally
+	// atoHist splits each takeover model by the victim's history size.
+	atoHist    map[Model]*[5]tally
 	waves      map[Model]*tally
 	rules      map[string]*RuleRow
 	typos      int
@@ -264,7 +278,7 @@ func (s *Sim) Run(ctx context.Context, progress func(done, total int)) (*Report,
 	if s.events == nil {
 		return nil, errors.New("simulate: Run called twice")
 	}
-	st := &stats{contexts: map[Context]*tally{}, ato: map[Model]*tally{}, waves: map[Model]*tally{},
+	st := &stats{contexts: map[Context]*tally{}, ato: map[Model]*tally{}, atoHist: map[Model]*[5]tally{}, waves: map[Model]*tally{},
 		rules: map[string]*RuleRow{}, sweep10: map[*user][]int{}}
 	var withHistory []*user
 	rng, p := s.rng, s.pop
@@ -316,6 +330,9 @@ func (s *Sim) Run(ctx context.Context, progress func(done, total int)) (*Report,
 			fam := d.Features.Familiarity.Score
 			b := bucketOf(u.logins)
 			st.legit[b].add(d, fam, &s.cfg, b >= 2)
+			if u.logins >= 1 && u.logins <= 4 {
+				st.legit14.add(d, fam, &s.cfg, false)
+			}
 			ct := st.contexts[l.ctx]
 			if ct == nil {
 				ct = &tally{}
@@ -367,13 +384,20 @@ func (s *Sim) Run(ctx context.Context, progress func(done, total int)) (*Report,
 			}
 			u.logins++
 		case evATO:
-			m := ATOModels[e.a]
+			m := TakeoverModels()[e.a]
 			if len(withHistory) == 0 {
 				st.skipped++
 				continue
 			}
-			v := withHistory[rng.IntN(len(withHistory))]
-			l := p.takeover(rng, m, v, t)
+			var l login
+			var v *user
+			if int(e.a) < len(ATOModels) {
+				v = withHistory[rng.IntN(len(withHistory))]
+				l = p.takeover(rng, m, v, t)
+			} else {
+				v = withHistory[s.arng.IntN(len(withHistory))]
+				l = p.replay(s.arng, m, v, t)
+			}
 			d, err := s.eng.Evaluate(ctx, l.ev)
 			if err != nil {
 				return nil, fmt.Errorf("simulate: evaluate: %w", err)
@@ -386,11 +410,23 @@ func (s *Sim) Run(ctx context.Context, progress func(done, total int)) (*Report,
 				st.ato[m] = tl
 			}
 			tl.add(d, fam, &s.cfg, true)
-			s.countRules(st, d, func(r *RuleRow) { r.Takeover++ })
+			h := st.atoHist[m]
+			if h == nil {
+				h = new([5]tally)
+				st.atoHist[m] = h
+			}
+			h[bucketOf(v.logins)].add(d, fam, &s.cfg, false)
+			s.countRules(st, d, func(r *RuleRow) {
+				r.Takeover++
+				if r.ByModel == nil {
+					r.ByModel = map[Model]int{}
+				}
+				r.ByModel[m]++
+			})
 			// A stepped-up attacker fails the second factor. A missed one
 			// would be in; its sign-in is not recorded, so every attempt
 			// is measured against the victim's own history.
-			if d.Action == risk.StepUp {
+			if d.Action == risk.StepUp && l.ev.Kind == engine.KindLogin {
 				if err := s.outcome(ctx, d, engine.OutcomeStepUpFailed); err != nil {
 					return nil, err
 				}
