@@ -66,6 +66,9 @@ const (
 	// needs a proven address; until then whoever registered it may not
 	// own it (HTTP 403).
 	CodeEmailUnverified Code = "email_unverified"
+	// CodeAlreadyVerified: an administrator asked to resend the
+	// verification of an address that is already proven (HTTP 409).
+	CodeAlreadyVerified Code = "already_verified"
 
 	// Password policy rejections, one code each (from password.PolicyError).
 	CodePasswordTooShort     = Code(password.CodeTooShort)

@@ -95,7 +95,7 @@ func (s *core) dropCredentials(ctx context.Context, u *User, c Client) error {
 }
 
 // verify marks u's address proven.
-func (s *core) verify(ctx context.Context, u *User) error {
+func (s *core) verify(ctx context.Context, u *User, c Client) error {
 	if !u.EmailVerifiedAt.IsZero() {
 		return nil
 	}
@@ -104,5 +104,6 @@ func (s *core) verify(ctx context.Context, u *User) error {
 		return err
 	}
 	u.EmailVerifiedAt = now
+	s.emit(secevent.UserVerified, u, c, "", nil) // lifecycle event (issue 20), from the client that proved it
 	return nil
 }

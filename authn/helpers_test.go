@@ -157,6 +157,7 @@ func newFixture(tb testing.TB, o fixtureOpts) *fixture {
 		Risk: eng, Hasher: hasher, Policy: checker, Sealer: sealer, RecoveryHasher: rh,
 		CodeKey: []byte("code-key-0123456789abcdef-0123456789"), Mailer: outbox, Renderer: renderer,
 		Events: ev, Clock: clock, Metrics: authn.NewMetrics(reg), Logger: testLogger(),
+		Directory: st,
 	}
 	svc, err := authn.New(cfg, deps)
 	require.NoError(tb, err)

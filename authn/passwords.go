@@ -3,6 +3,7 @@ package authn
 import (
 	"context"
 
+	"github.com/riskauth/riskauth/authn/foreignhash"
 	"github.com/riskauth/riskauth/authn/mail"
 	"github.com/riskauth/riskauth/authn/password"
 	"github.com/riskauth/riskauth/authn/secevent"
@@ -15,8 +16,31 @@ func (s *core) checkPassword(ctx context.Context, u *User, pw string) (bool, err
 	if u == nil || u.PasswordHash == "" {
 		return false, hashErr(s.hasher.VerifyDummy(ctx, pw))
 	}
+	if _, err := password.ParsePHC(u.PasswordHash); err != nil {
+		return s.checkForeign(ctx, u, pw)
+	}
 	ok, err := s.hasher.Verify(ctx, u.PasswordHash, pw)
 	if err != nil {
+		return false, hashErr(err)
+	}
+	return ok && !u.Disabled, nil
+}
+
+// checkForeign verifies pw against the hash of another system a user was
+// migrated with (issue 20), in one of the hasher's slots. Sign-in then
+// rehashes it to argon2id (SignIn.rehash: NeedsRehash is true for any
+// hash that is not ours), so each migrated user costs one foreign
+// verification and one argon2id hash, once. A stored hash no verifier
+// accepts (refused at import, so only a corrupt row) fails like a wrong
+// password, after the dummy argon2id.
+func (s *core) checkForeign(ctx context.Context, u *User, pw string) (bool, error) {
+	fh, err := foreignhash.Parse(u.PasswordHash)
+	if err != nil {
+		s.log.Warn("stored password hash unreadable", "user_id", u.ID)
+		return false, hashErr(s.hasher.VerifyDummy(ctx, pw))
+	}
+	var ok bool
+	if err := s.hasher.Run(ctx, func() { ok = fh.Verify(pw) }); err != nil {
 		return false, hashErr(err)
 	}
 	return ok && !u.Disabled, nil

@@ -121,7 +121,7 @@ func (s *Recovery) ResetPassword(ctx context.Context, r ResetPasswordRequest) (e
 	if err := s.setPassword(ctx, &u, r.NewPassword, "", r.Client); err != nil {
 		return err
 	}
-	if err := s.verify(ctx, &u); err != nil {
+	if err := s.verify(ctx, &u, r.Client); err != nil {
 		return err
 	}
 	s.emit(secevent.PasswordReset, &u, r.Client, "", nil)

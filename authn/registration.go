@@ -7,6 +7,7 @@ import (
 
 	"github.com/riskauth/riskauth/authn/mail"
 	"github.com/riskauth/riskauth/authn/password"
+	"github.com/riskauth/riskauth/authn/secevent"
 	"github.com/riskauth/riskauth/authn/token"
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/engine/risk"
@@ -79,6 +80,10 @@ func (s *Registration) Register(ctx context.Context, r RegisterRequest) (res *Re
 		owner = ""
 	case err != nil:
 		return nil, err
+	default:
+		// Lifecycle event (issue 20): a hand-off that costs nothing the
+		// caller could time.
+		s.emit(secevent.UserCreated, &u, r.Client, "", map[string]string{"source": "registration"})
 	}
 	tok, err := s.issueLink(ctx, TokenEmailVerification, owner, s.cfg.VerificationTTL)
 	if err != nil {
@@ -168,12 +173,12 @@ func (s *Registration) VerifyEmail(ctx context.Context, r VerifyEmailRequest) (r
 		return nil, err
 	}
 	if same {
-		return &VerifyEmailResult{}, s.verify(ctx, &u)
+		return &VerifyEmailResult{}, s.verify(ctx, &u, r.Client)
 	}
 	if err := s.dropCredentials(ctx, &u, r.Client); err != nil {
 		return nil, err
 	}
-	if err := s.verify(ctx, &u); err != nil {
+	if err := s.verify(ctx, &u, r.Client); err != nil {
 		return nil, err
 	}
 	pt, err := s.issueLink(ctx, TokenPasswordReset, u.ID, s.cfg.ResetTTL)

@@ -52,6 +52,9 @@ type Deps struct {
 	// Counters counts events across instances: the per-address mail cap
 	// and the per-identifier count of wrong passwords.
 	Counters EventCounter
+	// Directory serves the user administration (Services.Admin); nil
+	// leaves Admin nil.
+	Directory UserDirectory
 
 	Risk Risk
 	// Hasher bounds concurrent argon2id work; Policy enforces NIST password
@@ -101,6 +104,9 @@ type Services struct {
 	Account *Account
 	// Sessions resolves, lists and ends sessions.
 	Sessions *Sessions
+	// Admin is the user administration (admin.go); nil without
+	// Deps.Directory.
+	Admin *Admin
 
 	mail *mailQueue
 }
@@ -139,7 +145,12 @@ func New(cfg Config, d Deps) (*Services, error) {
 		render: d.Renderer, events: d.Events,
 	}
 	c.mail = newMailQueue(d.Mailer, cfg.MailQueue, cfg.MailWorkers, d.Logger, d.Metrics)
+	var admin *Admin
+	if d.Directory != nil {
+		admin = &Admin{core: c, dir: d.Directory}
+	}
 	return &Services{
+		Admin: admin,
 		SignIn: &SignIn{core: c, flows: d.Flows, clients: d.FlowClients, codeKey: append([]byte(nil), d.CodeKey...),
 			bindKey: deriveKey(d.CodeKey, "riskauth/authn flow binding")},
 		Registration: &Registration{core: c},

@@ -242,7 +242,7 @@ func (s *SignIn) emailFirstFactorPassed(ctx context.Context, st step) (*LoginRes
 		if err := s.dropCredentials(ctx, u, st.client); err != nil {
 			return nil, err
 		}
-		if err := s.verify(ctx, u); err != nil {
+		if err := s.verify(ctx, u, st.client); err != nil {
 			return nil, err
 		}
 	}
@@ -276,7 +276,7 @@ func (s *SignIn) heldPassed(ctx context.Context, st step) (*LoginResult, error) 
 	if st.user.EmailVerifiedAt.IsZero() {
 		st.claim = claimInboxAndPassword
 	}
-	if err := s.verify(ctx, st.user); err != nil {
+	if err := s.verify(ctx, st.user, st.client); err != nil {
 		return nil, err
 	}
 	mfa, err := s.hasTOTP(ctx, st.user.ID)

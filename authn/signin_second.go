@@ -97,7 +97,7 @@ func (s *SignIn) secondFactorPassed(ctx context.Context, st step) (*LoginResult,
 		// password together, so the address is verified with what was
 		// set at registration kept. An app enrolled before (by code that
 		// did not yet refuse it) is still asked for.
-		if err := s.verify(ctx, st.user); err != nil {
+		if err := s.verify(ctx, st.user, st.client); err != nil {
 			return nil, err
 		}
 		mfa, err := s.hasTOTP(ctx, st.user.ID)

@@ -151,6 +151,20 @@ func (h *Hasher) VerifyDummy(ctx context.Context, pw string) error {
 	return err
 }
 
+// Run runs fn — the verification of another system's hash, for users
+// migrated with it (authn/foreignhash) — in one of the hasher's slots, so
+// that bcrypt, scrypt and PBKDF2 share the CPU bound with argon2id and
+// shed load alike (ErrBusy).
+func (h *Hasher) Run(ctx context.Context, fn func()) error {
+	release, err := h.acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("verify foreign hash: %w", err)
+	}
+	defer release()
+	fn()
+	return nil
+}
+
 // NeedsRehash reports whether phc was made with weaker parameters than the
 // Hasher's (see the package-level NeedsRehash).
 func (h *Hasher) NeedsRehash(phc string) bool {

@@ -7,6 +7,7 @@
 //	riskctl rules test [-config FILE] [-v] [-scenarios DIR_OR_FILE]... [-junit FILE] [-run REGEXP] RULES.yaml...
 //	riskctl rules explain [-config FILE] [-rules FILE] [-format text|json] [EVENT|-]
 //	riskctl alerts tail [-brokers HOSTS] [-json] [-from-beginning] [-n N]
+//	riskctl users search|show|export|disable|enable|unlock|reset-mfa|revoke|... (users.go)
 package main
 
 import (
@@ -49,6 +50,9 @@ usage:
   riskctl geo lookup [-config FILE] [-databases] IP... what the geo databases say about addresses
   riskctl alerts tail [flags]                         follow the SOC alerts topic on Kafka
                                                       (-json, -from-beginning, -n N, -brokers)
+  riskctl users search|show|export|ACTION [flags]     user administration over the admin API
+                                                      (RISKAUTH_URL, RISKAUTH_ADMIN_KEY; riskctl
+                                                      users for the list)
 
 -config reads the counter catalogue (and, for the commands that build an
 engine, the geo databases) from a riskauthd configuration file
@@ -64,6 +68,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if len(args) >= 2 && args[0] == "alerts" && args[1] == "tail" {
 		return alertsTail(args[2:], stdout, stderr)
+	}
+	if len(args) >= 1 && args[0] == "users" {
+		return usersCmd(args[1:], os.Getenv, stdout, stderr)
 	}
 	if len(args) < 2 || args[0] != "rules" {
 		fmt.Fprint(stderr, usage)

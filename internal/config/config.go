@@ -78,6 +78,8 @@ type Config struct {
 	Env string `yaml:"env"`
 	// Authn configures sign-in, registration and self-service.
 	Authn AuthnConfig `yaml:"authn"`
+	// Webhooks delivers account events to other systems (webhooks.go).
+	Webhooks WebhooksConfig `yaml:"webhooks"`
 	// Admin configures the rule rollout admin API (/v1/admin/*).
 	Admin AdminConfig `yaml:"admin"`
 }
@@ -155,6 +157,9 @@ func (c *Config) applyEnv(env func(string) string) error {
 	set("RISKAUTH_RULES_FILE", &c.Rules.File)
 	set("RISKAUTH_RULES_SHADOW_FILE", &c.Rules.ShadowFile)
 	if err := c.applyAdminEnv(env); err != nil {
+		return err
+	}
+	if err := c.applyWebhooksEnv(env("RISKAUTH_WEBHOOK_SECRETS")); err != nil {
 		return err
 	}
 	set("RISKAUTH_LOG_LEVEL", &c.LogLevel)
@@ -274,6 +279,7 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.validateAuthn()...)
 	errs = append(errs, c.validateAdmin()...)
+	errs = append(errs, c.validateWebhooks()...)
 	errs = append(errs, c.validateMetrics()...)
 	return errors.Join(errs...)
 }

@@ -46,6 +46,7 @@ type authnStore interface {
 	authn.EventCounter
 	authn.FlowClientStore
 	authn.Sweeper
+	authn.UserDirectory
 	Close() error
 }
 
@@ -153,10 +154,14 @@ func (s *Server) buildAuthn(ctx context.Context, cfg *config.Config, reg *promet
 		return err
 	}
 
+	events, err := s.securityEvents(cfg, reg, log, clk)
+	if err != nil {
+		return err
+	}
 	svc, err := authn.New(a.Flows(), authn.Deps{
 		Users: st, Flows: st, Tokens: st, Sessions: st, Attempts: st, TOTP: st, Recovery: st, Counters: st, FlowClients: st,
-		Risk: s.evaluator, Hasher: hasher, Policy: policy, Sealer: sealer, RecoveryHasher: rh, CodeKey: codeKey,
-		Mailer: mailer, Renderer: renderer, Events: s.Sink, Logger: log, Metrics: authn.NewMetrics(reg), Clock: clk,
+		Directory: st, Risk: s.evaluator, Hasher: hasher, Policy: policy, Sealer: sealer, RecoveryHasher: rh, CodeKey: codeKey,
+		Mailer: mailer, Renderer: renderer, Events: events, Logger: log, Metrics: authn.NewMetrics(reg), Clock: clk,
 	})
 	if err != nil {
 		return err
@@ -182,6 +187,7 @@ func (s *Server) buildAuthn(ctx context.Context, cfg *config.Config, reg *promet
 	}
 	deps.Registration, deps.SignIn, deps.PasswordReset = svc.Registration, svc.SignIn, svc.Recovery
 	deps.Sessions, deps.Account = svc.Sessions, svc.Account
+	deps.Users = svc.Admin
 	return nil
 }
 

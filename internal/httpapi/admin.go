@@ -72,7 +72,7 @@ var adminNameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$`)
 // admin API is off and its routes answer 404; without a rule source the
 // rule routes do.
 func (s *Server) setupAdmin(cfg Config, deps Deps) error {
-	s.rules = deps.Rules
+	s.rules, s.users = deps.Rules, deps.Users
 	seen := map[string]bool{}
 	for i, k := range cfg.AdminKeys {
 		if !adminNameRe.MatchString(k.Name) || seen[k.Name] {

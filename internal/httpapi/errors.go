@@ -65,6 +65,7 @@ const (
 	CodeSessionInvalid           = Code(authn.CodeSessionInvalid)           // 401: no live session
 	CodeBusy                     = Code(authn.CodeBusy)                     // 503 with Retry-After: hasher queue full
 	CodeEmailUnverified          = Code(authn.CodeEmailUnverified)          // 403: prove the address first
+	CodeAlreadyVerified          = Code(authn.CodeAlreadyVerified)          // 409: admin API: nothing to verify
 	CodePasswordTooShort         = Code(authn.CodePasswordTooShort)         // 422
 	CodePasswordTooLong          = Code(authn.CodePasswordTooLong)          // 422
 	CodePasswordBreached         = Code(authn.CodePasswordBreached)         // 422
@@ -114,6 +115,7 @@ var codeStatus = map[Code]int{
 	CodeSessionInvalid:           http.StatusUnauthorized,
 	CodeBusy:                     http.StatusServiceUnavailable,
 	CodeEmailUnverified:          http.StatusForbidden,
+	CodeAlreadyVerified:          http.StatusConflict,
 	CodePasswordTooShort:         http.StatusUnprocessableEntity,
 	CodePasswordTooLong:          http.StatusUnprocessableEntity,
 	CodePasswordBreached:         http.StatusUnprocessableEntity,

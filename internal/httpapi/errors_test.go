@@ -62,6 +62,7 @@ func codeByName(name string) authn.Code {
 		"CodeInvalidPassword": authn.CodeInvalidPassword, "CodeReauthenticationRequired": authn.CodeReauthenticationRequired,
 		"CodeSessionInvalid": authn.CodeSessionInvalid, "CodeNotFound": authn.CodeNotFound,
 		"CodeBusy": authn.CodeBusy, "CodeUnavailable": authn.CodeUnavailable,
+		"CodeAlreadyVerified":  authn.CodeAlreadyVerified,
 		"CodePasswordTooShort": authn.CodePasswordTooShort, "CodePasswordTooLong": authn.CodePasswordTooLong,
 		"CodePasswordBreached": authn.CodePasswordBreached, "CodePasswordContext": authn.CodePasswordContext,
 		"CodePasswordInvalidChars": authn.CodePasswordInvalidChars, "CodePasswordRepetitive": authn.CodePasswordRepetitive,

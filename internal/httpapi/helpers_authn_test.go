@@ -53,6 +53,7 @@ type authnEnv struct {
 func (a *authnEnv) deps(d httpapi.Deps) httpapi.Deps {
 	d.Registration, d.SignIn, d.PasswordReset = a.svc.Registration, a.svc.SignIn, a.svc.Recovery
 	d.Sessions, d.Account = a.svc.Sessions, a.svc.Account
+	d.Users = a.svc.Admin
 	return d
 }
 
@@ -84,6 +85,7 @@ func newAuthnEnv(t *testing.T, eng *engine.Engine, reg *prometheus.Registry, ori
 		Users: calls, Flows: calls, Tokens: calls, Sessions: calls, Attempts: calls, TOTP: calls, Recovery: calls, Counters: calls, FlowClients: calls,
 		Risk: eng, Hasher: hasher, Policy: checker, Sealer: sealer, RecoveryHasher: rh,
 		CodeKey: []byte("code-key-0123456789abcdef-0123456789"), Mailer: outbox, Renderer: renderer, Logger: log,
+		Directory: st,
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() {

@@ -159,8 +159,11 @@ type Deps struct {
 	// its routes. Its login page needs SignIn too.
 	OIDC OIDCProvider
 	// Rules is the rule source the admin API shows and changes
-	// (*rules.Source); nil turns the admin API off.
+	// (*rules.Source); nil turns the rule routes off (404).
 	Rules RuleAdmin
+	// Users is the user administration behind /v1/admin/users
+	// (*authn.Admin, users.go); nil turns those routes off (404).
+	Users UserAdmin
 }
 
 // Server is the HTTP API. Build it with New, serve it with Serve (or hand
@@ -198,6 +201,7 @@ type Server struct {
 	oidc OIDCProvider // nil: OpenID Connect is off
 
 	rules      RuleAdmin
+	users      UserAdmin
 	adminKeys  [][sha256.Size]byte
 	adminNames []string // by the index of adminKeys
 	// adminScopes are each key's scopes, by the index of adminKeys.
@@ -404,7 +408,7 @@ func (s *Server) routes(metrics, breached fiber.Handler) []route {
 			return h(c)
 		})
 	}
-	return []route{
+	rs := []route{
 		// Risk API (risk.go), for backends with an API key.
 		{method: http.MethodPost, path: "/v1/risk/evaluate", auth: true, handler: s.evaluate},
 		{method: http.MethodGet, path: "/v1/breached/range/:prefix", auth: true, handler: breached},
@@ -463,6 +467,8 @@ func (s *Server) routes(metrics, breached fiber.Handler) []route {
 		rulesAdmin(http.MethodPost, "/v1/admin/rules/promote", ScopeRulesWrite, s.adminPromote),
 		rulesAdmin(http.MethodPost, "/v1/admin/rules/rollback", ScopeRulesWrite, s.adminRollback),
 	}
+	// User administration (users.go), for the admin keys.
+	return append(rs, s.userRoutes(admin)...)
 }
 
 func orDefault(d, def time.Duration) time.Duration {

@@ -23,6 +23,7 @@ type Store interface {
 	authn.AttemptStore
 	authn.EventCounter
 	authn.FlowClientStore
+	authn.UserDirectory
 	oidc.Store
 	Close() error
 }

@@ -28,6 +28,8 @@ func Run(t *testing.T, newDB NewDatabase) {
 		fn   func(t *testing.T, newDB NewDatabase)
 	}{
 		{"Users", testUsers},
+		{"Directory", testDirectory},
+		{"Imports", testImports},
 		{"TOTP", testTOTP},
 		{"RecoveryCodes", testRecoveryCodes},
 		{"Sessions", testSessions},

@@ -81,6 +81,20 @@ var securityTypes = map[secevent.Type]securityType{
 	secevent.MFARemoved:         {activity: 11, activityName: "MFA Factor Disable", title: "second factor removed"},
 	secevent.SessionsRevoked:    {activity: activityOther, activityName: "Sessions Revoked", title: "all sessions revoked"},
 
+	// The account lifecycle (secevent/lifecycle.go), Account Change's own
+	// activities where OCSF 1.3 has one: 1 Create, 2 Enable, 5 Disable,
+	// 6 Delete, 12 Unlock; the rest 99 Other, named.
+	secevent.UserCreated:       {activity: 1, activityName: "Create", title: "account created"},
+	secevent.UserEnabled:       {activity: 2, activityName: "Enable", title: "account enabled"},
+	secevent.UserDisabled:      {activity: 5, activityName: "Disable", severity: risk.SeverityLow, title: "account disabled"},
+	secevent.UserDeleted:       {activity: 6, activityName: "Delete", severity: risk.SeverityLow, title: "account deleted"},
+	secevent.UserUnlocked:      {activity: 12, activityName: "Unlock", title: "account unlocked"},
+	secevent.MFAReset:          {activity: 11, activityName: "MFA Factor Disable", severity: risk.SeverityMedium, title: "every second factor removed by an administrator"},
+	secevent.UserVerified:      {activity: activityOther, activityName: "Email Verified", title: "email address verified"},
+	secevent.UserUpdated:       {activity: activityOther, activityName: "Account Updated", title: "account updated"},
+	secevent.VerificationSent:  {activity: activityOther, activityName: "Verification Sent", title: "verification link sent by an administrator"},
+	secevent.PasswordResetSent: {activity: activityOther, activityName: "Password Reset Sent", title: "password reset link sent by an administrator"},
+
 	secevent.Lockout:      {activity: activityCreate, activityName: "Create", severity: risk.SeverityMedium, title: "account locked out after repeated failures"},
 	secevent.StepUpFailed: {activity: activityCreate, activityName: "Create", severity: risk.SeverityMedium, title: "second-factor challenge failed"},
 	secevent.NewDevice:    {activity: activityCreate, activityName: "Create", severity: risk.SeverityLow, title: "sign-in from a new device"},

@@ -1,0 +1,217 @@
+package userimport
+
+import (
+	"bytes"
+	"encoding/base32"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/riskauth/riskauth/authn/foreignhash"
+)
+
+// MaxLineLen bounds one line: a user with the longest hash fields and a
+// TOTP secret fits many times over.
+const MaxLineLen = 16 << 10
+
+// Line is one line of the file as written (docs/migration.md). Exactly
+// one of PasswordHash, Keycloak, Firebase and SaltedSHA may be set; none
+// imports a passwordless user (they sign in by email code or reset).
+type Line struct {
+	ExternalID    string     `json:"external_id"`
+	Email         string     `json:"email"`
+	EmailVerified bool       `json:"email_verified"`
+	CreatedAt     *time.Time `json:"created_at"`
+	Disabled      bool       `json:"disabled"`
+	// PasswordHash is any format foreignhash reads, or riskauth's own
+	// argon2id PHC string.
+	PasswordHash string `json:"password_hash"`
+	// Keycloak is a password credential as Keycloak exports it.
+	Keycloak *struct {
+		Algorithm  string `json:"algorithm"`
+		Iterations int    `json:"iterations"`
+		Salt       string `json:"salt"`
+		Value      string `json:"value"`
+	} `json:"keycloak"`
+	// Firebase is an exported user's salt and hash; the project's
+	// parameters come with the import (Options.Firebase).
+	Firebase *struct {
+		Salt string `json:"salt"`
+		Hash string `json:"hash"`
+	} `json:"firebase"`
+	// SaltedSHA is a home-grown sha256/sha512 of salt and password, hex.
+	SaltedSHA *struct {
+		Algorithm string `json:"algorithm"`
+		Salt      string `json:"salt"`
+		Hash      string `json:"hash"`
+		SaltFirst bool   `json:"salt_first"`
+	} `json:"salted_sha"`
+	// TOTPSecret is the authenticator app's shared secret, base32 (as in
+	// an otpauth:// URI); it is sealed on import.
+	TOTPSecret string `json:"totp_secret"`
+}
+
+// Options are what a whole import shares.
+type Options struct {
+	// Firebase are the project's hash parameters, needed by lines with
+	// "firebase".
+	Firebase *foreignhash.FirebaseParams
+}
+
+// Record is a checked line, ready to import.
+type Record struct {
+	ExternalID string
+	// Email is as given (trimmed); authn normalises it.
+	Email     string
+	Verified  bool
+	CreatedAt time.Time // zero: the import's time
+	Disabled  bool
+	// PasswordHash is the stored form ("" for none), Scheme its kind
+	// ("argon2id" for riskauth's own, "" for none) and Weak marks salted
+	// SHA-2 (reset recommended).
+	PasswordHash string
+	Scheme       string
+	Weak         bool
+	TOTPSecret   string // upper-case base32 without padding, "" for none
+}
+
+// ParseLine checks one line; the error says what is wrong, in words fit
+// for a report (never quoting a hash or secret).
+func ParseLine(b []byte, o Options) (Record, error) {
+	if len(b) > MaxLineLen {
+		return Record{}, fmt.Errorf("line longer than %d bytes", MaxLineLen)
+	}
+	if !utf8.Valid(b) {
+		return Record{}, errors.New("not UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var l Line
+	if err := dec.Decode(&l); err != nil {
+		return Record{}, fmt.Errorf("not a JSON object of the import format (%s)", jsonReason(err))
+	}
+	if dec.More() {
+		return Record{}, errors.New("more than one JSON value on the line")
+	}
+	r := Record{ExternalID: strings.TrimSpace(l.ExternalID), Email: strings.TrimSpace(l.Email), Verified: l.EmailVerified, Disabled: l.Disabled}
+	switch {
+	case r.ExternalID == "":
+		return Record{}, errors.New("external_id is required (the id in the system migrated from)")
+	case len(r.ExternalID) > 255:
+		return Record{}, errors.New("external_id longer than 255 bytes")
+	case r.Email == "":
+		return Record{}, errors.New("email is required")
+	}
+	if l.CreatedAt != nil {
+		r.CreatedAt = l.CreatedAt.UTC()
+		if r.CreatedAt.Year() < 1990 || r.CreatedAt.Year() > 9999 {
+			return Record{}, errors.New("created_at out of range")
+		}
+	}
+	if err := password(&r, &l, o); err != nil {
+		return Record{}, err
+	}
+	if l.TOTPSecret != "" {
+		s := strings.ToUpper(strings.TrimRight(strings.ReplaceAll(l.TOTPSecret, " ", ""), "="))
+		k, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(s)
+		if err != nil || len(k) < 10 || len(k) > 64 {
+			return Record{}, errors.New("totp_secret is not base32 of 10 to 64 bytes")
+		}
+		r.TOTPSecret = s
+	}
+	return r, nil
+}
+
+// password sets the record's stored hash from whichever field the line
+// has.
+func password(r *Record, l *Line, o Options) error {
+	n := 0
+	for _, set := range []bool{l.PasswordHash != "", l.Keycloak != nil, l.Firebase != nil, l.SaltedSHA != nil} {
+		if set {
+			n++
+		}
+	}
+	if n > 1 {
+		return errors.New("more than one of password_hash, keycloak, firebase, salted_sha")
+	}
+	var err error
+	switch {
+	case l.PasswordHash != "":
+		r.PasswordHash = l.PasswordHash
+	case l.Keycloak != nil:
+		r.PasswordHash, err = foreignhash.Keycloak(l.Keycloak.Algorithm, l.Keycloak.Iterations, l.Keycloak.Salt, l.Keycloak.Value)
+	case l.Firebase != nil:
+		if o.Firebase == nil {
+			return errors.New("firebase hash without the project's parameters (riskctl users import -firebase-params)")
+		}
+		r.PasswordHash, err = foreignhash.Firebase(*o.Firebase, l.Firebase.Salt, l.Firebase.Hash)
+	case l.SaltedSHA != nil:
+		var salt, sum []byte
+		salt, err = hex.DecodeString(l.SaltedSHA.Salt)
+		if err == nil {
+			sum, err = hex.DecodeString(l.SaltedSHA.Hash)
+		}
+		if err != nil {
+			return errors.New("salted_sha: salt and hash are hex")
+		}
+		r.PasswordHash, err = foreignhash.SaltedSHA2(l.SaltedSHA.Algorithm, salt, sum, l.SaltedSHA.SaltFirst)
+	default:
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if strings.HasPrefix(r.PasswordHash, "$argon2id$") {
+		if _, ferr := foreignhash.Parse(r.PasswordHash); ferr == nil {
+			r.Scheme = "argon2id"
+			return nil
+		}
+	}
+	h, err := foreignhash.Parse(r.PasswordHash)
+	if err != nil {
+		return err
+	}
+	r.Scheme, r.Weak = string(h.Scheme()), h.Weak()
+	return nil
+}
+
+// jsonReason is a decode error without the input it quotes.
+func jsonReason(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("syntax error at byte %d", se.Offset)
+	case errors.As(err, &te) && te.Field == "":
+		return "the line is not an object"
+	case errors.As(err, &te):
+		return fmt.Sprintf("field %s has the wrong type", te.Field)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return "unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ")
+	}
+	return "malformed"
+}
+
+// Report counts an import (or a dry run) by outcome and hash scheme.
+type Report struct {
+	Lines    int            `json:"lines"`
+	Created  int            `json:"created"`
+	Existing int            `json:"existing"`
+	Invalid  int            `json:"invalid"`
+	Conflict int            `json:"conflict"`
+	Schemes  map[string]int `json:"schemes"`
+	// Weak counts users with a salted SHA-2 hash: ask them to reset.
+	Weak int `json:"weak"`
+	// Errors are the refused lines, with their number and reason.
+	Errors []LineError `json:"errors,omitempty"`
+}
+
+// LineError is one refused line.
+type LineError struct {
+	Line   int    `json:"line"`
+	Reason string `json:"reason"`
+}
