@@ -23,6 +23,7 @@ import (
 	"github.com/riskauth/riskauth/authn/totp"
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/engine/clock"
+	"github.com/riskauth/riskauth/internal/leaf/testenv"
 	"github.com/riskauth/riskauth/rules"
 	"github.com/riskauth/riskauth/signals/device"
 	"github.com/riskauth/riskauth/signals/velocity"
@@ -104,7 +105,7 @@ func newFixture(tb testing.TB, o fixtureOpts) *fixture {
 	tb.Helper()
 	ctx := context.Background()
 	dir := tb.TempDir()
-	st, err := store.OpenSQLite(ctx, dir+"/authn.db", store.SQLiteOptions{})
+	st, err := store.OpenSQLite(ctx, dir+"/authn.db", store.SQLiteOptions{Timeouts: store.Timeouts{Read: testenv.Budget, Write: testenv.Budget}})
 	require.NoError(tb, err)
 	tb.Cleanup(func() { st.Close() })
 

@@ -19,6 +19,7 @@ import (
 	"github.com/riskauth/riskauth/authn/totp"
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/engine/clock"
+	"github.com/riskauth/riskauth/internal/leaf/testenv"
 	"github.com/riskauth/riskauth/rules"
 	"github.com/riskauth/riskauth/signals/device"
 	"github.com/riskauth/riskauth/signals/velocity"
@@ -358,7 +359,7 @@ func newMeasured(tb testing.TB) *measured {
 	tb.Helper()
 	ctx := context.Background()
 	dir := tb.TempDir()
-	st, err := store.OpenSQLite(ctx, dir+"/authn.db", store.SQLiteOptions{})
+	st, err := store.OpenSQLite(ctx, dir+"/authn.db", store.SQLiteOptions{Timeouts: store.Timeouts{Read: testenv.Budget, Write: testenv.Budget}})
 	require.NoError(tb, err)
 	tb.Cleanup(func() { st.Close() })
 	clk := clock.NewManual(time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC))

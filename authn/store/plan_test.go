@@ -113,7 +113,7 @@ const pendingTokens = 10_000
 func TestSQLiteQueryPlans(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	s, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "authn.db"), SQLiteOptions{})
+	s, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "authn.db"), SQLiteOptions{Timeouts: Timeouts{Read: testenv.Budget, Write: testenv.Budget}})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close() })
 	db := s.write.DB
@@ -344,7 +344,7 @@ func openPgSchema(tb testing.TB, url string) *Postgres {
 	}
 	admin(tb.Context(), `CREATE SCHEMA `+schema)
 	tb.Cleanup(func() { admin(context.Background(), `DROP SCHEMA `+schema+` CASCADE`) })
-	s, err := OpenPostgres(tb.Context(), url, PostgresOptions{SearchPath: schema, MaxConns: 4})
+	s, err := OpenPostgres(tb.Context(), url, PostgresOptions{SearchPath: schema, MaxConns: 4, Timeouts: Timeouts{Read: testenv.Budget, Write: testenv.Budget}})
 	require.NoError(tb, err)
 	tb.Cleanup(func() { _ = s.Close() })
 	return s

@@ -11,12 +11,13 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riskauth/riskauth/authn"
+	"github.com/riskauth/riskauth/internal/leaf/backend"
 )
 
 // Postgres is the store for many instances sharing one PostgreSQL
 // database. Safe for concurrent use.
 type Postgres struct {
-	db *pgxpool.Pool
+	db *pgDB
 }
 
 // Interface guards: the Postgres store serves every authn store interface.
@@ -37,7 +38,14 @@ var (
 // PostgresOptions tunes OpenPostgres; the zero value is a sensible default.
 type PostgresOptions struct {
 	// MaxConns bounds the connection pool; default max(4, 2*GOMAXPROCS).
+	// A call that cannot get a connection within its deadline fails with
+	// backend.ErrUnavailable.
 	MaxConns int
+	// Timeouts bound every call (DefaultReadTimeout, DefaultWriteTimeout).
+	Timeouts Timeouts
+	// Metrics counts the database's failures
+	// (riskauth_backend_errors_total{backend="postgres"}); nil counts none.
+	Metrics *backend.Metrics
 	// SearchPath, when set, is the search_path of every connection: the
 	// schema the tables live in (tests give each run its own schema).
 	// Otherwise the URL's or the server's default applies.
@@ -69,7 +77,8 @@ func OpenPostgres(ctx context.Context, url string, opts PostgresOptions) (*Postg
 	if err != nil {
 		return nil, errors.New("store: postgres: invalid pool configuration")
 	}
-	s := &Postgres{db: pool}
+	opts.Metrics.Init("postgres")
+	s := &Postgres{db: &pgDB{pool: pool, t: opts.Timeouts.withDefaults(), m: opts.Metrics}}
 	if err := s.migrate(ctx); err != nil {
 		_ = s.Close()
 		return nil, err
@@ -101,7 +110,7 @@ func (s *Postgres) migrate(ctx context.Context) error {
 		return err
 	}
 	var applied map[int64]bool
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
+	err = s.db.inTx(ctx, true, func(ctx context.Context, tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, pgMigrationLock); err != nil {
 			return err
 		}
@@ -125,7 +134,7 @@ func (s *Postgres) migrate(ctx context.Context) error {
 		if applied[m.version] {
 			continue
 		}
-		err := s.inTx(ctx, func(tx pgx.Tx) error {
+		err := s.db.inTx(ctx, true, func(ctx context.Context, tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, pgMigrationLock); err != nil {
 				return err
 			}
@@ -167,17 +176,10 @@ func pgAppliedVersions(ctx context.Context, tx pgx.Tx) (map[int64]bool, error) {
 	return applied, nil
 }
 
-// inTx runs fn in a transaction, committing when it returns nil.
-func (s *Postgres) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
-	tx, err := s.db.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback(ctx)
-		return err
-	}
-	return tx.Commit(ctx)
+// inTx runs fn in a transaction under the write deadline, committing when
+// it returns nil; fn uses the context it is given.
+func (s *Postgres) inTx(ctx context.Context, fn func(ctx context.Context, tx pgx.Tx) error) error {
+	return s.db.inTx(ctx, false, fn)
 }
 
 // Nullable values travel as nil; times come back in UTC.

@@ -45,7 +45,7 @@ const pgCounterLock = `SELECT pg_advisory_xact_lock(hashtextextended('riskauth/a
 // same (issue 17, item 4).
 func (s *Postgres) ReserveEvent(ctx context.Context, key []byte, limit int, since, at, expires time.Time) (bool, error) {
 	ok := false
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, pgCounterLock, key); err != nil {
 			return err
 		}

@@ -19,7 +19,9 @@ var _ authn.UserImporter = (*Postgres)(nil)
 // whatever its size.
 func (s *Postgres) ImportUsers(ctx context.Context, us []authn.ImportedUser, dryRun bool) ([]authn.ImportOutcome, error) {
 	var out []authn.ImportOutcome
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	// A batch is an operator's bulk import: the sweeper's longer deadline.
+	ctx = withBudget(ctx, SweepTimeout)
+	err := s.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		exts, emails := make([]string, len(us)), make([]string, len(us))
 		for i, u := range us {
 			exts[i], emails[i] = u.ExternalID, strings.ToLower(u.User.Email)

@@ -24,7 +24,7 @@ func scanPgTOTP(r rowScanner) (authn.TOTPFactor, error) {
 
 // BeginTOTP implements authn.TOTPEnroller.
 func (s *Postgres) BeginTOTP(ctx context.Context, f authn.TOTPFactor) error {
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM totp_factors WHERE user_id = $1 AND confirmed_at IS NULL`, f.UserID); err != nil {
 			return err
 		}
@@ -50,7 +50,7 @@ func (s *Postgres) PendingTOTP(ctx context.Context, userID string) (authn.TOTPFa
 
 // ConfirmTOTP implements authn.TOTPEnroller.
 func (s *Postgres) ConfirmTOTP(ctx context.Context, userID, factorID string, step int64, at time.Time) error {
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM totp_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL AND id <> $2`,
 			userID, factorID); err != nil {
 			return err
@@ -107,7 +107,7 @@ func (s *Postgres) DeleteTOTP(ctx context.Context, userID, factorID string) erro
 
 // ReplaceRecoveryCodes implements authn.RecoveryCodeStore.
 func (s *Postgres) ReplaceRecoveryCodes(ctx context.Context, userID string, hashes [][]byte, at time.Time) error {
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM recovery_codes WHERE user_id = $1`, userID); err != nil {
 			return err
 		}

@@ -153,7 +153,7 @@ func (s *Postgres) RefreshTokenByHash(ctx context.Context, hash []byte) (oidc.To
 
 // RotateRefreshToken implements oidc.TokenStore.
 func (s *Postgres) RotateRefreshToken(ctx context.Context, oldID string, next oidc.TokenRecord, now time.Time) error {
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		if err := pgAffected(tx.Exec(ctx, pgUseRefreshToken, now, oldID)); err != nil {
 			return err
 		}

@@ -108,8 +108,9 @@ const (
 
 // DeleteExpired implements authn.Sweeper.
 func (s *Postgres) DeleteExpired(ctx context.Context, now time.Time, keep time.Duration) (int64, error) {
+	ctx = withBudget(ctx, SweepTimeout)
 	var total int64
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		for _, st := range []struct {
 			query string
 			args  []any
@@ -139,6 +140,7 @@ func (s *Postgres) DeleteExpired(ctx context.Context, now time.Time, keep time.D
 
 // DeleteAttemptsBefore implements authn.Sweeper.
 func (s *Postgres) DeleteAttemptsBefore(ctx context.Context, before time.Time) (int64, error) {
+	ctx = withBudget(ctx, SweepTimeout)
 	tag, err := s.db.Exec(ctx, `DELETE FROM login_attempts WHERE at < $1`, before)
 	if err != nil {
 		return 0, fmt.Errorf("store: delete attempts: %w", err)

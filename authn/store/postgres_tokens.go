@@ -68,7 +68,7 @@ func scanPgToken(r rowScanner) (authn.OneTimeToken, error) {
 
 // IssueToken implements authn.TokenStore.
 func (s *Postgres) IssueToken(ctx context.Context, t authn.OneTimeToken) error {
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		// Both statements run whatever t holds, so a token for nobody
 		// costs the database what one for an account does.
 		if _, err := tx.Exec(ctx, pgSupersedeByUser, t.CreatedAt, t.UserID, string(t.Kind)); err != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/riskauth/riskauth/authn"
+	"github.com/riskauth/riskauth/internal/leaf/backend"
 	"github.com/riskauth/riskauth/internal/leaf/privfile"
 	_ "modernc.org/sqlite" // pure-Go SQLite driver "sqlite"
 )
@@ -43,8 +44,16 @@ type SQLiteOptions struct {
 	// process (or a checkpoint) before failing; default 5s. Within one
 	// process writers queue on the write connection and never hit it.
 	BusyTimeout time.Duration
-	// ReadConns bounds the read pool; default max(4, GOMAXPROCS).
+	// ReadConns bounds the read pool; default max(4, GOMAXPROCS). A read
+	// that cannot get a connection within its deadline fails with
+	// backend.ErrUnavailable, as does a write waiting for the one write
+	// connection.
 	ReadConns int
+	// Timeouts bound every call (DefaultReadTimeout, DefaultWriteTimeout).
+	Timeouts Timeouts
+	// Metrics counts the database's failures
+	// (riskauth_backend_errors_total{backend="sqlite"}); nil counts none.
+	Metrics *backend.Metrics
 }
 
 // OpenSQLite opens (creating when needed, 0600) the database file at path
@@ -87,7 +96,9 @@ func OpenSQLite(ctx context.Context, path string, opts SQLiteOptions) (*SQLite, 
 	}
 	read.SetMaxOpenConns(opts.ReadConns)
 	read.SetMaxIdleConns(opts.ReadConns)
-	s := &SQLite{write: newCachedDB(write), read: newCachedDB(read)}
+	t := opts.Timeouts.withDefaults()
+	opts.Metrics.Init("sqlite")
+	s := &SQLite{write: newCachedDB(write, t, opts.Metrics, true), read: newCachedDB(read, t, opts.Metrics, false)}
 	if err := s.migrate(ctx); err != nil {
 		_ = s.Close()
 		return nil, err
@@ -102,7 +113,7 @@ func (s *SQLite) Close() error {
 
 // Ping checks that the database answers, for readiness probes.
 func (s *SQLite) Ping(ctx context.Context) error {
-	if err := s.read.PingContext(ctx); err != nil {
+	if _, err := s.read.ExecContext(ctx, `SELECT 1`); err != nil {
 		return fmt.Errorf("store: sqlite: %w", err)
 	}
 	return nil
@@ -112,6 +123,9 @@ func (s *SQLite) Ping(ctx context.Context) error {
 // transaction; re-checking the version inside the transaction makes two
 // processes opening one file together apply each migration once.
 func (s *SQLite) migrate(ctx context.Context) error {
+	// No per-call deadline: a migration takes as long as it takes, once,
+	// at start-up.
+	ctx = withBudget(ctx, 0)
 	ms, err := loadMigrations("sqlite")
 	if err != nil {
 		return err
@@ -146,7 +160,7 @@ func (s *SQLite) migrate(ctx context.Context) error {
 		if applied[m.version] {
 			continue
 		}
-		err := s.inTx(ctx, func(tx *sql.Tx) error {
+		err := s.write.inTx(ctx, true, func(ctx context.Context, tx *sql.Tx) error {
 			var n int
 			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.version).Scan(&n); err != nil || n > 0 {
 				return err
@@ -167,18 +181,11 @@ func (s *SQLite) migrate(ctx context.Context) error {
 }
 
 // inTx runs fn in a write transaction (BEGIN IMMEDIATE on the write
-// connection). fn must use only tx: the write pool has one connection, so
-// any other write from fn would wait for itself.
-func (s *SQLite) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	return tx.Commit()
+// connection) under the write deadline, which fn gets as its context. fn
+// must use only tx: the write pool has one connection, so any other write
+// from fn would wait for itself.
+func (s *SQLite) inTx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	return s.write.inTx(ctx, false, fn)
 }
 
 // Times are stored as unix milliseconds, NULL for the zero time.

@@ -39,7 +39,7 @@ func (s *SQLite) AddEvent(ctx context.Context, key []byte, at, expires time.Time
 // 4).
 func (s *SQLite) ReserveEvent(ctx context.Context, key []byte, limit int, since, at, expires time.Time) (bool, error) {
 	ok := false
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, sqliteCountEvents, key, ms(since)).Scan(&n); err != nil {
 			return err

@@ -80,7 +80,7 @@ func (s *SQLite) FlowByID(ctx context.Context, id string, now time.Time) (authn.
 // AdvanceFlow implements authn.FlowStore.
 func (s *SQLite) AdvanceFlow(ctx context.Context, id string, tr authn.FlowTransition, now time.Time) (authn.LoginFlow, error) {
 	var f authn.LoginFlow
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
 		var methods any // NULL keeps the current methods
 		if tr.Methods != nil {

@@ -15,7 +15,9 @@ var _ authn.UserImporter = (*SQLite)(nil)
 // of a batch in one write transaction, statements prepared once.
 func (s *SQLite) ImportUsers(ctx context.Context, us []authn.ImportedUser, dryRun bool) ([]authn.ImportOutcome, error) {
 	var out []authn.ImportOutcome
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	// A batch is an operator's bulk import: the sweeper's longer deadline.
+	ctx = withBudget(ctx, SweepTimeout)
+	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		imported, taken := map[string]string{}, map[string]bool{}
 		byExt, err := tx.PrepareContext(ctx, `SELECT user_id FROM user_imports WHERE external_id = ?`)
 		if err != nil {

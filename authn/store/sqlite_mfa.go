@@ -25,7 +25,7 @@ func scanSQLiteTOTP(r rowScanner) (authn.TOTPFactor, error) {
 
 // BeginTOTP implements authn.TOTPEnroller.
 func (s *SQLite) BeginTOTP(ctx context.Context, f authn.TOTPFactor) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM totp_factors WHERE user_id = ? AND confirmed_at IS NULL`, f.UserID); err != nil {
 			return err
 		}
@@ -51,7 +51,7 @@ func (s *SQLite) PendingTOTP(ctx context.Context, userID string) (authn.TOTPFact
 
 // ConfirmTOTP implements authn.TOTPEnroller.
 func (s *SQLite) ConfirmTOTP(ctx context.Context, userID, factorID string, step int64, at time.Time) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM totp_factors WHERE user_id = ? AND confirmed_at IS NOT NULL AND id <> ?`,
 			userID, factorID); err != nil {
 			return err
@@ -107,7 +107,7 @@ func (s *SQLite) DeleteTOTP(ctx context.Context, userID, factorID string) error 
 
 // ReplaceRecoveryCodes implements authn.RecoveryCodeStore.
 func (s *SQLite) ReplaceRecoveryCodes(ctx context.Context, userID string, hashes [][]byte, at time.Time) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = ?`, userID); err != nil {
 			return err
 		}

@@ -161,7 +161,7 @@ func (s *SQLite) RefreshTokenByHash(ctx context.Context, hash []byte) (oidc.Toke
 
 // RotateRefreshToken implements oidc.TokenStore.
 func (s *SQLite) RotateRefreshToken(ctx context.Context, oldID string, next oidc.TokenRecord, now time.Time) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := affected(tx.ExecContext(ctx, sqliteUseRefreshToken, ms(now), oldID, ms(now))); err != nil {
 			return err
 		}

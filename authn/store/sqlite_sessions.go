@@ -121,6 +121,7 @@ const (
 
 // DeleteExpired implements authn.Sweeper.
 func (s *SQLite) DeleteExpired(ctx context.Context, now time.Time, keep time.Duration) (int64, error) {
+	ctx = withBudget(ctx, SweepTimeout)
 	var total int64
 	stmts := []struct {
 		query string
@@ -135,7 +136,7 @@ func (s *SQLite) DeleteExpired(ctx context.Context, now time.Time, keep time.Dur
 		{sqliteSweepOIDCReqs, []any{ms(now)}},
 		{sqliteSweepOIDCTokens, []any{ms(now)}},
 	}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		for _, st := range stmts {
 			res, err := tx.ExecContext(ctx, st.query, st.args...)
 			if err != nil {
@@ -157,6 +158,7 @@ func (s *SQLite) DeleteExpired(ctx context.Context, now time.Time, keep time.Dur
 
 // DeleteAttemptsBefore implements authn.Sweeper.
 func (s *SQLite) DeleteAttemptsBefore(ctx context.Context, before time.Time) (int64, error) {
+	ctx = withBudget(ctx, SweepTimeout)
 	res, err := s.write.ExecContext(ctx, `DELETE FROM login_attempts WHERE at < ?`, ms(before))
 	if err != nil {
 		return 0, fmt.Errorf("store: delete attempts: %w", err)

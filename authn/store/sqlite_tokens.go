@@ -64,7 +64,7 @@ func scanSQLiteToken(r rowScanner) (authn.OneTimeToken, error) {
 
 // IssueToken implements authn.TokenStore.
 func (s *SQLite) IssueToken(ctx context.Context, t authn.OneTimeToken) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		// Both statements run whatever t holds, so a token for nobody
 		// costs the database what one for an account does.
 		if _, err := tx.ExecContext(ctx, sqliteSupersedeByUser, ms(t.CreatedAt), t.UserID, string(t.Kind)); err != nil {
@@ -115,7 +115,7 @@ func (s *SQLite) VerifyCode(ctx context.Context, kind authn.TokenKind, flowID st
 		t       authn.OneTimeToken
 		verdict error
 	)
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
 		t, err = scanSQLiteToken(tx.QueryRowContext(ctx, sqliteUseCode, ms(now), string(kind), flowID, hash, ms(now)))
 		if !errors.Is(err, sql.ErrNoRows) {

@@ -66,6 +66,11 @@ func BenchmarkIssueTokenPending(b *testing.B) {
 }
 
 // newSQLiteDB is a database file in the test's temporary directory.
+// patient are the deadlines of the conformance suite's stores: what the
+// suite checks does not depend on how fast a loaded machine answers
+// (deadline_test.go checks the deadlines).
+var patient = store.Timeouts{Read: testenv.Budget, Write: testenv.Budget}
+
 func newSQLiteDB(tb testing.TB) storetest.Database {
 	path := filepath.Join(tb.TempDir(), "authn.db")
 	raw := func(ctx context.Context) *sql.DB {
@@ -75,7 +80,7 @@ func newSQLiteDB(tb testing.TB) storetest.Database {
 	}
 	return storetest.Database{
 		Open: func(ctx context.Context) (storetest.Store, error) {
-			return store.OpenSQLite(ctx, path, store.SQLiteOptions{})
+			return store.OpenSQLite(ctx, path, store.SQLiteOptions{Timeouts: patient})
 		},
 		Exec: func(ctx context.Context, query string) error {
 			db := raw(ctx)
@@ -96,34 +101,11 @@ func newSQLiteDB(tb testing.TB) storetest.Database {
 // newPostgresDB is a schema of its own on the test server, dropped when
 // the test ends, so tests run in parallel without seeing each other.
 func newPostgresDB(tb testing.TB) storetest.Database {
-	url := testenv.Require(tb, testenv.EnvPostgresURL)
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "t_" + hex.EncodeToString(b[:])
-	admin := func(ctx context.Context, searchPath string) *pgx.Conn {
-		cfg, err := pgx.ParseConfig(url)
-		require.NoError(tb, err)
-		if searchPath != "" {
-			cfg.RuntimeParams["search_path"] = searchPath
-		}
-		c, err := pgx.ConnectConfig(ctx, cfg)
-		require.NoError(tb, err)
-		return c
-	}
-	c := admin(tb.Context(), "")
-	_, err := c.Exec(tb.Context(), `CREATE SCHEMA `+schema)
-	require.NoError(tb, err)
-	_ = c.Close(tb.Context())
-	tb.Cleanup(func() {
-		ctx := context.Background()
-		c := admin(ctx, "")
-		defer c.Close(ctx)
-		_, err := c.Exec(ctx, `DROP SCHEMA `+schema+` CASCADE`)
-		require.NoError(tb, err)
-	})
+	url, schema := pgTestSchema(tb)
+	admin := func(ctx context.Context, searchPath string) *pgx.Conn { return pgAdmin(tb, ctx, url, searchPath) }
 	return storetest.Database{
 		Open: func(ctx context.Context) (storetest.Store, error) {
-			return store.OpenPostgres(ctx, url, store.PostgresOptions{SearchPath: schema, MaxConns: 16})
+			return store.OpenPostgres(ctx, url, store.PostgresOptions{SearchPath: schema, MaxConns: 16, Timeouts: patient})
 		},
 		Exec: func(ctx context.Context, query string) error {
 			c := admin(ctx, schema)
@@ -139,4 +121,37 @@ func newPostgresDB(tb testing.TB) storetest.Database {
 			return n, err
 		},
 	}
+}
+
+// pgTestSchema creates a schema of its own on the test server, dropped
+// when the test ends.
+func pgTestSchema(tb testing.TB) (url, schema string) {
+	url = testenv.Require(tb, testenv.EnvPostgresURL)
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	schema = "t_" + hex.EncodeToString(b[:])
+	c := pgAdmin(tb, tb.Context(), url, "")
+	_, err := c.Exec(tb.Context(), `CREATE SCHEMA `+schema)
+	require.NoError(tb, err)
+	_ = c.Close(tb.Context())
+	tb.Cleanup(func() {
+		ctx := context.Background()
+		c := pgAdmin(tb, ctx, url, "")
+		defer c.Close(ctx)
+		_, err := c.Exec(ctx, `DROP SCHEMA `+schema+` CASCADE`)
+		require.NoError(tb, err)
+	})
+	return url, schema
+}
+
+// pgAdmin connects to the test server behind the store's back.
+func pgAdmin(tb testing.TB, ctx context.Context, url, searchPath string) *pgx.Conn {
+	cfg, err := pgx.ParseConfig(url)
+	require.NoError(tb, err)
+	if searchPath != "" {
+		cfg.RuntimeParams["search_path"] = searchPath
+	}
+	c, err := pgx.ConnectConfig(ctx, cfg)
+	require.NoError(tb, err)
+	return c
 }

@@ -28,6 +28,8 @@ type AuthnConfig struct {
 	// data dir) to PostgreSQL: a postgres:// URL (RISKAUTH_DATABASE_URL).
 	// It may hold a password and is never logged.
 	DatabaseURL string `yaml:"database_url"`
+	// Database bounds the account store's calls and pool (store.go).
+	Database StoreConfig `yaml:"database"`
 	// PublicOrigin is where users reach the service, used for links in
 	// mail and the CSRF origin check (RISKAUTH_PUBLIC_ORIGIN). Default:
 	// http:// and the listen address, 0.0.0.0 and :: read as 127.0.0.1.
@@ -204,6 +206,7 @@ func (a *AuthnConfig) validateFlows() []error {
 	if l.MaxDelay < l.BaseDelay {
 		bad("authn.lockout.max_delay %s shorter than base_delay %s", l.MaxDelay, l.BaseDelay)
 	}
+	errs = append(errs, a.Database.validate()...)
 	r := a.RateLimit
 	if r.PerIPPerMinute != nil && *r.PerIPPerMinute < 0 {
 		bad("authn.rate_limit.per_ip_per_minute %d: want 0 (off) or more", *r.PerIPPerMinute)
@@ -233,6 +236,9 @@ func (c *Config) applyAuthnEnv(env func(string) string) error {
 		"RISKAUTH_ACCESS_TOKEN_AUDIENCE": &a.AccessTokens.Audience,
 	} {
 		setEnv(env, name, dst)
+	}
+	if err := a.Database.applyEnv(env); err != nil {
+		return err
 	}
 	if v := env("RISKAUTH_ALLOWED_ORIGINS"); strings.TrimSpace(v) != "" {
 		a.AllowedOrigins = splitList(v)

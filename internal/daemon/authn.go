@@ -46,6 +46,7 @@ type authnStore interface {
 	authn.EventCounter
 	authn.FlowClientStore
 	authn.Sweeper
+	Ping(ctx context.Context) error
 	authn.UserDirectory
 	Close() error
 }
@@ -69,13 +70,15 @@ func (s *Server) buildAuthn(ctx context.Context, cfg *config.Config, reg *promet
 	a := cfg.Authn
 	var st authnStore
 	if a.DatabaseURL != "" {
-		pg, err := store.OpenPostgres(ctx, a.DatabaseURL, store.PostgresOptions{})
+		pg, err := store.OpenPostgres(ctx, a.DatabaseURL, store.PostgresOptions{MaxConns: a.Database.MaxConns,
+			Timeouts: a.Database.Timeouts(), Metrics: s.risk.Backends})
 		if err != nil {
 			return fmt.Errorf("authn store: %w", err)
 		}
 		st = pg
 	} else {
-		lite, err := store.OpenSQLite(ctx, filepath.Join(cfg.DataDir, authnDBFile), store.SQLiteOptions{})
+		lite, err := store.OpenSQLite(ctx, filepath.Join(cfg.DataDir, authnDBFile), store.SQLiteOptions{ReadConns: a.Database.MaxConns,
+			Timeouts: a.Database.Timeouts(), Metrics: s.risk.Backends})
 		if err != nil {
 			return fmt.Errorf("authn store: %w", err)
 		}
@@ -187,6 +190,9 @@ func (s *Server) buildAuthn(ctx context.Context, cfg *config.Config, reg *promet
 	}
 	deps.Registration, deps.SignIn, deps.PasswordReset = svc.Registration, svc.SignIn, svc.Recovery
 	deps.Sessions, deps.Account = svc.Sessions, svc.Account
+	// /readyz asks both stores at once: the accounts (SQLite or
+	// PostgreSQL) and the engine's state (memory or Redis).
+	deps.ReadyChecks = []httpapi.ReadyCheck{{Name: "accounts", Check: st.Ping}, {Name: "state", Check: s.Engine.Ready}}
 	deps.Users = svc.Admin
 	return nil
 }

@@ -133,6 +133,7 @@ func Build(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, 
 	}
 	s := &Server{}
 	ctx, s.cancel = context.WithCancel(ctx)
+	log = foldLog(ctx, log)
 	defer func() {
 		if err != nil {
 			s.Close()

@@ -10,6 +10,7 @@ import (
 	"github.com/riskauth/riskauth/authn"
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/internal/httpapi/wire"
+	"github.com/riskauth/riskauth/internal/leaf/backend"
 )
 
 // Code is the stable, machine-readable "code" of an error body. Clients
@@ -164,7 +165,17 @@ func fromWire(e *wire.Error) *Error {
 var (
 	errUnauthorized = apiErr(CodeUnauthorized, "a valid API key is required: Authorization: Bearer <key>")
 	errInternal     = apiErr(CodeInternal, "internal error")
+	// errUnavailable answers a request that met a failing backend (a
+	// database or Redis down, hung or out of connections): not a bug, so
+	// not 500; which backend is logged and counted, not told.
+	errUnavailable = &Error{Code: CodeUnavailable, Message: "a backend is unavailable; retry later", RetryAfter: BackendRetryAfter}
 )
+
+// BackendRetryAfter is the Retry-After of a 503 "unavailable" caused by a
+// failing backend: long enough for a load balancer's readiness probe to
+// take the instance out, short enough that a client retrying once after
+// a blip succeeds.
+const BackendRetryAfter = 2 * time.Second
 
 // toAPIError turns whatever a handler or fiber returned into an *Error.
 // The second result reports an unexpected error (a bug or a failing
@@ -185,6 +196,9 @@ func toAPIError(err error) (*Error, bool) {
 	var ve *engine.ValidationError
 	if errors.As(err, &ve) {
 		return invalid(ve.Fields), false
+	}
+	if errors.Is(err, backend.ErrUnavailable) {
+		return errUnavailable, false
 	}
 	var fe *fiber.Error
 	if errors.As(err, &fe) {

@@ -29,6 +29,7 @@ import (
 	authtotp "github.com/riskauth/riskauth/authn/totp"
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/internal/httpapi"
+	"github.com/riskauth/riskauth/internal/leaf/testenv"
 	"github.com/riskauth/riskauth/signals/breached"
 )
 
@@ -61,7 +62,7 @@ func newAuthnEnv(t *testing.T, eng *engine.Engine, reg *prometheus.Registry, ori
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	st, err := store.OpenSQLite(ctx, filepath.Join(dir, "authn.db"), store.SQLiteOptions{})
+	st, err := store.OpenSQLite(ctx, filepath.Join(dir, "authn.db"), store.SQLiteOptions{Timeouts: store.Timeouts{Read: testenv.Budget, Write: testenv.Budget}})
 	require.NoError(t, err)
 	hasher, err := password.NewHasher(password.HasherConfig{Params: password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, Concurrency: 2, Metrics: password.NewMetrics(reg)})
 	require.NoError(t, err)

@@ -18,6 +18,8 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/valyala/fasthttp"
+
+	"github.com/riskauth/riskauth/internal/leaf/backend"
 )
 
 const headerRequestID = "X-Request-ID"
@@ -85,6 +87,11 @@ func (s *Server) renderError(c *fiber.Ctx, err error) {
 	ae, unexpected := toAPIError(err)
 	if unexpected {
 		s.log.ErrorContext(c.UserContext(), "request failed", "method", c.Method(), "route", c.Route().Path, "err", err)
+	} else if be, ok := backend.As(err); ok {
+		// Not a bug: a warning, one per backend and kind and route, which
+		// the daemon's log handler folds during an outage (logfold).
+		s.log.WarnContext(c.UserContext(), "backend unavailable", "backend", be.Backend, "kind", be.Kind,
+			"method", c.Method(), "route", c.Route().Path, "err", err)
 	}
 	resp := c.Response()
 	resp.ResetBody()

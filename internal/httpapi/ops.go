@@ -106,19 +106,11 @@ func (s *Server) healthz(c *fiber.Ctx) error {
 	return writeJSON(c, http.StatusOK, statusBody{Status: "ok"})
 }
 
-func (s *Server) readyz(c *fiber.Ctx) error {
-	ctx, cancel := context.WithTimeout(c.UserContext(), s.readyTimeout)
-	defer cancel()
-	if err := s.ready.Ready(ctx); err != nil {
-		s.log.Warn("not ready", "err", err)
-		return apiErr(CodeNotReady, "a backend is unreachable")
-	}
-	return writeJSON(c, http.StatusOK, statusBody{Status: "ready"})
-}
-
 // statusBody is the body of /healthz and /readyz.
 type statusBody struct {
 	Status string `json:"status"`
+	// Checks is /readyz's result per backend ("ok", "timeout", "error").
+	Checks map[string]string `json:"checks,omitempty"`
 }
 
 // OpsApp returns the operations listener's app (/metrics, /healthz,

@@ -10,6 +10,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 
 	"github.com/riskauth/riskauth/engine"
+	"github.com/riskauth/riskauth/internal/leaf/backend"
 )
 
 // The risk API: server-to-server calls from backends that hold an API key.
@@ -78,8 +79,12 @@ func (s *Server) engineError(err error) error {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return apiErr(CodeUnavailable, "the request was cancelled or timed out")
 	}
-	s.log.Error("engine call failed", "err", err)
-	return apiErr(CodeUnavailable, "a backend failed; retry later")
+	if errors.Is(err, backend.ErrUnavailable) {
+		return err // renderError logs it with its backend and kind
+	}
+	// The engine fails only when its state store does (Redis).
+	s.log.Warn("engine call failed", "err", err)
+	return &Error{Code: CodeUnavailable, Message: "a backend failed; retry later", RetryAfter: BackendRetryAfter}
 }
 
 // outcomeResponse is the 200 body of POST /v1/risk/outcome.

@@ -161,6 +161,10 @@ type Deps struct {
 	// Rules is the rule source the admin API shows and changes
 	// (*rules.Source); nil turns the rule routes off (404).
 	Rules RuleAdmin
+	// ReadyChecks are the backends /readyz asks, concurrently, each
+	// within ReadyTimeout (ready.go); none means the engine's state store
+	// alone, named "state".
+	ReadyChecks []ReadyCheck
 	// Users is the user administration behind /v1/admin/users
 	// (*authn.Admin, users.go); nil turns those routes off (404).
 	Users UserAdmin
@@ -171,7 +175,7 @@ type Deps struct {
 type Server struct {
 	app          *fiber.App
 	risk         RiskEngine
-	ready        Readiness
+	checks       []ReadyCheck // ready.go
 	keys         [][sha256.Size]byte
 	trusted      []netip.Prefix
 	forwarded    bool // ProxyHeader is Forwarded
@@ -251,7 +255,8 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if len(cfg.APIKeys) == 0 {
 		return nil, errors.New("httpapi: at least one API key is required")
 	}
-	s := &Server{risk: deps.Engine, ready: deps.Engine, log: deps.Logger, allow: map[string]string{}, enc: wire.NewEncoder()}
+	s := &Server{risk: deps.Engine, checks: readyChecks(deps), log: deps.Logger,
+		allow: map[string]string{}, enc: wire.NewEncoder()}
 	for i, k := range cfg.APIKeys {
 		if k == "" || strings.ContainsFunc(k, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
 			return nil, fmt.Errorf("httpapi: API key #%d is empty or contains spaces or control characters", i+1)

@@ -503,8 +503,10 @@ func TestAuthBadInput(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			// No wall-clock bound: what makes a refusal cheap is that it
+			// runs no argon2id, which the hash count below checks on any
+			// machine.
 			before := e.hashes()
-			start := time.Now()
 			r := b.post(tc.path, tc.body)
 			require.Equal(t, tc.status, r.status, "body: %.300s", r.body)
 			assert.Equal(t, tc.code, r.errorCode(t))
@@ -512,7 +514,6 @@ func TestAuthBadInput(t *testing.T) {
 				assert.Equal(t, tc.fields, r.fields(t))
 			}
 			assert.Equal(t, "no-store", r.header.Get("Cache-Control"))
-			assert.Less(t, time.Since(start), 2*time.Second)
 			if !strings.HasPrefix(tc.code, "password_") && tc.code != "invalid_email" {
 				assert.Equal(t, before, e.hashes(), "no argon2id for a refused body")
 			}

@@ -166,12 +166,12 @@ func TestRunPolls(t *testing.T) {
 	go func() { done <- g.Run(ctx) }()
 
 	replaceFile(t, path, variantCity(t, "Polled", 1764374400), time.Unix(1_700_000_100, 0))
-	assert.Eventually(t, func() bool { return cityOf(t, g, london) == "Polled" }, 5*time.Second, 5*time.Millisecond)
+	testenv.Eventually(t, "the poller to load the new file", func() bool { return cityOf(t, g, london) == "Polled" })
 	cancel()
 	select {
 	case err := <-done:
 		require.NoError(t, err)
-	case <-time.After(5 * time.Second):
+	case <-time.After(testenv.Patience):
 		t.Fatal("Run did not return after cancel")
 	}
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riskauth/riskauth/engine"
+	"github.com/riskauth/riskauth/internal/leaf/backend"
 	"github.com/riskauth/riskauth/signals/breached"
 	"github.com/riskauth/riskauth/signals/geo"
 	"github.com/riskauth/riskauth/signals/velocity"
@@ -18,6 +19,7 @@ type metrics struct {
 	geo      *geo.Metrics
 	breached *breached.Metrics
 	snapshot *snapshotMetrics
+	backends *backend.Metrics
 	err      error
 }
 
@@ -33,6 +35,7 @@ func newMetrics(reg prometheus.Registerer) metrics {
 	m.geo = geo.NewMetrics(reg)
 	m.breached = breached.NewMetrics(reg)
 	m.snapshot = newSnapshotMetrics(reg)
+	m.backends = backend.NewMetrics(reg)
 	return m
 }
 

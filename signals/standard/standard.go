@@ -13,6 +13,7 @@ import (
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/engine/clock"
 	"github.com/riskauth/riskauth/engine/familiarity"
+	"github.com/riskauth/riskauth/internal/leaf/backend"
 	"github.com/riskauth/riskauth/internal/leaf/privfile"
 	"github.com/riskauth/riskauth/internal/leaf/secretfile"
 	"github.com/riskauth/riskauth/rules"
@@ -66,6 +67,10 @@ type Assembly struct {
 	// BreachedTable is the imported corpus when it is a table-format
 	// one, which can serve the range API; nil otherwise.
 	BreachedTable *breached.Table
+	// Backends counts backend failures (riskauth_backend_errors_total):
+	// Redis's here, and whatever else the caller counts on it (riskauthd
+	// its account store). Nil without a registerer.
+	Backends *backend.Metrics
 
 	cfg     Config
 	log     *slog.Logger
@@ -120,6 +125,7 @@ func New(cfg Config, opts ...Option) (_ *Assembly, err error) {
 	if err := m.err; err != nil {
 		return nil, err
 	}
+	a.Backends = m.backends
 	counters := cfg.Velocity.Counters
 	schema := o.schema
 	if schema == nil {
@@ -212,6 +218,7 @@ func (a *Assembly) openState(fam *familiarity.Model, vm *velocity.Metrics, clk c
 		if err != nil {
 			return err
 		}
+		countRedisFailures(client, a.Backends)
 		a.closers = append(a.closers, client.Close)
 		st, err := velocity.NewRedis(client, vcfg, vm)
 		if err != nil {
