@@ -140,7 +140,12 @@ func TestRunBothPhases(t *testing.T) {
 		assert.Equal(t, l.total(), l.n[outAuthenticated], l.mix())
 	}
 	assert.Positive(t, res.attack.total())
-	assert.Equal(t, res.attack.total(), res.attack.n[outFailed], res.attack.mix())
+	// The attacker never gets in: each attempt is refused, or, when the
+	// password hasher's queue is full on a loaded machine, answered busy
+	// (the same for every account). How many are busy is the machine's
+	// speed, not a verdict.
+	assert.Zero(t, res.attack.n[outAuthenticated], res.attack.mix())
+	assert.Equal(t, res.attack.total(), res.attack.n[outFailed]+res.attack.n[outBusy], res.attack.mix())
 	for _, c := range []*tally{res.blockedOnly, res.saturated} {
 		assert.Positive(t, c.total())
 		assert.Equal(t, c.total(), c.n[outFailed], c.mix())
