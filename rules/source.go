@@ -36,9 +36,13 @@ type Source struct {
 	mu       sync.Mutex   // serialises reloads, promotes, rollbacks, candidate changes
 	hist     *history
 	hook     func(old, cur *RuleSet, err error)
-	audit    func(Change)
-	now      func() time.Time
-	log      *slog.Logger
+	// gen counts the changes made here (audited), not those applied from
+	// other instances (replica.go), so that a replicated state never
+	// overwrites a local change not yet shared.
+	gen   atomic.Int64
+	audit func(Change)
+	now   func() time.Time
+	log   *slog.Logger
 }
 
 // SourceConfig configures a Source.
@@ -250,6 +254,7 @@ func (s *Source) activate(old, rs *RuleSet, action, actor string, pushHistory bo
 }
 
 func (s *Source) emit(c Change) {
+	s.gen.Add(1)
 	if s.audit != nil {
 		s.audit(c)
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/riskauth/riskauth/authn"
 	"github.com/riskauth/riskauth/engine/clock"
+	"github.com/riskauth/riskauth/engine/risk"
 )
 
 // Paths of the provider's endpoints, relative to the issuer (which has no
@@ -79,6 +80,9 @@ type Deps struct {
 	// disabled or deleted account gets no more tokens).
 	Users authn.UserReader
 	Clock clock.Clock
+	// Risk evaluates every authorization and refresh (risk.go); nil skips
+	// the evaluation (tests of the protocol alone).
+	Risk Risk
 	// Logger (nil discards) never receives a code, token or secret.
 	Logger *slog.Logger
 }
@@ -146,7 +150,7 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 		p.clients[c.cfg.ID] = c
 		scopes = appendNew(scopes, c.cfg.Scopes...)
 	}
-	p.st = &storage{cfg: cfg, store: deps.Store, users: deps.Users, clock: deps.Clock, log: deps.Logger, clients: p.clients}
+	p.st = &storage{cfg: cfg, store: deps.Store, users: deps.Users, clock: deps.Clock, log: deps.Logger, clients: p.clients, risk: deps.Risk}
 	p.st.signing, p.st.keys = signingKeys(cfg.Keys)
 
 	// The crypto key encrypts opaque access tokens, which this provider
@@ -230,6 +234,11 @@ type LoginPrompt struct {
 	AAL int
 	// ExpiresAt is when the request lapses.
 	ExpiresAt time.Time
+	// Prompt is the client's prompt values ("none", "login", "consent").
+	Prompt []string
+	// MaxAge, when set, is how old a sign-in may be (max_age; 0 with
+	// prompt=login): an older session signs in again.
+	MaxAge *time.Duration
 }
 
 // ErrUnknownRequest is an authorization request that does not exist (any
@@ -249,7 +258,40 @@ func (p *Provider) LoginRequest(ctx context.Context, id string) (*LoginPrompt, e
 	if c == nil {
 		return nil, ErrUnknownRequest
 	}
-	return &LoginPrompt{ClientID: c.cfg.ID, ClientName: c.cfg.Name, LoginHint: a.LoginHint, RedirectURI: a.RedirectURI, AAL: requestedAAL(a.ACRValues), ExpiresAt: rec.ExpiresAt}, nil
+	lp := &LoginPrompt{ClientID: c.cfg.ID, ClientName: c.cfg.Name, LoginHint: a.LoginHint, RedirectURI: a.RedirectURI,
+		AAL: requestedAAL(a.ACRValues), ExpiresAt: rec.ExpiresAt, Prompt: a.Prompt}
+	if a.MaxAge != nil {
+		d := time.Duration(*a.MaxAge) * time.Second
+		lp.MaxAge = &d
+	}
+	return lp, nil
+}
+
+// Deny ends request id with an OAuth error for the client
+// (login_required for prompt=none without a usable session,
+// access_denied) and returns the URL of the client's redirect URI that
+// carries it. The redirect URI was checked against the registry when the
+// request was made.
+func (p *Provider) Deny(ctx context.Context, id, code string) (string, error) {
+	a, _, err := p.st.request(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	if a.Login != nil {
+		return "", ErrUnknownRequest
+	}
+	if err := p.st.store.DeleteAuthRequest(ctx, id); err != nil {
+		return "", fmt.Errorf("oidc: deny: %w", err)
+	}
+	q := url.Values{"error": {code}}
+	if a.State != "" {
+		q.Set("state", a.State)
+	}
+	sep := "?"
+	if strings.Contains(a.RedirectURI, "?") {
+		sep = "&"
+	}
+	return a.RedirectURI + sep + q.Encode(), nil
 }
 
 // requestedAAL maps acr_values onto an assurance level: the strongest one
@@ -272,6 +314,14 @@ type Login struct {
 	AAL int
 	// AMR are the RFC 8176 methods used (AMRPassword, AMROTP, AMRMFA).
 	AMR []string
+	// AuthTime is when the user authenticated: now for a sign-in on the
+	// login page (the zero value), the session's start for a session
+	// reused (single sign-on).
+	AuthTime time.Time
+	// Reused is a session that was already there (single sign-on): a
+	// step_up decision refuses it (ErrStepUp), where a fresh sign-in,
+	// judged by the engine itself, stands.
+	Reused bool
 }
 
 // ErrAssuranceTooLow is a login below the level the request asked for.
@@ -294,7 +344,20 @@ func (p *Provider) CompleteLogin(ctx context.Context, id string, l Login) (strin
 	if l.AAL < requestedAAL(a.ACRValues) {
 		return "", ErrAssuranceTooLow
 	}
-	a.Login = &loginState{UserID: l.UserID, SessionID: l.SessionID, AuthTime: p.st.clock.Now().UTC().Truncate(time.Second),
+	action, err := p.st.evaluate(ctx, EventAuthorize, l.UserID, a.ClientID)
+	switch {
+	case err != nil:
+		return "", err
+	case action == risk.Block:
+		return "", ErrDenied
+	case action == risk.StepUp && l.Reused:
+		return "", ErrStepUp
+	}
+	at := l.AuthTime
+	if at.IsZero() {
+		at = p.st.clock.Now()
+	}
+	a.Login = &loginState{UserID: l.UserID, SessionID: l.SessionID, AuthTime: at.UTC().Truncate(time.Second),
 		AMR: l.AMR, ACR: ACR(l.AAL)}
 	data, err := json.Marshal(a)
 	if err != nil {

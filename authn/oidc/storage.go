@@ -31,6 +31,7 @@ type storage struct {
 	clients map[string]*client
 	signing signingKey
 	keys    []op.Key
+	risk    Risk // nil: no evaluation
 }
 
 var _ op.Storage = (*storage)(nil)

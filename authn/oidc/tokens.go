@@ -14,6 +14,7 @@ import (
 
 	"github.com/riskauth/riskauth/authn"
 	"github.com/riskauth/riskauth/authn/token"
+	"github.com/riskauth/riskauth/engine/risk"
 )
 
 // Tokens: access tokens are JWTs signed with the provider's key and
@@ -203,6 +204,15 @@ func (s *storage) TokenRequestByRefreshToken(ctx context.Context, refresh string
 		}
 		return nil, errInvalidGrant
 	}
+	action, err := s.evaluate(ctx, EventRefresh, rec.UserID, rec.ClientID)
+	if err != nil {
+		s.log.ErrorContext(ctx, "oidc: refresh refused without a risk decision", "client_id", rec.ClientID, "err", err)
+		return nil, errInvalidGrant
+	}
+	if action == risk.Block {
+		s.revokeFamily(ctx, rec, "the risk engine blocked a refresh")
+		return nil, errInvalidGrant
+	}
 	var g grant
 	if err := json.Unmarshal(rec.Data, &g); err != nil {
 		return nil, fmt.Errorf("oidc: refresh token %s: %w", rec.ID, err)
@@ -309,20 +319,26 @@ func (s *storage) userinfo(ctx context.Context, ui *zoidc.UserInfo, subject stri
 	return nil
 }
 
+// errInactive makes the op package answer {"active":false}: it reports
+// a token active whenever this storage returns no error.
+var errInactive = errors.New("oidc: token not active")
+
 // SetIntrospectionFromToken is RFC 7662 for access tokens: active only
 // while live, and only to the client it was issued to.
 func (s *storage) SetIntrospectionFromToken(ctx context.Context, resp *zoidc.IntrospectionResponse, tokenID, subject, clientID string) error {
 	rec, g, err := s.liveAccess(ctx, tokenID, subject)
-	if err != nil || rec.ClientID != clientID {
-		resp.Active = false
-		if err != nil && !errors.Is(err, authn.ErrNotFound) {
-			return err
+	if err != nil {
+		if !errors.Is(err, authn.ErrNotFound) {
+			s.log.ErrorContext(ctx, "oidc: introspection", "err", err)
 		}
-		return nil
+		return errInactive
+	}
+	if rec.ClientID != clientID {
+		return errInactive
 	}
 	ui := new(zoidc.UserInfo)
 	if err := s.userinfo(ctx, ui, subject, g.Scopes); err != nil {
-		return nil // a disabled account's tokens are not active
+		return errInactive // a disabled account's tokens are not active
 	}
 	resp.SetUserInfo(ui)
 	resp.Active = true

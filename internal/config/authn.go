@@ -123,9 +123,10 @@ const (
 )
 
 // RateLimitConfig is the token bucket per client IP in front of the
-// unauthenticated sign-in routes. It lives in each instance's memory, so
-// with N instances behind a balancer an address gets up to N times the
-// limit; the engine's velocity rules are the shared defence.
+// unauthenticated sign-in routes. With redis.url the buckets are in
+// Redis, shared by every instance; without it (or while Redis does not
+// answer) they live in each instance's memory, so with N instances behind
+// a balancer an address gets up to N times the limit.
 type RateLimitConfig struct {
 	// PerIPPerMinute refills each address's bucket (default 60); 0
 	// disables the limit. A pointer, so that an explicit 0 is told from

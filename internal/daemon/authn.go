@@ -188,10 +188,15 @@ func (s *Server) buildAuthn(ctx context.Context, cfg *config.Config, reg *promet
 	if rl := a.RateLimit; rl.PerIPPerMinute != nil {
 		apiCfg.RateLimit = httpapi.RateLimitConfig{PerMinute: *rl.PerIPPerMinute, Burst: rl.Burst, MaxClients: rl.MaxClients}
 	}
+	if s.risk.Redis != nil {
+		// Shared by every instance on this Redis; per instance while
+		// Redis does not answer.
+		deps.SharedLimiter = newRedisLimiter(s.risk.Redis, cfg.Redis.Prefix)
+	}
 	if apiCfg.AccessTokens, err = accessTokens(cfg, log); err != nil {
 		return err
 	}
-	if deps.OIDC, err = buildOIDC(a.OIDC, apiCfg.AccessTokens, st, clk, log); err != nil {
+	if deps.OIDC, err = buildOIDC(a.OIDC, apiCfg.AccessTokens, st, s.evaluator, clk, log); err != nil {
 		return err
 	}
 	deps.Registration, deps.SignIn, deps.PasswordReset = svc.Registration, svc.SignIn, svc.Recovery

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,12 +28,32 @@ import (
 
 const deployDir = "../../deploy"
 
-// registeredMetrics builds the whole daemon on embedded defaults and
-// returns the names of every metric it registers (from the registry's
-// descriptors, so series that have not been observed yet count too).
+// registeredMetrics builds the whole daemon on embedded defaults, and
+// again with Redis (at an address nothing answers: the series that only
+// Redis brings are registered all the same), and returns the names of
+// every metric they register (from the registries' descriptors, so series
+// that have not been observed yet count too).
 func registeredMetrics(t *testing.T) map[string]bool {
 	t.Helper()
+	names := registered(t, nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	dead := ln.Addr().String()
+	ln.Close()
+	for n := range registered(t, map[string]string{"RISKAUTH_REDIS_URL": "redis://" + dead + "/0"}) {
+		names[n] = true
+	}
+	return names
+}
+
+// registered is the metric names of the daemon built with env (on top of
+// a data dir and an API key).
+func registered(t *testing.T, env map[string]string) map[string]bool {
+	t.Helper()
 	cfg, err := config.Load("", func(k string) string {
+		if v, ok := env[k]; ok {
+			return v
+		}
 		return map[string]string{"RISKAUTH_DATA_DIR": t.TempDir(), "RISKAUTH_API_KEYS": "test-key-0123456789"}[k]
 	})
 	require.NoError(t, err)

@@ -102,10 +102,16 @@ func testClients() []oidc.ClientConfig {
 	}
 }
 
-func newOIDCEnv(t *testing.T) *oidcEnv {
+func newOIDCEnv(t *testing.T, extra ...oidc.ClientConfig) *oidcEnv {
+	t.Helper()
+	return newOIDCEnvRules(t, "", extra...)
+}
+
+// newOIDCEnvRules is newOIDCEnv with the rule file at rulesPath.
+func newOIDCEnvRules(t *testing.T, rulesPath string, extra ...oidc.ClientConfig) *oidcEnv {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	eng, store := newEngine(t, reg)
+	eng, store := newEngineRules(t, reg, rulesPath)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	origin := "http://" + ln.Addr().String()
@@ -116,8 +122,8 @@ func newOIDCEnv(t *testing.T) *oidcEnv {
 	require.NoError(t, err)
 	clk := clock.NewManual(time.Now())
 	writes := &countingOIDC{Store: ae.store}
-	prov, err := oidc.New(oidc.Config{Issuer: origin, Clients: testClients(), Keys: []oidc.SigningKey{{ID: "k1", Key: key}}},
-		oidc.Deps{Store: writes, Users: ae.store, Clock: clk, Logger: logger})
+	prov, err := oidc.New(oidc.Config{Issuer: origin, Clients: append(testClients(), extra...), Keys: []oidc.SigningKey{{ID: "k1", Key: key}}},
+		oidc.Deps{Store: writes, Users: ae.store, Risk: eng, Clock: clk, Logger: logger})
 	require.NoError(t, err)
 	srv, err := httpapi.New(httpapi.Config{APIKeys: []string{testKey}, PublicOrigin: origin,
 		AccessTokens: &httpapi.AccessTokenConfig{Keys: []httpapi.AccessTokenKey{{ID: "k1", Key: key}}}},
@@ -261,4 +267,19 @@ func (b *userAgent) authorize(authURL, email string) *url.URL {
 func pkce() (string, oauth2.AuthCodeOption) {
 	v := oauth2.GenerateVerifier()
 	return v, oauth2.S256ChallengeOption(v)
+}
+
+// uaTransport sets the User-Agent of the relying party's back-channel
+// requests.
+type uaTransport struct{ ua string }
+
+func (u uaTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("User-Agent", u.ua)
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// oauth2WithUA makes x/oauth2 send its token requests with user agent ua.
+func oauth2WithUA(ctx context.Context, ua string) context.Context {
+	return context.WithValue(ctx, oauth2.HTTPClient, &http.Client{Timeout: 10 * time.Second, Transport: uaTransport{ua}})
 }

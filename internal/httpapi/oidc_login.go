@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -31,7 +32,7 @@ import (
 // Content-Security-Policy with no script, the style by hash, forms only
 // to this origin and the client's redirect origin (browsers apply
 // form-action to the redirects after a submission), no framing, no
-// referrer; no-store everywhere. Every refusal of the sign-in looks the
+// referrer to other origins; no-store everywhere. Every refusal of the sign-in looks the
 // same (authn's one generic answer).
 
 // OIDCCSRFCookie carries the login page's CSRF token.
@@ -76,7 +77,11 @@ func renderOIDCLogin(c *fiber.Ctx, status int, v oidcLoginView, formTo string) e
 	h := &c.Response().Header
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src "+oidcLoginStyleHash+"; form-action "+formAction+
 		"; frame-ancestors 'none'; base-uri 'none'")
-	h.Set("Referrer-Policy", "no-referrer")
+	// same-origin, not no-referrer: under no-referrer a browser sends
+	// "Origin: null" with the form, which the origin check refuses.
+	// Cross-origin requests still get no referrer (the URL holds the
+	// request id).
+	h.Set("Referrer-Policy", "same-origin")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
 	c.Set(fiber.HeaderCacheControl, "no-store")
@@ -121,12 +126,24 @@ func (s *Server) oidcPrompt(c *fiber.Ctx, id string) (p *oidc.LoginPrompt, done 
 	return p, false, nil
 }
 
-// oidcLoginPage shows the password form of request ?id=.
+// oidcLoginPage shows the password form of request ?id=, unless the
+// browser's riskauth session answers the request (single sign-on), or
+// prompt=none forbids the form.
 func (s *Server) oidcLoginPage(c *fiber.Ctx) error {
 	id := c.Query("id")
 	p, done, err := s.oidcPrompt(c, id)
 	if done {
 		return err
+	}
+	if done, err := s.oidcSingleSignOn(c, id, p); done {
+		return err
+	}
+	if slices.Contains(p.Prompt, "none") {
+		next, err := s.oidc.Deny(c.UserContext(), id, "login_required")
+		if err != nil {
+			return oidcLoginError(c, http.StatusBadRequest, msgRequestGone)
+		}
+		return c.Redirect(next, http.StatusFound)
 	}
 	csrf := c.Cookies(OIDCCSRFCookie)
 	if !token.Valid(csrf) {
@@ -138,6 +155,47 @@ func (s *Server) oidcLoginPage(c *fiber.Ctx) error {
 		Secure: true, HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode})
 	return renderOIDCLogin(c, http.StatusOK, oidcLoginView{State: "password", Client: p.ClientName, ID: id, CSRF: csrf,
 		Action: oidc.DefaultLoginPath, Identifier: p.LoginHint}, p.RedirectURI)
+}
+
+// oidcSingleSignOn completes the request with the browser's live session
+// when it is recent enough (max_age, prompt=login) and strong enough
+// (acr_values). done reports that it answered.
+func (s *Server) oidcSingleSignOn(c *fiber.Ctx, id string, p *oidc.LoginPrompt) (bool, error) {
+	tok := c.Cookies(SessionCookie)
+	if s.sessions == nil || tok == "" || slices.Contains(p.Prompt, "login") {
+		return false, nil
+	}
+	info, err := s.sessions.Authenticate(c.UserContext(), tok)
+	if err != nil {
+		return false, nil // no live session: sign in
+	}
+	if int(info.AAL) < p.AAL || (p.MaxAge != nil && time.Since(info.CreatedAt) > *p.MaxAge) {
+		return false, nil
+	}
+	amr := []string{oidc.AMRPassword}
+	if info.AAL >= authn.AAL2 {
+		amr = append(amr, oidc.AMROTP, oidc.AMRMFA)
+	}
+	ctx := oidc.WithClient(c.UserContext(), s.oidcClient(c))
+	next, err := s.oidc.CompleteLogin(ctx, id, oidc.Login{UserID: info.UserID, SessionID: info.ID, AAL: int(info.AAL),
+		AMR: amr, AuthTime: info.CreatedAt, Reused: true})
+	switch {
+	case errors.Is(err, oidc.ErrDenied):
+		return true, s.oidcDeny(c, id)
+	case err != nil:
+		return false, nil // sign in again (ErrStepUp among others)
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return true, c.Redirect(next, http.StatusSeeOther)
+}
+
+// oidcDeny sends the browser back to the client with access_denied.
+func (s *Server) oidcDeny(c *fiber.Ctx, id string) error {
+	next, err := s.oidc.Deny(c.UserContext(), id, "access_denied")
+	if err != nil {
+		return oidcLoginError(c, http.StatusBadRequest, msgRequestGone)
+	}
+	return c.Redirect(next, http.StatusFound)
 }
 
 // oidcForm checks a submission of the page: a same-origin browser form
@@ -235,8 +293,11 @@ func (s *Server) oidcAnswer(c *fiber.Ctx, res *authn.LoginResult, view oidcLogin
 		if int(is.AAL) >= 2 && len(amr) > 1 {
 			amr = append(amr, oidc.AMRMFA)
 		}
-		next, err := s.oidc.CompleteLogin(c.UserContext(), view.ID, oidc.Login{UserID: is.UserID, SessionID: is.ID, AAL: int(is.AAL), AMR: amr})
+		ctx := oidc.WithClient(c.UserContext(), s.oidcClient(c))
+		next, err := s.oidc.CompleteLogin(ctx, view.ID, oidc.Login{UserID: is.UserID, SessionID: is.ID, AAL: int(is.AAL), AMR: amr})
 		switch {
+		case errors.Is(err, oidc.ErrDenied):
+			return s.oidcDeny(c, view.ID)
 		case errors.Is(err, oidc.ErrUnknownRequest):
 			return oidcLoginError(c, http.StatusBadRequest, msgRequestGone)
 		case errors.Is(err, oidc.ErrAssuranceTooLow):

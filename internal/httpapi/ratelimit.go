@@ -18,11 +18,13 @@ const DefaultRateLimitClients = 100_000
 // RateLimitConfig is a token bucket per client IP in front of the
 // unauthenticated sign-in routes (POST /v1/login, /v1/login/email-code,
 // /v1/register, /v1/password/reset/request, /v1/verify-email). It is a
-// flood valve, kept in this process's memory: with N instances behind a
-// balancer an address gets up to N times the limit. The risk engine's
-// velocity rules are the shared, cross-instance defence. The limit is per
-// address, never per account, so the answer (429 rate_limited) is the same
-// for existing and unknown accounts.
+// flood valve. With Deps.SharedLimiter (Redis) the buckets are shared by
+// every instance, so an address gets the limit once whatever the number of
+// instances; without one, or while the shared store does not answer, each
+// instance keeps its own buckets in memory and N instances behind a
+// balancer allow up to N times the limit (ratelimit_shared.go). The limit
+// is per address, never per account, so the answer (429 rate_limited) is
+// the same for existing and unknown accounts.
 type RateLimitConfig struct {
 	// PerMinute is the refill rate of each address's bucket; 0 turns the
 	// limiter off.
@@ -103,7 +105,7 @@ func (s *Server) rateLimit(c *fiber.Ctx) error {
 	if s.limiter == nil || hasAPIKey(c) {
 		return c.Next()
 	}
-	if ok, wait := s.limiter.allow(s.clientIP(c)); !ok {
+	if ok, wait := s.allowIP(c.UserContext(), s.clientIP(c)); !ok {
 		// Counted by riskauth_http_requests_total{code="429"}.
 		return &Error{Code: CodeRateLimited, Message: "too many requests from this address; retry later", RetryAfter: wait}
 	}

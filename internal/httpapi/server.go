@@ -158,6 +158,9 @@ type Deps struct {
 	SelfService SelfService
 	// Clock drives the rate limiter's buckets; nil means the system clock.
 	Clock clock.Clock
+	// SharedLimiter, when set, shares the per-IP rate limit's buckets
+	// across instances (ratelimit_shared.go); nil keeps them per instance.
+	SharedLimiter SharedLimiter
 	// OIDC is the OpenID Connect provider (oidc.go); nil answers 404 on
 	// its routes. Its login page needs SignIn too.
 	OIDC OIDCProvider
@@ -205,6 +208,7 @@ type Server struct {
 	uaLabels *ualabel.Cache // device names for the magic-link approval
 	origins  map[string]bool
 	limiter  *rateLimiter // nil: no rate limit
+	shared   *sharedLimit // nil: the limit is per instance
 
 	oidc OIDCProvider // nil: OpenID Connect is off
 
@@ -313,6 +317,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		return nil, err
 	}
 	s.m = m
+	if err := s.setupSharedLimit(cfg.RateLimit, deps, reg); err != nil {
+		return nil, err
+	}
 
 	s.timeouts.read = orDefault(cfg.ReadTimeout, DefaultReadTimeout)
 	s.timeouts.write = orDefault(cfg.WriteTimeout, DefaultWriteTimeout)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/riskauth/riskauth/engine"
+	"github.com/riskauth/riskauth/engine/familiarity"
 	"github.com/riskauth/riskauth/signals/geo"
 )
 
@@ -138,6 +139,28 @@ type VelocityConfig struct {
 	// least 1s; negative: at Close only): the most learning a crash can
 	// lose, against one 4.5 MiB write per interval that learnt anything.
 	FamiliaritySnapshot time.Duration `yaml:"familiarity_snapshot"`
+	// FamiliaritySketch sizes the count-min sketch of the global
+	// familiarity counts, in memory and in Redis (default 2^15 × 4: 4.5
+	// MiB). A wider sketch overestimates rare values less, for more memory
+	// and, with Redis, a longer refresh. A change of size starts new
+	// counts: the Redis key is named by its size, and a snapshot of
+	// another size is not loaded.
+	FamiliaritySketch FamiliaritySketchConfig `yaml:"familiarity_sketch"`
+}
+
+// FamiliaritySketchConfig is the size of the global familiarity sketch
+// (familiarity.GlobalConfig); zero fields take its defaults.
+type FamiliaritySketchConfig struct {
+	// Width is the counters per row: a power of two from 256 to 2^24
+	// (default 32768).
+	Width int `yaml:"width"`
+	// Depth is the rows: 1 to 16 (default 4).
+	Depth int `yaml:"depth"`
+}
+
+// global is the sketch size as the familiarity package takes it.
+func (c FamiliaritySketchConfig) global() familiarity.GlobalConfig {
+	return familiarity.GlobalConfig{Width: c.Width, Depth: c.Depth}
 }
 
 // RedisConfig switches velocity and profiles to Redis.
@@ -216,6 +239,9 @@ func (c *Config) Validate() error {
 	}
 	if f := c.Velocity.FamiliaritySnapshot; f > 0 && f < time.Second {
 		errs = append(errs, fmt.Errorf("velocity.familiarity_snapshot %s: want at least 1s (negative: at shutdown only)", f))
+	}
+	if _, err := c.Velocity.FamiliaritySketch.global().Sized(); err != nil {
+		errs = append(errs, fmt.Errorf("velocity.familiarity_sketch: %w", err))
 	}
 	if c.Velocity.MaxKeys < 1000 {
 		errs = append(errs, fmt.Errorf("velocity.max_keys %d: want at least 1000", c.Velocity.MaxKeys))

@@ -27,6 +27,11 @@ func TestConfigValidate(t *testing.T) {
 		{name: "snapshot at shutdown only", change: func(c *standard.Config) { c.Velocity.FamiliaritySnapshot = -1 }},
 		{name: "snapshot too often", change: func(c *standard.Config) { c.Velocity.FamiliaritySnapshot = 10 * time.Millisecond },
 			wantErr: "velocity.familiarity_snapshot 10ms: want at least 1s"},
+		{name: "a small familiarity sketch", change: func(c *standard.Config) {
+			c.Velocity.FamiliaritySketch = standard.FamiliaritySketchConfig{Width: 256, Depth: 2}
+		}},
+		{name: "a familiarity sketch width not a power of two", change: func(c *standard.Config) { c.Velocity.FamiliaritySketch.Width = 1000 },
+			wantErr: "velocity.familiarity_sketch: familiarity: bad global sketch size: width 1000 is not a power of two in [2^8, 2^24]"},
 		{name: "smallest budget", change: func(c *standard.Config) { c.MemoryLimit = standard.MinMemoryLimit }},
 		{name: "budget too small", change: func(c *standard.Config) { c.MemoryLimit = 64 * standard.MiB },
 			wantErr: "memory_limit 64MiB: want at least 128MiB"},

@@ -15,9 +15,12 @@
 // service reads the same configuration sections.
 //
 // Lifecycle: New builds (and on error closes what it opened), Start runs
-// the rule file watch, the geo refresh and the periodic familiarity
-// snapshot bound to a context, Close releases everything in reverse order
-// (writing the snapshot a last time).
+// the rule file watch, the geo refresh, the periodic familiarity
+// snapshot and, with Redis, the sharing of rule set changes with the other
+// instances (rulesync.go) bound to a context, Close releases everything in
+// reverse order (writing the snapshot a last time). Throw-away engines
+// (rule tests, replays) do not call Start, so they never touch the shared
+// rule sets.
 //
 // It sits above engine and the signals: engine must never import it (the
 // engine declares the interfaces; the signals implement them; this

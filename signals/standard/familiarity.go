@@ -55,8 +55,8 @@ type famSnapshots struct {
 // With Redis it is not called: the Redis state store keeps the counts in
 // Redis, shared by every instance (engine.FamiliarityCountsKeeper), and
 // the engine keeps no Global of its own.
-func openFamSnapshots(dataDir string, log *slog.Logger, now func() time.Time, m *snapshotMetrics) (*famSnapshots, error) {
-	g, err := familiarity.NewGlobal(familiarity.GlobalConfig{})
+func openFamSnapshots(dataDir string, size familiarity.GlobalConfig, log *slog.Logger, now func() time.Time, m *snapshotMetrics) (*famSnapshots, error) {
+	g, err := familiarity.NewGlobal(size)
 	if err != nil {
 		return nil, fmt.Errorf("familiarity global counts: %w", err)
 	}

@@ -26,7 +26,7 @@ var discard = slog.New(slog.DiscardHandler)
 // loadSnapshot reads the snapshot in dir as the next start would.
 func loadSnapshot(t *testing.T, dir string) *familiarity.Global {
 	t.Helper()
-	s, err := openFamSnapshots(dir, discard, time.Now, nil)
+	s, err := openFamSnapshots(dir, familiarity.GlobalConfig{}, discard, time.Now, nil)
 	require.NoError(t, err)
 	return s.g
 }
@@ -207,4 +207,22 @@ func TestFamiliaritySnapshotSurvivesKill(t *testing.T) {
 	g := loadSnapshot(t, dir)
 	assert.Equal(t, uint64(9), g.Total(), "the sign-ins before the last period survive")
 	assert.Equal(t, uint64(4), g.Users())
+}
+
+// TestFamiliaritySnapshotSize: the counts are kept at the configured
+// size; a snapshot of another size is not loaded (the counts start anew).
+func TestFamiliaritySnapshotSize(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	g, err := familiarity.NewGlobal(familiarity.GlobalConfig{})
+	require.NoError(t, err)
+	g.Add(familiarity.Features{IP: "192.0.2.1"})
+	b, err := g.MarshalBinary()
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, FamiliaritySnapshotFile), b, 0o600))
+	small := familiarity.GlobalConfig{Width: 256, Depth: 2}
+	s, err := openFamSnapshots(dir, small, discard, time.Now, nil)
+	require.NoError(t, err)
+	assert.Equal(t, familiarity.NumFeatures*256*2*4, s.g.MemoryBytes())
+	assert.Zero(t, s.g.Total(), "a snapshot of the default size is not loaded into a 2x256 sketch")
 }

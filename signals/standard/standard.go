@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/engine/clock"
 	"github.com/riskauth/riskauth/engine/familiarity"
@@ -54,6 +56,10 @@ type Assembly struct {
 	// (StateMemory or StateRedis).
 	State     engine.StateStore
 	StateKind string
+	// Redis is the client of the Redis state store (nil on in-memory
+	// state), for what else the instances share there: riskauthd's rate
+	// limit and the rule sets (rulesync.go). The Assembly closes it.
+	Redis redis.UniversalClient
 	// Signals are the optional signals attached to the engine, in the
 	// order the engine runs them (geo, breached).
 	Signals []engine.Signal
@@ -86,6 +92,11 @@ type Assembly struct {
 	// snapDone is closed when the snapshot goroutine Start ran has
 	// returned (closed at once when none runs).
 	snapDone chan struct{}
+	// rsync shares the rule sets through Redis (nil on in-memory state);
+	// syncDone is closed when its goroutine has returned (nil when none
+	// runs).
+	rsync    *ruleSync
+	syncDone chan struct{}
 }
 
 // New builds the engine riskauthd runs from cfg (after Defaults): the
@@ -136,7 +147,7 @@ func New(cfg Config, opts ...Option) (_ *Assembly, err error) {
 		return nil, errors.New("standard: the schema was not built from the configured counters")
 	}
 	src := rules.SourceConfig{Path: cfg.Rules.File, CandidatePath: cfg.Rules.ShadowFile, Schema: schema,
-		OnAudit: o.audit, HistorySize: cfg.Rules.HistorySize, Now: o.clock.Now, Logger: o.log}
+		OnAudit: a.ruleChanged(o.audit), HistorySize: cfg.Rules.HistorySize, Now: o.clock.Now, Logger: o.log}
 	if m.engine != nil {
 		src.OnChange = m.engine.RuleSetChanged
 	}
@@ -152,6 +163,9 @@ func New(cfg Config, opts ...Option) (_ *Assembly, err error) {
 	}
 	if err := a.openState(fam, m.velocity, o.clock, m.snapshot); err != nil {
 		return nil, err
+	}
+	if a.Redis != nil {
+		a.rsync = newRuleSync(a.Redis, a.Rules, cfg.Redis.Prefix, cfg.Rules.Poll, o.clock, o.log, newRuleSyncMetrics(o.reg))
 	}
 
 	deviceKey := cfg.Device.Secret
@@ -183,8 +197,14 @@ func New(cfg Config, opts ...Option) (_ *Assembly, err error) {
 	deps := engine.Deps{Clock: o.clock, Rules: a.Rules, State: a.State, Devices: devices, Counters: counters,
 		Signals: a.Signals, Sink: o.sink, Metrics: m.engine, Logger: o.log,
 		Familiarity: fam, UserAgentLabels: uaLabels.ReleaseLabels}
-	if a.famSnap != nil {
+	switch {
+	case a.famSnap != nil:
 		deps.FamiliarityGlobal = a.famSnap.g
+	case a.StateKind == StateMemory:
+		// No data dir: counts in memory only, of the configured size.
+		if deps.FamiliarityGlobal, err = familiarity.NewGlobal(cfg.Velocity.FamiliaritySketch.global()); err != nil {
+			return nil, fmt.Errorf("familiarity global counts: %w", err)
+		}
 	}
 	if a.Engine, err = engine.New(cfg.Engine, deps); err != nil {
 		return nil, err
@@ -205,13 +225,14 @@ func New(cfg Config, opts ...Option) (_ *Assembly, err error) {
 func (a *Assembly) openState(fam *familiarity.Model, vm *velocity.Metrics, clk clock.Clock, sm *snapshotMetrics) (err error) {
 	cfg := a.cfg
 	if cfg.Redis.URL == "" && cfg.DataDir != "" {
-		if a.famSnap, err = openFamSnapshots(cfg.DataDir, a.log, clk.Now, sm); err != nil {
+		if a.famSnap, err = openFamSnapshots(cfg.DataDir, cfg.Velocity.FamiliaritySketch.global(), a.log, clk.Now, sm); err != nil {
 			return err
 		}
 	}
 	vcfg := velocity.Config{Counters: cfg.Velocity.Counters, MaxKeys: cfg.Velocity.MaxKeys, MaxPending: cfg.Velocity.MaxPending,
 		PendingTTL: cfg.Velocity.PendingTTL, FamiliarityRefresh: cfg.Velocity.FamiliarityRefresh, KeyPrefix: cfg.Redis.Prefix,
 		ProfileLimits: engine.ProfileLimits{Familiarity: fam}}
+	vcfg.FamiliaritySketch = cfg.Velocity.FamiliaritySketch.global()
 	switch {
 	case cfg.Redis.URL != "":
 		client, err := redisClient(cfg.Redis)
@@ -220,6 +241,7 @@ func (a *Assembly) openState(fam *familiarity.Model, vm *velocity.Metrics, clk c
 		}
 		countRedisFailures(client, a.Backends)
 		a.closers = append(a.closers, client.Close)
+		a.Redis = client
 		st, err := velocity.NewRedis(client, vcfg, vm)
 		if err != nil {
 			return err
@@ -286,6 +308,7 @@ func (a *Assembly) breachedSignal(m *breached.Metrics) (*breached.Signal, error)
 func (a *Assembly) Start(ctx context.Context) {
 	a.startOnce.Do(func() {
 		ctx, a.cancel = context.WithCancel(ctx)
+		a.startRuleSync(ctx)
 		go func() { _ = a.Rules.Watch(ctx, a.cfg.Rules.Poll) }()
 		if a.Geo != nil {
 			go func() { _ = a.Geo.Run(ctx) }()
@@ -340,6 +363,9 @@ func (a *Assembly) Close() error {
 	a.startOnce.Do(func() { close(a.snapDone) }) // a Start after Close starts nothing
 	a.cancel()
 	<-a.snapDone // no periodic snapshot races the last one
+	if a.syncDone != nil {
+		<-a.syncDone // the rule sync is done with the Redis client
+	}
 	var errs []error
 	for i := len(a.closers) - 1; i >= 0; i-- {
 		errs = append(errs, a.closers[i]())

@@ -53,6 +53,10 @@ type Config struct {
 	// far behind other instances' sign-ins a score may be; default 30s,
 	// at least 1s. The memory backend ignores it.
 	FamiliarityRefresh time.Duration
+	// FamiliaritySketch sizes the Redis backend's sketch of the global
+	// familiarity counts (zero fields: familiarity's defaults, 2^15 × 4);
+	// the key is named by its size (famSketch).
+	FamiliaritySketch familiarity.GlobalConfig
 }
 
 // withDefaults validates the config and fills its zero fields.

@@ -91,7 +91,7 @@ func newRedis(client redis.UniversalClient, cfg Config, metrics *Metrics, log *s
 	if err != nil {
 		return nil, err
 	}
-	fam, err := newFamSketch(cfg.KeyPrefix)
+	fam, err := newFamSketch(cfg.KeyPrefix, cfg.FamiliaritySketch)
 	if err != nil {
 		return nil, err
 	}

@@ -49,8 +49,8 @@ type famSketch struct {
 // the two 64-bit totals.
 const famCellBase = 4
 
-func newFamSketch(prefix string) (famSketch, error) {
-	cfg, err := familiarity.GlobalConfig{}.Sized()
+func newFamSketch(prefix string, size familiarity.GlobalConfig) (famSketch, error) {
+	cfg, err := size.Sized()
 	if err != nil {
 		return famSketch{}, fmt.Errorf("velocity config: familiarity sketch: %w", err)
 	}

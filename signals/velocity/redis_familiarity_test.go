@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/engine/familiarity"
@@ -31,73 +34,89 @@ func famLogin(i int) familiarity.Features {
 func TestRedisFamiliarityCounts(t *testing.T) {
 	t.Parallel()
 	for _, tc := range redisTopologies {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			ctx := context.Background()
-			cfg := Config{KeyPrefix: testPrefix(t),
-				Counters: []engine.CounterSpec{counter("logins_user", engine.CountSuccess, engine.KeyUser, "", time.Hour)}}
-			open := func() *Redis {
-				s := newTestRedis(t, tc.client(t), cfg, nil)
-				dropSketch(t, s)
-				waitFirstRefresh(t, s)
-				return s
+		for _, size := range []familiarity.GlobalConfig{{}, {Width: 256, Depth: 2}} {
+			name := tc.name
+			if size.Width != 0 {
+				name += fmt.Sprintf("/%dx%d", size.Depth, size.Width)
 			}
-			stores := []*Redis{open(), open()}
-			mem, err := familiarity.NewGlobal(familiarity.GlobalConfig{})
-			require.NoError(t, err)
-			t0 := base()
-			users := map[string]bool{}
-			for i := range 24 {
-				user := fmt.Sprintf("user-%d", i%5)
-				x := famLogin(i % 7)
-				k := engine.Keys{User: user, IP: x.IP, Device: x.DeviceID}
-				o := []engine.Outcome{engine.OutcomeSuccess, engine.OutcomeFailure, engine.OutcomeStepUpPassed,
-					engine.OutcomeStepUpFailed}[i%4]
-				at := t0.Add(time.Duration(i) * time.Minute)
-				signInWithFamiliarity(t, stores[i%2], k, x, at, o)
-				if o == engine.OutcomeSuccess || o == engine.OutcomeStepUpPassed {
-					mem.Add(x)
-					if !users[user] {
-						users[user] = true
-						mem.AddUser()
-					}
-				}
-			}
-			// A label on a failed sign-in is no sign-in either.
-			x := famLogin(0)
-			k := engine.Keys{User: "user-0", IP: x.IP}
-			_, id := load(t, stores[0], "login", k, t0, engine.Place{})
-			_, err = stores[0].RecordOutcome(ctx, id, engine.OutcomeFailure, t0)
-			require.NoError(t, err)
-			_, err = stores[1].RecordOutcome(ctx, id, engine.OutcomeLegit, t0)
-			require.NoError(t, err)
-			require.EqualValues(t, 12, mem.Total())
-			require.EqualValues(t, 5, mem.Users())
-
-			model, err := familiarity.New(familiarity.Config{})
-			require.NoError(t, err)
-			var h familiarity.History
-			model.Observe(&h, famLogin(1), t0)
-			stores = append(stores, open()) // a new instance: the counts are in Redis
-			for _, s := range stores {
-				require.NoError(t, s.refreshFamiliarity(ctx))
-				for i := range 9 { // 7 seen values and 2 never seen
-					x := famLogin(i)
-					snap, err := s.Load(ctx, &engine.LoadRequest{Kind: "login", Keys: engine.Keys{User: "reader"}, At: t0,
-						Pending: &engine.Pending{EvaluationID: fmt.Sprintf("read-%d", i), Kind: "login", At: t0, Familiarity: &x}})
-					require.NoError(t, err)
-					require.NotNil(t, snap.FamiliarityCounts)
-					assert.Equal(t, mem.Lookup(x), *snap.FamiliarityCounts, "login %d", i)
-					assert.Equal(t, model.Score(&h, mem, x, t0.Add(time.Hour)), model.Score(&h, *snap.FamiliarityCounts, x, t0.Add(time.Hour)))
-				}
-			}
-			c := stores[0].c
-			n, err := c.MemoryUsage(ctx, stores[0].fam.key).Result()
-			require.NoError(t, err)
-			t.Logf("global familiarity sketch: %d bytes in Redis (%.2f MiB)", n, float64(n)/(1<<20))
-			assert.Less(t, n, int64(6<<20), "the 4.5 MiB of counters, plus Redis' overhead")
-		})
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				testRedisFamiliarityCounts(t, tc.client, size)
+			})
+		}
 	}
+}
+
+// testRedisFamiliarityCounts: sign-ins recorded on two stores of a sketch
+// of the given size add up in Redis as in one familiarity.Global of that
+// size, and a store opened later reads them.
+func testRedisFamiliarityCounts(t *testing.T, client func(testing.TB) redis.UniversalClient, size familiarity.GlobalConfig) {
+	ctx := context.Background()
+	cfg := Config{KeyPrefix: testPrefix(t), FamiliaritySketch: size,
+		Counters: []engine.CounterSpec{counter("logins_user", engine.CountSuccess, engine.KeyUser, "", time.Hour)}}
+	open := func() *Redis {
+		s := newTestRedis(t, client(t), cfg, nil)
+		dropSketch(t, s)
+		waitFirstRefresh(t, s)
+		return s
+	}
+	stores := []*Redis{open(), open()}
+	mem, err := familiarity.NewGlobal(size)
+	require.NoError(t, err)
+	sized, err := size.Sized()
+	require.NoError(t, err)
+	require.True(t, strings.HasSuffix(stores[0].fam.key, fmt.Sprintf(":%dx%d", sized.Depth, sized.Width)), "the key is named by the size: %s", stores[0].fam.key)
+	t0 := base()
+	users := map[string]bool{}
+	for i := range 24 {
+		user := fmt.Sprintf("user-%d", i%5)
+		x := famLogin(i % 7)
+		k := engine.Keys{User: user, IP: x.IP, Device: x.DeviceID}
+		o := []engine.Outcome{engine.OutcomeSuccess, engine.OutcomeFailure, engine.OutcomeStepUpPassed,
+			engine.OutcomeStepUpFailed}[i%4]
+		at := t0.Add(time.Duration(i) * time.Minute)
+		signInWithFamiliarity(t, stores[i%2], k, x, at, o)
+		if o == engine.OutcomeSuccess || o == engine.OutcomeStepUpPassed {
+			mem.Add(x)
+			if !users[user] {
+				users[user] = true
+				mem.AddUser()
+			}
+		}
+	}
+	// A label on a failed sign-in is no sign-in either.
+	x := famLogin(0)
+	k := engine.Keys{User: "user-0", IP: x.IP}
+	_, id := load(t, stores[0], "login", k, t0, engine.Place{})
+	_, err = stores[0].RecordOutcome(ctx, id, engine.OutcomeFailure, t0)
+	require.NoError(t, err)
+	_, err = stores[1].RecordOutcome(ctx, id, engine.OutcomeLegit, t0)
+	require.NoError(t, err)
+	require.EqualValues(t, 12, mem.Total())
+	require.EqualValues(t, 5, mem.Users())
+
+	model, err := familiarity.New(familiarity.Config{})
+	require.NoError(t, err)
+	var h familiarity.History
+	model.Observe(&h, famLogin(1), t0)
+	stores = append(stores, open()) // a new instance: the counts are in Redis
+	for _, s := range stores {
+		require.NoError(t, s.refreshFamiliarity(ctx))
+		for i := range 9 { // 7 seen values and 2 never seen
+			x := famLogin(i)
+			snap, err := s.Load(ctx, &engine.LoadRequest{Kind: "login", Keys: engine.Keys{User: "reader"}, At: t0,
+				Pending: &engine.Pending{EvaluationID: fmt.Sprintf("read-%d", i), Kind: "login", At: t0, Familiarity: &x}})
+			require.NoError(t, err)
+			require.NotNil(t, snap.FamiliarityCounts)
+			assert.Equal(t, mem.Lookup(x), *snap.FamiliarityCounts, "login %d", i)
+			assert.Equal(t, model.Score(&h, mem, x, t0.Add(time.Hour)), model.Score(&h, *snap.FamiliarityCounts, x, t0.Add(time.Hour)))
+		}
+	}
+	c := stores[0].c
+	n, err := c.MemoryUsage(ctx, stores[0].fam.key).Result()
+	require.NoError(t, err)
+	t.Logf("global familiarity sketch: %d bytes in Redis (%.2f MiB)", n, float64(n)/(1<<20))
+	assert.Less(t, n, int64(6<<20), "the 4.5 MiB of counters, plus Redis' overhead")
 }
 
 // TestRedisFamiliaritySaturates: a counter stops at 2^32-1, as
