@@ -174,8 +174,18 @@ func TestOIDCOversized(t *testing.T) {
 	t.Parallel()
 	e := newOIDCEnv(t)
 	before := e.writes.n.Load()
-	p := e.userAgent().get(e.url + "/oauth/authorize?client_id=" + rpConfidential + "&state=" + strings.Repeat("a", 9000))
-	assert.Equal(t, http.StatusRequestHeaderFieldsTooLarge, p.status, p.body)
+	long, err := http.NewRequest(http.MethodGet, e.url+"/oauth/authorize?client_id="+rpConfidential+"&state="+strings.Repeat("a", 9000), nil)
+	require.NoError(t, err)
+	if resp, err := e.http.Do(long); err != nil {
+		// The server refuses the request line as soon as it is too long and
+		// may close the connection before the client has written all of it:
+		// the client then sees the reset instead of the 431 (seen under the
+		// race detector). Refused either way; nothing was read.
+		assert.ErrorContains(t, err, "connection reset by peer")
+	} else {
+		resp.Body.Close()
+		assert.Equal(t, http.StatusRequestHeaderFieldsTooLarge, resp.StatusCode)
+	}
 	body := url.Values{"grant_type": {"authorization_code"}, "code": {strings.Repeat("c", 70<<10)}}.Encode()
 	req, err := http.NewRequest(http.MethodPost, e.url+"/oauth/token", strings.NewReader(body))
 	require.NoError(t, err)
