@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
-	"time"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/redis/go-redis/v9"
@@ -116,50 +114,7 @@ func (r *Redis) ReadProfile(ctx context.Context, user string) (engine.Profile, e
 // EditProfile implements engine.ProfileEditor in an optimistic
 // transaction, retried like an outcome's.
 func (r *Redis) EditProfile(ctx context.Context, user string, edit func(*engine.Profile) bool) error {
-	key := r.profileKey(user)
-	apply := func(tx *redis.Tx) error {
-		var p engine.Profile
-		data, err := tx.Get(ctx, key).Bytes()
-		switch {
-		case errors.Is(err, redis.Nil):
-		case err != nil:
-			return err
-		default:
-			if json.Unmarshal(data, &p) != nil {
-				p = engine.Profile{}
-			}
-		}
-		if !edit(&p) {
-			return nil
-		}
-		enc, err := json.Marshal(p)
-		if err != nil {
-			return err
-		}
-		_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
-			pipe.Set(ctx, key, enc, r.cfg.ProfileTTL)
-			return nil
-		})
-		return err
-	}
-	for attempt := 0; attempt < maxProfileTxRetries; attempt++ {
-		err := r.c.Watch(ctx, apply, key)
-		if !errors.Is(err, redis.TxFailedErr) {
-			if err != nil {
-				return r.fail(opProfile, fmt.Errorf("edit profile: %w", err))
-			}
-			return nil
-		}
-		r.metrics.conflict()
-		t := time.NewTimer(time.Duration(rand.Int64N(int64(time.Duration(attempt+1)*time.Millisecond)) + 1))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("edit profile: %w", ctx.Err())
-		case <-t.C:
-		}
-	}
-	return fmt.Errorf("edit profile: gave up after %d conflicting updates", maxProfileTxRetries)
+	return r.watchProfile(ctx, r.profileKey(user), "edit profile", edit, func(err error) error { return r.fail(opProfile, err) })
 }
 
 // DeleteProfile implements engine.ProfileEditor.

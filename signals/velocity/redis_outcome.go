@@ -143,7 +143,18 @@ func (r *Redis) RecordOutcome(ctx context.Context, id string, o engine.Outcome, 
 // updateProfile applies the outcome to the stored profile in an optimistic
 // transaction, retried with jittered backoff when another update wins.
 func (r *Redis) updateProfile(ctx context.Context, pe *engine.Pending, o engine.Outcome) error {
-	key := r.profileKey(pe.Keys.User)
+	return r.watchProfile(ctx, r.profileKey(pe.Keys.User), "update profile", func(p *engine.Profile) bool {
+		return engine.ApplyOutcome(p, pe, o, r.cfg.ProfileLimits)
+	}, func(err error) error { return err })
+}
+
+// watchProfile applies edit to the profile under key in an optimistic
+// transaction (WATCH, read, SET), retried with a short random backoff
+// while other instances update it meanwhile: the one read-modify-write
+// of a profile, for outcomes and for the account's own edits. A corrupt
+// profile is replaced; edit returning false writes nothing. what names
+// the operation in errors; onErr wraps a failed transaction.
+func (r *Redis) watchProfile(ctx context.Context, key, what string, edit func(*engine.Profile) bool, onErr func(error) error) error {
 	apply := func(tx *redis.Tx) error {
 		var p engine.Profile
 		data, err := tx.Get(ctx, key).Bytes()
@@ -156,7 +167,7 @@ func (r *Redis) updateProfile(ctx context.Context, pe *engine.Pending, o engine.
 				p = engine.Profile{} // a corrupt profile is replaced
 			}
 		}
-		if !engine.ApplyOutcome(&p, pe, o, r.cfg.ProfileLimits) {
+		if !edit(&p) {
 			return nil
 		}
 		enc, err := json.Marshal(p)
@@ -173,7 +184,7 @@ func (r *Redis) updateProfile(ctx context.Context, pe *engine.Pending, o engine.
 		err := r.c.Watch(ctx, apply, key)
 		if !errors.Is(err, redis.TxFailedErr) {
 			if err != nil {
-				return fmt.Errorf("update profile: %w", err)
+				return onErr(fmt.Errorf("%s: %w", what, err))
 			}
 			return nil
 		}
@@ -183,9 +194,9 @@ func (r *Redis) updateProfile(ctx context.Context, pe *engine.Pending, o engine.
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return fmt.Errorf("update profile: %w", ctx.Err())
+			return fmt.Errorf("%s: %w", what, ctx.Err())
 		case <-t.C:
 		}
 	}
-	return fmt.Errorf("update profile: gave up after %d conflicting updates", maxProfileTxRetries)
+	return fmt.Errorf("%s: gave up after %d conflicting updates", what, maxProfileTxRetries)
 }
