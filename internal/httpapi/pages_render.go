@@ -235,6 +235,17 @@ func (p *page) T(id string, args ...any) string {
 	return s
 }
 
+// TK is the message prefix+key, or key itself (underscores as spaces)
+// when the catalogue has no such message: for open-ended keys such as
+// activity kinds.
+func (p *page) TK(prefix, key string) string {
+	s, err := p.loc.Localize(&i18n.LocalizeConfig{MessageID: prefix + key})
+	if err != nil {
+		return strings.ReplaceAll(key, "_", " ")
+	}
+	return s
+}
+
 // pageHeaders are the headers of every hosted page: the policy with its
 // nonce (formTo, when set, joins form-action: the OIDC client's redirect
 // origin), no framing, no caching, no referrer to other origins.

@@ -499,6 +499,11 @@ func (s *Server) routes(metrics, breached fiber.Handler) []route {
 		{method: http.MethodGet, path: "/assets/:name", handler: s.serveAsset},
 		get(viaSignIn, "/login", s.signinPage),
 		{method: http.MethodPost, path: "/login", authn: viaSignIn, handler: s.signinPost},
+		get(viaSelfService, "/account", s.accountPage("profile")),
+		get(viaSelfService, "/account/devices", s.accountPage("devices")),
+		get(viaSelfService, "/account/sessions", s.accountPage("sessions")),
+		get(viaSelfService, "/account/activity", s.accountPage("activity")),
+		{method: http.MethodPost, path: "/account", authn: viaSelfService, handler: s.accountPost},
 
 		// Rule rollout admin API (admin.go), for the admin keys.
 		rulesAdmin(http.MethodGet, "/v1/admin/rules", ScopeRulesRead, s.adminRules),
