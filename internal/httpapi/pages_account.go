@@ -35,11 +35,11 @@ type accountView struct {
 	// The security page's state. The account view lists no factors, so
 	// the page offers both setting up and removing the app, and authn
 	// refuses the one that does not apply.
-	TOTP     *authn.TOTPEnrollment
-	QR       string // data: URL of the enrolment QR code
-	Codes    []string
-	Locales  []string
-	Reauth   string // the link that signs in again, for a stale session
+	TOTP    *authn.TOTPEnrollment
+	QR      string // data: URL of the enrolment QR code
+	Codes   []string
+	Locales []string
+	Reauth  string // the link that signs in again, for a stale session
 }
 
 type accountDevice struct {
