@@ -42,6 +42,7 @@ func Run(t *testing.T, newDB NewDatabase) {
 		{"Devices", testDevices},
 		{"Activity", testActivity},
 		{"RecordSignIn", testRecordSignIn},
+		{"Consents", testConsents},
 		{"OIDC", testOIDC},
 		{"Sweeper", testSweeper},
 		{"Migrations", testMigrations},
