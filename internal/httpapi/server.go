@@ -481,6 +481,9 @@ func (s *Server) routes(metrics, breached fiber.Handler) []route {
 		{method: http.MethodDelete, path: "/v1/account/consents/:purpose", guard: true, authn: viaSelfService, handler: s.withdrawConsent},
 		get(viaSelfService, "/v1/account/preferences", s.getPreferences),
 		{method: http.MethodPatch, path: "/v1/account/preferences", guard: true, authn: viaSelfService, handler: s.patchPreferences},
+		// The OpenID Connect clients the user let in (account_apps.go).
+		get(viaSessions, "/v1/account/apps", s.listApps),
+		{method: http.MethodDelete, path: "/v1/account/apps/:id", guard: true, authn: viaSessions, handler: s.revokeApp},
 
 		// Access tokens (tokens.go). The key set answers without the
 		// authn services too: an empty set.
