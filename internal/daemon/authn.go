@@ -52,6 +52,7 @@ type authnStore interface {
 	authn.Sweeper
 	Ping(ctx context.Context) error
 	authn.UserDirectory
+	authn.RequiredActionStore
 	Close() error
 }
 
@@ -168,7 +169,7 @@ func (s *Server) buildAuthn(ctx context.Context, cfg *config.Config, reg *promet
 	}
 	svc, err := authn.New(a.Flows(), authn.Deps{
 		Users: st, Flows: st, Tokens: st, Sessions: st, Attempts: st, TOTP: st, Recovery: st, Counters: st, FlowClients: st,
-		Directory: st, Risk: s.evaluator, Hasher: hasher, Policy: policy, Sealer: sealer, RecoveryHasher: rh, CodeKey: codeKey,
+		Directory: st, RequiredActions: st, Risk: s.evaluator, Hasher: hasher, Policy: policy, Sealer: sealer, RecoveryHasher: rh, CodeKey: codeKey,
 		Mailer: mailer, Renderer: renderer, Events: events, Logger: log, Metrics: authn.NewMetrics(reg), Clock: clk,
 		SelfService: authn.SelfServiceDeps{Profiles: st, Devices: st, Activity: st, Profiler: s.Engine, Consents: st},
 	})

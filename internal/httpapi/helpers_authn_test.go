@@ -94,7 +94,7 @@ func newAuthnEnv(t *testing.T, eng *engine.Engine, reg *prometheus.Registry, ori
 		Risk: eng, Hasher: hasher, Policy: checker, Sealer: sealer, RecoveryHasher: rh,
 		CodeKey: []byte("code-key-0123456789abcdef-0123456789"), Mailer: outbox, Renderer: renderer, Logger: log,
 		SelfService: authn.SelfServiceDeps{Profiles: st, Devices: st, Activity: st, Profiler: eng, Consents: st},
-		Directory:   st,
+		Directory:   st, RequiredActions: st,
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() {

@@ -29,6 +29,7 @@ type Store interface {
 	authn.ConsentStore
 	authn.SignInRecorder
 	authn.UserDirectory
+	authn.RequiredActionStore
 	oidc.Store
 	Close() error
 }
