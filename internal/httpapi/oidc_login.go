@@ -17,6 +17,7 @@ import (
 	"github.com/riskauth/riskauth/authn"
 	"github.com/riskauth/riskauth/authn/oidc"
 	"github.com/riskauth/riskauth/authn/token"
+	"github.com/riskauth/riskauth/signals/device/ja4"
 )
 
 // The login step of an OpenID Connect authorization: a minimal,
@@ -281,7 +282,7 @@ func codeLabel(m authn.Method) string {
 // pageClient is the browser as the sign-in service sees it.
 func (s *Server) pageClient(c *fiber.Ctx) authn.Client {
 	ua := string(c.Request().Header.UserAgent())
-	return authn.Client{IP: s.clientIP(c), UserAgent: ua}
+	return authn.Client{IP: s.clientIP(c), UserAgent: ua, JA4: ja4.Of(c.Context().Conn())}
 }
 
 // oidcAnswer goes on after a sign-in step: a second factor, or the

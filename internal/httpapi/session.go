@@ -14,6 +14,7 @@ import (
 	"github.com/riskauth/riskauth/authn"
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/internal/httpapi/wire"
+	"github.com/riskauth/riskauth/signals/device/ja4"
 	"github.com/riskauth/riskauth/signals/device/ualabel"
 )
 
@@ -303,6 +304,11 @@ func (s *Server) client(c *fiber.Ctx, b *wire.Client) (authn.Client, error) {
 		ua = ua[:engine.MaxUserAgentLen]
 	}
 	cl := authn.Client{IP: s.clientIP(c), UserAgent: ua, Device: b.Device, Attributes: b.Attributes}
+	if !hasAPIKey(c) {
+		// A browser's own connection, when riskauthd terminated its TLS; a
+		// backend's connection says nothing about its user's browser.
+		cl.JA4 = ja4.Of(c.Context().Conn())
+	}
 	hasIP, hasUA := b.IP.IsValid(), b.UserAgent != ""
 	if hasIP || hasUA {
 		if !hasAPIKey(c) {
