@@ -27,6 +27,11 @@ const (
 	StepUpFailed       Type = "step_up_failed"
 	NewDevice          Type = "new_device"
 	SessionsRevoked    Type = "sessions_revoked"
+	// SessionHijackSuspected: a session was used from another network or
+	// TLS fingerprint and the risk rules asked for re-authentication
+	// (details action reauthenticate) or ended it (action revoke);
+	// details evaluation_id, session.
+	SessionHijackSuspected Type = "session_hijack_suspected"
 )
 
 // The audit-only types: routine authentication steps, recorded so that

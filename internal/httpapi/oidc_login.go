@@ -166,7 +166,7 @@ func (s *Server) oidcSingleSignOn(c *fiber.Ctx, id string, p *oidc.LoginPrompt) 
 	if s.sessions == nil || tok == "" || slices.Contains(p.Prompt, "login") {
 		return false, nil
 	}
-	info, err := s.sessions.Authenticate(c.UserContext(), tok)
+	info, err := s.sessions.AuthenticateClient(c.UserContext(), tok, s.sessionClient(c))
 	if err != nil {
 		return false, nil // no live session: sign in
 	}
