@@ -96,7 +96,7 @@ func (t Type) IsAuthentication() bool {
 // Detection Findings and changes as Account Changes.
 func (t Type) IsFinding() bool {
 	switch t {
-	case Lockout, StepUpFailed, NewDevice:
+	case Lockout, StepUpFailed, NewDevice, SessionHijackSuspected:
 		return true
 	}
 	return false
