@@ -474,6 +474,9 @@ func (s *Server) routes(metrics, breached fiber.Handler) []route {
 		{method: http.MethodDelete, path: "/v1/account/devices/:id", guard: true, authn: viaSelfService, handler: s.forgetDevice},
 		get(viaSelfService, "/v1/account/activity", s.listActivity),
 		post(viaSelfService, "/v1/account/activity/:id/not-me", wire.ShapeClient, s.disownActivity),
+		// The OpenID Connect clients the user let in (account_apps.go).
+		get(viaSessions, "/v1/account/apps", s.listApps),
+		{method: http.MethodDelete, path: "/v1/account/apps/:id", guard: true, authn: viaSessions, handler: s.revokeApp},
 
 		// Access tokens (tokens.go). The key set answers without the
 		// authn services too: an empty set.
