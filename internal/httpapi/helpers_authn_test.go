@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,6 +26,7 @@ import (
 	"github.com/riskauth/riskauth/authn/mail"
 	"github.com/riskauth/riskauth/authn/password"
 	"github.com/riskauth/riskauth/authn/seal"
+	"github.com/riskauth/riskauth/authn/secevent"
 	"github.com/riskauth/riskauth/authn/store"
 	authtotp "github.com/riskauth/riskauth/authn/totp"
 	"github.com/riskauth/riskauth/engine"
@@ -45,6 +47,8 @@ type authnEnv struct {
 	outbox string
 	// calls counts the services' store calls (the store under them all).
 	calls *authntest.Counting
+	// events passes authn's security events on to what a test attaches.
+	events *forwardEvents
 
 	mu   sync.Mutex
 	seen []string // tokens, codes and flow ids handed out, for the log check
@@ -83,12 +87,14 @@ func newAuthnEnv(t *testing.T, eng *engine.Engine, reg *prometheus.Registry, ori
 	renderer, err := mail.NewRenderer(mail.RendererConfig{PublicOrigin: origin, ServiceName: "riskauth"})
 	require.NoError(t, err)
 	calls := authntest.NewCounting(st)
+	fwd := &forwardEvents{}
 	svc, err := authn.New(authn.Config{ServiceName: "riskauth", Account: testAccountConfig()}, authn.Deps{
 		Users: calls, Flows: calls, Tokens: calls, Sessions: calls, Attempts: calls, TOTP: calls, Recovery: calls, Counters: calls, FlowClients: calls,
 		Risk: eng, Hasher: hasher, Policy: checker, Sealer: sealer, RecoveryHasher: rh,
 		CodeKey: []byte("code-key-0123456789abcdef-0123456789"), Mailer: outbox, Renderer: renderer, Logger: log,
 		SelfService: authn.SelfServiceDeps{Profiles: st, Devices: st, Activity: st, Profiler: eng},
 		Directory:   st,
+		Events:      fwd,
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() {
@@ -96,8 +102,21 @@ func newAuthnEnv(t *testing.T, eng *engine.Engine, reg *prometheus.Registry, ori
 		_ = outbox.Close()
 		_ = st.Close()
 	})
-	return &authnEnv{svc: svc, store: st, outbox: outbox.Path(), calls: calls}
+	return &authnEnv{svc: svc, store: st, outbox: outbox.Path(), calls: calls, events: fwd}
 }
+
+// forwardEvents passes security events on to the sink attached, if any.
+type forwardEvents struct {
+	to atomic.Pointer[authn.SecurityEvents]
+}
+
+func (f *forwardEvents) Emit(ev *secevent.Event) {
+	if to := f.to.Load(); to != nil {
+		(*to).Emit(ev)
+	}
+}
+
+func (f *forwardEvents) attach(to authn.SecurityEvents) { f.to.Store(&to) }
 
 func (a *authnEnv) track(s string) string {
 	a.mu.Lock()

@@ -44,6 +44,7 @@ func Run(t *testing.T, newDB NewDatabase) {
 		{"RecordSignIn", testRecordSignIn},
 		{"OIDC", testOIDC},
 		{"OIDCConsents", testOIDCConsents},
+		{"OIDCRPSessions", testOIDCRPSessions},
 		{"Sweeper", testSweeper},
 		{"Migrations", testMigrations},
 		{"ConcurrentSignIns", testConcurrentSignIns},
