@@ -39,6 +39,7 @@ func Run(t *testing.T, newDB NewDatabase) {
 		{"Counters", testCounters},
 		{"FlowClients", testFlowClients},
 		{"Profiles", testProfiles},
+		{"AttributeSearch", testAttributeSearch},
 		{"Devices", testDevices},
 		{"Activity", testActivity},
 		{"RecordSignIn", testRecordSignIn},
