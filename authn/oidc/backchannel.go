@@ -266,4 +266,3 @@ func (w *SessionWatch) Emit(ev *secevent.Event) {
 }
 
 var _ SecurityEvents = (*SessionWatch)(nil)
-
