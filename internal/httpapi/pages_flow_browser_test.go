@@ -169,7 +169,7 @@ func TestHostedPagesInBrowser(t *testing.T) {
 	require.NoError(t, chromedp.Do(other, chromedp.WaitVisible(chromedp.CSS(`body[data-state="code"], body[data-page="account"]`))))
 	require.Contains(t, text(t, other, `label[for="code"]`), "authenticator app", "a new browser steps up, with the app")
 	pb.check(other, "signin-totp")
-	click(other, "#use-recovery_code", `body[data-state="code"]`)
+	click(other, "#use-recovery_code", `#code[autocomplete="off"]`) // the recovery code field
 	require.Contains(t, text(t, other, `label[for="code"]`), "Recovery code")
 	pb.check(other, "signin-recovery-code")
 	keys(t, other, codes[0]+kb.Enter)
