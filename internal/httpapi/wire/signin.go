@@ -61,6 +61,8 @@ const (
 	ShapeResetRequest          // email
 	ShapeReset                 // token, new_password
 	ShapeFlowConfirmTOTP       // flow_id, factor_id, code
+
+	shapeEnd // one past the last shape, for the tests
 )
 
 // shapes maps each Shape to its spec.
