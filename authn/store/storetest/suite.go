@@ -47,6 +47,7 @@ func Run(t *testing.T, newDB NewDatabase) {
 		{"EmailChanges", testEmailChanges},
 		{"OIDC", testOIDC},
 		{"OIDCConsents", testOIDCConsents},
+		{"OIDCRPSessions", testOIDCRPSessions},
 		{"Sweeper", testSweeper},
 		{"Migrations", testMigrations},
 		{"ConcurrentSignIns", testConcurrentSignIns},

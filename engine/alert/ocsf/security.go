@@ -95,8 +95,9 @@ var securityTypes = map[secevent.Type]securityType{
 	secevent.EmailChangeRequested: {activity: activityOther, activityName: "Email Change Requested", severity: risk.SeverityLow,
 		title: "an email address change was requested"},
 	// OpenID Connect consents (secevent/oidc.go).
-	secevent.OIDCConsentGranted: {activity: activityOther, activityName: "App Consent Granted", title: "an application was granted access"},
-	secevent.OIDCConsentRevoked: {activity: activityOther, activityName: "App Consent Revoked", title: "an application's access was revoked"},
+	secevent.OIDCConsentGranted:    {activity: activityOther, activityName: "App Consent Granted", title: "an application was granted access"},
+	secevent.OIDCConsentRevoked:    {activity: activityOther, activityName: "App Consent Revoked", title: "an application's access was revoked"},
+	secevent.OIDCBackchannelLogout: {activity: activityOther, activityName: "App Logout", title: "an application was told that a session ended"},
 	// The account lifecycle (secevent/lifecycle.go), Account Change's own
 	// activities where OCSF 1.3 has one: 1 Create, 2 Enable, 5 Disable,
 	// 6 Delete, 12 Unlock; the rest 99 Other, named.
