@@ -47,6 +47,7 @@ func Run(t *testing.T, newDB NewDatabase) {
 		{"OIDC", testOIDC},
 		{"OIDCConsents", testOIDCConsents},
 		{"OIDCRPSessions", testOIDCRPSessions},
+		{"OIDCDevice", testOIDCDevice},
 		{"Sweeper", testSweeper},
 		{"Migrations", testMigrations},
 		{"ConcurrentSignIns", testConcurrentSignIns},
