@@ -234,7 +234,7 @@ func TestSchemas(t *testing.T) {
 		// Self-service (authn/secevent/privacy.go).
 		secevent.ProfileUpdated, secevent.DeviceRenamed, secevent.DeviceForgotten, secevent.ActivityDisowned,
 		// Consents (authn/secevent/consent.go).
-		secevent.ConsentGranted, secevent.ConsentWithdrawn, secevent.PreferencesUpdated} {
+		secevent.ConsentGranted, secevent.ConsentWithdrawn, secevent.PreferencesUpdated, secevent.EmailChangeRequested} {
 		s := "account-change"
 		if typ.IsFinding() {
 			s = "detection-finding"
