@@ -206,7 +206,6 @@ type Server struct {
 	self         SelfService
 
 	tokens   *accessTokens
-	pages    *pages
 	ui       *pageRenderer  // the hosted pages (pages_*.go)
 	uaLabels *ualabel.Cache // device names for the magic-link approval
 	origins  map[string]bool
