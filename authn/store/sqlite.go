@@ -12,7 +12,8 @@ import (
 	"github.com/riskauth/riskauth/authn"
 	"github.com/riskauth/riskauth/internal/leaf/backend"
 	"github.com/riskauth/riskauth/internal/leaf/privfile"
-	_ "modernc.org/sqlite" // pure-Go SQLite driver "sqlite"
+	"modernc.org/sqlite" // pure-Go SQLite driver "sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // SQLite is the embedded store: one database file used by one process.
@@ -99,11 +100,34 @@ func OpenSQLite(ctx context.Context, path string, opts SQLiteOptions) (*SQLite, 
 	t := opts.Timeouts.withDefaults()
 	opts.Metrics.Init("sqlite")
 	s := &SQLite{write: newCachedDB(write, t, opts.Metrics, true), read: newCachedDB(read, t, opts.Metrics, false)}
-	if err := s.migrate(ctx); err != nil {
+	if err := s.migrateRetrying(ctx); err != nil {
 		_ = s.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// migrateRetrying runs migrate again while it fails with SQLITE_BUSY: a
+// fresh file opened by several processes at once (instances starting
+// together) has them all switch it to WAL, and SQLite answers that
+// switch, and a reader's lock upgrade, with SQLITE_BUSY at once rather
+// than through the busy timeout (seen as "database is locked" 30 ms into
+// the storetest's concurrent opens on a loaded machine). Each attempt is
+// whole (the versions are re-read), so a migration another process
+// applied meanwhile is skipped; about 5 s in all.
+func (s *SQLite) migrateRetrying(ctx context.Context) error {
+	for attempt := 1; ; attempt++ {
+		err := s.migrate(ctx)
+		var se *sqlite.Error
+		if err == nil || attempt == 25 || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt) * 15 * time.Millisecond):
+		}
+	}
 }
 
 // Close closes both pools.
