@@ -38,6 +38,12 @@ func (s *Account) BeginTOTP(ctx context.Context, sessionToken string) (e *TOTPEn
 	if _, err := s.requireFresh(ctx, sess); err != nil {
 		return nil, err
 	}
+	return s.beginTOTP(ctx, u)
+}
+
+// beginTOTP stores a new pending app for u (its secret sealed, bound to
+// the user and factor ids) and returns what the user is shown once.
+func (s *core) beginTOTP(ctx context.Context, u *User) (*TOTPEnrollment, error) {
 	en, err := totp.Enroll(s.cfg.ServiceName, u.Email)
 	if err != nil {
 		return nil, err
@@ -85,8 +91,25 @@ func (s *Account) ConfirmTOTP(ctx context.Context, r ConfirmTOTPRequest) (rc *Re
 	if _, err := s.requireFresh(ctx, sess); err != nil {
 		return nil, err
 	}
+	codes, err := s.confirmTOTP(ctx, u, r.FactorID, r.Code)
+	if err != nil {
+		return nil, err
+	}
+	rot, err := s.rotateAndRevoke(ctx, sess, u, r.Client, "mfa_enrolled")
+	if err != nil {
+		return nil, err
+	}
+	s.emit(secevent.MFAEnrolled, u, r.Client, rot.Session.ID, map[string]string{"factor": "totp"})
+	s.notifyMFA(ctx, u.Email, mail.MFAChangeData{Change: mail.MFAAdded, Factor: "authenticator app", SignedOut: rot.SessionsRevoked}, r.Client)
+	return &RecoveryCodes{Codes: codes, SessionRotation: *rot}, nil
+}
+
+// confirmTOTP activates u's pending app factorID with its first valid
+// code (that code's step is burnt) and replaces the recovery codes,
+// returning the new ones (shown once).
+func (s *core) confirmTOTP(ctx context.Context, u *User, factorID, code string) ([]string, error) {
 	f, err := s.totps.PendingTOTP(ctx, u.ID)
-	if errors.Is(err, ErrNotFound) || err == nil && f.ID != r.FactorID {
+	if errors.Is(err, ErrNotFound) || err == nil && f.ID != factorID {
 		return nil, newErr(CodeNotFound, "no such enrolment; start again")
 	}
 	if err != nil {
@@ -97,7 +120,7 @@ func (s *Account) ConfirmTOTP(ctx context.Context, r ConfirmTOTPRequest) (rc *Re
 		return nil, err
 	}
 	defer clear(secret)
-	step, ok := totp.Validate(string(secret), r.Code, s.clock.Now())
+	step, ok := totp.Validate(string(secret), code, s.clock.Now())
 	if !ok {
 		return nil, errInvalidCode()
 	}
@@ -114,13 +137,7 @@ func (s *Account) ConfirmTOTP(ctx context.Context, r ConfirmTOTPRequest) (rc *Re
 	if err := s.recovery.ReplaceRecoveryCodes(ctx, u.ID, hashes, s.clock.Now()); err != nil {
 		return nil, err
 	}
-	rot, err := s.rotateAndRevoke(ctx, sess, u, r.Client, "mfa_enrolled")
-	if err != nil {
-		return nil, err
-	}
-	s.emit(secevent.MFAEnrolled, u, r.Client, rot.Session.ID, map[string]string{"factor": "totp"})
-	s.notifyMFA(ctx, u.Email, mail.MFAChangeData{Change: mail.MFAAdded, Factor: "authenticator app", SignedOut: rot.SessionsRevoked}, r.Client)
-	return &RecoveryCodes{Codes: codes, SessionRotation: *rot}, nil
+	return codes, nil
 }
 
 // RemoveTOTPRequest removes the authenticator app.

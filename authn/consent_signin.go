@@ -79,15 +79,29 @@ func parseConsentState(state string) (aal AAL, o engine.Outcome, f Factor, ok bo
 // client does not hold, continues in a new flow) and the answer lists
 // what to accept. No session exists yet and no outcome is reported.
 func (s *SignIn) toConsent(ctx context.Context, st step, pending []PurposeState) (*LoginResult, error) {
+	res, err := s.holdSignIn(ctx, st, consentState(st), LoginConsentRequired)
+	if err != nil {
+		return nil, err
+	}
+	res.Consents = pending
+	return res, nil
+}
+
+// holdSignIn holds the sign-in st, whose factors passed, in state until
+// the account does what status asks (accept consents, enrol an app): a
+// flow this client holds moves to state; a one-shot sign-in, or a flow
+// whose handle this client does not hold (a magic link), continues in a
+// new flow. No session exists yet and no outcome is reported.
+func (s *SignIn) holdSignIn(ctx context.Context, st step, state string, status LoginStatus) (*LoginResult, error) {
 	now := s.clock.Now()
-	state, decision := consentState(st), stepDecision(st)
+	decision := stepDecision(st)
 	if st.flow != nil && st.handle != "" {
 		next, err := s.flows.AdvanceFlow(ctx, st.flow.ID, FlowTransition{From: st.flow.State, To: state,
 			EvaluationID: st.evaluationID, Decision: decision, Methods: []string{}}, now)
 		if err != nil {
 			return nil, flowErr(err)
 		}
-		return &LoginResult{Status: LoginConsentRequired, FlowID: st.handle, FlowExpiresAt: next.ExpiresAt, Consents: pending}, nil
+		return &LoginResult{Status: status, FlowID: st.handle, FlowExpiresAt: next.ExpiresAt}, nil
 	}
 	if st.flow != nil {
 		if _, err := s.flows.AdvanceFlow(ctx, st.flow.ID, FlowTransition{From: st.flow.State, To: stateDone}, now); err != nil {
@@ -104,7 +118,7 @@ func (s *SignIn) toConsent(ctx context.Context, st step, pending []PurposeState)
 	if err := s.flows.CreateFlow(ctx, nf); err != nil {
 		return nil, err
 	}
-	return &LoginResult{Status: LoginConsentRequired, FlowID: handle, FlowExpiresAt: nf.ExpiresAt, Consents: pending}, nil
+	return &LoginResult{Status: status, FlowID: handle, FlowExpiresAt: nf.ExpiresAt}, nil
 }
 
 // AcceptConsentsRequest accepts the purposes a consent_required sign-in

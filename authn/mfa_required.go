@@ -2,17 +2,13 @@ package authn
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/riskauth/riskauth/authn/mail"
-	"github.com/riskauth/riskauth/authn/seal"
 	"github.com/riskauth/riskauth/authn/secevent"
-	"github.com/riskauth/riskauth/authn/token"
-	"github.com/riskauth/riskauth/authn/totp"
 	"github.com/riskauth/riskauth/engine"
 )
 
@@ -83,33 +79,8 @@ func (s *SignIn) toEnrolMFA(ctx context.Context, st step) (*LoginResult, error) 
 	if !inboxProven(st) {
 		return s.toSecondFactor(ctx, st, []Method{MethodEmailCode})
 	}
-	now := s.clock.Now()
 	state := st.state(strings.Join([]string{stateEnrolMFA, strconv.Itoa(int(st.aal)), string(st.outcome), string(st.factor)}, "|"))
-	decision := stepDecision(st)
-	if st.flow != nil && st.handle != "" {
-		next, err := s.flows.AdvanceFlow(ctx, st.flow.ID, FlowTransition{From: st.flow.State, To: state,
-			EvaluationID: st.evaluationID, Decision: decision, Methods: []string{}}, now)
-		if err != nil {
-			return nil, flowErr(err)
-		}
-		return &LoginResult{Status: LoginMFAEnrolmentRequired, FlowID: st.handle, FlowExpiresAt: next.ExpiresAt}, nil
-	}
-	if st.flow != nil {
-		if _, err := s.flows.AdvanceFlow(ctx, st.flow.ID, FlowTransition{From: st.flow.State, To: stateDone}, now); err != nil {
-			return nil, flowErr(err)
-		}
-	}
-	handle, err := token.New()
-	if err != nil {
-		return nil, err
-	}
-	nf := LoginFlow{ID: flowKey(handle), UserID: st.user.ID, Identifier: st.identifier, EvaluationID: st.evaluationID,
-		Decision: decision, Methods: []string{}, State: state, CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(s.cfg.FlowTTL),
-		PasswordVerified: st.factor == FactorPassword || (st.flow != nil && st.flow.PasswordVerified)}
-	if err := s.flows.CreateFlow(ctx, nf); err != nil {
-		return nil, err
-	}
-	return &LoginResult{Status: LoginMFAEnrolmentRequired, FlowID: handle, FlowExpiresAt: nf.ExpiresAt}, nil
+	return s.holdSignIn(ctx, st, state, LoginMFAEnrolmentRequired)
 }
 
 // parseEnrolState reads the enrolment state back; ok is false for any
@@ -154,19 +125,7 @@ func (s *SignIn) BeginLoginTOTP(ctx context.Context, flowID string) (e *TOTPEnro
 	if err != nil {
 		return nil, err
 	}
-	en, err := totp.Enroll(s.cfg.ServiceName, u.Email)
-	if err != nil {
-		return nil, err
-	}
-	id := newID()
-	sealed, err := s.sealer.Seal([]byte(en.Secret), seal.AssociatedData(u.ID, id))
-	if err != nil {
-		return nil, err
-	}
-	if err := s.totps.BeginTOTP(ctx, TOTPFactor{ID: id, UserID: u.ID, SealedSecret: sealed, CreatedAt: s.clock.Now()}); err != nil {
-		return nil, err
-	}
-	return &TOTPEnrollment{FactorID: id, URI: en.URI, QRPNG: en.QRPNG, Secret: en.Secret}, nil
+	return s.beginTOTP(ctx, u)
 }
 
 // ConfirmLoginTOTPRequest proves the app of a held sign-in.
@@ -189,34 +148,8 @@ func (s *SignIn) ConfirmLoginTOTP(ctx context.Context, r ConfirmLoginTOTPRequest
 		return nil, err
 	}
 	_, o, f, _ := parseEnrolState(fl.State)
-	pf, err := s.totps.PendingTOTP(ctx, u.ID)
-	if errors.Is(err, ErrNotFound) || err == nil && pf.ID != r.FactorID {
-		return nil, newErr(CodeNotFound, "no such enrolment; start again")
-	}
+	codes, err := s.confirmTOTP(ctx, u, r.FactorID, r.Code)
 	if err != nil {
-		return nil, err
-	}
-	secret, err := s.sealer.Open(pf.SealedSecret, seal.AssociatedData(u.ID, pf.ID))
-	if err != nil {
-		return nil, err
-	}
-	defer clear(secret)
-	stepN, ok := totp.Validate(string(secret), r.Code, s.clock.Now())
-	if !ok {
-		return nil, errInvalidCode()
-	}
-	codes, hashes, err := s.newRecoveryCodes()
-	if err != nil {
-		return nil, err
-	}
-	now := s.clock.Now()
-	if err := s.totps.ConfirmTOTP(ctx, u.ID, pf.ID, stepN, now); err != nil {
-		if errors.Is(err, ErrNotFound) {
-			return nil, newErr(CodeNotFound, "no such enrolment; start again")
-		}
-		return nil, err
-	}
-	if err := s.recovery.ReplaceRecoveryCodes(ctx, u.ID, hashes, now); err != nil {
 		return nil, err
 	}
 	if err := s.required.RemoveRequiredAction(ctx, u.ID, ActionEnrolMFA); err != nil {
