@@ -43,6 +43,7 @@ func Run(t *testing.T, newDB NewDatabase) {
 		{"Activity", testActivity},
 		{"RecordSignIn", testRecordSignIn},
 		{"OIDC", testOIDC},
+		{"Passkeys", testPasskeys},
 		{"Sweeper", testSweeper},
 		{"Migrations", testMigrations},
 		{"ConcurrentSignIns", testConcurrentSignIns},
