@@ -35,6 +35,8 @@ type core struct {
 	attempts AttemptStore
 	totps    TOTPStore
 	recovery RecoveryCodeStore
+	// passkeys is nil when passkeys are off (hasPasskeys).
+	passkeys PasskeyStore
 	// counters and counterMAC: events counted across instances, under
 	// keys that are a keyed hash of what they count (counterKey).
 	counters   EventCounter

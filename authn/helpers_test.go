@@ -163,6 +163,8 @@ func newFixture(tb testing.TB, o fixtureOpts) *fixture {
 		Events: ev, Clock: clock, Metrics: authn.NewMetrics(reg), Logger: testLogger(),
 		Directory:   st,
 		SelfService: authn.SelfServiceDeps{Profiles: st, Devices: st, Activity: st, Profiler: eng},
+		// Passkeys are on only when the test configures a relying party.
+		Passkeys: st,
 	}
 	if o.noSelfService {
 		deps.SelfService = authn.SelfServiceDeps{}

@@ -82,6 +82,10 @@ type Deps struct {
 	// SelfService are the stores of the self-service surface; without
 	// them Services.SelfService is nil.
 	SelfService SelfServiceDeps
+
+	// Passkeys keeps passkeys and their ceremonies; with
+	// Config.Passkeys it enables Services.Passkeys.
+	Passkeys PasskeyBackend
 }
 
 // Services are the flows of one authn instance: five services over one
@@ -114,6 +118,9 @@ type Services struct {
 	// Admin is the user administration (admin.go); nil without
 	// Deps.Directory.
 	Admin *Admin
+	// Passkeys registers, manages and signs in with passkeys
+	// (passkeys.go); nil unless Config.Passkeys and Deps.Passkeys are set.
+	Passkeys *Passkeys
 
 	mail *mailQueue
 }
@@ -161,11 +168,20 @@ func New(cfg Config, d Deps) (*Services, error) {
 	if d.Directory != nil {
 		admin = &Admin{core: c, dir: d.Directory}
 	}
+	signin := &SignIn{core: c, flows: d.Flows, clients: d.FlowClients, codeKey: append([]byte(nil), d.CodeKey...),
+		bindKey: deriveKey(d.CodeKey, "riskauth/authn flow binding")}
+	pk, err := newPasskeys(c, signin, d.Passkeys, cfg.Passkeys, d.CodeKey)
+	if err != nil {
+		return nil, fmt.Errorf("authn: passkeys: %w", err)
+	}
+	if pk != nil {
+		c.passkeys = d.Passkeys
+	}
 	return &Services{
-		SelfService: self,
-		Admin:       admin,
-		SignIn: &SignIn{core: c, flows: d.Flows, clients: d.FlowClients, codeKey: append([]byte(nil), d.CodeKey...),
-			bindKey: deriveKey(d.CodeKey, "riskauth/authn flow binding")},
+		SelfService:  self,
+		Admin:        admin,
+		Passkeys:     pk,
+		SignIn:       signin,
 		Registration: &Registration{core: c},
 		Recovery:     &Recovery{core: c},
 		Account:      &Account{core: c},

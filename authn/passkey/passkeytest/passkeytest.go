@@ -244,3 +244,12 @@ func (a *Authenticator) Credentials() []*Credential {
 	defer a.mu.Unlock()
 	return append([]*Credential(nil), a.creds...)
 }
+
+// Clone returns an authenticator holding the same passkeys (their
+// counters shared) with the same settings, to change one of them (a
+// phishing page's origin) without touching a.
+func (a *Authenticator) Clone() *Authenticator {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return &Authenticator{Origin: a.Origin, RPID: a.RPID, Synced: a.Synced, NoUV: a.NoUV, creds: append([]*Credential(nil), a.creds...)}
+}

@@ -105,6 +105,10 @@ var securityTypes = map[secevent.Type]securityType{
 	secevent.Lockout:      {activity: activityCreate, activityName: "Create", severity: risk.SeverityMedium, title: "account locked out after repeated failures"},
 	secevent.StepUpFailed: {activity: activityCreate, activityName: "Create", severity: risk.SeverityMedium, title: "second-factor challenge failed"},
 	secevent.NewDevice:    {activity: activityCreate, activityName: "Create", severity: risk.SeverityLow, title: "sign-in from a new device"},
+	// A cloned passkey is High: someone holds a copy of a key that was
+	// meant never to leave its authenticator.
+	secevent.PasskeyCloned:  {activity: activityCreate, activityName: "Create", severity: risk.SeverityHigh, title: "passkey signature counter went backwards: cloned authenticator suspected"},
+	secevent.PasskeyRenamed: {activity: activityOther, activityName: "Passkey Rename", title: "passkey renamed"},
 
 	// The audit trail's types (audit.go). Failures are Low, the rest
 	// Informational: the SOC's alerts come from the types above.
