@@ -51,6 +51,7 @@ type authnStore interface {
 	authn.Sweeper
 	Ping(ctx context.Context) error
 	authn.UserDirectory
+	authn.PasskeyBackend
 	Close() error
 }
 
@@ -170,6 +171,7 @@ func (s *Server) buildAuthn(ctx context.Context, cfg *config.Config, reg *promet
 		Directory: st, Risk: s.evaluator, Hasher: hasher, Policy: policy, Sealer: sealer, RecoveryHasher: rh, CodeKey: codeKey,
 		Mailer: mailer, Renderer: renderer, Events: events, Logger: log, Metrics: authn.NewMetrics(reg), Clock: clk,
 		SelfService: authn.SelfServiceDeps{Profiles: st, Devices: st, Activity: st, Profiler: s.Engine},
+		Passkeys:    st, // on with authn.passkeys.rp_id
 	})
 	if err != nil {
 		return err
@@ -202,6 +204,9 @@ func (s *Server) buildAuthn(ctx context.Context, cfg *config.Config, reg *promet
 	deps.Registration, deps.SignIn, deps.PasswordReset = svc.Registration, svc.SignIn, svc.Recovery
 	deps.Sessions, deps.Account = svc.Sessions, svc.Account
 	deps.SelfService = svc.SelfService
+	if svc.Passkeys != nil {
+		deps.Passkeys = svc.Passkeys
+	}
 	// /readyz asks both stores at once: the accounts (SQLite or
 	// PostgreSQL) and the engine's state (memory or Redis).
 	deps.ReadyChecks = []httpapi.ReadyCheck{{Name: "accounts", Check: st.Ping}, {Name: "state", Check: s.Engine.Ready}}

@@ -174,6 +174,9 @@ type Deps struct {
 	// Users is the user administration behind /v1/admin/users
 	// (*authn.Admin, users.go); nil turns those routes off (404).
 	Users UserAdmin
+	// Passkeys serves the passkey sign-in and account routes; nil leaves
+	// them 404 (passkeys not configured).
+	Passkeys Passkeys
 }
 
 // Server is the HTTP API. Build it with New, serve it with Serve (or hand
@@ -202,6 +205,7 @@ type Server struct {
 	sessions     Sessions
 	account      Account
 	self         SelfService
+	passkeys     Passkeys // nil: passkeys are off
 
 	tokens   *accessTokens
 	pages    *pages
@@ -474,6 +478,16 @@ func (s *Server) routes(metrics, breached fiber.Handler) []route {
 		{method: http.MethodDelete, path: "/v1/account/devices/:id", guard: true, authn: viaSelfService, handler: s.forgetDevice},
 		get(viaSelfService, "/v1/account/activity", s.listActivity),
 		post(viaSelfService, "/v1/account/activity/:id/not-me", wire.ShapeClient, s.disownActivity),
+
+		// Passkeys (signin_passkey.go, account_passkey.go).
+		{method: http.MethodPost, path: "/v1/login/passkey/begin", guard: true, limit: true, authn: viaPasskeys, handler: s.beginPasskeySignIn},
+		{method: http.MethodPost, path: "/v1/login/passkey", guard: true, authn: viaPasskeys, handler: s.passkeySignIn},
+		get(viaPasskeys, "/v1/account/passkeys", s.listPasskeys),
+		{method: http.MethodPost, path: "/v1/account/passkeys/begin", guard: true, authn: viaPasskeys, handler: s.beginPasskeyRegistration},
+		{method: http.MethodPost, path: "/v1/account/passkeys", guard: true, authn: viaPasskeys, handler: s.registerPasskey},
+		{method: http.MethodPost, path: "/v1/account/passkeys/offer/dismiss", guard: true, authn: viaPasskeys, handler: s.dismissPasskeyOffer},
+		{method: http.MethodPatch, path: "/v1/account/passkeys/:id", guard: true, authn: viaPasskeys, handler: s.renamePasskey},
+		{method: http.MethodDelete, path: "/v1/account/passkeys/:id", guard: true, authn: viaPasskeys, handler: s.removePasskey},
 
 		// Access tokens (tokens.go). The key set answers without the
 		// authn services too: an empty set.
