@@ -23,6 +23,7 @@ import (
 	"github.com/riskauth/riskauth/authn"
 	"github.com/riskauth/riskauth/authn/authntest"
 	"github.com/riskauth/riskauth/authn/mail"
+	"github.com/riskauth/riskauth/authn/passkey"
 	"github.com/riskauth/riskauth/authn/password"
 	"github.com/riskauth/riskauth/authn/seal"
 	"github.com/riskauth/riskauth/authn/store"
@@ -56,6 +57,7 @@ func (a *authnEnv) deps(d httpapi.Deps) httpapi.Deps {
 	d.Sessions, d.Account = a.svc.Sessions, a.svc.Account
 	d.SelfService = a.svc.SelfService
 	d.Users = a.svc.Admin
+	d.Passkeys = a.svc.Passkeys
 	return d
 }
 
@@ -83,12 +85,17 @@ func newAuthnEnv(t *testing.T, eng *engine.Engine, reg *prometheus.Registry, ori
 	renderer, err := mail.NewRenderer(mail.RendererConfig{PublicOrigin: origin, ServiceName: "riskauth"})
 	require.NoError(t, err)
 	calls := authntest.NewCounting(st)
-	svc, err := authn.New(authn.Config{ServiceName: "riskauth", Account: testAccountConfig()}, authn.Deps{
+	// Passkeys for the relying party "localhost": the page may be the
+	// public origin (127.0.0.1, for ceremonies driven from Go) or its
+	// localhost twin (a browser refuses an IP address as an RP id).
+	pk := passkey.Config{RPID: "localhost", RPName: "riskauth", Origins: []string{origin, localhostOrigin(origin)}}
+	svc, err := authn.New(authn.Config{ServiceName: "riskauth", Account: testAccountConfig(), Passkeys: pk}, authn.Deps{
 		Users: calls, Flows: calls, Tokens: calls, Sessions: calls, Attempts: calls, TOTP: calls, Recovery: calls, Counters: calls, FlowClients: calls,
 		Risk: eng, Hasher: hasher, Policy: checker, Sealer: sealer, RecoveryHasher: rh,
 		CodeKey: []byte("code-key-0123456789abcdef-0123456789"), Mailer: outbox, Renderer: renderer, Logger: log,
 		SelfService: authn.SelfServiceDeps{Profiles: st, Devices: st, Activity: st, Profiler: eng},
 		Directory:   st,
+		Passkeys:    st,
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() {
@@ -98,6 +105,9 @@ func newAuthnEnv(t *testing.T, eng *engine.Engine, reg *prometheus.Registry, ori
 	})
 	return &authnEnv{svc: svc, store: st, outbox: outbox.Path(), calls: calls}
 }
+
+// localhostOrigin is origin with its 127.0.0.1 host named localhost.
+func localhostOrigin(origin string) string { return strings.Replace(origin, "127.0.0.1", "localhost", 1) }
 
 func (a *authnEnv) track(s string) string {
 	a.mu.Lock()

@@ -70,8 +70,9 @@ func ceremonyAnswer(c *fiber.Ctx, pc *authn.PasskeyCeremony) error {
 	return writeJSON(c, http.StatusOK, ceremonyBody{Ceremony: pc.Handle, Options: pc.Options, ExpiresAt: pc.ExpiresAt.UTC()})
 }
 
-// decodePasskey decodes a passkey route's body strictly (unknown members
-// are errors) and builds the client from its client member.
+// decodePasskey decodes a passkey route's body and builds the client
+// from its client member (validated by the wire decoder, as every
+// body's client is).
 func (s *Server) decodePasskey(c *fiber.Ctx) (*passkeyBody, authn.Client, error) {
 	var b passkeyBody
 	raw := c.Request().Body()
@@ -82,11 +83,11 @@ func (s *Server) decodePasskey(c *fiber.Ctx) (*passkeyBody, authn.Client, error)
 		if !utf8.Valid(raw) {
 			return nil, authn.Client{}, apiErr(CodeMalformedJSON, "the body is not valid UTF-8")
 		}
+		// Unknown members are ignored, as in every body of the API.
 		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
 		if err := dec.Decode(&b); err != nil {
 			var ute *json.UnmarshalTypeError
-			if errors.As(err, &ute) || isUnknownField(err) {
+			if errors.As(err, &ute) {
 				return nil, authn.Client{}, invalid([]engine.FieldError{{Field: fieldOf(ute), Message: err.Error()}})
 			}
 			return nil, authn.Client{}, apiErr(CodeMalformedJSON, "the body is not valid JSON")
@@ -118,10 +119,6 @@ func (s *Server) decodePasskey(c *fiber.Ctx) (*passkeyBody, authn.Client, error)
 	}
 	cl, err := s.client(c, wc)
 	return &b, cl, err
-}
-
-func isUnknownField(err error) bool {
-	return err != nil && bytes.HasPrefix([]byte(err.Error()), []byte("json: unknown field"))
 }
 
 func fieldOf(e *json.UnmarshalTypeError) string {
