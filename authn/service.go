@@ -166,7 +166,7 @@ func New(cfg Config, d Deps) (*Services, error) {
 	}
 	var admin *Admin
 	if d.Directory != nil {
-		admin = &Admin{core: c, dir: d.Directory}
+		admin = &Admin{core: c, dir: d.Directory, profiles: d.SelfService.Profiles}
 	}
 	signin := &SignIn{core: c, flows: d.Flows, clients: d.FlowClients, codeKey: append([]byte(nil), d.CodeKey...),
 		bindKey: deriveKey(d.CodeKey, "riskauth/authn flow binding")}

@@ -114,6 +114,8 @@ type Config struct {
 	// own, a bearer token, or both. The zero value serves it to anyone
 	// who reaches the main listener, as development wants.
 	Metrics MetricsConfig
+	// Pages brands the hosted pages (pages_render.go).
+	Pages PagesConfig
 	// Tracing, when set, gives every request a server span (tracing.go);
 	// nil leaves the request path without any tracing code.
 	Tracing *TracingConfig
@@ -209,6 +211,7 @@ type Server struct {
 
 	tokens   *accessTokens
 	pages    *pages
+	ui       *pageRenderer  // the hosted pages (pages_*.go)
 	uaLabels *ualabel.Cache // device names for the magic-link approval
 	origins  map[string]bool
 	limiter  *rateLimiter // nil: no rate limit
@@ -478,6 +481,9 @@ func (s *Server) routes(metrics, breached fiber.Handler) []route {
 		{method: http.MethodDelete, path: "/v1/account/devices/:id", guard: true, authn: viaSelfService, handler: s.forgetDevice},
 		get(viaSelfService, "/v1/account/activity", s.listActivity),
 		post(viaSelfService, "/v1/account/activity/:id/not-me", wire.ShapeClient, s.disownActivity),
+		// The OpenID Connect clients the user let in (account_apps.go).
+		get(viaSessions, "/v1/account/apps", s.listApps),
+		{method: http.MethodDelete, path: "/v1/account/apps/:id", guard: true, authn: viaSessions, handler: s.revokeApp},
 
 		// Passkeys (signin_passkey.go, account_passkey.go).
 		{method: http.MethodPost, path: "/v1/login/passkey/begin", guard: true, limit: true, authn: viaPasskeys, handler: s.beginPasskeySignIn},
@@ -501,6 +507,21 @@ func (s *Server) routes(metrics, breached fiber.Handler) []route {
 		// The default target of the security link in notifications
 		// (pages_security.go).
 		get(viaSessions, "/account/security", s.accountSecurityPage),
+
+		// Hosted pages (pages_*.go): HTML forms posting to themselves,
+		// CSRF-checked by the page framework (pages_form.go).
+		{method: http.MethodGet, path: "/assets/:name", handler: s.serveAsset},
+		get(viaSignIn, "/login", s.signinPage),
+		{method: http.MethodPost, path: "/login", authn: viaSignIn, handler: s.signinPost},
+		get(viaRegistration, "/register", s.registerPage),
+		{method: http.MethodPost, path: "/register", authn: viaRegistration, handler: s.registerPost},
+		get(viaPasswordReset, "/password/forgot", s.forgotPage),
+		{method: http.MethodPost, path: "/password/forgot", authn: viaPasswordReset, handler: s.forgotPost},
+		get(viaSelfService, "/account", s.accountPage("profile")),
+		get(viaSelfService, "/account/devices", s.accountPage("devices")),
+		get(viaSelfService, "/account/sessions", s.accountPage("sessions")),
+		get(viaSelfService, "/account/activity", s.accountPage("activity")),
+		{method: http.MethodPost, path: "/account", authn: viaSelfService, handler: s.accountPost},
 
 		// Rule rollout admin API (admin.go), for the admin keys.
 		rulesAdmin(http.MethodGet, "/v1/admin/rules", ScopeRulesRead, s.adminRules),

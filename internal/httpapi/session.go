@@ -108,6 +108,9 @@ func (s *Server) setupAuthn(cfg Config, deps Deps) error {
 		return fmt.Errorf("httpapi: %w", err)
 	}
 	s.pages = p
+	if s.ui, err = newPageRenderer(cfg.Pages); err != nil {
+		return fmt.Errorf("httpapi: %w", err)
+	}
 	s.uaLabels = ualabel.NewCache(256)
 	s.origins = map[string]bool{}
 	for _, o := range append([]string{cfg.PublicOrigin}, cfg.AllowedOrigins...) {

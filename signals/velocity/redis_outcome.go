@@ -75,6 +75,7 @@ func (r *Redis) RecordOutcome(ctx context.Context, id string, o engine.Outcome, 
 		at = pe.At
 	}
 	pipe := r.c.Pipeline()
+	rw := r.newRingWriter()
 	for i := range r.cfg.Counters {
 		spec := &r.cfg.Counters[i]
 		if !spec.Counts(on, pe.Kind) {
@@ -92,12 +93,16 @@ func (r *Redis) RecordOutcome(ctx context.Context, id string, o engine.Outcome, 
 		}
 		w := r.windows[i]
 		idx := w.index(pe.At)
-		ttl := w.ttl(idx, at)
-		if ttl <= 0 {
+		if w.ttl(idx, at) <= 0 {
 			continue // already out of every window from now on
 		}
-		r.queueBump(ctx, pipe, i, v, member, idx, pe.At, ttl)
+		if member == "" {
+			rw.add(i, v, idx)
+		} else {
+			r.queueDistinct(ctx, pipe, i, v, member, idx, pe.At)
+		}
 	}
+	rw.queue(ctx, pipe)
 	signIn := on == engine.CountSuccess && pe.Keys.User != ""
 	var famAdd redis.Cmder
 	if signIn && pe.Familiarity != nil {

@@ -88,6 +88,9 @@ var securityTypes = map[secevent.Type]securityType{
 	secevent.DeviceRenamed:    {activity: activityOther, activityName: "Device Rename", title: "device renamed"},
 	secevent.DeviceForgotten:  {activity: activityOther, activityName: "Device Forget", title: "device forgotten: no longer trusted"},
 	secevent.ActivityDisowned: {activity: activityOther, activityName: "Activity Disowned", severity: risk.SeverityMedium, title: "the owner reported a sign-in as not theirs"},
+	// OpenID Connect consents (secevent/oidc.go).
+	secevent.OIDCConsentGranted: {activity: activityOther, activityName: "App Consent Granted", title: "an application was granted access"},
+	secevent.OIDCConsentRevoked: {activity: activityOther, activityName: "App Consent Revoked", title: "an application's access was revoked"},
 	// The account lifecycle (secevent/lifecycle.go), Account Change's own
 	// activities where OCSF 1.3 has one: 1 Create, 2 Enable, 5 Disable,
 	// 6 Delete, 12 Unlock; the rest 99 Other, named.
