@@ -74,12 +74,21 @@ type AccountConfig struct {
 	// ActivityMaxPerUser caps each user's activity history; the oldest
 	// entries go first. Default 1000.
 	ActivityMaxPerUser int `yaml:"activity_max_per_user"`
+	// Purposes are what a user consents to, with their versions
+	// (consent.go); Preferences what communication preferences they may
+	// choose.
+	Purposes    []PurposeSpec  `yaml:"purposes"`
+	Preferences PreferenceSpec `yaml:"preferences"`
+	// EmailChangeUndo is how long the link mailed to the old address
+	// after an email change can undo it. Default 72 hours.
+	EmailChangeUndo time.Duration `yaml:"email_change_undo"`
 }
 
 // Defaults of AccountConfig.
 const (
 	DefaultActivityRetention  = 180 * 24 * time.Hour
 	DefaultActivityMaxPerUser = 1000
+	DefaultEmailChangeUndo    = 72 * time.Hour
 )
 
 var attributeName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
@@ -88,6 +97,7 @@ var attributeName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
 func (c *AccountConfig) SetDefaults() {
 	def(&c.ActivityRetention, DefaultActivityRetention)
 	def(&c.ActivityMaxPerUser, DefaultActivityMaxPerUser)
+	def(&c.EmailChangeUndo, DefaultEmailChangeUndo)
 	for i := range c.Attributes {
 		if a := &c.Attributes[i]; a.Type == AttrString {
 			def(&a.MaxLength, DefaultAttributeMaxLength)
@@ -106,6 +116,10 @@ func (c *AccountConfig) Validate() error {
 	if c.ActivityMaxPerUser < 0 {
 		bad("activity_max_per_user %d: must be positive", c.ActivityMaxPerUser)
 	}
+	if c.EmailChangeUndo < 0 {
+		bad("email_change_undo %s: must be positive", c.EmailChangeUndo)
+	}
+	errs = append(errs, c.validateConsents()...)
 	if len(c.Attributes) > MaxAttributes {
 		bad("attributes: %d declared, at most %d", len(c.Attributes), MaxAttributes)
 	}

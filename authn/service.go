@@ -159,7 +159,8 @@ func New(cfg Config, d Deps) (*Services, error) {
 		render: d.Renderer, events: d.Events,
 	}
 	c.mail = newMailQueue(d.Mailer, cfg.MailQueue, cfg.MailWorkers, d.Logger, d.Metrics)
-	c.self = selfStores{devices: d.SelfService.Devices, activity: d.SelfService.Activity, profiler: d.SelfService.Profiler}
+	c.self = selfStores{devices: d.SelfService.Devices, activity: d.SelfService.Activity, profiler: d.SelfService.Profiler,
+		consents: d.SelfService.Consents}
 	var self *SelfService
 	if d.SelfService.Profiles != nil {
 		self = &SelfService{core: c, profiles: d.SelfService.Profiles, account: cfg.Account}

@@ -456,6 +456,7 @@ func (s *Server) routes(metrics, breached fiber.Handler) []route {
 		post(viaSignIn, "/v1/login/magic-link/approve", wire.ShapeMagicLink, s.approveMagicLink),
 		post(viaSignIn, "/v1/login/magic-link/deny", wire.ShapeMagicLink, s.denyMagicLink),
 		post(viaSignIn, "/v1/login/poll", wire.ShapeFlow, s.pollLogin),
+		post(viaSignIn, "/v1/login/consent", wire.ShapeFlow, s.loginConsent),
 		limited(viaPasswordReset, "/v1/password/reset/request", wire.ShapeResetRequest, s.requestReset),
 		post(viaPasswordReset, "/v1/password/reset", wire.ShapeReset, s.resetPassword),
 
@@ -481,6 +482,12 @@ func (s *Server) routes(metrics, breached fiber.Handler) []route {
 		{method: http.MethodDelete, path: "/v1/account/devices/:id", guard: true, authn: viaSelfService, handler: s.forgetDevice},
 		get(viaSelfService, "/v1/account/activity", s.listActivity),
 		post(viaSelfService, "/v1/account/activity/:id/not-me", wire.ShapeClient, s.disownActivity),
+		// Consents and preferences (account_consents.go).
+		get(viaSelfService, "/v1/account/consents", s.getConsents),
+		{method: http.MethodPost, path: "/v1/account/consents", guard: true, authn: viaSelfService, handler: s.grantConsents},
+		{method: http.MethodDelete, path: "/v1/account/consents/:purpose", guard: true, authn: viaSelfService, handler: s.withdrawConsent},
+		get(viaSelfService, "/v1/account/preferences", s.getPreferences),
+		{method: http.MethodPatch, path: "/v1/account/preferences", guard: true, authn: viaSelfService, handler: s.patchPreferences},
 		// The OpenID Connect clients the user let in (account_apps.go).
 		get(viaSessions, "/v1/account/apps", s.listApps),
 		{method: http.MethodDelete, path: "/v1/account/apps/:id", guard: true, authn: viaSessions, handler: s.revokeApp},

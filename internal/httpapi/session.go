@@ -254,6 +254,8 @@ type (
 		FlowExpiresAt *time.Time    `json:"flow_expires_at,omitempty"`
 		Session       *sessionBody  `json:"session,omitempty"`
 		Approval      *approvalBody `json:"approval,omitempty"`
+		// Consents are the purposes to accept, with consent_required.
+		Consents []purposeBody `json:"consents,omitempty"`
 	}
 	// approvalBody describes the sign-in a magic link opened elsewhere
 	// would approve: the device and place that asked for it.

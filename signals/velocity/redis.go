@@ -62,10 +62,14 @@ type Redis struct {
 	// tail.
 	keyHead, keyTail []string
 	// rings are the event counters' rings, one per key kind that has
-	// any; slots say where each counter lives (see redis_ring.go).
-	rings   []ringKind
-	slots   []ringSlot
-	metrics *Metrics
+	// any (see redis_ring.go).
+	rings []ringKind
+	// distinctTTL are the distinct counters' keys' expiries (window plus
+	// two buckets, ms) and pendingTTLArg the pending evaluations', boxed
+	// once for the command builder.
+	distinctTTL   []any
+	pendingTTLArg any
+	metrics       *Metrics
 	// ann queues AnnotatePending's writes for the writer goroutine.
 	ann *annotator
 	// fam is the global familiarity sketch's key and layout.
@@ -114,7 +118,15 @@ func newRedis(client redis.UniversalClient, cfg Config, metrics *Metrics, log *s
 		r.keyHead = append(r.keyHead, cfg.KeyPrefix+"{c:"+s.Name+":")
 		r.keyTail = append(r.keyTail, "}:"+strconv.FormatInt(s.Window.Milliseconds(), 10))
 	}
-	r.rings, r.slots = newRings(&r.cfg, r.windows)
+	r.rings = newRings(&r.cfg, r.windows)
+	r.distinctTTL = make([]any, len(cfg.Counters))
+	for i, s := range cfg.Counters {
+		if s.Distinct != "" {
+			w := r.windows[i]
+			r.distinctTTL[i] = (w.length + 2*w.bucket) / int64(time.Millisecond)
+		}
+	}
+	r.pendingTTLArg = cfg.PendingTTL.Milliseconds()
 	go r.writeAnnotations()
 	// Familiarity is always on in this backend (Config.ProfileLimits
 	// defaults to the default model), so the refresher always runs.

@@ -39,14 +39,20 @@ func (r *Redis) Load(ctx context.Context, req *engine.LoadRequest) (*engine.Snap
 	}
 	n := len(r.cfg.Counters)
 	snap := &engine.Snapshot{Counters: make([]int, n)}
-	pipe := r.c.Pipeline()
-	rings := make([]*redis.StringCmd, len(r.rings))
+	b := getCmdBuf()
+	defer b.release()
+	// Reads first, so that they exclude this event: GETRANGE rather than
+	// GET, so that a key that does not exist reads as "" instead of a
+	// redis.Nil error (go-redis allocates while classifying errors).
+	var ringKeys [4]*string // at most one ring per key kind
+	var rings [4]*redis.StringCmd
 	for k := range r.rings {
 		if v := req.Keys.Get(r.rings[k].kind); v != "" {
-			rings[k] = pipe.Get(ctx, r.rings[k].key(v))
+			ringKeys[k] = b.str(r.rings[k].key(v))
+			rings[k] = b.stringCmd(ctx, "getrange", ringKeys[k], 0, -1)
 		}
 	}
-	zcounts := make([]*redis.IntCmd, n)
+	distinctKeys, zcounts := b.perCounter(n)
 	for i := range r.cfg.Counters {
 		spec := &r.cfg.Counters[i]
 		if spec.Distinct == "" {
@@ -54,38 +60,32 @@ func (r *Redis) Load(ctx context.Context, req *engine.LoadRequest) (*engine.Snap
 		}
 		if v := req.Keys.Get(spec.Key); v != "" {
 			w := r.windows[i]
-			zcounts[i] = pipe.ZCount(ctx, r.counterKey(i, v), strconv.FormatInt(w.startMs(w.index(req.At)), 10), "+inf")
+			distinctKeys[i] = b.str(r.counterKey(i, v))
+			zcounts[i] = b.intCmd(ctx, "zcount", distinctKeys[i], b.num(w.startMs(w.index(req.At))), "+inf")
 		}
 	}
-	rw := r.newRingWriter()
+	for k := range r.rings {
+		if ringKeys[k] != nil {
+			r.queueRing(ctx, b, k, ringKeys[k], engine.CountAttempt, req.Kind, req.At, req.At, false)
+		}
+	}
 	for i := range r.cfg.Counters {
 		spec := &r.cfg.Counters[i]
-		if !spec.Counts(engine.CountAttempt, req.Kind) {
-			continue
-		}
-		v := req.Keys.Get(spec.Key)
-		if v == "" {
-			continue
-		}
-		w := r.windows[i]
-		c := w.index(req.At)
-		if spec.Distinct == "" {
-			rw.add(i, v, c)
+		if distinctKeys[i] == nil || !spec.Counts(engine.CountAttempt, req.Kind) {
 			continue
 		}
 		if member := req.Keys.Get(spec.Distinct); member != "" {
-			r.queueDistinct(ctx, pipe, i, v, member, c, req.At)
+			r.queueDistinct(ctx, b, i, distinctKeys[i], member, r.windows[i].index(req.At), req.At)
 		}
 	}
-	rw.queue(ctx, pipe)
 	if pendingJSON != nil {
-		pipe.Set(ctx, r.pendingKey(req.Pending.EvaluationID), pendingJSON, r.cfg.PendingTTL)
+		b.add(redis.NewStatusCmd(ctx, b.argv("set", b.str(r.pendingKey(req.Pending.EvaluationID)), pendingJSON, "px", r.pendingTTLArg)...))
 	}
 	var profile *redis.StringCmd
 	if req.Keys.User != "" {
-		profile = pipe.Get(ctx, r.profileKey(req.Keys.User))
+		profile = b.stringCmd(ctx, "getrange", b.str(r.profileKey(req.Keys.User)), 0, -1)
 	}
-	cmds, err := pipe.Exec(ctx)
+	cmds, err := b.exec(ctx, r.c)
 	if err := pipelineErr(cmds, err, nil); err != nil {
 		return nil, r.fail(opLoad, err)
 	}
@@ -93,10 +93,10 @@ func (r *Redis) Load(ctx context.Context, req *engine.LoadRequest) (*engine.Snap
 		if cmd == nil {
 			continue
 		}
-		s := cmd.Val() // "" for a key that does not exist (redis.Nil)
-		for b, i := range r.rings[k].counters {
+		s := cmd.Val()
+		for blk, i := range r.rings[k].counters {
 			w := r.windows[i]
-			snap.Counters[i] = ringSum(s, b, w, w.index(req.At))
+			snap.Counters[i] = ringSum(s, blk, w, w.index(req.At))
 		}
 	}
 	for i, cmd := range zcounts {
@@ -106,12 +106,9 @@ func (r *Redis) Load(ctx context.Context, req *engine.LoadRequest) (*engine.Snap
 			snap.Counters[i] = int(min(cmd.Val(), int64(r.cfg.MaxDistinct)))
 		}
 	}
-	if profile != nil {
-		data, err := profile.Bytes()
-		if err == nil {
-			if err := json.Unmarshal(data, &snap.Profile); err != nil {
-				return nil, r.fail(opLoad, fmt.Errorf("%w: %w", errCorruptProfile, err))
-			}
+	if profile != nil && profile.Val() != "" {
+		if err := json.Unmarshal([]byte(profile.Val()), &snap.Profile); err != nil {
+			return nil, r.fail(opLoad, fmt.Errorf("%w: %w", errCorruptProfile, err))
 		}
 	}
 	if req.Pending != nil && req.Pending.Familiarity != nil {
@@ -137,14 +134,12 @@ const trimEvery = 8
 //     MaxDistinct;
 //   - PEXPIRE, the same lifetime for every write of the key, so a later
 //     write never shortens it.
-func (r *Redis) queueDistinct(ctx context.Context, pipe redis.Pipeliner, i int, value, member string, c int64, at time.Time) {
-	key := r.counterKey(i, value)
-	w := r.windows[i]
-	h := strconv.FormatUint(xxhash.Sum64String(member), 36)
-	pipe.ZAddGT(ctx, key, redis.Z{Score: float64(at.UnixMilli()), Member: h})
+func (r *Redis) queueDistinct(ctx context.Context, b *cmdBuf, i int, key *string, member string, c int64, at time.Time) {
+	h := b.str(strconv.FormatUint(xxhash.Sum64String(member), 36))
+	b.intCmd(ctx, "zadd", key, "gt", b.num(at.UnixMilli()), h)
 	if rand.Uint32()%trimEvery == 0 {
-		pipe.ZRemRangeByScore(ctx, key, "-inf", "("+strconv.FormatInt(w.startMs(c), 10))
-		pipe.ZRemRangeByRank(ctx, key, 0, -int64(r.cfg.MaxDistinct)-1)
+		b.intCmd(ctx, "zremrangebyscore", key, "-inf", b.str("("+strconv.FormatInt(r.windows[i].startMs(c), 10)))
+		b.intCmd(ctx, "zremrangebyrank", key, 0, b.num(-int64(r.cfg.MaxDistinct)-1))
 	}
-	pipe.PExpire(ctx, key, time.Duration(w.length+2*w.bucket))
+	b.intCmd(ctx, "pexpire", key, r.distinctTTL[i])
 }

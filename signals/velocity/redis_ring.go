@@ -79,17 +79,13 @@ type ringKind struct {
 	// ttlMs is the key's expiry after every write: the longest window
 	// plus two of its buckets (the event's own and one for clock skew
 	// between instances), so a bucket lives at least until its end plus
-	// its window.
-	ttlMs int64
+	// its window. ttlArg is the same, boxed once for PEXPIRE.
+	ttlMs  int64
+	ttlArg any
 }
 
-// ringSlot says where counter i lives: kind is an index into Redis.rings,
-// block the counter's block there; kind -1 for a distinct counter.
-type ringSlot struct{ kind, block int }
-
 // newRings lays out the event counters of cfg by key kind.
-func newRings(cfg *Config, windows []window) ([]ringKind, []ringSlot) {
-	slots := make([]ringSlot, len(cfg.Counters))
+func newRings(cfg *Config, windows []window) []ringKind {
 	var rings []ringKind
 	for _, kind := range []engine.KeyKind{engine.KeyUser, engine.KeyIP, engine.KeySubnet, engine.KeyDevice} {
 		rk := ringKind{kind: kind}
@@ -98,7 +94,6 @@ func newRings(cfg *Config, windows []window) ([]ringKind, []ringSlot) {
 			if s.Key != kind || s.Distinct != "" {
 				continue
 			}
-			slots[i] = ringSlot{kind: len(rings), block: len(rk.counters)}
 			rk.counters = append(rk.counters, i)
 			layout.WriteString(s.Name + "/" + strconv.FormatInt(s.Window.Milliseconds(), 10) + ";")
 			rk.ttlMs = max(rk.ttlMs, (windows[i].length+2*windows[i].bucket)/int64(time.Millisecond))
@@ -108,14 +103,10 @@ func newRings(cfg *Config, windows []window) ([]ringKind, []ringSlot) {
 		}
 		rk.head = cfg.KeyPrefix + "{v:" + string(kind) + ":"
 		rk.tail = "}:r" + strconv.FormatUint(xxhash.Sum64String(layout.String())&0xffffffff, 36)
+		rk.ttlArg = rk.ttlMs
 		rings = append(rings, rk)
 	}
-	for i, s := range cfg.Counters {
-		if s.Distinct != "" {
-			slots[i] = ringSlot{kind: -1}
-		}
-	}
-	return rings, slots
+	return rings
 }
 
 func (rk *ringKind) key(value string) string { return rk.head + value + rk.tail }
@@ -161,50 +152,41 @@ func be64s(s string) uint64 {
 		uint64(s[4])<<24 | uint64(s[5])<<16 | uint64(s[6])<<8 | uint64(s[7])
 }
 
-// ringBump appends to args the two saturating increments that count one
-// event of block b in bucket c: max(cell, tag<<ringCountBits) + 1. It
-// appends nothing for a bucket that has no tag.
-func ringBump(args []any, b int, w window, c int64) []any {
-	t := w.ringTag(c)
-	if t == 0 {
-		return args
-	}
-	off := int64(64 * (ringCells*b + int(t%ringCells)))
-	base := t << ringCountBits
-	return append(args, "INCRBY", "u63", off, -base, "INCRBY", "u63", off, base+1)
-}
-
-// ringWriter gathers the increments of one Load or outcome per ring, so
-// that each ring gets one BITFIELD and one PEXPIRE whatever its number of
-// counted counters.
-type ringWriter struct {
-	r    *Redis
-	args [][]any // per ring kind; nil when nothing is counted there
-	keys []string
-}
-
-func (r *Redis) newRingWriter() ringWriter {
-	return ringWriter{r: r, args: make([][]any, len(r.rings)), keys: make([]string, len(r.rings))}
-}
-
-// add counts one event of event counter i, keyed by value, in bucket c.
-func (rw *ringWriter) add(i int, value string, c int64) {
-	sl := rw.r.slots[i]
-	a := rw.args[sl.kind]
-	if a == nil {
-		rw.keys[sl.kind] = rw.r.rings[sl.kind].key(value)
-		a = append(make([]any, 0, 4+8*len(rw.r.rings[sl.kind].counters)), "bitfield", rw.keys[sl.kind], "OVERFLOW", "SAT")
-	}
-	rw.args[sl.kind] = ringBump(a, sl.block, rw.r.windows[i], c)
-}
-
-// queue adds the gathered writes to pipe.
-func (rw *ringWriter) queue(ctx context.Context, pipe redis.Pipeliner) {
-	for k, a := range rw.args {
-		if len(a) <= 4 {
+// queueRing adds to b the counting of one event in ring k (key): for
+// each of the ring's counters that counts moments on of events of kind
+// evKind, two saturating increments of the cell of the event's bucket
+// that compute max(cell, tag<<ringCountBits) + 1, all in one BITFIELD,
+// then the key's PEXPIRE. late (an outcome reported at at) skips the
+// counters whose bucket is already out of every window at at. Nothing is
+// queued when no counter counts the event.
+func (r *Redis) queueRing(ctx context.Context, b *cmdBuf, k int, key *string, on engine.CountOn, evKind string, evAt, at time.Time, late bool) {
+	rk := &r.rings[k]
+	start := b.open()
+	open := false
+	for blk, i := range rk.counters {
+		if !r.cfg.Counters[i].Counts(on, evKind) {
 			continue
 		}
-		pipe.Do(ctx, a...)
-		pipe.PExpire(ctx, rw.keys[k], time.Duration(rw.r.rings[k].ttlMs)*time.Millisecond)
+		w := r.windows[i]
+		c := w.index(evAt)
+		if late && w.ttl(c, at) <= 0 {
+			continue // already out of every window from now on
+		}
+		t := w.ringTag(c)
+		if t == 0 {
+			continue
+		}
+		if !open {
+			b.more("bitfield", key, "OVERFLOW", "SAT")
+			open = true
+		}
+		off := b.num(int64(64 * (ringCells*blk + int(t%ringCells))))
+		base := t << ringCountBits
+		b.more("INCRBY", "u63", off, b.num(-base), "INCRBY", "u63", off, b.num(base+1))
 	}
+	if !open {
+		return
+	}
+	b.add(redis.NewIntSliceCmd(ctx, b.done(start)...))
+	b.intCmd(ctx, "pexpire", key, rk.ttlArg)
 }

@@ -29,13 +29,14 @@ func TestRingCells(t *testing.T) {
 			}})
 			w := s.windows[0]
 			c0 := w.index(base())
-			bump := func(block int, bucket int64) {
+			bump := func(bucket int64) {
 				t.Helper()
-				rw := s.newRingWriter()
-				rw.add(block, "198.51.100.1", bucket)
-				pipe := c.Pipeline()
-				rw.queue(ctx, pipe)
-				_, err := pipe.Exec(ctx)
+				b := getCmdBuf()
+				defer b.release()
+				at := time.Unix(0, bucket*w.bucket)
+				s.queueRing(ctx, b, 0, b.str(s.rings[0].key("198.51.100.1")), engine.CountAttempt, "login", at, at, false)
+				require.Len(t, b.cmds, 2, "bitfield and pexpire")
+				_, err := b.exec(ctx, c)
 				require.NoError(t, err)
 			}
 			read := func(block int, at int64) int {
@@ -63,7 +64,7 @@ func TestRingCells(t *testing.T) {
 			}
 			for _, st := range steps {
 				if st.bucket >= 0 {
-					bump(0, c0+st.bucket)
+					bump(c0 + st.bucket)
 				}
 				assert.Equal(t, st.want, read(0, c0+st.read), st.name)
 				assert.Equal(t, 0, read(1, s.windows[1].index(base())+st.read), "the other counter's block: %s", st.name)

@@ -105,14 +105,14 @@ func TestRedisLoadIsOneRoundTrip(t *testing.T) {
 			defer hook.mu.Unlock()
 			assert.Empty(t, hook.singles, "single commands")
 			require.Len(t, hook.pipelines, n, "pipelines")
-			// Reads first (one GET per key value's ring, one ZCOUNT per
-			// distinct counter), then the attempt writes (ZADD and PEXPIRE
-			// per distinct counter, one BITFIELD and PEXPIRE for the IP's
-			// ring), the pending evaluation and the profile read. The
+			// Reads first (one GETRANGE per key value's ring, one ZCOUNT per
+			// distinct counter), then the attempt writes (one BITFIELD and
+			// PEXPIRE for the IP's ring, ZADD and PEXPIRE per distinct
+			// counter), the pending evaluation and the profile read. The
 			// distinct keys' trims come one write in trimEvery, at random:
 			// left out here.
-			want := strings.Fields("get get get get zcount zcount " +
-				"zadd pexpire zadd pexpire bitfield pexpire set get")
+			want := strings.Fields("getrange getrange getrange getrange zcount zcount " +
+				"bitfield pexpire zadd pexpire zadd pexpire set getrange")
 			for _, p := range hook.pipelines {
 				p = slices.DeleteFunc(p, func(name string) bool { return strings.HasPrefix(name, "zremrangeby") })
 				assert.Equal(t, want, p)

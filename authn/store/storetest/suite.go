@@ -43,6 +43,7 @@ func Run(t *testing.T, newDB NewDatabase) {
 		{"Devices", testDevices},
 		{"Activity", testActivity},
 		{"RecordSignIn", testRecordSignIn},
+		{"Consents", testConsents},
 		{"OIDC", testOIDC},
 		{"Passkeys", testPasskeys},
 		{"OIDCConsents", testOIDCConsents},

@@ -234,7 +234,9 @@ func TestSchemas(t *testing.T) {
 		// Self-service (authn/secevent/privacy.go).
 		secevent.ProfileUpdated, secevent.DeviceRenamed, secevent.DeviceForgotten, secevent.ActivityDisowned,
 		// Passkeys (docs/authn.md).
-		secevent.PasskeyCloned, secevent.PasskeyRenamed} {
+		secevent.PasskeyCloned, secevent.PasskeyRenamed,
+		// Consents (authn/secevent/consent.go).
+		secevent.ConsentGranted, secevent.ConsentWithdrawn, secevent.PreferencesUpdated} {
 		s := "account-change"
 		if typ.IsFinding() {
 			s = "detection-finding"

@@ -88,6 +88,10 @@ var securityTypes = map[secevent.Type]securityType{
 	secevent.DeviceRenamed:    {activity: activityOther, activityName: "Device Rename", title: "device renamed"},
 	secevent.DeviceForgotten:  {activity: activityOther, activityName: "Device Forget", title: "device forgotten: no longer trusted"},
 	secevent.ActivityDisowned: {activity: activityOther, activityName: "Activity Disowned", severity: risk.SeverityMedium, title: "the owner reported a sign-in as not theirs"},
+	// Consents and preferences (authn/secevent/consent.go), 99 Other.
+	secevent.ConsentGranted:     {activity: activityOther, activityName: "Consent Granted", title: "consent granted"},
+	secevent.ConsentWithdrawn:   {activity: activityOther, activityName: "Consent Withdrawn", title: "consent withdrawn"},
+	secevent.PreferencesUpdated: {activity: activityOther, activityName: "Preferences Update", title: "communication preferences updated"},
 	// OpenID Connect consents (secevent/oidc.go).
 	secevent.OIDCConsentGranted: {activity: activityOther, activityName: "App Consent Granted", title: "an application was granted access"},
 	secevent.OIDCConsentRevoked: {activity: activityOther, activityName: "App Consent Revoked", title: "an application's access was revoked"},
