@@ -35,6 +35,11 @@ const (
 	// credential). Enrolment and removal are MFAEnrolled and MFARemoved
 	// with details factor "passkey".
 	PasskeyRenamed Type = "passkey_renamed"
+	// SessionHijackSuspected: a session was used from another network or
+	// TLS fingerprint and the risk rules asked for re-authentication
+	// (details action reauthenticate) or ended it (action revoke);
+	// details evaluation_id, session.
+	SessionHijackSuspected Type = "session_hijack_suspected"
 )
 
 // The audit-only types: routine authentication steps, recorded so that
@@ -99,7 +104,7 @@ func (t Type) IsAuthentication() bool {
 // Detection Findings and changes as Account Changes.
 func (t Type) IsFinding() bool {
 	switch t {
-	case Lockout, StepUpFailed, NewDevice, PasskeyCloned:
+	case Lockout, StepUpFailed, NewDevice, PasskeyCloned, SessionHijackSuspected:
 		return true
 	}
 	return false

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,6 +27,7 @@ import (
 	"github.com/riskauth/riskauth/authn/passkey"
 	"github.com/riskauth/riskauth/authn/password"
 	"github.com/riskauth/riskauth/authn/seal"
+	"github.com/riskauth/riskauth/authn/secevent"
 	"github.com/riskauth/riskauth/authn/store"
 	authtotp "github.com/riskauth/riskauth/authn/totp"
 	"github.com/riskauth/riskauth/engine"
@@ -46,6 +48,8 @@ type authnEnv struct {
 	outbox string
 	// calls counts the services' store calls (the store under them all).
 	calls *authntest.Counting
+	// events passes authn's security events on to what a test attaches.
+	events *forwardEvents
 
 	mu   sync.Mutex
 	seen []string // tokens, codes and flow ids handed out, for the log check
@@ -89,6 +93,7 @@ func newAuthnEnv(t *testing.T, eng *engine.Engine, reg *prometheus.Registry, ori
 	// public origin (127.0.0.1, for ceremonies driven from Go) or its
 	// localhost twin (a browser refuses an IP address as an RP id).
 	pk := passkey.Config{RPID: "localhost", RPName: "riskauth", Origins: []string{origin, localhostOrigin(origin)}}
+	fwd := &forwardEvents{}
 	cfg := authn.Config{ServiceName: "riskauth", Account: testAccountConfig(), Passkeys: pk}
 	for _, f := range acfg {
 		if f != nil {
@@ -102,6 +107,7 @@ func newAuthnEnv(t *testing.T, eng *engine.Engine, reg *prometheus.Registry, ori
 		SelfService: authn.SelfServiceDeps{Profiles: st, Devices: st, Activity: st, Profiler: eng, Consents: st},
 		Directory:   st,
 		Passkeys:    st,
+		Events:      fwd,
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() {
@@ -109,11 +115,23 @@ func newAuthnEnv(t *testing.T, eng *engine.Engine, reg *prometheus.Registry, ori
 		_ = outbox.Close()
 		_ = st.Close()
 	})
-	return &authnEnv{svc: svc, store: st, outbox: outbox.Path(), calls: calls}
+	return &authnEnv{svc: svc, store: st, outbox: outbox.Path(), calls: calls, events: fwd}
 }
 
 // localhostOrigin is origin with its 127.0.0.1 host named localhost.
 func localhostOrigin(origin string) string { return strings.Replace(origin, "127.0.0.1", "localhost", 1) }
+// forwardEvents passes security events on to the sink attached, if any.
+type forwardEvents struct {
+	to atomic.Pointer[authn.SecurityEvents]
+}
+
+func (f *forwardEvents) Emit(ev *secevent.Event) {
+	if to := f.to.Load(); to != nil {
+		(*to).Emit(ev)
+	}
+}
+
+func (f *forwardEvents) attach(to authn.SecurityEvents) { f.to.Store(&to) }
 
 func (a *authnEnv) track(s string) string {
 	a.mu.Lock()

@@ -47,6 +47,7 @@ func Run(t *testing.T, newDB NewDatabase) {
 		{"OIDC", testOIDC},
 		{"Passkeys", testPasskeys},
 		{"OIDCConsents", testOIDCConsents},
+		{"OIDCRPSessions", testOIDCRPSessions},
 		{"Sweeper", testSweeper},
 		{"Migrations", testMigrations},
 		{"ConcurrentSignIns", testConcurrentSignIns},
