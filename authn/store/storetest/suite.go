@@ -48,6 +48,7 @@ func Run(t *testing.T, newDB NewDatabase) {
 		{"Passkeys", testPasskeys},
 		{"OIDCConsents", testOIDCConsents},
 		{"OIDCRPSessions", testOIDCRPSessions},
+		{"OIDCDevice", testOIDCDevice},
 		{"Sweeper", testSweeper},
 		{"Migrations", testMigrations},
 		{"ConcurrentSignIns", testConcurrentSignIns},
