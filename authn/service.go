@@ -163,7 +163,7 @@ func New(cfg Config, d Deps) (*Services, error) {
 		consents: d.SelfService.Consents}
 	var self *SelfService
 	if d.SelfService.Profiles != nil {
-		self = &SelfService{core: c, profiles: d.SelfService.Profiles, account: cfg.Account}
+		self = &SelfService{core: c, profiles: d.SelfService.Profiles, account: cfg.Account, changes: d.SelfService.EmailChanges}
 	}
 	var admin *Admin
 	if d.Directory != nil {

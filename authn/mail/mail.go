@@ -33,6 +33,7 @@ func Kinds() []Kind {
 	return []Kind{
 		KindVerifyEmail, KindAccountExists, KindLoginCode, KindPasswordReset,
 		KindPasswordChanged, KindNewDeviceSignIn, KindMFAChanged, KindStepUpFailed,
+		KindEmailChange, KindEmailChanged,
 	}
 }
 

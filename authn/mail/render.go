@@ -30,6 +30,9 @@ type Paths struct {
 	SignIn string
 	// Security is the account security page ("/account/security").
 	Security string
+	// EmailChange receives ?token= of the email change links (confirm,
+	// approve, undo: "/account/email").
+	EmailChange string
 }
 
 func (p *Paths) fill() {
@@ -43,6 +46,7 @@ func (p *Paths) fill() {
 	def(&p.PasswordReset, "/password/reset")
 	def(&p.SignIn, "/login")
 	def(&p.Security, "/account/security")
+	def(&p.EmailChange, "/account/email")
 }
 
 // RendererConfig configures a Renderer.
@@ -80,7 +84,7 @@ func NewRenderer(cfg RendererConfig) (*Renderer, error) {
 		return nil, errors.New("mail renderer: service name must be a non-empty single line")
 	}
 	cfg.Paths.fill()
-	for _, p := range []string{cfg.Paths.VerifyEmail, cfg.Paths.MagicLink, cfg.Paths.PasswordReset, cfg.Paths.SignIn, cfg.Paths.Security} {
+	for _, p := range []string{cfg.Paths.VerifyEmail, cfg.Paths.MagicLink, cfg.Paths.PasswordReset, cfg.Paths.SignIn, cfg.Paths.Security, cfg.Paths.EmailChange} {
 		if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.ContainsAny(p, "?#\\ ") {
 			return nil, fmt.Errorf("mail renderer: path %q must be absolute, without query or fragment", p)
 		}

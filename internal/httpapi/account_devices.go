@@ -40,6 +40,7 @@ type SelfService interface {
 	Devices
 	Activity
 	Consents
+	EmailChanges
 }
 
 type (

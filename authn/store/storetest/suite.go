@@ -44,6 +44,7 @@ func Run(t *testing.T, newDB NewDatabase) {
 		{"Activity", testActivity},
 		{"RecordSignIn", testRecordSignIn},
 		{"Consents", testConsents},
+		{"EmailChanges", testEmailChanges},
 		{"OIDC", testOIDC},
 		{"Passkeys", testPasskeys},
 		{"OIDCConsents", testOIDCConsents},

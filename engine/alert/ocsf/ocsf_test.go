@@ -236,7 +236,7 @@ func TestSchemas(t *testing.T) {
 		// Passkeys (docs/authn.md).
 		secevent.PasskeyCloned, secevent.PasskeyRenamed,
 		// Consents (authn/secevent/consent.go).
-		secevent.ConsentGranted, secevent.ConsentWithdrawn, secevent.PreferencesUpdated} {
+		secevent.ConsentGranted, secevent.ConsentWithdrawn, secevent.PreferencesUpdated, secevent.EmailChangeRequested} {
 		s := "account-change"
 		if typ.IsFinding() {
 			s = "detection-finding"
