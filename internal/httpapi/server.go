@@ -210,7 +210,6 @@ type Server struct {
 	passkeys     Passkeys // nil: passkeys are off
 
 	tokens   *accessTokens
-	pages    *pages
 	ui       *pageRenderer  // the hosted pages (pages_*.go)
 	uaLabels *ualabel.Cache // device names for the magic-link approval
 	origins  map[string]bool

@@ -119,6 +119,8 @@ var securityTypes = map[secevent.Type]securityType{
 	// meant never to leave its authenticator.
 	secevent.PasskeyCloned:  {activity: activityCreate, activityName: "Create", severity: risk.SeverityHigh, title: "passkey signature counter went backwards: cloned authenticator suspected"},
 	secevent.PasskeyRenamed: {activity: activityOther, activityName: "Passkey Rename", title: "passkey renamed"},
+	// A reused OpenID Connect refresh token: a stolen grant, likely.
+	secevent.OIDCRefreshReuse: {activity: activityCreate, activityName: "Create", severity: risk.SeverityMedium, title: "a refresh token was reused: its grant was revoked"},
 	secevent.SessionHijackSuspected: {activity: activityCreate, activityName: "Create", severity: risk.SeverityHigh,
 		title: "session used from another network or TLS stack: re-authentication required or session revoked"},
 
