@@ -119,7 +119,10 @@ func newAuthnEnv(t *testing.T, eng *engine.Engine, reg *prometheus.Registry, ori
 }
 
 // localhostOrigin is origin with its 127.0.0.1 host named localhost.
-func localhostOrigin(origin string) string { return strings.Replace(origin, "127.0.0.1", "localhost", 1) }
+func localhostOrigin(origin string) string {
+	return strings.Replace(origin, "127.0.0.1", "localhost", 1)
+}
+
 // forwardEvents passes security events on to the sink attached, if any.
 type forwardEvents struct {
 	to atomic.Pointer[authn.SecurityEvents]
