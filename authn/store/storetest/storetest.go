@@ -30,6 +30,7 @@ type Store interface {
 	authn.EmailChangeStore
 	authn.SignInRecorder
 	authn.UserDirectory
+	authn.RequiredActionStore
 	oidc.Store
 	Close() error
 }
