@@ -51,6 +51,8 @@ type authnStore interface {
 	authn.Sweeper
 	Ping(ctx context.Context) error
 	authn.UserDirectory
+	authn.ErasureStore
+	authn.ErasureLocker
 	Close() error
 }
 
@@ -170,6 +172,7 @@ func (s *Server) buildAuthn(ctx context.Context, cfg *config.Config, reg *promet
 		Directory: st, Risk: s.evaluator, Hasher: hasher, Policy: policy, Sealer: sealer, RecoveryHasher: rh, CodeKey: codeKey,
 		Mailer: mailer, Renderer: renderer, Events: events, Logger: log, Metrics: authn.NewMetrics(reg), Clock: clk,
 		SelfService: authn.SelfServiceDeps{Profiles: st, Devices: st, Activity: st, Profiler: s.Engine},
+		Privacy:     s.privacyDeps(st, mailer),
 	})
 	if err != nil {
 		return err
@@ -182,6 +185,9 @@ func (s *Server) buildAuthn(ctx context.Context, cfg *config.Config, reg *promet
 	})
 	go sweep(ctx, st, log)
 	go retain(ctx, authn.NewRetention(a.Account, st, clk, log, reg), log)
+	if j := authn.NewErasureJob(svc, reg); j != nil {
+		go j.Run(ctx, erasureEvery)
+	}
 
 	apiCfg.PublicOrigin = a.PublicOrigin
 	apiCfg.AllowedOrigins = a.AllowedOrigins
@@ -311,4 +317,22 @@ func retain(ctx context.Context, r *authn.Retention, log *slog.Logger) {
 			log.Info("activity retention", "deleted", n)
 		}
 	}
+}
+
+// erasureEvery is how often due erasure requests are carried out: the
+// grace period is days, so an account goes within minutes of its date.
+const erasureEvery = 5 * time.Minute
+
+// privacyDeps wires the erasure: the account store, the engine's state,
+// and what publishes the tombstone or scrubs local files (the alert sink
+// and the development outbox), where they can.
+func (s *Server) privacyDeps(st authnStore, mailer mail.Mailer) authn.PrivacyDeps {
+	d := authn.PrivacyDeps{Store: st, Locker: st, State: s.Engine}
+	if ev, ok := any(s.Sink).(authn.ErasureEvents); ok && s.Sink != nil {
+		d.Events = ev
+	}
+	if f, ok := mailer.(authn.ErasureEvents); ok {
+		d.Files = append(d.Files, f)
+	}
+	return d
 }

@@ -89,6 +89,7 @@ func newAuthnEnv(t *testing.T, eng *engine.Engine, reg *prometheus.Registry, ori
 		CodeKey: []byte("code-key-0123456789abcdef-0123456789"), Mailer: outbox, Renderer: renderer, Logger: log,
 		SelfService: authn.SelfServiceDeps{Profiles: st, Devices: st, Activity: st, Profiler: eng},
 		Directory:   st,
+		Privacy:     authn.PrivacyDeps{Store: st, Locker: st, State: eng},
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() {

@@ -28,6 +28,9 @@ type Store interface {
 	authn.ActivityStore
 	authn.SignInRecorder
 	authn.UserDirectory
+	authn.ErasureStore
+	authn.ErasureLocker
+	authn.ErasureLog
 	oidc.Store
 	Close() error
 }

@@ -42,6 +42,8 @@ func Run(t *testing.T, newDB NewDatabase) {
 		{"Devices", testDevices},
 		{"Activity", testActivity},
 		{"RecordSignIn", testRecordSignIn},
+		{"DeletionRequests", testDeletionRequests},
+		{"EraseUser", testEraseUser},
 		{"OIDC", testOIDC},
 		{"Sweeper", testSweeper},
 		{"Migrations", testMigrations},

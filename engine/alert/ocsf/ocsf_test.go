@@ -232,7 +232,9 @@ func TestSchemas(t *testing.T) {
 	for _, typ := range []secevent.Type{secevent.MFAEnrolled, secevent.MFARecoveryRenewed, secevent.MFARemoved, secevent.PasswordChanged,
 		secevent.PasswordReset, secevent.SessionsRevoked, secevent.Lockout, secevent.StepUpFailed, secevent.NewDevice,
 		// Self-service (authn/secevent/privacy.go).
-		secevent.ProfileUpdated, secevent.DeviceRenamed, secevent.DeviceForgotten, secevent.ActivityDisowned} {
+		secevent.ProfileUpdated, secevent.DeviceRenamed, secevent.DeviceForgotten, secevent.ActivityDisowned,
+		// Privacy rights (authn/secevent/rights.go).
+		secevent.DataExportRequested, secevent.DataExported, secevent.DeletionRequested, secevent.DeletionCancelled} {
 		s := "account-change"
 		if typ.IsFinding() {
 			s = "detection-finding"

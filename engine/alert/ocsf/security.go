@@ -88,6 +88,12 @@ var securityTypes = map[secevent.Type]securityType{
 	secevent.DeviceRenamed:    {activity: activityOther, activityName: "Device Rename", title: "device renamed"},
 	secevent.DeviceForgotten:  {activity: activityOther, activityName: "Device Forget", title: "device forgotten: no longer trusted"},
 	secevent.ActivityDisowned: {activity: activityOther, activityName: "Activity Disowned", severity: risk.SeverityMedium, title: "the owner reported a sign-in as not theirs"},
+	// The privacy rights (authn/secevent/rights.go): Account Change 99
+	// Other, named.
+	secevent.DataExportRequested: {activity: activityOther, activityName: "Data Export Requested", title: "data export requested"},
+	secevent.DataExported:        {activity: activityOther, activityName: "Data Exported", title: "data export downloaded"},
+	secevent.DeletionRequested:   {activity: activityOther, activityName: "Deletion Requested", severity: risk.SeverityLow, title: "account erasure requested"},
+	secevent.DeletionCancelled:   {activity: activityOther, activityName: "Deletion Cancelled", title: "account erasure cancelled"},
 	// The account lifecycle (secevent/lifecycle.go), Account Change's own
 	// activities where OCSF 1.3 has one: 1 Create, 2 Enable, 5 Disable,
 	// 6 Delete, 12 Unlock; the rest 99 Other, named.
