@@ -21,6 +21,9 @@ import (
 type Admin struct {
 	*core
 	dir UserDirectory
+	// profiles is nil when the self-service stores are not configured:
+	// the view then has no profile and profile changes are refused.
+	profiles ProfileStore
 }
 
 // Actor is who does an administrative action and why.

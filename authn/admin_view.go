@@ -3,8 +3,11 @@ package authn
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
+
+	"github.com/riskauth/riskauth/engine"
 
 	"github.com/riskauth/riskauth/authn/totp"
 )
@@ -33,6 +36,9 @@ func (s *Admin) SearchUsers(ctx context.Context, q UserQuery) (*UserPage, error)
 	}
 	q.Limit = min(q.Limit, MaxPageSize)
 	q.EmailPrefix = strings.TrimSpace(q.EmailPrefix)
+	if err := s.attributeQuery(&q); err != nil {
+		return nil, err
+	}
 	want := q.Limit
 	q.Limit++ // one more tells whether another page follows
 	us, err := s.dir.ListUsers(ctx, q)
@@ -46,10 +52,38 @@ func (s *Admin) SearchUsers(ctx context.Context, q UserQuery) (*UserPage, error)
 	return p, nil
 }
 
+// attributeQuery checks a search by custom attribute: the attribute is
+// declared, and the value (text, from a query string) is converted to its
+// type, so that the store compares like with like.
+func (s *Admin) attributeQuery(q *UserQuery) error {
+	if q.Attribute == "" {
+		if q.AttributeValue != nil {
+			return newErr(CodeInvalidRequest, "a value to search for needs the attribute to search in")
+		}
+		return nil
+	}
+	spec := s.cfg.Account.attribute(q.Attribute)
+	if spec == nil {
+		return &Error{Code: CodeInvalidRequest, Message: "no such attribute is declared",
+			Fields: []engine.FieldError{{Field: "attribute", Message: "unknown attribute"}}}
+	}
+	text, ok := q.AttributeValue.(string)
+	if !ok {
+		return &Error{Code: CodeInvalidRequest, Message: "the attribute search needs a value",
+			Fields: []engine.FieldError{{Field: "value", Message: "required with attribute"}}}
+	}
+	v, msg := spec.parseText(text)
+	if msg != "" {
+		return &Error{Code: CodeInvalidRequest, Message: "the value is not one the attribute can hold",
+			Fields: []engine.FieldError{{Field: "value", Message: msg}}}
+	}
+	q.AttributeValue = v
+	return nil
+}
+
 // UserView is the single customer view of one account: what support
 // needs to help its owner, and nothing secret (no hash, no secret, no
-// token). What the self-service issue adds (profile, attributes,
-// devices, consents) joins it when that lands.
+// token).
 type UserView struct {
 	User User
 	// PasswordScheme is the kind of the stored hash ("argon2id", or
@@ -70,6 +104,33 @@ type UserView struct {
 	// email code whatever the password). Unlock clears both.
 	WrongPasswords int
 	Held           bool
+	// Profile is the owner's profile and attributes (nil without the
+	// self-service stores).
+	Profile *Profile
+	// Devices are the devices the owner signed in from, with the engine's
+	// trust; Activity the latest entries of the owner's history, newest
+	// first. Both empty without the self-service stores.
+	Devices  []DeviceInfo
+	Activity []Activity
+	// Risk summarises the engine's risk profile of the account (nil when
+	// the state store keeps none).
+	Risk *RiskSummary
+}
+
+// RiskSummary is what support reads of the engine's risk profile: how
+// established the account is, not the profile itself (whose familiarity
+// history is opaque hashes).
+type RiskSummary struct {
+	// Logins counts the successful sign-ins the engine learned from.
+	Logins     int
+	FirstLogin time.Time
+	LastLogin  time.Time
+	// LastCountry is the country of the last successful sign-in.
+	LastCountry string
+	// Countries and Networks (ASNs) are how many distinct ones the
+	// profile keeps; Devices and TrustedDevices how many devices.
+	Countries, Networks     int
+	Devices, TrustedDevices int
 }
 
 // FactorView is one second factor without its secret.
@@ -113,7 +174,78 @@ func (s *Admin) ViewUser(ctx context.Context, userID string) (*UserView, error) 
 		return nil, err
 	}
 	v.Held = s.held(v.WrongPasswords)
+	if err := s.selfServiceView(ctx, v); err != nil {
+		return nil, err
+	}
 	return v, nil
+}
+
+// selfServiceView adds what the self-service stores and the engine hold
+// to v: profile, devices, recent activity and the risk summary.
+func (s *Admin) selfServiceView(ctx context.Context, v *UserView) error {
+	id := v.User.ID
+	if s.profiles != nil {
+		p, err := s.profiles.Profile(ctx, id)
+		if err != nil {
+			return err
+		}
+		if p.Attributes == nil {
+			p.Attributes = map[string]any{}
+		}
+		s.cfg.Account.normalise(p.Attributes)
+		v.Profile = &p
+	}
+	var prof engine.Profile
+	if s.self.profiler != nil {
+		var err error
+		prof, err = s.self.profiler.UserProfile(ctx, id)
+		switch {
+		case errors.Is(err, engine.ErrProfileUnsupported):
+		case err != nil:
+			return fmt.Errorf("authn: risk profile: %w", err)
+		default:
+			v.Risk = riskSummary(prof)
+		}
+	}
+	if s.self.devices != nil {
+		ds, err := s.self.devices.Devices(ctx, id)
+		if err != nil {
+			return err
+		}
+		for _, d := range ds {
+			di := DeviceInfo{ID: d.DeviceID, Name: d.Name, UserAgent: d.UserAgent, City: d.City, Country: d.Country,
+				FirstSeen: d.FirstSeen, LastSeen: d.LastSeen}
+			if pd := prof.Device(d.DeviceID); pd != nil {
+				di.Trusted = pd.Trusted && !pd.Forgotten
+			}
+			v.Devices = append(v.Devices, di)
+		}
+	}
+	if s.self.activity != nil {
+		as, err := s.self.activity.ListActivity(ctx, id, time.Time{}, "", recentInView)
+		if err != nil {
+			return err
+		}
+		v.Activity = as
+	}
+	return nil
+}
+
+func riskSummary(p engine.Profile) *RiskSummary {
+	r := &RiskSummary{Logins: p.Logins, FirstLogin: p.FirstLogin, Countries: len(p.Countries), Networks: len(p.ASNs)}
+	if p.Last != nil {
+		r.LastLogin, r.LastCountry = p.Last.At, p.Last.Country
+	}
+	for _, d := range p.Devices {
+		if d.Forgotten {
+			continue
+		}
+		r.Devices++
+		if d.Trusted {
+			r.TrustedDevices++
+		}
+	}
+	return r
 }
 
 func (s *Admin) factorView(ctx context.Context, get func(context.Context, string) (TOTPFactor, error), userID string) (*FactorView, error) {

@@ -31,6 +31,12 @@ type UserQuery struct {
 	// CreatedFrom, before CreatedBefore (zero: unbounded).
 	CreatedFrom, CreatedBefore time.Time
 	Status                     UserStatus
+	// Attribute and AttributeValue match accounts whose profile holds
+	// that custom attribute with exactly that value (of the attribute's
+	// declared type: string, int64, float64 or bool). Admin.SearchUsers
+	// takes the value as text and converts it.
+	Attribute      string
+	AttributeValue any
 	// AfterCreated and AfterID are the last account of the previous page
 	// (both zero: the first page): results start strictly after it.
 	AfterCreated time.Time

@@ -46,8 +46,16 @@ type ProfilePatch struct {
 
 // apply checks every change of p against the declarations and applies the
 // valid ones to pr; it returns every problem at once (field names as on
-// the wire: "locale", "attributes.tier") and the names changed.
+// the wire: "locale", "attributes.tier") and the names changed. The
+// owner may change only user-editable attributes (applyAs for support).
 func (c *AccountConfig) apply(pr *Profile, p ProfilePatch) (changed []string, problems []engine.FieldError) {
+	return c.applyAs(pr, p, false)
+}
+
+// applyAs is apply for the owner (admin false) or for an administrator,
+// who may also set the attributes the owner may not (a support tier, a
+// CRM id).
+func (c *AccountConfig) applyAs(pr *Profile, p ProfilePatch, admin bool) (changed []string, problems []engine.FieldError) {
 	bad := func(field, msg string) { problems = append(problems, engine.FieldError{Field: field, Message: msg}) }
 	for _, k := range sortedKeys(p.Fields) {
 		v := p.Fields[k]
@@ -87,7 +95,7 @@ func (c *AccountConfig) apply(pr *Profile, p ProfilePatch) (changed []string, pr
 		case spec == nil:
 			bad(field, "unknown attribute")
 			continue
-		case !spec.UserEditable:
+		case !spec.UserEditable && !admin:
 			bad(field, "not editable by the user")
 			continue
 		}
@@ -192,6 +200,16 @@ func (a *AttributeSpec) parse(raw []byte) (any, string) {
 		return int64(f), ""
 	}
 	return nil, "undeclared type"
+}
+
+// parseText reads a value of the attribute's type from text (a search's
+// query string): a string as it is, else its JSON form ("42", "true").
+func (a *AttributeSpec) parseText(text string) (any, string) {
+	if a.Type == AttrString {
+		raw, _ := json.Marshal(text)
+		return a.parse(raw)
+	}
+	return a.parse([]byte(strings.TrimSpace(text)))
 }
 
 func (a *AttributeSpec) rangeText() string {

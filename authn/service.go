@@ -163,7 +163,7 @@ func New(cfg Config, d Deps) (*Services, error) {
 	}
 	var admin *Admin
 	if d.Directory != nil {
-		admin = &Admin{core: c, dir: d.Directory}
+		admin = &Admin{core: c, dir: d.Directory, profiles: d.SelfService.Profiles}
 	}
 	return &Services{
 		SelfService: self,

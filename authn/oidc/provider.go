@@ -11,11 +11,13 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/rs/cors"
+	zoidc "github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 	"golang.org/x/text/language"
 
@@ -85,6 +87,8 @@ type Deps struct {
 	Risk Risk
 	// Logger (nil discards) never receives a code, token or secret.
 	Logger *slog.Logger
+	// Events receives consents given and withdrawn (nil: none).
+	Events SecurityEvents
 }
 
 // Provider is the OpenID Connect provider: Handler serves its endpoints,
@@ -150,7 +154,7 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 		p.clients[c.cfg.ID] = c
 		scopes = appendNew(scopes, c.cfg.Scopes...)
 	}
-	p.st = &storage{cfg: cfg, store: deps.Store, users: deps.Users, clock: deps.Clock, log: deps.Logger, clients: p.clients, risk: deps.Risk}
+	p.st = &storage{cfg: cfg, store: deps.Store, users: deps.Users, clock: deps.Clock, log: deps.Logger, clients: p.clients, risk: deps.Risk, events: deps.Events}
 	p.st.signing, p.st.keys = signingKeys(cfg.Keys)
 
 	// The crypto key encrypts opaque access tokens, which this provider
@@ -277,10 +281,15 @@ func (p *Provider) Deny(ctx context.Context, id, code string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if a.Login != nil {
+	if a.Login != nil && !a.Login.ConsentPending {
 		return "", ErrUnknownRequest
 	}
-	if err := p.st.store.DeleteAuthRequest(ctx, id); err != nil {
+	return p.deny(ctx, a, code)
+}
+
+// deny ends request a with the OAuth error code for the client.
+func (p *Provider) deny(ctx context.Context, a *authRequest, code string) (string, error) {
+	if err := p.st.store.DeleteAuthRequest(ctx, a.ID); err != nil {
 		return "", fmt.Errorf("oidc: deny: %w", err)
 	}
 	q := url.Values{"error": {code}}
@@ -353,12 +362,23 @@ func (p *Provider) CompleteLogin(ctx context.Context, id string, l Login) (strin
 	case action == risk.StepUp && l.Reused:
 		return "", ErrStepUp
 	}
+	c := p.clients[a.ClientID]
+	if c == nil {
+		return "", ErrUnknownRequest
+	}
+	consent, err := p.st.needsConsent(ctx, c, a, l.UserID)
+	if err != nil {
+		return "", err
+	}
+	if consent && slices.Contains(a.Prompt, zoidc.PromptNone) {
+		return p.deny(ctx, a, "consent_required")
+	}
 	at := l.AuthTime
 	if at.IsZero() {
 		at = p.st.clock.Now()
 	}
 	a.Login = &loginState{UserID: l.UserID, SessionID: l.SessionID, AuthTime: at.UTC().Truncate(time.Second),
-		AMR: l.AMR, ACR: ACR(l.AAL)}
+		AMR: l.AMR, ACR: ACR(l.AAL), ConsentPending: consent}
 	data, err := json.Marshal(a)
 	if err != nil {
 		return "", fmt.Errorf("oidc: %w", err)
@@ -368,6 +388,9 @@ func (p *Provider) CompleteLogin(ctx context.Context, id string, l Login) (strin
 			return "", ErrUnknownRequest
 		}
 		return "", fmt.Errorf("oidc: complete login: %w", err)
+	}
+	if consent {
+		return DefaultConsentPath + "?id=" + url.QueryEscape(id), nil
 	}
 	return PathCallback + "?id=" + url.QueryEscape(id), nil
 }

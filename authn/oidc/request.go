@@ -59,6 +59,9 @@ type loginState struct {
 	AuthTime  time.Time `json:"auth_time"`
 	AMR       []string  `json:"amr"`
 	ACR       string    `json:"acr"`
+	// ConsentPending: the user must allow the client first (consent.go);
+	// no code until then.
+	ConsentPending bool `json:"consent_pending,omitempty"`
 }
 
 var _ op.AuthRequest = (*authRequest)(nil)
@@ -99,7 +102,7 @@ func (a *authRequest) GetSubject() string {
 	}
 	return a.Login.UserID
 }
-func (a *authRequest) Done() bool { return a.Login != nil }
+func (a *authRequest) Done() bool { return a.Login != nil && !a.Login.ConsentPending }
 
 // grant is what a token record carries (TokenRecord.Data): what was
 // granted and how the user signed in, so that a refresh issues the same.

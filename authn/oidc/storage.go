@@ -32,6 +32,7 @@ type storage struct {
 	signing signingKey
 	keys    []op.Key
 	risk    Risk // nil: no evaluation
+	events  SecurityEvents
 }
 
 var _ op.Storage = (*storage)(nil)

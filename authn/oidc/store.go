@@ -109,9 +109,34 @@ type TokenStore interface {
 	RevokeTokens(ctx context.Context, id, family string, now time.Time) (int64, error)
 }
 
+// ConsentRecord is what a user let a third-party client receive: the
+// scopes granted, and when.
+type ConsentRecord struct {
+	UserID    string
+	ClientID  string
+	Scopes    []string
+	GrantedAt time.Time
+}
+
+// ConsentStore keeps consents, one per user and client.
+type ConsentStore interface {
+	// SaveConsent records c, replacing the user's earlier consent to the
+	// same client.
+	SaveConsent(ctx context.Context, c ConsentRecord) error
+	// Consent returns the user's consent to the client.
+	Consent(ctx context.Context, userID, clientID string) (ConsentRecord, error)
+	// Consents lists the user's consents, by client id.
+	Consents(ctx context.Context, userID string) ([]ConsentRecord, error)
+	// DeleteConsent removes the user's consent to the client and revokes,
+	// in the same transaction, every token the client holds for the user;
+	// ErrNotFound when there was no consent.
+	DeleteConsent(ctx context.Context, userID, clientID string, now time.Time) error
+}
+
 // Store is everything the provider keeps.
 type Store interface {
 	RequestStore
 	CodeStore
 	TokenStore
+	ConsentStore
 }

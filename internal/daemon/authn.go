@@ -202,7 +202,7 @@ func (s *Server) buildAuthn(ctx context.Context, cfg *config.Config, reg *promet
 	if apiCfg.AccessTokens, err = accessTokens(cfg, log); err != nil {
 		return err
 	}
-	if deps.OIDC, err = buildOIDC(a.OIDC, apiCfg.AccessTokens, st, s.evaluator, clk, log); err != nil {
+	if deps.OIDC, err = buildOIDC(a.OIDC, apiCfg.AccessTokens, st, s.evaluator, events, clk, log); err != nil {
 		return err
 	}
 	deps.Registration, deps.SignIn, deps.PasswordReset = svc.Registration, svc.SignIn, svc.Recovery

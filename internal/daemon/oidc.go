@@ -20,7 +20,7 @@ var (
 // buildOIDC builds the OpenID Connect provider when clients are
 // registered (nil otherwise). It signs with the access-token keys: one
 // key set, published once, rotated once.
-func buildOIDC(cfg config.OIDCConfig, at *httpapi.AccessTokenConfig, st authnStore, risk oidc.Risk, clk clock.Clock, log *slog.Logger) (httpapi.OIDCProvider, error) {
+func buildOIDC(cfg config.OIDCConfig, at *httpapi.AccessTokenConfig, st authnStore, risk oidc.Risk, events oidc.SecurityEvents, clk clock.Clock, log *slog.Logger) (httpapi.OIDCProvider, error) {
 	if len(cfg.Clients) == 0 {
 		return nil, nil
 	}
@@ -36,7 +36,7 @@ func buildOIDC(cfg config.OIDCConfig, at *httpapi.AccessTokenConfig, st authnSto
 		keys[i] = oidc.SigningKey{ID: k.ID, Key: k.Key}
 	}
 	p, err := oidc.New(oidc.Config{Issuer: at.Issuer, Clients: cfg.Clients, Keys: keys},
-		oidc.Deps{Store: ost, Users: st, Risk: risk, Clock: clk, Logger: log})
+		oidc.Deps{Store: ost, Users: st, Risk: risk, Events: events, Clock: clk, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("oidc: %w", err)
 	}

@@ -65,6 +65,7 @@ func TestOIDCTwoInstances(t *testing.T) {
   oidc:
     clients:
       - id: shop
+        first_party: true
         secret_sha256: `+hex.EncodeToString(sum[:])+`
         redirect_uris: [`+redirect+`]
         grant_types: [authorization_code, refresh_token]

@@ -100,14 +100,38 @@ func (s *Server) listDevices(c *fiber.Ctx) error {
 	}
 	out := devicesBody{Devices: make([]deviceBody, len(ds))}
 	for i, d := range ds {
-		b := deviceBody{ID: d.ID, Name: d.Name, Named: d.Name != "", UserAgent: d.UserAgent, City: d.City, Country: d.Country,
-			FirstSeen: d.FirstSeen.UTC(), LastSeen: d.LastSeen.UTC(), Trusted: d.Trusted, Current: d.Current}
-		if b.Name == "" {
-			b.Name = s.deviceLabel(d.UserAgent)
-		}
-		out.Devices[i] = b
+		out.Devices[i] = s.deviceOf(d)
 	}
 	return writeJSON(c, http.StatusOK, out)
+}
+
+// deviceOf is one device as the owner's list and the admin view show it.
+func (s *Server) deviceOf(d authn.DeviceInfo) deviceBody {
+	b := deviceBody{ID: d.ID, Name: d.Name, Named: d.Name != "", UserAgent: d.UserAgent, City: d.City, Country: d.Country,
+		FirstSeen: d.FirstSeen.UTC(), LastSeen: d.LastSeen.UTC(), Trusted: d.Trusted, Current: d.Current}
+	if b.Name == "" {
+		b.Name = s.deviceLabel(d.UserAgent)
+	}
+	return b
+}
+
+// activityOf is one history entry as the owner's list and the admin view
+// show it; notMe links the owner's "this wasn't me" (the admin view has
+// none).
+func (s *Server) activityOf(a authn.Activity, notMe bool) activityBody {
+	b := activityBody{ID: a.ID, At: a.At.UTC(), Kind: a.Kind, IP: a.IP, City: a.City, Country: a.Country, DeviceID: a.DeviceID,
+		Factor: a.Factor, Decision: a.Decision, Outcome: a.Outcome}
+	if notMe {
+		b.NotMePath = "/v1/account/activity/" + a.ID + "/not-me"
+	}
+	if a.UserAgent != "" || a.DeviceID != "" {
+		b.Device = s.deviceLabel(a.UserAgent)
+	}
+	if !a.DisownedAt.IsZero() {
+		t := a.DisownedAt.UTC()
+		b.Disowned, b.NotMePath = &t, ""
+	}
+	return b
 }
 
 // pathID reads a path id, bounded like every opaque string of the API.
@@ -176,16 +200,7 @@ func (s *Server) listActivity(c *fiber.Ctx) error {
 	}
 	out := activityPage{Activity: make([]activityBody, len(all))}
 	for i, a := range all {
-		b := activityBody{ID: a.ID, At: a.At.UTC(), Kind: a.Kind, IP: a.IP, City: a.City, Country: a.Country, DeviceID: a.DeviceID,
-			Factor: a.Factor, Decision: a.Decision, Outcome: a.Outcome, NotMePath: "/v1/account/activity/" + a.ID + "/not-me"}
-		if a.UserAgent != "" || a.DeviceID != "" {
-			b.Device = s.deviceLabel(a.UserAgent)
-		}
-		if !a.DisownedAt.IsZero() {
-			t := a.DisownedAt.UTC()
-			b.Disowned, b.NotMePath = &t, ""
-		}
-		out.Activity[i] = b
+		out.Activity[i] = s.activityOf(a, true)
 	}
 	if len(all) == limit {
 		out.Next = all[len(all)-1].ID

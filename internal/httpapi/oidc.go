@@ -31,6 +31,13 @@ type OIDCProvider interface {
 	// Deny ends the request with an OAuth error for the client and
 	// returns the redirect that carries it.
 	Deny(ctx context.Context, id, code string) (string, error)
+	// ConsentRequest and GrantConsent are the consent page's side
+	// (oidc_consent.go).
+	ConsentRequest(ctx context.Context, id string) (*oidc.ConsentPrompt, error)
+	GrantConsent(ctx context.Context, id, sessionID string) (string, error)
+	// Apps and RevokeApp are the user's consents (account_apps.go).
+	Apps(ctx context.Context, userID string) ([]oidc.App, error)
+	RevokeApp(ctx context.Context, userID, sessionID, clientID string) error
 }
 
 var _ OIDCProvider = (*oidc.Provider)(nil)
@@ -54,6 +61,8 @@ func (s *Server) oidcRoutes() []route {
 		r(http.MethodGet, oidc.DefaultLoginPath, s.oidcLoginPage),
 		r(http.MethodPost, oidc.DefaultLoginPath, s.oidcLoginPassword),
 		r(http.MethodPost, oidc.DefaultLoginPath+"/code", s.oidcLoginCode),
+		r(http.MethodGet, oidc.DefaultConsentPath, s.oidcConsentPage),
+		r(http.MethodPost, oidc.DefaultConsentPath, s.oidcConsentAnswer),
 	}
 }
 

@@ -39,7 +39,7 @@ func TestOIDCLoginInBrowser(t *testing.T) {
 	)
 	t.Cleanup(rpServer.Close)
 	callback := rpServer.URL + "/callback"
-	e := newOIDCEnv(t, oidc.ClientConfig{ID: "browser-app", SecretHash: sha256Hex(rpSecret), RedirectURIs: []string{callback}})
+	e := newOIDCEnv(t, oidc.ClientConfig{ID: "browser-app", FirstParty: true, SecretHash: sha256Hex(rpSecret), RedirectURIs: []string{callback}})
 	ctx := newChromium(t)
 	const email = "chromium@example.com"
 	e.browser().register(email)

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -24,6 +25,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/riskauth/riskauth/authn/oidc"
+	"github.com/riskauth/riskauth/authn/secevent"
 	"github.com/riskauth/riskauth/engine/clock"
 	"github.com/riskauth/riskauth/internal/httpapi"
 	"github.com/riskauth/riskauth/internal/leaf/testenv"
@@ -50,6 +52,32 @@ type oidcEnv struct {
 	*env
 	clock  *clock.Manual
 	writes *countingOIDC
+	events *recordedEvents
+}
+
+// recordedEvents keeps the provider's security events.
+type recordedEvents struct {
+	mu  sync.Mutex
+	evs []secevent.Event
+}
+
+func (r *recordedEvents) Emit(ev *secevent.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.evs = append(r.evs, *ev)
+}
+
+// of returns the events of type t so far.
+func (r *recordedEvents) of(t secevent.Type) []secevent.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []secevent.Event
+	for _, ev := range r.evs {
+		if ev.Type == t {
+			out = append(out, ev)
+		}
+	}
+	return out
 }
 
 // countingOIDC counts the provider's writes, so tests can tell that a
@@ -96,9 +124,9 @@ func sha256Hex(s string) string {
 
 func testClients() []oidc.ClientConfig {
 	return []oidc.ClientConfig{
-		{ID: rpConfidential, Name: "Web App", SecretHash: sha256Hex(rpSecret), RedirectURIs: []string{rpRedirect},
+		{ID: rpConfidential, Name: "Web App", FirstParty: true, SecretHash: sha256Hex(rpSecret), RedirectURIs: []string{rpRedirect},
 			GrantTypes: []string{"authorization_code", "refresh_token"}, Scopes: []string{"orders:read"}},
-		{ID: rpPublic, Name: "CLI", Native: true, RedirectURIs: []string{rpNativeRedir}},
+		{ID: rpPublic, Name: "CLI", FirstParty: true, Native: true, RedirectURIs: []string{rpNativeRedir}},
 	}
 }
 
@@ -122,8 +150,9 @@ func newOIDCEnvRules(t *testing.T, rulesPath string, extra ...oidc.ClientConfig)
 	require.NoError(t, err)
 	clk := clock.NewManual(time.Now())
 	writes := &countingOIDC{Store: ae.store}
+	events := &recordedEvents{}
 	prov, err := oidc.New(oidc.Config{Issuer: origin, Clients: append(testClients(), extra...), Keys: []oidc.SigningKey{{ID: "k1", Key: key}}},
-		oidc.Deps{Store: writes, Users: ae.store, Risk: eng, Clock: clk, Logger: logger})
+		oidc.Deps{Store: writes, Users: ae.store, Risk: eng, Clock: clk, Logger: logger, Events: events})
 	require.NoError(t, err)
 	srv, err := httpapi.New(httpapi.Config{APIKeys: []string{testKey}, PublicOrigin: origin,
 		AccessTokens: &httpapi.AccessTokenConfig{Keys: []httpapi.AccessTokenKey{{ID: "k1", Key: key}}}},
@@ -145,7 +174,7 @@ func newOIDCEnvRules(t *testing.T, rulesPath string, extra ...oidc.ClientConfig)
 			require.NotContains(t, logs.String(), secret, "a token or code reached the log")
 		}
 	})
-	return &oidcEnv{env: e, clock: clk, writes: writes}
+	return &oidcEnv{env: e, clock: clk, writes: writes, events: events}
 }
 
 // rp is a relying party: go-oidc's provider and verifier, x/oauth2's

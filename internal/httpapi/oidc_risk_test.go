@@ -39,7 +39,7 @@ func TestOIDCRiskInTheFlow(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "rules.yaml")
 	require.NoError(t, os.WriteFile(path, []byte(oidcRiskRules), 0o600))
-	e := newOIDCEnvRules(t, path, oidc.ClientConfig{ID: "blocked-app", SecretHash: sha256Hex(rpSecret), RedirectURIs: []string{rpRedirect}})
+	e := newOIDCEnvRules(t, path, oidc.ClientConfig{ID: "blocked-app", FirstParty: true, SecretHash: sha256Hex(rpSecret), RedirectURIs: []string{rpRedirect}})
 	const email = "barbara@example.com"
 	e.browser().register(email)
 

@@ -480,6 +480,9 @@ func (s *Server) routes(metrics, breached fiber.Handler) []route {
 		post(viaSelfService, "/v1/account/deletion/cancel", wire.ShapeClient, s.cancelDeletion),
 		post(viaSelfService, "/v1/account/export", wire.ShapeClient, s.requestExport),
 		get(viaSelfService, "/v1/account/export/download", s.downloadExport),
+		// The OpenID Connect clients the user let in (account_apps.go).
+		get(viaSessions, "/v1/account/apps", s.listApps),
+		{method: http.MethodDelete, path: "/v1/account/apps/:id", guard: true, authn: viaSessions, handler: s.revokeApp},
 
 		// Access tokens (tokens.go). The key set answers without the
 		// authn services too: an empty set.

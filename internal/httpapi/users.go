@@ -25,6 +25,7 @@ type UserAdmin interface {
 	SearchUsers(ctx context.Context, q authn.UserQuery) (*authn.UserPage, error)
 	ViewUser(ctx context.Context, userID string) (*authn.UserView, error)
 	Act(ctx context.Context, action authn.AdminAction, userID string, by authn.Actor) (*authn.ActionResult, error)
+	UpdateUserProfile(ctx context.Context, userID string, ifMatch int64, patch authn.ProfilePatch, by authn.Actor) (*authn.ProfileResult, error)
 }
 
 var _ UserAdmin = (*authn.Admin)(nil)
@@ -58,6 +59,7 @@ func (s *Server) userRoutes(admin func(method, path, scope string, h fiber.Handl
 		admin(http.MethodGet, "/v1/admin/users", ScopeUsersRead, s.needUsers(s.searchUsers)),
 		admin(http.MethodGet, "/v1/admin/users/:id", ScopeUsersRead, s.needUsers(s.viewUser)),
 		admin(http.MethodPost, "/v1/admin/users/import", ScopeUsersAdmin, s.needUsers(s.importUsers)),
+		admin(http.MethodPatch, "/v1/admin/users/:id/profile", ScopeUsersSupport, s.needUsers(s.patchUserProfile)),
 	}
 	for _, a := range userActions {
 		rs = append(rs, admin(http.MethodPost, "/v1/admin/users/:id/"+a.segment, a.scope, s.needUsers(s.userAction(a.action))))
@@ -133,9 +135,13 @@ func decodeCursor(s string) (time.Time, string, bool) {
 }
 
 func (s *Server) searchUsers(c *fiber.Ctx) error {
-	q := authn.UserQuery{ID: c.Query("id"), EmailPrefix: c.Query("email"), Status: authn.UserStatus(c.Query("status"))}
+	q := authn.UserQuery{ID: c.Query("id"), EmailPrefix: c.Query("email"), Status: authn.UserStatus(c.Query("status")),
+		Attribute: c.Query("attribute")}
 	var fs []engine.FieldError
 	bad := func(field, msg string) { fs = append(fs, engine.FieldError{Field: field, Message: msg}) }
+	if c.Request().URI().QueryArgs().Has("value") {
+		q.AttributeValue = c.Query("value") // authn converts it to the attribute's type
+	}
 	for _, p := range []struct {
 		name string
 		dst  *time.Time

@@ -11,17 +11,56 @@ import (
 
 // The single customer view, GET /v1/admin/users/{id}: the account, its
 // password's state (never the hash), second factors (kinds and dates,
-// never a secret), live sessions, recent sign-in attempts and the state of
-// the account threshold. What the self-service issue adds (profile,
-// attributes, devices, consents) joins it when that lands.
+// never a secret), live sessions, recent sign-in attempts, the state of
+// the account threshold, and from the self-service stores and the engine
+// the profile and attributes, the devices, the owner's history (with the
+// engine's decisions) and a summary of the risk profile.
 
 type userView struct {
-	User     userSummary   `json:"user"`
-	Password passwordView  `json:"password"`
-	Factors  factorsView   `json:"factors"`
-	Sessions []sessionView `json:"sessions"`
-	Recent   []attemptView `json:"recent_activity"`
-	Lockout  lockoutView   `json:"lockout"`
+	User     userSummary    `json:"user"`
+	Password passwordView   `json:"password"`
+	Factors  factorsView    `json:"factors"`
+	Sessions []sessionView  `json:"sessions"`
+	Recent   []attemptView  `json:"recent_activity"`
+	Lockout  lockoutView    `json:"lockout"`
+	Profile  *adminProfile  `json:"profile"`
+	Devices  []deviceBody   `json:"devices"`
+	History  []activityBody `json:"history"`
+	Risk     *riskView      `json:"risk"`
+}
+
+// adminProfile is the profile as support sees it (every attribute, also
+// those the owner may not edit); Version is the If-Match of a change.
+type adminProfile struct {
+	DisplayName string         `json:"display_name"`
+	GivenName   string         `json:"given_name"`
+	FamilyName  string         `json:"family_name"`
+	Locale      string         `json:"locale"`
+	TimeZone    string         `json:"time_zone"`
+	Attributes  map[string]any `json:"attributes"`
+	Version     int64          `json:"version"`
+	UpdatedAt   *time.Time     `json:"updated_at"`
+}
+
+func adminProfileOf(p authn.Profile) *adminProfile {
+	b := &adminProfile{DisplayName: p.DisplayName, GivenName: p.GivenName, FamilyName: p.FamilyName, Locale: p.Locale,
+		TimeZone: p.TimeZone, Attributes: p.Attributes, Version: p.Version, UpdatedAt: optTime(p.UpdatedAt)}
+	if b.Attributes == nil {
+		b.Attributes = map[string]any{}
+	}
+	return b
+}
+
+// riskView summarises the engine's risk profile of the account.
+type riskView struct {
+	Logins         int        `json:"logins"`
+	FirstLogin     *time.Time `json:"first_login"`
+	LastLogin      *time.Time `json:"last_login"`
+	LastCountry    string     `json:"last_country,omitempty"`
+	Countries      int        `json:"countries"`
+	Networks       int        `json:"networks"`
+	Devices        int        `json:"devices"`
+	TrustedDevices int        `json:"trusted_devices"`
 }
 
 type passwordView struct {
@@ -101,5 +140,26 @@ func (s *Server) viewUser(c *fiber.Ctx) error {
 	for i, a := range v.Recent {
 		body.Recent[i] = attemptView{At: a.At, Factor: string(a.Factor), Success: a.Success, IP: a.IP, DeviceID: a.DeviceID, UserAgent: a.UserAgent}
 	}
+	s.addSelfServiceView(&body, v)
 	return writeJSON(c, http.StatusOK, body)
+}
+
+// addSelfServiceView fills the view's profile, devices, history and risk
+// summary (empty lists, null profile and risk when not kept).
+func (s *Server) addSelfServiceView(body *userView, v *authn.UserView) {
+	if v.Profile != nil {
+		body.Profile = adminProfileOf(*v.Profile)
+	}
+	body.Devices = make([]deviceBody, len(v.Devices))
+	for i, d := range v.Devices {
+		body.Devices[i] = s.deviceOf(d)
+	}
+	body.History = make([]activityBody, len(v.Activity))
+	for i, a := range v.Activity {
+		body.History[i] = s.activityOf(a, false)
+	}
+	if r := v.Risk; r != nil {
+		body.Risk = &riskView{Logins: r.Logins, FirstLogin: optTime(r.FirstLogin), LastLogin: optTime(r.LastLogin),
+			LastCountry: r.LastCountry, Countries: r.Countries, Networks: r.Networks, Devices: r.Devices, TrustedDevices: r.TrustedDevices}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"time"
@@ -198,15 +199,38 @@ func (r *ruleSync) sync(ctx context.Context) error {
 	return r.apply(st, r.shared)
 }
 
-// run shares local changes and follows remote ones until ctx ends.
-func (r *ruleSync) run(ctx context.Context) {
-	var msgs <-chan *redis.Message
-	var ps *redis.PubSub
-	subscribe := func() {
-		ps = r.client.Subscribe(ctx, r.channel)
-		msgs = ps.Channel()
+// subscribe opens the subscription to the channel and waits (within
+// ruleSyncTimeout) until Redis confirms it: only a state read after that
+// confirmation is sure to be followed by every later change's message.
+// Reading first and subscribing after lost the changes published in
+// between until the next poll (a rollback made just after an instance
+// joined reached it an hour later with a long poll interval). The PubSub
+// is returned even with the error: its channel reconnects by itself.
+func (r *ruleSync) subscribe(ctx context.Context) (*redis.PubSub, error) {
+	ps := r.client.Subscribe(ctx, r.channel)
+	cctx, cancel := context.WithTimeout(ctx, ruleSyncTimeout)
+	defer cancel()
+	if _, err := ps.Receive(cctx); err != nil {
+		return ps, fmt.Errorf("rule sync: subscribe to %s: %w", r.channel, err)
 	}
-	subscribe()
+	return ps, nil
+}
+
+// run shares local changes and follows remote ones until ctx ends; ps is
+// the subscription opened before the shared state was first read.
+func (r *ruleSync) run(ctx context.Context, ps *redis.PubSub) {
+	msgs := ps.Channel()
+	subscribe := func() {
+		var err error
+		ps, err = r.subscribe(ctx)
+		msgs = ps.Channel()
+		if err == nil && r.settled {
+			err = r.sync(ctx) // what was published while unsubscribed
+		}
+		if err != nil && ctx.Err() == nil {
+			r.m.count("error")
+		}
+	}
 	defer func() { _ = ps.Close() }()
 	tick := time.NewTicker(r.poll)
 	defer tick.Stop()
@@ -306,13 +330,17 @@ func (a *Assembly) startRuleSync(ctx context.Context) {
 	if r == nil {
 		return
 	}
-	if err := r.start(ctx); err != nil {
+	ps, err := r.subscribe(ctx)
+	if err == nil {
+		err = r.start(ctx)
+	}
+	if err != nil {
 		r.m.count("error")
 		r.log.Warn("rule sync: shared rule sets not read; keeping the rule files until Redis answers", "err", err)
 	}
 	a.syncDone = make(chan struct{})
 	go func() {
 		defer close(a.syncDone)
-		r.run(ctx)
+		r.run(ctx, ps)
 	}()
 }

@@ -94,6 +94,9 @@ var securityTypes = map[secevent.Type]securityType{
 	secevent.DataExported:        {activity: activityOther, activityName: "Data Exported", title: "data export downloaded"},
 	secevent.DeletionRequested:   {activity: activityOther, activityName: "Deletion Requested", severity: risk.SeverityLow, title: "account erasure requested"},
 	secevent.DeletionCancelled:   {activity: activityOther, activityName: "Deletion Cancelled", title: "account erasure cancelled"},
+	// OpenID Connect consents (secevent/oidc.go).
+	secevent.OIDCConsentGranted: {activity: activityOther, activityName: "App Consent Granted", title: "an application was granted access"},
+	secevent.OIDCConsentRevoked: {activity: activityOther, activityName: "App Consent Revoked", title: "an application's access was revoked"},
 	// The account lifecycle (secevent/lifecycle.go), Account Change's own
 	// activities where OCSF 1.3 has one: 1 Create, 2 Enable, 5 Disable,
 	// 6 Delete, 12 Unlock; the rest 99 Other, named.

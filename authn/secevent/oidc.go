@@ -1,0 +1,14 @@
+package secevent
+
+// The OpenID Connect provider's types (issue 22, authn/oidc): what a user
+// let a third-party application receive, and when that ended. They are
+// account changes (OCSF Account Change, 99 Other), on the alerts topic
+// and the audit trail like every type. Details: "client_id" and, for a
+// grant, "scopes" (space-separated).
+const (
+	// OIDCConsentGranted: the user let a client receive the scopes named.
+	OIDCConsentGranted Type = "oidc_consent_granted"
+	// OIDCConsentRevoked: the user withdrew a client's consent; the
+	// client's tokens for the user were revoked with it.
+	OIDCConsentRevoked Type = "oidc_consent_revoked"
+)
