@@ -10,7 +10,6 @@ import (
 	"github.com/riskauth/riskauth/authn/mail"
 	"github.com/riskauth/riskauth/authn/secevent"
 	"github.com/riskauth/riskauth/engine"
-	"github.com/riskauth/riskauth/engine/familiarity"
 )
 
 // The data export (GDPR Art. 15 and 20, CCPA right to know). POST
@@ -260,19 +259,14 @@ func riskProfileOf(p engine.Profile) *ExportRiskProfile {
 		r.Devices = append(r.Devices, ExportRiskDevice{DeviceID: d.ID, First: d.First.UTC(), Last: d.Last.UTC(), Trusted: d.Trusted,
 			Forgotten: d.Forgotten})
 	}
-	if len(p.Familiarity) > 0 {
-		var h familiarity.History
-		if h.UnmarshalBinary(p.Familiarity) == nil {
-			f := &ExportFamiliarity{Logins: h.Logins(), Weighted: h.Total(), UpdatedAt: optTime(h.UpdatedAt()),
-				Features: map[string][]ExportFamHash{}}
-			for i := range familiarity.NumFeatures {
-				ft := familiarity.Feature(i)
-				for _, e := range h.Entries(ft) {
-					f.Features[ft.String()] = append(f.Features[ft.String()], ExportFamHash{Hash: strconv.FormatUint(e.Hash, 16), Weight: e.Weight})
-				}
+	if v, ok := p.FamiliarityView(); ok {
+		f := &ExportFamiliarity{Logins: v.Logins, Weighted: v.Weighted, UpdatedAt: optTime(v.UpdatedAt), Features: map[string][]ExportFamHash{}}
+		for name, es := range v.Features {
+			for _, e := range es {
+				f.Features[name] = append(f.Features[name], ExportFamHash{Hash: strconv.FormatUint(e.Hash, 16), Weight: e.Weight})
 			}
-			r.Familiarity = f
 		}
+		r.Familiarity = f
 	}
 	return r
 }

@@ -137,3 +137,26 @@ func (s *Postgres) LockErasure(ctx context.Context) (func(), bool, error) {
 		conn.Release()
 	}, true, nil
 }
+
+var _ authn.UnverifiedSweeper = (*Postgres)(nil)
+
+// DeleteUnverifiedBefore implements authn.UnverifiedSweeper under the
+// retention job's transaction-scoped advisory lock, like the activity's.
+func (s *Postgres) DeleteUnverifiedBefore(ctx context.Context, before time.Time, limit int) (n int64, ran bool, err error) {
+	err = s.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`, int64(retentionLockKey)).Scan(&ran); err != nil || !ran {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `DELETE FROM users WHERE id IN (SELECT u.id FROM users u
+			WHERE u.email_verified_at IS NULL AND u.created_at < $1
+			AND NOT EXISTS (SELECT 1 FROM user_imports i WHERE i.user_id = u.id)
+			AND NOT EXISTS (SELECT 1 FROM sessions x WHERE x.user_id = u.id AND x.last_seen_at >= $1)
+			LIMIT $2)`, before, limit)
+		n = tag.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, false, fmt.Errorf("store: unverified retention: %w", err)
+	}
+	return n, ran, nil
+}

@@ -122,3 +122,20 @@ func (s *SQLite) ErasureOf(ctx context.Context, subject []byte) (authn.ErasureRe
 // LockErasure implements authn.ErasureLocker: SQLite is one process's
 // file, so no other instance can run the job.
 func (s *SQLite) LockErasure(context.Context) (func(), bool, error) { return func() {}, true, nil }
+
+var _ authn.UnverifiedSweeper = (*SQLite)(nil)
+
+// DeleteUnverifiedBefore implements authn.UnverifiedSweeper (one process's
+// file: it always runs).
+func (s *SQLite) DeleteUnverifiedBefore(ctx context.Context, before time.Time, limit int) (int64, bool, error) {
+	res, err := s.write.ExecContext(ctx, `DELETE FROM users WHERE id IN (SELECT u.id FROM users u
+		WHERE u.email_verified_at IS NULL AND u.created_at < ?
+		AND NOT EXISTS (SELECT 1 FROM user_imports i WHERE i.user_id = u.id)
+		AND NOT EXISTS (SELECT 1 FROM sessions x WHERE x.user_id = u.id AND x.last_seen_at >= ?)
+		LIMIT ?)`, ms(before), ms(before), limit)
+	if err != nil {
+		return 0, true, fmt.Errorf("store: unverified retention: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n, true, err
+}

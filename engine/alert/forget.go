@@ -1,11 +1,8 @@
 package alert
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
-	"io"
-	"os"
 	"time"
 
 	"github.com/riskauth/riskauth/internal/leaf/atomicfile"
@@ -64,42 +61,9 @@ func (s *Sink) forgetOn(dst destination, f *forget, reason string) {
 func (j *jsonlFile) scrub(needles [][]byte) (int, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	in, err := os.Open(j.path)
+	removed, err := atomicfile.DropLines(j.path, func(l []byte) bool { return names(l, needles) })
 	if err != nil {
 		return 0, err
-	}
-	defer in.Close()
-	removed := 0
-	err = atomicfile.WriteFunc(j.path, 0o600, func(w io.Writer) error {
-		r := bufio.NewReaderSize(in, 64<<10)
-		for {
-			line, err := r.ReadSlice('\n')
-			if err == bufio.ErrBufferFull {
-				// A line longer than the buffer: read the rest of it.
-				long := append([]byte(nil), line...)
-				for err == bufio.ErrBufferFull {
-					line, err = r.ReadSlice('\n')
-					long = append(long, line...)
-				}
-				line = long
-			}
-			if len(line) > 0 {
-				if names(line, needles) {
-					removed++
-				} else if _, werr := w.Write(line); werr != nil {
-					return werr
-				}
-			}
-			if err == io.EOF {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-		}
-	})
-	if err != nil {
-		return 0, fmt.Errorf("rewrite: %w", err)
 	}
 	f, err := privfile.OpenAppend(j.path)
 	if err != nil {

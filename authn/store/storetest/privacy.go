@@ -133,3 +133,47 @@ func testEraseUser(t *testing.T, newDB NewDatabase) {
 	require.True(t, ok, "free again after release")
 	release()
 }
+
+// testUnverifiedRetention: only accounts never verified, created before
+// the cut, not imported and without a session seen since go, at most
+// limit at a time.
+func testUnverifiedRetention(t *testing.T, newDB NewDatabase) {
+	s := open(t, newDB)
+	ctx := t.Context()
+	mk := func(email string, created time.Time, verified bool) authn.User {
+		u := authn.User{ID: newID(t), Email: email, CreatedAt: created, UpdatedAt: created}
+		if verified {
+			u.EmailVerifiedAt = created
+		}
+		require.NoError(t, s.CreateUser(ctx, u))
+		return u
+	}
+	cut := t0.Add(-30 * 24 * time.Hour)
+	old1 := mk("old1@example.com", cut.Add(-2*time.Hour), false)
+	old2 := mk("old2@example.com", cut.Add(-time.Hour), false)
+	verified := mk("verified@example.com", cut.Add(-time.Hour), true)
+	recent := mk("recent@example.com", cut.Add(time.Hour), false)
+	active := mk("active@example.com", cut.Add(-time.Hour), false)
+	require.NoError(t, s.CreateSession(ctx, authn.Session{ID: newID(t), TokenHash: randBytes(t), UserID: active.ID, CreatedAt: t0,
+		LastSeenAt: t0, IdleExpiresAt: t0.Add(time.Hour), AbsoluteExpiresAt: t0.Add(time.Hour), AAL: authn.AAL1}))
+	imported := authn.ImportedUser{User: authn.User{ID: newID(t), Email: "imported@example.com", CreatedAt: cut.Add(-time.Hour),
+		UpdatedAt: cut}, ExternalID: "ext|1"}
+	_, err := s.ImportUsers(ctx, []authn.ImportedUser{imported}, false)
+	require.NoError(t, err)
+
+	n, ran, err := s.DeleteUnverifiedBefore(ctx, cut, 1)
+	require.NoError(t, err)
+	assert.True(t, ran)
+	assert.Equal(t, int64(1), n, "at most limit")
+	n, _, err = s.DeleteUnverifiedBefore(ctx, cut, 10)
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), n)
+	for _, u := range []authn.User{old1, old2} {
+		_, err := s.UserByID(ctx, u.ID)
+		assert.ErrorIs(t, err, authn.ErrNotFound, u.Email)
+	}
+	for _, id := range []string{verified.ID, recent.ID, active.ID, imported.User.ID} {
+		_, err := s.UserByID(ctx, id)
+		assert.NoError(t, err)
+	}
+}

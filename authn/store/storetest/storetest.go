@@ -31,6 +31,7 @@ type Store interface {
 	authn.ErasureStore
 	authn.ErasureLocker
 	authn.ErasureLog
+	authn.UnverifiedSweeper
 	oidc.Store
 	Close() error
 }

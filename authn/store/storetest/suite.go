@@ -45,6 +45,7 @@ func Run(t *testing.T, newDB NewDatabase) {
 		{"RecordSignIn", testRecordSignIn},
 		{"DeletionRequests", testDeletionRequests},
 		{"EraseUser", testEraseUser},
+		{"UnverifiedRetention", testUnverifiedRetention},
 		{"OIDC", testOIDC},
 		{"OIDCConsents", testOIDCConsents},
 		{"Sweeper", testSweeper},
