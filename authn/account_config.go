@@ -88,6 +88,14 @@ type AccountConfig struct {
 	// verified is kept before the retention job deletes it (default 30
 	// days).
 	UnverifiedRetention time.Duration `yaml:"unverified_retention"`
+	// Purposes are what a user consents to, with their versions
+	// (consent.go); Preferences what communication preferences they may
+	// choose.
+	Purposes    []PurposeSpec  `yaml:"purposes"`
+	Preferences PreferenceSpec `yaml:"preferences"`
+	// EmailChangeUndo is how long the link mailed to the old address
+	// after an email change can undo it. Default 72 hours.
+	EmailChangeUndo time.Duration `yaml:"email_change_undo"`
 }
 
 // Defaults of AccountConfig.
@@ -98,6 +106,7 @@ const (
 	DefaultExportInterval      = 24 * time.Hour
 	DefaultExportLinkTTL       = time.Hour
 	DefaultUnverifiedRetention = 30 * 24 * time.Hour
+	DefaultEmailChangeUndo     = 72 * time.Hour
 )
 
 var attributeName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
@@ -110,6 +119,7 @@ func (c *AccountConfig) SetDefaults() {
 	def(&c.ExportInterval, DefaultExportInterval)
 	def(&c.ExportLinkTTL, DefaultExportLinkTTL)
 	def(&c.UnverifiedRetention, DefaultUnverifiedRetention)
+	def(&c.EmailChangeUndo, DefaultEmailChangeUndo)
 	for i := range c.Attributes {
 		if a := &c.Attributes[i]; a.Type == AttrString {
 			def(&a.MaxLength, DefaultAttributeMaxLength)
@@ -134,6 +144,10 @@ func (c *AccountConfig) Validate() error {
 	if c.ActivityMaxPerUser < 0 {
 		bad("activity_max_per_user %d: must be positive", c.ActivityMaxPerUser)
 	}
+	if c.EmailChangeUndo < 0 {
+		bad("email_change_undo %s: must be positive", c.EmailChangeUndo)
+	}
+	errs = append(errs, c.validateConsents()...)
 	if len(c.Attributes) > MaxAttributes {
 		bad("attributes: %d declared, at most %d", len(c.Attributes), MaxAttributes)
 	}

@@ -78,6 +78,9 @@ type selfStores struct {
 	devices  DeviceStore
 	activity ActivityStore
 	profiler Profiler
+	// consents is the consent ledger a registration and a sign-in read
+	// and write (consent.go).
+	consents ConsentStore
 }
 
 // activityKinds are the security events that enter the user's history
@@ -91,6 +94,7 @@ var activityKinds = map[secevent.Type]bool{
 	secevent.MFARemoved: true, secevent.MFARecoveryRenewed: true, secevent.SessionsRevoked: true,
 	secevent.StepUpFailed: true, secevent.ProfileUpdated: true,
 	secevent.DeviceForgotten: true, secevent.ActivityDisowned: true,
+	secevent.ConsentGranted: true, secevent.ConsentWithdrawn: true, secevent.PreferencesUpdated: true,
 }
 
 // addActivity stores a for its user; best effort, like touchDevice: a

@@ -3,8 +3,12 @@ package authn
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/riskauth/riskauth/engine"
 
 	"github.com/riskauth/riskauth/authn/seal"
 	"github.com/riskauth/riskauth/authn/secevent"
@@ -27,7 +31,31 @@ type ImportResult struct {
 	Status ImportStatus // "" when the line was invalid
 	UserID string
 	Reason string // why the line was refused
+	// SignInsLearned is how many past sign-ins the engine learned for a
+	// created account; Warning says why they were not (the account was
+	// created all the same).
+	SignInsLearned int
+	Warning        string
 }
+
+// PastSignIn is a successful sign-in in the system a user was migrated
+// from, for the risk engine to learn (HistoryLearner).
+type PastSignIn struct {
+	At        time.Time
+	IP        netip.Addr
+	UserAgent string
+	DeviceID  string
+}
+
+// HistoryLearner is the part of the risk engine that learns a migrated
+// user's past sign-ins (*engine.Engine implements it). Optional: an
+// import without one stores the accounts and reports the sign-ins as
+// not learned.
+type HistoryLearner interface {
+	LearnHistory(ctx context.Context, user string, past []engine.Event) (int, error)
+}
+
+var _ HistoryLearner = (*engine.Engine)(nil)
 
 // ImportUsers imports a batch of lines of the migration format
 // (authn/userimport) for by: each line is checked whole (a bad one is
@@ -78,6 +106,7 @@ func (s *Admin) ImportUsers(ctx context.Context, lines []ImportLine, o userimpor
 				// import down rather than dropping events).
 				s.emit(secevent.UserCreated, &batch[j].User, by.Client, "", map[string]string{"admin": by.Name, "reason": by.Reason,
 					"action": "import", "source": "import", "external_id": batch[j].ExternalID})
+				s.learnHistory(ctx, &batch[j], r)
 			}
 		}
 	}
@@ -106,6 +135,12 @@ func (s *Admin) importedUser(line []byte, o userimport.Options, now time.Time) (
 		u.PasswordChangedAt = created
 	}
 	iu := ImportedUser{User: u, ExternalID: r.ExternalID}
+	if iu.Profile, err = s.importedProfile(u.ID, r, now); err != nil {
+		return ImportedUser{}, err
+	}
+	for _, si := range r.SignIns {
+		iu.SignIns = append(iu.SignIns, PastSignIn(si))
+	}
 	if r.TOTPSecret != "" {
 		f := TOTPFactor{ID: newID(), UserID: u.ID, CreatedAt: now, ConfirmedAt: now}
 		if f.SealedSecret, err = s.sealer.Seal([]byte(r.TOTPSecret), seal.AssociatedData(u.ID, f.ID)); err != nil {
@@ -114,4 +149,59 @@ func (s *Admin) importedUser(line []byte, o userimport.Options, now time.Time) (
 		iu.TOTP = &f
 	}
 	return iu, nil
+}
+
+// importedProfile checks a line's profile and attributes against the
+// declarations as an administrator's change (so attributes the owner
+// may not edit can be imported); every problem is named in the error,
+// and the line is refused whole. nil when the line has none.
+func (s *Admin) importedProfile(userID string, r userimport.Record, now time.Time) (*Profile, error) {
+	if len(r.ProfileFields) == 0 && len(r.Attributes) == 0 {
+		return nil, nil
+	}
+	p := Profile{UserID: userID, Attributes: map[string]any{}, UpdatedAt: now}
+	changed, problems := s.cfg.Account.applyAs(&p, ProfilePatch{Fields: r.ProfileFields, Attributes: r.Attributes}, true)
+	if len(problems) > 0 {
+		msgs := make([]string, len(problems))
+		for i, f := range problems {
+			field := f.Field
+			if !strings.HasPrefix(field, "attributes.") {
+				field = "profile." + field
+			}
+			msgs[i] = field + ": " + f.Message
+		}
+		return nil, errors.New(strings.Join(msgs, "; "))
+	}
+	if len(changed) == 0 {
+		return nil, nil
+	}
+	return &p, nil
+}
+
+// learnHistory hands a created account's past sign-ins to the engine.
+// A failure does not undo the account (it is stored): the result says
+// so, and a re-run does not retry it (the account is then "existing").
+func (s *Admin) learnHistory(ctx context.Context, iu *ImportedUser, r *ImportResult) {
+	if len(iu.SignIns) == 0 {
+		return
+	}
+	hl, ok := s.self.profiler.(HistoryLearner)
+	if !ok {
+		r.Warning = "past sign-ins not learned: the risk engine keeps no profiles here"
+		return
+	}
+	evs := make([]engine.Event, len(iu.SignIns))
+	for i, si := range iu.SignIns {
+		evs[i] = engine.Event{Time: si.At, IP: si.IP, UserAgent: si.UserAgent}
+		if si.DeviceID != "" {
+			evs[i].Device = &engine.DeviceDescriptor{CookieID: si.DeviceID}
+		}
+	}
+	n, err := hl.LearnHistory(ctx, iu.User.ID, evs)
+	if err != nil {
+		s.log.Warn("imported user's past sign-ins not learned", "user_id", iu.User.ID, "err", err)
+		r.Warning = "past sign-ins not learned: " + err.Error()
+		return
+	}
+	r.SignInsLearned = n
 }

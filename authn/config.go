@@ -143,7 +143,8 @@ func DefaultConfig() Config {
 		},
 		MailQueue:   1024,
 		MailWorkers: 2,
-		Account:     AccountConfig{ActivityRetention: DefaultActivityRetention, ActivityMaxPerUser: DefaultActivityMaxPerUser},
+		Account: AccountConfig{ActivityRetention: DefaultActivityRetention, ActivityMaxPerUser: DefaultActivityMaxPerUser,
+			EmailChangeUndo: DefaultEmailChangeUndo},
 	}
 }
 

@@ -143,8 +143,10 @@ func (s *core) erase(ctx context.Context, u *User, requestedAt time.Time, initia
 			return st, fmt.Errorf("authn: erase the risk state: %w", err)
 		}
 	}
-	if s.priv.Consents != nil { // CONSENT-HOOK
-		if err := s.priv.Consents.DeleteConsents(ctx, u.ID); err != nil {
+	if s.self.consents != nil {
+		// The account's cascade would take them too; explicit, so that
+		// the erasure does not depend on a foreign key.
+		if _, err := s.self.consents.DeleteConsents(ctx, u.ID); err != nil {
 			return st, fmt.Errorf("authn: erase the consents: %w", err)
 		}
 	}

@@ -225,13 +225,34 @@ func (s *SelfService) exportAttempts(ctx context.Context, u *User, b *ExportBund
 }
 
 func (s *SelfService) exportConsents(ctx context.Context, u *User, b *ExportBundle) error {
-	if s.priv.Consents == nil { // CONSENT-HOOK
-		b.Consents = ExportConsents{Note: "the consent ledger is not enabled on this server", Ledger: []any{}}
+	b.Consents = ExportConsents{Ledger: []ExportConsent{}}
+	if s.self.consents == nil {
+		b.Consents.Note = "consents are not recorded on this server"
 		return nil
 	}
-	l, err := s.priv.Consents.ExportConsents(ctx, u.ID)
-	b.Consents = ExportConsents{Included: true, Ledger: l}
-	return err
+	h, err := s.self.consents.ConsentHistory(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	for _, r := range h {
+		b.Consents.Ledger = append(b.Consents.Ledger, ExportConsent{ID: r.ID, Purpose: r.Purpose, Version: r.Version, Action: string(r.Action),
+			At: r.At.UTC(), Source: r.Source, App: r.App, IP: r.IP, UserAgent: r.UserAgent, SessionID: r.SessionID})
+	}
+	p, err := s.self.consents.Preferences(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	b.Consents.Included = true
+	b.Consents.Preferences = &ExportPreferences{Channels: nonNil(p.Channels), Topics: nonNil(p.Topics), Language: p.Language,
+		Version: p.Version, UpdatedAt: optTime(p.UpdatedAt)}
+	return nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 func (s *SelfService) exportRisk(ctx context.Context, u *User, b *ExportBundle) error {

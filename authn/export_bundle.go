@@ -137,12 +137,37 @@ type ExportAttempt struct {
 	UserAgent string    `json:"user_agent"`
 }
 
-// ExportConsents is the consent ledger: Included is false (with Note
-// saying why) until the consent store is wired (CONSENT-HOOK).
+// ExportConsents is the consent ledger (every grant and withdrawal,
+// oldest first) and the communication preferences; Included is false,
+// with Note saying why, on a server that records no consents.
 type ExportConsents struct {
-	Included bool   `json:"included"`
-	Note     string `json:"note,omitempty"`
-	Ledger   any    `json:"ledger"`
+	Included    bool               `json:"included"`
+	Note        string             `json:"note,omitempty"`
+	Ledger      []ExportConsent    `json:"ledger"`
+	Preferences *ExportPreferences `json:"preferences"`
+}
+
+// ExportConsent is one entry of the consent ledger.
+type ExportConsent struct {
+	ID        string    `json:"id"`
+	Purpose   string    `json:"purpose"`
+	Version   int       `json:"version"`
+	Action    string    `json:"action"`
+	At        time.Time `json:"at"`
+	Source    string    `json:"source"`
+	App       string    `json:"app"`
+	IP        string    `json:"ip"`
+	UserAgent string    `json:"user_agent"`
+	SessionID string    `json:"session_id"`
+}
+
+// ExportPreferences are the communication preferences.
+type ExportPreferences struct {
+	Channels  []string   `json:"channels"`
+	Topics    []string   `json:"topics"`
+	Language  string     `json:"language"`
+	Version   int64      `json:"version"`
+	UpdatedAt *time.Time `json:"updated_at"`
 }
 
 // ExportRiskProfile is the engine's risk profile of the user.

@@ -10,6 +10,12 @@ type ImportedUser struct {
 	ExternalID string
 	// TOTP is a confirmed factor with a sealed secret; nil for none.
 	TOTP *TOTPFactor
+	// Profile is the imported profile and attributes, already checked
+	// against the declarations (stored as version 1); nil for none.
+	Profile *Profile
+	// SignIns are the past sign-ins the engine learns once the account
+	// exists (not the store's: Admin.ImportUsers hands them on).
+	SignIns []PastSignIn
 }
 
 // ImportStatus is what became of one imported user.

@@ -97,19 +97,6 @@ type PrivacyDeps struct {
 	// Files, optional, are other local files to scrub (the development
 	// mail outbox).
 	Files []ErasureEvents
-	// Consents, optional, lists and deletes the user's consent ledger
-	// (issue 19's consent part). CONSENT-HOOK: wired once the consent
-	// store lands on main.
-	Consents ConsentLedger
-}
-
-// ConsentLedger is the consent store as the privacy rights need it: the
-// user's whole ledger for the export, and its deletion for the erasure.
-// CONSENT-HOOK: declared here until the consent service lands; its store
-// is expected to satisfy it (or an adapter in the wiring).
-type ConsentLedger interface {
-	ExportConsents(ctx context.Context, userID string) (any, error)
-	DeleteConsents(ctx context.Context, userID string) error
 }
 
 // subjectHash is the ErasureRecord's Subject of a user id.

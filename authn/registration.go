@@ -24,6 +24,10 @@ type Registration struct{ *core }
 type RegisterRequest struct {
 	Email    string
 	Password string
+	// Consents are the purposes the user accepted, at the versions the
+	// client showed (consent.go). Every required purpose must be there
+	// when a consent ledger is kept.
+	Consents []ConsentChoice
 	Client   Client
 }
 
@@ -50,6 +54,9 @@ func (s *Registration) Register(ctx context.Context, r RegisterRequest) (res *Re
 	defer func() { s.metrics.result("register", err) }()
 	email, err := NormalizeEmail(r.Email)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.checkRegistrationConsents(r.Consents); err != nil {
 		return nil, err
 	}
 	ev := s.event(engine.KindRegistration, nil, email, r.Client)
@@ -84,6 +91,9 @@ func (s *Registration) Register(ctx context.Context, r RegisterRequest) (res *Re
 		// Lifecycle event (issue 20): a hand-off that costs nothing the
 		// caller could time.
 		s.emit(secevent.UserCreated, &u, r.Client, "", map[string]string{"source": "registration"})
+	}
+	if err := s.registrationConsents(ctx, owner, &u, r); err != nil {
+		return nil, err
 	}
 	tok, err := s.issueLink(ctx, TokenEmailVerification, owner, s.cfg.VerificationTTL)
 	if err != nil {

@@ -32,6 +32,10 @@ type SelfServiceDeps struct {
 	Activity ActivityStore
 	// Profiler, optional, is the engine's profile editor (device trust).
 	Profiler Profiler
+	// Consents, optional, keeps the consent ledger and communication
+	// preferences (consent.go); without it the consent routes answer
+	// not_found and no sign-in asks for consent.
+	Consents ConsentStore
 }
 
 // Extra error codes of the self-service surface.

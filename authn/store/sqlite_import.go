@@ -65,6 +65,11 @@ func (s *SQLite) ImportUsers(ctx context.Context, us []authn.ImportedUser, dryRu
 			return err
 		}
 		defer insTOTP.Close()
+		insProfile, err := tx.PrepareContext(ctx, `INSERT INTO profiles (`+profileCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)`)
+		if err != nil {
+			return err
+		}
+		defer insProfile.Close()
 		for i, iu := range us {
 			if out[i].Status != authn.ImportCreated {
 				continue
@@ -79,6 +84,16 @@ func (s *SQLite) ImportUsers(ctx context.Context, us []authn.ImportedUser, dryRu
 			}
 			if f := iu.TOTP; f != nil {
 				if _, err := insTOTP.ExecContext(ctx, f.ID, u.ID, f.SealedSecret, ms(f.CreatedAt), nullMs(f.ConfirmedAt)); err != nil {
+					return mapInsertError(err)
+				}
+			}
+			if p := iu.Profile; p != nil {
+				attrs, err := encodeAttributes(p.Attributes)
+				if err != nil {
+					return err
+				}
+				if _, err := insProfile.ExecContext(ctx, u.ID, p.DisplayName, p.GivenName, p.FamilyName, p.Locale, p.TimeZone,
+					string(attrs), ms(p.UpdatedAt)); err != nil {
 					return mapInsertError(err)
 				}
 			}

@@ -7,16 +7,24 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/riskauth/riskauth/authn/foreignhash"
 )
 
-// MaxLineLen bounds one line: a user with the longest hash fields and a
-// TOTP secret fits many times over.
-const MaxLineLen = 16 << 10
+// MaxLineLen bounds one line: a user with the longest hash fields, a TOTP
+// secret, a full profile and MaxSignIns past sign-ins with long user
+// agents fits.
+const MaxLineLen = 64 << 10
+
+// MaxSignIns is the most past sign-ins one user may bring (the engine's
+// MaxPastSignIns): the profile keeps the last 16 devices and countries,
+// and the familiarity history decays, so older ones add nothing.
+const MaxSignIns = 100
 
 // Line is one line of the file as written (docs/migration.md). Exactly
 // one of PasswordHash, Keycloak, Firebase and SaltedSHA may be set; none
@@ -53,6 +61,33 @@ type Line struct {
 	// TOTPSecret is the authenticator app's shared secret, base32 (as in
 	// an otpauth:// URI); it is sealed on import.
 	TOTPSecret string `json:"totp_secret"`
+	// Profile holds the standard profile fields by their wire names
+	// (display_name, given_name, family_name, locale, time_zone);
+	// Attributes the custom attributes, each a JSON value of its declared
+	// type. authn checks both against the declarations.
+	Profile    map[string]string          `json:"profile"`
+	Attributes map[string]json.RawMessage `json:"attributes"`
+	// SignIns are successful sign-ins in the system migrated from, for
+	// the risk engine to learn (at most MaxSignIns).
+	SignIns []LineSignIn `json:"sign_ins"`
+}
+
+// LineSignIn is one past sign-in as written.
+type LineSignIn struct {
+	At        *time.Time `json:"at"`
+	IP        string     `json:"ip"`
+	UserAgent string     `json:"user_agent"`
+	// DeviceID is the device cookie's value the app will keep sending
+	// (riskauth's device descriptor cookie_id), if it has one.
+	DeviceID string `json:"device_id"`
+}
+
+// SignIn is a checked past sign-in.
+type SignIn struct {
+	At        time.Time
+	IP        netip.Addr
+	UserAgent string
+	DeviceID  string
 }
 
 // Options are what a whole import shares.
@@ -77,6 +112,10 @@ type Record struct {
 	Scheme       string
 	Weak         bool
 	TOTPSecret   string // upper-case base32 without padding, "" for none
+	// ProfileFields and Attributes are as written (checked by authn).
+	ProfileFields map[string]string
+	Attributes    map[string]json.RawMessage
+	SignIns       []SignIn
 }
 
 // ParseLine checks one line; the error says what is wrong, in words fit
@@ -123,7 +162,37 @@ func ParseLine(b []byte, o Options) (Record, error) {
 		}
 		r.TOTPSecret = s
 	}
+	r.ProfileFields, r.Attributes = l.Profile, l.Attributes
+	ins, err := signIns(l.SignIns)
+	if err != nil {
+		return Record{}, err
+	}
+	r.SignIns = ins
 	return r, nil
+}
+
+// signIns checks the past sign-ins: each has a time from 1990 on and a
+// valid address; text fields are bounded and printable.
+func signIns(in []LineSignIn) ([]SignIn, error) {
+	if len(in) > MaxSignIns {
+		return nil, fmt.Errorf("sign_ins: %d, at most %d", len(in), MaxSignIns)
+	}
+	out := make([]SignIn, 0, len(in))
+	for i, l := range in {
+		bad := func(what string) error { return fmt.Errorf("sign_ins[%d]: %s", i, what) }
+		if l.At == nil || l.At.Year() < 1990 || l.At.Year() > 9999 {
+			return nil, bad("at is required, from 1990 on")
+		}
+		ip, err := netip.ParseAddr(strings.TrimSpace(l.IP))
+		if err != nil {
+			return nil, bad("ip is not an IP address")
+		}
+		if len(l.UserAgent) > 1024 || len(l.DeviceID) > 256 || strings.ContainsFunc(l.UserAgent+l.DeviceID, unicode.IsControl) {
+			return nil, bad("user_agent (1024 bytes) or device_id (256 bytes) too long or with control characters")
+		}
+		out = append(out, SignIn{At: l.At.UTC(), IP: ip.Unmap(), UserAgent: l.UserAgent, DeviceID: l.DeviceID})
+	}
+	return out, nil
 }
 
 // password sets the record's stored hash from whichever field the line
@@ -206,6 +275,10 @@ type Report struct {
 	Schemes  map[string]int `json:"schemes"`
 	// Weak counts users with a salted SHA-2 hash: ask them to reset.
 	Weak int `json:"weak"`
+	// SignInsLearned counts the past sign-ins the engine learned; Warnings
+	// are the created users whose sign-ins it did not, with why.
+	SignInsLearned int         `json:"sign_ins_learned"`
+	Warnings       []LineError `json:"warnings,omitempty"`
 	// Errors are the refused lines, with their number and reason.
 	Errors []LineError `json:"errors,omitempty"`
 }

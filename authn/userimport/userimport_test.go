@@ -44,20 +44,25 @@ func TestParseLine(t *testing.T) {
 	assert.True(t, r.Verified)
 
 	bad := map[string]string{
-		"not json":        `nope`,
-		"two values":      `{"external_id":"a","email":"a@x"} {}`,
-		"unknown field":   `{"external_id":"a","email":"a@x","password":"clear"}`,
-		"no external id":  `{"email":"a@x"}`,
-		"no email":        `{"external_id":"a"}`,
-		"two hashes":      `{"external_id":"a","email":"a@x","password_hash":"$2a$05$bvIG6Nmid91Mu9RcmmWZfO5HJIMCT8riNW0hEp8f6/FuA2/mHZFpe","keycloak":{}}`,
-		"unknown hash":    `{"external_id":"a","email":"a@x","password_hash":"md5:abc"}`,
-		"firebase alone":  `{"external_id":"a","email":"a@x","firebase":{"salt":"AA==","hash":"AA=="}}`,
-		"bad totp":        `{"external_id":"a","email":"a@x","totp_secret":"not base32!"}`,
-		"ancient":         `{"external_id":"a","email":"a@x","created_at":"1970-01-01T00:00:00Z"}`,
-		"salted not hex":  `{"external_id":"a","email":"a@x","salted_sha":{"algorithm":"sha256","salt":"zz","hash":"00"}}`,
-		"wrong type":      `{"external_id":5,"email":"a@x"}`,
-		"not utf-8":       "{\"external_id\":\"a\xff\",\"email\":\"a@x\"}",
-		"external id 256": `{"external_id":"` + strings.Repeat("x", 256) + `","email":"a@x"}`,
+		"not json":            `nope`,
+		"two values":          `{"external_id":"a","email":"a@x"} {}`,
+		"unknown field":       `{"external_id":"a","email":"a@x","password":"clear"}`,
+		"no external id":      `{"email":"a@x"}`,
+		"no email":            `{"external_id":"a"}`,
+		"two hashes":          `{"external_id":"a","email":"a@x","password_hash":"$2a$05$bvIG6Nmid91Mu9RcmmWZfO5HJIMCT8riNW0hEp8f6/FuA2/mHZFpe","keycloak":{}}`,
+		"unknown hash":        `{"external_id":"a","email":"a@x","password_hash":"md5:abc"}`,
+		"firebase alone":      `{"external_id":"a","email":"a@x","firebase":{"salt":"AA==","hash":"AA=="}}`,
+		"bad totp":            `{"external_id":"a","email":"a@x","totp_secret":"not base32!"}`,
+		"ancient":             `{"external_id":"a","email":"a@x","created_at":"1970-01-01T00:00:00Z"}`,
+		"salted not hex":      `{"external_id":"a","email":"a@x","salted_sha":{"algorithm":"sha256","salt":"zz","hash":"00"}}`,
+		"wrong type":          `{"external_id":5,"email":"a@x"}`,
+		"not utf-8":           "{\"external_id\":\"a\xff\",\"email\":\"a@x\"}",
+		"external id 256":     `{"external_id":"` + strings.Repeat("x", 256) + `","email":"a@x"}`,
+		"sign-in no time":     `{"external_id":"a","email":"a@x","sign_ins":[{"ip":"192.0.2.1"}]}`,
+		"sign-in bad ip":      `{"external_id":"a","email":"a@x","sign_ins":[{"at":"2026-11-01T08:00:00Z","ip":"300.1.1.1"}]}`,
+		"sign-in control":     `{"external_id":"a","email":"a@x","sign_ins":[{"at":"2026-11-01T08:00:00Z","ip":"192.0.2.1","user_agent":"a\u0000b"}]}`,
+		"sign-ins 101":        `{"external_id":"a","email":"a@x","sign_ins":[` + strings.TrimSuffix(strings.Repeat(`{"at":"2026-11-01T08:00:00Z","ip":"192.0.2.1"},`, 101), ",") + `]}`,
+		"profile not strings": `{"external_id":"a","email":"a@x","profile":{"locale":5}}`,
 	}
 	for name, line := range bad {
 		t.Run(name, func(t *testing.T) {
@@ -75,6 +80,7 @@ func FuzzParseLine(f *testing.F) {
 	f.Add([]byte(`{"external_id":"k","email":"k@example.com","keycloak":{"algorithm":"pbkdf2-sha256","iterations":27500,"salt":"c2FsdA==","value":"SwB5AbdlSJq+rUnZJvch0GWkKcE="}}`))
 	f.Add([]byte(`{"external_id":"f","email":"f@example.com","firebase":{"salt":"42xEC+ixf3L2lw==","hash":"AAAA"}}`))
 	f.Add([]byte(`{"external_id":"s","email":"s@example.com","salted_sha":{"algorithm":"sha256","salt":"00","hash":"00"}}`))
+	f.Add([]byte(`{"external_id":"p","email":"p@example.com","profile":{"locale":"de"},"attributes":{"tier":"gold"},"sign_ins":[{"at":"2026-11-01T08:00:00Z","ip":"192.0.2.1","device_id":"d"}]}`))
 	f.Add([]byte(`nope`))
 	f.Fuzz(func(t *testing.T, line []byte) {
 		r, err := userimport.ParseLine(line, userimport.Options{Firebase: fb})
@@ -86,6 +92,14 @@ func FuzzParseLine(f *testing.F) {
 		}
 		if r.PasswordHash != "" && r.Scheme == "" {
 			t.Fatalf("a hash without a scheme: %q", line)
+		}
+		if len(r.SignIns) > userimport.MaxSignIns {
+			t.Fatalf("%d past sign-ins accepted", len(r.SignIns))
+		}
+		for _, si := range r.SignIns {
+			if !si.IP.IsValid() || si.At.IsZero() {
+				t.Fatalf("a past sign-in without address or time: %q", line)
+			}
 		}
 	})
 }

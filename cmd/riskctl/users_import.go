@@ -208,9 +208,11 @@ func sendBatch(ctx context.Context, c *adminClient, b *pending, f importFlags, o
 	}
 	var res struct {
 		Results []struct {
-			Line   int    `json:"line"`
-			Status string `json:"status"`
-			Reason string `json:"reason"`
+			Line           int    `json:"line"`
+			Status         string `json:"status"`
+			Reason         string `json:"reason"`
+			SignInsLearned int    `json:"sign_ins_learned"`
+			Warning        string `json:"warning"`
 		} `json:"results"`
 	}
 	var err error
@@ -231,6 +233,10 @@ func sendBatch(ctx context.Context, c *adminClient, b *pending, f importFlags, o
 		switch r.Status {
 		case "created":
 			rep.Created++
+			rep.SignInsLearned += r.SignInsLearned
+			if r.Warning != "" {
+				rep.Warnings = append(rep.Warnings, userimport.LineError{Line: r.Line, Reason: r.Warning})
+			}
 		case "existing":
 			rep.Existing++
 		case "conflict":
@@ -323,6 +329,16 @@ func printImportReport(w io.Writer, r *userimport.Report, dry bool) {
 	sort.Strings(schemes)
 	for _, s := range schemes {
 		fmt.Fprintf(w, "  %-16s %d\n", s, r.Schemes[s])
+	}
+	if r.SignInsLearned > 0 {
+		fmt.Fprintf(w, "past sign-ins learned by the risk engine: %d\n", r.SignInsLearned)
+	}
+	for i, e := range r.Warnings {
+		if i == 20 {
+			fmt.Fprintf(w, "... %d more warnings (-report FILE for all)\n", len(r.Warnings)-20)
+			break
+		}
+		fmt.Fprintf(w, "line %d: created; %s\n", e.Line, e.Reason)
 	}
 	if r.Weak > 0 {
 		fmt.Fprintf(w, "weak hashes (salted SHA-2): %d users; ask them to reset their password (docs/migration.md)\n", r.Weak)

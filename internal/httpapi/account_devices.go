@@ -40,6 +40,7 @@ type SelfService interface {
 	Devices
 	Activity
 	Privacy
+	Consents
 }
 
 type (

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/getkin/kin-openapi/routers/legacy"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -221,4 +222,43 @@ func TestAccountDeletion(t *testing.T) {
 	r = other.get("/v1/account/deletion")
 	require.Equal(t, http.StatusOK, r.status, "body: %s", r.body)
 	assert.Equal(t, false, r.json(t)["pending"], "the sign-in cancelled it")
+}
+
+// Real answers of the privacy routes validate against the document.
+func TestOpenAPIPrivacyConform(t *testing.T) {
+	t.Parallel()
+	doc := loadDoc(t)
+	router, err := legacy.NewRouter(doc)
+	require.NoError(t, err)
+	e := newEnv(t, httpapi.Config{BodyLimit: 8 << 10})
+	b := e.browser()
+	check := func(name, method, path, body string, status int, valid bool) response {
+		t.Helper()
+		var r response
+		if body == "" {
+			r = b.call(method, path, nil)
+		} else {
+			r = b.call(method, path, body)
+		}
+		t.Run(name, func(t *testing.T) {
+			require.Equal(t, status, r.status, "body: %.300s", r.body)
+			validate(t, router, exchange{name: name, method: method, path: path, body: body, status: status, validRequest: valid}, r)
+		})
+		return r
+	}
+	const email = "doc-privacy@example.com"
+	check("deletion signed out", "GET", "/v1/account/deletion", "", 401, true)
+	b.register(email)
+	b.signIn(email)
+	check("deletion none", "GET", "/v1/account/deletion", "", 200, true)
+	check("export", "POST", "/v1/account/export", "{}", 202, true)
+	check("export again", "POST", "/v1/account/export", "{}", 429, true)
+	_, path, _ := strings.Cut(e.auth.link(t, email, mail.KindDataExport), e.url)
+	check("download no token", "GET", "/v1/account/export/download", "", 422, false)
+	check("download", "GET", path, "", 200, true)
+	check("download again", "GET", path, "", 410, true)
+	check("delete", "DELETE", "/v1/account", "", 202, true)
+	check("deletion pending", "GET", "/v1/account/deletion", "", 200, true)
+	check("cancel", "POST", "/v1/account/deletion/cancel", "", 200, true)
+	check("cancel malformed", "POST", "/v1/account/deletion/cancel", `{"client":`, 400, false)
 }

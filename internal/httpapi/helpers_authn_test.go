@@ -59,7 +59,7 @@ func (a *authnEnv) deps(d httpapi.Deps) httpapi.Deps {
 	return d
 }
 
-func newAuthnEnv(t *testing.T, eng *engine.Engine, reg *prometheus.Registry, origin string, log *slog.Logger) *authnEnv {
+func newAuthnEnv(t *testing.T, eng *engine.Engine, reg *prometheus.Registry, origin string, log *slog.Logger, acfg ...func(*authn.Config)) *authnEnv {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -83,11 +83,17 @@ func newAuthnEnv(t *testing.T, eng *engine.Engine, reg *prometheus.Registry, ori
 	renderer, err := mail.NewRenderer(mail.RendererConfig{PublicOrigin: origin, ServiceName: "riskauth"})
 	require.NoError(t, err)
 	calls := authntest.NewCounting(st)
-	svc, err := authn.New(authn.Config{ServiceName: "riskauth", Account: testAccountConfig()}, authn.Deps{
+	cfg := authn.Config{ServiceName: "riskauth", Account: testAccountConfig()}
+	for _, f := range acfg {
+		if f != nil {
+			f(&cfg)
+		}
+	}
+	svc, err := authn.New(cfg, authn.Deps{
 		Users: calls, Flows: calls, Tokens: calls, Sessions: calls, Attempts: calls, TOTP: calls, Recovery: calls, Counters: calls, FlowClients: calls,
 		Risk: eng, Hasher: hasher, Policy: checker, Sealer: sealer, RecoveryHasher: rh,
 		CodeKey: []byte("code-key-0123456789abcdef-0123456789"), Mailer: outbox, Renderer: renderer, Logger: log,
-		SelfService: authn.SelfServiceDeps{Profiles: st, Devices: st, Activity: st, Profiler: eng},
+		SelfService: authn.SelfServiceDeps{Profiles: st, Devices: st, Activity: st, Profiler: eng, Consents: st},
 		Directory:   st,
 		Privacy:     authn.PrivacyDeps{Store: st, Locker: st, State: eng},
 	})
@@ -277,6 +283,16 @@ func (b *browser) register(email string) {
 	t := b.e.t
 	t.Helper()
 	r := b.post("/v1/register", map[string]any{"email": email, "password": userPassword})
+	require.Equal(t, http.StatusAccepted, r.status, "body: %s", r.body)
+	r = b.post("/v1/verify-email", map[string]any{"token": b.e.auth.token(t, email, mail.KindVerifyEmail)})
+	require.Equal(t, http.StatusOK, r.status, "body: %s", r.body)
+}
+
+// registerWith is register with the consents the client showed.
+func (b *browser) registerWith(email string, consents []map[string]any) {
+	t := b.e.t
+	t.Helper()
+	r := b.post("/v1/register", map[string]any{"email": email, "password": userPassword, "consents": consents})
 	require.Equal(t, http.StatusAccepted, r.status, "body: %s", r.body)
 	r = b.post("/v1/verify-email", map[string]any{"token": b.e.auth.token(t, email, mail.KindVerifyEmail)})
 	require.Equal(t, http.StatusOK, r.status, "body: %s", r.body)

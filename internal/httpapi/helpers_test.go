@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
+	"github.com/riskauth/riskauth/authn"
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/internal/httpapi"
 	"github.com/riskauth/riskauth/rules"
@@ -84,6 +85,13 @@ func newEnv(t *testing.T, cfg httpapi.Config, opts ...envOption) *env {
 // service too (SQLite store, outbox, the same engine).
 func newEnvRules(t *testing.T, cfg httpapi.Config, rulesPath string, opts ...envOption) *env {
 	t.Helper()
+	return newEnvAuthn(t, cfg, rulesPath, nil, opts...)
+}
+
+// newEnvAuthn is newEnvRules with the authn configuration changed by
+// acfg (nil: the tests' default).
+func newEnvAuthn(t *testing.T, cfg httpapi.Config, rulesPath string, acfg func(*authn.Config), opts ...envOption) *env {
+	t.Helper()
 	reg := prometheus.NewRegistry()
 	eng, store := newEngineRules(t, reg, rulesPath)
 	if cfg.APIKeys == nil {
@@ -97,7 +105,7 @@ func newEnvRules(t *testing.T, cfg httpapi.Config, rulesPath string, opts ...env
 	}
 	logs := &testenv.LogBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	ae := newAuthnEnv(t, eng, reg, cfg.PublicOrigin, logger)
+	ae := newAuthnEnv(t, eng, reg, cfg.PublicOrigin, logger, acfg)
 	srv, err := httpapi.New(cfg, ae.deps(httpapi.Deps{
 		Engine: eng, Registry: reg, Logger: logger, Rules: eng.Rules(),
 	}))

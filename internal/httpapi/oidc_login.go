@@ -1,12 +1,7 @@
 package httpapi
 
 import (
-	"bytes"
-	"crypto/sha256"
-	_ "embed"
-	"encoding/base64"
 	"errors"
-	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
@@ -19,74 +14,32 @@ import (
 	"github.com/riskauth/riskauth/authn/token"
 )
 
-// The login step of an OpenID Connect authorization: a minimal,
-// server-rendered page (no script at all) that runs riskauth's own
-// sign-in, password first, then the second factor when the risk engine
-// (or the account, or the client's acr_values) asks for one. It stands in
-// for the hosted pages until those exist; they replace this file and its
-// template.
+// The login step of an OpenID Connect authorization: the hosted sign-in
+// page (pages_oidc.go renders it with templates/signin.html) running
+// riskauth's own sign-in, password first, then the second factor when the
+// risk engine (or the account, or the client's acr_values) asks for one.
+// This file is the hook between the provider and the page: how a request
+// is loaded, answered by single sign-on, and completed or denied.
 //
 // Hardening: a CSRF token in a SameSite=Strict __Host- cookie that the
 // form repeats (double submit, compared in constant time) plus the
-// Origin and Sec-Fetch-Site checks of the JSON API; a
-// Content-Security-Policy with no script, the style by hash, forms only
-// to this origin and the client's redirect origin (browsers apply
-// form-action to the redirects after a submission), no framing, no
-// referrer to other origins; no-store everywhere. Every refusal of the sign-in looks the
+// Origin and Sec-Fetch-Site checks of the JSON API; the hosted pages'
+// Content-Security-Policy (nonce scripts only), with forms only to this
+// origin and the client's redirect origin (browsers apply form-action to
+// the redirects after a submission), no framing, no referrer to other
+// origins; no-store everywhere. Every refusal of the sign-in looks the
 // same (authn's one generic answer).
 
 // OIDCCSRFCookie carries the login page's CSRF token.
 const OIDCCSRFCookie = "__Host-riskauth_oidc_csrf"
 
-//go:embed oidc_login.html
-var oidcLoginHTML string
-
-const oidcLoginStyle = `body{font:16px/1.5 system-ui,sans-serif;max-width:24rem;margin:3rem auto;padding:0 1rem;color:#1b1b1b}` +
-	`label{display:block}input{font:inherit;width:100%;box-sizing:border-box;margin:.25rem 0 1rem;padding:.4rem}` +
-	`button{font:inherit;padding:.5rem 1.25rem;cursor:pointer}#message{font-weight:600}`
-
-var oidcLoginTemplate = template.Must(template.New("oidc_login").Parse(oidcLoginHTML))
-
-var oidcLoginStyleHash = func() string {
-	sum := sha256.Sum256([]byte(oidcLoginStyle))
-	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
-}()
-
-// oidcLoginView is what the template shows.
+// oidcLoginView is what the page shows; renderOIDCLogin (pages_oidc.go)
+// renders it with the hosted sign-in template.
 type oidcLoginView struct {
 	State                        string // "password", "code" or "error"
 	Client, Message              string
 	ID, CSRF, Action, Identifier string
 	Flow, Method, CodeLabel      string
-	Style                        template.CSS
-}
-
-// renderOIDCLogin writes the page with its security headers. formTo is
-// the client's redirect URI (its origin joins form-action), empty on an
-// error page.
-func renderOIDCLogin(c *fiber.Ctx, status int, v oidcLoginView, formTo string) error {
-	v.Style = template.CSS(oidcLoginStyle)
-	var b bytes.Buffer
-	if err := oidcLoginTemplate.Execute(&b, v); err != nil {
-		return err
-	}
-	formAction := "'self'"
-	if src := sourceOf(formTo); src != "" {
-		formAction += " " + src
-	}
-	h := &c.Response().Header
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src "+oidcLoginStyleHash+"; form-action "+formAction+
-		"; frame-ancestors 'none'; base-uri 'none'")
-	// same-origin, not no-referrer: under no-referrer a browser sends
-	// "Origin: null" with the form, which the origin check refuses.
-	// Cross-origin requests still get no referrer (the URL holds the
-	// request id).
-	h.Set("Referrer-Policy", "same-origin")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Cross-Origin-Opener-Policy", "same-origin")
-	c.Set(fiber.HeaderCacheControl, "no-store")
-	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
-	return c.Status(status).Send(b.Bytes())
 }
 
 // sourceOf is a CSP source expression for a redirect URI: its origin, or
@@ -104,8 +57,8 @@ func sourceOf(raw string) string {
 
 // oidcLoginError is the page for a request that cannot go on: there is
 // no trustworthy place to send the browser back to.
-func oidcLoginError(c *fiber.Ctx, status int, msg string) error {
-	return renderOIDCLogin(c, status, oidcLoginView{State: "error", Message: msg}, "")
+func (s *Server) oidcLoginError(c *fiber.Ctx, status int, msg string) error {
+	return s.renderOIDCLogin(c, status, oidcLoginView{State: "error", Message: msg}, "")
 }
 
 const msgRequestGone = "This sign-in request is unknown or has expired. Go back to the application and start again."
@@ -119,7 +72,7 @@ func (s *Server) oidcPrompt(c *fiber.Ctx, id string) (p *oidc.LoginPrompt, done 
 	p, err = s.oidc.LoginRequest(c.UserContext(), id)
 	switch {
 	case errors.Is(err, oidc.ErrUnknownRequest):
-		return nil, true, oidcLoginError(c, http.StatusBadRequest, msgRequestGone)
+		return nil, true, s.oidcLoginError(c, http.StatusBadRequest, msgRequestGone)
 	case err != nil:
 		return nil, true, err
 	}
@@ -141,7 +94,7 @@ func (s *Server) oidcLoginPage(c *fiber.Ctx) error {
 	if slices.Contains(p.Prompt, "none") {
 		next, err := s.oidc.Deny(c.UserContext(), id, "login_required")
 		if err != nil {
-			return oidcLoginError(c, http.StatusBadRequest, msgRequestGone)
+			return s.oidcLoginError(c, http.StatusBadRequest, msgRequestGone)
 		}
 		return c.Redirect(next, http.StatusFound)
 	}
@@ -153,7 +106,7 @@ func (s *Server) oidcLoginPage(c *fiber.Ctx) error {
 	}
 	c.Cookie(&fiber.Cookie{Name: OIDCCSRFCookie, Value: csrf, Path: "/", Expires: p.ExpiresAt,
 		Secure: true, HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode})
-	return renderOIDCLogin(c, http.StatusOK, oidcLoginView{State: "password", Client: p.ClientName, ID: id, CSRF: csrf,
+	return s.renderOIDCLogin(c, http.StatusOK, oidcLoginView{State: "password", Client: p.ClientName, ID: id, CSRF: csrf,
 		Action: oidc.DefaultLoginPath, Identifier: p.LoginHint}, p.RedirectURI)
 }
 
@@ -193,7 +146,7 @@ func (s *Server) oidcSingleSignOn(c *fiber.Ctx, id string, p *oidc.LoginPrompt) 
 func (s *Server) oidcDeny(c *fiber.Ctx, id string) error {
 	next, err := s.oidc.Deny(c.UserContext(), id, "access_denied")
 	if err != nil {
-		return oidcLoginError(c, http.StatusBadRequest, msgRequestGone)
+		return s.oidcLoginError(c, http.StatusBadRequest, msgRequestGone)
 	}
 	return c.Redirect(next, http.StatusFound)
 }
@@ -229,7 +182,7 @@ func (s *Server) oidcLoginPassword(c *fiber.Ctx) error {
 	view := oidcLoginView{State: "password", Client: p.ClientName, ID: id, CSRF: c.FormValue("csrf"), Action: oidc.DefaultLoginPath,
 		Identifier: c.FormValue("identifier")}
 	res, err := s.signin.Login(c.UserContext(), authn.LoginRequest{Identifier: view.Identifier, Password: c.FormValue("password"),
-		Client: s.pageClient(c)})
+		Client: s.pageFormClient(c)})
 	if err != nil {
 		return s.oidcSignInError(c, err, view, p)
 	}
@@ -250,7 +203,7 @@ func (s *Server) oidcLoginCode(c *fiber.Ctx) error {
 	method := authn.Method(c.FormValue("method"))
 	view := oidcLoginView{State: "code", Client: p.ClientName, ID: id, CSRF: c.FormValue("csrf"), Action: oidc.DefaultLoginPath + "/code",
 		Flow: c.FormValue("flow"), Method: string(method), CodeLabel: codeLabel(method)}
-	req := authn.CodeRequest{FlowID: view.Flow, Code: c.FormValue("code"), Client: s.pageClient(c)}
+	req := authn.CodeRequest{FlowID: view.Flow, Code: c.FormValue("code"), Client: s.pageFormClient(c)}
 	var res *authn.LoginResult
 	switch method {
 	case authn.MethodTOTP:
@@ -260,7 +213,7 @@ func (s *Server) oidcLoginCode(c *fiber.Ctx) error {
 	case authn.MethodRecoveryCode:
 		res, err = s.signin.SubmitRecoveryCode(c.UserContext(), req)
 	default:
-		return oidcLoginError(c, http.StatusBadRequest, msgRequestGone)
+		return s.oidcLoginError(c, http.StatusBadRequest, msgRequestGone)
 	}
 	if err != nil {
 		return s.oidcSignInError(c, err, view, p)
@@ -299,9 +252,9 @@ func (s *Server) oidcAnswer(c *fiber.Ctx, res *authn.LoginResult, view oidcLogin
 		case errors.Is(err, oidc.ErrDenied):
 			return s.oidcDeny(c, view.ID)
 		case errors.Is(err, oidc.ErrUnknownRequest):
-			return oidcLoginError(c, http.StatusBadRequest, msgRequestGone)
+			return s.oidcLoginError(c, http.StatusBadRequest, msgRequestGone)
 		case errors.Is(err, oidc.ErrAssuranceTooLow):
-			return oidcLoginError(c, http.StatusForbidden,
+			return s.oidcLoginError(c, http.StatusForbidden,
 				"This application asks for a second factor, and none is set up for your account. Add an authenticator app first.")
 		case err != nil:
 			return err
@@ -318,7 +271,7 @@ func (s *Server) oidcAnswer(c *fiber.Ctx, res *authn.LoginResult, view oidcLogin
 			}
 		}
 		if method == authn.MethodEmailCode && res.Status == authn.LoginSecondFactor {
-			r2, err := s.signin.RequestEmailCode(c.UserContext(), authn.FlowRequest{FlowID: res.FlowID, Client: s.pageClient(c)})
+			r2, err := s.signin.RequestEmailCode(c.UserContext(), authn.FlowRequest{FlowID: res.FlowID, Client: s.pageFormClient(c)})
 			if err != nil {
 				return s.oidcSignInError(c, err, view, p)
 			}
@@ -328,10 +281,10 @@ func (s *Server) oidcAnswer(c *fiber.Ctx, res *authn.LoginResult, view oidcLogin
 		}
 		view.State, view.Action, view.Flow, view.Method = "code", oidc.DefaultLoginPath+"/code", res.FlowID, string(method)
 		view.CodeLabel, view.Message = codeLabel(method), ""
-		return renderOIDCLogin(c, http.StatusOK, view, p.RedirectURI)
+		return s.renderOIDCLogin(c, http.StatusOK, view, p.RedirectURI)
 	}
 	// Magic links and approvals are not offered on this page.
-	return oidcLoginError(c, http.StatusBadRequest, msgRequestGone)
+	return s.oidcLoginError(c, http.StatusBadRequest, msgRequestGone)
 }
 
 // oidcSignInError shows a refused step on the same form; anything that is
@@ -344,14 +297,14 @@ func (s *Server) oidcSignInError(c *fiber.Ctx, err error, view oidcLoginView, p 
 	switch ae.Code {
 	case authn.CodeLoginFailed, authn.CodeInvalidRequest, authn.CodeInvalidEmail:
 		view.Message = "The email address or password is wrong."
-		return renderOIDCLogin(c, http.StatusUnauthorized, view, p.RedirectURI)
+		return s.renderOIDCLogin(c, http.StatusUnauthorized, view, p.RedirectURI)
 	case authn.CodeInvalidCode:
 		view.Message = "That code is wrong or has expired."
-		return renderOIDCLogin(c, http.StatusUnauthorized, view, p.RedirectURI)
+		return s.renderOIDCLogin(c, http.StatusUnauthorized, view, p.RedirectURI)
 	case authn.CodeFlowExpired, authn.CodeTooManyAttempts, authn.CodeInvalidStep:
 		view = oidcLoginView{State: "password", Client: view.Client, ID: view.ID, CSRF: view.CSRF, Action: oidc.DefaultLoginPath,
 			Message: "This sign-in attempt has ended. Please sign in again."}
-		return renderOIDCLogin(c, http.StatusUnauthorized, view, p.RedirectURI)
+		return s.renderOIDCLogin(c, http.StatusUnauthorized, view, p.RedirectURI)
 	}
 	return err
 }

@@ -42,7 +42,15 @@ func securityPageCSP() string {
 		"'; img-src 'none'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'"
 }
 
+// accountSecurityPage is the hosted account security page
+// (pages_account.go) for a browser with a live session, and this
+// advice, which needs none, for anyone else.
 func (s *Server) accountSecurityPage(c *fiber.Ctx) error {
+	if tok := c.Cookies(SessionCookie); tok != "" && s.self != nil && s.account != nil {
+		if _, err := s.sessions.Authenticate(c.UserContext(), tok); err == nil {
+			return s.renderAccount(c, http.StatusOK, tok, accountView{Section: "security", Notice: noticeID(c.Query("done"))})
+		}
+	}
 	h := &c.Response().Header
 	h.Set("Content-Security-Policy", securityPageCSP())
 	h.Set("Referrer-Policy", "no-referrer")

@@ -114,6 +114,8 @@ type Config struct {
 	// own, a bearer token, or both. The zero value serves it to anyone
 	// who reaches the main listener, as development wants.
 	Metrics MetricsConfig
+	// Pages brands the hosted pages (pages_render.go).
+	Pages PagesConfig
 	// Tracing, when set, gives every request a server span (tracing.go);
 	// nil leaves the request path without any tracing code.
 	Tracing *TracingConfig
@@ -205,6 +207,7 @@ type Server struct {
 
 	tokens   *accessTokens
 	pages    *pages
+	ui       *pageRenderer  // the hosted pages (pages_*.go)
 	uaLabels *ualabel.Cache // device names for the magic-link approval
 	origins  map[string]bool
 	limiter  *rateLimiter // nil: no rate limit
@@ -449,6 +452,7 @@ func (s *Server) routes(metrics, breached fiber.Handler) []route {
 		post(viaSignIn, "/v1/login/magic-link/approve", wire.ShapeMagicLink, s.approveMagicLink),
 		post(viaSignIn, "/v1/login/magic-link/deny", wire.ShapeMagicLink, s.denyMagicLink),
 		post(viaSignIn, "/v1/login/poll", wire.ShapeFlow, s.pollLogin),
+		post(viaSignIn, "/v1/login/consent", wire.ShapeFlow, s.loginConsent),
 		limited(viaPasswordReset, "/v1/password/reset/request", wire.ShapeResetRequest, s.requestReset),
 		post(viaPasswordReset, "/v1/password/reset", wire.ShapeReset, s.resetPassword),
 
@@ -480,6 +484,12 @@ func (s *Server) routes(metrics, breached fiber.Handler) []route {
 		post(viaSelfService, "/v1/account/deletion/cancel", wire.ShapeClient, s.cancelDeletion),
 		post(viaSelfService, "/v1/account/export", wire.ShapeClient, s.requestExport),
 		get(viaSelfService, "/v1/account/export/download", s.downloadExport),
+		// Consents and preferences (account_consents.go).
+		get(viaSelfService, "/v1/account/consents", s.getConsents),
+		{method: http.MethodPost, path: "/v1/account/consents", guard: true, authn: viaSelfService, handler: s.grantConsents},
+		{method: http.MethodDelete, path: "/v1/account/consents/:purpose", guard: true, authn: viaSelfService, handler: s.withdrawConsent},
+		get(viaSelfService, "/v1/account/preferences", s.getPreferences),
+		{method: http.MethodPatch, path: "/v1/account/preferences", guard: true, authn: viaSelfService, handler: s.patchPreferences},
 		// The OpenID Connect clients the user let in (account_apps.go).
 		get(viaSessions, "/v1/account/apps", s.listApps),
 		{method: http.MethodDelete, path: "/v1/account/apps/:id", guard: true, authn: viaSessions, handler: s.revokeApp},
@@ -496,6 +506,21 @@ func (s *Server) routes(metrics, breached fiber.Handler) []route {
 		// The default target of the security link in notifications
 		// (pages_security.go).
 		get(viaSessions, "/account/security", s.accountSecurityPage),
+
+		// Hosted pages (pages_*.go): HTML forms posting to themselves,
+		// CSRF-checked by the page framework (pages_form.go).
+		{method: http.MethodGet, path: "/assets/:name", handler: s.serveAsset},
+		get(viaSignIn, "/login", s.signinPage),
+		{method: http.MethodPost, path: "/login", authn: viaSignIn, handler: s.signinPost},
+		get(viaRegistration, "/register", s.registerPage),
+		{method: http.MethodPost, path: "/register", authn: viaRegistration, handler: s.registerPost},
+		get(viaPasswordReset, "/password/forgot", s.forgotPage),
+		{method: http.MethodPost, path: "/password/forgot", authn: viaPasswordReset, handler: s.forgotPost},
+		get(viaSelfService, "/account", s.accountPage("profile")),
+		get(viaSelfService, "/account/devices", s.accountPage("devices")),
+		get(viaSelfService, "/account/sessions", s.accountPage("sessions")),
+		get(viaSelfService, "/account/activity", s.accountPage("activity")),
+		{method: http.MethodPost, path: "/account", authn: viaSelfService, handler: s.accountPost},
 
 		// Rule rollout admin API (admin.go), for the admin keys.
 		rulesAdmin(http.MethodGet, "/v1/admin/rules", ScopeRulesRead, s.adminRules),

@@ -103,6 +103,9 @@ func (s *Server) setupAuthn(cfg Config, deps Deps) error {
 		return fmt.Errorf("httpapi: %w", err)
 	}
 	s.pages = p
+	if s.ui, err = newPageRenderer(cfg.Pages); err != nil {
+		return fmt.Errorf("httpapi: %w", err)
+	}
 	s.uaLabels = ualabel.NewCache(256)
 	s.origins = map[string]bool{}
 	for _, o := range append([]string{cfg.PublicOrigin}, cfg.AllowedOrigins...) {
@@ -246,6 +249,8 @@ type (
 		FlowExpiresAt *time.Time    `json:"flow_expires_at,omitempty"`
 		Session       *sessionBody  `json:"session,omitempty"`
 		Approval      *approvalBody `json:"approval,omitempty"`
+		// Consents are the purposes to accept, with consent_required.
+		Consents []purposeBody `json:"consents,omitempty"`
 	}
 	// approvalBody describes the sign-in a magic link opened elsewhere
 	// would approve: the device and place that asked for it.

@@ -66,6 +66,13 @@ type SignIn interface {
 	FirstFactor
 	SecondFactor
 	MagicLink
+	ConsentStep
+}
+
+// ConsentStep continues a sign-in held for the required consents
+// (consent_required).
+type ConsentStep interface {
+	AcceptConsents(ctx context.Context, r authn.AcceptConsentsRequest) (*authn.LoginResult, error)
 }
 
 var (
@@ -88,7 +95,12 @@ type registerBody struct {
 // read, an app the secret in the body. New and taken addresses get one
 // alike.
 func (s *Server) register(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client) error {
-	res, err := s.registration.Register(c.UserContext(), authn.RegisterRequest{Email: b.Email, Password: b.Password, Client: cl})
+	consents, err := s.dec.DecodeConsents(c.Request().Body(), false, false)
+	if err != nil {
+		return err
+	}
+	res, err := s.registration.Register(c.UserContext(), authn.RegisterRequest{Email: b.Email, Password: b.Password,
+		Consents: consents, Client: cl})
 	if err != nil {
 		return err
 	}
@@ -196,6 +208,17 @@ func (s *Server) denyMagicLink(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client)
 	return writeJSON(c, http.StatusOK, okBody{OK: true})
 }
 
+// loginConsent accepts the consents a consent_required answer listed and
+// continues the sign-in.
+func (s *Server) loginConsent(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client) error {
+	consents, err := s.dec.DecodeConsents(c.Request().Body(), false, true)
+	if err != nil {
+		return err
+	}
+	res, err := s.signin.AcceptConsents(c.UserContext(), authn.AcceptConsentsRequest{FlowID: b.FlowID, Consents: consents, Client: cl})
+	return s.loginAnswer(c, res, err)
+}
+
 func (s *Server) pollLogin(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client) error {
 	res, err := s.signin.PollLogin(c.UserContext(), authn.FlowRequest{FlowID: b.FlowID, Client: cl})
 	return s.loginAnswer(c, res, err)
@@ -220,6 +243,9 @@ func (s *Server) loginAnswer(c *fiber.Ctx, res *authn.LoginResult, err error) er
 	}
 	if res.Binding != "" && !wantsBearer(c) {
 		setFlowCookie(c, res.Binding, res.FlowExpiresAt)
+	}
+	if len(res.Consents) > 0 {
+		out.Consents = purposesOf(res.Consents)
 	}
 	if a := res.Approval; a != nil {
 		out.Approval = &approvalBody{Device: s.deviceLabel(a.UserAgent), IP: a.IP, Location: a.Location, ExpiresAt: a.ExpiresAt.UTC()}

@@ -45,6 +45,10 @@ type importResult struct {
 	Status string `json:"status"` // created, existing, conflict, invalid
 	UserID string `json:"user_id,omitempty"`
 	Reason string `json:"reason,omitempty"`
+	// SignInsLearned counts the past sign-ins the engine learned;
+	// Warning says why they were not (the account was created).
+	SignInsLearned int    `json:"sign_ins_learned,omitempty"`
+	Warning        string `json:"warning,omitempty"`
 }
 
 type importBody struct {
@@ -84,7 +88,8 @@ func (s *Server) importUsers(c *fiber.Ctx) error {
 		if st == "" {
 			st = "invalid"
 		}
-		body.Results[i] = importResult{Line: r.Line, Status: st, UserID: r.UserID, Reason: r.Reason}
+		body.Results[i] = importResult{Line: r.Line, Status: st, UserID: r.UserID, Reason: r.Reason,
+			SignInsLearned: r.SignInsLearned, Warning: r.Warning}
 	}
 	return writeJSON(c, http.StatusOK, body)
 }

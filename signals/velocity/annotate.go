@@ -241,11 +241,12 @@ func (r *Redis) writeAnnotationBatch(ctx context.Context, batch []annotation, lo
 	}
 	ctx, cancel := context.WithTimeout(ctx, annotateTimeout)
 	defer cancel()
-	pipe := r.c.Pipeline()
+	b := getCmdBuf()
+	defer b.release()
 	for _, it := range batch {
-		pipe.SetArgs(ctx, it.key, it.val, redis.SetArgs{Mode: "XX", KeepTTL: true})
+		b.add(redis.NewStatusCmd(ctx, b.argv("set", b.str(it.key), it.val, "xx", "keepttl")...))
 	}
-	cmds, err := pipe.Exec(ctx)
+	cmds, err := b.exec(ctx, r.c)
 	failed := 0
 	if err != nil {
 		// Exec reports the first error, which may be a harmless nil

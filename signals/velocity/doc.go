@@ -37,8 +37,9 @@
 // window, exactly in both backends. The Redis backend keeps, per counter
 // key, a sorted set of member hashes scored by when each was last seen, and
 // counts the members seen since the window's first bucket (ZCOUNT); it
-// keeps the newest [Config.MaxDistinct] members, so the count saturates at
-// the cap like the memory backend's. The memory backend keeps each
+// keeps the newest [Config.MaxDistinct] members (trimmed on one write in
+// eight, the count clamped at the cap), so the count saturates at the cap
+// like the memory backend's. The memory backend keeps each
 // value as a 64-bit xxhash with the newest bucket it was seen in, up to
 // [Config.MaxDistinct] values per counter key (default 4096). When that many
 // values are live in the window, new values are not added: the count
@@ -67,9 +68,12 @@
 //
 // # Redis keys and expiry
 //
-// Counter buckets expire at bucket end + window, set as a TTL relative to
-// the event time, so that virtual-time replays and clock skew between
-// instances neither shorten nor lengthen them by more than a bucket.
+// The event counters of one key value (say, every counter keyed by one IP)
+// share one string of fixed-size ring cells, read with one GET and counted
+// with one BITFIELD (see redis_ring.go); each distinct counter has a sorted
+// set. Every write sets the key's expiry to the same span from then (the
+// longest window of the key plus two of its buckets), so a later write
+// never shortens it and a key outlives its newest bucket's window.
 // Pending evaluations expire after PendingTTL on the Redis server's clock;
 // profiles after [Config.ProfileTTL] (default 400 days) without a
 // successful sign-in. See [Redis] for the key layout.

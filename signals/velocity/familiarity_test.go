@@ -275,8 +275,8 @@ func TestRedisLoadReadsFamiliarityCounts(t *testing.T) {
 			defer hook.mu.Unlock()
 			assert.Empty(t, hook.singles, "single commands")
 			require.Len(t, hook.pipelines, 2)
-			assert.Equal(t, strings.Fields("hmget set get"), hook.pipelines[0])
-			assert.Equal(t, strings.Fields("hmget set get"), hook.pipelines[1])
+			assert.Equal(t, strings.Fields("getrange set getrange"), hook.pipelines[0])
+			assert.Equal(t, strings.Fields("getrange set getrange"), hook.pipelines[1])
 		})
 	}
 }

@@ -16,10 +16,12 @@ import (
 )
 
 // Redis is the StateStore for many instances sharing a Redis or a Redis
-// Cluster. Every command touches keys of one hash slot:
+// Cluster. Every command touches one key:
 //
-//	<prefix>{c:<counter>:<value>}:<window ms>   a counter: a hash of bucket -> count,
-//	                                             or for a distinct counter a sorted set of
+//	<prefix>{v:<kind>:<value>}:r<layout>         the event counters keyed by one value of
+//	                                             one kind (user, ip, subnet, device): a
+//	                                             string of ring cells (see redis_ring.go)
+//	<prefix>{c:<counter>:<value>}:<window ms>   a distinct counter: a sorted set of
 //	                                             member hash -> last seen (unix ms)
 //	<prefix>{u:<user>}                                    a profile (JSON string)
 //	<prefix>{e:<evaluation id>}                           a pending evaluation (JSON string)
@@ -27,13 +29,14 @@ import (
 //	<prefix>{fam}:global:<depth>x<width>                  the global familiarity counts (a string
 //	                                                      of saturating counters, see famSketch)
 //
-// One key per counter and key value keeps a Load at one cheap command per
-// counter (HMGET of the window's buckets, or ZCOUNT of the members seen
-// since the window's first bucket) and a bump at a few cheap commands on
-// that key only (see queueBump), so it is Cluster-safe. Distinct counts are exact,
-// up to Config.MaxDistinct members per key (the newest are kept, so the
-// count saturates there, as in Memory). Members are stored as 64-bit
-// hashes: no user id or address is kept in a counter.
+// One ring per key value keeps a Load at one GET per key value for all of
+// its event counters and one BITFIELD (plus a PEXPIRE) to count the event
+// in all of them; a distinct counter costs a ZCOUNT of the members seen
+// since the window's first bucket, and a ZADD and a PEXPIRE to count (see
+// queueDistinct). Every command names one key, so it is Cluster-safe.
+// Distinct counts are exact, up to Config.MaxDistinct members per key (the
+// newest are kept, so the count saturates there, as in Memory). Members
+// are stored as 64-bit hashes: no user id or address is kept in a counter.
 //
 // Load is one pipelined round trip; the global familiarity counts of the
 // login's values, when the evaluation carries them, come from the
@@ -55,9 +58,18 @@ type Redis struct {
 	c       redis.UniversalClient
 	cfg     Config
 	windows []window
-	// keyHead and keyTail frame a counter key: head + value + tail.
+	// keyHead and keyTail frame a distinct counter's key: head + value +
+	// tail.
 	keyHead, keyTail []string
-	metrics          *Metrics
+	// rings are the event counters' rings, one per key kind that has
+	// any (see redis_ring.go).
+	rings []ringKind
+	// distinctTTL are the distinct counters' keys' expiries (window plus
+	// two buckets, ms) and pendingTTLArg the pending evaluations', boxed
+	// once for the command builder.
+	distinctTTL   []any
+	pendingTTLArg any
+	metrics       *Metrics
 	// ann queues AnnotatePending's writes for the writer goroutine.
 	ann *annotator
 	// fam is the global familiarity sketch's key and layout.
@@ -106,6 +118,15 @@ func newRedis(client redis.UniversalClient, cfg Config, metrics *Metrics, log *s
 		r.keyHead = append(r.keyHead, cfg.KeyPrefix+"{c:"+s.Name+":")
 		r.keyTail = append(r.keyTail, "}:"+strconv.FormatInt(s.Window.Milliseconds(), 10))
 	}
+	r.rings = newRings(&r.cfg, r.windows)
+	r.distinctTTL = make([]any, len(cfg.Counters))
+	for i, s := range cfg.Counters {
+		if s.Distinct != "" {
+			w := r.windows[i]
+			r.distinctTTL[i] = (w.length + 2*w.bucket) / int64(time.Millisecond)
+		}
+	}
+	r.pendingTTLArg = cfg.PendingTTL.Milliseconds()
 	go r.writeAnnotations()
 	// Familiarity is always on in this backend (Config.ProfileLimits
 	// defaults to the default model), so the refresher always runs.

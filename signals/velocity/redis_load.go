@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"time"
 
@@ -17,12 +18,14 @@ import (
 func (w window) startMs(c int64) int64 { return oldest(c) * w.bucket / int64(time.Millisecond) }
 
 // Load implements engine.StateStore in one pipelined round trip: the
-// counter reads, then the attempt writes, the pending evaluation and the
-// profile read. When the pending evaluation carries familiarity values,
-// their global counts (Snapshot.FamiliarityCounts) are looked up in the
-// in-process mirror of the Redis sketch, at most one refresh interval
-// (Config.FamiliarityRefresh) behind other instances' sign-ins; a failed
-// refresh leaves the previous mirror in use.
+// counter reads (one GET per key value's ring of event counters, one ZCOUNT
+// per distinct counter), then the attempt writes (one BITFIELD and one
+// PEXPIRE per ring, a ZADD and a PEXPIRE per distinct counter), the pending
+// evaluation and the profile read. When the pending evaluation carries
+// familiarity values, their global counts (Snapshot.FamiliarityCounts) are
+// looked up in the in-process mirror of the Redis sketch, at most one
+// refresh interval (Config.FamiliarityRefresh) behind other instances'
+// sign-ins; a failed refresh leaves the previous mirror in use.
 func (r *Redis) Load(ctx context.Context, req *engine.LoadRequest) (*engine.Snapshot, error) {
 	if err := validateLoad(req); err != nil {
 		return nil, err
@@ -36,79 +39,76 @@ func (r *Redis) Load(ctx context.Context, req *engine.LoadRequest) (*engine.Snap
 	}
 	n := len(r.cfg.Counters)
 	snap := &engine.Snapshot{Counters: make([]int, n)}
-	pipe := r.c.Pipeline()
-	reads := make([]redis.Cmder, n)
-	var fields [numBuckets]any
+	b := getCmdBuf()
+	defer b.release()
+	// Reads first, so that they exclude this event: GETRANGE rather than
+	// GET, so that a key that does not exist reads as "" instead of a
+	// redis.Nil error (go-redis allocates while classifying errors).
+	var ringKeys [4]*string // at most one ring per key kind
+	var rings [4]*redis.StringCmd
+	for k := range r.rings {
+		if v := req.Keys.Get(r.rings[k].kind); v != "" {
+			ringKeys[k] = b.str(r.rings[k].key(v))
+			rings[k] = b.stringCmd(ctx, "getrange", ringKeys[k], 0, -1)
+		}
+	}
+	distinctKeys, zcounts := b.perCounter(n)
 	for i := range r.cfg.Counters {
 		spec := &r.cfg.Counters[i]
-		v := req.Keys.Get(spec.Key)
-		if v == "" {
+		if spec.Distinct == "" {
 			continue
 		}
-		w := r.windows[i]
-		c := w.index(req.At)
-		key := r.counterKey(i, v)
-		if spec.Distinct != "" {
-			reads[i] = pipe.ZCount(ctx, key, strconv.FormatInt(w.startMs(c), 10), "+inf")
-			continue
+		if v := req.Keys.Get(spec.Key); v != "" {
+			w := r.windows[i]
+			distinctKeys[i] = b.str(r.counterKey(i, v))
+			zcounts[i] = b.intCmd(ctx, "zcount", distinctKeys[i], b.num(w.startMs(w.index(req.At))), "+inf")
 		}
-		for k := range fields {
-			fields[k] = oldest(c) + int64(k)
+	}
+	for k := range r.rings {
+		if ringKeys[k] != nil {
+			r.queueRing(ctx, b, k, ringKeys[k], engine.CountAttempt, req.Kind, req.At, req.At, false)
 		}
-		reads[i] = pipe.Do(ctx, append([]any{"hmget", key}, fields[:]...)...)
 	}
 	for i := range r.cfg.Counters {
 		spec := &r.cfg.Counters[i]
-		if reads[i] == nil || !spec.Counts(engine.CountAttempt, req.Kind) {
+		if distinctKeys[i] == nil || !spec.Counts(engine.CountAttempt, req.Kind) {
 			continue
 		}
-		var member string
-		if spec.Distinct != "" {
-			if member = req.Keys.Get(spec.Distinct); member == "" {
-				continue
-			}
+		if member := req.Keys.Get(spec.Distinct); member != "" {
+			r.queueDistinct(ctx, b, i, distinctKeys[i], member, r.windows[i].index(req.At), req.At)
 		}
-		w := r.windows[i]
-		c := w.index(req.At)
-		r.queueBump(ctx, pipe, i, req.Keys.Get(spec.Key), member, c, req.At, w.ttl(c, req.At))
 	}
 	if pendingJSON != nil {
-		pipe.Set(ctx, r.pendingKey(req.Pending.EvaluationID), pendingJSON, r.cfg.PendingTTL)
+		b.add(redis.NewStatusCmd(ctx, b.argv("set", b.str(r.pendingKey(req.Pending.EvaluationID)), pendingJSON, "px", r.pendingTTLArg)...))
 	}
 	var profile *redis.StringCmd
 	if req.Keys.User != "" {
-		profile = pipe.Get(ctx, r.profileKey(req.Keys.User))
+		profile = b.stringCmd(ctx, "getrange", b.str(r.profileKey(req.Keys.User)), 0, -1)
 	}
-	cmds, err := pipe.Exec(ctx)
+	cmds, err := b.exec(ctx, r.c)
 	if err := pipelineErr(cmds, err, nil); err != nil {
 		return nil, r.fail(opLoad, err)
 	}
-	for i, cmd := range reads {
-		switch cmd := cmd.(type) {
-		case *redis.IntCmd:
-			snap.Counters[i] = int(cmd.Val())
-		case *redis.Cmd:
-			vals, err := cmd.Slice()
-			if err != nil {
-				return nil, r.fail(opLoad, fmt.Errorf("counter %q: %w", r.cfg.Counters[i].Name, err))
-			}
-			for _, v := range vals {
-				if s, ok := v.(string); ok {
-					x, err := strconv.Atoi(s)
-					if err != nil {
-						return nil, r.fail(opLoad, fmt.Errorf("counter %q: bad bucket value: %w", r.cfg.Counters[i].Name, err))
-					}
-					snap.Counters[i] += x
-				}
-			}
+	for k, cmd := range rings {
+		if cmd == nil {
+			continue
+		}
+		s := cmd.Val()
+		for blk, i := range r.rings[k].counters {
+			w := r.windows[i]
+			snap.Counters[i] = ringSum(s, blk, w, w.index(req.At))
 		}
 	}
-	if profile != nil {
-		data, err := profile.Bytes()
-		if err == nil {
-			if err := json.Unmarshal(data, &snap.Profile); err != nil {
-				return nil, r.fail(opLoad, fmt.Errorf("%w: %w", errCorruptProfile, err))
-			}
+	for i, cmd := range zcounts {
+		if cmd != nil {
+			// Trimming to MaxDistinct is lazy (see queueDistinct): the
+			// count saturates at the cap, as in Memory.
+			snap.Counters[i] = int(min(cmd.Val(), int64(r.cfg.MaxDistinct)))
+		}
+	}
+	if profile != nil && profile.Val() != "" {
+		if err := json.Unmarshal([]byte(profile.Val()), &snap.Profile); err != nil {
+			return nil, r.fail(opLoad, fmt.Errorf("%w: %w", errCorruptProfile, err))
 		}
 	}
 	if req.Pending != nil && req.Pending.Familiarity != nil {
@@ -117,30 +117,29 @@ func (r *Redis) Load(ctx context.Context, req *engine.LoadRequest) (*engine.Snap
 	return snap, nil
 }
 
-// queueBump adds one event (member == "") or one distinct member seen at
-// at to counter i's key for value, in bucket c, and keeps the key for at
-// least ttl. Plain commands on one key each (no script), all cheap:
+// trimEvery is how many distinct-member writes of a key there are per trim,
+// on average: trimming is for memory only (reads count by score and clamp
+// at MaxDistinct), so it need not run on every write. A key grows by about
+// this many members beyond the cap or the window between trims.
+const trimEvery = 8
+
+// queueDistinct adds distinct member (a hash of it) of counter i's key for
+// value, seen at at in bucket c, and keeps the key for the window plus two
+// buckets from now:
 //
-//   - events: HINCRBY the bucket; HDEL two buckets that have left the window
-//     (like Memory's ring, two buckets beyond it are kept, so that reads up
-//     to two buckets in the past stay exact; a bucket skipped by a gap in
-//     traffic may linger until the key expires, and reads never look at it);
-//   - distinct members: ZADD GT the member's hash with its time; forget
-//     members last seen before the window; keep the newest MaxDistinct;
-//   - PEXPIRE NX then PEXPIRE GT: set the expiry on a new key, only ever
-//     extend it on an old one (an out-of-order event must not shorten it).
-func (r *Redis) queueBump(ctx context.Context, pipe redis.Pipeliner, i int, value, member string, c int64, at time.Time, ttl time.Duration) {
-	key := r.counterKey(i, value)
-	if member == "" {
-		pipe.HIncrBy(ctx, key, strconv.FormatInt(c, 10), 1)
-		pipe.HDel(ctx, key, strconv.FormatInt(c-numBuckets-2, 10), strconv.FormatInt(c-numBuckets-3, 10))
-	} else {
-		h := strconv.FormatUint(xxhash.Sum64String(member), 36)
-		pipe.ZAddGT(ctx, key, redis.Z{Score: float64(at.UnixMilli()), Member: h})
-		pipe.ZRemRangeByScore(ctx, key, "-inf", "("+strconv.FormatInt(r.windows[i].startMs(c), 10))
-		pipe.ZRemRangeByRank(ctx, key, 0, -int64(r.cfg.MaxDistinct)-1)
+//   - ZADD GT the member's hash with its time (a member seen again moves
+//     forward, never back);
+//   - one write in trimEvery (at random, so that no caller can steer it):
+//     forget members last seen before the window and keep the newest
+//     MaxDistinct;
+//   - PEXPIRE, the same lifetime for every write of the key, so a later
+//     write never shortens it.
+func (r *Redis) queueDistinct(ctx context.Context, b *cmdBuf, i int, key *string, member string, c int64, at time.Time) {
+	h := b.str(strconv.FormatUint(xxhash.Sum64String(member), 36))
+	b.intCmd(ctx, "zadd", key, "gt", b.num(at.UnixMilli()), h)
+	if rand.Uint32()%trimEvery == 0 {
+		b.intCmd(ctx, "zremrangebyscore", key, "-inf", b.str("("+strconv.FormatInt(r.windows[i].startMs(c), 10)))
+		b.intCmd(ctx, "zremrangebyrank", key, 0, b.num(-int64(r.cfg.MaxDistinct)-1))
 	}
-	ttlMs := max(ttl.Milliseconds(), 1)
-	pipe.Do(ctx, "pexpire", key, ttlMs, "nx")
-	pipe.Do(ctx, "pexpire", key, ttlMs, "gt")
+	b.intCmd(ctx, "pexpire", key, r.distinctTTL[i])
 }

@@ -74,30 +74,31 @@ func (r *Redis) RecordOutcome(ctx context.Context, id string, o engine.Outcome, 
 	if at.IsZero() {
 		at = pe.At
 	}
-	pipe := r.c.Pipeline()
+	b := getCmdBuf()
+	defer b.release()
+	for k := range r.rings {
+		if v := pe.Keys.Get(r.rings[k].kind); v != "" {
+			r.queueRing(ctx, b, k, b.str(r.rings[k].key(v)), on, pe.Kind, pe.At, at, true)
+		}
+	}
 	for i := range r.cfg.Counters {
 		spec := &r.cfg.Counters[i]
-		if !spec.Counts(on, pe.Kind) {
+		if spec.Distinct == "" || !spec.Counts(on, pe.Kind) {
 			continue
 		}
-		v := pe.Keys.Get(spec.Key)
-		if v == "" {
+		v, member := pe.Keys.Get(spec.Key), pe.Keys.Get(spec.Distinct)
+		if v == "" || member == "" {
 			continue
-		}
-		var member string
-		if spec.Distinct != "" {
-			if member = pe.Keys.Get(spec.Distinct); member == "" {
-				continue
-			}
 		}
 		w := r.windows[i]
 		idx := w.index(pe.At)
-		ttl := w.ttl(idx, at)
-		if ttl <= 0 {
+		if w.ttl(idx, at) <= 0 {
 			continue // already out of every window from now on
 		}
-		r.queueBump(ctx, pipe, i, v, member, idx, pe.At, ttl)
+		r.queueDistinct(ctx, b, i, b.str(r.counterKey(i, v)), member, idx, pe.At)
 	}
+	pipe := b.pipeline(r.c)
+	_ = pipe.BatchProcess(ctx, b.cmds...) // only appends
 	signIn := on == engine.CountSuccess && pe.Keys.User != ""
 	var famAdd redis.Cmder
 	if signIn && pe.Familiarity != nil {

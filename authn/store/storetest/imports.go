@@ -28,16 +28,21 @@ func testImports(t *testing.T, newDB NewDatabase) {
 		}
 		return iu
 	}
+	withProfile := mk("auth0|5", "five@example.com", false)
+	withProfile.Profile = &authn.Profile{UserID: withProfile.User.ID, DisplayName: "Five", Locale: "de-CH", UpdatedAt: t0,
+		Attributes: map[string]any{"tier": "gold", "points": int64(5)}}
 	batch := []authn.ImportedUser{
 		mk("auth0|1", "one@example.com", true),
 		mk("auth0|2", "native@example.com", false), // taken by a native account
 		mk("auth0|3", "three@example.com", false),
 		mk("auth0|3", "three-again@example.com", false), // the same external id twice
 		mk("auth0|4", "one@example.com", false),         // an address an earlier line took
+		withProfile,
 	}
 	dry, err := s.ImportUsers(ctx, batch, true)
 	require.NoError(t, err)
-	want := []authn.ImportStatus{authn.ImportCreated, authn.ImportConflict, authn.ImportCreated, authn.ImportConflict, authn.ImportConflict}
+	want := []authn.ImportStatus{authn.ImportCreated, authn.ImportConflict, authn.ImportCreated, authn.ImportConflict, authn.ImportConflict,
+		authn.ImportCreated}
 	for i, o := range dry {
 		assert.Equal(t, want[i], o.Status, "dry run, user %d", i)
 	}
@@ -55,6 +60,16 @@ func testImports(t *testing.T, newDB NewDatabase) {
 	f, err := s.ActiveTOTP(ctx, got.ID)
 	require.NoError(t, err)
 	assert.Equal(t, []byte("sealed"), f.SealedSecret)
+	p, err := s.Profile(ctx, withProfile.User.ID)
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), p.Version, "an imported profile is version 1")
+	assert.Equal(t, "Five", p.DisplayName)
+	assert.Equal(t, "de-CH", p.Locale)
+	assert.Equal(t, "gold", p.Attributes["tier"])
+	assert.EqualValues(t, 5, p.Attributes["points"])
+	p, err = s.Profile(ctx, got.ID)
+	require.NoError(t, err)
+	assert.Zero(t, p.Version, "no profile imported, none stored")
 	n, err := s.UserByID(ctx, native.ID)
 	require.NoError(t, err)
 	assert.Equal(t, native, n, "the native account is untouched")

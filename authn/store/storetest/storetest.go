@@ -26,6 +26,7 @@ type Store interface {
 	authn.ProfileStore
 	authn.DeviceStore
 	authn.ActivityStore
+	authn.ConsentStore
 	authn.SignInRecorder
 	authn.UserDirectory
 	authn.ErasureStore

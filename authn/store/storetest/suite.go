@@ -46,6 +46,7 @@ func Run(t *testing.T, newDB NewDatabase) {
 		{"DeletionRequests", testDeletionRequests},
 		{"EraseUser", testEraseUser},
 		{"UnverifiedRetention", testUnverifiedRetention},
+		{"Consents", testConsents},
 		{"OIDC", testOIDC},
 		{"OIDCConsents", testOIDCConsents},
 		{"Sweeper", testSweeper},

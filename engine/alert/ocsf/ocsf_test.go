@@ -234,7 +234,9 @@ func TestSchemas(t *testing.T) {
 		// Self-service (authn/secevent/privacy.go).
 		secevent.ProfileUpdated, secevent.DeviceRenamed, secevent.DeviceForgotten, secevent.ActivityDisowned,
 		// Privacy rights (authn/secevent/rights.go).
-		secevent.DataExportRequested, secevent.DataExported, secevent.DeletionRequested, secevent.DeletionCancelled} {
+		secevent.DataExportRequested, secevent.DataExported, secevent.DeletionRequested, secevent.DeletionCancelled,
+		// Consents (authn/secevent/consent.go).
+		secevent.ConsentGranted, secevent.ConsentWithdrawn, secevent.PreferencesUpdated} {
 		s := "account-change"
 		if typ.IsFinding() {
 			s = "detection-finding"

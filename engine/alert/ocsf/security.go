@@ -94,6 +94,10 @@ var securityTypes = map[secevent.Type]securityType{
 	secevent.DataExported:        {activity: activityOther, activityName: "Data Exported", title: "data export downloaded"},
 	secevent.DeletionRequested:   {activity: activityOther, activityName: "Deletion Requested", severity: risk.SeverityLow, title: "account erasure requested"},
 	secevent.DeletionCancelled:   {activity: activityOther, activityName: "Deletion Cancelled", title: "account erasure cancelled"},
+	// Consents and preferences (authn/secevent/consent.go), 99 Other.
+	secevent.ConsentGranted:     {activity: activityOther, activityName: "Consent Granted", title: "consent granted"},
+	secevent.ConsentWithdrawn:   {activity: activityOther, activityName: "Consent Withdrawn", title: "consent withdrawn"},
+	secevent.PreferencesUpdated: {activity: activityOther, activityName: "Preferences Update", title: "communication preferences updated"},
 	// OpenID Connect consents (secevent/oidc.go).
 	secevent.OIDCConsentGranted: {activity: activityOther, activityName: "App Consent Granted", title: "an application was granted access"},
 	secevent.OIDCConsentRevoked: {activity: activityOther, activityName: "App Consent Revoked", title: "an application's access was revoked"},

@@ -154,3 +154,28 @@ func TestAuthnBodyExportsEveryMember(t *testing.T) {
 	}
 	assert.Len(t, shapes, int(ShapeReset)+1, "a shape without a spec")
 }
+
+// FuzzDecodeDevice: any form value decodes to a bounded descriptor or an
+// error, never a panic, and a valid descriptor survives the trip.
+func FuzzDecodeDevice(f *testing.F) {
+	f.Add([]byte(`{"platform":"Linux x86_64","languages":["de-CH","en"],"timezone":"Europe/Zurich","screen_width":1920,"cookie_id":"0123456789abcdef"}`))
+	f.Add([]byte(`1},"x":{`))
+	f.Add([]byte(`{"languages":[1]}`))
+	f.Add([]byte(``))
+	var d Decoder
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		dev, err := d.DecodeDevice(raw)
+		if err != nil {
+			if dev != nil {
+				t.Fatal("a descriptor with an error")
+			}
+			return
+		}
+		if dev == nil {
+			t.Fatal("no descriptor and no error")
+		}
+		if len(dev.Platform) > maxDeviceString || len(dev.Languages) > maxLanguages || len(dev.CookieID) > maxDeviceString {
+			t.Fatalf("unbounded descriptor: %+v", dev)
+		}
+	})
+}
