@@ -15,8 +15,9 @@ import (
 
 // Erasure (engine.UserStateEraser): what this package keeps about a user
 // beyond the profile. In Redis, the counter keys carry the user key in
-// clear ({c:<counter>:<user>}) and pending evaluations name the user in
-// their value; both go. In memory, counters are keyed by a 64-bit hash
+// clear (the ring {v:user:<user>} and the distinct counters'
+// {c:<counter>:<user>}) and pending evaluations name the user in their
+// value; all go. In memory, counters are keyed by a 64-bit hash
 // (never the id) and expire with their window; pending evaluations go.
 
 var (
@@ -67,12 +68,19 @@ func (t *pendingTable) eraseUsers(users []string) int {
 // last pending TTL).
 func (r *Redis) EraseUserState(ctx context.Context, userKeys []string) (int, int, error) {
 	var keys []string
-	for i, s := range r.cfg.Counters {
-		if s.Key != engine.KeyUser {
+	for _, u := range userKeys {
+		if u == "" {
 			continue
 		}
-		for _, u := range userKeys {
-			if u != "" {
+		// The event counters keyed by user share one ring per user
+		// (redis_ring.go); distinct counters keep a key each.
+		for _, rk := range r.rings {
+			if rk.kind == engine.KeyUser {
+				keys = append(keys, rk.head+u+rk.tail)
+			}
+		}
+		for i, s := range r.cfg.Counters {
+			if s.Key == engine.KeyUser && s.Distinct != "" {
 				keys = append(keys, r.counterKey(i, u))
 			}
 		}
