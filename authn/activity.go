@@ -93,7 +93,7 @@ var activityKinds = map[secevent.Type]bool{
 	secevent.PasswordChanged: true, secevent.PasswordReset: true, secevent.MFAEnrolled: true,
 	secevent.MFARemoved: true, secevent.MFARecoveryRenewed: true, secevent.SessionsRevoked: true,
 	secevent.StepUpFailed: true, secevent.ProfileUpdated: true,
-	secevent.DeviceForgotten: true, secevent.ActivityDisowned: true,
+	secevent.DeviceForgotten: true, secevent.ActivityDisowned: true, secevent.SessionHijackSuspected: true,
 	secevent.ConsentGranted: true, secevent.ConsentWithdrawn: true, secevent.PreferencesUpdated: true,
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -115,6 +116,9 @@ type UserView struct {
 	// Risk summarises the engine's risk profile of the account (nil when
 	// the state store keeps none).
 	Risk *RiskSummary
+	// Consents are where the owner stands with every declared purpose and
+	// the ledger behind it, newest first (nil when consents are not kept).
+	Consents *ConsentView
 }
 
 // RiskSummary is what support reads of the engine's risk profile: how
@@ -220,6 +224,14 @@ func (s *Admin) selfServiceView(ctx context.Context, v *UserView) error {
 			}
 			v.Devices = append(v.Devices, di)
 		}
+	}
+	if s.self.consents != nil {
+		h, err := s.self.consents.ConsentHistory(ctx, id)
+		if err != nil {
+			return fmt.Errorf("authn: consent history: %w", err)
+		}
+		v.Consents = &ConsentView{Purposes: s.cfg.Account.states(h), History: h}
+		slices.Reverse(v.Consents.History)
 	}
 	if s.self.activity != nil {
 		as, err := s.self.activity.ListActivity(ctx, id, time.Time{}, "", recentInView)

@@ -65,12 +65,15 @@ type core struct {
 
 // Client is who is asking: the HTTP layer fills it for every request. IP
 // must already be resolved through the trusted proxies; Device is what a
-// client collector sent (may be nil).
+// client collector sent (may be nil). JA4 is the TLS fingerprint of the
+// client's connection when riskauthd terminated TLS itself (empty
+// otherwise): the engine reads it as event.ja4.
 type Client struct {
 	IP         netip.Addr
 	UserAgent  string
 	Device     *engine.DeviceDescriptor
 	Attributes map[string]string
+	JA4        string
 }
 
 // truncUA cuts a user agent to what the engine accepts, for the attempt

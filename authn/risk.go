@@ -13,7 +13,7 @@ import (
 // the caller only where a password is being checked.
 func (s *core) event(kind string, u *User, identifier string, c Client) engine.Event {
 	ev := engine.Event{Kind: kind, IP: c.IP, UserAgent: c.UserAgent, Device: c.Device,
-		Attributes: c.Attributes, Time: s.clock.Now()}
+		Attributes: c.Attributes, JA4: c.JA4, Time: s.clock.Now()}
 	if u != nil {
 		ev.UserID = u.ID
 	} else {

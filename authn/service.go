@@ -174,7 +174,7 @@ func New(cfg Config, d Deps) (*Services, error) {
 		Registration: &Registration{core: c},
 		Recovery:     &Recovery{core: c},
 		Account:      &Account{core: c},
-		Sessions:     &Sessions{core: c},
+		Sessions:     &Sessions{core: c, uses: newSessionUses()},
 		mail:         c.mail,
 	}, nil
 }

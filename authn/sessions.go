@@ -6,16 +6,23 @@ import (
 	"strconv"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2"
+
 	"github.com/riskauth/riskauth/authn/secevent"
 	"github.com/riskauth/riskauth/authn/token"
 )
 
 // Sessions resolves session tokens on every signed-in request
 // (Authenticate) and lets the user see and end their sessions. It is
-// the hot path: store lookups only, no risk evaluation and no
-// credential check, which is why step-up (Account.Reauthenticate) is not
-// here. Issuing sessions is the core's, shared by SignIn and Account.
-type Sessions struct{ *core }
+// the hot path: store lookups only, no credential check, which is why
+// step-up (Account.Reauthenticate) is not here, and a risk evaluation
+// only when a session moves to another network or TLS fingerprint
+// (AuthenticateClient, sessionuse.go). Issuing sessions is the core's, shared by SignIn and Account.
+type Sessions struct {
+	*core
+	// uses is where each session was last allowed from (sessionuse.go).
+	uses *lru.Cache[string, useMark]
+}
 
 // IssuedSession is a new session. Token is shown once: the HTTP layer puts
 // it in a cookie or returns it as a bearer token; only its hash is stored.

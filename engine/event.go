@@ -14,6 +14,10 @@ const (
 	KindRegistration  = "registration"
 	KindPasswordReset = "password_reset"
 	KindMFA           = "mfa"
+	// KindSessionUse is a session or refresh token used from another
+	// network or TLS fingerprint than it last was (authn evaluates it on
+	// change only, issue 24).
+	KindSessionUse = "session_use"
 )
 
 // Event is one thing an app asks the engine about: usually a sign-in attempt.

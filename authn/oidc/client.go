@@ -33,6 +33,11 @@ type ClientConfig struct {
 	RedirectURIs []string `yaml:"redirect_uris"`
 	// PostLogoutRedirectURIs are where RP-initiated logout may return to.
 	PostLogoutRedirectURIs []string `yaml:"post_logout_redirect_uris"`
+	// BackchannelLogoutURI, when set, is told (OpenID Connect
+	// Back-Channel Logout 1.0: a signed logout token POSTed to it) when a
+	// riskauth session the client got tokens from ends. https, or http on
+	// loopback.
+	BackchannelLogoutURI string `yaml:"backchannel_logout_uri"`
 	// Scopes are the scopes beyond openid, profile, email and
 	// offline_access the client may ask for; the standard ones are allowed
 	// to every client.
@@ -97,6 +102,11 @@ func newClient(cfg ClientConfig, loginURL func(string) string) (*client, error) 
 	for _, u := range append(slices.Clone(cfg.RedirectURIs), cfg.PostLogoutRedirectURIs...) {
 		if err := checkRedirectURI(u, cfg.Native); err != nil {
 			return nil, fmt.Errorf("client %q: redirect URI %q: %w", cfg.ID, u, err)
+		}
+	}
+	if u := cfg.BackchannelLogoutURI; u != "" {
+		if err := checkRedirectURI(u, false); err != nil {
+			return nil, fmt.Errorf("client %q: backchannel_logout_uri %q: %w", cfg.ID, u, err)
 		}
 	}
 	if len(cfg.GrantTypes) == 0 {

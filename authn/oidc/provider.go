@@ -73,6 +73,11 @@ type Config struct {
 	// exchange (default 15 minutes); CodeTTL the code (default 1 minute).
 	RequestTTL time.Duration
 	CodeTTL    time.Duration
+	// BackchannelAttempts bounds the deliveries of one logout token
+	// (default DefaultBackchannelAttempts); BackchannelDelay is the wait
+	// before the second, doubling after (default DefaultBackchannelDelay).
+	BackchannelAttempts int
+	BackchannelDelay    time.Duration
 }
 
 // Deps are the provider's collaborators.
@@ -87,8 +92,17 @@ type Deps struct {
 	Risk Risk
 	// Logger (nil discards) never receives a code, token or secret.
 	Logger *slog.Logger
-	// Events receives consents given and withdrawn (nil: none).
+	// Events receives consents given and withdrawn, RP-initiated
+	// logouts and back-channel deliveries (nil: none).
 	Events SecurityEvents
+	// Sessions are riskauth's sessions: RP-initiated logout ends one, and
+	// back-channel logout tells clients of the ended ones (nil: logout
+	// only redirects, and back-channel logout sees every session as ended
+	// once a session-ending event names the user).
+	Sessions Sessions
+	// HTTPClient delivers logout tokens (nil: a client with a 5 s
+	// timeout that follows no redirect).
+	HTTPClient *http.Client
 }
 
 // Provider is the OpenID Connect provider: Handler serves its endpoints,
@@ -154,8 +168,13 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 		p.clients[c.cfg.ID] = c
 		scopes = appendNew(scopes, c.cfg.Scopes...)
 	}
-	p.st = &storage{cfg: cfg, store: deps.Store, users: deps.Users, clock: deps.Clock, log: deps.Logger, clients: p.clients, risk: deps.Risk, events: deps.Events}
+	p.st = &storage{cfg: cfg, store: deps.Store, users: deps.Users, clock: deps.Clock, log: deps.Logger, clients: p.clients, risk: deps.Risk,
+		events: deps.Events, sessions: deps.Sessions}
 	p.st.signing, p.st.keys = signingKeys(cfg.Keys)
+	if cfg.BackchannelAttempts <= 0 {
+		cfg.BackchannelAttempts = DefaultBackchannelAttempts
+	}
+	cfg.BackchannelDelay = orDefault(cfg.BackchannelDelay, DefaultBackchannelDelay)
 
 	// The crypto key encrypts opaque access tokens, which this provider
 	// does not issue (its access tokens are JWTs); it is random so that
@@ -171,7 +190,12 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 		GrantTypeRefreshToken: true,
 		SupportedUILocales:    []language.Tag{language.English},
 		SupportedScopes:       scopes,
-		SupportedClaims:       op.DefaultSupportedClaims,
+		SupportedClaims:       append(slices.Clone(op.DefaultSupportedClaims), "sid"),
+		// Logout: back-channel, with sid; the page RP-initiated logout
+		// ends on when the client names none.
+		BackChannelLogoutSupported:        true,
+		BackChannelLogoutSessionSupported: true,
+		DefaultLogoutRedirectURI:          DefaultLoggedOutPath,
 	}
 	// Tokens are sent as bearer headers or form posts, never with cookies,
 	// so any origin may call the token and userinfo endpoints, but
@@ -196,7 +220,15 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("oidc: %w", err)
 	}
+	p.st.bc = newBackchannel(p.st, deps.HTTPClient, cfg.BackchannelAttempts, cfg.BackchannelDelay)
 	return p, nil
+}
+
+// Close stops the back-channel logout worker; deliveries waiting for a
+// retry give up (and are audited as failed). Safe to call twice.
+func (p *Provider) Close() error {
+	p.st.bc.close()
+	return nil
 }
 
 func appendNew(to []string, more ...string) []string {

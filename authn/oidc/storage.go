@@ -33,6 +33,10 @@ type storage struct {
 	keys    []op.Key
 	risk    Risk // nil: no evaluation
 	events  SecurityEvents
+	// sessions ends riskauth sessions at RP-initiated logout (nil:
+	// logout only redirects); bc tells clients of ended sessions.
+	sessions Sessions
+	bc       *backchannel
 }
 
 var _ op.Storage = (*storage)(nil)
@@ -232,11 +236,6 @@ func (s *storage) GetKeyByIDAndClientID(context.Context, string, string) (*jose.
 func (s *storage) ValidateJWTProfileScopes(context.Context, string, []string) ([]string, error) {
 	return nil, errors.New("the JWT profile grant is not supported")
 }
-
-// TerminateSession is RP-initiated logout: the client's tokens for the
-// user stay valid until they expire or are revoked (RFC 7009); the
-// riskauth session is the HTTP layer's to end.
-func (s *storage) TerminateSession(context.Context, string, string) error { return nil }
 
 // now is the store's time, for lifetimes.
 func (s *storage) now() time.Time { return s.clock.Now().UTC() }

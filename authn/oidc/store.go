@@ -133,10 +133,30 @@ type ConsentStore interface {
 	DeleteConsent(ctx context.Context, userID, clientID string, now time.Time) error
 }
 
+// RPSession is a relying party that got tokens from a riskauth session
+// (back-channel logout tells it when the session ends).
+type RPSession struct {
+	ClientID  string
+	SessionID string
+	UserID    string
+	CreatedAt time.Time
+}
+
+// RPSessionStore keeps which clients hold tokens from which sessions.
+type RPSessionStore interface {
+	// AddRPSession records r; recording it again changes nothing.
+	AddRPSession(ctx context.Context, r RPSession) error
+	// RPSessions lists the user's records.
+	RPSessions(ctx context.Context, userID string) ([]RPSession, error)
+	// DeleteRPSession removes a record (the client was told).
+	DeleteRPSession(ctx context.Context, clientID, sessionID string) error
+}
+
 // Store is everything the provider keeps.
 type Store interface {
 	RequestStore
 	CodeStore
 	TokenStore
 	ConsentStore
+	RPSessionStore
 }

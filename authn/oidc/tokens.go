@@ -51,6 +51,9 @@ func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (s
 	if err := s.useCode(ctx, a); err != nil {
 		return "", time.Time{}, err
 	}
+	if err := s.recordRPSession(ctx, a); err != nil {
+		return "", time.Time{}, err
+	}
 	g := grantOf(a)
 	return s.insertAccess(ctx, a.ID, a.ClientID, a.GetSubject(), g, g.Scopes)
 }
@@ -62,6 +65,9 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 	switch r := req.(type) {
 	case *authRequest:
 		if err := s.useCode(ctx, r); err != nil {
+			return "", "", time.Time{}, err
+		}
+		if err := s.recordRPSession(ctx, r); err != nil {
 			return "", "", time.Time{}, err
 		}
 		g := grantOf(r)
@@ -280,7 +286,11 @@ func (s *storage) SetUserinfoFromScopes(context.Context, *zoidc.UserInfo, string
 
 // SetUserinfoFromRequest fills the ID token's user claims.
 func (s *storage) SetUserinfoFromRequest(ctx context.Context, ui *zoidc.UserInfo, req op.IDTokenRequest, scopes []string) error {
-	return s.userinfo(ctx, ui, req.GetSubject(), scopes)
+	if err := s.userinfo(ctx, ui, req.GetSubject(), scopes); err != nil {
+		return err
+	}
+	idTokenSID(ui, req)
+	return nil
 }
 
 // SetUserinfoFromToken answers the userinfo endpoint for a live access

@@ -11,4 +11,8 @@ const (
 	// OIDCConsentRevoked: the user withdrew a client's consent; the
 	// client's tokens for the user were revoked with it.
 	OIDCConsentRevoked Type = "oidc_consent_revoked"
+	// OIDCBackchannelLogout: a client was told that a session it got
+	// tokens from ended (details client_id, outcome: delivered or
+	// failed, attempts).
+	OIDCBackchannelLogout Type = "oidc_backchannel_logout"
 )

@@ -27,6 +27,11 @@ const (
 	StepUpFailed       Type = "step_up_failed"
 	NewDevice          Type = "new_device"
 	SessionsRevoked    Type = "sessions_revoked"
+	// SessionHijackSuspected: a session was used from another network or
+	// TLS fingerprint and the risk rules asked for re-authentication
+	// (details action reauthenticate) or ended it (action revoke);
+	// details evaluation_id, session.
+	SessionHijackSuspected Type = "session_hijack_suspected"
 )
 
 // The audit-only types: routine authentication steps, recorded so that
@@ -91,7 +96,7 @@ func (t Type) IsAuthentication() bool {
 // Detection Findings and changes as Account Changes.
 func (t Type) IsFinding() bool {
 	switch t {
-	case Lockout, StepUpFailed, NewDevice:
+	case Lockout, StepUpFailed, NewDevice, SessionHijackSuspected:
 		return true
 	}
 	return false

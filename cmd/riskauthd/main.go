@@ -79,8 +79,12 @@ func run(cfgPath string) error {
 	defer srv.Close()
 
 	errc := make(chan error, 2)
+	ln, err := cfg.Listen()
+	if err != nil {
+		return err
+	}
 	go func() {
-		if err := srv.API.App().Listen(cfg.Addr); err != nil {
+		if err := srv.API.Serve(ln); err != nil {
 			errc <- fmt.Errorf("listen %s: %w", cfg.Addr, err)
 		}
 	}()
@@ -95,7 +99,7 @@ func run(cfgPath string) error {
 			}
 		}()
 	}
-	log.Info("riskauthd listening", "addr", cfg.Addr, "metrics_addr", cfg.MetricsAddr, "metrics_token", cfg.MetricsToken != "",
+	log.Info("riskauthd listening", "addr", cfg.Addr, "tls", cfg.TLS.On(), "metrics_addr", cfg.MetricsAddr, "metrics_token", cfg.MetricsToken != "",
 		"ruleset", srv.Engine.Rules().Current().Version, "state", srv.StateKind, "alerts", srv.Sink.Status().Transport, "data_dir", cfg.DataDir)
 	if cfg.MetricsAddr == "" && cfg.MetricsToken == "" {
 		log.Warn("/metrics is open to everyone who reaches " + cfg.Addr + ": set RISKAUTH_METRICS_ADDR or RISKAUTH_METRICS_TOKEN")

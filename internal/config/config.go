@@ -32,6 +32,8 @@ import (
 type Config struct {
 	// Addr is the listen address (RISKAUTH_ADDR, default 127.0.0.1:8080).
 	Addr string `yaml:"addr"`
+	// TLS, when set, serves Addr over TLS (tls.go).
+	TLS TLSConfig `yaml:"tls"`
 	// MetricsAddr, when set, is a listen address of its own for /metrics,
 	// /healthz and /readyz (RISKAUTH_METRICS_ADDR); /metrics then answers
 	// 404 on Addr. Bind it where only the scraper and the orchestrator
@@ -151,6 +153,7 @@ func (c *Config) applyEnv(env func(string) string) error {
 	set := func(name string, dst *string) { setEnv(env, name, dst) }
 	set("RISKAUTH_ADDR", &c.Addr)
 	set("RISKAUTH_METRICS_ADDR", &c.MetricsAddr)
+	c.applyTLSEnv(env)
 	set("RISKAUTH_METRICS_TOKEN", &c.MetricsToken)
 	set("RISKAUTH_DATA_DIR", &c.DataDir)
 	set("RISKAUTH_REDIS_URL", &c.Redis.URL)
@@ -281,6 +284,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validateAdmin()...)
 	errs = append(errs, c.validateWebhooks()...)
 	errs = append(errs, c.validateMetrics()...)
+	errs = append(errs, c.validateTLS()...)
 	return errors.Join(errs...)
 }
 

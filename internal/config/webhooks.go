@@ -85,7 +85,7 @@ func (c *Config) validateWebhooks() []error {
 func knownEventType(t secevent.Type) bool {
 	switch t {
 	case secevent.MFAEnrolled, secevent.MFARecoveryRenewed, secevent.MFARemoved, secevent.PasswordChanged, secevent.PasswordReset,
-		secevent.Lockout, secevent.StepUpFailed, secevent.NewDevice, secevent.SessionsRevoked:
+		secevent.Lockout, secevent.StepUpFailed, secevent.NewDevice, secevent.SessionsRevoked, secevent.SessionHijackSuspected:
 		return true
 	}
 	return t.IsLifecycle()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/riskauth/riskauth/authn"
 	"github.com/riskauth/riskauth/authn/mail"
+	"github.com/riskauth/riskauth/authn/oidc"
 	"github.com/riskauth/riskauth/authn/password"
 	"github.com/riskauth/riskauth/authn/seal"
 	"github.com/riskauth/riskauth/authn/store"
@@ -164,10 +165,13 @@ func (s *Server) buildAuthn(ctx context.Context, cfg *config.Config, reg *promet
 		return err
 	}
 
-	events, err := s.securityEvents(cfg, reg, log, clk)
+	sink, err := s.securityEvents(cfg, reg, log, clk)
 	if err != nil {
 		return err
 	}
+	// The OpenID Connect provider hears of ended sessions through the
+	// events (back-channel logout); everything passes on to the sink.
+	events := oidc.NewSessionWatch(sink)
 	svc, err := authn.New(a.Flows(), authn.Deps{
 		Users: st, Flows: st, Tokens: st, Sessions: st, Attempts: st, TOTP: st, Recovery: st, Counters: st, FlowClients: st,
 		Directory: st, Risk: s.evaluator, Hasher: hasher, Policy: policy, Sealer: sealer, RecoveryHasher: rh, CodeKey: codeKey,
@@ -202,8 +206,13 @@ func (s *Server) buildAuthn(ctx context.Context, cfg *config.Config, reg *promet
 	if apiCfg.AccessTokens, err = accessTokens(cfg, log); err != nil {
 		return err
 	}
-	if deps.OIDC, err = buildOIDC(a.OIDC, apiCfg.AccessTokens, st, s.evaluator, events, clk, log); err != nil {
+	op, err := buildOIDC(a.OIDC, apiCfg.AccessTokens, st, s.evaluator, events, clk, log)
+	if err != nil {
 		return err
+	}
+	if op != nil {
+		deps.OIDC = op
+		s.closers = append(s.closers, op.Close)
 	}
 	deps.Registration, deps.SignIn, deps.PasswordReset = svc.Registration, svc.SignIn, svc.Recovery
 	deps.Sessions, deps.Account = svc.Sessions, svc.Account

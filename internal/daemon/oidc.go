@@ -20,7 +20,10 @@ var (
 // buildOIDC builds the OpenID Connect provider when clients are
 // registered (nil otherwise). It signs with the access-token keys: one
 // key set, published once, rotated once.
-func buildOIDC(cfg config.OIDCConfig, at *httpapi.AccessTokenConfig, st authnStore, risk oidc.Risk, events oidc.SecurityEvents, clk clock.Clock, log *slog.Logger) (httpapi.OIDCProvider, error) {
+//
+// watch is the security-event sink authn emits into: the provider is
+// attached to it, to tell clients of ended sessions (back-channel logout).
+func buildOIDC(cfg config.OIDCConfig, at *httpapi.AccessTokenConfig, st authnStore, risk oidc.Risk, watch *oidc.SessionWatch, clk clock.Clock, log *slog.Logger) (*oidc.Provider, error) {
 	if len(cfg.Clients) == 0 {
 		return nil, nil
 	}
@@ -36,10 +39,11 @@ func buildOIDC(cfg config.OIDCConfig, at *httpapi.AccessTokenConfig, st authnSto
 		keys[i] = oidc.SigningKey{ID: k.ID, Key: k.Key}
 	}
 	p, err := oidc.New(oidc.Config{Issuer: at.Issuer, Clients: cfg.Clients, Keys: keys},
-		oidc.Deps{Store: ost, Users: st, Risk: risk, Events: events, Clock: clk, Logger: log})
+		oidc.Deps{Store: ost, Users: st, Risk: risk, Events: watch, Sessions: st, Clock: clk, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("oidc: %w", err)
 	}
+	watch.Attach(p)
 	log.Info("OpenID Connect provider on", "issuer", p.Issuer(), "clients", len(cfg.Clients))
 	return p, nil
 }

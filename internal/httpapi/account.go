@@ -124,7 +124,7 @@ func infoBody(i authn.SessionInfo) sessionInfoBody {
 }
 
 func (s *Server) whoami(c *fiber.Ctx) error {
-	info, err := s.sessions.Authenticate(c.UserContext(), sessionToken(c))
+	info, err := s.sessions.AuthenticateClient(c.UserContext(), sessionToken(c), s.sessionClient(c))
 	if err != nil {
 		return sessionError(c, err)
 	}

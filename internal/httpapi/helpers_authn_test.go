@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,6 +26,7 @@ import (
 	"github.com/riskauth/riskauth/authn/mail"
 	"github.com/riskauth/riskauth/authn/password"
 	"github.com/riskauth/riskauth/authn/seal"
+	"github.com/riskauth/riskauth/authn/secevent"
 	"github.com/riskauth/riskauth/authn/store"
 	authtotp "github.com/riskauth/riskauth/authn/totp"
 	"github.com/riskauth/riskauth/engine"
@@ -45,6 +47,8 @@ type authnEnv struct {
 	outbox string
 	// calls counts the services' store calls (the store under them all).
 	calls *authntest.Counting
+	// events passes authn's security events on to what a test attaches.
+	events *forwardEvents
 
 	mu   sync.Mutex
 	seen []string // tokens, codes and flow ids handed out, for the log check
@@ -83,6 +87,7 @@ func newAuthnEnv(t *testing.T, eng *engine.Engine, reg *prometheus.Registry, ori
 	renderer, err := mail.NewRenderer(mail.RendererConfig{PublicOrigin: origin, ServiceName: "riskauth"})
 	require.NoError(t, err)
 	calls := authntest.NewCounting(st)
+	fwd := &forwardEvents{}
 	cfg := authn.Config{ServiceName: "riskauth", Account: testAccountConfig()}
 	for _, f := range acfg {
 		if f != nil {
@@ -96,6 +101,7 @@ func newAuthnEnv(t *testing.T, eng *engine.Engine, reg *prometheus.Registry, ori
 		SelfService: authn.SelfServiceDeps{Profiles: st, Devices: st, Activity: st, Profiler: eng, Consents: st},
 		Directory:   st,
 		Privacy:     authn.PrivacyDeps{Store: st, Locker: st, State: eng},
+		Events:      fwd,
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() {
@@ -103,8 +109,21 @@ func newAuthnEnv(t *testing.T, eng *engine.Engine, reg *prometheus.Registry, ori
 		_ = outbox.Close()
 		_ = st.Close()
 	})
-	return &authnEnv{svc: svc, store: st, outbox: outbox.Path(), calls: calls}
+	return &authnEnv{svc: svc, store: st, outbox: outbox.Path(), calls: calls, events: fwd}
 }
+
+// forwardEvents passes security events on to the sink attached, if any.
+type forwardEvents struct {
+	to atomic.Pointer[authn.SecurityEvents]
+}
+
+func (f *forwardEvents) Emit(ev *secevent.Event) {
+	if to := f.to.Load(); to != nil {
+		(*to).Emit(ev)
+	}
+}
+
+func (f *forwardEvents) attach(to authn.SecurityEvents) { f.to.Store(&to) }
 
 func (a *authnEnv) track(s string) string {
 	a.mu.Lock()

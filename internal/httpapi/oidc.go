@@ -63,6 +63,7 @@ func (s *Server) oidcRoutes() []route {
 		r(http.MethodPost, oidc.DefaultLoginPath+"/code", s.oidcLoginCode),
 		r(http.MethodGet, oidc.DefaultConsentPath, s.oidcConsentPage),
 		r(http.MethodPost, oidc.DefaultConsentPath, s.oidcConsentAnswer),
+		r(http.MethodGet, oidc.DefaultLoggedOutPath, s.oidcLoggedOut),
 	}
 }
 

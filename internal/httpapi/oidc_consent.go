@@ -149,3 +149,13 @@ func (s *Server) oidcConsentAnswer(c *fiber.Ctx) error {
 	}
 	return c.Redirect(next, http.StatusSeeOther)
 }
+
+// oidcLoggedOut is where RP-initiated logout ends when the client names
+// no post_logout_redirect_uri.
+func (s *Server) oidcLoggedOut(c *fiber.Ctx) error {
+	if s.oidc == nil {
+		return oidcOff(c)
+	}
+	return renderConsent(c, http.StatusOK, oidcConsentView{State: "done", Title: "Signed out",
+		Message: "You are signed out. You can close this window."}, "")
+}

@@ -151,9 +151,15 @@ func newOIDCEnvRules(t *testing.T, rulesPath string, extra ...oidc.ClientConfig)
 	clk := clock.NewManual(time.Now())
 	writes := &countingOIDC{Store: ae.store}
 	events := &recordedEvents{}
-	prov, err := oidc.New(oidc.Config{Issuer: origin, Clients: append(testClients(), extra...), Keys: []oidc.SigningKey{{ID: "k1", Key: key}}},
-		oidc.Deps{Store: writes, Users: ae.store, Risk: eng, Clock: clk, Logger: logger, Events: events})
+	// authn's events and the provider's own reach the recorder through
+	// the session watch, which tells the provider of ended sessions.
+	watch := oidc.NewSessionWatch(events)
+	prov, err := oidc.New(oidc.Config{Issuer: origin, Clients: append(testClients(), extra...), Keys: []oidc.SigningKey{{ID: "k1", Key: key}},
+		BackchannelDelay: 10 * time.Millisecond},
+		oidc.Deps{Store: writes, Users: ae.store, Risk: eng, Clock: clk, Logger: logger, Events: watch, Sessions: ae.store})
 	require.NoError(t, err)
+	watch.Attach(prov)
+	ae.events.attach(watch)
 	srv, err := httpapi.New(httpapi.Config{APIKeys: []string{testKey}, PublicOrigin: origin,
 		AccessTokens: &httpapi.AccessTokenConfig{Keys: []httpapi.AccessTokenKey{{ID: "k1", Key: key}}}},
 		ae.deps(httpapi.Deps{Engine: eng, Registry: reg, Logger: logger, OIDC: prov}))
@@ -163,6 +169,7 @@ func newOIDCEnvRules(t *testing.T, rulesPath string, extra ...oidc.ClientConfig)
 	e := &env{t: t, srv: srv, url: origin, reg: reg, store: store, logs: logs,
 		http: &http.Client{Timeout: 10 * time.Second}, auth: ae}
 	t.Cleanup(func() {
+		require.NoError(t, prov.Close())
 		e.http.CloseIdleConnections()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

@@ -12,6 +12,7 @@ import (
 	"github.com/riskauth/riskauth/authn"
 	"github.com/riskauth/riskauth/authn/oidc"
 	"github.com/riskauth/riskauth/authn/token"
+	"github.com/riskauth/riskauth/signals/device/ja4"
 )
 
 // The login step of an OpenID Connect authorization: the hosted sign-in
@@ -118,7 +119,7 @@ func (s *Server) oidcSingleSignOn(c *fiber.Ctx, id string, p *oidc.LoginPrompt) 
 	if s.sessions == nil || tok == "" || slices.Contains(p.Prompt, "login") {
 		return false, nil
 	}
-	info, err := s.sessions.Authenticate(c.UserContext(), tok)
+	info, err := s.sessions.AuthenticateClient(c.UserContext(), tok, s.sessionClient(c))
 	if err != nil {
 		return false, nil // no live session: sign in
 	}
@@ -234,7 +235,7 @@ func codeLabel(m authn.Method) string {
 // pageClient is the browser as the sign-in service sees it.
 func (s *Server) pageClient(c *fiber.Ctx) authn.Client {
 	ua := string(c.Request().Header.UserAgent())
-	return authn.Client{IP: s.clientIP(c), UserAgent: ua}
+	return authn.Client{IP: s.clientIP(c), UserAgent: ua, JA4: ja4.Of(c.Context().Conn())}
 }
 
 // oidcAnswer goes on after a sign-in step: a second factor, or the

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
@@ -117,6 +119,91 @@ func TestHostedPagesInBrowser(t *testing.T) {
 	require.Len(t, again, 1, "the same browser is the same, known device: %v", again)
 	assert.Equal(t, firstID, again[0].(map[string]any)["id"])
 	assert.Empty(t, e.auth.mails(t, email, mail.KindNewDeviceSignIn), "no new-device notice for a known device")
+
+	// The account pages, each checked; the security page sets up the
+	// authenticator app and shows the recovery codes.
+	click := func(ctx context.Context, sel, wait string) {
+		t.Helper()
+		require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS(sel))))
+		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		if err := chromedp.Do(wctx, chromedp.WaitVisible(chromedp.CSS(wait))); err != nil {
+			body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main")))
+			t.Fatalf("after %s, no %s: %v; the page says: %s", sel, wait, err, body)
+		}
+	}
+	go2 := func(ctx context.Context, path, st string) {
+		t.Helper()
+		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(e.url+path), state(st)))
+	}
+	go2(ctx, "/account", "profile")
+	require.NoError(t, chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS("#display_name"), "Ada")))
+	click(ctx, "#submit", "#notice")
+	pb.check(ctx, "account-profile")
+	go2(ctx, "/account/security", "security")
+	pb.check(ctx, "account-security")
+	click(ctx, "#totp-begin", "#totp-secret")
+	secret := text(t, ctx, "#totp-secret")
+	pb.check(ctx, "account-security-totp")
+	require.NoError(t, chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS("#totp-code"), totpAt(t, secret, time.Now()))))
+	click(ctx, "#totp-confirm", "#codes")
+	codes := strings.Fields(text(t, ctx, "#codes"))
+	require.NotEmpty(t, codes)
+	for _, c := range codes {
+		e.auth.track(c)
+	}
+	pb.check(ctx, "account-security-codes")
+	for _, sec := range []string{"devices", "sessions", "activity"} {
+		go2(ctx, "/account/"+sec, sec)
+		pb.check(ctx, "account-"+sec)
+	}
+	click(ctx, "#logout", `body[data-state="identifier"]`)
+
+	// Another browser: the engine steps up, now with the app; the user
+	// switches to a recovery code instead.
+	other := pb.tab("en-US", true)
+	require.NoError(t, chromedp.Do(other, chromedp.Navigate(e.url+"/login"), state("identifier")))
+	keys(t, other, email+kb.Enter)
+	require.NoError(t, chromedp.Do(other, state("password")))
+	keys(t, other, userPassword+kb.Enter)
+	require.NoError(t, chromedp.Do(other, chromedp.WaitVisible(chromedp.CSS(`body[data-state="code"], body[data-page="account"]`))))
+	require.Contains(t, text(t, other, `label[for="code"]`), "authenticator app", "a new browser steps up, with the app")
+	pb.check(other, "signin-totp")
+	click(other, "#use-recovery_code", `#code[autocomplete="off"]`) // the recovery code field
+	require.Contains(t, text(t, other, `label[for="code"]`), "Recovery code")
+	pb.check(other, "signin-recovery-code")
+	keys(t, other, codes[0]+kb.Enter)
+	require.NoError(t, chromedp.Do(other, chromedp.WaitVisible(chromedp.CSS(`body[data-page="account"]`))))
+
+	// A form whose token does not match: the error page, which says
+	// nothing more.
+	require.NoError(t, chromedp.Do(other, chromedp.Navigate(e.url+"/account"), state("profile")))
+	_, err = chromedp.Run(other, chromedp.Evaluate[bool](`document.querySelector('#form input[name=csrf]').value = 'x'; HTMLFormElement.prototype.submit.call(document.getElementById('form')); true`))
+	require.NoError(t, err)
+	require.NoError(t, chromedp.Do(other, state("error")))
+	pb.check(other, "error")
+
+	// Registration, then the forgotten password, from a new browser.
+	const newcomer = "grace@example.com"
+	reg := pb.tab("en-US", true)
+	go2(reg, "/register", "register")
+	pb.check(reg, "register")
+	require.NoError(t, chromedp.Do(reg, chromedp.SendKeys(chromedp.CSS("#email"), newcomer),
+		chromedp.SendKeys(chromedp.CSS("#password"), userPassword)))
+	click(reg, "#submit", `body[data-state="register-sent"]`)
+	pb.check(reg, "register-sent")
+	go2(reg, "/password/forgot", "forgot")
+	pb.check(reg, "forgot")
+	require.NoError(t, chromedp.Do(reg, chromedp.SendKeys(chromedp.CSS("#email"), newcomer)))
+	click(reg, "#submit", `body[data-state="forgot-sent"]`)
+	pb.check(reg, "forgot-sent")
+	// The links' landing pages (pages.go), as opened: not used yet.
+	require.NoError(t, chromedp.Do(reg, chromedp.Navigate(e.auth.link(t, newcomer, mail.KindVerifyEmail)), chromedp.WaitVisible(chromedp.CSS(`body[data-state="ready"]`))))
+	pb.check(reg, "verify-email")
+	require.NoError(t, chromedp.Do(reg, chromedp.Navigate(e.auth.link(t, newcomer, mail.KindPasswordReset)), chromedp.WaitVisible(chromedp.CSS(`body[data-state="ready"]`))))
+	pb.check(reg, "password-reset")
+	require.NoError(t, chromedp.Do(reg, chromedp.Navigate(e.url+"/login/magic?token=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"), chromedp.WaitVisible(chromedp.CSS(`body[data-state="ready"]`))))
+	pb.check(reg, "magic-link")
 
 	// German.
 	de := pb.tab("de-DE,de;q=0.9", true)

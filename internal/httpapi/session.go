@@ -14,6 +14,7 @@ import (
 	"github.com/riskauth/riskauth/authn"
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/internal/httpapi/wire"
+	"github.com/riskauth/riskauth/signals/device/ja4"
 	"github.com/riskauth/riskauth/signals/device/ualabel"
 )
 
@@ -52,6 +53,19 @@ const (
 // *authn.Sessions implements it.
 type Authenticator interface {
 	Authenticate(ctx context.Context, sessionToken string) (*authn.SessionInfo, error)
+	// AuthenticateClient is Authenticate with the session-level risk
+	// check for a use by client c (authn/sessionuse.go).
+	AuthenticateClient(ctx context.Context, sessionToken string, c authn.Client) (*authn.SessionInfo, error)
+}
+
+// sessionClient is the client a session use is checked for: the browser
+// or app on the connection. A backend with an API key speaks from its
+// own network, so its uses are not compared (the zero client).
+func (s *Server) sessionClient(c *fiber.Ctx) authn.Client {
+	if hasAPIKey(c) {
+		return authn.Client{}
+	}
+	return authn.Client{IP: s.clientIP(c), UserAgent: string(c.Request().Header.UserAgent()), JA4: ja4.Of(c.Context().Conn())}
 }
 
 // authnService names the authn service (a Deps field) a route calls.
@@ -308,6 +322,11 @@ func (s *Server) client(c *fiber.Ctx, b *wire.Client) (authn.Client, error) {
 		ua = ua[:engine.MaxUserAgentLen]
 	}
 	cl := authn.Client{IP: s.clientIP(c), UserAgent: ua, Device: b.Device, Attributes: b.Attributes}
+	if !hasAPIKey(c) {
+		// A browser's own connection, when riskauthd terminated its TLS; a
+		// backend's connection says nothing about its user's browser.
+		cl.JA4 = ja4.Of(c.Context().Conn())
+	}
 	hasIP, hasUA := b.IP.IsValid(), b.UserAgent != ""
 	if hasIP || hasUA {
 		if !hasAPIKey(c) {

@@ -146,7 +146,7 @@ func (s *Server) accessToken(c *fiber.Ctx, _ *wire.AuthnBody, _ authn.Client) er
 	if s.tokens == nil {
 		return apiErr(CodeUnavailable, "access tokens are not enabled on this server")
 	}
-	info, err := s.sessions.Authenticate(c.UserContext(), sessionToken(c))
+	info, err := s.sessions.AuthenticateClient(c.UserContext(), sessionToken(c), s.sessionClient(c))
 	if err != nil {
 		return sessionError(c, err)
 	}

@@ -41,6 +41,9 @@ func TestAdminUserProfile(t *testing.T) {
 	risk, _ := v["risk"].(map[string]any)
 	require.NotNil(t, risk, "%s", r.body)
 	assert.EqualValues(t, 1, risk["logins"])
+	consents, _ := v["consents"].(map[string]any)
+	require.NotNil(t, consents, "%s", r.body)
+	assert.Contains(t, consents, "purposes")
 
 	// "tier" is not user-editable: the owner may not set it, support may.
 	r = b.call("PATCH", "/v1/account", `{"attributes":{"tier":"gold"}}`, ifMatch(`"0"`))

@@ -27,6 +27,7 @@ type userView struct {
 	Devices  []deviceBody   `json:"devices"`
 	History  []activityBody `json:"history"`
 	Risk     *riskView      `json:"risk"`
+	Consents *consentsBody  `json:"consents"`
 }
 
 // adminProfile is the profile as support sees it (every attribute, also
@@ -157,6 +158,10 @@ func (s *Server) addSelfServiceView(body *userView, v *authn.UserView) {
 	body.History = make([]activityBody, len(v.Activity))
 	for i, a := range v.Activity {
 		body.History[i] = s.activityOf(a, false)
+	}
+	if v.Consents != nil {
+		c := consentsOf(v.Consents)
+		body.Consents = &c
 	}
 	if r := v.Risk; r != nil {
 		body.Risk = &riskView{Logins: r.Logins, FirstLogin: optTime(r.FirstLogin), LastLogin: optTime(r.LastLogin),

@@ -49,6 +49,7 @@ func Run(t *testing.T, newDB NewDatabase) {
 		{"Consents", testConsents},
 		{"OIDC", testOIDC},
 		{"OIDCConsents", testOIDCConsents},
+		{"OIDCRPSessions", testOIDCRPSessions},
 		{"Sweeper", testSweeper},
 		{"Migrations", testMigrations},
 		{"ConcurrentSignIns", testConcurrentSignIns},

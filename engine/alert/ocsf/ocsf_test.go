@@ -230,7 +230,7 @@ func TestSchemas(t *testing.T) {
 		}},
 	)
 	for _, typ := range []secevent.Type{secevent.MFAEnrolled, secevent.MFARecoveryRenewed, secevent.MFARemoved, secevent.PasswordChanged,
-		secevent.PasswordReset, secevent.SessionsRevoked, secevent.Lockout, secevent.StepUpFailed, secevent.NewDevice,
+		secevent.PasswordReset, secevent.SessionsRevoked, secevent.Lockout, secevent.StepUpFailed, secevent.NewDevice, secevent.SessionHijackSuspected,
 		// Self-service (authn/secevent/privacy.go).
 		secevent.ProfileUpdated, secevent.DeviceRenamed, secevent.DeviceForgotten, secevent.ActivityDisowned,
 		// Privacy rights (authn/secevent/rights.go).

@@ -99,8 +99,9 @@ var securityTypes = map[secevent.Type]securityType{
 	secevent.ConsentWithdrawn:   {activity: activityOther, activityName: "Consent Withdrawn", title: "consent withdrawn"},
 	secevent.PreferencesUpdated: {activity: activityOther, activityName: "Preferences Update", title: "communication preferences updated"},
 	// OpenID Connect consents (secevent/oidc.go).
-	secevent.OIDCConsentGranted: {activity: activityOther, activityName: "App Consent Granted", title: "an application was granted access"},
-	secevent.OIDCConsentRevoked: {activity: activityOther, activityName: "App Consent Revoked", title: "an application's access was revoked"},
+	secevent.OIDCConsentGranted:    {activity: activityOther, activityName: "App Consent Granted", title: "an application was granted access"},
+	secevent.OIDCConsentRevoked:    {activity: activityOther, activityName: "App Consent Revoked", title: "an application's access was revoked"},
+	secevent.OIDCBackchannelLogout: {activity: activityOther, activityName: "App Logout", title: "an application was told that a session ended"},
 	// The account lifecycle (secevent/lifecycle.go), Account Change's own
 	// activities where OCSF 1.3 has one: 1 Create, 2 Enable, 5 Disable,
 	// 6 Delete, 12 Unlock; the rest 99 Other, named.
@@ -118,6 +119,8 @@ var securityTypes = map[secevent.Type]securityType{
 	secevent.Lockout:      {activity: activityCreate, activityName: "Create", severity: risk.SeverityMedium, title: "account locked out after repeated failures"},
 	secevent.StepUpFailed: {activity: activityCreate, activityName: "Create", severity: risk.SeverityMedium, title: "second-factor challenge failed"},
 	secevent.NewDevice:    {activity: activityCreate, activityName: "Create", severity: risk.SeverityLow, title: "sign-in from a new device"},
+	secevent.SessionHijackSuspected: {activity: activityCreate, activityName: "Create", severity: risk.SeverityHigh,
+		title: "session used from another network or TLS stack: re-authentication required or session revoked"},
 
 	// The audit trail's types (audit.go). Failures are Low, the rest
 	// Informational: the SOC's alerts come from the types above.

@@ -1,0 +1,13 @@
+-- OpenID Connect back-channel logout (authn/oidc): which relying party
+-- got tokens from which riskauth session, so that when the session ends
+-- (sign-out, revocation, "this wasn't me", a disabled account) the
+-- client is told. No foreign key to users: a deleted account's clients
+-- are told too, and the row goes once they were.
+CREATE TABLE oidc_rp_sessions (
+	client_id  TEXT NOT NULL,
+	session_id TEXT NOT NULL,
+	user_id    TEXT NOT NULL,
+	created_at INTEGER NOT NULL,
+	PRIMARY KEY (client_id, session_id)
+);
+CREATE INDEX oidc_rp_sessions_user ON oidc_rp_sessions (user_id);
