@@ -156,6 +156,11 @@ type FamiliaritySketchConfig struct {
 	Width int `yaml:"width"`
 	// Depth is the rows: 1 to 16 (default 4).
 	Depth int `yaml:"depth"`
+	// Shards is how many Redis keys the sketch is cut into, each in its
+	// own hash slot, so that a Cluster's nodes share its load: 1 to 64; 0
+	// means 1 on a standalone Redis and 4 on a Cluster. In-memory state
+	// ignores it.
+	Shards int `yaml:"shards"`
 }
 
 // global is the sketch size as the familiarity package takes it.
@@ -242,6 +247,9 @@ func (c *Config) Validate() error {
 	}
 	if _, err := c.Velocity.FamiliaritySketch.global().Sized(); err != nil {
 		errs = append(errs, fmt.Errorf("velocity.familiarity_sketch: %w", err))
+	}
+	if n := c.Velocity.FamiliaritySketch.Shards; n < 0 || n > 64 {
+		errs = append(errs, fmt.Errorf("velocity.familiarity_sketch.shards %d: want 0 (automatic) to 64", n))
 	}
 	if c.Velocity.MaxKeys < 1000 {
 		errs = append(errs, fmt.Errorf("velocity.max_keys %d: want at least 1000", c.Velocity.MaxKeys))

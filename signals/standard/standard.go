@@ -233,6 +233,7 @@ func (a *Assembly) openState(fam *familiarity.Model, vm *velocity.Metrics, clk c
 		PendingTTL: cfg.Velocity.PendingTTL, FamiliarityRefresh: cfg.Velocity.FamiliarityRefresh, KeyPrefix: cfg.Redis.Prefix,
 		ProfileLimits: engine.ProfileLimits{Familiarity: fam}}
 	vcfg.FamiliaritySketch = cfg.Velocity.FamiliaritySketch.global()
+	vcfg.FamiliarityShards = cfg.Velocity.FamiliaritySketch.Shards
 	switch {
 	case cfg.Redis.URL != "":
 		client, err := redisClient(cfg.Redis)

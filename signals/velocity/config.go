@@ -20,6 +20,9 @@ const (
 	// DefaultFamiliarityRefresh is how often the Redis backend re-reads
 	// the global familiarity sketch into its in-process mirror.
 	DefaultFamiliarityRefresh = 30 * time.Second
+	// DefaultFamiliarityShards is how many keys the Redis backend spreads
+	// its familiarity sketch over on a Redis Cluster.
+	DefaultFamiliarityShards = 4
 )
 
 // Config configures both backends. Zero fields take the defaults above.
@@ -57,6 +60,14 @@ type Config struct {
 	// familiarity counts (zero fields: familiarity's defaults, 2^15 × 4);
 	// the key is named by its size (famSketch).
 	FamiliaritySketch familiarity.GlobalConfig
+	// FamiliarityShards is how many keys (in as many hash slots, spread
+	// evenly over the slot range) the Redis backend cuts its familiarity
+	// sketch into, so that a Cluster's nodes share its writes and reads:
+	// 1 to 64; 0 means 1 on a standalone Redis and
+	// DefaultFamiliarityShards on a Cluster client. A sign-in costs one
+	// BITFIELD per shard its 36 counters fall into. The memory backend
+	// ignores it.
+	FamiliarityShards int
 }
 
 // withDefaults validates the config and fills its zero fields.
@@ -82,6 +93,7 @@ func (c Config) withDefaults() (Config, error) {
 		{"pending ttl", int64(c.PendingTTL)},
 		{"profile ttl", int64(c.ProfileTTL)},
 		{"familiarity refresh", int64(c.FamiliarityRefresh)},
+		{"familiarity shards", int64(c.FamiliarityShards)},
 		{"profile limits", int64(min(c.ProfileLimits.Countries, c.ProfileLimits.ASNs, c.ProfileLimits.Devices))},
 	} {
 		if n.v < 0 {

@@ -91,5 +91,7 @@
 // (default 30s) by a goroutine that NewRedis starts and Close stops, and
 // bumped with the store's own successful sign-ins in between; scores are
 // at most about one interval behind other instances' sign-ins. One hash
-// tag puts the whole sketch on one Cluster node (see famSketch).
+// tag per shard spreads the sketch over a Cluster's nodes
+// ([Config.FamiliarityShards], default 4 on a Cluster, 1 on a standalone
+// server; see famSketch).
 package velocity

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -238,13 +239,95 @@ func (r *Redis) refreshFamiliarity(ctx context.Context) error {
 }
 
 func (r *Redis) fetchFamiliarity(ctx context.Context) (*famMirror, error) {
-	v, err := r.c.Get(ctx, r.fam.key).Result()
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("velocity redis: read familiarity sketch: %w", err)
+	v, err := r.readFamiliarity(ctx)
+	if err != nil {
+		return nil, err
 	}
 	m, err := decodeFamSketch(r.fam.cfg, v)
 	if err != nil {
 		return nil, fmt.Errorf("velocity redis: %w", err)
 	}
 	return m, nil
+}
+
+// readFamiliarity reads the sketch's logical string: its one key, or its
+// shards (one pipeline of GETs, which a Cluster client sends to the nodes
+// in parallel) joined, each but the last padded with zeros to its length.
+// When no shard exists yet and the one-key sketch of the same size does
+// (a deployment from before the shards), its counts are migrated first.
+func (r *Redis) readFamiliarity(ctx context.Context) (string, error) {
+	f := &r.fam
+	if len(f.keys) == 1 {
+		v, err := r.c.Get(ctx, f.keys[0]).Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return "", fmt.Errorf("velocity redis: read familiarity sketch: %w", err)
+		}
+		return v, nil
+	}
+	pipe := r.c.Pipeline()
+	gets := make([]*redis.StringCmd, len(f.keys))
+	for i, k := range f.keys {
+		gets[i] = pipe.Get(ctx, k)
+	}
+	cmds, err := pipe.Exec(ctx)
+	if err := pipelineErr(cmds, err); err != nil {
+		return "", fmt.Errorf("velocity redis: read familiarity sketch: %w", err)
+	}
+	var b strings.Builder
+	empty := true
+	for i, g := range gets {
+		v := g.Val()
+		if len(v) > f.shardBytes {
+			return "", fmt.Errorf("velocity redis: %w: shard %d has %d bytes, more than its %d", errFamCorrupt, i, len(v), f.shardBytes)
+		}
+		if v == "" {
+			continue
+		}
+		if empty {
+			b.Grow(f.size)
+			empty = false
+		}
+		b.WriteString(strings.Repeat("\x00", i*f.shardBytes-b.Len()))
+		b.WriteString(v)
+	}
+	if empty {
+		return r.migrateFamiliarity(ctx)
+	}
+	return b.String(), nil
+}
+
+// migrateFamiliarity copies the one-key sketch (f.legacy) into the
+// shards when none of them exists yet: the counts of months of sign-ins
+// survive the switch to shards. Each shard is written with SET NX, so
+// instances migrating at once write each shard once; a shard that a
+// sign-in created between the read and the write keeps only that
+// sign-in's count (its cells then read low: values look rarer, which
+// asks for more step-ups, not fewer). The one-key sketch stays (an older
+// instance of a rolling upgrade still counts there): delete it once every
+// instance runs with shards (docs/operations.md, "Upgrades").
+func (r *Redis) migrateFamiliarity(ctx context.Context) (string, error) {
+	f := &r.fam
+	v, err := r.c.Get(ctx, f.legacy).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("velocity redis: read one-key familiarity sketch: %w", err)
+	}
+	if len(v) > f.size {
+		return "", fmt.Errorf("velocity redis: %w: one-key sketch of %d bytes, more than %d", errFamCorrupt, len(v), f.size)
+	}
+	pipe := r.c.Pipeline()
+	for i, k := range f.keys {
+		lo := i * f.shardBytes
+		if lo >= len(v) {
+			break
+		}
+		pipe.SetNX(ctx, k, v[lo:min(lo+f.shardBytes, len(v))], 0)
+	}
+	cmds, err := pipe.Exec(ctx)
+	if err := pipelineErr(cmds, err); err != nil {
+		return "", fmt.Errorf("velocity redis: migrate familiarity sketch: %w", err)
+	}
+	return v, nil
 }

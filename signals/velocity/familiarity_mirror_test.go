@@ -171,7 +171,9 @@ func TestRedisFamiliarityMirror(t *testing.T) {
 			require.NoError(t, a.refreshFamiliarity(ctx))
 			assert.Equal(t, read(b), read(a))
 
-			require.NoError(t, a.c.Del(ctx, a.fam.key).Err())
+			for _, k := range a.fam.keys {
+				require.NoError(t, a.c.Del(ctx, k).Err())
+			}
 			require.NoError(t, a.refreshFamiliarity(ctx))
 			assert.Equal(t, familiarity.Counts{}, read(a), "a missing key is an empty sketch")
 		})

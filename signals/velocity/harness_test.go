@@ -106,7 +106,11 @@ func waitFirstRefresh(t testing.TB, s *Redis) {
 // would fill a shared test server. Registered after the client's cleanup,
 // so it runs before the client is closed.
 func dropSketch(t testing.TB, s *Redis) {
-	t.Cleanup(func() { _ = s.c.Del(context.Background(), s.fam.key).Err() })
+	t.Cleanup(func() {
+		for _, k := range append(s.fam.keys, s.fam.legacy) {
+			_ = s.c.Del(context.Background(), k).Err() // one by one: a Cluster's keys are in several slots
+		}
+	})
 }
 
 func openMemory(t testing.TB, cfg Config) *Memory {

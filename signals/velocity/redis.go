@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -27,7 +28,9 @@ import (
 //	<prefix>{e:<evaluation id>}                           a pending evaluation (JSON string)
 //	<prefix>{e:<evaluation id>}:flow                      marks its flow outcome as recorded
 //	<prefix>{fam}:global:<depth>x<width>                  the global familiarity counts (a string
-//	                                                      of saturating counters, see famSketch)
+//	                                                      of saturating counters, see famSketch),
+//	                                                      or on a Cluster that string cut into
+//	                                                      shards, ...{fam<i>.<k>}...:<i>/<n>
 //
 // One ring per key value keeps a Load at one GET per key value for all of
 // its event counters and one BITFIELD (plus a PEXPIRE) to count the event
@@ -103,7 +106,16 @@ func newRedis(client redis.UniversalClient, cfg Config, metrics *Metrics, log *s
 	if err != nil {
 		return nil, err
 	}
-	fam, err := newFamSketch(cfg.KeyPrefix, cfg.FamiliaritySketch)
+	shards := cfg.FamiliarityShards
+	if shards == 0 {
+		// Nothing to spread a standalone server's load over; a Cluster's
+		// nodes share it (see famSketch).
+		shards = 1
+		if _, ok := client.(*redis.ClusterClient); ok {
+			shards = DefaultFamiliarityShards
+		}
+	}
+	fam, err := newFamSketch(cfg.KeyPrefix, cfg.FamiliaritySketch, shards)
 	if err != nil {
 		return nil, err
 	}
@@ -147,19 +159,21 @@ func (r *Redis) fail(op string, err error) error {
 }
 
 // pipelineErr returns the first error (other than redis.Nil) of a
-// pipeline's commands, leaving out optional, whose failure the caller
-// handles. exec is what Exec returned: when no command carries an error
-// it is returned as it is (a pipeline that failed as a whole).
-func pipelineErr(cmds []redis.Cmder, exec error, optional redis.Cmder) error {
+// pipeline's commands, leaving out optional ones, whose failure the
+// caller handles. exec is what Exec returned: when no command carries an
+// error it is returned as it is (a pipeline that failed as a whole).
+func pipelineErr(cmds []redis.Cmder, exec error, optional ...redis.Cmder) error {
+	optionalFailed := false
 	for _, cmd := range cmds {
-		if cmd == optional {
+		if slices.Contains(optional, cmd) {
+			optionalFailed = optionalFailed || cmd.Err() != nil
 			continue
 		}
 		if err := cmd.Err(); err != nil && !errors.Is(err, redis.Nil) {
 			return err
 		}
 	}
-	if exec != nil && !errors.Is(exec, redis.Nil) && (optional == nil || optional.Err() == nil) {
+	if exec != nil && !errors.Is(exec, redis.Nil) && !optionalFailed {
 		return exec
 	}
 	return nil

@@ -2,6 +2,7 @@ package velocity
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -34,14 +35,20 @@ func famLogin(i int) familiarity.Features {
 func TestRedisFamiliarityCounts(t *testing.T) {
 	t.Parallel()
 	for _, tc := range redisTopologies {
-		for _, size := range []familiarity.GlobalConfig{{}, {Width: 256, Depth: 2}} {
+		for _, sc := range []struct {
+			size   familiarity.GlobalConfig
+			shards int
+		}{{}, {size: familiarity.GlobalConfig{Width: 256, Depth: 2}}, {shards: 3}, {size: familiarity.GlobalConfig{Width: 256, Depth: 1}, shards: 5}} {
 			name := tc.name
-			if size.Width != 0 {
-				name += fmt.Sprintf("/%dx%d", size.Depth, size.Width)
+			if sc.size.Width != 0 {
+				name += fmt.Sprintf("/%dx%d", sc.size.Depth, sc.size.Width)
+			}
+			if sc.shards != 0 {
+				name += fmt.Sprintf("/shards=%d", sc.shards)
 			}
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
-				testRedisFamiliarityCounts(t, tc.client, size)
+				testRedisFamiliarityCounts(t, tc.client, sc.size, sc.shards)
 			})
 		}
 	}
@@ -50,9 +57,9 @@ func TestRedisFamiliarityCounts(t *testing.T) {
 // testRedisFamiliarityCounts: sign-ins recorded on two stores of a sketch
 // of the given size add up in Redis as in one familiarity.Global of that
 // size, and a store opened later reads them.
-func testRedisFamiliarityCounts(t *testing.T, client func(testing.TB) redis.UniversalClient, size familiarity.GlobalConfig) {
+func testRedisFamiliarityCounts(t *testing.T, client func(testing.TB) redis.UniversalClient, size familiarity.GlobalConfig, shards int) {
 	ctx := context.Background()
-	cfg := Config{KeyPrefix: testPrefix(t), FamiliaritySketch: size,
+	cfg := Config{KeyPrefix: testPrefix(t), FamiliaritySketch: size, FamiliarityShards: shards,
 		Counters: []engine.CounterSpec{counter("logins_user", engine.CountSuccess, engine.KeyUser, "", time.Hour)}}
 	open := func() *Redis {
 		s := newTestRedis(t, client(t), cfg, nil)
@@ -65,7 +72,9 @@ func testRedisFamiliarityCounts(t *testing.T, client func(testing.TB) redis.Univ
 	require.NoError(t, err)
 	sized, err := size.Sized()
 	require.NoError(t, err)
-	require.True(t, strings.HasSuffix(stores[0].fam.key, fmt.Sprintf(":%dx%d", sized.Depth, sized.Width)), "the key is named by the size: %s", stores[0].fam.key)
+	for _, k := range stores[0].fam.keys {
+		assert.Contains(t, k, fmt.Sprintf(":%dx%d", sized.Depth, sized.Width), "the key is named by the size")
+	}
 	t0 := base()
 	users := map[string]bool{}
 	for i := range 24 {
@@ -113,8 +122,14 @@ func testRedisFamiliarityCounts(t *testing.T, client func(testing.TB) redis.Univ
 		}
 	}
 	c := stores[0].c
-	n, err := c.MemoryUsage(ctx, stores[0].fam.key).Result()
-	require.NoError(t, err)
+	var n int64
+	for _, k := range stores[0].fam.keys {
+		m, err := c.MemoryUsage(ctx, k).Result()
+		if !errors.Is(err, redis.Nil) { // a small sketch may leave a shard unwritten
+			require.NoError(t, err)
+		}
+		n += m
+	}
 	t.Logf("global familiarity sketch: %d bytes in Redis (%.2f MiB)", n, float64(n)/(1<<20))
 	assert.Less(t, n, int64(6<<20), "the 4.5 MiB of counters, plus Redis' overhead")
 }
@@ -128,18 +143,7 @@ func TestRedisFamiliaritySaturates(t *testing.T) {
 	c := redisStandalone(t)
 	s := openRedis(t, c, Config{})
 	x := famLogin(1)
-	var args []any
-	for _, a := range s.fam.cells(nil, "", &x) {
-		args = append(args, a)
-		if len(args)%3 == 2 { // after "u32", "#n"
-			args = append(args, uint64(math.MaxUint32))
-		}
-	}
-	set := []any{}
-	for i := 0; i < len(args); i += 3 {
-		set = append(set, "SET", args[i], args[i+1], args[i+2])
-	}
-	require.NoError(t, c.BitField(ctx, s.fam.key, set...).Err())
+	setFamCells(t, s, &x, math.MaxUint32)
 	require.NoError(t, s.refreshFamiliarity(ctx))
 	// Redis saturates the counters, and so does the local bump.
 	signInWithFamiliarity(t, s, engine.Keys{User: "sat", IP: x.IP}, x, base(), engine.OutcomeSuccess)
@@ -185,8 +189,8 @@ func TestRedisFamiliarityOutage(t *testing.T) {
 	require.NoError(t, s.refreshFamiliarity(ctx))
 	require.Equal(t, 0.0, errs(opFamiliarityRefresh))
 	require.Equal(t, 0.0, age())
-	require.NoError(t, c.Del(ctx, s.fam.key).Err())
-	require.NoError(t, c.LPush(ctx, s.fam.key, "not a sketch").Err())
+	require.NoError(t, c.Del(ctx, s.fam.keys[0]).Err())
+	require.NoError(t, c.LPush(ctx, s.fam.keys[0], "not a sketch").Err())
 
 	require.ErrorContains(t, s.refreshFamiliarity(ctx), "WRONGTYPE")
 	assert.Equal(t, 1.0, errs(opFamiliarityRefresh))
@@ -254,14 +258,99 @@ func BenchmarkFamiliarityRefresh(b *testing.B) {
 	s := openRedis(b, redisStandalone(b), Config{})
 	ctx := context.Background()
 	// The highest cell, so that the string has its full length.
-	require.NoError(b, s.c.BitField(ctx, s.fam.key, "SET", "u32", "#"+strconv.Itoa(famCellBase+len(s.mirror.Load().cells)-1), 1).Err())
-	n, err := s.c.StrLen(ctx, s.fam.key).Result()
-	require.NoError(b, err)
-	b.SetBytes(n)
+	sh, off := s.fam.field(int64(famCellBase+len(s.mirror.Load().cells)-1) * 32)
+	require.NoError(b, s.c.BitField(ctx, s.fam.keys[sh], "SET", "u32", off, 1).Err())
+	b.SetBytes(int64(s.fam.size))
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := s.refreshFamiliarity(ctx); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// setFamCells sets every counter x's values map to to v, in Redis.
+func setFamCells(t testing.TB, s *Redis, x *familiarity.Features, v uint32) {
+	t.Helper()
+	for sh, a := range s.fam.byShard(x, "SET") {
+		if len(a) == 0 {
+			continue
+		}
+		var set []any
+		for i := 0; i < len(a); i += 3 { // "SET", "u32", offset
+			set = append(set, a[i], a[i+1], a[i+2], int64(v))
+		}
+		require.NoError(t, s.c.BitField(context.Background(), s.fam.keys[sh], set...).Err())
+	}
+}
+
+// TestFamiliarityShardsSpread: the shards' hash tags put them in as many
+// slots, one in each equal part of the slot range, so that a Cluster
+// whose nodes own equal ranges serves them from as many nodes as it can.
+func TestFamiliarityShardsSpread(t *testing.T) {
+	t.Parallel()
+	assert.Equal(t, uint16(0x31c3), crc16("123456789"), "CRC-16/XMODEM's check value")
+	for _, n := range []int{2, 3, 4, 16, maxFamShards} {
+		f, err := newFamSketch("ra:", familiarity.GlobalConfig{}, n)
+		require.NoError(t, err)
+		require.Len(t, f.keys, n)
+		for i, k := range f.keys {
+			tag := k[strings.IndexByte(k, '{')+1 : strings.IndexByte(k, '}')]
+			slot := int(crc16(tag)) % 16384
+			assert.True(t, slot >= i*16384/n && slot < (i+1)*16384/n, "shard %d of %d: slot %d", i, n, slot)
+		}
+		assert.GreaterOrEqual(t, f.shardBytes*n, f.size)
+		assert.Zero(t, f.shardBytes%8, "no field straddles two shards")
+	}
+	f, err := newFamSketch("ra:", familiarity.GlobalConfig{}, 1)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"ra:{fam}:global:4x32768"}, f.keys, "one shard is the one-key sketch of before")
+	_, err = newFamSketch("ra:", familiarity.GlobalConfig{}, maxFamShards+1)
+	assert.Error(t, err)
+}
+
+// TestFamiliarityShardsMigrate: a sharded store started where only the
+// one-key sketch exists reads its counts and copies them into the shards,
+// once.
+func TestFamiliarityShardsMigrate(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, tc := range redisTopologies {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			prefix := testPrefix(t)
+			cfg := Config{KeyPrefix: prefix, FamiliarityShards: 1,
+				Counters: []engine.CounterSpec{counter("logins_user", engine.CountSuccess, engine.KeyUser, "", time.Hour)}}
+			one := newTestRedis(t, tc.client(t), cfg, nil)
+			dropSketch(t, one)
+			waitFirstRefresh(t, one)
+			x := famLogin(4)
+			for i := range 3 {
+				signInWithFamiliarity(t, one, engine.Keys{User: fmt.Sprintf("mig-%d", i), IP: x.IP}, x, base(), engine.OutcomeSuccess)
+			}
+			cfg.FamiliarityShards = 4
+			sharded := newTestRedis(t, tc.client(t), cfg, nil)
+			dropSketch(t, sharded)
+			waitFirstRefresh(t, sharded)
+			want := familiarity.Counts{Total: 3, Users: 3}
+			for f := range want.Freq {
+				want.Freq[f] = 3
+			}
+			assert.Equal(t, want, *sharded.mirror.Load().lookup(&x), "the one-key counts, read through the migration")
+			var n int64
+			for _, k := range sharded.fam.keys { // one by one: several slots
+				e, err := sharded.c.Exists(ctx, k).Result()
+				require.NoError(t, err)
+				n += e
+			}
+			assert.Positive(t, n, "shards written")
+			signInWithFamiliarity(t, sharded, engine.Keys{User: "mig-new", IP: x.IP}, x, base(), engine.OutcomeSuccess)
+			require.NoError(t, sharded.refreshFamiliarity(ctx))
+			want.Total, want.Users = 4, 4
+			for f := range want.Freq {
+				want.Freq[f] = 4
+			}
+			assert.Equal(t, want, *sharded.mirror.Load().lookup(&x), "read from the shards, not migrated again")
+		})
 	}
 }

@@ -86,7 +86,7 @@ func (r *Redis) Load(ctx context.Context, req *engine.LoadRequest) (*engine.Snap
 		profile = b.stringCmd(ctx, "getrange", b.str(r.profileKey(req.Keys.User)), 0, -1)
 	}
 	cmds, err := b.exec(ctx, r.c)
-	if err := pipelineErr(cmds, err, nil); err != nil {
+	if err := pipelineErr(cmds, err); err != nil {
 		return nil, r.fail(opLoad, err)
 	}
 	for k, cmd := range rings {

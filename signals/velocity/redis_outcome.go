@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -100,7 +101,7 @@ func (r *Redis) RecordOutcome(ctx context.Context, id string, o engine.Outcome, 
 	pipe := b.pipeline(r.c)
 	_ = pipe.BatchProcess(ctx, b.cmds...) // only appends
 	signIn := on == engine.CountSuccess && pe.Keys.User != ""
-	var famAdd redis.Cmder
+	var famAdd []redis.Cmder
 	if signIn && pe.Familiarity != nil {
 		// In the counter pipeline, not after the profile update: no round
 		// trip of its own. Its failure alone is counted, not returned: the
@@ -109,11 +110,11 @@ func (r *Redis) RecordOutcome(ctx context.Context, id string, o engine.Outcome, 
 	}
 	if pipe.Len() > 0 {
 		cmds, err := pipe.Exec(ctx)
-		if err := pipelineErr(cmds, err, famAdd); err != nil {
+		if err := pipelineErr(cmds, err, famAdd...); err != nil {
 			return nil, r.fail(opOutcome, fmt.Errorf("bump counters: %w", err))
 		}
 		if famAdd != nil {
-			if famAdd.Err() != nil {
+			if slices.ContainsFunc(famAdd, func(c redis.Cmder) bool { return c.Err() != nil }) {
 				r.metrics.backendError(backendRedis, opFamiliarity)
 			} else {
 				// So that this instance's sign-ins count here before the

@@ -24,7 +24,7 @@ import (
 // ringEpoch) in the high bits and its count in the low ringCountBits. A
 // bucket with tag t lives in cell t mod ringCells.
 //
-// A Load reads every counter of the key value with one GET of the string
+// A Load reads every counter of the key value with one GETRANGE of the string
 // (the client sums the cells whose tag lies in the window, so stale cells
 // are ignored without ever being deleted) and counts an event with one
 // BITFIELD of two saturating increments per counter, which computes
