@@ -42,8 +42,9 @@ type ClientConfig struct {
 	// offline_access the client may ask for; the standard ones are allowed
 	// to every client.
 	Scopes []string `yaml:"scopes"`
-	// GrantTypes are the grants allowed: "authorization_code" (default) and
-	// "refresh_token".
+	// GrantTypes are the grants allowed: "authorization_code" (default),
+	// "refresh_token" and "urn:ietf:params:oauth:grant-type:device_code"
+	// (GrantTypeDeviceCode, for devices without a browser).
 	GrantTypes []string `yaml:"grant_types"`
 	// Native marks a public client that runs on the user's device: loopback
 	// and custom-scheme redirect URIs are allowed (RFC 8252).
@@ -96,9 +97,7 @@ func newClient(cfg ClientConfig, loginURL func(string) string) (*client, error) 
 		}
 		c.secretHash = h
 	}
-	if len(cfg.RedirectURIs) == 0 {
-		return nil, fmt.Errorf("client %q: at least one redirect URI is required", cfg.ID)
-	}
+
 	for _, u := range append(slices.Clone(cfg.RedirectURIs), cfg.PostLogoutRedirectURIs...) {
 		if err := checkRedirectURI(u, cfg.Native); err != nil {
 			return nil, fmt.Errorf("client %q: redirect URI %q: %w", cfg.ID, u, err)
@@ -114,14 +113,17 @@ func newClient(cfg ClientConfig, loginURL func(string) string) (*client, error) 
 	}
 	for _, g := range cfg.GrantTypes {
 		switch zoidc.GrantType(g) {
-		case zoidc.GrantTypeCode, zoidc.GrantTypeRefreshToken:
+		case zoidc.GrantTypeCode, zoidc.GrantTypeRefreshToken, zoidc.GrantTypeDeviceCode:
 			c.grants = append(c.grants, zoidc.GrantType(g))
 		default:
-			return nil, fmt.Errorf("client %q: grant type %q is not supported (authorization_code, refresh_token)", cfg.ID, g)
+			return nil, fmt.Errorf("client %q: grant type %q is not supported (authorization_code, refresh_token, %s)", cfg.ID, g, zoidc.GrantTypeDeviceCode)
 		}
 	}
-	if !slices.Contains(c.grants, zoidc.GrantTypeCode) {
-		return nil, fmt.Errorf("client %q: grant types must include authorization_code", cfg.ID)
+	if !slices.Contains(c.grants, zoidc.GrantTypeCode) && !slices.Contains(c.grants, zoidc.GrantTypeDeviceCode) {
+		return nil, fmt.Errorf("client %q: grant types must include authorization_code or the device code grant", cfg.ID)
+	}
+	if slices.Contains(c.grants, zoidc.GrantTypeCode) && len(cfg.RedirectURIs) == 0 {
+		return nil, fmt.Errorf("client %q: at least one redirect URI is required", cfg.ID)
 	}
 	for _, d := range []*time.Duration{&c.cfg.AccessTokenTTL, &c.cfg.IDTokenTTL, &c.cfg.RefreshTokenTTL} {
 		if *d < 0 {

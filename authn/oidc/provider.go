@@ -78,6 +78,11 @@ type Config struct {
 	// before the second, doubling after (default DefaultBackchannelDelay).
 	BackchannelAttempts int
 	BackchannelDelay    time.Duration
+	// DeviceLifetime bounds a device authorization (default
+	// DefaultDeviceLifetime); DevicePollInterval is the least time between
+	// polls (default DefaultDevicePollInterval).
+	DeviceLifetime     time.Duration
+	DevicePollInterval time.Duration
 }
 
 // Deps are the provider's collaborators.
@@ -100,6 +105,9 @@ type Deps struct {
 	// only redirects, and back-channel logout sees every session as ended
 	// once a session-ending event names the user).
 	Sessions Sessions
+	// Counter bounds user-code entries of the device grant (the account
+	// store implements it); nil refuses every entry.
+	Counter authn.EventCounter
 	// HTTPClient delivers logout tokens (nil: a client with a 5 s
 	// timeout that follows no redirect).
 	HTTPClient *http.Client
@@ -151,6 +159,11 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 	}
 	cfg.RequestTTL = orDefault(cfg.RequestTTL, DefaultRequestTTL)
 	cfg.CodeTTL = orDefault(cfg.CodeTTL, DefaultCodeTTL)
+	cfg.DeviceLifetime = orDefault(cfg.DeviceLifetime, DefaultDeviceLifetime)
+	cfg.DevicePollInterval = orDefault(cfg.DevicePollInterval, DefaultDevicePollInterval)
+	if cfg.DevicePollInterval < time.Second || cfg.DeviceLifetime < time.Minute {
+		return nil, errors.New("oidc: device polls at least 1s apart, device codes live at least 1 minute")
+	}
 	if cfg.RequestTTL < 0 || cfg.CodeTTL < 0 || cfg.CodeTTL > 10*time.Minute {
 		return nil, errors.New("oidc: request and code lifetimes must be positive, codes at most 10 minutes")
 	}
@@ -169,7 +182,7 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 		scopes = appendNew(scopes, c.cfg.Scopes...)
 	}
 	p.st = &storage{cfg: cfg, store: deps.Store, users: deps.Users, clock: deps.Clock, log: deps.Logger, clients: p.clients, risk: deps.Risk,
-		events: deps.Events, sessions: deps.Sessions}
+		events: deps.Events, sessions: deps.Sessions, counter: deps.Counter}
 	p.st.signing, p.st.keys = signingKeys(cfg.Keys)
 	if cfg.BackchannelAttempts <= 0 {
 		cfg.BackchannelAttempts = DefaultBackchannelAttempts
@@ -196,6 +209,8 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 		BackChannelLogoutSupported:        true,
 		BackChannelLogoutSessionSupported: true,
 		DefaultLogoutRedirectURI:          DefaultLoggedOutPath,
+		DeviceAuthorization: op.DeviceAuthorizationConfig{Lifetime: cfg.DeviceLifetime, PollInterval: cfg.DevicePollInterval,
+			UserFormPath: DefaultDevicePath, UserCode: op.UserCodeBase20},
 	}
 	// Tokens are sent as bearer headers or form posts, never with cookies,
 	// so any origin may call the token and userinfo endpoints, but
@@ -209,6 +224,7 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 		op.WithCustomEndpoints(op.NewEndpoint(PathAuthorize), op.NewEndpoint(PathToken), op.NewEndpoint(PathUserinfo),
 			op.NewEndpoint(PathRevoke), op.NewEndpoint(PathEndSession), op.NewEndpoint(PathKeys)),
 		op.WithCustomIntrospectionEndpoint(op.NewEndpoint(PathIntrospect)),
+		op.WithCustomDeviceAuthorizationEndpoint(op.NewEndpoint(PathDeviceAuthorization)),
 		op.WithAccessTokenVerifierOpts(op.WithSupportedAccessTokenSigningAlgorithms(string(jose.EdDSA))),
 		op.WithIDTokenHintVerifierOpts(op.WithSupportedIDTokenHintSigningAlgorithms(string(jose.EdDSA))),
 		op.WithCORSOptions(corsOpts),

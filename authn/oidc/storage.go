@@ -37,6 +37,7 @@ type storage struct {
 	// logout only redirects); bc tells clients of ended sessions.
 	sessions Sessions
 	bc       *backchannel
+	counter  authn.EventCounter // device code entries
 }
 
 var _ op.Storage = (*storage)(nil)

@@ -152,6 +152,49 @@ type RPSessionStore interface {
 	DeleteRPSession(ctx context.Context, clientID, sessionID string) error
 }
 
+// DeviceState is where a device authorization stands.
+type DeviceState string
+
+// Device authorization states.
+const (
+	DevicePending  DeviceState = "pending"
+	DeviceApproved DeviceState = "approved"
+	DeviceDenied   DeviceState = "denied"
+	DeviceConsumed DeviceState = "consumed"
+)
+
+// DeviceRecord is one device authorization (RFC 8628).
+type DeviceRecord struct {
+	DeviceCodeHash []byte
+	UserCodeHash   []byte
+	ClientID       string
+	Scopes         []string
+	ExpiresAt      time.Time
+	// LastPollAt is the previous poll (zero before the first).
+	LastPollAt time.Time
+	State      DeviceState
+	// Set by the approval.
+	UserID, SessionID string
+	AuthTime          time.Time
+	AMR               []string
+}
+
+// DeviceStore keeps device authorizations.
+type DeviceStore interface {
+	// CreateDeviceAuth inserts r (pending); ErrConflict when a live
+	// authorization has the same user code. Expired ones are purged.
+	CreateDeviceAuth(ctx context.Context, r DeviceRecord, now time.Time) error
+	// DeviceAuthByUserCode returns the live pending authorization.
+	DeviceAuthByUserCode(ctx context.Context, userCodeHash []byte, now time.Time) (DeviceRecord, error)
+	// DecideDeviceAuth moves a live pending authorization to d.State
+	// (approved or denied), with d's user fields; ErrNotFound otherwise.
+	DecideDeviceAuth(ctx context.Context, userCodeHash []byte, d DeviceRecord, now time.Time) error
+	// PollDeviceAuth returns the client's authorization as it was before
+	// this poll, records the poll, and consumes an approved one (a second
+	// poll then sees it consumed).
+	PollDeviceAuth(ctx context.Context, deviceCodeHash []byte, clientID string, now time.Time) (DeviceRecord, error)
+}
+
 // Store is everything the provider keeps.
 type Store interface {
 	RequestStore
@@ -159,4 +202,5 @@ type Store interface {
 	TokenStore
 	ConsentStore
 	RPSessionStore
+	DeviceStore
 }

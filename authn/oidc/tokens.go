@@ -44,6 +44,14 @@ func (s *storage) client(id string) (*client, error) {
 // CreateAccessToken issues the access token of a code exchange without
 // offline_access.
 func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (string, time.Time, error) {
+	if d, ok := req.(*op.DeviceAuthorizationState); ok {
+		family, err := newTokenID()
+		if err != nil {
+			return "", time.Time{}, err
+		}
+		g := deviceGrant(d)
+		return s.insertAccess(ctx, family, d.ClientID, d.Subject, g, g.Scopes)
+	}
 	a, ok := req.(*authRequest)
 	if !ok {
 		return "", time.Time{}, zoidc.ErrUnsupportedGrantType()
@@ -79,6 +87,23 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 			return "", "", time.Time{}, fmt.Errorf("oidc: insert refresh token: %w", err)
 		}
 		id, exp, err := s.insertAccess(ctx, r.ID, r.ClientID, r.GetSubject(), g, g.Scopes)
+		return id, refresh, exp, err
+	case *op.DeviceAuthorizationState:
+		// A device approval is consumed by the poll that gets here: its
+		// tokens start a family of their own.
+		family, err := newTokenID()
+		if err != nil {
+			return "", "", time.Time{}, err
+		}
+		g := deviceGrant(r)
+		refresh, rec, err := s.newRefresh(family, r.ClientID, r.Subject, g)
+		if err != nil {
+			return "", "", time.Time{}, err
+		}
+		if err := s.store.InsertToken(ctx, rec); err != nil {
+			return "", "", time.Time{}, fmt.Errorf("oidc: insert refresh token: %w", err)
+		}
+		id, exp, err := s.insertAccess(ctx, family, r.ClientID, r.Subject, g, g.Scopes)
 		return id, refresh, exp, err
 	case *refreshRequest:
 		refresh, next, err := s.newRefresh(r.rec.Family, r.rec.ClientID, r.rec.UserID, r.grant)

@@ -39,7 +39,7 @@ func buildOIDC(cfg config.OIDCConfig, at *httpapi.AccessTokenConfig, st authnSto
 		keys[i] = oidc.SigningKey{ID: k.ID, Key: k.Key}
 	}
 	p, err := oidc.New(oidc.Config{Issuer: at.Issuer, Clients: cfg.Clients, Keys: keys},
-		oidc.Deps{Store: ost, Users: st, Risk: risk, Events: watch, Sessions: st, Clock: clk, Logger: log})
+		oidc.Deps{Store: ost, Users: st, Risk: risk, Events: watch, Sessions: st, Counter: st, Clock: clk, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("oidc: %w", err)
 	}

@@ -35,6 +35,10 @@ type OIDCProvider interface {
 	// (oidc_consent.go).
 	ConsentRequest(ctx context.Context, id string) (*oidc.ConsentPrompt, error)
 	GrantConsent(ctx context.Context, id, sessionID string) (string, error)
+	// DeviceRequest and DecideDevice are the device grant's verification
+	// page (oidc_device.go).
+	DeviceRequest(ctx context.Context, userID, userCode string) (*oidc.DevicePrompt, error)
+	DecideDevice(ctx context.Context, userCode string, l oidc.Login, approve bool) error
 	// Apps and RevokeApp are the user's consents (account_apps.go).
 	Apps(ctx context.Context, userID string) ([]oidc.App, error)
 	RevokeApp(ctx context.Context, userID, sessionID, clientID string) error
@@ -64,6 +68,10 @@ func (s *Server) oidcRoutes() []route {
 		r(http.MethodGet, oidc.DefaultConsentPath, s.oidcConsentPage),
 		r(http.MethodPost, oidc.DefaultConsentPath, s.oidcConsentAnswer),
 		r(http.MethodGet, oidc.DefaultLoggedOutPath, s.oidcLoggedOut),
+		r(http.MethodPost, oidc.PathDeviceAuthorization, proto),
+		r(http.MethodGet, oidc.DefaultDevicePath, s.oidcDevicePage),
+		r(http.MethodPost, oidc.DefaultDevicePath, s.oidcDeviceEnter),
+		r(http.MethodPost, oidc.DefaultDevicePath+"/approve", s.oidcDeviceDecide),
 	}
 }
 

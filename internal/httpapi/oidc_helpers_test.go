@@ -155,8 +155,8 @@ func newOIDCEnvRules(t *testing.T, rulesPath string, extra ...oidc.ClientConfig)
 	// the session watch, which tells the provider of ended sessions.
 	watch := oidc.NewSessionWatch(events)
 	prov, err := oidc.New(oidc.Config{Issuer: origin, Clients: append(testClients(), extra...), Keys: []oidc.SigningKey{{ID: "k1", Key: key}},
-		BackchannelDelay: 10 * time.Millisecond},
-		oidc.Deps{Store: writes, Users: ae.store, Risk: eng, Clock: clk, Logger: logger, Events: watch, Sessions: ae.store})
+		BackchannelDelay: 10 * time.Millisecond, DevicePollInterval: time.Second},
+		oidc.Deps{Store: writes, Users: ae.store, Risk: eng, Clock: clk, Logger: logger, Events: watch, Sessions: ae.store, Counter: ae.store})
 	require.NoError(t, err)
 	watch.Attach(prov)
 	ae.events.attach(watch)

@@ -50,6 +50,7 @@ func Run(t *testing.T, newDB NewDatabase) {
 		{"OIDC", testOIDC},
 		{"OIDCConsents", testOIDCConsents},
 		{"OIDCRPSessions", testOIDCRPSessions},
+		{"OIDCDevice", testOIDCDevice},
 		{"Sweeper", testSweeper},
 		{"Migrations", testMigrations},
 		{"ConcurrentSignIns", testConcurrentSignIns},
