@@ -95,6 +95,7 @@ var activityKinds = map[secevent.Type]bool{
 	secevent.StepUpFailed: true, secevent.ProfileUpdated: true,
 	secevent.DeviceForgotten: true, secevent.ActivityDisowned: true, secevent.SessionHijackSuspected: true,
 	secevent.ConsentGranted: true, secevent.ConsentWithdrawn: true, secevent.PreferencesUpdated: true,
+	secevent.EmailChangeRequested: true,
 }
 
 // addActivity stores a for its user; best effort, like touchDevice: a

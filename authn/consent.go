@@ -231,8 +231,9 @@ type ConsentStore interface {
 	// is still expect (0: none stored yet), else ErrConflict; ErrNotFound
 	// for an unknown user.
 	PutPreferences(ctx context.Context, p Preferences, expect int64) error
-	// DeleteConsents removes the user's ledger and preferences (erasure),
-	// and reports how many rows went.
+	// DeleteConsents removes the user's ledger and preferences, and the
+	// email change records (EmailChangeStore: old and new addresses), for
+	// the erasure, and reports how many rows went.
 	DeleteConsents(ctx context.Context, userID string) (int64, error)
 }
 

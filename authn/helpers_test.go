@@ -164,7 +164,7 @@ func newFixture(tb testing.TB, o fixtureOpts) *fixture {
 		CodeKey: []byte("code-key-0123456789abcdef-0123456789"), Mailer: outbox, Renderer: renderer,
 		Events: ev, Clock: clock, Metrics: authn.NewMetrics(reg), Logger: testLogger(),
 		Directory:   st,
-		SelfService: authn.SelfServiceDeps{Profiles: st, Devices: st, Activity: st, Profiler: eng, Consents: st},
+		SelfService: authn.SelfServiceDeps{Profiles: st, Devices: st, Activity: st, Profiler: eng, Consents: st, EmailChanges: st},
 	}
 	if o.noSelfService {
 		deps.SelfService = authn.SelfServiceDeps{}

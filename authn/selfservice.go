@@ -20,6 +20,9 @@ type SelfService struct {
 	*core
 	profiles ProfileStore
 	account  AccountConfig
+	// changes keeps email change requests (email_change_flow.go); nil
+	// leaves the email change unserved.
+	changes EmailChangeStore
 }
 
 // SelfServiceDeps are the stores only the self-service surface uses. New
@@ -36,6 +39,9 @@ type SelfServiceDeps struct {
 	// preferences (consent.go); without it the consent routes answer
 	// not_found and no sign-in asks for consent.
 	Consents ConsentStore
+	// EmailChanges, optional, keeps email change requests; without it
+	// the email change routes answer not_found.
+	EmailChanges EmailChangeStore
 }
 
 // Extra error codes of the self-service surface.

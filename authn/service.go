@@ -160,7 +160,7 @@ func New(cfg Config, d Deps) (*Services, error) {
 	c.priv = d.Privacy
 	var self *SelfService
 	if d.SelfService.Profiles != nil {
-		self = &SelfService{core: c, profiles: d.SelfService.Profiles, account: cfg.Account}
+		self = &SelfService{core: c, profiles: d.SelfService.Profiles, account: cfg.Account, changes: d.SelfService.EmailChanges}
 	}
 	var admin *Admin
 	if d.Directory != nil {

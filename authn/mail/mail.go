@@ -39,7 +39,7 @@ func Kinds() []Kind {
 	return []Kind{
 		KindVerifyEmail, KindAccountExists, KindLoginCode, KindPasswordReset,
 		KindPasswordChanged, KindNewDeviceSignIn, KindMFAChanged, KindStepUpFailed,
-		KindDataExport, KindAccountDeletion,
+		KindDataExport, KindAccountDeletion, KindEmailChange, KindEmailChanged,
 	}
 }
 

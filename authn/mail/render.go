@@ -33,6 +33,9 @@ type Paths struct {
 	// DataExport receives ?token= ("/v1/account/export/download"): the
 	// download of the user's data export.
 	DataExport string
+	// EmailChange receives ?token= of the email change links (confirm,
+	// approve, undo: "/account/email").
+	EmailChange string
 }
 
 func (p *Paths) fill() {
@@ -47,6 +50,7 @@ func (p *Paths) fill() {
 	def(&p.SignIn, "/login")
 	def(&p.Security, "/account/security")
 	def(&p.DataExport, "/v1/account/export/download")
+	def(&p.EmailChange, "/account/email")
 }
 
 // RendererConfig configures a Renderer.
@@ -84,7 +88,7 @@ func NewRenderer(cfg RendererConfig) (*Renderer, error) {
 		return nil, errors.New("mail renderer: service name must be a non-empty single line")
 	}
 	cfg.Paths.fill()
-	for _, p := range []string{cfg.Paths.VerifyEmail, cfg.Paths.MagicLink, cfg.Paths.PasswordReset, cfg.Paths.SignIn, cfg.Paths.Security, cfg.Paths.DataExport} {
+	for _, p := range []string{cfg.Paths.VerifyEmail, cfg.Paths.MagicLink, cfg.Paths.PasswordReset, cfg.Paths.SignIn, cfg.Paths.Security, cfg.Paths.EmailChange, cfg.Paths.DataExport} {
 		if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.ContainsAny(p, "?#\\ ") {
 			return nil, fmt.Errorf("mail renderer: path %q must be absolute, without query or fragment", p)
 		}

@@ -50,6 +50,12 @@ func renderAll(t *testing.T, r *Renderer) map[Kind]Message {
 	require.NoError(t, err)
 	out[KindAccountDeletion], err = r.AccountDeletion("alice@example.org", eventTime.Add(7*24*time.Hour), rc)
 	require.NoError(t, err)
+	out[KindEmailChange], err = r.EmailChange("alice@example.org", EmailChangeData{Token: "tok-change", ExpiresIn: 24 * time.Hour,
+		NewAddress: "alice@new.example", Confirm: true, Context: rc})
+	require.NoError(t, err)
+	out[KindEmailChanged], err = r.EmailChanged("alice@example.org", EmailChangeData{Token: "tok-undo", ExpiresIn: 72 * time.Hour,
+		NewAddress: "alice@new.example", Context: rc})
+	require.NoError(t, err)
 	return out
 }
 
@@ -99,6 +105,8 @@ func TestRenderContent(t *testing.T) {
 		{kind: KindNewDeviceSignIn, contains: []string{"Firefox on Linux", "203.0.113.7"}},
 		{kind: KindMFAChanged, contains: []string{"authenticator app", "was added"}},
 		{kind: KindStepUpFailed, contains: []string{"correct password", "did not complete"}},
+		{kind: KindEmailChange, contains: []string{"https://login.example.com/account/email?token=tok-change", "alice@new.example", "approval"}},
+		{kind: KindEmailChanged, contains: []string{"https://login.example.com/account/email?token=tok-undo", "alice@new.example", "3 days"}},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.kind), func(t *testing.T) {

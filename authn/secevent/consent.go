@@ -17,3 +17,11 @@ const (
 	// fields: the names changed, version: the new version).
 	PreferencesUpdated Type = "preferences_updated"
 )
+
+// EmailChangeRequested: a signed-in user asked to change the account's
+// address (details change_id, evaluation_id, approval_required: the
+// engine asked the current address to approve; refused when the engine
+// blocked it). The address itself is not in it; the change, once
+// applied or undone, is a user_updated event (fields email, change_id,
+// action email_change_undone for an undo).
+const EmailChangeRequested Type = "email_change_requested"

@@ -107,12 +107,13 @@ func (s *Postgres) PutPreferences(ctx context.Context, p authn.Preferences, expe
 	return nil
 }
 
-// DeleteConsents implements authn.ConsentStore: the ledger and the
-// preferences in one transaction.
+// DeleteConsents implements authn.ConsentStore: the ledger, the
+// preferences and the email change records in one transaction.
 func (s *Postgres) DeleteConsents(ctx context.Context, userID string) (int64, error) {
 	var n int64
 	err := s.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		for _, q := range []string{`DELETE FROM consents WHERE user_id = $1`, `DELETE FROM preferences WHERE user_id = $1`} {
+		for _, q := range []string{`DELETE FROM consents WHERE user_id = $1`, `DELETE FROM preferences WHERE user_id = $1`,
+			`DELETE FROM email_changes WHERE user_id = $1`} {
 			tag, err := tx.Exec(ctx, q, userID)
 			if err != nil {
 				return err

@@ -106,12 +106,13 @@ func (s *SQLite) PutPreferences(ctx context.Context, p authn.Preferences, expect
 	return nil
 }
 
-// DeleteConsents implements authn.ConsentStore: the ledger and the
-// preferences in one transaction.
+// DeleteConsents implements authn.ConsentStore: the ledger, the
+// preferences and the email change records in one transaction.
 func (s *SQLite) DeleteConsents(ctx context.Context, userID string) (int64, error) {
 	var n int64
 	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		for _, q := range []string{`DELETE FROM consents WHERE user_id = ?`, `DELETE FROM preferences WHERE user_id = ?`} {
+		for _, q := range []string{`DELETE FROM consents WHERE user_id = ?`, `DELETE FROM preferences WHERE user_id = ?`,
+			`DELETE FROM email_changes WHERE user_id = ?`} {
 			res, err := tx.ExecContext(ctx, q, userID)
 			if err != nil {
 				return err

@@ -50,6 +50,7 @@ type authnStore interface {
 	authn.DeviceStore
 	authn.ActivityStore
 	authn.ConsentStore
+	authn.EmailChangeStore
 	authn.Sweeper
 	Ping(ctx context.Context) error
 	authn.UserDirectory
@@ -176,7 +177,7 @@ func (s *Server) buildAuthn(ctx context.Context, cfg *config.Config, reg *promet
 		Users: st, Flows: st, Tokens: st, Sessions: st, Attempts: st, TOTP: st, Recovery: st, Counters: st, FlowClients: st,
 		Directory: st, Risk: s.evaluator, Hasher: hasher, Policy: policy, Sealer: sealer, RecoveryHasher: rh, CodeKey: codeKey,
 		Mailer: mailer, Renderer: renderer, Events: events, Logger: log, Metrics: authn.NewMetrics(reg), Clock: clk,
-		SelfService: authn.SelfServiceDeps{Profiles: st, Devices: st, Activity: st, Profiler: s.Engine, Consents: st},
+		SelfService: authn.SelfServiceDeps{Profiles: st, Devices: st, Activity: st, Profiler: s.Engine, Consents: st, EmailChanges: st},
 		Privacy:     s.privacyDeps(st, mailer),
 	})
 	if err != nil {

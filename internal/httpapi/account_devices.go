@@ -41,6 +41,7 @@ type SelfService interface {
 	Activity
 	Privacy
 	Consents
+	EmailChanges
 }
 
 type (

@@ -98,7 +98,7 @@ func newAuthnEnv(t *testing.T, eng *engine.Engine, reg *prometheus.Registry, ori
 		Users: calls, Flows: calls, Tokens: calls, Sessions: calls, Attempts: calls, TOTP: calls, Recovery: calls, Counters: calls, FlowClients: calls,
 		Risk: eng, Hasher: hasher, Policy: checker, Sealer: sealer, RecoveryHasher: rh,
 		CodeKey: []byte("code-key-0123456789abcdef-0123456789"), Mailer: outbox, Renderer: renderer, Logger: log,
-		SelfService: authn.SelfServiceDeps{Profiles: st, Devices: st, Activity: st, Profiler: eng, Consents: st},
+		SelfService: authn.SelfServiceDeps{Profiles: st, Devices: st, Activity: st, Profiler: eng, Consents: st, EmailChanges: st},
 		Directory:   st,
 		Privacy:     authn.PrivacyDeps{Store: st, Locker: st, State: eng},
 		Events:      fwd,

@@ -146,7 +146,7 @@ func TestMagicLinkInBrowser(t *testing.T) {
 
 	// The spent link, opened again, says so on the click.
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(link), state("ready"), click, state("error")))
-	assert.Contains(t, text(t, ctx, "#status"), "not valid")
+	assert.Contains(t, text(t, ctx, "#status"), "expired or was already used", "in the page's language, from the catalogue")
 
 	// A link asked for by the browser itself signs it in: its flow cookie
 	// (HttpOnly, SameSite=Strict) goes with the page's POST.

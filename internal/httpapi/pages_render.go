@@ -204,6 +204,8 @@ type page struct {
 	// State is the body's data-state: the step a page shows, which
 	// scripts and tests wait for.
 	State string
+	// Mode is the body's data-mode (the link pages' script reads it).
+	Mode string
 	// TitleID is the catalogue id of the page's title (and h1).
 	TitleID string
 	Brand   *brand

@@ -34,6 +34,9 @@ const securityPage = `<!doctype html>
 </body></html>
 `
 
+// pageStyle is the advice page's own style, allowed by hash.
+const pageStyle = `body{font:16px/1.5 system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem;color:#1b1b1b}`
+
 // securityPageCSP allows nothing but the page's own style. Computed per
 // request: the page is rarely opened, and no state is kept for it.
 func securityPageCSP() string {

@@ -31,7 +31,7 @@ func TestLinkPages(t *testing.T) {
 		assert.Equal(t, "DENY", page.header.Get("X-Frame-Options"))
 		csp := page.header.Get("Content-Security-Policy")
 		assert.Contains(t, csp, "default-src 'none'")
-		assert.Contains(t, csp, "script-src 'sha256-")
+		assert.Contains(t, csp, "script-src 'nonce-")
 		assert.NotContains(t, csp, "unsafe-inline")
 		_, tok, _ := strings.Cut(link, "token=")
 		assert.NotContains(t, string(page.body), tok, "the token is not rendered into the page")

@@ -206,7 +206,6 @@ type Server struct {
 	self         SelfService
 
 	tokens   *accessTokens
-	pages    *pages
 	ui       *pageRenderer  // the hosted pages (pages_*.go)
 	uaLabels *ualabel.Cache // device names for the magic-link approval
 	origins  map[string]bool
@@ -490,6 +489,11 @@ func (s *Server) routes(metrics, breached fiber.Handler) []route {
 		{method: http.MethodDelete, path: "/v1/account/consents/:purpose", guard: true, authn: viaSelfService, handler: s.withdrawConsent},
 		get(viaSelfService, "/v1/account/preferences", s.getPreferences),
 		{method: http.MethodPatch, path: "/v1/account/preferences", guard: true, authn: viaSelfService, handler: s.patchPreferences},
+		// Email change (account_email.go): behind a fresh re-authentication;
+		// its links work without a session, like a verification link.
+		{method: http.MethodPost, path: "/v1/account/email", guard: true, authn: viaSelfService, handler: s.changeEmail},
+		limited(viaSelfService, "/v1/account/email/confirm", wire.ShapeMagicLink, s.confirmEmailChange),
+		limited(viaSelfService, "/v1/account/email/undo", wire.ShapeMagicLink, s.undoEmailChange),
 		// The OpenID Connect clients the user let in (account_apps.go).
 		get(viaSessions, "/v1/account/apps", s.listApps),
 		{method: http.MethodDelete, path: "/v1/account/apps/:id", guard: true, authn: viaSessions, handler: s.revokeApp},

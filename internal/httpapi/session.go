@@ -112,11 +112,7 @@ func (d Deps) authn() bool {
 func (s *Server) setupAuthn(cfg Config, deps Deps) error {
 	s.registration, s.signin, s.reset = deps.Registration, deps.SignIn, deps.PasswordReset
 	s.sessions, s.account, s.self = deps.Sessions, deps.Account, deps.SelfService
-	p, err := newPages()
-	if err != nil {
-		return fmt.Errorf("httpapi: %w", err)
-	}
-	s.pages = p
+	var err error
 	if s.ui, err = newPageRenderer(cfg.Pages); err != nil {
 		return fmt.Errorf("httpapi: %w", err)
 	}

@@ -101,9 +101,13 @@ func testConsents(t *testing.T, newDB NewDatabase) {
 				rec(x, "analytics", 1, authn.ConsentGrant, t0)}))
 			require.NoError(t, s.PutPreferences(ctx, authn.Preferences{UserID: x.ID, Topics: []string{"t"}, UpdatedAt: t0}, 0))
 		}
+		ch := authn.EmailChange{ID: newID(t), UserID: u.ID, OldEmail: u.Email, NewEmail: "erased-new@example.com", CreatedAt: t0, ExpiresAt: t0}
+		require.NoError(t, s.CreateEmailChange(ctx, ch))
 		n, err := s.DeleteConsents(ctx, u.ID)
 		require.NoError(t, err)
-		assert.Equal(t, int64(3), n, "two entries and the preferences")
+		assert.Equal(t, int64(4), n, "two entries, the preferences and the email change")
+		_, err = s.EmailChangeByID(ctx, ch.ID)
+		assert.ErrorIs(t, err, authn.ErrNotFound)
 		h, err := s.ConsentHistory(ctx, u.ID)
 		require.NoError(t, err)
 		assert.Empty(t, h)

@@ -27,6 +27,7 @@ type Store interface {
 	authn.DeviceStore
 	authn.ActivityStore
 	authn.ConsentStore
+	authn.EmailChangeStore
 	authn.SignInRecorder
 	authn.UserDirectory
 	authn.ErasureStore

@@ -47,6 +47,7 @@ func Run(t *testing.T, newDB NewDatabase) {
 		{"EraseUser", testEraseUser},
 		{"UnverifiedRetention", testUnverifiedRetention},
 		{"Consents", testConsents},
+		{"EmailChanges", testEmailChanges},
 		{"OIDC", testOIDC},
 		{"OIDCConsents", testOIDCConsents},
 		{"OIDCRPSessions", testOIDCRPSessions},

@@ -236,7 +236,7 @@ func TestSchemas(t *testing.T) {
 		// Privacy rights (authn/secevent/rights.go).
 		secevent.DataExportRequested, secevent.DataExported, secevent.DeletionRequested, secevent.DeletionCancelled,
 		// Consents (authn/secevent/consent.go).
-		secevent.ConsentGranted, secevent.ConsentWithdrawn, secevent.PreferencesUpdated} {
+		secevent.ConsentGranted, secevent.ConsentWithdrawn, secevent.PreferencesUpdated, secevent.EmailChangeRequested} {
 		s := "account-change"
 		if typ.IsFinding() {
 			s = "detection-finding"

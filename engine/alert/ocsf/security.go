@@ -98,6 +98,8 @@ var securityTypes = map[secevent.Type]securityType{
 	secevent.ConsentGranted:     {activity: activityOther, activityName: "Consent Granted", title: "consent granted"},
 	secevent.ConsentWithdrawn:   {activity: activityOther, activityName: "Consent Withdrawn", title: "consent withdrawn"},
 	secevent.PreferencesUpdated: {activity: activityOther, activityName: "Preferences Update", title: "communication preferences updated"},
+	secevent.EmailChangeRequested: {activity: activityOther, activityName: "Email Change Requested", severity: risk.SeverityLow,
+		title: "an email address change was requested"},
 	// OpenID Connect consents (secevent/oidc.go).
 	secevent.OIDCConsentGranted:    {activity: activityOther, activityName: "App Consent Granted", title: "an application was granted access"},
 	secevent.OIDCConsentRevoked:    {activity: activityOther, activityName: "App Consent Revoked", title: "an application's access was revoked"},

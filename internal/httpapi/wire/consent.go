@@ -177,3 +177,35 @@ func readNames(field string, v *fastjson.Value, fs *fieldErrors) *[]string {
 	}
 	return &out
 }
+
+// DecodeNewEmail decodes the body of POST /v1/account/email:
+// {"new_email": "..."}; any other member is refused.
+func (d *Decoder) DecodeNewEmail(body []byte) (string, error) {
+	var email string
+	seen := false
+	fs, perr := parseObject(&d.parsers, body, func(o *fastjson.Object, fs *fieldErrors) {
+		if o == nil {
+			fs.add("(body)", "want an object")
+			return
+		}
+		o.Visit(func(k []byte, v *fastjson.Value) {
+			if string(k) != "new_email" {
+				fs.add(safeText(string(k), 64), "unknown field")
+				return
+			}
+			email = fs.str("new_email", v)
+			seen = email != ""
+			fs.checkString("new_email", email, maxEmailBytes)
+		})
+	})
+	if perr != nil {
+		return "", perr
+	}
+	if !seen && len(fs) == 0 {
+		fs.add("new_email", "required")
+	}
+	if len(fs) > 0 {
+		return "", invalid(fs)
+	}
+	return email, nil
+}

@@ -144,3 +144,28 @@ func FuzzPreferencesPatch(f *testing.F) {
 		}
 	})
 }
+
+// FuzzNewEmail: any body decodes to a non-empty bounded string without
+// NUL bytes, or fails with a 400/422 naming a field.
+func FuzzNewEmail(f *testing.F) {
+	for _, s := range []string{`{"new_email":"a@b.example"}`, `{}`, `null`, `{"new_email":null}`, `{"new_email":1}`, `{"x":1}`} {
+		f.Add([]byte(s))
+	}
+	var d Decoder
+	f.Fuzz(func(t *testing.T, body []byte) {
+		e, err := d.DecodeNewEmail(body)
+		if err != nil {
+			var we *Error
+			if !errors.As(err, &we) || (we.Code != CodeMalformedJSON && we.Code != CodeInvalidRequest) {
+				t.Fatalf("unexpected error %v", err)
+			}
+			if we.Code == CodeInvalidRequest && len(we.Fields) == 0 {
+				t.Fatal("422 without fields")
+			}
+			return
+		}
+		if e == "" || len(e) > maxEmailBytes || strings.IndexByte(e, 0) >= 0 || !utf8.ValidString(e) {
+			t.Fatalf("email %q", e)
+		}
+	})
+}
