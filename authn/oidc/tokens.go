@@ -13,6 +13,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/riskauth/riskauth/authn"
+	"github.com/riskauth/riskauth/authn/secevent"
 	"github.com/riskauth/riskauth/authn/token"
 	"github.com/riskauth/riskauth/engine/risk"
 )
@@ -114,7 +115,7 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 			if errors.Is(err, authn.ErrNotFound) {
 				// Another request rotated it first: two uses of one
 				// refresh token are reuse, whoever won.
-				s.revokeFamily(ctx, r.rec, "refresh token used twice concurrently")
+				s.reuse(ctx, r.rec, "refresh token used twice concurrently")
 				return "", "", time.Time{}, errInvalidGrant
 			}
 			return "", "", time.Time{}, fmt.Errorf("oidc: rotate refresh token: %w", err)
@@ -201,6 +202,15 @@ func (s *storage) revokeFamily(ctx context.Context, rec TokenRecord, why string)
 	s.log.WarnContext(ctx, "oidc: token family revoked: "+why, "client_id", rec.ClientID, "user_id", rec.UserID, "revoked", n)
 }
 
+// reuse revokes rec's family after a refresh token was used twice and
+// reports it as a security finding.
+func (s *storage) reuse(ctx context.Context, rec TokenRecord, why string) {
+	s.revokeFamily(ctx, rec, why)
+	var g grant
+	_ = json.Unmarshal(rec.Data, &g)
+	s.emit(ctx, secevent.OIDCRefreshReuse, rec.UserID, g.SessionID, map[string]string{"client_id": rec.ClientID, "reason": why})
+}
+
 // refreshRecord finds a refresh token by its value.
 func (s *storage) refreshRecord(ctx context.Context, refresh string) (TokenRecord, error) {
 	if !token.Valid(refresh) {
@@ -225,7 +235,7 @@ func (s *storage) TokenRequestByRefreshToken(ctx context.Context, refresh string
 	case !rec.RevokedAt.IsZero() || !now.Before(rec.ExpiresAt):
 		return nil, errInvalidGrant
 	case !rec.UsedAt.IsZero():
-		s.revokeFamily(ctx, rec, "refresh token reused")
+		s.reuse(ctx, rec, "refresh token reused")
 		return nil, errInvalidGrant
 	}
 	u, err := s.users.UserByID(ctx, rec.UserID)

@@ -15,4 +15,9 @@ const (
 	// tokens from ended (details client_id, outcome: delivered or
 	// failed, attempts).
 	OIDCBackchannelLogout Type = "oidc_backchannel_logout"
+	// OIDCRefreshReuse: a rotated refresh token was presented again (or
+	// one token was refreshed twice at once): whoever holds the grant may
+	// have stolen it, so its whole family was revoked. A finding for the
+	// SOC (details client_id, reason, revoked).
+	OIDCRefreshReuse Type = "oidc_refresh_reuse"
 )

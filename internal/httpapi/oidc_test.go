@@ -12,6 +12,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/riskauth/riskauth/authn/oidc"
+	"github.com/riskauth/riskauth/authn/secevent"
 )
 
 // TestOIDCCodeFlow is the whole life of a grant as a relying party sees
@@ -102,6 +103,10 @@ func TestOIDCCodeFlow(t *testing.T) {
 	_, err = r.provider.UserInfo(r.ctx, oauth2.StaticTokenSource(tok))
 	assert.Error(t, err)
 	assert.Contains(t, e.logs.String(), "refresh token reused")
+	reuse := e.events.of(secevent.OIDCRefreshReuse)
+	require.Len(t, reuse, 1, "the reuse is a security finding")
+	assert.Equal(t, rpConfidential, reuse[0].Details["client_id"])
+	assert.Equal(t, idt.Subject, reuse[0].UserID)
 }
 
 // assertOAuthError checks an x/oauth2 error's RFC 6749 error code.

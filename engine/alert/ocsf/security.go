@@ -121,6 +121,8 @@ var securityTypes = map[secevent.Type]securityType{
 	secevent.Lockout:      {activity: activityCreate, activityName: "Create", severity: risk.SeverityMedium, title: "account locked out after repeated failures"},
 	secevent.StepUpFailed: {activity: activityCreate, activityName: "Create", severity: risk.SeverityMedium, title: "second-factor challenge failed"},
 	secevent.NewDevice:    {activity: activityCreate, activityName: "Create", severity: risk.SeverityLow, title: "sign-in from a new device"},
+	// A reused OpenID Connect refresh token: a stolen grant, likely.
+	secevent.OIDCRefreshReuse: {activity: activityCreate, activityName: "Create", severity: risk.SeverityMedium, title: "a refresh token was reused: its grant was revoked"},
 	secevent.SessionHijackSuspected: {activity: activityCreate, activityName: "Create", severity: risk.SeverityHigh,
 		title: "session used from another network or TLS stack: re-authentication required or session revoked"},
 
