@@ -82,6 +82,9 @@ type ActionResult struct {
 	// MailSent is false when a mail the action means to send was held
 	// back by the per-address cap (Config.EmailSendLimit).
 	MailSent bool
+	// EnrolmentRequired: the owner's next sign-in must enrol an app
+	// (reset_mfa).
+	EnrolmentRequired bool
 }
 
 // Errors of the user administration.

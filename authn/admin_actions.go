@@ -70,10 +70,11 @@ func (s *Admin) unlock(ctx context.Context, u *User, by Actor, res *ActionResult
 }
 
 // resetMFA removes every second factor of an owner who lost them: the
-// authenticator app (active or pending) and the recovery codes. The
-// owner's next sign-in steps up by email code where the engine asks for
-// a second factor, and they enrol again in self-service; the owner is
-// told by mail (without the administrator's address or device).
+// authenticator app (active or pending) and the recovery codes, and (with
+// a RequiredActionStore) makes the owner's next sign-in enrol a new app
+// before it ends, after proving the inbox by email code (mfa_required.go);
+// the owner is told by mail (without the administrator's address or
+// device).
 func (s *Admin) resetMFA(ctx context.Context, u *User, by Actor, res *ActionResult) error {
 	now := s.clock.Now()
 	for _, get := range []func(context.Context, string) (TOTPFactor, error){s.totps.ActiveTOTP, s.totps.PendingTOTP} {
@@ -100,6 +101,12 @@ func (s *Admin) resetMFA(ctx context.Context, u *User, by Actor, res *ActionResu
 		res.FactorsRemoved++
 	}
 	res.Changed = res.FactorsRemoved > 0
+	if res.Changed && s.required != nil {
+		if err := s.required.AddRequiredAction(ctx, u.ID, ActionEnrolMFA, now); err != nil {
+			return err
+		}
+		res.EnrolmentRequired = true
+	}
 	if res.Changed {
 		res.MailSent = s.reserveMail(ctx, mail.KindMFAChanged, u.Email, true)
 		rc := mail.RequestContext{When: now}

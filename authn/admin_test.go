@@ -190,10 +190,41 @@ func TestAdminResetMFA(t *testing.T) {
 	require.NoError(t, err)
 	assert.Nil(t, v.TOTP)
 	assert.Zero(t, v.RecoveryCodes)
-	// The next sign-in no longer offers the lost app.
+	assert.True(t, res.EnrolmentRequired)
+	// The next sign-in no longer offers the lost app: the password is not
+	// enough to enrol a new one, the inbox is proven first.
 	f.clock.Advance(time.Minute)
 	res2 := f.login(t, email, home)
-	assert.NotContains(t, res2.Methods, authn.MethodTOTP)
+	require.Equal(t, authn.LoginSecondFactor, res2.Status)
+	assert.Equal(t, []authn.Method{authn.MethodEmailCode}, res2.Methods)
+	_, err = f.svc.RequestEmailCode(ctx, authn.FlowRequest{FlowID: res2.FlowID, Client: home})
+	require.NoError(t, err)
+	res3, err := f.svc.SubmitEmailCode(ctx, authn.CodeRequest{FlowID: res2.FlowID, Code: f.lastCode(t, email), Client: home})
+	require.NoError(t, err)
+	require.Equal(t, authn.LoginMFAEnrolmentRequired, res3.Status, "no session before the new app")
+	require.Nil(t, res3.Session)
+
+	_, err = f.svc.ConfirmLoginTOTP(ctx, authn.ConfirmLoginTOTPRequest{FlowID: res3.FlowID, FactorID: "x", Code: "000000", Client: home})
+	requireCode(t, err, authn.CodeNotFound)
+	en, err := f.svc.BeginLoginTOTP(ctx, res3.FlowID)
+	require.NoError(t, err)
+	_, err = f.svc.ConfirmLoginTOTP(ctx, authn.ConfirmLoginTOTPRequest{FlowID: res3.FlowID, FactorID: en.FactorID, Code: "000000", Client: home})
+	require.Error(t, err, "a wrong code")
+	done, err := f.svc.ConfirmLoginTOTP(ctx, authn.ConfirmLoginTOTPRequest{FlowID: res3.FlowID, FactorID: en.FactorID,
+		Code: totpCode(t, en.Secret, f.clock.Now()), Client: home})
+	require.NoError(t, err)
+	require.Equal(t, authn.LoginAuthenticated, done.Status)
+	assert.Equal(t, authn.AAL2, done.Session.AAL, "inbox and app proven")
+	assert.Len(t, done.RecoveryCodes, 10)
+	assert.NotNil(t, f.events.lastFor(secevent.MFAEnrolled, uid))
+	_, err = f.svc.BeginLoginTOTP(ctx, res3.FlowID)
+	require.Error(t, err, "the flow is spent")
+
+	// Enrolled: the sign-in after asks for the new app, as before the reset.
+	f.clock.Advance(time.Minute)
+	res4 := f.login(t, email, home)
+	require.Equal(t, authn.LoginSecondFactor, res4.Status)
+	assert.Contains(t, res4.Methods, authn.MethodTOTP)
 }
 
 func TestAdminRevokeSessions(t *testing.T) {

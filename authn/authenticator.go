@@ -227,7 +227,7 @@ func (s *Account) RegenerateRecoveryCodes(ctx context.Context, r RegenerateRecov
 
 // newRecoveryCodes generates a fresh set of recovery codes and the hashes
 // the store keeps of them.
-func (s *Account) newRecoveryCodes() (codes []string, hashes [][]byte, err error) {
+func (s *core) newRecoveryCodes() (codes []string, hashes [][]byte, err error) {
 	codes, err = totp.GenerateRecoveryCodes(totp.DefaultRecoveryCodes)
 	if err != nil {
 		return nil, nil, err

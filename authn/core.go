@@ -30,6 +30,8 @@ type core struct {
 	metrics *Metrics
 
 	risk Risk
+	// required is nil without a RequiredActionStore.
+	required RequiredActionStore
 
 	users    UserStore
 	tokens   TokenStore

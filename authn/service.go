@@ -55,6 +55,9 @@ type Deps struct {
 	// Directory serves the user administration (Services.Admin); nil
 	// leaves Admin nil.
 	Directory UserDirectory
+	// RequiredActions, optional, keeps what an owner must do at the next
+	// sign-in (mfa_required.go): an MFA reset then makes it enrol an app.
+	RequiredActions RequiredActionStore
 
 	Risk Risk
 	// Hasher bounds concurrent argon2id work; Policy enforces NIST password
@@ -154,6 +157,7 @@ func New(cfg Config, d Deps) (*Services, error) {
 		counters: d.Counters, counterMAC: deriveKey(d.CodeKey, "riskauth/authn counters"), hasher: d.Hasher, policy: d.Policy, sealer: d.Sealer, rhash: d.RecoveryHasher,
 		render: d.Renderer, events: d.Events,
 	}
+	c.required = d.RequiredActions
 	c.mail = newMailQueue(d.Mailer, cfg.MailQueue, cfg.MailWorkers, d.Logger, d.Metrics)
 	c.self = selfStores{devices: d.SelfService.Devices, activity: d.SelfService.Activity, profiler: d.SelfService.Profiler,
 		consents: d.SelfService.Consents}

@@ -88,6 +88,9 @@ type LoginResult struct {
 	Approval *Approval
 	// Consents are the purposes to accept, with LoginConsentRequired.
 	Consents []PurposeState
+	// RecoveryCodes are shown once, when a sign-in enrolled an app
+	// (ConfirmLoginTOTP).
+	RecoveryCodes []string
 }
 
 // StartLoginRequest begins identifier-first sign-in.

@@ -99,6 +99,11 @@ func (s *SignIn) complete(ctx context.Context, st step) (*LoginResult, error) {
 	if len(pending) > 0 {
 		return s.toConsent(ctx, st, pending)
 	}
+	if due, err := s.enrolmentDue(ctx, st); err != nil {
+		return nil, err
+	} else if due {
+		return s.toEnrolMFA(ctx, st)
+	}
 	if st.flow != nil {
 		if _, err := s.flows.AdvanceFlow(ctx, st.flow.ID, FlowTransition{From: st.flow.State, To: stateDone}, s.clock.Now()); err != nil {
 			return nil, flowErr(err)

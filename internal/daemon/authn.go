@@ -56,6 +56,7 @@ type authnStore interface {
 	authn.UserDirectory
 	authn.ErasureStore
 	authn.ErasureLocker
+	authn.RequiredActionStore
 	Close() error
 }
 
@@ -175,7 +176,7 @@ func (s *Server) buildAuthn(ctx context.Context, cfg *config.Config, reg *promet
 	events := oidc.NewSessionWatch(sink)
 	svc, err := authn.New(a.Flows(), authn.Deps{
 		Users: st, Flows: st, Tokens: st, Sessions: st, Attempts: st, TOTP: st, Recovery: st, Counters: st, FlowClients: st,
-		Directory: st, Risk: s.evaluator, Hasher: hasher, Policy: policy, Sealer: sealer, RecoveryHasher: rh, CodeKey: codeKey,
+		Directory: st, RequiredActions: st, Risk: s.evaluator, Hasher: hasher, Policy: policy, Sealer: sealer, RecoveryHasher: rh, CodeKey: codeKey,
 		Mailer: mailer, Renderer: renderer, Events: events, Logger: log, Metrics: authn.NewMetrics(reg), Clock: clk,
 		SelfService: authn.SelfServiceDeps{Profiles: st, Devices: st, Activity: st, Profiler: s.Engine, Consents: st, EmailChanges: st},
 		Privacy:     s.privacyDeps(st, mailer),

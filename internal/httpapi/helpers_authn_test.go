@@ -99,9 +99,9 @@ func newAuthnEnv(t *testing.T, eng *engine.Engine, reg *prometheus.Registry, ori
 		Risk: eng, Hasher: hasher, Policy: checker, Sealer: sealer, RecoveryHasher: rh,
 		CodeKey: []byte("code-key-0123456789abcdef-0123456789"), Mailer: outbox, Renderer: renderer, Logger: log,
 		SelfService: authn.SelfServiceDeps{Profiles: st, Devices: st, Activity: st, Profiler: eng, Consents: st, EmailChanges: st},
-		Directory:   st,
-		Privacy:     authn.PrivacyDeps{Store: st, Locker: st, State: eng},
-		Events:      fwd,
+		Directory:   st, RequiredActions: st,
+		Privacy: authn.PrivacyDeps{Store: st, Locker: st, State: eng},
+		Events:  fwd,
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() {

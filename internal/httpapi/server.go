@@ -452,6 +452,8 @@ func (s *Server) routes(metrics, breached fiber.Handler) []route {
 		post(viaSignIn, "/v1/login/magic-link/deny", wire.ShapeMagicLink, s.denyMagicLink),
 		post(viaSignIn, "/v1/login/poll", wire.ShapeFlow, s.pollLogin),
 		post(viaSignIn, "/v1/login/consent", wire.ShapeFlow, s.loginConsent),
+		post(viaSignIn, "/v1/login/mfa/totp", wire.ShapeFlow, s.loginTOTPBegin),
+		post(viaSignIn, "/v1/login/mfa/totp/confirm", wire.ShapeFlowConfirmTOTP, s.loginTOTPConfirm),
 		limited(viaPasswordReset, "/v1/password/reset/request", wire.ShapeResetRequest, s.requestReset),
 		post(viaPasswordReset, "/v1/password/reset", wire.ShapeReset, s.resetPassword),
 

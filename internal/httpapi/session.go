@@ -261,6 +261,8 @@ type (
 		Approval      *approvalBody `json:"approval,omitempty"`
 		// Consents are the purposes to accept, with consent_required.
 		Consents []purposeBody `json:"consents,omitempty"`
+		// RecoveryCodes are shown once, when the sign-in enrolled an app.
+		RecoveryCodes []string `json:"recovery_codes,omitempty"`
 	}
 	// approvalBody describes the sign-in a magic link opened elsewhere
 	// would approve: the device and place that asked for it.

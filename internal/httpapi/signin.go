@@ -67,6 +67,14 @@ type SignIn interface {
 	SecondFactor
 	MagicLink
 	ConsentStep
+	EnrolmentStep
+}
+
+// EnrolmentStep continues a sign-in held until the account enrols an
+// authenticator app (mfa_enrolment_required, after an MFA reset).
+type EnrolmentStep interface {
+	BeginLoginTOTP(ctx context.Context, flowID string) (*authn.TOTPEnrollment, error)
+	ConfirmLoginTOTP(ctx context.Context, r authn.ConfirmLoginTOTPRequest) (*authn.LoginResult, error)
 }
 
 // ConsentStep continues a sign-in held for the required consents
@@ -219,6 +227,24 @@ func (s *Server) loginConsent(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client) 
 	return s.loginAnswer(c, res, err)
 }
 
+// loginTOTPBegin starts the enrolment a mfa_enrolment_required answer
+// asked for: the app's secret, shown once.
+func (s *Server) loginTOTPBegin(c *fiber.Ctx, b *wire.AuthnBody, _ authn.Client) error {
+	en, err := s.signin.BeginLoginTOTP(c.UserContext(), b.FlowID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(c, http.StatusOK, totpBeginBody{FactorID: en.FactorID, URI: en.URI, QRPNG: en.QRPNG, Secret: en.Secret})
+}
+
+// loginTOTPConfirm confirms that app with its first code and ends the
+// sign-in; the recovery codes come with the session, once.
+func (s *Server) loginTOTPConfirm(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client) error {
+	res, err := s.signin.ConfirmLoginTOTP(c.UserContext(), authn.ConfirmLoginTOTPRequest{FlowID: b.FlowID, FactorID: b.FactorID,
+		Code: b.Code, Client: cl})
+	return s.loginAnswer(c, res, err)
+}
+
 func (s *Server) pollLogin(c *fiber.Ctx, b *wire.AuthnBody, cl authn.Client) error {
 	res, err := s.signin.PollLogin(c.UserContext(), authn.FlowRequest{FlowID: b.FlowID, Client: cl})
 	return s.loginAnswer(c, res, err)
@@ -244,6 +270,7 @@ func (s *Server) loginAnswer(c *fiber.Ctx, res *authn.LoginResult, err error) er
 	if res.Binding != "" && !wantsBearer(c) {
 		setFlowCookie(c, res.Binding, res.FlowExpiresAt)
 	}
+	out.RecoveryCodes = res.RecoveryCodes
 	if len(res.Consents) > 0 {
 		out.Consents = purposesOf(res.Consents)
 	}

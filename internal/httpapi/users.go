@@ -205,6 +205,9 @@ type actionBody struct {
 	FailuresCleared int64  `json:"failures_cleared"`
 	FactorsRemoved  int    `json:"factors_removed"`
 	MailSent        bool   `json:"mail_sent"`
+	// EnrolmentRequired: the owner's next sign-in enrols an app first
+	// (reset-mfa).
+	EnrolmentRequired bool `json:"enrolment_required"`
 }
 
 func (s *Server) userAction(a authn.AdminAction) fiber.Handler {
@@ -221,7 +224,7 @@ func (s *Server) userAction(a authn.AdminAction) fiber.Handler {
 		}
 		return writeJSON(c, http.StatusOK, actionBody{Action: string(res.Action), UserID: res.UserID, Changed: res.Changed,
 			SessionsRevoked: res.SessionsRevoked, FailuresCleared: res.FailuresCleared, FactorsRemoved: res.FactorsRemoved,
-			MailSent: res.MailSent})
+			MailSent: res.MailSent, EnrolmentRequired: res.EnrolmentRequired})
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/routers/legacy"
 	"github.com/stretchr/testify/assert"
@@ -154,4 +155,69 @@ func TestAdminUserProfileOpenAPI(t *testing.T) {
 			validate(t, router, x, r)
 		})
 	}
+}
+
+// TestAdminResetMFAEnrolment: after support resets a customer's factors,
+// the next sign-in proves the inbox, then must enrol a new app before a
+// session is issued; the answers conform to the OpenAPI document.
+func TestAdminResetMFAEnrolment(t *testing.T) {
+	t.Parallel()
+	doc := loadDoc(t)
+	router, err := legacy.NewRouter(doc)
+	require.NoError(t, err)
+	e, ids := usersEnv(t)
+	const email = "ann@example.com"
+	owner := e.browser()
+	owner.signIn(email)
+	r := owner.post("/v1/totp", nil)
+	require.Equal(t, 200, r.status, "%s", r.body)
+	var app struct {
+		FactorID string `json:"factor_id"`
+		Secret   string `json:"secret"`
+	}
+	require.NoError(t, jsonUnmarshal(r.body, &app))
+	e.auth.track(app.Secret)
+	r = owner.post("/v1/totp/confirm", map[string]any{"factor_id": app.FactorID, "code": totpAt(t, app.Secret, time.Now())})
+	require.Equal(t, 200, r.status, "%s", r.body)
+
+	r = e.userAction(usersKeySupport, ids[email], "reset-mfa", `{"reason":"ticket 9: lost phone"}`)
+	require.Equal(t, 200, r.status, "%s", r.body)
+	assert.Equal(t, true, r.json(t)["enrolment_required"])
+
+	b := e.browser()
+	r = b.post("/v1/login", map[string]any{"identifier": email, "password": userPassword})
+	require.Equal(t, 200, r.status, "%s", r.body)
+	flow := r.json(t)["flow_id"].(string)
+	r = b.post("/v1/login/email-code", map[string]any{"flow_id": flow})
+	require.Equal(t, 200, r.status, "%s", r.body)
+	r = b.post("/v1/login/email-code/verify", map[string]any{"flow_id": flow, "code": e.auth.code(t, email)})
+	require.Equal(t, 200, r.status, "%s", r.body)
+	m := r.json(t)
+	require.Equal(t, "mfa_enrolment_required", m["status"], "%s", r.body)
+	assert.Nil(t, m["session"])
+	flow = m["flow_id"].(string)
+
+	x := exchange{"begin", "POST", "/v1/login/mfa/totp", `{"flow_id":"` + flow + `"}`, nil, 200, true}
+	r = b.post(x.path, x.body)
+	require.Equal(t, 200, r.status, "%s", r.body)
+	validate(t, router, x, r)
+	var en struct {
+		FactorID string `json:"factor_id"`
+		Secret   string `json:"secret"`
+	}
+	require.NoError(t, jsonUnmarshal(r.body, &en))
+	e.auth.track(en.Secret)
+	r = b.post("/v1/login/mfa/totp/confirm", map[string]any{"flow_id": flow, "factor_id": en.FactorID, "code": "000000"})
+	require.Equal(t, 401, r.status, "%s", r.body)
+	assert.Equal(t, "invalid_code", r.errorCode(t))
+	x = exchange{"confirm", "POST", "/v1/login/mfa/totp/confirm",
+		`{"flow_id":"` + flow + `","factor_id":"` + en.FactorID + `","code":"` + totpAt(t, en.Secret, time.Now()) + `"}`, nil, 200, true}
+	r = b.post(x.path, x.body)
+	require.Equal(t, 200, r.status, "%s", r.body)
+	validate(t, router, x, r)
+	m = r.json(t)
+	assert.Equal(t, "authenticated", m["status"])
+	assert.Len(t, m["recovery_codes"], 10)
+	assert.EqualValues(t, 2, m["session"].(map[string]any)["aal"])
+	assert.Equal(t, 200, b.get("/v1/session").status)
 }

@@ -34,6 +34,7 @@ type Store interface {
 	authn.ErasureLocker
 	authn.ErasureLog
 	authn.UnverifiedSweeper
+	authn.RequiredActionStore
 	oidc.Store
 	Close() error
 }

@@ -40,6 +40,7 @@ func Run(t *testing.T, newDB NewDatabase) {
 		{"FlowClients", testFlowClients},
 		{"Profiles", testProfiles},
 		{"AttributeSearch", testAttributeSearch},
+		{"RequiredActions", testRequiredActions},
 		{"Devices", testDevices},
 		{"Activity", testActivity},
 		{"RecordSignIn", testRecordSignIn},

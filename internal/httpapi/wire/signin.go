@@ -45,21 +45,24 @@ type Shape uint8
 
 // The shapes. Every one also reads the "client" member (Client).
 const (
-	_                   Shape = iota
-	ShapeRegister             // email, password
-	ShapeVerifyEmail          // token, optional registration_secret
-	ShapeLogin                // identifier, optional password
-	ShapeFlowPassword         // flow_id, password
-	ShapeFlowCode             // flow_id, code
-	ShapeFlow                 // flow_id
-	ShapeMagicLink            // token, optional flow_id
-	ShapeClient               // client only; an empty body is {}
-	ShapeReauthenticate       // password, optional totp_code and recovery_code
-	ShapeConfirmTOTP          // factor_id, code
-	ShapeRemoveTOTP           // password
-	ShapeChangePassword       // current_password, new_password
-	ShapeResetRequest         // email
-	ShapeReset                // token, new_password
+	_                    Shape = iota
+	ShapeRegister              // email, password
+	ShapeVerifyEmail           // token, optional registration_secret
+	ShapeLogin                 // identifier, optional password
+	ShapeFlowPassword          // flow_id, password
+	ShapeFlowCode              // flow_id, code
+	ShapeFlow                  // flow_id
+	ShapeMagicLink             // token, optional flow_id
+	ShapeClient                // client only; an empty body is {}
+	ShapeReauthenticate        // password, optional totp_code and recovery_code
+	ShapeConfirmTOTP           // factor_id, code
+	ShapeRemoveTOTP            // password
+	ShapeChangePassword        // current_password, new_password
+	ShapeResetRequest          // email
+	ShapeReset                 // token, new_password
+	ShapeFlowConfirmTOTP       // flow_id, factor_id, code
+
+	shapeEnd // one past the last shape, for the tests
 )
 
 // shapes maps each Shape to its spec.
@@ -68,7 +71,7 @@ var shapes = [...]*bodySpec{
 	ShapeFlowPassword: specFlowPassword, ShapeFlowCode: specFlowCode, ShapeFlow: specFlow,
 	ShapeMagicLink: specMagicLink, ShapeClient: specEmpty, ShapeReauthenticate: specReauth,
 	ShapeConfirmTOTP: specConfirmTOTP, ShapeRemoveTOTP: specRemoveTOTP, ShapeChangePassword: specChangePassword,
-	ShapeResetRequest: specResetRequest, ShapeReset: specReset,
+	ShapeResetRequest: specResetRequest, ShapeReset: specReset, ShapeFlowConfirmTOTP: specFlowConfirmTOTP,
 }
 
 // AuthnBody is a decoded sign-in or account body. Only the members its
@@ -197,6 +200,8 @@ var (
 		{"recovery_code", maxSecretBytes, false}}, client: true}
 	specConfirmTOTP = &bodySpec{fields: []fieldSpec{
 		{"factor_id", maxSecretBytes, true}, {"code", maxSecretBytes, true}}, client: true}
+	specFlowConfirmTOTP = &bodySpec{fields: []fieldSpec{{"flow_id", maxSecretBytes, true},
+		{"factor_id", maxSecretBytes, true}, {"code", maxSecretBytes, true}}, client: true}
 	specRemoveTOTP     = &bodySpec{fields: []fieldSpec{{"password", maxPasswordBytes, true}}, client: true}
 	specChangePassword = &bodySpec{fields: []fieldSpec{
 		{"current_password", maxPasswordBytes, true}, {"new_password", maxPasswordBytes, true}}, client: true}
@@ -207,7 +212,8 @@ var (
 
 // allSpecs lists every spec, for the fuzz target.
 var allSpecs = []*bodySpec{specRegister, specVerifyEmail, specLogin, specFlowPassword, specFlowCode, specFlow,
-	specMagicLink, specEmpty, specReauth, specConfirmTOTP, specRemoveTOTP, specChangePassword, specResetRequest, specReset}
+	specMagicLink, specEmpty, specReauth, specConfirmTOTP, specRemoveTOTP, specChangePassword, specResetRequest, specReset,
+	specFlowConfirmTOTP}
 
 // decodeAuth decodes body per spec. An empty body is read as {} so that
 // routes whose fields are all optional (logout) need not send one. Every
