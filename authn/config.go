@@ -149,7 +149,8 @@ func DefaultConfig() Config {
 		MailQueue:   1024,
 		MailWorkers: 2,
 		Account: AccountConfig{ActivityRetention: DefaultActivityRetention, ActivityMaxPerUser: DefaultActivityMaxPerUser,
-			EmailChangeUndo: DefaultEmailChangeUndo},
+			EmailChangeUndo: DefaultEmailChangeUndo, DeletionGrace: DefaultDeletionGrace, ExportInterval: DefaultExportInterval,
+			ExportLinkTTL: DefaultExportLinkTTL, UnverifiedRetention: DefaultUnverifiedRetention},
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"log/slog"
 	"net/netip"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/riskauth/riskauth/authn/mail"
 	"github.com/riskauth/riskauth/authn/password"
 	"github.com/riskauth/riskauth/authn/seal"
@@ -57,6 +59,12 @@ type core struct {
 	// write to (devices, activity) and the engine's profile editor; each
 	// may be nil (activity.go).
 	self selfStores
+	// priv are the privacy rights' collaborators (privacy.go); its Store
+	// is nil when they are off.
+	priv PrivacyDeps
+	// erasures counts erasures (ErasureJob's metric), nil until the job
+	// is built.
+	erasures *prometheus.CounterVec
 }
 
 // Client is who is asking: the HTTP layer fills it for every request. IP

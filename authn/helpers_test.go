@@ -102,6 +102,8 @@ type fixtureOpts struct {
 	// noSelfService leaves out the self-service stores (a sign-in then
 	// writes no device or activity).
 	noSelfService bool
+	// privacy turns the export and the erasure on (privacy.go).
+	privacy bool
 }
 
 func newFixture(tb testing.TB, o fixtureOpts) *fixture {
@@ -168,6 +170,9 @@ func newFixture(tb testing.TB, o fixtureOpts) *fixture {
 	}
 	if o.noSelfService {
 		deps.SelfService = authn.SelfServiceDeps{}
+	}
+	if o.privacy {
+		deps.Privacy = authn.PrivacyDeps{Store: st, Locker: st, State: eng}
 	}
 	svc, err := authn.New(cfg, deps)
 	require.NoError(tb, err)

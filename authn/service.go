@@ -85,6 +85,9 @@ type Deps struct {
 	// SelfService are the stores of the self-service surface; without
 	// them Services.SelfService is nil.
 	SelfService SelfServiceDeps
+	// Privacy are the collaborators of the export and the erasure
+	// (privacy.go); without its Store those answer CodeUnavailable.
+	Privacy PrivacyDeps
 
 	// Passkeys keeps passkeys and their ceremonies; with
 	// Config.Passkeys it enables Services.Passkeys.
@@ -165,6 +168,7 @@ func New(cfg Config, d Deps) (*Services, error) {
 	c.mail = newMailQueue(d.Mailer, cfg.MailQueue, cfg.MailWorkers, d.Logger, d.Metrics)
 	c.self = selfStores{devices: d.SelfService.Devices, activity: d.SelfService.Activity, profiler: d.SelfService.Profiler,
 		consents: d.SelfService.Consents}
+	c.priv = d.Privacy
 	var self *SelfService
 	if d.SelfService.Profiles != nil {
 		self = &SelfService{core: c, profiles: d.SelfService.Profiles, account: cfg.Account, changes: d.SelfService.EmailChanges}

@@ -107,6 +107,7 @@ func newAuthnEnv(t *testing.T, eng *engine.Engine, reg *prometheus.Registry, ori
 		SelfService: authn.SelfServiceDeps{Profiles: st, Devices: st, Activity: st, Profiler: eng, Consents: st, EmailChanges: st},
 		Directory:   st, RequiredActions: st,
 		Passkeys: st,
+		Privacy:  authn.PrivacyDeps{Store: st, Locker: st, State: eng},
 		Events:   fwd,
 	})
 	require.NoError(t, err)

@@ -483,6 +483,12 @@ func (s *Server) routes(metrics, breached fiber.Handler) []route {
 		{method: http.MethodDelete, path: "/v1/account/devices/:id", guard: true, authn: viaSelfService, handler: s.forgetDevice},
 		get(viaSelfService, "/v1/account/activity", s.listActivity),
 		post(viaSelfService, "/v1/account/activity/:id/not-me", wire.ShapeClient, s.disownActivity),
+		// Privacy rights (account_privacy.go).
+		{method: http.MethodDelete, path: "/v1/account", guard: true, authn: viaSelfService, handler: s.deleteAccount},
+		get(viaSelfService, "/v1/account/deletion", s.deletionStatus),
+		post(viaSelfService, "/v1/account/deletion/cancel", wire.ShapeClient, s.cancelDeletion),
+		post(viaSelfService, "/v1/account/export", wire.ShapeClient, s.requestExport),
+		get(viaSelfService, "/v1/account/export/download", s.downloadExport),
 		// Consents and preferences (account_consents.go).
 		get(viaSelfService, "/v1/account/consents", s.getConsents),
 		{method: http.MethodPost, path: "/v1/account/consents", guard: true, authn: viaSelfService, handler: s.grantConsents},

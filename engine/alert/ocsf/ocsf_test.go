@@ -235,6 +235,8 @@ func TestSchemas(t *testing.T) {
 		secevent.ProfileUpdated, secevent.DeviceRenamed, secevent.DeviceForgotten, secevent.ActivityDisowned,
 		// Passkeys (docs/authn.md).
 		secevent.PasskeyCloned, secevent.PasskeyRenamed,
+		// Privacy rights (authn/secevent/rights.go).
+		secevent.DataExportRequested, secevent.DataExported, secevent.DeletionRequested, secevent.DeletionCancelled,
 		// Consents (authn/secevent/consent.go).
 		secevent.ConsentGranted, secevent.ConsentWithdrawn, secevent.PreferencesUpdated, secevent.EmailChangeRequested} {
 		s := "account-change"

@@ -88,6 +88,12 @@ var securityTypes = map[secevent.Type]securityType{
 	secevent.DeviceRenamed:    {activity: activityOther, activityName: "Device Rename", title: "device renamed"},
 	secevent.DeviceForgotten:  {activity: activityOther, activityName: "Device Forget", title: "device forgotten: no longer trusted"},
 	secevent.ActivityDisowned: {activity: activityOther, activityName: "Activity Disowned", severity: risk.SeverityMedium, title: "the owner reported a sign-in as not theirs"},
+	// The privacy rights (authn/secevent/rights.go): Account Change 99
+	// Other, named.
+	secevent.DataExportRequested: {activity: activityOther, activityName: "Data Export Requested", title: "data export requested"},
+	secevent.DataExported:        {activity: activityOther, activityName: "Data Exported", title: "data export downloaded"},
+	secevent.DeletionRequested:   {activity: activityOther, activityName: "Deletion Requested", severity: risk.SeverityLow, title: "account erasure requested"},
+	secevent.DeletionCancelled:   {activity: activityOther, activityName: "Deletion Cancelled", title: "account erasure cancelled"},
 	// Consents and preferences (authn/secevent/consent.go), 99 Other.
 	secevent.ConsentGranted:     {activity: activityOther, activityName: "Consent Granted", title: "consent granted"},
 	secevent.ConsentWithdrawn:   {activity: activityOther, activityName: "Consent Withdrawn", title: "consent withdrawn"},
