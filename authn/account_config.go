@@ -74,6 +74,20 @@ type AccountConfig struct {
 	// ActivityMaxPerUser caps each user's activity history; the oldest
 	// entries go first. Default 1000.
 	ActivityMaxPerUser int `yaml:"activity_max_per_user"`
+	// DeletionGrace is how long after an erasure request (DELETE
+	// /v1/account) the account is erased; signing in before cancels it.
+	// Default 7 days.
+	DeletionGrace time.Duration `yaml:"deletion_grace"`
+	// ExportInterval allows one data export per user per interval
+	// (default and at most 24 hours: the event counter keeps a day).
+	ExportInterval time.Duration `yaml:"export_interval"`
+	// ExportLinkTTL is how long the mailed export link works (default 1
+	// hour).
+	ExportLinkTTL time.Duration `yaml:"export_link_ttl"`
+	// UnverifiedRetention is how long an account whose address was never
+	// verified is kept before the retention job deletes it (default 30
+	// days).
+	UnverifiedRetention time.Duration `yaml:"unverified_retention"`
 	// Purposes are what a user consents to, with their versions
 	// (consent.go); Preferences what communication preferences they may
 	// choose.
@@ -86,9 +100,13 @@ type AccountConfig struct {
 
 // Defaults of AccountConfig.
 const (
-	DefaultActivityRetention  = 180 * 24 * time.Hour
-	DefaultActivityMaxPerUser = 1000
-	DefaultEmailChangeUndo    = 72 * time.Hour
+	DefaultActivityRetention   = 180 * 24 * time.Hour
+	DefaultActivityMaxPerUser  = 1000
+	DefaultDeletionGrace       = 7 * 24 * time.Hour
+	DefaultExportInterval      = 24 * time.Hour
+	DefaultExportLinkTTL       = time.Hour
+	DefaultUnverifiedRetention = 30 * 24 * time.Hour
+	DefaultEmailChangeUndo     = 72 * time.Hour
 )
 
 var attributeName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
@@ -97,6 +115,10 @@ var attributeName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
 func (c *AccountConfig) SetDefaults() {
 	def(&c.ActivityRetention, DefaultActivityRetention)
 	def(&c.ActivityMaxPerUser, DefaultActivityMaxPerUser)
+	def(&c.DeletionGrace, DefaultDeletionGrace)
+	def(&c.ExportInterval, DefaultExportInterval)
+	def(&c.ExportLinkTTL, DefaultExportLinkTTL)
+	def(&c.UnverifiedRetention, DefaultUnverifiedRetention)
 	def(&c.EmailChangeUndo, DefaultEmailChangeUndo)
 	for i := range c.Attributes {
 		if a := &c.Attributes[i]; a.Type == AttrString {
@@ -112,6 +134,12 @@ func (c *AccountConfig) Validate() error {
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if c.ActivityRetention < 0 {
 		bad("activity_retention %s: must be positive", c.ActivityRetention)
+	}
+	if c.DeletionGrace < 0 || c.ExportLinkTTL < 0 || c.UnverifiedRetention < 0 {
+		bad("deletion_grace, export_link_ttl, unverified_retention: must be positive")
+	}
+	if c.ExportInterval < 0 || c.ExportInterval > 24*time.Hour {
+		bad("export_interval %s: want at most 24h", c.ExportInterval)
 	}
 	if c.ActivityMaxPerUser < 0 {
 		bad("activity_max_per_user %d: must be positive", c.ActivityMaxPerUser)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"time"
 
 	"github.com/riskauth/riskauth/authn/mail"
 	"github.com/riskauth/riskauth/authn/secevent"
@@ -178,14 +179,26 @@ func (s *Admin) sendPasswordReset(ctx context.Context, u *User, by Actor, res *A
 	return nil
 }
 
-// deleteUser is the interim hard delete (until the erasure path of the
-// self-service issue lands): the account row and, by the store's
-// cascade, its factors, recovery codes, sessions, tokens, flows and
-// attempts. What lives outside the account store — the engine's risk
-// profile and history, the counters keyed by a hash of the address, the
-// audit trail — is not touched. The event is the tombstone: the id, not
-// the address.
+// deleteUser erases the account at once, by the erasure path of the
+// privacy rights (erasure.go) when it is on: the engine's state of the
+// user, the consent ledger, every row of the account store, then the
+// user_deleted event (with the administrator and the reason) and the
+// tombstone. Without it, the account store's cascade alone (the
+// engine's state is then left to its expiry). The event carries the id,
+// never the address.
 func (s *Admin) deleteUser(ctx context.Context, u *User, by Actor, res *ActionResult) error {
+	announce := func() { s.emitAdmin(secevent.UserDeleted, &User{ID: u.ID}, by, res) }
+	if s.priv.Store != nil {
+		res.Changed = true
+		_, err := s.erase(ctx, u, time.Time{}, InitiatorAdmin, announce)
+		if s.erasures != nil {
+			s.erasures.WithLabelValues(InitiatorAdmin, resultLabel(err)).Inc()
+		}
+		if errors.Is(err, ErrNotFound) {
+			return errNoSuchUser
+		}
+		return err
+	}
 	if err := s.dir.DeleteUser(ctx, u.ID); err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return errNoSuchUser
@@ -193,6 +206,6 @@ func (s *Admin) deleteUser(ctx context.Context, u *User, by Actor, res *ActionRe
 		return err
 	}
 	res.Changed = true
-	s.emitAdmin(secevent.UserDeleted, &User{ID: u.ID}, by, res)
+	announce()
 	return nil
 }

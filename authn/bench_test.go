@@ -45,11 +45,14 @@ func BenchmarkLoginBlocked(b *testing.B) {
 // issue 19): run with -count, the two alternate.
 func BenchmarkLoginPassword(b *testing.B) {
 	for _, c := range []struct {
-		name string
-		off  bool
-	}{{"activity=off", true}, {"activity=on", false}} {
+		name    string
+		off     bool
+		privacy bool
+	}{{"activity=off", true, false}, {"activity=on", false, false}, {"activity=on,privacy=on", false, true}} {
 		b.Run(c.name, func(b *testing.B) {
-			f := newFixture(b, fixtureOpts{params: password.DefaultParams(), noSelfService: c.off})
+			// privacy=on: the sign-in also withdraws a pending erasure
+			// request (one more write, erasure.go).
+			f := newFixture(b, fixtureOpts{params: password.DefaultParams(), noSelfService: c.off, privacy: c.privacy})
 			f.register(b, "bench@example.com")
 			b.ReportAllocs()
 			for b.Loop() {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/riskauth/riskauth/authn/passkey"
 )
 
 // SessionTimeouts are the idle and absolute lifetimes of a session per
@@ -108,6 +110,9 @@ type Config struct {
 	// Account configures the self-service surface: custom profile
 	// attributes, activity retention (account_config.go).
 	Account AccountConfig `yaml:"account"`
+	// Passkeys is the WebAuthn relying party (rp_id, origins); passkeys
+	// are off while rp_id is empty.
+	Passkeys passkey.Config `yaml:"passkeys"`
 }
 
 // MaxCodeTTL is the longest accepted Config.CodeTTL.
@@ -144,7 +149,8 @@ func DefaultConfig() Config {
 		MailQueue:   1024,
 		MailWorkers: 2,
 		Account: AccountConfig{ActivityRetention: DefaultActivityRetention, ActivityMaxPerUser: DefaultActivityMaxPerUser,
-			EmailChangeUndo: DefaultEmailChangeUndo},
+			EmailChangeUndo: DefaultEmailChangeUndo, DeletionGrace: DefaultDeletionGrace, ExportInterval: DefaultExportInterval,
+			ExportLinkTTL: DefaultExportLinkTTL, UnverifiedRetention: DefaultUnverifiedRetention},
 	}
 }
 
@@ -214,6 +220,11 @@ func (c *Config) defaults() error {
 	}
 	if err := c.Account.Validate(); err != nil {
 		return fmt.Errorf("account: %w", err)
+	}
+	if c.Passkeys.Enabled() {
+		if err := c.Passkeys.Validate(); err != nil {
+			return fmt.Errorf("passkeys: %w", err)
+		}
 	}
 	for _, d := range []time.Duration{c.FlowTTL, c.CodeResendInterval, c.EmailSendWindow, c.VerificationTTL,
 		c.ResetTTL, c.ReauthWindow, c.TouchInterval, c.StepUpMailInterval, l.AccountWindow, l.SourceWindow, l.OTPWindow} {

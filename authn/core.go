@@ -4,6 +4,8 @@ import (
 	"log/slog"
 	"net/netip"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/riskauth/riskauth/authn/mail"
 	"github.com/riskauth/riskauth/authn/password"
 	"github.com/riskauth/riskauth/authn/seal"
@@ -37,6 +39,8 @@ type core struct {
 	attempts AttemptStore
 	totps    TOTPStore
 	recovery RecoveryCodeStore
+	// passkeys is nil when passkeys are off (hasPasskeys).
+	passkeys PasskeyStore
 	// counters and counterMAC: events counted across instances, under
 	// keys that are a keyed hash of what they count (counterKey).
 	counters   EventCounter
@@ -55,6 +59,12 @@ type core struct {
 	// write to (devices, activity) and the engine's profile editor; each
 	// may be nil (activity.go).
 	self selfStores
+	// priv are the privacy rights' collaborators (privacy.go); its Store
+	// is nil when they are off.
+	priv PrivacyDeps
+	// erasures counts erasures (ErasureJob's metric), nil until the job
+	// is built.
+	erasures *prometheus.CounterVec
 }
 
 // Client is who is asking: the HTTP layer fills it for every request. IP

@@ -102,6 +102,8 @@ type fixtureOpts struct {
 	// noSelfService leaves out the self-service stores (a sign-in then
 	// writes no device or activity).
 	noSelfService bool
+	// privacy turns the export and the erasure on (privacy.go).
+	privacy bool
 }
 
 func newFixture(tb testing.TB, o fixtureOpts) *fixture {
@@ -163,9 +165,14 @@ func newFixture(tb testing.TB, o fixtureOpts) *fixture {
 		Events: ev, Clock: clock, Metrics: authn.NewMetrics(reg), Logger: testLogger(),
 		Directory: st, RequiredActions: st,
 		SelfService: authn.SelfServiceDeps{Profiles: st, Devices: st, Activity: st, Profiler: eng, Consents: st, EmailChanges: st},
+		// Passkeys are on only when the test configures a relying party.
+		Passkeys: st,
 	}
 	if o.noSelfService {
 		deps.SelfService = authn.SelfServiceDeps{}
+	}
+	if o.privacy {
+		deps.Privacy = authn.PrivacyDeps{Store: st, Locker: st, State: eng}
 	}
 	svc, err := authn.New(cfg, deps)
 	require.NoError(tb, err)

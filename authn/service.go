@@ -85,6 +85,13 @@ type Deps struct {
 	// SelfService are the stores of the self-service surface; without
 	// them Services.SelfService is nil.
 	SelfService SelfServiceDeps
+	// Privacy are the collaborators of the export and the erasure
+	// (privacy.go); without its Store those answer CodeUnavailable.
+	Privacy PrivacyDeps
+
+	// Passkeys keeps passkeys and their ceremonies; with
+	// Config.Passkeys it enables Services.Passkeys.
+	Passkeys PasskeyBackend
 }
 
 // Services are the flows of one authn instance: five services over one
@@ -117,6 +124,9 @@ type Services struct {
 	// Admin is the user administration (admin.go); nil without
 	// Deps.Directory.
 	Admin *Admin
+	// Passkeys registers, manages and signs in with passkeys
+	// (passkeys.go); nil unless Config.Passkeys and Deps.Passkeys are set.
+	Passkeys *Passkeys
 
 	mail *mailQueue
 }
@@ -158,6 +168,7 @@ func New(cfg Config, d Deps) (*Services, error) {
 	c.mail = newMailQueue(d.Mailer, cfg.MailQueue, cfg.MailWorkers, d.Logger, d.Metrics)
 	c.self = selfStores{devices: d.SelfService.Devices, activity: d.SelfService.Activity, profiler: d.SelfService.Profiler,
 		consents: d.SelfService.Consents}
+	c.priv = d.Privacy
 	var self *SelfService
 	if d.SelfService.Profiles != nil {
 		self = &SelfService{core: c, profiles: d.SelfService.Profiles, account: cfg.Account, changes: d.SelfService.EmailChanges}
@@ -166,11 +177,20 @@ func New(cfg Config, d Deps) (*Services, error) {
 	if d.Directory != nil {
 		admin = &Admin{core: c, dir: d.Directory, profiles: d.SelfService.Profiles}
 	}
+	signin := &SignIn{core: c, flows: d.Flows, clients: d.FlowClients, codeKey: append([]byte(nil), d.CodeKey...),
+		bindKey: deriveKey(d.CodeKey, "riskauth/authn flow binding")}
+	pk, err := newPasskeys(c, signin, d.Passkeys, cfg.Passkeys, d.CodeKey)
+	if err != nil {
+		return nil, fmt.Errorf("authn: passkeys: %w", err)
+	}
+	if pk != nil {
+		c.passkeys = d.Passkeys
+	}
 	return &Services{
-		SelfService: self,
-		Admin:       admin,
-		SignIn: &SignIn{core: c, flows: d.Flows, clients: d.FlowClients, codeKey: append([]byte(nil), d.CodeKey...),
-			bindKey: deriveKey(d.CodeKey, "riskauth/authn flow binding")},
+		SelfService:  self,
+		Admin:        admin,
+		Passkeys:     pk,
+		SignIn:       signin,
 		Registration: &Registration{core: c},
 		Recovery:     &Recovery{core: c},
 		Account:      &Account{core: c},

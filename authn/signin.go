@@ -330,6 +330,15 @@ func (s *SignIn) passwordFirst(ctx context.Context, st step, pw string) (*LoginR
 	if mfa {
 		second = []Method{MethodTOTP, MethodRecoveryCode}
 	}
+	// A passkey, when the account has one, is offered first: the
+	// strongest second factor (phishing-resistant, AAL2 by itself).
+	pk, err := s.hasPasskeys(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	if pk {
+		second = append([]Method{MethodPasskey}, second...)
+	}
 	return s.toSecondFactor(ctx, st, second)
 }
 

@@ -123,6 +123,7 @@ func (s *SignIn) complete(ctx context.Context, st step) (*LoginResult, error) {
 	}
 	s.auditStepSignedIn(st, is, dev)
 	s.signInActivity(ctx, st.user, st.client, st.factor, st.outcome, stepDecision(st), is, st.evaluationID, p, dev)
+	s.cancelDeletionOnSignIn(ctx, st.user, st.client, is.ID)
 	if st.newDevice {
 		s.notify(ctx, mail.KindNewDeviceSignIn, st.user.Email, st.client)
 		s.emit(secevent.NewDevice, st.user, st.client, is.ID, map[string]string{"device_id": dev, "evaluation_id": st.evaluationID})

@@ -84,7 +84,7 @@ func (s *SignIn) secondFactorUser(ctx context.Context, fl LoginFlow, m Method) (
 
 // secondFactorPassed issues the session for st, whose second factor
 // passed: AAL2 when a password was followed by an authenticator (TOTP or
-// recovery code), AAL1 otherwise (email is not an AAL2 authenticator
+// recovery code) or the factor was a passkey, AAL1 otherwise (email is not an AAL2 authenticator
 // under NIST SP 800-63B rev 4).
 func (s *SignIn) secondFactorPassed(ctx context.Context, st step) (*LoginResult, error) {
 	claim := st.factor == FactorEmailCode && st.user.EmailVerifiedAt.IsZero()
@@ -112,7 +112,9 @@ func (s *SignIn) secondFactorPassed(ctx context.Context, st step) (*LoginResult,
 		}
 	}
 	st.aal, st.outcome = AAL1, engine.OutcomeStepUpPassed
-	if st.flow.PasswordVerified && (st.factor == FactorTOTP || st.factor == FactorRecovery) {
+	// A passkey verified the user itself (a multi-factor cryptographic
+	// authenticator): AAL2 whatever came before it.
+	if st.flow.PasswordVerified && (st.factor == FactorTOTP || st.factor == FactorRecovery) || st.factor == FactorPasskey {
 		st.aal = AAL2
 	}
 	res, err := s.complete(ctx, st)

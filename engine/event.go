@@ -43,8 +43,33 @@ type Event struct {
 	Password string
 	// Attributes are free-form strings from the caller, visible to rules as attr.
 	Attributes map[string]string
+	// Factor is the authenticator this sign-in step presents (password,
+	// passkey, email_code, magic_link, totp, recovery_code), visible to
+	// rules as authn.factor; "" when the caller does not say.
+	Factor string
+	// Passkey is the verified passkey assertion of a passkey sign-in
+	// (Factor "passkey"), visible to rules as passkey.*; nil otherwise.
+	Passkey *PasskeyEvidence
 	// Time is when the event happened; the engine's clock fills it when zero.
 	Time time.Time
+}
+
+// Factor names (Event.Factor) with their own meaning for the engine.
+const (
+	FactorPassword = "password"
+	FactorPasskey  = "passkey"
+)
+
+// PasskeyEvidence is what a verified passkey assertion tells the engine.
+type PasskeyEvidence struct {
+	// UserVerified: the authenticator verified the user (PIN, biometric).
+	UserVerified bool
+	// BackupEligible and Synced are the assertion's backup flags: the
+	// passkey may be synced, and it is.
+	BackupEligible bool
+	Synced         bool
+	// SignCountRegressed: the signature counter went backwards.
+	SignCountRegressed bool
 }
 
 // FieldError is one invalid field of an event.
@@ -110,6 +135,9 @@ func (ev *Event) Validate() error {
 	}
 	if len(ev.JA4) > maxJA4Len {
 		add("ja4", fmt.Sprintf("longer than %d bytes", maxJA4Len))
+	}
+	if ev.Factor != "" && !validKind(ev.Factor) {
+		add("factor", "want a name matching [a-z][a-z0-9_.-]{0,63}")
 	}
 	if len(ev.Password) > maxPasswordBytes {
 		add("password", fmt.Sprintf("longer than %d bytes", maxPasswordBytes))

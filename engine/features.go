@@ -18,6 +18,12 @@ func (e *Engine) eventFeatures(f *risk.Features, ev *Event, dev DeviceInfo, keys
 	f.Device.ID = dev.ID
 	f.Device.HasCookie = dev.HasCookie
 	ja4Features(&f.Event, ev.JA4, dev)
+	f.Authn.Factor = ev.Factor
+	if p := ev.Passkey; p != nil && ev.Factor == FactorPasskey {
+		f.Authn.PhishingResistant = true
+		f.Passkey = risk.PasskeyFeatures{Used: true, UserVerified: p.UserVerified, BackupEligible: p.BackupEligible,
+			Synced: p.Synced, SignCountRegressed: p.SignCountRegressed}
+	}
 	if len(ev.Attributes) > 0 {
 		f.Attr = ev.Attributes
 	}

@@ -26,6 +26,12 @@ const (
 	KindNewDeviceSignIn Kind = "new_device_signin"
 	KindMFAChanged      Kind = "mfa_changed"
 	KindStepUpFailed    Kind = "step_up_failed"
+	// KindDataExport carries the single-use link to the user's data
+	// export (GDPR Art. 15/20).
+	KindDataExport Kind = "data_export"
+	// KindAccountDeletion confirms an erasure request: when the account
+	// will be erased and how to cancel.
+	KindAccountDeletion Kind = "account_deletion"
 )
 
 // Kinds lists every kind, in a stable order.
@@ -33,7 +39,7 @@ func Kinds() []Kind {
 	return []Kind{
 		KindVerifyEmail, KindAccountExists, KindLoginCode, KindPasswordReset,
 		KindPasswordChanged, KindNewDeviceSignIn, KindMFAChanged, KindStepUpFailed,
-		KindEmailChange, KindEmailChanged,
+		KindDataExport, KindAccountDeletion, KindEmailChange, KindEmailChanged,
 	}
 }
 

@@ -196,3 +196,23 @@ func TestRedactRecipient(t *testing.T) {
 	require.NotEqual(t, a, RedactRecipient("bob@example.org"))
 	require.Regexp(t, `@invalid$`, RedactRecipient("nobody"))
 }
+
+// TestOutboxForget: an erased user's mail leaves the outbox, others'
+// stay, and mail goes on being appended.
+func TestOutboxForget(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	o, err := NewOutbox(dir, nil, nil)
+	require.NoError(t, err)
+	defer o.Close()
+	for _, to := range []string{"gone@example.com", "kept@example.com", "gone@example.com"} {
+		require.NoError(t, o.Send(context.Background(), Message{To: to, Subject: "s", Text: "t\n", Kind: KindPasswordReset}))
+	}
+	o.Forget("user-id-1", "gone@example.com")
+	require.NoError(t, o.Send(context.Background(), Message{To: "new@example.com", Subject: "s", Text: "t\n", Kind: KindPasswordReset}))
+	b, err := os.ReadFile(o.Path())
+	require.NoError(t, err)
+	require.NotContains(t, string(b), "gone@example.com")
+	require.Contains(t, string(b), "kept@example.com")
+	require.Contains(t, string(b), "new@example.com")
+}

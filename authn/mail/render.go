@@ -30,6 +30,9 @@ type Paths struct {
 	SignIn string
 	// Security is the account security page ("/account/security").
 	Security string
+	// DataExport receives ?token= ("/v1/account/export/download"): the
+	// download of the user's data export.
+	DataExport string
 	// EmailChange receives ?token= of the email change links (confirm,
 	// approve, undo: "/account/email").
 	EmailChange string
@@ -46,6 +49,7 @@ func (p *Paths) fill() {
 	def(&p.PasswordReset, "/password/reset")
 	def(&p.SignIn, "/login")
 	def(&p.Security, "/account/security")
+	def(&p.DataExport, "/v1/account/export/download")
 	def(&p.EmailChange, "/account/email")
 }
 
@@ -84,7 +88,7 @@ func NewRenderer(cfg RendererConfig) (*Renderer, error) {
 		return nil, errors.New("mail renderer: service name must be a non-empty single line")
 	}
 	cfg.Paths.fill()
-	for _, p := range []string{cfg.Paths.VerifyEmail, cfg.Paths.MagicLink, cfg.Paths.PasswordReset, cfg.Paths.SignIn, cfg.Paths.Security, cfg.Paths.EmailChange} {
+	for _, p := range []string{cfg.Paths.VerifyEmail, cfg.Paths.MagicLink, cfg.Paths.PasswordReset, cfg.Paths.SignIn, cfg.Paths.Security, cfg.Paths.EmailChange, cfg.Paths.DataExport} {
 		if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.ContainsAny(p, "?#\\ ") {
 			return nil, fmt.Errorf("mail renderer: path %q must be absolute, without query or fragment", p)
 		}
@@ -263,6 +267,32 @@ func (r *Renderer) PasswordReset(to string, d LinkData, rc RequestContext) (Mess
 		ExpiresIn time.Duration
 		Context   RequestContext
 	}{r.common(), r.link(r.cfg.Paths.PasswordReset, d.Token), d.ExpiresIn, rc.clean()})
+}
+
+// DataExport renders the mail with the link to the user's data export.
+func (r *Renderer) DataExport(to string, d LinkData, rc RequestContext) (Message, error) {
+	if d.Token == "" || d.ExpiresIn <= 0 {
+		return Message{}, errors.New("render data_export: token and expiry are required")
+	}
+	return r.render(KindDataExport, to, struct {
+		common
+		Link      string
+		ExpiresIn time.Duration
+		Context   RequestContext
+	}{r.common(), r.link(r.cfg.Paths.DataExport, d.Token), d.ExpiresIn, rc.clean()})
+}
+
+// AccountDeletion renders the confirmation of an erasure request: the
+// account is erased at due unless the user signs in before.
+func (r *Renderer) AccountDeletion(to string, due time.Time, rc RequestContext) (Message, error) {
+	if due.IsZero() || rc.When.IsZero() {
+		return Message{}, errors.New("render account_deletion: due and event times are required")
+	}
+	sd := r.securityData(rc, "")
+	return r.render(KindAccountDeletion, to, struct {
+		securityData
+		Due time.Time
+	}{sd, due})
 }
 
 // RequestContext describes where an event came from, for security

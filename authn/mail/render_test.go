@@ -46,6 +46,10 @@ func renderAll(t *testing.T, r *Renderer) map[Kind]Message {
 	}
 	out[KindMFAChanged], err = r.MFAChanged("alice@example.org", MFAChangeData{Change: MFAAdded, Factor: "authenticator app"}, rc)
 	require.NoError(t, err)
+	out[KindDataExport], err = r.DataExport("alice@example.org", LinkData{Token: "tok-export", ExpiresIn: time.Hour}, rc)
+	require.NoError(t, err)
+	out[KindAccountDeletion], err = r.AccountDeletion("alice@example.org", eventTime.Add(7*24*time.Hour), rc)
+	require.NoError(t, err)
 	out[KindEmailChange], err = r.EmailChange("alice@example.org", EmailChangeData{Token: "tok-change", ExpiresIn: 24 * time.Hour,
 		NewAddress: "alice@new.example", Confirm: true, Context: rc})
 	require.NoError(t, err)

@@ -27,6 +27,14 @@ const (
 	StepUpFailed       Type = "step_up_failed"
 	NewDevice          Type = "new_device"
 	SessionsRevoked    Type = "sessions_revoked"
+	// PasskeyCloned: a passkey signed with a counter that went backwards:
+	// two copies of its private key may exist (a cloned authenticator).
+	// Details credential (the passkey's id, base64url) and sign_count.
+	PasskeyCloned Type = "passkey_cloned"
+	// PasskeyRenamed: the user renamed one of their passkeys (details
+	// credential). Enrolment and removal are MFAEnrolled and MFARemoved
+	// with details factor "passkey".
+	PasskeyRenamed Type = "passkey_renamed"
 	// SessionHijackSuspected: a session was used from another network or
 	// TLS fingerprint and the risk rules asked for re-authentication
 	// (details action reauthenticate) or ended it (action revoke);
@@ -96,7 +104,7 @@ func (t Type) IsAuthentication() bool {
 // Detection Findings and changes as Account Changes.
 func (t Type) IsFinding() bool {
 	switch t {
-	case Lockout, StepUpFailed, NewDevice, SessionHijackSuspected:
+	case Lockout, StepUpFailed, NewDevice, PasskeyCloned, SessionHijackSuspected:
 		return true
 	}
 	return false

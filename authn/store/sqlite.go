@@ -82,7 +82,10 @@ func OpenSQLite(ctx context.Context, path string, opts SQLiteOptions) (*SQLite, 
 	// _txlock=immediate takes the write lock at BEGIN, so a transaction
 	// never has to upgrade a read lock later, which is where SQLITE_BUSY
 	// comes from even with a busy timeout.
-	write, err := sql.Open("sqlite", path+params+"&_txlock=immediate")
+	// secure_delete on the writer: deleted rows (an erased account) are
+	// overwritten with zeros rather than left in free pages; EraseUser
+	// then empties the WAL, which still holds the old page images.
+	write, err := sql.Open("sqlite", path+params+"&_pragma=secure_delete(1)&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("store: sqlite: open: %w", err)
 	}

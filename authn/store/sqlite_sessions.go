@@ -135,6 +135,7 @@ func (s *SQLite) DeleteExpired(ctx context.Context, now time.Time, keep time.Dur
 		{sqliteSweepFlowClients, []any{ms(now)}},
 		{sqliteSweepOIDCReqs, []any{ms(now)}},
 		{sqliteSweepOIDCTokens, []any{ms(now)}},
+		{sqliteSweepPasskeyChallenges, []any{ms(now)}},
 	}
 	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		for _, st := range stmts {

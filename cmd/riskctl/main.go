@@ -197,6 +197,8 @@ var producers = map[string]string{
 	"breached":    "signals/breached",
 	"velocity":    "signals/velocity",
 	"familiarity": "engine/familiarity, scored by the engine on the profile's history",
+	"authn":       "authn, the factor of the sign-in step (empty for risk API events)",
+	"passkey":     "authn/passkey, a verified passkey assertion",
 	"attr":        "the caller's attributes",
 }
 

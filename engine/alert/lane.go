@@ -311,6 +311,9 @@ func (l *lane) write(msgs []message) error {
 		m := &msgs[i]
 		kms[i] = kafka.Message{Topic: l.topic, Key: m.key, Value: m.value, Time: m.time,
 			Headers: []kafka.Header{{Key: headerID, Value: []byte(m.id)}}}
+		if len(m.value) == 0 {
+			kms[i].Value = nil // a tombstone (forget.go): a null value, also after the spool
+		}
 	}
 	ctx, cancel := context.WithTimeout(l.ctx, l.cfg.WriteTimeout)
 	defer cancel()

@@ -14,6 +14,8 @@ type Metrics struct {
 	spoolB   *prometheus.GaugeVec
 	queueLen prometheus.Gauge
 	overflow prometheus.Counter
+	// erased counts the lines the erasure removed from the JSONL files.
+	erased prometheus.Counter
 	// aggregated counts alerts folded into a summary finding.
 	aggregated prometheus.Counter
 	produce    prometheus.Histogram
@@ -71,6 +73,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "riskauth_alert_queue_overflow_total",
 			Help: "Publish calls that found the queue full and encoded on the caller's goroutine.",
 		}),
+		erased: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "riskauth_alert_erased_lines_total",
+			Help: "Lines naming an erased user removed from the embedded mode's JSONL files (in Kafka mode a tombstone is produced instead).",
+		}),
 		produce: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "riskauth_alert_produce_duration_seconds",
 			Help:    "Time of one produce call to Kafka (or one JSONL append), successful or not.",
@@ -81,7 +87,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Failed produce calls to Kafka, by topic.",
 		}, []string{"topic"}),
 	}
-	reg.MustRegister(m.produced, m.spooled, m.drained, m.dropped, m.spoolB, m.queueLen, m.overflow, m.aggregated, m.produce, m.kafkaErr)
+	reg.MustRegister(m.produced, m.spooled, m.drained, m.dropped, m.spoolB, m.queueLen, m.overflow, m.erased, m.aggregated, m.produce, m.kafkaErr)
 	return m
 }
 

@@ -60,6 +60,9 @@ type item struct {
 	d  *engine.Decision
 	ev *secevent.Event
 	rc *ocsf.RuleChange
+	// forget ends a user on every topic (forget.go), after what came
+	// before it.
+	forget *forget
 	// finding: d's finding goes to the alerts topic (an alert the
 	// aggregator did not fold). closed: summaries of the groups that
 	// admitting d closed, sent before it.

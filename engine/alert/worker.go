@@ -65,6 +65,17 @@ func (s *Sink) process(items []item, reason string) {
 	}
 	var alerts, audit, decisions []message
 	for _, it := range items {
+		if it.forget != nil {
+			// In order: what was encoded before goes first.
+			s.route(alerts, audit, decisions, reason)
+			alerts, audit, decisions = nil, nil, nil
+			for _, dst := range []destination{s.alerts, s.audit, s.decisions} {
+				if dst != nil {
+					s.forgetOn(dst, it.forget, reason)
+				}
+			}
+			continue
+		}
 		if it.rc != nil {
 			rc := it.rc
 			if m, ok := s.encode(rc.At, ocsf.RuleChangeKey, s.alerts, func(dst []byte, id string) ([]byte, error) {
@@ -120,6 +131,11 @@ func (s *Sink) process(items []item, reason string) {
 			alerts = append(alerts, m)
 		}
 	}
+	s.route(alerts, audit, decisions, reason)
+}
+
+// route hands encoded messages to their topics.
+func (s *Sink) route(alerts, audit, decisions []message, reason string) {
 	if len(alerts) > 0 {
 		s.alerts.route(alerts, reason)
 	}

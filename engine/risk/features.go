@@ -18,6 +18,10 @@ type Features struct {
 	Velocity VelocityFeatures `expr:"velocity" json:"velocity"`
 	// Familiarity is the familiarity score of the login (engine/familiarity).
 	Familiarity FamiliarityFeatures `expr:"familiarity" json:"familiarity"`
+	// Authn and Passkey describe the authenticator of a sign-in step, as
+	// authn reports it (empty for risk API events that do not say).
+	Authn   AuthnFeatures   `expr:"authn" json:"authn"`
+	Passkey PasskeyFeatures `expr:"passkey" json:"passkey"`
 	// Attr holds the caller's free-form attributes, as strings.
 	Attr map[string]string `expr:"attr" json:"attr,omitempty"`
 }
@@ -127,6 +131,23 @@ type FamiliarityFeatures struct {
 	// engine's own outcomes: the global counts the score already read.
 	IPLogins  int `expr:"ip_logins" json:"ip_logins" doc:"successful sign-ins of all users from this address (estimated by the global counts, as the score reads them)" example:"37"`
 	ASNLogins int `expr:"asn_logins" json:"asn_logins" doc:"successful sign-ins of all users from this network (ASN, estimated)" example:"120345"`
+}
+
+// AuthnFeatures name the factor a sign-in step presents, so rules can
+// weigh a phishing-resistant one (a passkey) differently from a password.
+type AuthnFeatures struct {
+	Factor            string `expr:"factor" json:"factor,omitempty" doc:"the factor this sign-in step presents: password, passkey, email_code, magic_link, totp, recovery_code; empty when the event does not say" example:"\"passkey\""`
+	PhishingResistant bool   `expr:"phishing_resistant" json:"phishing_resistant" doc:"the factor is bound to the origin and cannot be phished (a passkey)" example:"true"`
+}
+
+// PasskeyFeatures describe the verified passkey assertion of a passkey
+// sign-in (all false otherwise).
+type PasskeyFeatures struct {
+	Used               bool `expr:"used" json:"used" doc:"the sign-in step presents a verified passkey assertion" example:"true"`
+	UserVerified       bool `expr:"user_verified" json:"user_verified" doc:"the authenticator verified the user (PIN or biometric): a multi-factor authenticator" example:"true"`
+	BackupEligible     bool `expr:"backup_eligible" json:"backup_eligible" doc:"the passkey may be synced between devices (a multi-device passkey)" example:"true"`
+	Synced             bool `expr:"synced" json:"synced" doc:"the passkey is backed up (synced by a platform or password manager), not bound to one device" example:"true"`
+	SignCountRegressed bool `expr:"sign_count_regressed" json:"sign_count_regressed" doc:"the authenticator's signature counter went backwards: the key may have been cloned" example:"false"`
 }
 
 // VelocityFeatures hold the sliding-window counters declared in the

@@ -72,7 +72,7 @@ func TestLayoutNamespaces(t *testing.T) {
 		names = append(names, ns.Name)
 		kinds[ns.Name] = ns.Kind
 	}
-	assert.Equal(t, []string{"event", "user", "device", "geo", "breached", "velocity", "familiarity", "attr"}, names)
+	assert.Equal(t, []string{"event", "user", "device", "geo", "breached", "velocity", "familiarity", "authn", "passkey", "attr"}, names)
 	assert.Equal(t, risk.NamespaceVelocity, kinds["velocity"])
 	assert.Equal(t, risk.NamespaceAttr, kinds["attr"])
 	assert.Equal(t, risk.NamespaceStruct, kinds["geo"])

@@ -12,6 +12,7 @@ import (
 
 	"github.com/riskauth/riskauth/authn"
 	"github.com/riskauth/riskauth/authn/mail"
+	"github.com/riskauth/riskauth/authn/passkey"
 	"github.com/riskauth/riskauth/authn/password"
 	"github.com/riskauth/riskauth/authn/seal"
 )
@@ -141,7 +142,21 @@ type RateLimitConfig struct {
 
 // Flows returns the authn.Config of this configuration; defaults have
 // been applied by Load.
-func (a *AuthnConfig) Flows() authn.Config { return a.Config }
+func (a *AuthnConfig) Flows() authn.Config {
+	c := a.Config
+	c.Passkeys = a.PasskeyConfig()
+	return c
+}
+
+// PasskeyConfig is authn.passkeys with its origins defaulting to the
+// public origin (the hosted pages run the ceremonies there).
+func (a *AuthnConfig) PasskeyConfig() passkey.Config {
+	pk := a.Passkeys
+	if pk.Enabled() && len(pk.Origins) == 0 && a.PublicOrigin != "" {
+		pk.Origins = []string{a.PublicOrigin}
+	}
+	return pk
+}
 
 // flowDefaults fills the zero flow settings from authn.DefaultConfig, so
 // the numbers are not repeated here.
@@ -179,6 +194,11 @@ func (a *AuthnConfig) validateFlows() []error {
 	}
 	if a.CodeTTL > authn.MaxCodeTTL {
 		bad("authn.code_ttl %s: at most %s (codes and magic links are short-lived secrets)", a.CodeTTL, authn.MaxCodeTTL)
+	}
+	if pk := a.PasskeyConfig(); pk.Enabled() {
+		if err := pk.Validate(); err != nil {
+			bad("authn.passkeys: %v", err)
+		}
 	}
 	if a.CodeDigits < 6 || a.CodeDigits > 10 {
 		bad("authn.code_digits %d: want 6-10", a.CodeDigits)

@@ -54,6 +54,9 @@ type authnStore interface {
 	authn.Sweeper
 	Ping(ctx context.Context) error
 	authn.UserDirectory
+	authn.PasskeyBackend
+	authn.ErasureStore
+	authn.ErasureLocker
 	authn.RequiredActionStore
 	Close() error
 }
@@ -177,6 +180,8 @@ func (s *Server) buildAuthn(ctx context.Context, cfg *config.Config, reg *promet
 		Directory: st, RequiredActions: st, Risk: s.evaluator, Hasher: hasher, Policy: policy, Sealer: sealer, RecoveryHasher: rh, CodeKey: codeKey,
 		Mailer: mailer, Renderer: renderer, Events: events, Logger: log, Metrics: authn.NewMetrics(reg), Clock: clk,
 		SelfService: authn.SelfServiceDeps{Profiles: st, Devices: st, Activity: st, Profiler: s.Engine, Consents: st, EmailChanges: st},
+		Passkeys:    st, // on with authn.passkeys.rp_id
+		Privacy:     s.privacyDeps(st, mailer),
 	})
 	if err != nil {
 		return err
@@ -187,8 +192,10 @@ func (s *Server) buildAuthn(ctx context.Context, cfg *config.Config, reg *promet
 		defer cancel()
 		return svc.Close(ctx)
 	})
-	go sweep(ctx, st, log)
 	go retain(ctx, authn.NewRetention(a.Account, st, clk, log, reg), log)
+	if s.Erasure = authn.NewErasureJob(svc, reg); s.Erasure != nil {
+		go s.Erasure.Run(ctx, erasureEvery)
+	}
 
 	apiCfg.PublicOrigin = a.PublicOrigin
 	apiCfg.AllowedOrigins = a.AllowedOrigins
@@ -214,6 +221,9 @@ func (s *Server) buildAuthn(ctx context.Context, cfg *config.Config, reg *promet
 	deps.Registration, deps.SignIn, deps.PasswordReset = svc.Registration, svc.SignIn, svc.Recovery
 	deps.Sessions, deps.Account = svc.Sessions, svc.Account
 	deps.SelfService = svc.SelfService
+	if svc.Passkeys != nil {
+		deps.Passkeys = svc.Passkeys
+	}
 	// /readyz asks both stores at once: the accounts (SQLite or
 	// PostgreSQL) and the engine's state (memory or Redis).
 	deps.ReadyChecks = []httpapi.ReadyCheck{{Name: "accounts", Check: st.Ping}, {Name: "state", Check: s.Engine.Ready}}
@@ -275,39 +285,15 @@ func keyFile(configured, file string, size int, log *slog.Logger) (string, error
 	}, log, "generated keys")
 }
 
-// sweepEvery is how often expired sessions, tokens and flows are deleted;
-// lookups check deadlines themselves, this only bounds table growth.
+// sweepEvery is how often the retention job runs (authn.Retention.RunAll:
+// the activity, abandoned registrations, expired sessions, tokens and
+// flows, old attempts); lookups check deadlines themselves, this only
+// bounds table growth.
 const sweepEvery = time.Hour
 
-// attemptRetention is how long sign-in attempts are kept: well beyond the
-// lockout windows (24 h), for the user's recent-activity view.
-const attemptRetention = 30 * 24 * time.Hour
-
-func sweep(ctx context.Context, st authn.Sweeper, log *slog.Logger) {
-	t := time.NewTicker(sweepEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		now := time.Now()
-		// keep: tokens of the last 15 minutes still count towards the
-		// per-account mail limit.
-		if n, err := st.DeleteExpired(ctx, now, 15*time.Minute); err != nil {
-			log.Warn("authn sweep", "err", err)
-		} else if n > 0 {
-			log.Info("authn sweep", "deleted", n)
-		}
-		if _, err := st.DeleteAttemptsBefore(ctx, now.Add(-attemptRetention)); err != nil {
-			log.Warn("authn attempt retention", "err", err)
-		}
-	}
-}
-
-// retain runs the activity retention job (authn.Retention) every
-// sweepEvery; with several instances one at a time does the work.
+// retain runs the retention job every sweepEvery; with several instances
+// on PostgreSQL one at a time deletes the activity and the abandoned
+// registrations.
 func retain(ctx context.Context, r *authn.Retention, log *slog.Logger) {
 	t := time.NewTicker(sweepEvery)
 	defer t.Stop()
@@ -317,10 +303,28 @@ func retain(ctx context.Context, r *authn.Retention, log *slog.Logger) {
 			return
 		case <-t.C:
 		}
-		if n, _, err := r.RunOnce(ctx); err != nil {
-			log.Warn("activity retention", "err", err)
+		if n, err := r.RunAll(ctx); err != nil {
+			log.Warn("retention", "err", err)
 		} else if n > 0 {
-			log.Info("activity retention", "deleted", n)
+			log.Info("retention", "deleted", n)
 		}
 	}
+}
+
+// erasureEvery is how often due erasure requests are carried out: the
+// grace period is days, so an account goes within minutes of its date.
+const erasureEvery = 5 * time.Minute
+
+// privacyDeps wires the erasure: the account store, the engine's state,
+// and what publishes the tombstone or scrubs local files (the alert sink
+// and the development outbox), where they can.
+func (s *Server) privacyDeps(st authnStore, mailer mail.Mailer) authn.PrivacyDeps {
+	d := authn.PrivacyDeps{Store: st, Locker: st, State: s.Engine}
+	if ev, ok := any(s.Sink).(authn.ErasureEvents); ok && s.Sink != nil {
+		d.Events = ev
+	}
+	if f, ok := mailer.(authn.ErasureEvents); ok {
+		d.Files = append(d.Files, f)
+	}
+	return d
 }

@@ -57,6 +57,9 @@ type Server struct {
 	Authn    *authn.Services
 	Accounts authn.UserStore
 	Hasher   *password.Hasher
+	// Erasure is the job that carries out due erasure requests (run in
+	// the background every few minutes; tests run a round at once).
+	Erasure *authn.ErasureJob
 	// Registry holds every metric /metrics serves.
 	Registry *prometheus.Registry
 

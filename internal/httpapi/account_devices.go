@@ -39,6 +39,7 @@ type SelfService interface {
 	Profiles
 	Devices
 	Activity
+	Privacy
 	Consents
 	EmailChanges
 }

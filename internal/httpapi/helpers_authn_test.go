@@ -24,6 +24,7 @@ import (
 	"github.com/riskauth/riskauth/authn"
 	"github.com/riskauth/riskauth/authn/authntest"
 	"github.com/riskauth/riskauth/authn/mail"
+	"github.com/riskauth/riskauth/authn/passkey"
 	"github.com/riskauth/riskauth/authn/password"
 	"github.com/riskauth/riskauth/authn/seal"
 	"github.com/riskauth/riskauth/authn/secevent"
@@ -60,6 +61,7 @@ func (a *authnEnv) deps(d httpapi.Deps) httpapi.Deps {
 	d.Sessions, d.Account = a.svc.Sessions, a.svc.Account
 	d.SelfService = a.svc.SelfService
 	d.Users = a.svc.Admin
+	d.Passkeys = a.svc.Passkeys
 	return d
 }
 
@@ -87,8 +89,12 @@ func newAuthnEnv(t *testing.T, eng *engine.Engine, reg *prometheus.Registry, ori
 	renderer, err := mail.NewRenderer(mail.RendererConfig{PublicOrigin: origin, ServiceName: "riskauth"})
 	require.NoError(t, err)
 	calls := authntest.NewCounting(st)
+	// Passkeys for the relying party "localhost": the page may be the
+	// public origin (127.0.0.1, for ceremonies driven from Go) or its
+	// localhost twin (a browser refuses an IP address as an RP id).
+	pk := passkey.Config{RPID: "localhost", RPName: "riskauth", Origins: []string{origin, localhostOrigin(origin)}}
 	fwd := &forwardEvents{}
-	cfg := authn.Config{ServiceName: "riskauth", Account: testAccountConfig()}
+	cfg := authn.Config{ServiceName: "riskauth", Account: testAccountConfig(), Passkeys: pk}
 	for _, f := range acfg {
 		if f != nil {
 			f(&cfg)
@@ -100,7 +106,9 @@ func newAuthnEnv(t *testing.T, eng *engine.Engine, reg *prometheus.Registry, ori
 		CodeKey: []byte("code-key-0123456789abcdef-0123456789"), Mailer: outbox, Renderer: renderer, Logger: log,
 		SelfService: authn.SelfServiceDeps{Profiles: st, Devices: st, Activity: st, Profiler: eng, Consents: st, EmailChanges: st},
 		Directory:   st, RequiredActions: st,
-		Events: fwd,
+		Passkeys: st,
+		Privacy:  authn.PrivacyDeps{Store: st, Locker: st, State: eng},
+		Events:   fwd,
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() {
@@ -109,6 +117,11 @@ func newAuthnEnv(t *testing.T, eng *engine.Engine, reg *prometheus.Registry, ori
 		_ = st.Close()
 	})
 	return &authnEnv{svc: svc, store: st, outbox: outbox.Path(), calls: calls, events: fwd}
+}
+
+// localhostOrigin is origin with its 127.0.0.1 host named localhost.
+func localhostOrigin(origin string) string {
+	return strings.Replace(origin, "127.0.0.1", "localhost", 1)
 }
 
 // forwardEvents passes security events on to the sink attached, if any.

@@ -102,6 +102,9 @@ func newEnvAuthn(t *testing.T, cfg httpapi.Config, rulesPath string, acfg func(*
 	url := "http://" + ln.Addr().String()
 	if cfg.PublicOrigin == "" {
 		cfg.PublicOrigin = url
+		// The same server named localhost, where a browser may run
+		// WebAuthn (passkey_browser_test.go).
+		cfg.AllowedOrigins = append(cfg.AllowedOrigins, localhostOrigin(url))
 	}
 	logs := &testenv.LogBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))

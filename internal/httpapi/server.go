@@ -176,6 +176,9 @@ type Deps struct {
 	// Users is the user administration behind /v1/admin/users
 	// (*authn.Admin, users.go); nil turns those routes off (404).
 	Users UserAdmin
+	// Passkeys serves the passkey sign-in and account routes; nil leaves
+	// them 404 (passkeys not configured).
+	Passkeys Passkeys
 }
 
 // Server is the HTTP API. Build it with New, serve it with Serve (or hand
@@ -204,6 +207,7 @@ type Server struct {
 	sessions     Sessions
 	account      Account
 	self         SelfService
+	passkeys     Passkeys // nil: passkeys are off
 
 	tokens   *accessTokens
 	ui       *pageRenderer  // the hosted pages (pages_*.go)
@@ -479,6 +483,12 @@ func (s *Server) routes(metrics, breached fiber.Handler) []route {
 		{method: http.MethodDelete, path: "/v1/account/devices/:id", guard: true, authn: viaSelfService, handler: s.forgetDevice},
 		get(viaSelfService, "/v1/account/activity", s.listActivity),
 		post(viaSelfService, "/v1/account/activity/:id/not-me", wire.ShapeClient, s.disownActivity),
+		// Privacy rights (account_privacy.go).
+		{method: http.MethodDelete, path: "/v1/account", guard: true, authn: viaSelfService, handler: s.deleteAccount},
+		get(viaSelfService, "/v1/account/deletion", s.deletionStatus),
+		post(viaSelfService, "/v1/account/deletion/cancel", wire.ShapeClient, s.cancelDeletion),
+		post(viaSelfService, "/v1/account/export", wire.ShapeClient, s.requestExport),
+		get(viaSelfService, "/v1/account/export/download", s.downloadExport),
 		// Consents and preferences (account_consents.go).
 		get(viaSelfService, "/v1/account/consents", s.getConsents),
 		{method: http.MethodPost, path: "/v1/account/consents", guard: true, authn: viaSelfService, handler: s.grantConsents},
@@ -493,6 +503,16 @@ func (s *Server) routes(metrics, breached fiber.Handler) []route {
 		// The OpenID Connect clients the user let in (account_apps.go).
 		get(viaSessions, "/v1/account/apps", s.listApps),
 		{method: http.MethodDelete, path: "/v1/account/apps/:id", guard: true, authn: viaSessions, handler: s.revokeApp},
+
+		// Passkeys (signin_passkey.go, account_passkey.go).
+		{method: http.MethodPost, path: "/v1/login/passkey/begin", guard: true, limit: true, authn: viaPasskeys, handler: s.beginPasskeySignIn},
+		{method: http.MethodPost, path: "/v1/login/passkey", guard: true, authn: viaPasskeys, handler: s.passkeySignIn},
+		get(viaPasskeys, "/v1/account/passkeys", s.listPasskeys),
+		{method: http.MethodPost, path: "/v1/account/passkeys/begin", guard: true, authn: viaPasskeys, handler: s.beginPasskeyRegistration},
+		{method: http.MethodPost, path: "/v1/account/passkeys", guard: true, authn: viaPasskeys, handler: s.registerPasskey},
+		{method: http.MethodPost, path: "/v1/account/passkeys/offer/dismiss", guard: true, authn: viaPasskeys, handler: s.dismissPasskeyOffer},
+		{method: http.MethodPatch, path: "/v1/account/passkeys/:id", guard: true, authn: viaPasskeys, handler: s.renamePasskey},
+		{method: http.MethodDelete, path: "/v1/account/passkeys/:id", guard: true, authn: viaPasskeys, handler: s.removePasskey},
 
 		// Access tokens (tokens.go). The key set answers without the
 		// authn services too: an empty set.

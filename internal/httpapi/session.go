@@ -81,6 +81,7 @@ const (
 	viaSessions
 	viaAccount
 	viaSelfService
+	viaPasskeys
 )
 
 // served reports whether the authn service a is in Deps (always true for
@@ -99,19 +100,23 @@ func (s *Server) served(a authnService) bool {
 		return s.account != nil
 	case viaSelfService:
 		return s.self != nil
+	case viaPasskeys:
+		return s.passkeys != nil
 	}
 	return true
 }
 
 // authn reports whether any authn service was given.
 func (d Deps) authn() bool {
-	return d.Registration != nil || d.SignIn != nil || d.PasswordReset != nil || d.Sessions != nil || d.Account != nil || d.SelfService != nil
+	return d.Registration != nil || d.SignIn != nil || d.PasswordReset != nil || d.Sessions != nil || d.Account != nil || d.SelfService != nil ||
+		d.Passkeys != nil
 }
 
 // setupAuthn checks the sign-in part of the configuration.
 func (s *Server) setupAuthn(cfg Config, deps Deps) error {
 	s.registration, s.signin, s.reset = deps.Registration, deps.SignIn, deps.PasswordReset
 	s.sessions, s.account, s.self = deps.Sessions, deps.Account, deps.SelfService
+	s.passkeys = deps.Passkeys
 	var err error
 	if s.ui, err = newPageRenderer(cfg.Pages); err != nil {
 		return fmt.Errorf("httpapi: %w", err)

@@ -92,6 +92,12 @@ func (s *SQLiteProfiles) Delete(ctx context.Context, user string) error {
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("velocity sqlite: delete profile: %w", err)
 	}
+	// The deleted page images still sit in the WAL until a checkpoint;
+	// TRUNCATE copies the zeroed pages (secure_delete) home and empties
+	// it. Readers can delay it; the next one catches up.
+	if _, err := s.write.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+		return fmt.Errorf("velocity sqlite: checkpoint after delete: %w", err)
+	}
 	return nil
 }
 

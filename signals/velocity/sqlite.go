@@ -90,7 +90,9 @@ func NewSQLiteProfiles(path string, opts ...SQLiteOption) (*SQLiteProfiles, erro
 	}
 	params := fmt.Sprintf("?_pragma=busy_timeout(%d)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)",
 		max(o.busyTimeout.Milliseconds(), 1))
-	write, err := sql.Open("sqlite", path+params+"&_txlock=immediate")
+	// secure_delete: an erased user's profile is overwritten with zeros,
+	// not left in free space (Delete then empties the WAL).
+	write, err := sql.Open("sqlite", path+params+"&_pragma=secure_delete(1)&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("velocity sqlite: open: %w", err)
 	}

@@ -30,6 +30,10 @@ type Store interface {
 	authn.EmailChangeStore
 	authn.SignInRecorder
 	authn.UserDirectory
+	authn.ErasureStore
+	authn.ErasureLocker
+	authn.ErasureLog
+	authn.UnverifiedSweeper
 	authn.RequiredActionStore
 	oidc.Store
 	Close() error

@@ -113,6 +113,20 @@ func (e *Encoder) features(w *writer, f *risk.Features) {
 	w.intField("asn_logins", int64(fm.ASNLogins))
 	w.close()
 
+	w.obj("authn")
+	w.optStr("factor", f.Authn.Factor)
+	w.boolField("phishing_resistant", f.Authn.PhishingResistant)
+	w.close()
+
+	w.obj("passkey")
+	pk := &f.Passkey
+	w.boolField("used", pk.Used)
+	w.boolField("user_verified", pk.UserVerified)
+	w.boolField("backup_eligible", pk.BackupEligible)
+	w.boolField("synced", pk.Synced)
+	w.boolField("sign_count_regressed", pk.SignCountRegressed)
+	w.close()
+
 	if len(f.Attr) > 0 {
 		w.key("attr")
 		w.stringMap(f.Attr)

@@ -233,6 +233,10 @@ func TestSchemas(t *testing.T) {
 		secevent.PasswordReset, secevent.SessionsRevoked, secevent.Lockout, secevent.StepUpFailed, secevent.NewDevice, secevent.SessionHijackSuspected,
 		// Self-service (authn/secevent/privacy.go).
 		secevent.ProfileUpdated, secevent.DeviceRenamed, secevent.DeviceForgotten, secevent.ActivityDisowned,
+		// Passkeys (docs/authn.md).
+		secevent.PasskeyCloned, secevent.PasskeyRenamed,
+		// Privacy rights (authn/secevent/rights.go).
+		secevent.DataExportRequested, secevent.DataExported, secevent.DeletionRequested, secevent.DeletionCancelled,
 		// Consents (authn/secevent/consent.go).
 		secevent.ConsentGranted, secevent.ConsentWithdrawn, secevent.PreferencesUpdated, secevent.EmailChangeRequested} {
 		s := "account-change"

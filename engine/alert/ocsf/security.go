@@ -88,6 +88,12 @@ var securityTypes = map[secevent.Type]securityType{
 	secevent.DeviceRenamed:    {activity: activityOther, activityName: "Device Rename", title: "device renamed"},
 	secevent.DeviceForgotten:  {activity: activityOther, activityName: "Device Forget", title: "device forgotten: no longer trusted"},
 	secevent.ActivityDisowned: {activity: activityOther, activityName: "Activity Disowned", severity: risk.SeverityMedium, title: "the owner reported a sign-in as not theirs"},
+	// The privacy rights (authn/secevent/rights.go): Account Change 99
+	// Other, named.
+	secevent.DataExportRequested: {activity: activityOther, activityName: "Data Export Requested", title: "data export requested"},
+	secevent.DataExported:        {activity: activityOther, activityName: "Data Exported", title: "data export downloaded"},
+	secevent.DeletionRequested:   {activity: activityOther, activityName: "Deletion Requested", severity: risk.SeverityLow, title: "account erasure requested"},
+	secevent.DeletionCancelled:   {activity: activityOther, activityName: "Deletion Cancelled", title: "account erasure cancelled"},
 	// Consents and preferences (authn/secevent/consent.go), 99 Other.
 	secevent.ConsentGranted:     {activity: activityOther, activityName: "Consent Granted", title: "consent granted"},
 	secevent.ConsentWithdrawn:   {activity: activityOther, activityName: "Consent Withdrawn", title: "consent withdrawn"},
@@ -115,6 +121,10 @@ var securityTypes = map[secevent.Type]securityType{
 	secevent.Lockout:      {activity: activityCreate, activityName: "Create", severity: risk.SeverityMedium, title: "account locked out after repeated failures"},
 	secevent.StepUpFailed: {activity: activityCreate, activityName: "Create", severity: risk.SeverityMedium, title: "second-factor challenge failed"},
 	secevent.NewDevice:    {activity: activityCreate, activityName: "Create", severity: risk.SeverityLow, title: "sign-in from a new device"},
+	// A cloned passkey is High: someone holds a copy of a key that was
+	// meant never to leave its authenticator.
+	secevent.PasskeyCloned:  {activity: activityCreate, activityName: "Create", severity: risk.SeverityHigh, title: "passkey signature counter went backwards: cloned authenticator suspected"},
+	secevent.PasskeyRenamed: {activity: activityOther, activityName: "Passkey Rename", title: "passkey renamed"},
 	// A reused OpenID Connect refresh token: a stolen grant, likely.
 	secevent.OIDCRefreshReuse: {activity: activityCreate, activityName: "Create", severity: risk.SeverityMedium, title: "a refresh token was reused: its grant was revoked"},
 	secevent.SessionHijackSuspected: {activity: activityCreate, activityName: "Create", severity: risk.SeverityHigh,
