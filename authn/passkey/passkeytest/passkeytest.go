@@ -131,7 +131,11 @@ func (a *Authenticator) Create(options []byte) ([]byte, error) {
 	if !a.Synced {
 		c.Counter = 1
 	}
-	x, y := key.PublicKey.X.FillBytes(make([]byte, 32)), key.PublicKey.Y.FillBytes(make([]byte, 32))
+	pub, err := key.PublicKey.Bytes() // 0x04 ‖ X ‖ Y, 32 bytes each for P-256
+	if err != nil {
+		return nil, err
+	}
+	x, y := pub[1:33], pub[33:65]
 	cose, err := cbor.Marshal(map[int]any{1: 2, 3: -7, -1: 1, -2: x, -3: y})
 	if err != nil {
 		return nil, err
