@@ -681,9 +681,11 @@ func (c *cluster) killUnderLoad(t *testing.T) {
 		require.NoError(t, conn.QueryRow(ctx, "SELECT count(*) FROM users WHERE email = $1", e).Scan(&n))
 		assert.Equal(t, 1, n, "account %s", e)
 	}
+	// Used from the network they were issued to (192.0.2.0/24): a use
+	// from another one is a session_use the default rules step up.
 	for i, s := range l.sessions {
 		for _, n := range []*node{a, c.nodes[2]} {
-			who := c.call(n, request{method: http.MethodGet, path: "/v1/session", bearer: s})
+			who := c.call(n, request{ip: "192.0.2.60", method: http.MethodGet, path: "/v1/session", bearer: s})
 			assert.Equal(t, http.StatusOK, who.code, "session %d on %s: %v", i, n.name, who.m)
 		}
 	}
