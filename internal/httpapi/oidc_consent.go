@@ -126,14 +126,14 @@ func (s *Server) oidcConsentAnswer(c *fiber.Ctx) error {
 	if err := s.oidcForm(c); err != nil {
 		return err
 	}
-	id := c.FormValue("id")
+	id := formValue(c, "id")
 	p, done, err := s.oidcConsentPrompt(c, id)
 	if done {
 		return err
 	}
 	ctx := oidc.WithClient(c.UserContext(), s.oidcClient(c))
 	var next string
-	switch c.FormValue("decision") {
+	switch formValue(c, "decision") {
 	case "allow":
 		next, err = s.oidc.GrantConsent(ctx, id, p.SessionID)
 	case "deny":

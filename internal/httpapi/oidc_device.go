@@ -108,7 +108,7 @@ func (s *Server) oidcDeviceEnter(c *fiber.Ctx) error {
 	if done {
 		return err
 	}
-	csrf, code := c.FormValue("csrf"), c.FormValue("user_code")
+	csrf, code := formValue(c, "csrf"), formValue(c, "user_code")
 	ctx := oidc.WithClient(c.UserContext(), s.oidcClient(c))
 	p, err := s.oidc.DeviceRequest(ctx, info.UserID, code)
 	switch {
@@ -135,7 +135,7 @@ func (s *Server) oidcDeviceDecide(c *fiber.Ctx) error {
 		return err
 	}
 	var approve bool
-	switch c.FormValue("decision") {
+	switch formValue(c, "decision") {
 	case "allow":
 		approve = true
 	case "deny":
@@ -147,7 +147,7 @@ func (s *Server) oidcDeviceDecide(c *fiber.Ctx) error {
 		amr = append(amr, oidc.AMROTP, oidc.AMRMFA)
 	}
 	ctx := oidc.WithClient(c.UserContext(), s.oidcClient(c))
-	err = s.oidc.DecideDevice(ctx, c.FormValue("code"), oidc.Login{UserID: info.UserID, SessionID: info.ID, AAL: int(info.AAL),
+	err = s.oidc.DecideDevice(ctx, formValue(c, "code"), oidc.Login{UserID: info.UserID, SessionID: info.ID, AAL: int(info.AAL),
 		AMR: amr, AuthTime: info.CreatedAt, Reused: true}, approve)
 	switch {
 	case errors.Is(err, oidc.ErrUnknownUserCode):

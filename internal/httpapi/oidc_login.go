@@ -163,7 +163,7 @@ func (s *Server) oidcForm(c *fiber.Ctx) error {
 	if o := c.Request().Header.Peek(fiber.HeaderOrigin); len(o) > 0 && !s.origins[string(o)] {
 		return errForbiddenOrigin
 	}
-	cookie, form := c.Cookies(OIDCCSRFCookie), c.FormValue("csrf")
+	cookie, form := c.Cookies(OIDCCSRFCookie), formValue(c, "csrf")
 	if !token.Valid(cookie) || !token.Equal(cookie, form) {
 		return errForbiddenOrigin
 	}
@@ -175,14 +175,14 @@ func (s *Server) oidcLoginPassword(c *fiber.Ctx) error {
 	if err := s.oidcForm(c); err != nil {
 		return err
 	}
-	id := c.FormValue("id")
+	id := formValue(c, "id")
 	p, done, err := s.oidcPrompt(c, id)
 	if done {
 		return err
 	}
-	view := oidcLoginView{State: "password", Client: p.ClientName, ID: id, CSRF: c.FormValue("csrf"), Action: oidc.DefaultLoginPath,
-		Identifier: c.FormValue("identifier")}
-	res, err := s.signin.Login(c.UserContext(), authn.LoginRequest{Identifier: view.Identifier, Password: c.FormValue("password"),
+	view := oidcLoginView{State: "password", Client: p.ClientName, ID: id, CSRF: formValue(c, "csrf"), Action: oidc.DefaultLoginPath,
+		Identifier: formValue(c, "identifier")}
+	res, err := s.signin.Login(c.UserContext(), authn.LoginRequest{Identifier: view.Identifier, Password: formValue(c, "password"),
 		Client: s.pageFormClient(c)})
 	if err != nil {
 		return s.oidcSignInError(c, err, view, p)
@@ -196,15 +196,15 @@ func (s *Server) oidcLoginCode(c *fiber.Ctx) error {
 	if err := s.oidcForm(c); err != nil {
 		return err
 	}
-	id := c.FormValue("id")
+	id := formValue(c, "id")
 	p, done, err := s.oidcPrompt(c, id)
 	if done {
 		return err
 	}
-	method := authn.Method(c.FormValue("method"))
-	view := oidcLoginView{State: "code", Client: p.ClientName, ID: id, CSRF: c.FormValue("csrf"), Action: oidc.DefaultLoginPath + "/code",
-		Flow: c.FormValue("flow"), Method: string(method), CodeLabel: codeLabel(method)}
-	req := authn.CodeRequest{FlowID: view.Flow, Code: c.FormValue("code"), Client: s.pageFormClient(c)}
+	method := authn.Method(formValue(c, "method"))
+	view := oidcLoginView{State: "code", Client: p.ClientName, ID: id, CSRF: formValue(c, "csrf"), Action: oidc.DefaultLoginPath + "/code",
+		Flow: formValue(c, "flow"), Method: string(method), CodeLabel: codeLabel(method)}
+	req := authn.CodeRequest{FlowID: view.Flow, Code: formValue(c, "code"), Client: s.pageFormClient(c)}
 	var res *authn.LoginResult
 	switch method {
 	case authn.MethodTOTP:

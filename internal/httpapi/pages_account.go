@@ -169,8 +169,8 @@ func (s *Server) accountPost(c *fiber.Ctx) error {
 	if s.self == nil || s.sessions == nil || s.account == nil {
 		return authnDisabled(c)
 	}
-	action := c.FormValue("action")
-	section := c.FormValue("section")
+	action := formValue(c, "action")
+	section := formValue(c, "section")
 	if !validSection(section) {
 		section = "profile"
 	}
@@ -196,15 +196,15 @@ func (s *Server) accountPost(c *fiber.Ctx) error {
 	case "profile":
 		p := authn.ProfilePatch{Fields: map[string]string{}}
 		for _, f := range []string{authn.FieldDisplayName, authn.FieldGivenName, authn.FieldFamilyName, authn.FieldLocale, authn.FieldTimeZone} {
-			p.Fields[f] = c.FormValue(f)
+			p.Fields[f] = formValue(c, f)
 		}
 		_, err = s.self.UpdateProfile(ctx, authn.UpdateProfileRequest{SessionToken: tok, IfMatch: authn.AnyVersion, Patch: p, Client: cl})
 		if err == nil {
 			return back("profile")
 		}
 	case "password":
-		err = s.account.ChangePassword(ctx, authn.ChangePasswordRequest{SessionToken: tok, CurrentPassword: c.FormValue("current_password"),
-			NewPassword: c.FormValue("new_password"), Client: cl})
+		err = s.account.ChangePassword(ctx, authn.ChangePasswordRequest{SessionToken: tok, CurrentPassword: formValue(c, "current_password"),
+			NewPassword: formValue(c, "new_password"), Client: cl})
 		if err == nil {
 			return back("password")
 		}
@@ -215,8 +215,8 @@ func (s *Server) accountPost(c *fiber.Ctx) error {
 		}
 	case "totp_confirm":
 		var rc *authn.RecoveryCodes
-		rc, err = s.account.ConfirmTOTP(ctx, authn.ConfirmTOTPRequest{SessionToken: tok, FactorID: c.FormValue("factor_id"),
-			Code: c.FormValue("code"), Client: cl})
+		rc, err = s.account.ConfirmTOTP(ctx, authn.ConfirmTOTPRequest{SessionToken: tok, FactorID: formValue(c, "factor_id"),
+			Code: formValue(c, "code"), Client: cl})
 		if err == nil {
 			setSessionCookie(c, rc.Session)
 			v.Codes, v.Notice = rc.Codes, "account_done_totp"
@@ -224,7 +224,7 @@ func (s *Server) accountPost(c *fiber.Ctx) error {
 		}
 	case "totp_remove":
 		var r *authn.SessionRotation
-		r, err = s.account.RemoveTOTP(ctx, authn.RemoveTOTPRequest{SessionToken: tok, Password: c.FormValue("current_password"), Client: cl})
+		r, err = s.account.RemoveTOTP(ctx, authn.RemoveTOTPRequest{SessionToken: tok, Password: formValue(c, "current_password"), Client: cl})
 		if err == nil {
 			setSessionCookie(c, r.Session)
 			return back("totp_removed")
@@ -238,7 +238,7 @@ func (s *Server) accountPost(c *fiber.Ctx) error {
 			return s.renderAccount(c, http.StatusOK, rc.Session.Token, v)
 		}
 	case "revoke_session":
-		if err = s.sessions.RevokeSession(ctx, tok, c.FormValue("id"), cl); err == nil {
+		if err = s.sessions.RevokeSession(ctx, tok, formValue(c, "id"), cl); err == nil {
 			return back("session_revoked")
 		}
 	case "revoke_others":
@@ -246,11 +246,11 @@ func (s *Server) accountPost(c *fiber.Ctx) error {
 			return back("others_revoked")
 		}
 	case "forget_device":
-		if _, err = s.self.ForgetDevice(ctx, tok, c.FormValue("id"), cl); err == nil {
+		if _, err = s.self.ForgetDevice(ctx, tok, formValue(c, "id"), cl); err == nil {
 			return back("device_forgotten")
 		}
 	case "not_me":
-		if _, err = s.self.DisownActivity(ctx, tok, c.FormValue("id"), cl); err == nil {
+		if _, err = s.self.DisownActivity(ctx, tok, formValue(c, "id"), cl); err == nil {
 			return back("not_me")
 		}
 	default:

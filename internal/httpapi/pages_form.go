@@ -55,7 +55,7 @@ func (s *Server) checkPageForm(c *fiber.Ctx) bool {
 	if o := c.Request().Header.Peek(fiber.HeaderOrigin); len(o) > 0 && !s.origins[string(o)] {
 		return false
 	}
-	cookie, form := c.Cookies(PageCSRFCookie), c.FormValue("csrf")
+	cookie, form := c.Cookies(PageCSRFCookie), formValue(c, "csrf")
 	return token.Valid(cookie) && token.Equal(cookie, form)
 }
 
@@ -65,7 +65,7 @@ func (s *Server) checkPageForm(c *fiber.Ctx) bool {
 // collector never blocks a sign-in.
 func (s *Server) pageFormClient(c *fiber.Ctx) authn.Client {
 	cl := s.pageClient(c)
-	if raw := c.FormValue("device"); raw != "" {
+	if raw := formValue(c, "device"); raw != "" {
 		if d, err := s.dec.DecodeDevice([]byte(raw)); err == nil {
 			cl.Device = d
 		}
@@ -110,4 +110,14 @@ func (s *Server) safeReturn(raw string) string {
 		return defaultReturn
 	}
 	return raw
+}
+
+// formValue is c.FormValue copied out of the request buffer. Fiber's
+// strings point into fasthttp's buffer, which the next request on the
+// connection overwrites: a value that outlives the handler (an address
+// handed to the mail queue, a name kept in a flow) would change under
+// its reader. The race detector found exactly that on the forgotten-
+// password page's address.
+func formValue(c *fiber.Ctx, key string) string {
+	return strings.Clone(c.FormValue(key))
 }

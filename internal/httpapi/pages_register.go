@@ -53,14 +53,14 @@ func (s *Server) safeReturnOrEmpty(raw string) string {
 
 // registerPost answers POST /register.
 func (s *Server) registerPost(c *fiber.Ctx) error {
-	v := registerView{Email: c.FormValue("email"), ReturnTo: s.safeReturnOrEmpty(c.FormValue("return_to"))}
+	v := registerView{Email: formValue(c, "email"), ReturnTo: s.safeReturnOrEmpty(formValue(c, "return_to"))}
 	if !s.checkPageForm(c) {
 		return s.pageError(c, http.StatusForbidden, "error_form_expired", "/register")
 	}
 	if limited, err := s.pageRateLimited(c); limited {
 		return err
 	}
-	res, err := s.registration.Register(c.UserContext(), authn.RegisterRequest{Email: v.Email, Password: c.FormValue("password"),
+	res, err := s.registration.Register(c.UserContext(), authn.RegisterRequest{Email: v.Email, Password: formValue(c, "password"),
 		Client: s.pageFormClient(c)})
 	if err != nil {
 		return s.formRefused(c, err, "register", v)
@@ -73,7 +73,7 @@ func (s *Server) registerPost(c *fiber.Ctx) error {
 // forgotPost answers POST /password/forgot: the same answer for every
 // address.
 func (s *Server) forgotPost(c *fiber.Ctx) error {
-	v := registerView{Email: c.FormValue("email")}
+	v := registerView{Email: formValue(c, "email")}
 	if !s.checkPageForm(c) {
 		return s.pageError(c, http.StatusForbidden, "error_form_expired", "/password/forgot")
 	}

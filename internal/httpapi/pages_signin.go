@@ -92,10 +92,10 @@ func (s *Server) pageError(c *fiber.Ctx, status int, msg, back string) error {
 
 // signinPost answers POST /login: one step of the flow.
 func (s *Server) signinPost(c *fiber.Ctx) error {
-	v := s.newSigninView(s.safeReturn(c.FormValue("return_to")))
+	v := s.newSigninView(s.safeReturn(formValue(c, "return_to")))
 	return s.signinStep(c, v, func(res *authn.LoginResult) error {
 		setSessionCookie(c, res.Session)
-		return c.Redirect(s.safeReturn(c.FormValue("return_to")), http.StatusSeeOther)
+		return c.Redirect(s.safeReturn(formValue(c, "return_to")), http.StatusSeeOther)
 	})
 }
 
@@ -107,12 +107,12 @@ func (s *Server) signinStep(c *fiber.Ctx, v signinView, done func(*authn.LoginRe
 		return s.pageError(c, http.StatusForbidden, "error_form_expired", v.Restart)
 	}
 	ctx, cl := c.UserContext(), s.pageFormClient(c)
-	v.Identifier, v.Flow = c.FormValue("identifier"), c.FormValue("flow")
+	v.Identifier, v.Flow = formValue(c, "identifier"), formValue(c, "flow")
 	var (
 		res *authn.LoginResult
 		err error
 	)
-	step := c.FormValue("step")
+	step := formValue(c, "step")
 	switch step {
 	case "identifier":
 		if limited, err := s.pageRateLimited(c); limited {
@@ -122,7 +122,7 @@ func (s *Server) signinStep(c *fiber.Ctx, v signinView, done func(*authn.LoginRe
 		res, err = s.signin.StartLogin(ctx, authn.StartLoginRequest{Identifier: v.Identifier, Client: cl})
 	case "password":
 		v.Step = "password"
-		res, err = s.signin.SubmitPassword(ctx, authn.PasswordRequest{FlowID: v.Flow, Password: c.FormValue("password"), Client: cl})
+		res, err = s.signin.SubmitPassword(ctx, authn.PasswordRequest{FlowID: v.Flow, Password: formValue(c, "password"), Client: cl})
 	case "email_code":
 		if limited, err := s.pageRateLimited(c); limited {
 			return err
@@ -131,8 +131,8 @@ func (s *Server) signinStep(c *fiber.Ctx, v signinView, done func(*authn.LoginRe
 		res, err = s.signin.RequestEmailCode(ctx, authn.FlowRequest{FlowID: v.Flow, Client: cl})
 	case "use":
 		// Another second factor: an emailed code is sent first.
-		v.Step, v.Method = "code", c.FormValue("method")
-		v.Offered = c.FormValue("offered")
+		v.Step, v.Method = "code", formValue(c, "method")
+		v.Offered = formValue(c, "offered")
 		v.Alternatives = alternativesTo(v.Method, v.Offered)
 		switch authn.Method(v.Method) {
 		case authn.MethodEmailCode:
@@ -149,9 +149,9 @@ func (s *Server) signinStep(c *fiber.Ctx, v signinView, done func(*authn.LoginRe
 			return s.pageError(c, http.StatusBadRequest, "flow_ended", v.Restart)
 		}
 	case "code":
-		v.Step, v.Method, v.Offered = "code", c.FormValue("method"), c.FormValue("offered")
+		v.Step, v.Method, v.Offered = "code", formValue(c, "method"), formValue(c, "offered")
 		v.Alternatives = alternativesTo(v.Method, v.Offered)
-		req := authn.CodeRequest{FlowID: v.Flow, Code: c.FormValue("code"), Client: cl}
+		req := authn.CodeRequest{FlowID: v.Flow, Code: formValue(c, "code"), Client: cl}
 		switch authn.Method(v.Method) {
 		case authn.MethodTOTP:
 			res, err = s.signin.SubmitTOTP(ctx, req)
