@@ -49,35 +49,49 @@ func (s *Admin) UpdateUserProfile(ctx context.Context, userID string, ifMatch in
 	if err != nil {
 		return nil, err
 	}
-	p, err := s.profiles.Profile(ctx, u.ID)
+	p, changed, err := s.patchProfile(ctx, s.profiles, u.ID, ifMatch, patch, true)
 	if err != nil {
 		return nil, err
 	}
-	if ifMatch != AnyVersion && ifMatch != p.Version {
-		return nil, errPrecondition()
+	s.emitAdmin(secevent.UserUpdated, &u, by, &ActionResult{Action: ActionSetProfile, UserID: u.ID, Changed: len(changed) > 0},
+		"fields", strings.Join(changed, ","), "version", strconv.FormatInt(p.Version, 10))
+	return &ProfileResult{Profile: p, Changed: changed}, nil
+}
+
+// patchProfile applies patch to userID's profile as the owner (admin
+// false) or an administrator: nothing is written unless the stored
+// version is still ifMatch (else CodePreconditionFailed) and the whole
+// patch is valid (else CodeInvalidRequest naming every bad field); a
+// patch that changes nothing writes nothing. It returns the profile as
+// stored and the names of the fields changed.
+func (s *core) patchProfile(ctx context.Context, profiles ProfileStore, userID string, ifMatch int64, patch ProfilePatch, admin bool) (Profile, []string, error) {
+	p, err := profiles.Profile(ctx, userID)
+	if err != nil {
+		return Profile{}, nil, err
 	}
-	p.UserID = u.ID
+	if ifMatch != AnyVersion && ifMatch != p.Version {
+		return Profile{}, nil, errPrecondition()
+	}
+	p.UserID = userID
 	p.Attributes = maps.Clone(p.Attributes)
 	if p.Attributes == nil {
 		p.Attributes = map[string]any{}
 	}
 	s.cfg.Account.normalise(p.Attributes)
-	changed, problems := s.cfg.Account.applyAs(&p, patch, true)
+	changed, problems := s.cfg.Account.applyAs(&p, patch, admin)
 	if len(problems) > 0 {
-		return nil, &Error{Code: CodeInvalidRequest, Message: "the profile change is not valid", Fields: problems}
+		return Profile{}, nil, &Error{Code: CodeInvalidRequest, Message: "the profile change is not valid", Fields: problems}
 	}
 	if len(changed) > 0 {
 		p.UpdatedAt = s.clock.Now()
-		err := s.profiles.PutProfile(ctx, p, p.Version)
+		err := profiles.PutProfile(ctx, p, p.Version)
 		if errors.Is(err, ErrConflict) {
-			return nil, errPrecondition()
+			return Profile{}, nil, errPrecondition()
 		}
 		if err != nil {
-			return nil, err
+			return Profile{}, nil, err
 		}
 		p.Version++
 	}
-	s.emitAdmin(secevent.UserUpdated, &u, by, &ActionResult{Action: ActionSetProfile, UserID: u.ID, Changed: len(changed) > 0},
-		"fields", strings.Join(changed, ","), "version", strconv.FormatInt(p.Version, 10))
-	return &ProfileResult{Profile: p, Changed: changed}, nil
+	return p, changed, nil
 }

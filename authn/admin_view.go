@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -216,22 +215,14 @@ func (s *Admin) selfServiceView(ctx context.Context, v *UserView) error {
 		if err != nil {
 			return err
 		}
-		for _, d := range ds {
-			di := DeviceInfo{ID: d.DeviceID, Name: d.Name, UserAgent: d.UserAgent, City: d.City, Country: d.Country,
-				FirstSeen: d.FirstSeen, LastSeen: d.LastSeen}
-			if pd := prof.Device(d.DeviceID); pd != nil {
-				di.Trusted = pd.Trusted && !pd.Forgotten
-			}
-			v.Devices = append(v.Devices, di)
-		}
+		v.Devices = deviceInfos(ds, prof, "")
 	}
 	if s.self.consents != nil {
 		h, err := s.self.consents.ConsentHistory(ctx, id)
 		if err != nil {
 			return fmt.Errorf("authn: consent history: %w", err)
 		}
-		v.Consents = &ConsentView{Purposes: s.cfg.Account.states(h), History: h}
-		slices.Reverse(v.Consents.History)
+		v.Consents = s.cfg.Account.consentView(h)
 	}
 	if s.self.activity != nil {
 		as, err := s.self.activity.ListActivity(ctx, id, time.Time{}, "", recentInView)

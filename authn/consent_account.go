@@ -50,9 +50,15 @@ func (s *SelfService) consentView(ctx context.Context, userID string) (*ConsentV
 	if err != nil {
 		return nil, fmt.Errorf("authn: consent history: %w", err)
 	}
-	v := &ConsentView{Purposes: s.account.states(h), History: h}
+	return s.account.consentView(h), nil
+}
+
+// consentView is where a user stands with every declared purpose, given
+// the ledger oldest first, and the ledger newest first.
+func (c *AccountConfig) consentView(history []ConsentRecord) *ConsentView {
+	v := &ConsentView{Purposes: c.states(history), History: history}
 	slices.Reverse(v.History)
-	return v, nil
+	return v
 }
 
 // GrantConsents records a grant of each purpose at its current version

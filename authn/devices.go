@@ -96,10 +96,17 @@ func (s *SelfService) Devices(ctx context.Context, sessionToken string) (out []D
 			return nil, fmt.Errorf("authn: risk profile: %w", err)
 		}
 	}
-	out = make([]DeviceInfo, 0, len(ds))
+	return deviceInfos(ds, prof, sess.DeviceID), nil
+}
+
+// deviceInfos joins authn's device records with the engine's profile:
+// trust, and the earlier first sighting. current is the device of the
+// asking session ("" for none: an administrator's view).
+func deviceInfos(ds []UserDevice, prof engine.Profile, current string) []DeviceInfo {
+	out := make([]DeviceInfo, 0, len(ds))
 	for _, d := range ds {
 		di := DeviceInfo{ID: d.DeviceID, Name: d.Name, UserAgent: d.UserAgent, City: d.City, Country: d.Country,
-			FirstSeen: d.FirstSeen, LastSeen: d.LastSeen, Current: d.DeviceID == sess.DeviceID && d.DeviceID != ""}
+			FirstSeen: d.FirstSeen, LastSeen: d.LastSeen, Current: d.DeviceID == current && d.DeviceID != ""}
 		if pd := prof.Device(d.DeviceID); pd != nil {
 			di.Trusted = pd.Trusted && !pd.Forgotten
 			if !pd.First.IsZero() && pd.First.Before(di.FirstSeen) {
@@ -108,7 +115,7 @@ func (s *SelfService) Devices(ctx context.Context, sessionToken string) (out []D
 		}
 		out = append(out, di)
 	}
-	return out, nil
+	return out
 }
 
 // RenameDevice gives one of the caller's devices a name of their own;

@@ -44,17 +44,11 @@ type ProfilePatch struct {
 	Attributes map[string]json.RawMessage
 }
 
-// apply checks every change of p against the declarations and applies the
-// valid ones to pr; it returns every problem at once (field names as on
-// the wire: "locale", "attributes.tier") and the names changed. The
-// owner may change only user-editable attributes (applyAs for support).
-func (c *AccountConfig) apply(pr *Profile, p ProfilePatch) (changed []string, problems []engine.FieldError) {
-	return c.applyAs(pr, p, false)
-}
-
-// applyAs is apply for the owner (admin false) or for an administrator,
-// who may also set the attributes the owner may not (a support tier, a
-// CRM id).
+// applyAs checks every change of p against the declarations and applies
+// the valid ones to pr; it returns every problem at once (field names as
+// on the wire: "locale", "attributes.tier") and the names changed. The
+// owner (admin false) may change only user-editable attributes; an
+// administrator also those the owner may not (a support tier, a CRM id).
 func (c *AccountConfig) applyAs(pr *Profile, p ProfilePatch, admin bool) (changed []string, problems []engine.FieldError) {
 	bad := func(field, msg string) { problems = append(problems, engine.FieldError{Field: field, Message: msg}) }
 	for _, k := range sortedKeys(p.Fields) {

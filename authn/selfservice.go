@@ -2,8 +2,6 @@ package authn
 
 import (
 	"context"
-	"errors"
-	"maps"
 	"strconv"
 	"strings"
 	"time"
@@ -112,33 +110,11 @@ func (s *SelfService) UpdateProfile(ctx context.Context, r UpdateProfileRequest)
 	if err != nil {
 		return nil, err
 	}
-	p, err := s.profiles.Profile(ctx, u.ID)
+	p, changed, err := s.patchProfile(ctx, s.profiles, u.ID, r.IfMatch, r.Patch, false)
 	if err != nil {
 		return nil, err
 	}
-	if r.IfMatch != AnyVersion && r.IfMatch != p.Version {
-		return nil, errPrecondition()
-	}
-	p.UserID = u.ID
-	p.Attributes = maps.Clone(p.Attributes)
-	if p.Attributes == nil {
-		p.Attributes = map[string]any{}
-	}
-	s.account.normalise(p.Attributes)
-	changed, problems := s.account.apply(&p, r.Patch)
-	if len(problems) > 0 {
-		return nil, &Error{Code: CodeInvalidRequest, Message: "the profile change is not valid", Fields: problems}
-	}
 	if len(changed) > 0 {
-		p.UpdatedAt = s.clock.Now()
-		err := s.profiles.PutProfile(ctx, p, p.Version)
-		if errors.Is(err, ErrConflict) {
-			return nil, errPrecondition()
-		}
-		if err != nil {
-			return nil, err
-		}
-		p.Version++
 		s.emit(secevent.ProfileUpdated, u, r.Client, sess.ID, map[string]string{
 			"fields": strings.Join(changed, ","), "version": strconv.FormatInt(p.Version, 10)})
 	}
