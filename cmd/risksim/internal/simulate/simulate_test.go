@@ -344,7 +344,8 @@ func goldenReport() *Report {
 	f2, r2 := fam(40, 0.4)
 	return &Report{
 		Config: ReportConfig{Seed: 1, Users: 300, Logins: 20000, Weeks: 12, Attacks: 100, StuffingWaves: 2, SprayingWaves: 2,
-			Rules: "embedded default", RuleSet: "0123456789abcdef", Geo: "bundled fixture", Fixture: true, Networks: 14, FamThreshold: -2},
+			Rules: "embedded default", RuleSet: "0123456789abcdef", Geo: "bundled fixture", Fixture: true, Networks: 14, FamThreshold: -2,
+			ReplayJA4: ReplayJA4Chromium},
 		Totals: Totals{Evaluations: 21300, LegitLogins: 20000, Typos: 600, Takeovers: 200, WaveAttempts: 500},
 		Attacks: []AttackRow{
 			{Model: Naive, Attempts: 100, StepUp: 80, Block: 20, TPR: 1, FamFlagged: f1, FamTPR: r1},
