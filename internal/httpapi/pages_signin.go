@@ -46,6 +46,10 @@ type signinView struct {
 	formTo                     string   // the OIDC client's redirect origin, for form-action
 	ReturnQuery                string
 	Passkey                    bool // passkeys are on: passkey.js and its slot (pages_passkey.go)
+	// The consent step's purposes and their names (pages_consent.go).
+	Consents []consentItem
+	Pending  string
+	csrf     string // the OIDC login's token, when the step is of that page
 }
 
 // signinPage answers GET /login.
@@ -158,6 +162,12 @@ func (s *Server) signinStep(c *fiber.Ctx, v signinView, done func(*authn.LoginRe
 		default:
 			return s.pageError(c, http.StatusBadRequest, "flow_ended", v.Restart)
 		}
+	case "consent":
+		v.Step = "consent"
+		var shown bool
+		if res, shown, err = s.signinConsent(c, v, cl); shown {
+			return err
+		}
 	case "code":
 		v.Step, v.Method, v.Offered = "code", formValue(c, "method"), formValue(c, "offered")
 		v.Alternatives = alternativesTo(v.Method, v.Offered)
@@ -203,6 +213,8 @@ func (s *Server) signinStep(c *fiber.Ctx, v signinView, done func(*authn.LoginRe
 	case authn.LoginCodeSent:
 		v.Step, v.Method = "code", string(authn.MethodEmailCode)
 		return s.signinRender(c, http.StatusOK, v)
+	case authn.LoginConsentRequired:
+		return s.consentStep(c, http.StatusOK, v, res.Consents, nil, false, "")
 	case authn.LoginSecondFactor:
 		m := authn.MethodEmailCode
 		for _, x := range []authn.Method{authn.MethodPasskey, authn.MethodTOTP, authn.MethodRecoveryCode} {
