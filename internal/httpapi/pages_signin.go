@@ -45,6 +45,7 @@ type signinView struct {
 	OIDC, Client               string   // the OIDC request id and client name, on the OIDC login
 	formTo                     string   // the OIDC client's redirect origin, for form-action
 	ReturnQuery                string
+	Upstream                   []upstreamLink // "Sign in with X" (upstream.go)
 }
 
 // signinPage answers GET /login.
@@ -78,6 +79,7 @@ func (s *Server) signinRender(c *fiber.Ctx, status int, v signinView) error {
 		return err
 	}
 	scripts := []string{"device.js"}
+	v.Upstream = s.upstreamLinks(v.ReturnTo)
 	return s.renderTo(c, status, page{Name: "signin", TitleID: "signin_title", State: v.Step, CSRF: csrf, Scripts: scripts, V: v}, v.formTo)
 }
 
