@@ -218,7 +218,7 @@ func Build(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, 
 	} else {
 		log.Info("admin API is on", "admin_keys", len(apiCfg.AdminKeys), "rules_file", cfg.Rules.File, "shadow_file", cfg.Rules.ShadowFile)
 	}
-	if err := s.buildAuthn(ctx, cfg, reg, log, o.clock, &apiCfg, &deps); err != nil {
+	if err := s.buildAuthn(ctx, cfg, reg, log, o.clock, &apiCfg, &deps, o.tracing); err != nil {
 		return nil, err
 	}
 	s.API, err = httpapi.New(apiCfg, deps)

@@ -39,7 +39,7 @@ import (
 //   - a message: one line in locales/en.toml and locales/de.toml, used as
 //     {{.T "id"}} in a template.
 
-//go:embed templates/*.html assets/* locales/*.toml
+//go:embed templates/*.html templates/partials/*.html assets/* locales/*.toml
 var pageFS embed.FS
 
 // PagesConfig brands the hosted pages. The zero value is riskauth's own
@@ -130,7 +130,9 @@ func newPageRenderer(cfg PagesConfig) (*pageRenderer, error) {
 		if name == "layout" {
 			continue
 		}
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(pageFS, "templates/layout.html", n)
+		// Every page is parsed with the layout and the shared parts
+		// (templates/partials/: the account nav, hidden fields).
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(pageFS, "templates/layout.html", "templates/partials/*.html", n)
 		if err != nil {
 			return nil, fmt.Errorf("pages: template %s: %w", name, err)
 		}
