@@ -46,6 +46,10 @@ type signinView struct {
 	formTo                     string   // the OIDC client's redirect origin, for form-action
 	ReturnQuery                string
 	Upstream                   []upstreamLink // "Sign in with X" (upstream.go)
+	// The consent step's purposes and their names (pages_consent.go).
+	Consents []consentItem
+	Pending  string
+	csrf     string // the OIDC login's token, when the step is of that page
 }
 
 // signinPage answers GET /login.
@@ -150,6 +154,12 @@ func (s *Server) signinStep(c *fiber.Ctx, v signinView, done func(*authn.LoginRe
 		default:
 			return s.pageError(c, http.StatusBadRequest, "flow_ended", v.Restart)
 		}
+	case "consent":
+		v.Step = "consent"
+		var shown bool
+		if res, shown, err = s.signinConsent(c, v, cl); shown {
+			return err
+		}
 	case "code":
 		v.Step, v.Method, v.Offered = "code", formValue(c, "method"), formValue(c, "offered")
 		v.Alternatives = alternativesTo(v.Method, v.Offered)
@@ -190,6 +200,8 @@ func (s *Server) signinStep(c *fiber.Ctx, v signinView, done func(*authn.LoginRe
 	case authn.LoginCodeSent:
 		v.Step, v.Method = "code", string(authn.MethodEmailCode)
 		return s.signinRender(c, http.StatusOK, v)
+	case authn.LoginConsentRequired:
+		return s.consentStep(c, http.StatusOK, v, res.Consents, nil, false, "")
 	case authn.LoginSecondFactor:
 		m := authn.MethodEmailCode
 		for _, x := range []authn.Method{authn.MethodTOTP, authn.MethodRecoveryCode} {
