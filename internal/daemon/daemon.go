@@ -206,7 +206,8 @@ func Build(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, 
 		}
 		deps.BreachedRange = breached.NewRangeHandler(s.risk.BreachedTable)
 	}
-	apiCfg := httpapi.Config{APIKeys: apiKeys, BodyLimit: cfg.BodyLimit, TrustedProxies: proxies, Metrics: cfg.Metrics()}
+	apiCfg := httpapi.Config{APIKeys: apiKeys, BodyLimit: cfg.BodyLimit, TrustedProxies: proxies, Metrics: cfg.Metrics(),
+		Pages: cfg.Pages.HTTP()}
 	if o.tracing != nil {
 		apiCfg.Tracing = &httpapi.TracingConfig{Tracer: o.tracing.Tracer(), Propagator: o.tracing.Propagator()}
 	}
