@@ -28,6 +28,9 @@ type SignIn struct {
 	clients FlowClientStore
 	codeKey []byte
 	bindKey []byte
+	// upstream, nil without upstream providers, links the identity a
+	// completed flow was proving the account for (signin_upstream.go).
+	upstream *Upstream
 }
 
 // Method is a way to prove identity that a flow offers.
@@ -276,7 +279,10 @@ func (s *SignIn) passwordFirst(ctx context.Context, st step, pw string) (*LoginR
 		// Silent progressive delay: the same answer and the same cost as a
 		// wrong password, without checking this one. A visible "wait" would
 		// tell an attacker which identifiers have accounts.
-		if err := s.hasher.VerifyDummy(ctx, pw); err != nil {
+		sctx, span := startStep(ctx, spanPassword)
+		err := s.hasher.VerifyDummy(sctx, pw)
+		endStep(span, err)
+		if err != nil {
 			return nil, hashErr(err)
 		}
 	} else if ok, err = s.checkPassword(ctx, u, pw); err != nil {
