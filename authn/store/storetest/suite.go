@@ -54,6 +54,7 @@ func Run(t *testing.T, newDB NewDatabase) {
 		{"OIDCConsents", testOIDCConsents},
 		{"OIDCRPSessions", testOIDCRPSessions},
 		{"OIDCDevice", testOIDCDevice},
+		{"Identities", testIdentities},
 		{"Sweeper", testSweeper},
 		{"Migrations", testMigrations},
 		{"ConcurrentSignIns", testConcurrentSignIns},

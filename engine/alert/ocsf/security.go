@@ -104,6 +104,10 @@ var securityTypes = map[secevent.Type]securityType{
 	secevent.OIDCConsentGranted:    {activity: activityOther, activityName: "App Consent Granted", title: "an application was granted access"},
 	secevent.OIDCConsentRevoked:    {activity: activityOther, activityName: "App Consent Revoked", title: "an application's access was revoked"},
 	secevent.OIDCBackchannelLogout: {activity: activityOther, activityName: "App Logout", title: "an application was told that a session ended"},
+	// Upstream identities (secevent/upstream.go): Low, since a link is
+	// a new way into the account.
+	secevent.IdentityLinked:   {activity: activityOther, activityName: "Identity Linked", severity: risk.SeverityLow, title: "an upstream identity was linked"},
+	secevent.IdentityUnlinked: {activity: activityOther, activityName: "Identity Unlinked", title: "an upstream identity was unlinked"},
 	// The account lifecycle (secevent/lifecycle.go), Account Change's own
 	// activities where OCSF 1.3 has one: 1 Create, 2 Enable, 5 Disable,
 	// 6 Delete, 12 Unlock; the rest 99 Other, named.
