@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
+	"strings"
 
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/engine/risk"
@@ -16,10 +18,32 @@ func (s *core) event(kind string, u *User, identifier string, c Client) engine.E
 		Attributes: c.Attributes, JA4: c.JA4, Time: s.clock.Now()}
 	if u != nil {
 		ev.UserID = u.ID
+		ev.Attributes = withEmailDomain(ev.Attributes, u.Email)
 	} else {
 		ev.Identifier = identifier
 	}
 	return ev
+}
+
+// withEmailDomain adds the account's email domain (never the address) as
+// the engine's email_domain attribute, for the domain/ASN counters
+// (engine.AttrEmailDomain). The client's map is copied, not written: it
+// may be shared with the caller. The account's domain wins over one the
+// client sent.
+func withEmailDomain(attrs map[string]string, email string) map[string]string {
+	if !strings.Contains(email, "@") {
+		return attrs
+	}
+	d := engine.EmailDomain(email)
+	_, had := attrs[engine.AttrEmailDomain]
+	if d == "" || len(d) > engine.MaxAttrValueLen || (!had && len(attrs) >= engine.MaxAttributes) {
+		// A client already at the attribute limit keeps its own.
+		return attrs
+	}
+	out := make(map[string]string, len(attrs)+1)
+	maps.Copy(out, attrs)
+	out[engine.AttrEmailDomain] = d
+	return out
 }
 
 func (s *core) evaluate(ctx context.Context, ev engine.Event) (*engine.Decision, error) {

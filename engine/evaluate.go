@@ -161,6 +161,11 @@ func (e *Engine) runInline(ctx context.Context, c *evalCall) {
 // stores it in the same round trip as the counter reads.
 func (e *Engine) newPending(c *evalCall) {
 	a := c.a
+	// The network is known only now, after the inline signals.
+	if k := domainASNKey(c.ev.Attributes, c.place.ASN); k != "" {
+		c.keys.DomainASN = k
+		a.d.Keys.DomainASN = k
+	}
 	a.pending = Pending{EvaluationID: a.d.EvaluationID, Kind: c.ev.Kind, Keys: c.keys, At: c.at, Place: c.place, RuleSetVersion: c.rs.Version, Traits: c.traits}
 	if e.fam != nil && c.keys.User != "" {
 		// Extracted before Load so that the pending evaluation carries

@@ -32,6 +32,10 @@ const (
 	KeyIP     KeyKind = "ip"
 	KeySubnet KeyKind = "subnet"
 	KeyDevice KeyKind = "device"
+	// KeyDomainASN is the user's email domain and the event's network,
+	// "example.com/AS64500": present only for a domain that is not
+	// free-mail and a known ASN (domainasn.go).
+	KeyDomainASN KeyKind = "domain_asn"
 )
 
 // CounterSpec declares one sliding-window counter. Rules read it as
@@ -42,7 +46,7 @@ type CounterSpec struct {
 	On CountOn `yaml:"on" json:"on"`
 	// Kinds restricts the counter to these event kinds; empty counts all.
 	Kinds []string `yaml:"kinds,omitempty" json:"kinds,omitempty"`
-	// Key is what the window is per: user, ip, subnet or device.
+	// Key is what the window is per: user, ip, subnet, device or domain_asn.
 	Key KeyKind `yaml:"key" json:"key"`
 	// Distinct, when set, makes the counter count distinct values of this
 	// kind (e.g. distinct users per ip) instead of events.
@@ -65,9 +69,9 @@ func (c CounterSpec) Validate() error {
 		errs = append(errs, fmt.Errorf("on %q: want attempt, success or failure", c.On))
 	}
 	switch c.Key {
-	case KeyUser, KeyIP, KeySubnet, KeyDevice:
+	case KeyUser, KeyIP, KeySubnet, KeyDevice, KeyDomainASN:
 	default:
-		errs = append(errs, fmt.Errorf("key %q: want user, ip, subnet or device", c.Key))
+		errs = append(errs, fmt.Errorf("key %q: want user, ip, subnet, device or domain_asn", c.Key))
 	}
 	switch c.Distinct {
 	case "", KeyUser, KeyIP, KeySubnet, KeyDevice:
@@ -110,6 +114,8 @@ type Keys struct {
 	IP     string `json:"ip,omitempty"`
 	Subnet string `json:"subnet,omitempty"`
 	Device string `json:"device,omitempty"`
+	// DomainASN is the email domain and ASN (KeyDomainASN).
+	DomainASN string `json:"domain_asn,omitempty"`
 }
 
 // Get returns the value of one key kind.
@@ -123,6 +129,8 @@ func (k Keys) Get(kind KeyKind) string {
 		return k.Subnet
 	case KeyDevice:
 		return k.Device
+	case KeyDomainASN:
+		return k.DomainASN
 	}
 	return ""
 }

@@ -23,7 +23,7 @@ var fastCounters = []string{
 	"ip_attempts_1m", "ip_failures_10m", "ip_failures_1h", "ip_distinct_users_10m", "ip_failed_users_1h",
 	"ip_registrations_1h", "subnet_failures_1h", "subnet_distinct_users_1h", "user_attempts_10m",
 	"user_failures_1h", "user_failures_24h", "user_distinct_ips_24h", "user_logins_24h", "user_resets_24h",
-	"device_failures_1h", "device_distinct_users_24h", "device_users_30d",
+	"device_failures_1h", "device_distinct_users_24h", "device_users_30d", "domain_asn_users_90d",
 }
 
 func fastSchema(t testing.TB) *Schema {

@@ -122,8 +122,8 @@ func mix64(x uint64) uint64 {
 // keyHashes caches the hash of each key value of one request.
 type keyHashes struct {
 	keys engine.Keys
-	h    [4]uint64
-	ok   [4]bool
+	h    [5]uint64
+	ok   [5]bool
 }
 
 func kindSlot(k engine.KeyKind) int {
@@ -134,6 +134,8 @@ func kindSlot(k engine.KeyKind) int {
 		return 1
 	case engine.KeySubnet:
 		return 2
+	case engine.KeyDomainASN:
+		return 4
 	default:
 		return 3
 	}

@@ -26,7 +26,7 @@ import (
 // drops it).
 //
 // Layout: a flags byte, the id (16 bytes, or a string), then strings
-// (uvarint length, bytes), the time (a length byte, time.MarshalBinary),
+// (uvarint length, bytes: the kind and the five keys), the time (a length byte, time.MarshalBinary),
 // the place's numbers when non-zero (three float64 bits, little-endian),
 // the ASN (varint).
 const (
@@ -64,6 +64,7 @@ func packPending(p *engine.Pending) string {
 	b = appendString(b, k.IP)
 	b = appendString(b, k.Subnet)
 	b = appendString(b, k.Device)
+	b = appendString(b, k.DomainASN)
 	n := len(b)
 	b = append(b, 0)
 	b, _ = p.At.AppendBinary(b) // fails only for a zone offset beyond ±32767 minutes, which no parsed time has
@@ -136,7 +137,7 @@ func unpackPending(s string, p *engine.Pending) error {
 	}
 	k := &p.Keys
 	p.Kind = r.str()
-	k.User, k.IP, k.Subnet, k.Device = r.str(), r.str(), r.str(), r.str()
+	k.User, k.IP, k.Subnet, k.Device, k.DomainASN = r.str(), r.str(), r.str(), r.str(), r.str()
 	if err := p.At.UnmarshalBinary([]byte(r.take(int(r.byte())))); err != nil && r.err == nil {
 		r.err = err
 	}

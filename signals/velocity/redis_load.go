@@ -46,8 +46,8 @@ func (r *Redis) Load(ctx context.Context, req *engine.LoadRequest) (*engine.Snap
 	// Reads first, so that they exclude this event: GETRANGE rather than
 	// GET, so that a key that does not exist reads as "" instead of a
 	// redis.Nil error (go-redis allocates while classifying errors).
-	var ringKeys [4]*string // at most one ring per key kind
-	var rings [4]*redis.StringCmd
+	var ringKeys [5]*string // at most one ring per key kind
+	var rings [5]*redis.StringCmd
 	for k := range r.rings {
 		if v := req.Keys.Get(r.rings[k].kind); v != "" {
 			ringKeys[k] = b.str(r.rings[k].key(v))

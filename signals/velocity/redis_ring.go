@@ -91,7 +91,7 @@ type ringKind struct {
 // newRings lays out the event counters of cfg by key kind.
 func newRings(cfg *Config, windows []window) []ringKind {
 	var rings []ringKind
-	for _, kind := range []engine.KeyKind{engine.KeyUser, engine.KeyIP, engine.KeySubnet, engine.KeyDevice} {
+	for _, kind := range []engine.KeyKind{engine.KeyUser, engine.KeyIP, engine.KeySubnet, engine.KeyDevice, engine.KeyDomainASN} {
 		rk := ringKind{kind: kind}
 		var layout strings.Builder
 		for i, s := range cfg.Counters {
