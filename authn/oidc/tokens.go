@@ -34,12 +34,8 @@ func newTokenID() (string, error) {
 	return id.String(), nil
 }
 
-func (s *storage) client(id string) (*client, error) {
-	c := s.clients[id]
-	if c == nil {
-		return nil, errUnknownClient
-	}
-	return c, nil
+func (s *storage) client(ctx context.Context, id string) (*client, error) {
+	return s.reg.lookup(ctx, id)
 }
 
 // CreateAccessToken issues the access token of a code exchange without
@@ -80,7 +76,7 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 			return "", "", time.Time{}, err
 		}
 		g := grantOf(r)
-		refresh, rec, err := s.newRefresh(r.ID, r.ClientID, r.GetSubject(), g)
+		refresh, rec, err := s.newRefresh(ctx, r.ID, r.ClientID, r.GetSubject(), g)
 		if err != nil {
 			return "", "", time.Time{}, err
 		}
@@ -97,7 +93,7 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 			return "", "", time.Time{}, err
 		}
 		g := deviceGrant(r)
-		refresh, rec, err := s.newRefresh(family, r.ClientID, r.Subject, g)
+		refresh, rec, err := s.newRefresh(ctx, family, r.ClientID, r.Subject, g)
 		if err != nil {
 			return "", "", time.Time{}, err
 		}
@@ -107,7 +103,7 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 		id, exp, err := s.insertAccess(ctx, family, r.ClientID, r.Subject, g, g.Scopes)
 		return id, refresh, exp, err
 	case *refreshRequest:
-		refresh, next, err := s.newRefresh(r.rec.Family, r.rec.ClientID, r.rec.UserID, r.grant)
+		refresh, next, err := s.newRefresh(ctx, r.rec.Family, r.rec.ClientID, r.rec.UserID, r.grant)
 		if err != nil {
 			return "", "", time.Time{}, err
 		}
@@ -147,7 +143,7 @@ func grantOf(a *authRequest) grant {
 }
 
 func (s *storage) insertAccess(ctx context.Context, family, clientID, userID string, g grant, scopes []string) (string, time.Time, error) {
-	c, err := s.client(clientID)
+	c, err := s.client(ctx, clientID)
 	if err != nil {
 		return "", time.Time{}, err
 	}
@@ -169,8 +165,8 @@ func (s *storage) insertAccess(ctx context.Context, family, clientID, userID str
 	return id, rec.ExpiresAt, nil
 }
 
-func (s *storage) newRefresh(family, clientID, userID string, g grant) (string, TokenRecord, error) {
-	c, err := s.client(clientID)
+func (s *storage) newRefresh(ctx context.Context, family, clientID, userID string, g grant) (string, TokenRecord, error) {
+	c, err := s.client(ctx, clientID)
 	if err != nil {
 		return "", TokenRecord{}, err
 	}

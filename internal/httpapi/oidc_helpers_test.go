@@ -161,8 +161,8 @@ func newOIDCEnvRules(t *testing.T, rulesPath string, extra ...oidc.ClientConfig)
 	watch.Attach(prov)
 	ae.events.attach(watch)
 	srv, err := httpapi.New(httpapi.Config{APIKeys: []string{testKey}, PublicOrigin: origin,
-		AccessTokens: &httpapi.AccessTokenConfig{Keys: []httpapi.AccessTokenKey{{ID: "k1", Key: key}}}},
-		ae.deps(httpapi.Deps{Engine: eng, Registry: reg, Logger: logger, OIDC: prov}))
+		AccessTokens: &httpapi.AccessTokenConfig{Keys: []httpapi.AccessTokenKey{{ID: "k1", Key: key}}}, AdminKeys: clientAdminKeys},
+		ae.deps(httpapi.Deps{Engine: eng, Registry: reg, Logger: logger, OIDC: prov, Clients: prov}))
 	require.NoError(t, err)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()

@@ -54,6 +54,8 @@ func Run(t *testing.T, newDB NewDatabase) {
 		{"OIDCConsents", testOIDCConsents},
 		{"OIDCRPSessions", testOIDCRPSessions},
 		{"OIDCDevice", testOIDCDevice},
+		{"OIDCClients", testOIDCClients},
+		{"OIDCAssertions", testOIDCAssertions},
 		{"Sweeper", testSweeper},
 		{"Migrations", testMigrations},
 		{"ConcurrentSignIns", testConcurrentSignIns},
