@@ -177,3 +177,13 @@ func (s *SignIn) AcceptConsents(ctx context.Context, r AcceptConsentsRequest) (r
 	st.aal, st.outcome = aal, o
 	return s.complete(ctx, st)
 }
+
+// Purposes are the declared purposes at their current versions, none
+// granted: what a registration form or a sign-in's consent step shows.
+// Nil when no consent ledger is kept (then none is asked for).
+func (s *core) Purposes() []PurposeState {
+	if s.self.consents == nil {
+		return nil
+	}
+	return s.cfg.Account.states(nil)
+}

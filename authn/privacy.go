@@ -118,3 +118,17 @@ type ErasureLog interface {
 	// ErasureOf returns the record of subject; ErrNotFound when none.
 	ErasureOf(ctx context.Context, subject []byte) (ErasureRecord, error)
 }
+
+// PrivacyLimits are the terms a page states before the user asks for an
+// export or an erasure: the grace period, the export interval and how
+// long the mailed link works.
+type PrivacyLimits struct {
+	DeletionGrace, ExportInterval, ExportLinkTTL time.Duration
+}
+
+// PrivacyLimits returns the configured terms, so that the hosted pages
+// say what will happen before the user commits to it.
+func (s *SelfService) PrivacyLimits() PrivacyLimits {
+	a := s.cfg.Account
+	return PrivacyLimits{DeletionGrace: a.DeletionGrace, ExportInterval: a.ExportInterval, ExportLinkTTL: a.ExportLinkTTL}
+}

@@ -132,6 +132,37 @@ func (d *DeviceSeen) observeTraits(t DeviceTraits) {
 	}
 }
 
+// maxDeviceASNs bounds the networks remembered per device: home, work,
+// a carrier, a few trips or VPN exits.
+const maxDeviceASNs = 8
+
+// observePlace records a successful sign-in's network on the device (most
+// recent last, the oldest dropped) and, when it is the device's latest
+// sign-in, its place, without the address (the profile keeps the last
+// address once, for the user).
+func (d *DeviceSeen) observePlace(pl Place, latest bool) {
+	if pl.ASN != 0 {
+		if i := slices.Index(d.ASNs, pl.ASN); i >= 0 {
+			d.ASNs = slices.Delete(d.ASNs, i, i+1)
+		}
+		d.ASNs = append(d.ASNs, pl.ASN)
+		if len(d.ASNs) > maxDeviceASNs {
+			d.ASNs = slices.Delete(d.ASNs, 0, len(d.ASNs)-maxDeviceASNs)
+		}
+	}
+	if !latest {
+		return
+	}
+	// Where goes with d.Last: a latest sign-in the geo signal could not
+	// place leaves the device's place unknown, not an older one.
+	d.Where = nil
+	if pl.Country != "" || pl.ASN != 0 {
+		w := pl
+		w.IP = ""
+		d.Where = &w
+	}
+}
+
 // traitsFeatures compares the event's traits with those recorded for the
 // device in the user's profile. A trait counts as changed only when both
 // the recorded and the current value were sent.

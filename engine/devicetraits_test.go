@@ -132,3 +132,60 @@ func changes(f risk.DeviceFeatures) risk.DeviceFeatures {
 	return risk.DeviceFeatures{PlatformChanged: f.PlatformChanged, TimezoneChanged: f.TimezoneChanged, LanguagesChanged: f.LanguagesChanged,
 		ScreenChanged: f.ScreenChanged, TraitsChanged: f.TraitsChanged, JA4Changed: f.JA4Changed}
 }
+
+// TestDevicePlaceHistory: a successful sign-in records its network on the
+// device (the last eight, most recent last) and, when it is the device's
+// latest, its place without the address; an older sign-in replayed out of
+// order does not move the place, and a latest one without a place clears
+// it rather than leaving an older place paired with the newer time.
+func TestDevicePlaceHistory(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	london := engine.Place{IP: "192.0.2.1", Country: "GB", City: "London", Lat: 51.5, Lon: -0.12, ASN: 64500, Located: true}
+	sign := func(p *engine.Profile, pl engine.Place, at time.Time) {
+		pe := &engine.Pending{Kind: engine.KindLogin, At: at, Keys: engine.Keys{Device: "laptop"}, Place: pl}
+		require.True(t, engine.ApplyOutcome(p, pe, engine.OutcomeSuccess, engine.DefaultProfileLimits))
+	}
+	for _, tc := range []struct {
+		name  string
+		steps func(p *engine.Profile)
+		asns  []int
+		where *engine.Place
+	}{
+		{name: "one sign-in", steps: func(p *engine.Profile) { sign(p, london, t0) },
+			asns: []int{64500}, where: &engine.Place{Country: "GB", City: "London", Lat: 51.5, Lon: -0.12, ASN: 64500, Located: true}},
+		{name: "a known network moves to the end", steps: func(p *engine.Profile) {
+			sign(p, london, t0)
+			other := london
+			other.ASN = 64501
+			sign(p, other, t0.Add(time.Hour))
+			sign(p, london, t0.Add(2*time.Hour))
+		}, asns: []int{64501, 64500}, where: &engine.Place{Country: "GB", City: "London", Lat: 51.5, Lon: -0.12, ASN: 64500, Located: true}},
+		{name: "at most eight networks", steps: func(p *engine.Profile) {
+			for i := range 10 {
+				pl := london
+				pl.ASN = 64500 + i
+				sign(p, pl, t0.Add(time.Duration(i)*time.Hour))
+			}
+		}, asns: []int{64502, 64503, 64504, 64505, 64506, 64507, 64508, 64509},
+			where: &engine.Place{Country: "GB", City: "London", Lat: 51.5, Lon: -0.12, ASN: 64509, Located: true}},
+		{name: "an older sign-in does not move the place", steps: func(p *engine.Profile) {
+			sign(p, london, t0.Add(time.Hour))
+			sign(p, engine.Place{Country: "AU", City: "Sydney", Lat: -33.9, Lon: 151.2, ASN: 64510, Located: true}, t0)
+		}, asns: []int{64500, 64510}, where: &engine.Place{Country: "GB", City: "London", Lat: 51.5, Lon: -0.12, ASN: 64500, Located: true}},
+		{name: "a latest sign-in without a place clears it", steps: func(p *engine.Profile) {
+			sign(p, london, t0)
+			sign(p, engine.Place{IP: "192.0.2.9"}, t0.Add(time.Hour))
+		}, asns: []int{64500}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var p engine.Profile
+			tc.steps(&p)
+			d := p.Device("laptop")
+			require.NotNil(t, d)
+			assert.Equal(t, tc.asns, d.ASNs)
+			assert.Equal(t, tc.where, d.Where)
+		})
+	}
+}

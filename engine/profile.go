@@ -60,6 +60,15 @@ type DeviceSeen struct {
 	// replayed device cookie is compared with.
 	Traits DeviceTraits `json:"x,omitzero"`
 	JA4s   []uint32     `json:"j,omitempty"`
+	// ASNs are the networks the device signed in from for this user (at
+	// most maxDeviceASNs, most recent last) and Where the place of its
+	// latest successful sign-in (without the address): a replayed device
+	// cookie arrives from the thief's network, and a device in use in two
+	// places at once is two devices (geo.device_new_asn,
+	// geo.device_impossible_travel). Empty in profiles written before
+	// they were kept: then neither is judged.
+	ASNs  []int  `json:"as,omitempty"`
+	Where *Place `json:"w,omitempty"`
 }
 
 // ProfileLimits bound a profile's lists; the least recently seen entry goes first.
@@ -160,9 +169,11 @@ func ApplyOutcome(p *Profile, pe *Pending, o Outcome, lim ProfileLimits) bool {
 			p.Devices = append(p.Devices, DeviceSeen{ID: id, First: at, Last: at})
 			d = &p.Devices[len(p.Devices)-1]
 		}
+		latest := !at.Before(d.Last)
 		if at.After(d.Last) {
 			d.Last = at
 		}
+		d.observePlace(pe.Place, latest)
 		if o == OutcomeStepUpPassed {
 			d.Trusted, d.Forgotten = true, false
 		}

@@ -30,8 +30,9 @@ type Paths struct {
 	SignIn string
 	// Security is the account security page ("/account/security").
 	Security string
-	// DataExport receives ?token= ("/v1/account/export/download"): the
-	// download of the user's data export.
+	// DataExport receives ?token= ("/account/export"): the hosted page
+	// whose button downloads the user's data export (the API's
+	// /v1/account/export/download takes the same token).
 	DataExport string
 	// EmailChange receives ?token= of the email change links (confirm,
 	// approve, undo: "/account/email").
@@ -49,7 +50,7 @@ func (p *Paths) fill() {
 	def(&p.PasswordReset, "/password/reset")
 	def(&p.SignIn, "/login")
 	def(&p.Security, "/account/security")
-	def(&p.DataExport, "/v1/account/export/download")
+	def(&p.DataExport, "/account/export")
 	def(&p.EmailChange, "/account/email")
 }
 

@@ -48,6 +48,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.RulesPath, "rules", "", "rule file (default: the embedded default rules)")
 	fs.StringVar(&cfg.GeoDir, "geo", defaultGeoDir(), "real GeoLite2 cache (scripts/fetch-data.sh); the bundled fixture when absent")
 	fs.Float64Var(&cfg.FamiliarityThreshold, "familiarity", simulate.DefaultFamiliarityThreshold, "familiarity score above which the familiarity model re-authenticates")
+	fs.StringVar(&cfg.ReplayJA4, "replay-ja4", simulate.ReplayJA4Chromium, "TLS stack of the cookie-replaying browser: chromium (an anti-detect browser's own) or copied (the replayed device's)")
 	htmlOut := fs.String("html", "", "write the HTML report (tables and SVG charts) to this file")
 	jsonOut := fs.String("json", "", "write the JSON report to this file")
 	quiet := fs.Bool("q", false, "no progress line")

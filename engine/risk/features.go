@@ -103,6 +103,14 @@ type GeoFeatures struct {
 	DistanceKm       float64 `expr:"distance_km" json:"distance_km" doc:"distance from the last successful sign-in in km, -1 when unknown" example:"344"`
 	TravelKmh        float64 `expr:"travel_kmh" json:"travel_kmh" doc:"speed implied by the uncertainty-adjusted distance (distance minus both accuracy radii) and the time since the last successful sign-in; 0 when not judged" example:"120"`
 	ImpossibleTravel bool    `expr:"impossible_travel" json:"impossible_travel" doc:"unreachable since the last successful sign-in, allowing for location uncertainty" example:"false"`
+	// The device_* fields compare with the history of the device the
+	// event comes from (for this user) rather than the user's: a replayed
+	// device cookie arrives from the thief's network and place while the
+	// device itself is elsewhere (issue 24).
+	DeviceNewASN           bool    `expr:"device_new_asn" json:"device_new_asn" doc:"a known device arrives from a network (ASN) none of its recorded sign-ins for this user came from (it keeps its last 8); false for a new device or one with no network recorded" example:"false"`
+	DeviceElapsedHours     float64 `expr:"device_elapsed_hours" json:"device_elapsed_hours" doc:"hours since the device's last successful sign-in for this user, -1 when it has none" example:"0.5"`
+	DeviceDistanceKm       float64 `expr:"device_distance_km" json:"device_distance_km" doc:"distance from the place of the device's last successful sign-in for this user in km, -1 when unknown" example:"1450"`
+	DeviceImpossibleTravel bool    `expr:"device_impossible_travel" json:"device_impossible_travel" doc:"the device could not have reached this place since its last successful sign-in, allowing for location uncertainty (as impossible_travel, per device)" example:"false"`
 }
 
 // BreachedFeatures tell whether the presented password is in a breach corpus.

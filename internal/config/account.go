@@ -20,12 +20,13 @@ type MailPathsConfig struct {
 	SignIn        string `yaml:"sign_in"`        // default /login
 	Security      string `yaml:"security"`       // default /account/security
 	EmailChange   string `yaml:"email_change"`   // default /account/email (receives ?token=)
+	DataExport    string `yaml:"data_export"`    // default /account/export (receives ?token=)
 }
 
 // Paths returns the renderer's form; empty fields take mail's defaults.
 func (m MailPathsConfig) Paths() mail.Paths {
 	return mail.Paths{VerifyEmail: m.VerifyEmail, MagicLink: m.MagicLink, PasswordReset: m.PasswordReset,
-		SignIn: m.SignIn, Security: m.Security, EmailChange: m.EmailChange}
+		SignIn: m.SignIn, Security: m.Security, EmailChange: m.EmailChange, DataExport: m.DataExport}
 }
 
 // validateAccount reports the problems of the self-service settings:
@@ -35,7 +36,7 @@ func (a *AuthnConfig) validateAccount() []error {
 	for _, p := range []struct{ key, v string }{
 		{"verify_email", a.MailPaths.VerifyEmail}, {"magic_link", a.MailPaths.MagicLink},
 		{"password_reset", a.MailPaths.PasswordReset}, {"sign_in", a.MailPaths.SignIn}, {"security", a.MailPaths.Security},
-		{"email_change", a.MailPaths.EmailChange},
+		{"email_change", a.MailPaths.EmailChange}, {"data_export", a.MailPaths.DataExport},
 	} {
 		if p.v != "" && (!strings.HasPrefix(p.v, "/") || strings.HasPrefix(p.v, "//") || strings.ContainsAny(p.v, "?#\\ ")) {
 			errs = append(errs, fmt.Errorf("authn.mail_paths.%s %q: want an absolute path without query or fragment", p.key, p.v))

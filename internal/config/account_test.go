@@ -16,7 +16,7 @@ func TestAccountKeys(t *testing.T) {
 	t.Parallel()
 	c, err := loadYAML(t, `
 authn:
-  mail_paths: { security: /app/account/security, sign_in: /app/login }
+  mail_paths: { security: /app/account/security, sign_in: /app/login, data_export: /app/export }
   account:
     activity_retention: 720h
     attributes:
@@ -27,6 +27,7 @@ authn:
 	p := c.Authn.MailPaths.Paths()
 	assert.Equal(t, "/app/account/security", p.Security)
 	assert.Equal(t, "/app/login", p.SignIn)
+	assert.Equal(t, "/app/export", p.DataExport)
 	assert.Empty(t, p.VerifyEmail, "the renderer's default")
 	a := c.Authn.Flows().Account
 	assert.Equal(t, 720*time.Hour, a.ActivityRetention)

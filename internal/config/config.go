@@ -84,6 +84,8 @@ type Config struct {
 	Webhooks WebhooksConfig `yaml:"webhooks"`
 	// Admin configures the rule rollout admin API (/v1/admin/*).
 	Admin AdminConfig `yaml:"admin"`
+	// Pages brands the hosted pages (pages.go).
+	Pages PagesConfig `yaml:"pages"`
 }
 
 // Load reads the file at path (may be empty), applies the environment and
@@ -166,6 +168,7 @@ func (c *Config) applyEnv(env func(string) string) error {
 		return err
 	}
 	set("RISKAUTH_LOG_LEVEL", &c.LogLevel)
+	c.applyPagesEnv(env)
 	set("RISKAUTH_DEVICE_SECRET", &c.Device.Secret)
 	set("RISKAUTH_BREACHED_CORPUS", &c.Breached.Corpus)
 	for name, dst := range map[string]*[]string{
@@ -285,6 +288,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validateWebhooks()...)
 	errs = append(errs, c.validateMetrics()...)
 	errs = append(errs, c.validateTLS()...)
+	errs = append(errs, c.validatePages()...)
 	return errors.Join(errs...)
 }
 

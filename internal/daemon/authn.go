@@ -25,6 +25,7 @@ import (
 	"github.com/riskauth/riskauth/internal/config"
 	"github.com/riskauth/riskauth/internal/httpapi"
 	"github.com/riskauth/riskauth/internal/leaf/secretfile"
+	"github.com/riskauth/riskauth/internal/tracing"
 )
 
 // Files in the data dir that hold generated secrets (embedded mode only).
@@ -76,25 +77,32 @@ var (
 // s.closers, the services last so that they drain their mail before the
 // store and the mailer close.
 func (s *Server) buildAuthn(ctx context.Context, cfg *config.Config, reg *prometheus.Registry, log *slog.Logger, clk clock.Clock,
-	apiCfg *httpapi.Config, deps *httpapi.Deps) error {
+	apiCfg *httpapi.Config, deps *httpapi.Deps, trc *tracing.Tracing) error {
 	a := cfg.Authn
-	var st authnStore
+	// raw is the store as opened; st is what the services use: raw, or
+	// raw with a span per call when tracing is on.
+	var raw tracing.AccountStore
+	system := tracing.SystemSQLite
 	if a.DatabaseURL != "" {
 		pg, err := store.OpenPostgres(ctx, a.DatabaseURL, store.PostgresOptions{MaxConns: a.Database.MaxConns,
 			Timeouts: a.Database.Timeouts(), Metrics: s.risk.Backends})
 		if err != nil {
 			return fmt.Errorf("authn store: %w", err)
 		}
-		st = pg
+		raw, system = pg, tracing.SystemPostgres
 	} else {
 		lite, err := store.OpenSQLite(ctx, filepath.Join(cfg.DataDir, authnDBFile), store.SQLiteOptions{ReadConns: a.Database.MaxConns,
 			Timeouts: a.Database.Timeouts(), Metrics: s.risk.Backends})
 		if err != nil {
 			return fmt.Errorf("authn store: %w", err)
 		}
-		st = lite
+		raw = lite
 	}
-	s.closers = append(s.closers, st.Close)
+	s.closers = append(s.closers, raw.Close)
+	var st authnStore = raw
+	if trc != nil {
+		st = trc.WrapStore(raw, system)
+	}
 
 	var mailer mail.Mailer
 	if a.SMTPURL != "" {

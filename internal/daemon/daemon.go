@@ -206,7 +206,8 @@ func Build(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, 
 		}
 		deps.BreachedRange = breached.NewRangeHandler(s.risk.BreachedTable)
 	}
-	apiCfg := httpapi.Config{APIKeys: apiKeys, BodyLimit: cfg.BodyLimit, TrustedProxies: proxies, Metrics: cfg.Metrics()}
+	apiCfg := httpapi.Config{APIKeys: apiKeys, BodyLimit: cfg.BodyLimit, TrustedProxies: proxies, Metrics: cfg.Metrics(),
+		Pages: cfg.Pages.HTTP()}
 	if o.tracing != nil {
 		apiCfg.Tracing = &httpapi.TracingConfig{Tracer: o.tracing.Tracer(), Propagator: o.tracing.Propagator()}
 	}
@@ -218,7 +219,7 @@ func Build(ctx context.Context, cfg *config.Config, opts ...Option) (_ *Server, 
 	} else {
 		log.Info("admin API is on", "admin_keys", len(apiCfg.AdminKeys), "rules_file", cfg.Rules.File, "shadow_file", cfg.Rules.ShadowFile)
 	}
-	if err := s.buildAuthn(ctx, cfg, reg, log, o.clock, &apiCfg, &deps); err != nil {
+	if err := s.buildAuthn(ctx, cfg, reg, log, o.clock, &apiCfg, &deps, o.tracing); err != nil {
 		return nil, err
 	}
 	s.API, err = httpapi.New(apiCfg, deps)

@@ -82,6 +82,12 @@ func (s *Server) downloadExport(c *fiber.Ctx) error {
 	if err != nil {
 		return sessionError(c, err)
 	}
+	return sendExport(c, b)
+}
+
+// sendExport answers the bundle as a JSON attachment (the API's download
+// and the hosted page's).
+func sendExport(c *fiber.Ctx, b *authn.ExportBundle) error {
 	body, err := json.Marshal(b)
 	if err != nil {
 		return fmt.Errorf("encode export: %w", err)

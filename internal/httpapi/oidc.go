@@ -65,6 +65,7 @@ func (s *Server) oidcRoutes() []route {
 		r(http.MethodGet, oidc.DefaultLoginPath, s.oidcLoginPage),
 		r(http.MethodPost, oidc.DefaultLoginPath, s.oidcLoginPassword),
 		r(http.MethodPost, oidc.DefaultLoginPath+"/code", s.oidcLoginCode),
+		r(http.MethodPost, oidc.DefaultLoginPath+"/consent", s.oidcLoginConsent),
 		r(http.MethodGet, oidc.DefaultConsentPath, s.oidcConsentPage),
 		r(http.MethodPost, oidc.DefaultConsentPath, s.oidcConsentAnswer),
 		r(http.MethodGet, oidc.DefaultLoggedOutPath, s.oidcLoggedOut),

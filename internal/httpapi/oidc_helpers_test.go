@@ -24,6 +24,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
 
+	"github.com/riskauth/riskauth/authn"
 	"github.com/riskauth/riskauth/authn/oidc"
 	"github.com/riskauth/riskauth/authn/secevent"
 	"github.com/riskauth/riskauth/engine/clock"
@@ -138,6 +139,13 @@ func newOIDCEnv(t *testing.T, extra ...oidc.ClientConfig) *oidcEnv {
 // newOIDCEnvRules is newOIDCEnv with the rule file at rulesPath.
 func newOIDCEnvRules(t *testing.T, rulesPath string, extra ...oidc.ClientConfig) *oidcEnv {
 	t.Helper()
+	return newOIDCEnvWith(t, rulesPath, nil, extra...)
+}
+
+// newOIDCEnvWith is newOIDCEnvRules with acfg changing the authn
+// configuration (nil: none).
+func newOIDCEnvWith(t *testing.T, rulesPath string, acfg func(*authn.Config), extra ...oidc.ClientConfig) *oidcEnv {
+	t.Helper()
 	reg := prometheus.NewRegistry()
 	eng, store := newEngineRules(t, reg, rulesPath)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -145,7 +153,11 @@ func newOIDCEnvRules(t *testing.T, rulesPath string, extra ...oidc.ClientConfig)
 	origin := "http://" + ln.Addr().String()
 	logs := &testenv.LogBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	ae := newAuthnEnv(t, eng, reg, origin, logger)
+	var acfgs []func(*authn.Config)
+	if acfg != nil {
+		acfgs = append(acfgs, acfg)
+	}
+	ae := newAuthnEnv(t, eng, reg, origin, logger, acfgs...)
 	_, key, err := ed25519.GenerateKey(rand.Reader)
 	require.NoError(t, err)
 	clk := clock.NewManual(time.Now())

@@ -264,6 +264,8 @@ func (s *Server) oidcAnswer(c *fiber.Ctx, res *authn.LoginResult, view oidcLogin
 		c.Cookie(&fiber.Cookie{Name: OIDCCSRFCookie, Path: "/", Expires: time.Unix(0, 0), MaxAge: -1, Secure: true, HTTPOnly: true,
 			SameSite: fiber.CookieSameSiteStrictMode})
 		return c.Redirect(next, http.StatusSeeOther)
+	case authn.LoginConsentRequired:
+		return s.oidcConsentStep(c, view, p, res.FlowID, res.Consents)
 	case authn.LoginSecondFactor, authn.LoginCodeSent:
 		method := authn.MethodEmailCode
 		for _, m := range res.Methods {

@@ -153,7 +153,7 @@ func TestHostedPagesInBrowser(t *testing.T) {
 		e.auth.track(c)
 	}
 	pb.check(ctx, "account-security-codes")
-	for _, sec := range []string{"devices", "sessions", "activity"} {
+	for _, sec := range []string{"devices", "sessions", "activity", "privacy"} {
 		go2(ctx, "/account/"+sec, sec)
 		pb.check(ctx, "account-"+sec)
 	}

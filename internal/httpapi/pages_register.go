@@ -23,11 +23,15 @@ type registerView struct {
 	Email    string
 	Message  string // catalogue id of a refusal
 	ReturnTo string
+	// Consents are the declared purposes (pages_consent.go).
+	Consents []consentItem
 }
 
 // registerPage answers GET /register.
 func (s *Server) registerPage(c *fiber.Ctx) error {
-	return s.registerRender(c, http.StatusOK, "register", registerView{ReturnTo: s.safeReturnOrEmpty(c.Query("return_to"))})
+	v := registerView{ReturnTo: s.safeReturnOrEmpty(c.Query("return_to"))}
+	v.Consents, _ = consentItems(purposesOfService(s.registration), nil, false)
+	return s.registerRender(c, http.StatusOK, "register", v)
 }
 
 // forgotPage answers GET /password/forgot.
@@ -60,8 +64,20 @@ func (s *Server) registerPost(c *fiber.Ctx) error {
 	if limited, err := s.pageRateLimited(c); limited {
 		return err
 	}
+	// A required purpose left unticked is the form's field error, before
+	// anything is evaluated or hashed.
+	choices, missing := consentChoices(c), false
+	if v.Consents, missing = consentItems(purposesOfService(s.registration), choices, true); missing {
+		v.Message = "consent_missing"
+		return s.registerRender(c, http.StatusUnprocessableEntity, "register", v)
+	}
 	res, err := s.registration.Register(c.UserContext(), authn.RegisterRequest{Email: v.Email, Password: formValue(c, "password"),
-		Client: s.pageFormClient(c)})
+		Consents: choices, Client: s.pageFormClient(c)})
+	if consentFieldsRefused(err) {
+		v.Message = "consent_changed"
+		v.Consents, _ = consentItems(purposesOfService(s.registration), nil, false)
+		return s.registerRender(c, http.StatusUnprocessableEntity, "register", v)
+	}
 	if err != nil {
 		return s.formRefused(c, err, "register", v)
 	}

@@ -7,16 +7,20 @@ import (
 	"embed"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"html/template"
+	"io"
 	"io/fs"
 	"math"
 	"net/http"
+	"net/mail"
 	"os"
 	"path"
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/nicksnyder/go-i18n/v2/i18n"
@@ -39,7 +43,7 @@ import (
 //   - a message: one line in locales/en.toml and locales/de.toml, used as
 //     {{.T "id"}} in a template.
 
-//go:embed templates/*.html assets/* locales/*.toml
+//go:embed templates/*.html templates/partials/*.html assets/* locales/*.toml
 var pageFS embed.FS
 
 // PagesConfig brands the hosted pages. The zero value is riskauth's own
@@ -83,9 +87,23 @@ type asset struct {
 
 var hexColour = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
 
-// newPageRenderer parses every template with the layout and loads the
-// catalogue and branding.
-func newPageRenderer(cfg PagesConfig) (*pageRenderer, error) {
+// MaxLogoBytes caps the logo file: it is held in memory and sent with
+// every page's header image.
+const MaxLogoBytes = 256 << 10
+
+// maxBrandName bounds the product name shown in titles and the header.
+const maxBrandName = 64
+
+// Validate reports every problem of the branding at once, reading the
+// logo file as New will: the configuration loader calls it so that a bad
+// colour or an unreadable logo stops the start with the key's name.
+func (cfg PagesConfig) Validate() error {
+	_, err := cfg.brand()
+	return err
+}
+
+// brand checks cfg and loads the logo.
+func (cfg PagesConfig) brand() (brand, error) {
 	b := brand{Name: cfg.Name, SupportEmail: cfg.SupportEmail, Accent: cfg.AccentColour}
 	if b.Name == "" {
 		b.Name = "riskauth"
@@ -93,24 +111,63 @@ func newPageRenderer(cfg PagesConfig) (*pageRenderer, error) {
 	if b.Accent == "" {
 		b.Accent = "#1d4ed8"
 	}
-	if !hexColour.MatchString(b.Accent) {
-		return nil, fmt.Errorf("pages: accent colour %q: want #rrggbb", b.Accent)
+	var errs []error
+	if len(b.Name) > maxBrandName || strings.IndexFunc(b.Name, unicode.IsControl) >= 0 {
+		errs = append(errs, fmt.Errorf("pages: name %q: want one line of at most %d bytes", b.Name, maxBrandName))
 	}
-	if r := contrast(b.Accent, "#ffffff"); r < 4.5 {
-		return nil, fmt.Errorf("pages: accent colour %s has contrast %.2f:1 with white text; WCAG AA needs 4.5:1", b.Accent, r)
+	if !hexColour.MatchString(b.Accent) {
+		errs = append(errs, fmt.Errorf("pages: accent colour %q: want #rrggbb", b.Accent))
+	} else if r := contrast(b.Accent, "#ffffff"); r < 4.5 {
+		errs = append(errs, fmt.Errorf("pages: accent colour %s has contrast %.2f:1 with white text; WCAG AA needs 4.5:1", b.Accent, r))
+	}
+	if b.SupportEmail != "" {
+		if a, err := mail.ParseAddress(b.SupportEmail); err != nil || a.Name != "" || a.Address != b.SupportEmail {
+			errs = append(errs, fmt.Errorf("pages: support email %q: want a bare address (name@example.com)", b.SupportEmail))
+		}
 	}
 	if cfg.LogoFile != "" {
-		logo, err := os.ReadFile(cfg.LogoFile)
+		logo, typ, err := readLogo(cfg.LogoFile)
 		if err != nil {
-			return nil, fmt.Errorf("pages: logo: %w", err)
+			errs = append(errs, err)
 		}
-		b.Logo, b.LogoType = logo, http.DetectContentType(logo)
-		if strings.HasSuffix(strings.ToLower(cfg.LogoFile), ".svg") {
-			b.LogoType = "image/svg+xml"
-		}
-		if !strings.HasPrefix(b.LogoType, "image/") {
-			return nil, fmt.Errorf("pages: logo %s is not an image (%s)", cfg.LogoFile, b.LogoType)
-		}
+		b.Logo, b.LogoType = logo, typ
+	}
+	return b, errors.Join(errs...)
+}
+
+// readLogo reads the logo file: at most MaxLogoBytes of PNG, JPEG, WebP,
+// GIF or SVG (by name), its content type sniffed from the bytes.
+func readLogo(path string) ([]byte, string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, "", fmt.Errorf("pages: logo: %w", err)
+	}
+	defer f.Close()
+	logo, err := io.ReadAll(io.LimitReader(f, MaxLogoBytes+1))
+	if err != nil {
+		return nil, "", fmt.Errorf("pages: logo %s: %w", path, err)
+	}
+	if len(logo) > MaxLogoBytes {
+		return nil, "", fmt.Errorf("pages: logo %s: larger than %d KiB", path, MaxLogoBytes>>10)
+	}
+	typ := http.DetectContentType(logo)
+	if strings.HasSuffix(strings.ToLower(path), ".svg") {
+		typ = "image/svg+xml"
+	}
+	switch typ {
+	case "image/png", "image/jpeg", "image/webp", "image/gif", "image/svg+xml":
+	default:
+		return nil, "", fmt.Errorf("pages: logo %s is not a PNG, JPEG, WebP, GIF or SVG image (%s)", path, typ)
+	}
+	return logo, typ, nil
+}
+
+// newPageRenderer parses every template with the layout and loads the
+// catalogue and branding.
+func newPageRenderer(cfg PagesConfig) (*pageRenderer, error) {
+	b, err := cfg.brand()
+	if err != nil {
+		return nil, err
 	}
 	cat, err := loadCatalogue(pageFS)
 	if err != nil {
@@ -130,7 +187,9 @@ func newPageRenderer(cfg PagesConfig) (*pageRenderer, error) {
 		if name == "layout" {
 			continue
 		}
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(pageFS, "templates/layout.html", n)
+		// Every page is parsed with the layout and the shared parts
+		// (templates/partials/: the account nav, hidden fields).
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(pageFS, "templates/layout.html", "templates/partials/*.html", n)
 		if err != nil {
 			return nil, fmt.Errorf("pages: template %s: %w", name, err)
 		}
@@ -194,6 +253,12 @@ func (s *Server) serveAsset(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderContentType, a.contentType)
 	c.Set(fiber.HeaderCacheControl, "public, max-age=86400")
 	c.Set("Cross-Origin-Resource-Policy", "same-origin")
+	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+	if a.contentType == "image/svg+xml" {
+		// An SVG opened on its own is a document of this origin: no
+		// script, no fetch, sandboxed, whatever the file holds.
+		c.Set(fiber.HeaderContentSecurityPolicy, "default-src 'none'; style-src 'unsafe-inline'; sandbox")
+	}
 	return c.Status(http.StatusOK).Send(a.body)
 }
 

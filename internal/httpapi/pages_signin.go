@@ -45,6 +45,10 @@ type signinView struct {
 	OIDC, Client               string   // the OIDC request id and client name, on the OIDC login
 	formTo                     string   // the OIDC client's redirect origin, for form-action
 	ReturnQuery                string
+	// The consent step's purposes and their names (pages_consent.go).
+	Consents []consentItem
+	Pending  string
+	csrf     string // the OIDC login's token, when the step is of that page
 }
 
 // signinPage answers GET /login.
@@ -148,6 +152,12 @@ func (s *Server) signinStep(c *fiber.Ctx, v signinView, done func(*authn.LoginRe
 		default:
 			return s.pageError(c, http.StatusBadRequest, "flow_ended", v.Restart)
 		}
+	case "consent":
+		v.Step = "consent"
+		var shown bool
+		if res, shown, err = s.signinConsent(c, v, cl); shown {
+			return err
+		}
 	case "code":
 		v.Step, v.Method, v.Offered = "code", formValue(c, "method"), formValue(c, "offered")
 		v.Alternatives = alternativesTo(v.Method, v.Offered)
@@ -188,6 +198,8 @@ func (s *Server) signinStep(c *fiber.Ctx, v signinView, done func(*authn.LoginRe
 	case authn.LoginCodeSent:
 		v.Step, v.Method = "code", string(authn.MethodEmailCode)
 		return s.signinRender(c, http.StatusOK, v)
+	case authn.LoginConsentRequired:
+		return s.consentStep(c, http.StatusOK, v, res.Consents, nil, false, "")
 	case authn.LoginSecondFactor:
 		m := authn.MethodEmailCode
 		for _, x := range []authn.Method{authn.MethodTOTP, authn.MethodRecoveryCode} {

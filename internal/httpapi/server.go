@@ -547,6 +547,11 @@ func (s *Server) routes(metrics, breached fiber.Handler) []route {
 		get(viaSelfService, "/account/sessions", s.accountPage("sessions")),
 		get(viaSelfService, "/account/activity", s.accountPage("activity")),
 		{method: http.MethodPost, path: "/account", authn: viaSelfService, handler: s.accountPost},
+		// Consents, preferences, export and erasure (pages_privacy.go).
+		get(viaSelfService, "/account/privacy", s.privacyPage),
+		{method: http.MethodPost, path: "/account/privacy", authn: viaSelfService, handler: s.privacyPost},
+		get(viaSelfService, "/account/export", s.exportPage),
+		{method: http.MethodPost, path: "/account/export", authn: viaSelfService, handler: s.exportPost},
 
 		// Rule rollout admin API (admin.go), for the admin keys.
 		rulesAdmin(http.MethodGet, "/v1/admin/rules", ScopeRulesRead, s.adminRules),

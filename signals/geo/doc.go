@@ -163,7 +163,17 @@
 // last_country/last_city, accuracy_km and last_accuracy_km, distance_km,
 // elapsed_hours, travel_kmh, impossible_travel. new_country and new_asn
 // compare with the profile's history and are false for a user without
-// one. No clock is read: the time comes from the event (Apply's at), so
+// one.
+//
+// The device_* features judge the same hop per device (issue 24): from
+// the place of the last successful sign-in of the event's device for this
+// user (engine.DeviceSeen.Where), with the same policy, as
+// device_elapsed_hours, device_distance_km and device_impossible_travel;
+// device_new_asn is true when a known device arrives from a network none
+// of its last eight sign-ins came from. A device is one machine: when its
+// cookie is replayed elsewhere while it is in use, the user's last sign-in
+// may be another device's (or on a carrier, unjudged) while the device's
+// own is near and recent. No clock is read: the time comes from the event (Apply's at), so
 // scenarios replay on a virtual time axis.
 //
 // # Performance

@@ -2,6 +2,7 @@ package geo
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/riskauth/riskauth/engine"
@@ -39,7 +40,7 @@ func (g *Geo) Collect(_ context.Context, ev *engine.Event) (engine.Result, error
 // MarkUnavailable marks the geo namespace as unavailable (Collect failed or
 // was late): Available is false and the "unknown" sentinels are set.
 func (g *Geo) MarkUnavailable(f *risk.Features) {
-	f.Geo = risk.GeoFeatures{ElapsedHours: -1, DistanceKm: -1}
+	f.Geo = risk.GeoFeatures{ElapsedHours: -1, DistanceKm: -1, DeviceElapsedHours: -1, DeviceDistanceKm: -1}
 }
 
 // Result is what the geo signal found for one event.
@@ -98,7 +99,7 @@ func (r *Result) Place() engine.Place {
 // travel). p may be nil or zero (no history); at is the event time.
 func (r *Result) Apply(f *risk.Features, p *engine.Profile, at time.Time) {
 	g := &f.Geo
-	*g = risk.GeoFeatures{Available: true, ElapsedHours: -1, DistanceKm: -1}
+	*g = risk.GeoFeatures{Available: true, ElapsedHours: -1, DistanceKm: -1, DeviceElapsedHours: -1, DeviceDistanceKm: -1}
 	g.Private = r.Private()
 	g.Country, g.City = r.Country, r.City
 	if r.Located {
@@ -115,23 +116,47 @@ func (r *Result) Apply(f *risk.Features, p *engine.Profile, at time.Time) {
 		g.NewCountry = r.Country != "" && !p.HasCountry(r.Country)
 		g.NewASN = r.ASN != 0 && !p.HasASN(r.ASN)
 	}
+	if d := p.Device(f.Device.ID); d != nil && !d.Forgotten {
+		r.applyDevice(g, d, at)
+	}
 	last := p.Last
 	if last == nil {
 		return
 	}
 	g.LastCountry, g.LastCity, g.LastAccuracyKm = last.Country, last.City, last.AccuracyKm
-	elapsed := at.Sub(last.At)
+	h, elapsed := r.hopFrom(&last.Place, last.At, at)
+	g.ElapsedHours = elapsed.Hours()
+	g.DistanceKm, g.TravelKmh, g.ImpossibleTravel = h.distanceKm, h.speedKmh, h.impossible
+}
+
+// applyDevice fills the device_* features: the event against the history
+// of its device for this user (its networks, the place of its last
+// successful sign-in). A device is one machine: it cannot be in two
+// places at once, whichever other devices the user signed in from since.
+func (r *Result) applyDevice(g *risk.GeoFeatures, d *engine.DeviceSeen, at time.Time) {
+	g.DeviceNewASN = r.ASN != 0 && len(d.ASNs) > 0 && !slices.Contains(d.ASNs, r.ASN)
+	if d.Where == nil {
+		return
+	}
+	h, elapsed := r.hopFrom(d.Where, d.Last, at)
+	g.DeviceElapsedHours = elapsed.Hours()
+	g.DeviceDistanceKm, g.DeviceImpossibleTravel = h.distanceKm, h.impossible
+}
+
+// hopFrom judges the move from a sign-in at place prev and time then to
+// this event at time at; the hop is empty (distance −1) for a private
+// address.
+func (r *Result) hopFrom(prev *engine.Place, then, at time.Time) (hop, time.Duration) {
+	elapsed := at.Sub(then)
 	if elapsed < 0 { // out-of-order replay: the hop is the same either way
 		elapsed = -elapsed
 	}
-	g.ElapsedHours = elapsed.Hours()
 	if r.Private() {
-		return
+		return hop{distanceKm: -1}, elapsed
 	}
 	cur := spot{country: r.Country, city: r.City, lat: r.Latitude, lon: r.Longitude,
 		accuracyKm: r.AccuracyKm, located: r.Located, unreliable: r.Unreliable()}
-	prev := spot{country: last.Country, city: last.City, lat: last.Lat, lon: last.Lon,
-		accuracyKm: last.AccuracyKm, located: last.Located, unreliable: r.policy().unreliableASN(last.ASN)}
-	h := r.policy().assess(&cur, &prev, elapsed)
-	g.DistanceKm, g.TravelKmh, g.ImpossibleTravel = h.distanceKm, h.speedKmh, h.impossible
+	last := spot{country: prev.Country, city: prev.City, lat: prev.Lat, lon: prev.Lon,
+		accuracyKm: prev.AccuracyKm, located: prev.Located, unreliable: r.policy().unreliableASN(prev.ASN)}
+	return r.policy().assess(&cur, &last, elapsed), elapsed
 }

@@ -286,7 +286,7 @@ func TestMarkUnavailable(t *testing.T) {
 	g := openT(t, geoip2Config())
 	f := risk.Features{Geo: risk.GeoFeatures{Available: true, Country: "GB"}}
 	g.MarkUnavailable(&f)
-	assert.Equal(t, risk.GeoFeatures{ElapsedHours: -1, DistanceKm: -1}, f.Geo)
+	assert.Equal(t, risk.GeoFeatures{ElapsedHours: -1, DistanceKm: -1, DeviceElapsedHours: -1, DeviceDistanceKm: -1}, f.Geo)
 }
 
 func TestUncertaintyRadius(t *testing.T) {
@@ -324,4 +324,106 @@ func TestZeroResult(t *testing.T) {
 	r.ASN = 64496
 	r.Apply(&f, p, t0.Add(time.Hour))
 	assert.True(t, f.Geo.ImpossibleTravel)
+}
+
+// TestDeviceHistory: the device_* features compare an event with the
+// history of its own device, not the user's last sign-in: a device in two
+// places at once is two devices (a replayed cookie), whatever the user's
+// other devices did in between.
+func TestDeviceHistory(t *testing.T) {
+	t.Parallel()
+	type step struct {
+		device, ip string
+		offset     time.Duration
+	}
+	cases := []struct {
+		name    string
+		history []step
+		now     step
+		want    func(t *testing.T, g risk.GeoFeatures)
+	}{
+		{
+			name:    "no history for the device",
+			history: []step{{"laptop", london, 0}},
+			now:     step{"phone", sydney, time.Hour},
+			want: func(t *testing.T, g risk.GeoFeatures) {
+				assert.True(t, g.ImpossibleTravel, "the user's last sign-in")
+				assert.False(t, g.DeviceImpossibleTravel)
+				assert.False(t, g.DeviceNewASN)
+				assert.Equal(t, -1.0, g.DeviceDistanceKm)
+				assert.Equal(t, -1.0, g.DeviceElapsedHours)
+			},
+		},
+		{
+			name: "replayed from afar while the user's last sign-in was unlocated",
+			// The phone's carrier address has no place of the user's, so
+			// the user-level hop is not judged; the laptop's is.
+			history: []step{{"laptop", london, 0}, {"phone", mobileIP, time.Hour}},
+			now:     step{"laptop", sydney, 2 * time.Hour},
+			want: func(t *testing.T, g risk.GeoFeatures) {
+				assert.False(t, g.ImpossibleTravel, "the last sign-in was on a carrier")
+				assert.True(t, g.DeviceImpossibleTravel)
+				assert.InDelta(t, 16994, g.DeviceDistanceKm, 30)
+				assert.Equal(t, 2.0, g.DeviceElapsedHours)
+				assert.True(t, g.DeviceNewASN)
+			},
+		},
+		{
+			name:    "the device stayed while another one travelled",
+			history: []step{{"laptop", london, 0}, {"phone", sydney, 30 * time.Hour}},
+			now:     step{"laptop", london, 31 * time.Hour},
+			want: func(t *testing.T, g risk.GeoFeatures) {
+				assert.True(t, g.ImpossibleTravel, "Sydney to London in an hour")
+				assert.False(t, g.DeviceImpossibleTravel, "the laptop never left London")
+				assert.False(t, g.DeviceNewASN)
+				assert.Equal(t, 31.0, g.DeviceElapsedHours)
+			},
+		},
+		{
+			name:    "a network the user knows but the device does not",
+			history: []step{{"laptop", london, 0}, {"phone", londonFibre, time.Hour}},
+			now:     step{"laptop", londonFibre, 3 * time.Hour},
+			want: func(t *testing.T, g risk.GeoFeatures) {
+				assert.False(t, g.NewASN, "the phone signed in from it")
+				assert.True(t, g.DeviceNewASN)
+				assert.False(t, g.DeviceImpossibleTravel)
+				assert.Equal(t, 3.0, g.DeviceElapsedHours, "since the laptop's own last sign-in, not the phone's")
+			},
+		},
+		{
+			name:    "every network of the device is remembered, not only the last",
+			history: []step{{"laptop", london, 0}, {"laptop", londonFibre, time.Hour}},
+			now:     step{"laptop", london, 2 * time.Hour},
+			want: func(t *testing.T, g risk.GeoFeatures) {
+				assert.False(t, g.DeviceNewASN)
+				assert.Equal(t, 1.0, g.DeviceElapsedHours)
+			},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			g := openT(t, geoip2Config())
+			var profile engine.Profile
+			eval := func(s step, record bool) risk.GeoFeatures {
+				at := t0.Add(s.offset)
+				ev := &engine.Event{Kind: engine.KindLogin, UserID: "u1", IP: netip.MustParseAddr(s.ip), Time: at}
+				res, err := g.Collect(context.Background(), ev)
+				require.NoError(t, err)
+				var f risk.Features
+				f.Device.ID = s.device
+				p := profile
+				res.Apply(&f, &p, at)
+				if record {
+					pe := &engine.Pending{Kind: ev.Kind, At: at, Keys: engine.Keys{Device: s.device}, Place: res.(engine.Placer).Place()}
+					engine.ApplyOutcome(&profile, pe, engine.OutcomeSuccess, engine.DefaultProfileLimits)
+				}
+				return f.Geo
+			}
+			for _, s := range tc.history {
+				eval(s, true)
+			}
+			tc.want(t, eval(tc.now, false))
+		})
+	}
 }

@@ -98,9 +98,11 @@ const (
 	// in-memory store: 472 bytes measured with familiarity features and a
 	// located address.
 	BytesPerPending = 640
-	// BytesPerProfile is one cached user risk profile: 867 bytes measured
-	// for a user with two devices and two networks; a long history (16
-	// countries, 32 networks, 16 devices) is about four times that.
+	// BytesPerProfile is one cached user risk profile: 1,011 bytes
+	// measured for a user with two devices and two networks (947 before
+	// each device kept its networks and last place, issue 24); a long
+	// history (16 countries, 32 networks, 16 devices) is about four times
+	// that.
 	BytesPerProfile = 2048
 	// BytesPerUserAgent is one entry of the user-agent label cache at its
 	// worst: a user agent of the longest cached length (512 bytes), its

@@ -85,8 +85,11 @@ func (r *Redis) Load(ctx context.Context, req *engine.LoadRequest) (*engine.Snap
 	if req.Keys.User != "" {
 		profile = b.stringCmd(ctx, "getrange", b.str(r.profileKey(req.Keys.User)), 0, -1)
 	}
-	cmds, err := b.exec(ctx, r.c)
-	if err := pipelineErr(cmds, err); err != nil {
+	sctx, span := startRoundTrip(ctx, "Load")
+	cmds, err := b.exec(sctx, r.c)
+	err = pipelineErr(cmds, err)
+	endRoundTrip(span, "Load", len(b.cmds), err)
+	if err != nil {
 		return nil, r.fail(opLoad, err)
 	}
 	for k, cmd := range rings {

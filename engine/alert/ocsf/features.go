@@ -88,6 +88,10 @@ func (e *Encoder) features(w *writer, f *risk.Features) {
 	w.floatField("distance_km", g.DistanceKm)
 	w.floatField("travel_kmh", g.TravelKmh)
 	w.boolField("impossible_travel", g.ImpossibleTravel)
+	w.boolField("device_new_asn", g.DeviceNewASN)
+	w.floatField("device_elapsed_hours", g.DeviceElapsedHours)
+	w.floatField("device_distance_km", g.DeviceDistanceKm)
+	w.boolField("device_impossible_travel", g.DeviceImpossibleTravel)
 	w.close()
 
 	w.obj("breached")

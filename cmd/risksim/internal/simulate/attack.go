@@ -38,8 +38,10 @@ const (
 var ATOModels = []Model{Naive, VPN, Targeted, VeryTargeted}
 
 // TakeoverModels are every account-takeover model, in report order: the
-// four of Wiefling et al., then ReplayModels.
-func TakeoverModels() []Model { return append(append([]Model(nil), ATOModels...), ReplayModels...) }
+// four of Wiefling et al., then ReplayModels, then ActiveModels.
+func TakeoverModels() []Model {
+	return append(append(append([]Model(nil), ATOModels...), ReplayModels...), ActiveModels...)
+}
 
 // WaveModels are the guessing waves, in report order.
 var WaveModels = []Model{Stuffing, Spraying}

@@ -102,6 +102,9 @@ type population struct {
 	cum      []float64 // cumulative rates, for drawing who signs in
 	period   time.Duration
 	start    time.Time
+	// replayJA4 is Config.ReplayJA4: the TLS stack of the replaying
+	// browser.
+	replayJA4 string
 }
 
 func newPopulation(rng *rand.Rand, a *Atlas, n int, start time.Time, period time.Duration) *population {
@@ -297,6 +300,7 @@ const (
 type login struct {
 	ev  engine.Event
 	ctx Context
+	dev *device // the legitimate user's device
 }
 
 // device returns the device the user signs in with, replacing it (new
@@ -422,7 +426,7 @@ func (p *population) legit(rng *rand.Rand, u *user, t time.Time, force Context) 
 	}
 	d := p.use(rng, u, phone, t)
 	d.logins++
-	return login{ctx: ctx, ev: engine.Event{Kind: engine.KindLogin, UserID: u.id, IP: ip, UserAgent: p.userAgent(d, t),
+	return login{ctx: ctx, dev: d, ev: engine.Event{Kind: engine.KindLogin, UserID: u.id, IP: ip, UserAgent: p.userAgent(d, t),
 		Device: p.descriptorOf(u, d), JA4: p.families[d.fam].JA4, Password: u.password, Time: t}}
 }
 

@@ -32,6 +32,38 @@ const (
 	SessionTheft Model = "session_theft"
 )
 
+// The replays of an active device (issue 24, device-level checks): the
+// infostealer ran on the machine the victim is using, and the thief
+// replays its cookie while the victim keeps signing in from it. Each
+// attempt targets a device that signed in successfully within the last
+// activeWindow, so the device has a fresh place and network the replay can
+// be compared with.
+const (
+	// CookieReplayActiveCity replays the device of a sign-in less than
+	// activeWindow old from the victim's city on another ISP.
+	CookieReplayActiveCity Model = "cookie_replay_active_city"
+	// CookieReplayActiveAbroad replays it from another country.
+	CookieReplayActiveAbroad Model = "cookie_replay_active_abroad"
+)
+
+// ActiveModels are the active-device replays, in report order after
+// ReplayModels. They draw from a random stream of their own (Sim.crng),
+// so the other models and the population replay as before.
+var ActiveModels = []Model{CookieReplayActiveCity, CookieReplayActiveAbroad}
+
+// activeWindow is how recently the replayed device must have signed in.
+const activeWindow = 6 * time.Hour
+
+// JA4 variants of the replaying browser (Config.ReplayJA4).
+const (
+	// ReplayJA4Chromium: the anti-detect browser's own TLS stack, Chromium's
+	// whatever user agent it copies (the default).
+	ReplayJA4Chromium = "chromium"
+	// ReplayJA4Copied: the best anti-detect stacks also imitate the TLS
+	// stack of the browser they copy, so the replay's JA4 is the device's.
+	ReplayJA4Copied = "copied"
+)
+
 // ReplayModels are the issue-24 models, in report order after ATOModels'
 // first four. They are scheduled and built with a random stream of their
 // own (Sim.arng), so that adding them leaves the schedule and the draws of
@@ -48,14 +80,23 @@ const antiDetectJA4 = ja4Chromium
 
 // replay builds an attempt of one of ReplayModels on victim v at t.
 func (p *population) replay(rng *rand.Rand, m Model, v *user, t time.Time) login {
+	return p.replayDevice(rng, m, v, v.mainDevice(), t)
+}
+
+// replayDevice builds an attempt of one of ReplayModels or ActiveModels
+// on victim v's device vd at t.
+func (p *population) replayDevice(rng *rand.Rand, m Model, v *user, vd *device, t time.Time) login {
 	a := p.atlas
-	vd := v.mainDevice()
+	ja4 := antiDetectJA4
+	if p.replayJA4 == ReplayJA4Copied {
+		ja4 = p.families[vd.fam].JA4
+	}
 	ev := engine.Event{Kind: engine.KindLogin, UserID: v.id, UserAgent: p.userAgent(vd, t), Device: p.descriptorOf(v, vd),
-		JA4: antiDetectJA4, Password: v.password, Time: t}
+		JA4: ja4, Password: v.password, Time: t}
 	switch m {
-	case CookieReplayCity:
+	case CookieReplayCity, CookieReplayActiveCity:
 		ev.IP = a.Net(p.otherISP(rng, v)).Addr(rng)
-	case CookieReplayAbroad:
+	case CookieReplayAbroad, CookieReplayActiveAbroad:
 		ev.IP = a.Net(p.abroad(rng, v)).Addr(rng)
 	case SameNetwork:
 		// The attacker's own phone or laptop on the victim's network.

@@ -55,6 +55,7 @@ type ReportConfig struct {
 	Fixture       bool    `json:"geo_fixture"`
 	Networks      int     `json:"networks"`
 	FamThreshold  float64 `json:"familiarity_threshold"`
+	ReplayJA4     string  `json:"replay_ja4"`
 }
 
 // Totals count what was evaluated.
@@ -190,7 +191,8 @@ func (s *Sim) report(st *stats) *Report {
 	c := s.cfg
 	r := &Report{Config: ReportConfig{Seed: c.Seed, Users: c.Users, Logins: c.Logins, Weeks: c.Weeks, Attacks: c.Attacks,
 		StuffingWaves: c.StuffingWaves, SprayingWaves: c.SprayingWaves, Rules: cmp.Or(c.RulesPath, "embedded default"),
-		RuleSet: s.eng.RuleSet, Geo: s.atlas.Source, Fixture: s.atlas.Fixture, Networks: s.atlas.Kept, FamThreshold: c.FamiliarityThreshold}}
+		RuleSet: s.eng.RuleSet, Geo: s.atlas.Source, Fixture: s.atlas.Fixture, Networks: s.atlas.Kept, FamThreshold: c.FamiliarityThreshold,
+		ReplayJA4: c.ReplayJA4}}
 	var all tally
 	for i := range st.legit {
 		t := &st.legit[i]
@@ -305,7 +307,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	var b strings.Builder
 	c := r.Config
 	fmt.Fprintf(&b, "risksim seed %d: %d users, %d legitimate logins over %d weeks; rules %s (%s)\n", c.Seed, c.Users, r.Totals.LegitLogins, c.Weeks, c.Rules, c.RuleSet)
-	fmt.Fprintf(&b, "geo: %s, %d networks\n", c.Geo, c.Networks)
+	fmt.Fprintf(&b, "geo: %s, %d networks; cookie replays with the %s TLS stack\n", c.Geo, c.Networks, c.ReplayJA4)
 	fmt.Fprintf(&b, "evaluations: %d (typos %d, takeover attempts %d, wave attempts %d)\n\n", r.Totals.Evaluations, r.Totals.Typos, r.Totals.Takeovers, r.Totals.WaveAttempts)
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "attacker model\tattempts\tstep-up\tblock\tTPR rules\tTPR familiarity > %g\t\n", c.FamThreshold)

@@ -36,6 +36,9 @@ type Config struct {
 	FamiliarityThreshold float64
 	// MaxNets bounds the networks the atlas keeps (default 200,000).
 	MaxNets int
+	// ReplayJA4 is the TLS stack of the cookie-replaying browser:
+	// ReplayJA4Chromium (the default) or ReplayJA4Copied.
+	ReplayJA4 string
 }
 
 // Defaults fills the zero fields of c.
@@ -48,6 +51,7 @@ func (c Config) Defaults() Config {
 	c.SprayingWaves = cmp.Or(c.SprayingWaves, max(2, c.Logins/100_000))
 	c.FamiliarityThreshold = cmp.Or(c.FamiliarityThreshold, DefaultFamiliarityThreshold)
 	c.MaxNets = cmp.Or(c.MaxNets, 200_000)
+	c.ReplayJA4 = cmp.Or(c.ReplayJA4, ReplayJA4Chromium)
 	return c
 }
 
@@ -84,7 +88,9 @@ type Sim struct {
 	rng *rand.Rand
 	// arng draws what concerns ReplayModels only (their schedule, victims
 	// and attempts), so that they leave rng's stream as it was.
-	arng   *rand.Rand
+	arng *rand.Rand
+	// crng draws what concerns ActiveModels only.
+	crng   *rand.Rand
 	atlas  *Atlas
 	pop    *population
 	eng    *Engine
@@ -100,14 +106,18 @@ func New(cfg Config) (*Sim, error) {
 	if cfg.Users < 1 || cfg.Logins < cfg.Users || cfg.Weeks < 1 {
 		return nil, fmt.Errorf("simulate: want users ≥ 1, logins ≥ users, weeks ≥ 1 (got %d, %d, %d)", cfg.Users, cfg.Logins, cfg.Weeks)
 	}
+	if cfg.ReplayJA4 != ReplayJA4Chromium && cfg.ReplayJA4 != ReplayJA4Copied {
+		return nil, fmt.Errorf("simulate: replay JA4 %q: want %q or %q", cfg.ReplayJA4, ReplayJA4Chromium, ReplayJA4Copied)
+	}
 	s := &Sim{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, 0x7269736b73696d)), clock: clock.NewManual(Epoch),
-		arng: rand.New(rand.NewPCG(cfg.Seed, 0x7265706c6179))}
+		arng: rand.New(rand.NewPCG(cfg.Seed, 0x7265706c6179)), crng: rand.New(rand.NewPCG(cfg.Seed, 0x616374697665))}
 	var err error
 	if s.atlas, err = NewAtlas(cfg.GeoDir, cfg.MaxNets, s.rng); err != nil {
 		return nil, err
 	}
 	period := time.Duration(cfg.Weeks) * 7 * 24 * time.Hour
 	s.pop = newPopulation(s.rng, s.atlas, cfg.Users, Epoch, period)
+	s.pop.replayJA4 = cfg.ReplayJA4
 	s.schedule(period)
 	if s.eng, err = NewEngine(cfg.RulesPath, cfg.GeoDir, s.clock); err != nil {
 		return nil, err
@@ -173,6 +183,12 @@ func (s *Sim) schedule(period time.Duration) {
 	for mi := range ReplayModels {
 		for range s.cfg.Attacks {
 			evs = append(evs, event{at: start + span/4 + s.arng.Int64N(span-span/4), kind: evATO, a: int32(len(ATOModels) + mi)})
+		}
+	}
+	for mi := range ActiveModels {
+		for range s.cfg.Attacks {
+			evs = append(evs, event{at: start + span/4 + s.crng.Int64N(span-span/4), kind: evATO,
+				a: int32(len(ATOModels) + len(ReplayModels) + mi)})
 		}
 	}
 	for _, m := range WaveModels {
@@ -281,6 +297,9 @@ func (s *Sim) Run(ctx context.Context, progress func(done, total int)) (*Report,
 	st := &stats{contexts: map[Context]*tally{}, ato: map[Model]*tally{}, atoHist: map[Model]*[5]tally{}, waves: map[Model]*tally{},
 		rules: map[string]*RuleRow{}, sweep10: map[*user][]int{}}
 	var withHistory []*user
+	// recent are the successful legitimate sign-ins in time order, for
+	// the active-device replays.
+	var recent []recentLogin
 	rng, p := s.rng, s.pop
 	for i, e := range s.events {
 		if progress != nil && i%20_000 == 0 {
@@ -383,6 +402,7 @@ func (s *Sim) Run(ctx context.Context, progress func(done, total int)) (*Report,
 				withHistory = append(withHistory, u)
 			}
 			u.logins++
+			recent = append(recent, recentLogin{at: e.at, u: u, d: l.dev})
 		case evATO:
 			m := TakeoverModels()[e.a]
 			if len(withHistory) == 0 {
@@ -391,12 +411,17 @@ func (s *Sim) Run(ctx context.Context, progress func(done, total int)) (*Report,
 			}
 			var l login
 			var v *user
-			if int(e.a) < len(ATOModels) {
+			switch {
+			case int(e.a) < len(ATOModels):
 				v = withHistory[rng.IntN(len(withHistory))]
 				l = p.takeover(rng, m, v, t)
-			} else {
+			case int(e.a) < len(ATOModels)+len(ReplayModels):
 				v = withHistory[s.arng.IntN(len(withHistory))]
 				l = p.replay(s.arng, m, v, t)
+			default:
+				r := pickRecent(s.crng, recent, e.at)
+				v = r.u
+				l = p.replayDevice(s.crng, m, v, r.d, t)
 			}
 			d, err := s.eng.Evaluate(ctx, l.ev)
 			if err != nil {
@@ -458,6 +483,25 @@ func (s *Sim) Run(ctx context.Context, progress func(done, total int)) (*Report,
 	}
 	s.events = nil
 	return s.report(st), nil
+}
+
+// recentLogin is a successful legitimate sign-in: when, who, on which
+// device.
+type recentLogin struct {
+	at int64
+	u  *user
+	d  *device
+}
+
+// pickRecent draws one of the sign-ins of the last activeWindow before at
+// (recent is in time order and not empty), or the latest one when none is
+// that recent.
+func pickRecent(rng *rand.Rand, recent []recentLogin, at int64) recentLogin {
+	from, _ := slices.BinarySearchFunc(recent, at-int64(activeWindow), func(r recentLogin, t int64) int { return cmp.Compare(r.at, t) })
+	if from >= len(recent) {
+		return recent[len(recent)-1]
+	}
+	return recent[from+rng.IntN(len(recent)-from)]
 }
 
 func (s *Sim) outcome(ctx context.Context, d *engine.Decision, o engine.Outcome) error {

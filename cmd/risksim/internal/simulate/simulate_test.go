@@ -195,13 +195,13 @@ func checkAttackerModels(t *testing.T, geoDir string) {
 				assert.Equal(t, vx.DeviceType, ax.DeviceType, "user %d: the victim's device type", i)
 			}
 		}
-		for _, m := range ReplayModels {
-			ev := s.pop.replay(rng, m, v, at).ev
+		for _, m := range append(append([]Model(nil), ReplayModels...), ActiveModels...) {
+			ev := s.pop.replayDevice(rng, m, v, vd, at).ev
 			require.Equal(t, v.id, ev.UserID)
 			rec, err := s.eng.Geo.Lookup(ev.IP)
 			require.NoError(t, err)
 			switch m {
-			case CookieReplayCity, CookieReplayAbroad, SessionTheft:
+			case CookieReplayCity, CookieReplayAbroad, SessionTheft, CookieReplayActiveCity, CookieReplayActiveAbroad:
 				assert.Equal(t, *s.pop.descriptorOf(v, vd), *ev.Device, "user %d %s: the victim's device description", i, m)
 				assert.Equal(t, s.pop.userAgent(vd, at), ev.UserAgent, "user %d %s: the exact user agent", i, m)
 				assert.Equal(t, ja4Chromium, ev.JA4, "user %d %s: an anti-detect (Chromium) TLS stack", i, m)
@@ -210,7 +210,7 @@ func checkAttackerModels(t *testing.T, geoDir string) {
 				assert.NotEqual(t, vd.cookie, ev.Device.CookieID, "user %d: a device of the attacker's own", i)
 			}
 			switch m {
-			case CookieReplayCity:
+			case CookieReplayCity, CookieReplayActiveCity:
 				// Another ISP in the victim's city when the city has one,
 				// else the nearest in the country.
 				hn, other := s.atlas.Net(v.home), false
@@ -224,7 +224,7 @@ func checkAttackerModels(t *testing.T, geoDir string) {
 				if geoDir != "" { // the fixture has one network per ASN
 					assert.NotEqual(t, home.ASN, rec.ASN, "user %d: another ISP", i)
 				}
-			case CookieReplayAbroad:
+			case CookieReplayAbroad, CookieReplayActiveAbroad:
 				assert.NotEqual(t, v.country, rec.Country, "user %d: another country", i)
 			case SessionTheft:
 				assert.Equal(t, KindSessionUse, ev.Kind)
@@ -234,6 +234,57 @@ func checkAttackerModels(t *testing.T, geoDir string) {
 				assert.Equal(t, v.password, ev.Password, "user %d %s: takeovers have the correct password", i, m)
 			}
 		}
+	}
+}
+
+// TestReplayJA4Copied: with the copied variant the replaying browser
+// presents the replayed device's own TLS stack.
+func TestReplayJA4Copied(t *testing.T) {
+	t.Parallel()
+	_, err := New(Config{Seed: 3, Users: 20, Logins: 40, ReplayJA4: "firefox"})
+	require.ErrorContains(t, err, "replay JA4")
+	s, err := New(Config{Seed: 3, Users: 50, Logins: 100, Attacks: 1, ReplayJA4: ReplayJA4Copied})
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	rng := rand.New(rand.NewPCG(3, 5))
+	at := Epoch.Add(30 * 24 * time.Hour)
+	stacks := map[string]bool{}
+	for _, v := range s.pop.users {
+		vd := v.mainDevice()
+		for _, m := range []Model{CookieReplayCity, CookieReplayAbroad, SessionTheft, CookieReplayActiveCity} {
+			ev := s.pop.replayDevice(rng, m, v, vd, at).ev
+			assert.Equal(t, s.pop.families[vd.fam].JA4, ev.JA4, "%s: the device's own stack", m)
+			stacks[ev.JA4] = true
+		}
+	}
+	assert.Greater(t, len(stacks), 1, "the victims' browsers are not all Chromium")
+}
+
+// TestPickRecent: an active-device replay targets a sign-in of the last
+// activeWindow, or the latest one when none is that recent.
+func TestPickRecent(t *testing.T) {
+	t.Parallel()
+	h := int64(time.Hour)
+	recent := []recentLogin{{at: 0}, {at: 1 * h}, {at: 5 * h}, {at: 9 * h}, {at: 10 * h}}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, tc := range []struct {
+		name string
+		at   int64
+		want []int64
+	}{
+		{"within the window", 12 * h, []int64{9 * h, 10 * h}},
+		{"window edge included", 11 * h, []int64{5 * h, 9 * h, 10 * h}},
+		{"none recent: the latest", 30 * h, []int64{10 * h}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			seen := map[int64]bool{}
+			for range 200 {
+				r := pickRecent(rng, recent, tc.at)
+				assert.Contains(t, tc.want, r.at)
+				seen[r.at] = true
+			}
+			assert.Len(t, seen, len(tc.want), "every candidate drawn")
+		})
 	}
 }
 
@@ -293,7 +344,8 @@ func goldenReport() *Report {
 	f2, r2 := fam(40, 0.4)
 	return &Report{
 		Config: ReportConfig{Seed: 1, Users: 300, Logins: 20000, Weeks: 12, Attacks: 100, StuffingWaves: 2, SprayingWaves: 2,
-			Rules: "embedded default", RuleSet: "0123456789abcdef", Geo: "bundled fixture", Fixture: true, Networks: 14, FamThreshold: -2},
+			Rules: "embedded default", RuleSet: "0123456789abcdef", Geo: "bundled fixture", Fixture: true, Networks: 14, FamThreshold: -2,
+			ReplayJA4: ReplayJA4Chromium},
 		Totals: Totals{Evaluations: 21300, LegitLogins: 20000, Typos: 600, Takeovers: 200, WaveAttempts: 500},
 		Attacks: []AttackRow{
 			{Model: Naive, Attempts: 100, StepUp: 80, Block: 20, TPR: 1, FamFlagged: f1, FamTPR: r1},
