@@ -123,15 +123,21 @@ func (r *registry) load(ctx context.Context, id string) (*client, ClientRecord, 
 	if err != nil {
 		return nil, rec, fmt.Errorf("oidc: client %s: %w", id, err)
 	}
+	c, err := r.decode(rec)
+	return c, rec, err
+}
+
+// decode builds a stored client.
+func (r *registry) decode(rec ClientRecord) (*client, error) {
 	var cfg ClientConfig
 	if err := json.Unmarshal(rec.Data, &cfg); err != nil {
-		return nil, rec, fmt.Errorf("oidc: client %s: %w", id, err)
+		return nil, fmt.Errorf("oidc: client %s: %w", rec.ID, err)
 	}
 	c, err := newClient(cfg, r.loginURL)
 	if err != nil {
-		return nil, rec, fmt.Errorf("oidc: stored %w", err)
+		return nil, fmt.Errorf("oidc: stored %w", err)
 	}
-	return c, rec, nil
+	return c, nil
 }
 
 func (r *registry) remember(id string, c *client, now time.Time) {

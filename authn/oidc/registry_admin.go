@@ -91,7 +91,7 @@ func (p *Provider) Clients(ctx context.Context) ([]ClientView, error) {
 		return nil, fmt.Errorf("oidc: clients: %w", err)
 	}
 	for _, rec := range recs {
-		c, err := p.decode(rec)
+		c, err := p.st.reg.decode(rec)
 		if err != nil {
 			return nil, err
 		}
@@ -124,18 +124,6 @@ func (p *Provider) stored(ctx context.Context, id string) (*client, ClientRecord
 	return c, rec, err
 }
 
-func (p *Provider) decode(rec ClientRecord) (*client, error) {
-	var cfg ClientConfig
-	if err := json.Unmarshal(rec.Data, &cfg); err != nil {
-		return nil, fmt.Errorf("oidc: client %s: %w", rec.ID, err)
-	}
-	c, err := newClient(cfg, p.st.reg.loginURL)
-	if err != nil {
-		return nil, fmt.Errorf("oidc: stored %w", err)
-	}
-	return c, nil
-}
-
 // usesSecret reports whether an auth method authenticates with a secret.
 func usesSecret(m string) bool {
 	return m == string(zoidc.AuthMethodBasic) || m == string(zoidc.AuthMethodPost)
@@ -149,6 +137,20 @@ func newSecret() (secret, hash string, err error) {
 	}
 	sum := sha256.Sum256([]byte(secret))
 	return secret, hex.EncodeToString(sum[:]), nil
+}
+
+// encode checks cfg as a registration (a ClientError when it does not
+// check out) and returns the client and what the store keeps.
+func (p *Provider) encode(cfg ClientConfig) (*client, []byte, error) {
+	c, err := p.checked(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	data, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("oidc: %w", err)
+	}
+	return c, data, nil
 }
 
 // checked validates cfg as a registration: a ClientError when it does not
@@ -191,13 +193,9 @@ func (p *Provider) CreateClient(ctx context.Context, cfg ClientConfig, by authn.
 		}
 		secret, cfg.SecretHash = s, h
 	}
-	c, err := p.checked(cfg)
+	c, data, err := p.encode(cfg)
 	if err != nil {
 		return nil, "", err
-	}
-	data, err := json.Marshal(cfg)
-	if err != nil {
-		return nil, "", fmt.Errorf("oidc: %w", err)
 	}
 	now := p.st.now()
 	rec := ClientRecord{ID: cfg.ID, Data: data, Version: 1, CreatedAt: now, UpdatedAt: now}
@@ -285,13 +283,9 @@ func (p *Provider) rewrite(ctx context.Context, id string, ifMatch int64, by aut
 	if err != nil {
 		return nil, "", err
 	}
-	c, err := p.checked(cfg)
+	c, data, err := p.encode(cfg)
 	if err != nil {
 		return nil, "", err
-	}
-	data, err := json.Marshal(cfg)
-	if err != nil {
-		return nil, "", fmt.Errorf("oidc: %w", err)
 	}
 	prev := rec.Version
 	rec.Data, rec.Version, rec.UpdatedAt = data, prev+1, p.st.now()
