@@ -35,7 +35,9 @@ func (s *core) lookup(ctx context.Context, identifier string) (string, *User, er
 	if err != nil {
 		return "", nil, err
 	}
-	u, err := s.userByEmail(ctx, email)
+	sctx, span := startStep(ctx, spanIdentify)
+	u, err := s.userByEmail(sctx, email)
+	endStep(span, err)
 	if err != nil {
 		return "", nil, err
 	}

@@ -12,7 +12,18 @@ import (
 // checkPassword verifies pw for u, spending one argon2id verification
 // whatever happens: unknown users, users without a password and disabled
 // users cost the same as a wrong password.
+// It is one sign-in step, traced as such.
 func (s *core) checkPassword(ctx context.Context, u *User, pw string) (bool, error) {
+	sctx, span := startStep(ctx, spanPassword)
+	ok, err := s.verifyPassword(sctx, u, pw)
+	if span.IsRecording() {
+		span.SetAttributes(attrVerified.Bool(ok))
+	}
+	endStep(span, err)
+	return ok, err
+}
+
+func (s *core) verifyPassword(ctx context.Context, u *User, pw string) (bool, error) {
 	if u == nil || u.PasswordHash == "" {
 		return false, hashErr(s.hasher.VerifyDummy(ctx, pw))
 	}

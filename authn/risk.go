@@ -23,7 +23,15 @@ func (s *core) event(kind string, u *User, identifier string, c Client) engine.E
 }
 
 func (s *core) evaluate(ctx context.Context, ev engine.Event) (*engine.Decision, error) {
-	d, err := s.risk.Evaluate(ctx, ev)
+	sctx, span := startStep(ctx, spanEvaluate)
+	d, err := s.risk.Evaluate(sctx, ev)
+	if span.IsRecording() {
+		span.SetAttributes(attrEvent.String(ev.Kind))
+		if err == nil {
+			span.SetAttributes(attrDecision.String(d.Action.String()))
+		}
+	}
+	endStep(span, err)
 	if err != nil {
 		var ve *engine.ValidationError
 		if errors.As(err, &ve) {

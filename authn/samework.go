@@ -37,7 +37,12 @@ import (
 func (s *core) reserveMail(ctx context.Context, kind mail.Kind, budget string, mean bool) bool {
 	now := s.clock.Now()
 	w := s.cfg.EmailSendWindow
-	ok, err := s.counters.ReserveEvent(ctx, s.counterKey("mail", string(kind), budget), s.cfg.EmailSendLimit, now.Add(-w), now, now.Add(w))
+	sctx, span := startStep(ctx, spanMail)
+	ok, err := s.counters.ReserveEvent(sctx, s.counterKey("mail", string(kind), budget), s.cfg.EmailSendLimit, now.Add(-w), now, now.Add(w))
+	if span.IsRecording() {
+		span.SetAttributes(attrMailKind.String(string(kind)))
+	}
+	endStep(span, err)
 	switch {
 	case err != nil:
 		s.log.Warn("mail cap not checked, mail not sent", "kind", string(kind), "err", err)

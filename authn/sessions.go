@@ -68,6 +68,17 @@ func (s *core) timeouts(aal AAL) (idle, absolute time.Duration) {
 // every sign-in and step-up, so a token planted before authentication
 // (session fixation) is never promoted.
 func (s *core) issueSession(ctx context.Context, u *User, aal AAL, c Client, deviceID string) (*IssuedSession, error) {
+	sctx, span := startStep(ctx, spanSession)
+	is, err := s.newSession(sctx, u, aal, c, deviceID)
+	if span.IsRecording() {
+		span.SetAttributes(attrAAL.Int(int(aal)))
+	}
+	endStep(span, err)
+	return is, err
+}
+
+// newSession is issueSession's work, inside its span.
+func (s *core) newSession(ctx context.Context, u *User, aal AAL, c Client, deviceID string) (*IssuedSession, error) {
 	tok, err := token.New()
 	if err != nil {
 		return nil, err

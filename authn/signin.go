@@ -276,7 +276,10 @@ func (s *SignIn) passwordFirst(ctx context.Context, st step, pw string) (*LoginR
 		// Silent progressive delay: the same answer and the same cost as a
 		// wrong password, without checking this one. A visible "wait" would
 		// tell an attacker which identifiers have accounts.
-		if err := s.hasher.VerifyDummy(ctx, pw); err != nil {
+		sctx, span := startStep(ctx, spanPassword)
+		err := s.hasher.VerifyDummy(sctx, pw)
+		endStep(span, err)
+		if err != nil {
 			return nil, hashErr(err)
 		}
 	} else if ok, err = s.checkPassword(ctx, u, pw); err != nil {

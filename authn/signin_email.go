@@ -194,7 +194,9 @@ func (s *SignIn) SubmitEmailCode(ctx context.Context, r CodeRequest) (res *Login
 	if err != nil {
 		return nil, err
 	}
-	t, err := s.tokens.VerifyCode(ctx, TokenEmailCode, fl.ID, hashHex(h), s.clock.Now())
+	vctx, span := startStep(ctx, spanSecondFactor)
+	t, err := s.tokens.VerifyCode(vctx, TokenEmailCode, fl.ID, hashHex(h), s.clock.Now())
+	endFactor(span, FactorEmailCode, err == nil && t.UserID != "", failure(err))
 	switch {
 	case err == nil && t.UserID != "":
 	case err == nil, errors.Is(err, ErrTokenInvalid), errors.Is(err, ErrTooManyAttempts):

@@ -216,6 +216,7 @@ func (s *Passkeys) finishStepUp(ctx context.Context, ch PasskeyChallenge, r Fini
 	}
 	st := flowStep(fl, "", u, FactorPasskey, r.Client)
 	pu := s.ceremonyUser(u, ps)
+	_, span := startStep(ctx, spanSecondFactor)
 	as, err := s.cer.FinishLogin(passkey.State{Data: ch.Data, ExpiresAt: ch.ExpiresAt}, r.Response, s.clock.Now(),
 		func(id, handle []byte) (passkey.User, error) {
 			if len(handle) > 0 && !bytes.Equal(handle, pu.Handle) {
@@ -223,8 +224,14 @@ func (s *Passkeys) finishStepUp(ctx context.Context, ch PasskeyChallenge, r Fini
 			}
 			return pu, nil
 		})
+	refused := errors.Is(err, passkey.ErrInvalid) || errors.Is(err, passkey.ErrUnknownCredential) || errors.Is(err, passkey.ErrExpired)
+	if refused {
+		endFactor(span, FactorPasskey, false, nil)
+	} else {
+		endFactor(span, FactorPasskey, err == nil, err)
+	}
 	if err != nil {
-		if !errors.Is(err, passkey.ErrInvalid) && !errors.Is(err, passkey.ErrUnknownCredential) && !errors.Is(err, passkey.ErrExpired) {
+		if !refused {
 			return nil, err
 		}
 		s.log.Info("passkey step-up refused", "user_id", u.ID, "err", err)

@@ -32,7 +32,10 @@ func (s *SignIn) SubmitTOTP(ctx context.Context, r CodeRequest) (res *LoginResul
 	if wait > 0 {
 		return nil, errRateLimited(wait)
 	}
-	if err := s.verifyTOTP(ctx, u, r.Code); err != nil {
+	vctx, span := startStep(ctx, spanSecondFactor)
+	err = s.verifyTOTP(vctx, u, r.Code)
+	endFactor(span, FactorTOTP, err == nil, failure(err))
+	if err != nil {
 		if CodeOf(err) != CodeInvalidCode {
 			return nil, err
 		}
@@ -57,7 +60,10 @@ func (s *SignIn) SubmitRecoveryCode(ctx context.Context, r CodeRequest) (res *Lo
 		return nil, err
 	}
 	st := flowStep(fl, r.FlowID, u, FactorRecovery, r.Client)
-	if err := s.verifyRecovery(ctx, u, r.Code); err != nil {
+	vctx, span := startStep(ctx, spanSecondFactor)
+	err = s.verifyRecovery(vctx, u, r.Code)
+	endFactor(span, FactorRecovery, err == nil, failure(err))
+	if err != nil {
 		if CodeOf(err) != CodeInvalidCode {
 			return nil, err
 		}

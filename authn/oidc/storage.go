@@ -60,11 +60,11 @@ func hashOf(s string) []byte {
 	return h[:]
 }
 
-// CreateAuthRequest stores a validated request; PKCE with S256 is
+// createAuthRequest stores a validated request; PKCE with S256 is
 // required of every client, so a request without it is refused here,
 // before anything is stored (the op package redirects the error to the
 // already-validated redirect URI).
-func (s *storage) CreateAuthRequest(ctx context.Context, r *zoidc.AuthRequest, hintSubject string) (op.AuthRequest, error) {
+func (s *storage) createAuthRequest(ctx context.Context, r *zoidc.AuthRequest, hintSubject string) (op.AuthRequest, error) {
 	if r.CodeChallenge == "" {
 		return nil, zoidc.ErrInvalidRequest().WithDescription("PKCE is required: send code_challenge with code_challenge_method=S256")
 	}

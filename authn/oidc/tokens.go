@@ -38,9 +38,9 @@ func (s *storage) client(ctx context.Context, id string) (*client, error) {
 	return s.reg.lookup(ctx, id)
 }
 
-// CreateAccessToken issues the access token of a code exchange without
+// createAccessToken issues the access token of a code exchange without
 // offline_access.
-func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (string, time.Time, error) {
+func (s *storage) createAccessToken(ctx context.Context, req op.TokenRequest) (string, time.Time, error) {
 	if d, ok := req.(*op.DeviceAuthorizationState); ok {
 		family, err := newTokenID()
 		if err != nil {
@@ -63,10 +63,10 @@ func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (s
 	return s.insertAccess(ctx, a.ID, a.ClientID, a.GetSubject(), g, g.Scopes)
 }
 
-// CreateAccessAndRefreshTokens issues an access and a refresh token, for a
+// createAccessAndRefreshTokens issues an access and a refresh token, for a
 // code exchange with offline_access or a refresh (which rotates the
 // refresh token).
-func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.TokenRequest, current string) (string, string, time.Time, error) {
+func (s *storage) createAccessAndRefreshTokens(ctx context.Context, req op.TokenRequest, current string) (string, string, time.Time, error) {
 	switch r := req.(type) {
 	case *authRequest:
 		if err := s.useCode(ctx, r); err != nil {
@@ -215,10 +215,10 @@ func (s *storage) refreshRecord(ctx context.Context, refresh string) (TokenRecor
 	return s.store.RefreshTokenByHash(ctx, hashOf(refresh))
 }
 
-// TokenRequestByRefreshToken resolves a refresh token for the refresh
+// tokenRequestByRefreshToken resolves a refresh token for the refresh
 // grant. A token that was rotated already is reuse: whoever holds the
 // family now may be an attacker, so the whole family is revoked.
-func (s *storage) TokenRequestByRefreshToken(ctx context.Context, refresh string) (op.RefreshTokenRequest, error) {
+func (s *storage) tokenRequestByRefreshToken(ctx context.Context, refresh string) (op.RefreshTokenRequest, error) {
 	rec, err := s.refreshRecord(ctx, refresh)
 	if err != nil {
 		if errors.Is(err, authn.ErrNotFound) {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/riskauth/riskauth/authn/oidc"
 )
@@ -92,11 +93,20 @@ func (s *Server) oidcProtocol() fiber.Handler {
 		if cl, ok := r.Context().Value(oidcClientKey{}).(oidc.Client); ok {
 			ctx = oidc.WithClient(ctx, cl)
 		}
+		if sp, ok := r.Context().Value(oidcSpanKey{}).(trace.Span); ok {
+			ctx = trace.ContextWithSpan(ctx, sp)
+		}
 		inner.ServeHTTP(w, r.WithContext(ctx))
 	}))
 	return func(c *fiber.Ctx) error {
 		// The risk engine judges refreshes by who asks (authn/oidc/risk.go).
 		c.Context().SetUserValue(oidcClientKey{}, s.oidcClient(c))
+		// The adaptor's context is not fiber's user context: the
+		// request's span (when traced) is carried across like the client,
+		// so the provider's steps nest in it.
+		if sp := trace.SpanFromContext(c.UserContext()); sp.IsRecording() {
+			c.Context().SetUserValue(oidcSpanKey{}, sp)
+		}
 		// Every answer of the provider is personal or one-time (codes,
 		// tokens, user claims) but discovery, which the op package marks
 		// cacheable itself.
@@ -110,6 +120,9 @@ func (s *Server) oidcProtocol() fiber.Handler {
 // oidcClientKey carries the client of a protocol request through the
 // adaptor (the RequestCtx's user values are its context's values).
 type oidcClientKey struct{}
+
+// oidcSpanKey carries the request's span through the adaptor.
+type oidcSpanKey struct{}
 
 // oidcClient is the requester as the risk engine sees it.
 func (s *Server) oidcClient(c *fiber.Ctx) oidc.Client {

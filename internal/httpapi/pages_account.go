@@ -40,6 +40,9 @@ type accountView struct {
 	Codes   []string
 	Locales []string
 	Reauth  string // the link that signs in again, for a stale session
+	// Passkeys is the security page's passkey section (pages_passkey.go);
+	// nil when passkeys are off.
+	Passkeys *authn.PasskeyList
 }
 
 type accountDevice struct {
@@ -93,7 +96,8 @@ func (s *Server) accountPage(section string) fiber.Handler {
 // noticeID keeps the notices the POST handler redirects with.
 func noticeID(n string) string {
 	switch n {
-	case "profile", "password", "totp_removed", "session_revoked", "others_revoked", "device_forgotten", "not_me":
+	case "profile", "password", "totp_removed", "session_revoked", "others_revoked", "device_forgotten", "not_me",
+		"passkey_added", "passkey_renamed", "passkey_removed":
 		return "account_done_" + n
 	}
 	return ""
@@ -115,6 +119,9 @@ func (s *Server) renderAccount(c *fiber.Ctx, status int, tok string, v accountVi
 		v.Reauth = "/login?" + url.Values{"prompt": {"login"}, "return_to": {"/account/security"}}.Encode()
 		if v.TOTP != nil && len(v.TOTP.QRPNG) > 0 {
 			v.QR = "data:image/png;base64," + base64.StdEncoding.EncodeToString(v.TOTP.QRPNG)
+		}
+		if v.Passkeys, err = s.loadAccountPasskeys(c, tok); err != nil {
+			return s.accountFailed(c, err, v.Section)
 		}
 	case "devices":
 		ds, err := s.self.Devices(ctx, tok)
@@ -146,8 +153,12 @@ func (s *Server) renderAccount(c *fiber.Ctx, status int, tok string, v accountVi
 	if err != nil {
 		return err
 	}
+	var scripts []string
+	if v.Passkeys != nil {
+		scripts = []string{"passkey.js"}
+	}
 	return s.render(c, status, page{Name: "account", TitleID: "account_" + v.Section + "_title", State: v.Section, CSRF: csrf,
-		Locale: acc.Profile.Locale, V: &v})
+		Locale: acc.Profile.Locale, Scripts: scripts, V: &v})
 }
 
 // accountFailed renders a failed load: a stale session signs in again.
@@ -252,6 +263,11 @@ func (s *Server) accountPost(c *fiber.Ctx) error {
 	case "not_me":
 		if _, err = s.self.DisownActivity(ctx, tok, formValue(c, "id"), cl); err == nil {
 			return back("not_me")
+		}
+	case "passkey_rename", "passkey_remove":
+		var notice string
+		if notice, err = s.passkeyAccountAction(c, tok, action, cl); err == nil {
+			return back(notice)
 		}
 	default:
 		return s.pageError(c, http.StatusBadRequest, "error_generic", accountPath(section))

@@ -73,17 +73,24 @@ func TestHostedPagesInBrowser(t *testing.T) {
 			pb.check(ctx, "signin-refused")
 		}
 		keys(t, ctx, userPassword+kb.Enter)
-		require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`body[data-state="code"], body[data-page="account"]`))))
-		pageName, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS(`body`), "data-page"))
+		require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`body[data-state="code"], body[data-page="account"], body[data-state="passkey_offer"]`))))
+		pageState, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS(`body`), "data-state"))
 		require.NoError(t, err)
-		if pageName.Value != "account" {
+		if pageState.Value == "code" {
 			// The engine asked for a second factor: the emailed code.
 			if shots {
 				pb.check(ctx, "signin-code")
 			}
 			assert.Equal(t, "code", focused(t, ctx))
 			keys(t, ctx, e.auth.code(t, email)+kb.Enter)
-			require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`body[data-page="account"]`))))
+			require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`body[data-page="account"], body[data-state="passkey_offer"]`))))
+		}
+		// The first sign-in offers a passkey, once (pages_passkey.go): not now.
+		if st, _ := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS(`body`), "data-state")); st.Value == "passkey_offer" {
+			if shots {
+				pb.check(ctx, "signin-passkey-offer")
+			}
+			require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#passkey-not-now")), chromedp.WaitVisible(chromedp.CSS(`body[data-page="account"]`))))
 		}
 	}
 	signIn(true)
@@ -204,6 +211,8 @@ func TestHostedPagesInBrowser(t *testing.T) {
 	pb.check(reg, "password-reset")
 	require.NoError(t, chromedp.Do(reg, chromedp.Navigate(e.url+"/login/magic?token=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"), chromedp.WaitVisible(chromedp.CSS(`body[data-state="ready"]`))))
 	pb.check(reg, "magic-link")
+
+	passkeysInBrowser(t, pb, e)
 
 	// German.
 	de := pb.tab("de-DE,de;q=0.9", true)

@@ -45,6 +45,7 @@ type signinView struct {
 	OIDC, Client               string   // the OIDC request id and client name, on the OIDC login
 	formTo                     string   // the OIDC client's redirect origin, for form-action
 	ReturnQuery                string
+	Passkey                    bool // passkeys are on: passkey.js and its slot (pages_passkey.go)
 	// The consent step's purposes and their names (pages_consent.go).
 	Consents []consentItem
 	Pending  string
@@ -82,6 +83,11 @@ func (s *Server) signinRender(c *fiber.Ctx, status int, v signinView) error {
 		return err
 	}
 	scripts := []string{"device.js"}
+	if v.Passkey = s.passkeysOn(); v.Passkey {
+		scripts = append(scripts, "passkey.js")
+	} else {
+		v.Alternatives = slices.DeleteFunc(v.Alternatives, func(m string) bool { return m == string(authn.MethodPasskey) })
+	}
 	return s.renderTo(c, status, page{Name: "signin", TitleID: "signin_title", State: v.Step, CSRF: csrf, Scripts: scripts, V: v}, v.formTo)
 }
 
@@ -99,7 +105,11 @@ func (s *Server) signinPost(c *fiber.Ctx) error {
 	v := s.newSigninView(s.safeReturn(formValue(c, "return_to")))
 	return s.signinStep(c, v, func(res *authn.LoginResult) error {
 		setSessionCookie(c, res.Session)
-		return c.Redirect(s.safeReturn(formValue(c, "return_to")), http.StatusSeeOther)
+		ret := s.safeReturn(formValue(c, "return_to"))
+		if shown, err := s.offerPasskey(c, v, res, ret); shown {
+			return err
+		}
+		return c.Redirect(ret, http.StatusSeeOther)
 	})
 }
 
@@ -147,7 +157,7 @@ func (s *Server) signinStep(c *fiber.Ctx, v signinView, done func(*authn.LoginRe
 			if err == nil {
 				res.Status, res.Methods = authn.LoginCodeSent, nil
 			}
-		case authn.MethodTOTP, authn.MethodRecoveryCode:
+		case authn.MethodTOTP, authn.MethodRecoveryCode, authn.MethodPasskey:
 			return s.signinRender(c, http.StatusOK, v)
 		default:
 			return s.pageError(c, http.StatusBadRequest, "flow_ended", v.Restart)
@@ -172,6 +182,11 @@ func (s *Server) signinStep(c *fiber.Ctx, v signinView, done func(*authn.LoginRe
 		default:
 			return s.pageError(c, http.StatusBadRequest, "flow_ended", v.Restart)
 		}
+	case "passkey":
+		if !s.passkeysOn() {
+			return s.pageError(c, http.StatusBadRequest, "flow_ended", v.Restart)
+		}
+		res, err = s.signinPasskey(c, &v, cl)
 	default:
 		return s.pageError(c, http.StatusBadRequest, "flow_ended", v.Restart)
 	}
@@ -202,7 +217,10 @@ func (s *Server) signinStep(c *fiber.Ctx, v signinView, done func(*authn.LoginRe
 		return s.consentStep(c, http.StatusOK, v, res.Consents, nil, false, "")
 	case authn.LoginSecondFactor:
 		m := authn.MethodEmailCode
-		for _, x := range []authn.Method{authn.MethodTOTP, authn.MethodRecoveryCode} {
+		for _, x := range []authn.Method{authn.MethodPasskey, authn.MethodTOTP, authn.MethodRecoveryCode} {
+			if x == authn.MethodPasskey && !s.passkeysOn() {
+				continue
+			}
 			if slices.Contains(res.Methods, x) {
 				m = x
 				break
@@ -245,7 +263,7 @@ func alternativesTo(m, offered string) []string {
 	var out []string
 	for _, o := range strings.Split(offered, ",") {
 		switch authn.Method(o) {
-		case authn.MethodTOTP, authn.MethodRecoveryCode, authn.MethodEmailCode:
+		case authn.MethodTOTP, authn.MethodRecoveryCode, authn.MethodEmailCode, authn.MethodPasskey:
 			if o != m && !slices.Contains(out, o) {
 				out = append(out, o)
 			}

@@ -3,10 +3,14 @@ package tracing
 import (
 	"context"
 	"net/netip"
+	"path/filepath"
 	"testing"
+	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
+	"github.com/riskauth/riskauth/authn"
+	"github.com/riskauth/riskauth/authn/store"
 	"github.com/riskauth/riskauth/engine"
 	"github.com/riskauth/riskauth/signals/standard"
 )
@@ -49,3 +53,41 @@ type discard struct{}
 
 func (discard) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { return nil }
 func (discard) Shutdown(context.Context) error                             { return nil }
+
+// BenchmarkStoreCall is the cost of a traced account-store call: one
+// indexed read (UserByEmail, found) on SQLite, untraced ("off": the store
+// as riskauthd uses it without an OTLP endpoint, nothing wraps it) and
+// through Store inside a recording request span ("on").
+//
+//	go test ./internal/tracing -run '^$' -bench StoreCall -benchmem -count 6
+func BenchmarkStoreCall(b *testing.B) {
+	ctx := context.Background()
+	lite, err := store.OpenSQLite(ctx, filepath.Join(b.TempDir(), "a.db"), store.SQLiteOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer lite.Close()
+	now := time.Unix(1_800_000_000, 0)
+	if err := lite.CreateUser(ctx, authn.User{ID: "u1", Email: "bench@example.com", CreatedAt: now, UpdatedAt: now}); err != nil {
+		b.Fatal(err)
+	}
+	run := func(b *testing.B, ctx context.Context, s interface {
+		UserByEmail(context.Context, string) (authn.User, error)
+	}) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := s.UserByEmail(ctx, "bench@example.com"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.Run("off", func(b *testing.B) { run(b, ctx, lite) })
+	b.Run("on", func(b *testing.B) {
+		tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(discard{}))
+		defer func() { _ = tp.Shutdown(ctx) }()
+		t := &Tracing{provider: tp, tracer: tp.Tracer(instrumentation)}
+		rctx, span := tp.Tracer("bench").Start(ctx, "request")
+		defer span.End()
+		run(b, rctx, t.WrapStore(lite, SystemSQLite))
+	})
+}

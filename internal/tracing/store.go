@@ -2,15 +2,13 @@ package tracing
 
 import (
 	"context"
-	"errors"
 
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/riskauth/riskauth/authn"
-	"github.com/riskauth/riskauth/internal/leaf/backend"
+	"github.com/riskauth/riskauth/internal/leaf/spans"
 )
 
 // Store is an account store (SQLite or PostgreSQL) with a client span
@@ -49,50 +47,7 @@ func (s *Store) start(ctx context.Context, op string) (context.Context, trace.Sp
 		trace.WithAttributes(s.system, semconv.DBOperationName(op)))
 }
 
-// end closes the span of one store call with err's outcome.
-func end(span trace.Span, err error) {
-	if err != nil && span.IsRecording() {
-		outcome(span, err)
-	}
-	span.End()
-}
-
-// answers are the errors that are a store's answer, not its failure: a
-// lookup that finds nothing, a taken address, a used code. Their spans
-// carry the answer and no error status.
-var answers = []struct {
-	err  error
-	name string
-}{
-	{authn.ErrNotFound, "not_found"},
-	{authn.ErrEmailTaken, "email_taken"},
-	{authn.ErrConflict, "conflict"},
-	{authn.ErrReplay, "replay"},
-	{authn.ErrTokenInvalid, "token_invalid"},
-	{authn.ErrTooManyAttempts, "too_many_attempts"},
-}
-
-// outcome records a failed call on its span. The error's text is never
-// recorded (a driver's message may quote a value); a backend failure is
-// an error with its kind (timeout, down), a store's answer is an
-// attribute, anything else an error of type _OTHER.
-func outcome(span trace.Span, err error) {
-	if be, ok := backend.As(err); ok {
-		span.SetAttributes(semconv.ErrorTypeKey.String(be.Kind))
-		span.SetStatus(codes.Error, "backend "+be.Kind)
-		return
-	}
-	for _, a := range answers {
-		if errors.Is(err, a.err) {
-			span.SetAttributes(attribute.String("riskauth.store.answer", a.name))
-			return
-		}
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		span.SetAttributes(semconv.ErrorTypeKey.String("canceled"))
-		span.SetStatus(codes.Error, "canceled")
-		return
-	}
-	span.SetAttributes(semconv.ErrorTypeOther)
-	span.SetStatus(codes.Error, "store error")
-}
+// end closes the span of one store call with err's outcome: a backend
+// failure is an error with its kind, a store's answer (authn.Answer: not
+// found, a taken address, a used code) the riskauth.result attribute.
+func end(span trace.Span, err error) { spans.End(span, err, authn.Answer) }

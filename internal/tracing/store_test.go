@@ -57,7 +57,7 @@ func TestStoreSpans(t *testing.T) {
 			_, err := st.UserByEmail(ctx, "nobody@example.com")
 			require.ErrorIs(t, err, authn.ErrNotFound)
 			return nil
-		}, "UserByEmail", codes.Unset, attribute.String("riskauth.store.answer", "not_found")},
+		}, "UserByEmail", codes.Unset, attribute.String("riskauth.result", "not_found")},
 		{"backend failure", func(ctx context.Context) error {
 			_, err := slow.UserByEmail(ctx, email)
 			require.Error(t, err)

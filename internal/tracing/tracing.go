@@ -7,14 +7,17 @@
 // without tracing.
 //
 // It exists so that the wiring (internal/daemon) has one place that knows
-// the OpenTelemetry SDK; the HTTP layer speaks only the trace API, and the
-// engine and authn do not know tracing at all: the engine is traced from
-// outside, by Engine, from the per-signal timings every decision carries.
+// the OpenTelemetry SDK. The engine is traced from outside, by Engine,
+// from the per-signal timings every decision carries; the account store
+// by Store, a wrapper installed only when tracing is on. The HTTP layer,
+// the sign-in flows and the Redis state store speak only the trace API,
+// through internal/leaf/spans: a child span of the request's when the
+// request is traced, nothing (one context lookup) otherwise.
 //
 // Spans carry no personal data: no user id, identifier, address or user
-// agent, only the evaluation id, the event kind, the decision and the
-// rules that matched, so that a trace store needs no more protection than
-// the metrics.
+// agent, only the evaluation id, the event kind, the decision, the rules
+// that matched, the factor, the assurance level and the store operation,
+// so that a trace store needs no more protection than the metrics.
 package tracing
 
 import (

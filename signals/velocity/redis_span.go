@@ -3,11 +3,9 @@ package velocity
 import (
 	"context"
 
-	"go.opentelemetry.io/otel/codes"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 
-	leafbackend "github.com/riskauth/riskauth/internal/leaf/backend"
 	"github.com/riskauth/riskauth/internal/leaf/spans"
 )
 
@@ -25,14 +23,6 @@ func startRoundTrip(ctx context.Context, op string) (context.Context, trace.Span
 func endRoundTrip(span trace.Span, op string, commands int, err error) {
 	if span.IsRecording() {
 		span.SetAttributes(semconv.DBSystemNameRedis, semconv.DBOperationName(op), semconv.DBOperationBatchSize(commands))
-		if err != nil {
-			kind, ok := leafbackend.Network(err)
-			if !ok {
-				kind = semconv.ErrorTypeOther.Value.AsString()
-			}
-			span.SetAttributes(semconv.ErrorTypeKey.String(kind))
-			span.SetStatus(codes.Error, "redis "+kind)
-		}
 	}
-	span.End()
+	spans.End(span, err, nil)
 }

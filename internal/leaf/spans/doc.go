@@ -13,6 +13,6 @@
 // (internal/tracing) and the HTTP layer start with their own tracer, and
 // it never records personal data: what goes on a span is the caller's
 // choice, and riskauth's callers record outcomes (decision, factor,
-// level), never identifiers, addresses or secrets. It imports nothing of
-// riskauth's.
+// level), never identifiers, addresses or secrets. Of riskauth's it
+// imports only internal/leaf/backend, whose failure kinds it records.
 package spans
