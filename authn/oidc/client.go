@@ -66,6 +66,11 @@ type ClientConfig struct {
 	// JWKS is the client's public key set (a JSON Web Key Set) for
 	// private_key_jwt.
 	JWKS string `yaml:"jwks" json:"jwks,omitempty"`
+	// Audience are extra aud values of the client's access tokens: the
+	// APIs that accept them (the client itself is always one).
+	Audience []string `yaml:"audience" json:"audience,omitempty"`
+	// Claims put profile values into the client's tokens (claims.go).
+	Claims []ClaimMapping `yaml:"claims" json:"claims,omitempty"`
 }
 
 // Default token lifetimes.
@@ -110,6 +115,9 @@ func newClient(cfg ClientConfig, loginURL func(string) string) (*client, error) 
 	}
 
 	if err := c.checkAuthMethod(); err != nil {
+		return nil, fmt.Errorf("client %q: %w", cfg.ID, err)
+	}
+	if err := c.checkClaims(); err != nil {
 		return nil, fmt.Errorf("client %q: %w", cfg.ID, err)
 	}
 	for _, u := range append(slices.Clone(cfg.RedirectURIs), cfg.PostLogoutRedirectURIs...) {

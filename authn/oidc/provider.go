@@ -112,6 +112,9 @@ type Deps struct {
 	// Counter bounds user-code entries of the device grant (the account
 	// store implements it); nil refuses every entry.
 	Counter authn.EventCounter
+	// Profiles are the users' profiles, for the claims clients map from
+	// them (claims.go; the account store implements it); nil maps none.
+	Profiles ProfileReader
 	// HTTPClient delivers logout tokens (nil: a client with a 5 s
 	// timeout that follows no redirect).
 	HTTPClient *http.Client
@@ -189,7 +192,7 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 	reg := &registry{static: p.clients, store: deps.Store, clock: deps.Clock, ttl: cfg.ClientCacheTTL, loginURL: login,
 		cache: map[string]cachedClient{}}
 	p.st = &storage{cfg: cfg, store: deps.Store, users: deps.Users, clock: deps.Clock, log: deps.Logger, reg: reg, risk: deps.Risk,
-		events: deps.Events, sessions: deps.Sessions, counter: deps.Counter}
+		events: deps.Events, sessions: deps.Sessions, counter: deps.Counter, profiles: deps.Profiles}
 	p.st.signing, p.st.keys = signingKeys(cfg.Keys)
 	if cfg.BackchannelAttempts <= 0 {
 		cfg.BackchannelAttempts = DefaultBackchannelAttempts

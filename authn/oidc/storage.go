@@ -38,6 +38,7 @@ type storage struct {
 	sessions Sessions
 	bc       *backchannel
 	counter  authn.EventCounter // device code entries
+	profiles ProfileReader      // mapped claims (nil: none)
 }
 
 var _ op.Storage = (*storage)(nil)

@@ -60,7 +60,9 @@ func (s *storage) createAccessToken(ctx context.Context, req op.TokenRequest) (s
 		return "", time.Time{}, err
 	}
 	g := grantOf(a)
-	return s.insertAccess(ctx, a.ID, a.ClientID, a.GetSubject(), g, g.Scopes)
+	id, exp, err := s.insertAccess(ctx, a.ID, a.ClientID, a.GetSubject(), g, g.Scopes)
+	s.setAccessAudience(ctx, a, a.ClientID)
+	return id, exp, err
 }
 
 // createAccessAndRefreshTokens issues an access and a refresh token, for a
@@ -84,6 +86,7 @@ func (s *storage) createAccessAndRefreshTokens(ctx context.Context, req op.Token
 			return "", "", time.Time{}, fmt.Errorf("oidc: insert refresh token: %w", err)
 		}
 		id, exp, err := s.insertAccess(ctx, r.ID, r.ClientID, r.GetSubject(), g, g.Scopes)
+		s.setAccessAudience(ctx, r, r.ClientID)
 		return id, refresh, exp, err
 	case *op.DeviceAuthorizationState:
 		// A device approval is consumed by the poll that gets here: its
@@ -117,6 +120,7 @@ func (s *storage) createAccessAndRefreshTokens(ctx context.Context, req op.Token
 			return "", "", time.Time{}, fmt.Errorf("oidc: rotate refresh token: %w", err)
 		}
 		id, exp, err := s.insertAccess(ctx, r.rec.Family, r.rec.ClientID, r.rec.UserID, r.grant, r.scopes)
+		s.setAccessAudience(ctx, r, r.rec.ClientID)
 		return id, refresh, exp, err
 	default:
 		return "", "", time.Time{}, zoidc.ErrUnsupportedGrantType()
@@ -152,6 +156,7 @@ func (s *storage) insertAccess(ctx context.Context, family, clientID, userID str
 		return "", time.Time{}, err
 	}
 	g.Scopes = scopes
+	g.Audience = accessAudience(c) // what introspection reports
 	data, err := json.Marshal(g)
 	if err != nil {
 		return "", time.Time{}, err
@@ -321,20 +326,23 @@ func (s *storage) SetUserinfoFromRequest(ctx context.Context, ui *zoidc.UserInfo
 		return err
 	}
 	idTokenSID(ui, req)
-	return nil
+	return s.addMappedClaims(ctx, ui, req.GetClientID(), req.GetSubject(), ClaimInIDToken, scopes)
 }
 
 // SetUserinfoFromToken answers the userinfo endpoint for a live access
 // token.
 func (s *storage) SetUserinfoFromToken(ctx context.Context, ui *zoidc.UserInfo, tokenID, subject, _ string) error {
-	_, g, err := s.liveAccess(ctx, tokenID, subject)
+	rec, g, err := s.liveAccess(ctx, tokenID, subject)
 	if err != nil {
 		if errors.Is(err, authn.ErrNotFound) {
 			return zoidc.ErrAccessDenied().WithDescription("the access token is not active")
 		}
 		return err
 	}
-	return s.userinfo(ctx, ui, subject, g.Scopes)
+	if err := s.userinfo(ctx, ui, subject, g.Scopes); err != nil {
+		return err
+	}
+	return s.addMappedClaims(ctx, ui, rec.ClientID, subject, ClaimInUserinfo, g.Scopes)
 }
 
 // userinfo sets the claims of the scopes: sub always, email and

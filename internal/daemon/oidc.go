@@ -38,8 +38,9 @@ func buildOIDC(cfg config.OIDCConfig, at *httpapi.AccessTokenConfig, st authnSto
 	for i, k := range at.Keys {
 		keys[i] = oidc.SigningKey{ID: k.ID, Key: k.Key}
 	}
+	profiles, _ := st.(oidc.ProfileReader)
 	p, err := oidc.New(oidc.Config{Issuer: at.Issuer, Clients: cfg.Clients, Keys: keys, ClientCacheTTL: cfg.ClientCacheTTL},
-		oidc.Deps{Store: ost, Users: st, Risk: risk, Events: watch, Sessions: st, Counter: st, Clock: clk, Logger: log})
+		oidc.Deps{Store: ost, Users: st, Risk: risk, Events: watch, Sessions: st, Counter: st, Clock: clk, Logger: log, Profiles: profiles})
 	if err != nil {
 		return nil, fmt.Errorf("oidc: %w", err)
 	}

@@ -77,6 +77,16 @@ type clientFields struct {
 	AccessTokenTTL          *int64          `json:"access_token_ttl,omitempty"`
 	IDTokenTTL              *int64          `json:"id_token_ttl,omitempty"`
 	RefreshTokenTTL         *int64          `json:"refresh_token_ttl,omitempty"`
+	Audience                *[]string       `json:"audience,omitempty"`
+	Claims                  *[]claimMapping `json:"claims,omitempty"`
+}
+
+// claimMapping is one oidc.ClaimMapping on the wire.
+type claimMapping struct {
+	Claim string   `json:"claim"`
+	From  string   `json:"from"`
+	Scope string   `json:"scope,omitempty"`
+	In    []string `json:"in,omitempty"`
 }
 
 // apply writes the fields present onto cfg.
@@ -119,6 +129,13 @@ func (f *clientFields) apply(cfg *oidc.ClientConfig) {
 	ttl(&cfg.AccessTokenTTL, f.AccessTokenTTL)
 	ttl(&cfg.IDTokenTTL, f.IDTokenTTL)
 	ttl(&cfg.RefreshTokenTTL, f.RefreshTokenTTL)
+	list(&cfg.Audience, f.Audience)
+	if f.Claims != nil {
+		cfg.Claims = make([]oidc.ClaimMapping, len(*f.Claims))
+		for i, m := range *f.Claims {
+			cfg.Claims[i] = oidc.ClaimMapping(m)
+		}
+	}
 }
 
 // clientBody is a client as the API shows it.
@@ -137,6 +154,8 @@ type clientBody struct {
 	AccessTokenTTL          int64           `json:"access_token_ttl"`
 	IDTokenTTL              int64           `json:"id_token_ttl"`
 	RefreshTokenTTL         int64           `json:"refresh_token_ttl"`
+	Audience                []string        `json:"audience"`
+	Claims                  []claimMapping  `json:"claims"`
 	// ReadOnly: a client of the configuration.
 	ReadOnly bool       `json:"read_only"`
 	Version  int64      `json:"version"`
@@ -156,6 +175,11 @@ func clientBodyOf(v *oidc.ClientView, secret string) clientBody {
 		ReadOnly: v.ReadOnly, Version: v.Version, Created: optTime(v.CreatedAt), Updated: optTime(v.UpdatedAt), Secret: secret}
 	if c.JWKS != "" {
 		b.JWKS = json.RawMessage(c.JWKS)
+	}
+	b.Audience = nonNil(c.Audience)
+	b.Claims = make([]claimMapping, len(c.Claims))
+	for i, m := range c.Claims {
+		b.Claims[i] = claimMapping(m)
 	}
 	return b
 }

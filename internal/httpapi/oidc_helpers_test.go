@@ -168,7 +168,7 @@ func newOIDCEnvWith(t *testing.T, rulesPath string, acfg func(*authn.Config), ex
 	watch := oidc.NewSessionWatch(events)
 	prov, err := oidc.New(oidc.Config{Issuer: origin, Clients: append(testClients(), extra...), Keys: []oidc.SigningKey{{ID: "k1", Key: key}},
 		BackchannelDelay: 10 * time.Millisecond, DevicePollInterval: time.Second},
-		oidc.Deps{Store: writes, Users: ae.store, Risk: eng, Clock: clk, Logger: logger, Events: watch, Sessions: ae.store, Counter: ae.store})
+		oidc.Deps{Store: writes, Users: ae.store, Risk: eng, Clock: clk, Logger: logger, Events: watch, Sessions: ae.store, Counter: ae.store, Profiles: ae.store})
 	require.NoError(t, err)
 	watch.Attach(prov)
 	ae.events.attach(watch)
