@@ -92,6 +92,12 @@ type Deps struct {
 	// Passkeys keeps passkeys and their ceremonies; with
 	// Config.Passkeys it enables Services.Passkeys.
 	Passkeys PasskeyBackend
+
+	// Upstream are the upstream identity providers (signin_upstream.go)
+	// and Identities the store of linked identities; with both,
+	// Services.Upstream is on.
+	Upstream   []UpstreamProvider
+	Identities IdentityBackend
 }
 
 // Services are the flows of one authn instance: five services over one
@@ -127,6 +133,10 @@ type Services struct {
 	// Passkeys registers, manages and signs in with passkeys
 	// (passkeys.go); nil unless Config.Passkeys and Deps.Passkeys are set.
 	Passkeys *Passkeys
+	// Upstream signs in through upstream identity providers and lists
+	// and unlinks the owner's linked identities; nil unless
+	// Deps.Upstream and Deps.Identities are set.
+	Upstream *Upstream
 
 	mail *mailQueue
 }
@@ -186,7 +196,11 @@ func New(cfg Config, d Deps) (*Services, error) {
 	if pk != nil {
 		c.passkeys = d.Passkeys
 	}
+	if len(d.Upstream) > 0 && d.Identities != nil {
+		signin.upstream = &Upstream{signin: signin, ids: d.Identities, providers: d.Upstream}
+	}
 	return &Services{
+		Upstream:     signin.upstream,
 		SelfService:  self,
 		Admin:        admin,
 		Passkeys:     pk,

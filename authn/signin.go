@@ -28,6 +28,9 @@ type SignIn struct {
 	clients FlowClientStore
 	codeKey []byte
 	bindKey []byte
+	// upstream, nil without upstream providers, links the identity a
+	// completed flow was proving the account for (signin_upstream.go).
+	upstream *Upstream
 }
 
 // Method is a way to prove identity that a flow offers.

@@ -124,6 +124,7 @@ func (s *SignIn) complete(ctx context.Context, st step) (*LoginResult, error) {
 	s.auditStepSignedIn(st, is, dev)
 	s.signInActivity(ctx, st.user, st.client, st.factor, st.outcome, stepDecision(st), is, st.evaluationID, p, dev)
 	s.cancelDeletionOnSignIn(ctx, st.user, st.client, is.ID)
+	s.linkPending(ctx, st)
 	if st.newDevice {
 		s.notify(ctx, mail.KindNewDeviceSignIn, st.user.Email, st.client)
 		s.emit(secevent.NewDevice, st.user, st.client, is.ID, map[string]string{"device_id": dev, "evaluation_id": st.evaluationID})
@@ -138,7 +139,9 @@ func (s *SignIn) complete(ctx context.Context, st step) (*LoginResult, error) {
 // which decides the session's AAL later.
 func (s *SignIn) toSecondFactor(ctx context.Context, st step, second []Method) (*LoginResult, error) {
 	s.auditSecondFactor(st, second)
-	return s.toStep(ctx, st, stateSecond, second, st.factor == FactorPassword)
+	// An upstream sign-in is a first factor that passed, like a password
+	// (signin_upstream.go).
+	return s.toStep(ctx, st, stateSecond, second, st.factor == FactorPassword || st.factor == FactorUpstream)
 }
 
 // toStep moves the step's flow to the state base (stateSecond or

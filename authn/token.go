@@ -15,6 +15,7 @@ const (
 	TokenPasswordReset     TokenKind = "password_reset"     // link in the reset email
 	TokenMagicLink         TokenKind = "magic_link"         // passwordless sign-in link
 	TokenEmailCode         TokenKind = "email_code"         // short code typed into a login flow
+	TokenUpstreamState     TokenKind = "upstream_state"     // state of a sign-in at an upstream provider, used once
 	// TokenRegistrationBinding is the secret the registering client keeps
 	// (a cookie, or the app's registration_secret) and shows with the
 	// verification link, proving the link was opened where the account

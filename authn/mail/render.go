@@ -371,6 +371,11 @@ const (
 	MFARecoveryRenewed   MFAChange = "recovery_codes_renewed"
 	MFARecoveryCodeUsed  MFAChange = "recovery_code_used"
 	MFAAllFactorsRemoved MFAChange = "all_removed"
+	// IdentityLinked and IdentityUnlinked: an account at another
+	// identity provider (Factor names it) now signs in to this one, or
+	// no longer does (authn/signin_upstream.go).
+	IdentityLinked   MFAChange = "identity_linked"
+	IdentityUnlinked MFAChange = "identity_unlinked"
 )
 
 // MFAChangeData describes a change to a user's second factors.
@@ -386,7 +391,7 @@ type MFAChangeData struct {
 // MFAChanged renders the notification of a change to second factors.
 func (r *Renderer) MFAChanged(to string, d MFAChangeData, rc RequestContext) (Message, error) {
 	switch d.Change {
-	case MFAAdded, MFARemoved, MFARecoveryRenewed, MFARecoveryCodeUsed, MFAAllFactorsRemoved:
+	case MFAAdded, MFARemoved, MFARecoveryRenewed, MFARecoveryCodeUsed, MFAAllFactorsRemoved, IdentityLinked, IdentityUnlinked:
 	default:
 		return Message{}, fmt.Errorf("render mfa_changed: unknown change %q", d.Change)
 	}

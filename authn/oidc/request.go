@@ -132,8 +132,10 @@ type refreshRequest struct {
 
 var _ op.RefreshTokenRequest = (*refreshRequest)(nil)
 
-func (r *refreshRequest) GetAMR() []string            { return r.grant.AMR }
-func (r *refreshRequest) GetAudience() []string       { return append(slices.Clone(r.grant.Audience), r.accessAud...) }
+func (r *refreshRequest) GetAMR() []string { return r.grant.AMR }
+func (r *refreshRequest) GetAudience() []string {
+	return append(slices.Clone(r.grant.Audience), r.accessAud...)
+}
 func (r *refreshRequest) GetAuthTime() time.Time      { return r.grant.AuthTime }
 func (r *refreshRequest) GetClientID() string         { return r.rec.ClientID }
 func (r *refreshRequest) GetScopes() []string         { return r.scopes }

@@ -15,6 +15,7 @@ import (
 	"github.com/riskauth/riskauth/authn/passkey"
 	"github.com/riskauth/riskauth/authn/password"
 	"github.com/riskauth/riskauth/authn/seal"
+	"github.com/riskauth/riskauth/authn/upstream"
 )
 
 // EnvProduction is the RISKAUTH_ENV value under which riskauthd refuses to
@@ -61,6 +62,10 @@ type AuthnConfig struct {
 	AccessTokens AccessTokenConfig `yaml:"access_tokens"`
 	// OIDC is the OpenID Connect provider (oidc.go).
 	OIDC OIDCConfig `yaml:"oidc"`
+	// Upstream are the identity providers users may sign in with
+	// (upstream.go, docs/oidc.md); secrets from
+	// RISKAUTH_UPSTREAM_<NAME>_CLIENT_SECRET.
+	Upstream []upstream.ProviderConfig `yaml:"upstream"`
 
 	// Config is the flow tuning, inline under authn.: service_name
 	// (RISKAUTH_SERVICE_NAME, default "riskauth"), flow and code lifetimes,
@@ -263,6 +268,7 @@ func (c *Config) applyAuthnEnv(env func(string) string) error {
 	if err := a.Database.applyEnv(env); err != nil {
 		return err
 	}
+	a.applyUpstreamEnv(env)
 	if v := env("RISKAUTH_ALLOWED_ORIGINS"); strings.TrimSpace(v) != "" {
 		a.AllowedOrigins = splitList(v)
 	}
@@ -389,6 +395,7 @@ func (c *Config) validateAuthn() []error {
 		errs = append(errs, errors.New("authn.service_name: 1-64 characters, no ':' or line break"))
 	}
 	errs = append(errs, a.validateAccount()...)
+	errs = append(errs, a.validateUpstream()...)
 	return append(errs, a.validateFlows()...)
 }
 

@@ -56,6 +56,7 @@ type authnStore interface {
 	Ping(ctx context.Context) error
 	authn.UserDirectory
 	authn.PasskeyBackend
+	authn.IdentityBackend
 	authn.ErasureStore
 	authn.ErasureLocker
 	authn.RequiredActionStore
@@ -183,6 +184,10 @@ func (s *Server) buildAuthn(ctx context.Context, cfg *config.Config, reg *promet
 	// The OpenID Connect provider hears of ended sessions through the
 	// events (back-channel logout); everything passes on to the sink.
 	events := oidc.NewSessionWatch(sink)
+	ups, err := upstreamProviders(a.Upstream, a.PublicOrigin, clk, log)
+	if err != nil {
+		return err
+	}
 	svc, err := authn.New(a.Flows(), authn.Deps{
 		Users: st, Flows: st, Tokens: st, Sessions: st, Attempts: st, TOTP: st, Recovery: st, Counters: st, FlowClients: st,
 		Directory: st, RequiredActions: st, Risk: s.evaluator, Hasher: hasher, Policy: policy, Sealer: sealer, RecoveryHasher: rh, CodeKey: codeKey,
@@ -190,6 +195,7 @@ func (s *Server) buildAuthn(ctx context.Context, cfg *config.Config, reg *promet
 		SelfService: authn.SelfServiceDeps{Profiles: st, Devices: st, Activity: st, Profiler: s.Engine, Consents: st, EmailChanges: st},
 		Passkeys:    st, // on with authn.passkeys.rp_id
 		Privacy:     s.privacyDeps(st, mailer),
+		Upstream:    ups, Identities: st,
 	})
 	if err != nil {
 		return err
@@ -231,6 +237,9 @@ func (s *Server) buildAuthn(ctx context.Context, cfg *config.Config, reg *promet
 	deps.SelfService = svc.SelfService
 	if svc.Passkeys != nil {
 		deps.Passkeys = svc.Passkeys
+	}
+	if svc.Upstream != nil {
+		deps.Upstream = svc.Upstream
 	}
 	// /readyz asks both stores at once: the accounts (SQLite or
 	// PostgreSQL) and the engine's state (memory or Redis).

@@ -67,6 +67,14 @@ func (a *authnEnv) deps(d httpapi.Deps) httpapi.Deps {
 
 func newAuthnEnv(t *testing.T, eng *engine.Engine, reg *prometheus.Registry, origin string, log *slog.Logger, acfg ...func(*authn.Config)) *authnEnv {
 	t.Helper()
+	return newAuthnEnvDeps(t, eng, reg, origin, log, nil, acfg...)
+}
+
+// newAuthnEnvDeps is newAuthnEnv with more dependencies: more, when not
+// nil, changes the services' Deps before they are built (upstream_helpers_test.go).
+func newAuthnEnvDeps(t *testing.T, eng *engine.Engine, reg *prometheus.Registry, origin string, log *slog.Logger, more func(*authn.Deps, *store.SQLite),
+	acfg ...func(*authn.Config)) *authnEnv {
+	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
 	st, err := store.OpenSQLite(ctx, filepath.Join(dir, "authn.db"), store.SQLiteOptions{Timeouts: store.Timeouts{Read: testenv.Budget, Write: testenv.Budget}})
@@ -100,7 +108,7 @@ func newAuthnEnv(t *testing.T, eng *engine.Engine, reg *prometheus.Registry, ori
 			f(&cfg)
 		}
 	}
-	svc, err := authn.New(cfg, authn.Deps{
+	deps := authn.Deps{
 		Users: calls, Flows: calls, Tokens: calls, Sessions: calls, Attempts: calls, TOTP: calls, Recovery: calls, Counters: calls, FlowClients: calls,
 		Risk: eng, Hasher: hasher, Policy: checker, Sealer: sealer, RecoveryHasher: rh,
 		CodeKey: []byte("code-key-0123456789abcdef-0123456789"), Mailer: outbox, Renderer: renderer, Logger: log,
@@ -109,7 +117,11 @@ func newAuthnEnv(t *testing.T, eng *engine.Engine, reg *prometheus.Registry, ori
 		Passkeys: st,
 		Privacy:  authn.PrivacyDeps{Store: st, Locker: st, State: eng},
 		Events:   fwd,
-	})
+	}
+	if more != nil {
+		more(&deps, st)
+	}
+	svc, err := authn.New(cfg, deps)
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		_ = svc.Close(context.Background())

@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"net/url"
+
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -43,6 +45,11 @@ func (s *Server) renderOIDCLogin(c *fiber.Ctx, status int, v oidcLoginView, form
 	}
 	if v.State == "code" {
 		sv.Step = "code"
+	}
+	if v.ID != "" {
+		// After the upstream sign-in, the login page completes the
+		// authorization by single sign-on.
+		sv.Upstream = s.upstreamLinks("/oidc/login?" + url.Values{"id": {v.ID}}.Encode())
 	}
 	return s.renderTo(c, status, page{Name: "signin", TitleID: "signin_title", State: v.State, CSRF: v.CSRF,
 		Scripts: []string{"device.js"}, V: sv}, sv.formTo)

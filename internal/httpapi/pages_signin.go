@@ -45,7 +45,8 @@ type signinView struct {
 	OIDC, Client               string   // the OIDC request id and client name, on the OIDC login
 	formTo                     string   // the OIDC client's redirect origin, for form-action
 	ReturnQuery                string
-	Passkey                    bool // passkeys are on: passkey.js and its slot (pages_passkey.go)
+	Upstream                   []upstreamLink // "Sign in with X" (upstream.go)
+	Passkey                    bool           // passkeys are on: passkey.js and its slot (pages_passkey.go)
 	// The consent step's purposes and their names (pages_consent.go).
 	Consents []consentItem
 	Pending  string
@@ -83,6 +84,7 @@ func (s *Server) signinRender(c *fiber.Ctx, status int, v signinView) error {
 		return err
 	}
 	scripts := []string{"device.js"}
+	v.Upstream = s.upstreamLinks(v.ReturnTo)
 	if v.Passkey = s.passkeysOn(); v.Passkey {
 		scripts = append(scripts, "passkey.js")
 	} else {

@@ -182,6 +182,9 @@ type Deps struct {
 	// Passkeys serves the passkey sign-in and account routes; nil leaves
 	// them 404 (passkeys not configured).
 	Passkeys Passkeys
+	// Upstream serves the upstream identity providers' sign-in
+	// (upstream.go); nil leaves its routes 404.
+	Upstream Upstream
 }
 
 // Server is the HTTP API. Build it with New, serve it with Serve (or hand
@@ -211,6 +214,7 @@ type Server struct {
 	account      Account
 	self         SelfService
 	passkeys     Passkeys // nil: passkeys are off
+	upstream     Upstream // nil: no upstream providers
 
 	tokens   *accessTokens
 	ui       *pageRenderer  // the hosted pages (pages_*.go)
@@ -371,7 +375,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if s.metricsSeparate {
 		s.ops = s.newOpsApp(metrics)
 	}
-	for _, r := range append(s.routes(metrics, breachedRange(deps.BreachedRange)), s.oidcRoutes()...) {
+	for _, r := range append(append(s.routes(metrics, breachedRange(deps.BreachedRange)), s.oidcRoutes()...), s.upstreamRoutes()...) {
 		if r.path == "/metrics" && s.metricsSeparate {
 			continue // on the operations listener only: 404 here
 		}

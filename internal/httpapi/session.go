@@ -117,6 +117,7 @@ func (s *Server) setupAuthn(cfg Config, deps Deps) error {
 	s.registration, s.signin, s.reset = deps.Registration, deps.SignIn, deps.PasswordReset
 	s.sessions, s.account, s.self = deps.Sessions, deps.Account, deps.SelfService
 	s.passkeys = deps.Passkeys
+	s.upstream = deps.Upstream
 	var err error
 	if s.ui, err = newPageRenderer(cfg.Pages); err != nil {
 		return fmt.Errorf("httpapi: %w", err)

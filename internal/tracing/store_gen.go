@@ -69,9 +69,12 @@ type AccountStore interface {
 	ErasureOf(ctx context.Context, a1 []byte) (authn.ErasureRecord, error)
 	FlowByID(ctx context.Context, a1 string, a2 time.Time) (authn.LoginFlow, error)
 	FlowClient(ctx context.Context, a1 string, a2 time.Time) (authn.FlowClient, error)
+	Identities(ctx context.Context, a1 string) ([]authn.LinkedIdentity, error)
+	IdentityBySubject(ctx context.Context, a1 string, a2 string) (authn.LinkedIdentity, error)
 	ImportUsers(ctx context.Context, a1 []authn.ImportedUser, a2 bool) ([]authn.ImportOutcome, error)
 	InsertToken(ctx context.Context, a1 oidc.TokenRecord) error
 	IssueToken(ctx context.Context, a1 authn.OneTimeToken) error
+	LinkIdentity(ctx context.Context, a1 authn.LinkedIdentity) error
 	ListActivity(ctx context.Context, a1 string, a2 time.Time, a3 string, a4 int) ([]authn.Activity, error)
 	ListSessions(ctx context.Context, a1 string, a2 time.Time) ([]authn.Session, error)
 	ListUsers(ctx context.Context, a1 authn.UserQuery) ([]authn.User, error)
@@ -111,15 +114,19 @@ type AccountStore interface {
 	SaveChallenge(ctx context.Context, a1 authn.PasskeyChallenge) error
 	SaveConsent(ctx context.Context, a1 oidc.ConsentRecord) error
 	SaveFlowClient(ctx context.Context, a1 authn.FlowClient) error
+	SavePendingLink(ctx context.Context, a1 authn.PendingLink, a2 time.Time) error
 	SessionByTokenHash(ctx context.Context, a1 []byte, a2 time.Time) (authn.Session, error)
 	SetDisabled(ctx context.Context, a1 string, a2 bool, a3 time.Time) error
 	SetPasskeyOffered(ctx context.Context, a1 string, a2 time.Time) error
 	SetPassword(ctx context.Context, a1 string, a2 string, a3 time.Time) error
 	TakeChallenge(ctx context.Context, a1 string, a2 time.Time) (authn.PasskeyChallenge, error)
+	TakePendingLink(ctx context.Context, a1 string, a2 time.Time) (authn.PendingLink, error)
 	Token(ctx context.Context, a1 string) (oidc.TokenRecord, error)
 	TouchDevice(ctx context.Context, a1 authn.UserDevice) error
+	TouchIdentity(ctx context.Context, a1 string, a2 time.Time) error
 	TouchSession(ctx context.Context, a1 string, a2 time.Time, a3 time.Time) error
 	UndoEmailChange(ctx context.Context, a1 string, a2 time.Time) error
+	UnlinkIdentity(ctx context.Context, a1 string, a2 string) error
 	UpdateAuthRequest(ctx context.Context, a1 string, a2 []byte, a3 time.Time) error
 	UseAuthCode(ctx context.Context, a1 string, a2 time.Time) error
 	UsePasskey(ctx context.Context, a1 []byte, a2 authn.PasskeyUse) error
@@ -578,6 +585,22 @@ func (s *Store) FlowClient(ctx context.Context, a1 string, a2 time.Time) (authn.
 	return r0, err
 }
 
+// Identities is the store's Identities, traced.
+func (s *Store) Identities(ctx context.Context, a1 string) ([]authn.LinkedIdentity, error) {
+	ctx, span := s.start(ctx, "Identities")
+	r0, err := s.next.Identities(ctx, a1)
+	end(span, err)
+	return r0, err
+}
+
+// IdentityBySubject is the store's IdentityBySubject, traced.
+func (s *Store) IdentityBySubject(ctx context.Context, a1 string, a2 string) (authn.LinkedIdentity, error) {
+	ctx, span := s.start(ctx, "IdentityBySubject")
+	r0, err := s.next.IdentityBySubject(ctx, a1, a2)
+	end(span, err)
+	return r0, err
+}
+
 // ImportUsers is the store's ImportUsers, traced.
 func (s *Store) ImportUsers(ctx context.Context, a1 []authn.ImportedUser, a2 bool) ([]authn.ImportOutcome, error) {
 	ctx, span := s.start(ctx, "ImportUsers")
@@ -598,6 +621,14 @@ func (s *Store) InsertToken(ctx context.Context, a1 oidc.TokenRecord) error {
 func (s *Store) IssueToken(ctx context.Context, a1 authn.OneTimeToken) error {
 	ctx, span := s.start(ctx, "IssueToken")
 	err := s.next.IssueToken(ctx, a1)
+	end(span, err)
+	return err
+}
+
+// LinkIdentity is the store's LinkIdentity, traced.
+func (s *Store) LinkIdentity(ctx context.Context, a1 authn.LinkedIdentity) error {
+	ctx, span := s.start(ctx, "LinkIdentity")
+	err := s.next.LinkIdentity(ctx, a1)
 	end(span, err)
 	return err
 }
@@ -914,6 +945,14 @@ func (s *Store) SaveFlowClient(ctx context.Context, a1 authn.FlowClient) error {
 	return err
 }
 
+// SavePendingLink is the store's SavePendingLink, traced.
+func (s *Store) SavePendingLink(ctx context.Context, a1 authn.PendingLink, a2 time.Time) error {
+	ctx, span := s.start(ctx, "SavePendingLink")
+	err := s.next.SavePendingLink(ctx, a1, a2)
+	end(span, err)
+	return err
+}
+
 // SessionByTokenHash is the store's SessionByTokenHash, traced.
 func (s *Store) SessionByTokenHash(ctx context.Context, a1 []byte, a2 time.Time) (authn.Session, error) {
 	ctx, span := s.start(ctx, "SessionByTokenHash")
@@ -954,6 +993,14 @@ func (s *Store) TakeChallenge(ctx context.Context, a1 string, a2 time.Time) (aut
 	return r0, err
 }
 
+// TakePendingLink is the store's TakePendingLink, traced.
+func (s *Store) TakePendingLink(ctx context.Context, a1 string, a2 time.Time) (authn.PendingLink, error) {
+	ctx, span := s.start(ctx, "TakePendingLink")
+	r0, err := s.next.TakePendingLink(ctx, a1, a2)
+	end(span, err)
+	return r0, err
+}
+
 // Token is the store's Token, traced.
 func (s *Store) Token(ctx context.Context, a1 string) (oidc.TokenRecord, error) {
 	ctx, span := s.start(ctx, "Token")
@@ -970,6 +1017,14 @@ func (s *Store) TouchDevice(ctx context.Context, a1 authn.UserDevice) error {
 	return err
 }
 
+// TouchIdentity is the store's TouchIdentity, traced.
+func (s *Store) TouchIdentity(ctx context.Context, a1 string, a2 time.Time) error {
+	ctx, span := s.start(ctx, "TouchIdentity")
+	err := s.next.TouchIdentity(ctx, a1, a2)
+	end(span, err)
+	return err
+}
+
 // TouchSession is the store's TouchSession, traced.
 func (s *Store) TouchSession(ctx context.Context, a1 string, a2 time.Time, a3 time.Time) error {
 	ctx, span := s.start(ctx, "TouchSession")
@@ -982,6 +1037,14 @@ func (s *Store) TouchSession(ctx context.Context, a1 string, a2 time.Time, a3 ti
 func (s *Store) UndoEmailChange(ctx context.Context, a1 string, a2 time.Time) error {
 	ctx, span := s.start(ctx, "UndoEmailChange")
 	err := s.next.UndoEmailChange(ctx, a1, a2)
+	end(span, err)
+	return err
+}
+
+// UnlinkIdentity is the store's UnlinkIdentity, traced.
+func (s *Store) UnlinkIdentity(ctx context.Context, a1 string, a2 string) error {
+	ctx, span := s.start(ctx, "UnlinkIdentity")
+	err := s.next.UnlinkIdentity(ctx, a1, a2)
 	end(span, err)
 	return err
 }

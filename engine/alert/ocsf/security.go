@@ -109,6 +109,10 @@ var securityTypes = map[secevent.Type]securityType{
 	secevent.OIDCClientUpdated:       {activity: activityOther, activityName: "App Updated", severity: risk.SeverityLow, title: "an application's registration was changed"},
 	secevent.OIDCClientDeleted:       {activity: activityOther, activityName: "App Deleted", severity: risk.SeverityLow, title: "an application was deleted: its tokens and consents were revoked"},
 	secevent.OIDCClientSecretRotated: {activity: activityOther, activityName: "App Secret Rotated", severity: risk.SeverityLow, title: "an application was given a new secret"},
+	// Upstream identities (secevent/upstream.go): Low, since a link is
+	// a new way into the account.
+	secevent.IdentityLinked:   {activity: activityOther, activityName: "Identity Linked", severity: risk.SeverityLow, title: "an upstream identity was linked"},
+	secevent.IdentityUnlinked: {activity: activityOther, activityName: "Identity Unlinked", title: "an upstream identity was unlinked"},
 	// The account lifecycle (secevent/lifecycle.go), Account Change's own
 	// activities where OCSF 1.3 has one: 1 Create, 2 Enable, 5 Disable,
 	// 6 Delete, 12 Unlock; the rest 99 Other, named.
