@@ -31,6 +31,10 @@ const (
 	pgUseAssertion = `INSERT INTO oidc_client_assertions (client_id, jti, expires_at) VALUES ($1, $2, $3)
 		ON CONFLICT (client_id, jti) DO UPDATE SET expires_at = excluded.expires_at WHERE oidc_client_assertions.expires_at <= $4`
 	pgSweepAssertions = `DELETE FROM oidc_client_assertions WHERE expires_at <= $1`
+	// A relying party's record of a session that no longer exists (ended,
+	// expired, or its account erased): back-channel logout read it when
+	// the session ended, so the sweeper forgets it.
+	pgSweepRPSessions = `DELETE FROM oidc_rp_sessions WHERE NOT EXISTS (SELECT 1 FROM sessions WHERE sessions.id = oidc_rp_sessions.session_id)`
 )
 
 var _ oidc.ClientStore = (*Postgres)(nil)

@@ -125,6 +125,7 @@ func (s *Postgres) DeleteExpired(ctx context.Context, now time.Time, keep time.D
 			{pgSweepOIDCTokens, []any{now}},
 			{pgSweepAssertions, []any{now}},
 			{pgPurgeDevice, []any{now}},
+			{pgSweepRPSessions, nil},
 			{pgSweepPasskeyChallenges, []any{now}},
 		} {
 			tag, err := tx.Exec(ctx, st.query, st.args...)

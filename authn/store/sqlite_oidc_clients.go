@@ -30,6 +30,10 @@ const (
 	sqliteUseAssertion = `INSERT INTO oidc_client_assertions (client_id, jti, expires_at) VALUES (?, ?, ?)
 		ON CONFLICT (client_id, jti) DO UPDATE SET expires_at = excluded.expires_at WHERE oidc_client_assertions.expires_at <= ?`
 	sqliteSweepAssertions = `DELETE FROM oidc_client_assertions WHERE expires_at <= ?`
+	// A relying party's record of a session that no longer exists (ended,
+	// expired, or its account erased): back-channel logout read it when
+	// the session ended, so the sweeper forgets it.
+	sqliteSweepRPSessions = `DELETE FROM oidc_rp_sessions WHERE NOT EXISTS (SELECT 1 FROM sessions WHERE sessions.id = oidc_rp_sessions.session_id)`
 )
 
 var _ oidc.ClientStore = (*SQLite)(nil)

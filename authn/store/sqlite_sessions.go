@@ -137,6 +137,7 @@ func (s *SQLite) DeleteExpired(ctx context.Context, now time.Time, keep time.Dur
 		{sqliteSweepOIDCTokens, []any{ms(now)}},
 		{sqliteSweepAssertions, []any{ms(now)}},
 		{sqlitePurgeDevice, []any{ms(now)}},
+		{sqliteSweepRPSessions, nil},
 		{sqliteSweepPasskeyChallenges, []any{ms(now)}},
 	}
 	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {

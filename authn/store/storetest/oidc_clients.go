@@ -106,3 +106,60 @@ func testOIDCAssertions(t *testing.T, newDB NewDatabase) {
 	assert.GreaterOrEqual(t, n, int64(3), "the expired assertions were swept")
 	require.NoError(t, s.UseAssertion(ctx, "shop", "jti-race", exp.Add(2*time.Hour), exp.Add(time.Hour)))
 }
+
+// testOIDCHygiene covers what the provider leaves behind: erasing an
+// account removes its OpenID Connect consents and tokens at once, and
+// the sweeper forgets the relying parties' records of sessions that no
+// longer exist (ended, or their account erased: back-channel logout read
+// them when the session ended) and expired device authorizations.
+func testOIDCHygiene(t *testing.T, newDB NewDatabase) {
+	db := newDB(t)
+	s, err := db.Open(t.Context())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	ctx := t.Context()
+	count := func(q string) int64 {
+		n, err := db.QueryInt(ctx, q)
+		require.NoError(t, err)
+		return n
+	}
+	u := mkUser(t, s, "hygiene-kept@example.com")
+	gone := mkUser(t, s, "hygiene-erased@example.com")
+	session := func(user string) string {
+		id := newID(t)
+		require.NoError(t, s.CreateSession(ctx, authn.Session{ID: id, TokenHash: randBytes(t), UserID: user, CreatedAt: t0,
+			LastSeenAt: t0, IdleExpiresAt: t0.Add(24 * time.Hour), AbsoluteExpiresAt: t0.Add(24 * time.Hour), AAL: authn.AAL1}))
+		return id
+	}
+	live, ended, erased := session(u.ID), session(u.ID), session(gone.ID)
+	require.NoError(t, s.RevokeSession(ctx, u.ID, ended, t0))
+	for _, rp := range []oidc.RPSession{{ClientID: "shop", SessionID: live, UserID: u.ID}, {ClientID: "shop", SessionID: ended, UserID: u.ID},
+		{ClientID: "shop", SessionID: erased, UserID: gone.ID}, {ClientID: "blog", SessionID: "never-a-session", UserID: u.ID}} {
+		rp.CreatedAt = t0
+		require.NoError(t, s.AddRPSession(ctx, rp))
+	}
+	for _, user := range []string{u.ID, gone.ID} {
+		require.NoError(t, s.SaveConsent(ctx, oidc.ConsentRecord{UserID: user, ClientID: "shop", Scopes: []string{"openid"}, GrantedAt: t0}))
+		require.NoError(t, s.InsertToken(ctx, oidc.TokenRecord{ID: newID(t), Kind: oidc.TokenRefresh, Hash: randBytes(t), Family: "f-" + user,
+			ClientID: "shop", UserID: user, Data: []byte(`{}`), CreatedAt: t0, ExpiresAt: t0.Add(48 * time.Hour)}))
+	}
+	require.NoError(t, s.CreateDeviceAuth(ctx, oidc.DeviceRecord{DeviceCodeHash: randBytes(t), UserCodeHash: randBytes(t), ClientID: "tv",
+		Scopes: []string{"openid"}, ExpiresAt: t0.Add(10 * time.Minute), State: oidc.DevicePending}, t0))
+
+	require.NoError(t, s.EraseUser(ctx, gone.ID, authn.ErasureRecord{Subject: hash("hygiene:" + gone.ID), ErasedAt: t0, Initiator: "user"}))
+	assert.Zero(t, count(`SELECT count(*) FROM oidc_consents WHERE user_id = '`+gone.ID+`'`), "consents erased")
+	assert.Zero(t, count(`SELECT count(*) FROM oidc_tokens WHERE user_id = '`+gone.ID+`'`), "tokens erased")
+	assert.Equal(t, int64(1), count(`SELECT count(*) FROM oidc_consents`), "the other account's stay")
+
+	_, err = s.DeleteExpired(ctx, t0.Add(time.Hour), 0)
+	require.NoError(t, err)
+	rps, err := s.RPSessions(ctx, u.ID)
+	require.NoError(t, err)
+	require.Len(t, rps, 1, "only the live session's record stays")
+	assert.Equal(t, live, rps[0].SessionID)
+	rps, err = s.RPSessions(ctx, gone.ID)
+	require.NoError(t, err)
+	assert.Empty(t, rps, "the erased account's records are gone")
+	assert.Zero(t, count(`SELECT count(*) FROM oidc_device_codes`), "expired device authorizations swept")
+	assert.Equal(t, int64(1), count(`SELECT count(*) FROM oidc_tokens`), "live tokens stay")
+}

@@ -56,6 +56,7 @@ func Run(t *testing.T, newDB NewDatabase) {
 		{"OIDCDevice", testOIDCDevice},
 		{"OIDCClients", testOIDCClients},
 		{"OIDCAssertions", testOIDCAssertions},
+		{"OIDCHygiene", testOIDCHygiene},
 		{"Identities", testIdentities},
 		{"Sweeper", testSweeper},
 		{"Migrations", testMigrations},
