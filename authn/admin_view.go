@@ -95,6 +95,9 @@ type UserView struct {
 	TOTPPending *FactorView
 	// RecoveryCodes is how many unused recovery codes remain.
 	RecoveryCodes int
+	// Passkeys are the account's passkeys (names, dates, backup flags,
+	// clone warnings; no key material).
+	Passkeys []PasskeyInfo
 	// Sessions are the live sessions, most recently seen first.
 	Sessions []Session
 	// Recent are the latest sign-in attempts, newest first.
@@ -168,6 +171,15 @@ func (s *Admin) ViewUser(ctx context.Context, userID string) (*UserView, error) 
 	}
 	if v.RecoveryCodes, err = s.recovery.CountRecoveryCodes(ctx, userID); err != nil {
 		return nil, err
+	}
+	if s.passkeys != nil {
+		ps, err := s.passkeys.Passkeys(ctx, userID)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range ps {
+			v.Passkeys = append(v.Passkeys, passkeyInfo(p))
+		}
 	}
 	if v.Sessions, err = s.sessions.ListSessions(ctx, userID, s.clock.Now()); err != nil {
 		return nil, err

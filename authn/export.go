@@ -164,7 +164,20 @@ func (s *SelfService) exportFactors(ctx context.Context, u *User, b *ExportBundl
 			ConfirmedAt: optTime(t.ConfirmedAt)})
 	}
 	n, err := s.recovery.CountRecoveryCodes(ctx, u.ID)
+	if err != nil {
+		return err
+	}
 	b.Factors.RecoveryCodesRemaining = n
+	b.Factors.Passkeys = []ExportPasskey{}
+	if s.passkeys == nil {
+		return nil
+	}
+	ps, err := s.passkeys.Passkeys(ctx, u.ID)
+	for _, p := range ps {
+		i := passkeyInfo(p)
+		b.Factors.Passkeys = append(b.Factors.Passkeys, ExportPasskey{ID: i.ID, Name: i.Name, CreatedAt: i.CreatedAt.UTC(),
+			LastUsedAt: optTime(i.LastUsedAt), BackupEligible: i.BackupEligible, Synced: i.Synced})
+	}
 	return err
 }
 

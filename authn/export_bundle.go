@@ -73,6 +73,8 @@ type ExportAttribute struct {
 // ExportFactors are the second factors by type and dates, never secrets.
 type ExportFactors struct {
 	TOTP []ExportTOTP `json:"totp"`
+	// Passkeys are the account's passkeys, without key material.
+	Passkeys []ExportPasskey `json:"passkeys"`
 	// RecoveryCodesRemaining is how many unused recovery codes exist
 	// (their hashes are not exported).
 	RecoveryCodesRemaining int `json:"recovery_codes_remaining"`
@@ -95,6 +97,17 @@ type ExportTOTP struct {
 	Status      string     `json:"status"` // active or pending
 	CreatedAt   time.Time  `json:"created_at"`
 	ConfirmedAt *time.Time `json:"confirmed_at"`
+}
+
+// ExportPasskey is a passkey by its credential id, name and dates: no
+// public key, no counter, no user handle.
+type ExportPasskey struct {
+	ID             string     `json:"id"`
+	Name           string     `json:"name"`
+	CreatedAt      time.Time  `json:"created_at"`
+	LastUsedAt     *time.Time `json:"last_used_at"`
+	BackupEligible bool       `json:"backup_eligible"`
+	Synced         bool       `json:"synced"`
 }
 
 // ExportSession is a live session, without its token.

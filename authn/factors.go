@@ -22,6 +22,22 @@ func (s *core) hasTOTP(ctx context.Context, userID string) (bool, error) {
 	return err == nil, err
 }
 
+// hasSecondFactor reports whether the account has a factor beyond the
+// password: an authenticator app or a passkey. It is what "has MFA"
+// means where it changes what is asked (the step after a password, the
+// enrolment a required action asks for); which codes a step accepts
+// still depends on the app alone. The password policy's shorter MFA
+// minimum still counts the app only: removing the last passkey does not
+// check the password against the single-factor policy, as removing the
+// app does.
+func (s *core) hasSecondFactor(ctx context.Context, userID string) (bool, error) {
+	mfa, err := s.hasTOTP(ctx, userID)
+	if err != nil || mfa {
+		return mfa, err
+	}
+	return s.hasPasskeys(ctx, userID)
+}
+
 // verifyTOTP checks code against the user's active factor and burns its
 // time step with the store's compare-and-set, so a code is accepted once,
 // also under concurrent requests on several instances.

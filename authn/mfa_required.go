@@ -53,7 +53,8 @@ func (s *SignIn) enrolmentDue(ctx context.Context, st step) (bool, error) {
 	if err != nil || !slices.Contains(acts, ActionEnrolMFA) {
 		return false, err
 	}
-	has, err := s.hasTOTP(ctx, st.user.ID)
+	// A passkey is a second factor too (and a stronger one).
+	has, err := s.hasSecondFactor(ctx, st.user.ID)
 	if err != nil {
 		return false, err
 	}

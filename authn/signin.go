@@ -326,9 +326,14 @@ func (s *SignIn) passwordFirst(ctx context.Context, st step, pw string) (*LoginR
 	if err != nil {
 		return nil, err
 	}
-	// An account with a second factor always uses it after a password:
-	// that is what lets its password be as short as the MFA minimum.
-	if d.Action == risk.Passwordless && !mfa {
+	pk, err := s.hasPasskeys(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	// An account with a second factor (an app or a passkey) always uses
+	// it after a password: that is what lets its password be as short as
+	// the MFA minimum.
+	if d.Action == risk.Passwordless && !mfa && !pk {
 		st.aal, st.outcome = AAL1, engine.OutcomeSuccess
 		return s.complete(ctx, st)
 	}
@@ -338,10 +343,6 @@ func (s *SignIn) passwordFirst(ctx context.Context, st step, pw string) (*LoginR
 	}
 	// A passkey, when the account has one, is offered first: the
 	// strongest second factor (phishing-resistant, AAL2 by itself).
-	pk, err := s.hasPasskeys(ctx, u.ID)
-	if err != nil {
-		return nil, err
-	}
 	if pk {
 		second = append([]Method{MethodPasskey}, second...)
 	}

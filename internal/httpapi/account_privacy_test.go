@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/riskauth/riskauth/authn/mail"
+	"github.com/riskauth/riskauth/authn/passkey/passkeytest"
 	"github.com/riskauth/riskauth/internal/httpapi"
 )
 
@@ -78,6 +79,13 @@ func TestAccountExport(t *testing.T) {
 	assert.Equal(t, "reauthentication_required", r.errorCode(t))
 	r = b.post("/v1/reauthenticate", map[string]any{"password": userPassword, "recovery_code": codes[0]})
 	require.Equal(t, http.StatusOK, r.status, "body: %s", r.body)
+	// A passkey, which the bundle lists without its key.
+	c := ceremonyOf(t, b.post("/v1/account/passkeys/begin", map[string]any{}))
+	cred, err := passkeytest.New(e.url).Create(c.Options)
+	require.NoError(t, err)
+	r = b.post("/v1/account/passkeys", map[string]any{"ceremony": c.Ceremony, "credential": json.RawMessage(cred), "name": "Key"})
+	require.Equal(t, http.StatusCreated, r.status, "body: %s", r.body)
+	pkID := r.json(t)["id"]
 	r = b.post("/v1/account/export", map[string]any{"x": 1})
 	require.Equal(t, http.StatusAccepted, r.status, "body: %s", r.body)
 	assert.Equal(t, "mailed", r.json(t)["status"])
@@ -128,6 +136,7 @@ func TestAccountExport(t *testing.T) {
 		Factors struct {
 			TOTP                   []struct{ Status string } `json:"totp"`
 			RecoveryCodesRemaining int                       `json:"recovery_codes_remaining"`
+			Passkeys               []map[string]any          `json:"passkeys"`
 		} `json:"factors"`
 		Sessions []any `json:"sessions"`
 		Activity []struct {
@@ -146,6 +155,9 @@ func TestAccountExport(t *testing.T) {
 	require.Len(t, bundle.Factors.TOTP, 1)
 	assert.Equal(t, "active", bundle.Factors.TOTP[0].Status)
 	assert.Equal(t, 9, bundle.Factors.RecoveryCodesRemaining)
+	require.Len(t, bundle.Factors.Passkeys, 1)
+	assert.Equal(t, pkID, bundle.Factors.Passkeys[0]["id"])
+	assert.Equal(t, "Key", bundle.Factors.Passkeys[0]["name"])
 	assert.NotEmpty(t, bundle.Sessions)
 	assert.NotEmpty(t, bundle.Activity)
 	require.NotNil(t, bundle.RiskProfile)

@@ -85,6 +85,8 @@ type factorsView struct {
 	TOTP                   *factorView `json:"totp"`
 	TOTPPending            *factorView `json:"totp_pending"`
 	RecoveryCodesRemaining int         `json:"recovery_codes_remaining"`
+	// Passkeys are as the owner's list shows them (account_passkey.go).
+	Passkeys []passkeyInfoBody `json:"passkeys"`
 }
 
 type sessionView struct {
@@ -131,10 +133,14 @@ func (s *Server) viewUser(c *fiber.Ctx) error {
 	body := userView{
 		User:     summarize(u),
 		Password: passwordView{Set: u.PasswordHash != "", Scheme: v.PasswordScheme, ChangedAt: optTime(u.PasswordChangedAt)},
-		Factors:  factorsView{TOTP: viewFactor(v.TOTP), TOTPPending: viewFactor(v.TOTPPending), RecoveryCodesRemaining: v.RecoveryCodes},
+		Factors: factorsView{TOTP: viewFactor(v.TOTP), TOTPPending: viewFactor(v.TOTPPending), RecoveryCodesRemaining: v.RecoveryCodes,
+			Passkeys: make([]passkeyInfoBody, 0, len(v.Passkeys))},
 		Sessions: make([]sessionView, len(v.Sessions)),
 		Recent:   make([]attemptView, len(v.Recent)),
 		Lockout:  lockoutView{WrongPasswords: v.WrongPasswords, Held: v.Held},
+	}
+	for _, p := range v.Passkeys {
+		body.Factors.Passkeys = append(body.Factors.Passkeys, passkeyJSON(p))
 	}
 	for i, x := range v.Sessions {
 		body.Sessions[i] = sessionView{ID: x.ID, CreatedAt: x.CreatedAt, LastSeenAt: x.LastSeenAt, IdleExpiresAt: x.IdleExpiresAt,
