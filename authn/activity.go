@@ -78,6 +78,9 @@ type selfStores struct {
 	devices  DeviceStore
 	activity ActivityStore
 	profiler Profiler
+	// profiles are read for the language of a user's mails
+	// (mailLocale); nil: the request's language only.
+	profiles ProfileStore
 	// consents is the consent ledger a registration and a sign-in read
 	// and write (consent.go).
 	consents ConsentStore
@@ -275,9 +278,9 @@ func (s *core) mailReset(ctx context.Context, u *User, c Client) bool {
 		s.log.Warn("reset link not issued", "user_id", u.ID, "err", err)
 		return false
 	}
-	rc, email := s.requestContext(c), u.Email
+	rc, email, uid := s.requestContext(c), u.Email, u.ID
 	s.queueMail(true, mail.KindPasswordReset, func() (mail.Message, error) {
-		return s.render.PasswordReset(email, mail.LinkData{Token: tok, ExpiresIn: s.cfg.ResetTTL}, rc)
+		return s.render.PasswordReset(email, mail.LinkData{Token: tok, ExpiresIn: s.cfg.ResetTTL}, s.mailLocale(uid, rc))
 	})
 	return true
 }

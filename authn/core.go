@@ -81,6 +81,10 @@ type Client struct {
 	Device     *engine.DeviceDescriptor
 	Attributes map[string]string
 	JA4        string
+	// Languages is the request's Accept-Language (bounded by the HTTP
+	// layer): the language of the mails the request sends when the
+	// user's profile names none.
+	Languages string
 }
 
 // truncUA cuts a user agent to what the engine accepts, for the attempt

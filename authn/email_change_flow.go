@@ -107,7 +107,7 @@ func (s *SelfService) ChangeEmail(ctx context.Context, r ChangeEmailRequest) (re
 	if taken {
 		// The same writes, but the link is never sent: the owner of the
 		// address learns someone tried, and the change cannot complete.
-		s.deliver(ctx, mail.KindAccountExists, email, func() (mail.Message, error) { return s.render.AccountExists(email) })
+		s.deliver(ctx, mail.KindAccountExists, email, func() (mail.Message, error) { return s.render.AccountExists(email, rc.Lang) })
 	} else {
 		s.deliver(ctx, mail.KindEmailChange, email, func() (mail.Message, error) {
 			return s.render.EmailChange(email, mail.EmailChangeData{Token: tok, ExpiresIn: s.cfg.VerificationTTL, NewAddress: email, Context: rc})

@@ -63,9 +63,9 @@ func (s *SelfService) RequestExport(ctx context.Context, sessionToken string, c 
 	if err != nil {
 		return nil, err
 	}
-	rc, email := s.requestContext(c), u.Email
+	rc, email, uid := s.requestContext(c), u.Email, u.ID
 	s.deliver(ctx, mail.KindDataExport, email, func() (mail.Message, error) {
-		return s.render.DataExport(email, mail.LinkData{Token: tok, ExpiresIn: ttl}, rc)
+		return s.render.DataExport(email, mail.LinkData{Token: tok, ExpiresIn: ttl}, s.mailLocale(uid, rc))
 	})
 	s.emit(secevent.DataExportRequested, u, c, sess.ID, map[string]string{"expires_in": strconv.Itoa(int(ttl.Seconds()))})
 	return &ExportRequest{ExpiresIn: ttl}, nil

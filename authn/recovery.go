@@ -64,7 +64,7 @@ func (s *Recovery) RequestPasswordReset(ctx context.Context, r PasswordResetRequ
 	}
 	rc := s.requestContext(r.Client)
 	s.queueMail(send, mail.KindPasswordReset, func() (mail.Message, error) {
-		return s.render.PasswordReset(email, mail.LinkData{Token: tok, ExpiresIn: s.cfg.ResetTTL}, rc)
+		return s.render.PasswordReset(email, mail.LinkData{Token: tok, ExpiresIn: s.cfg.ResetTTL}, s.mailLocale(uid, rc))
 	})
 	return nil
 }

@@ -104,10 +104,11 @@ func (s *Registration) Register(ctx context.Context, r RegisterRequest) (res *Re
 		return nil, err
 	}
 	if owner == "" {
-		s.deliver(ctx, mail.KindAccountExists, email, func() (mail.Message, error) { return s.render.AccountExists(email) })
+		lang := r.Client.Languages
+		s.deliver(ctx, mail.KindAccountExists, email, func() (mail.Message, error) { return s.render.AccountExists(email, lang) })
 	} else {
 		s.deliver(ctx, mail.KindVerifyEmail, email, func() (mail.Message, error) {
-			return s.render.VerifyEmail(email, mail.LinkData{Token: tok, ExpiresIn: s.cfg.VerificationTTL})
+			return s.render.VerifyEmail(email, mail.LinkData{Token: tok, ExpiresIn: s.cfg.VerificationTTL, Lang: r.Client.Languages})
 		})
 	}
 	return &RegisterResult{VerificationSent: true, Binding: binding, BindingExpiresAt: now.Add(s.cfg.VerificationTTL)}, nil

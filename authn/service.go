@@ -178,7 +178,7 @@ func New(cfg Config, d Deps) (*Services, error) {
 	c.ids = d.Identities
 	c.mail = newMailQueue(d.Mailer, cfg.MailQueue, cfg.MailWorkers, d.Logger, d.Metrics)
 	c.self = selfStores{devices: d.SelfService.Devices, activity: d.SelfService.Activity, profiler: d.SelfService.Profiler,
-		consents: d.SelfService.Consents}
+		consents: d.SelfService.Consents, profiles: d.SelfService.Profiles}
 	c.priv = d.Privacy
 	var self *SelfService
 	if d.SelfService.Profiles != nil {

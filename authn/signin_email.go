@@ -102,12 +102,12 @@ func (s *SignIn) RequestEmailCode(ctx context.Context, r FlowRequest) (res *Logi
 	if _, err := s.flows.AdvanceFlow(ctx, fl.ID, FlowTransition{From: fl.State, To: next, EvaluationID: st.evaluationID, Decision: decision}, now); err != nil {
 		return nil, flowErr(err)
 	}
-	to, rc := fl.Identifier, s.requestContext(r.Client)
+	to, rc, uid := fl.Identifier, s.requestContext(r.Client), ""
 	if u != nil {
-		to = u.Email
+		to, uid = u.Email, u.ID
 	}
 	s.queueMail(send, mail.KindLoginCode, func() (mail.Message, error) {
-		return s.render.LoginCode(to, mail.LoginCodeData{Code: code, Token: link, ExpiresIn: s.cfg.CodeTTL, Context: rc})
+		return s.render.LoginCode(to, mail.LoginCodeData{Code: code, Token: link, ExpiresIn: s.cfg.CodeTTL, Context: s.mailLocale(uid, rc)})
 	})
 	return &LoginResult{Status: LoginCodeSent, FlowID: r.FlowID, Methods: methods(fl.Methods), FlowExpiresAt: fl.ExpiresAt}, nil
 }

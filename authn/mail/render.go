@@ -11,6 +11,8 @@ import (
 	texttemplate "text/template"
 	"time"
 	"unicode"
+
+	"github.com/riskauth/riskauth/internal/leaf/catalogue"
 )
 
 //go:embed templates/*.tmpl
@@ -76,7 +78,15 @@ type Renderer struct {
 	subject map[Kind]*texttemplate.Template
 	text    map[Kind]*texttemplate.Template
 	html    map[Kind]*htmltemplate.Template
+	cat     *catalogue.Catalogue
 }
+
+// localized are the kinds whose templates take their texts from the
+// catalogue (internal/leaf/catalogue/locales/mail.*.toml) and are sent
+// in the reader's language; the others are still written in English in
+// their templates, and go out in English, layout and footer included.
+var localized = map[Kind]bool{KindVerifyEmail: true, KindPasswordReset: true, KindLoginCode: true, KindAccountExists: true,
+	KindDataExport: true}
 
 // NewRenderer checks cfg and parses every template, so a broken template
 // fails at startup rather than on the first password reset.
@@ -94,7 +104,12 @@ func NewRenderer(cfg RendererConfig) (*Renderer, error) {
 			return nil, fmt.Errorf("mail renderer: path %q must be absolute, without query or fragment", p)
 		}
 	}
+	cat, err := catalogue.Mail()
+	if err != nil {
+		return nil, fmt.Errorf("mail renderer: %w", err)
+	}
 	r := &Renderer{
+		cat:     cat,
 		origin:  origin,
 		cfg:     cfg,
 		subject: map[Kind]*texttemplate.Template{},
@@ -159,15 +174,39 @@ func (r *Renderer) link(path, token string) string {
 	return u.String()
 }
 
-// common is the data every template sees.
+// common is the data every template sees, with the reader's language:
+// {{.T "id"}} is a catalogue message ({{.Service}} filled in),
+// {{.Duration d}} and {{.Time t}} are written in that language.
 type common struct {
 	Service string
 	Origin  string
 	Support string
+	// Lang is the mail's language tag (the HTML's lang).
+	Lang string
+	l    *catalogue.Localizer
 }
 
-func (r *Renderer) common() common {
-	return common{Service: r.cfg.ServiceName, Origin: r.origin.String(), Support: r.cfg.SupportAddress}
+// T is the catalogue's message id with args (name, value pairs) and the
+// service's name as {{.Service}}.
+func (c common) T(id string, args ...any) string {
+	return c.l.T(id, append(args, "Service", c.Service)...)
+}
+
+// Duration is d as people say it, in the mail's language.
+func (c common) Duration(d time.Duration) string { return c.l.Duration(d) }
+
+// Time is t in UTC, in the mail's language.
+func (c common) Time(t time.Time) string { return c.l.Time(t) }
+
+// common is what every template of kind sees, in the language best
+// matching lang (a tag or an Accept-Language value; English for the
+// kinds not yet in the catalogue).
+func (r *Renderer) common(kind Kind, lang string) common {
+	if !localized[kind] {
+		lang = "en"
+	}
+	l := r.cat.Localizer(lang)
+	return common{Service: r.cfg.ServiceName, Origin: r.origin.String(), Support: r.cfg.SupportAddress, Lang: l.Lang, l: l}
 }
 
 func (r *Renderer) render(kind Kind, to string, data any) (Message, error) {
@@ -200,6 +239,9 @@ type LinkData struct {
 	Token string
 	// ExpiresIn is how long the link works.
 	ExpiresIn time.Duration
+	// Lang is the reader's language preferences (a tag or an
+	// Accept-Language value), for the mails without a RequestContext.
+	Lang string
 }
 
 // VerifyEmail renders the address-verification mail.
@@ -211,19 +253,20 @@ func (r *Renderer) VerifyEmail(to string, d LinkData) (Message, error) {
 		common
 		Link      string
 		ExpiresIn time.Duration
-	}{r.common(), r.link(r.cfg.Paths.VerifyEmail, d.Token), d.ExpiresIn})
+	}{r.common(KindVerifyEmail, d.Lang), r.link(r.cfg.Paths.VerifyEmail, d.Token), d.ExpiresIn})
 }
 
 // AccountExists renders the mail sent when someone registers an address
 // that already has an account. Registration answers the same way for new
 // and existing addresses (no account enumeration, ASVS V6.3.x); this mail
 // tells the real owner and offers sign-in and reset instead.
-func (r *Renderer) AccountExists(to string) (Message, error) {
+// lang is the reader's language preferences.
+func (r *Renderer) AccountExists(to, lang string) (Message, error) {
 	return r.render(KindAccountExists, to, struct {
 		common
 		SignInLink string
 		ResetLink  string
-	}{r.common(), r.link(r.cfg.Paths.SignIn, ""), r.link(r.cfg.Paths.PasswordReset, "")})
+	}{r.common(KindAccountExists, lang), r.link(r.cfg.Paths.SignIn, ""), r.link(r.cfg.Paths.PasswordReset, "")})
 }
 
 // LoginCodeData is the email one-time code and its magic link.
@@ -254,7 +297,7 @@ func (r *Renderer) LoginCode(to string, d LoginCodeData) (Message, error) {
 		Link      string
 		ExpiresIn time.Duration
 		Context   RequestContext
-	}{r.common(), d.Code, link, d.ExpiresIn, d.Context.clean()})
+	}{r.common(KindLoginCode, d.Context.Lang), d.Code, link, d.ExpiresIn, d.Context.clean()})
 }
 
 // PasswordReset renders the password-reset mail.
@@ -267,7 +310,7 @@ func (r *Renderer) PasswordReset(to string, d LinkData, rc RequestContext) (Mess
 		Link      string
 		ExpiresIn time.Duration
 		Context   RequestContext
-	}{r.common(), r.link(r.cfg.Paths.PasswordReset, d.Token), d.ExpiresIn, rc.clean()})
+	}{r.common(KindPasswordReset, rc.Lang), r.link(r.cfg.Paths.PasswordReset, d.Token), d.ExpiresIn, rc.clean()})
 }
 
 // DataExport renders the mail with the link to the user's data export.
@@ -280,7 +323,7 @@ func (r *Renderer) DataExport(to string, d LinkData, rc RequestContext) (Message
 		Link      string
 		ExpiresIn time.Duration
 		Context   RequestContext
-	}{r.common(), r.link(r.cfg.Paths.DataExport, d.Token), d.ExpiresIn, rc.clean()})
+	}{r.common(KindDataExport, rc.Lang), r.link(r.cfg.Paths.DataExport, d.Token), d.ExpiresIn, rc.clean()})
 }
 
 // AccountDeletion renders the confirmation of an erasure request: the
@@ -310,10 +353,14 @@ type RequestContext struct {
 	Location string
 	// Device is a short device description ("Firefox on Linux").
 	Device string
+	// Lang is the reader's language preferences, best first: the
+	// profile's locale, else the request's Accept-Language (a tag or an
+	// Accept-Language value; "" is English).
+	Lang string
 }
 
 func (c RequestContext) clean() RequestContext {
-	return RequestContext{When: c.When, IP: cleanField(c.IP), Location: cleanField(c.Location), Device: cleanField(c.Device)}
+	return RequestContext{When: c.When, IP: cleanField(c.IP), Location: cleanField(c.Location), Device: cleanField(c.Device), Lang: c.Lang}
 }
 
 const maxFieldRunes = 80
@@ -420,7 +467,7 @@ type securityData struct {
 
 func (r *Renderer) securityData(rc RequestContext, change MFAChange) securityData {
 	return securityData{
-		common:       r.common(),
+		common:       r.common("", rc.Lang),
 		Context:      rc.clean(),
 		Change:       change,
 		SecurityLink: r.link(r.cfg.Paths.Security, ""),

@@ -2,7 +2,6 @@ package mail
 
 import (
 	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -34,7 +33,7 @@ func renderAll(t *testing.T, r *Renderer) map[Kind]Message {
 	var err error
 	out[KindVerifyEmail], err = r.VerifyEmail("alice@example.org", LinkData{Token: "tok-verify", ExpiresIn: 24 * time.Hour})
 	require.NoError(t, err)
-	out[KindAccountExists], err = r.AccountExists("alice@example.org")
+	out[KindAccountExists], err = r.AccountExists("alice@example.org", "")
 	require.NoError(t, err)
 	out[KindLoginCode], err = r.LoginCode("alice@example.org", LoginCodeData{Code: "428193", Token: "tok-magic", ExpiresIn: 10 * time.Minute, Context: rc})
 	require.NoError(t, err)
@@ -76,15 +75,7 @@ func TestRenderGolden(t *testing.T) {
 			require.Contains(t, m.HTML, "<!DOCTYPE html>")
 			require.Contains(t, m.Text, "Example · https://login.example.com")
 
-			got := "Subject: " + m.Subject + "\n\n" + m.Text
-			path := filepath.Join("testdata", string(k)+".golden")
-			if *update {
-				require.NoError(t, os.MkdirAll("testdata", 0o755))
-				require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
-			}
-			want, err := os.ReadFile(path)
-			require.NoError(t, err, "run go test -update to create golden files")
-			require.Equal(t, string(want), got)
+			golden(t, filepath.Join("testdata", string(k)+".golden"), "Subject: "+m.Subject+"\n\n"+m.Text)
 		})
 	}
 }
@@ -191,7 +182,7 @@ func TestRenderErrors(t *testing.T) {
 	require.ErrorContains(t, err, "not a security event")
 	_, err = r.SecurityEvent(KindPasswordChanged, "a@example.org", RequestContext{})
 	require.ErrorContains(t, err, "event time is required")
-	_, err = r.AccountExists("Alice <a@example.org>")
+	_, err = r.AccountExists("Alice <a@example.org>", "")
 	require.ErrorIs(t, err, ErrInvalidMessage)
 }
 

@@ -235,7 +235,7 @@ func codeLabel(m authn.Method) string {
 // pageClient is the browser as the sign-in service sees it.
 func (s *Server) pageClient(c *fiber.Ctx) authn.Client {
 	ua := string(c.Request().Header.UserAgent())
-	return authn.Client{IP: s.clientIP(c), UserAgent: ua, JA4: ja4.Of(c.Context().Conn())}
+	return authn.Client{IP: s.clientIP(c), UserAgent: ua, JA4: ja4.Of(c.Context().Conn()), Languages: acceptLanguage(c)}
 }
 
 // oidcAnswer goes on after a sign-in step: a second factor, or the

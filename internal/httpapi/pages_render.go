@@ -23,7 +23,8 @@ import (
 	"unicode"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/nicksnyder/go-i18n/v2/i18n"
+
+	"github.com/riskauth/riskauth/internal/leaf/catalogue"
 )
 
 // The hosted pages' framework: server-rendered html/template pages whose
@@ -73,7 +74,7 @@ type brand struct {
 // pageRenderer holds the parsed templates, the catalogue and the assets.
 type pageRenderer struct {
 	tmpl    map[string]*template.Template
-	cat     *catalogue
+	cat     *catalogue.Catalogue
 	brand   brand
 	assets  map[string]asset
 	version string // of the assets, for cache busting
@@ -282,35 +283,23 @@ type page struct {
 	Locale string
 	// V is the page's own view.
 	V   any
-	loc *i18n.Localizer
+	loc *catalogue.Localizer
 }
 
 // T is the message id in the page's language; args are name, value
 // pairs for the message's template ({{.Name}}).
 func (p *page) T(id string, args ...any) string {
-	var data map[string]any
-	if len(args) > 1 {
-		data = map[string]any{}
-		for i := 0; i+1 < len(args); i += 2 {
-			data[fmt.Sprint(args[i])] = args[i+1]
-		}
-	}
-	s, err := p.loc.Localize(&i18n.LocalizeConfig{MessageID: id, TemplateData: data})
-	if err != nil {
-		return id // a missing id shows, and TestCatalogue catches it
-	}
-	return s
+	return p.loc.T(id, args...) // a missing id shows as itself
 }
 
 // TK is the message prefix+key, or key itself (underscores as spaces)
 // when the catalogue has no such message: for open-ended keys such as
 // activity kinds.
 func (p *page) TK(prefix, key string) string {
-	s, err := p.loc.Localize(&i18n.LocalizeConfig{MessageID: prefix + key})
-	if err != nil {
+	if !p.loc.Has(prefix + key) {
 		return strings.ReplaceAll(key, "_", " ")
 	}
-	return s
+	return p.loc.T(prefix + key)
 }
 
 // pageHeaders are the headers of every hosted page: the policy with its
@@ -361,7 +350,8 @@ func (s *Server) renderTo(c *fiber.Ctx, status int, p page, formTo string) error
 	}
 	p.Nonce, p.Brand = nonce, &s.ui.brand
 	if p.loc == nil {
-		p.Lang, p.loc = s.ui.cat.localizer(pageLanguages(c, p.Locale)...)
+		p.loc = s.ui.cat.Localizer(pageLanguages(c, p.Locale)...)
+		p.Lang = p.loc.Lang
 	}
 	var b bytes.Buffer
 	if err := t.Execute(&b, &p); err != nil {

@@ -325,7 +325,7 @@ func (s *Server) client(c *fiber.Ctx, b *wire.Client) (authn.Client, error) {
 	if len(ua) > engine.MaxUserAgentLen {
 		ua = ua[:engine.MaxUserAgentLen]
 	}
-	cl := authn.Client{IP: s.clientIP(c), UserAgent: ua, Device: b.Device, Attributes: b.Attributes}
+	cl := authn.Client{IP: s.clientIP(c), UserAgent: ua, Device: b.Device, Attributes: b.Attributes, Languages: acceptLanguage(c)}
 	if !hasAPIKey(c) {
 		// A browser's own connection, when riskauthd terminated its TLS; a
 		// backend's connection says nothing about its user's browser.

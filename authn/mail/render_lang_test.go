@@ -1,0 +1,78 @@
+package mail
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestRenderGoldenGerman: the mails in the catalogue, asked for in
+// German (the reader's Accept-Language or profile locale), come out in
+// German, text and HTML (testdata/de/*.golden, -update rewrites them);
+// the English goldens of TestRenderGolden are the same mails in English.
+func TestRenderGoldenGerman(t *testing.T) {
+	t.Parallel()
+	r := newRenderer(t)
+	const lang = "de-CH,de;q=0.9,en;q=0.8"
+	rc := RequestContext{When: eventTime, IP: "203.0.113.7", Location: "Lyon, Frankreich", Device: "Firefox on Linux", Lang: lang}
+	msgs := map[Kind]func() (Message, error){
+		KindVerifyEmail: func() (Message, error) {
+			return r.VerifyEmail("alice@example.org", LinkData{Token: "tok-verify", ExpiresIn: 24 * time.Hour, Lang: lang})
+		},
+		KindAccountExists: func() (Message, error) { return r.AccountExists("alice@example.org", lang) },
+		KindLoginCode: func() (Message, error) {
+			return r.LoginCode("alice@example.org", LoginCodeData{Code: "428193", Token: "tok-magic", ExpiresIn: 10 * time.Minute, Context: rc})
+		},
+		KindPasswordReset: func() (Message, error) {
+			return r.PasswordReset("alice@example.org", LinkData{Token: "tok-reset", ExpiresIn: 30 * time.Minute}, rc)
+		},
+		KindDataExport: func() (Message, error) {
+			return r.DataExport("alice@example.org", LinkData{Token: "tok-export", ExpiresIn: time.Hour}, rc)
+		},
+	}
+	for k, render := range msgs {
+		t.Run(string(k), func(t *testing.T) {
+			t.Parallel()
+			m, err := render()
+			require.NoError(t, err)
+			require.NoError(t, m.Validate())
+			assert.Contains(t, m.HTML, `<html lang="de">`)
+			assert.Contains(t, m.Text, "Dies ist eine automatische Nachricht")
+			golden(t, filepath.Join("testdata", "de", string(k)+".golden"), "Subject: "+m.Subject+"\n\n"+m.Text+"\n"+m.HTML)
+		})
+	}
+}
+
+// golden compares got with the file at path (-update rewrites it).
+func golden(t *testing.T, path, got string) {
+	t.Helper()
+	if *update {
+		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err, "run go test -update to create golden files")
+	require.Equal(t, string(want), got)
+}
+
+// TestRenderLanguageChoice: a language not offered, or none, is English;
+// a mail not yet in the catalogue is English whatever was asked, layout
+// included (no half-German mail).
+func TestRenderLanguageChoice(t *testing.T) {
+	t.Parallel()
+	r := newRenderer(t)
+	for lang, want := range map[string]string{"fr-FR": "Reset your Example password", "": "Reset your Example password",
+		"de": "Setzen Sie Ihr Example-Passwort zurück", "fr, de;q=0.5": "Setzen Sie Ihr Example-Passwort zurück"} {
+		m, err := r.PasswordReset("a@example.org", LinkData{Token: "t", ExpiresIn: time.Hour}, RequestContext{Lang: lang})
+		require.NoError(t, err)
+		assert.Equal(t, want, m.Subject, lang)
+	}
+	m, err := r.SecurityEvent(KindPasswordChanged, "a@example.org", RequestContext{When: eventTime, Lang: "de"})
+	require.NoError(t, err)
+	assert.Contains(t, m.HTML, `<html lang="en">`)
+	assert.Contains(t, m.Text, "This is an automatic message")
+}
