@@ -136,6 +136,9 @@ func passkeysInBrowser(t *testing.T, pb *pagesBrowser, e *env) {
 		keys(t, ctx, userPassword+kb.Enter)
 		for {
 			waitFor(t, ctx, `body[data-page="account"], body[data-state="passkey_offer"], body[data-state="code"]`)
+			// A page still being parsed has its body but maybe not its form.
+			_, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.readyState !== "loading"`, chromedp.WithPollingTimeout(2*time.Minute)))
+			require.NoError(t, err)
 			st, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS(`body`), "data-state"))
 			require.NoError(t, err)
 			pg, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS(`body`), "data-page"))
@@ -146,7 +149,14 @@ func passkeysInBrowser(t *testing.T, pb *pagesBrowser, e *env) {
 			if n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#code").length`)); n == 0 {
 				return "passkey" // the passkey step
 			}
+			// The code page stays in place until the answer replaces it:
+			// mark it, so the next round reads the next page, not this one
+			// (on a busy machine it answered "passkey" for a half-parsed
+			// code page).
+			_, err = chromedp.Run(ctx, chromedp.Evaluate[bool](`document.body.dataset.stale = "1"; true`))
+			require.NoError(t, err)
 			keys(t, ctx, e.auth.code(t, email)+kb.Enter)
+			require.NoError(t, chromedp.Do(ctx, chromedp.WaitNotPresent(chromedp.CSS(`body[data-stale]`))))
 		}
 	}
 

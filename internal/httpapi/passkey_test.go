@@ -106,6 +106,27 @@ func TestPasskeyAPI(t *testing.T) {
 	assert.Empty(t, replay.cookie)
 	check(replay, "invalid: no ceremony", "POST", "/v1/login/passkey", map[string]any{}, 422)
 
+	// Re-authentication with the passkey: a fresh AAL2 session replaces
+	// the caller's; the ceremony is single use; an account without a
+	// passkey has none to begin.
+	c = ceremonyOf(t, check(other, "reauth begin", "POST", "/v1/reauthenticate/passkey/begin", map[string]any{}, 200))
+	assertion, err = a.Get(c.Options)
+	require.NoError(t, err)
+	before := other.cookie
+	proof := map[string]any{"ceremony": c.Ceremony, "credential": json.RawMessage(assertion)}
+	r = check(other, "reauth", "POST", "/v1/reauthenticate/passkey", proof, 200).json(t)
+	assert.EqualValues(t, 2, r["session"].(map[string]any)["aal"])
+	assert.NotEqual(t, before, other.cookie, "a new session")
+	check(other, "reauth replay", "POST", "/v1/reauthenticate/passkey", proof, 410)
+	stale := e.browser()
+	stale.cookie = before
+	check(stale, "replaced session", "GET", "/v1/session", nil, 401)
+	check(other, "invalid: reauth without ceremony", "POST", "/v1/reauthenticate/passkey", map[string]any{}, 422)
+	nopk := e.browser()
+	nopk.register("nopk@example.com")
+	nopk.signIn("nopk@example.com")
+	check(nopk, "reauth without a passkey", "POST", "/v1/reauthenticate/passkey/begin", map[string]any{}, 409)
+
 	check(owner, "rename", "PATCH", "/v1/account/passkeys/"+id, map[string]any{"name": "Work laptop"}, 200)
 	check(owner, "rename unknown", "PATCH", "/v1/account/passkeys/AAAA", map[string]any{"name": "x"}, 404)
 	gone := check(owner, "remove", "DELETE", "/v1/account/passkeys/"+id, nil, 200).json(t)

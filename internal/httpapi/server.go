@@ -517,6 +517,8 @@ func (s *Server) routes(metrics, breached fiber.Handler) []route {
 		{method: http.MethodPost, path: "/v1/account/passkeys/offer/dismiss", guard: true, authn: viaPasskeys, handler: s.dismissPasskeyOffer},
 		{method: http.MethodPatch, path: "/v1/account/passkeys/:id", guard: true, authn: viaPasskeys, handler: s.renamePasskey},
 		{method: http.MethodDelete, path: "/v1/account/passkeys/:id", guard: true, authn: viaPasskeys, handler: s.removePasskey},
+		{method: http.MethodPost, path: "/v1/reauthenticate/passkey/begin", guard: true, authn: viaPasskeys, handler: s.beginPasskeyReauth},
+		{method: http.MethodPost, path: "/v1/reauthenticate/passkey", guard: true, authn: viaPasskeys, handler: s.passkeyReauth},
 
 		// Access tokens (tokens.go). The key set answers without the
 		// authn services too: an empty set.

@@ -34,6 +34,7 @@ type Passkeys interface {
 	PasskeySignIn
 	PasskeyAccount
 	PasskeyOffer
+	PasskeyReauth
 }
 
 var _ Passkeys = (*authn.Passkeys)(nil)

@@ -61,6 +61,12 @@ type Redis struct {
 	c       redis.UniversalClient
 	cfg     Config
 	windows []window
+	// expiries are the key expiries this instance set lately, so that a
+	// write soon after sends no PEXPIRE (redis_expiry.go).
+	expiries *expiryMemo
+	// wall is the wall clock the expiries are remembered on: Redis'
+	// time, not the events' (time.Now; tests fix it).
+	wall func() time.Time
 	// keyHead and keyTail frame a distinct counter's key: head + value +
 	// tail.
 	keyHead, keyTail []string
@@ -119,7 +125,7 @@ func newRedis(client redis.UniversalClient, cfg Config, metrics *Metrics, log *s
 	if err != nil {
 		return nil, err
 	}
-	r := &Redis{c: client, cfg: cfg, metrics: metrics, ann: newAnnotator(log), fam: fam}
+	r := &Redis{c: client, cfg: cfg, metrics: metrics, ann: newAnnotator(log), fam: fam, expiries: newExpiryMemo(), wall: time.Now}
 	// Empty until the first refresh, which the refresher starts at once
 	// (no I/O here: a Redis briefly down must not fail the start).
 	empty := newFamMirror(fam.cfg)
@@ -135,7 +141,9 @@ func newRedis(client redis.UniversalClient, cfg Config, metrics *Metrics, log *s
 	for i, s := range cfg.Counters {
 		if s.Distinct != "" {
 			w := r.windows[i]
-			r.distinctTTL[i] = (w.length + 2*w.bucket) / int64(time.Millisecond)
+			// Plus one bucket, the horizon within which a write skips
+			// the PEXPIRE (redis_expiry.go).
+			r.distinctTTL[i] = (w.length + 3*w.bucket) / int64(time.Millisecond)
 		}
 	}
 	r.pendingTTLArg = cfg.PendingTTL.Milliseconds()

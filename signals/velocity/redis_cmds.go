@@ -26,6 +26,8 @@ type cmdBuf struct {
 	// keys and zcounts are Load's per-counter distinct keys and reads.
 	keys    []*string
 	zcounts []*redis.IntCmd
+	// expiries are Load's PEXPIREs, sent or skipped (redis_expiry.go).
+	expiries []expiryNote
 	// pipe is reused while the buffer serves the same client.
 	client redis.UniversalClient
 	pipe   redis.Pipeliner
@@ -43,8 +45,9 @@ func (b *cmdBuf) release() {
 	clear(b.cmds)
 	clear(b.keys)
 	clear(b.zcounts)
+	clear(b.expiries)
 	b.args, b.ints, b.strs, b.cmds = b.args[:0], b.ints[:0], b.strs[:0], b.cmds[:0]
-	b.keys, b.zcounts = b.keys[:0], b.zcounts[:0]
+	b.keys, b.zcounts, b.expiries = b.keys[:0], b.zcounts[:0], b.expiries[:0]
 	cmdBufs.Put(b)
 }
 

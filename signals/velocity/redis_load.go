@@ -20,8 +20,9 @@ func (w window) startMs(c int64) int64 { return oldest(c) * w.bucket / int64(tim
 // Load implements engine.StateStore in one pipelined round trip: the
 // counter reads (one GET per key value's ring of event counters, one ZCOUNT
 // per distinct counter), then the attempt writes (one BITFIELD and one
-// PEXPIRE per ring, a ZADD and a PEXPIRE per distinct counter), the pending
-// evaluation and the profile read. When the pending evaluation carries
+// PEXPIRE per ring, a ZADD and a PEXPIRE per distinct counter; no PEXPIRE
+// for a key this instance gave its expiry within the key's horizon,
+// redis_expiry.go), the pending evaluation and the profile read. When the pending evaluation carries
 // familiarity values, their global counts (Snapshot.FamiliarityCounts) are
 // looked up in the in-process mirror of the Redis sketch, at most one
 // refresh interval (Config.FamiliarityRefresh) behind other instances'
@@ -39,6 +40,7 @@ func (r *Redis) Load(ctx context.Context, req *engine.LoadRequest) (*engine.Snap
 	}
 	n := len(r.cfg.Counters)
 	snap := &engine.Snapshot{Counters: make([]int, n)}
+	now := r.wall() // for the expiries Redis keeps (redis_expiry.go)
 	b := getCmdBuf()
 	defer b.release()
 	// Reads first, so that they exclude this event: GETRANGE rather than
@@ -66,7 +68,9 @@ func (r *Redis) Load(ctx context.Context, req *engine.LoadRequest) (*engine.Snap
 	}
 	for k := range r.rings {
 		if ringKeys[k] != nil {
-			r.queueRing(ctx, b, k, ringKeys[k], engine.CountAttempt, req.Kind, req.At, req.At, false)
+			if r.queueRing(ctx, b, k, ringKeys[k], engine.CountAttempt, req.Kind, req.At, req.At, false) {
+				r.queueExpire(ctx, b, ringKeys[k], r.rings[k].ttlArg, r.rings[k].horizon, now, rings[k], nil)
+			}
 		}
 	}
 	for i := range r.cfg.Counters {
@@ -76,6 +80,7 @@ func (r *Redis) Load(ctx context.Context, req *engine.LoadRequest) (*engine.Snap
 		}
 		if member := req.Keys.Get(spec.Distinct); member != "" {
 			r.queueDistinct(ctx, b, i, distinctKeys[i], member, r.windows[i].index(req.At), req.At)
+			r.queueExpire(ctx, b, distinctKeys[i], r.distinctTTL[i], time.Duration(r.windows[i].bucket), now, nil, zcounts[i])
 		}
 	}
 	if pendingJSON != nil {
@@ -90,6 +95,9 @@ func (r *Redis) Load(ctx context.Context, req *engine.LoadRequest) (*engine.Snap
 	err = pipelineErr(cmds, err)
 	endRoundTrip(span, "Load", len(b.cmds), err)
 	if err != nil {
+		return nil, r.fail(opLoad, err)
+	}
+	if err := r.settleExpiries(ctx, b, now); err != nil {
 		return nil, r.fail(opLoad, err)
 	}
 	for k, cmd := range rings {
@@ -135,8 +143,10 @@ const trimEvery = 8
 //   - one write in trimEvery (at random, so that no caller can steer it):
 //     forget members last seen before the window and keep the newest
 //     MaxDistinct;
-//   - PEXPIRE, the same lifetime for every write of the key, so a later
-//     write never shortens it.
+//
+// The caller queues the key's PEXPIRE (the same lifetime for every write
+// of the key, so a later write never shortens it), or skips it
+// (queueExpire).
 func (r *Redis) queueDistinct(ctx context.Context, b *cmdBuf, i int, key *string, member string, c int64, at time.Time) {
 	h := b.str(strconv.FormatUint(xxhash.Sum64String(member), 36))
 	b.intCmd(ctx, "zadd", key, "gt", b.num(at.UnixMilli()), h)
@@ -144,5 +154,4 @@ func (r *Redis) queueDistinct(ctx context.Context, b *cmdBuf, i int, key *string
 		b.intCmd(ctx, "zremrangebyscore", key, "-inf", b.str("("+strconv.FormatInt(r.windows[i].startMs(c), 10)))
 		b.intCmd(ctx, "zremrangebyrank", key, 0, b.num(-int64(r.cfg.MaxDistinct)-1))
 	}
-	b.intCmd(ctx, "pexpire", key, r.distinctTTL[i])
 }

@@ -79,7 +79,9 @@ func (r *Redis) RecordOutcome(ctx context.Context, id string, o engine.Outcome, 
 	defer b.release()
 	for k := range r.rings {
 		if v := pe.Keys.Get(r.rings[k].kind); v != "" {
-			r.queueRing(ctx, b, k, b.str(r.rings[k].key(v)), on, pe.Kind, pe.At, at, true)
+			if key := b.str(r.rings[k].key(v)); r.queueRing(ctx, b, k, key, on, pe.Kind, pe.At, at, true) {
+				b.intCmd(ctx, "pexpire", key, r.rings[k].ttlArg)
+			}
 		}
 	}
 	for i := range r.cfg.Counters {
@@ -96,7 +98,9 @@ func (r *Redis) RecordOutcome(ctx context.Context, id string, o engine.Outcome, 
 		if w.ttl(idx, at) <= 0 {
 			continue // already out of every window from now on
 		}
-		r.queueDistinct(ctx, b, i, b.str(r.counterKey(i, v)), member, idx, pe.At)
+		key := b.str(r.counterKey(i, v))
+		r.queueDistinct(ctx, b, i, key, member, idx, pe.At)
+		b.intCmd(ctx, "pexpire", key, r.distinctTTL[i])
 	}
 	pipe := b.pipeline(r.c)
 	_ = pipe.BatchProcess(ctx, b.cmds...) // only appends

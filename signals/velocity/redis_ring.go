@@ -79,9 +79,13 @@ type ringKind struct {
 	// ttlMs is the key's expiry after every write: the longest window
 	// plus two of its buckets (the event's own and one for clock skew
 	// between instances), so a bucket lives at least until its end plus
-	// its window. ttlArg is the same, boxed once for PEXPIRE.
+	// its window, plus horizon. ttlArg is the same, boxed once for PEXPIRE.
 	ttlMs  int64
 	ttlArg any
+	// horizon is the smallest bucket of the ring's counters: a write
+	// less than horizon after this instance set the key's expiry sends
+	// no PEXPIRE (redis_expiry.go).
+	horizon time.Duration
 }
 
 // newRings lays out the event counters of cfg by key kind.
@@ -97,10 +101,14 @@ func newRings(cfg *Config, windows []window) []ringKind {
 			rk.counters = append(rk.counters, i)
 			layout.WriteString(s.Name + "/" + strconv.FormatInt(s.Window.Milliseconds(), 10) + ";")
 			rk.ttlMs = max(rk.ttlMs, (windows[i].length+2*windows[i].bucket)/int64(time.Millisecond))
+			if rk.horizon == 0 || time.Duration(windows[i].bucket) < rk.horizon {
+				rk.horizon = time.Duration(windows[i].bucket)
+			}
 		}
 		if len(rk.counters) == 0 {
 			continue
 		}
+		rk.ttlMs += rk.horizon.Milliseconds()
 		rk.head = cfg.KeyPrefix + "{v:" + string(kind) + ":"
 		rk.tail = "}:r" + strconv.FormatUint(xxhash.Sum64String(layout.String())&0xffffffff, 36)
 		rk.ttlArg = rk.ttlMs
@@ -155,11 +163,12 @@ func be64s(s string) uint64 {
 // queueRing adds to b the counting of one event in ring k (key): for
 // each of the ring's counters that counts moments on of events of kind
 // evKind, two saturating increments of the cell of the event's bucket
-// that compute max(cell, tag<<ringCountBits) + 1, all in one BITFIELD,
-// then the key's PEXPIRE. late (an outcome reported at at) skips the
-// counters whose bucket is already out of every window at at. Nothing is
-// queued when no counter counts the event.
-func (r *Redis) queueRing(ctx context.Context, b *cmdBuf, k int, key *string, on engine.CountOn, evKind string, evAt, at time.Time, late bool) {
+// that compute max(cell, tag<<ringCountBits) + 1, all in one BITFIELD.
+// late (an outcome reported at at) skips the counters whose bucket is
+// already out of every window at at. Nothing is queued when no counter
+// counts the event; it reports whether something was, and the caller then
+// queues the key's PEXPIRE (or skips it, queueExpire).
+func (r *Redis) queueRing(ctx context.Context, b *cmdBuf, k int, key *string, on engine.CountOn, evKind string, evAt, at time.Time, late bool) bool {
 	rk := &r.rings[k]
 	start := b.open()
 	open := false
@@ -185,8 +194,8 @@ func (r *Redis) queueRing(ctx context.Context, b *cmdBuf, k int, key *string, on
 		b.more("INCRBY", "u63", off, b.num(-base), "INCRBY", "u63", off, b.num(base+1))
 	}
 	if !open {
-		return
+		return false
 	}
 	b.add(redis.NewIntSliceCmd(ctx, b.done(start)...))
-	b.intCmd(ctx, "pexpire", key, rk.ttlArg)
+	return true
 }
