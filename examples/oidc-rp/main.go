@@ -1,60 +1,52 @@
 // Command oidc-rp protects a page with riskauth's sign-in (docs/oidc.md):
-// ISSUER=http://127.0.0.1:8080 CLIENT_ID=web-app CLIENT_SECRET=... go run ./examples/oidc-rp
+//
+//	ISSUER=http://127.0.0.1:8080 CLIENT_ID=web-app CLIENT_SECRET=... go run ./examples/oidc-rp
+//
+// and open http://127.0.0.1:9000/ (ADDR and REDIRECT_URL change where it
+// listens and what riskauth sends the browser back to).
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
+	"log"
 	"net/http"
 	"os"
-	"strings"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 )
 
-// app serves / (to riskauth, with PKCE S256, state and nonce kept in the
-// browser) and /callback, the protected page, shown after the code
-// exchange and the ID token's verification.
-func app(ctx context.Context, issuer, id, secret, redirect string) (http.Handler, error) {
-	p, err := oidc.NewProvider(ctx, issuer)
+func main() {
+	p, err := oidc.NewProvider(context.Background(), os.Getenv("ISSUER"))
 	if err != nil {
-		return nil, err
+		log.Fatal(err)
 	}
-	conf := &oauth2.Config{ClientID: id, ClientSecret: secret, Endpoint: p.Endpoint(), RedirectURL: redirect, Scopes: []string{oidc.ScopeOpenID, "email"}}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		st, n, v := rand.Text(), rand.Text(), oauth2.GenerateVerifier()
-		http.SetCookie(w, &http.Cookie{Name: "rp", Value: st + "." + n + "." + v, HttpOnly: true, MaxAge: 600})
-		http.Redirect(w, r, conf.AuthCodeURL(st, oauth2.S256ChallengeOption(v), oidc.Nonce(n)), http.StatusFound)
+	id, addr := os.Getenv("CLIENT_ID"), cmp.Or(os.Getenv("ADDR"), "127.0.0.1:9000")
+	conf := &oauth2.Config{ClientID: id, ClientSecret: os.Getenv("CLIENT_SECRET"), Endpoint: p.Endpoint(),
+		RedirectURL: cmp.Or(os.Getenv("REDIRECT_URL"), "http://"+addr+"/callback"), Scopes: []string{oidc.ScopeOpenID, "email"}}
+	// To riskauth with PKCE (S256) and a nonce. The state names a cookie of
+	// this browser's own, holding the nonce and the PKCE verifier.
+	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		state, nonce, verifier := rand.Text(), rand.Text(), oauth2.GenerateVerifier()
+		http.SetCookie(w, &http.Cookie{Name: "rp-" + state, Value: nonce + verifier, HttpOnly: true, MaxAge: 600})
+		http.Redirect(w, r, conf.AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)), http.StatusFound)
 	})
-	mux.HandleFunc("/callback", func(w http.ResponseWriter, r *http.Request) {
-		var keep [3]string // state, nonce, verifier
-		if c, err := r.Cookie("rp"); err == nil {
-			copy(keep[:], strings.SplitN(c.Value, ".", 3))
-		}
+	// The protected page: only after this browser's code is exchanged and
+	// the ID token verified, nonce included.
+	http.HandleFunc("/callback", func(w http.ResponseWriter, r *http.Request) {
 		var claims struct{ Email string }
-		if keep[0] != "" && r.URL.Query().Get("state") == keep[0] { // this browser's sign-in, then the code
-			tok, err := conf.Exchange(r.Context(), r.URL.Query().Get("code"), oauth2.VerifierOption(keep[2]))
-			if err != nil {
-				http.Error(w, "sign-in failed", http.StatusUnauthorized)
-				return
-			}
-			raw, _ := tok.Extra("id_token").(string)
-			if idt, err := p.Verifier(&oidc.Config{ClientID: id}).Verify(r.Context(), raw); err == nil && idt.Nonce == keep[1] && idt.Claims(&claims) == nil {
-				_, _ = w.Write([]byte("Hello, " + claims.Email + ": this page is protected by riskauth.\n"))
-				return
+		if c, err := r.Cookie("rp-" + r.URL.Query().Get("state")); err == nil && len(c.Value) > 26 { // a 26-letter nonce, then the verifier
+			if tok, err := conf.Exchange(r.Context(), r.URL.Query().Get("code"), oauth2.VerifierOption(c.Value[26:])); err == nil {
+				raw, _ := tok.Extra("id_token").(string)
+				if idt, err := p.Verifier(&oidc.Config{ClientID: id}).Verify(r.Context(), raw); err == nil && idt.Nonce == c.Value[:26] && idt.Claims(&claims) == nil {
+					_, _ = w.Write([]byte("Hello, " + claims.Email + ": this page is protected by riskauth.\n"))
+					return
+				}
 			}
 		}
 		http.Error(w, "sign-in failed", http.StatusUnauthorized)
 	})
-	return mux, nil
-}
-
-func main() {
-	h, err := app(context.Background(), os.Getenv("ISSUER"), os.Getenv("CLIENT_ID"), os.Getenv("CLIENT_SECRET"), "http://127.0.0.1:9000/callback")
-	if err != nil {
-		panic(err)
-	}
-	panic(http.ListenAndServe("127.0.0.1:9000", h))
+	log.Fatal(http.ListenAndServe(addr, nil))
 }
