@@ -121,6 +121,8 @@ type UserView struct {
 	// Consents are where the owner stands with every declared purpose and
 	// the ledger behind it, newest first (nil when consents are not kept).
 	Consents *ConsentView
+	// Identities are the linked upstream identities, oldest first.
+	Identities []LinkedIdentity
 }
 
 // RiskSummary is what support reads of the engine's risk profile: how
@@ -189,6 +191,12 @@ func (s *Admin) ViewUser(ctx context.Context, userID string) (*UserView, error) 
 		return nil, err
 	}
 	v.Held = s.held(v.WrongPasswords)
+	v.Identities = []LinkedIdentity{}
+	if s.ids != nil {
+		if v.Identities, err = s.ids.Identities(ctx, userID); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.selfServiceView(ctx, v); err != nil {
 		return nil, err
 	}

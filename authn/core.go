@@ -41,6 +41,9 @@ type core struct {
 	recovery RecoveryCodeStore
 	// passkeys is nil when passkeys are off (hasPasskeys).
 	passkeys PasskeyStore
+	// ids are the linked upstream identities (signin_upstream.go); nil
+	// when the server keeps none.
+	ids IdentityBackend
 	// counters and counterMAC: events counted across instances, under
 	// keys that are a keyed hash of what they count (counterKey).
 	counters   EventCounter

@@ -113,7 +113,7 @@ func (s *SelfService) Bundle(ctx context.Context, u *User) (*ExportBundle, error
 			PasswordChangedAt: optTime(u.PasswordChangedAt), CreatedAt: u.CreatedAt.UTC(), UpdatedAt: u.UpdatedAt.UTC(), Disabled: u.Disabled},
 		Sessions: []ExportSession{}, Devices: []ExportDevice{}, Activity: []ExportEntry{}, SignInAttempts: []ExportAttempt{},
 		NotIncluded: exportNotes()}
-	steps := []func(context.Context, *User, *ExportBundle) error{s.exportProfile, s.exportFactors, s.exportSessions,
+	steps := []func(context.Context, *User, *ExportBundle) error{s.exportProfile, s.exportFactors, s.exportIdentities, s.exportSessions,
 		s.exportDevices, s.exportActivity, s.exportAttempts, s.exportConsents, s.exportRisk, s.exportDeletion}
 	for _, step := range steps {
 		if err := step(ctx, u, b); err != nil {
@@ -179,6 +179,22 @@ func (s *SelfService) exportFactors(ctx context.Context, u *User, b *ExportBundl
 			LastUsedAt: optTime(i.LastUsedAt), BackupEligible: i.BackupEligible, Synced: i.Synced})
 	}
 	return err
+}
+
+func (s *SelfService) exportIdentities(ctx context.Context, u *User, b *ExportBundle) error {
+	b.Identities = []ExportIdentity{}
+	if s.ids == nil {
+		return nil
+	}
+	ids, err := s.ids.Identities(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	for _, li := range ids {
+		b.Identities = append(b.Identities, ExportIdentity{ID: li.ID, Provider: li.Provider, Issuer: li.Issuer, Subject: li.Subject,
+			Email: li.Email, LinkedAt: li.LinkedAt.UTC(), LastUsedAt: li.LastUsedAt.UTC()})
+	}
+	return nil
 }
 
 func (s *SelfService) exportSessions(ctx context.Context, u *User, b *ExportBundle) error {

@@ -17,12 +17,14 @@ type ExportBundle struct {
 	GeneratedAt time.Time `json:"generated_at"`
 	UserID      string    `json:"user_id"`
 
-	Account  ExportAccount   `json:"account"`
-	Profile  ExportProfile   `json:"profile"`
-	Factors  ExportFactors   `json:"factors"`
-	Sessions []ExportSession `json:"sessions"`
-	Devices  []ExportDevice  `json:"devices"`
-	Activity []ExportEntry   `json:"activity"`
+	Account ExportAccount `json:"account"`
+	Profile ExportProfile `json:"profile"`
+	Factors ExportFactors `json:"factors"`
+	// Identities are the linked accounts at upstream identity providers.
+	Identities []ExportIdentity `json:"identities"`
+	Sessions   []ExportSession  `json:"sessions"`
+	Devices    []ExportDevice   `json:"devices"`
+	Activity   []ExportEntry    `json:"activity"`
 	// SignInAttempts are the recent attempts behind the throttles
 	// (successes and failures), newest first.
 	SignInAttempts []ExportAttempt `json:"sign_in_attempts"`
@@ -76,6 +78,17 @@ type ExportFactors struct {
 	// RecoveryCodesRemaining is how many unused recovery codes exist
 	// (their hashes are not exported).
 	RecoveryCodesRemaining int `json:"recovery_codes_remaining"`
+}
+
+// ExportIdentity is a linked upstream identity.
+type ExportIdentity struct {
+	ID         string    `json:"id"`
+	Provider   string    `json:"provider"`
+	Issuer     string    `json:"issuer"`
+	Subject    string    `json:"subject"`
+	Email      string    `json:"email"`
+	LinkedAt   time.Time `json:"linked_at"`
+	LastUsedAt time.Time `json:"last_used_at"`
 }
 
 // ExportTOTP is an authenticator app enrolment.

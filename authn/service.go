@@ -175,6 +175,7 @@ func New(cfg Config, d Deps) (*Services, error) {
 		render: d.Renderer, events: d.Events,
 	}
 	c.required = d.RequiredActions
+	c.ids = d.Identities
 	c.mail = newMailQueue(d.Mailer, cfg.MailQueue, cfg.MailWorkers, d.Logger, d.Metrics)
 	c.self = selfStores{devices: d.SelfService.Devices, activity: d.SelfService.Activity, profiler: d.SelfService.Profiler,
 		consents: d.SelfService.Consents, profiles: d.SelfService.Profiles}
@@ -197,7 +198,7 @@ func New(cfg Config, d Deps) (*Services, error) {
 		c.passkeys = d.Passkeys
 	}
 	if len(d.Upstream) > 0 && d.Identities != nil {
-		signin.upstream = &Upstream{signin: signin, ids: d.Identities, providers: d.Upstream}
+		signin.upstream = &Upstream{signin: signin, providers: d.Upstream}
 	}
 	return &Services{
 		Upstream:     signin.upstream,

@@ -76,7 +76,6 @@ var _ UpstreamProvider = (*upstream.Provider)(nil)
 // owner's linked identities. Nil in Services without providers.
 type Upstream struct {
 	signin    *SignIn
-	ids       IdentityBackend
 	providers []UpstreamProvider
 }
 
@@ -230,7 +229,7 @@ func (s *Upstream) Finish(ctx context.Context, r UpstreamCallback) (res *Upstrea
 		return nil, err
 	}
 	res = &UpstreamResult{ReturnTo: st.ReturnTo}
-	li, err := s.ids.IdentityBySubject(ctx, id.Issuer, id.Subject)
+	li, err := s.signin.ids.IdentityBySubject(ctx, id.Issuer, id.Subject)
 	switch {
 	case err == nil:
 		res.Login, err = s.signInLinked(ctx, li, id, r.Client)
@@ -308,7 +307,7 @@ func (s *Upstream) signInAs(ctx context.Context, u *User, linkID, provider strin
 		s.signin.auditStep(secevent.LoginFailed, st, "account_disabled")
 		return nil, errLoginFailed()
 	}
-	if err := s.ids.TouchIdentity(ctx, linkID, s.signin.clock.Now()); err != nil {
+	if err := s.signin.ids.TouchIdentity(ctx, linkID, s.signin.clock.Now()); err != nil {
 		s.signin.log.Warn("upstream identity use not recorded", "user_id", u.ID, "err", err)
 	}
 	mfa, err := s.signin.hasTOTP(ctx, u.ID)
@@ -380,7 +379,7 @@ func (s *Upstream) link(ctx context.Context, u *User, id upstream.Identity, c Cl
 	now := s.signin.clock.Now()
 	li := LinkedIdentity{ID: newID(), UserID: u.ID, Provider: id.Provider, Issuer: id.Issuer, Subject: id.Subject,
 		Email: id.Email, LinkedAt: now, LastUsedAt: now}
-	if err := s.ids.LinkIdentity(ctx, li); err != nil {
+	if err := s.signin.ids.LinkIdentity(ctx, li); err != nil {
 		return LinkedIdentity{}, err
 	}
 	s.signin.emit(secevent.IdentityLinked, u, c, "", map[string]string{"provider": li.Provider, "issuer": li.Issuer,
@@ -403,7 +402,7 @@ func (s *Upstream) awaitProof(ctx context.Context, u *User, id upstream.Identity
 	if err := s.signin.flows.CreateFlow(ctx, fl); err != nil {
 		return nil, err
 	}
-	if err := s.ids.SavePendingLink(ctx, PendingLink{FlowID: fl.ID, UserID: u.ID, Provider: id.Provider, Issuer: id.Issuer,
+	if err := s.signin.ids.SavePendingLink(ctx, PendingLink{FlowID: fl.ID, UserID: u.ID, Provider: id.Provider, Issuer: id.Issuer,
 		Subject: id.Subject, Email: id.Email, ExpiresAt: fl.ExpiresAt}, now); err != nil {
 		return nil, err
 	}
@@ -419,7 +418,7 @@ func (s *SignIn) linkPending(ctx context.Context, st step) {
 	if s.upstream == nil || st.flow == nil {
 		return
 	}
-	pl, err := s.upstream.ids.TakePendingLink(ctx, st.flow.ID, s.clock.Now())
+	pl, err := s.ids.TakePendingLink(ctx, st.flow.ID, s.clock.Now())
 	if errors.Is(err, ErrNotFound) {
 		return
 	}

@@ -144,7 +144,7 @@ type FamiliarityFeatures struct {
 // AuthnFeatures name the factor a sign-in step presents, so rules can
 // weigh a phishing-resistant one (a passkey) differently from a password.
 type AuthnFeatures struct {
-	Factor            string `expr:"factor" json:"factor,omitempty" doc:"the factor this sign-in step presents: password, passkey, email_code, magic_link, totp, recovery_code; empty when the event does not say" example:"\"passkey\""`
+	Factor            string `expr:"factor" json:"factor,omitempty" doc:"the factor this sign-in step presents: password, passkey, email_code, magic_link, totp, recovery_code, upstream (a sign-in through an upstream identity provider, named in attr.upstream_provider); empty when the event does not say" example:"\"passkey\""`
 	PhishingResistant bool   `expr:"phishing_resistant" json:"phishing_resistant" doc:"the factor is bound to the origin and cannot be phished (a passkey)" example:"true"`
 }
 

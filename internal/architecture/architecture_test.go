@@ -65,6 +65,8 @@ var layers = []layer{
 		why: "configuration and the assembly of the whole daemon"},
 	{name: "tests", pkgs: []string{"internal/architecture"},
 		why: "this test"},
+	{name: "examples", pkgs: []string{"examples/..."},
+		why: "programs an outside application would write (a relying party), against riskauth's public protocols only"},
 	{name: "commands", pkgs: []string{"cmd/..."},
 		may: []string{"wiring", "http", "authn", "security events", "alerts", "rule tools", "standard", "signals", "scenario", "engine", "rules", "familiarity", "vocabulary", "leaf"},
 		why: "riskauthd, riskctl, risksim and the load generators; nothing imports them"},

@@ -43,6 +43,9 @@ type accountView struct {
 	// Passkeys is the security page's passkey section (pages_passkey.go);
 	// nil when passkeys are off.
 	Passkeys *authn.PasskeyList
+	// Identities is the security page's linked identities section
+	// (upstream_account.go); nil without an identity store.
+	Identities []identityRow
 }
 
 type accountDevice struct {
@@ -97,7 +100,7 @@ func (s *Server) accountPage(section string) fiber.Handler {
 func noticeID(n string) string {
 	switch n {
 	case "profile", "password", "totp_removed", "session_revoked", "others_revoked", "device_forgotten", "not_me",
-		"passkey_added", "passkey_renamed", "passkey_removed":
+		"passkey_added", "passkey_renamed", "passkey_removed", "identity_unlinked":
 		return "account_done_" + n
 	}
 	return ""
@@ -121,6 +124,9 @@ func (s *Server) renderAccount(c *fiber.Ctx, status int, tok string, v accountVi
 			v.QR = "data:image/png;base64," + base64.StdEncoding.EncodeToString(v.TOTP.QRPNG)
 		}
 		if v.Passkeys, err = s.loadAccountPasskeys(c, tok); err != nil {
+			return s.accountFailed(c, err, v.Section)
+		}
+		if v.Identities, err = s.loadAccountIdentities(c, tok); err != nil {
 			return s.accountFailed(c, err, v.Section)
 		}
 	case "devices":
@@ -263,6 +269,14 @@ func (s *Server) accountPost(c *fiber.Ctx) error {
 	case "not_me":
 		if _, err = s.self.DisownActivity(ctx, tok, formValue(c, "id"), cl); err == nil {
 			return back("not_me")
+		}
+	case "identity_unlink":
+		ua := s.upstreamAccount()
+		if ua == nil {
+			return authnDisabled(c)
+		}
+		if err = ua.UnlinkIdentity(ctx, authn.UnlinkIdentityRequest{SessionToken: tok, ID: formValue(c, "id"), Client: cl}); err == nil {
+			return back("identity_unlinked")
 		}
 	case "passkey_rename", "passkey_remove":
 		var notice string

@@ -160,10 +160,12 @@ func TestHostedPagesInBrowser(t *testing.T) {
 		e.auth.track(c)
 	}
 	pb.check(ctx, "account-security-codes")
-	for _, sec := range []string{"devices", "sessions", "activity", "privacy"} {
+	for _, sec := range []string{"devices", "sessions", "activity"} {
 		go2(ctx, "/account/"+sec, sec)
 		pb.check(ctx, "account-"+sec)
 	}
+	go2(ctx, "/account/privacy", "privacy")
+	pb.axeOnly(ctx, "account-privacy") // no purposes declared here
 	click(ctx, "#logout", `body[data-state="identifier"]`)
 
 	// Another browser: the engine steps up, now with the app; the user
@@ -213,6 +215,7 @@ func TestHostedPagesInBrowser(t *testing.T) {
 	pb.check(reg, "magic-link")
 
 	passkeysInBrowser(t, pb, e)
+	consentsInBrowser(t, pb)
 
 	// German.
 	de := pb.tab("de-DE,de;q=0.9", true)

@@ -45,6 +45,9 @@ func (s *Server) upstreamRoutes() []route {
 		// Apple's form_post: a cross-site POST, so no CSRF token; the
 		// state, bound to the cookie and used once, is the protection.
 		{method: http.MethodPost, path: "/login/upstream/:provider/callback", handler: s.upstreamCallback},
+		// The owner's linked identities (upstream_account.go).
+		{method: http.MethodGet, path: "/v1/account/identities", authn: viaAccount, handler: s.listIdentities},
+		{method: http.MethodDelete, path: "/v1/account/identities/:id", guard: true, authn: viaAccount, handler: s.unlinkIdentity},
 	}
 }
 

@@ -174,7 +174,8 @@ func newUpstreamEnv(t *testing.T, rulesPath string) *upstreamEnv {
 	ae := newAuthnEnvDeps(t, eng, reg, origin, logger, func(d *authn.Deps, st *store.SQLite) {
 		d.Upstream, d.Identities = provs, st
 	})
-	srv, err := httpapi.New(httpapi.Config{APIKeys: []string{testKey}, PublicOrigin: origin},
+	srv, err := httpapi.New(httpapi.Config{APIKeys: []string{testKey}, PublicOrigin: origin,
+		AdminKeys: []httpapi.AdminKey{{Name: "helpdesk-1", Key: usersKeySupport, Scopes: []string{"users:support"}}}},
 		ae.deps(httpapi.Deps{Engine: eng, Registry: reg, Logger: logger, Upstream: ae.svc.Upstream}))
 	require.NoError(t, err)
 	done := make(chan error, 1)
@@ -258,4 +259,22 @@ func (b *upstreamBrowser) signedIn() bool {
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, resp.Body)
 	return resp.StatusCode == http.StatusOK
+}
+
+// api calls the JSON API with the browser's cookies, as a same-origin
+// page would, and returns the status and body.
+func (b *upstreamBrowser) api(method, path string) (int, string) {
+	t := b.e.t
+	t.Helper()
+	req, err := http.NewRequest(method, b.e.url+path, nil)
+	require.NoError(t, err)
+	req.Header.Set("User-Agent", browserUA)
+	req.Header.Set("Origin", b.e.url)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	resp, err := b.client.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(raw)
 }

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"os"
@@ -277,4 +278,72 @@ func TestUpstreamRisk(t *testing.T) {
 	p = g.signInVia("idp2", "gus", e.idp)
 	assert.Equal(t, http.StatusUnauthorized, p.status, p.body)
 	assert.False(t, g.signedIn())
+}
+
+// TestUpstreamUnlink: the owner lists the linked identities and unlinks
+// one, but never the account's last way to sign in; the account page
+// shows them; the admin view and the export include them.
+func TestUpstreamUnlink(t *testing.T) {
+	t.Parallel()
+	e := newUpstreamEnv(t, "")
+	e.idp.add(idpUser{id: "hal", email: "hal@example.com", verified: true})
+	const email = "ivy@example.com"
+	e.browser().register(email)
+	e.idp.add(idpUser{id: "ivy", email: email, verified: true})
+
+	// hal's account has no password: its only link cannot go.
+	hal := e.browser2()
+	require.Equal(t, "/account", hal.signInWith("hal", e.idp).url.Path)
+	status, body := hal.api(http.MethodGet, "/v1/account/identities")
+	require.Equal(t, http.StatusOK, status, body)
+	var list struct {
+		Identities []struct {
+			ID, Provider, Issuer, Email string
+		} `json:"identities"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(body), &list))
+	require.Len(t, list.Identities, 1)
+	assert.Equal(t, "idp", list.Identities[0].Provider)
+	assert.Equal(t, "hal@example.com", list.Identities[0].Email)
+	status, body = hal.api(http.MethodDelete, "/v1/account/identities/"+list.Identities[0].ID)
+	assert.Equal(t, http.StatusUnprocessableEntity, status, body)
+	assert.Contains(t, body, "only way to sign in")
+	p := hal.get(e.url + "/account/security")
+	require.Equal(t, http.StatusOK, p.status)
+	assert.Contains(t, p.body, "Test IdP", "the security page lists the link")
+
+	// ivy has a password: the link goes, audited.
+	ivy := e.browser2()
+	p = ivy.signInWith("ivy", e.idp)
+	p = ivy.submit(p, map[string]string{"step": "password", "password": userPassword})
+	require.Equal(t, "/account", p.url.Path, p.body)
+	ids := e.identities(email)
+	require.Len(t, ids, 1)
+
+	admin := e.browser()
+	u, err := e.auth.store.UserByEmail(context.Background(), email)
+	require.NoError(t, err)
+	r := admin.get("/v1/admin/users/"+u.ID, asAdmin(usersKeySupport))
+	require.Equal(t, http.StatusOK, r.status, string(r.body))
+	assert.Contains(t, string(r.body), `"identities":[{`, "the admin view shows the link")
+
+	status, body = ivy.api(http.MethodDelete, "/v1/account/identities/nope")
+	assert.Equal(t, http.StatusNotFound, status, body)
+	status, body = ivy.api(http.MethodDelete, "/v1/account/identities/"+ids[0].ID)
+	require.Equal(t, http.StatusOK, status, body)
+	assert.Empty(t, e.identities(email))
+	require.Eventually(t, func() bool {
+		for _, m := range e.auth.mails(t, email, mail.KindMFAChanged) {
+			if strings.Contains(m.Text, "was unlinked") {
+				return true
+			}
+		}
+		return false
+	}, 10*time.Second, 20*time.Millisecond, "the owner is told")
+
+	// Unlinked, the identity no longer signs in by itself: it asks for
+	// the account's proof again.
+	again := e.browser2()
+	p = again.signInWith("ivy", e.idp)
+	assert.Contains(t, p.body, "An account with this email address exists")
 }

@@ -28,6 +28,8 @@ type userView struct {
 	History  []activityBody `json:"history"`
 	Risk     *riskView      `json:"risk"`
 	Consents *consentsBody  `json:"consents"`
+	// Identities are the linked upstream identities (upstream_account.go).
+	Identities []identityBody `json:"identities"`
 }
 
 // adminProfile is the profile as support sees it (every attribute, also
@@ -169,6 +171,7 @@ func (s *Server) addSelfServiceView(body *userView, v *authn.UserView) {
 		c := consentsOf(v.Consents)
 		body.Consents = &c
 	}
+	body.Identities = identitiesOf(v.Identities)
 	if r := v.Risk; r != nil {
 		body.Risk = &riskView{Logins: r.Logins, FirstLogin: optTime(r.FirstLogin), LastLogin: optTime(r.LastLogin),
 			LastCountry: r.LastCountry, Countries: r.Countries, Networks: r.Networks, Devices: r.Devices, TrustedDevices: r.TrustedDevices}

@@ -92,7 +92,11 @@ func TestBands(t *testing.T) {
 			// abroad (observed 1-2 15.6-18.6%, 3-9 15.4-21.4%, 10-29
 			// 5.1-11.0%, 30+ 1.5-3.3%, overall 3.9-6.6%, median
 			// 0.6-2.0%).
-			assert.InDelta(t, 0.17, rep.Legit[1].ReauthRate, 0.06, "re-auth with 1-2 logins")
+			//
+			// The device-level rules (device-impossible-travel,
+			// device-new-network-recent, young-account-unfamiliar-device)
+			// raise 1-2 logins to 19.6-22.6% on the fixture.
+			assert.InDelta(t, 0.20, rep.Legit[1].ReauthRate, 0.06, "re-auth with 1-2 logins")
 			assert.LessOrEqual(t, rep.Legit[2].ReauthRate, 0.28, "re-auth with 3-9 logins")
 			assert.LessOrEqual(t, rep.Legit[3].ReauthRate, 0.15, "re-auth with 10-29 logins")
 			assert.LessOrEqual(t, rep.Legit[4].ReauthRate, 0.05, "re-auth with 30+ logins")
@@ -104,6 +108,10 @@ func TestBands(t *testing.T) {
 			assert.GreaterOrEqual(t, byModel[CookieReplayAbroad].TPR, 0.9, "cookie replay, abroad")
 			assert.GreaterOrEqual(t, byModel[SameNetwork].TPR, 0.88, "same network")
 			assert.GreaterOrEqual(t, byModel[SessionTheft].TPR, 0.5, "session theft")
+			// Active-device replays (observed 0.36-0.52 in the city,
+			// 0.80-0.99 abroad: the fixture's few places are shared).
+			assert.GreaterOrEqual(t, byModel[CookieReplayActiveCity].TPR, 0.25, "active cookie replay, city")
+			assert.GreaterOrEqual(t, byModel[CookieReplayActiveAbroad].TPR, 0.7, "active cookie replay, abroad")
 			assert.Zero(t, rep.LegitAll.BlockRate, "block rate overall")
 			assert.LessOrEqual(t, rep.Median.Rules, 0.05, "median per-user re-auth, history ≥ 10")
 			assert.Zero(t, rep.BlockedUsers, "legitimate users blocked")
