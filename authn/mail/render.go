@@ -86,7 +86,7 @@ type Renderer struct {
 // in the reader's language; the others are still written in English in
 // their templates, and go out in English, layout and footer included.
 var localized = map[Kind]bool{KindVerifyEmail: true, KindPasswordReset: true, KindLoginCode: true, KindAccountExists: true,
-	KindDataExport: true}
+	KindDataExport: true, KindNewDeviceSignIn: true, KindPasswordChanged: true, KindStepUpFailed: true, KindMFAChanged: true}
 
 // NewRenderer checks cfg and parses every template, so a broken template
 // fails at startup rather than on the first password reset.
@@ -190,6 +190,12 @@ type common struct {
 // service's name as {{.Service}}.
 func (c common) T(id string, args ...any) string {
 	return c.l.T(id, append(args, "Service", c.Service)...)
+}
+
+// Plural is the catalogue's message id with plural forms for n
+// ({{.Count}}), args as for T.
+func (c common) Plural(id string, n int, args ...any) string {
+	return c.l.Plural(id, n, append(args, "Service", c.Service)...)
 }
 
 // Duration is d as people say it, in the mail's language.
@@ -332,7 +338,7 @@ func (r *Renderer) AccountDeletion(to string, due time.Time, rc RequestContext) 
 	if due.IsZero() || rc.When.IsZero() {
 		return Message{}, errors.New("render account_deletion: due and event times are required")
 	}
-	sd := r.securityData(rc, "")
+	sd := r.securityData(KindAccountDeletion, rc, "")
 	return r.render(KindAccountDeletion, to, struct {
 		securityData
 		Due time.Time
@@ -405,7 +411,7 @@ func (r *Renderer) SecurityEvent(kind Kind, to string, rc RequestContext) (Messa
 	if rc.When.IsZero() {
 		return Message{}, fmt.Errorf("render %s: event time is required", kind)
 	}
-	return r.render(kind, to, r.securityData(rc, ""))
+	return r.render(kind, to, r.securityData(kind, rc, ""))
 }
 
 // MFAChange says what changed about a user's second factors.
@@ -448,7 +454,7 @@ func (r *Renderer) MFAChanged(to string, d MFAChangeData, rc RequestContext) (Me
 	if d.SignedOut < 0 {
 		return Message{}, errors.New("render mfa_changed: negative count of sessions signed out")
 	}
-	sd := r.securityData(rc, d.Change)
+	sd := r.securityData(KindMFAChanged, rc, d.Change)
 	sd.Factor = cleanField(d.Factor)
 	sd.SignedOut = d.SignedOut
 	return r.render(KindMFAChanged, to, sd)
@@ -465,9 +471,9 @@ type securityData struct {
 	SignInLink   string
 }
 
-func (r *Renderer) securityData(rc RequestContext, change MFAChange) securityData {
+func (r *Renderer) securityData(kind Kind, rc RequestContext, change MFAChange) securityData {
 	return securityData{
-		common:       r.common("", rc.Lang),
+		common:       r.common(kind, rc.Lang),
 		Context:      rc.clean(),
 		Change:       change,
 		SecurityLink: r.link(r.cfg.Paths.Security, ""),

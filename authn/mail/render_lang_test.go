@@ -33,6 +33,12 @@ func TestRenderGoldenGerman(t *testing.T) {
 		KindDataExport: func() (Message, error) {
 			return r.DataExport("alice@example.org", LinkData{Token: "tok-export", ExpiresIn: time.Hour}, rc)
 		},
+		KindMFAChanged: func() (Message, error) {
+			return r.MFAChanged("alice@example.org", MFAChangeData{Change: MFARemoved, Factor: "Passkey", SignedOut: 2}, rc)
+		},
+	}
+	for _, k := range []Kind{KindPasswordChanged, KindNewDeviceSignIn, KindStepUpFailed} {
+		msgs[k] = func() (Message, error) { return r.SecurityEvent(k, "alice@example.org", rc) }
 	}
 	for k, render := range msgs {
 		t.Run(string(k), func(t *testing.T) {
@@ -59,6 +65,36 @@ func golden(t *testing.T, path, got string) {
 	require.Equal(t, string(want), got)
 }
 
+// TestRenderMFAChangeGerman: every change and both plural forms of the
+// signed-out sessions have their German sentence (an id missing from
+// the catalogue would come out as itself).
+func TestRenderMFAChangeGerman(t *testing.T) {
+	t.Parallel()
+	r := newRenderer(t)
+	for c, want := range map[MFAChange]string{
+		MFAAdded:             "Ihrem Example-Konto wurde am 28.11.2026, 13:05 UTC ein zweiter Faktor (Passkey) hinzugefügt.",
+		MFARemoved:           "Von Ihrem Example-Konto wurde am 28.11.2026, 13:05 UTC ein zweiter Faktor (Passkey) entfernt.",
+		MFARecoveryRenewed:   "neue Wiederherstellungscodes erstellt; die alten funktionieren nicht mehr.",
+		MFARecoveryCodeUsed:  "wurde ein Wiederherstellungscode verwendet",
+		MFAAllFactorsRemoved: "zur Anmeldung genügt jetzt allein das Passwort.",
+		IdentityLinked:       "Ihr Passkey-Konto wurde am 28.11.2026, 13:05 UTC mit Ihrem Example-Konto verknüpft",
+		IdentityUnlinked:     "Die Verknüpfung Ihres Passkey-Kontos mit Ihrem Example-Konto wurde am 28.11.2026, 13:05 UTC aufgehoben",
+	} {
+		for n, signedOut := range map[int]string{0: "", 1: "wurde 1 andere Sitzung abgemeldet", 3: "wurden 3 andere Sitzungen abgemeldet"} {
+			m, err := r.MFAChanged("a@example.org", MFAChangeData{Change: c, Factor: "Passkey", SignedOut: n}, RequestContext{When: eventTime, Lang: "de"})
+			require.NoError(t, err)
+			for _, body := range []string{m.Text, m.HTML} {
+				assert.Contains(t, body, want, c)
+				assert.Contains(t, body, signedOut, c)
+				assert.NotContains(t, body, "mfa_", c)
+				if n == 0 {
+					assert.NotContains(t, body, "andere Sitzung", c)
+				}
+			}
+		}
+	}
+}
+
 // TestRenderLanguageChoice: a language not offered, or none, is English;
 // a mail not yet in the catalogue is English whatever was asked, layout
 // included (no half-German mail).
@@ -71,7 +107,7 @@ func TestRenderLanguageChoice(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, want, m.Subject, lang)
 	}
-	m, err := r.SecurityEvent(KindPasswordChanged, "a@example.org", RequestContext{When: eventTime, Lang: "de"})
+	m, err := r.AccountDeletion("a@example.org", eventTime.Add(time.Hour), RequestContext{When: eventTime, Lang: "de"})
 	require.NoError(t, err)
 	assert.Contains(t, m.HTML, `<html lang="en">`)
 	assert.Contains(t, m.Text, "This is an automatic message")
