@@ -93,6 +93,11 @@ var (
 	errAlreadyVerified = newErr(CodeAlreadyVerified, "the address is already verified")
 )
 
+// CheckReason refuses a missing, overlong or control-character reason
+// (CodeInvalidRequest), for the other administrations (the OpenID Connect
+// client registry) that take one.
+func CheckReason(r string) error { return checkReason(r) }
+
 // checkReason refuses a missing, overlong or control-character reason.
 func checkReason(r string) error {
 	switch {

@@ -138,7 +138,7 @@ func (b *backchannel) tell(ctx context.Context, rp RPSession) {
 			b.st.log.ErrorContext(ctx, "oidc: back-channel logout: forget session", "err", err)
 		}
 	}()
-	c := b.st.clients[rp.ClientID]
+	c := b.st.find(ctx, rp.ClientID)
 	if c == nil || c.cfg.BackchannelLogoutURI == "" {
 		return
 	}

@@ -78,7 +78,7 @@ func (p *Provider) ConsentRequest(ctx context.Context, id string) (*ConsentPromp
 	if err != nil {
 		return nil, err
 	}
-	c := p.st.clients[a.ClientID]
+	c := p.st.find(ctx, a.ClientID)
 	if a.Login == nil || !a.Login.ConsentPending || c == nil {
 		return nil, ErrUnknownRequest
 	}
@@ -171,7 +171,7 @@ func (p *Provider) Apps(ctx context.Context, userID string) ([]App, error) {
 	out := make([]App, 0, len(cs))
 	for _, c := range cs {
 		app := App{ClientID: c.ClientID, ClientName: c.ClientID, Scopes: c.Scopes, GrantedAt: c.GrantedAt}
-		if cl := p.st.clients[c.ClientID]; cl != nil {
+		if cl := p.st.find(ctx, c.ClientID); cl != nil {
 			app.ClientName = cl.cfg.Name
 		}
 		out = append(out, app)

@@ -165,7 +165,7 @@ func (p *Provider) DeviceRequest(ctx context.Context, userID, userCode string) (
 	if err != nil {
 		return nil, err
 	}
-	c := p.clients[r.ClientID]
+	c := p.st.find(ctx, r.ClientID)
 	if c == nil {
 		return nil, ErrUnknownUserCode
 	}

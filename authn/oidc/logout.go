@@ -84,7 +84,7 @@ func sessionOf(req op.IDTokenRequest) string {
 // recordRPSession notes that the client got tokens from the session, when
 // the client wants to hear of its end.
 func (s *storage) recordRPSession(ctx context.Context, a *authRequest) error {
-	c := s.clients[a.ClientID]
+	c := s.find(ctx, a.ClientID)
 	if c == nil || c.cfg.BackchannelLogoutURI == "" || a.Login == nil || a.Login.SessionID == "" {
 		return nil
 	}

@@ -83,6 +83,10 @@ type Config struct {
 	// polls (default DefaultDevicePollInterval).
 	DeviceLifetime     time.Duration
 	DevicePollInterval time.Duration
+	// ClientCacheTTL is how long an instance keeps a client registered
+	// through the admin API before reading it from the store again
+	// (default DefaultClientCacheTTL; negative: read on every lookup).
+	ClientCacheTTL time.Duration
 }
 
 // Deps are the provider's collaborators.
@@ -108,6 +112,9 @@ type Deps struct {
 	// Counter bounds user-code entries of the device grant (the account
 	// store implements it); nil refuses every entry.
 	Counter authn.EventCounter
+	// Profiles are the users' profiles, for the claims clients map from
+	// them (claims.go; the account store implements it); nil maps none.
+	Profiles ProfileReader
 	// HTTPClient delivers logout tokens (nil: a client with a 5 s
 	// timeout that follows no redirect).
 	HTTPClient *http.Client
@@ -168,6 +175,7 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 		return nil, errors.New("oidc: request and code lifetimes must be positive, codes at most 10 minutes")
 	}
 	p := &Provider{issuer: cfg.Issuer, clients: map[string]*client{}}
+	cfg.ClientCacheTTL = orDefault(cfg.ClientCacheTTL, DefaultClientCacheTTL)
 	login := func(id string) string { return cfg.LoginPath + "?id=" + url.QueryEscape(id) }
 	scopes := []string{"openid", "profile", "email", "offline_access"}
 	for _, cc := range cfg.Clients {
@@ -181,8 +189,10 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 		p.clients[c.cfg.ID] = c
 		scopes = appendNew(scopes, c.cfg.Scopes...)
 	}
-	p.st = &storage{cfg: cfg, store: deps.Store, users: deps.Users, clock: deps.Clock, log: deps.Logger, clients: p.clients, risk: deps.Risk,
-		events: deps.Events, sessions: deps.Sessions, counter: deps.Counter}
+	reg := &registry{static: p.clients, store: deps.Store, clock: deps.Clock, ttl: cfg.ClientCacheTTL, loginURL: login,
+		cache: map[string]cachedClient{}}
+	p.st = &storage{cfg: cfg, store: deps.Store, users: deps.Users, clock: deps.Clock, log: deps.Logger, reg: reg, risk: deps.Risk,
+		events: deps.Events, sessions: deps.Sessions, counter: deps.Counter, profiles: deps.Profiles}
 	p.st.signing, p.st.keys = signingKeys(cfg.Keys)
 	if cfg.BackchannelAttempts <= 0 {
 		cfg.BackchannelAttempts = DefaultBackchannelAttempts
@@ -197,13 +207,16 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 		return nil, fmt.Errorf("oidc: %w", err)
 	}
 	opCfg := &op.Config{
-		CryptoKey:             cryptoKey,
-		CodeMethodS256:        true,
-		AuthMethodPost:        true,
-		GrantTypeRefreshToken: true,
-		SupportedUILocales:    []language.Tag{language.English},
-		SupportedScopes:       scopes,
-		SupportedClaims:       append(slices.Clone(op.DefaultSupportedClaims), "sid"),
+		CryptoKey:      cryptoKey,
+		CodeMethodS256: true,
+		AuthMethodPost: true,
+		// Checked by riskauth itself (assertion.go), before the op
+		// package reads the request.
+		AuthMethodPrivateKeyJWT: true,
+		GrantTypeRefreshToken:   true,
+		SupportedUILocales:      []language.Tag{language.English},
+		SupportedScopes:         scopes,
+		SupportedClaims:         append(slices.Clone(op.DefaultSupportedClaims), "sid"),
 		// Logout: back-channel, with sid; the page RP-initiated logout
 		// ends on when the client names none.
 		BackChannelLogoutSupported:        true,
@@ -267,7 +280,7 @@ func contains(ss []string, s string) bool {
 
 // Handler serves the provider's endpoints (the Path constants but the
 // login page and the key set, which the HTTP layer serves).
-func (p *Provider) Handler() http.Handler { return p.op }
+func (p *Provider) Handler() http.Handler { return p.st.withAssertions(p.op) }
 
 // Issuer is the issuer identifier.
 func (p *Provider) Issuer() string { return p.issuer }
@@ -306,7 +319,7 @@ func (p *Provider) LoginRequest(ctx context.Context, id string) (*LoginPrompt, e
 	if a.Login != nil {
 		return nil, ErrUnknownRequest
 	}
-	c := p.clients[a.ClientID]
+	c := p.st.find(ctx, a.ClientID)
 	if c == nil {
 		return nil, ErrUnknownRequest
 	}
@@ -410,7 +423,7 @@ func (p *Provider) CompleteLogin(ctx context.Context, id string, l Login) (strin
 	case action == risk.StepUp && l.Reused:
 		return "", ErrStepUp
 	}
-	c := p.clients[a.ClientID]
+	c := p.st.find(ctx, a.ClientID)
 	if c == nil {
 		return "", ErrUnknownRequest
 	}

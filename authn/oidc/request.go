@@ -50,6 +50,12 @@ type authRequest struct {
 
 	// Set by the login step (CompleteLogin).
 	Login *loginState `json:"login,omitempty"`
+
+	// accessAud are the client's extra audiences while its access token
+	// is made (claims.go): set when the token is recorded, cleared once
+	// the JWT has its aud, so that the ID token made next names the
+	// client alone.
+	accessAud []string
 }
 
 // loginState is who signed in at the login step, and how.
@@ -79,7 +85,7 @@ func (a *authRequest) GetAMR() []string {
 	}
 	return a.Login.AMR
 }
-func (a *authRequest) GetAudience() []string { return []string{a.ClientID} }
+func (a *authRequest) GetAudience() []string { return append([]string{a.ClientID}, a.accessAud...) }
 func (a *authRequest) GetAuthTime() time.Time {
 	if a.Login == nil {
 		return time.Time{}
@@ -118,15 +124,18 @@ type grant struct {
 // refreshRequest is a refresh token's grant as the op package sees it; it
 // implements op.RefreshTokenRequest.
 type refreshRequest struct {
-	rec    TokenRecord
-	grant  grant
-	scopes []string // narrowed by the refresh request, or the grant's
+	rec       TokenRecord
+	grant     grant
+	scopes    []string // narrowed by the refresh request, or the grant's
+	accessAud []string // as authRequest's
 }
 
 var _ op.RefreshTokenRequest = (*refreshRequest)(nil)
 
-func (r *refreshRequest) GetAMR() []string            { return r.grant.AMR }
-func (r *refreshRequest) GetAudience() []string       { return r.grant.Audience }
+func (r *refreshRequest) GetAMR() []string { return r.grant.AMR }
+func (r *refreshRequest) GetAudience() []string {
+	return append(slices.Clone(r.grant.Audience), r.accessAud...)
+}
 func (r *refreshRequest) GetAuthTime() time.Time      { return r.grant.AuthTime }
 func (r *refreshRequest) GetClientID() string         { return r.rec.ClientID }
 func (r *refreshRequest) GetScopes() []string         { return r.scopes }

@@ -28,7 +28,7 @@ type storage struct {
 	users   authn.UserReader
 	clock   clock.Clock
 	log     *slog.Logger
-	clients map[string]*client
+	reg     *registry
 	signing signingKey
 	keys    []op.Key
 	risk    Risk // nil: no evaluation
@@ -38,6 +38,7 @@ type storage struct {
 	sessions Sessions
 	bc       *backchannel
 	counter  authn.EventCounter // device code entries
+	profiles ProfileReader      // mapped claims (nil: none)
 }
 
 var _ op.Storage = (*storage)(nil)
@@ -170,22 +171,37 @@ func (s *storage) SaveAuthCode(ctx context.Context, id, code string) error {
 func (s *storage) DeleteAuthRequest(context.Context, string) error { return nil }
 
 // GetClientByClientID looks a client up in the registry.
-func (s *storage) GetClientByClientID(_ context.Context, id string) (op.Client, error) {
-	c := s.clients[id]
-	if c == nil {
-		return nil, errUnknownClient
+func (s *storage) GetClientByClientID(ctx context.Context, id string) (op.Client, error) {
+	c, err := s.reg.lookup(ctx, id)
+	if errors.Is(err, errUnknownClient) {
+		// invalid_client wherever the op package asks (a refresh of a
+		// deleted client's token included), not a server error.
+		return nil, zoidc.ErrInvalidClient().WithDescription("unknown client").WithParent(err)
+	}
+	if err != nil {
+		return nil, err
 	}
 	return c, nil
 }
 
 // AuthorizeClientIDSecret checks a confidential client's secret in
 // constant time; an unknown client costs the same comparison.
-func (s *storage) AuthorizeClientIDSecret(_ context.Context, id, secret string) error {
-	c := s.clients[id]
+func (s *storage) AuthorizeClientIDSecret(ctx context.Context, id, secret string) error {
+	c, err := s.reg.lookup(ctx, id)
+	if err != nil && !errors.Is(err, errUnknownClient) {
+		return err
+	}
 	if c == nil {
 		sum := sha256.Sum256([]byte(secret))
 		subtle.ConstantTimeCompare(sum[:], dummySecretHash[:])
 		return errUnknownClient
+	}
+	if asserted, ok := assertedClient(ctx); ok {
+		// withAssertions checked this client's private_key_jwt assertion.
+		if asserted != c.cfg.ID || c.method != zoidc.AuthMethodPrivateKeyJWT {
+			return errors.New("wrong client assertion")
+		}
+		return nil
 	}
 	if !c.checkSecret(secret) {
 		return errors.New("wrong client secret")
@@ -230,9 +246,10 @@ func (s *storage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorith
 }
 func (s *storage) KeySet(context.Context) ([]op.Key, error) { return s.keys, nil }
 
-// No JWT-profile grants or private_key_jwt clients (yet).
+// No JWT-profile grants; private_key_jwt assertions are checked before
+// the op package sees them (assertion.go), so it never asks for a key.
 func (s *storage) GetKeyByIDAndClientID(context.Context, string, string) (*jose.JSONWebKey, error) {
-	return nil, errors.New("private_key_jwt is not supported")
+	return nil, errors.New("the JWT profile grant is not supported")
 }
 func (s *storage) ValidateJWTProfileScopes(context.Context, string, []string) ([]string, error) {
 	return nil, errors.New("the JWT profile grant is not supported")

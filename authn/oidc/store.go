@@ -203,4 +203,6 @@ type Store interface {
 	ConsentStore
 	RPSessionStore
 	DeviceStore
+	ClientStore
+	AssertionStore
 }

@@ -34,12 +34,8 @@ func newTokenID() (string, error) {
 	return id.String(), nil
 }
 
-func (s *storage) client(id string) (*client, error) {
-	c := s.clients[id]
-	if c == nil {
-		return nil, errUnknownClient
-	}
-	return c, nil
+func (s *storage) client(ctx context.Context, id string) (*client, error) {
+	return s.reg.lookup(ctx, id)
 }
 
 // createAccessToken issues the access token of a code exchange without
@@ -64,7 +60,9 @@ func (s *storage) createAccessToken(ctx context.Context, req op.TokenRequest) (s
 		return "", time.Time{}, err
 	}
 	g := grantOf(a)
-	return s.insertAccess(ctx, a.ID, a.ClientID, a.GetSubject(), g, g.Scopes)
+	id, exp, err := s.insertAccess(ctx, a.ID, a.ClientID, a.GetSubject(), g, g.Scopes)
+	s.setAccessAudience(ctx, a, a.ClientID)
+	return id, exp, err
 }
 
 // createAccessAndRefreshTokens issues an access and a refresh token, for a
@@ -80,7 +78,7 @@ func (s *storage) createAccessAndRefreshTokens(ctx context.Context, req op.Token
 			return "", "", time.Time{}, err
 		}
 		g := grantOf(r)
-		refresh, rec, err := s.newRefresh(r.ID, r.ClientID, r.GetSubject(), g)
+		refresh, rec, err := s.newRefresh(ctx, r.ID, r.ClientID, r.GetSubject(), g)
 		if err != nil {
 			return "", "", time.Time{}, err
 		}
@@ -88,6 +86,7 @@ func (s *storage) createAccessAndRefreshTokens(ctx context.Context, req op.Token
 			return "", "", time.Time{}, fmt.Errorf("oidc: insert refresh token: %w", err)
 		}
 		id, exp, err := s.insertAccess(ctx, r.ID, r.ClientID, r.GetSubject(), g, g.Scopes)
+		s.setAccessAudience(ctx, r, r.ClientID)
 		return id, refresh, exp, err
 	case *op.DeviceAuthorizationState:
 		// A device approval is consumed by the poll that gets here: its
@@ -97,7 +96,7 @@ func (s *storage) createAccessAndRefreshTokens(ctx context.Context, req op.Token
 			return "", "", time.Time{}, err
 		}
 		g := deviceGrant(r)
-		refresh, rec, err := s.newRefresh(family, r.ClientID, r.Subject, g)
+		refresh, rec, err := s.newRefresh(ctx, family, r.ClientID, r.Subject, g)
 		if err != nil {
 			return "", "", time.Time{}, err
 		}
@@ -107,7 +106,7 @@ func (s *storage) createAccessAndRefreshTokens(ctx context.Context, req op.Token
 		id, exp, err := s.insertAccess(ctx, family, r.ClientID, r.Subject, g, g.Scopes)
 		return id, refresh, exp, err
 	case *refreshRequest:
-		refresh, next, err := s.newRefresh(r.rec.Family, r.rec.ClientID, r.rec.UserID, r.grant)
+		refresh, next, err := s.newRefresh(ctx, r.rec.Family, r.rec.ClientID, r.rec.UserID, r.grant)
 		if err != nil {
 			return "", "", time.Time{}, err
 		}
@@ -121,6 +120,7 @@ func (s *storage) createAccessAndRefreshTokens(ctx context.Context, req op.Token
 			return "", "", time.Time{}, fmt.Errorf("oidc: rotate refresh token: %w", err)
 		}
 		id, exp, err := s.insertAccess(ctx, r.rec.Family, r.rec.ClientID, r.rec.UserID, r.grant, r.scopes)
+		s.setAccessAudience(ctx, r, r.rec.ClientID)
 		return id, refresh, exp, err
 	default:
 		return "", "", time.Time{}, zoidc.ErrUnsupportedGrantType()
@@ -147,7 +147,7 @@ func grantOf(a *authRequest) grant {
 }
 
 func (s *storage) insertAccess(ctx context.Context, family, clientID, userID string, g grant, scopes []string) (string, time.Time, error) {
-	c, err := s.client(clientID)
+	c, err := s.client(ctx, clientID)
 	if err != nil {
 		return "", time.Time{}, err
 	}
@@ -156,6 +156,7 @@ func (s *storage) insertAccess(ctx context.Context, family, clientID, userID str
 		return "", time.Time{}, err
 	}
 	g.Scopes = scopes
+	g.Audience = accessAudience(c) // what introspection reports
 	data, err := json.Marshal(g)
 	if err != nil {
 		return "", time.Time{}, err
@@ -169,8 +170,8 @@ func (s *storage) insertAccess(ctx context.Context, family, clientID, userID str
 	return id, rec.ExpiresAt, nil
 }
 
-func (s *storage) newRefresh(family, clientID, userID string, g grant) (string, TokenRecord, error) {
-	c, err := s.client(clientID)
+func (s *storage) newRefresh(ctx context.Context, family, clientID, userID string, g grant) (string, TokenRecord, error) {
+	c, err := s.client(ctx, clientID)
 	if err != nil {
 		return "", TokenRecord{}, err
 	}
@@ -325,20 +326,23 @@ func (s *storage) SetUserinfoFromRequest(ctx context.Context, ui *zoidc.UserInfo
 		return err
 	}
 	idTokenSID(ui, req)
-	return nil
+	return s.addMappedClaims(ctx, ui, req.GetClientID(), req.GetSubject(), ClaimInIDToken, scopes)
 }
 
 // SetUserinfoFromToken answers the userinfo endpoint for a live access
 // token.
 func (s *storage) SetUserinfoFromToken(ctx context.Context, ui *zoidc.UserInfo, tokenID, subject, _ string) error {
-	_, g, err := s.liveAccess(ctx, tokenID, subject)
+	rec, g, err := s.liveAccess(ctx, tokenID, subject)
 	if err != nil {
 		if errors.Is(err, authn.ErrNotFound) {
 			return zoidc.ErrAccessDenied().WithDescription("the access token is not active")
 		}
 		return err
 	}
-	return s.userinfo(ctx, ui, subject, g.Scopes)
+	if err := s.userinfo(ctx, ui, subject, g.Scopes); err != nil {
+		return err
+	}
+	return s.addMappedClaims(ctx, ui, rec.ClientID, subject, ClaimInUserinfo, g.Scopes)
 }
 
 // userinfo sets the claims of the scopes: sub always, email and

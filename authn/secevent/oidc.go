@@ -20,4 +20,14 @@ const (
 	// have stolen it, so its whole family was revoked. A finding for the
 	// SOC (details client_id, reason, revoked).
 	OIDCRefreshReuse Type = "oidc_refresh_reuse"
+
+	// The client registry (admin API, /v1/admin/clients): an
+	// administrator registered, changed or deleted a client, or gave it a
+	// new secret. Details: "admin", "reason", "action", "client_id", and
+	// for a change "fields" (comma-separated). No UserID: they change no
+	// account. Deleting a client revoked its tokens and consents.
+	OIDCClientCreated       Type = "oidc_client_created"
+	OIDCClientUpdated       Type = "oidc_client_updated"
+	OIDCClientDeleted       Type = "oidc_client_deleted"
+	OIDCClientSecretRotated Type = "oidc_client_secret_rotated"
 )

@@ -123,6 +123,9 @@ func (s *Postgres) DeleteExpired(ctx context.Context, now time.Time, keep time.D
 			{pgSweepFlowClients, []any{now}},
 			{pgSweepOIDCReqs, []any{now}},
 			{pgSweepOIDCTokens, []any{now}},
+			{pgSweepAssertions, []any{now}},
+			{pgPurgeDevice, []any{now}},
+			{pgSweepRPSessions, nil},
 			{pgSweepPasskeyChallenges, []any{now}},
 		} {
 			tag, err := tx.Exec(ctx, st.query, st.args...)

@@ -135,6 +135,9 @@ func (s *SQLite) DeleteExpired(ctx context.Context, now time.Time, keep time.Dur
 		{sqliteSweepFlowClients, []any{ms(now)}},
 		{sqliteSweepOIDCReqs, []any{ms(now)}},
 		{sqliteSweepOIDCTokens, []any{ms(now)}},
+		{sqliteSweepAssertions, []any{ms(now)}},
+		{sqlitePurgeDevice, []any{ms(now)}},
+		{sqliteSweepRPSessions, nil},
 		{sqliteSweepPasskeyChallenges, []any{ms(now)}},
 	}
 	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {

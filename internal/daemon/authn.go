@@ -229,7 +229,7 @@ func (s *Server) buildAuthn(ctx context.Context, cfg *config.Config, reg *promet
 		return err
 	}
 	if op != nil {
-		deps.OIDC = op
+		deps.OIDC, deps.Clients = op, op
 		s.closers = append(s.closers, op.Close)
 	}
 	deps.Registration, deps.SignIn, deps.PasswordReset = svc.Registration, svc.SignIn, svc.Recovery

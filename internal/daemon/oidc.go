@@ -24,7 +24,7 @@ var (
 // watch is the security-event sink authn emits into: the provider is
 // attached to it, to tell clients of ended sessions (back-channel logout).
 func buildOIDC(cfg config.OIDCConfig, at *httpapi.AccessTokenConfig, st authnStore, risk oidc.Risk, watch *oidc.SessionWatch, clk clock.Clock, log *slog.Logger) (*oidc.Provider, error) {
-	if len(cfg.Clients) == 0 {
+	if len(cfg.Clients) == 0 && !cfg.Registry {
 		return nil, nil
 	}
 	if at == nil {
@@ -38,8 +38,9 @@ func buildOIDC(cfg config.OIDCConfig, at *httpapi.AccessTokenConfig, st authnSto
 	for i, k := range at.Keys {
 		keys[i] = oidc.SigningKey{ID: k.ID, Key: k.Key}
 	}
-	p, err := oidc.New(oidc.Config{Issuer: at.Issuer, Clients: cfg.Clients, Keys: keys},
-		oidc.Deps{Store: ost, Users: st, Risk: risk, Events: watch, Sessions: st, Counter: st, Clock: clk, Logger: log})
+	profiles, _ := st.(oidc.ProfileReader)
+	p, err := oidc.New(oidc.Config{Issuer: at.Issuer, Clients: cfg.Clients, Keys: keys, ClientCacheTTL: cfg.ClientCacheTTL},
+		oidc.Deps{Store: ost, Users: st, Risk: risk, Events: watch, Sessions: st, Counter: st, Clock: clk, Logger: log, Profiles: profiles})
 	if err != nil {
 		return nil, fmt.Errorf("oidc: %w", err)
 	}

@@ -27,6 +27,12 @@ const (
 	// ScopeUsersAdmin: the rest: disable, enable, mark verified, delete,
 	// import and export.
 	ScopeUsersAdmin = "users:admin"
+	// ScopeClientsRead: list and view the OpenID Connect clients
+	// (GET /v1/admin/clients).
+	ScopeClientsRead = "clients:read"
+	// ScopeClientsWrite: register, change and delete them, and rotate
+	// their secrets.
+	ScopeClientsWrite = "clients:write"
 )
 
 // scopeSet is a set of scopes as bits, implied scopes included.
@@ -38,6 +44,8 @@ const (
 	bitUsersRead
 	bitUsersSupport
 	bitUsersAdmin
+	bitClientsRead
+	bitClientsWrite
 )
 
 // scopeBits maps each scope a key may be given to what it grants, implied
@@ -50,7 +58,10 @@ var scopeBits = map[string]scopeSet{
 	ScopeUsersSupport: bitUsersSupport | bitUsersRead,
 	ScopeUsersAdmin:   bitUsersAdmin | bitUsersSupport | bitUsersRead,
 	"users:*":         bitUsersAdmin | bitUsersSupport | bitUsersRead,
-	"*":               bitRulesWrite | bitRulesRead | bitUsersAdmin | bitUsersSupport | bitUsersRead,
+	ScopeClientsRead:  bitClientsRead,
+	ScopeClientsWrite: bitClientsWrite | bitClientsRead,
+	"clients:*":       bitClientsWrite | bitClientsRead,
+	"*":               bitRulesWrite | bitRulesRead | bitUsersAdmin | bitUsersSupport | bitUsersRead | bitClientsWrite | bitClientsRead,
 }
 
 // legacyScopes is what a key configured without scopes holds: what every

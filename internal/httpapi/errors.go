@@ -47,6 +47,11 @@ const (
 	// CodeInsufficientScope (403): the admin key lacks the route's scope,
 	// which the message names (admin_scopes.go).
 	CodeInsufficientScope Code = "insufficient_scope"
+
+	// The OpenID Connect client registry (admin_clients.go).
+	CodeClientExists   Code = "client_exists"    // 409: the client id is taken (configured or registered)
+	CodeClientReadOnly Code = "client_read_only" // 409: a configured client changes in the configuration
+	CodeNoSecret       Code = "no_secret"        // 409: rotate-secret of a client without a secret
 )
 
 // The codes of the sign-in and self-service API are authn's own, so that a
@@ -102,6 +107,9 @@ var codeStatus = map[Code]int{
 	CodeRulesNotPersisted:    http.StatusServiceUnavailable,
 	CodePreconditionRequired: http.StatusPreconditionRequired,
 	CodeInsufficientScope:    http.StatusForbidden,
+	CodeClientExists:         http.StatusConflict,
+	CodeClientReadOnly:       http.StatusConflict,
+	CodeNoSecret:             http.StatusConflict,
 
 	CodeInvalidEmail:             http.StatusUnprocessableEntity,
 	CodeLoginFailed:              http.StatusUnauthorized,

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -117,9 +118,12 @@ func (s *Server) renderError(c *fiber.Ctx, err error) {
 // refused before routing (body over the limit, unparsable HTTP, headers too
 // large, read timeout).
 func (s *Server) serverError(c *fiber.Ctx, err error) error {
-	s.renderError(c, err)
+	if !s.oidcOversized(c, err) {
+		s.renderError(c, err)
+	}
 	s.m.observe(s.m.label(c.Path()), c.Response().StatusCode(), 0)
-	if c.Response().StatusCode() == http.StatusRequestEntityTooLarge {
+	if fe := (*fiber.Error)(nil); c.Response().StatusCode() == http.StatusRequestEntityTooLarge ||
+		errors.As(err, &fe) && fe.Code == http.StatusRequestEntityTooLarge {
 		lingerClose(c.Context())
 	}
 	return nil

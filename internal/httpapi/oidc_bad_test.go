@@ -1,6 +1,8 @@
 package httpapi_test
 
 import (
+	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -11,6 +13,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
+
+	"github.com/riskauth/riskauth/authn/oidc"
 )
 
 // TestOIDCAuthorizeRefusals: requests /authorize refuses, each with the
@@ -169,7 +173,8 @@ func TestOIDCPublicClient(t *testing.T) {
 }
 
 // TestOIDCOversized: bodies and URLs beyond the limits are refused before
-// anything is parsed or stored.
+// anything is parsed or stored; an oversized body in the OAuth error
+// shape on the endpoints clients call.
 func TestOIDCOversized(t *testing.T) {
 	t.Parallel()
 	e := newOIDCEnv(t)
@@ -179,23 +184,49 @@ func TestOIDCOversized(t *testing.T) {
 	if resp, err := e.http.Do(long); err != nil {
 		// The server refuses the request line as soon as it is too long and
 		// may close the connection before the client has written all of it:
-		// the client then sees the reset instead of the 431 (seen under the
-		// race detector). Refused either way; nothing was read.
+		// the client then sees the reset instead of the answer (seen under
+		// the race detector). Refused either way; nothing was read.
 		assert.ErrorContains(t, err, "connection reset by peer")
 	} else {
+		// fasthttp refuses a URL over its read buffer before it has
+		// parsed the path: the API's 431, whatever the endpoint.
 		resp.Body.Close()
 		assert.Equal(t, http.StatusRequestHeaderFieldsTooLarge, resp.StatusCode)
 	}
-	body := url.Values{"grant_type": {"authorization_code"}, "code": {strings.Repeat("c", 70<<10)}}.Encode()
-	req, err := http.NewRequest(http.MethodPost, e.url+"/oauth/token", strings.NewReader(body))
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(rpConfidential, rpSecret)
-	resp, err := e.http.Do(req)
-	require.NoError(t, err)
-	resp.Body.Close()
-	assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
-	assert.Equal(t, before, e.writes.n.Load())
+	for _, path := range []string{oidc.PathToken, oidc.PathDeviceAuthorization, oidc.PathIntrospect, oidc.PathRevoke} {
+		t.Run(path, func(t *testing.T) {
+			body := url.Values{"grant_type": {"authorization_code"}, "client_id": {rpPublic}, "code": {strings.Repeat("c", 70<<10)}}.Encode()
+			req, err := http.NewRequest(http.MethodPost, e.url+path, strings.NewReader(body))
+			require.NoError(t, err)
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			resp, err := e.http.Do(req)
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+			assert.Equal(t, "application/json", resp.Header.Get("Content-Type"))
+			var answer struct {
+				Error       string `json:"error"`
+				Description string `json:"error_description"`
+			}
+			require.NoError(t, json.NewDecoder(resp.Body).Decode(&answer))
+			assert.Equal(t, "invalid_request", answer.Error)
+			assert.Contains(t, answer.Description, "body is over")
+		})
+	}
+	t.Run("login page", func(t *testing.T) {
+		req, err := http.NewRequest(http.MethodPost, e.url+oidc.DefaultLoginPath, strings.NewReader("id=x&password="+strings.Repeat("p", 70<<10)))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := e.http.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		page, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+		assert.Contains(t, resp.Header.Get("Content-Type"), "text/html")
+		assert.Contains(t, string(page), "too large")
+	})
+	assert.Equal(t, before, e.writes.n.Load(), "nothing stored")
 }
 
 func assertOAuthErrorStatus(t *testing.T, err error, code string, status int) {

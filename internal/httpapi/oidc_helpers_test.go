@@ -168,13 +168,13 @@ func newOIDCEnvWith(t *testing.T, rulesPath string, acfg func(*authn.Config), ex
 	watch := oidc.NewSessionWatch(events)
 	prov, err := oidc.New(oidc.Config{Issuer: origin, Clients: append(testClients(), extra...), Keys: []oidc.SigningKey{{ID: "k1", Key: key}},
 		BackchannelDelay: 10 * time.Millisecond, DevicePollInterval: time.Second},
-		oidc.Deps{Store: writes, Users: ae.store, Risk: eng, Clock: clk, Logger: logger, Events: watch, Sessions: ae.store, Counter: ae.store})
+		oidc.Deps{Store: writes, Users: ae.store, Risk: eng, Clock: clk, Logger: logger, Events: watch, Sessions: ae.store, Counter: ae.store, Profiles: ae.store})
 	require.NoError(t, err)
 	watch.Attach(prov)
 	ae.events.attach(watch)
 	srv, err := httpapi.New(httpapi.Config{APIKeys: []string{testKey}, PublicOrigin: origin,
-		AccessTokens: &httpapi.AccessTokenConfig{Keys: []httpapi.AccessTokenKey{{ID: "k1", Key: key}}}},
-		ae.deps(httpapi.Deps{Engine: eng, Registry: reg, Logger: logger, OIDC: prov}))
+		AccessTokens: &httpapi.AccessTokenConfig{Keys: []httpapi.AccessTokenKey{{ID: "k1", Key: key}}}, AdminKeys: clientAdminKeys},
+		ae.deps(httpapi.Deps{Engine: eng, Registry: reg, Logger: logger, OIDC: prov, Clients: prov}))
 	require.NoError(t, err)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()

@@ -166,6 +166,9 @@ type Deps struct {
 	// OIDC is the OpenID Connect provider (oidc.go); nil answers 404 on
 	// its routes. Its login page needs SignIn too.
 	OIDC OIDCProvider
+	// Clients is the OpenID Connect client registry behind
+	// /v1/admin/clients (admin_clients.go); nil answers 404 there.
+	Clients ClientAdmin
 	// Rules is the rule source the admin API shows and changes
 	// (*rules.Source); nil turns the rule routes off (404).
 	Rules RuleAdmin
@@ -221,6 +224,8 @@ type Server struct {
 	shared   *sharedLimit // nil: the limit is per instance
 
 	oidc OIDCProvider // nil: OpenID Connect is off
+	// clients is the client registry (nil: its routes answer 404).
+	clients ClientAdmin
 
 	rules      RuleAdmin
 	users      UserAdmin
@@ -307,6 +312,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		return nil, err
 	}
 	s.oidc = deps.OIDC
+	s.clients = deps.Clients
 	if err := s.setupAdmin(cfg, deps); err != nil {
 		return nil, err
 	}
@@ -561,7 +567,9 @@ func (s *Server) routes(metrics, breached fiber.Handler) []route {
 		rulesAdmin(http.MethodPost, "/v1/admin/rules/promote", ScopeRulesWrite, s.adminPromote),
 		rulesAdmin(http.MethodPost, "/v1/admin/rules/rollback", ScopeRulesWrite, s.adminRollback),
 	}
-	// User administration (users.go), for the admin keys.
+	// User administration (users.go) and the OpenID Connect client
+	// registry (admin_clients.go), for the admin keys.
+	rs = append(rs, s.clientRoutes(admin)...)
 	return append(rs, s.userRoutes(admin)...)
 }
 

@@ -104,6 +104,11 @@ var securityTypes = map[secevent.Type]securityType{
 	secevent.OIDCConsentGranted:    {activity: activityOther, activityName: "App Consent Granted", title: "an application was granted access"},
 	secevent.OIDCConsentRevoked:    {activity: activityOther, activityName: "App Consent Revoked", title: "an application's access was revoked"},
 	secevent.OIDCBackchannelLogout: {activity: activityOther, activityName: "App Logout", title: "an application was told that a session ended"},
+	// The client registry's changes (an administrator's, no account).
+	secevent.OIDCClientCreated:       {activity: activityOther, activityName: "App Registered", severity: risk.SeverityLow, title: "an application was registered"},
+	secevent.OIDCClientUpdated:       {activity: activityOther, activityName: "App Updated", severity: risk.SeverityLow, title: "an application's registration was changed"},
+	secevent.OIDCClientDeleted:       {activity: activityOther, activityName: "App Deleted", severity: risk.SeverityLow, title: "an application was deleted: its tokens and consents were revoked"},
+	secevent.OIDCClientSecretRotated: {activity: activityOther, activityName: "App Secret Rotated", severity: risk.SeverityLow, title: "an application was given a new secret"},
 	// Upstream identities (secevent/upstream.go): Low, since a link is
 	// a new way into the account.
 	secevent.IdentityLinked:   {activity: activityOther, activityName: "Identity Linked", severity: risk.SeverityLow, title: "an upstream identity was linked"},
