@@ -446,6 +446,16 @@ type MFAChangeData struct {
 	SignedOut int
 }
 
+// factorNames are the catalogue ids of the factor names callers pass
+// (in English), so that a German notice names them in German; other
+// names (an identity provider's) are shown as given.
+var factorNames = map[string]string{
+	"authenticator app": "factor_authenticator_app",
+	"passkey":           "factor_passkey",
+	"recovery code":     "factor_recovery_code",
+	"recovery codes":    "factor_recovery_codes",
+}
+
 // MFAChanged renders the notification of a change to second factors.
 func (r *Renderer) MFAChanged(to string, d MFAChangeData, rc RequestContext) (Message, error) {
 	switch d.Change {
@@ -461,6 +471,9 @@ func (r *Renderer) MFAChanged(to string, d MFAChangeData, rc RequestContext) (Me
 	}
 	sd := r.securityData(rc, d.Change)
 	sd.Factor = cleanField(d.Factor)
+	if id, ok := factorNames[sd.Factor]; ok {
+		sd.Factor = sd.T(id)
+	}
 	sd.SignedOut = d.SignedOut
 	return r.render(KindMFAChanged, to, sd)
 }

@@ -34,7 +34,7 @@ func TestRenderGoldenGerman(t *testing.T) {
 			return r.DataExport("alice@example.org", LinkData{Token: "tok-export", ExpiresIn: time.Hour}, rc)
 		},
 		KindMFAChanged: func() (Message, error) {
-			return r.MFAChanged("alice@example.org", MFAChangeData{Change: MFARemoved, Factor: "Passkey", SignedOut: 2}, rc)
+			return r.MFAChanged("alice@example.org", MFAChangeData{Change: MFARemoved, Factor: "authenticator app", SignedOut: 2}, rc)
 		},
 	}
 	msgs[KindAccountDeletion] = func() (Message, error) {
@@ -92,7 +92,7 @@ func TestRenderMFAChangeGerman(t *testing.T) {
 		IdentityUnlinked:     "Die Verknüpfung Ihres Passkey-Kontos mit Ihrem Example-Konto wurde am 28.11.2026, 13:05 UTC aufgehoben",
 	} {
 		for n, signedOut := range map[int]string{0: "", 1: "wurde 1 andere Sitzung abgemeldet", 3: "wurden 3 andere Sitzungen abgemeldet"} {
-			m, err := r.MFAChanged("a@example.org", MFAChangeData{Change: c, Factor: "Passkey", SignedOut: n}, RequestContext{When: eventTime, Lang: "de"})
+			m, err := r.MFAChanged("a@example.org", MFAChangeData{Change: c, Factor: "passkey", SignedOut: n}, RequestContext{When: eventTime, Lang: "de"})
 			require.NoError(t, err)
 			for _, body := range []string{m.Text, m.HTML} {
 				assert.Contains(t, body, want, c)
