@@ -26,14 +26,21 @@ type ChangePasswordRequest struct {
 
 // ChangePassword needs the current password, applies the policy (the
 // shorter MFA minimum when the account has a second factor), signs out
-// every other session and notifies the user.
+// every other session and notifies the user. An account without a
+// password (a passkey-only one) sets its first here: there is no current
+// password to prove, so the session must be fresh instead, at AAL2 as
+// its passkey demands (requireFresh), and CurrentPassword is ignored.
 func (s *Account) ChangePassword(ctx context.Context, r ChangePasswordRequest) (err error) {
 	defer func() { s.metrics.result("change_password", err) }()
 	sess, u, err := s.sessionUser(ctx, r.SessionToken)
 	if err != nil {
 		return err
 	}
-	if err := s.confirmPassword(ctx, sess, u, r.CurrentPassword, r.Client); err != nil {
+	if u.PasswordHash == "" {
+		if _, err := s.requireFresh(ctx, sess); err != nil {
+			return err
+		}
+	} else if err := s.confirmPassword(ctx, sess, u, r.CurrentPassword, r.Client); err != nil {
 		return err
 	}
 	if err := s.checkNewPassword(ctx, u, r.NewPassword); err != nil {
@@ -173,7 +180,11 @@ func (s *Account) Reauthenticate(ctx context.Context, r ReauthRequest) (is *Issu
 
 // requireFresh enforces re-authentication for security changes: the
 // session must have been issued within ReauthWindow, at AAL2 when the
-// account has a second factor. It reports whether the account has one.
+// account has a second factor — an authenticator app or a passkey, so a
+// password alone never changes what a passkey protects (NIST 800-63B:
+// an AAL2 account is changed at AAL2). It reports whether the account
+// has an authenticator app, which is what its callers branch on
+// (recovery codes stand in for the app, not for a passkey).
 func (s *Account) requireFresh(ctx context.Context, sess Session) (mfa bool, err error) {
 	if s.clock.Now().Sub(sess.CreatedAt) > s.cfg.ReauthWindow {
 		return false, newErr(CodeReauthenticationRequired, "confirm it is you first")
@@ -182,8 +193,14 @@ func (s *Account) requireFresh(ctx context.Context, sess Session) (mfa bool, err
 	if err != nil {
 		return false, err
 	}
-	if mfa && sess.AAL < AAL2 {
-		return true, newErr(CodeReauthenticationRequired, "confirm it is you with your second factor first")
+	second := mfa
+	if !second && sess.AAL < AAL2 {
+		if second, err = s.hasPasskeys(ctx, sess.UserID); err != nil {
+			return false, err
+		}
+	}
+	if second && sess.AAL < AAL2 {
+		return mfa, newErr(CodeReauthenticationRequired, "confirm it is you with your second factor first")
 	}
 	return mfa, nil
 }

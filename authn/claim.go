@@ -3,6 +3,7 @@ package authn
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/riskauth/riskauth/authn/secevent"
 )
@@ -42,8 +43,9 @@ func requireVerified(u *User) error {
 
 // dropCredentials removes what was set on the unverified account u before
 // its address was proven by the inbox alone: every session, the
-// authenticator app (pending and active), the recovery codes and the
-// password, and the count of wrong passwords for it. The SOC gets the
+// authenticator app (pending and active), the recovery codes, the
+// passkeys (a passkey-only registration has one before verification) and
+// the password, and the count of wrong passwords for it. The SOC gets the
 // usual events with reason pre_verification. The caller marks the
 // address verified afterwards, so a failure here leaves it unverified
 // and the claim can be made again.
@@ -83,6 +85,9 @@ func (s *core) dropCredentials(ctx context.Context, u *User, c Client) error {
 	if removed {
 		s.emit(secevent.MFARemoved, u, c, "", details("factor", "totp"))
 	}
+	if err := s.dropPasskeys(ctx, u, c, details("factor", string(FactorPasskey))); err != nil {
+		return err
+	}
 	if u.PasswordHash != "" {
 		if err := s.users.SetPassword(ctx, u.ID, "", now); err != nil {
 			return err
@@ -105,5 +110,28 @@ func (s *core) verify(ctx context.Context, u *User, c Client) error {
 	}
 	u.EmailVerifiedAt = now
 	s.emit(secevent.UserVerified, u, c, "", nil) // lifecycle event (issue 20), from the client that proved it
+	return nil
+}
+
+// dropPasskeys removes every passkey of u, emitting mfa_removed with
+// details when there was one.
+func (s *core) dropPasskeys(ctx context.Context, u *User, c Client, details map[string]string) error {
+	if s.passkeys == nil {
+		return nil
+	}
+	ps, err := s.passkeys.Passkeys(ctx, u.ID)
+	if err != nil || len(ps) == 0 {
+		return err
+	}
+	ed, ok := s.passkeys.(PasskeyEditor)
+	if !ok {
+		return errors.New("authn: the passkey store cannot remove passkeys")
+	}
+	for _, p := range ps {
+		if err := ed.DeletePasskey(ctx, u.ID, p.ID); err != nil && !errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("drop passkey: %w", err)
+		}
+	}
+	s.emit(secevent.MFARemoved, u, c, "", details)
 	return nil
 }

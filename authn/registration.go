@@ -52,56 +52,77 @@ type RegisterResult struct {
 // registration cannot be used to find out who has an account.
 func (s *Registration) Register(ctx context.Context, r RegisterRequest) (res *RegisterResult, err error) {
 	defer func() { s.metrics.result("register", err) }()
+	res, _, err = s.register(ctx, r, false)
+	return res, err
+}
+
+// register is Register, and with passwordless the first half of
+// Passkeys.RegisterWithPasskey: the account is created without a
+// password (r.Password is ignored), for the passkey the caller registers
+// next. It also returns the new account, nil for a taken address.
+func (s *Registration) register(ctx context.Context, r RegisterRequest, passwordless bool) (*RegisterResult, *User, error) {
 	email, err := NormalizeEmail(r.Email)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := s.checkRegistrationConsents(r.Consents); err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	if passwordless {
+		r.Password = ""
 	}
 	ev := s.event(engine.KindRegistration, nil, email, r.Client)
 	ev.Password = r.Password
 	d, err := s.evaluate(ctx, ev)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if d.Action == risk.Block {
 		s.outcome(ctx, d.EvaluationID, engine.OutcomeFailure)
-		return nil, newErr(CodeRequestRefused, "the request was refused")
+		return nil, nil, newErr(CodeRequestRefused, "the request was refused")
 	}
-	if err := s.policy.Check(ctx, r.Password, password.PolicyInput{Email: email}); err != nil {
-		return nil, policyErr(err)
-	}
-	phc, err := s.hasher.Hash(ctx, r.Password)
-	if err != nil {
-		return nil, hashErr(err)
+	var phc string
+	if !passwordless {
+		if err := s.policy.Check(ctx, r.Password, password.PolicyInput{Email: email}); err != nil {
+			return nil, nil, policyErr(err)
+		}
+		if phc, err = s.hasher.Hash(ctx, r.Password); err != nil {
+			return nil, nil, hashErr(err)
+		}
 	}
 	now := s.clock.Now()
-	u := User{ID: newID(), Email: email, PasswordHash: phc, PasswordChangedAt: now, CreatedAt: now, UpdatedAt: now}
+	u := User{ID: newID(), Email: email, PasswordHash: phc, CreatedAt: now, UpdatedAt: now}
+	if phc != "" {
+		u.PasswordChangedAt = now
+	}
 	err = s.users.CreateUser(ctx, u)
 	owner := u.ID
+	source := "registration"
+	if passwordless {
+		source = "registration_passkey"
+	}
 	switch {
 	case errors.Is(err, ErrEmailTaken):
 		// A link and a binding bound to nobody, never mailed: the same
 		// writes as for a new address.
 		owner = ""
 	case err != nil:
-		return nil, err
+		return nil, nil, err
 	default:
 		// Lifecycle event (issue 20): a hand-off that costs nothing the
 		// caller could time.
-		s.emit(secevent.UserCreated, &u, r.Client, "", map[string]string{"source": "registration"})
+		s.emit(secevent.UserCreated, &u, r.Client, "", map[string]string{"source": source})
 	}
 	if err := s.registrationConsents(ctx, owner, &u, r); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	tok, err := s.issueLink(ctx, TokenEmailVerification, owner, s.cfg.VerificationTTL)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	binding, err := s.issueLink(ctx, TokenRegistrationBinding, owner, s.cfg.VerificationTTL)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if owner == "" {
 		lang := r.Client.Languages
@@ -111,7 +132,11 @@ func (s *Registration) Register(ctx context.Context, r RegisterRequest) (res *Re
 			return s.render.VerifyEmail(email, mail.LinkData{Token: tok, ExpiresIn: s.cfg.VerificationTTL, Lang: r.Client.Languages})
 		})
 	}
-	return &RegisterResult{VerificationSent: true, Binding: binding, BindingExpiresAt: now.Add(s.cfg.VerificationTTL)}, nil
+	res := &RegisterResult{VerificationSent: true, Binding: binding, BindingExpiresAt: now.Add(s.cfg.VerificationTTL)}
+	if owner == "" {
+		return res, nil, nil
+	}
+	return res, &u, nil
 }
 
 // issueLink issues a link token of kind for the user userID ("" for

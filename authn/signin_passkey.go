@@ -113,6 +113,13 @@ func (s *Passkeys) FinishPasskeySignIn(ctx context.Context, r FinishPasskeyReque
 	if u.Disabled {
 		return nil, s.refused(ctx, u, r.Client, nil)
 	}
+	if u.EmailVerifiedAt.IsZero() {
+		// A passkey-only registration (RegisterWithPasskey) before its
+		// address is proven: whoever registered may not own the inbox,
+		// so, as with a password, the passkey alone does not sign in.
+		// Only the passkey's holder learns it, after a valid assertion.
+		return nil, errUnverified()
+	}
 	regressed := s.used(ctx, u, as, r.Client)
 	ev := s.event(engine.KindLogin, u, "", r.Client)
 	ev.Factor = engine.FactorPasskey

@@ -77,6 +77,17 @@ func TestPasskeyPagesWithoutJavaScript(t *testing.T) {
 	r = post(url.Values{"action": {"passkey_remove"}, "id": {"bm8tc3VjaC1wYXNza2V5"}})
 	assert.Equal(t, http.StatusUnprocessableEntity, r.status)
 	assert.Contains(t, string(r.body), `id="message"`)
+	// The password sign-in was AAL1: removing a factor of an account
+	// with a passkey needs AAL2, given by the passkey itself.
+	r = post(url.Values{"action": {"passkey_remove"}, "id": {id}})
+	assert.Equal(t, http.StatusUnprocessableEntity, r.status, "%s", r.body)
+	c = ceremonyOf(t, api.post("/v1/reauthenticate/passkey/begin", map[string]any{}))
+	assertion, err := a.Get(c.Options)
+	require.NoError(t, err)
+	re := api.post("/v1/reauthenticate/passkey", map[string]any{"ceremony": c.Ceremony, "credential": json.RawMessage(assertion)})
+	require.Equal(t, http.StatusOK, re.status, "%s", re.body)
+	f.cookies[httpapi.SessionCookie] = api.cookie
+	csrf = hidden(t, f.do(http.MethodGet, "/account", nil, nil).body).Get("csrf")
 	r = post(url.Values{"action": {"passkey_remove"}, "id": {id}})
 	require.Equal(t, http.StatusSeeOther, r.status, "%s", r.body)
 	assert.Equal(t, "/account/security?done=passkey_removed", r.header.Get("Location"))

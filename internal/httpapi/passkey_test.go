@@ -127,6 +127,13 @@ func TestPasskeyAPI(t *testing.T) {
 	nopk.signIn("nopk@example.com")
 	check(nopk, "reauth without a passkey", "POST", "/v1/reauthenticate/passkey/begin", map[string]any{}, 409)
 
+	// The owner's password sign-in was AAL1: removing a factor of an
+	// account with a passkey needs AAL2, which the passkey gives.
+	check(owner, "remove at AAL1", "DELETE", "/v1/account/passkeys/"+id, nil, 403)
+	c = ceremonyOf(t, owner.post("/v1/reauthenticate/passkey/begin", map[string]any{}))
+	assertion, err = a.Get(c.Options)
+	require.NoError(t, err)
+	check(owner, "reauth owner", "POST", "/v1/reauthenticate/passkey", map[string]any{"ceremony": c.Ceremony, "credential": json.RawMessage(assertion)}, 200)
 	check(owner, "rename", "PATCH", "/v1/account/passkeys/"+id, map[string]any{"name": "Work laptop"}, 200)
 	check(owner, "rename unknown", "PATCH", "/v1/account/passkeys/AAAA", map[string]any{"name": "x"}, 404)
 	gone := check(owner, "remove", "DELETE", "/v1/account/passkeys/"+id, nil, 200).json(t)

@@ -517,6 +517,8 @@ func (s *Server) routes(metrics, breached fiber.Handler) []route {
 		// Passkeys (signin_passkey.go, account_passkey.go).
 		{method: http.MethodPost, path: "/v1/login/passkey/begin", guard: true, limit: true, authn: viaPasskeys, handler: s.beginPasskeySignIn},
 		{method: http.MethodPost, path: "/v1/login/passkey", guard: true, authn: viaPasskeys, handler: s.passkeySignIn},
+		limited(viaPasskeys, "/v1/register/passkey", wire.ShapeResetRequest, s.registerWithPasskey),
+		{method: http.MethodPost, path: "/v1/register/passkey/finish", guard: true, limit: true, authn: viaPasskeys, handler: s.finishPasskeySignup},
 		get(viaPasskeys, "/v1/account/passkeys", s.listPasskeys),
 		{method: http.MethodPost, path: "/v1/account/passkeys/begin", guard: true, authn: viaPasskeys, handler: s.beginPasskeyRegistration},
 		{method: http.MethodPost, path: "/v1/account/passkeys", guard: true, authn: viaPasskeys, handler: s.registerPasskey},

@@ -35,6 +35,7 @@ type Passkeys interface {
 	PasskeyAccount
 	PasskeyOffer
 	PasskeyReauth
+	PasskeySignup
 }
 
 var _ Passkeys = (*authn.Passkeys)(nil)

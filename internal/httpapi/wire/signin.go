@@ -57,7 +57,7 @@ const (
 	ShapeReauthenticate        // password, optional totp_code and recovery_code
 	ShapeConfirmTOTP           // factor_id, code
 	ShapeRemoveTOTP            // password
-	ShapeChangePassword        // current_password, new_password
+	ShapeChangePassword        // optional current_password (none to give: a passkey-only account), new_password
 	ShapeResetRequest          // email
 	ShapeReset                 // token, new_password
 	ShapeFlowConfirmTOTP       // flow_id, factor_id, code
@@ -204,7 +204,7 @@ var (
 		{"factor_id", maxSecretBytes, true}, {"code", maxSecretBytes, true}}, client: true}
 	specRemoveTOTP     = &bodySpec{fields: []fieldSpec{{"password", maxPasswordBytes, true}}, client: true}
 	specChangePassword = &bodySpec{fields: []fieldSpec{
-		{"current_password", maxPasswordBytes, true}, {"new_password", maxPasswordBytes, true}}, client: true}
+		{"current_password", maxPasswordBytes, false}, {"new_password", maxPasswordBytes, true}}, client: true}
 	specResetRequest = &bodySpec{fields: []fieldSpec{{"email", maxEmailBytes, true}}, client: true}
 	specReset        = &bodySpec{fields: []fieldSpec{
 		{"token", maxSecretBytes, true}, {"new_password", maxPasswordBytes, true}}, client: true}
