@@ -51,5 +51,5 @@ func (r *Renderer) emailChange(k Kind, to string, d EmailChangeData) (Message, e
 		NewAddress string
 		Confirm    bool
 		Context    RequestContext
-	}{r.common(k, d.Context.Lang), r.link(r.cfg.Paths.EmailChange, d.Token), d.ExpiresIn, d.NewAddress, d.Confirm, d.Context.clean()})
+	}{r.common(d.Context.Lang), r.link(r.cfg.Paths.EmailChange, d.Token), d.ExpiresIn, d.NewAddress, d.Confirm, d.Context.clean()})
 }

@@ -81,13 +81,6 @@ type Renderer struct {
 	cat     *catalogue.Catalogue
 }
 
-// localized are the kinds whose templates take their texts from the
-// catalogue (internal/leaf/catalogue/locales/mail.*.toml) and are sent
-// in the reader's language; the others are still written in English in
-// their templates, and go out in English, layout and footer included.
-var localized = map[Kind]bool{KindVerifyEmail: true, KindPasswordReset: true, KindLoginCode: true, KindAccountExists: true,
-	KindDataExport: true}
-
 // NewRenderer checks cfg and parses every template, so a broken template
 // fails at startup rather than on the first password reset.
 func NewRenderer(cfg RendererConfig) (*Renderer, error) {
@@ -116,14 +109,13 @@ func NewRenderer(cfg RendererConfig) (*Renderer, error) {
 		text:    map[Kind]*texttemplate.Template{},
 		html:    map[Kind]*htmltemplate.Template{},
 	}
-	funcs := map[string]any{"duration": humanDuration, "when": formatTime}
-	layout, err := htmltemplate.New("layout.html.tmpl").Funcs(funcs).Option("missingkey=error").
+	layout, err := htmltemplate.New("layout.html.tmpl").Option("missingkey=error").
 		ParseFS(templateFS, "templates/layout.html.tmpl")
 	if err != nil {
 		return nil, fmt.Errorf("mail renderer: %w", err)
 	}
 	for _, k := range Kinds() {
-		txt, err := texttemplate.New(string(k)+".txt.tmpl").Funcs(funcs).Option("missingkey=error").
+		txt, err := texttemplate.New(string(k)+".txt.tmpl").Option("missingkey=error").
 			ParseFS(templateFS, "templates/"+string(k)+".txt.tmpl", "templates/footer.txt.tmpl")
 		if err != nil {
 			return nil, fmt.Errorf("mail renderer: %s: %w", k, err)
@@ -192,19 +184,38 @@ func (c common) T(id string, args ...any) string {
 	return c.l.T(id, append(args, "Service", c.Service)...)
 }
 
+// Plural is the catalogue's message id with plural forms for n
+// ({{.Count}}), args as for T.
+func (c common) Plural(id string, n int, args ...any) string {
+	return c.l.Plural(id, n, append(args, "Service", c.Service)...)
+}
+
+// Rich is the catalogue's message id for an HTML text node (between
+// tags, never in an attribute): escaped as a whole, apostrophes left as
+// typed (harmless there, and what the English templates had), and the
+// argument named strong (if any) set in <strong>, wherever the
+// language puts it. args as for T.
+func (c common) Rich(id, strong, value string, args ...any) htmltemplate.HTML {
+	const mark = "\ue000"
+	if strong != "" {
+		args = append(args, strong, mark)
+	}
+	s := strings.ReplaceAll(htmltemplate.HTMLEscapeString(c.T(id, args...)), "&#39;", "'")
+	if strong != "" {
+		s = strings.Replace(s, mark, "<strong>"+htmltemplate.HTMLEscapeString(value)+"</strong>", 1)
+	}
+	return htmltemplate.HTML(s) //nolint:gosec // escaped above
+}
+
 // Duration is d as people say it, in the mail's language.
 func (c common) Duration(d time.Duration) string { return c.l.Duration(d) }
 
 // Time is t in UTC, in the mail's language.
 func (c common) Time(t time.Time) string { return c.l.Time(t) }
 
-// common is what every template of kind sees, in the language best
-// matching lang (a tag or an Accept-Language value; English for the
-// kinds not yet in the catalogue).
-func (r *Renderer) common(kind Kind, lang string) common {
-	if !localized[kind] {
-		lang = "en"
-	}
+// common is what every template sees, in the language best matching
+// lang (a tag or an Accept-Language value).
+func (r *Renderer) common(lang string) common {
 	l := r.cat.Localizer(lang)
 	return common{Service: r.cfg.ServiceName, Origin: r.origin.String(), Support: r.cfg.SupportAddress, Lang: l.Lang, l: l}
 }
@@ -253,7 +264,7 @@ func (r *Renderer) VerifyEmail(to string, d LinkData) (Message, error) {
 		common
 		Link      string
 		ExpiresIn time.Duration
-	}{r.common(KindVerifyEmail, d.Lang), r.link(r.cfg.Paths.VerifyEmail, d.Token), d.ExpiresIn})
+	}{r.common(d.Lang), r.link(r.cfg.Paths.VerifyEmail, d.Token), d.ExpiresIn})
 }
 
 // AccountExists renders the mail sent when someone registers an address
@@ -266,7 +277,7 @@ func (r *Renderer) AccountExists(to, lang string) (Message, error) {
 		common
 		SignInLink string
 		ResetLink  string
-	}{r.common(KindAccountExists, lang), r.link(r.cfg.Paths.SignIn, ""), r.link(r.cfg.Paths.PasswordReset, "")})
+	}{r.common(lang), r.link(r.cfg.Paths.SignIn, ""), r.link(r.cfg.Paths.PasswordReset, "")})
 }
 
 // LoginCodeData is the email one-time code and its magic link.
@@ -297,7 +308,7 @@ func (r *Renderer) LoginCode(to string, d LoginCodeData) (Message, error) {
 		Link      string
 		ExpiresIn time.Duration
 		Context   RequestContext
-	}{r.common(KindLoginCode, d.Context.Lang), d.Code, link, d.ExpiresIn, d.Context.clean()})
+	}{r.common(d.Context.Lang), d.Code, link, d.ExpiresIn, d.Context.clean()})
 }
 
 // PasswordReset renders the password-reset mail.
@@ -310,7 +321,7 @@ func (r *Renderer) PasswordReset(to string, d LinkData, rc RequestContext) (Mess
 		Link      string
 		ExpiresIn time.Duration
 		Context   RequestContext
-	}{r.common(KindPasswordReset, rc.Lang), r.link(r.cfg.Paths.PasswordReset, d.Token), d.ExpiresIn, rc.clean()})
+	}{r.common(rc.Lang), r.link(r.cfg.Paths.PasswordReset, d.Token), d.ExpiresIn, rc.clean()})
 }
 
 // DataExport renders the mail with the link to the user's data export.
@@ -323,7 +334,7 @@ func (r *Renderer) DataExport(to string, d LinkData, rc RequestContext) (Message
 		Link      string
 		ExpiresIn time.Duration
 		Context   RequestContext
-	}{r.common(KindDataExport, rc.Lang), r.link(r.cfg.Paths.DataExport, d.Token), d.ExpiresIn, rc.clean()})
+	}{r.common(rc.Lang), r.link(r.cfg.Paths.DataExport, d.Token), d.ExpiresIn, rc.clean()})
 }
 
 // AccountDeletion renders the confirmation of an erasure request: the
@@ -435,6 +446,16 @@ type MFAChangeData struct {
 	SignedOut int
 }
 
+// factorNames are the catalogue ids of the factor names callers pass
+// (in English), so that a German notice names them in German; other
+// names (an identity provider's) are shown as given.
+var factorNames = map[string]string{
+	"authenticator app": "factor_authenticator_app",
+	"passkey":           "factor_passkey",
+	"recovery code":     "factor_recovery_code",
+	"recovery codes":    "factor_recovery_codes",
+}
+
 // MFAChanged renders the notification of a change to second factors.
 func (r *Renderer) MFAChanged(to string, d MFAChangeData, rc RequestContext) (Message, error) {
 	switch d.Change {
@@ -450,6 +471,9 @@ func (r *Renderer) MFAChanged(to string, d MFAChangeData, rc RequestContext) (Me
 	}
 	sd := r.securityData(rc, d.Change)
 	sd.Factor = cleanField(d.Factor)
+	if id, ok := factorNames[sd.Factor]; ok {
+		sd.Factor = sd.T(id)
+	}
 	sd.SignedOut = d.SignedOut
 	return r.render(KindMFAChanged, to, sd)
 }
@@ -467,36 +491,11 @@ type securityData struct {
 
 func (r *Renderer) securityData(rc RequestContext, change MFAChange) securityData {
 	return securityData{
-		common:       r.common("", rc.Lang),
+		common:       r.common(rc.Lang),
 		Context:      rc.clean(),
 		Change:       change,
 		SecurityLink: r.link(r.cfg.Paths.Security, ""),
 		ResetLink:    r.link(r.cfg.Paths.PasswordReset, ""),
 		SignInLink:   r.link(r.cfg.Paths.SignIn, ""),
 	}
-}
-
-// humanDuration writes an expiry the way people say it.
-func humanDuration(d time.Duration) string {
-	plural := func(n int64, unit string) string {
-		if n == 1 {
-			return "1 " + unit
-		}
-		return fmt.Sprintf("%d %ss", n, unit)
-	}
-	switch {
-	case d < time.Minute:
-		return plural(int64(d/time.Second), "second")
-	case d < 2*time.Hour:
-		return plural(int64(d/time.Minute), "minute")
-	case d < 48*time.Hour:
-		return plural(int64(d/time.Hour), "hour")
-	}
-	return plural(int64(d/(24*time.Hour)), "day")
-}
-
-// formatTime shows event times in UTC: the server does not know the
-// reader's time zone, and a stated zone is better than a wrong one.
-func formatTime(t time.Time) string {
-	return t.UTC().Format("Monday 2 January 2006, 15:04 UTC")
 }

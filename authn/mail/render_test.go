@@ -241,11 +241,12 @@ func TestCustomPaths(t *testing.T) {
 
 func TestHumanDuration(t *testing.T) {
 	t.Parallel()
+	en := newRenderer(t).common("")
 	tests := map[time.Duration]string{
 		30 * time.Second: "30 seconds", time.Minute: "1 minute", 90 * time.Minute: "90 minutes",
 		2 * time.Hour: "2 hours", 24 * time.Hour: "24 hours", 72 * time.Hour: "3 days",
 	}
 	for d, want := range tests {
-		require.Equal(t, want, humanDuration(d))
+		require.Equal(t, want, en.Duration(d))
 	}
 }

@@ -1,12 +1,7 @@
 package httpapi
 
 import (
-	"bytes"
-	"crypto/sha256"
-	_ "embed"
-	"encoding/base64"
 	"errors"
-	"html/template"
 	"net/http"
 
 	"github.com/gofiber/fiber/v2"
@@ -19,67 +14,53 @@ import (
 // consent.go): after the login step, a third-party client's first
 // authorization (or prompt=consent) shows what the client will receive
 // and asks the user to allow it. Only the browser holding the session
-// that signed in may answer. The page has the login page's hardening (no
-// script, the style by hash, forms only to this origin and the client's
-// redirect origin, the CSRF cookie and form field, the Origin and
-// Sec-Fetch-Site checks) and is this file's own, so that the hosted pages
-// can replace the login page without touching it.
+// that signed in may answer. It is a hosted page (templates/
+// oidc_consent.html, pages_render.go): branded, translated, no script,
+// forms only to this origin and the client's redirect origin, the CSRF
+// cookie and form field, the Origin and Sec-Fetch-Site checks.
 
-//go:embed oidc_consent.html
-var oidcConsentHTML string
-
-const oidcConsentStyle = `body{font:16px/1.5 system-ui,sans-serif;max-width:26rem;margin:3rem auto;padding:0 1rem;color:#1b1b1b}` +
-	`button{font:inherit;padding:.5rem 1.25rem;margin-right:.5rem;cursor:pointer}#message{font-weight:600}`
-
-var oidcConsentTemplate = template.Must(template.New("oidc_consent").Parse(oidcConsentHTML))
-
-var oidcConsentStyleHash = func() string {
-	sum := sha256.Sum256([]byte(oidcConsentStyle))
-	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
-}()
-
-// oidcConsentView is what the consent template shows.
+// oidcConsentView is what templates/oidc_consent.html shows.
 type oidcConsentView struct {
-	State                  string // "ask" or "error"
-	Client, Title, Message string
-	ID, CSRF, Action       string
-	Scopes                 []oidc.ScopeInfo
-	Style                  template.CSS
+	State string // "ask", "error" or "done"
+	// TitleID and Message are catalogue ids (error and done states).
+	TitleID, Message string
+	Client           string
+	ID, CSRF, Action string
+	Scopes           []oidcScope
 }
 
-// renderOIDCPage writes one of the provider's own pages (consent, device
-// entry) with the login page's security headers; formTo, when set, adds
-// its origin to form-action.
-func renderOIDCPage(c *fiber.Ctx, status int, tpl *template.Template, styleHash string, v any, formTo string) error {
-	var b bytes.Buffer
-	if err := tpl.Execute(&b, v); err != nil {
-		return err
+// oidcScope is a requested scope with the catalogue id of its
+// description.
+type oidcScope struct{ Name, ID string }
+
+// oidcScopes names the scopes' descriptions in the catalogue: the known
+// ones by name, any other as "access named NAME".
+func oidcScopes(in []oidc.ScopeInfo) []oidcScope {
+	out := make([]oidcScope, 0, len(in))
+	for _, s := range in {
+		id := "oidc_scope_other"
+		switch s.Name {
+		case "openid", "email", "profile", "offline_access":
+			id = "oidc_scope_" + s.Name
+		}
+		out = append(out, oidcScope{Name: s.Name, ID: id})
 	}
-	formAction := "'self'"
-	if src := sourceOf(formTo); src != "" {
-		formAction += " " + src
+	return out
+}
+
+// renderConsent writes the consent page; formTo, when set, adds its
+// origin to form-action (Allow and Deny end at the client).
+func (s *Server) renderConsent(c *fiber.Ctx, status int, v oidcConsentView, formTo string) error {
+	if v.TitleID == "" {
+		v.TitleID = "oidc_consent_title"
 	}
-	h := &c.Response().Header
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src "+styleHash+"; form-action "+formAction+
-		"; frame-ancestors 'none'; base-uri 'none'")
-	h.Set("Referrer-Policy", "same-origin")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Cross-Origin-Opener-Policy", "same-origin")
-	c.Set(fiber.HeaderCacheControl, "no-store")
-	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
-	return c.Status(status).Send(b.Bytes())
+	return s.renderTo(c, status, page{Name: "oidc_consent", TitleID: v.TitleID, State: v.State, CSRF: v.CSRF, V: v},
+		sourceOf(formTo))
 }
 
-func renderConsent(c *fiber.Ctx, status int, v oidcConsentView, formTo string) error {
-	v.Style = template.CSS(oidcConsentStyle)
-	return renderOIDCPage(c, status, oidcConsentTemplate, oidcConsentStyleHash, v, formTo)
+func (s *Server) consentError(c *fiber.Ctx, status int, msgID string) error {
+	return s.renderConsent(c, status, oidcConsentView{State: "error", Message: msgID}, "")
 }
-
-func consentError(c *fiber.Ctx, status int, msg string) error {
-	return renderConsent(c, status, oidcConsentView{State: "error", Title: "Authorization", Message: msg}, "")
-}
-
-const msgConsentSession = "This authorization belongs to another sign-in. Go back to the application and start again."
 
 // oidcConsentPrompt loads request id's consent prompt for the browser's
 // session, or writes the error page (done is then true).
@@ -90,13 +71,13 @@ func (s *Server) oidcConsentPrompt(c *fiber.Ctx, id string) (p *oidc.ConsentProm
 	p, err = s.oidc.ConsentRequest(c.UserContext(), id)
 	switch {
 	case errors.Is(err, oidc.ErrUnknownRequest):
-		return nil, true, consentError(c, http.StatusBadRequest, msgRequestGone)
+		return nil, true, s.consentError(c, http.StatusBadRequest, "error_request_gone")
 	case err != nil:
 		return nil, true, err
 	}
 	info, err := s.sessions.Authenticate(c.UserContext(), c.Cookies(SessionCookie))
 	if err != nil || info.ID != p.SessionID || info.UserID != p.UserID {
-		return nil, true, consentError(c, http.StatusForbidden, msgConsentSession)
+		return nil, true, s.consentError(c, http.StatusForbidden, "oidc_consent_other_session")
 	}
 	return p, false, nil
 }
@@ -116,8 +97,8 @@ func (s *Server) oidcConsentPage(c *fiber.Ctx) error {
 	}
 	c.Cookie(&fiber.Cookie{Name: OIDCCSRFCookie, Value: csrf, Path: "/", Expires: p.ExpiresAt,
 		Secure: true, HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode})
-	return renderConsent(c, http.StatusOK, oidcConsentView{State: "ask", Client: p.ClientName, ID: id, CSRF: csrf,
-		Action: oidc.DefaultConsentPath, Scopes: p.Scopes}, p.RedirectURI)
+	return s.renderConsent(c, http.StatusOK, oidcConsentView{State: "ask", Client: p.ClientName, ID: id, CSRF: csrf,
+		Action: oidc.DefaultConsentPath, Scopes: oidcScopes(p.Scopes)}, p.RedirectURI)
 }
 
 // oidcConsentAnswer takes the user's decision: allow records the consent
@@ -139,10 +120,10 @@ func (s *Server) oidcConsentAnswer(c *fiber.Ctx) error {
 	case "deny":
 		next, err = s.oidc.Deny(ctx, id, "access_denied")
 	default:
-		return consentError(c, http.StatusBadRequest, "Choose Allow or Deny.")
+		return s.consentError(c, http.StatusBadRequest, "oidc_choose_allow")
 	}
 	if errors.Is(err, oidc.ErrUnknownRequest) {
-		return consentError(c, http.StatusBadRequest, msgRequestGone)
+		return s.consentError(c, http.StatusBadRequest, "error_request_gone")
 	}
 	if err != nil {
 		return err
@@ -156,6 +137,6 @@ func (s *Server) oidcLoggedOut(c *fiber.Ctx) error {
 	if s.oidc == nil {
 		return oidcOff(c)
 	}
-	return renderConsent(c, http.StatusOK, oidcConsentView{State: "done", Title: "Signed out",
-		Message: "You are signed out. You can close this window."}, "")
+	return s.renderConsent(c, http.StatusOK, oidcConsentView{State: "done", TitleID: "oidc_signed_out_title",
+		Message: "oidc_signed_out"}, "")
 }

@@ -1,11 +1,7 @@
 package httpapi
 
 import (
-	"crypto/sha256"
-	_ "embed"
-	"encoding/base64"
 	"errors"
-	"html/template"
 	"net/http"
 
 	"github.com/gofiber/fiber/v2"
@@ -19,38 +15,26 @@ import (
 // authn/oidc device.go): a user signed in to riskauth enters the code
 // their device shows, sees which client asks for what, and approves or
 // denies. Entries are counted against the user and the address by the
-// provider (brute force). The page has the login page's hardening (no
-// script, the style by hash, forms only to this origin, the CSRF cookie
-// and field, the Origin and Sec-Fetch-Site checks).
+// provider (brute force). It is a hosted page (templates/
+// oidc_device.html): branded, translated, no script, forms only to this
+// origin, the CSRF cookie and field, the Origin and Sec-Fetch-Site
+// checks.
 
-//go:embed oidc_device.html
-var oidcDeviceHTML string
-
-const oidcDeviceStyle = `body{font:16px/1.5 system-ui,sans-serif;max-width:26rem;margin:3rem auto;padding:0 1rem;color:#1b1b1b}` +
-	`label{display:block}input{font:inherit;width:100%;box-sizing:border-box;margin:.25rem 0 1rem;padding:.4rem;letter-spacing:.15em}` +
-	`button{font:inherit;padding:.5rem 1.25rem;margin-right:.5rem;cursor:pointer}#message{font-weight:600}`
-
-var oidcDeviceTemplate = template.Must(template.New("oidc_device").Parse(oidcDeviceHTML))
-
-var oidcDeviceStyleHash = func() string {
-	sum := sha256.Sum256([]byte(oidcDeviceStyle))
-	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
-}()
-
+// oidcDeviceView is what templates/oidc_device.html shows.
 type oidcDeviceView struct {
-	State                  string // enter, confirm, done, error
-	Title, Message, Client string
+	State string // enter, confirm, done, error
+	// TitleID and Message are catalogue ids.
+	TitleID, Message       string
+	Client                 string
 	CSRF, Action, UserCode string
-	Scopes                 []oidc.ScopeInfo
-	Style                  template.CSS
+	Scopes                 []oidcScope
 }
 
-func renderDevice(c *fiber.Ctx, status int, v oidcDeviceView) error {
-	v.Style = template.CSS(oidcDeviceStyle)
-	if v.Title == "" {
-		v.Title = "Connect a device"
+func (s *Server) renderDevice(c *fiber.Ctx, status int, v oidcDeviceView) error {
+	if v.TitleID == "" {
+		v.TitleID = "oidc_device_title"
 	}
-	return renderOIDCPage(c, status, oidcDeviceTemplate, oidcDeviceStyleHash, v, "")
+	return s.render(c, status, page{Name: "oidc_device", TitleID: v.TitleID, State: v.State, CSRF: v.CSRF, V: v})
 }
 
 // oidcDeviceSession is the browser's live session, or the page saying to
@@ -61,8 +45,8 @@ func (s *Server) oidcDeviceSession(c *fiber.Ctx) (info *authn.SessionInfo, done 
 	}
 	info, err = s.sessions.Authenticate(c.UserContext(), c.Cookies(SessionCookie))
 	if err != nil {
-		return nil, true, renderDevice(c, http.StatusUnauthorized, oidcDeviceView{State: "error",
-			Message: "Sign in to your account in this browser first, then open this page again."})
+		return nil, true, s.renderDevice(c, http.StatusUnauthorized, oidcDeviceView{State: "error",
+			Message: "oidc_device_sign_in_first"})
 	}
 	return info, false, nil
 }
@@ -95,7 +79,7 @@ func (s *Server) oidcDevicePage(c *fiber.Ctx) error {
 	if len(code) > 64 {
 		code = ""
 	}
-	return renderDevice(c, http.StatusOK, oidcDeviceView{State: "enter", CSRF: csrf, Action: oidc.DefaultDevicePath, UserCode: code})
+	return s.renderDevice(c, http.StatusOK, oidcDeviceView{State: "enter", CSRF: csrf, Action: oidc.DefaultDevicePath, UserCode: code})
 }
 
 // oidcDeviceEnter is POST /oidc/device: the code entered; the
@@ -113,16 +97,16 @@ func (s *Server) oidcDeviceEnter(c *fiber.Ctx) error {
 	p, err := s.oidc.DeviceRequest(ctx, info.UserID, code)
 	switch {
 	case errors.Is(err, oidc.ErrTooManyEntries):
-		return renderDevice(c, http.StatusTooManyRequests, oidcDeviceView{State: "error",
-			Message: "Too many codes were entered. Wait a few minutes, then try again."})
+		return s.renderDevice(c, http.StatusTooManyRequests, oidcDeviceView{State: "error",
+			Message: "oidc_device_too_many"})
 	case errors.Is(err, oidc.ErrUnknownUserCode):
-		return renderDevice(c, http.StatusBadRequest, oidcDeviceView{State: "enter", CSRF: csrf, Action: oidc.DefaultDevicePath,
-			UserCode: code, Message: "That code is wrong or has expired. Check the code on your device."})
+		return s.renderDevice(c, http.StatusBadRequest, oidcDeviceView{State: "enter", CSRF: csrf, Action: oidc.DefaultDevicePath,
+			UserCode: code, Message: "oidc_device_code_wrong"})
 	case err != nil:
 		return err
 	}
-	return renderDevice(c, http.StatusOK, oidcDeviceView{State: "confirm", Title: "Connect " + p.ClientName + "?", Client: p.ClientName,
-		CSRF: csrf, Action: oidc.DefaultDevicePath + "/approve", UserCode: code, Scopes: p.Scopes})
+	return s.renderDevice(c, http.StatusOK, oidcDeviceView{State: "confirm", Client: p.ClientName,
+		CSRF: csrf, Action: oidc.DefaultDevicePath + "/approve", UserCode: code, Scopes: oidcScopes(p.Scopes)})
 }
 
 // oidcDeviceDecide is POST /oidc/device/approve: approve or deny.
@@ -140,7 +124,7 @@ func (s *Server) oidcDeviceDecide(c *fiber.Ctx) error {
 		approve = true
 	case "deny":
 	default:
-		return renderDevice(c, http.StatusBadRequest, oidcDeviceView{State: "error", Message: "Choose Approve or Deny."})
+		return s.renderDevice(c, http.StatusBadRequest, oidcDeviceView{State: "error", Message: "oidc_choose_approve"})
 	}
 	amr := []string{oidc.AMRPassword}
 	if info.AAL >= authn.AAL2 {
@@ -151,21 +135,21 @@ func (s *Server) oidcDeviceDecide(c *fiber.Ctx) error {
 		AMR: amr, AuthTime: info.CreatedAt, Reused: true}, approve)
 	switch {
 	case errors.Is(err, oidc.ErrUnknownUserCode):
-		return renderDevice(c, http.StatusBadRequest, oidcDeviceView{State: "error",
-			Message: "That code is wrong or has expired. Start again on your device."})
+		return s.renderDevice(c, http.StatusBadRequest, oidcDeviceView{State: "error",
+			Message: "oidc_device_code_gone"})
 	case errors.Is(err, oidc.ErrDenied):
-		return renderDevice(c, http.StatusForbidden, oidcDeviceView{State: "error", Title: "Not connected",
-			Message: "This device could not be connected to your account."})
+		return s.renderDevice(c, http.StatusForbidden, oidcDeviceView{State: "error", TitleID: "oidc_device_not_connected_title",
+			Message: "oidc_device_not_connected"})
 	case errors.Is(err, oidc.ErrStepUp):
-		return renderDevice(c, http.StatusForbidden, oidcDeviceView{State: "error", Title: "Sign in again",
-			Message: "For your security, sign out, sign in again, then enter the code once more."})
+		return s.renderDevice(c, http.StatusForbidden, oidcDeviceView{State: "error", TitleID: "oidc_device_step_up_title",
+			Message: "oidc_device_step_up"})
 	case err != nil:
 		return err
 	}
 	if !approve {
-		return renderDevice(c, http.StatusOK, oidcDeviceView{State: "done", Title: "Denied",
-			Message: "The device was not connected. You can close this window."})
+		return s.renderDevice(c, http.StatusOK, oidcDeviceView{State: "done", TitleID: "oidc_device_denied_title",
+			Message: "oidc_device_denied"})
 	}
-	return renderDevice(c, http.StatusOK, oidcDeviceView{State: "done", Title: "Device connected",
-		Message: "You can return to your device now."})
+	return s.renderDevice(c, http.StatusOK, oidcDeviceView{State: "done", TitleID: "oidc_device_connected_title",
+		Message: "oidc_device_connected"})
 }

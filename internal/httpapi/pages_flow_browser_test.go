@@ -216,6 +216,7 @@ func TestHostedPagesInBrowser(t *testing.T) {
 
 	passkeysInBrowser(t, pb, e)
 	consentsInBrowser(t, pb)
+	oidcPagesInBrowser(t, pb)
 
 	// German.
 	de := pb.tab("de-DE,de;q=0.9", true)

@@ -147,6 +147,20 @@ func (l *Localizer) T(id string, args ...any) string {
 	return s
 }
 
+// Plural is the message id with plural forms (one, other, …) for n in
+// the localizer's language; n is {{.Count}}, args as for T.
+func (l *Localizer) Plural(id string, n int, args ...any) string {
+	data := map[string]any{"Count": n}
+	for i := 0; i+1 < len(args); i += 2 {
+		data[fmt.Sprint(args[i])] = args[i+1]
+	}
+	s, err := l.loc.Localize(&i18n.LocalizeConfig{MessageID: id, PluralCount: n, TemplateData: data})
+	if err != nil {
+		return id
+	}
+	return s
+}
+
 // Has reports whether the catalogue has the message id.
 func (l *Localizer) Has(id string) bool {
 	_, err := l.loc.Localize(&i18n.LocalizeConfig{MessageID: id})

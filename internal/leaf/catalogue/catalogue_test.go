@@ -52,6 +52,10 @@ func TestMailCatalogue(t *testing.T) {
 	assert.Equal(t, "07.12.2026, 21:05 UTC", de.Time(at))
 	assert.Equal(t, "Requested from Lyon (IP 192.0.2.1).", en.T("requested", "Location", "Lyon", "Device", "", "IP", "192.0.2.1"))
 	assert.Equal(t, "no_such_id", en.T("no_such_id"))
+	for n, want := range map[int]string{1: "wurde 1 andere Sitzung", 2: "wurden 2 andere Sitzungen"} {
+		assert.Contains(t, de.Plural("mfa_signed_out", n), want)
+	}
+	assert.Equal(t, "no_such_id", de.Plural("no_such_id", 2))
 	assert.False(t, en.Has("no_such_id"))
 	assert.True(t, de.Has("hello"))
 }
