@@ -170,6 +170,25 @@ func (s *Passkeys) take(ctx context.Context, handle, kind string) (PasskeyChalle
 	return c, c.Kind == kind, nil
 }
 
+// beginFor starts a ceremony of kind that only u's own passkeys can
+// answer (a step-up, a re-authentication); none is the invalid_step
+// message when u has no passkey.
+func (s *Passkeys) beginFor(ctx context.Context, kind string, u *User, flowID, none string) (*PasskeyCeremony, error) {
+	ps, err := s.store.Passkeys(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	if len(ps) == 0 {
+		return nil, newErr(CodeInvalidStep, none)
+	}
+	pu := s.ceremonyUser(u, ps)
+	opts, st, err := s.cer.BeginLogin(&pu, passkey.MediationModal, s.clock.Now())
+	if err != nil {
+		return nil, err
+	}
+	return s.begin(ctx, kind, u.ID, flowID, opts, st)
+}
+
 // ceremonyUser is u as the ceremonies see it, with its passkeys.
 func (s *Passkeys) ceremonyUser(u *User, ps []Passkey) passkey.User {
 	pu := passkey.User{Handle: s.userHandle(u.ID), Name: u.Email, Credentials: make([]passkey.Credential, len(ps))}

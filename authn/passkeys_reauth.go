@@ -24,19 +24,7 @@ func (s *Passkeys) BeginPasskeyReauth(ctx context.Context, sessionToken string) 
 	if err != nil {
 		return nil, err
 	}
-	ps, err := s.store.Passkeys(ctx, u.ID)
-	if err != nil {
-		return nil, err
-	}
-	if len(ps) == 0 {
-		return nil, newErr(CodeInvalidStep, "the account has no passkey")
-	}
-	pu := s.ceremonyUser(u, ps)
-	opts, st, err := s.cer.BeginLogin(&pu, passkey.MediationModal, s.clock.Now())
-	if err != nil {
-		return nil, err
-	}
-	return s.begin(ctx, PasskeyReauth, u.ID, "", opts, st)
+	return s.beginFor(ctx, PasskeyReauth, u, "", "the account has no passkey")
 }
 
 // FinishPasskeyReauth verifies the assertion for the ceremony of

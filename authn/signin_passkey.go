@@ -61,19 +61,7 @@ func (s *Passkeys) BeginPasskeySignIn(ctx context.Context, r BeginPasskeySignInR
 	if err != nil {
 		return nil, err
 	}
-	ps, err := s.store.Passkeys(ctx, u.ID)
-	if err != nil {
-		return nil, err
-	}
-	if len(ps) == 0 {
-		return nil, newErr(CodeInvalidStep, "this method is not offered now")
-	}
-	pu := s.ceremonyUser(u, ps)
-	opts, st, err := s.cer.BeginLogin(&pu, passkey.MediationModal, now)
-	if err != nil {
-		return nil, err
-	}
-	return s.begin(ctx, PasskeyStepUp, u.ID, fl.ID, opts, st)
+	return s.beginFor(ctx, PasskeyStepUp, u, fl.ID, "this method is not offered now")
 }
 
 // FinishPasskeySignIn verifies the browser's assertion for the ceremony
