@@ -28,6 +28,8 @@ type AccountStore interface {
 	BeginTOTP(ctx context.Context, a1 authn.TOTPFactor) error
 	CancelDeletion(ctx context.Context, a1 string) (bool, error)
 	ClearEvents(ctx context.Context, a1 []byte) error
+	Client(ctx context.Context, a1 string) (oidc.ClientRecord, error)
+	Clients(ctx context.Context) ([]oidc.ClientRecord, error)
 	Close() error
 	ConfirmTOTP(ctx context.Context, a1 string, a2 string, a3 int64, a4 time.Time) error
 	Consent(ctx context.Context, a1 string, a2 string) (oidc.ConsentRecord, error)
@@ -41,6 +43,7 @@ type AccountStore interface {
 	CountRecoveryCodes(ctx context.Context, a1 string) (int, error)
 	CountTokensSince(ctx context.Context, a1 string, a2 authn.TokenKind, a3 time.Time) (int, error)
 	CreateAuthRequest(ctx context.Context, a1 oidc.RequestRecord) error
+	CreateClient(ctx context.Context, a1 oidc.ClientRecord) error
 	CreateDeviceAuth(ctx context.Context, a1 oidc.DeviceRecord, a2 time.Time) error
 	CreateEmailChange(ctx context.Context, a1 authn.EmailChange) error
 	CreateFlow(ctx context.Context, a1 authn.LoginFlow) error
@@ -50,6 +53,7 @@ type AccountStore interface {
 	DeleteActivityBefore(ctx context.Context, a1 time.Time, a2 int) (int64, bool, error)
 	DeleteAttemptsBefore(ctx context.Context, a1 time.Time) (int64, error)
 	DeleteAuthRequest(ctx context.Context, a1 string) error
+	DeleteClient(ctx context.Context, a1 string, a2 time.Time) error
 	DeleteConsent(ctx context.Context, a1 string, a2 string, a3 time.Time) error
 	DeleteConsents(ctx context.Context, a1 string) (int64, error)
 	DeleteDevice(ctx context.Context, a1 string, a2 string) error
@@ -128,6 +132,8 @@ type AccountStore interface {
 	UndoEmailChange(ctx context.Context, a1 string, a2 time.Time) error
 	UnlinkIdentity(ctx context.Context, a1 string, a2 string) error
 	UpdateAuthRequest(ctx context.Context, a1 string, a2 []byte, a3 time.Time) error
+	UpdateClient(ctx context.Context, a1 oidc.ClientRecord, a2 int64) error
+	UseAssertion(ctx context.Context, a1 string, a2 string, a3 time.Time, a4 time.Time) error
 	UseAuthCode(ctx context.Context, a1 string, a2 time.Time) error
 	UsePasskey(ctx context.Context, a1 []byte, a2 authn.PasskeyUse) error
 	UseTOTPStep(ctx context.Context, a1 string, a2 int64) error
@@ -260,6 +266,22 @@ func (s *Store) ClearEvents(ctx context.Context, a1 []byte) error {
 	return err
 }
 
+// Client is the store's Client, traced.
+func (s *Store) Client(ctx context.Context, a1 string) (oidc.ClientRecord, error) {
+	ctx, span := s.start(ctx, "Client")
+	r0, err := s.next.Client(ctx, a1)
+	end(span, err)
+	return r0, err
+}
+
+// Clients is the store's Clients, traced.
+func (s *Store) Clients(ctx context.Context) ([]oidc.ClientRecord, error) {
+	ctx, span := s.start(ctx, "Clients")
+	r0, err := s.next.Clients(ctx)
+	end(span, err)
+	return r0, err
+}
+
 // Close is the store's Close, traced.
 func (s *Store) Close() error {
 	return s.next.Close()
@@ -361,6 +383,14 @@ func (s *Store) CreateAuthRequest(ctx context.Context, a1 oidc.RequestRecord) er
 	return err
 }
 
+// CreateClient is the store's CreateClient, traced.
+func (s *Store) CreateClient(ctx context.Context, a1 oidc.ClientRecord) error {
+	ctx, span := s.start(ctx, "CreateClient")
+	err := s.next.CreateClient(ctx, a1)
+	end(span, err)
+	return err
+}
+
 // CreateDeviceAuth is the store's CreateDeviceAuth, traced.
 func (s *Store) CreateDeviceAuth(ctx context.Context, a1 oidc.DeviceRecord, a2 time.Time) error {
 	ctx, span := s.start(ctx, "CreateDeviceAuth")
@@ -429,6 +459,14 @@ func (s *Store) DeleteAttemptsBefore(ctx context.Context, a1 time.Time) (int64, 
 func (s *Store) DeleteAuthRequest(ctx context.Context, a1 string) error {
 	ctx, span := s.start(ctx, "DeleteAuthRequest")
 	err := s.next.DeleteAuthRequest(ctx, a1)
+	end(span, err)
+	return err
+}
+
+// DeleteClient is the store's DeleteClient, traced.
+func (s *Store) DeleteClient(ctx context.Context, a1 string, a2 time.Time) error {
+	ctx, span := s.start(ctx, "DeleteClient")
+	err := s.next.DeleteClient(ctx, a1, a2)
 	end(span, err)
 	return err
 }
@@ -1053,6 +1091,22 @@ func (s *Store) UnlinkIdentity(ctx context.Context, a1 string, a2 string) error 
 func (s *Store) UpdateAuthRequest(ctx context.Context, a1 string, a2 []byte, a3 time.Time) error {
 	ctx, span := s.start(ctx, "UpdateAuthRequest")
 	err := s.next.UpdateAuthRequest(ctx, a1, a2, a3)
+	end(span, err)
+	return err
+}
+
+// UpdateClient is the store's UpdateClient, traced.
+func (s *Store) UpdateClient(ctx context.Context, a1 oidc.ClientRecord, a2 int64) error {
+	ctx, span := s.start(ctx, "UpdateClient")
+	err := s.next.UpdateClient(ctx, a1, a2)
+	end(span, err)
+	return err
+}
+
+// UseAssertion is the store's UseAssertion, traced.
+func (s *Store) UseAssertion(ctx context.Context, a1 string, a2 string, a3 time.Time, a4 time.Time) error {
+	ctx, span := s.start(ctx, "UseAssertion")
+	err := s.next.UseAssertion(ctx, a1, a2, a3, a4)
 	end(span, err)
 	return err
 }
