@@ -31,6 +31,20 @@ func errPrivacyOff() *Error {
 	return newErr(CodeUnavailable, "account deletion and export are not available")
 }
 
+// privacyUser is the session and user behind sessionToken for the
+// privacy rights (export, deletion); errPrivacyOff when the store has
+// none, checked after the session so an anonymous caller learns nothing.
+func (s *SelfService) privacyUser(ctx context.Context, sessionToken string) (Session, *User, error) {
+	sess, u, err := s.sessionUser(ctx, sessionToken)
+	if err != nil {
+		return Session{}, nil, err
+	}
+	if s.priv.Store == nil {
+		return Session{}, nil, errPrivacyOff()
+	}
+	return sess, u, nil
+}
+
 // RequestDeletion asks for the caller's account to be erased once the
 // grace period has passed. It needs a fresh session (CodeReauthentication
 // Required otherwise, like every security change), ends the caller's
@@ -38,12 +52,9 @@ func errPrivacyOff() *Error {
 // and is audited. A second request keeps the first's date.
 func (s *SelfService) RequestDeletion(ctx context.Context, sessionToken string, c Client) (r *DeletionRequest, err error) {
 	defer func() { s.metrics.result("deletion_request", err) }()
-	sess, u, err := s.sessionUser(ctx, sessionToken)
+	sess, u, err := s.privacyUser(ctx, sessionToken)
 	if err != nil {
 		return nil, err
-	}
-	if s.priv.Store == nil {
-		return nil, errPrivacyOff()
 	}
 	if _, err := (&Account{core: s.core}).requireFresh(ctx, sess); err != nil {
 		return nil, err
@@ -72,12 +83,9 @@ func (s *SelfService) RequestDeletion(ctx context.Context, sessionToken string, 
 // there is none.
 func (s *SelfService) DeletionStatus(ctx context.Context, sessionToken string) (r *DeletionRequest, err error) {
 	defer func() { s.metrics.result("deletion_status", err) }()
-	_, u, err := s.sessionUser(ctx, sessionToken)
+	_, u, err := s.privacyUser(ctx, sessionToken)
 	if err != nil {
 		return nil, err
-	}
-	if s.priv.Store == nil {
-		return nil, errPrivacyOff()
 	}
 	got, err := s.priv.Store.PendingDeletion(ctx, u.ID)
 	if errors.Is(err, ErrNotFound) {
@@ -94,12 +102,9 @@ func (s *SelfService) DeletionStatus(ctx context.Context, sessionToken string) (
 // never a risk to it.
 func (s *SelfService) CancelDeletion(ctx context.Context, sessionToken string, c Client) (cancelled bool, err error) {
 	defer func() { s.metrics.result("deletion_cancel", err) }()
-	sess, u, err := s.sessionUser(ctx, sessionToken)
+	sess, u, err := s.privacyUser(ctx, sessionToken)
 	if err != nil {
 		return false, err
-	}
-	if s.priv.Store == nil {
-		return false, errPrivacyOff()
 	}
 	ok, err := s.priv.Store.CancelDeletion(ctx, u.ID)
 	if err != nil {

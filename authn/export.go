@@ -40,12 +40,9 @@ type ExportRequest struct {
 // ExportInterval (CodeRateLimited, RetryAfter the interval).
 func (s *SelfService) RequestExport(ctx context.Context, sessionToken string, c Client) (r *ExportRequest, err error) {
 	defer func() { s.metrics.result("export_request", err) }()
-	sess, u, err := s.sessionUser(ctx, sessionToken)
+	sess, u, err := s.privacyUser(ctx, sessionToken)
 	if err != nil {
 		return nil, err
-	}
-	if s.priv.Store == nil {
-		return nil, errPrivacyOff()
 	}
 	if _, err := (&Account{core: s.core}).requireFresh(ctx, sess); err != nil {
 		return nil, err
@@ -77,12 +74,9 @@ func (s *SelfService) RequestExport(ctx context.Context, sessionToken string, c 
 // CodeInvalidToken, and is not spent by the attempt).
 func (s *SelfService) DownloadExport(ctx context.Context, sessionToken, linkToken string, c Client) (b *ExportBundle, err error) {
 	defer func() { s.metrics.result("export_download", err) }()
-	sess, u, err := s.sessionUser(ctx, sessionToken)
+	sess, u, err := s.privacyUser(ctx, sessionToken)
 	if err != nil {
 		return nil, err
-	}
-	if s.priv.Store == nil {
-		return nil, errPrivacyOff()
 	}
 	h, now := tokenHash(linkToken), s.clock.Now()
 	t, err := s.tokens.LiveToken(ctx, TokenDataExport, h, now)
