@@ -6,6 +6,7 @@
 //
 //	go run ./cmd/risksim -seed 1 -users 20000 -logins 1000000 [-rules FILE] [-geo DIR]
 //	                     [-html out.html] [-json out.json] [-familiarity -2] [-q] [-cpuprofile FILE]
+//	                     [-diurnal=false] [-email-domains=false]
 //
 // The same seed, flags, rule file and geo data give the same report; the
 // run is bounded and stops by itself. It is for measuring and tuning rule

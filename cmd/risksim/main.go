@@ -49,6 +49,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.GeoDir, "geo", defaultGeoDir(), "real GeoLite2 cache (scripts/fetch-data.sh); the bundled fixture when absent")
 	fs.Float64Var(&cfg.FamiliarityThreshold, "familiarity", simulate.DefaultFamiliarityThreshold, "familiarity score above which the familiarity model re-authenticates")
 	fs.StringVar(&cfg.ReplayJA4, "replay-ja4", simulate.ReplayJA4Chromium, "TLS stack of the cookie-replaying browser: chromium (an anti-detect browser's own) or copied (the replayed device's)")
+	diurnal := fs.Bool("diurnal", true, "sign-ins follow a time-of-day cycle in local time (false: uniform over the day, as before issue 24's cycle)")
+	emailDomains := fs.Bool("email-domains", true, "give users email domains, some of them their employer's (false: none, as before)")
 	htmlOut := fs.String("html", "", "write the HTML report (tables and SVG charts) to this file")
 	jsonOut := fs.String("json", "", "write the JSON report to this file")
 	quiet := fs.Bool("q", false, "no progress line")
@@ -59,6 +61,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
+	cfg.FlatDay, cfg.NoEmailDomains = !*diurnal, !*emailDomains
 	cfg = cfg.Defaults()
 	if *cpuProfile != "" {
 		stopProfile, err := loadgen.StartCPUProfile(*cpuProfile)

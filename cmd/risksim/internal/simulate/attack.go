@@ -98,7 +98,7 @@ func (p *population) takeover(rng *rand.Rand, m Model, v *user, t time.Time) log
 	}
 	d := p.newDevice(rng, fam, t)
 	return login{ev: engine.Event{Kind: engine.KindLogin, UserID: v.id, IP: a.Net(n).Addr(rng), UserAgent: ua,
-		Device: p.descriptor(d), JA4: p.families[fam].JA4, Password: v.password, Time: t}}
+		Device: p.descriptor(d), JA4: p.families[fam].JA4, Password: v.password, Attributes: v.attrs, Time: t}}
 }
 
 // wave is one stuffing or spraying campaign: its addresses, client and
@@ -124,7 +124,8 @@ func (p *population) waveAttempt(rng *rand.Rand, w *wave, ai int, t time.Time) l
 		existing = 0.9
 	}
 	if rng.Float64() < existing {
-		ev.UserID = p.users[rng.IntN(len(p.users))].id
+		u := p.users[rng.IntN(len(p.users))]
+		ev.UserID, ev.Attributes = u.id, u.attrs
 	} else {
 		ev.Identifier = fmt.Sprintf("%s@example.%s", cookieID(rng)[:10], []string{"com", "net", "org"}[rng.IntN(3)])
 	}

@@ -17,8 +17,10 @@
 //
 // The pieces: [Atlas] (address pools per country, city and ASN, built
 // once from the geo databases), the population and attackers (population.go,
-// attack.go: all randomness from one math/rand/v2 PCG seeded by
-// Config.Seed), [NewEngine] (the one place the engine is wired), [Run]
+// attack.go, replay.go: all randomness from math/rand/v2 PCGs seeded by
+// Config.Seed, one stream per addition so that each leaves the earlier
+// draws as they were), the users' email domains and employers (email.go),
+// the time-of-day cycle (diurnal.go), [NewEngine] (the one place the engine is wired), [Run]
 // (the sequential replay) and [Report] with its renderers (text, JSON,
 // HTML with inline SVG charts).
 package simulate

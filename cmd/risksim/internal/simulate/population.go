@@ -83,6 +83,10 @@ type user struct {
 	desktop  *device
 	phone    *device
 	trips    []trip
+	// domain is the user's email domain, attrs the event attributes
+	// that carry it (shared, read-only).
+	domain string
+	attrs  map[string]string
 
 	// State while running.
 	logins  int // successful sign-ins so far
@@ -105,6 +109,8 @@ type population struct {
 	// replayJA4 is Config.ReplayJA4: the TLS stack of the replaying
 	// browser.
 	replayJA4 string
+	// flatDay is Config.FlatDay: no time-of-day cycle.
+	flatDay bool
 }
 
 func newPopulation(rng *rand.Rand, a *Atlas, n int, start time.Time, period time.Duration) *population {
@@ -369,7 +375,7 @@ func (p *population) legit(rng *rand.Rand, u *user, t time.Time, force Context) 
 				ctx = CtxRoaming
 			}
 		default:
-			wd := t.Weekday() != time.Saturday && t.Weekday() != time.Sunday
+			wd := p.atWork(u, t)
 			ws := []float64{0.6, 0, 0}
 			if u.work >= 0 && wd {
 				ws[1] = 0.35
@@ -427,7 +433,17 @@ func (p *population) legit(rng *rand.Rand, u *user, t time.Time, force Context) 
 	d := p.use(rng, u, phone, t)
 	d.logins++
 	return login{ctx: ctx, dev: d, ev: engine.Event{Kind: engine.KindLogin, UserID: u.id, IP: ip, UserAgent: p.userAgent(d, t),
-		Device: p.descriptorOf(u, d), JA4: p.families[d.fam].JA4, Password: u.password, Time: t}}
+		Device: p.descriptorOf(u, d), JA4: p.families[d.fam].JA4, Password: u.password, Attributes: u.attrs, Time: t}}
+}
+
+// atWork reports whether t is a time u may sign in from work: a weekday,
+// and with the time-of-day cycle within workHours of u's local time.
+func (p *population) atWork(u *user, t time.Time) bool {
+	if p.flatDay {
+		return t.Weekday() != time.Saturday && t.Weekday() != time.Sunday
+	}
+	l := t.Add(p.offsetAt(u, t))
+	return l.Weekday() != time.Saturday && l.Weekday() != time.Sunday && l.Hour() >= workHours[0] && l.Hour() < workHours[1]
 }
 
 // mainDevice is the device an attacker who studied the victim imitates:

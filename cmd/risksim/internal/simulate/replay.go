@@ -92,7 +92,7 @@ func (p *population) replayDevice(rng *rand.Rand, m Model, v *user, vd *device, 
 		ja4 = p.families[vd.fam].JA4
 	}
 	ev := engine.Event{Kind: engine.KindLogin, UserID: v.id, UserAgent: p.userAgent(vd, t), Device: p.descriptorOf(v, vd),
-		JA4: ja4, Password: v.password, Time: t}
+		JA4: ja4, Password: v.password, Attributes: v.attrs, Time: t}
 	switch m {
 	case CookieReplayCity, CookieReplayActiveCity:
 		ev.IP = a.Net(p.otherISP(rng, v)).Addr(rng)

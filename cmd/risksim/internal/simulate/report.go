@@ -38,6 +38,10 @@ type Report struct {
 	Familiarity FamiliarityReport `json:"familiarity"`
 	// Rules counts how often each enforced rule matched, per population.
 	Rules []RuleRow `json:"rules"`
+	// Email describes the users' email domains, Hours each population's
+	// sign-ins by local hour (both absent when the run models neither).
+	Email *EmailReport `json:"email_domains,omitempty"`
+	Hours []HourRow    `json:"local_hours,omitempty"`
 }
 
 // ReportConfig is what the run was.
@@ -56,6 +60,8 @@ type ReportConfig struct {
 	Networks      int     `json:"networks"`
 	FamThreshold  float64 `json:"familiarity_threshold"`
 	ReplayJA4     string  `json:"replay_ja4"`
+	// Diurnal is true when sign-ins follow the time-of-day cycle.
+	Diurnal bool `json:"diurnal,omitempty"`
 }
 
 // Totals count what was evaluated.
@@ -192,7 +198,15 @@ func (s *Sim) report(st *stats) *Report {
 	r := &Report{Config: ReportConfig{Seed: c.Seed, Users: c.Users, Logins: c.Logins, Weeks: c.Weeks, Attacks: c.Attacks,
 		StuffingWaves: c.StuffingWaves, SprayingWaves: c.SprayingWaves, Rules: cmp.Or(c.RulesPath, "embedded default"),
 		RuleSet: s.eng.RuleSet, Geo: s.atlas.Source, Fixture: s.atlas.Fixture, Networks: s.atlas.Kept, FamThreshold: c.FamiliarityThreshold,
-		ReplayJA4: c.ReplayJA4}}
+		ReplayJA4: c.ReplayJA4, Diurnal: !c.FlatDay}}
+	if !c.NoEmailDomains {
+		e := s.email
+		r.Email = &EmailReport{CorporateUsers: e.corporate, Share: rate(e.corporate, len(s.pop.users)), Companies: e.companies,
+			WithColleagues: e.withColleagues, Largest: e.largest}
+	}
+	if !c.FlatDay {
+		r.Hours = st.hourRows()
+	}
 	var all tally
 	for i := range st.legit {
 		t := &st.legit[i]
@@ -358,6 +372,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	tw.Flush()
 	fmt.Fprintf(&b, "\nmedian per-user re-auth rate, history ≥ 10 (%d users): rules %s, familiarity %s\n", r.Median.Users, pct(r.Median.Rules), pct(r.Median.Familiarity))
 	fmt.Fprintf(&b, "legitimate users blocked: %d (%d logins)\n\n", r.BlockedUsers, r.BlockedLogins)
+	r.writeHours(&b)
 	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "familiarity >\tlegit ≥10\tmedian user ≥10")
 	for _, m := range TakeoverModels() {

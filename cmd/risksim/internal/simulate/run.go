@@ -39,6 +39,11 @@ type Config struct {
 	// ReplayJA4 is the TLS stack of the cookie-replaying browser:
 	// ReplayJA4Chromium (the default) or ReplayJA4Copied.
 	ReplayJA4 string
+	// FlatDay turns the time-of-day cycle off: sign-ins uniform over the
+	// day, as before it was modelled. NoEmailDomains gives no user an
+	// email domain. With both, a seed replays the simulator of before
+	// them to the byte (TestPopulationUnchanged).
+	FlatDay, NoEmailDomains bool
 }
 
 // Defaults fills the zero fields of c.
@@ -90,13 +95,17 @@ type Sim struct {
 	// and attempts), so that they leave rng's stream as it was.
 	arng *rand.Rand
 	// crng draws what concerns ActiveModels only.
-	crng   *rand.Rand
-	atlas  *Atlas
-	pop    *population
-	eng    *Engine
-	clock  *clock.Manual
-	waves  []*wave
-	events []event
+	crng *rand.Rand
+	// drng draws the users' email domains and employers, hrng the
+	// attackers' time zones: each leaves every other stream as it was.
+	drng, hrng *rand.Rand
+	email      emailStats
+	atlas      *Atlas
+	pop        *population
+	eng        *Engine
+	clock      *clock.Manual
+	waves      []*wave
+	events     []event
 }
 
 // New prepares a simulation: it builds the atlas (the slow part with real
@@ -110,14 +119,18 @@ func New(cfg Config) (*Sim, error) {
 		return nil, fmt.Errorf("simulate: replay JA4 %q: want %q or %q", cfg.ReplayJA4, ReplayJA4Chromium, ReplayJA4Copied)
 	}
 	s := &Sim{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, 0x7269736b73696d)), clock: clock.NewManual(Epoch),
-		arng: rand.New(rand.NewPCG(cfg.Seed, 0x7265706c6179)), crng: rand.New(rand.NewPCG(cfg.Seed, 0x616374697665))}
+		arng: rand.New(rand.NewPCG(cfg.Seed, 0x7265706c6179)), crng: rand.New(rand.NewPCG(cfg.Seed, 0x616374697665)),
+		drng: rand.New(rand.NewPCG(cfg.Seed, 0x646f6d61696e)), hrng: rand.New(rand.NewPCG(cfg.Seed, 0x686f757273))}
 	var err error
 	if s.atlas, err = NewAtlas(cfg.GeoDir, cfg.MaxNets, s.rng); err != nil {
 		return nil, err
 	}
 	period := time.Duration(cfg.Weeks) * 7 * 24 * time.Hour
 	s.pop = newPopulation(s.rng, s.atlas, cfg.Users, Epoch, period)
-	s.pop.replayJA4 = cfg.ReplayJA4
+	s.pop.replayJA4, s.pop.flatDay = cfg.ReplayJA4, cfg.FlatDay
+	if !cfg.NoEmailDomains {
+		s.email = s.pop.assignEmail(s.drng)
+	}
 	s.schedule(period)
 	if s.eng, err = NewEngine(cfg.RulesPath, cfg.GeoDir, s.clock); err != nil {
 		return nil, err
@@ -172,23 +185,26 @@ func (s *Sim) schedule(period time.Duration) {
 				}
 			}
 		}
+		if !s.cfg.FlatDay {
+			at = s.legitTime(p.users[ui], at, start, span)
+		}
 		evs = append(evs, event{at: at, kind: evLegit, a: int32(ui)})
 	}
 	// Takeover attempts once histories exist: the last three quarters.
 	for mi := range ATOModels {
 		for range s.cfg.Attacks {
-			evs = append(evs, event{at: start + span/4 + rng.Int64N(span-span/4), kind: evATO, a: int32(mi)})
+			evs = append(evs, s.attackEvent(start+span/4+rng.Int64N(span-span/4), mi, start+span/4, start+span))
 		}
 	}
 	for mi := range ReplayModels {
 		for range s.cfg.Attacks {
-			evs = append(evs, event{at: start + span/4 + s.arng.Int64N(span-span/4), kind: evATO, a: int32(len(ATOModels) + mi)})
+			evs = append(evs, s.attackEvent(start+span/4+s.arng.Int64N(span-span/4), len(ATOModels)+mi, start+span/4, start+span))
 		}
 	}
 	for mi := range ActiveModels {
 		for range s.cfg.Attacks {
-			evs = append(evs, event{at: start + span/4 + s.crng.Int64N(span-span/4), kind: evATO,
-				a: int32(len(ATOModels) + len(ReplayModels) + mi)})
+			evs = append(evs, s.attackEvent(start+span/4+s.crng.Int64N(span-span/4), len(ATOModels)+len(ReplayModels)+mi,
+				start+span/4, start+span))
 		}
 	}
 	for _, m := range WaveModels {
@@ -285,6 +301,8 @@ type stats struct {
 	// sweep10 counts, per user and sweep threshold, challenged logins with
 	// ≥ 10 logins of history, for the per-user medians.
 	sweep10 map[*user][]int
+	// hours counts sign-ins by local hour, per population (hourTally).
+	hours map[string]*[24]int
 }
 
 // Run replays the schedule through the engine, one attempt at a time in
@@ -295,8 +313,11 @@ func (s *Sim) Run(ctx context.Context, progress func(done, total int)) (*Report,
 		return nil, errors.New("simulate: Run called twice")
 	}
 	st := &stats{contexts: map[Context]*tally{}, ato: map[Model]*tally{}, atoHist: map[Model]*[5]tally{}, waves: map[Model]*tally{},
-		rules: map[string]*RuleRow{}, sweep10: map[*user][]int{}}
+		rules: map[string]*RuleRow{}, sweep10: map[*user][]int{}, hours: map[string]*[24]int{}}
 	var withHistory []*user
+	// byZone are the users with history by their home's UTC offset in
+	// hours, for the same-network attacker (replayVictim).
+	byZone := map[int32][]*user{}
 	// recent are the successful legitimate sign-ins in time order, for
 	// the active-device replays.
 	var recent []recentLogin
@@ -358,6 +379,7 @@ func (s *Sim) Run(ctx context.Context, progress func(done, total int)) (*Report,
 				st.contexts[l.ctx] = ct
 			}
 			ct.add(d, fam, &s.cfg, false)
+			st.hourTally("legit", d)
 			s.countRules(st, d, func(r *RuleRow) {
 				r.Legit++
 				if d.Action == risk.Block {
@@ -400,6 +422,8 @@ func (s *Sim) Run(ctx context.Context, progress func(done, total int)) (*Report,
 			// engine's global counts.
 			if u.logins == 0 {
 				withHistory = append(withHistory, u)
+				z := int32(offsetOf(s.atlas.Net(u.home)) / time.Hour)
+				byZone[z] = append(byZone[z], u)
 			}
 			u.logins++
 			recent = append(recent, recentLogin{at: e.at, u: u, d: l.dev})
@@ -416,7 +440,7 @@ func (s *Sim) Run(ctx context.Context, progress func(done, total int)) (*Report,
 				v = withHistory[rng.IntN(len(withHistory))]
 				l = p.takeover(rng, m, v, t)
 			case int(e.a) < len(ATOModels)+len(ReplayModels):
-				v = withHistory[s.arng.IntN(len(withHistory))]
+				v = s.replayVictim(e, m, withHistory, byZone)
 				l = p.replay(s.arng, m, v, t)
 			default:
 				r := pickRecent(s.crng, recent, e.at)
@@ -441,6 +465,7 @@ func (s *Sim) Run(ctx context.Context, progress func(done, total int)) (*Report,
 				st.atoHist[m] = h
 			}
 			h[bucketOf(v.logins)].add(d, fam, &s.cfg, false)
+			st.hourTally(string(m), d)
 			s.countRules(st, d, func(r *RuleRow) {
 				r.Takeover++
 				if r.ByModel == nil {

@@ -353,7 +353,7 @@ func goldenReport() *Report {
 	return &Report{
 		Config: ReportConfig{Seed: 1, Users: 300, Logins: 20000, Weeks: 12, Attacks: 100, StuffingWaves: 2, SprayingWaves: 2,
 			Rules: "embedded default", RuleSet: "0123456789abcdef", Geo: "bundled fixture", Fixture: true, Networks: 14, FamThreshold: -2,
-			ReplayJA4: ReplayJA4Chromium},
+			ReplayJA4: ReplayJA4Chromium, Diurnal: true},
 		Totals: Totals{Evaluations: 21300, LegitLogins: 20000, Typos: 600, Takeovers: 200, WaveAttempts: 500},
 		Attacks: []AttackRow{
 			{Model: Naive, Attempts: 100, StepUp: 80, Block: 20, TPR: 1, FamFlagged: f1, FamTPR: r1},
@@ -373,6 +373,11 @@ func goldenReport() *Report {
 			Sweep:     []SweepRow{{Threshold: -2, Legit10: 0.01, Median10: 0, TPR: map[string]float64{"naive": 0.95, "very_targeted": 0.4}}},
 			Quantiles: []Quantiles{{Name: "naive", N: 100, P5: -0.1, P50: 1.3, P95: 2.35}}},
 		Rules: []RuleRow{{Rule: "new-device", Legit: 400, LegitBlock: 3, Takeover: 200, Wave: 0}, {Rule: "credential-stuffing-ip", Wave: 470}},
+		Email: &EmailReport{CorporateUsers: 41, Share: 0.1367, Companies: 30, WithColleagues: 9, Largest: 4},
+		Hours: []HourRow{
+			{Name: "legit", N: 24, Hours: [24]int{1, 0, 0, 0, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 1, 0}, Night: 0},
+			{Name: "naive", N: 4, Hours: [24]int{0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0}, Night: 0.5},
+		},
 	}
 }
 
