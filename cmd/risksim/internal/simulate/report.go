@@ -42,6 +42,8 @@ type Report struct {
 	// sign-ins by local hour (both absent when the run models neither).
 	Email *EmailReport `json:"email_domains,omitempty"`
 	Hours []HourRow    `json:"local_hours,omitempty"`
+	// Split14 breaks the sign-ins with 1-4 logins of history down.
+	Split14 *Split14 `json:"legit_1_4_split,omitempty"`
 }
 
 // ReportConfig is what the run was.
@@ -218,6 +220,9 @@ func (s *Sim) report(st *stats) *Report {
 	}
 	r.LegitAll = bucketRow("all", &all)
 	r.Legit14 = bucketRow("1-4", &st.legit14)
+	if !c.NoEmailDomains || !c.FlatDay {
+		r.Split14 = st.split14Report()
+	}
 	for _, cx := range []Context{CtxHome, CtxWork, CtxMobile, CtxVPN, CtxHotel, CtxRoaming} {
 		if t := st.contexts[cx]; t != nil {
 			r.Contexts = append(r.Contexts, bucketRow(string(cx), t))

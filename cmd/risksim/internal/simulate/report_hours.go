@@ -1,11 +1,15 @@
 package simulate
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/riskauth/riskauth/engine"
+	"github.com/riskauth/riskauth/engine/risk"
 )
 
 // HourRow is one population's sign-ins by the local hour at the address
@@ -33,6 +37,34 @@ type EmailReport struct {
 	WithColleagues int `json:"corporate_users_with_colleagues"`
 	// Largest is the most users one employer has.
 	Largest int `json:"largest_employer"`
+}
+
+// split14 counts a legitimate sign-in with 1-4 logins of history by its
+// context and by the user's email (corporate or free mail), and the rules
+// that matched it when it was challenged: which second devices cost the
+// burden target.
+func (st *stats) split14(d *engine.Decision, fam float64, cfg *Config, ctx Context, u *user) {
+	groups := []string{"context " + string(ctx)}
+	if u.domain != "" {
+		g := "email corporate"
+		if engine.IsFreeMail(u.domain) {
+			g = "email free-mail"
+		}
+		groups = append(groups, g)
+	}
+	for _, g := range groups {
+		t := st.groups14[g]
+		if t == nil {
+			t = &tally{}
+			st.groups14[g] = t
+		}
+		t.add(d, fam, cfg, false)
+	}
+	if d.Action == risk.StepUp || d.Action == risk.Block {
+		for _, r := range d.Reasons {
+			st.rules14[r.Rule]++
+		}
+	}
 }
 
 // hourTally counts a population's sign-ins by local hour.
@@ -103,4 +135,35 @@ func (r *Report) writeHours(b *strings.Builder) {
 	}
 	tw.Flush()
 	b.WriteString("\n")
+}
+
+// Split14 is the sign-ins with 1-4 logins of history by group (context,
+// email kind), and how often each rule matched those of them that were
+// challenged.
+type Split14 struct {
+	Groups []BucketRow   `json:"groups"`
+	Rules  []RuleMatches `json:"challenged_rules"`
+}
+
+// RuleMatches counts one rule's matches.
+type RuleMatches struct {
+	Rule    string `json:"rule"`
+	Matches int    `json:"matches"`
+}
+
+func (st *stats) split14Report() *Split14 {
+	if len(st.groups14) == 0 {
+		return nil
+	}
+	out := &Split14{}
+	for _, g := range slices.Sorted(maps.Keys(st.groups14)) {
+		out.Groups = append(out.Groups, bucketRow(g, st.groups14[g]))
+	}
+	for r, n := range st.rules14 {
+		out.Rules = append(out.Rules, RuleMatches{Rule: r, Matches: n})
+	}
+	slices.SortFunc(out.Rules, func(a, b RuleMatches) int {
+		return cmp.Or(-cmp.Compare(a.Matches, b.Matches), cmp.Compare(a.Rule, b.Rule))
+	})
+	return out
 }
